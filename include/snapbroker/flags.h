@@ -92,4 +92,27 @@ enum sb_snapshot_location {
     SB_LOCATION_MANUAL = 4
 };
 
+/* Domain state (virDomainState values). */
+enum sb_domain_state {
+    SB_DOMAIN_NOSTATE = 0,
+    SB_DOMAIN_RUNNING = 1,
+    SB_DOMAIN_BLOCKED = 2,
+    SB_DOMAIN_PAUSED = 3,
+    SB_DOMAIN_SHUTDOWN = 4,
+    SB_DOMAIN_SHUTOFF = 5,
+    SB_DOMAIN_CRASHED = 6,
+    SB_DOMAIN_PMSUSPENDED = 7
+};
+
+/* Domain listing (virConnectListAllDomainsFlags values). 0 = all. */
+enum sb_domain_list_flags {
+    SB_DOMAIN_LIST_ACTIVE = 1u << 0,
+    SB_DOMAIN_LIST_INACTIVE = 1u << 1
+};
+
+/* Domain start (virDomainCreateFlags value). */
+enum sb_domain_start_flags {
+    SB_DOMAIN_START_PAUSED = 1u << 0
+};
+
 #endif

@@ -1,0 +1,304 @@
+/* snapbroker plugin ABI - the only header a plugin vendor needs.
+ *
+ * A plugin is a shared object that exports exactly one symbol,
+ * SB_PLUGIN_ENTRY_SYMBOL, of type sb_plugin_entry_fn.  The broker loads it
+ * with dlopen(RTLD_NOW | RTLD_LOCAL), calls the entry once with its host
+ * services table, and receives a const driver table (struct sb_plugin) that
+ * must stay valid until the process exits (the broker never dlclose()s).
+ *
+ * Versioning
+ *   SB_PLUGIN_ABI_MAJOR changes only for incompatible changes; the broker
+ *   refuses a plugin built for another major.  SB_PLUGIN_ABI_MINOR grows
+ *   when members are appended to the END of a struct; nothing is ever
+ *   reordered or removed.  Every struct that crosses the boundary starts
+ *   with struct_size (sizeof as the writer compiled it):
+ *     - a table shorter than the reader's is treated as zero-extended, so
+ *       members the writer did not know about read as 0 / NULL;
+ *     - a table longer than the reader's is accepted only if every byte
+ *       past the reader's size is zero (a newer plugin that uses nothing
+ *       new still loads into an older broker);
+ *     - a table shorter than SB_PLUGIN_SIZE_MIN is refused.
+ *   A callback documented "since 1.N" is used only when the plugin's
+ *   abi_minor >= N; otherwise the broker answers NO_SUPPORT itself.
+ *
+ * Errors
+ *   Every fallible callback returns 0 on success or a negative error class
+ *   (-SB_ERR_*, errors.h).  Before returning an error it reports a message
+ *   with host->set_error(), which names what is at fault (disk, file,
+ *   hypervisor reply...).  set_error() returns -code, so
+ *       return host->set_error(h, SB_ERR_HYPERVISOR, "qemu-img: %s", msg);
+ *   is the idiom.  A plugin error without a message is a plugin bug; the
+ *   broker then adds a generic message naming plugin and operation.
+ *
+ * Ownership
+ *   - const char * arguments are borrowed for the duration of the call.
+ *   - Everything returned through an out parameter (strings, arrays of
+ *     strings and the arrays themselves) is allocated with host->alloc /
+ *     host->strdup and becomes the broker's, which frees it with
+ *     host->free.  Never hand out static or stack memory.
+ *   - sb_conn is the plugin's: created by open(), destroyed by close().
+ *   - sb_host is the broker's: valid from open() until close() returns.
+ *   - Views returned by host services are the broker's, freed with the
+ *     matching *_free service; strings inside a view live as long as it.
+ *
+ * Threads: the broker calls one sb_conn from one thread at a time.
+ * Processes: several broker processes may use the same hypervisor at once
+ * (one CLI process per command); keep every piece of state on disk or in
+ * the hypervisor, never only in the memory of one process.
+ *
+ * This header is C99 and includes only the C library and flags.h.
+ */
+#ifndef SNAPBROKER_PLUGIN_H
+#define SNAPBROKER_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapbroker/errors.h"
+#include "snapbroker/flags.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SB_PLUGIN_ABI_MAJOR 1u
+#define SB_PLUGIN_ABI_MINOR 0u
+#define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
+
+#if defined(__GNUC__)
+#define SB_PLUGIN_EXPORT __attribute__((visibility("default")))
+#define SB_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define SB_PLUGIN_EXPORT
+#define SB_PRINTF(f, a)
+#endif
+
+typedef struct sb_host sb_host; /* broker-owned context of one connection */
+typedef struct sb_conn sb_conn; /* plugin-owned connection */
+
+/* ---- capabilities ------------------------------------------------------ */
+
+/* Who keeps the snapshot metadata (tree, current, XML). */
+enum sb_meta_owner {
+    SB_META_BROKER = 1,     /* broker store; the plugin only does disk/VM work */
+    SB_META_HYPERVISOR = 2  /* the hypervisor; list/get/current/parent needed */
+};
+
+/* What a <disks> entry in a create request may do. */
+enum sb_disk_override {
+    SB_DISK_OVERRIDE_ALLOWED = 1, /* any mode per disk (qemu) */
+    SB_DISK_OVERRIDE_MATCH = 2,   /* explicit mode must equal the domain disk's own */
+    SB_DISK_OVERRIDE_NONE = 3     /* no per-disk entries at all (ESX) */
+};
+
+/* How the XML of a plain create (no REDEFINE) is parsed. */
+enum sb_create_parse {
+    SB_CREATE_PARSE_CREATE = 0,  /* libvirt's create mode (qemu, esx) */
+    SB_CREATE_PARSE_REDEFINE = 1 /* always as a redefine: name, state and
+                                    creationTime required (vbox) */
+};
+
+struct sb_plugin_caps {
+    uint32_t struct_size;
+    /* Accepted flags per verb; a flag outside the mask is refused with
+     * INVALID_ARG by the broker before the plugin runs.  Only bits defined
+     * in flags.h may be set (SB_SNAPSHOT_*_ALL). */
+    uint32_t create_flags;
+    uint32_t revert_flags;
+    uint32_t delete_flags;
+    uint32_t list_flags;       /* domain-level and from-snapshot listings */
+    uint32_t xml_flags;
+    uint32_t meta_owner;       /* enum sb_meta_owner */
+    uint32_t disk_override;    /* enum sb_disk_override */
+    uint32_t default_location; /* SB_LOCATION_INTERNAL or SB_LOCATION_EXTERNAL:
+                                  where disks go unless DISK_ONLY or external
+                                  memory make them external */
+    uint32_t uniform_internal; /* 1: an internal snapshot covers every disk */
+    uint32_t create_parse;     /* enum sb_create_parse */
+    uint32_t names_unique;     /* 1: names are unique within a domain */
+    uint32_t name_max;         /* longest snapshot name in bytes; 0 = 255 */
+    uint32_t max_snapshots;    /* per domain; 0 = no limit */
+    uint32_t max_depth;        /* longest parent chain; 0 = no limit */
+};
+
+/* ---- host services --------------------------------------------------- */
+
+enum sb_log_level { SB_LOG_ERROR = 1, SB_LOG_WARN = 2, SB_LOG_INFO = 3, SB_LOG_DEBUG = 4 };
+
+enum sb_disk_type { SB_DISK_TYPE_FILE = 1, SB_DISK_TYPE_BLOCK = 2, SB_DISK_TYPE_NETWORK = 3 };
+
+/* One disk of a snapshot (<disks>/<revertDisks>), after normalization. */
+struct sb_snapshot_disk_view {
+    const char *name;        /* target dev, e.g. "vda" */
+    int snapshot;            /* enum sb_snapshot_location */
+    int type;                /* enum sb_disk_type */
+    const char *source;      /* file or device path; NULL if none */
+    const char *driver_type; /* "qcow2", ...; NULL if none */
+    int delete_in_progress;  /* <snapshotDeleteInProgress/> */
+};
+
+/* A parsed snapshot definition (read-only).  A plugin that wants to change
+ * it copies the struct, edits its copy and calls snapshot_format(). */
+struct sb_snapshot_view {
+    uint32_t struct_size;
+    const char *name;
+    const char *description;         /* NULL if none */
+    const char *parent;              /* NULL for a root */
+    int state;                       /* enum sb_snapshot_state */
+    long long creation_time;         /* seconds since the epoch */
+    int memory;                      /* enum sb_snapshot_location */
+    const char *memory_file;         /* NULL unless external */
+    size_t ndisks;
+    const struct sb_snapshot_disk_view *disks;
+    size_t nrevert_disks;
+    const struct sb_snapshot_disk_view *revert_disks;
+    const char *domain_xml;          /* embedded <domain>, NULL if none */
+    const char *inactive_domain_xml; /* <inactiveDomain> as <domain>, or NULL */
+    int external;                    /* memory or any disk external */
+};
+
+/* One disk of a domain definition. */
+struct sb_domain_disk_view {
+    const char *target;      /* target dev */
+    const char *bus;         /* NULL if absent */
+    const char *device;      /* "disk", "cdrom", "lun", "floppy" */
+    int type;                /* enum sb_disk_type; 0 for other types */
+    const char *source;      /* file or device path; NULL for an empty drive */
+    const char *driver_type; /* "qcow2", "raw", ...; NULL if absent */
+    int snapshot;            /* the disk's own snapshot= (SB_LOCATION_*) */
+    int readonly;
+    int shareable;
+};
+
+struct sb_domain_view {
+    uint32_t struct_size;
+    const char *name;
+    const char *uuid; /* NULL if absent */
+    const char *type; /* <domain type=...> */
+    size_t ndisks;
+    const struct sb_domain_disk_view *disks;
+};
+
+struct sb_host_api {
+    uint32_t struct_size;
+    uint16_t abi_major, abi_minor;
+
+    /* Errors and logging.  set_error returns -code.  h may be NULL inside
+     * the entry function (no connection exists yet). */
+    int (*set_error)(sb_host *h, int code, const char *fmt, ...) SB_PRINTF(3, 4);
+    void (*log)(sb_host *h, int level, const char *fmt, ...) SB_PRINTF(3, 4);
+    /* Progress of a long operation (0..100); shown on a terminal. */
+    void (*progress)(sb_host *h, const char *what, unsigned percent);
+
+    /* Memory for everything handed to the broker. */
+    void *(*alloc)(size_t n); /* zeroed; NULL on failure */
+    void *(*realloc)(void *p, size_t n);
+    char *(*strdup)(const char *s);
+    void (*free)(void *p);
+
+    /* The plugin's own configuration group of this host (read-only).
+     * Return 1 if found, 0 if absent, a negative class on a wrong type.
+     * Strings are borrowed until close(). */
+    int (*config_string)(sb_host *h, const char *key, const char **out);
+    int (*config_int)(sb_host *h, const char *key, long long *out);
+    int (*config_bool)(sb_host *h, const char *key, int *out);
+    /* A directory private to this plugin and host, created on demand
+     * (e.g. STATE/hosts/<host>/plugin).  Borrowed until close(). */
+    const char *(*state_dir)(sb_host *h);
+
+    /* The broker's XML helpers. */
+    int (*snapshot_view)(sb_host *h, const char *snapshot_xml,
+                         struct sb_snapshot_view **out);
+    void (*snapshot_view_free)(struct sb_snapshot_view *v);
+    int (*snapshot_format)(sb_host *h, const struct sb_snapshot_view *v, char **out_xml);
+    int (*domain_view)(sb_host *h, const char *domain_xml, struct sb_domain_view **out);
+    void (*domain_view_free)(struct sb_domain_view *v);
+
+    /* The broker's snapshot tree of a domain (broker-owned metadata only;
+     * NO_SUPPORT for hypervisor-owned plugins).  Lets a plugin see what
+     * other snapshots still need an image before it removes one. */
+    int (*tree_get_xml)(sb_host *h, const char *domain, const char *name, char **out_xml);
+    int (*tree_parent)(sb_host *h, const char *domain, const char *name, char **out_name);
+    int (*tree_children)(sb_host *h, const char *domain, const char *name,
+                         char ***out_names, size_t *out_n);
+    int (*tree_current)(sb_host *h, const char *domain, char **out_name);
+    int (*tree_list)(sb_host *h, const char *domain, char ***out_names, size_t *out_n);
+    /* Durably replace the stored XML of another snapshot while an
+     * operation runs (e.g. mark <snapshotDeleteInProgress/>). */
+    int (*tree_update_xml)(sb_host *h, const char *domain, const char *name, const char *xml);
+};
+
+/* ---- the driver table --------------------------------------------------- */
+
+struct sb_plugin {
+    uint32_t struct_size;        /* sizeof(struct sb_plugin) as compiled */
+    uint16_t abi_major;          /* SB_PLUGIN_ABI_MAJOR */
+    uint16_t abi_minor;          /* SB_PLUGIN_ABI_MINOR */
+    const char *name;            /* [a-z0-9][a-z0-9_-]{0,31}, unique */
+    const char *version;         /* the plugin's own version string */
+    const char *description;     /* one line */
+    const struct sb_plugin_caps *caps;
+
+    /* Mandatory since 1.0. */
+    int (*open)(sb_conn **out, sb_host *h, const char *uri);
+    void (*close)(sb_conn *c); /* accepts NULL */
+    int (*domain_list)(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags);
+    int (*domain_get_xml)(char **out_xml, sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_get_state)(int *out_state, sb_conn *c, const char *domain);
+
+    /* Take a snapshot.  snapshot_xml is the normalized definition (state,
+     * memory and every disk filled in, the domain embedded), flags are
+     * those the caller passed (minus REDEFINE, which the broker handles for
+     * broker-owned metadata).  On success *out_xml may receive the final
+     * definition (e.g. driver types filled in) or stay NULL. */
+    int (*snapshot_create)(char **out_xml, sb_conn *c, const char *domain,
+                           const char *snapshot_xml, unsigned flags);
+    /* Revert the domain to a snapshot (its full stored XML).  *out_xml may
+     * receive an updated definition (e.g. new <revertDisks>). */
+    int (*snapshot_revert)(char **out_xml, sb_conn *c, const char *domain,
+                           const char *snapshot_xml, unsigned flags);
+    /* Delete one snapshot's data (broker-owned: the broker calls it once per
+     * snapshot, children first, and maintains the tree itself;
+     * hypervisor-owned: flags as given, the plugin handles CHILDREN). */
+    int (*snapshot_delete)(sb_conn *c, const char *domain, const char *snapshot_xml,
+                           unsigned flags);
+
+    /* Optional since 1.0: NULL means NO_SUPPORT. */
+    int (*domain_define)(char **out_name, sb_conn *c, const char *domain_xml, unsigned flags);
+    int (*domain_undefine)(sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_start)(sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_destroy)(sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_shutdown)(sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_suspend)(sb_conn *c, const char *domain, unsigned flags);
+    int (*domain_resume)(sb_conn *c, const char *domain, unsigned flags);
+
+    /* Hypervisor-owned metadata: mandatory when caps->meta_owner is
+     * SB_META_HYPERVISOR, ignored otherwise.  snapshot_list: from NULL =
+     * domain-level listing; flags are SB_SNAPSHOT_LIST_*. */
+    int (*snapshot_list)(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
+                         const char *from, unsigned flags);
+    int (*snapshot_get_xml)(char **out_xml, sb_conn *c, const char *domain,
+                            const char *name, unsigned flags);
+    int (*snapshot_current)(char **out_name, sb_conn *c, const char *domain);
+    int (*snapshot_parent)(char **out_name, sb_conn *c, const char *domain, const char *name);
+
+    /* Optional since 1.0: does the hypervisor really hold this snapshot?
+     * Used to reconcile an interrupted operation (journal intent): 1 yes,
+     * 0 no, negative on error. */
+    int (*snapshot_exists)(sb_conn *c, const char *domain, const char *snapshot_xml);
+};
+
+/* Smallest table the broker accepts: everything up to the mandatory
+ * callbacks of 1.0. */
+#define SB_PLUGIN_SIZE_MIN (offsetof(struct sb_plugin, snapshot_delete) + sizeof(void *))
+
+/* The entry point.  host_abi_* is the broker's ABI; a plugin may refuse an
+ * older broker by returning -SB_ERR_PLUGIN_ABI (after host->set_error). */
+typedef int (*sb_plugin_entry_fn)(const struct sb_plugin **out,
+                                  const struct sb_host_api *host,
+                                  uint32_t host_abi_major, uint32_t host_abi_minor);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

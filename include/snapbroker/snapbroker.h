@@ -1,0 +1,142 @@
+/* snapbroker - public library API (libsnapbroker).
+ *
+ * The CLI uses nothing but this header (and errors.h / flags.h / xml.h it
+ * pulls in).  Conventions:
+ *   - functions return 0 (or a count) on success, a negative class
+ *     (-SB_ERR_*) on failure; sb_error_last() then holds the message;
+ *   - out parameters come first; strings and name arrays returned through
+ *     them are the caller's, freed with free() / sb_names_free();
+ *   - flags are libvirt's (flags.h); a flag the host's plugin does not
+ *     accept is refused with SB_ERR_INVALID_ARG before the plugin runs.
+ */
+#ifndef SNAPBROKER_H
+#define SNAPBROKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "snapbroker/common.h"
+#include "snapbroker/errors.h"
+#include "snapbroker/flags.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sb_broker sb_broker;         /* configuration + loaded plugins */
+typedef struct sb_connection sb_connection; /* one open host */
+
+/* ---- broker ------------------------------------------------------------ */
+
+/* Load the configuration (config_path, else $SNAPBROKER_CONFIG, else the
+ * installed default file if it exists, else the embedded default: one local
+ * qemu host) and find the plugin directory ($SNAPBROKER_PLUGIN_DIR, the
+ * config, the build tree beside the running binary, or the installed
+ * directory).  Plugins are loaded lazily, when a host needs one. */
+SB_API int sb_broker_new(sb_broker **out, const char *config_path);
+SB_API void sb_broker_free(sb_broker *b);
+
+/* Warnings collected while loading the configuration (unknown keys...).
+ * Borrowed; valid until sb_broker_free. */
+SB_API size_t sb_broker_warnings(const sb_broker *b, const char *const **out);
+
+typedef struct sb_host_info {
+    const char *name;
+    const char *plugin;
+    const char *uri;
+    int is_default;
+} sb_host_info;
+
+/* Borrowed array of the configured hosts. */
+SB_API size_t sb_broker_hosts(const sb_broker *b, const sb_host_info **out);
+
+SB_API const char *sb_broker_state_dir(const sb_broker *b);
+SB_API const char *sb_broker_plugin_dir(const sb_broker *b);
+
+/* Describe a plugin (loading it if needed) as JSON (machine) or text
+ * (human, the `plugin-info` output).  *out is the caller's. */
+SB_API int sb_plugin_describe(char **out, sb_broker *b, const char *plugin_name, int json);
+
+/* ---- connections ------------------------------------------------------ */
+
+enum sb_connect_flags {
+    SB_CONNECT_READONLY = 1u << 0
+};
+
+/* host: a configured host name, a URI (scheme picks the plugin, e.g.
+ * "qemu:///session", "ref:///default"), or NULL for the default host. */
+SB_API int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned flags);
+SB_API void sb_disconnect(sb_connection *c);
+SB_API const char *sb_connection_host(const sb_connection *c);
+SB_API const char *sb_connection_plugin(const sb_connection *c);
+
+/* ---- domains (where the plugin supports them) -------------------------- */
+
+SB_API int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags);
+SB_API int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags);
+SB_API int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain);
+SB_API int sb_domain_define(char **out_name, sb_connection *c, const char *domain_xml);
+SB_API int sb_domain_undefine(sb_connection *c, const char *domain);
+SB_API int sb_domain_start(sb_connection *c, const char *domain, unsigned flags);
+SB_API int sb_domain_destroy(sb_connection *c, const char *domain);
+SB_API int sb_domain_shutdown(sb_connection *c, const char *domain);
+SB_API int sb_domain_suspend(sb_connection *c, const char *domain);
+SB_API int sb_domain_resume(sb_connection *c, const char *domain);
+/* "running", "shut off", ... as virsh prints them. */
+SB_API const char *sb_domain_state_name(int state);
+
+/* ---- snapshots ---------------------------------------------------------- */
+
+/* virDomainSnapshotCreateXML.  *out_name (may be NULL) gets the name. */
+SB_API int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain,
+                                  const char *xml, unsigned flags);
+/* virDomainSnapshotGetXMLDesc (SB_SNAPSHOT_XML_SECURE). */
+SB_API int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain,
+                               const char *name, unsigned flags);
+/* virDomainListAllSnapshots (from == NULL) / ListAllChildren (from set).
+ * Returns the names in the order of the listing. */
+SB_API int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c,
+                            const char *domain, const char *from, unsigned flags);
+/* Current snapshot; NO_DOMAIN_SNAPSHOT when there is none. */
+SB_API int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain);
+/* virsh snapshot-current NAME: make NAME current without reverting. */
+SB_API int sb_snapshot_set_current(sb_connection *c, const char *domain, const char *name);
+/* Parent; NO_DOMAIN_SNAPSHOT for a root. */
+SB_API int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain,
+                              const char *name);
+SB_API int sb_snapshot_revert(sb_connection *c, const char *domain, const char *name,
+                              unsigned flags);
+SB_API int sb_snapshot_delete(sb_connection *c, const char *domain, const char *name,
+                              unsigned flags);
+
+typedef struct sb_snapshot_info {
+    int state;           /* enum sb_snapshot_state */
+    int external;        /* location external (1) or internal (0) */
+    int is_current;
+    int has_metadata;
+    size_t children;
+    size_t descendants;
+    long long creation_time;
+    char parent[256];    /* "" for a root */
+} sb_snapshot_info;
+
+SB_API int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *domain,
+                                const char *name);
+/* "running", "shutoff", "disk-snapshot", ... as in the XML. */
+SB_API const char *sb_snapshot_state_name(int state);
+
+/* Verify the metadata of one domain (or all when domain is NULL):
+ * store invariants and unresolved intents reconciled with the plugin.
+ * *out_report lists findings, one per line.  Returns the number of
+ * problems left (0 = clean) or a negative class. */
+SB_API int sb_check(char **out_report, sb_connection *c, const char *domain);
+
+/* Free a name array returned by this library (accepts NULL). */
+SB_API void sb_names_free(char **names, size_t n);
+
+SB_API const char *sb_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
