@@ -1,0 +1,114 @@
+/* The RelaxNG schema is compiled once per process: compiling it costs far
+ * more than validating one snapshot, and a broker validates many. */
+#include "xml/schema.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <libxml/relaxng.h>
+
+#include "core/error.h"
+#include "sb_config.h"
+
+#define SCHEMA_FILE "domainsnapshot.rng"
+
+static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
+static xmlRelaxNGPtr schema;
+static char schema_error[600];
+
+struct first_error {
+    bool set;
+    long line;
+    char msg[512];
+};
+
+/* Structured error sink: keeps the first error, prints nothing. */
+static void keep_first(void *data, xmlErrorPtr err)
+{
+    struct first_error *fe = data;
+    if (fe->set || err->level < XML_ERR_ERROR)
+        return;
+    fe->set = true;
+    fe->line = err->line;
+    snprintf(fe->msg, sizeof(fe->msg), "%s", err->message ? err->message : "schema error");
+    fe->msg[strcspn(fe->msg, "\n")] = '\0';
+}
+
+static bool is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static char *join(const char *dir, const char *file)
+{
+    size_t n = strlen(dir) + 1 + strlen(file) + 1;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s", dir, file);
+    return p;
+}
+
+char *sb_schema_path(void)
+{
+    const char *env = getenv("SB_SCHEMA_DIR");
+    if (env && *env)
+        return join(env, SCHEMA_FILE);
+    char *installed = join(SB_INSTALL_DATADIR "/schemas", SCHEMA_FILE);
+    if (!installed || is_file(installed))
+        return installed;
+    free(installed);
+    return join(SB_SOURCE_ROOT "/docs/schemas", SCHEMA_FILE);
+}
+
+static void compile_schema(void)
+{
+    struct first_error fe = {0};
+    char *path = sb_schema_path();
+    xmlRelaxNGParserCtxtPtr pctxt;
+
+    if (!path) {
+        snprintf(schema_error, sizeof(schema_error), "out of memory");
+        return;
+    }
+    xmlInitParser();
+    if (!(pctxt = xmlRelaxNGNewParserCtxt(path))) {
+        snprintf(schema_error, sizeof(schema_error), "cannot load schema '%s'", path);
+        free(path);
+        return;
+    }
+    xmlRelaxNGSetParserStructuredErrors(pctxt, keep_first, &fe);
+    schema = xmlRelaxNGParse(pctxt);
+    xmlRelaxNGFreeParserCtxt(pctxt);
+    if (!schema)
+        snprintf(schema_error, sizeof(schema_error), "cannot load schema '%s': %s", path,
+                 fe.set ? fe.msg : "not found or not a RelaxNG grammar");
+    free(path);
+}
+
+int sb_schema_validate(xmlDoc *doc, const char *source_name)
+{
+    struct first_error fe = {0};
+    xmlRelaxNGValidCtxtPtr vctxt;
+    int ret;
+
+    pthread_once(&schema_once, compile_schema);
+    if (!schema)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "%s", schema_error);
+    if (!(vctxt = xmlRelaxNGNewValidCtxt(schema)))
+        return sb_error_oom();
+    xmlRelaxNGSetValidStructuredErrors(vctxt, keep_first, &fe);
+    ret = xmlRelaxNGValidateDoc(vctxt, doc);
+    xmlRelaxNGFreeValidCtxt(vctxt);
+    if (ret == 0)
+        return 0;
+    const char *src = source_name ? source_name : "input";
+    if (fe.set && fe.line > 0)
+        return sb_error_set(SB_ERR_XML_INVALID_SCHEMA,
+                            "%s:%ld: does not match schema domainsnapshot.rng: %s", src, fe.line,
+                            fe.msg);
+    return sb_error_set(SB_ERR_XML_INVALID_SCHEMA, "%s: does not match schema domainsnapshot.rng: %s",
+                        src, fe.msg[0] ? fe.msg : "validation failed");
+}

@@ -1,0 +1,74 @@
+/* Hardened libxml2 reading, a growable string buffer, escaping and the one
+ * canonical node printer used for every subtree snapbroker prints verbatim
+ * (embedded <domain>, <inactiveDomain>, <cookie>, disk <source>). */
+#ifndef SB_XML_UTIL_H
+#define SB_XML_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <libxml/tree.h>
+
+/* Limits of the hardened reader (docs/format.md, "Hardening"). */
+#define SB_XML_MAX_SIZE (16u * 1024u * 1024u)
+#define SB_XML_MAX_DEPTH 256
+
+/* Parse a document from memory with the hardened settings: no network, no
+ * entity substitution, no DTD loading, any DOCTYPE refused, at most
+ * SB_XML_MAX_SIZE bytes and SB_XML_MAX_DEPTH element levels.  Nothing is
+ * printed.  Errors: XML_DETAIL (not well-formed, invalid UTF-8; the message
+ * has "source:line"), XML_ERROR (empty, too large, too deep, DOCTYPE).
+ * source_name names the input in messages and may be NULL. */
+int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **out);
+
+/* Set an error whose message starts with "source:line: " ("line N: " when
+ * source is NULL, nothing when the node has no line).  Returns -code. */
+int sb_xml_error_at(const char *source, const xmlNode *node, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Tree helpers.  Strings returned are malloc'd (free()), NULL if absent. */
+xmlNode *sb_xml_child(const xmlNode *parent, const char *name);
+xmlNode *sb_xml_next_element(xmlNode *node);
+size_t sb_xml_count_children(const xmlNode *parent, const char *name);
+int sb_xml_prop(const xmlNode *node, const char *name, char **out);
+int sb_xml_text(const xmlNode *node, char **out);
+bool sb_xml_is(const xmlNode *node, const char *name);
+/* Deep copy of node as the root of a new document; NULL on OOM. */
+xmlDoc *sb_xml_subtree(const xmlNode *node);
+
+/* Growable string.  On allocation failure it remembers the failure and
+ * ignores further appends, so callers check once at the end. */
+typedef struct sb_buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    bool oom;
+} sb_buf;
+
+void sb_buf_add(sb_buf *b, const char *s);
+void sb_buf_addn(sb_buf *b, const char *s, size_t n);
+void sb_buf_addf(sb_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_buf_indent(sb_buf *b, int level);
+/* Escape & < > " ' (§9.8).  For attributes, tab/newline/CR also become
+ * character references so that the value survives a re-parse. */
+void sb_buf_escape(sb_buf *b, const char *s, bool attribute);
+/* Hand out the string (0) or free it and report OOM (-SB_ERR_NO_MEMORY). */
+int sb_buf_finish(sb_buf *b, char **out);
+void sb_buf_clear(sb_buf *b);
+
+/* Printer flags. */
+enum {
+    /* Leave out security-sensitive data (xml_secure.c lists what). */
+    SB_XML_PRINT_STRIP_SECRETS = 1u << 0,
+};
+
+/* Print node and its subtree at indent level: attributes single-quoted in
+ * document order, two spaces per level, elements with only text on one
+ * line, formatting whitespace between elements dropped, comments and
+ * processing instructions dropped. */
+void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags);
+
+/* Secret filter used by the printer (xml_secure.c). */
+bool sb_xml_secret_element(const xmlNode *node);
+bool sb_xml_secret_attr(const xmlNode *element, const xmlAttr *attr);
+
+#endif
