@@ -121,6 +121,11 @@ struct sb_plugin_caps {
     uint32_t max_depth;        /* longest parent chain; 0 = no limit */
 };
 
+/* Smallest caps block the broker accepts: every member of 1.0 (members
+ * appended later are zero-extended for a plugin that lacks them). */
+#define SB_PLUGIN_CAPS_SIZE_MIN \
+    (offsetof(struct sb_plugin_caps, max_depth) + sizeof(uint32_t))
+
 /* ---- host services --------------------------------------------------- */
 
 enum sb_log_level { SB_LOG_ERROR = 1, SB_LOG_WARN = 2, SB_LOG_INFO = 3, SB_LOG_DEBUG = 4 };

@@ -1,0 +1,93 @@
+/* Dispatch checks around plugin callbacks (see dispatch.h). */
+#include "plugin/dispatch.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "plugin/log.h"
+
+static const char *const verb_names[] = {
+    [SB_VERB_CREATE] = "snapshot_create", [SB_VERB_REVERT] = "snapshot_revert",
+    [SB_VERB_DELETE] = "snapshot_delete", [SB_VERB_LIST] = "snapshot_list",
+    [SB_VERB_XML] = "snapshot_get_xml",
+};
+
+const char *sb_verb_name(enum sb_verb verb)
+{
+    if ((unsigned)verb >= sizeof(verb_names) / sizeof(verb_names[0]))
+        return NULL;
+    return verb_names[verb];
+}
+
+static int verb_mask(const sb_loaded_plugin *p, enum sb_verb verb, uint32_t *mask)
+{
+    switch (verb) {
+    case SB_VERB_CREATE: *mask = p->caps.create_flags; return 0;
+    case SB_VERB_REVERT: *mask = p->caps.revert_flags; return 0;
+    case SB_VERB_DELETE: *mask = p->caps.delete_flags; return 0;
+    case SB_VERB_LIST: *mask = p->caps.list_flags; return 0;
+    case SB_VERB_XML: *mask = p->caps.xml_flags; return 0;
+    }
+    return -1;
+}
+
+int sb_dispatch_check_flags(const sb_loaded_plugin *p, enum sb_verb verb, unsigned flags)
+{
+    uint32_t mask;
+
+    if (verb_mask(p, verb, &mask) < 0)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "unknown verb %d for plugin '%s'", (int)verb,
+                            p->name);
+    if (flags & ~mask)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for %s in plugin '%s'",
+                            flags & ~mask, sb_verb_name(verb), p->name);
+    return 0;
+}
+
+int sb_dispatch_missing(const sb_loaded_plugin *p, const char *operation)
+{
+    return sb_error_set(SB_ERR_NO_SUPPORT, "plugin '%s' does not support %s", p->name, operation);
+}
+
+int sb_dispatch_has(const sb_loaded_plugin *p, enum sb_plugin_op op)
+{
+    return sb_plugin_op_fn(&p->ops, op) != NULL;
+}
+
+void sb_dispatch_begin(void)
+{
+    sb_error_clear();
+}
+
+static int known_class(int code)
+{
+    return code > 0 && strcmp(sb_error_class_name(code), "UNKNOWN") != 0;
+}
+
+int sb_dispatch_end(const sb_loaded_plugin *p, const char *operation, int rc)
+{
+    char msg[sizeof(sb_error_last()->message)];
+    int set = sb_error_is_set();
+
+    if (rc >= 0) {
+        if (set) {
+            sb_log_write(SB_LOG_WARN, "dispatch",
+                         "plugin '%s' succeeded in %s but reported an error (ignored): %s",
+                         p->name, operation, sb_error_last()->message);
+            sb_error_clear();
+        }
+        return rc;
+    }
+    if (!set)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "plugin '%s' failed in %s without a message",
+                            p->name, operation);
+    memcpy(msg, sb_error_last()->message, sizeof(msg));
+    if (rc == INT_MIN || !known_class(-rc))
+        return sb_error_set(SB_ERR_INTERNAL_ERROR,
+                            "plugin '%s' failed in %s with unknown error class %d: %s", p->name,
+                            operation, rc, msg);
+    if (sb_error_last()->code != -rc)
+        sb_error_set(-rc, "%s", msg);
+    return rc;
+}
