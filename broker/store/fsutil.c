@@ -1,0 +1,91 @@
+/* POSIX helpers for the store (fsutil.h). */
+#include "store/fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+
+int sb_fs_mkdir_p(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return sb_error_oom();
+    int rc = 0;
+    for (char *s = p + 1;; s++) {
+        if (*s != '/' && *s != '\0')
+            continue;
+        char saved = *s;
+        *s = '\0';
+        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+            rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create directory '%s'",
+                                    p);
+            break;
+        }
+        *s = saved;
+        if (saved == '\0')
+            break;
+    }
+    if (rc == 0) {
+        struct stat st;
+        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+            rc = sb_error_set(SB_ERR_STORE, "'%s' is not a directory", path);
+    }
+    free(p);
+    return rc;
+}
+
+int sb_fs_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open directory '%s'", dir);
+    int rc = 0;
+    if (fsync(fd) < 0)
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fsync directory '%s'", dir);
+    close(fd);
+    return rc;
+}
+
+int sb_fs_pwrite_all(int fd, const void *buf, size_t len, off_t off, const char *path)
+{
+    const char *p = buf;
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
+        }
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+int sb_fs_lock(int fd, int op, bool wait, const char *path)
+{
+    for (;;) {
+        if (flock(fd, op | (wait ? 0 : LOCK_NB)) == 0)
+            return 0;
+        if (errno == EINTR)
+            continue;
+        if (errno == EWOULDBLOCK)
+            return sb_error_set(SB_ERR_OPERATION_INVALID, "'%s' is locked by another process",
+                                path);
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot lock '%s'", path);
+    }
+}
+
+void sb_fs_unlock(int fd)
+{
+    if (fd >= 0)
+        (void)flock(fd, LOCK_UN);
+}

@@ -1,0 +1,488 @@
+/* The store: open/close, locking, transactions and the mutations that both
+ * change the tree and record ops (store.h).  Replay is store_load.c,
+ * intents store_intent.c, compaction store_compact.c, checks
+ * store_check.c. */
+#include "store/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "store/fsutil.h"
+#include "store/names.h"
+
+static int usable(const sb_store *s)
+{
+    if (s->broken)
+        return sb_error_set(SB_ERR_STORE, "store '%s' failed to reload; reopen it", s->dir);
+    return 0;
+}
+
+/* A new log is created complete (header written and synced) under a
+ * temporary name and renamed in, so a crash never leaves a half header. */
+static int create_log(sb_store *s)
+{
+    char *tmp = NULL;
+    if (asprintf(&tmp, "%s.new", s->log_path) < 0)
+        return sb_error_oom();
+    int rc = 0;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create '%s'", tmp);
+        goto out;
+    }
+    uint8_t hdr[SB_LOG_HEADER_SIZE];
+    sb_log_header(hdr);
+    rc = sb_fs_pwrite_all(fd, hdr, sizeof(hdr), 0, tmp);
+    if (rc == 0 && fsync(fd) < 0)
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fsync '%s'", tmp);
+    close(fd);
+    if (rc == 0 && rename(tmp, s->log_path) < 0)
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot rename '%s'", tmp);
+    if (rc == 0)
+        rc = sb_fs_fsync_dir(s->dir);
+    if (rc < 0)
+        (void)unlink(tmp);
+out:
+    free(tmp);
+    return rc;
+}
+
+/* Cut a torn tail off (exclusive lock held), so appends follow valid
+ * records directly. */
+static int truncate_tail(sb_store *s)
+{
+    if (!s->tail_off || !(s->flags & SB_STORE_WRITABLE))
+        return 0;
+    if (ftruncate(s->log_fd, (off_t)s->tail_off) < 0 || fdatasync(s->log_fd) < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot truncate '%s' at %zu",
+                                  s->log_path, s->tail_off);
+    s->tail_off = 0;
+    return 0;
+}
+
+static int open_lock_file(sb_store *s)
+{
+    if (s->lock_fd >= 0)
+        return 0;
+    bool w = s->flags & SB_STORE_WRITABLE;
+    s->lock_fd = open(s->lock_path, (w ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0600);
+    if (s->lock_fd < 0) {
+        if (!w && errno == ENOENT)
+            return 0; /* read-only and no store yet */
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'", s->lock_path);
+    }
+    return 0;
+}
+
+static int load_initial(sb_store *s)
+{
+    int rc = open_lock_file(s);
+    if (rc < 0)
+        return rc;
+    if (s->lock_fd < 0) { /* read-only, nothing stored yet */
+        s->tree = sb_tree_new();
+        return s->tree ? 0 : sb_error_oom();
+    }
+    bool w = s->flags & SB_STORE_WRITABLE;
+    if ((rc = sb_fs_lock(s->lock_fd, w ? LOCK_EX : LOCK_SH, true, s->lock_path)) < 0)
+        return rc;
+    if (w && access(s->log_path, F_OK) < 0)
+        rc = create_log(s);
+    if (rc == 0)
+        rc = sb_store__sync(s, true);
+    if (rc == 0 && w)
+        rc = truncate_tail(s);
+    sb_fs_unlock(s->lock_fd);
+    return rc;
+}
+
+int sb_store_open(const char *state_dir, const char *host, const char *domain,
+                  unsigned flags, sb_store **out)
+{
+    *out = NULL;
+    if (flags & ~(unsigned)(SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED))
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
+                            flags, "sb_store_open");
+    if (!state_dir || !*state_dir)
+        return sb_error_set(SB_ERR_INVALID_ARG, "no state directory given");
+    int rc = sb_name_check_path_component("host", host);
+    if (rc == 0)
+        rc = sb_name_check_path_component("domain", domain);
+    if (rc < 0)
+        return rc;
+
+    sb_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return sb_error_oom();
+    s->flags = flags;
+    s->lock_fd = s->oplock_fd = s->log_fd = -1;
+    s->next_intent_id = 1;
+    if (asprintf(&s->dir, "%s/hosts/%s/domains/%s", state_dir, host, domain) < 0 ||
+        asprintf(&s->log_path, "%s/snapshots.log", s->dir) < 0 ||
+        asprintf(&s->lock_path, "%s/lock", s->dir) < 0 ||
+        asprintf(&s->oplock_path, "%s/oplock", s->dir) < 0 || !(s->domain = strdup(domain))) {
+        sb_store_close(s);
+        return sb_error_oom();
+    }
+    if (flags & SB_STORE_WRITABLE)
+        rc = sb_fs_mkdir_p(s->dir);
+    if (rc == 0)
+        rc = load_initial(s);
+    if (rc == 0 && s->damaged && !(flags & SB_STORE_ALLOW_DAMAGED))
+        rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; the store was not "
+                                        "opened (snapbroker check shows the damage)",
+                          s->log_path, s->damage_off);
+    if (rc < 0) {
+        sb_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void sb_store_close(sb_store *s)
+{
+    if (!s)
+        return;
+    if (s->in_txn) {
+        /* dropping the batch is enough: nothing was written */
+        sb_buf_free(&s->batch);
+        s->in_txn = false;
+    }
+    if (s->lock_fd >= 0)
+        close(s->lock_fd); /* closing releases the flock */
+    if (s->oplock_fd >= 0)
+        close(s->oplock_fd);
+    if (s->log_fd >= 0)
+        close(s->log_fd);
+    sb_tree_free(s->tree);
+    sb_store__intents_clear(s);
+    free(s->intents);
+    free(s->own);
+    free(s->ending);
+    sb_store__clear_warnings(s);
+    free(s->warnings);
+    sb_buf_free(&s->batch);
+    free(s->dir);
+    free(s->log_path);
+    free(s->lock_path);
+    free(s->oplock_path);
+    free(s->domain);
+    free(s);
+}
+
+const sb_tree *sb_store_tree(const sb_store *s) { return s->tree; }
+const char *sb_store_dir(const sb_store *s) { return s->dir; }
+bool sb_store_damaged(const sb_store *s) { return s->damaged; }
+bool sb_store_in_transaction(const sb_store *s) { return s->in_txn; }
+
+size_t sb_store_warnings(const sb_store *s, const char *const **out)
+{
+    if (out)
+        *out = (const char *const *)s->warnings;
+    return s->nwarnings;
+}
+
+int sb_store_refresh(sb_store *s)
+{
+    int rc = usable(s);
+    if (rc < 0)
+        return rc;
+    if (s->in_txn)
+        return sb_error_set(SB_ERR_OPERATION_INVALID, "refresh inside a transaction");
+    if ((rc = open_lock_file(s)) < 0 || s->lock_fd < 0)
+        return rc;
+    if ((rc = sb_fs_lock(s->lock_fd, LOCK_SH, true, s->lock_path)) < 0)
+        return rc;
+    rc = sb_store__sync(s, false);
+    sb_fs_unlock(s->lock_fd);
+    return rc;
+}
+
+/* ------------------------------------------------------------ transactions */
+
+/* Exclusive lock held: catch up with other writers, drop a torn tail. */
+int sb_store__begin_locked(sb_store *s)
+{
+    int rc = sb_store__sync(s, false);
+    if (rc == 0)
+        rc = truncate_tail(s);
+    if (rc == 0 && s->damaged)
+        rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; writes are refused "
+                                        "until the store is repaired",
+                          s->log_path, s->damage_off);
+    return rc;
+}
+
+int sb_store_begin(sb_store *s)
+{
+    int rc = usable(s);
+    if (rc < 0)
+        return rc;
+    if (!(s->flags & SB_STORE_WRITABLE))
+        return sb_error_set(SB_ERR_OPERATION_DENIED, "store '%s' is open read-only", s->dir);
+    if (s->in_txn)
+        return sb_error_set(SB_ERR_OPERATION_INVALID, "a transaction is already open");
+    if ((rc = sb_fs_lock(s->lock_fd, LOCK_EX, true, s->lock_path)) < 0)
+        return rc;
+    if ((rc = sb_store__begin_locked(s)) < 0) {
+        sb_fs_unlock(s->lock_fd);
+        return rc;
+    }
+    sb_buf_reset(&s->batch);
+    s->batch_garbage = 0;
+    s->nending = 0;
+    s->in_txn = true;
+    return 0;
+}
+
+/* Append the batch as one record and make it durable. */
+int sb_store__write_locked(sb_store *s)
+{
+    if (s->batch.oom)
+        return sb_error_oom();
+    if (s->batch.len == 0)
+        return 0;
+    sb_buf rec = { 0 };
+    int rc = sb_log_frame(&rec, s->batch.p, s->batch.len);
+    if (rc == 0)
+        rc = sb_fs_pwrite_all(s->log_fd, rec.p, rec.len, (off_t)s->valid_end, s->log_path);
+    if (rc == 0 && fdatasync(s->log_fd) < 0)
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
+                                s->log_path);
+    if (rc < 0) {
+        /* best effort: cut a partial write so the next writer appends after
+         * valid data; if even this fails the next open drops it as a torn
+         * tail */
+        (void)!ftruncate(s->log_fd, (off_t)s->valid_end);
+    } else {
+        s->valid_end += rec.len;
+        s->garbage += s->batch_garbage + SB_LOG_REC_HEADER;
+    }
+    sb_buf_free(&rec);
+    return rc;
+}
+
+static void release_own_ended(sb_store *s)
+{
+    for (size_t i = 0; i < s->nending; i++)
+        for (size_t k = 0; k < s->nown; k++)
+            if (s->own[k] == s->ending[i]) {
+                s->own[k] = s->own[--s->nown];
+                break;
+            }
+    if (s->nending && s->nown == 0 && s->oplock_held) {
+        sb_fs_unlock(s->oplock_fd);
+        s->oplock_held = false;
+    }
+    s->nending = 0;
+}
+
+int sb_store_commit(sb_store *s)
+{
+    if (!s->in_txn)
+        return sb_error_set(SB_ERR_OPERATION_INVALID, "commit without a transaction");
+    int rc = sb_store__write_locked(s);
+    s->in_txn = false;
+    if (rc < 0) {
+        /* the tree holds uncommitted changes: reload what is on disk */
+        int saved_code = sb_error_last()->code;
+        char saved[sizeof(sb_error_last()->message)];
+        memcpy(saved, sb_error_last()->message, sizeof(saved));
+        (void)sb_store__sync(s, true);
+        sb_fs_unlock(s->lock_fd);
+        s->nending = 0;
+        return sb_error_set(saved_code, "%s", saved);
+    }
+    sb_buf_reset(&s->batch);
+    if (s->valid_end >= SB_STORE_COMPACT_MIN && s->garbage > s->valid_end / 2) {
+        if (sb_store__compact_locked(s) < 0)
+            (void)sb_store__warn(s, "compaction failed: %s", sb_error_last()->message);
+    }
+    sb_fs_unlock(s->lock_fd);
+    release_own_ended(s);
+    return 0;
+}
+
+int sb_store_rollback(sb_store *s)
+{
+    if (!s->in_txn)
+        return sb_error_set(SB_ERR_OPERATION_INVALID, "rollback without a transaction");
+    s->in_txn = false;
+    s->nending = 0;
+    sb_buf_reset(&s->batch);
+    int rc = sb_store__sync(s, true);
+    sb_fs_unlock(s->lock_fd);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- mutations */
+
+/* End a one-mutation transaction that failed.  Validation failures change
+ * nothing and record nothing: just release.  A failure after recording
+ * (out of memory) reloads, keeping the error. */
+static void abort_auto(sb_store *s)
+{
+    if (s->batch.len == 0 && !s->batch.oom) {
+        s->in_txn = false;
+        sb_fs_unlock(s->lock_fd);
+        return;
+    }
+    int code = sb_error_last()->code;
+    char msg[sizeof(sb_error_last()->message)];
+    memcpy(msg, sb_error_last()->message, sizeof(msg));
+    (void)sb_store_rollback(s);
+    sb_error_set(code, "%s", msg);
+}
+
+/* Run one mutation inside the caller's transaction, or in its own. */
+#define WITH_TXN(s, body)                                                                      \
+    do {                                                                                       \
+        int rc_ = usable(s);                                                                   \
+        if (rc_ < 0)                                                                           \
+            return rc_;                                                                        \
+        bool auto_ = !(s)->in_txn;                                                             \
+        if (auto_ && (rc_ = sb_store_begin(s)) < 0)                                            \
+            return rc_;                                                                        \
+        if (!(s)->in_txn)                                                                      \
+            return sb_error_set(SB_ERR_INTERNAL_ERROR, "no transaction");                      \
+        rc_ = (body);                                                                          \
+        if (auto_) {                                                                           \
+            if (rc_ < 0)                                                                       \
+                abort_auto(s);                                                                 \
+            else                                                                               \
+                rc_ = sb_store_commit(s);                                                      \
+        }                                                                                      \
+        return rc_;                                                                            \
+    } while (0)
+
+static void record(sb_store *s, const sb_log_op *op)
+{
+    s->batch_garbage += sb_store__op_garbage(s, op);
+    sb_log_encode_op(&s->batch, op);
+}
+
+static int do_put(sb_store *s, const sb_tree_snapshot *snap, bool redefine)
+{
+    int rc = sb_name_check_snapshot(snap->name);
+    if (rc < 0)
+        return rc;
+    rc = redefine ? sb_tree_redefine_check(s->tree, snap) : 0;
+    if (rc == 0 && !redefine && sb_tree_lookup(s->tree, snap->name))
+        rc = sb_error_set(SB_ERR_OPERATION_FAILED, "snapshot '%s' already exists", snap->name);
+    if (rc < 0)
+        return rc;
+    if (snap->state < SB_STATE_NOSTATE || snap->state > SB_STATE_DISK_SNAPSHOT)
+        return sb_error_set(SB_ERR_INVALID_ARG, "invalid state %d for snapshot '%s'",
+                            snap->state, snap->name);
+    sb_log_op op = { .type = SB_LOG_PUT, .name = snap->name, .parent = snap->parent,
+                     .state = snap->state, .external = snap->external,
+                     .ctime = snap->creation_time, .xml = snap->xml };
+    size_t g = sb_store__op_garbage(s, &op);
+    rc = redefine ? sb_tree_redefine(s->tree, snap, NULL) : sb_tree_add(s->tree, snap, NULL);
+    if (rc < 0)
+        return rc;
+    s->batch_garbage += g;
+    sb_log_encode_op(&s->batch, &op);
+    return s->batch.oom ? sb_error_oom() : 0;
+}
+
+static int add_body(sb_store *s, const sb_tree_snapshot *snap) { return do_put(s, snap, false); }
+static int redef_body(sb_store *s, const sb_tree_snapshot *snap) { return do_put(s, snap, true); }
+
+int sb_store_add(sb_store *s, const sb_tree_snapshot *snap) { WITH_TXN(s, add_body(s, snap)); }
+
+int sb_store_redefine(sb_store *s, const sb_tree_snapshot *snap)
+{
+    WITH_TXN(s, redef_body(s, snap));
+}
+
+static int set_xml_body(sb_store *s, const char *name, const char *xml)
+{
+    sb_log_op op = { .type = SB_LOG_XML, .name = name, .xml = xml };
+    int rc = sb_tree_set_xml(s->tree, name, xml);
+    if (rc < 0)
+        return rc;
+    record(s, &op);
+    return s->batch.oom ? sb_error_oom() : 0;
+}
+
+int sb_store_set_xml(sb_store *s, const char *name, const char *xml)
+{
+    WITH_TXN(s, set_xml_body(s, name, xml));
+}
+
+static int set_current_body(sb_store *s, const char *name)
+{
+    int rc = sb_tree_set_current(s->tree, name);
+    if (rc < 0)
+        return rc;
+    sb_log_op op = { .type = SB_LOG_CUR, .name = name };
+    record(s, &op);
+    return s->batch.oom ? sb_error_oom() : 0;
+}
+
+int sb_store_set_current(sb_store *s, const char *name)
+{
+    WITH_TXN(s, set_current_body(s, name));
+}
+
+/* Remove one node and record it; current moves as the tree rule says. */
+static void del_one(sb_store *s, const char *name)
+{
+    sb_log_op op = { .type = SB_LOG_DEL, .name = name };
+    record(s, &op); /* before the removal: garbage needs the node */
+    (void)sb_tree_remove(s->tree, name);
+}
+
+static int delete_body(sb_store *s, const char *name, unsigned flags)
+{
+    const unsigned children = SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY;
+    if (flags & ~(unsigned)SB_SNAPSHOT_DELETE_ALL)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
+                            flags & ~(unsigned)SB_SNAPSHOT_DELETE_ALL, "sb_store_delete");
+    if ((flags & children) == children)
+        return sb_error_set(SB_ERR_INVALID_ARG, "flags 'children' and 'children-only' are "
+                                                "mutually exclusive");
+    sb_tree_node *n = NULL;
+    int rc = sb_tree_get(s->tree, name, &n);
+    if (rc < 0)
+        return rc;
+    if (flags & children) {
+        const sb_tree_node **desc;
+        size_t nd;
+        rc = sb_tree_list(s->tree, name, SB_SNAPSHOT_LIST_DESCENDANTS, &desc, &nd);
+        if (rc < 0)
+            return rc;
+        /* reverse pre-order: every node goes after all its descendants, so
+         * each is a leaf when removed and replay sees the same steps */
+        for (size_t i = nd; i-- > 0;)
+            del_one(s, sb_tree_node_name(desc[i]));
+        free(desc);
+    }
+    /* the name may belong to a node we are about to free: copy it */
+    char *keep = strdup(name);
+    if (!keep)
+        return sb_error_oom();
+    if (!(flags & SB_SNAPSHOT_DELETE_CHILDREN_ONLY))
+        del_one(s, keep);
+    free(keep);
+    /* the removals moved current already; say where it ended explicitly so
+     * the log does not depend on replay re-deriving it */
+    const sb_tree_node *cur = sb_tree_current(s->tree);
+    sb_log_op op = { .type = SB_LOG_CUR, .name = cur ? sb_tree_node_name(cur) : NULL };
+    record(s, &op);
+    return s->batch.oom ? sb_error_oom() : 0;
+}
+
+int sb_store_delete(sb_store *s, const char *name, unsigned flags)
+{
+    WITH_TXN(s, delete_body(s, name, flags));
+}

@@ -1,0 +1,77 @@
+/* Private state of the store, shared by store*.c only. */
+#ifndef SB_STORE_STORE_INTERNAL_H
+#define SB_STORE_STORE_INTERNAL_H
+
+#include <sys/types.h>
+
+#include "store/log_format.h"
+#include "store/store.h"
+
+/* Compact when the log is at least this big and over half of it is
+ * superseded ops: keeps the log within 2x the live data while never
+ * rewriting small logs. */
+#define SB_STORE_COMPACT_MIN (1u << 20)
+/* Compaction writes records of about this size (atomicity comes from the
+ * rename, so the batch size only bounds memory). */
+#define SB_STORE_COMPACT_CHUNK (1u << 20)
+
+typedef struct sb_intent_rec {
+    uint64_t id;
+    char *op, *snapshot, *payload;
+    long long time;
+    int pid;
+    size_t size; /* bytes of its IBEG op, for garbage accounting */
+} sb_intent_rec;
+
+struct sb_store {
+    unsigned flags;
+    char *dir, *log_path, *lock_path, *oplock_path, *domain;
+    int lock_fd, oplock_fd, log_fd;
+    bool oplock_held;
+    bool broken; /* a reload failed half-way: only close is allowed */
+
+    sb_tree *tree;
+
+    /* what of the log is reflected in tree */
+    bool have_log;
+    dev_t log_dev;
+    ino_t log_ino;
+    size_t valid_end; /* offset after the last record replayed */
+    size_t tail_off;  /* start of a torn tail not yet truncated, or 0 */
+    size_t garbage;   /* bytes of superseded ops, to decide on compaction */
+    bool damaged;
+    size_t damage_off;
+
+    sb_intent_rec *intents;
+    size_t nintents, cap_intents;
+    uint64_t next_intent_id;
+    uint64_t *own; /* intents begun by this handle, unresolved */
+    size_t nown, cap_own;
+    uint64_t *ending; /* own intents ended in the open transaction */
+    size_t nending, cap_ending;
+
+    bool in_txn;
+    sb_buf batch;
+    size_t batch_garbage;
+
+    char **warnings;
+    size_t nwarnings, cap_warnings;
+};
+
+int sb_store__warn(sb_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sb_store__clear_warnings(sb_store *s);
+/* Bring tree up to date with the log on disk; the caller holds the lock
+ * (shared or exclusive).  full forces a reload from the start. */
+int sb_store__sync(sb_store *s, bool full);
+/* Rewrite the log from the live state; caller holds the exclusive lock. */
+int sb_store__compact_locked(sb_store *s);
+/* Garbage an op makes of earlier ops, computed before it is applied. */
+size_t sb_store__op_garbage(const sb_store *s, const sb_log_op *op);
+int sb_store__intent_add(sb_store *s, const sb_log_op *op, size_t size);
+sb_intent_rec *sb_store__intent_find(sb_store *s, uint64_t id, size_t *idx);
+void sb_store__intent_drop(sb_store *s, size_t idx);
+void sb_store__intents_clear(sb_store *s);
+int sb_store__write_locked(sb_store *s);
+int sb_store__begin_locked(sb_store *s);
+
+#endif

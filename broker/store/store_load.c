@@ -1,0 +1,355 @@
+/* Replaying snapshots.log into the tree: full loads and incremental catch-up
+ * with other processes' commits.  The rules for damage are here:
+ *   - a bad record with no valid record after it is a torn tail (a crash
+ *     during a commit): it is dropped, the state is the one before it;
+ *   - a bad record followed by valid ones is damage in the middle: it is
+ *     reported (file and offset), and the records after it still load. */
+#include "store/store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "store/tree.h"
+
+/* ------------------------------------------------------------- warnings */
+
+int sb_store__warn(sb_store *s, const char *fmt, ...)
+{
+    if (s->nwarnings == s->cap_warnings) {
+        size_t cap = s->cap_warnings ? s->cap_warnings * 2 : 8;
+        char **w = realloc(s->warnings, cap * sizeof(*w));
+        if (!w)
+            return sb_error_oom();
+        s->warnings = w;
+        s->cap_warnings = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    int r = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return sb_error_oom();
+    s->warnings[s->nwarnings++] = msg;
+    return 0;
+}
+
+void sb_store__clear_warnings(sb_store *s)
+{
+    for (size_t i = 0; i < s->nwarnings; i++)
+        free(s->warnings[i]);
+    s->nwarnings = 0;
+}
+
+/* -------------------------------------------------------------- intents */
+
+sb_intent_rec *sb_store__intent_find(sb_store *s, uint64_t id, size_t *idx)
+{
+    for (size_t i = 0; i < s->nintents; i++)
+        if (s->intents[i].id == id) {
+            if (idx)
+                *idx = i;
+            return &s->intents[i];
+        }
+    return NULL;
+}
+
+void sb_store__intent_drop(sb_store *s, size_t idx)
+{
+    sb_intent_rec *r = &s->intents[idx];
+    free(r->op);
+    free(r->snapshot);
+    free(r->payload);
+    memmove(r, r + 1, (s->nintents - idx - 1) * sizeof(*r));
+    s->nintents--;
+}
+
+void sb_store__intents_clear(sb_store *s)
+{
+    while (s->nintents)
+        sb_store__intent_drop(s, s->nintents - 1);
+}
+
+int sb_store__intent_add(sb_store *s, const sb_log_op *op, size_t size)
+{
+    if (s->nintents == s->cap_intents) {
+        size_t cap = s->cap_intents ? s->cap_intents * 2 : 4;
+        sb_intent_rec *v = realloc(s->intents, cap * sizeof(*v));
+        if (!v)
+            return sb_error_oom();
+        s->intents = v;
+        s->cap_intents = cap;
+    }
+    sb_intent_rec r = { .id = op->id, .time = op->time, .pid = (int)op->pid, .size = size };
+    r.op = strdup(op->op);
+    r.snapshot = strdup(op->snapshot);
+    r.payload = strdup(op->payload);
+    if (!r.op || !r.snapshot || !r.payload) {
+        free(r.op);
+        free(r.snapshot);
+        free(r.payload);
+        return sb_error_oom();
+    }
+    s->intents[s->nintents++] = r;
+    if (op->id >= s->next_intent_id)
+        s->next_intent_id = op->id + 1;
+    return 0;
+}
+
+/* ------------------------------------------------------ garbage and ops */
+
+static size_t node_put_size(const sb_tree_node *n)
+{
+    sb_tree_node *p = sb_tree_node_parent(n);
+    sb_log_op op = { .type = SB_LOG_PUT, .name = sb_tree_node_name(n),
+                     .parent = p ? sb_tree_node_name(p) : NULL, .xml = sb_tree_node_xml(n) };
+    return sb_log_op_size(&op);
+}
+
+size_t sb_store__op_garbage(const sb_store *s, const sb_log_op *op)
+{
+    const sb_tree_node *n;
+    switch (op->type) {
+    case SB_LOG_PUT:
+        n = sb_tree_lookup(s->tree, op->name);
+        return n ? node_put_size(n) : 0;
+    case SB_LOG_DEL:
+        n = sb_tree_lookup(s->tree, op->name);
+        return sb_log_op_size(op) + (n ? node_put_size(n) : 0);
+    case SB_LOG_CUR:
+    case SB_LOG_XML:
+        /* approximately: each supersedes an earlier op of its kind */
+        return sb_log_op_size(op);
+    case SB_LOG_IEND: {
+        const sb_intent_rec *r = NULL;
+        for (size_t i = 0; i < s->nintents; i++)
+            if (s->intents[i].id == op->id)
+                r = &s->intents[i];
+        return sb_log_op_size(op) + (r ? r->size : 0);
+    }
+    default:
+        return 0;
+    }
+}
+
+/* Apply one stored op.  Stored data may be damaged, so a reference to a
+ * snapshot that does not exist is a warning, not a failure; only
+ * out-of-memory fails. */
+static int apply_op(sb_store *s, const sb_log_op *op)
+{
+    s->garbage += sb_store__op_garbage(s, op);
+    sb_tree_snapshot snap = { .name = op->name, .parent = op->parent, .state = op->state,
+                              .external = op->external, .creation_time = op->ctime,
+                              .xml = op->xml };
+    size_t idx;
+    switch (op->type) {
+    case SB_LOG_PUT:
+        return sb_tree_load_put(s->tree, &snap);
+    case SB_LOG_DEL:
+        if (!sb_tree_lookup(s->tree, op->name))
+            return sb_store__warn(s, "%s: delete of unknown snapshot '%s' ignored", s->log_path,
+                                  op->name);
+        return sb_tree_remove(s->tree, op->name);
+    case SB_LOG_CUR:
+        if (op->name && !sb_tree_lookup(s->tree, op->name)) {
+            (void)sb_tree_set_current(s->tree, NULL);
+            return sb_store__warn(s, "%s: current snapshot '%s' does not exist; no current",
+                                  s->log_path, op->name);
+        }
+        return sb_tree_set_current(s->tree, op->name);
+    case SB_LOG_XML:
+        if (!sb_tree_lookup(s->tree, op->name))
+            return sb_store__warn(s, "%s: XML of unknown snapshot '%s' ignored", s->log_path,
+                                  op->name);
+        return sb_tree_set_xml(s->tree, op->name, op->xml);
+    case SB_LOG_IBEG:
+        return sb_store__intent_add(s, op, sb_log_op_size(op));
+    case SB_LOG_IEND:
+        if (sb_store__intent_find(s, op->id, &idx))
+            sb_store__intent_drop(s, idx);
+        return 0;
+    default:
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "unknown op %d", op->type);
+    }
+}
+
+/* Decode the whole record first so a malformed one changes nothing. */
+static int apply_record(sb_store *s, const uint8_t *p, size_t len, size_t off)
+{
+    size_t pos = 0;
+    sb_log_op op;
+    int r;
+    size_t nops = 0;
+    while ((r = sb_log_decode_op(p, len, &pos, &op)) == 1)
+        nops++;
+    if (r < 0 || nops == 0)
+        return 1; /* malformed: the caller reports it as damage */
+    pos = 0;
+    while (sb_log_decode_op(p, len, &pos, &op) == 1) {
+        int rc = apply_op(s, &op);
+        if (rc < 0) {
+            sb_error_prefix("%s: record at offset %zu", s->log_path, off);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static int note_damage(sb_store *s, size_t off, size_t skipped)
+{
+    if (!s->damaged) {
+        s->damaged = true;
+        s->damage_off = off;
+    }
+    return sb_store__warn(s, "%s: damaged record at offset %zu (%zu bytes skipped); "
+                             "the records after it were loaded",
+                          s->log_path, off, skipped);
+}
+
+/* Replay [from, size) of the mapped log. */
+static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
+{
+    size_t off = from;
+    s->tail_off = 0;
+    for (;;) {
+        const uint8_t *p;
+        size_t plen, next;
+        int r = sb_log_scan(data, size, off, &p, &plen, &next);
+        if (r == SB_SCAN_END)
+            break;
+        if (r == SB_SCAN_OK) {
+            int rc = apply_record(s, p, plen, off);
+            if (rc < 0)
+                return rc;
+            if (rc > 0 && (rc = note_damage(s, off, next - off)) < 0)
+                return rc;
+            off = next;
+            s->valid_end = off;
+            continue;
+        }
+        size_t resync = sb_log_resync(data, size, off);
+        if (resync == size) {
+            /* nothing valid after it: the torn tail of an interrupted commit */
+            s->tail_off = off;
+            int rc = sb_store__warn(s, "%s: incomplete last record at offset %zu (%zu bytes) "
+                                       "dropped: a commit was interrupted",
+                                    s->log_path, off, size - off);
+            if (rc < 0)
+                return rc;
+            break;
+        }
+        int rc = note_damage(s, off, resync - off);
+        if (rc < 0)
+            return rc;
+        off = resync;
+    }
+    return 0;
+}
+
+static void reset_state(sb_store *s)
+{
+    sb_tree_free(s->tree);
+    s->tree = NULL;
+    sb_store__intents_clear(s);
+    sb_store__clear_warnings(s);
+    s->garbage = 0;
+    s->damaged = false;
+    s->damage_off = 0;
+    s->valid_end = 0;
+    s->tail_off = 0;
+    s->have_log = false;
+}
+
+/* Move the tree's load warnings into the store's list. */
+static int take_tree_warnings(sb_store *s)
+{
+    const char *const *w;
+    size_t n = sb_tree_warnings(s->tree, &w);
+    for (size_t i = 0; i < n; i++) {
+        int rc = sb_store__warn(s, "%s: %s", s->log_path, w[i]);
+        if (rc < 0)
+            return rc;
+    }
+    sb_tree_clear_warnings(s->tree);
+    return 0;
+}
+
+int sb_store__sync(sb_store *s, bool full)
+{
+    int writable = s->flags & SB_STORE_WRITABLE;
+    int fd = open(s->log_path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno != ENOENT)
+            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'",
+                                      s->log_path);
+        if (s->have_log)
+            return sb_error_set(SB_ERR_STORE, "'%s' disappeared", s->log_path);
+        if (!s->tree && !(s->tree = sb_tree_new()))
+            return sb_error_oom();
+        return 0; /* no store yet: empty */
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, e, "cannot stat '%s'", s->log_path);
+    }
+    size_t size = (size_t)st.st_size;
+    if (!s->have_log || st.st_dev != s->log_dev || st.st_ino != s->log_ino ||
+        size < s->valid_end)
+        full = true; /* another process compacted (new file), or first load */
+
+    if (full) {
+        reset_state(s);
+        if (!(s->tree = sb_tree_new())) {
+            close(fd);
+            s->broken = true;
+            return sb_error_oom();
+        }
+    }
+    int rc = 0;
+    uint8_t *data = NULL;
+    if (size > 0) {
+        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (data == MAP_FAILED) {
+            rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'", s->log_path);
+            data = NULL;
+            goto out;
+        }
+    }
+    if (full) {
+        if (!sb_log_header_ok(data, size)) {
+            rc = sb_error_set(SB_ERR_STORE, "'%s' is not a snapshot log (bad header)",
+                              s->log_path);
+            goto out;
+        }
+        s->valid_end = SB_LOG_HEADER_SIZE;
+    }
+    if (size > s->valid_end)
+        rc = replay(s, data, size, s->valid_end);
+    if (rc == 0)
+        rc = take_tree_warnings(s);
+out:
+    if (data)
+        munmap(data, size);
+    if (rc < 0) {
+        close(fd);
+        s->broken = true;
+        return rc;
+    }
+    if (s->log_fd >= 0)
+        close(s->log_fd);
+    s->log_fd = fd;
+    s->log_dev = st.st_dev;
+    s->log_ino = st.st_ino;
+    s->have_log = true;
+    return 0;
+}

@@ -1,0 +1,559 @@
+/* Snapshot tree: hash, links, relations and mutations (spec §5.1, §5.2,
+ * §5.4).  Listing is in tree_list.c, loading in tree_load.c. */
+#include "store/tree_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+
+#define MIN_BUCKETS 64
+
+uint64_t sb_tree__hash(const char *s)
+{
+    /* FNV-1a: names are short, and an attacker who can pick snapshot names
+     * can already fill the store, so a keyed hash buys nothing here. */
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        h ^= *p;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+sb_tree *sb_tree_new(void)
+{
+    sb_tree *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->buckets = calloc(MIN_BUCKETS, sizeof(*t->buckets));
+    if (!t->buckets) {
+        free(t);
+        return NULL;
+    }
+    t->nbuckets = MIN_BUCKETS;
+    return t;
+}
+
+static void node_free(sb_tree_node *n)
+{
+    if (!n)
+        return;
+    free(n->name);
+    free(n->xml);
+    free(n->pending_parent);
+    free(n);
+}
+
+void sb_tree_free(sb_tree *t)
+{
+    if (!t)
+        return;
+    sb_tree_node *n = t->all_head;
+    while (n) {
+        sb_tree_node *next = n->all_next;
+        node_free(n);
+        n = next;
+    }
+    sb_tree_clear_warnings(t);
+    free(t->warnings);
+    free(t->buckets);
+    free(t);
+}
+
+/* ---------------------------------------------------------------- hash */
+
+/* Make room for one more node: double the buckets when the load factor
+ * would exceed 1, so chains stay O(1) long on average. */
+int sb_tree__reserve(sb_tree *t)
+{
+    if (t->count + 1 <= t->nbuckets)
+        return 0;
+    size_t nb = t->nbuckets * 2;
+    sb_tree_node **b = calloc(nb, sizeof(*b));
+    if (!b)
+        return sb_error_oom();
+    for (size_t i = 0; i < t->nbuckets; i++) {
+        sb_tree_node *n = t->buckets[i];
+        while (n) {
+            sb_tree_node *next = n->hash_next;
+            size_t k = (size_t)n->hash & (nb - 1);
+            n->hash_next = b[k];
+            b[k] = n;
+            n = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = b;
+    t->nbuckets = nb;
+    return 0;
+}
+
+sb_tree_node *sb_tree_lookup(const sb_tree *t, const char *name)
+{
+    if (!name)
+        return NULL;
+    uint64_t h = sb_tree__hash(name);
+    for (sb_tree_node *n = t->buckets[(size_t)h & (t->nbuckets - 1)]; n; n = n->hash_next)
+        if (n->hash == h && strcmp(n->name, name) == 0)
+            return n;
+    return NULL;
+}
+
+int sb_tree_get(const sb_tree *t, const char *name, sb_tree_node **out)
+{
+    sb_tree_node *n = sb_tree_lookup(t, name);
+    if (!n)
+        return sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT,
+                            "no domain snapshot with matching name '%s'", name ? name : "(null)");
+    *out = n;
+    return 0;
+}
+
+static void leaf_add(sb_tree *t, sb_tree_node *n)
+{
+    n->leaf_next = NULL;
+    n->leaf_prev = t->leaf_tail;
+    if (t->leaf_tail)
+        t->leaf_tail->leaf_next = n;
+    else
+        t->leaf_head = n;
+    t->leaf_tail = n;
+    t->nleaves++;
+}
+
+static void leaf_del(sb_tree *t, sb_tree_node *n)
+{
+    if (n->leaf_prev)
+        n->leaf_prev->leaf_next = n->leaf_next;
+    else
+        t->leaf_head = n->leaf_next;
+    if (n->leaf_next)
+        n->leaf_next->leaf_prev = n->leaf_prev;
+    else
+        t->leaf_tail = n->leaf_prev;
+    n->leaf_prev = n->leaf_next = NULL;
+    t->nleaves--;
+}
+
+/* The caller guarantees the name is new and has grown the buckets. */
+void sb_tree__insert(sb_tree *t, sb_tree_node *n)
+{
+    size_t k = (size_t)n->hash & (t->nbuckets - 1);
+    n->hash_next = t->buckets[k];
+    t->buckets[k] = n;
+    n->all_next = NULL;
+    n->all_prev = t->all_tail;
+    if (t->all_tail)
+        t->all_tail->all_next = n;
+    else
+        t->all_head = n;
+    t->all_tail = n;
+    t->count++;
+    if (n->nchildren == 0)
+        leaf_add(t, n);
+}
+
+static void hash_remove(sb_tree *t, sb_tree_node *n)
+{
+    sb_tree_node **pp = &t->buckets[(size_t)n->hash & (t->nbuckets - 1)];
+    while (*pp != n)
+        pp = &(*pp)->hash_next;
+    *pp = n->hash_next;
+    if (n->all_prev)
+        n->all_prev->all_next = n->all_next;
+    else
+        t->all_head = n->all_next;
+    if (n->all_next)
+        n->all_next->all_prev = n->all_prev;
+    else
+        t->all_tail = n->all_prev;
+    if (n->nchildren == 0)
+        leaf_del(t, n);
+    t->count--;
+}
+
+/* ---------------------------------------------------------------- links */
+
+/* Prepend n to parent's children: newest first, as libvirt. */
+void sb_tree__link(sb_tree *t, sb_tree_node *n, sb_tree_node *parent)
+{
+    if (parent != &t->metaroot && parent->nchildren == 0)
+        leaf_del(t, parent);
+    n->parent = parent;
+    n->prev_sibling = NULL;
+    n->next_sibling = parent->first_child;
+    if (parent->first_child)
+        parent->first_child->prev_sibling = n;
+    else
+        parent->last_child = n;
+    parent->first_child = n;
+    parent->nchildren++;
+}
+
+void sb_tree__unlink(sb_tree *t, sb_tree_node *n)
+{
+    sb_tree_node *p = n->parent;
+    if (!p)
+        return;
+    if (n->prev_sibling)
+        n->prev_sibling->next_sibling = n->next_sibling;
+    else
+        p->first_child = n->next_sibling;
+    if (n->next_sibling)
+        n->next_sibling->prev_sibling = n->prev_sibling;
+    else
+        p->last_child = n->prev_sibling;
+    n->prev_sibling = n->next_sibling = NULL;
+    n->parent = NULL;
+    p->nchildren--;
+    if (p != &t->metaroot && p->nchildren == 0)
+        leaf_add(t, p);
+}
+
+bool sb_tree__is_ancestor(const sb_tree_node *anc, const sb_tree_node *n)
+{
+    for (const sb_tree_node *p = n; p; p = p->parent)
+        if (p == anc)
+            return true;
+    return false;
+}
+
+sb_tree_node *sb_tree__node_new(const sb_tree_snapshot *s)
+{
+    sb_tree_node *n = calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    n->name = strdup(s->name);
+    n->xml = s->xml ? strdup(s->xml) : NULL;
+    if (!n->name || (s->xml && !n->xml)) {
+        node_free(n);
+        return NULL;
+    }
+    n->hash = sb_tree__hash(n->name);
+    n->state = s->state;
+    n->external = s->external;
+    n->creation_time = s->creation_time;
+    return n;
+}
+
+/* Replace the data of an existing node; NULL xml keeps the old one. */
+int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s)
+{
+    if (s->xml) {
+        char *x = strdup(s->xml);
+        if (!x)
+            return sb_error_oom();
+        free(n->xml);
+        n->xml = x;
+    }
+    n->state = s->state;
+    n->external = s->external;
+    n->creation_time = s->creation_time;
+    return 0;
+}
+
+static int check_name(const char *name)
+{
+    if (!name || !*name)
+        return sb_error_set(SB_ERR_INVALID_ARG, "snapshot name must not be empty");
+    return 0;
+}
+
+/* -------------------------------------------------------- simple getters */
+
+size_t sb_tree_count(const sb_tree *t) { return t->count; }
+size_t sb_tree_num_leaves(const sb_tree *t) { return t->nleaves; }
+size_t sb_tree_num_roots(const sb_tree *t) { return t->metaroot.nchildren; }
+sb_tree_node *sb_tree_current(const sb_tree *t) { return t->current; }
+sb_tree_node *sb_tree_first_root(const sb_tree *t) { return t->metaroot.first_child; }
+const char *sb_tree_node_name(const sb_tree_node *n) { return n->name; }
+sb_tree_node *sb_tree_node_first_child(const sb_tree_node *n) { return n->first_child; }
+sb_tree_node *sb_tree_node_next_sibling(const sb_tree_node *n) { return n->next_sibling; }
+size_t sb_tree_node_num_children(const sb_tree_node *n) { return n->nchildren; }
+int sb_tree_node_state(const sb_tree_node *n) { return n->state; }
+bool sb_tree_node_external(const sb_tree_node *n) { return n->external; }
+long long sb_tree_node_creation_time(const sb_tree_node *n) { return n->creation_time; }
+const char *sb_tree_node_xml(const sb_tree_node *n) { return n->xml; }
+
+sb_tree_node *sb_tree_node_parent(const sb_tree_node *n)
+{
+    /* the metaroot is the only node without a name */
+    return (n->parent && n->parent->name) ? n->parent : NULL;
+}
+
+bool sb_tree_node_is_current(const sb_tree *t, const sb_tree_node *n)
+{
+    return t->current == n;
+}
+
+int sb_tree_set_current(sb_tree *t, const char *name)
+{
+    if (!name) {
+        t->current = NULL;
+        return 0;
+    }
+    sb_tree_node *n = NULL;
+    int rc = sb_tree_get(t, name, &n);
+    if (rc < 0)
+        return rc;
+    t->current = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------ mutations */
+
+static int resolve_parent(const sb_tree *t, const sb_tree_snapshot *s, sb_tree_node **out)
+{
+    if (!s->parent) {
+        *out = (sb_tree_node *)&t->metaroot;
+        return 0;
+    }
+    sb_tree_node *p = sb_tree_lookup(t, s->parent);
+    if (!p)
+        return sb_error_set(SB_ERR_INVALID_ARG, "parent %s for snapshot %s not found",
+                            s->parent, s->name);
+    *out = p;
+    return 0;
+}
+
+static int add_node(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node *parent,
+                    sb_tree_node **out)
+{
+    int rc = sb_tree__reserve(t);
+    if (rc < 0)
+        return rc;
+    sb_tree_node *n = sb_tree__node_new(s);
+    if (!n)
+        return sb_error_oom();
+    sb_tree__insert(t, n);
+    sb_tree__link(t, n, parent);
+    if (out)
+        *out = n;
+    return 0;
+}
+
+int sb_tree_add(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node **out)
+{
+    int rc = check_name(s->name);
+    if (rc < 0)
+        return rc;
+    if (sb_tree_lookup(t, s->name))
+        return sb_error_set(SB_ERR_OPERATION_FAILED, "snapshot '%s' already exists", s->name);
+    if (s->parent && strcmp(s->parent, s->name) == 0)
+        return sb_error_set(SB_ERR_INVALID_ARG, "cannot set snapshot %s as its own parent",
+                            s->name);
+    sb_tree_node *parent = NULL;
+    rc = resolve_parent(t, s, &parent);
+    if (rc < 0)
+        return rc;
+    return add_node(t, s, parent, out);
+}
+
+static bool is_online(int state)
+{
+    return state == SB_STATE_RUNNING || state == SB_STATE_PAUSED;
+}
+
+int sb_tree_redefine_check(const sb_tree *t, const sb_tree_snapshot *s)
+{
+    int rc = check_name(s->name);
+    if (rc < 0)
+        return rc;
+    if (s->parent && strcmp(s->parent, s->name) == 0)
+        return sb_error_set(SB_ERR_INVALID_ARG, "cannot set snapshot %s as its own parent",
+                            s->name);
+    sb_tree_node *parent = NULL;
+    rc = resolve_parent(t, s, &parent);
+    if (rc < 0)
+        return rc;
+    sb_tree_node *other = sb_tree_lookup(t, s->name);
+    if (!other)
+        return 0; /* a new node has no descendants: no cycle possible */
+    /* The proposed parent must not be a descendant of this snapshot.
+     * O(depth of the parent), like libvirt's walk up the parent names. */
+    if (parent != &t->metaroot && sb_tree__is_ancestor(other, parent))
+        return sb_error_set(SB_ERR_INVALID_ARG, "parent %s would create cycle to %s",
+                            s->parent, s->name);
+    if (is_online(other->state) != is_online(s->state))
+        return sb_error_set(SB_ERR_INVALID_ARG,
+                            "cannot change between online and offline snapshot state "
+                            "in snapshot %s", s->name);
+    if ((other->state == SB_STATE_DISK_SNAPSHOT) != (s->state == SB_STATE_DISK_SNAPSHOT))
+        return sb_error_set(SB_ERR_INVALID_ARG,
+                            "cannot change between disk only and full system in snapshot %s",
+                            s->name);
+    return 0;
+}
+
+int sb_tree_redefine(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node **out)
+{
+    int rc = sb_tree_redefine_check(t, s);
+    if (rc < 0)
+        return rc;
+    sb_tree_node *parent = NULL;
+    rc = resolve_parent(t, s, &parent);
+    if (rc < 0)
+        return rc;
+    sb_tree_node *n = sb_tree_lookup(t, s->name);
+    if (!n)
+        return add_node(t, s, parent, out);
+    rc = sb_tree__set_data(n, s);
+    if (rc < 0)
+        return rc;
+    /* libvirt drops and rebuilds the parent link on every redefine, which
+     * moves the node to the head (newest) of its siblings. */
+    sb_tree__unlink(t, n);
+    sb_tree__link(t, n, parent);
+    if (out)
+        *out = n;
+    return 0;
+}
+
+int sb_tree_set_xml(sb_tree *t, const char *name, const char *xml)
+{
+    sb_tree_node *n = NULL;
+    int rc = sb_tree_get(t, name, &n);
+    if (rc < 0)
+        return rc;
+    char *x = NULL;
+    if (xml && !(x = strdup(xml)))
+        return sb_error_oom();
+    free(n->xml);
+    n->xml = x;
+    return 0;
+}
+
+/* Remove n; its children are spliced, in order, at the head of its
+ * parent's child list (libvirt's virDomainMomentMoveChildren). */
+static void remove_node(sb_tree *t, sb_tree_node *n)
+{
+    sb_tree_node *p = n->parent;
+    if (n->first_child) {
+        for (sb_tree_node *c = n->first_child; c; c = c->next_sibling)
+            c->parent = p;
+        n->last_child->next_sibling = p->first_child;
+        if (p->first_child)
+            p->first_child->prev_sibling = n->last_child;
+        else
+            p->last_child = n->last_child;
+        p->first_child = n->first_child;
+        p->nchildren += n->nchildren;
+        n->first_child = n->last_child = NULL;
+        n->nchildren = 0;
+        leaf_add(t, n); /* keeps hash_remove's leaf bookkeeping exact */
+    }
+    if (t->current == n)
+        t->current = (p != &t->metaroot) ? p : NULL;
+    sb_tree__unlink(t, n);
+    hash_remove(t, n);
+    node_free(n);
+}
+
+int sb_tree_remove(sb_tree *t, const char *name)
+{
+    sb_tree_node *n = NULL;
+    int rc = sb_tree_get(t, name, &n);
+    if (rc < 0)
+        return rc;
+    remove_node(t, n);
+    return 0;
+}
+
+int sb_tree_remove_subtree(sb_tree *t, const char *name, bool include_self)
+{
+    sb_tree_node *top = NULL;
+    int rc = sb_tree_get(t, name, &top);
+    if (rc < 0)
+        return rc;
+    /* Post-order without a stack: descend to a leaf, remove it, continue
+     * from its parent.  Each node is visited O(1) times. */
+    sb_tree_node *n = top->first_child;
+    while (n) {
+        if (n->first_child) {
+            n = n->first_child;
+            continue;
+        }
+        sb_tree_node *p = n->parent;
+        if (t->current == n)
+            t->current = top; /* a removed descendant was current: top becomes it */
+        remove_node(t, n);
+        n = (p == top) ? top->first_child : p;
+    }
+    if (include_self)
+        remove_node(t, top); /* moves current to top's parent if top was current */
+    return 0;
+}
+
+/* ---------------------------------------------------------------- walks */
+
+sb_tree_node *sb_tree_walk_next(const sb_tree *t, const sb_tree_node *top,
+                                const sb_tree_node *n)
+{
+    if (!top)
+        top = &t->metaroot;
+    if (!n)
+        return top->first_child;
+    if (n->first_child)
+        return n->first_child;
+    while (n != top) {
+        if (n->next_sibling)
+            return n->next_sibling;
+        n = n->parent;
+    }
+    return NULL;
+}
+
+sb_tree_node *sb_tree_walk_next_oldest(const sb_tree *t, const sb_tree_node *n)
+{
+    const sb_tree_node *top = &t->metaroot;
+    if (!n)
+        return top->last_child;
+    if (n->last_child)
+        return n->last_child;
+    while (n != top) {
+        if (n->prev_sibling)
+            return n->prev_sibling;
+        n = n->parent;
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------- warnings */
+
+int sb_tree__warn(sb_tree *t, const char *fmt, ...)
+{
+    if (t->nwarnings == t->cap_warnings) {
+        size_t cap = t->cap_warnings ? t->cap_warnings * 2 : 8;
+        char **w = realloc(t->warnings, cap * sizeof(*w));
+        if (!w)
+            return sb_error_oom();
+        t->warnings = w;
+        t->cap_warnings = cap;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = NULL;
+    int r = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return sb_error_oom();
+    t->warnings[t->nwarnings++] = msg;
+    return 0;
+}
+
+size_t sb_tree_warnings(const sb_tree *t, const char *const **out)
+{
+    if (out)
+        *out = (const char *const *)t->warnings;
+    return t->nwarnings;
+}
+
+void sb_tree_clear_warnings(sb_tree *t)
+{
+    for (size_t i = 0; i < t->nwarnings; i++)
+        free(t->warnings[i]);
+    t->nwarnings = 0;
+}

@@ -1,0 +1,62 @@
+/* Private layout of the snapshot tree, shared by tree.c, tree_list.c and
+ * tree_load.c only. */
+#ifndef SB_STORE_TREE_INTERNAL_H
+#define SB_STORE_TREE_INTERNAL_H
+
+#include <stdint.h>
+
+#include "store/tree.h"
+
+struct sb_tree_node {
+    /* tree links; parent is &tree->metaroot for a root */
+    sb_tree_node *parent;
+    sb_tree_node *first_child, *last_child; /* first = newest */
+    sb_tree_node *prev_sibling, *next_sibling;
+    size_t nchildren;
+    /* hash chain */
+    sb_tree_node *hash_next;
+    uint64_t hash;
+    /* all nodes, insertion order */
+    sb_tree_node *all_prev, *all_next;
+    /* leaves (nchildren == 0), only for real nodes */
+    sb_tree_node *leaf_prev, *leaf_next;
+    /* data */
+    char *name;
+    char *xml;
+    long long creation_time;
+    int state;
+    bool external;
+    /* loader scratch: parent name awaiting load_finish, walk mark */
+    char *pending_parent;
+    uint32_t mark;
+};
+
+struct sb_tree {
+    sb_tree_node metaroot; /* name NULL, never hashed, never a leaf */
+    sb_tree_node **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count;
+    sb_tree_node *all_head, *all_tail;
+    sb_tree_node *leaf_head, *leaf_tail;
+    size_t nleaves;
+    sb_tree_node *current;
+    /* load warnings */
+    char **warnings;
+    size_t nwarnings, cap_warnings;
+    /* bulk load */
+    size_t npending;
+    bool pending_current_set;
+    sb_tree_node *pending_current;
+};
+
+uint64_t sb_tree__hash(const char *s);
+int sb_tree__reserve(sb_tree *t);
+sb_tree_node *sb_tree__node_new(const sb_tree_snapshot *s);
+void sb_tree__insert(sb_tree *t, sb_tree_node *n); /* hash + all list + leaf */
+void sb_tree__link(sb_tree *t, sb_tree_node *n, sb_tree_node *parent);
+void sb_tree__unlink(sb_tree *t, sb_tree_node *n);
+bool sb_tree__is_ancestor(const sb_tree_node *anc, const sb_tree_node *n);
+int sb_tree__warn(sb_tree *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s);
+
+#endif
