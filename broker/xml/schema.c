@@ -21,19 +21,30 @@ static char schema_error[600];
 struct first_error {
     bool set;
     long line;
+    char element[64];
     char msg[512];
 };
 
-/* Structured error sink: keeps the first error, prints nothing. */
+/* Structured error sink: prints nothing.  libxml2's RelaxNG reports the
+ * precise complaint first ("Extra element state in interleave") without a
+ * location, then a vaguer one that carries the node; keep the text of the
+ * first and the line and element of the first that has a location. */
 static void keep_first(void *data, xmlErrorPtr err)
 {
     struct first_error *fe = data;
-    if (fe->set || err->level < XML_ERR_ERROR)
+    if (err->level < XML_ERR_ERROR)
         return;
-    fe->set = true;
-    fe->line = err->line;
-    snprintf(fe->msg, sizeof(fe->msg), "%s", err->message ? err->message : "schema error");
-    fe->msg[strcspn(fe->msg, "\n")] = '\0';
+    if (!fe->set) {
+        fe->set = true;
+        snprintf(fe->msg, sizeof(fe->msg), "%s", err->message ? err->message : "schema error");
+        fe->msg[strcspn(fe->msg, "\n")] = '\0';
+    }
+    if (fe->line <= 0) {
+        const xmlNode *node = err->node;
+        fe->line = err->line > 0 ? err->line : node ? xmlGetLineNo(node) : 0;
+        if (node && node->type == XML_ELEMENT_NODE)
+            snprintf(fe->element, sizeof(fe->element), "%s", (const char *)node->name);
+    }
 }
 
 static bool is_file(const char *path)
@@ -105,6 +116,10 @@ int sb_schema_validate(xmlDoc *doc, const char *source_name)
     if (ret == 0)
         return 0;
     const char *src = source_name ? source_name : "input";
+    if (fe.set && fe.line > 0 && fe.element[0])
+        return sb_error_set(SB_ERR_XML_INVALID_SCHEMA,
+                            "%s:%ld: element <%s> does not match schema domainsnapshot.rng: %s",
+                            src, fe.line, fe.element, fe.msg);
     if (fe.set && fe.line > 0)
         return sb_error_set(SB_ERR_XML_INVALID_SCHEMA,
                             "%s:%ld: does not match schema domainsnapshot.rng: %s", src, fe.line,

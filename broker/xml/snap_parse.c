@@ -64,7 +64,8 @@ static int parse_redefine_fields(const struct sb_parse_ctx *ctx, const xmlNode *
     def->has_creation_time = parse_ll(text, &def->creation_time);
     free(text);
     if (!def->has_creation_time)
-        return ERR(root, SB_ERR_INTERNAL_ERROR,
+        return ERR(sb_xml_child(root, "creationTime") ? sb_xml_child(root, "creationTime") : root,
+                   SB_ERR_INTERNAL_ERROR,
                    "missing or invalid <creationTime> from existing snapshot");
     return 0;
 }
