@@ -1,0 +1,122 @@
+/* The reference plugin's table, capabilities and connection. */
+#include "ref.h"
+
+#include <string.h>
+
+const struct sb_host_api *ref_host;
+
+/* Capabilities like libvirt's test driver, plus NO_METADATA and DISK_ONLY
+ * so the broker's own handling of those flags can be tested. */
+static const struct sb_plugin_caps ref_caps = {
+    .struct_size = sizeof(struct sb_plugin_caps),
+    .create_flags = SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT |
+                    SB_SNAPSHOT_CREATE_NO_METADATA | SB_SNAPSHOT_CREATE_HALT |
+                    SB_SNAPSHOT_CREATE_DISK_ONLY | SB_SNAPSHOT_CREATE_QUIESCE |
+                    SB_SNAPSHOT_CREATE_ATOMIC | SB_SNAPSHOT_CREATE_LIVE |
+                    SB_SNAPSHOT_CREATE_VALIDATE,
+    .revert_flags = SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED |
+                    SB_SNAPSHOT_REVERT_FORCE,
+    .delete_flags = SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY |
+                    SB_SNAPSHOT_DELETE_METADATA_ONLY,
+    .list_flags = SB_SNAPSHOT_LIST_ALL,
+    .xml_flags = SB_SNAPSHOT_XML_SECURE,
+    .meta_owner = SB_META_BROKER,
+    .disk_override = SB_DISK_OVERRIDE_ALLOWED,
+    .default_location = SB_LOCATION_INTERNAL,
+    .uniform_internal = 1,
+    .create_parse = SB_CREATE_PARSE_CREATE,
+    .names_unique = 1,
+    .name_max = 0,
+    .max_snapshots = 0,
+    .max_depth = 0,
+};
+
+static char *join(const char *dir, const char *file)
+{
+    size_t ld = strlen(dir), lf = strlen(file);
+    char *s = ref_host->alloc(ld + lf + 2);
+
+    if (s) {
+        memcpy(s, dir, ld);
+        s[ld] = '/';
+        memcpy(s + ld + 1, file, lf + 1);
+    }
+    return s;
+}
+
+static void ref_close(sb_conn *c)
+{
+    if (!c)
+        return;
+    ref_host->free(c->file);
+    ref_host->free(c->lock_file);
+    ref_host->free(c);
+}
+
+static int ref_open(sb_conn **out, sb_host *h, const char *uri)
+{
+    const char *dir;
+    sb_conn *c;
+
+    *out = NULL;
+    if (!uri || strcmp(uri, "ref:///default") != 0)
+        return ref_host->set_error(h, SB_ERR_INVALID_ARG,
+                                   "ref plugin: unsupported URI '%s' (only ref:///default)",
+                                   uri ? uri : "");
+    if (!ref_host->state_dir)
+        return ref_host->set_error(h, SB_ERR_OPERATION_UNSUPPORTED,
+                                   "ref plugin: the broker provides no state_dir service");
+    if (!(dir = ref_host->state_dir(h)))
+        return -SB_ERR_SYSTEM_ERROR; /* state_dir() reported why */
+    if (!(c = ref_host->alloc(sizeof(*c))))
+        return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
+    c->h = h;
+    c->file = join(dir, "domains");
+    c->lock_file = join(dir, "domains.lock");
+    if (!c->file || !c->lock_file) {
+        ref_close(c);
+        return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    *out = c;
+    return 0;
+}
+
+static const struct sb_plugin ref_plugin = {
+    .struct_size = sizeof(struct sb_plugin),
+    .abi_major = SB_PLUGIN_ABI_MAJOR,
+    .abi_minor = SB_PLUGIN_ABI_MINOR,
+    .name = "ref",
+    .version = "1.0",
+    .description = "reference test plugin (ref:///default), like libvirt's test:///default",
+    .caps = &ref_caps,
+    .open = ref_open,
+    .close = ref_close,
+    .domain_list = ref_domain_list,
+    .domain_get_xml = ref_domain_get_xml,
+    .domain_get_state = ref_domain_get_state,
+    .snapshot_create = ref_snapshot_create,
+    .snapshot_revert = ref_snapshot_revert,
+    .snapshot_delete = ref_snapshot_delete,
+    .domain_define = ref_domain_define,
+    .domain_undefine = ref_domain_undefine,
+    .domain_start = ref_domain_start,
+    .domain_destroy = ref_domain_destroy,
+    .domain_shutdown = ref_domain_shutdown,
+    .domain_suspend = ref_domain_suspend,
+    .domain_resume = ref_domain_resume,
+};
+
+SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,
+                                        const struct sb_host_api *host, uint32_t host_major,
+                                        uint32_t host_minor);
+SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,
+                                        const struct sb_host_api *host, uint32_t host_major,
+                                        uint32_t host_minor)
+{
+    (void)host_minor; /* everything used here exists since 1.0 */
+    if (host_major != SB_PLUGIN_ABI_MAJOR)
+        return -SB_ERR_PLUGIN_ABI; /* no usable set_error in a foreign major */
+    ref_host = host;
+    *out = &ref_plugin;
+    return 0;
+}

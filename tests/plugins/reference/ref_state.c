@@ -1,0 +1,312 @@
+/* The reference plugin's domains on disk.
+ *
+ * One file, STATE/domains:
+ *     snapbroker-ref 1
+ *     domain NAME STATE XMLBYTES
+ *     <XMLBYTES bytes of domain XML>
+ *     ...
+ * rewritten whole with temp + fsync + rename + directory fsync, so a crash
+ * leaves the old or the new file.  A lock file (flock) serializes
+ * read-modify-write cycles of concurrent CLI processes.
+ */
+#include "ref.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "snapbroker-ref 1\n"
+
+/* libvirt's test:///default domain "test" (virsh dumpxml --inactive). */
+static const char test_domain_xml[] =
+    "<domain type='test'>\n"
+    "  <name>test</name>\n"
+    "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+    "  <memory unit='KiB'>8388608</memory>\n"
+    "  <currentMemory unit='KiB'>2097152</currentMemory>\n"
+    "  <vcpu placement='static'>2</vcpu>\n"
+    "  <os>\n"
+    "    <type arch='i686'>hvm</type>\n"
+    "    <boot dev='hd'/>\n"
+    "  </os>\n"
+    "  <clock offset='utc'/>\n"
+    "  <on_poweroff>destroy</on_poweroff>\n"
+    "  <on_reboot>restart</on_reboot>\n"
+    "  <on_crash>destroy</on_crash>\n"
+    "  <devices>\n"
+    "    <disk type='file' device='disk'>\n"
+    "      <source file='/guest/diskimage1'/>\n"
+    "      <target dev='vda' bus='virtio'/>\n"
+    "      <address type='pci' domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>\n"
+    "    </disk>\n"
+    "    <interface type='network'>\n"
+    "      <mac address='aa:bb:cc:dd:ee:ff'/>\n"
+    "      <source network='default'/>\n"
+    "      <target dev='testnet0'/>\n"
+    "      <address type='pci' domain='0x0000' bus='0x00' slot='0x01' function='0x0'/>\n"
+    "    </interface>\n"
+    "    <memballoon model='virtio'>\n"
+    "      <address type='pci' domain='0x0000' bus='0x00' slot='0x02' function='0x0'/>\n"
+    "    </memballoon>\n"
+    "  </devices>\n"
+    "</domain>\n";
+
+static int sys_error(sb_conn *c, const char *what, const char *path)
+{
+    return ref_host->set_error(c->h, SB_ERR_SYSTEM_ERROR, "ref plugin: %s '%s': %s", what, path,
+                               strerror(errno));
+}
+
+static int oom(sb_conn *c)
+{
+    return ref_host->set_error(c->h, SB_ERR_NO_MEMORY, "out of memory");
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+    char *d = ref_host->alloc(n + 1);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void ref_state_clear(struct ref_state *st)
+{
+    size_t i;
+
+    for (i = 0; i < st->n; i++) {
+        ref_host->free(st->doms[i].name);
+        ref_host->free(st->doms[i].xml);
+    }
+    ref_host->free(st->doms);
+    st->doms = NULL;
+    st->n = 0;
+}
+
+struct ref_domain *ref_state_find(struct ref_state *st, const char *name)
+{
+    size_t i;
+
+    for (i = 0; name && i < st->n; i++)
+        if (strcmp(st->doms[i].name, name) == 0)
+            return &st->doms[i];
+    return NULL;
+}
+
+int ref_no_domain(sb_conn *c, const char *name)
+{
+    return ref_host->set_error(c->h, SB_ERR_NO_DOMAIN, "no domain with matching name '%s'",
+                               name ? name : "");
+}
+
+static int add(struct ref_state *st, const char *name, size_t nlen, int state, const char *xml,
+               size_t xlen)
+{
+    struct ref_domain *d = ref_host->realloc(st->doms, (st->n + 1) * sizeof(*d));
+
+    if (!d)
+        return -1;
+    st->doms = d;
+    d = &st->doms[st->n];
+    d->name = dup_n(name, nlen);
+    d->xml = dup_n(xml, xlen);
+    d->state = state;
+    if (!d->name || !d->xml) {
+        ref_host->free(d->name);
+        ref_host->free(d->xml);
+        return -1;
+    }
+    st->n++;
+    return 0;
+}
+
+static int corrupt(sb_conn *c, const char *why)
+{
+    return ref_host->set_error(c->h, SB_ERR_INTERNAL_ERROR, "ref plugin: state file '%s' is "
+                                                            "damaged: %s",
+                               c->file, why);
+}
+
+static int parse(struct ref_state *st, sb_conn *c, const char *buf, size_t len)
+{
+    const char *p = buf, *end = buf + len;
+
+    if (len < strlen(MAGIC) || memcmp(buf, MAGIC, strlen(MAGIC)) != 0)
+        return corrupt(c, "bad header");
+    p += strlen(MAGIC);
+    while (p < end) {
+        char name[256];
+        int state, used = 0;
+        unsigned long xlen;
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char line[400];
+
+        if (!nl || (size_t)(nl - p) >= sizeof(line))
+            return corrupt(c, "bad record line");
+        memcpy(line, p, (size_t)(nl - p));
+        line[nl - p] = '\0';
+        if (sscanf(line, "domain %255s %d %lu%n", name, &state, &xlen, &used) != 3 ||
+            line[used] != '\0')
+            return corrupt(c, "bad record line");
+        p = nl + 1;
+        if ((size_t)(end - p) < xlen + 1 || p[xlen] != '\n')
+            return corrupt(c, "truncated domain XML");
+        if (add(st, name, strlen(name), state, p, xlen) < 0)
+            return oom(c);
+        p += xlen + 1;
+    }
+    return 0;
+}
+
+static int read_file(struct ref_state *st, sb_conn *c)
+{
+    int fd = open(c->file, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    char *buf;
+    size_t got = 0;
+    int rc;
+
+    if (fd < 0) {
+        if (errno != ENOENT)
+            return sys_error(c, "cannot open", c->file);
+        /* never written: the initial state, as libvirt's test driver */
+        if (add(st, "test", 4, SB_DOMAIN_RUNNING, test_domain_xml, strlen(test_domain_xml)) < 0)
+            return oom(c);
+        return 0;
+    }
+    if (fstat(fd, &sb) < 0) {
+        rc = sys_error(c, "cannot stat", c->file);
+        close(fd);
+        return rc;
+    }
+    if (!(buf = ref_host->alloc((size_t)sb.st_size + 1))) {
+        close(fd);
+        return oom(c);
+    }
+    while (got < (size_t)sb.st_size) {
+        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = r < 0 ? sys_error(c, "cannot read", c->file) : corrupt(c, "short read");
+            close(fd);
+            ref_host->free(buf);
+            return rc;
+        }
+        got += (size_t)r;
+    }
+    close(fd);
+    rc = parse(st, c, buf, got);
+    ref_host->free(buf);
+    return rc;
+}
+
+int ref_state_load(struct ref_state *st, int *lock_fd, sb_conn *c, int exclusive)
+{
+    int rc;
+
+    st->doms = NULL;
+    st->n = 0;
+    *lock_fd = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (*lock_fd < 0)
+        return sys_error(c, "cannot open lock file", c->lock_file);
+    while (flock(*lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+        if (errno != EINTR) {
+            rc = sys_error(c, "cannot lock", c->lock_file);
+            ref_state_unlock(*lock_fd);
+            *lock_fd = -1;
+            return rc;
+        }
+    }
+    if ((rc = read_file(st, c)) < 0) {
+        ref_state_clear(st);
+        ref_state_unlock(*lock_fd);
+        *lock_fd = -1;
+    }
+    return rc;
+}
+
+void ref_state_unlock(int lock_fd)
+{
+    if (lock_fd >= 0)
+        close(lock_fd); /* releases the flock */
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int fsync_dir_of(const char *file)
+{
+    size_t len = strlen(file);
+    char dir[4096];
+    int fd, rc;
+
+    while (len > 0 && file[len - 1] != '/')
+        len--;
+    if (len == 0 || len >= sizeof(dir))
+        return 0;
+    memcpy(dir, file, len);
+    dir[len] = '\0';
+    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int ref_state_save(const struct ref_state *st, sb_conn *c)
+{
+    size_t tlen = strlen(c->file) + 32, i;
+    char *tmp = ref_host->alloc(tlen);
+    int fd, rc;
+
+    if (!tmp)
+        return oom(c);
+    snprintf(tmp, tlen, "%s.tmp.%ld", c->file, (long)getpid());
+    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+        rc = sys_error(c, "cannot create", tmp);
+        ref_host->free(tmp);
+        return rc;
+    }
+    rc = write_all(fd, MAGIC, strlen(MAGIC));
+    for (i = 0; rc == 0 && i < st->n; i++) {
+        char head[400];
+        int n = snprintf(head, sizeof(head), "domain %s %d %zu\n", st->doms[i].name,
+                         st->doms[i].state, strlen(st->doms[i].xml));
+        rc = write_all(fd, head, (size_t)n);
+        if (rc == 0)
+            rc = write_all(fd, st->doms[i].xml, strlen(st->doms[i].xml));
+        if (rc == 0)
+            rc = write_all(fd, "\n", 1);
+    }
+    if (rc == 0)
+        rc = fsync(fd);
+    if (close(fd) < 0)
+        rc = -1;
+    if (rc == 0)
+        rc = rename(tmp, c->file);
+    if (rc == 0)
+        rc = fsync_dir_of(c->file);
+    if (rc < 0) {
+        rc = sys_error(c, "cannot write", c->file);
+        unlink(tmp);
+    }
+    ref_host->free(tmp);
+    return rc;
+}
