@@ -17,6 +17,8 @@
 #include "store/fsutil.h"
 #include "store/names.h"
 
+size_t sb_store__compact_min = SB_STORE_COMPACT_MIN;
+
 static int usable(const sb_store *s)
 {
     if (s->broken)
@@ -302,7 +304,7 @@ int sb_store_commit(sb_store *s)
         return sb_error_set(saved_code, "%s", saved);
     }
     sb_buf_reset(&s->batch);
-    if (s->valid_end >= SB_STORE_COMPACT_MIN && s->garbage > s->valid_end / 2) {
+    if (s->valid_end >= sb_store__compact_min && s->garbage > s->valid_end / 2) {
         if (sb_store__compact_locked(s) < 0)
             (void)sb_store__warn(s, "compaction failed: %s", sb_error_last()->message);
     }

@@ -75,7 +75,7 @@ static int check_log(sb_store *s, FILE *rep)
         bad++;
         off = resync;
     }
-    fprintf(rep, "note: %s: %zu records, %zu bytes\n", s->log_path, nrec, size);
+    fprintf(rep, "note: %s: %zu record(s), %zu bytes\n", s->log_path, nrec, size);
 out:
     if (data)
         munmap(data, size);

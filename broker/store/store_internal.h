@@ -15,6 +15,9 @@
  * rename, so the batch size only bounds memory). */
 #define SB_STORE_COMPACT_CHUNK (1u << 20)
 
+/* The threshold in effect; tests lower it to exercise compaction. */
+extern size_t sb_store__compact_min;
+
 typedef struct sb_intent_rec {
     uint64_t id;
     char *op, *snapshot, *payload;
