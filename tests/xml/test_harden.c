@@ -1,0 +1,191 @@
+/* Hardened reader: entity bombs, external entities, DOCTYPE, depth and
+ * size limits, invalid UTF-8, and silence on stderr. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "core/error.h"
+#include "xml/snapdef.h"
+#include "xml/xml_util.h"
+
+static int read_str(const char *xml)
+{
+    xmlDoc *doc = NULL;
+    sb_error_clear();
+    int rc = sb_xml_read(xml, strlen(xml), "t.xml", &doc);
+    if (rc == 0) {
+        assert_non_null(doc);
+        xmlFreeDoc(doc);
+    } else {
+        assert_null(doc);
+    }
+    return rc;
+}
+
+static void billion_laughs_refused(void **state)
+{
+    (void)state;
+    const char *xml =
+        "<?xml version='1.0'?>\n"
+        "<!DOCTYPE lolz [\n"
+        " <!ENTITY lol 'lol'>\n"
+        " <!ENTITY lol1 '&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;'>\n"
+        " <!ENTITY lol2 '&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;'>\n"
+        " <!ENTITY lol3 '&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;'>\n"
+        " <!ENTITY lol4 '&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;'>\n"
+        " <!ENTITY lol5 '&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;'>\n"
+        " <!ENTITY lol6 '&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;'>\n"
+        " <!ENTITY lol7 '&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;'>\n"
+        " <!ENTITY lol8 '&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;'>\n"
+        " <!ENTITY lol9 '&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;'>\n"
+        "]>\n<domainsnapshot><name>&lol9;</name></domainsnapshot>\n";
+    assert_int_equal(read_str(xml), -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(sb_error_last()->message, "t.xml:2: DOCTYPE"));
+}
+
+/* The content of /etc/passwd must never reach the model: the document is
+ * refused before the entity is declared. */
+static void external_entity_not_read(void **state)
+{
+    (void)state;
+    const char *xml = "<?xml version='1.0'?>\n"
+                      "<!DOCTYPE d [<!ENTITY x SYSTEM 'file:///etc/passwd'>]>\n"
+                      "<domainsnapshot><name>&x;</name></domainsnapshot>\n";
+    sb_snapdef *def = NULL;
+    int rc = sb_snapdef_parse(xml, strlen(xml), NULL, 0, &def);
+    assert_int_equal(rc, -SB_ERR_XML_ERROR);
+    assert_null(def);
+    assert_null(strstr(sb_error_last()->message, "root:"));
+}
+
+static void external_dtd_not_loaded(void **state)
+{
+    (void)state;
+    const char *xml = "<!DOCTYPE domainsnapshot SYSTEM 'http://127.0.0.1:1/x.dtd'>\n"
+                      "<domainsnapshot/>\n";
+    assert_int_equal(read_str(xml), -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(sb_error_last()->message, "DOCTYPE"));
+}
+
+static void plain_doctype_refused(void **state)
+{
+    (void)state;
+    assert_int_equal(read_str("<!DOCTYPE domainsnapshot>\n<domainsnapshot/>"),
+                     -SB_ERR_XML_ERROR);
+}
+
+static void undefined_entity_is_detail(void **state)
+{
+    (void)state;
+    assert_int_equal(read_str("<a>\n&x;</a>"), -SB_ERR_XML_DETAIL);
+    assert_non_null(strstr(sb_error_last()->message, "t.xml:2:"));
+}
+
+static char *nested(int depth)
+{
+    char *s = malloc((size_t)depth * 7 + 1), *p = s;
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, "<a>");
+    for (int i = 0; i < depth; i++)
+        p += sprintf(p, "</a>");
+    return s;
+}
+
+static void depth_limit(void **state)
+{
+    (void)state;
+    char *ok = nested(SB_XML_MAX_DEPTH);
+    char *deep = nested(SB_XML_MAX_DEPTH + 1);
+    assert_int_equal(read_str(ok), 0);
+    assert_int_equal(read_str(deep), -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(sb_error_last()->message, "nested deeper than 256"));
+    free(ok);
+    free(deep);
+}
+
+static void size_limit(void **state)
+{
+    (void)state;
+    size_t n = SB_XML_MAX_SIZE + 1;
+    char *big = malloc(n + 1);
+    memset(big, ' ', n);
+    memcpy(big, "<a>", 3);
+    memcpy(big + n - 4, "</a>", 4);
+    big[n] = '\0';
+    xmlDoc *doc = NULL;
+    assert_int_equal(sb_xml_read(big, n, NULL, &doc), -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(sb_error_last()->message, "16 MiB"));
+    /* One byte less is fine. */
+    memcpy(big + n - 5, "</a>", 4);
+    big[n - 1] = '\0';
+    assert_int_equal(sb_xml_read(big, n - 1, NULL, &doc), 0);
+    xmlFreeDoc(doc);
+    free(big);
+}
+
+static void invalid_utf8(void **state)
+{
+    (void)state;
+    assert_int_equal(read_str("<a>\n\xff\xfe</a>"), -SB_ERR_XML_DETAIL);
+    assert_non_null(strstr(sb_error_last()->message, "UTF-8"));
+    /* The message itself stays one clean line. */
+    assert_null(strchr(sb_error_last()->message, '\n'));
+    assert_int_equal(read_str("<a>\xc3\xa9</a>"), 0);
+}
+
+static void empty_and_garbage(void **state)
+{
+    (void)state;
+    xmlDoc *doc;
+    assert_int_equal(sb_xml_read("", 0, NULL, &doc), -SB_ERR_XML_ERROR);
+    assert_int_equal(read_str("not xml"), -SB_ERR_XML_DETAIL);
+    assert_non_null(strstr(sb_error_last()->message, "t.xml:1:"));
+    assert_int_equal(read_str("<a>\n<b>\n</a>"), -SB_ERR_XML_DETAIL);
+    assert_non_null(strstr(sb_error_last()->message, "t.xml:3:"));
+}
+
+/* libxml2 must not print anything: run a bad parse with stderr redirected
+ * into a pipe and check that nothing arrived. */
+static void nothing_on_stderr(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fds[1], 2);
+    read_str("<a><b></a>");
+    read_str("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>");
+    read_str("<a>\xff</a>");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    close(fds[1]);
+    char buf[64];
+    ssize_t n = read(fds[0], buf, sizeof(buf));
+    close(fds[0]);
+    assert_int_equal(n, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(billion_laughs_refused),
+        cmocka_unit_test(external_entity_not_read),
+        cmocka_unit_test(external_dtd_not_loaded),
+        cmocka_unit_test(plain_doctype_refused),
+        cmocka_unit_test(undefined_entity_is_detail),
+        cmocka_unit_test(depth_limit),
+        cmocka_unit_test(size_limit),
+        cmocka_unit_test(invalid_utf8),
+        cmocka_unit_test(empty_and_garbage),
+        cmocka_unit_test(nothing_on_stderr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
