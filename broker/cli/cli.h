@@ -1,0 +1,77 @@
+/* snapbroker CLI - what every command file shares.
+ *
+ * A command is a row in a table: its name, help text, option table
+ * (opts.h), mutually exclusive option pairs and a run function.  main.c
+ * parses the options before anything else, so an option error means the
+ * command does not run at all; run functions open the broker and the
+ * connection lazily (cli_broker / cli_connect) after their own argument
+ * checks, for the same reason. */
+#ifndef SB_CLI_CLI_H
+#define SB_CLI_CLI_H
+
+#include <stdio.h>
+
+#include "snapbroker/snapbroker.h"
+#include "opts.h"
+
+typedef struct sb_cli {
+    const char *connect;      /* -c HOST|URI; NULL = default host */
+    const char *config;       /* --config FILE */
+    int readonly;             /* -r */
+    int json;                 /* global --json */
+    sb_broker *broker;
+    sb_connection *conn;
+} sb_cli;
+
+typedef struct sb_cmddef {
+    const char *name;
+    const char *summary;                /* one line, for `help` */
+    const char *description;
+    const sb_optdef *opts;              /* terminated by { NULL } */
+    const char *const *exclusive;       /* pairs, NULL-terminated, or NULL */
+    int (*run)(sb_cli *cli, const sb_args *args); /* 0, or -1 once reported */
+} sb_cmddef;
+
+/* Command groups, each terminated by a { NULL } entry. */
+extern const sb_cmddef sb_cmds_snapshot_create[];
+extern const sb_cmddef sb_cmds_snapshot_list[];
+extern const sb_cmddef sb_cmds_snapshot_misc[];
+extern const sb_cmddef sb_cmds_domain[];
+extern const sb_cmddef sb_cmds_broker[];
+extern const sb_cmddef sb_cmds_xml[];
+
+/* Shared option rows. */
+#define SB_OPT_DOMAIN \
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED, "domain name" }
+#define SB_OPT_JSON \
+    { "json", SB_OPT_BOOL, 0, "machine-readable output (docs/cli.md, JSON output)" }
+
+/* Open the broker / the connection once; on failure the error is already
+ * printed and -1 returned. */
+int cli_broker(sb_cli *cli);
+int cli_connect(sb_cli *cli);
+
+/* Print "error: CLASS: message" for the library's last error; returns -1. */
+int cli_fail(void);
+/* Print "error: CLASS: message" for an error found by the CLI itself. */
+int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* JSON output wanted: global --json or the command's own --json. */
+int cli_want_json(const sb_cli *cli, const sb_args *args);
+
+/* Read a whole file (an XML document) into *out; errors are printed. */
+int cli_read_file(char **out, const char *path);
+
+/* Print an XML document followed by one empty line, as virsh's dumpxml
+ * commands do (a missing final newline is supplied). */
+void cli_print_xml(const char *xml);
+
+/* One snapshot as a JSON object (docs/cli.md, "JSON output"). */
+struct sb_json;
+void cli_json_snapshot(struct sb_json *j, const char *key, const char *domain,
+                       const char *name, const sb_snapshot_info *info);
+
+/* Print help for one command (`help CMD`, `CMD --help`). */
+void cli_print_command_help(FILE *out, const sb_cmddef *cmd);
+
+#endif

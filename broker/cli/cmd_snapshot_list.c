@@ -1,0 +1,229 @@
+/* snapbroker CLI - snapshot-list: the table, --name, --tree and JSON.
+ *
+ * The library returns names in its listing order (TOPOLOGICAL when asked);
+ * sorting by name happens here, case-insensitively, as virsh does it on
+ * the client side. */
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli.h"
+#include "output.h"
+#include "tree.h"
+
+static const struct { const char *opt; unsigned flag; } filter_flags[] = {
+    { "leaves", SB_SNAPSHOT_LIST_LEAVES },
+    { "no-leaves", SB_SNAPSHOT_LIST_NO_LEAVES },
+    { "metadata", SB_SNAPSHOT_LIST_METADATA },
+    { "no-metadata", SB_SNAPSHOT_LIST_NO_METADATA },
+    { "inactive", SB_SNAPSHOT_LIST_INACTIVE },
+    { "active", SB_SNAPSHOT_LIST_ACTIVE },
+    { "disk-only", SB_SNAPSHOT_LIST_DISK_ONLY },
+    { "internal", SB_SNAPSHOT_LIST_INTERNAL },
+    { "external", SB_SNAPSHOT_LIST_EXTERNAL },
+    { "topological", SB_SNAPSHOT_LIST_TOPOLOGICAL },
+};
+
+/* One row of the listing. */
+typedef struct entry {
+    char *name;
+    size_t pos;              /* library order, the tie-breaker */
+    sb_snapshot_info info;
+} entry;
+
+static int by_name(const void *a, const void *b)
+{
+    const entry *x = a, *y = b;
+    int r = strcasecmp(x->name, y->name);
+    /* Names equal but for case keep the library's order (virsh's qsort
+     * keeps its input order too, but its input is a hash walk). */
+    return r ? r : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+static int check_options(const sb_args *args)
+{
+    int from = sb_args_str(args, "from") != NULL, cur = sb_args_bool(args, "current");
+
+    if (sb_args_bool(args, "descendants") && !from && !cur)
+        return cli_error(SB_ERR_INVALID_ARG, "--descendants requires either --from or --current");
+    return 0;
+}
+
+static void print_table(entry *e, size_t n, int with_parent)
+{
+    const char *hdr[] = { "Name", "Creation Time", "State", "Parent" };
+    sb_table *t = sb_table_new(with_parent ? 4 : 3, hdr);
+    char when[64];
+
+    for (size_t i = 0; t && i < n; i++) {
+        const char *row[] = {
+            e[i].name, sb_format_time(when, sizeof(when), e[i].info.creation_time),
+            sb_snapshot_state_name(e[i].info.state), e[i].info.parent,
+        };
+        if (sb_table_add_row(t, row) < 0) {
+            sb_table_free(t);
+            t = NULL;
+        }
+    }
+    if (!t) {
+        cli_error(SB_ERR_NO_MEMORY, "out of memory");
+        return;
+    }
+    sb_table_print(t, stdout);
+    sb_table_free(t);
+}
+
+static int print_tree(entry *e, size_t n, const char *root)
+{
+    const char **names = calloc(n + 1, sizeof(*names));
+    const char **parents = calloc(n + 1, sizeof(*parents));
+    int ret = -1;
+
+    if (names && parents) {
+        for (size_t i = 0; i < n; i++) {
+            names[i] = e[i].name;
+            parents[i] = e[i].info.parent[0] ? e[i].info.parent : NULL;
+        }
+        ret = sb_tree_print(stdout, n, names, parents, root);
+    }
+    free(names);
+    free(parents);
+    return ret < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
+}
+
+static void print_json(const char *domain, const char *from, entry *e, size_t n)
+{
+    sb_json j;
+
+    sb_json_init(&j, stdout);
+    sb_json_begin_object(&j, NULL);
+    sb_json_str(&j, "domain", domain);
+    sb_json_str(&j, "from", from);
+    sb_json_begin_array(&j, "snapshots");
+    for (size_t i = 0; i < n; i++)
+        cli_json_snapshot(&j, NULL, domain, e[i].name, &e[i].info);
+    sb_json_end_array(&j);
+    sb_json_end_object(&j);
+    sb_json_finish(&j);
+}
+
+/* Collect the names with their info; *out is the caller's. */
+static int collect(entry **out, size_t *n, sb_cli *cli, const char *domain, const char *from,
+                   unsigned flags)
+{
+    char **names = NULL;
+    size_t count = 0;
+    entry *e;
+
+    if (sb_snapshot_list(&names, &count, cli->conn, domain, from, flags) < 0)
+        return cli_fail();
+    if (!(e = calloc(count + 1, sizeof(*e)))) {
+        sb_names_free(names, count);
+        return cli_error(SB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < count; i++) {
+        e[i].name = names[i];
+        e[i].pos = i;
+        names[i] = NULL;
+        if (sb_snapshot_info_get(&e[i].info, cli->conn, domain, e[i].name) < 0) {
+            cli_fail();
+            for (size_t k = 0; k < count; k++)
+                free(e[k].name);
+            free(e);
+            sb_names_free(names, count);
+            return -1;
+        }
+    }
+    sb_names_free(names, count);
+    *out = e;
+    *n = count;
+    return 0;
+}
+
+static int run_list(sb_cli *cli, const sb_args *args)
+{
+    const char *domain = sb_args_str(args, "domain");
+    const char *from_opt = sb_args_str(args, "from");
+    char *current = NULL;
+    const char *from;
+    unsigned flags = 0;
+    entry *e = NULL;
+    size_t n = 0;
+    int ret = -1;
+
+    if (check_options(args) < 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(filter_flags) / sizeof(filter_flags[0]); i++)
+        if (sb_args_bool(args, filter_flags[i].opt))
+            flags |= filter_flags[i].flag;
+    /* ROOTS and DESCENDANTS share bit 0: which one it means depends on
+     * whether the listing starts from a snapshot. */
+    if (sb_args_bool(args, "roots") || sb_args_bool(args, "descendants"))
+        flags |= SB_SNAPSHOT_LIST_ROOTS;
+
+    if (cli_connect(cli) < 0)
+        return -1;
+    if (sb_args_bool(args, "current") &&
+        sb_snapshot_current(&current, cli->conn, domain) < 0)
+        return cli_fail();
+    from = current ? current : from_opt;
+    if (collect(&e, &n, cli, domain, from, flags) < 0)
+        goto cleanup;
+    if (!(flags & SB_SNAPSHOT_LIST_TOPOLOGICAL))
+        qsort(e, n, sizeof(*e), by_name);
+
+    ret = 0;
+    if (cli_want_json(cli, args))
+        print_json(domain, from, e, n);
+    else if (sb_args_bool(args, "tree"))
+        ret = print_tree(e, n, from);
+    else if (sb_args_bool(args, "name")) {
+        for (size_t i = 0; i < n; i++)
+            printf("%s\n", e[i].name);
+        putchar('\n');
+    } else {
+        print_table(e, n, sb_args_bool(args, "parent"));
+    }
+ cleanup:
+    for (size_t i = 0; i < n; i++)
+        free(e[i].name);
+    free(e);
+    free(current);
+    return ret;
+}
+
+static const sb_optdef list_opts[] = {
+    SB_OPT_DOMAIN,
+    { "parent", SB_OPT_BOOL, 0, "add a column showing parent snapshot" },
+    { "roots", SB_OPT_BOOL, 0, "list only snapshots without parents" },
+    { "leaves", SB_OPT_BOOL, 0, "list only snapshots without children" },
+    { "no-leaves", SB_OPT_BOOL, 0, "list only snapshots that are not leaves (with children)" },
+    { "metadata", SB_OPT_BOOL, 0, "list only snapshots that have metadata that would prevent undefine" },
+    { "no-metadata", SB_OPT_BOOL, 0, "list only snapshots that have no metadata managed by the broker" },
+    { "inactive", SB_OPT_BOOL, 0, "filter by snapshots taken while inactive" },
+    { "active", SB_OPT_BOOL, 0, "filter by snapshots taken while active (full system snapshots)" },
+    { "disk-only", SB_OPT_BOOL, 0, "filter by disk-only snapshots" },
+    { "internal", SB_OPT_BOOL, 0, "filter by internal snapshots" },
+    { "external", SB_OPT_BOOL, 0, "filter by external snapshots" },
+    { "tree", SB_OPT_BOOL, 0, "list snapshots in a tree" },
+    { "from", SB_OPT_STRING, SB_OPTF_POSITIONAL, "limit list to children of given snapshot" },
+    { "current", SB_OPT_BOOL, 0, "limit list to children of current snapshot" },
+    { "descendants", SB_OPT_BOOL, 0, "with --from, list all descendants" },
+    { "name", SB_OPT_BOOL, 0, "list snapshot names only" },
+    { "topological", SB_OPT_BOOL, 0, "sort list topologically rather than by name" },
+    SB_OPT_JSON,
+    { NULL },
+};
+
+/* virsh's exclusions, checked before anything runs. */
+static const char *const list_excl[] = {
+    "parent", "tree",   "roots", "tree",   "roots", "from",   "roots", "current",
+    "tree", "name",     "leaves", "tree",  "no-leaves", "tree", "from", "current",
+    NULL,
+};
+
+const sb_cmddef sb_cmds_snapshot_list[] = {
+    { "snapshot-list", "List snapshots for a domain", "Snapshot List", list_opts, list_excl,
+      run_list },
+    { NULL },
+};

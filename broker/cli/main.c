@@ -1,0 +1,169 @@
+/* snapbroker - the command line.  Global options, the command table and
+ * dispatch; every command lives in a cmd_*.c file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#ifndef SB_CLI_VERSION
+#error "SB_CLI_VERSION must be defined by the build"
+#endif
+
+static const sb_cmddef *const groups[] = {
+    sb_cmds_snapshot_create, sb_cmds_snapshot_list, sb_cmds_snapshot_misc,
+    sb_cmds_domain, sb_cmds_broker, sb_cmds_xml, NULL,
+};
+
+static const char *const group_titles[] = {
+    "Snapshot", "Snapshot", "Snapshot", "Domain", "Broker", "XML",
+};
+
+static const sb_cmddef *find_command(const char *name)
+{
+    for (size_t g = 0; groups[g]; g++)
+        for (const sb_cmddef *c = groups[g]; c->name; c++)
+            if (strcmp(c->name, name) == 0)
+                return c;
+    return NULL;
+}
+
+static void usage(FILE *out)
+{
+    const char *last = NULL;
+
+    fprintf(out,
+            "Usage: snapbroker [GLOBAL OPTIONS] COMMAND [ARGS...]\n"
+            "\n"
+            "  Global options:\n"
+            "    -c, --connect HOST|URI  host from the configuration, or a URI\n"
+            "                            (the scheme picks the plugin); default host if unset\n"
+            "        --config FILE       configuration file (else $SNAPBROKER_CONFIG)\n"
+            "    -r, --readonly          read-only connection\n"
+            "        --json              machine-readable output of listing and info commands\n"
+            "    -h, --help              this help; `snapbroker help COMMAND` for one command\n"
+            "    -V, --version           print the version\n");
+    for (size_t g = 0; groups[g]; g++) {
+        if (!last || strcmp(last, group_titles[g]) != 0)
+            fprintf(out, "\n  %s commands:\n", group_titles[g]);
+        last = group_titles[g];
+        for (const sb_cmddef *c = groups[g]; c->name; c++)
+            fprintf(out, "    %-20s %s\n", c->name, c->summary);
+    }
+    fprintf(out, "\nExit status: 0 on success, 1 on any failure.  See snapbroker(1).\n");
+}
+
+/* `help` is handled here: it needs the table, and no broker. */
+static int cmd_help(int argc, char **argv)
+{
+    if (argc == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (argc > 1)
+        return cli_error(SB_ERR_INVALID_ARG, "unexpected data '%s'", argv[1]);
+    const sb_cmddef *c = find_command(argv[0]);
+    if (!c)
+        return cli_error(SB_ERR_INVALID_ARG, "command or command group '%s' doesn't exist", argv[0]);
+    cli_print_command_help(stdout, c);
+    return 0;
+}
+
+/* Global option with a value: "-c X", "--connect X", "--connect=X". */
+static int global_value(int argc, char **argv, int *i, const char *shopt, const char *lopt,
+                        const char **slot)
+{
+    const char *a = argv[*i];
+    size_t llen = strlen(lopt);
+
+    if (strncmp(a, lopt, llen) == 0 && a[llen] == '=') {
+        *slot = a + llen + 1;
+        return 1;
+    }
+    if (strcmp(a, lopt) != 0 && !(shopt && strcmp(a, shopt) == 0))
+        return 0;
+    if (*i + 1 >= argc) {
+        cli_error(SB_ERR_INVALID_ARG, "option '%s' requires an argument", a);
+        return -1;
+    }
+    *slot = argv[++*i];
+    return 1;
+}
+
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return 0;
+        if (strcmp(argv[i], "--help") == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int run_command(sb_cli *cli, const sb_cmddef *cmd, int argc, char **argv)
+{
+    sb_args args;
+    char err[1024];
+    int ret;
+
+    if (wants_help(argc, argv)) {
+        cli_print_command_help(stdout, cmd);
+        return 0;
+    }
+    if (sb_args_parse(&args, cmd->name, cmd->opts, argc, argv, err, sizeof(err)) < 0)
+        return cli_error(SB_ERR_INVALID_ARG, "%s", err);
+    if (sb_args_exclusive(&args, cmd->exclusive, err, sizeof(err)) < 0)
+        ret = cli_error(SB_ERR_INVALID_ARG, "%s", err);
+    else
+        ret = cmd->run(cli, &args);
+    sb_args_free(&args);
+    return ret;
+}
+
+int main(int argc, char **argv)
+{
+    sb_cli cli = { 0 };
+    int i, ret;
+
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        const char *a = argv[i];
+        int r;
+        if ((r = global_value(argc, argv, &i, "-c", "--connect", &cli.connect)) ||
+            (r = global_value(argc, argv, &i, NULL, "--config", &cli.config))) {
+            if (r < 0)
+                return 1;
+        } else if (strcmp(a, "-r") == 0 || strcmp(a, "--readonly") == 0) {
+            cli.readonly = 1;
+        } else if (strcmp(a, "--json") == 0) {
+            cli.json = 1;
+        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+            printf("snapbroker %s\n", SB_CLI_VERSION);
+            return 0;
+        } else {
+            cli_error(SB_ERR_INVALID_ARG, "unsupported option '%s'; see 'snapbroker --help'", a);
+            return 1;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return 1;
+    }
+    if (strcmp(argv[i], "help") == 0) {
+        ret = cmd_help(argc - i - 1, argv + i + 1);
+    } else {
+        const sb_cmddef *cmd = find_command(argv[i]);
+        if (!cmd)
+            ret = cli_error(SB_ERR_INVALID_ARG, "unknown command: '%s'", argv[i]);
+        else
+            ret = run_command(&cli, cmd, argc - i - 1, argv + i + 1);
+    }
+    sb_disconnect(cli.conn);
+    sb_broker_free(cli.broker);
+    if (fflush(stdout) != 0 && ret == 0)
+        ret = cli_error(SB_ERR_SYSTEM_ERROR, "cannot write the output");
+    return ret < 0 ? 1 : 0;
+}

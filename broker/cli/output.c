@@ -1,0 +1,262 @@
+/* snapbroker CLI - tables, JSON, times (see output.h). */
+#include "output.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct sb_table {
+    size_t ncols;
+    size_t nrows;     /* rows[0] is the header */
+    size_t cap;
+    char **cells;     /* nrows * ncols, row-major */
+};
+
+size_t sb_display_width(const char *s)
+{
+    size_t w = 0;
+    const unsigned char *p = (const unsigned char *)s;
+
+    while (*p) {
+        size_t len = 1;
+        if (*p >= 0xC0 && *p < 0xE0)
+            len = 2;
+        else if (*p >= 0xE0 && *p < 0xF0)
+            len = 3;
+        else if (*p >= 0xF0 && *p < 0xF8)
+            len = 4;
+        /* Only a well-formed sequence counts as one column. */
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xC0) != 0x80) {
+                len = 1;
+                break;
+            }
+        }
+        p += len;
+        w++;
+    }
+    return w;
+}
+
+static int table_grow(sb_table *t)
+{
+    if (t->nrows < t->cap)
+        return 0;
+    size_t cap = t->cap ? t->cap * 2 : 8;
+    char **cells = realloc(t->cells, cap * t->ncols * sizeof(*cells));
+    if (!cells)
+        return -1;
+    t->cells = cells;
+    t->cap = cap;
+    return 0;
+}
+
+int sb_table_add_row(sb_table *t, const char *const *cells)
+{
+    if (table_grow(t) < 0)
+        return -1;
+    char **row = t->cells + t->nrows * t->ncols;
+    for (size_t i = 0; i < t->ncols; i++) {
+        row[i] = strdup(cells[i] ? cells[i] : "");
+        if (!row[i]) {
+            while (i-- > 0)
+                free(row[i]);
+            return -1;
+        }
+    }
+    t->nrows++;
+    return 0;
+}
+
+sb_table *sb_table_new(size_t ncols, const char *const *headers)
+{
+    sb_table *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->ncols = ncols;
+    if (sb_table_add_row(t, headers) < 0) {
+        sb_table_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void sb_table_free(sb_table *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->nrows * t->ncols; i++)
+        free(t->cells[i]);
+    free(t->cells);
+    free(t);
+}
+
+static void pad(FILE *out, size_t n)
+{
+    while (n-- > 0)
+        fputc(' ', out);
+}
+
+void sb_table_print(const sb_table *t, FILE *out)
+{
+    size_t *width = calloc(t->ncols, sizeof(*width));
+    size_t total = 0;
+
+    if (!width)
+        return;
+    for (size_t r = 0; r < t->nrows; r++) {
+        for (size_t c = 0; c < t->ncols; c++) {
+            size_t w = sb_display_width(t->cells[r * t->ncols + c]);
+            if (w > width[c])
+                width[c] = w;
+        }
+    }
+    for (size_t r = 0; r < t->nrows; r++) {
+        fputc(' ', out);
+        for (size_t c = 0; c < t->ncols; c++) {
+            const char *cell = t->cells[r * t->ncols + c];
+            fputs(cell, out);
+            if (c + 1 < t->ncols) {
+                pad(out, width[c] - sb_display_width(cell));
+                fputs("   ", out);
+            }
+        }
+        fputc('\n', out);
+        if (r == 0) {
+            /* virsh's rule is the widest row plus two: the leading
+             * space, every column and separator, and two more dashes. */
+            total = 3;
+            for (size_t c = 0; c < t->ncols; c++)
+                total += width[c] + (c + 1 < t->ncols ? 3 : 0);
+            for (size_t i = 0; i < total; i++)
+                fputc('-', out);
+            fputc('\n', out);
+        }
+    }
+    fputc('\n', out);
+    free(width);
+}
+
+char *sb_format_time(char *buf, size_t len, long long t)
+{
+    static int tz_done;
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    /* localtime_r need not read TZ; do it once, not per row. */
+    if (!tz_done) {
+        tzset();
+        tz_done = 1;
+    }
+
+    if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
+        snprintf(buf, len, "%lld", t);
+    return buf;
+}
+
+void sb_json_string(FILE *out, const char *s)
+{
+    if (!s) {
+        fputs("null", out);
+        return;
+    }
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", out); break;
+        case '\\': fputs("\\\\", out); break;
+        case '\n': fputs("\\n", out); break;
+        case '\t': fputs("\\t", out); break;
+        case '\r': fputs("\\r", out); break;
+        default:
+            if (*p < 0x20 || *p == 0x7f)
+                fprintf(out, "\\u%04x", *p);
+            else
+                fputc(*p, out);
+        }
+    }
+    fputc('"', out);
+}
+
+void sb_json_init(sb_json *j, FILE *out)
+{
+    memset(j, 0, sizeof(*j));
+    j->out = out;
+}
+
+/* Separator and key before a value at the current level. */
+static void json_key(sb_json *j, const char *key)
+{
+    if (j->need_comma[j->depth])
+        fputc(',', j->out);
+    j->need_comma[j->depth] = 1;
+    if (key) {
+        sb_json_string(j->out, key);
+        fputc(':', j->out);
+    }
+}
+
+static void json_open(sb_json *j, const char *key, char c)
+{
+    json_key(j, key);
+    fputc(c, j->out);
+    if (j->depth < 15)
+        j->depth++;
+    j->need_comma[j->depth] = 0;
+}
+
+static void json_close(sb_json *j, char c)
+{
+    fputc(c, j->out);
+    if (j->depth > 0)
+        j->depth--;
+}
+
+void sb_json_begin_object(sb_json *j, const char *key) { json_open(j, key, '{'); }
+void sb_json_end_object(sb_json *j) { json_close(j, '}'); }
+void sb_json_begin_array(sb_json *j, const char *key) { json_open(j, key, '['); }
+void sb_json_end_array(sb_json *j) { json_close(j, ']'); }
+
+void sb_json_str(sb_json *j, const char *key, const char *value)
+{
+    json_key(j, key);
+    sb_json_string(j->out, value);
+}
+
+void sb_json_int(sb_json *j, const char *key, long long value)
+{
+    json_key(j, key);
+    fprintf(j->out, "%lld", value);
+}
+
+void sb_json_bool(sb_json *j, const char *key, int value)
+{
+    json_key(j, key);
+    fputs(value ? "true" : "false", j->out);
+}
+
+void sb_json_null(sb_json *j, const char *key)
+{
+    json_key(j, key);
+    fputs("null", j->out);
+}
+
+void sb_json_finish(sb_json *j)
+{
+    fputc('\n', j->out);
+}
+
+void sb_xml_escape(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '&': fputs("&amp;", out); break;
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '\'': fputs("&apos;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default: fputc(*s, out);
+        }
+    }
+}

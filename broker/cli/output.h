@@ -1,0 +1,72 @@
+/* snapbroker CLI - output helpers: virsh-style tables, JSON text, times.
+ *
+ * Pure code (no library calls) so tests/cli/test_cli_units.c can check the
+ * exact bytes virsh prints without a broker. */
+#ifndef SB_CLI_OUTPUT_H
+#define SB_CLI_OUTPUT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* ---- tables ---------------------------------------------------------- */
+
+/* A table in virsh's layout: a leading space, cells left-aligned and padded
+ * to the column's display width, three spaces between columns, the last
+ * cell of a row never padded, a dash rule two wider than the widest
+ * possible row, and an empty line at the end. */
+typedef struct sb_table sb_table;
+
+sb_table *sb_table_new(size_t ncols, const char *const *headers);
+/* Copies the cells; NULL cells print as empty.  Returns 0 or -1 (ENOMEM). */
+int sb_table_add_row(sb_table *t, const char *const *cells);
+void sb_table_print(const sb_table *t, FILE *out);
+void sb_table_free(sb_table *t);
+
+/* Display width of a UTF-8 string: one column per code point (invalid
+ * bytes count one each).  virsh measures with wcwidth() in the user's
+ * locale; counting code points agrees for the names people use and does
+ * not make the output depend on LANG. */
+size_t sb_display_width(const char *s);
+
+/* ---- time ------------------------------------------------------------ */
+
+/* "%Y-%m-%d %H:%M:%S %z" in local time, as virsh prints creation times.
+ * buf must hold at least 64 bytes.  Returns buf. */
+char *sb_format_time(char *buf, size_t len, long long t);
+
+/* ---- JSON ------------------------------------------------------------ */
+
+/* Write s as a JSON string literal (quotes included).  Control characters
+ * are \u-escaped, '"' and '\\' backslash-escaped; UTF-8 passes through;
+ * NULL writes null. */
+void sb_json_string(FILE *out, const char *s);
+
+/* A tiny streaming writer that keeps track of commas, so command code
+ * reads like the JSON it emits.  Nesting depth is limited to 16, enough
+ * for every shape documented in docs/cli.md. */
+typedef struct sb_json {
+    FILE *out;
+    int depth;
+    int need_comma[16];
+} sb_json;
+
+void sb_json_init(sb_json *j, FILE *out);
+void sb_json_begin_object(sb_json *j, const char *key);
+void sb_json_end_object(sb_json *j);
+void sb_json_begin_array(sb_json *j, const char *key);
+void sb_json_end_array(sb_json *j);
+/* key is NULL inside arrays. */
+void sb_json_str(sb_json *j, const char *key, const char *value);
+void sb_json_int(sb_json *j, const char *key, long long value);
+void sb_json_bool(sb_json *j, const char *key, int value);
+void sb_json_null(sb_json *j, const char *key);
+/* Ends the document with a newline. */
+void sb_json_finish(sb_json *j);
+
+/* ---- XML text -------------------------------------------------------- */
+
+/* Append s to out escaped for XML text and single- or double-quoted
+ * attributes (&, <, >, ', " as libvirt escapes them). */
+void sb_xml_escape(FILE *out, const char *s);
+
+#endif

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Expected-output tests of the snapbroker CLI (TAP).
+#
+# usage: run-expected.sh SNAPBROKER PLUGIN_DIR
+# Runs every case of cases.txt, in order and in one state directory (the
+# cases build on each other), one snapbroker process per case, and
+# compares exit status, stdout and stderr (times masked) with
+# expected/NAME.txt.  SB_CLI_REGEN=1 rewrites the expected files instead;
+# review the diff before committing them.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+DATA=$HERE/data
+. "$HERE/lib.sh"
+cli_setup "$1" "$2"
+
+# name | words (shell syntax; $DATA and $TMP may be used)
+mapfile -t CASES < <(grep -v '^[[:space:]]*\(#\|$\)' "$HERE/cases.txt")
+echo "1..${#CASES[@]}"
+n=0 fail=0
+for line in "${CASES[@]}"; do
+    n=$((n + 1))
+    name=${line%%|*}; name=${name// /}
+    words=${line#*|}
+    eval "set -- $words"
+    "$SB_BIN" "$@" > "$TMP/out" 2> "$TMP/err"
+    rc=$?
+    {
+        echo "\$ snapbroker$words"
+        echo "exit: $rc"
+        echo "--- stdout"
+        cli_mask < "$TMP/out"
+        echo "--- stderr"
+        cli_mask < "$TMP/err"
+    } > "$TMP/actual"
+    exp="$HERE/expected/$name.txt"
+    if [ "${SB_CLI_REGEN:-}" = 1 ]; then
+        cp "$TMP/actual" "$exp"
+    fi
+    if [ -f "$exp" ] && cmp -s "$exp" "$TMP/actual"; then
+        echo "ok $n - $name"
+    else
+        echo "not ok $n - $name"
+        [ -f "$exp" ] || echo "# missing $exp"
+        diff -u "$exp" "$TMP/actual" 2>&1 | sed 's/^/# /'
+        fail=1
+    fi
+done
+exit $fail

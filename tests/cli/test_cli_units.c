@@ -1,0 +1,428 @@
+/* Unit tests of the CLI's pure parts: option parsing, virsh-identical
+ * tables and trees, memspec/diskspec documents, JSON, times.  Expected
+ * texts were captured from virsh 9.0 on test:///default. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "opts.h"
+#include "output.h"
+#include "spec.h"
+#include "tree.h"
+
+/* ---- capture helper -------------------------------------------------- */
+
+typedef struct capture { char *buf; size_t len; FILE *f; } capture;
+
+static FILE *cap_open(capture *c)
+{
+    c->buf = NULL;
+    c->len = 0;
+    c->f = open_memstream(&c->buf, &c->len);
+    assert_non_null(c->f);
+    return c->f;
+}
+
+static void cap_check(capture *c, const char *expected)
+{
+    fclose(c->f);
+    assert_string_equal(c->buf, expected);
+    free(c->buf);
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+static const sb_optdef createas_defs[] = {
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED, "" },
+    { "name", SB_OPT_STRING, SB_OPTF_POSITIONAL, "" },
+    { "description", SB_OPT_STRING, SB_OPTF_POSITIONAL, "" },
+    { "print-xml", SB_OPT_BOOL, 0, "" },
+    { "memspec", SB_OPT_STRING, 0, "" },
+    { "diskspec", SB_OPT_LIST, SB_OPTF_POSITIONAL, "" },
+    { NULL },
+};
+
+static int parse(sb_args *a, char *err, const char *first, ...)
+{
+    char *argv[32];
+    int argc = 0;
+    va_list ap;
+
+    va_start(ap, first);
+    for (const char *w = first; w; w = va_arg(ap, const char *))
+        argv[argc++] = (char *)w;
+    va_end(ap);
+    return sb_args_parse(a, "snapshot-create-as", createas_defs, argc, argv, err, 256);
+}
+
+static void opts_positional(void **state)
+{
+    sb_args a;
+    char err[256];
+    const char *const *l;
+    (void)state;
+
+    /* DOMAIN NAME DESC, then every further word is a diskspec (§9.12). */
+    assert_int_equal(parse(&a, err, "dom", "s1", "d", "vda", "--diskspec", "vdb", "vdc",
+                           "--print-xml", NULL), 0);
+    assert_string_equal(sb_args_str(&a, "domain"), "dom");
+    assert_string_equal(sb_args_str(&a, "name"), "s1");
+    assert_string_equal(sb_args_str(&a, "description"), "d");
+    assert_int_equal(sb_args_list(&a, "diskspec", &l), 3);
+    assert_string_equal(l[0], "vda");
+    assert_string_equal(l[1], "vdb");
+    assert_string_equal(l[2], "vdc");
+    assert_true(sb_args_bool(&a, "print-xml"));
+    assert_null(sb_args_str(&a, "memspec"));
+    sb_args_free(&a);
+
+    /* A name given by option is skipped by bare words; --x=y works. */
+    assert_int_equal(parse(&a, err, "--name=s2", "dom", "desc", "--memspec", "file=/m", NULL), 0);
+    assert_string_equal(sb_args_str(&a, "name"), "s2");
+    assert_string_equal(sb_args_str(&a, "description"), "desc");
+    assert_string_equal(sb_args_str(&a, "memspec"), "file=/m");
+    sb_args_free(&a);
+
+    /* After "--" a word that looks like an option is data. */
+    assert_int_equal(parse(&a, err, "dom", "--", "--weird", NULL), 0);
+    assert_string_equal(sb_args_str(&a, "name"), "--weird");
+    sb_args_free(&a);
+}
+
+static void opts_errors(void **state)
+{
+    sb_args a;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(parse(&a, err, "dom", "--bogus", NULL), -1);
+    assert_string_equal(err, "command 'snapshot-create-as' doesn't support option --bogus");
+    assert_int_equal(parse(&a, err, "--print-xml", NULL), -1);
+    assert_string_equal(err, "command 'snapshot-create-as' requires <domain> option");
+    assert_int_equal(parse(&a, err, "dom", "--memspec", NULL), -1);
+    assert_string_equal(err, "expected syntax: --memspec <string>");
+    assert_int_equal(parse(&a, err, "dom", "--print-xml", "--print-xml", NULL), -1);
+    assert_string_equal(err, "option --print-xml already seen");
+    assert_int_equal(parse(&a, err, "dom", "--name", "", NULL), -1);
+    assert_string_equal(err, "Failed to get option 'name': Option argument is empty");
+    assert_int_equal(parse(&a, err, "dom", "--print-xml=1", NULL), -1);
+    assert_string_equal(err, "option --print-xml takes no value");
+    assert_null(a.vals);
+}
+
+static void opts_unexpected_and_exclusive(void **state)
+{
+    static const sb_optdef defs[] = {
+        { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED, "" },
+        { "snapshotname", SB_OPT_STRING, SB_OPTF_POSITIONAL, "" },
+        { "current", SB_OPT_BOOL, 0, "" },
+        { NULL },
+    };
+    static const char *const excl[] = { "snapshotname", "current", NULL };
+    char *argv1[] = { (char *)"dom", (char *)"s1", (char *)"extra" };
+    char *argv2[] = { (char *)"dom", (char *)"s1", (char *)"--current" };
+    sb_args a;
+    char err[256];
+    (void)state;
+
+    assert_int_equal(sb_args_parse(&a, "snapshot-info", defs, 3, argv1, err, sizeof(err)), -1);
+    assert_string_equal(err, "unexpected data 'extra'");
+    assert_int_equal(sb_args_parse(&a, "snapshot-info", defs, 3, argv2, err, sizeof(err)), 0);
+    assert_int_equal(sb_args_exclusive(&a, excl, err, sizeof(err)), -1);
+    assert_string_equal(err, "Options --snapshotname and --current are mutually exclusive");
+    sb_args_free(&a);
+}
+
+/* ---- tables ----------------------------------------------------------- */
+
+static void table_empty_and_rows(void **state)
+{
+    const char *hdr[] = { "Name", "Creation Time", "State", "Parent" };
+    capture c;
+    (void)state;
+
+    sb_table *t = sb_table_new(3, hdr);
+    sb_table_print(t, cap_open(&c));
+    cap_check(&c, " Name   Creation Time   State\n"
+                  "-------------------------------\n"
+                  "\n");
+    sb_table_free(t);
+
+    t = sb_table_new(4, hdr);
+    const char *r1[] = { "s1", "2026-11-22 01:59:23 +0000", "running", "" };
+    const char *r2[] = { "s2", "2026-11-22 01:59:23 +0000", "running", "s1" };
+    sb_table_add_row(t, r1);
+    sb_table_add_row(t, r2);
+    sb_table_print(t, cap_open(&c));
+    cap_check(&c, " Name   Creation Time               State     Parent\n"
+                  "------------------------------------------------------\n"
+                  " s1     2026-11-22 01:59:23 +0000   running   \n"
+                  " s2     2026-11-22 01:59:23 +0000   running   s1\n"
+                  "\n");
+    sb_table_free(t);
+
+    const char *lh[] = { "Id", "Name", "State" };
+    const char *l1[] = { "1", "test", "running" };
+    const char *l2[] = { "-", "t2", "shut off" };
+    t = sb_table_new(3, lh);
+    sb_table_add_row(t, l1);
+    sb_table_add_row(t, l2);
+    sb_table_print(t, cap_open(&c));
+    cap_check(&c, " Id   Name   State\n"
+                  "-----------------------\n"
+                  " 1    test   running\n"
+                  " -    t2     shut off\n"
+                  "\n");
+    sb_table_free(t);
+}
+
+static void display_width(void **state)
+{
+    (void)state;
+    assert_int_equal(sb_display_width(""), 0);
+    assert_int_equal(sb_display_width("abc"), 3);
+    assert_int_equal(sb_display_width("h\xc3\xa9llo"), 5);      /* é */
+    assert_int_equal(sb_display_width("\xe2\x82\xac"), 1);       /* € */
+    assert_int_equal(sb_display_width("\xff" "a"), 2);           /* invalid byte */
+}
+
+/* ---- trees ------------------------------------------------------------ */
+
+static void tree_print(capture *c, size_t n, const char *const *names,
+                       const char *const *parents, const char *root)
+{
+    assert_int_equal(sb_tree_print(cap_open(c), n, names, parents, root), 0);
+}
+
+static void tree_virsh_shapes(void **state)
+{
+    capture c;
+    (void)state;
+
+    /* Empty listing: just the final empty line. */
+    tree_print(&c, 0, NULL, NULL, NULL);
+    cap_check(&c, "\n");
+
+    /* One childless root. */
+    const char *n1[] = { "s1" }, *p1[] = { NULL };
+    tree_print(&c, 1, n1, p1, NULL);
+    cap_check(&c, "s1\n\n\n");
+
+    /* Nested branches, names in display order (virsh capture). */
+    const char *n2[] = { "a3", "B0", "b1", "s1", "s2" };
+    const char *p2[] = { "B0", "b1", "s1", NULL, "s1" };
+    tree_print(&c, 5, n2, p2, NULL);
+    cap_check(&c, "s1\n"
+                  "  |\n"
+                  "  +- b1\n"
+                  "  |   |\n"
+                  "  |   +- B0\n"
+                  "  |       |\n"
+                  "  |       +- a3\n"
+                  "  |         \n"
+                  "  +- s2\n"
+                  "    \n"
+                  "\n");
+
+    /* Two roots: a childless one and one with a child. */
+    const char *n3[] = { "c1", "r1", "r2" }, *p3[] = { "r2", NULL, NULL };
+    tree_print(&c, 3, n3, p3, NULL);
+    cap_check(&c, "r1\n\nr2\n  |\n  +- c1\n    \n\n");
+
+    /* A root with children first, then another root. */
+    const char *n4[] = { "1795312812", "c1", "r1", "r2" };
+    const char *p4[] = { "r1", "r2", NULL, NULL };
+    tree_print(&c, 4, n4, p4, NULL);
+    cap_check(&c, "r1\n  |\n  +- 1795312812\n    \nr2\n  |\n  +- c1\n    \n\n");
+}
+
+static void tree_from_root(void **state)
+{
+    capture c;
+    (void)state;
+
+    /* --from s1 --tree without --descendants: direct children only. */
+    const char *n1[] = { "b1", "s2" }, *p1[] = { "s1", "s1" };
+    tree_print(&c, 2, n1, p1, "s1");
+    cap_check(&c, "s1\n  |\n  +- b1\n  +- s2\n    \n\n");
+
+    /* --current --tree on a leaf. */
+    tree_print(&c, 0, NULL, NULL, "a3");
+    cap_check(&c, "a3\n\n\n");
+
+    /* An entry whose parent was filtered out is not drawn. */
+    const char *n2[] = { "x", "y" }, *p2[] = { "gone", NULL };
+    tree_print(&c, 2, n2, p2, NULL);
+    cap_check(&c, "y\n\n\n");
+}
+
+static void tree_deep_chain(void **state)
+{
+    enum { N = 20000 };
+    char **names = calloc(N, sizeof(*names));
+    const char **parents = calloc(N, sizeof(*parents));
+    capture c;
+    (void)state;
+
+    /* Deep enough that a recursive drawer would need a huge stack. */
+    for (size_t i = 0; i < N; i++) {
+        assert_true(asprintf(&names[i], "n%zu", i) > 0);
+        parents[i] = i ? names[i - 1] : NULL;
+    }
+    assert_int_equal(sb_tree_print(cap_open(&c), N, (const char *const *)names, parents, NULL), 0);
+    fclose(c.f);
+    assert_non_null(strstr(c.buf, "+- n19999\n"));
+    free(c.buf);
+    for (size_t i = 0; i < N; i++)
+        free(names[i]);
+    free(names);
+    free(parents);
+}
+
+/* ---- memspec / diskspec ------------------------------------------------- */
+
+static void createas_ok(const char *name, const char *desc, const char *mem,
+                        const char *const *disks, size_t n, const char *expected)
+{
+    char err[256], *xml = NULL;
+    assert_int_equal(sb_createas_xml(&xml, name, desc, mem, disks, n, err, sizeof(err)), 0);
+    assert_string_equal(xml, expected);
+    free(xml);
+}
+
+static void createas_err(const char *mem, const char *const *disks, size_t n, const char *prefix)
+{
+    char err[256], *xml = NULL;
+    assert_int_equal(sb_createas_xml(&xml, "zz", NULL, mem, disks, n, err, sizeof(err)), -1);
+    assert_null(xml);
+    assert_memory_equal(err, prefix, strlen(prefix));
+}
+
+static void spec_documents(void **state)
+{
+    (void)state;
+    createas_ok(NULL, NULL, NULL, NULL, 0, "<domainsnapshot>\n</domainsnapshot>\n");
+    createas_ok("n&'<", "a&b<c>'\"", NULL, NULL, 0,
+                "<domainsnapshot>\n  <name>n&amp;&apos;&lt;</name>\n"
+                "  <description>a&amp;b&lt;c&gt;&apos;&quot;</description>\n</domainsnapshot>\n");
+
+    const char *d1[] = { "vda,file=/a&b'c,snapshot=external,stype=block,driver=qcow2" };
+    createas_ok("zz", NULL, "snapshot=external,file=/m&'", d1, 1,
+                "<domainsnapshot>\n  <name>zz</name>\n"
+                "  <memory snapshot='external' file='/m&amp;&apos;'/>\n"
+                "  <disks>\n    <disk name='vda' snapshot='external' type='block'>\n"
+                "      <driver type='qcow2'/>\n      <source dev='/a&amp;b&apos;c'/>\n"
+                "    </disk>\n  </disks>\n</domainsnapshot>\n");
+
+    const char *d2[] = { "vda,snapshot=external,file=/x,,y", "vdb", "vdc,stype=file" };
+    createas_ok("s1", "a b", "/m", d2, 3,
+                "<domainsnapshot>\n  <name>s1</name>\n  <description>a b</description>\n"
+                "  <memory file='/m'/>\n  <disks>\n"
+                "    <disk name='vda' snapshot='external'>\n      <source file='/x,y'/>\n    </disk>\n"
+                "    <disk name='vdb'/>\n    <disk name='vdc' type='file'/>\n"
+                "  </disks>\n</domainsnapshot>\n");
+
+    createas_ok("zz", NULL, "file=/a,,b,snapshot=external", NULL, 0,
+                "<domainsnapshot>\n  <name>zz</name>\n"
+                "  <memory snapshot='external' file='/a,b'/>\n</domainsnapshot>\n");
+    createas_ok("zz", NULL, "snapshot=no,/a", NULL, 0,
+                "<domainsnapshot>\n  <name>zz</name>\n"
+                "  <memory snapshot='no' file='/a'/>\n</domainsnapshot>\n");
+}
+
+static void spec_errors(void **state)
+{
+    (void)state;
+    createas_err(",", NULL, 0, "unable to parse memspec: ,");
+    createas_err("foo=bar", NULL, 0, "unable to parse memspec: foo=bar");
+    createas_err("file=/a,file=/b", NULL, 0, "unable to parse memspec: file=/a,file=/b");
+    createas_err("/a,/b", NULL, 0, "unable to parse memspec: /a,/b");
+    const char *d1[] = { "vda,bogus=1" };
+    createas_err(NULL, d1, 1, "unable to parse diskspec: vda,bogus=1");
+    const char *d2[] = { "vda,driver=qcow2,driver=raw" };
+    createas_err(NULL, d2, 1, "unable to parse diskspec: vda,driver=qcow2,driver=raw");
+    const char *d3[] = { "vda,stype=network" };
+    createas_err(NULL, d3, 1, "unable to parse diskspec: vda,stype=network");
+    const char *d4[] = { "vda,/a" };
+    createas_err(NULL, d4, 1, "unable to parse diskspec: vda,/a");
+    const char *d5[] = { "" };
+    createas_err(NULL, d5, 1, "unable to parse diskspec: ");
+}
+
+static void spec_split(void **state)
+{
+    char **t;
+    size_t n;
+    (void)state;
+
+    assert_int_equal(sb_spec_split(&t, &n, "a,,b,,,c,"), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(t[0], "a,b,");
+    assert_string_equal(t[1], "c");
+    assert_string_equal(t[2], "");
+    sb_spec_free(t, n);
+}
+
+/* ---- JSON and time ------------------------------------------------------ */
+
+static void json_writer(void **state)
+{
+    capture c;
+    sb_json j;
+    (void)state;
+
+    sb_json_init(&j, cap_open(&c));
+    sb_json_begin_object(&j, NULL);
+    sb_json_str(&j, "s", "q\"b\\n\nt\x01\xc3\xa9");
+    sb_json_null(&j, "p");
+    sb_json_begin_array(&j, "a");
+    sb_json_int(&j, NULL, -5);
+    sb_json_bool(&j, NULL, 1);
+    sb_json_begin_object(&j, NULL);
+    sb_json_end_object(&j);
+    sb_json_end_array(&j);
+    sb_json_str(&j, "n", NULL);
+    sb_json_end_object(&j);
+    sb_json_finish(&j);
+    cap_check(&c, "{\"s\":\"q\\\"b\\\\n\\nt\\u0001\xc3\xa9\",\"p\":null,\"a\":[-5,true,{}],\"n\":null}\n");
+}
+
+static void time_format(void **state)
+{
+    char buf[64];
+    (void)state;
+
+    setenv("TZ", "UTC", 1);
+    tzset();
+    assert_string_equal(sb_format_time(buf, sizeof(buf), 1795312763), "2026-11-22 01:59:23 +0000");
+    setenv("TZ", "EST5", 1);
+    tzset();
+    assert_string_equal(sb_format_time(buf, sizeof(buf), 0), "1969-12-31 19:00:00 -0500");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(opts_positional),
+        cmocka_unit_test(opts_errors),
+        cmocka_unit_test(opts_unexpected_and_exclusive),
+        cmocka_unit_test(table_empty_and_rows),
+        cmocka_unit_test(display_width),
+        cmocka_unit_test(tree_virsh_shapes),
+        cmocka_unit_test(tree_from_root),
+        cmocka_unit_test(tree_deep_chain),
+        cmocka_unit_test(spec_documents),
+        cmocka_unit_test(spec_errors),
+        cmocka_unit_test(spec_split),
+        cmocka_unit_test(json_writer),
+        cmocka_unit_test(time_format),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
