@@ -1,0 +1,763 @@
+/* qemu plugin - domain definitions (libvirt domain XML subset).
+ *
+ * Definitions live in <state>/domains/<name>.xml, written atomically.
+ * Every element is either honoured, accepted as harmless (and documented
+ * in docs/qemu.md), or refused with CONFIG_UNSUPPORTED naming it: nothing
+ * is silently dropped.
+ */
+#include "qp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+#define XML_MAX_SIZE (4 * 1024 * 1024)
+
+static xmlDocPtr parse_doc(qp_ctx *ctx, const char *xml)
+{
+    if (!xml)
+        return (void)qp_error(ctx, SB_ERR_INVALID_ARG, "domain XML is missing"), NULL;
+    size_t len = strlen(xml);
+    if (len > XML_MAX_SIZE)
+        return (void)qp_error(ctx, SB_ERR_XML_ERROR, "domain XML is larger than %d bytes",
+                              XML_MAX_SIZE), NULL;
+    xmlDocPtr doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING |
+                                      XML_PARSE_NOERROR);
+    if (!doc) {
+        const xmlError *e = xmlGetLastError();
+        qp_error(ctx, SB_ERR_XML_DETAIL, "domain XML is not well-formed: line %d: %s",
+                 e ? e->line : 0, e && e->message ? e->message : "parse error");
+        return NULL;
+    }
+    return doc;
+}
+
+static int is_el(xmlNodePtr n, const char *name)
+{
+    return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
+}
+
+static xmlNodePtr child(xmlNodePtr n, const char *name)
+{
+    for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
+        if (is_el(c, name))
+            return c;
+    return NULL;
+}
+
+static char *prop(xmlNodePtr n, const char *name)
+{
+    xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
+    char *s = v ? qp_strdup((const char *)v) : NULL;
+    xmlFree(v);
+    return s;
+}
+
+static char *text(xmlNodePtr n)
+{
+    if (!n)
+        return NULL;
+    xmlChar *v = xmlNodeGetContent(n);
+    char *s = v ? qp_strdup((const char *)v) : NULL;
+    xmlFree(v);
+    if (s) { /* trim */
+        char *b = s;
+        while (*b == ' ' || *b == '\n' || *b == '\t' || *b == '\r')
+            b++;
+        size_t l = strlen(b);
+        while (l && (b[l - 1] == ' ' || b[l - 1] == '\n' || b[l - 1] == '\t' || b[l - 1] == '\r'))
+            l--;
+        memmove(s, b, l);
+        s[l] = '\0';
+    }
+    return s;
+}
+
+void qp_domain_free(qp_domain *d)
+{
+    if (!d)
+        return;
+    free(d->xml);
+    free(d->name);
+    free(d->uuid);
+    free(d->type);
+    free(d->emulator);
+    free(d->machine);
+    free(d->agent_path);
+    for (size_t i = 0; i < d->ndisks; i++) {
+        qp_disk *k = &d->disks[i];
+        free(k->target);
+        free(k->bus);
+        free(k->device);
+        free(k->type);
+        free(k->source);
+        free(k->format);
+    }
+    free(d->disks);
+    free(d);
+}
+
+static int parse_location(const char *s)
+{
+    if (!s)
+        return SB_LOCATION_DEFAULT;
+    if (!strcmp(s, "no"))
+        return SB_LOCATION_NO;
+    if (!strcmp(s, "internal"))
+        return SB_LOCATION_INTERNAL;
+    if (!strcmp(s, "external"))
+        return SB_LOCATION_EXTERNAL;
+    if (!strcmp(s, "manual"))
+        return SB_LOCATION_MANUAL;
+    return -1;
+}
+
+static int scale_kib(qp_ctx *ctx, xmlNodePtr n, const char *what, unsigned long long *out)
+{
+    char *t = text(n), *unit = prop(n, "unit"), *end = NULL;
+    int r = 0;
+    unsigned long long v = t && *t ? strtoull(t, &end, 10) : 0;
+    if (!t || !*t || (end && *end)) {
+        r = qp_error(ctx, SB_ERR_XML_ERROR, "<%s> is not a number: '%s'", what, t ? t : "");
+        goto out;
+    }
+    unsigned long long mul_b = 1024; /* default KiB */
+    if (unit) {
+        if (!strcmp(unit, "b") || !strcmp(unit, "bytes")) mul_b = 1;
+        else if (!strcmp(unit, "KB")) mul_b = 1000;
+        else if (!strcmp(unit, "k") || !strcmp(unit, "KiB")) mul_b = 1024;
+        else if (!strcmp(unit, "MB")) mul_b = 1000000ULL;
+        else if (!strcmp(unit, "M") || !strcmp(unit, "MiB")) mul_b = 1ULL << 20;
+        else if (!strcmp(unit, "GB")) mul_b = 1000000000ULL;
+        else if (!strcmp(unit, "G") || !strcmp(unit, "GiB")) mul_b = 1ULL << 30;
+        else if (!strcmp(unit, "T") || !strcmp(unit, "TiB")) mul_b = 1ULL << 40;
+        else {
+            r = qp_error(ctx, SB_ERR_XML_ERROR, "<%s unit='%s'>: unknown unit", what, unit);
+            goto out;
+        }
+    }
+    *out = v * mul_b / 1024;
+out:
+    free(t);
+    free(unit);
+    return r;
+}
+
+static const char *const harmless_top[] = {"title", "description", "metadata", "currentMemory",
+                                           "pm", "features", "clock", "on_crash", NULL};
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (!strcmp(s, *list))
+            return 1;
+    return 0;
+}
+
+static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
+{
+    k->type = prop(n, "type");
+    k->device = prop(n, "device");
+    if (!k->type)
+        k->type = qp_strdup("file");
+    if (!k->device)
+        k->device = qp_strdup("disk");
+    if (strcmp(k->type, "file") && strcmp(k->type, "block"))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "<disk type='%s'>: only file and block disks are supported", k->type);
+    if (strcmp(k->device, "disk") && strcmp(k->device, "cdrom"))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "<disk device='%s'>: only disk and cdrom are supported", k->device);
+    char *snap = prop(n, "snapshot");
+    k->snapshot = parse_location(snap);
+    if (k->snapshot < 0) {
+        int r = qp_error(ctx, SB_ERR_XML_ERROR,
+                         "Invalid value for attribute 'snapshot' in element 'disk': '%s'", snap);
+        free(snap);
+        return r;
+    }
+    free(snap);
+    for (xmlNodePtr c = n->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *cn = (const char *)c->name;
+        if (!strcmp(cn, "source")) {
+            k->source = prop(c, !strcmp(k->type, "file") ? "file" : "dev");
+        } else if (!strcmp(cn, "driver")) {
+            char *name = prop(c, "name");
+            if (name && strcmp(name, "qemu")) {
+                int r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                                 "<disk><driver name='%s'>: only 'qemu' is supported", name);
+                free(name);
+                return r;
+            }
+            free(name);
+            k->format = prop(c, "type");
+        } else if (!strcmp(cn, "target")) {
+            k->target = prop(c, "dev");
+            k->bus = prop(c, "bus");
+        } else if (!strcmp(cn, "readonly")) {
+            k->readonly = 1;
+        } else if (!strcmp(cn, "shareable")) {
+            k->shareable = 1;
+        } else if (!strcmp(cn, "address") || !strcmp(cn, "alias") || !strcmp(cn, "backingStore") ||
+                   !strcmp(cn, "serial") || !strcmp(cn, "boot")) {
+            /* accepted: placement/ids are chosen by us, backingStore is read
+             * from the image itself, serial/boot are cosmetic for SeaBIOS */
+        } else {
+            return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                            "<disk> child element <%s> is not supported by the qemu plugin", cn);
+        }
+    }
+    if (!k->target || !*k->target)
+        return qp_error(ctx, SB_ERR_XML_ERROR, "<disk> without <target dev=...>");
+    for (const char *p = k->target; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')) || p - k->target > 16)
+            return qp_error(ctx, SB_ERR_XML_ERROR, "disk target '%s': use [a-z0-9]{1,16}",
+                            k->target);
+    if (!k->format)
+        k->format = qp_strdup("raw");
+    if (strcmp(k->format, "qcow2") && strcmp(k->format, "raw"))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "disk '%s': driver type '%s' is not supported (qcow2 or raw)", k->target,
+                        k->format);
+    if (!k->bus) {
+        if (!strncmp(k->target, "vd", 2))
+            k->bus = qp_strdup("virtio");
+        else if (!strncmp(k->target, "sd", 2))
+            k->bus = qp_strdup("sata");
+        else
+            k->bus = qp_strdup("ide");
+    }
+    if (strcmp(k->bus, "virtio") && strcmp(k->bus, "sata") && strcmp(k->bus, "ide"))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "disk '%s': bus '%s' is not supported (virtio, sata, ide)", k->target,
+                        k->bus);
+    if (!strcmp(k->device, "cdrom")) {
+        if (!strcmp(k->bus, "virtio"))
+            return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                            "disk '%s': a cdrom cannot be on the virtio bus", k->target);
+        k->readonly = 1;
+    } else if (!k->source) {
+        return qp_error(ctx, SB_ERR_XML_ERROR, "disk '%s' has no <source>", k->target);
+    }
+    if (k->source && k->source[0] != '/')
+        return qp_error(ctx, SB_ERR_XML_ERROR, "disk '%s': source '%s' is not an absolute path",
+                        k->target, k->source);
+    if (k->shareable && !k->readonly && !strcmp(k->format, "qcow2"))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "disk '%s': a shareable writable disk must be raw, not qcow2", k->target);
+    return 0;
+}
+
+static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
+{
+    size_t n = 0;
+    for (xmlNodePtr c = devs->children; c; c = c->next)
+        if (is_el(c, "disk"))
+            n++;
+    d->disks = calloc(n ? n : 1, sizeof *d->disks);
+    if (!d->disks)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int r = 0, ide = 0;
+    for (xmlNodePtr c = devs->children; c && r == 0; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *cn = (const char *)c->name;
+        if (!strcmp(cn, "disk")) {
+            qp_disk *k = &d->disks[d->ndisks++];
+            r = parse_disk(ctx, c, k);
+            if (r == 0) {
+                for (size_t i = 0; i + 1 < d->ndisks; i++)
+                    if (!strcmp(d->disks[i].target, k->target))
+                        r = qp_error(ctx, SB_ERR_XML_ERROR, "disk target '%s' is used twice",
+                                     k->target);
+                if (strcmp(k->bus, "virtio") && ++ide > 4)
+                    r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                                 "disk '%s': at most 4 ide/sata devices are supported", k->target);
+            }
+        } else if (!strcmp(cn, "emulator")) {
+            free(d->emulator);
+            d->emulator = text(c);
+        } else if (!strcmp(cn, "controller")) {
+            /* accepted: the controllers our buses need are implied */
+        } else if (!strcmp(cn, "memballoon")) {
+            char *model = prop(c, "model");
+            if (model && !strcmp(model, "virtio"))
+                d->balloon = 1;
+            else if (!model || strcmp(model, "none"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<memballoon model='%s'>: only 'none' and 'virtio' are supported",
+                             model ? model : "");
+            free(model);
+        } else if (!strcmp(cn, "serial") || !strcmp(cn, "console")) {
+            char *type = prop(c, "type");
+            if (!type || strcmp(type, "pty"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<%s type='%s'>: only pty serial consoles are supported", cn,
+                             type ? type : "");
+            d->serial_pty = 1;
+            free(type);
+        } else if (!strcmp(cn, "channel")) {
+            char *type = prop(c, "type");
+            xmlNodePtr t = child(c, "target"), s = child(c, "source");
+            char *tname = prop(t, "name"), *ttype = prop(t, "type"), *path = prop(s, "path");
+            if (!type || strcmp(type, "unix") || !ttype || strcmp(ttype, "virtio") || !tname ||
+                strcmp(tname, "org.qemu.guest_agent.0"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<channel>: only the unix virtio guest agent channel "
+                             "(org.qemu.guest_agent.0) is supported");
+            else if (d->agent_path)
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<channel>: only one guest agent");
+            else if (path && path[0] != '/')
+                r = qp_error(ctx, SB_ERR_XML_ERROR, "<channel><source path='%s'>: not absolute",
+                             path);
+            else
+                d->agent_path = path ? qp_strdup(path) : qp_strdup("");
+            free(type);
+            free(tname);
+            free(ttype);
+            free(path);
+        } else if (!strcmp(cn, "input")) {
+            char *bus = prop(c, "bus");
+            if (bus && strcmp(bus, "ps2"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<input bus='%s'>: only the built-in ps2 devices are supported", bus);
+            free(bus);
+        } else {
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "device <%s> is not supported by the qemu plugin", cn);
+        }
+    }
+    return r;
+}
+
+static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
+{
+    if (!is_el(root, "domain"))
+        return qp_error(ctx, SB_ERR_XML_ERROR, "root element must be <domain>, not <%s>",
+                        root ? (const char *)root->name : "");
+    d->type = prop(root, "type");
+    if (!d->type || (strcmp(d->type, "qemu") && strcmp(d->type, "kvm")))
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "<domain type='%s'>: the qemu plugin runs 'qemu' and 'kvm' domains",
+                        d->type ? d->type : "");
+    int have_mem = 0, have_os = 0;
+    xmlNodePtr devs = NULL;
+    for (xmlNodePtr c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        const char *cn = (const char *)c->name;
+        int r = 0;
+        if (c->ns && c->ns->href && strstr((const char *)c->ns->href, "qemu"))
+            return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                            "<%s:%s> (QEMU pass-through) is not supported",
+                            c->ns->prefix ? (const char *)c->ns->prefix : "", cn);
+        if (!strcmp(cn, "name")) {
+            d->name = text(c);
+        } else if (!strcmp(cn, "uuid")) {
+            d->uuid = text(c);
+        } else if (!strcmp(cn, "memory")) {
+            r = scale_kib(ctx, c, "memory", &d->memory_kib);
+            have_mem = 1;
+        } else if (!strcmp(cn, "vcpu")) {
+            char *t = text(c), *end = NULL;
+            long v = t ? strtol(t, &end, 10) : 0;
+            if (!t || !*t || *end || v < 1 || v > 255)
+                r = qp_error(ctx, SB_ERR_XML_ERROR, "<vcpu> must be 1..255, not '%s'",
+                             t ? t : "");
+            d->vcpus = (unsigned)v;
+            free(t);
+        } else if (!strcmp(cn, "os")) {
+            xmlNodePtr t = child(c, "type");
+            char *tt = text(t), *arch = prop(t, "arch");
+            have_os = 1;
+            d->machine = prop(t, "machine");
+            if (!tt || strcmp(tt, "hvm"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<os><type>%s</type>: only 'hvm'",
+                             tt ? tt : "");
+            else if (arch && strcmp(arch, "x86_64") && strcmp(arch, "i686"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<os><type arch='%s'>: only x86",
+                             arch);
+            else if (d->machine && strncmp(d->machine, "pc", 2) && strncmp(d->machine, "q35", 3))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<os><type machine='%s'>: only pc and q35 machines", d->machine);
+            for (xmlNodePtr o = c->children; o && !r; o = o->next)
+                if (o->type == XML_ELEMENT_NODE && !is_el(o, "type") && !is_el(o, "boot") &&
+                    !is_el(o, "bootmenu") && !is_el(o, "smbios"))
+                    r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                                 "<os><%s> is not supported (SeaBIOS boots the first disk)",
+                                 (const char *)o->name);
+            free(tt);
+            free(arch);
+        } else if (!strcmp(cn, "cpu")) {
+            char *mode = prop(c, "mode");
+            if (mode && strcmp(mode, "host-passthrough") && strcmp(mode, "host-model"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<cpu mode='%s'>: only host-passthrough and host-model", mode);
+            else if (!mode && c->children)
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<cpu> with a custom model is not supported");
+            free(mode);
+        } else if (!strcmp(cn, "on_poweroff") || !strcmp(cn, "on_reboot")) {
+            char *t = text(c);
+            const char *want = !strcmp(cn, "on_poweroff") ? "destroy" : "restart";
+            if (!t || strcmp(t, want))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<%s>%s</%s>: only '%s'", cn,
+                             t ? t : "", cn, want);
+            free(t);
+        } else if (!strcmp(cn, "devices")) {
+            devs = c;
+        } else if (!in_list(cn, harmless_top)) {
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "domain element <%s> is not supported by the qemu plugin", cn);
+        }
+        if (r < 0)
+            return r;
+    }
+    if (!d->name || !*d->name)
+        return qp_error(ctx, SB_ERR_XML_ERROR, "domain has no <name>");
+    if (!qp_valid_name(d->name) || strlen(d->name) > 64)
+        return qp_error(ctx, SB_ERR_XML_ERROR,
+                        "domain name '%s' is not usable (no '/', no leading '.', <= 64 bytes)",
+                        d->name);
+    if (!have_mem || d->memory_kib < 1024)
+        return qp_error(ctx, SB_ERR_XML_ERROR, "domain needs <memory> of at least 1 MiB");
+    if (!have_os)
+        return qp_error(ctx, SB_ERR_XML_ERROR, "domain has no <os>");
+    if (!d->vcpus)
+        d->vcpus = 1;
+    if (devs)
+        return parse_devices(ctx, devs, d);
+    return 0;
+}
+
+static int dump_doc(qp_ctx *ctx, xmlDocPtr doc, char **out)
+{
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpFormatMemoryEnc(doc, &mem, &size, "UTF-8", 1);
+    if (!mem)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    /* drop the XML declaration: the stored form is a bare <domain> */
+    const char *s = (const char *)mem;
+    if (!strncmp(s, "<?xml", 5)) {
+        const char *e = strstr(s, "?>");
+        if (e) {
+            s = e + 2;
+            while (*s == '\n')
+                s++;
+        }
+    }
+    *out = qp_strdup(s);
+    xmlFree(mem);
+    return *out ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+}
+
+int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out)
+{
+    xmlDocPtr doc = parse_doc(ctx, xml);
+    if (!doc)
+        return -ctx->err_code;
+    qp_domain *d = calloc(1, sizeof *d);
+    if (!d) {
+        xmlFreeDoc(doc);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    int r = parse_root(ctx, xmlDocGetRootElement(doc), d);
+    if (r == 0)
+        r = dump_doc(ctx, doc, &d->xml);
+    xmlFreeDoc(doc);
+    if (r < 0) {
+        qp_domain_free(d);
+        return r;
+    }
+    *out = d;
+    return 0;
+}
+
+const qp_disk *qp_domain_disk(const qp_domain *d, const char *target)
+{
+    for (size_t i = 0; i < d->ndisks; i++)
+        if (!strcmp(d->disks[i].target, target))
+            return &d->disks[i];
+    return NULL;
+}
+
+char *qp_domain_path(qp_ctx *ctx, const char *name)
+{
+    return qp_printf("%s/domains/%s.xml", ctx->state_dir, name);
+}
+
+int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
+{
+    if (!qp_valid_name(name))
+        return qp_error(ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", name ? name : "");
+    char *path = qp_domain_path(ctx, name), *xml = NULL;
+    if (!path)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (!qp_file_exists(path)) {
+        free(path);
+        return qp_error(ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", name);
+    }
+    int r = qp_read_file(ctx, path, &xml, NULL);
+    free(path);
+    if (r < 0)
+        return r;
+    r = qp_domain_parse(ctx, xml, out);
+    free(xml);
+    return r;
+}
+
+static int gen_uuid(char out[37])
+{
+    unsigned char b[16];
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || read(fd, b, sizeof b) != (ssize_t)sizeof b) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+             b[13], b[14], b[15]);
+    return 0;
+}
+
+static int valid_uuid(const char *u)
+{
+    if (strlen(u) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (u[i] != '-')
+                return 0;
+        } else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
+                     (u[i] >= 'A' && u[i] <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
+{
+    char *dir = qp_printf("%s/domains", ctx->state_dir);
+    char *path = qp_domain_path(ctx, name);
+    int r;
+    if (!dir || !path) {
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
+    } else {
+        r = qp_write_file_atomic(ctx, path, xml, strlen(xml));
+    }
+    free(dir);
+    free(path);
+    return r;
+}
+
+int qp_domain_define(qp_ctx *ctx, const char *xml, char **out_name)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_parse(ctx, xml, &d);
+    if (r < 0)
+        return r;
+    qp_domain *old = NULL;
+    char *path = qp_domain_path(ctx, d->name);
+    if (path && qp_file_exists(path)) {
+        r = qp_domain_load(ctx, d->name, &old);
+        if (r < 0)
+            goto out;
+    }
+    if (d->uuid && !valid_uuid(d->uuid)) {
+        r = qp_error(ctx, SB_ERR_XML_ERROR, "<uuid>%s</uuid> is not a UUID", d->uuid);
+        goto out;
+    }
+    if (old && d->uuid && old->uuid && strcasecmp(old->uuid, d->uuid)) {
+        r = qp_error(ctx, SB_ERR_OPERATION_FAILED,
+                     "domain '%s' already exists with uuid %s", d->name, old->uuid);
+        goto out;
+    }
+    if (old) {
+        pid_t pid = 0;
+        r = qp_proc_pid(ctx, d->name, &pid);
+        if (r < 0)
+            goto out;
+        if (pid > 0) {
+            r = qp_error(ctx, SB_ERR_OPERATION_INVALID,
+                         "domain '%s' is running; redefine it after destroy or shutdown",
+                         d->name);
+            goto out;
+        }
+    }
+    char *final_xml = NULL;
+    if (!d->uuid) {
+        char u[37];
+        if (old && old->uuid)
+            snprintf(u, sizeof u, "%s", old->uuid);
+        else if (gen_uuid(u) < 0) {
+            r = qp_error(ctx, SB_ERR_SYSTEM_ERROR, "cannot read /dev/urandom for a uuid");
+            goto out;
+        }
+        xmlDocPtr doc = parse_doc(ctx, d->xml);
+        xmlNodePtr root = xmlDocGetRootElement(doc);
+        xmlNodePtr nm = child(root, "name");
+        xmlNodePtr un = xmlNewNode(NULL, (const xmlChar *)"uuid");
+        xmlNodeSetContent(un, (const xmlChar *)u);
+        xmlAddNextSibling(nm, un);
+        r = dump_doc(ctx, doc, &final_xml);
+        xmlFreeDoc(doc);
+        if (r < 0)
+            goto out;
+    } else {
+        final_xml = qp_strdup(d->xml);
+    }
+    r = qp_domain_store(ctx, d->name, final_xml);
+    free(final_xml);
+    if (r == 0 && out_name)
+        *out_name = qp_strdup(d->name);
+out:
+    free(path);
+    qp_domain_free(old);
+    qp_domain_free(d);
+    return r;
+}
+
+int qp_domain_undefine(qp_ctx *ctx, const char *name)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_load(ctx, name, &d);
+    if (r < 0)
+        return r;
+    qp_domain_free(d);
+    pid_t pid = 0;
+    r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    if (pid > 0)
+        return qp_error(ctx, SB_ERR_OPERATION_INVALID,
+                        "domain '%s' is running; destroy it before undefining it", name);
+    char *path = qp_domain_path(ctx, name);
+    if (unlink(path) < 0) {
+        int e = errno;
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot remove '%s'", path);
+    }
+    free(path);
+    return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int qp_domain_list(qp_ctx *ctx, qp_strv *out)
+{
+    char *dir = qp_printf("%s/domains", ctx->state_dir);
+    DIR *dp = dir ? opendir(dir) : NULL;
+    free(dir);
+    if (!dp)
+        return 0;
+    struct dirent *de;
+    while ((de = readdir(dp))) {
+        size_t l = strlen(de->d_name);
+        if (de->d_name[0] == '.' || l < 5 || strcmp(de->d_name + l - 4, ".xml"))
+            continue;
+        if (qp_strv_addf(out, "%.*s", (int)(l - 4), de->d_name) < 0) {
+            closedir(dp);
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+    }
+    closedir(dp);
+    if (out->n > 1)
+        qsort(out->v, out->n, sizeof *out->v, cmp_str);
+    return 0;
+}
+
+char *qp_domain_xml_set_disk(const char *xml, const char *target, const char *source,
+                             const char *format)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING |
+                                      XML_PARSE_NOERROR);
+    if (!doc)
+        return NULL;
+    xmlNodePtr devs = child(xmlDocGetRootElement(doc), "devices");
+    int found = 0;
+    for (xmlNodePtr c = devs ? devs->children : NULL; c; c = c->next) {
+        if (!is_el(c, "disk"))
+            continue;
+        char *dev = prop(child(c, "target"), "dev");
+        int match = dev && !strcmp(dev, target);
+        free(dev);
+        if (!match)
+            continue;
+        found = 1;
+        char *type = prop(c, "type");
+        const char *attr = type && !strcmp(type, "block") ? "dev" : "file";
+        free(type);
+        if (source) {
+            xmlNodePtr s = child(c, "source");
+            if (!s)
+                s = xmlNewChild(c, NULL, (const xmlChar *)"source", NULL);
+            xmlSetProp(s, (const xmlChar *)attr, (const xmlChar *)source);
+            xmlNodePtr bs = child(c, "backingStore");
+            if (bs) { /* stale: the image header is the truth */
+                xmlUnlinkNode(bs);
+                xmlFreeNode(bs);
+            }
+        }
+        if (format) {
+            xmlNodePtr dr = child(c, "driver");
+            if (!dr) {
+                dr = xmlNewNode(NULL, (const xmlChar *)"driver");
+                if (c->children)
+                    xmlAddPrevSibling(c->children, dr);
+                else
+                    xmlAddChild(c, dr);
+                xmlSetProp(dr, (const xmlChar *)"name", (const xmlChar *)"qemu");
+            }
+            xmlSetProp(dr, (const xmlChar *)"type", (const xmlChar *)format);
+        }
+    }
+    char *out = NULL;
+    if (found) {
+        qp_ctx tmp;
+        memset(&tmp, 0, sizeof tmp);
+        if (dump_doc(&tmp, doc, &out) < 0)
+            out = NULL;
+    }
+    xmlFreeDoc(doc);
+    return out;
+}
+
+char *qp_domain_xml_set_name(const char *xml, const char *name)
+{
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING |
+                                      XML_PARSE_NOERROR);
+    if (!doc)
+        return NULL;
+    xmlNodePtr nm = child(xmlDocGetRootElement(doc), "name");
+    if (nm)
+        xmlNodeSetContent(nm, (const xmlChar *)name);
+    char *out = NULL;
+    qp_ctx tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (dump_doc(&tmp, doc, &out) < 0)
+        out = NULL;
+    xmlFreeDoc(doc);
+    return out;
+}

@@ -1,0 +1,424 @@
+/* qemu plugin - the entry point and the driver table.
+ *
+ * Metadata is broker-owned: the broker keeps the snapshot tree and hands
+ * us normalized snapshot XML; we do the disk and VM work with qemu-img
+ * (shut-off domains) and QMP (running ones).
+ */
+#include "qp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const struct sb_host_api *g_host;
+
+struct sb_conn {
+    qp_ctx ctx;
+    int shutdown_fallback;
+};
+
+static const struct sb_plugin_caps qemu_caps = {
+    .struct_size = sizeof(struct sb_plugin_caps),
+    .create_flags = SB_SNAPSHOT_CREATE_ALL,
+    .revert_flags = SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED |
+                    SB_SNAPSHOT_REVERT_FORCE | SB_SNAPSHOT_REVERT_RESET_NVRAM,
+    .delete_flags = SB_SNAPSHOT_DELETE_ALL,
+    .list_flags = SB_SNAPSHOT_LIST_ALL,
+    .xml_flags = SB_SNAPSHOT_XML_SECURE,
+    .meta_owner = SB_META_BROKER,
+    .disk_override = SB_DISK_OVERRIDE_ALLOWED,
+    .default_location = SB_LOCATION_INTERNAL,
+    .uniform_internal = 1,
+    .create_parse = SB_CREATE_PARSE_CREATE,
+    .names_unique = 1,
+    .name_max = 0,
+    .max_snapshots = 0,
+    .max_depth = 0,
+};
+
+static int copy_out_str(sb_conn *c, char **out, const char *s)
+{
+    *out = g_host->strdup(s);
+    if (!*out)
+        return qp_error(&c->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    return 0;
+}
+
+/* Move a malloc'ed string into host memory. */
+static int hand_over(sb_conn *c, char **out, char *s)
+{
+    if (!s) {
+        *out = NULL;
+        return 0;
+    }
+    int r = copy_out_str(c, out, s);
+    free(s);
+    return r;
+}
+
+static int cfg_int(sb_conn *c, const char *key, int *dst)
+{
+    long long v;
+    if (!g_host->config_int)
+        return 0;
+    int r = g_host->config_int(c->ctx.h, key, &v);
+    if (r == 1)
+        *dst = (int)v;
+    return r < 0 ? r : 0;
+}
+
+static int cfg_str(sb_conn *c, const char *key, char **dst)
+{
+    const char *v = NULL;
+    if (!g_host->config_string)
+        return 0;
+    int r = g_host->config_string(c->ctx.h, key, &v);
+    if (r == 1 && v) {
+        free(*dst);
+        *dst = qp_strdup(v);
+    }
+    return r < 0 ? r : 0;
+}
+
+static int qemu_open(sb_conn **out, sb_host *h, const char *uri)
+{
+    (void)uri;
+    const char *dir = g_host->state_dir ? g_host->state_dir(h) : NULL;
+    if (!dir)
+        return g_host->set_error(h, SB_ERR_CONFIG, "qemu: the broker gave no state directory");
+    sb_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return g_host->set_error(h, SB_ERR_NO_MEMORY, "qemu: out of memory");
+    qp_ctx_init(&c->ctx, g_host, h, dir);
+    int r = 0;
+    if (!r) r = cfg_str(c, "emulator", &c->ctx.qemu_bin);
+    if (!r) r = cfg_str(c, "qemu_img", &c->ctx.qemu_img);
+    if (!r) r = cfg_int(c, "job_timeout_ms", &c->ctx.job_timeout_ms);
+    if (!r) r = cfg_int(c, "start_timeout_ms", &c->ctx.connect_timeout_ms);
+    if (!r) r = cfg_int(c, "shutdown_timeout_ms", &c->ctx.shutdown_timeout_ms);
+    if (!r && g_host->config_bool) {
+        int b = 0;
+        int rb = g_host->config_bool(h, "shutdown_fallback_destroy", &b);
+        if (rb == 1)
+            c->shutdown_fallback = b;
+        else if (rb < 0)
+            r = rb;
+    }
+    if (r < 0) {
+        qp_ctx_fini(&c->ctx);
+        free(c);
+        return g_host->set_error(h, -r, "qemu: bad value in the plugin's configuration group");
+    }
+    *out = c;
+    return 0;
+}
+
+static void qemu_close(sb_conn *c)
+{
+    if (!c)
+        return;
+    qp_ctx_fini(&c->ctx);
+    free(c);
+}
+
+static int qemu_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags)
+{
+    qp_strv all = {0};
+    int r = qp_domain_list(&c->ctx, &all);
+    if (r < 0)
+        return r;
+    char **names = g_host->alloc((all.n + 1) * sizeof *names);
+    size_t n = 0;
+    if (!names) {
+        qp_strv_free(&all);
+        return qp_error(&c->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < all.n; i++) {
+        if (flags & (SB_DOMAIN_LIST_ACTIVE | SB_DOMAIN_LIST_INACTIVE)) {
+            pid_t pid = 0;
+            qp_proc_pid(&c->ctx, all.v[i], &pid);
+            int active = pid > 0;
+            if (!((active && (flags & SB_DOMAIN_LIST_ACTIVE)) ||
+                  (!active && (flags & SB_DOMAIN_LIST_INACTIVE))))
+                continue;
+        }
+        names[n] = g_host->strdup(all.v[i]);
+        if (!names[n]) {
+            for (size_t k = 0; k < n; k++)
+                g_host->free(names[k]);
+            g_host->free(names);
+            qp_strv_free(&all);
+            return qp_error(&c->ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+        n++;
+    }
+    qp_strv_free(&all);
+    *out_names = names;
+    *out_n = n;
+    return 0;
+}
+
+static int qemu_domain_get_xml(char **out_xml, sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    r = copy_out_str(c, out_xml, d->xml);
+    qp_domain_free(d);
+    return r;
+}
+
+static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    qp_domain_free(d);
+    return qp_proc_state(&c->ctx, domain, out_state);
+}
+
+#define LOCKED(c, domain, expr)                                   \
+    do {                                                          \
+        int lk_ = qp_lock_domain(&(c)->ctx, (domain));            \
+        if (lk_ < 0)                                              \
+            return lk_;                                           \
+        int r_ = (expr);                                          \
+        qp_unlock(lk_);                                           \
+        return r_;                                                \
+    } while (0)
+
+static int snap_create(char **out_xml, sb_conn *c, const char *domain, const char *xml,
+                       unsigned flags)
+{
+    char *res = NULL;
+    int r = qp_snapshot_create(&c->ctx, domain, xml, flags, &res);
+    if (r < 0) {
+        free(res);
+        return r;
+    }
+    return hand_over(c, out_xml, res);
+}
+
+static int qemu_snapshot_create(char **out_xml, sb_conn *c, const char *domain,
+                                const char *snapshot_xml, unsigned flags)
+{
+    *out_xml = NULL;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, snap_create(out_xml, c, domain, snapshot_xml, flags));
+}
+
+static int snap_revert(char **out_xml, sb_conn *c, const char *domain, const char *xml,
+                       unsigned flags)
+{
+    char *res = NULL;
+    int r = qp_snapshot_revert(&c->ctx, domain, xml, flags, &res);
+    if (r < 0) {
+        free(res);
+        return r;
+    }
+    return hand_over(c, out_xml, res);
+}
+
+static int qemu_snapshot_revert(char **out_xml, sb_conn *c, const char *domain,
+                                const char *snapshot_xml, unsigned flags)
+{
+    *out_xml = NULL;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, snap_revert(out_xml, c, domain, snapshot_xml, flags));
+}
+
+static int qemu_snapshot_delete(sb_conn *c, const char *domain, const char *snapshot_xml,
+                                unsigned flags)
+{
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, qp_snapshot_delete(&c->ctx, domain, snapshot_xml, flags));
+}
+
+static int qemu_snapshot_exists(sb_conn *c, const char *domain, const char *snapshot_xml)
+{
+    return qp_snapshot_exists(&c->ctx, domain, snapshot_xml);
+}
+
+static int define_locked(char **out_name, sb_conn *c, const char *xml)
+{
+    char *name = NULL;
+    int r = qp_domain_define(&c->ctx, xml, &name);
+    if (r < 0)
+        return r;
+    if (out_name)
+        return hand_over(c, out_name, name);
+    free(name);
+    return 0;
+}
+
+static int qemu_domain_define(char **out_name, sb_conn *c, const char *domain_xml, unsigned flags)
+{
+    (void)flags;
+    /* the lock is per name; parse first to know it */
+    qp_domain *d = NULL;
+    int r = qp_domain_parse(&c->ctx, domain_xml, &d);
+    if (r < 0)
+        return r;
+    char *name = qp_strdup(d->name);
+    qp_domain_free(d);
+    int lk = qp_lock_domain(&c->ctx, name);
+    free(name);
+    if (lk < 0)
+        return lk;
+    r = define_locked(out_name, c, domain_xml);
+    qp_unlock(lk);
+    return r;
+}
+
+static int qemu_domain_undefine(sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, qp_domain_undefine(&c->ctx, domain));
+}
+
+static int start_locked(sb_conn *c, const char *domain, unsigned flags)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    r = qp_proc_start(&c->ctx, d, (flags & SB_DOMAIN_START_PAUSED) != 0, 0, NULL);
+    qp_domain_free(d);
+    return r;
+}
+
+static int qemu_domain_start(sb_conn *c, const char *domain, unsigned flags)
+{
+    if (flags & ~(unsigned)SB_DOMAIN_START_PAUSED)
+        return qp_error(&c->ctx, SB_ERR_INVALID_ARG, "unsupported start flags 0x%x",
+                        flags & ~(unsigned)SB_DOMAIN_START_PAUSED);
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, start_locked(c, domain, flags));
+}
+
+static int destroy_locked(sb_conn *c, const char *domain)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    qp_domain_free(d);
+    return qp_proc_destroy(&c->ctx, domain);
+}
+
+static int qemu_domain_destroy(sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, destroy_locked(c, domain));
+}
+
+static int qemu_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    qp_domain_free(d);
+    LOCKED(c, domain,
+           qp_proc_shutdown(&c->ctx, domain, c->ctx.shutdown_timeout_ms, c->shutdown_fallback));
+}
+
+static int simple_cmd(sb_conn *c, const char *domain, const char *cmd)
+{
+    qp_domain *d = NULL;
+    int r = qp_domain_load(&c->ctx, domain, &d);
+    if (r < 0)
+        return r;
+    qp_domain_free(d);
+    qp_qmp *q = NULL;
+    r = qp_proc_connect(&c->ctx, domain, &q);
+    if (r < 0)
+        return r;
+    r = qp_qmp_execute(q, cmd, NULL, NULL);
+    qp_qmp_close(q);
+    return r;
+}
+
+static int qemu_domain_suspend(sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, simple_cmd(c, domain, "stop"));
+}
+
+static int qemu_domain_resume(sb_conn *c, const char *domain, unsigned flags)
+{
+    (void)flags;
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    LOCKED(c, domain, simple_cmd(c, domain, "cont"));
+}
+
+static const struct sb_plugin qemu_plugin = {
+    .struct_size = sizeof(struct sb_plugin),
+    .abi_major = SB_PLUGIN_ABI_MAJOR,
+    .abi_minor = SB_PLUGIN_ABI_MINOR,
+    .name = "qemu",
+    .version = "0.1.0",
+    .description = "QEMU/KVM: qemu-img for shut-off domains, QMP for running ones",
+    .caps = &qemu_caps,
+    .open = qemu_open,
+    .close = qemu_close,
+    .domain_list = qemu_domain_list,
+    .domain_get_xml = qemu_domain_get_xml,
+    .domain_get_state = qemu_domain_get_state,
+    .snapshot_create = qemu_snapshot_create,
+    .snapshot_revert = qemu_snapshot_revert,
+    .snapshot_delete = qemu_snapshot_delete,
+    .domain_define = qemu_domain_define,
+    .domain_undefine = qemu_domain_undefine,
+    .domain_start = qemu_domain_start,
+    .domain_destroy = qemu_domain_destroy,
+    .domain_shutdown = qemu_domain_shutdown,
+    .domain_suspend = qemu_domain_suspend,
+    .domain_resume = qemu_domain_resume,
+    .snapshot_exists = qemu_snapshot_exists,
+};
+
+SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,
+                                        const struct sb_host_api *host,
+                                        uint32_t host_abi_major, uint32_t host_abi_minor);
+
+SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,
+                                        const struct sb_host_api *host,
+                                        uint32_t host_abi_major, uint32_t host_abi_minor)
+{
+    (void)host_abi_minor;
+    if (!host || !out)
+        return -SB_ERR_INVALID_ARG;
+    if (host_abi_major != SB_PLUGIN_ABI_MAJOR) {
+        if (host->set_error)
+            host->set_error(NULL, SB_ERR_PLUGIN_ABI, "qemu plugin: built for ABI %u, broker has %u",
+                            SB_PLUGIN_ABI_MAJOR, (unsigned)host_abi_major);
+        return -SB_ERR_PLUGIN_ABI;
+    }
+    if (host->struct_size < offsetof(struct sb_host_api, tree_update_xml) + sizeof(void *) ||
+        !host->set_error || !host->alloc || !host->strdup || !host->free || !host->state_dir ||
+        !host->snapshot_view || !host->snapshot_format) {
+        if (host->set_error)
+            host->set_error(NULL, SB_ERR_PLUGIN_ABI,
+                            "qemu plugin: the broker's host services table lacks services the "
+                            "plugin needs (state_dir, snapshot_view, snapshot_format, tree_*)");
+        return -SB_ERR_PLUGIN_ABI;
+    }
+    g_host = host;
+    *out = &qemu_plugin;
+    return 0;
+}

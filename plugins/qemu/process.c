@@ -1,0 +1,634 @@
+/* qemu plugin - the QEMU process of a domain.
+ *
+ * QEMU runs WITHOUT -daemonize as the grandchild of the process that
+ * starts it (double fork + setsid), so it outlives a one-shot CLI process.
+ * Runtime files live in <state>/run/<name>/: qmp.sock, qemu.pid, qemu.log.
+ * QEMU's working directory is that run directory, which is also how we
+ * recognise our own QEMU after a crash (pid reuse): /proc/<pid>/cwd.
+ */
+#include "qp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *qp_run_dir(qp_ctx *ctx, const char *name)
+{
+    return qp_printf("%s/run/%s", ctx->state_dir, name);
+}
+
+int qp_kvm_usable(void)
+{
+    int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
+/* 'R', 'S', 'Z', ... or 0 when the process does not exist. */
+static char proc_state(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');
+    if (!p || p[1] != ' ')
+        return 0;
+    return p[2];
+}
+
+int qp_proc_wait_gone(pid_t pid, int timeout_ms)
+{
+    double deadline = qp_now_ms() + timeout_ms;
+    int delay_us = 200;
+    for (;;) {
+        /* Reap it if it is our child (tests run as subreapers). */
+        if (waitpid(pid, NULL, WNOHANG) == pid)
+            return 0;
+        char st = proc_state(pid);
+        if (st == 0 || st == 'Z' || st == 'X')
+            return 0;
+        if (qp_now_ms() > deadline)
+            return -ETIMEDOUT;
+        usleep((useconds_t)delay_us);
+        if (delay_us < 5000)
+            delay_us *= 2;
+    }
+}
+
+static char *run_file(qp_ctx *ctx, const char *name, const char *file)
+{
+    return qp_printf("%s/run/%s/%s", ctx->state_dir, name, file);
+}
+
+static void cleanup_runtime(qp_ctx *ctx, const char *name)
+{
+    char *f;
+    if ((f = run_file(ctx, name, "qemu.pid"))) {
+        unlink(f);
+        free(f);
+    }
+    if ((f = run_file(ctx, name, "qmp.sock"))) {
+        unlink(f);
+        free(f);
+    }
+}
+
+int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out)
+{
+    *out = 0;
+    char *pidfile = run_file(ctx, name, "qemu.pid");
+    char *rundir = qp_run_dir(ctx, name);
+    char *buf = NULL;
+    if (!pidfile || !rundir) {
+        free(pidfile);
+        free(rundir);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    if (!qp_file_exists(pidfile)) {
+        cleanup_runtime(ctx, name); /* a socket without a pid file is stale */
+        goto out;
+    }
+    int fd = open(pidfile, O_RDONLY | O_CLOEXEC);
+    char tmp[32] = "";
+    if (fd >= 0) {
+        ssize_t n = read(fd, tmp, sizeof tmp - 1);
+        tmp[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    long pid = strtol(tmp, NULL, 10);
+    int ours = 0;
+    if (pid > 1) {
+        char st = proc_state((pid_t)pid);
+        if (st && st != 'Z' && st != 'X') {
+            char link[64], cwd[PATH_MAX], real_run[PATH_MAX];
+            snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
+            ssize_t l = readlink(link, cwd, sizeof cwd - 1);
+            if (l > 0 && realpath(rundir, real_run)) {
+                cwd[l] = '\0';
+                ours = strcmp(cwd, real_run) == 0;
+            }
+        } else if (st == 'Z') {
+            (void)waitpid((pid_t)pid, NULL, WNOHANG);
+        }
+    }
+    if (ours) {
+        *out = (pid_t)pid;
+    } else {
+        qp_log(ctx, SB_LOG_WARN, "domain '%s': removing stale pid file (pid %ld not running)",
+               name, pid);
+        cleanup_runtime(ctx, name);
+    }
+out:
+    free(buf);
+    free(pidfile);
+    free(rundir);
+    return 0;
+}
+
+/* QEMU option values: a comma is written as two commas. */
+static char *opt_escape(const char *s)
+{
+    size_t n = 0;
+    for (const char *p = s; *p; p++)
+        n += *p == ',' ? 2 : 1;
+    char *o = malloc(n + 1), *q = o;
+    if (!o)
+        return NULL;
+    for (const char *p = s; *p; p++) {
+        *q++ = *p;
+        if (*p == ',')
+            *q++ = ',';
+    }
+    *q = '\0';
+    return o;
+}
+
+static int build_argv(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_strv *a)
+{
+    int r = 0;
+    const char *accel = "tcg";
+    if (!strcmp(d->type, "kvm")) {
+        if (qp_kvm_usable())
+            accel = "kvm:tcg";
+        else
+            qp_log(ctx, SB_LOG_WARN, "domain '%s': /dev/kvm is not usable, running with TCG",
+                   d->name);
+    }
+    char *ename = opt_escape(d->name);
+    r |= qp_strv_add(a, d->emulator && *d->emulator ? d->emulator : ctx->qemu_bin);
+    r |= qp_strv_add(a, "-name");
+    r |= qp_strv_addf(a, "guest=%s", ename ? ename : "guest");
+    free(ename);
+    if (d->uuid) {
+        r |= qp_strv_add(a, "-uuid");
+        r |= qp_strv_add(a, d->uuid);
+    }
+    r |= qp_strv_add(a, "-machine");
+    r |= qp_strv_addf(a, "%s,accel=%s", d->machine ? d->machine : "pc", accel);
+    r |= qp_strv_add(a, "-m");
+    r |= qp_strv_addf(a, "%lluM", (d->memory_kib + 1023) / 1024);
+    r |= qp_strv_add(a, "-smp");
+    r |= qp_strv_addf(a, "%u", d->vcpus);
+    r |= qp_strv_add(a, "-nodefaults");
+    r |= qp_strv_add(a, "-no-user-config");
+    r |= qp_strv_add(a, "-display");
+    r |= qp_strv_add(a, "none");
+    r |= qp_strv_add(a, "-qmp");
+    r |= qp_strv_add(a, "unix:qmp.sock,server=on,wait=off");
+    r |= qp_strv_add(a, "-pidfile");
+    r |= qp_strv_add(a, "qemu.pid");
+    if (paused)
+        r |= qp_strv_add(a, "-S");
+    if (incoming) {
+        r |= qp_strv_add(a, "-incoming");
+        r |= qp_strv_add(a, "defer");
+    }
+    for (size_t i = 0; i < d->ndisks; i++) {
+        const qp_disk *k = &d->disks[i];
+        const char *ro = k->readonly ? ",read-only=on" : "";
+        if (k->source) {
+            char *src = opt_escape(k->source);
+            if (!src)
+                return -SB_ERR_NO_MEMORY;
+            r |= qp_strv_add(a, "-blockdev");
+            r |= qp_strv_addf(a, "driver=%s,filename=%s,node-name=f-%s%s%s",
+                              !strcmp(k->type, "block") ? "host_device" : "file", src, k->target,
+                              ro, k->shareable ? ",locking=off" : "");
+            free(src);
+            r |= qp_strv_add(a, "-blockdev");
+            r |= qp_strv_addf(a, "driver=%s,file=f-%s,node-name=d-%s%s", k->format, k->target,
+                              k->target, ro);
+        }
+        r |= qp_strv_add(a, "-device");
+        const char *share = k->shareable ? ",share-rw=on" : "";
+        if (!strcmp(k->device, "cdrom"))
+            r |= k->source ? qp_strv_addf(a, "ide-cd,drive=d-%s,id=%s", k->target, k->target)
+                           : qp_strv_addf(a, "ide-cd,id=%s", k->target);
+        else if (!strcmp(k->bus, "virtio"))
+            r |= qp_strv_addf(a, "virtio-blk-pci,drive=d-%s,id=%s%s", k->target, k->target, share);
+        else
+            r |= qp_strv_addf(a, "ide-hd,drive=d-%s,id=%s%s", k->target, k->target, share);
+    }
+    if (d->serial_pty) {
+        r |= qp_strv_add(a, "-chardev");
+        r |= qp_strv_add(a, "pty,id=charserial0");
+        r |= qp_strv_add(a, "-device");
+        r |= qp_strv_add(a, "isa-serial,chardev=charserial0,id=serial0");
+    }
+    if (d->balloon) {
+        r |= qp_strv_add(a, "-device");
+        r |= qp_strv_add(a, "virtio-balloon-pci,id=balloon0");
+    }
+    if (d->agent_path) {
+        char *p = *d->agent_path ? opt_escape(d->agent_path) : qp_strdup("agent.sock");
+        r |= qp_strv_add(a, "-chardev");
+        r |= qp_strv_addf(a, "socket,id=charagent,path=%s,server=on,wait=off", p ? p : "");
+        free(p);
+        r |= qp_strv_add(a, "-device");
+        r |= qp_strv_add(a, "virtio-serial-pci,id=vser0");
+        r |= qp_strv_add(a, "-device");
+        r |= qp_strv_add(a, "virtserialport,bus=vser0.0,chardev=charagent,name=org.qemu.guest_agent.0");
+    }
+    return r ? -SB_ERR_NO_MEMORY : 0;
+}
+
+static char *log_tail(qp_ctx *ctx, const char *name)
+{
+    char *f = run_file(ctx, name, "qemu.log"), *data = NULL;
+    qp_ctx tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (!f || qp_read_file(&tmp, f, &data, NULL) < 0) {
+        free(f);
+        return qp_strdup("(no log)");
+    }
+    free(f);
+    size_t l = strlen(data);
+    while (l && (data[l - 1] == '\n' || data[l - 1] == '\r'))
+        data[--l] = '\0';
+    const char *s = l > 600 ? data + l - 600 : data;
+    char *out = qp_strdup(s);
+    free(data);
+    return out;
+}
+
+int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_qmp **out_qmp)
+{
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, d->name, &pid);
+    if (r < 0)
+        return r;
+    if (pid > 0)
+        return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is already running", d->name);
+    for (size_t i = 0; i < d->ndisks; i++) {
+        const qp_disk *k = &d->disks[i];
+        if (k->source && access(k->source, k->readonly ? R_OK : R_OK | W_OK) < 0)
+            return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno,
+                                  "cannot access disk '%s' source '%s'", k->target, k->source);
+    }
+    char *rundir = qp_run_dir(ctx, d->name);
+    if (!rundir)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if ((r = qp_mkdir_p(rundir, 0755)) < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", rundir);
+        free(rundir);
+        return r;
+    }
+    cleanup_runtime(ctx, d->name);
+    qp_strv args = {0};
+    r = build_argv(ctx, d, paused, incoming, &args);
+    if (r < 0) {
+        free(rundir);
+        qp_strv_free(&args);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    int sp[2];
+    if (pipe2(sp, O_CLOEXEC) < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "pipe");
+        free(rundir);
+        qp_strv_free(&args);
+        return r;
+    }
+    double t0 = qp_now_ms();
+    pid_t mid = fork();
+    if (mid < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "fork");
+        close(sp[0]);
+        close(sp[1]);
+        free(rundir);
+        qp_strv_free(&args);
+        return r;
+    }
+    if (mid == 0) {
+        /* intermediate: new session, fork QEMU, exit so QEMU is reparented */
+        close(sp[0]);
+        setsid();
+        pid_t g = fork();
+        if (g < 0)
+            _exit(1);
+        if (g > 0) {
+            int v = (int)g;
+            if (write(sp[1], &v, sizeof v) != (ssize_t)sizeof v)
+                _exit(1);
+            _exit(0);
+        }
+        int e = 0;
+        if (chdir(rundir) < 0)
+            e = errno;
+        int nul = open("/dev/null", O_RDONLY);
+        int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+        if (nul < 0 || log < 0)
+            e = e ? e : errno;
+        if (!e) {
+            dup2(nul, 0);
+            dup2(log, 1);
+            dup2(log, 2);
+            sigset_t none;
+            sigemptyset(&none);
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            for (int s = 1; s < 32; s++)
+                if (s != SIGKILL && s != SIGSTOP)
+                    signal(s, SIG_DFL);
+            char pidbuf[32];
+            int pf = open("qemu.pid", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (pf >= 0) {
+                int l = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
+                if (write(pf, pidbuf, (size_t)l) < 0)
+                    e = errno;
+                close(pf);
+            }
+            execvp(args.v[0], args.v);
+            e = errno;
+        }
+        if (write(sp[1], &e, sizeof e) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    close(sp[1]);
+    int st = 0;
+    while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
+        ;
+    int qpid = 0, exec_err = 0;
+    ssize_t n1 = read(sp[0], &qpid, sizeof qpid);
+    ssize_t n2 = read(sp[0], &exec_err, sizeof exec_err);
+    close(sp[0]);
+    char *emu = qp_strdup(args.v[0]);
+    qp_strv_free(&args);
+    if (n1 != (ssize_t)sizeof qpid || qpid <= 0) {
+        free(rundir);
+        free(emu);
+        return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "domain '%s': could not fork QEMU", d->name);
+    }
+    if (n2 == (ssize_t)sizeof exec_err && exec_err) {
+        (void)qp_proc_wait_gone(qpid, 1000);
+        cleanup_runtime(ctx, d->name);
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, exec_err, "cannot execute '%s'", emu);
+        free(rundir);
+        free(emu);
+        return r;
+    }
+    free(emu);
+    char *sock = run_file(ctx, d->name, "qmp.sock");
+    qp_qmp *q = NULL;
+    double deadline = t0 + ctx->connect_timeout_ms;
+    r = -1;
+    for (;;) {
+        char s = proc_state(qpid);
+        if (s == 0 || s == 'Z') {
+            (void)qp_proc_wait_gone(qpid, 100);
+            char *tail = log_tail(ctx, d->name);
+            cleanup_runtime(ctx, d->name);
+            r = qp_error(ctx, SB_ERR_HYPERVISOR, "QEMU for domain '%s' exited during start: %s",
+                         d->name, tail ? tail : "");
+            free(tail);
+            break;
+        }
+        if (qp_file_exists(sock)) {
+            int left = (int)(deadline - qp_now_ms());
+            r = qp_qmp_connect(ctx, sock, left > 50 ? left : 50, &q);
+            if (r == 0)
+                break;
+            s = proc_state(qpid);
+            if (s != 0 && s != 'Z') {
+                kill(qpid, SIGKILL);
+                (void)qp_proc_wait_gone(qpid, 3000);
+                cleanup_runtime(ctx, d->name);
+                break;
+            }
+            continue; /* it died: report its log */
+        }
+        if (qp_now_ms() > deadline) {
+            kill(qpid, SIGKILL);
+            (void)qp_proc_wait_gone(qpid, 3000);
+            cleanup_runtime(ctx, d->name);
+            r = qp_error(ctx, SB_ERR_OPERATION_TIMEOUT,
+                         "QEMU for domain '%s' did not open its monitor within %d ms", d->name,
+                         ctx->connect_timeout_ms);
+            break;
+        }
+        usleep(500);
+    }
+    free(sock);
+    free(rundir);
+    if (r < 0)
+        return r;
+    qp_log(ctx, SB_LOG_DEBUG, "domain '%s': QEMU pid %d up in %.1f ms", d->name, qpid,
+           qp_now_ms() - t0);
+    if (out_qmp)
+        *out_qmp = q;
+    else
+        qp_qmp_close(q);
+    return 0;
+}
+
+int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out)
+{
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    if (pid <= 0)
+        return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is not running", name);
+    char *sock = run_file(ctx, name, "qmp.sock");
+    if (!sock)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    r = qp_qmp_connect(ctx, sock, ctx->connect_timeout_ms, out);
+    free(sock);
+    return r;
+}
+
+int qp_proc_destroy(qp_ctx *ctx, const char *name)
+{
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    if (pid <= 0)
+        return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is not running", name);
+    /* SIGTERM: QEMU flushes its images and exits; no monitor needed, so a
+     * busy or hung monitor cannot block destroy. */
+    if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "kill QEMU pid %ld", (long)pid);
+    if (qp_proc_wait_gone(pid, 5000) < 0) {
+        qp_log(ctx, SB_LOG_WARN, "domain '%s': QEMU ignored SIGTERM, sending SIGKILL", name);
+        kill(pid, SIGKILL);
+        if (qp_proc_wait_gone(pid, 5000) < 0)
+            return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT,
+                            "domain '%s': QEMU pid %ld does not exit", name, (long)pid);
+    }
+    cleanup_runtime(ctx, name);
+    return 0;
+}
+
+int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback)
+{
+    qp_qmp *q = NULL;
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    r = qp_proc_connect(ctx, name, &q);
+    if (r < 0)
+        return r;
+    r = qp_qmp_execute(q, "system_powerdown", NULL, NULL);
+    qp_qmp_close(q);
+    if (r < 0 || timeout_ms <= 0)
+        return r;
+    if (qp_proc_wait_gone(pid, timeout_ms) == 0) {
+        cleanup_runtime(ctx, name);
+        return 0;
+    }
+    if (fallback) {
+        qp_log(ctx, SB_LOG_WARN, "domain '%s': guest ignored the power button for %d ms; destroying",
+               name, timeout_ms);
+        return qp_proc_destroy(ctx, name);
+    }
+    return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT,
+                    "domain '%s': the guest did not power off within %d ms (no ACPI support in "
+                    "the guest?); use destroy", name, timeout_ms);
+}
+
+static int map_status(const char *s)
+{
+    if (!strcmp(s, "running"))
+        return SB_DOMAIN_RUNNING;
+    if (!strcmp(s, "shutdown"))
+        return SB_DOMAIN_SHUTDOWN;
+    if (!strcmp(s, "guest-panicked") || !strcmp(s, "internal-error"))
+        return SB_DOMAIN_CRASHED;
+    if (!strcmp(s, "suspended"))
+        return SB_DOMAIN_PMSUSPENDED;
+    return SB_DOMAIN_PAUSED; /* paused, prelaunch, inmigrate, postmigrate, io-error, ... */
+}
+
+int qp_proc_state(qp_ctx *ctx, const char *name, int *out_state)
+{
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    if (pid <= 0) {
+        *out_state = SB_DOMAIN_SHUTOFF;
+        return 0;
+    }
+    qp_qmp *q = NULL;
+    r = qp_proc_connect(ctx, name, &q);
+    if (r < 0)
+        return r;
+    char st[64];
+    r = qp_qmp_status(q, st, sizeof st);
+    qp_qmp_close(q);
+    if (r < 0)
+        return r;
+    *out_state = map_status(st);
+    return 0;
+}
+
+/* ---- block graph queries -------------------------------------------------- */
+
+static int qdev_matches(const char *qdev, const char *target)
+{
+    size_t tl = strlen(target);
+    if (!strcmp(qdev, target))
+        return 1;
+    const char *pfx = "/machine/peripheral/";
+    size_t pl = strlen(pfx);
+    return !strncmp(qdev, pfx, pl) && !strncmp(qdev + pl, target, tl) && qdev[pl + tl] == '/';
+}
+
+static json_object *find_block(json_object *blocks, const char *target)
+{
+    size_t n = blocks ? json_object_array_length(blocks) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *b = json_object_array_get_idx(blocks, i), *v;
+        if (json_object_object_get_ex(b, "qdev", &v) &&
+            qdev_matches(json_object_get_string(v), target))
+            return b;
+    }
+    return NULL;
+}
+
+int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len)
+{
+    json_object *blocks = NULL, *ins, *nn;
+    int r = qp_qmp_execute(q, "query-block", NULL, &blocks);
+    if (r < 0)
+        return r;
+    json_object *b = find_block(blocks, target);
+    if (!b || !json_object_object_get_ex(b, "inserted", &ins) ||
+        !json_object_object_get_ex(ins, "node-name", &nn)) {
+        json_object_put(blocks);
+        return qp_error(qp_qmp_ctx(q), SB_ERR_HYPERVISOR,
+                        "QEMU has no medium for disk '%s'", target);
+    }
+    snprintf(buf, len, "%s", json_object_get_string(nn));
+    json_object_put(blocks);
+    return 0;
+}
+
+int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes)
+{
+    json_object *blocks = NULL, *named = NULL, *ins, *v;
+    qp_ctx *ctx = qp_qmp_ctx(q);
+    int r = qp_qmp_execute(q, "query-block", NULL, &blocks);
+    if (r < 0)
+        return r;
+    json_object *b = find_block(blocks, target);
+    if (!b || !json_object_object_get_ex(b, "inserted", &ins)) {
+        json_object_put(blocks);
+        return qp_error(ctx, SB_ERR_HYPERVISOR, "QEMU has no medium for disk '%s'", target);
+    }
+    json_object *img = NULL;
+    json_object_object_get_ex(ins, "image", &img);
+    for (; img; img = json_object_object_get_ex(img, "backing-image", &v) ? v : NULL) {
+        if (json_object_object_get_ex(img, "filename", &v)) {
+            char *canon = qp_realpath_or_copy(json_object_get_string(v));
+            qp_strv_add(files, canon);
+            free(canon);
+        }
+    }
+    json_object_put(blocks);
+    if (!nodes)
+        return 0;
+    json_object *args = json_object_new_object();
+    json_object_object_add(args, "flat", json_object_new_boolean(1));
+    r = qp_qmp_execute(q, "query-named-block-nodes", args, &named);
+    if (r < 0)
+        return r;
+    size_t n = json_object_array_length(named);
+    for (size_t i = 0; i < files->n; i++) {
+        const char *found = NULL;
+        for (size_t k = 0; k < n && !found; k++) {
+            json_object *nd = json_object_array_get_idx(named, k), *drv, *file, *name;
+            if (!json_object_object_get_ex(nd, "drv", &drv) ||
+                !json_object_object_get_ex(nd, "file", &file) ||
+                !json_object_object_get_ex(nd, "node-name", &name))
+                continue;
+            const char *dv = json_object_get_string(drv);
+            if (!strcmp(dv, "file") || !strcmp(dv, "host_device"))
+                continue;
+            char *canon = qp_realpath_or_copy(json_object_get_string(file));
+            if (canon && !strcmp(canon, files->v[i]))
+                found = json_object_get_string(name);
+            free(canon);
+        }
+        qp_strv_add(nodes, found ? found : "");
+    }
+    json_object_put(named);
+    return 0;
+}

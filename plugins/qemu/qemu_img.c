@@ -1,0 +1,258 @@
+/* qemu plugin - qemu-img and qemu-io wrappers (argv arrays, no shell). */
+#include "qp.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Run qemu-img; a non-zero exit becomes an error quoting its stderr. */
+static int img_run(qp_ctx *ctx, const char *what, const char *path, char *const argv[],
+                   char **out)
+{
+    char *err = NULL;
+    int st = qp_run(ctx, argv, out, &err);
+    if (st < 0) {
+        free(err);
+        return st;
+    }
+    if (st != 0) {
+        int code = SB_ERR_HYPERVISOR;
+        if (err && (strstr(err, "Failed to get") && strstr(err, "lock")))
+            code = SB_ERR_OPERATION_INVALID; /* image in use by a running QEMU */
+        int r = qp_error(ctx, code, "qemu-img %s '%s' failed: %s", what, path,
+                         err && *err ? err : "(no message)");
+        free(err);
+        if (out) {
+            free(*out);
+            *out = NULL;
+        }
+        return r;
+    }
+    free(err);
+    return 0;
+}
+
+void qp_img_info_free(qp_img_info *info)
+{
+    if (!info)
+        return;
+    free(info->filename);
+    free(info->format);
+    free(info->backing);
+    free(info->backing_format);
+    for (size_t i = 0; i < info->nsnaps; i++) {
+        free(info->snaps[i].id);
+        free(info->snaps[i].name);
+    }
+    free(info->snaps);
+    memset(info, 0, sizeof *info);
+}
+
+static const char *jstr(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+static int info_from_json(json_object *o, qp_img_info *out)
+{
+    json_object *v;
+    memset(out, 0, sizeof *out);
+    out->filename = qp_strdup(jstr(o, "filename"));
+    out->format = qp_strdup(jstr(o, "format"));
+    const char *b = jstr(o, "full-backing-filename");
+    if (!b)
+        b = jstr(o, "backing-filename");
+    out->backing = qp_strdup(b);
+    out->backing_format = qp_strdup(jstr(o, "backing-filename-format"));
+    if (json_object_object_get_ex(o, "virtual-size", &v))
+        out->virtual_size = (unsigned long long)json_object_get_int64(v);
+    if (json_object_object_get_ex(o, "snapshots", &v) && json_object_is_type(v, json_type_array)) {
+        size_t n = json_object_array_length(v);
+        out->snaps = calloc(n ? n : 1, sizeof *out->snaps);
+        if (!out->snaps)
+            return -SB_ERR_NO_MEMORY;
+        for (size_t i = 0; i < n; i++) {
+            json_object *s = json_object_array_get_idx(v, i), *vs;
+            out->snaps[i].id = qp_strdup(jstr(s, "id"));
+            out->snaps[i].name = qp_strdup(jstr(s, "name"));
+            if (json_object_object_get_ex(s, "vm-state-size", &vs))
+                out->snaps[i].vm_state_size = (unsigned long long)json_object_get_int64(vs);
+        }
+        out->nsnaps = n;
+    }
+    return 0;
+}
+
+int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
+{
+    char *argv[8];
+    int i = 0;
+    char *js = NULL;
+    argv[i++] = ctx->qemu_img;
+    argv[i++] = (char *)"info";
+    argv[i++] = (char *)"--output=json";
+    if (force_share)
+        argv[i++] = (char *)"-U";
+    argv[i++] = (char *)"--";
+    argv[i++] = (char *)path;
+    argv[i] = NULL;
+    int r = img_run(ctx, "info", path, argv, &js);
+    if (r < 0)
+        return r;
+    json_object *o = json_tokener_parse(js);
+    free(js);
+    if (!o)
+        return qp_error(ctx, SB_ERR_HYPERVISOR, "qemu-img info '%s': unreadable JSON", path);
+    r = info_from_json(o, out);
+    json_object_put(o);
+    if (r < 0)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    return 0;
+}
+
+void qp_img_chain_free(qp_img_info *chain, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        qp_img_info_free(&chain[i]);
+    free(chain);
+}
+
+int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out, size_t *n)
+{
+    char *argv[9];
+    int i = 0;
+    char *js = NULL;
+    argv[i++] = ctx->qemu_img;
+    argv[i++] = (char *)"info";
+    argv[i++] = (char *)"--output=json";
+    argv[i++] = (char *)"--backing-chain";
+    if (force_share)
+        argv[i++] = (char *)"-U";
+    argv[i++] = (char *)"--";
+    argv[i++] = (char *)path;
+    argv[i] = NULL;
+    int r = img_run(ctx, "info --backing-chain", path, argv, &js);
+    if (r < 0)
+        return r;
+    json_object *o = json_tokener_parse(js);
+    free(js);
+    if (!o || !json_object_is_type(o, json_type_array)) {
+        json_object_put(o);
+        return qp_error(ctx, SB_ERR_HYPERVISOR, "qemu-img info '%s': unreadable JSON", path);
+    }
+    size_t len = json_object_array_length(o);
+    qp_img_info *c = calloc(len ? len : 1, sizeof *c);
+    if (!c) {
+        json_object_put(o);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (size_t k = 0; k < len; k++)
+        info_from_json(json_object_array_get_idx(o, k), &c[k]);
+    json_object_put(o);
+    *out = c;
+    *n = len;
+    return 0;
+}
+
+int qp_img_has_snapshot(qp_ctx *ctx, const char *path, const char *tag, int force_share)
+{
+    qp_img_info info;
+    int r = qp_img_query(ctx, path, force_share, &info);
+    if (r < 0)
+        return r;
+    int found = 0;
+    for (size_t i = 0; i < info.nsnaps; i++)
+        if (info.snaps[i].name && strcmp(info.snaps[i].name, tag) == 0)
+            found = 1;
+    qp_img_info_free(&info);
+    return found;
+}
+
+int qp_img_snapshot_create(qp_ctx *ctx, const char *path, const char *tag)
+{
+    /* qemu-img accepts duplicate tags and makes a second snapshot with the
+     * same name: refuse that ourselves. */
+    int has = qp_img_has_snapshot(ctx, path, tag, 0);
+    if (has < 0)
+        return has;
+    if (has)
+        return qp_error(ctx, SB_ERR_OPERATION_FAILED,
+                        "image '%s' already has an internal snapshot named '%s'", path, tag);
+    char *argv[] = {ctx->qemu_img, (char *)"snapshot", (char *)"-c", (char *)tag,
+                    (char *)"--", (char *)path, NULL};
+    return img_run(ctx, "snapshot -c", path, argv, NULL);
+}
+
+int qp_img_snapshot_apply(qp_ctx *ctx, const char *path, const char *tag)
+{
+    /* -a accepts an ID too; make sure the tag really exists as a name. */
+    int has = qp_img_has_snapshot(ctx, path, tag, 0);
+    if (has < 0)
+        return has;
+    if (!has)
+        return qp_error(ctx, SB_ERR_NO_DOMAIN_SNAPSHOT,
+                        "image '%s' has no internal snapshot named '%s'", path, tag);
+    char *argv[] = {ctx->qemu_img, (char *)"snapshot", (char *)"-a", (char *)tag,
+                    (char *)"--", (char *)path, NULL};
+    return img_run(ctx, "snapshot -a", path, argv, NULL);
+}
+
+int qp_img_snapshot_delete(qp_ctx *ctx, const char *path, const char *tag)
+{
+    char *argv[] = {ctx->qemu_img, (char *)"snapshot", (char *)"-d", (char *)tag,
+                    (char *)"--", (char *)path, NULL};
+    return img_run(ctx, "snapshot -d", path, argv, NULL);
+}
+
+int qp_img_create_overlay(qp_ctx *ctx, const char *path, const char *backing,
+                          const char *backing_fmt)
+{
+    char *argv[] = {ctx->qemu_img, (char *)"create", (char *)"-q", (char *)"-f", (char *)"qcow2",
+                    (char *)"-b", (char *)backing, (char *)"-F", (char *)backing_fmt,
+                    (char *)"--", (char *)path, NULL};
+    return img_run(ctx, "create", path, argv, NULL);
+}
+
+int qp_img_create(qp_ctx *ctx, const char *path, const char *fmt, const char *size)
+{
+    char *argv[] = {ctx->qemu_img, (char *)"create", (char *)"-q", (char *)"-f", (char *)fmt,
+                    (char *)"--", (char *)path, (char *)size, NULL};
+    return img_run(ctx, "create", path, argv, NULL);
+}
+
+int qp_img_commit(qp_ctx *ctx, const char *top, const char *base)
+{
+    char *argv[] = {ctx->qemu_img, (char *)"commit", (char *)"-q", (char *)"-d", (char *)"-b",
+                    (char *)base, (char *)"--", (char *)top, NULL};
+    return img_run(ctx, "commit", top, argv, NULL);
+}
+
+int qp_img_rebase_unsafe(qp_ctx *ctx, const char *image, const char *backing,
+                         const char *backing_fmt)
+{
+    char *argv[] = {ctx->qemu_img, (char *)"rebase", (char *)"-u", (char *)"-b", (char *)backing,
+                    (char *)"-F", (char *)backing_fmt, (char *)"--", (char *)image, NULL};
+    return img_run(ctx, "rebase -u", image, argv, NULL);
+}
+
+int qp_io(qp_ctx *ctx, const char *path, const char *fmt, const char *cmd, char **out)
+{
+    char *argv[10];
+    int i = 0;
+    argv[i++] = (char *)"qemu-io";
+    if (fmt) {
+        argv[i++] = (char *)"-f";
+        argv[i++] = (char *)fmt;
+    }
+    argv[i++] = (char *)"-c";
+    argv[i++] = (char *)cmd;
+    argv[i++] = (char *)"--";
+    argv[i++] = (char *)path;
+    argv[i] = NULL;
+    char *err = NULL;
+    int st = qp_run(ctx, argv, out, &err);
+    free(err);
+    return st;
+}

@@ -1,0 +1,532 @@
+/* qemu plugin - QMP client over a unix socket (json-c).
+ *
+ * One JSON object per line.  Replies are matched by an "id" we attach to
+ * every command; events that arrive in between are counted by name so
+ * callers can ask whether e.g. SHUTDOWN or JOB_STATUS_CHANGE happened.
+ */
+#include "qp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define QMP_MAX_EVENT_KINDS 32
+
+struct qp_qmp {
+    qp_ctx *ctx;
+    int fd;
+    int timeout_ms;
+    unsigned long next_id;
+    char *buf;
+    size_t len, cap;
+    int eof;
+    struct {
+        char name[48];
+        int count;
+    } events[QMP_MAX_EVENT_KINDS];
+};
+
+qp_ctx *qp_qmp_ctx(qp_qmp *q)
+{
+    return q->ctx;
+}
+
+void qp_qmp_set_timeout(qp_qmp *q, int timeout_ms)
+{
+    q->timeout_ms = timeout_ms;
+}
+
+static int sock_connect(const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    int dirfd = -1;
+    if (strlen(path) < sizeof sa.sun_path) {
+        strcpy(sa.sun_path, path);
+    } else {
+        /* Too long for sun_path: reach it through /proc/self/fd/<dir>. */
+        char *copy = qp_strdup(path);
+        char *slash = copy ? strrchr(copy, '/') : NULL;
+        if (!slash) {
+            free(copy);
+            close(fd);
+            return -ENAMETOOLONG;
+        }
+        *slash = '\0';
+        dirfd = open(copy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dirfd < 0) {
+            int e = errno;
+            free(copy);
+            close(fd);
+            return -e;
+        }
+        snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/%s", dirfd, slash + 1);
+        free(copy);
+    }
+    int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    int e = errno;
+    if (dirfd >= 0)
+        close(dirfd);
+    if (r < 0) {
+        close(fd);
+        return -e;
+    }
+    return fd;
+}
+
+/* Read one line (without the newline) into *line; 0 ok, -ETIMEDOUT, -EPIPE on EOF. */
+static int read_line(qp_qmp *q, char **line, int timeout_ms)
+{
+    double deadline = qp_now_ms() + timeout_ms;
+    for (;;) {
+        char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
+        if (nl) {
+            size_t l = (size_t)(nl - q->buf);
+            char *s = malloc(l + 1);
+            if (!s)
+                return -ENOMEM;
+            memcpy(s, q->buf, l);
+            s[l] = '\0';
+            memmove(q->buf, nl + 1, q->len - l - 1);
+            q->len -= l + 1;
+            *line = s;
+            return 0;
+        }
+        if (q->eof)
+            return -EPIPE;
+        int left = (int)(deadline - qp_now_ms());
+        if (left <= 0)
+            return -ETIMEDOUT;
+        struct pollfd pf = {q->fd, POLLIN, 0};
+        int pr = poll(&pf, 1, left);
+        if (pr < 0 && errno != EINTR)
+            return -errno;
+        if (pr <= 0)
+            continue;
+        if (q->len + 4096 + 1 > q->cap) {
+            size_t nc = q->cap ? q->cap * 2 : 16384;
+            while (nc < q->len + 4096 + 1)
+                nc *= 2;
+            char *nb = realloc(q->buf, nc);
+            if (!nb)
+                return -ENOMEM;
+            q->buf = nb;
+            q->cap = nc;
+        }
+        ssize_t r = read(q->fd, q->buf + q->len, q->cap - q->len - 1);
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN)
+                continue;
+            if (errno == ECONNRESET) {
+                q->eof = 1;
+                continue;
+            }
+            return -errno;
+        }
+        if (r == 0) {
+            q->eof = 1;
+            continue;
+        }
+        q->len += (size_t)r;
+    }
+}
+
+static void note_event(qp_qmp *q, const char *name)
+{
+    int free_slot = -1;
+    for (int i = 0; i < QMP_MAX_EVENT_KINDS; i++) {
+        if (q->events[i].name[0] == '\0') {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        if (strcmp(q->events[i].name, name) == 0) {
+            q->events[i].count++;
+            return;
+        }
+    }
+    if (free_slot >= 0) {
+        snprintf(q->events[free_slot].name, sizeof q->events[free_slot].name, "%s", name);
+        q->events[free_slot].count = 1;
+    }
+}
+
+int qp_qmp_take_event(qp_qmp *q, const char *name)
+{
+    for (int i = 0; i < QMP_MAX_EVENT_KINDS; i++)
+        if (strcmp(q->events[i].name, name) == 0) {
+            int c = q->events[i].count;
+            q->events[i].name[0] = '\0';
+            q->events[i].count = 0;
+            return c;
+        }
+    return 0;
+}
+
+/* Read messages until one that is not an event; events are noted.
+ * With want_event set, also return after the first event (*msg NULL). */
+static int read_msg(qp_qmp *q, json_object **msg, int timeout_ms, int want_event)
+{
+    double deadline = qp_now_ms() + timeout_ms;
+    for (;;) {
+        char *line = NULL;
+        int left = (int)(deadline - qp_now_ms());
+        if (left < 0)
+            left = 0;
+        int r = read_line(q, &line, left);
+        if (r < 0)
+            return r;
+        json_object *o = json_tokener_parse(line);
+        free(line);
+        if (!o)
+            continue; /* garbage line: ignore */
+        json_object *ev;
+        if (json_object_object_get_ex(o, "event", &ev)) {
+            note_event(q, json_object_get_string(ev));
+            json_object_put(o);
+            if (want_event) {
+                *msg = NULL;
+                return 0;
+            }
+            continue;
+        }
+        *msg = o;
+        return 0;
+    }
+}
+
+static int io_error(qp_qmp *q, int r, const char *cmd)
+{
+    if (r == -ETIMEDOUT)
+        return qp_error(q->ctx, SB_ERR_OPERATION_TIMEOUT,
+                        "QMP '%s': no answer from QEMU within %d ms", cmd, q->timeout_ms);
+    if (r == -EPIPE)
+        return qp_error(q->ctx, SB_ERR_HYPERVISOR,
+                        "QMP '%s': QEMU closed the monitor connection (did it exit?)", cmd);
+    return qp_error_errno(q->ctx, SB_ERR_HYPERVISOR, -r, "QMP '%s'", cmd);
+}
+
+int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
+{
+    double deadline = qp_now_ms() + timeout_ms;
+    int fd;
+    for (;;) {
+        fd = sock_connect(path);
+        if (fd >= 0)
+            break;
+        if ((fd != -ENOENT && fd != -ECONNREFUSED) || qp_now_ms() > deadline)
+            return qp_error_errno(ctx, SB_ERR_HYPERVISOR, -fd, "cannot connect to QMP socket '%s'",
+                                  path);
+        qp_sleep_ms(2);
+    }
+    qp_qmp *q = calloc(1, sizeof *q);
+    if (!q) {
+        close(fd);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    q->ctx = ctx;
+    q->fd = fd;
+    q->timeout_ms = timeout_ms;
+    json_object *greet = NULL;
+    int left = (int)(deadline - qp_now_ms());
+    int r = read_msg(q, &greet, left > 100 ? left : 100, 0);
+    if (r < 0) {
+        r = io_error(q, r, "greeting");
+        qp_qmp_close(q);
+        return r;
+    }
+    json_object *v;
+    int ok = json_object_object_get_ex(greet, "QMP", &v);
+    json_object_put(greet);
+    if (!ok) {
+        qp_qmp_close(q);
+        return qp_error(ctx, SB_ERR_HYPERVISOR, "'%s' did not greet as a QMP monitor", path);
+    }
+    r = qp_qmp_execute(q, "qmp_capabilities", NULL, NULL);
+    if (r < 0) {
+        qp_qmp_close(q);
+        return r;
+    }
+    q->timeout_ms = ctx->job_timeout_ms;
+    *out = q;
+    return 0;
+}
+
+void qp_qmp_close(qp_qmp *q)
+{
+    if (!q)
+        return;
+    if (q->fd >= 0)
+        close(q->fd);
+    free(q->buf);
+    free(q);
+}
+
+static int send_all(qp_qmp *q, const char *s, size_t len, int fd)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w;
+        if (fd >= 0 && off == 0) {
+            struct msghdr mh;
+            struct iovec iov = {(void *)s, len};
+            union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+            } u;
+            memset(&mh, 0, sizeof mh);
+            memset(&u, 0, sizeof u);
+            mh.msg_iov = &iov;
+            mh.msg_iovlen = 1;
+            mh.msg_control = u.buf;
+            mh.msg_controllen = sizeof u.buf;
+            struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+            c->cmsg_level = SOL_SOCKET;
+            c->cmsg_type = SCM_RIGHTS;
+            c->cmsg_len = CMSG_LEN(sizeof(int));
+            memcpy(CMSG_DATA(c), &fd, sizeof(int));
+            w = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+        } else {
+            w = send(q->fd, s + off, len - off, MSG_NOSIGNAL);
+        }
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        off += (size_t)w;
+    }
+    return 0;
+}
+
+static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_object **ret)
+{
+    json_object *m = json_object_new_object();
+    char idbuf[32];
+    snprintf(idbuf, sizeof idbuf, "sb%lu", ++q->next_id);
+    json_object_object_add(m, "execute", json_object_new_string(cmd));
+    if (args)
+        json_object_object_add(m, "arguments", args);
+    json_object_object_add(m, "id", json_object_new_string(idbuf));
+    const char *s = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN);
+    size_t len = strlen(s);
+    char *line = malloc(len + 2);
+    if (!line) {
+        json_object_put(m);
+        return qp_error(q->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    memcpy(line, s, len);
+    line[len] = '\n';
+    line[len + 1] = '\0';
+    json_object_put(m);
+    int r = send_all(q, line, len + 1, fd);
+    free(line);
+    if (r < 0) {
+        if (strcmp(cmd, "quit") == 0 && (r == -EPIPE || r == -ECONNRESET))
+            return 0;
+        return r == -EPIPE || r == -ECONNRESET ? io_error(q, -EPIPE, cmd) : io_error(q, r, cmd);
+    }
+    for (;;) {
+        json_object *msg = NULL;
+        r = read_msg(q, &msg, q->timeout_ms, 0);
+        if (r < 0) {
+            if (strcmp(cmd, "quit") == 0 && (r == -EPIPE || r == -ECONNRESET))
+                return 0;
+            return io_error(q, r, cmd);
+        }
+        json_object *id, *v;
+        if (json_object_object_get_ex(msg, "id", &id) &&
+            strcmp(json_object_get_string(id), idbuf) != 0) {
+            json_object_put(msg); /* a reply to someone else's command */
+            continue;
+        }
+        if (json_object_object_get_ex(msg, "error", &v)) {
+            json_object *desc = NULL, *cls = NULL;
+            json_object_object_get_ex(v, "desc", &desc);
+            json_object_object_get_ex(v, "class", &cls);
+            int code = SB_ERR_HYPERVISOR;
+            if (cls && strcmp(json_object_get_string(cls), "CommandNotFound") == 0)
+                code = SB_ERR_OPERATION_UNSUPPORTED;
+            r = qp_error(q->ctx, code, "QMP '%s' failed: %s", cmd,
+                         desc ? json_object_get_string(desc) : "unknown error");
+            json_object_put(msg);
+            return r;
+        }
+        if (ret) {
+            if (json_object_object_get_ex(msg, "return", &v))
+                *ret = json_object_get(v);
+            else
+                *ret = NULL;
+        }
+        json_object_put(msg);
+        return 0;
+    }
+}
+
+int qp_qmp_execute(qp_qmp *q, const char *cmd, json_object *args, json_object **ret)
+{
+    return execute(q, cmd, args, -1, ret);
+}
+
+int qp_qmp_execute_fd(qp_qmp *q, const char *cmd, json_object *args, int fd, json_object **ret)
+{
+    return execute(q, cmd, args, fd, ret);
+}
+
+int qp_qmp_hmp(qp_qmp *q, const char *cmdline, char **out)
+{
+    json_object *args = json_object_new_object(), *ret = NULL;
+    json_object_object_add(args, "command-line", json_object_new_string(cmdline));
+    int r = qp_qmp_execute(q, "human-monitor-command", args, &ret);
+    if (r < 0)
+        return r;
+    const char *s = ret && json_object_is_type(ret, json_type_string) ? json_object_get_string(ret)
+                                                                      : "";
+    /* HMP reports errors in its output text, not as a QMP error. */
+    if (strncmp(s, "Error:", 6) == 0 || strstr(s, "Could not") == s ||
+        strstr(s, "could not") == s || strstr(s, "unknown command") ||
+        strstr(s, "Permission conflict") == s) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", s);
+        size_t l = strlen(msg);
+        while (l && (msg[l - 1] == '\n' || msg[l - 1] == '\r'))
+            msg[--l] = '\0';
+        json_object_put(ret);
+        return qp_error(q->ctx, SB_ERR_HYPERVISOR, "HMP '%s' failed: %s", cmdline, msg);
+    }
+    if (out)
+        *out = qp_strdup(s);
+    json_object_put(ret);
+    return 0;
+}
+
+int qp_qmp_quit(qp_qmp *q)
+{
+    int saved = q->timeout_ms;
+    q->timeout_ms = 5000;
+    int r = qp_qmp_execute(q, "quit", NULL, NULL);
+    q->timeout_ms = saved;
+    return r;
+}
+
+int qp_qmp_wait_closed(qp_qmp *q, int timeout_ms)
+{
+    double deadline = qp_now_ms() + timeout_ms;
+    for (;;) {
+        char *line = NULL;
+        int left = (int)(deadline - qp_now_ms());
+        if (left <= 0)
+            return -ETIMEDOUT;
+        int r = read_line(q, &line, left);
+        if (r == -EPIPE || r == -ECONNRESET)
+            return 0;
+        if (r < 0)
+            return r;
+        free(line);
+    }
+}
+
+int qp_qmp_status(qp_qmp *q, char *buf, size_t len)
+{
+    json_object *ret = NULL, *st;
+    int r = qp_qmp_execute(q, "query-status", NULL, &ret);
+    if (r < 0)
+        return r;
+    if (!json_object_object_get_ex(ret, "status", &st)) {
+        json_object_put(ret);
+        return qp_error(q->ctx, SB_ERR_HYPERVISOR, "query-status: no status in reply");
+    }
+    snprintf(buf, len, "%s", json_object_get_string(st));
+    json_object_put(ret);
+    return 0;
+}
+
+static json_object *find_job(json_object *jobs, const char *id)
+{
+    size_t n = json_object_array_length(jobs);
+    for (size_t i = 0; i < n; i++) {
+        json_object *j = json_object_array_get_idx(jobs, i), *v;
+        if (json_object_object_get_ex(j, "id", &v) && strcmp(json_object_get_string(v), id) == 0)
+            return j;
+    }
+    return NULL;
+}
+
+int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id)
+{
+    int r = qp_qmp_execute(q, cmd, args, NULL);
+    if (r < 0)
+        return r;
+    double deadline = qp_now_ms() + q->timeout_ms;
+    int completed_sent = 0;
+    for (;;) {
+        json_object *jobs = NULL;
+        r = qp_qmp_execute(q, "query-jobs", NULL, &jobs);
+        if (r < 0)
+            return r;
+        json_object *j = jobs ? find_job(jobs, job_id) : NULL, *v;
+        if (!j) {
+            json_object_put(jobs);
+            return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s': job '%s' vanished", cmd,
+                            job_id);
+        }
+        const char *status = json_object_object_get_ex(j, "status", &v)
+                                 ? json_object_get_string(v) : "";
+        if (strcmp(status, "concluded") == 0 || strcmp(status, "null") == 0) {
+            char errbuf[600] = "";
+            if (json_object_object_get_ex(j, "error", &v))
+                snprintf(errbuf, sizeof errbuf, "%s", json_object_get_string(v));
+            json_object_put(jobs);
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "id", json_object_new_string(job_id));
+            (void)qp_qmp_execute(q, "job-dismiss", a, NULL);
+            if (errbuf[0])
+                return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s' job failed: %s", cmd, errbuf);
+            return 0;
+        }
+        if (strcmp(status, "ready") == 0 && !completed_sent) {
+            json_object_put(jobs);
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "id", json_object_new_string(job_id));
+            r = qp_qmp_execute(q, "job-complete", a, NULL);
+            if (r < 0)
+                return r;
+            completed_sent = 1;
+            continue;
+        }
+        if (strcmp(status, "pending") == 0) {
+            /* auto-finalize off is never used by us, but be safe */
+            json_object_put(jobs);
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "id", json_object_new_string(job_id));
+            (void)qp_qmp_execute(q, "job-finalize", a, NULL);
+            continue;
+        }
+        json_object_put(jobs);
+        int left = (int)(deadline - qp_now_ms());
+        if (left <= 0) {
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "id", json_object_new_string(job_id));
+            (void)qp_qmp_execute(q, "job-cancel", a, NULL);
+            return qp_error(q->ctx, SB_ERR_OPERATION_TIMEOUT, "QMP '%s': job '%s' timed out",
+                            cmd, job_id);
+        }
+        /* Wait for the next event (JOB_STATUS_CHANGE...) or a short tick. */
+        json_object *msg = NULL;
+        r = read_msg(q, &msg, left < 20 ? left : 20, 1);
+        if (r == 0 && msg)
+            json_object_put(msg);
+        else if (r < 0 && r != -ETIMEDOUT)
+            return io_error(q, r, cmd);
+    }
+}

@@ -1,0 +1,254 @@
+/* qemu plugin - internal declarations shared by its modules.
+ *
+ * Nothing here is visible outside the plugin: the .so exports only
+ * sb_plugin_entry_v1.  The modules are also linked into a static library
+ * so the tests in tests/qemu/ can call them directly.
+ */
+#ifndef QP_H
+#define QP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "snapbroker/plugin.h"
+
+/* ---- context and errors ------------------------------------------------ */
+
+/* Everything a module needs: the host services (may be NULL in unit
+ * tests), the connection, and the last error, kept locally too so unit
+ * tests can read it without a host. */
+typedef struct qp_ctx {
+    const struct sb_host_api *api; /* NULL: no host (unit tests) */
+    sb_host *h;
+    char *state_dir;   /* plugin state dir (owned) */
+    char *qemu_bin;    /* default emulator when the domain names none */
+    char *qemu_img;    /* qemu-img binary */
+    int job_timeout_ms;     /* QMP jobs and migrations */
+    int connect_timeout_ms; /* QMP greeting after start */
+    int shutdown_timeout_ms;
+    int err_code;
+    char err_msg[1024];
+} qp_ctx;
+
+/* Record an error (and pass it to the host when there is one).
+ * Returns -code. */
+int qp_error(qp_ctx *ctx, int code, const char *fmt, ...) SB_PRINTF(3, 4);
+/* Same, with ": strerror(errnum)" appended. */
+int qp_error_errno(qp_ctx *ctx, int code, int errnum, const char *fmt, ...) SB_PRINTF(4, 5);
+void qp_log(qp_ctx *ctx, int level, const char *fmt, ...) SB_PRINTF(3, 4);
+void qp_ctx_init(qp_ctx *ctx, const struct sb_host_api *api, sb_host *h, const char *state_dir);
+void qp_ctx_fini(qp_ctx *ctx);
+
+/* ---- small utilities (util.c) -------------------------------------------- */
+
+char *qp_strdup(const char *s);                /* aborts never; NULL on OOM */
+char *qp_printf(const char *fmt, ...) SB_PRINTF(1, 2);
+int qp_mkdir_p(const char *path, mode_t mode);
+/* Atomic replace: temp file in the same directory, fsync, rename, dir fsync. */
+int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len);
+int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len);
+int qp_file_exists(const char *path);          /* 1 exists, 0 not */
+long long qp_file_size(const char *path);      /* -1 if missing */
+double qp_now_ms(void);
+void qp_sleep_ms(int ms);
+int qp_valid_name(const char *name);           /* domain / snapshot name usable in a file name */
+/* Default external file name (spec 4.3 step 5): source minus its last
+ * .suffix (only within the last component) + "." + name. */
+char *qp_default_external_name(const char *source, const char *name);
+/* NULL-terminated string list helpers. */
+typedef struct qp_strv {
+    char **v;
+    size_t n, cap;
+} qp_strv;
+int qp_strv_add(qp_strv *s, const char *str);
+int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3);
+int qp_strv_has(const qp_strv *s, const char *str);
+void qp_strv_free(qp_strv *s);
+/* Canonical absolute path without resolving a missing last component. */
+char *qp_realpath_or_copy(const char *path);
+
+/* ---- external commands (run.c) -------------------------------------------- */
+
+/* fork + execvp argv (argv[0] looked up in PATH), no shell.  stdout and
+ * stderr are captured (either pointer may be NULL).  Returns the exit
+ * status (0..255), or a negative class if it could not run / was killed. */
+int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr);
+
+/* ---- qemu-img / qemu-io (qemu_img.c) ------------------------------------------ */
+
+typedef struct qp_img_snap {
+    char *id;
+    char *name;
+    unsigned long long vm_state_size;
+} qp_img_snap;
+
+typedef struct qp_img_info {
+    char *filename;
+    char *format;
+    char *backing;          /* full-backing-filename, NULL if none */
+    char *backing_format;
+    unsigned long long virtual_size;
+    size_t nsnaps;
+    qp_img_snap *snaps;
+} qp_img_info;
+
+void qp_img_info_free(qp_img_info *info);
+/* qemu-img info --output=json [-U] path */
+int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out);
+/* qemu-img info --backing-chain: *out gets n entries, top first. */
+int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out, size_t *n);
+void qp_img_chain_free(qp_img_info *chain, size_t n);
+/* 1 if the image has an internal snapshot with this tag, 0 if not. */
+int qp_img_has_snapshot(qp_ctx *ctx, const char *path, const char *tag, int force_share);
+int qp_img_snapshot_create(qp_ctx *ctx, const char *path, const char *tag);
+int qp_img_snapshot_apply(qp_ctx *ctx, const char *path, const char *tag);
+int qp_img_snapshot_delete(qp_ctx *ctx, const char *path, const char *tag);
+/* qemu-img create -f qcow2 -b backing -F backing_fmt path */
+int qp_img_create_overlay(qp_ctx *ctx, const char *path, const char *backing,
+                          const char *backing_fmt);
+int qp_img_create(qp_ctx *ctx, const char *path, const char *fmt, const char *size);
+/* qemu-img commit -b base top (data of top into base; top left as is) */
+int qp_img_commit(qp_ctx *ctx, const char *top, const char *base);
+/* qemu-img rebase -u -b backing -F fmt image */
+int qp_img_rebase_unsafe(qp_ctx *ctx, const char *image, const char *backing,
+                         const char *backing_fmt);
+/* qemu-io -c cmd [-f fmt] path; out gets stdout. Returns exit status. */
+int qp_io(qp_ctx *ctx, const char *path, const char *fmt, const char *cmd, char **out);
+
+/* ---- QMP client (qmp.c) ------------------------------------------------------- */
+
+typedef struct qp_qmp qp_qmp;
+
+/* Connect to a QMP unix socket, read the greeting, negotiate.  Gives up
+ * after timeout_ms. */
+int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out);
+void qp_qmp_close(qp_qmp *q);
+void qp_qmp_set_timeout(qp_qmp *q, int timeout_ms);
+/* Execute cmd with args (ownership of args is taken; may be NULL).  On
+ * success *ret (may be NULL) gets the "return" value (caller puts). */
+int qp_qmp_execute(qp_qmp *q, const char *cmd, json_object *args, json_object **ret);
+/* Same, passing one file descriptor with SCM_RIGHTS (for getfd / add-fd). */
+int qp_qmp_execute_fd(qp_qmp *q, const char *cmd, json_object *args, int fd,
+                      json_object **ret);
+/* Run a command that starts a job with id job_id, wait until it concludes
+ * (job-complete when it becomes ready), read its error, dismiss it. */
+int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id);
+/* HMP through human-monitor-command; HMP errors ("Error: ...", "Could
+ * not ...") become SB_ERR_HYPERVISOR.  *out (may be NULL) gets the text. */
+int qp_qmp_hmp(qp_qmp *q, const char *cmdline, char **out);
+/* quit; ECONNRESET/EOF count as success. */
+int qp_qmp_quit(qp_qmp *q);
+/* Number of events named `name` seen so far (and forget them). */
+int qp_qmp_take_event(qp_qmp *q, const char *name);
+/* Wait for the socket to be closed by QEMU (after quit / kill). */
+int qp_qmp_wait_closed(qp_qmp *q, int timeout_ms);
+/* "running", "paused", ... from query-status (static string or NULL). */
+int qp_qmp_status(qp_qmp *q, char *buf, size_t len);
+qp_ctx *qp_qmp_ctx(qp_qmp *q);
+
+/* ---- domains (domain.c) ------------------------------------------------------- */
+
+typedef struct qp_disk {
+    char *target;     /* vda */
+    char *bus;        /* virtio, sata, ide, scsi (NULL -> from target prefix) */
+    char *device;     /* disk, cdrom */
+    char *type;       /* file, block */
+    char *source;     /* NULL: empty drive */
+    char *format;     /* qcow2 or raw */
+    int snapshot;     /* SB_LOCATION_* from the disk's snapshot= */
+    int readonly;
+    int shareable;
+} qp_disk;
+
+typedef struct qp_domain {
+    char *xml;        /* stored definition */
+    char *name;
+    char *uuid;
+    char *type;       /* qemu or kvm */
+    unsigned long long memory_kib;
+    unsigned vcpus;
+    char *emulator;   /* NULL: ctx->qemu_bin */
+    char *machine;    /* os/type/@machine or NULL */
+    size_t ndisks;
+    qp_disk *disks;
+    int serial_pty;   /* <serial type='pty'> or <console type='pty'> */
+    int balloon;      /* memballoon virtio */
+    char *agent_path; /* guest agent channel socket (unix), NULL if none */
+} qp_domain;
+
+/* Parse and validate a domain XML.  Unknown or unsupported elements are
+ * refused with CONFIG_UNSUPPORTED naming them. */
+int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out);
+void qp_domain_free(qp_domain *d);
+/* The stored domain with this name (NO_DOMAIN if none). */
+int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out);
+/* Validate, add a uuid when missing, store atomically.  *out_name gets a
+ * malloc'ed copy of the name. */
+int qp_domain_define(qp_ctx *ctx, const char *xml, char **out_name);
+int qp_domain_undefine(qp_ctx *ctx, const char *name);
+int qp_domain_list(qp_ctx *ctx, qp_strv *out);
+/* Replace the source (and format) of disk `target` in an XML document;
+ * returns a new malloc'ed XML.  source NULL keeps the source. */
+char *qp_domain_xml_set_disk(const char *xml, const char *target, const char *source,
+                             const char *format);
+/* Rename the domain in XML (name element) - for reverts. */
+char *qp_domain_xml_set_name(const char *xml, const char *name);
+/* Store an already validated XML for domain `name`. */
+int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml);
+char *qp_domain_path(qp_ctx *ctx, const char *name);
+const qp_disk *qp_domain_disk(const qp_domain *d, const char *target);
+
+/* ---- processes (process.c) -------------------------------------------------- */
+
+/* Per-domain runtime directory: <state>/run/<name>. */
+char *qp_run_dir(qp_ctx *ctx, const char *name);
+/* pid of this domain's live QEMU (0 if none; stale files are removed). */
+int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out);
+/* Start QEMU for the domain.  paused: -S.  incoming_defer: -incoming defer.
+ * On success *out_qmp (may be NULL) is a connected monitor. */
+int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming_defer,
+                  qp_qmp **out_qmp);
+/* Stop QEMU now (quit, then SIGTERM/SIGKILL) and wait until it is gone. */
+int qp_proc_destroy(qp_ctx *ctx, const char *name);
+/* Graceful: system_powerdown, wait up to timeout; then destroy if
+ * fallback is set (else OPERATION_TIMEOUT). */
+int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback);
+/* Connect to the running domain's monitor (OPERATION_INVALID if not running). */
+int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out);
+/* SB_DOMAIN_* state. */
+int qp_proc_state(qp_ctx *ctx, const char *name, int *out_state);
+/* Wait until pid is gone (reaped, missing or zombie). */
+int qp_proc_wait_gone(pid_t pid, int timeout_ms);
+int qp_kvm_usable(void);
+/* Current top node name of each disk target as QEMU sees it. */
+int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len);
+/* Filenames of the node chain of a disk (top first) as QEMU has it open. */
+int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes);
+
+/* ---- per-domain lock (util.c) ---------------------------------------------- */
+int qp_lock_domain(qp_ctx *ctx, const char *name); /* returns fd or negative */
+void qp_unlock(int fd);
+
+/* ---- guest agent (agent.c) ---------------------------------------------------- */
+int qp_agent_fsfreeze(qp_ctx *ctx, const char *sock_path, int freeze);
+
+/* ---- snapshots ------------------------------------------------------------------- */
+
+int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml,
+                       unsigned flags, char **out_xml);
+int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml,
+                       unsigned flags, char **out_xml);
+int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml,
+                       unsigned flags);
+int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml);
+
+/* Images still needed (snapshot_common.c): the backing chains of the
+ * domain's current disks and of every stored snapshot's <domain> disks,
+ * skipping snapshot `skip` (may be NULL).  Paths are canonical. */
+int qp_needed_images(qp_ctx *ctx, const char *domain, const char *skip,
+                     const qp_domain *current, qp_strv *out);
+
+#endif

@@ -1,0 +1,118 @@
+/* qemu plugin - run an external program (qemu-img, qemu-io) without a shell. */
+#include "qp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+static int buf_read(struct buf *b, int fd)
+{
+    char tmp[4096];
+    ssize_t r = read(fd, tmp, sizeof tmp);
+    if (r <= 0)
+        return r < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
+    if (b->len + (size_t)r + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 4096;
+        while (nc < b->len + (size_t)r + 1)
+            nc *= 2;
+        char *np = realloc(b->p, nc);
+        if (!np)
+            return 0;
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, tmp, (size_t)r);
+    b->len += (size_t)r;
+    b->p[b->len] = '\0';
+    return 1;
+}
+
+int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr)
+{
+    int po[2] = {-1, -1}, pe[2] = {-1, -1};
+    struct buf bo = {0}, be = {0};
+    if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+        int e = errno;
+        if (po[0] >= 0) {
+            close(po[0]);
+            close(po[1]);
+        }
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "pipe for '%s'", argv[0]);
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        int e = errno;
+        close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "fork for '%s'", argv[0]);
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull >= 0)
+            dup2(devnull, 0);
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        execvp(argv[0], argv);
+        dprintf(2, "cannot execute %s: %s", argv[0], strerror(errno));
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    struct pollfd pf[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        if (poll(pf, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (pf[i].fd < 0 || !pf[i].revents)
+                continue;
+            if (!buf_read(i == 0 ? &bo : &be, pf[i].fd)) {
+                close(pf[i].fd);
+                pf[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (pf[i].fd >= 0)
+            close(pf[i].fd);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    /* trim trailing newlines of stderr for messages */
+    while (be.len > 0 && (be.p[be.len - 1] == '\n' || be.p[be.len - 1] == '\r'))
+        be.p[--be.len] = '\0';
+    if (out_stdout)
+        *out_stdout = bo.p ? bo.p : qp_strdup("");
+    else
+        free(bo.p);
+    if (out_stderr)
+        *out_stderr = be.p ? be.p : qp_strdup("");
+    else
+        free(be.p);
+    if (WIFEXITED(status)) {
+        if (WEXITSTATUS(status) == 127 && out_stderr && *out_stderr &&
+            strstr(*out_stderr, "cannot execute"))
+            return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "%s", *out_stderr);
+        return WEXITSTATUS(status);
+    }
+    return qp_error(ctx, SB_ERR_HYPERVISOR, "%s killed by signal %d", argv[0],
+                    WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+}

@@ -1,0 +1,355 @@
+/* qemu plugin - helpers shared by create, revert and delete:
+ * snapshot views, output XML, the "images still needed" computation. */
+#include "snapshot_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+
+int qp_view(qp_ctx *ctx, const char *xml, struct sb_snapshot_view **out)
+{
+    if (!ctx->api || !ctx->api->snapshot_view)
+        return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "no snapshot_view host service");
+    *out = NULL;
+    int r = ctx->api->snapshot_view(ctx->h, xml, out);
+    if (r < 0 || !*out)
+        return r < 0 ? r : qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot_view returned nothing");
+    return 0;
+}
+
+void qp_view_free(qp_ctx *ctx, struct sb_snapshot_view *v)
+{
+    if (v && ctx->api && ctx->api->snapshot_view_free)
+        ctx->api->snapshot_view_free(v);
+}
+
+int qp_format(qp_ctx *ctx, const struct sb_snapshot_view *v, char **out)
+{
+    char *hx = NULL;
+    int r = ctx->api->snapshot_format(ctx->h, v, &hx);
+    if (r < 0)
+        return r;
+    *out = qp_strdup(hx);
+    ctx->api->free(hx);
+    return *out ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+}
+
+const struct sb_snapshot_disk_view *qp_view_disk(const struct sb_snapshot_view *v,
+                                                 const char *target, int revert)
+{
+    size_t n = revert ? v->nrevert_disks : v->ndisks;
+    const struct sb_snapshot_disk_view *d = revert ? v->revert_disks : v->disks;
+    for (size_t i = 0; i < n; i++)
+        if (d[i].name && !strcmp(d[i].name, target))
+            return &d[i];
+    return NULL;
+}
+
+int qp_domain_from_view(qp_ctx *ctx, const struct sb_snapshot_view *v, qp_domain **out)
+{
+    if (!v->domain_xml)
+        return qp_error(ctx, SB_ERR_SNAPSHOT_REVERT_RISKY,
+                        "snapshot '%s' has no stored domain definition", v->name);
+    return qp_domain_parse(ctx, v->domain_xml, out);
+}
+
+/* Disk sources of a stored domain XML, through the broker's view (more
+ * tolerant than our own strict parser). */
+static int domain_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
+{
+    if (ctx->api && ctx->api->domain_view) {
+        struct sb_domain_view *dv = NULL;
+        int r = ctx->api->domain_view(ctx->h, xml, &dv);
+        if (r < 0)
+            return r;
+        for (size_t i = 0; i < dv->ndisks; i++)
+            if (dv->disks[i].source && !dv->disks[i].readonly)
+                qp_strv_add(out, dv->disks[i].source);
+        ctx->api->domain_view_free(dv);
+        return 0;
+    }
+    qp_domain *d = NULL;
+    int r = qp_domain_parse(ctx, xml, &d);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < d->ndisks; i++)
+        if (d->disks[i].source && !d->disks[i].readonly)
+            qp_strv_add(out, d->disks[i].source);
+    qp_domain_free(d);
+    return 0;
+}
+
+void qp_needed_free(qp_needed *n)
+{
+    for (size_t i = 0; i < n->ntops; i++) {
+        qp_strv_free(&n->tops[i].chain);
+        free(n->tops[i].owner);
+    }
+    free(n->tops);
+    qp_strv_free(&n->all);
+    qp_strv_free(&n->ours);
+    memset(n, 0, sizeof *n);
+}
+
+static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner, int internal_owner)
+{
+    qp_needed_top *nt = realloc(n->tops, (n->ntops + 1) * sizeof *nt);
+    if (!nt)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    n->tops = nt;
+    qp_needed_top *t = &n->tops[n->ntops];
+    memset(t, 0, sizeof *t);
+    t->owner = qp_strdup(owner);
+    t->internal_owner = internal_owner;
+    n->ntops++;
+    char *canon = qp_realpath_or_copy(path);
+    if (!qp_file_exists(canon)) {
+        qp_strv_add(&t->chain, canon);
+        free(canon);
+        return 0;
+    }
+    /* reuse a chain computed already */
+    for (size_t i = 0; i + 1 < n->ntops; i++)
+        if (n->tops[i].chain.n && !strcmp(n->tops[i].chain.v[0], canon)) {
+            for (size_t k = 0; k < n->tops[i].chain.n; k++)
+                qp_strv_add(&t->chain, n->tops[i].chain.v[k]);
+            free(canon);
+            return 0;
+        }
+    qp_img_info *chain = NULL;
+    size_t len = 0;
+    int r = qp_img_chain(ctx, canon, 1, &chain, &len);
+    if (r < 0) {
+        free(canon);
+        return r;
+    }
+    qp_strv_add(&t->chain, canon);
+    for (size_t i = 1; i < len; i++) {
+        char *c = qp_realpath_or_copy(chain[i].filename);
+        qp_strv_add(&t->chain, c);
+        free(c);
+    }
+    free(canon);
+    qp_img_chain_free(chain, len);
+    for (size_t i = 0; i < t->chain.n; i++)
+        if (!qp_strv_has(&n->all, t->chain.v[i]))
+            qp_strv_add(&n->all, t->chain.v[i]);
+    return 0;
+}
+
+int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
+                      qp_needed *out)
+{
+    memset(out, 0, sizeof *out);
+    int r = 0;
+    if (current) {
+        for (size_t i = 0; i < current->ndisks && r == 0; i++)
+            if (current->disks[i].source && !current->disks[i].readonly)
+                r = add_top(ctx, out, current->disks[i].source, NULL, 0);
+    }
+    if (r < 0)
+        goto fail;
+    if (!ctx->api || !ctx->api->tree_list || !ctx->api->tree_get_xml) {
+        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                     "the broker offers no snapshot tree: cannot tell which images are still "
+                     "needed");
+        goto fail;
+    }
+    char **names = NULL;
+    size_t nn = 0;
+    r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
+    if (r < 0)
+        goto fail;
+    for (size_t i = 0; i < nn; i++) {
+        if (r == 0 && (!skip || strcmp(names[i], skip))) {
+            char *xml = NULL;
+            struct sb_snapshot_view *v = NULL;
+            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
+            if (r == 0)
+                r = qp_view(ctx, xml, &v);
+            if (r == 0) {
+                /* images we created: external <disks>/<revertDisks> targets */
+                for (size_t k = 0; k < v->ndisks; k++)
+                    if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source) {
+                        char *c = qp_realpath_or_copy(v->disks[k].source);
+                        qp_strv_add(&out->ours, c);
+                        free(c);
+                    }
+                for (size_t k = 0; k < v->nrevert_disks; k++)
+                    if (v->revert_disks[k].source) {
+                        char *c = qp_realpath_or_copy(v->revert_disks[k].source);
+                        qp_strv_add(&out->ours, c);
+                        free(c);
+                    }
+                if (v->domain_xml) {
+                    qp_strv srcs = {0};
+                    r = domain_sources(ctx, v->domain_xml, &srcs);
+                    for (size_t k = 0; k < srcs.n && r == 0; k++)
+                        r = add_top(ctx, out, srcs.v[k], names[i], !v->external);
+                    qp_strv_free(&srcs);
+                }
+            }
+            qp_view_free(ctx, v);
+            if (xml)
+                ctx->api->free(xml);
+        }
+        ctx->api->free(names[i]);
+    }
+    ctx->api->free(names);
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    qp_needed_free(out);
+    return r;
+}
+
+int qp_needed_images(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
+                     qp_strv *out)
+{
+    qp_needed n;
+    int r = qp_needed_compute(ctx, domain, skip, current, &n);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < n.all.n; i++)
+        qp_strv_add(out, n.all.v[i]);
+    qp_needed_free(&n);
+    return 0;
+}
+
+/* Replace every <source file|dev=old> in an XML document by new. */
+char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
+                            int *changed)
+{
+    *changed = 0;
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "snap.xml", NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
+    if (!doc)
+        return NULL;
+    xmlNodePtr n = xmlDocGetRootElement(doc);
+    /* iterative pre-order walk */
+    while (n) {
+        if (n->type == XML_ELEMENT_NODE && !strcmp((const char *)n->name, "source")) {
+            const char *attrs[] = {"file", "dev"};
+            for (int i = 0; i < 2; i++) {
+                xmlChar *v = xmlGetProp(n, (const xmlChar *)attrs[i]);
+                if (v) {
+                    char *canon = qp_realpath_or_copy((const char *)v);
+                    if ((canon && !strcmp(canon, old_path)) || !strcmp((const char *)v, old_path)) {
+                        xmlSetProp(n, (const xmlChar *)attrs[i], (const xmlChar *)new_path);
+                        (*changed)++;
+                    }
+                    free(canon);
+                    xmlFree(v);
+                }
+            }
+        }
+        if (n->children && n->type == XML_ELEMENT_NODE) {
+            n = n->children;
+            continue;
+        }
+        while (n && !n->next)
+            n = n->parent && n->parent->type == XML_ELEMENT_NODE ? n->parent : NULL;
+        if (n)
+            n = n->next;
+    }
+    xmlChar *mem = NULL;
+    int size = 0;
+    xmlDocDumpMemory(doc, &mem, &size);
+    xmlFreeDoc(doc);
+    char *out = mem ? qp_strdup((const char *)mem) : NULL;
+    xmlFree(mem);
+    return out;
+}
+
+int qp_job_id(char *buf, size_t len, const char *what)
+{
+    static unsigned counter;
+    return snprintf(buf, len, "sb-%s-%ld-%u", what, (long)getpid(), ++counter);
+}
+
+void qp_new_node_name(char *buf, size_t len, const char *target)
+{
+    static unsigned counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(buf, len, "o%s-%lx%x", target,
+             (unsigned long)((ts.tv_sec * 1000 + ts.tv_nsec / 1000000) & 0xffffffffUL),
+             ++counter & 0xff);
+}
+
+int qp_run_state_after(int snapshot_state, unsigned flags)
+{
+    if (flags & SB_SNAPSHOT_REVERT_RUNNING)
+        return SB_DOMAIN_RUNNING;
+    if (flags & SB_SNAPSHOT_REVERT_PAUSED)
+        return SB_DOMAIN_PAUSED;
+    return snapshot_state == SB_STATE_PAUSED ? SB_DOMAIN_PAUSED : SB_DOMAIN_RUNNING;
+}
+
+int qp_set_run_state(qp_qmp *q, int want)
+{
+    char st[64];
+    int r = qp_qmp_status(q, st, sizeof st);
+    if (r < 0)
+        return r;
+    int running = !strcmp(st, "running");
+    if (want == SB_DOMAIN_RUNNING && !running)
+        return qp_qmp_execute(q, "cont", NULL, NULL);
+    if (want == SB_DOMAIN_PAUSED && running)
+        return qp_qmp_execute(q, "stop", NULL, NULL);
+    return 0;
+}
+
+/* Wait for a migration (outgoing or incoming) to finish. */
+int qp_wait_migration(qp_qmp *q, int timeout_ms)
+{
+    qp_ctx *ctx = qp_qmp_ctx(q);
+    double deadline = qp_now_ms() + timeout_ms;
+    int delay = 1;
+    for (;;) {
+        json_object *ret = NULL, *v;
+        int r = qp_qmp_execute(q, "query-migrate", NULL, &ret);
+        if (r < 0)
+            return r;
+        const char *st = ret && json_object_object_get_ex(ret, "status", &v)
+                             ? json_object_get_string(v) : "none";
+        if (!strcmp(st, "completed")) {
+            json_object_put(ret);
+            break;
+        }
+        if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
+            char msg[512] = "";
+            if (json_object_object_get_ex(ret, "error-desc", &v))
+                snprintf(msg, sizeof msg, "%s", json_object_get_string(v));
+            json_object_put(ret);
+            return qp_error(ctx, SB_ERR_HYPERVISOR, "memory state migration %s: %s", st,
+                            msg[0] ? msg : "no details");
+        }
+        json_object_put(ret);
+        if (qp_now_ms() > deadline) {
+            (void)qp_qmp_execute(q, "migrate_cancel", NULL, NULL);
+            return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT, "memory state migration timed out");
+        }
+        qp_sleep_ms(delay);
+        if (delay < 10)
+            delay++;
+    }
+    /* "cont" right after completion can fail while still finish-migrate */
+    for (int i = 0; i < 2000; i++) {
+        char st[64];
+        int r = qp_qmp_status(q, st, sizeof st);
+        if (r < 0)
+            return r;
+        if (strcmp(st, "finish-migrate") && strcmp(st, "inmigrate"))
+            return 0;
+        qp_sleep_ms(1);
+    }
+    return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT, "QEMU stays in migration state");
+}

@@ -1,0 +1,42 @@
+/* qemu plugin - declarations shared by snapshot_*.c */
+#ifndef QP_SNAPSHOT_COMMON_H
+#define QP_SNAPSHOT_COMMON_H
+
+#include "qp.h"
+
+int qp_view(qp_ctx *ctx, const char *xml, struct sb_snapshot_view **out);
+void qp_view_free(qp_ctx *ctx, struct sb_snapshot_view *v);
+/* snapshot_format into malloc'ed memory */
+int qp_format(qp_ctx *ctx, const struct sb_snapshot_view *v, char **out);
+const struct sb_snapshot_disk_view *qp_view_disk(const struct sb_snapshot_view *v,
+                                                 const char *target, int revert);
+int qp_domain_from_view(qp_ctx *ctx, const struct sb_snapshot_view *v, qp_domain **out);
+
+/* One image that something needs, with its backing chain (canonical
+ * paths, top first).  owner: snapshot name, NULL for the current domain. */
+typedef struct qp_needed_top {
+    char *owner;
+    int internal_owner; /* the owner is an internal snapshot (state inside the image) */
+    qp_strv chain;
+} qp_needed_top;
+
+typedef struct qp_needed {
+    qp_needed_top *tops;
+    size_t ntops;
+    qp_strv all;  /* union of the chains */
+    qp_strv ours; /* overlays recorded in the tree (created by snapshots / reverts) */
+} qp_needed;
+
+int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
+                      qp_needed *out);
+void qp_needed_free(qp_needed *n);
+
+char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
+                            int *changed);
+int qp_job_id(char *buf, size_t len, const char *what);
+void qp_new_node_name(char *buf, size_t len, const char *target);
+int qp_run_state_after(int snapshot_state, unsigned flags);
+int qp_set_run_state(qp_qmp *q, int want);
+int qp_wait_migration(qp_qmp *q, int timeout_ms);
+
+#endif

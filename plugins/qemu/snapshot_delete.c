@@ -1,0 +1,405 @@
+/* qemu plugin - delete one snapshot's data (spec 6.1 "Delete").
+ *
+ * The broker calls us once per snapshot (children first) and maintains the
+ * tree itself.  METADATA_ONLY: no disk work at all.
+ *
+ * internal: qemu-img snapshot -d (image not in use) or the QMP
+ *   snapshot-delete job (image is the running disk's top).
+ * external, per disk, with O = the overlay made by the snapshot and B =
+ *   the image it captured (O's backing file):
+ *   - O needed by nothing (not in the domain's chain, not under another
+ *     snapshot's <domain>): unlink O.
+ *   - otherwise merge O into B (QMP block-commit, active commit + pivot
+ *     when O is the running top; qemu-img commit when shut off), rebase
+ *     the images above O onto B, point every stored reference to O at B,
+ *     and unlink O.  B must have no other user whose data would change.
+ *   While it runs the snapshot's disks carry <snapshotDeleteInProgress/>
+ *   (persisted with tree_update_xml); running the delete again finishes it.
+ * Images are never removed while anything still needs them (libvirt issue
+ * 734 lost data by deleting the image of an internal snapshot).
+ */
+#include "snapshot_common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    qp_domain *dom = NULL, *cur = NULL;
+    qp_qmp *q = NULL;
+    qp_strv offline = {0};
+    json_object *devs = json_object_new_array();
+    int r = qp_domain_load(ctx, domain, &cur);
+    if (r < 0)
+        goto out;
+    if (v->domain_xml) {
+        if ((r = qp_domain_parse(ctx, v->domain_xml, &dom)) < 0)
+            goto out;
+    }
+    const qp_domain *src = dom ? dom : cur;
+    pid_t pid = 0;
+    if ((r = qp_proc_pid(ctx, domain, &pid)) < 0)
+        goto out;
+    if (pid > 0 && (r = qp_proc_connect(ctx, domain, &q)) < 0)
+        goto out;
+    int online = 0;
+    for (size_t i = 0; i < v->ndisks; i++) {
+        if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
+            continue;
+        const qp_disk *k = qp_domain_disk(src, v->disks[i].name);
+        if (!k || !k->source)
+            continue;
+        char *img = qp_realpath_or_copy(k->source);
+        if (!qp_file_exists(img)) {
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
+                               "image '%s' of disk '%s' (snapshot '%s'); delete with "
+                               "METADATA_ONLY to drop the metadata", img, k->target, v->name);
+            free(img);
+            goto out;
+        }
+        int in_vm = 0;
+        char node[64] = "";
+        if (q) {
+            for (size_t t = 0; t < cur->ndisks && !in_vm; t++) {
+                qp_strv files = {0}, nodes = {0};
+                if (qp_vm_disk_chain(q, cur->disks[t].target, &files, &nodes) == 0) {
+                    for (size_t f = 0; f < files.n; f++)
+                        if (!strcmp(files.v[f], img)) {
+                            in_vm = f == 0 ? 1 : 2;
+                            snprintf(node, sizeof node, "%s", nodes.v[f]);
+                        }
+                }
+                qp_strv_free(&files);
+                qp_strv_free(&nodes);
+            }
+        }
+        if (in_vm == 2) {
+            r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                         "disk image '%s' for internal snapshot '%s' is not the same image as "
+                         "the one used by the running domain (it is a backing file now)",
+                         img, v->name);
+            free(img);
+            goto out;
+        }
+        int has = qp_img_has_snapshot(ctx, img, v->name, 1);
+        if (has < 0) {
+            r = has;
+            free(img);
+            goto out;
+        }
+        if (!has) {
+            qp_log(ctx, SB_LOG_INFO, "image '%s' no longer has internal snapshot '%s'", img, v->name);
+        } else if (in_vm == 1) {
+            json_object_array_add(devs, json_object_new_string(node));
+            online = 1;
+        } else {
+            qp_strv_add(&offline, img);
+        }
+        free(img);
+    }
+    if (online) {
+        char jid[64];
+        json_object *args = json_object_new_object();
+        qp_job_id(jid, sizeof jid, "del");
+        json_object_object_add(args, "job-id", json_object_new_string(jid));
+        json_object_object_add(args, "tag", json_object_new_string(v->name));
+        json_object_object_add(args, "devices", json_object_get(devs));
+        if ((r = qp_qmp_job(q, "snapshot-delete", args, jid)) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < offline.n && r == 0; i++)
+        r = qp_img_snapshot_delete(ctx, offline.v[i], v->name);
+out:
+    json_object_put(devs);
+    qp_strv_free(&offline);
+    qp_qmp_close(q);
+    qp_domain_free(dom);
+    qp_domain_free(cur);
+    return r;
+}
+
+/* Persist <snapshotDeleteInProgress/> on this snapshot's external disks. */
+static int mark_in_progress(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    if (!ctx->api->tree_update_xml)
+        return 0;
+    struct sb_snapshot_view nv = *v;
+    struct sb_snapshot_disk_view *dv = calloc(v->ndisks ? v->ndisks : 1, sizeof *dv);
+    if (!dv)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < v->ndisks; i++) {
+        dv[i] = v->disks[i];
+        if (dv[i].snapshot == SB_LOCATION_EXTERNAL)
+            dv[i].delete_in_progress = 1;
+    }
+    nv.disks = dv;
+    char *xml = NULL;
+    int r = qp_format(ctx, &nv, &xml);
+    free(dv);
+    if (r == 0)
+        r = ctx->api->tree_update_xml(ctx->h, domain, v->name, xml);
+    free(xml);
+    return r;
+}
+
+/* Point every stored reference to old_path at new_path: other snapshots'
+ * XML and the domain definition. */
+static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const char *old_path,
+                        const char *new_path, const char *new_fmt)
+{
+    int r = 0;
+    char **names = NULL;
+    size_t nn = 0;
+    if (ctx->api->tree_list && ctx->api->tree_update_xml &&
+        ctx->api->tree_list(ctx->h, domain, &names, &nn) == 0) {
+        for (size_t i = 0; i < nn; i++) {
+            if (r == 0 && strcmp(names[i], skip)) {
+                char *xml = NULL;
+                if (ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml) == 0) {
+                    int changed = 0;
+                    char *nx = qp_xml_replace_source(xml, old_path, new_path, &changed);
+                    if (nx && changed)
+                        r = ctx->api->tree_update_xml(ctx->h, domain, names[i], nx);
+                    free(nx);
+                    ctx->api->free(xml);
+                }
+            }
+            ctx->api->free(names[i]);
+        }
+        ctx->api->free(names);
+    }
+    if (r < 0)
+        return r;
+    qp_domain *cur = NULL;
+    if ((r = qp_domain_load(ctx, domain, &cur)) < 0)
+        return r;
+    char *xml = qp_strdup(cur->xml);
+    int changed = 0;
+    for (size_t i = 0; i < cur->ndisks && xml; i++) {
+        char *c = qp_realpath_or_copy(cur->disks[i].source);
+        if (c && !strcmp(c, old_path)) {
+            char *nx = qp_domain_xml_set_disk(xml, cur->disks[i].target, new_path, new_fmt);
+            free(xml);
+            xml = nx;
+            changed = 1;
+        }
+        free(c);
+    }
+    if (changed && xml)
+        r = qp_domain_store(ctx, domain, xml);
+    free(xml);
+    qp_domain_free(cur);
+    return r;
+}
+
+static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                       const char *target, const char *O, const char *B, qp_needed *need,
+                       int resume)
+{
+    int r;
+    /* O must sit directly on B */
+    qp_img_info info;
+    if ((r = qp_img_query(ctx, O, 1, &info)) < 0)
+        return r;
+    char *ob = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
+    int nsnaps = (int)info.nsnaps;
+    char *bfmt = qp_strdup(info.backing_format);
+    qp_img_info_free(&info);
+    if (!ob || strcmp(ob, B)) {
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "snapshot '%s' disk '%s': overlay '%s' is backed by '%s', not by the "
+                     "captured image '%s'", v->name, target, O, ob ? ob : "nothing", B);
+        free(ob);
+        free(bfmt);
+        return r;
+    }
+    free(ob);
+    if (!bfmt) {
+        qp_img_info bi;
+        if ((r = qp_img_query(ctx, B, 1, &bi)) < 0)
+            return r;
+        bfmt = qp_strdup(bi.format);
+        qp_img_info_free(&bi);
+    }
+    if (nsnaps > 0) {
+        free(bfmt);
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "cannot merge '%s' (snapshot '%s', disk '%s') into its backing file: it "
+                        "holds %d internal snapshot(s) that would be lost; delete them first",
+                        O, v->name, target, nsnaps);
+    }
+    /* B must have no other user whose data would change */
+    for (size_t i = 0; i < need->ntops; i++) {
+        const qp_needed_top *t = &need->tops[i];
+        for (size_t k = 0; k < t->chain.n; k++) {
+            if (strcmp(t->chain.v[k], B))
+                continue;
+            int bad = 0;
+            if (k == 0)
+                bad = !t->internal_owner; /* B is someone's live or captured state */
+            else if (strcmp(t->chain.v[k - 1], O))
+                bad = 1; /* another overlay sits on B */
+            if (bad) {
+                free(bfmt);
+                return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                                "cannot delete snapshot '%s': merging '%s' into '%s' would change "
+                                "data that %s%s%s still uses; delete with METADATA_ONLY instead",
+                                v->name, O, B, t->owner ? "snapshot '" : "the domain",
+                                t->owner ? t->owner : "", t->owner ? "'" : "");
+            }
+        }
+    }
+    pid_t pid = 0;
+    if ((r = qp_proc_pid(ctx, domain, &pid)) < 0) {
+        free(bfmt);
+        return r;
+    }
+    qp_strv files = {0}, nodes = {0};
+    qp_qmp *q = NULL;
+    int o_idx = -1, b_idx = -1;
+    if (pid > 0) {
+        if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
+            goto out;
+        if ((r = qp_vm_disk_chain(q, target, &files, &nodes)) < 0)
+            goto out;
+        for (size_t i = 0; i < files.n; i++) {
+            if (!strcmp(files.v[i], O))
+                o_idx = (int)i;
+            if (!strcmp(files.v[i], B))
+                b_idx = (int)i;
+        }
+    }
+    if (o_idx >= 0) {
+        if (b_idx != o_idx + 1 || !nodes.v[o_idx][0] || !nodes.v[b_idx][0]) {
+            r = qp_error(ctx, SB_ERR_HYPERVISOR, "disk '%s': QEMU's chain does not have '%s' on '%s'",
+                         target, O, B);
+            goto out;
+        }
+        char jid[64];
+        json_object *a = json_object_new_object();
+        qp_job_id(jid, sizeof jid, "commit");
+        json_object_object_add(a, "job-id", json_object_new_string(jid));
+        json_object_object_add(a, "device", json_object_new_string(nodes.v[0]));
+        json_object_object_add(a, "top-node", json_object_new_string(nodes.v[o_idx]));
+        json_object_object_add(a, "base-node", json_object_new_string(nodes.v[b_idx]));
+        json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
+        if ((r = qp_qmp_job(q, "block-commit", a, jid)) < 0)
+            goto out;
+    } else if (pid > 0 && b_idx >= 0 && resume) {
+        /* an earlier run already merged and pivoted: B is live now */
+    } else if (pid > 0 && b_idx >= 0) {
+        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                     "image '%s' is in use by the running domain; cannot merge '%s' into it",
+                     B, O);
+        goto out;
+    } else {
+        if ((r = qp_img_commit(ctx, O, B)) < 0)
+            goto out;
+        /* images directly above O now read through B */
+        for (size_t i = 0; i < need->ntops; i++) {
+            const qp_needed_top *t = &need->tops[i];
+            for (size_t k = 1; k < t->chain.n; k++)
+                if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]))
+                    if ((r = qp_img_rebase_unsafe(ctx, t->chain.v[k - 1], B, bfmt)) < 0)
+                        goto out;
+        }
+    }
+    if ((r = repoint_refs(ctx, domain, v->name, O, B, bfmt)) < 0)
+        goto out;
+    if (unlink(O) < 0 && errno != ENOENT)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", O);
+out:
+    free(bfmt);
+    qp_strv_free(&files);
+    qp_strv_free(&nodes);
+    qp_qmp_close(q);
+    return r;
+}
+
+static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    qp_domain *cur = NULL, *snapdom = NULL;
+    qp_needed need;
+    int have_need = 0, marked = 0;
+    int r = qp_domain_load(ctx, domain, &cur);
+    if (r < 0)
+        return r;
+    if (!v->domain_xml) {
+        qp_domain_free(cur);
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "external snapshot '%s' has no stored domain: the images it captured "
+                        "are unknown; delete with METADATA_ONLY", v->name);
+    }
+    if ((r = qp_domain_parse(ctx, v->domain_xml, &snapdom)) < 0)
+        goto out;
+    if ((r = qp_needed_compute(ctx, domain, v->name, cur, &need)) < 0)
+        goto out;
+    have_need = 1;
+    for (size_t i = 0; i < v->ndisks && r == 0; i++) {
+        const struct sb_snapshot_disk_view *d = &v->disks[i];
+        if (d->snapshot != SB_LOCATION_EXTERNAL || !d->source)
+            continue;
+        const qp_disk *k = qp_domain_disk(snapdom, d->name);
+        char *O = qp_realpath_or_copy(d->source);
+        char *B = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
+        if (!qp_file_exists(O)) {
+            /* already gone (an earlier run finished this disk) */
+        } else if (!qp_strv_has(&need.all, O)) {
+            if (unlink(O) < 0)
+                r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", O);
+        } else if (!B) {
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
+                         d->name);
+        } else {
+            if (!marked) {
+                if ((r = mark_in_progress(ctx, domain, v)) < 0) {
+                    free(O);
+                    free(B);
+                    break;
+                }
+                marked = 1;
+            }
+            r = commit_disk(ctx, domain, v, d->name, O, B, &need, d->delete_in_progress);
+        }
+        free(O);
+        free(B);
+    }
+    /* overlays made by reverts to this snapshot */
+    for (size_t i = 0; i < v->nrevert_disks && r == 0; i++) {
+        const char *s = v->revert_disks[i].source;
+        char *c = s ? qp_realpath_or_copy(s) : NULL;
+        if (c && qp_file_exists(c) && !qp_strv_has(&need.all, c))
+            unlink(c);
+        free(c);
+    }
+    if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)
+        if (unlink(v->memory_file) < 0 && errno != ENOENT)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'",
+                               v->memory_file);
+out:
+    if (have_need)
+        qp_needed_free(&need);
+    qp_domain_free(snapdom);
+    qp_domain_free(cur);
+    return r;
+}
+
+int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml, unsigned flags)
+{
+    struct sb_snapshot_view *v = NULL;
+    qp_domain *cur = NULL;
+    int r = qp_domain_load(ctx, domain, &cur);
+    if (r < 0)
+        return r;
+    qp_domain_free(cur);
+    if ((r = qp_view(ctx, snapshot_xml, &v)) < 0)
+        return r;
+    if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY))
+        r = v->external ? delete_external(ctx, domain, v) : delete_internal(ctx, domain, v);
+    qp_view_free(ctx, v);
+    return r;
+}

@@ -1,0 +1,418 @@
+/* qemu plugin - revert (spec 6.1 "Revert").
+ *
+ * internal, running target, same disks and machine size: QMP snapshot-load
+ *   job in the running QEMU (no restart).
+ * internal, otherwise: stop QEMU if needed, domain definition from the
+ *   snapshot's <domain>, then start paused + snapshot-load (running
+ *   target) or qemu-img snapshot -a (offline target).
+ * external: new qcow2 overlays on top of the images the snapshot captured
+ *   (<base>.<epoch>); a running target is restored from the memory file
+ *   with -incoming defer + migrate-incoming.  The new overlays go to
+ *   <revertDisks> when the snapshot has children, else they replace its
+ *   <disks>.
+ * Afterwards the previous top overlays are removed when they were made by
+ * us and no snapshot (nor the domain) needs them any more.
+ */
+#include "snapshot_common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static int same_disks(const qp_domain *a, const qp_domain *b)
+{
+    if (a->ndisks != b->ndisks || a->memory_kib != b->memory_kib || a->vcpus != b->vcpus)
+        return 0;
+    for (size_t i = 0; i < a->ndisks; i++) {
+        const qp_disk *x = &a->disks[i], *y = qp_domain_disk(b, a->disks[i].target);
+        if (!y || strcmp(x->format, y->format) || !x->source != !y->source)
+            return 0;
+        if (x->source) {
+            char *cx = qp_realpath_or_copy(x->source), *cy = qp_realpath_or_copy(y->source);
+            int eq = cx && cy && !strcmp(cx, cy);
+            free(cx);
+            free(cy);
+            if (!eq)
+                return 0;
+        }
+    }
+    return 1;
+}
+
+static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *v)
+{
+    json_object *devs = json_object_new_array();
+    char vmstate[64] = "", node[64], jid[64];
+    int r = 0;
+    for (size_t i = 0; i < v->ndisks; i++) {
+        if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
+            continue;
+        if ((r = qp_vm_top_node(q, v->disks[i].name, node, sizeof node)) < 0) {
+            json_object_put(devs);
+            return r;
+        }
+        if (!vmstate[0])
+            snprintf(vmstate, sizeof vmstate, "%s", node);
+        json_object_array_add(devs, json_object_new_string(node));
+    }
+    if (!vmstate[0]) {
+        json_object_put(devs);
+        return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot '%s' has no internal disk", v->name);
+    }
+    json_object *args = json_object_new_object();
+    qp_job_id(jid, sizeof jid, "load");
+    json_object_object_add(args, "job-id", json_object_new_string(jid));
+    json_object_object_add(args, "tag", json_object_new_string(v->name));
+    json_object_object_add(args, "vmstate", json_object_new_string(vmstate));
+    json_object_object_add(args, "devices", devs);
+    return qp_qmp_job(q, "snapshot-load", args, jid);
+}
+
+static int load_memory(qp_ctx *ctx, qp_qmp *q, const char *file)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot open memory file '%s'",
+                              file);
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "fdname", json_object_new_string("sbmem"));
+    int r = qp_qmp_execute_fd(q, "getfd", a, fd, NULL);
+    close(fd);
+    if (r < 0)
+        return r;
+    a = json_object_new_object();
+    json_object_object_add(a, "uri", json_object_new_string("fd:sbmem"));
+    if ((r = qp_qmp_execute(q, "migrate-incoming", a, NULL)) < 0)
+        return r;
+    return qp_wait_migration(q, ctx->job_timeout_ms);
+}
+
+/* Unique "<base minus suffix>.<epoch>[.N]" next to base. */
+static char *revert_overlay_name(const char *base)
+{
+    char tag[64];
+    snprintf(tag, sizeof tag, "%lld", (long long)time(NULL));
+    char *p = qp_default_external_name(base, tag);
+    for (int i = 1; p && qp_file_exists(p) && i < 1000; i++) {
+        free(p);
+        snprintf(tag, sizeof tag, "%lld.%d", (long long)time(NULL), i);
+        p = qp_default_external_name(base, tag);
+    }
+    return p;
+}
+
+/* Remove old tops that we made and that nothing needs any more. */
+static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
+                          const qp_domain *now)
+{
+    if (!old)
+        return;
+    qp_needed n;
+    qp_ctx quiet = *ctx;
+    quiet.api = ctx->api; /* needed for the tree */
+    if (qp_needed_compute(&quiet, domain, NULL, now, &n) < 0) {
+        qp_log(ctx, SB_LOG_WARN, "cannot tell which old overlays are still needed; keeping them");
+        return;
+    }
+    for (size_t i = 0; i < old->ndisks; i++) {
+        if (!old->disks[i].source || old->disks[i].readonly)
+            continue;
+        char *c = qp_realpath_or_copy(old->disks[i].source);
+        if (c && !qp_strv_has(&n.all, c) && qp_strv_has(&n.ours, c) && qp_file_exists(c)) {
+            qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
+            unlink(c);
+        }
+        free(c);
+    }
+    qp_needed_free(&n);
+}
+
+static int has_children(qp_ctx *ctx, const char *domain, const char *name)
+{
+    if (!ctx->api || !ctx->api->tree_children)
+        return 1; /* unknown: the safe answer keeps <disks> intact */
+    char **names = NULL;
+    size_t n = 0;
+    if (ctx->api->tree_children(ctx->h, domain, name, &names, &n) < 0)
+        return 1;
+    for (size_t i = 0; i < n; i++)
+        ctx->api->free(names[i]);
+    ctx->api->free(names);
+    return n > 0;
+}
+
+int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml, unsigned flags,
+                       char **out_xml)
+{
+    struct sb_snapshot_view *v = NULL;
+    qp_domain *cur = NULL, *snapdom = NULL, *newdom = NULL;
+    qp_qmp *q = NULL;
+    char *newxml = NULL;
+    qp_strv overlays = {0}, created = {0};
+    int r;
+    *out_xml = NULL;
+
+    if ((flags & SB_SNAPSHOT_REVERT_RUNNING) && (flags & SB_SNAPSHOT_REVERT_PAUSED))
+        return qp_error(ctx, SB_ERR_INVALID_ARG, "RUNNING and PAUSED are mutually exclusive");
+    if ((r = qp_domain_load(ctx, domain, &cur)) < 0)
+        return r;
+    if ((r = qp_view(ctx, snapshot_xml, &v)) < 0)
+        goto out;
+    if (!v->domain_xml) {
+        r = qp_error(ctx, SB_ERR_SNAPSHOT_REVERT_RISKY,
+                     "snapshot '%s' lacks domain '%s' rollback info", v->name, domain);
+        goto out;
+    }
+    int online_target;
+    switch (v->state) {
+    case SB_STATE_RUNNING:
+    case SB_STATE_PAUSED:
+        online_target = 1;
+        break;
+    case SB_STATE_SHUTDOWN:
+    case SB_STATE_SHUTOFF:
+    case SB_STATE_CRASHED:
+    case SB_STATE_DISK_SNAPSHOT: /* disks only: the guest restarts from them */
+        online_target = 0;
+        break;
+    case SB_STATE_PMSUSPENDED:
+        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                     "qemu doesn't support reversion of snapshot taken in PMSUSPENDED state");
+        goto out;
+    default:
+        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR,
+                     "Invalid target domain state '%d'. Refusing snapshot reversion", v->state);
+        goto out;
+    }
+    if ((r = qp_domain_parse(ctx, v->domain_xml, &snapdom)) < 0)
+        goto out;
+    if (cur->uuid && snapdom->uuid && strcasecmp(cur->uuid, snapdom->uuid)) {
+        r = qp_error(ctx, SB_ERR_INVALID_ARG, "snapshot '%s' belongs to domain uuid %s, not %s",
+                     v->name, snapdom->uuid, cur->uuid);
+        goto out;
+    }
+    if (online_target && v->external &&
+        (v->memory != SB_LOCATION_EXTERNAL || !v->memory_file)) {
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "snapshot '%s' is external with state running but has no memory file",
+                     v->name);
+        goto out;
+    }
+    if (online_target && v->external && !qp_file_exists(v->memory_file)) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT, "memory state file '%s' of snapshot '%s'",
+                           v->memory_file, v->name);
+        goto out;
+    }
+
+    /* the new definition: the snapshot's, under the current name */
+    newxml = qp_domain_xml_set_name(v->domain_xml, domain);
+    if (!newxml) {
+        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot rename the snapshot's domain");
+        goto out;
+    }
+    pid_t pid = 0;
+    if ((r = qp_proc_pid(ctx, domain, &pid)) < 0)
+        goto out;
+    int running = pid > 0;
+
+    /* check the images hold what we need before touching anything */
+    for (size_t i = 0; i < v->ndisks; i++) {
+        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        if (v->disks[i].snapshot == SB_LOCATION_NO || v->disks[i].snapshot == SB_LOCATION_MANUAL)
+            continue;
+        if (!k || !k->source) {
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "snapshot '%s': disk '%s' is not in its domain definition", v->name,
+                         v->disks[i].name);
+            goto out;
+        }
+        if (!qp_file_exists(k->source)) {
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
+                               "snapshot '%s': image '%s' of disk '%s'", v->name, k->source,
+                               k->target);
+            goto out;
+        }
+        if (v->disks[i].snapshot == SB_LOCATION_INTERNAL) {
+            int has = qp_img_has_snapshot(ctx, k->source, v->name, 1);
+            if (has < 0) {
+                r = has;
+                goto out;
+            }
+            if (!has) {
+                r = qp_error(ctx, SB_ERR_OPERATION_FAILED,
+                             "image '%s' of disk '%s' has no internal snapshot '%s'", k->source,
+                             k->target, v->name);
+                goto out;
+            }
+        }
+    }
+    int want = qp_run_state_after(v->state, flags);
+    double t0 = qp_now_ms();
+
+    if (!v->external) {
+        if (online_target && running && same_disks(cur, snapdom)) {
+            /* in place: no QEMU restart */
+            if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
+                goto out;
+            char st[64];
+            if ((r = qp_qmp_status(q, st, sizeof st)) < 0)
+                goto out;
+            if ((r = internal_load(ctx, q, v)) < 0) {
+                if (!strcmp(st, "running"))
+                    (void)qp_set_run_state(q, SB_DOMAIN_RUNNING);
+                goto out;
+            }
+            r = qp_set_run_state(q, want);
+            if (r == 0 && strcmp(cur->xml, newxml))
+                r = qp_domain_store(ctx, domain, newxml);
+            goto done;
+        }
+        if (running && (r = qp_proc_destroy(ctx, domain)) < 0)
+            goto out;
+        if ((r = qp_domain_store(ctx, domain, newxml)) < 0)
+            goto out;
+        if ((r = qp_domain_parse(ctx, newxml, &newdom)) < 0)
+            goto out;
+        if (online_target) {
+            if ((r = qp_proc_start(ctx, newdom, 1, 0, &q)) < 0)
+                goto out;
+            if ((r = internal_load(ctx, q, v)) < 0 || (r = qp_set_run_state(q, want)) < 0) {
+                qp_qmp_close(q);
+                q = NULL;
+                (void)qp_proc_destroy(ctx, domain);
+                goto out;
+            }
+        } else {
+            for (size_t i = 0; i < v->ndisks && r == 0; i++) {
+                if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
+                    continue;
+                const qp_disk *k = qp_domain_disk(newdom, v->disks[i].name);
+                r = qp_img_snapshot_apply(ctx, k->source, v->name);
+            }
+            if (r < 0)
+                goto out;
+            if (flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED))
+                if ((r = qp_proc_start(ctx, newdom, (flags & SB_SNAPSHOT_REVERT_PAUSED) != 0, 0,
+                                       NULL)) < 0)
+                    goto out;
+        }
+        goto done;
+    }
+
+    /* external: new overlays on top of the captured images */
+    char *xml = qp_strdup(newxml);
+    for (size_t i = 0; i < v->ndisks && xml; i++) {
+        if (v->disks[i].snapshot != SB_LOCATION_EXTERNAL) {
+            qp_strv_add(&overlays, "");
+            continue;
+        }
+        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        char *ov = revert_overlay_name(k->source);
+        qp_strv_add(&overlays, ov ? ov : "");
+        char *nx = ov ? qp_domain_xml_set_disk(xml, k->target, ov, "qcow2") : NULL;
+        free(xml);
+        xml = nx;
+        free(ov);
+    }
+    if (!xml) {
+        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot build the reverted domain definition");
+        goto out;
+    }
+    free(newxml);
+    newxml = xml;
+    if (running && (r = qp_proc_destroy(ctx, domain)) < 0)
+        goto out;
+    for (size_t i = 0; i < v->ndisks && r == 0; i++) {
+        if (!overlays.v[i][0])
+            continue;
+        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        r = qp_img_create_overlay(ctx, overlays.v[i], k->source, k->format);
+        if (qp_file_exists(overlays.v[i]))
+            qp_strv_add(&created, overlays.v[i]);
+    }
+    if (r == 0)
+        r = qp_domain_parse(ctx, newxml, &newdom);
+    if (r == 0)
+        r = qp_domain_store(ctx, domain, newxml);
+    if (r < 0) {
+        for (size_t i = 0; i < created.n; i++)
+            unlink(created.v[i]);
+        goto out;
+    }
+    if (online_target) {
+        if ((r = qp_proc_start(ctx, newdom, 1, 1, &q)) < 0)
+            goto out;
+        if ((r = load_memory(ctx, q, v->memory_file)) < 0 || (r = qp_set_run_state(q, want)) < 0) {
+            qp_qmp_close(q);
+            q = NULL;
+            (void)qp_proc_destroy(ctx, domain);
+            goto out;
+        }
+    } else if (flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED)) {
+        if ((r = qp_proc_start(ctx, newdom, (flags & SB_SNAPSHOT_REVERT_PAUSED) != 0, 0, NULL)) < 0)
+            goto out;
+    }
+    {
+        /* record the new overlays in the snapshot */
+        struct sb_snapshot_view nv = *v;
+        int kids = has_children(ctx, domain, v->name);
+        struct sb_snapshot_disk_view *dv = calloc(v->ndisks ? v->ndisks : 1, sizeof *dv);
+        if (!dv) {
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            goto out;
+        }
+        size_t n = 0;
+        for (size_t i = 0; i < v->ndisks; i++) {
+            if (kids && !overlays.v[i][0])
+                continue;
+            dv[n] = v->disks[i];
+            if (overlays.v[i][0]) {
+                dv[n].source = overlays.v[i];
+                dv[n].driver_type = "qcow2";
+                dv[n].type = SB_DISK_TYPE_FILE;
+                dv[n].snapshot = SB_LOCATION_EXTERNAL;
+            }
+            n++;
+        }
+        if (kids) {
+            nv.revert_disks = dv;
+            nv.nrevert_disks = n;
+        } else {
+            nv.disks = dv;
+            nv.ndisks = n;
+            nv.revert_disks = NULL;
+            nv.nrevert_disks = 0;
+        }
+        r = qp_format(ctx, &nv, out_xml);
+        free(dv);
+        if (r < 0)
+            goto out;
+    }
+done:
+    qp_log(ctx, SB_LOG_DEBUG, "reverted '%s' to '%s' in %.1f ms", domain, v->name,
+           qp_now_ms() - t0);
+    if (r == 0) {
+        qp_domain *now = newdom;
+        qp_domain *tmp = NULL;
+        if (!now && qp_domain_load(ctx, domain, &tmp) == 0)
+            now = tmp;
+        /* tree metadata still lists the old <disks> for this snapshot; the
+         * overlays recorded in *out_xml are the new top and are in `now` */
+        drop_unneeded(ctx, domain, cur, now);
+        qp_domain_free(tmp);
+    }
+out:
+    qp_qmp_close(q);
+    qp_strv_free(&overlays);
+    qp_strv_free(&created);
+    free(newxml);
+    qp_domain_free(newdom);
+    qp_domain_free(snapdom);
+    qp_domain_free(cur);
+    qp_view_free(ctx, v);
+    return r;
+}

@@ -1,0 +1,365 @@
+/* qemu plugin - errors, logging, files, strings. */
+#include "qp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int qp_verror(qp_ctx *ctx, int code, const char *fmt, va_list ap)
+{
+    vsnprintf(ctx->err_msg, sizeof ctx->err_msg, fmt, ap);
+    ctx->err_code = code;
+    if (ctx->api && ctx->api->set_error)
+        ctx->api->set_error(ctx->h, code, "%s", ctx->err_msg);
+    return -code;
+}
+
+int qp_error(qp_ctx *ctx, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int r = qp_verror(ctx, code, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+int qp_error_errno(qp_ctx *ctx, int code, int errnum, const char *fmt, ...)
+{
+    char buf[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return qp_error(ctx, code, "%s: %s", buf, strerror(errnum));
+}
+
+void qp_log(qp_ctx *ctx, int level, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    if (!ctx || !ctx->api || !ctx->api->log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    ctx->api->log(ctx->h, level, "qemu: %s", buf);
+}
+
+void qp_ctx_init(qp_ctx *ctx, const struct sb_host_api *api, sb_host *h, const char *state_dir)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ctx->api = api;
+    ctx->h = h;
+    ctx->state_dir = qp_strdup(state_dir);
+    ctx->qemu_bin = qp_strdup("qemu-system-x86_64");
+    ctx->qemu_img = qp_strdup("qemu-img");
+    ctx->job_timeout_ms = 600000;
+    ctx->connect_timeout_ms = 10000;
+    ctx->shutdown_timeout_ms = 30000;
+}
+
+void qp_ctx_fini(qp_ctx *ctx)
+{
+    free(ctx->state_dir);
+    free(ctx->qemu_bin);
+    free(ctx->qemu_img);
+    ctx->state_dir = ctx->qemu_bin = ctx->qemu_img = NULL;
+}
+
+char *qp_strdup(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+char *qp_printf(const char *fmt, ...)
+{
+    char *s = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+int qp_mkdir_p(const char *path, mode_t mode)
+{
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len == 0 || len >= sizeof buf)
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) < 0 && errno != EEXIST)
+            return -errno;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) < 0 && errno != EEXIST)
+        return -errno;
+    return 0;
+}
+
+static int fsync_dir_of(const char *path)
+{
+    char *copy = qp_strdup(path);
+    if (!copy)
+        return -ENOMEM;
+    int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(copy);
+    if (fd < 0)
+        return -errno;
+    int r = fsync(fd) < 0 ? -errno : 0;
+    close(fd);
+    return r;
+}
+
+int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len)
+{
+    char *tmp = qp_printf("%s.tmp.%ld", path, (long)getpid());
+    if (!tmp)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        free(tmp);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot create '%s.tmp'", path);
+    }
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = write(fd, data + off, len - off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            close(fd);
+            unlink(tmp);
+            free(tmp);
+            return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot write '%s'", path);
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) < 0 || close(fd) < 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot sync '%s'", path);
+    }
+    if (rename(tmp, path) < 0) {
+        int e = errno;
+        unlink(tmp);
+        free(tmp);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot rename to '%s'", path);
+    }
+    free(tmp);
+    (void)fsync_dir_of(path);
+    return 0;
+}
+
+int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qp_error_errno(ctx, errno == ENOENT ? SB_ERR_NO_DOMAIN : SB_ERR_SYSTEM_ERROR,
+                              errno, "cannot open '%s'", path);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    for (;;) {
+        if (!buf) {
+            close(fd);
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+        if (len + 1 >= cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                continue;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, buf + len, cap - len - 1);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            free(buf);
+            close(fd);
+            return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot read '%s'", path);
+        }
+        if (r == 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    buf[len] = '\0';
+    *out = buf;
+    if (out_len)
+        *out_len = len;
+    return 0;
+}
+
+int qp_file_exists(const char *path)
+{
+    struct stat st;
+    return path && stat(path, &st) == 0;
+}
+
+long long qp_file_size(const char *path)
+{
+    struct stat st;
+    if (!path || stat(path, &st) < 0)
+        return -1;
+    return (long long)st.st_size;
+}
+
+double qp_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+void qp_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+int qp_valid_name(const char *name)
+{
+    if (!name || !*name || name[0] == '.' || strlen(name) > 200)
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p == '/' || *p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+char *qp_default_external_name(const char *source, const char *name)
+{
+    const char *slash = strrchr(source, '/');
+    const char *dot = strrchr(source, '.');
+    size_t keep = strlen(source);
+    if (dot && (!slash || dot > slash))
+        keep = (size_t)(dot - source);
+    return qp_printf("%.*s.%s", (int)keep, source, name);
+}
+
+int qp_strv_add(qp_strv *s, const char *str)
+{
+    if (s->n + 2 > s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 8;
+        char **nv = realloc(s->v, nc * sizeof *nv);
+        if (!nv)
+            return -SB_ERR_NO_MEMORY;
+        s->v = nv;
+        s->cap = nc;
+    }
+    s->v[s->n] = qp_strdup(str);
+    if (!s->v[s->n])
+        return -SB_ERR_NO_MEMORY;
+    s->n++;
+    s->v[s->n] = NULL;
+    return 0;
+}
+
+int qp_strv_addf(qp_strv *s, const char *fmt, ...)
+{
+    char *str = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int r = vasprintf(&str, fmt, ap);
+    va_end(ap);
+    if (r < 0)
+        return -SB_ERR_NO_MEMORY;
+    r = qp_strv_add(s, str);
+    free(str);
+    return r;
+}
+
+int qp_strv_has(const qp_strv *s, const char *str)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->v[i], str) == 0)
+            return 1;
+    return 0;
+}
+
+void qp_strv_free(qp_strv *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+char *qp_realpath_or_copy(const char *path)
+{
+    char buf[PATH_MAX];
+    if (!path)
+        return NULL;
+    if (realpath(path, buf))
+        return qp_strdup(buf);
+    /* missing file: resolve its directory */
+    char *copy = qp_strdup(path), *copy2 = qp_strdup(path);
+    char *res = NULL;
+    if (copy && copy2 && realpath(dirname(copy), buf))
+        res = qp_printf("%s/%s", strcmp(buf, "/") ? buf : "", basename(copy2));
+    free(copy);
+    free(copy2);
+    return res ? res : qp_strdup(path);
+}
+
+int qp_lock_domain(qp_ctx *ctx, const char *name)
+{
+    char *dir = qp_printf("%s/locks", ctx->state_dir);
+    char *path = qp_printf("%s/locks/%s.lock", ctx->state_dir, name);
+    int fd = -1;
+    if (!dir || !path) {
+        free(dir);
+        free(path);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    qp_mkdir_p(dir, 0755);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int e = errno;
+        int r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot open lock '%s'", path);
+        free(dir);
+        free(path);
+        return r;
+    }
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno == EINTR)
+            continue;
+        int e = errno;
+        close(fd);
+        int r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot lock '%s'", path);
+        free(dir);
+        free(path);
+        return r;
+    }
+    free(dir);
+    free(path);
+    return fd;
+}
+
+void qp_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd);
+}
