@@ -140,10 +140,10 @@ static void no_disk_entries(void **state)
     struct sb_align_policy p = qemu(SB_LOCATION_INTERNAL);
     p.allow_disk_entries = false;
     p.plugin_name = "esx";
-    sb_snapdef *def = sb_snapdef_new();
+    sb_snapdef *def;
     assert_int_equal(align("<disk name='vda'/>", &p, &def), -SB_ERR_CONFIG_UNSUPPORTED);
     assert_non_null(strstr(sb_error_last()->message, "not supported by esx"));
-    sb_snapdef_free(def);
+    assert_null(def);
 }
 
 static void force_default(void **state)
