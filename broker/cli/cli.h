@@ -56,6 +56,12 @@ int cli_fail(void);
 /* Print "error: CLASS: message" for an error found by the CLI itself. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* End a progress line left open; print the library's log ring on stderr
+ * ("warning: ORIGIN: message").  Both do nothing with a library that has
+ * no progress sink / log ring (checked by meson). */
+void cli_progress_end(void);
+void cli_drain_log(void);
+
 /* JSON output wanted: global --json or the command's own --json. */
 int cli_want_json(const sb_cli *cli, const sb_args *args);
 

@@ -6,11 +6,13 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_error(int code, const char *fmt, ...)
 {
     va_list ap;
 
+    cli_progress_end();
     fprintf(stderr, "error: %s: ", sb_error_class_name(code));
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
@@ -30,6 +32,55 @@ int cli_fail(void)
     return cli_error(e->code, "%s", e->message);
 }
 
+#ifdef SB_CLI_HAVE_PROGRESS
+/* Long operations report progress; on a terminal we redraw one line on
+ * stderr ("what: 42%") and end it at 100%.  Never when stderr is a file or
+ * a pipe: scripts and the tests see exactly the one-line error rule. */
+static int progress_open;
+
+static void progress(void *opaque, const char *what, unsigned percent)
+{
+    (void)opaque;
+    if (percent > 100)
+        percent = 100;
+    fprintf(stderr, "\r%s: %3u%%", what, percent);
+    progress_open = percent < 100;
+    if (!progress_open)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+#endif
+
+void cli_progress_end(void)
+{
+#ifdef SB_CLI_HAVE_PROGRESS
+    /* An operation that failed half-way leaves its line open. */
+    if (progress_open) {
+        fputc('\n', stderr);
+        progress_open = 0;
+    }
+#endif
+}
+
+#ifdef SB_CLI_HAVE_LOG_DRAIN
+static void print_log(void *opaque, const char *level, const char *origin, const char *message)
+{
+    (void)opaque;
+    /* "error" log lines are not the command's error (that is printed once,
+     * by the command): they are shown as warnings. */
+    if (strcmp(level, "error") == 0 || strcmp(level, "warn") == 0)
+        level = "warning";
+    fprintf(stderr, "%s: %s: %s\n", level, origin, message);
+}
+#endif
+
+void cli_drain_log(void)
+{
+#ifdef SB_CLI_HAVE_LOG_DRAIN
+    sb_log_drain(print_log, NULL);
+#endif
+}
+
 int cli_broker(sb_cli *cli)
 {
     const char *const *warnings = NULL;
@@ -40,9 +91,19 @@ int cli_broker(sb_cli *cli)
         cli->broker = NULL;
         return cli_fail();
     }
+#ifdef SB_CLI_HAVE_LOG_DRAIN
+    /* The configuration's warnings are also log lines, printed from the
+     * ring by cli_drain_log(); printing the list too would say it twice. */
+    (void)warnings;
+#else
     size_t n = sb_broker_warnings(cli->broker, &warnings);
     for (size_t i = 0; i < n; i++)
         fprintf(stderr, "warning: %s\n", warnings[i]);
+#endif
+#ifdef SB_CLI_HAVE_PROGRESS
+    if (isatty(STDERR_FILENO))
+        sb_broker_set_progress(cli->broker, progress, NULL);
+#endif
     return 0;
 }
 

@@ -161,8 +161,12 @@ int main(int argc, char **argv)
         else
             ret = run_command(&cli, cmd, argc - i - 1, argv + i + 1);
     }
-    sb_disconnect(cli.conn);
-    sb_broker_free(cli.broker);
+    if (cli.conn)
+        sb_disconnect(cli.conn);
+    if (cli.broker)
+        sb_broker_free(cli.broker);
+    cli_progress_end();
+    cli_drain_log();
     if (fflush(stdout) != 0 && ret == 0)
         ret = cli_error(SB_ERR_SYSTEM_ERROR, "cannot write the output");
     return ret < 0 ? 1 : 0;
