@@ -202,6 +202,17 @@ static void test_newer_zero_tail_loads(void **state)
     assert_string_equal(p->name, "newer");
 }
 
+/* The plugin author's guide example is built and must load. */
+static void test_docs_example_loads(void **state)
+{
+    const sb_loaded_plugin *p;
+
+    (void)state;
+    assert_int_equal(sb_registry_load_file(&p, reg, SB_BUILD_ROOT "/tests/plugins/minimal.so"), 0);
+    assert_string_equal(p->name, "minimal");
+    assert_int_equal(p->caps.disk_override, SB_DISK_OVERRIDE_NONE);
+}
+
 /* ---- validation rules on in-memory tables -------------------------- */
 
 static int nop_open(sb_conn **o, sb_host *h, const char *u)
@@ -365,6 +376,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_null_caps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_old_minimal_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_newer_zero_tail_loads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_docs_example_loads, setup, teardown),
         cmocka_unit_test(test_validate_in_memory),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_op_table),
