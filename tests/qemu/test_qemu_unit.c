@@ -1,0 +1,261 @@
+/* tests/qemu - unit tests of the qemu plugin's modules with REAL QEMU and
+ * qemu-img (no mocks): QMP client, qemu-img wrappers, domain definitions,
+ * QEMU lifecycle and stale runtime files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qp.h"
+
+static char dir[256];
+static qp_ctx ctx;
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof dir, "/tmp/sbqu.XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    char sd[300];
+    snprintf(sd, sizeof sd, "%s/state", dir);
+    qp_ctx_init(&ctx, NULL, NULL, sd);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char *argv[] = {(char *)"rm", (char *)"-rf", dir, NULL};
+    qp_run(&ctx, argv, NULL, NULL);
+    qp_ctx_fini(&ctx);
+    return 0;
+}
+
+static char *path(const char *f)
+{
+    static char buf[4][400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, f);
+    return buf[k];
+}
+
+static void qmp_machine_none(void **state)
+{
+    (void)state;
+    char *sock = path("none.sock");
+    char qmparg[512];
+    snprintf(qmparg, sizeof qmparg, "unix:%s,server=on,wait=off", sock);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int nul = open("/dev/null", O_WRONLY);
+        dup2(nul, 1);
+        dup2(nul, 2);
+        execlp("qemu-system-x86_64", "qemu-system-x86_64", "-machine", "none", "-nodefaults",
+               "-display", "none", "-no-user-config", "-qmp", qmparg, (char *)NULL);
+        _exit(127);
+    }
+    qp_qmp *q = NULL;
+    assert_int_equal(qp_qmp_connect(&ctx, sock, 5000, &q), 0);
+    char st[64];
+    assert_int_equal(qp_qmp_status(q, st, sizeof st), 0);
+    assert_string_equal(st, "running");
+    /* a QMP error comes back as a class + message */
+    int r = qp_qmp_execute(q, "no-such-command", NULL, NULL);
+    assert_int_equal(r, -SB_ERR_OPERATION_UNSUPPORTED);
+    assert_non_null(strstr(ctx.err_msg, "no-such-command"));
+    /* HMP errors are in the text: detected */
+    char *out = NULL;
+    assert_int_equal(qp_qmp_hmp(q, "info status", &out), 0);
+    assert_non_null(strstr(out, "running"));
+    free(out);
+    assert_true(qp_qmp_hmp(q, "loadvm nosuch", NULL) < 0);
+    /* a job with an error: snapshot-load of a missing tag on no devices */
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "job-id", json_object_new_string("j1"));
+    json_object_object_add(a, "tag", json_object_new_string("nosuch"));
+    json_object_object_add(a, "vmstate", json_object_new_string("nonode"));
+    json_object_object_add(a, "devices", json_object_new_array());
+    assert_true(qp_qmp_job(q, "snapshot-load", a, "j1") < 0);
+    assert_non_null(strstr(ctx.err_msg, "job"));
+    /* quit: ECONNRESET / EOF count as success */
+    assert_int_equal(qp_qmp_quit(q), 0);
+    assert_int_equal(qp_qmp_wait_closed(q, 5000), 0);
+    qp_qmp_close(q);
+    assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+static void qemu_img_wrappers(void **state)
+{
+    (void)state;
+    char *base = path("img.qcow2"), *ov = path("img.ov");
+    assert_int_equal(qp_img_create(&ctx, base, "qcow2", "16M"), 0);
+    char *out = NULL;
+    assert_int_equal(qp_io(&ctx, base, "qcow2", "write -P 0xab 0 64k", &out), 0);
+    free(out);
+    assert_int_equal(qp_img_snapshot_create(&ctx, base, "t1"), 0);
+    /* duplicate tags are refused by us (qemu-img would accept them) */
+    assert_int_equal(qp_img_snapshot_create(&ctx, base, "t1"), -SB_ERR_OPERATION_FAILED);
+    assert_int_equal(qp_img_has_snapshot(&ctx, base, "t1", 0), 1);
+    assert_int_equal(qp_io(&ctx, base, "qcow2", "write -P 0xcd 0 64k", &out), 0);
+    free(out);
+    assert_int_equal(qp_img_snapshot_apply(&ctx, base, "t1"), 0);
+    assert_int_equal(qp_io(&ctx, base, "qcow2", "read -P 0xab 0 64k", &out), 0);
+    assert_null(strstr(out, "failed"));
+    free(out);
+    assert_int_equal(qp_img_snapshot_apply(&ctx, base, "nosuch"), -SB_ERR_NO_DOMAIN_SNAPSHOT);
+    assert_int_equal(qp_img_snapshot_delete(&ctx, base, "t1"), 0);
+    assert_int_equal(qp_img_has_snapshot(&ctx, base, "t1", 0), 0);
+    assert_int_equal(qp_img_create_overlay(&ctx, ov, base, "qcow2"), 0);
+    qp_img_info *chain = NULL;
+    size_t n = 0;
+    assert_int_equal(qp_img_chain(&ctx, ov, 0, &chain, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(chain[0].backing, base);
+    qp_img_chain_free(chain, n);
+    assert_int_equal(qp_io(&ctx, ov, "qcow2", "write -P 0x77 0 4k", &out), 0);
+    free(out);
+    assert_int_equal(qp_img_commit(&ctx, ov, base), 0);
+    assert_int_equal(qp_io(&ctx, base, "qcow2", "read -P 0x77 0 4k", &out), 0);
+    assert_null(strstr(out, "failed"));
+    free(out);
+    /* a missing file names the file */
+    assert_true(qp_img_snapshot_create(&ctx, path("missing.qcow2"), "x") < 0);
+    assert_non_null(strstr(ctx.err_msg, "missing.qcow2"));
+}
+
+static const char *dom_fmt =
+    "<domain type='kvm'><name>%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+    "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+    "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+    "<source file='%s'/><target dev='vda' bus='virtio'/></disk>%s"
+    "<memballoon model='none'/></devices></domain>";
+
+static char *dom_xml(const char *name, const char *disk, const char *extra)
+{
+    return qp_printf(dom_fmt, name, disk, extra ? extra : "");
+}
+
+static void domain_define_refusals(void **state)
+{
+    (void)state;
+    char *disk = path("d1.qcow2");
+    assert_int_equal(qp_img_create(&ctx, disk, "qcow2", "16M"), 0);
+    char *xml = dom_xml("vm1", disk, NULL), *name = NULL;
+    assert_int_equal(qp_domain_define(&ctx, xml, &name), 0);
+    assert_string_equal(name, "vm1");
+    free(name);
+    free(xml);
+    qp_domain *d = NULL;
+    assert_int_equal(qp_domain_load(&ctx, "vm1", &d), 0);
+    assert_non_null(d->uuid); /* generated */
+    assert_int_equal(strlen(d->uuid), 36);
+    assert_int_equal(d->memory_kib, 65536);
+    qp_domain_free(d);
+    struct {
+        const char *extra;
+        int code;
+        const char *word;
+    } bad[] = {
+        {"<interface type='network'><source network='default'/></interface>",
+         SB_ERR_CONFIG_UNSUPPORTED, "interface"},
+        {"<graphics type='vnc'/>", SB_ERR_CONFIG_UNSUPPORTED, "graphics"},
+        {"<disk type='network' device='disk'><target dev='vdb'/></disk>", SB_ERR_CONFIG_UNSUPPORTED,
+         "network"},
+        {"<disk type='file' device='disk'><driver name='qemu' type='vmdk'/><source file='/x'/>"
+         "<target dev='vdb'/></disk>", SB_ERR_CONFIG_UNSUPPORTED, "vmdk"},
+        {"<disk type='file' device='disk'><source file='rel.img'/><target dev='vdb'/></disk>",
+         SB_ERR_XML_ERROR, "absolute"},
+        {"<serial type='tcp'/>", SB_ERR_CONFIG_UNSUPPORTED, "serial"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        xml = dom_xml("vmbad", disk, bad[i].extra);
+        int r = qp_domain_define(&ctx, xml, NULL);
+        free(xml);
+        assert_int_equal(r, -bad[i].code);
+        assert_non_null(strstr(ctx.err_msg, bad[i].word));
+    }
+    assert_int_equal(qp_domain_define(&ctx, "<domain type='xen'><name>x</name></domain>", NULL),
+                     -SB_ERR_CONFIG_UNSUPPORTED);
+    assert_int_equal(qp_domain_define(&ctx, "<domain", NULL), -SB_ERR_XML_DETAIL);
+    qp_strv names = {0};
+    assert_int_equal(qp_domain_list(&ctx, &names), 0);
+    assert_int_equal(names.n, 1);
+    qp_strv_free(&names);
+}
+
+static void lifecycle_and_stale(void **state)
+{
+    (void)state;
+    qp_domain *d = NULL;
+    assert_int_equal(qp_domain_load(&ctx, "vm1", &d), 0);
+    double t0 = qp_now_ms();
+    assert_int_equal(qp_proc_start(&ctx, d, 0, 0, NULL), 0);
+    double t_start = qp_now_ms() - t0;
+    int st = 0;
+    assert_int_equal(qp_proc_state(&ctx, "vm1", &st), 0);
+    assert_int_equal(st, SB_DOMAIN_RUNNING);
+    assert_int_equal(qp_proc_start(&ctx, d, 0, 0, NULL), -SB_ERR_OPERATION_INVALID);
+    t0 = qp_now_ms();
+    assert_int_equal(qp_proc_destroy(&ctx, "vm1"), 0);
+    double t_destroy = qp_now_ms() - t0;
+    print_message("# start %.1f ms, destroy %.1f ms\n", t_start, t_destroy);
+    assert_int_equal(qp_proc_state(&ctx, "vm1", &st), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    /* crash: SIGKILL leaves pid file and socket behind */
+    assert_int_equal(qp_proc_start(&ctx, d, 1, 0, NULL), 0);
+    pid_t pid = 0;
+    assert_int_equal(qp_proc_pid(&ctx, "vm1", &pid), 0);
+    assert_true(pid > 0);
+    kill(pid, SIGKILL);
+    assert_int_equal(qp_proc_wait_gone(pid, 5000), 0);
+    char *pf = qp_printf("%s/run/vm1/qemu.pid", ctx.state_dir);
+    char *sock = qp_printf("%s/run/vm1/qmp.sock", ctx.state_dir);
+    assert_true(qp_file_exists(pf));
+    assert_int_equal(qp_proc_state(&ctx, "vm1", &st), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    assert_false(qp_file_exists(pf));
+    assert_false(qp_file_exists(sock));
+    /* a pid file naming someone else's live process (ours: pid 1 / self) */
+    FILE *f = fopen(pf, "w");
+    fprintf(f, "%ld\n", (long)getpid());
+    fclose(f);
+    assert_int_equal(qp_proc_pid(&ctx, "vm1", &pid), 0);
+    assert_int_equal(pid, 0);
+    assert_false(qp_file_exists(pf));
+    free(pf);
+    free(sock);
+    /* a missing disk is named */
+    free(d->disks[0].source);
+    d->disks[0].source = qp_strdup(path("gone.qcow2"));
+    assert_int_equal(qp_proc_start(&ctx, d, 0, 0, NULL), -SB_ERR_SYSTEM_ERROR);
+    assert_non_null(strstr(ctx.err_msg, "gone.qcow2"));
+    qp_domain_free(d);
+}
+
+int main(void)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(qmp_machine_none),
+        cmocka_unit_test(qemu_img_wrappers),
+        cmocka_unit_test(domain_define_refusals),
+        cmocka_unit_test(lifecycle_and_stale),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
