@@ -54,7 +54,7 @@ static int fill_unlisted(sb_snapdisk *sd, const sb_domdisk *dd, const struct sb_
 {
     if (!(sd->name = strdup(dd->target)))
         return sb_error_oom();
-    sd->type = SB_DISK_TYPE_FILE;
+    sd->type = SB_SNAPDISK_FILE;
     if (dd->empty)
         sd->snapshot = SB_LOCATION_NO; /* nothing to snapshot in an empty drive */
     else if (dd->snapshot != SB_LOCATION_DEFAULT && !pol->force_default)
@@ -76,10 +76,10 @@ static int assign_external_names(sb_snapdef *def, const sb_domdef *dom)
 
         if (sd->snapshot != SB_LOCATION_EXTERNAL || sd->src_path)
             continue;
-        if (sd->type != SB_DISK_TYPE_FILE)
+        if (sd->type != SB_SNAPDISK_FILE)
             return sb_error_set(SB_ERR_CONFIG_UNSUPPORTED,
                                 "cannot generate external snapshot name for disk '%s' on a '%s' "
-                                "device", sd->name, sb_disk_type_to_string(sd->type));
+                                "device", sd->name, sb_snapdisk_type_to_string(sd->type));
         if (!dd->src_path)
             return sb_error_set(SB_ERR_CONFIG_UNSUPPORTED,
                                 "cannot generate external snapshot name for disk '%s' without "

@@ -43,7 +43,7 @@ static int create_defaults(sb_snapdef *def, const sb_normalize_opts *o)
     return 0;
 }
 
-static int normalize_def(sb_snapdef *def, const sb_normalize_opts *o)
+int sb_snapdef_normalize(sb_snapdef *def, const sb_normalize_opts *o)
 {
     int default_location;
     int rc;
@@ -103,7 +103,7 @@ int sb_xml_normalize(const char *xml, size_t len, const char *source_name,
 
     if ((rc = sb_snapdef_parse(xml, len, source_name, pflags, &def)) < 0)
         return rc;
-    if ((rc = normalize_def(def, o)) == 0)
+    if ((rc = sb_snapdef_normalize(def, o)) == 0)
         rc = sb_snapdef_format(def, o->secure ? SB_SNAP_FORMAT_SECURE : 0, out_xml);
     sb_snapdef_free(def);
     return rc;

@@ -66,7 +66,7 @@ static void format_disk(sb_buf *b, const sb_snapdisk *d)
     if (d->snapshot > SB_LOCATION_DEFAULT)
         sb_buf_addf(b, " snapshot='%s'", sb_snap_location_to_string(d->snapshot));
     if (storage)
-        sb_buf_addf(b, " type='%s'", sb_disk_type_to_string(d->type));
+        sb_buf_addf(b, " type='%s'", sb_snapdisk_type_to_string(d->type));
     if (!children) {
         sb_buf_add(b, "/>\n");
         return;

@@ -96,15 +96,15 @@ static int parse_type(const struct sb_parse_ctx *ctx, const xmlNode *node, int *
     char *v;
     int rc;
 
-    *type = SB_DISK_TYPE_FILE;
+    *type = SB_SNAPDISK_FILE;
     if ((rc = sb_xml_prop(node, "type", &v)) < 0 || !v)
         return rc;
     if (!strcmp(v, "file"))
-        *type = SB_DISK_TYPE_FILE;
+        *type = SB_SNAPDISK_FILE;
     else if (!strcmp(v, "block"))
-        *type = SB_DISK_TYPE_BLOCK;
+        *type = SB_SNAPDISK_BLOCK;
     else if (!strcmp(v, "network"))
-        *type = SB_DISK_TYPE_NETWORK;
+        *type = SB_SNAPDISK_NETWORK;
     else if (in_list(all, v))
         rc = ERR(node, SB_ERR_XML_ERROR, "unsupported disk snapshot type '%s'", v);
     else
@@ -127,7 +127,7 @@ static int parse_source(const struct sb_parse_ctx *ctx, const xmlNode *src, sb_s
         free(d->src_path);
         d->src_path = NULL;
     }
-    if (d->type == SB_DISK_TYPE_NETWORK) {
+    if (d->type == SB_SNAPDISK_NETWORK) {
         char *proto;
         if ((rc = sb_xml_prop(src, "protocol", &proto)) < 0)
             return rc;

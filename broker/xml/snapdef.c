@@ -48,9 +48,9 @@ int sb_snap_location_from_string(const char *s)
     return index_of(location_names, s);
 }
 
-const char *sb_disk_type_to_string(int type)
+const char *sb_snapdisk_type_to_string(int type)
 {
-    return type >= 0 && type <= SB_DISK_TYPE_NETWORK ? disk_type_names[type] : NULL;
+    return type >= 0 && type <= SB_SNAPDISK_NETWORK ? disk_type_names[type] : NULL;
 }
 
 sb_snapdef *sb_snapdef_new(void)
@@ -108,8 +108,8 @@ bool sb_snapdef_is_external(const sb_snapdef *def)
 
 int sb_snapdisk_set_path(sb_snapdisk *disk, const char *path)
 {
-    const char *attr = disk->type == SB_DISK_TYPE_BLOCK     ? "dev"
-                       : disk->type == SB_DISK_TYPE_NETWORK ? "name"
+    const char *attr = disk->type == SB_SNAPDISK_BLOCK     ? "dev"
+                       : disk->type == SB_SNAPDISK_NETWORK ? "name"
                                                             : "file";
     char *copy = strdup(path);
     if (!copy)

@@ -34,16 +34,16 @@ enum sb_snap_format_flags {
 };
 
 /* Storage type of a snapshot disk (the subset the schema allows). */
-enum sb_disk_type {
-    SB_DISK_TYPE_FILE = 0, /* default when type= is absent */
-    SB_DISK_TYPE_BLOCK = 1,
-    SB_DISK_TYPE_NETWORK = 2,
+enum sb_snapdisk_type {
+    SB_SNAPDISK_FILE = 0, /* default when type= is absent */
+    SB_SNAPDISK_BLOCK = 1,
+    SB_SNAPDISK_NETWORK = 2,
 };
 
 typedef struct sb_snapdisk {
     char *name;        /* target dev, or an absolute path before alignment */
     int snapshot;      /* enum sb_snapshot_location */
-    int type;          /* enum sb_disk_type */
+    int type;          /* enum sb_snapdisk_type */
     char *src_path;    /* file= (file), dev= (block), name= (network); or NULL */
     xmlDoc *source;    /* the <source> element as given (root), or NULL */
     char *driver_type; /* <driver type=>, or NULL */
@@ -89,7 +89,7 @@ const char *sb_snap_state_to_string(int state);
 int sb_snap_state_from_string(const char *s);
 const char *sb_snap_location_to_string(int loc);
 int sb_snap_location_from_string(const char *s);
-const char *sb_disk_type_to_string(int type);
+const char *sb_snapdisk_type_to_string(int type);
 
 /* Parse a <domainsnapshot> document.  flags: enum sb_snap_parse_flags.
  * source_name names the input in messages (may be NULL).  On success *out
@@ -123,6 +123,13 @@ struct sb_align_policy {
  * target dev, and external disks without a path have a generated one. */
 int sb_snapdef_align_disks(sb_snapdef *def, const sb_domdef *fallback,
                            const struct sb_align_policy *pol);
+
+/* The defaults and alignment of sb_xml_normalize() on an already parsed
+ * definition (create mode: name, creationTime, state, memory; both modes:
+ * disk alignment with the policy in o).  Embeds o->domain_xml when def has
+ * no <domain>.  Used by the broker with a plugin's policy. */
+struct sb_normalize_opts;
+int sb_snapdef_normalize(sb_snapdef *def, const struct sb_normalize_opts *o);
 
 /* The default external file name of §4.3 step 5, for tests and plugins:
  * "/img/vm.qcow2" + "s1" -> "/img/vm.s1" (no stat here). */

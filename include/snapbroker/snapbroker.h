@@ -53,6 +53,21 @@ SB_API size_t sb_broker_hosts(const sb_broker *b, const sb_host_info **out);
 SB_API const char *sb_broker_state_dir(const sb_broker *b);
 SB_API const char *sb_broker_plugin_dir(const sb_broker *b);
 
+/* Progress of long operations (plugin work such as a block commit):
+ * what is being done and 0..100.  The CLI draws it on a terminal.
+ * NULL turns it off. */
+SB_API void sb_broker_set_progress(sb_broker *b,
+                                   void (*fn)(void *opaque, const char *what, unsigned percent),
+                                   void *opaque);
+
+/* The library never prints: log lines of the broker and its plugins at or
+ * above the configured log_level are kept in a small ring.  Hand each
+ * (oldest first) to fn and empty the ring; returns the count.  level is
+ * "error", "warn", "info" or "debug"; origin says who wrote it. */
+SB_API size_t sb_log_drain(void (*fn)(void *opaque, const char *level, const char *origin,
+                                      const char *message),
+                           void *opaque);
+
 /* Describe a plugin (loading it if needed) as JSON (machine) or text
  * (human, the `plugin-info` output).  *out is the caller's. */
 SB_API int sb_plugin_describe(char **out, sb_broker *b, const char *plugin_name, int json);

@@ -167,7 +167,7 @@ static void disk_rules(void **state)
                            "</disk><disk name='b' type='block'><source dev='/dev/x'/></disk>"
                            "</disks></domainsnapshot>", 0, &def), 0);
     assert_int_equal(def->disks[0].snapshot, SB_LOCATION_EXTERNAL);
-    assert_int_equal(def->disks[1].type, SB_DISK_TYPE_BLOCK);
+    assert_int_equal(def->disks[1].type, SB_SNAPDISK_BLOCK);
     assert_string_equal(def->disks[1].src_path, "/dev/x");
     sb_snapdef_free(def);
 }

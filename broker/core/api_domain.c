@@ -1,0 +1,135 @@
+/* Domain calls: argument checks, then straight to the plugin. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/api.h"
+#include "core/error.h"
+#include "plugin/dispatch.h"
+
+#define CHECK_CONN_DOMAIN(c, d)                                                       \
+    do {                                                                              \
+        if (!(c))                                                                     \
+            return sb_error_set(SB_ERR_INVALID_ARG, "%s: no connection", __func__);   \
+        if (!(d) || !*(d))                                                            \
+            return sb_error_set(SB_ERR_INVALID_ARG, "%s: no domain name", __func__);  \
+    } while (0)
+
+int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags)
+{
+    const unsigned known = SB_DOMAIN_LIST_ACTIVE | SB_DOMAIN_LIST_INACTIVE;
+    int rc;
+
+    if (!c || !out_names || !out_n)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_list: NULL argument");
+    if (flags & ~known)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_list",
+                            flags & ~known);
+    *out_names = NULL;
+    *out_n = 0;
+    SB_DISPATCH(rc, c->plugin, domain_list, out_names, out_n, c->conn, flags);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_conn_domain_xml(sb_connection *c, const char *domain, char **out_xml)
+{
+    int rc;
+    *out_xml = NULL;
+    SB_DISPATCH(rc, c->plugin, domain_get_xml, out_xml, c->conn, domain, 0);
+    if (rc >= 0 && !*out_xml)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "plugin '%s' returned no XML for domain '%s'",
+                            c->plugin->name, domain);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state)
+{
+    int rc;
+    SB_DISPATCH(rc, c->plugin, domain_get_state, out_state, c->conn, domain);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags)
+{
+    int rc;
+    CHECK_CONN_DOMAIN(c, domain);
+    if (flags & ~(unsigned)SB_SNAPSHOT_XML_SECURE)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_get_xml",
+                            flags & ~(unsigned)SB_SNAPSHOT_XML_SECURE);
+    if ((flags & SB_SNAPSHOT_XML_SECURE) &&
+        (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
+        return rc;
+    *out_xml = NULL;
+    SB_DISPATCH(rc, c->plugin, domain_get_xml, out_xml, c->conn, domain, flags);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain)
+{
+    CHECK_CONN_DOMAIN(c, domain);
+    return sb_conn_domain_state(c, domain, out_state);
+}
+
+int sb_domain_define(char **out_name, sb_connection *c, const char *domain_xml)
+{
+    char *name = NULL;
+    int rc;
+
+    if (!c || !domain_xml)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_define: NULL argument");
+    if ((rc = sb_conn_check_writable(c, "defining a domain")) < 0)
+        return rc;
+    SB_DISPATCH(rc, c->plugin, domain_define, &name, c->conn, domain_xml, 0);
+    if (rc < 0)
+        return rc;
+    if (out_name)
+        *out_name = name;
+    else
+        free(name);
+    return 0;
+}
+
+/* The simple "verb a domain" calls share one shape. */
+#define DOMAIN_VERB(fn, member, what, flags)                                 \
+    int fn(sb_connection *c, const char *domain)                             \
+    {                                                                        \
+        int rc;                                                              \
+        CHECK_CONN_DOMAIN(c, domain);                                        \
+        if ((rc = sb_conn_check_writable(c, what)) < 0)                      \
+            return rc;                                                       \
+        SB_DISPATCH(rc, c->plugin, member, c->conn, domain, flags);          \
+        return rc < 0 ? rc : 0;                                              \
+    }
+
+DOMAIN_VERB(sb_domain_undefine, domain_undefine, "undefining a domain", 0)
+DOMAIN_VERB(sb_domain_destroy, domain_destroy, "destroying a domain", 0)
+DOMAIN_VERB(sb_domain_shutdown, domain_shutdown, "shutting down a domain", 0)
+DOMAIN_VERB(sb_domain_suspend, domain_suspend, "suspending a domain", 0)
+DOMAIN_VERB(sb_domain_resume, domain_resume, "resuming a domain", 0)
+
+int sb_domain_start(sb_connection *c, const char *domain, unsigned flags)
+{
+    int rc;
+    CHECK_CONN_DOMAIN(c, domain);
+    if (flags & ~(unsigned)SB_DOMAIN_START_PAUSED)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_start",
+                            flags & ~(unsigned)SB_DOMAIN_START_PAUSED);
+    if ((rc = sb_conn_check_writable(c, "starting a domain")) < 0)
+        return rc;
+    SB_DISPATCH(rc, c->plugin, domain_start, c->conn, domain, flags);
+    return rc < 0 ? rc : 0;
+}
+
+const char *sb_domain_state_name(int state)
+{
+    /* virsh's wording (virshDomainStateToString). */
+    switch (state) {
+    case SB_DOMAIN_RUNNING: return "running";
+    case SB_DOMAIN_BLOCKED: return "idle";
+    case SB_DOMAIN_PAUSED: return "paused";
+    case SB_DOMAIN_SHUTDOWN: return "in shutdown";
+    case SB_DOMAIN_SHUTOFF: return "shut off";
+    case SB_DOMAIN_CRASHED: return "crashed";
+    case SB_DOMAIN_PMSUSPENDED: return "pmsuspended";
+    default: return "no state";
+    }
+}

@@ -1,0 +1,206 @@
+/* sb_connect: host (configured name or URI) -> plugin -> open. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/api.h"
+#include "core/error.h"
+#include "plugin/dispatch.h"
+#include "store/names.h"
+
+/* The plugin named by a URI's scheme ("qemu:///session" -> "qemu",
+ * "esx+https://h" -> "esx"). */
+static int plugin_from_uri(const char *uri, char *name, size_t size)
+{
+    const char *colon = strstr(uri, "://");
+    size_t len = colon ? (size_t)(colon - uri) : 0;
+    const char *plus = memchr(uri, '+', len);
+
+    if (plus)
+        len = (size_t)(plus - uri);
+    if (!colon || len == 0 || len >= size)
+        return sb_error_set(SB_ERR_INVALID_ARG,
+                            "'%s' is neither a configured host nor a URI (scheme://...)", uri);
+    memcpy(name, uri, len);
+    name[len] = '\0';
+    return 0;
+}
+
+/* A storable host name for a URI that is not configured: the URI with
+ * everything outside [A-Za-z0-9._-] replaced by '_'. */
+static char *host_name_from_uri(const char *uri)
+{
+    char *s = strdup(uri);
+    if (!s)
+        return NULL;
+    for (char *p = s; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '.' || *p == '-' || *p == '_'))
+            *p = '_';
+    }
+    if (s[0] == '.')
+        s[0] = '_';
+    return s;
+}
+
+static const sb_config_host *host_by_uri(const sb_config *cfg, const char *uri)
+{
+    for (size_t i = 0; i < cfg->nhosts; i++)
+        if (cfg->hosts[i].uri && strcmp(cfg->hosts[i].uri, uri) == 0)
+            return &cfg->hosts[i];
+    return NULL;
+}
+
+static int resolve_host(sb_connection *c, const char *host, const sb_config_host **out_cfg,
+                        char *plugin, size_t plugin_size)
+{
+    const sb_config *cfg = c->broker->cfg;
+    const sb_config_host *h = NULL;
+    int rc;
+
+    *out_cfg = NULL;
+    if (!host) {
+        if (!cfg->default_host)
+            return sb_error_set(SB_ERR_CONFIG, "%s: no host configured and none given",
+                                cfg->path);
+        host = cfg->default_host;
+    }
+    if ((h = sb_config_find_host(cfg, host)) || (h = host_by_uri(cfg, host))) {
+        snprintf(plugin, plugin_size, "%s", h->plugin);
+        c->host_name = strdup(h->name);
+        c->uri = strdup(h->uri ? h->uri : "");
+        *out_cfg = h;
+    } else {
+        if ((rc = plugin_from_uri(host, plugin, plugin_size)) < 0)
+            return rc;
+        c->host_name = host_name_from_uri(host);
+        c->uri = strdup(host);
+    }
+    if (!c->host_name || !c->uri)
+        return sb_error_oom();
+    return sb_name_check_path_component("host", c->host_name);
+}
+
+/* Host progress sink -> the broker's public progress callback. */
+static void progress_adapter(void *data, const char *plugin, const char *host, const char *what,
+                             unsigned percent)
+{
+    sb_broker *b = data;
+    (void)plugin;
+    (void)host;
+    if (b->progress)
+        b->progress(b->progress_opaque, what, percent);
+}
+
+int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned flags)
+{
+    const sb_config_host *hcfg;
+    char plugin[64];
+    char *state_dir = NULL;
+    sb_connection *c;
+    int rc;
+
+    if (!out || !b)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_connect: NULL argument");
+    *out = NULL;
+    if (flags & ~(unsigned)SB_CONNECT_READONLY)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_connect: unsupported flags (0x%x)",
+                            flags & ~(unsigned)SB_CONNECT_READONLY);
+    if (!(c = calloc(1, sizeof(*c))))
+        return sb_error_oom();
+    c->broker = b;
+    c->readonly = flags & SB_CONNECT_READONLY;
+    if ((rc = resolve_host(c, host, &hcfg, plugin, sizeof(plugin))) < 0)
+        goto fail;
+    if ((rc = sb_registry_load_name(&c->plugin, b->registry, &b->path, plugin)) < 0)
+        goto fail;
+    if (asprintf(&state_dir, "%s/hosts/%s/plugin-%s", b->cfg->state_dir, c->host_name,
+                 c->plugin->name) < 0) {
+        state_dir = NULL;
+        rc = sb_error_oom();
+        goto fail;
+    }
+    struct sb_host_params hp = {
+        .plugin = c->plugin->name,
+        .host = c->host_name,
+        .state_dir = state_dir,
+        .group = hcfg ? hcfg->group : NULL,
+    };
+    rc = sb_host_new(&c->host, &hp);
+    free(state_dir);
+    if (rc < 0)
+        goto fail;
+    sb_host_set_ctx(c->host, c);
+    sb_host_set_progress_sink(c->host, progress_adapter, b);
+    if (sb_conn_broker_meta(c))
+        sb_host_set_tree_ops(c->host, &sb_api_tree_ops);
+    SB_DISPATCH(rc, c->plugin, open, &c->conn, c->host, c->uri);
+    if (rc < 0) {
+        sb_error_prefix("cannot open host '%s' (%s)", c->host_name, c->uri);
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    sb_disconnect(c);
+    return rc;
+}
+
+void sb_disconnect(sb_connection *c)
+{
+    if (!c)
+        return;
+    if (c->conn && c->plugin->ops.close)
+        c->plugin->ops.close(c->conn);
+    sb_host_free(c->host);
+    free(c->host_name);
+    free(c->uri);
+    free(c);
+}
+
+const char *sb_connection_host(const sb_connection *c)
+{
+    return c->host_name;
+}
+
+const char *sb_connection_plugin(const sb_connection *c)
+{
+    return c->plugin->name;
+}
+
+int sb_conn_check_writable(const sb_connection *c, const char *what)
+{
+    if (c->readonly)
+        return sb_error_set(SB_ERR_OPERATION_DENIED,
+                            "%s is not allowed on a read-only connection", what);
+    return 0;
+}
+
+int sb_conn_store_open(sb_connection *c, const char *domain, bool writable, sb_store **out)
+{
+    return sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
+                         writable ? SB_STORE_WRITABLE : 0, out);
+}
+
+int sb_strdup_out(char **out, const char *s)
+{
+    if (!(*out = strdup(s)))
+        return sb_error_oom();
+    return 0;
+}
+
+int sb_names_from_nodes(char ***out_names, size_t *out_n, const sb_tree_node **nodes, size_t n)
+{
+    char **names = calloc(n + 1, sizeof(*names));
+    if (!names)
+        return sb_error_oom();
+    for (size_t i = 0; i < n; i++) {
+        if (!(names[i] = strdup(sb_tree_node_name(nodes[i])))) {
+            sb_names_free(names, i);
+            return sb_error_oom();
+        }
+    }
+    *out_names = names;
+    *out_n = n;
+    return 0;
+}

@@ -1,0 +1,144 @@
+/* sb_snapshot_delete: API rules, then for broker-owned metadata one plugin
+ * call and one store commit per snapshot, descendants first, so that an
+ * interruption leaves a consistent tree: every snapshot still listed still
+ * has its data, and the intent of the one in flight tells the reconciler
+ * which to check. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/snap.h"
+#include "plugin/dispatch.h"
+
+static int check_delete_flags(const sb_connection *c, unsigned flags)
+{
+    int rc;
+
+    if ((rc = sb_conn_check_writable(c, "deleting a snapshot")) < 0)
+        return rc;
+    if ((flags & SB_SNAPSHOT_DELETE_CHILDREN) && (flags & SB_SNAPSHOT_DELETE_CHILDREN_ONLY))
+        return sb_error_set(SB_ERR_INVALID_ARG,
+                            "flags 'children' and 'children-only' are mutually exclusive");
+    return sb_dispatch_check_flags(c->plugin, SB_VERB_DELETE, flags);
+}
+
+/* The snapshots to delete, children before their parents: the reverse of
+ * a depth-first (parents first) listing. */
+static int delete_order(const sb_store *s, const char *name, unsigned flags, char ***out,
+                        size_t *n)
+{
+    const sb_tree_node **nodes = NULL;
+    size_t count = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (flags & (SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY)) {
+        rc = sb_tree_list(sb_store_tree(s), name,
+                          SB_SNAPSHOT_LIST_DESCENDANTS | SB_SNAPSHOT_LIST_TOPOLOGICAL, &nodes,
+                          &count);
+        if (rc < 0)
+            return rc;
+    }
+    char **names = calloc(count + 2, sizeof(*names));
+    if (!names) {
+        free(nodes);
+        return sb_error_oom();
+    }
+    size_t k = 0;
+    for (size_t i = count; i > 0; i--)
+        if (!(names[k++] = strdup(sb_tree_node_name(nodes[i - 1]))))
+            goto oom;
+    if (!(flags & SB_SNAPSHOT_DELETE_CHILDREN_ONLY) && !(names[k++] = strdup(name)))
+        goto oom;
+    free(nodes);
+    *out = names;
+    *n = k;
+    return 0;
+oom:
+    free(nodes);
+    sb_names_free(names, k);
+    return sb_error_oom();
+}
+
+/* Delete one snapshot's data through the plugin, then its metadata. */
+static int delete_one(sb_connection *c, sb_store *s, const char *domain, const char *name,
+                      unsigned flags)
+{
+    const sb_tree_node *n;
+    uint64_t intent;
+    char *xml = NULL;
+    int rc;
+
+    if ((rc = sb_snap_lookup(s, domain, name, &n)) < 0)
+        return rc;
+    if (!(xml = strdup(sb_tree_node_xml(n) ? sb_tree_node_xml(n) : "")))
+        return sb_error_oom();
+    if ((rc = sb_store_intent_begin(s, "delete", name, xml, &intent)) < 0)
+        goto out;
+    c->active_store = s;
+    c->active_domain = domain;
+    SB_DISPATCH(rc, c->plugin, snapshot_delete, c->conn, domain, xml, flags);
+    c->active_store = NULL;
+    c->active_domain = NULL;
+    if (rc < 0) {
+        sb_error prev = *sb_error_last();
+        sb_store_intent_end(s, intent);
+        sb_error_set(prev.code, "%s", prev.message);
+        goto out;
+    }
+    if ((rc = sb_store_begin(s)) == 0 && (rc = sb_store_delete(s, name, 0)) == 0 &&
+        (rc = sb_store_intent_end(s, intent)) == 0)
+        rc = sb_store_commit(s);
+    if (rc < 0 && sb_store_in_transaction(s))
+        sb_store_rollback(s);
+out:
+    free(xml);
+    return rc;
+}
+
+static int delete_broker(sb_connection *c, const char *domain, const char *name, unsigned flags)
+{
+    const unsigned tree_flags = SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY;
+    const sb_tree_node *n;
+    char **order = NULL;
+    size_t count = 0;
+    sb_store *s = NULL;
+    int rc;
+
+    if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+        (rc = sb_conn_reconcile(c, domain, s, NULL)) < 0 ||
+        (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
+        goto out;
+    if (flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) {
+        if ((rc = sb_store_begin(s)) == 0 &&
+            (rc = sb_store_delete(s, name, flags & tree_flags)) == 0)
+            rc = sb_store_commit(s);
+        goto out;
+    }
+    if ((rc = delete_order(s, name, flags, &order, &count)) < 0)
+        goto out;
+    for (size_t i = 0; i < count && rc == 0; i++)
+        rc = delete_one(c, s, domain, order[i], flags & ~tree_flags);
+out:
+    sb_names_free(order, count);
+    sb_store_close(s);
+    return rc;
+}
+
+int sb_snapshot_delete(sb_connection *c, const char *domain, const char *name, unsigned flags)
+{
+    char *xml = NULL;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_delete")) < 0 ||
+        (rc = check_delete_flags(c, flags)) < 0)
+        return rc;
+    if (sb_conn_broker_meta(c))
+        return delete_broker(c, domain, name, flags);
+    SB_DISPATCH(rc, c->plugin, snapshot_get_xml, &xml, c->conn, domain, name, 0);
+    if (rc >= 0)
+        SB_DISPATCH(rc, c->plugin, snapshot_delete, c->conn, domain, xml, flags);
+    free(xml);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,250 @@
+/* Read-only snapshot calls: XML, listings, current, parent, info.
+ * Broker-owned metadata is answered from the store (shared lock);
+ * hypervisor-owned metadata by the plugin. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/snap.h"
+#include "plugin/dispatch.h"
+
+int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, const char *name,
+                        unsigned flags)
+{
+    sb_store *s = NULL;
+    sb_snapdef *def = NULL;
+    const sb_tree_node *n;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_get_xml")) < 0)
+        return rc;
+    *out_xml = NULL;
+    if ((flags & SB_SNAPSHOT_XML_SECURE) &&
+        (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
+        return rc;
+    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_XML, flags)) < 0)
+        return rc;
+    if (!sb_conn_broker_meta(c)) {
+        SB_DISPATCH(rc, c->plugin, snapshot_get_xml, out_xml, c->conn, domain, name, flags);
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0 ||
+        (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
+        goto out;
+    const char *xml = sb_tree_node_xml(n);
+    if (!xml) {
+        rc = sb_error_set(SB_ERR_STORE, "snapshot '%s' of domain '%s' has no stored XML", name,
+                          domain);
+        goto out;
+    }
+    /* The store keeps the SECURE form; anything else is re-formatted. */
+    if (flags & SB_SNAPSHOT_XML_SECURE) {
+        rc = sb_strdup_out(out_xml, xml);
+    } else if ((rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot",
+                                      SB_SNAP_PARSE_REDEFINE, &def)) == 0) {
+        rc = sb_snapdef_format(def, 0, out_xml);
+    }
+out:
+    sb_snapdef_free(def);
+    sb_store_close(s);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const char *domain,
+                     const char *from, unsigned flags)
+{
+    const sb_tree_node **nodes = NULL;
+    sb_store *s = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, NULL, false, "sb_snapshot_list")) < 0)
+        return rc;
+    if (!out_names || !out_n)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_list: NULL output");
+    *out_names = NULL;
+    *out_n = 0;
+    if (flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for snapshot listing",
+                            flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL);
+    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_LIST, flags)) < 0)
+        return rc;
+    if (!sb_conn_broker_meta(c)) {
+        SB_DISPATCH(rc, c->plugin, snapshot_list, out_names, out_n, c->conn, domain, from, flags);
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+        goto out;
+    if (from) {
+        const sb_tree_node *dummy;
+        if ((rc = sb_snap_lookup(s, domain, from, &dummy)) < 0)
+            goto out;
+    }
+    if ((rc = sb_tree_list(sb_store_tree(s), from, flags, &nodes, &n)) < 0)
+        goto out;
+    rc = sb_names_from_nodes(out_names, out_n, nodes, n);
+out:
+    free(nodes);
+    sb_store_close(s);
+    return rc < 0 ? rc : 0;
+}
+
+int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
+{
+    sb_store *s = NULL;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, NULL, false, "sb_snapshot_current")) < 0)
+        return rc;
+    *out_name = NULL;
+    if (!sb_conn_broker_meta(c)) {
+        SB_DISPATCH(rc, c->plugin, snapshot_current, out_name, c->conn, domain);
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+        return rc;
+    const sb_tree_node *cur = sb_tree_current(sb_store_tree(s));
+    if (!cur)
+        rc = sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT,
+                          "the domain '%s' does not have a current snapshot", domain);
+    else
+        rc = sb_strdup_out(out_name, sb_tree_node_name(cur));
+    sb_store_close(s);
+    return rc;
+}
+
+int sb_snapshot_set_current(sb_connection *c, const char *domain, const char *name)
+{
+    sb_store *s = NULL;
+    const sb_tree_node *n;
+    char *xml = NULL;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_set_current")) < 0)
+        return rc;
+    if ((rc = sb_conn_check_writable(c, "setting the current snapshot")) < 0)
+        return rc;
+    if (!sb_conn_broker_meta(c)) {
+        /* virsh's way: redefine the snapshot as it is, with CURRENT. */
+        if ((rc = sb_snapshot_get_xml(&xml, c, domain, name, 0)) == 0)
+            rc = sb_snapshot_create_xml(NULL, c, domain, xml,
+                                        SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT);
+        free(xml);
+        return rc;
+    }
+    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE,
+                                      SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT)) < 0)
+        return rc;
+    if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0)
+        return rc;
+    if ((rc = sb_store_begin(s)) == 0 && (rc = sb_snap_lookup(s, domain, name, &n)) == 0 &&
+        (rc = sb_store_set_current(s, name)) == 0)
+        rc = sb_store_commit(s);
+    sb_store_close(s); /* rolls back on failure */
+    return rc;
+}
+
+int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain, const char *name)
+{
+    const sb_tree_node *n;
+    sb_store *s = NULL;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_parent")) < 0)
+        return rc;
+    *out_name = NULL;
+    if (!sb_conn_broker_meta(c)) {
+        SB_DISPATCH(rc, c->plugin, snapshot_parent, out_name, c->conn, domain, name);
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+        return rc;
+    if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
+        const sb_tree_node *p = sb_tree_node_parent(n);
+        if (!p)
+            rc = sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT, "snapshot '%s' does not have a parent",
+                              name);
+        else
+            rc = sb_strdup_out(out_name, sb_tree_node_name(p));
+    }
+    sb_store_close(s);
+    return rc;
+}
+
+/* Info for hypervisor-owned metadata, from the plugin's answers. */
+static int info_from_plugin(sb_snapshot_info *out, sb_connection *c, const char *domain,
+                            const char *name)
+{
+    char *xml = NULL, *cur = NULL, *parent = NULL, **names = NULL;
+    sb_snapdef *def = NULL;
+    size_t n = 0;
+    int rc;
+
+    if ((rc = sb_snapshot_get_xml(&xml, c, domain, name, 0)) < 0)
+        return rc;
+    rc = sb_snapdef_parse(xml, strlen(xml), "plugin snapshot XML", SB_SNAP_PARSE_REDEFINE, &def);
+    if (rc < 0)
+        goto out;
+    out->state = def->state;
+    out->external = sb_snapdef_is_external(def);
+    out->creation_time = def->creation_time;
+    out->has_metadata = 0; /* the hypervisor keeps it, not the broker */
+    if (sb_snapshot_current(&cur, c, domain) == 0)
+        out->is_current = strcmp(cur, name) == 0;
+    if (sb_snapshot_parent(&parent, c, domain, name) == 0)
+        snprintf(out->parent, sizeof(out->parent), "%s", parent);
+    if (sb_snapshot_list(&names, &n, c, domain, name, 0) == 0)
+        out->children = n;
+    sb_names_free(names, n);
+    names = NULL;
+    n = 0;
+    if (sb_snapshot_list(&names, &n, c, domain, name, SB_SNAPSHOT_LIST_DESCENDANTS) == 0)
+        out->descendants = n;
+    sb_error_clear(); /* the optional parts above may legitimately fail */
+out:
+    sb_names_free(names, n);
+    sb_snapdef_free(def);
+    free(xml);
+    free(cur);
+    free(parent);
+    return rc;
+}
+
+int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *domain,
+                         const char *name)
+{
+    const sb_tree_node *n;
+    sb_store *s = NULL;
+    size_t count = 0;
+    int rc;
+
+    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_info_get")) < 0)
+        return rc;
+    memset(out, 0, sizeof(*out));
+    if (!sb_conn_broker_meta(c))
+        return info_from_plugin(out, c, domain, name);
+    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+        return rc;
+    if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
+        const sb_tree *t = sb_store_tree(s);
+        const sb_tree_node *p = sb_tree_node_parent(n);
+        out->state = sb_tree_node_state(n);
+        out->external = sb_tree_node_external(n);
+        out->is_current = sb_tree_node_is_current(t, n);
+        out->has_metadata = 1;
+        out->children = sb_tree_node_num_children(n);
+        out->creation_time = sb_tree_node_creation_time(n);
+        if (p)
+            snprintf(out->parent, sizeof(out->parent), "%s", sb_tree_node_name(p));
+        if ((rc = sb_tree_list(t, name, SB_SNAPSHOT_LIST_DESCENDANTS, NULL, &count)) == 0)
+            out->descendants = count;
+    }
+    sb_store_close(s);
+    return rc;
+}
+
+const char *sb_snapshot_state_name(int state)
+{
+    return sb_snap_state_to_string(state);
+}

@@ -1,0 +1,60 @@
+/* Small helpers shared by the snapshot calls. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/snap.h"
+
+sb_tree_snapshot sb_snap_tree_entry(const sb_snapdef *def, const char *xml)
+{
+    sb_tree_snapshot e = {
+        .name = def->name,
+        .parent = def->parent,
+        .state = def->state,
+        .external = sb_snapdef_is_external(def),
+        .creation_time = def->creation_time,
+        .xml = xml,
+    };
+    return e;
+}
+
+int sb_snap_canonical(const char *xml, char **out, sb_snapdef **out_def)
+{
+    sb_snapdef *def = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = sb_snapdef_parse(xml, strlen(xml), "plugin result", SB_SNAP_PARSE_REDEFINE,
+                               &def)) < 0)
+        return rc;
+    rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, out);
+    if (rc == 0 && out_def)
+        *out_def = def;
+    else
+        sb_snapdef_free(def);
+    return rc;
+}
+
+int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
+                   const sb_tree_node **out)
+{
+    const sb_tree_node *n = sb_tree_lookup(sb_store_tree(s), name);
+    if (!n)
+        return sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT,
+                            "no domain snapshot with matching name '%s' in domain '%s'", name,
+                            domain);
+    *out = n;
+    return 0;
+}
+
+int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
+                       bool need_name, const char *func)
+{
+    if (!c)
+        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no connection", func);
+    if (!domain || !*domain)
+        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no domain name", func);
+    if (need_name && (!name || !*name))
+        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no snapshot name", func);
+    return 0;
+}
