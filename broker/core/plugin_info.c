@@ -126,11 +126,11 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
     c = &p->caps;
     snprintf(abi, sizeof(abi), "%u.%u", SB_PLUGIN_ABI_MAJOR, p->abi_minor);
     const struct { const char *label, *key; const struct flag_name *names; uint32_t mask; } flags[] = {
-        { "Create flags", "create_flags", create_names, c->create_flags },
-        { "Revert flags", "revert_flags", revert_names, c->revert_flags },
-        { "Delete flags", "delete_flags", delete_names, c->delete_flags },
-        { "List flags", "list_flags", list_names, c->list_flags },
-        { "XML flags", "xml_flags", xml_names, c->xml_flags },
+        { "Create flags:", "create_flags", create_names, c->create_flags },
+        { "Revert flags:", "revert_flags", revert_names, c->revert_flags },
+        { "Delete flags:", "delete_flags", delete_names, c->delete_flags },
+        { "List flags:", "list_flags", list_names, c->list_flags },
+        { "XML flags:", "xml_flags", xml_names, c->xml_flags },
     };
     if (json) {
         sb_buf_add(&buf, "{\n");

@@ -1,0 +1,412 @@
+/* The public API (snapbroker.h) end to end on the reference plugin
+ * "ref" (tests/plugins/reference: a test fixture, like libvirt's
+ * test:///default, standing in for a hypervisor): API-level flag rules,
+ * dispatch against the plugin's masks, the create/redefine/revert/delete
+ * pipelines and their effect on the durable tree, interrupted operations.
+ * Each test gets a fresh state directory. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "snapbroker/snapbroker.h"
+#include "store/store.h"
+
+#define URI "ref:///default"
+#define DOM "test"
+
+struct fx {
+    char dir[64];
+    sb_broker *b;
+    sb_connection *c;
+};
+
+static int setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-api-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
+    unsetenv("SNAPBROKER_CONFIG");
+    unsetenv("SNAPBROKER_PLUGIN_DIR");
+    assert_int_equal(sb_broker_new(&f->b, NULL), 0);
+    assert_int_equal(sb_connect(&f->c, f->b, URI, 0), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[128];
+    sb_disconnect(f->c);
+    sb_broker_free(f->b);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static void expect_error(int rc, int code, const char *fragment)
+{
+    assert_int_equal(rc, -code);
+    assert_int_equal(sb_error_last()->code, code);
+    if (!strstr(sb_error_last()->message, fragment))
+        fail_msg("message '%s' lacks '%s'", sb_error_last()->message, fragment);
+}
+
+static void create(struct fx *f, const char *name, unsigned flags)
+{
+    char xml[256];
+    snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
+    if (sb_snapshot_create_xml(NULL, f->c, DOM, xml, flags) != 0)
+        fail_msg("create %s: %s", name, sb_error_last()->message);
+}
+
+static char *current(struct fx *f)
+{
+    char *name = NULL;
+    if (sb_snapshot_current(&name, f->c, DOM) < 0)
+        return NULL;
+    return name;
+}
+
+static void assert_current(struct fx *f, const char *want)
+{
+    char *cur = current(f);
+    if (!want) {
+        assert_null(cur);
+        assert_int_equal(sb_error_last()->code, SB_ERR_NO_DOMAIN_SNAPSHOT);
+        return;
+    }
+    assert_non_null(cur);
+    assert_string_equal(cur, want);
+    free(cur);
+}
+
+static void assert_parent(struct fx *f, const char *name, const char *want)
+{
+    char *p = NULL;
+    int rc = sb_snapshot_parent(&p, f->c, DOM, name);
+    if (!want) {
+        expect_error(rc, SB_ERR_NO_DOMAIN_SNAPSHOT, "does not have a parent");
+        return;
+    }
+    assert_int_equal(rc, 0);
+    assert_string_equal(p, want);
+    free(p);
+}
+
+/* Names of a listing joined with ',' in listing order. */
+static char *list(struct fx *f, const char *from, unsigned flags)
+{
+    char **names = NULL;
+    size_t n = 0;
+    static char buf[512];
+    buf[0] = '\0';
+    if (sb_snapshot_list(&names, &n, f->c, DOM, from, flags) < 0)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(buf, ",");
+        strcat(buf, names[i]);
+    }
+    sb_names_free(names, n);
+    return buf;
+}
+
+/* ---- API-level rules (spec §2) ---- */
+
+static void create_flag_rules(void **state)
+{
+    struct fx *f = *state;
+    const char *xml = "<domainsnapshot><name>x</name></domainsnapshot>";
+
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml, SB_SNAPSHOT_CREATE_CURRENT),
+                 SB_ERR_INVALID_ARG, "'current' requires flag 'redefine'");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml,
+                                        SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_NO_METADATA),
+                 SB_ERR_INVALID_ARG, "mutually exclusive");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml,
+                                        SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_HALT),
+                 SB_ERR_INVALID_ARG, "'halt'");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, NULL, 0), SB_ERR_INVALID_ARG, "no XML");
+    /* ref does not accept REUSE_EXT: refused before the plugin runs. */
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml, SB_SNAPSHOT_CREATE_REUSE_EXT),
+                 SB_ERR_INVALID_ARG, "unsupported flags (0x20)");
+    assert_string_equal(list(f, NULL, 0), "");
+}
+
+static void revert_delete_flag_rules(void **state)
+{
+    struct fx *f = *state;
+    create(f, "s1", 0);
+    expect_error(sb_snapshot_revert(f->c, DOM, "s1",
+                                    SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED),
+                 SB_ERR_INVALID_ARG, "mutually exclusive");
+    expect_error(sb_snapshot_revert(f->c, DOM, "s1", SB_SNAPSHOT_REVERT_RESET_NVRAM),
+                 SB_ERR_INVALID_ARG, "unsupported flags (0x8)");
+    expect_error(sb_snapshot_delete(f->c, DOM, "s1",
+                                    SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY),
+                 SB_ERR_INVALID_ARG, "mutually exclusive");
+    expect_error(sb_snapshot_revert(f->c, DOM, "nosuch", 0), SB_ERR_NO_DOMAIN_SNAPSHOT, "nosuch");
+    expect_error(sb_snapshot_delete(f->c, DOM, "nosuch", 0), SB_ERR_NO_DOMAIN_SNAPSHOT, "nosuch");
+    assert_string_equal(list(f, NULL, 0), "s1");
+}
+
+static void readonly_connection(void **state)
+{
+    struct fx *f = *state;
+    sb_connection *ro;
+    char *xml = NULL;
+
+    create(f, "s1", 0);
+    assert_int_equal(sb_connect(&ro, f->b, URI, SB_CONNECT_READONLY), 0);
+    expect_error(sb_snapshot_create_xml(NULL, ro, DOM, "<domainsnapshot/>", 0),
+                 SB_ERR_OPERATION_DENIED, "read-only");
+    expect_error(sb_snapshot_revert(ro, DOM, "s1", 0), SB_ERR_OPERATION_DENIED, "read-only");
+    expect_error(sb_snapshot_delete(ro, DOM, "s1", 0), SB_ERR_OPERATION_DENIED, "read-only");
+    expect_error(sb_snapshot_get_xml(&xml, ro, DOM, "s1", SB_SNAPSHOT_XML_SECURE),
+                 SB_ERR_OPERATION_DENIED, "secure");
+    /* Reading is allowed. */
+    assert_int_equal(sb_snapshot_get_xml(&xml, ro, DOM, "s1", 0), 0);
+    assert_non_null(strstr(xml, "<name>s1</name>"));
+    free(xml);
+    sb_disconnect(ro);
+}
+
+/* ---- tree effects (spec §5.2) ---- */
+
+static void create_revert_delete_tree(void **state)
+{
+    struct fx *f = *state;
+
+    assert_current(f, NULL);
+    create(f, "s1", 0);
+    create(f, "s2", 0);
+    assert_parent(f, "s2", "s1");
+    assert_parent(f, "s1", NULL);
+    assert_current(f, "s2");
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "s1", 0), 0);
+    assert_current(f, "s1");
+    create(f, "s3", 0); /* sibling of s2: parent is the current one */
+    assert_parent(f, "s3", "s1");
+    assert_string_equal(list(f, "s1", 0), "s3,s2"); /* newest first */
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), "s1,s3,s2");
+    /* Deleting s1 re-parents its children; current (s3) stays. */
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "s1", 0), 0);
+    assert_parent(f, "s2", NULL);
+    assert_parent(f, "s3", NULL);
+    assert_current(f, "s3");
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_ROOTS | SB_SNAPSHOT_LIST_TOPOLOGICAL), "s3,s2");
+    /* Deleting the current snapshot of a root: no current left. */
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "s3", 0), 0);
+    assert_current(f, NULL);
+}
+
+static void delete_children_and_children_only(void **state)
+{
+    struct fx *f = *state;
+
+    create(f, "a", 0);
+    create(f, "b", 0);
+    create(f, "c", 0);
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
+    create(f, "d", 0);
+    /* a -> {b -> c, d}; current d */
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "b", SB_SNAPSHOT_DELETE_CHILDREN_ONLY), 0);
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), "a,d,b");
+    assert_current(f, "d");
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "a", SB_SNAPSHOT_DELETE_CHILDREN_ONLY), 0);
+    assert_string_equal(list(f, NULL, 0), "a");
+    assert_current(f, "a"); /* the current one was among the descendants */
+    create(f, "e", 0);
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "a", SB_SNAPSHOT_DELETE_CHILDREN), 0);
+    assert_string_equal(list(f, NULL, 0), "");
+    assert_current(f, NULL);
+}
+
+static void metadata_only_delete(void **state)
+{
+    struct fx *f = *state;
+    create(f, "a", 0);
+    create(f, "b", 0);
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "a", SB_SNAPSHOT_DELETE_METADATA_ONLY |
+                                                            SB_SNAPSHOT_DELETE_CHILDREN),
+                     0);
+    assert_string_equal(list(f, NULL, 0), "");
+}
+
+static void no_metadata_keeps_nothing(void **state)
+{
+    struct fx *f = *state;
+    create(f, "a", 0);
+    create(f, "ghost", SB_SNAPSHOT_CREATE_NO_METADATA);
+    assert_string_equal(list(f, NULL, 0), "a");
+    assert_current(f, "a");
+}
+
+static void duplicate_name_refused(void **state)
+{
+    struct fx *f = *state;
+    create(f, "a", 0);
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
+                                        "<domainsnapshot><name>a</name></domainsnapshot>", 0),
+                 SB_ERR_OPERATION_FAILED, "'a' already exists");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
+                                        "<domainsnapshot><name>../x</name></domainsnapshot>", 0),
+                 SB_ERR_XML_DETAIL, "/");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
+                                        "<domainsnapshot><name>.hidden</name></domainsnapshot>", 0),
+                 SB_ERR_XML_DETAIL, ".");
+    assert_string_equal(list(f, NULL, 0), "a");
+}
+
+/* ---- redefine (spec §5.4, §9.2) ---- */
+
+static void redefine_round_trip(void **state)
+{
+    struct fx *f = *state;
+    char *x1 = NULL, *x2 = NULL, *again = NULL;
+
+    create(f, "s1", 0);
+    create(f, "s2", 0);
+    assert_int_equal(sb_snapshot_get_xml(&x1, f->c, DOM, "s1", SB_SNAPSHOT_XML_SECURE), 0);
+    assert_int_equal(sb_snapshot_get_xml(&x2, f->c, DOM, "s2", SB_SNAPSHOT_XML_SECURE), 0);
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "s1", SB_SNAPSHOT_DELETE_METADATA_ONLY |
+                                                             SB_SNAPSHOT_DELETE_CHILDREN),
+                     0);
+    /* Out of order: the parent is missing. */
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, x2, SB_SNAPSHOT_CREATE_REDEFINE),
+                 SB_ERR_INVALID_ARG, "s1");
+    assert_int_equal(sb_snapshot_create_xml(NULL, f->c, DOM, x1, SB_SNAPSHOT_CREATE_REDEFINE), 0);
+    assert_int_equal(sb_snapshot_create_xml(NULL, f->c, DOM, x2,
+                                            SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT),
+                     0);
+    assert_current(f, "s2");
+    assert_parent(f, "s2", "s1");
+    assert_int_equal(sb_snapshot_get_xml(&again, f->c, DOM, "s2", SB_SNAPSHOT_XML_SECURE), 0);
+    assert_string_equal(again, x2);
+    free(x1);
+    free(x2);
+    free(again);
+}
+
+static void redefine_validation(void **state)
+{
+    struct fx *f = *state;
+
+    create(f, "s1", 0);
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
+                                        "<domainsnapshot><name>s1</name><state>shutoff</state>"
+                                        "<creationTime>1</creationTime></domainsnapshot>",
+                                        SB_SNAPSHOT_CREATE_REDEFINE),
+                 SB_ERR_INVALID_ARG, "online and offline");
+    /* A new snapshot needs its own <domain> (§9.2). */
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
+                                        "<domainsnapshot><name>n</name><state>running</state>"
+                                        "<creationTime>1</creationTime></domainsnapshot>",
+                                        SB_SNAPSHOT_CREATE_REDEFINE),
+                 SB_ERR_INTERNAL_ERROR, "domain");
+    /* Missing required fields in redefine mode. */
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, "<domainsnapshot><name>n</name></domainsnapshot>",
+                                        SB_SNAPSHOT_CREATE_REDEFINE),
+                 SB_ERR_XML_ERROR, "state");
+    assert_string_equal(list(f, NULL, 0), "s1");
+}
+
+static void set_current_and_info(void **state)
+{
+    struct fx *f = *state;
+    sb_snapshot_info info;
+
+    create(f, "s1", 0);
+    create(f, "s2", 0);
+    assert_int_equal(sb_snapshot_set_current(f->c, DOM, "s1"), 0);
+    assert_current(f, "s1");
+    assert_int_equal(sb_snapshot_info_get(&info, f->c, DOM, "s1"), 0);
+    assert_true(info.is_current);
+    assert_int_equal(info.children, 1);
+    assert_int_equal(info.descendants, 1);
+    assert_int_equal(info.state, SB_STATE_RUNNING);
+    assert_false(info.external);
+    assert_string_equal(info.parent, "");
+    expect_error(sb_snapshot_set_current(f->c, DOM, "zz"), SB_ERR_NO_DOMAIN_SNAPSHOT, "zz");
+}
+
+static void secure_xml(void **state)
+{
+    struct fx *f = *state;
+    char *xml = NULL;
+    create(f, "s1", 0);
+    assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "s1", 0), 0);
+    assert_non_null(strstr(xml, "<domain type="));
+    free(xml);
+}
+
+static void list_filters_through_api(void **state)
+{
+    struct fx *f = *state;
+    create(f, "a", 0);
+    create(f, "b", 0);
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
+    create(f, "c", 0);
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_LEAVES | SB_SNAPSHOT_LIST_TOPOLOGICAL),
+                        "c,b");
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_NO_LEAVES), "a");
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_LEAVES | SB_SNAPSHOT_LIST_NO_LEAVES), "");
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_NO_METADATA), "");
+    assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_INACTIVE), "");
+    assert_string_equal(list(f, "a", SB_SNAPSHOT_LIST_DESCENDANTS), "c,b");
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, "<domainsnapshot/>", 0x400),
+                 SB_ERR_INVALID_ARG, "unsupported flags");
+}
+
+/* A crash between the hypervisor and the metadata: an intent left by a
+ * "dead" process.  ref cannot say whether a snapshot exists
+ * (no snapshot_exists), so check reports it as unresolved. */
+static void interrupted_create_is_reported(void **state)
+{
+    struct fx *f = *state;
+    sb_store *s;
+    uint64_t id;
+    char *report = NULL;
+    const char *host = sb_connection_host(f->c);
+
+    create(f, "a", 0);
+    assert_int_equal(sb_store_open(f->dir, host, DOM, SB_STORE_WRITABLE, &s), 0);
+    assert_int_equal(sb_store_intent_begin(s, "create", "lost", "<domainsnapshot/>", &id), 0);
+    /* The handle goes away without ending its intent, as when the process
+     * that began it dies. */
+    sb_store_close(s);
+    int problems = sb_check(&report, f->c, DOM);
+    assert_true(problems >= 1);
+    assert_non_null(strstr(report, "lost"));
+    free(report);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(create_flag_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(revert_delete_flag_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(readonly_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(create_revert_delete_tree, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_children_and_children_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(metadata_only_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_metadata_keeps_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(duplicate_name_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(redefine_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(redefine_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(set_current_and_info, setup, teardown),
+        cmocka_unit_test_setup_teardown(secure_xml, setup, teardown),
+        cmocka_unit_test_setup_teardown(list_filters_through_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(interrupted_create_is_reported, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
