@@ -261,6 +261,9 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             char st[64];
             if ((r = qp_qmp_status(q, st, sizeof st)) < 0)
                 goto out;
+            /* stopped first, so the loaded guest never runs unless wanted */
+            if (!strcmp(st, "running") && (r = qp_qmp_execute(q, "stop", NULL, NULL)) < 0)
+                goto out;
             if ((r = internal_load(ctx, q, v)) < 0) {
                 if (!strcmp(st, "running"))
                     (void)qp_set_run_state(q, SB_DOMAIN_RUNNING);
