@@ -17,6 +17,10 @@ static int check_domain(sb_connection *c, const char *domain, sb_buf *report)
     int rc;
 
     sb_buf_addf(report, "domain %s:\n", domain);
+    if (sb_snap_check_domain(c, domain) < 0) {
+        sb_buf_addf(report, "  %s\n", sb_error_last()->message);
+        return 1;
+    }
     if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
                             SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED, &s)) < 0) {
         sb_buf_addf(report, "  cannot open the store: %s\n", sb_error_last()->message);

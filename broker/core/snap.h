@@ -40,4 +40,7 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
 int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
                        bool need_name, const char *func);
 
+/* NO_DOMAIN (from the plugin) when domain does not exist. */
+int sb_snap_check_domain(sb_connection *c, const char *domain);
+
 #endif

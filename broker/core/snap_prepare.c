@@ -30,7 +30,10 @@ void sb_snap_policy_opts(const sb_loaded_plugin *p, sb_normalize_opts *o)
 {
     const struct sb_plugin_caps *caps = &p->caps;
 
-    o->default_location = (int)caps->default_location;
+    /* Only a plugin whose disks default to external changes the rule;
+     * DISK_ONLY and external memory make disks external anyway (§4.3). */
+    if (caps->default_location == SB_LOCATION_EXTERNAL)
+        o->default_location = SB_LOCATION_EXTERNAL;
     o->mixed_locations = !caps->uniform_internal;
     o->no_override = caps->disk_override == SB_DISK_OVERRIDE_MATCH;
     o->no_disk_entries = caps->disk_override == SB_DISK_OVERRIDE_NONE;

@@ -29,7 +29,8 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
         SB_DISPATCH(rc, c->plugin, snapshot_get_xml, out_xml, c->conn, domain, name, flags);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0 ||
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, false, &s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
     const char *xml = sb_tree_node_xml(n);
@@ -74,7 +75,8 @@ int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const c
         SB_DISPATCH(rc, c->plugin, snapshot_list, out_names, out_n, c->conn, domain, from, flags);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
         goto out;
     if (from) {
         const sb_tree_node *dummy;
@@ -102,7 +104,8 @@ int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
         SB_DISPATCH(rc, c->plugin, snapshot_current, out_name, c->conn, domain);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
         return rc;
     const sb_tree_node *cur = sb_tree_current(sb_store_tree(s));
     if (!cur)
@@ -136,7 +139,8 @@ int sb_snapshot_set_current(sb_connection *c, const char *domain, const char *na
     if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE,
                                       SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT)) < 0)
         return rc;
-    if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0)
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, true, &s)) < 0)
         return rc;
     if ((rc = sb_store_begin(s)) == 0 && (rc = sb_snap_lookup(s, domain, name, &n)) == 0 &&
         (rc = sb_store_set_current(s, name)) == 0)
@@ -158,7 +162,8 @@ int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain, co
         SB_DISPATCH(rc, c->plugin, snapshot_parent, out_name, c->conn, domain, name);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
         return rc;
     if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
         const sb_tree_node *p = sb_tree_node_parent(n);
@@ -224,7 +229,8 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
     memset(out, 0, sizeof(*out));
     if (!sb_conn_broker_meta(c))
         return info_from_plugin(out, c, domain, name);
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
+        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
         return rc;
     if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
         const sb_tree *t = sb_store_tree(s);

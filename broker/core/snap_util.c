@@ -58,3 +58,11 @@ int sb_snap_check_args(const sb_connection *c, const char *domain, const char *n
         return sb_error_set(SB_ERR_INVALID_ARG, "%s: no snapshot name", func);
     return 0;
 }
+
+int sb_snap_check_domain(sb_connection *c, const char *domain)
+{
+    int state;
+    /* The plugin knows which domains exist; the store would happily open
+     * (read-only: an empty tree) for any name. */
+    return sb_conn_domain_state(c, domain, &state);
+}

@@ -110,6 +110,7 @@ int sb_buf_finish(sb_buf *b, char **out)
         sb_buf_clear(b);
         return sb_error_oom();
     }
+    b->data[b->len] = '\0'; /* an empty buffer has never been terminated */
     *out = b->data;
     b->data = NULL;
     b->len = b->cap = 0;
