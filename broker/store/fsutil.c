@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -68,6 +69,31 @@ int sb_fs_pwrite_all(int fd, const void *buf, size_t len, off_t off, const char 
         off += n;
     }
     return 0;
+}
+
+int sb_fs_pwrite2(int fd, const void *a, size_t alen, const void *b, size_t blen, off_t off,
+                  const char *path)
+{
+    struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+    ssize_t n;
+    do
+        n = pwritev(fd, iov, 2, off);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
+    if ((size_t)n == alen + blen)
+        return 0;
+    /* short write: finish piece by piece */
+    size_t done = (size_t)n;
+    if (done < alen) {
+        int rc = sb_fs_pwrite_all(fd, (const char *)a + done, alen - done, off + (off_t)done,
+                                  path);
+        if (rc < 0)
+            return rc;
+        done = alen;
+    }
+    return sb_fs_pwrite_all(fd, (const char *)b + (done - alen), blen - (done - alen),
+                            off + (off_t)done, path);
 }
 
 int sb_fs_lock(int fd, int op, bool wait, const char *path)

@@ -156,16 +156,27 @@ static uint32_t rec_crc(const uint8_t *lenbytes, const uint8_t *payload, size_t 
     return (uint32_t)c;
 }
 
-int sb_log_frame(sb_buf *out, const uint8_t *payload, size_t len)
+int sb_log_frame_header(uint8_t hdr[SB_LOG_REC_HEADER], const uint8_t *payload, size_t len)
 {
     if (len > SB_LOG_REC_MAX)
         return sb_error_set(SB_ERR_STORE, "batch of %zu bytes is larger than a record may be",
                             len);
-    uint8_t lenbytes[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
-                            (uint8_t)(len >> 24) };
-    put_u32(out, SB_LOG_REC_MAGIC);
-    put(out, lenbytes, 4);
-    put_u32(out, rec_crc(lenbytes, payload, len));
+    uint32_t v[3] = { SB_LOG_REC_MAGIC, (uint32_t)len, 0 };
+    for (int i = 0; i < 8; i++)
+        hdr[i] = (uint8_t)(v[i / 4] >> (8 * (i % 4)));
+    uint32_t crc = rec_crc(hdr + 4, payload, len);
+    for (int i = 0; i < 4; i++)
+        hdr[8 + i] = (uint8_t)(crc >> (8 * i));
+    return 0;
+}
+
+int sb_log_frame(sb_buf *out, const uint8_t *payload, size_t len)
+{
+    uint8_t hdr[SB_LOG_REC_HEADER];
+    int rc = sb_log_frame_header(hdr, payload, len);
+    if (rc < 0)
+        return rc;
+    put(out, hdr, sizeof(hdr));
     put(out, payload, len);
     return out->oom ? sb_error_oom() : 0;
 }

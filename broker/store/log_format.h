@@ -69,6 +69,9 @@ void sb_buf_reset(sb_buf *b);
 void sb_log_encode_op(sb_buf *b, const sb_log_op *op);
 /* Bytes an op would take. */
 size_t sb_log_op_size(const sb_log_op *op);
+/* The 12 header bytes of a record holding payload (so a writer can
+ * writev header + payload without copying the payload). */
+int sb_log_frame_header(uint8_t hdr[12], const uint8_t *payload, size_t len);
 /* Wrap payload into a framed record appended to out. */
 int sb_log_frame(sb_buf *out, const uint8_t *payload, size_t len);
 void sb_log_header(uint8_t hdr[SB_LOG_HEADER_SIZE]);

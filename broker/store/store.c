@@ -252,10 +252,11 @@ int sb_store__write_locked(sb_store *s)
         return sb_error_oom();
     if (s->batch.len == 0)
         return 0;
-    sb_buf rec = { 0 };
-    int rc = sb_log_frame(&rec, s->batch.p, s->batch.len);
+    uint8_t hdr[SB_LOG_REC_HEADER];
+    int rc = sb_log_frame_header(hdr, s->batch.p, s->batch.len);
     if (rc == 0)
-        rc = sb_fs_pwrite_all(s->log_fd, rec.p, rec.len, (off_t)s->valid_end, s->log_path);
+        rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), s->batch.p, s->batch.len,
+                           (off_t)s->valid_end, s->log_path);
     if (rc == 0 && fdatasync(s->log_fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                 s->log_path);
@@ -265,10 +266,9 @@ int sb_store__write_locked(sb_store *s)
          * tail */
         (void)!ftruncate(s->log_fd, (off_t)s->valid_end);
     } else {
-        s->valid_end += rec.len;
+        s->valid_end += sizeof(hdr) + s->batch.len;
         s->garbage += s->batch_garbage + SB_LOG_REC_HEADER;
     }
-    sb_buf_free(&rec);
     return rc;
 }
 
