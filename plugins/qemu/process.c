@@ -52,6 +52,24 @@ static char proc_state(pid_t pid)
     return p[2];
 }
 
+/* Number of live threads (a zombie group leader may still have threads
+ * that hold the image files and their locks). */
+static int proc_threads(pid_t pid)
+{
+    char path[64], buf[2048];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    char *t = strstr(buf, "\nThreads:");
+    return t ? atoi(t + 9) : 0;
+}
+
 int qp_proc_wait_gone(pid_t pid, int timeout_ms)
 {
     double deadline = qp_now_ms() + timeout_ms;
@@ -61,7 +79,7 @@ int qp_proc_wait_gone(pid_t pid, int timeout_ms)
         if (waitpid(pid, NULL, WNOHANG) == pid)
             return 0;
         char st = proc_state(pid);
-        if (st == 0 || st == 'Z' || st == 'X')
+        if (st == 0 || ((st == 'Z' || st == 'X') && proc_threads(pid) <= 1))
             return 0;
         if (qp_now_ms() > deadline)
             return -ETIMEDOUT;
