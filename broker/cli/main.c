@@ -149,7 +149,7 @@ int main(int argc, char **argv)
         }
     }
     if (i >= argc) {
-        usage(stderr);
+        cli_error(SB_ERR_INVALID_ARG, "no command given; see 'snapbroker --help'");
         return 1;
     }
     if (strcmp(argv[i], "help") == 0) {

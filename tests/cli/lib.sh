@@ -23,11 +23,14 @@ CONF
     export LC_ALL=C
 }
 
-# Mask what changes from run to run: creation times (table and XML form)
-# and the temporary directory.
+# Mask what changes from run to run or with other components' formats:
+# creation times (table, XML and JSON), the store's byte count in `check`
+# findings, and the temporary, data and plugin directories.
 cli_mask() {
     sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}/<TIME>/g' \
            -e 's#<creationTime>-?[0-9]+</creationTime>#<creationTime>TIME</creationTime>#g' \
            -e 's/"creation_time":-?[0-9]+/"creation_time":0/g' \
-           -e "s#${TMP}#@TMP@#g" -e "s#${DATA:-@@nodata@@}#@DATA@#g"
+           -e 's/record\(s\), [0-9]+ bytes/record(s), N bytes/g' \
+           -e "s#${TMP}#@TMP@#g" -e "s#${DATA:-@@nodata@@}#@DATA@#g" \
+           -e "s#${SNAPBROKER_PLUGIN_DIR}#@PLUGINS@#g"
 }
