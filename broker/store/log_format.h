@@ -3,7 +3,7 @@
  *   file   = header record*
  *   header = "SBSTLOG1" u32 version(=1) u32 reserved(=0)           16 bytes
  *   record = u32 magic(0x31524253, "SBR1") u32 len u32 crc payload[len]
- *            crc = CRC-32 (zlib) of the 4 little-endian len bytes followed
+ *            crc = CRC-32C (crc32c.h) of the 4 little-endian len bytes followed
  *            by the payload, so a damaged length is caught as well.
  *   payload = op+   (one record = one batch, applied all or nothing)
  *   op     = u8 type, then

@@ -37,26 +37,59 @@ sb_tree *sb_tree_new(void)
     return t;
 }
 
-static void node_free(sb_tree_node *n)
+#define CHUNK_NODES 1024
+
+static sb_tree_node *node_alloc(sb_tree *t)
+{
+    sb_tree_node *n = t->free_nodes;
+    if (n) {
+        t->free_nodes = n->hash_next;
+    } else {
+        if (t->nchunks == 0 || t->chunk_used == CHUNK_NODES) {
+            if (t->nchunks == t->cap_chunks) {
+                size_t cap = t->cap_chunks ? t->cap_chunks * 2 : 8;
+                sb_tree_node **c = realloc(t->chunks, cap * sizeof(*c));
+                if (!c)
+                    return NULL;
+                t->chunks = c;
+                t->cap_chunks = cap;
+            }
+            sb_tree_node *chunk = malloc(CHUNK_NODES * sizeof(*chunk));
+            if (!chunk)
+                return NULL;
+            t->chunks[t->nchunks++] = chunk;
+            t->chunk_used = 0;
+        }
+        n = &t->chunks[t->nchunks - 1][t->chunk_used++];
+    }
+    memset(n, 0, sizeof(*n));
+    return n;
+}
+
+void sb_tree__node_free(sb_tree *t, sb_tree_node *n)
 {
     if (!n)
         return;
     free(n->name);
     free(n->xml);
     free(n->pending_parent);
-    free(n);
+    n->name = n->xml = n->pending_parent = NULL;
+    n->hash_next = t->free_nodes;
+    t->free_nodes = n;
 }
 
 void sb_tree_free(sb_tree *t)
 {
     if (!t)
         return;
-    sb_tree_node *n = t->all_head;
-    while (n) {
-        sb_tree_node *next = n->all_next;
-        node_free(n);
-        n = next;
+    for (sb_tree_node *n = t->all_head; n; n = n->all_next) {
+        free(n->name);
+        free(n->xml);
+        free(n->pending_parent);
     }
+    for (size_t i = 0; i < t->nchunks; i++)
+        free(t->chunks[i]);
+    free(t->chunks);
     sb_tree_clear_warnings(t);
     free(t->warnings);
     free(t->buckets);
@@ -221,15 +254,15 @@ bool sb_tree__is_ancestor(const sb_tree_node *anc, const sb_tree_node *n)
     return false;
 }
 
-sb_tree_node *sb_tree__node_new(const sb_tree_snapshot *s)
+sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
 {
-    sb_tree_node *n = calloc(1, sizeof(*n));
+    sb_tree_node *n = node_alloc(t);
     if (!n)
         return NULL;
     n->name = strdup(s->name);
     n->xml = s->xml ? strdup(s->xml) : NULL;
     if (!n->name || (s->xml && !n->xml)) {
-        node_free(n);
+        sb_tree__node_free(t, n);
         return NULL;
     }
     n->hash = sb_tree__hash(n->name);
@@ -325,7 +358,7 @@ static int add_node(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node *parent,
     int rc = sb_tree__reserve(t);
     if (rc < 0)
         return rc;
-    sb_tree_node *n = sb_tree__node_new(s);
+    sb_tree_node *n = sb_tree__node_new(t, s);
     if (!n)
         return sb_error_oom();
     sb_tree__insert(t, n);
@@ -449,7 +482,7 @@ static void remove_node(sb_tree *t, sb_tree_node *n)
         t->current = (p != &t->metaroot) ? p : NULL;
     sb_tree__unlink(t, n);
     hash_remove(t, n);
-    node_free(n);
+    sb_tree__node_free(t, n);
 }
 
 int sb_tree_remove(sb_tree *t, const char *name)

@@ -43,6 +43,11 @@ struct sb_tree {
     /* load warnings */
     char **warnings;
     size_t nwarnings, cap_warnings;
+    /* node slab: nodes live in chunks so walks touch dense memory; freed
+     * nodes are kept on a free list (linked through hash_next) */
+    sb_tree_node **chunks;
+    size_t nchunks, cap_chunks, chunk_used;
+    sb_tree_node *free_nodes;
     /* bulk load */
     size_t npending;
     bool pending_current_set;
@@ -51,7 +56,8 @@ struct sb_tree {
 
 uint64_t sb_tree__hash(const char *s);
 int sb_tree__reserve(sb_tree *t);
-sb_tree_node *sb_tree__node_new(const sb_tree_snapshot *s);
+sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s);
+void sb_tree__node_free(sb_tree *t, sb_tree_node *n);
 void sb_tree__insert(sb_tree *t, sb_tree_node *n); /* hash + all list + leaf */
 void sb_tree__link(sb_tree *t, sb_tree_node *n, sb_tree_node *parent);
 void sb_tree__unlink(sb_tree *t, sb_tree_node *n);

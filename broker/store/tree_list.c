@@ -83,14 +83,25 @@ int sb_tree_list(const sb_tree *t, const char *from, unsigned flags,
     unsigned f = flags & ~(F_BIT0 | F_TOPO);
 
     collector c = { .counting = (out == NULL) };
+    /* size the array once when the source's size is known: no regrowth
+     * copies for big listings */
+    size_t hint = !descend ? top->nchildren : (top == &t->metaroot ? t->count : 0);
+    if (out && hint) {
+        c.v = malloc((hint + 1) * sizeof(*c.v));
+        if (!c.v)
+            return sb_error_oom();
+        c.cap = hint + 1;
+    }
     *n = 0;
     if (out)
         *out = NULL;
 
     /* Every snapshot has metadata: NO_METADATA alone matches nothing,
      * METADATA alone or both do not filter. */
-    if ((f & SB_SNAPSHOT_FILTERS_METADATA) == SB_SNAPSHOT_LIST_NO_METADATA)
+    if ((f & SB_SNAPSHOT_FILTERS_METADATA) == SB_SNAPSHOT_LIST_NO_METADATA) {
+        c.n = 0;
         goto done;
+    }
     f &= ~SB_SNAPSHOT_FILTERS_METADATA;
 
     int rc = 0;

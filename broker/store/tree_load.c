@@ -35,7 +35,7 @@ int sb_tree_load_put(sb_tree *t, const sb_tree_snapshot *s)
     if (!n) {
         if ((rc = sb_tree__reserve(t)) < 0)
             return rc;
-        n = sb_tree__node_new(s);
+        n = sb_tree__node_new(t, s);
         if (!n)
             return sb_error_oom();
         sb_tree__insert(t, n);
@@ -65,13 +65,11 @@ int sb_tree_load_add(sb_tree *t, const sb_tree_snapshot *s, bool claims_current)
     int rc = sb_tree__reserve(t);
     if (rc < 0)
         return rc;
-    sb_tree_node *n = sb_tree__node_new(s);
+    sb_tree_node *n = sb_tree__node_new(t, s);
     if (!n)
         return sb_error_oom();
     if (s->parent && !(n->pending_parent = strdup(s->parent))) {
-        free(n->name);
-        free(n->xml);
-        free(n);
+        sb_tree__node_free(t, n);
         return sb_error_oom();
     }
     sb_tree__insert(t, n); /* unlinked (parent NULL) until load_finish */
