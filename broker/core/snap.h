@@ -40,6 +40,14 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
 int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
                        bool need_name, const char *func);
 
+/* INVALID_ARG "flags 'A' and 'B' are mutually exclusive" when both set. */
+int sb_snap_check_exclusive(unsigned flags, unsigned a, const char *a_name, unsigned b,
+                            const char *b_name);
+
+/* End an intent for an operation that did not happen (or failed), keeping
+ * the thread's error as it was. */
+void sb_snap_intent_abandon(sb_store *s, uint64_t id);
+
 /* NO_DOMAIN (from the plugin) when domain does not exist. */
 int sb_snap_check_domain(sb_connection *c, const char *domain);
 

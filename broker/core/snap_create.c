@@ -21,15 +21,13 @@ static int check_create_flags(const sb_connection *c, unsigned flags)
         return rc;
     if ((flags & SB_SNAPSHOT_CREATE_CURRENT) && !(flags & SB_SNAPSHOT_CREATE_REDEFINE))
         return sb_error_set(SB_ERR_INVALID_ARG, "flag 'current' requires flag 'redefine'");
-    if ((flags & SB_SNAPSHOT_CREATE_REDEFINE) && (flags & SB_SNAPSHOT_CREATE_NO_METADATA))
-        return sb_error_set(SB_ERR_INVALID_ARG,
-                            "flags 'redefine' and 'no-metadata' are mutually exclusive");
-    if ((flags & SB_SNAPSHOT_CREATE_REDEFINE) && (flags & SB_SNAPSHOT_CREATE_HALT))
-        return sb_error_set(SB_ERR_INVALID_ARG,
-                            "flags 'redefine' and 'halt' are mutually exclusive");
-    if ((flags & SB_SNAPSHOT_CREATE_REDEFINE) && (flags & SB_SNAPSHOT_CREATE_LIVE))
-        return sb_error_set(SB_ERR_INVALID_ARG,
-                            "flags 'redefine' and 'live' are mutually exclusive");
+    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
+                                      SB_SNAPSHOT_CREATE_NO_METADATA, "no-metadata")) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
+                                      SB_SNAPSHOT_CREATE_HALT, "halt")) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
+                                      SB_SNAPSHOT_CREATE_LIVE, "live")) < 0)
+        return rc;
     return sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE, flags);
 }
 
@@ -125,7 +123,7 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
     sb_snapdef *def = NULL, *final_def = NULL;
     char *xml = NULL, *plugin_xml = NULL, *final_xml = NULL;
     uint64_t intent = 0;
-    bool have_intent = false;
+    bool have_intent = false, touched = false;
     int rc;
 
     if ((rc = sb_snap_prepare(&def, c, rq)) < 0)
@@ -174,6 +172,9 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
     c->active_domain = NULL;
     if (rc < 0)
         goto out;
+    /* The hypervisor has the snapshot now.  If recording it fails below,
+     * the intent stays so that `check` can adopt it. */
+    touched = true;
 
     const sb_snapdef *stored = def;
     if (plugin_xml) {
@@ -200,14 +201,10 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
 out:
     if (sb_store_in_transaction(s))
         sb_store_rollback(s);
-    if (have_intent) {
-        /* Failed before the hypervisor was touched, or NO_METADATA: either
-         * way nothing is left to reconcile. */
-        sb_error prev = *sb_error_last();
-        sb_store_intent_end(s, intent);
-        if (rc < 0)
-            sb_error_set(prev.code, "%s", prev.message);
-    }
+    /* Failed before the hypervisor changed, or NO_METADATA: nothing is
+     * left to reconcile. */
+    if (have_intent && (!touched || (rq->flags & SB_SNAPSHOT_CREATE_NO_METADATA)))
+        sb_snap_intent_abandon(s, intent);
     free(xml);
     free(plugin_xml);
     free(final_xml);

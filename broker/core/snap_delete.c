@@ -16,9 +16,9 @@ static int check_delete_flags(const sb_connection *c, unsigned flags)
 
     if ((rc = sb_conn_check_writable(c, "deleting a snapshot")) < 0)
         return rc;
-    if ((flags & SB_SNAPSHOT_DELETE_CHILDREN) && (flags & SB_SNAPSHOT_DELETE_CHILDREN_ONLY))
-        return sb_error_set(SB_ERR_INVALID_ARG,
-                            "flags 'children' and 'children-only' are mutually exclusive");
+    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_DELETE_CHILDREN, "children",
+                                      SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only")) < 0)
+        return rc;
     return sb_dispatch_check_flags(c->plugin, SB_VERB_DELETE, flags);
 }
 
@@ -82,9 +82,7 @@ static int delete_one(sb_connection *c, sb_store *s, const char *domain, const c
     c->active_store = NULL;
     c->active_domain = NULL;
     if (rc < 0) {
-        sb_error prev = *sb_error_last();
-        sb_store_intent_end(s, intent);
-        sb_error_set(prev.code, "%s", prev.message);
+        sb_snap_intent_abandon(s, intent);
         goto out;
     }
     if ((rc = sb_store_begin(s)) == 0 && (rc = sb_store_delete(s, name, 0)) == 0 &&

@@ -13,9 +13,9 @@ static int check_revert_flags(const sb_connection *c, unsigned flags)
 
     if ((rc = sb_conn_check_writable(c, "reverting to a snapshot")) < 0)
         return rc;
-    if ((flags & SB_SNAPSHOT_REVERT_RUNNING) && (flags & SB_SNAPSHOT_REVERT_PAUSED))
-        return sb_error_set(SB_ERR_INVALID_ARG,
-                            "flags 'running' and 'paused' are mutually exclusive");
+    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_REVERT_RUNNING, "running",
+                                      SB_SNAPSHOT_REVERT_PAUSED, "paused")) < 0)
+        return rc;
     return sb_dispatch_check_flags(c->plugin, SB_VERB_REVERT, flags);
 }
 
@@ -73,6 +73,9 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
     free(snap_xml);
     if (rc < 0)
         goto out;
+    /* From here on the guest is reverted: if recording that fails, the
+     * intent stays for `check` to report. */
+    have_intent = false;
     if (plugin_xml && sb_snap_canonical(plugin_xml, &final_xml, NULL) < 0) {
         /* The revert happened; keep the old definition rather than fail. */
         sb_error_clear();
@@ -83,15 +86,11 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
         (rc = sb_store_set_current(s, name)) < 0 || (rc = sb_store_intent_end(s, intent)) < 0 ||
         (rc = sb_store_commit(s)) < 0)
         goto out;
-    have_intent = false;
 out:
     if (s && sb_store_in_transaction(s))
         sb_store_rollback(s);
-    if (have_intent) {
-        sb_error prev = *sb_error_last();
-        sb_store_intent_end(s, intent);
-        sb_error_set(prev.code, "%s", prev.message);
-    }
+    if (have_intent)
+        sb_snap_intent_abandon(s, intent);
     free(plugin_xml);
     free(final_xml);
     sb_store_close(s);

@@ -66,3 +66,21 @@ int sb_snap_check_domain(sb_connection *c, const char *domain)
      * (read-only: an empty tree) for any name. */
     return sb_conn_domain_state(c, domain, &state);
 }
+
+int sb_snap_check_exclusive(unsigned flags, unsigned a, const char *a_name, unsigned b,
+                            const char *b_name)
+{
+    if ((flags & a) && (flags & b))
+        return sb_error_set(SB_ERR_INVALID_ARG, "flags '%s' and '%s' are mutually exclusive",
+                            a_name, b_name);
+    return 0;
+}
+
+void sb_snap_intent_abandon(sb_store *s, uint64_t id)
+{
+    /* Ending the intent must not replace the error that made us give up. */
+    sb_error saved = *sb_error_last();
+    sb_store_intent_end(s, id);
+    if (saved.code != SB_OK)
+        sb_error_set(saved.code, "%s", saved.message);
+}
