@@ -92,18 +92,17 @@ int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
                       .pid = (uint32_t)getpid(), .op = op, .snapshot = snapshot ? snapshot : "",
                       .payload = payload ? payload : "" };
     sb_log_encode_op(&s->batch, &rec);
-    if (s->batch.oom) {
+    /* in memory before the commit: a compaction right after the append
+     * rewrites the log from memory and must keep this intent */
+    if (s->batch.oom || (rc = sb_store__intent_add(s, &rec, sb_log_op_size(&rec))) < 0) {
         (void)sb_store_rollback(s);
         drop_oplock_if_idle(s);
         return sb_error_oom();
     }
-    if ((rc = sb_store_commit(s)) < 0) {
+    if ((rc = sb_store_commit(s)) < 0) { /* a failed commit reloads from disk */
         drop_oplock_if_idle(s);
         return rc;
     }
-    /* the record is durable; mirror it in memory */
-    if ((rc = sb_store__intent_add(s, &rec, sb_log_op_size(&rec))) < 0)
-        return rc;
     s->own[s->nown++] = rec.id;
     if (id)
         *id = rec.id;

@@ -233,6 +233,40 @@ static void own_intents_and_rules(void **state)
     sb_store_close(s);
 }
 
+/* An intent whose own commit triggers a compaction is kept: the compaction
+ * rewrites the log from memory, which must already hold the intent. */
+static void intent_kept_by_compaction(void **state)
+{
+    (void)state;
+    sb_store *s = open_w();
+    assert_non_null(s);
+    sb_tree_snapshot x = snap("a", NULL, SB_STATE_RUNNING, false);
+    OK(sb_store_add(s, &x));
+    char *lp = log_path(dir, "h", "d");
+    struct stat before, after;
+    assert_int_equal(stat(lp, &before), 0);
+    size_t saved_min = sb_store__compact_min;
+    sb_store__compact_min = 0;
+    s->garbage = (size_t)1 << 40; /* make the next commit compact */
+    uint64_t id;
+    OK(sb_store_intent_begin(s, "create", "b", "payload", &id));
+    sb_store__compact_min = saved_min;
+    assert_int_equal(stat(lp, &after), 0);
+    assert_true(before.st_ino != after.st_ino); /* it did compact */
+    sb_store_close(s); /* the owner goes away without resolving it */
+    s = open_w();
+    sb_store_intent *v;
+    size_t n;
+    OK(sb_store_pending_intents(s, SB_STORE_NOWAIT, &v, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(v[0].id, id);
+    assert_string_equal(v[0].payload, "payload");
+    free(v);
+    assert_non_null(sb_tree_lookup(sb_store_tree(s), "a"));
+    sb_store_close(s);
+    free(lp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(intent_survives_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(live_intent_is_not_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(own_intents_and_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(intent_kept_by_compaction, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
