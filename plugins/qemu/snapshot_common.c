@@ -61,7 +61,7 @@ int qp_domain_from_view(qp_ctx *ctx, const struct sb_snapshot_view *v, qp_domain
 
 /* Disk sources of a stored domain XML, through the broker's view (more
  * tolerant than our own strict parser). */
-static int domain_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
+int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
 {
     if (ctx->api && ctx->api->domain_view) {
         struct sb_domain_view *dv = NULL;
@@ -189,7 +189,7 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
                     }
                 if (v->domain_xml) {
                     qp_strv srcs = {0};
-                    r = domain_sources(ctx, v->domain_xml, &srcs);
+                    r = qp_domain_xml_sources(ctx, v->domain_xml, &srcs);
                     for (size_t k = 0; k < srcs.n && r == 0; k++)
                         r = add_top(ctx, out, srcs.v[k], names[i], !v->external);
                     qp_strv_free(&srcs);

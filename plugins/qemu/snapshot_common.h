@@ -27,6 +27,23 @@ typedef struct qp_needed {
     qp_strv ours; /* overlays recorded in the tree (created by snapshots / reverts) */
 } qp_needed;
 
+/* Writable disk sources of a stored <domain> XML (not canonicalized). */
+int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out);
+
+/* The active-layer guard (snapshot_guard.c).  Rewriting the active layer
+ * of an image in place (qemu-img snapshot -a, QMP snapshot-load) changes
+ * what every overlay above it reads.  Refuse with OPERATION_INVALID,
+ * before anything is touched, when a snapshot of the broker's tree still
+ * needs the current contents of one of `images` (canonical paths):
+ *   - an external snapshot whose captured image (its <domain> source) is
+ *     the image itself: its state IS the active layer;
+ *   - any snapshot whose <domain>, <disks> or <revertDisks> sources have
+ *     the image below them in their backing chain (directly or not).
+ * The current domain is not counted: a revert replaces its state.
+ * `what` names the operation for the message ("revert to snapshot 'x'"). */
+int qp_guard_active_layers(qp_ctx *ctx, const char *domain, const qp_strv *images,
+                           const char *what);
+
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
 void qp_needed_free(qp_needed *n);

@@ -12,6 +12,9 @@
  *   <disks>.
  * Afterwards the previous top overlays are removed when they were made by
  * us and no snapshot (nor the domain) needs them any more.
+ * Before an internal snapshot is applied, the active-layer guard
+ * (snapshot_guard.c) refuses when another snapshot still needs the
+ * images' current contents.
  */
 #include "snapshot_common.h"
 
@@ -145,6 +148,32 @@ static int has_children(qp_ctx *ctx, const char *domain, const char *name)
     return n > 0;
 }
 
+/* The active-layer guard for the images an internal snapshot is applied
+ * to (every path: qemu-img snapshot -a, snapshot-load in place or after a
+ * restart). */
+static int guard_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                          const qp_domain *snapdom)
+{
+    qp_strv images = {0};
+    for (size_t i = 0; i < v->ndisks; i++) {
+        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        if (v->disks[i].snapshot != SB_LOCATION_INTERNAL || !k || !k->source)
+            continue;
+        char *c = qp_realpath_or_copy(k->source);
+        if (!c || qp_strv_add(&images, c) < 0) {
+            free(c);
+            qp_strv_free(&images);
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+        free(c);
+    }
+    char what[320];
+    snprintf(what, sizeof what, "reverting to internal snapshot '%s'", v->name);
+    int r = qp_guard_active_layers(ctx, domain, &images, what);
+    qp_strv_free(&images);
+    return r;
+}
+
 int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml, unsigned flags,
                        char **out_xml)
 {
@@ -250,6 +279,10 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             }
         }
     }
+    /* applying an internal snapshot rewrites its images in place: refuse
+     * while another snapshot still reads their current contents */
+    if (!v->external && (r = guard_internal(ctx, domain, v, snapdom)) < 0)
+        goto out;
     int want = qp_run_state_after(v->state, flags);
     double t0 = qp_now_ms();
 

@@ -1,0 +1,210 @@
+/* qemu plugin - the active-layer guard (see snapshot_common.h).
+ *
+ * Why it exists: a qcow2 image's active layer is shared by every overlay
+ * built on it.  Applying an internal snapshot (qemu-img snapshot -a, QMP
+ * snapshot-load) rewrites that layer in place, so an external snapshot
+ * that captured the image, or any image layered above it, silently reads
+ * different data afterwards.  Nothing on disk records that dependency
+ * except the broker's tree, so the guard walks it before any such rewrite
+ * and refuses while someone still needs the current contents.
+ *
+ * Deleting an internal snapshot is NOT guarded: it only drops the
+ * snapshot's table entry and cluster references; the active layer, and so
+ * everything above it, reads the same bytes afterwards.
+ */
+#include "snapshot_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Backing chains already read, by top (each costs one qemu-img run). */
+typedef struct chain_cache {
+    qp_strv tops;
+    qp_strv *chains;
+} chain_cache;
+
+static void cache_free(chain_cache *cc)
+{
+    for (size_t i = 0; i < cc->tops.n; i++)
+        qp_strv_free(&cc->chains[i]);
+    free(cc->chains);
+    qp_strv_free(&cc->tops);
+}
+
+/* Canonical chain of `top`, top first; a missing file is a chain of one
+ * (it holds no data anyone could read through it). */
+static int chain_of(qp_ctx *ctx, chain_cache *cc, const char *top, const qp_strv **out)
+{
+    for (size_t i = 0; i < cc->tops.n; i++)
+        if (!strcmp(cc->tops.v[i], top)) {
+            *out = &cc->chains[i];
+            return 0;
+        }
+    qp_strv *nc = realloc(cc->chains, (cc->tops.n + 1) * sizeof *nc);
+    if (!nc)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    cc->chains = nc;
+    qp_strv *ch = &cc->chains[cc->tops.n];
+    memset(ch, 0, sizeof *ch);
+    if (qp_strv_add(&cc->tops, top) < 0)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    qp_strv_add(ch, top);
+    if (qp_file_exists(top)) {
+        qp_img_info *chain = NULL;
+        size_t len = 0;
+        /* -U: the image may be open in a running QEMU */
+        int r = qp_img_chain(ctx, top, 1, &chain, &len);
+        if (r < 0)
+            return r;
+        for (size_t i = 1; i < len; i++) {
+            char *c = qp_realpath_or_copy(chain[i].filename);
+            qp_strv_add(ch, c);
+            free(c);
+        }
+        qp_img_chain_free(chain, len);
+    }
+    *out = ch;
+    return 0;
+}
+
+enum ref_kind { REF_CAPTURED, REF_OVERLAY, REF_REVERT };
+
+/* Does a reference of this snapshot need the active layer of `image`?
+ * Returns 1 (with a reason in why), 0, or a negative class. */
+static int ref_needs(qp_ctx *ctx, chain_cache *cc, const char *ref, enum ref_kind kind,
+                     int external, const char *image, char *why, size_t len)
+{
+    char *c = qp_realpath_or_copy(ref);
+    if (!c)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int needs = 0;
+    if (!strcmp(c, image)) {
+        /* an external snapshot's state is the image as it was left; an
+         * internal one's lives in the image's own snapshot table */
+        if (kind == REF_CAPTURED && external) {
+            snprintf(why, len, "its captured state is that image");
+            needs = 1;
+        }
+    } else {
+        const qp_strv *ch = NULL;
+        int r = chain_of(ctx, cc, c, &ch);
+        if (r < 0) {
+            free(c);
+            return r;
+        }
+        for (size_t k = 1; k < ch->n && !needs; k++)
+            if (!strcmp(ch->v[k], image)) {
+                snprintf(why, len, "%s '%s' is backed by it",
+                         kind == REF_CAPTURED ? "its image"
+                         : kind == REF_OVERLAY ? "its overlay" : "its revert overlay",
+                         c);
+                needs = 1;
+            }
+    }
+    free(c);
+    return needs;
+}
+
+/* Every image reference of one stored snapshot, checked against images;
+ * offenders are appended to found[i] (one text per image). */
+static int check_snapshot(qp_ctx *ctx, chain_cache *cc, const struct sb_snapshot_view *v,
+                          const qp_strv *images, qp_strv *found)
+{
+    qp_strv refs = {0};
+    int kinds[256];
+    int r = 0;
+    if (v->domain_xml)
+        r = qp_domain_xml_sources(ctx, v->domain_xml, &refs);
+    size_t ncaptured = refs.n;
+    for (size_t k = 0; k < v->ndisks; k++)
+        if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source)
+            qp_strv_add(&refs, v->disks[k].source);
+    size_t noverlay = refs.n;
+    for (size_t k = 0; k < v->nrevert_disks; k++)
+        if (v->revert_disks[k].source)
+            qp_strv_add(&refs, v->revert_disks[k].source);
+    if (refs.n > sizeof kinds / sizeof kinds[0])
+        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot '%s' has too many disks", v->name);
+    for (size_t k = 0; k < refs.n && r == 0; k++)
+        kinds[k] = k < ncaptured ? REF_CAPTURED : k < noverlay ? REF_OVERLAY : REF_REVERT;
+    for (size_t i = 0; i < images->n && r == 0; i++) {
+        for (size_t k = 0; k < refs.n && r == 0; k++) {
+            char why[1200];
+            r = ref_needs(ctx, cc, refs.v[k], kinds[k], v->external, images->v[i], why,
+                          sizeof why);
+            if (r == 1) {
+                r = qp_strv_addf(&found[i], "'%s' (%s)", v->name, why) < 0
+                        ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : 0;
+                break; /* one reason per snapshot and image is enough */
+            }
+        }
+    }
+    qp_strv_free(&refs);
+    return r;
+}
+
+static int refuse(qp_ctx *ctx, const char *what, const char *image, const qp_strv *found)
+{
+    size_t len = 1;
+    for (size_t k = 0; k < found->n; k++)
+        len += strlen(found->v[k]) + 2;
+    char *list = calloc(1, len);
+    if (!list)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < found->n; k++) {
+        if (k)
+            strcat(list, ", ");
+        strcat(list, found->v[k]);
+    }
+    int r = qp_error(ctx, SB_ERR_OPERATION_INVALID,
+                     "%s would rewrite image '%s' in place, but snapshot%s %s still need%s its "
+                     "current contents; nothing was changed (delete %s first: an external "
+                     "snapshot is merged back into its image)",
+                     what, image, found->n > 1 ? "s" : "", list, found->n > 1 ? "" : "s",
+                     found->n > 1 ? "them" : "it");
+    free(list);
+    return r;
+}
+
+int qp_guard_active_layers(qp_ctx *ctx, const char *domain, const qp_strv *images,
+                           const char *what)
+{
+    if (!images->n)
+        return 0;
+    if (!ctx->api || !ctx->api->tree_list || !ctx->api->tree_get_xml)
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "%s: the broker offers no snapshot tree, so it cannot be told whether "
+                        "another snapshot needs the image", what);
+    qp_strv *found = calloc(images->n, sizeof *found);
+    if (!found)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    chain_cache cc = {0};
+    char **names = NULL;
+    size_t nn = 0;
+    int r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
+    for (size_t i = 0; i < nn; i++) {
+        char *xml = NULL;
+        struct sb_snapshot_view *v = NULL;
+        if (r == 0)
+            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
+        if (r == 0)
+            r = qp_view(ctx, xml, &v);
+        if (r == 0)
+            r = check_snapshot(ctx, &cc, v, images, found);
+        qp_view_free(ctx, v);
+        if (xml)
+            ctx->api->free(xml);
+        ctx->api->free(names[i]);
+    }
+    if (names)
+        ctx->api->free(names);
+    for (size_t i = 0; i < images->n && r == 0; i++)
+        if (found[i].n)
+            r = refuse(ctx, what, images->v[i], &found[i]);
+    for (size_t i = 0; i < images->n; i++)
+        qp_strv_free(&found[i]);
+    free(found);
+    cache_free(&cc);
+    return r;
+}
