@@ -34,7 +34,11 @@ static int check_create_flags(const sb_connection *c, unsigned flags)
 /* Name rules of the plugin and of the store (§4.1). */
 static int check_name(const sb_connection *c, const char *name, unsigned flags)
 {
-    uint32_t max = c->plugin->caps.name_max ? c->plugin->caps.name_max : SB_NAME_MAX;
+    /* Names are at most SB_NAME_MAX bytes everywhere in snapbroker (the
+     * public sb_snapshot_info holds one); a plugin may only lower that. */
+    uint32_t max = c->plugin->caps.name_max && c->plugin->caps.name_max < SB_NAME_MAX
+                       ? c->plugin->caps.name_max
+                       : SB_NAME_MAX;
     int rc;
 
     if (strlen(name) > max)

@@ -116,7 +116,8 @@ struct sb_plugin_caps {
     uint32_t uniform_internal; /* 1: an internal snapshot covers every disk */
     uint32_t create_parse;     /* enum sb_create_parse */
     uint32_t names_unique;     /* 1: names are unique within a domain */
-    uint32_t name_max;         /* longest snapshot name in bytes; 0 = 255 */
+    uint32_t name_max;         /* longest snapshot name in bytes; 0 = 255,
+                                  the most the broker accepts */
     uint32_t max_snapshots;    /* per domain; 0 = no limit */
     uint32_t max_depth;        /* longest parent chain; 0 = no limit */
 };

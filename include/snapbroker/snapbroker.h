@@ -132,7 +132,8 @@ typedef struct sb_snapshot_info {
     size_t children;
     size_t descendants;
     long long creation_time;
-    char parent[256];    /* "" for a root */
+    char parent[256];    /* "" for a root; snapshot names are at most
+                            255 bytes in snapbroker, whatever the plugin */
 } sb_snapshot_info;
 
 SB_API int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *domain,
