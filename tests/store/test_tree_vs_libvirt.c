@@ -171,11 +171,148 @@ static void from_each_snapshot_all_flags(void **state)
     }
 }
 
+/* ---- mutations: delete rules, current moves, redefine relinking ---- */
+
+static char *dxml;
+
+/* (Re)build both trees: root, x (x1 (x2)), y, other; the given current. */
+static sb_tree *rebuild(const char *current)
+{
+    virDomainSnapshotPtr *v = NULL;
+    int n = virDomainListAllSnapshots(dom, &v, SB_SNAPSHOT_LIST_ROOTS);
+    for (int i = 0; i < n; i++) {
+        virDomainSnapshotDelete(v[i], VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN);
+        virDomainSnapshotFree(v[i]);
+    }
+    free(v);
+    static const char *const spec[][2] = {
+        { "top", NULL }, { "x", "top" }, { "x1", "x" }, { "x2", "x1" }, { "x3", "x1" },
+        { "y", "top" }, { "other", NULL },
+    };
+    sb_tree *m = sb_tree_new();
+    for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+        char parent[64] = "", *x = NULL;
+        if (spec[i][1])
+            snprintf(parent, sizeof(parent), "<parent><name>%s</name></parent>", spec[i][1]);
+        assert_true(asprintf(&x, "<domainsnapshot><name>%s</name><state>running</state>%s"
+                                 "<creationTime>1000</creationTime>%s</domainsnapshot>",
+                             spec[i][0], parent, dxml) > 0);
+        bool cur = current && strcmp(current, spec[i][0]) == 0;
+        virDomainSnapshotPtr sp = virDomainSnapshotCreateXML(
+            dom, x, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE |
+                        (cur ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT : 0));
+        if (!sp)
+            fail_msg("redefine %s: %s", spec[i][0], virGetLastErrorMessage());
+        virDomainSnapshotFree(sp);
+        free(x);
+        sb_tree_snapshot ts = snap(spec[i][0], spec[i][1], SB_STATE_RUNNING, false);
+        assert_int_equal(sb_tree_redefine(m, &ts, NULL), 0);
+        if (cur)
+            assert_int_equal(sb_tree_set_current(m, spec[i][0]), 0);
+    }
+    return m;
+}
+
+/* Topological order with parents, plus the current snapshot. */
+static void compare(sb_tree *m, const char *what)
+{
+    virDomainSnapshotPtr *v = NULL;
+    int n = virDomainListAllSnapshots(dom, &v, SB_SNAPSHOT_LIST_TOPOLOGICAL);
+    char lv[1024];
+    snprintf(lv, sizeof(lv), "%s", lv_names(v, n, true));
+    const char *ours = names(m, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL, false);
+    if (strcmp(lv, ours) != 0)
+        fail_msg("%s: libvirt order [%s], sb_tree [%s]", what, lv, ours);
+    for (const sb_tree_node *x = sb_tree_walk_next(m, NULL, NULL); x;
+         x = sb_tree_walk_next(m, NULL, x)) {
+        virDomainSnapshotPtr sp = virDomainSnapshotLookupByName(dom, sb_tree_node_name(x), 0);
+        virDomainSnapshotPtr par = virDomainSnapshotGetParent(sp, 0);
+        const sb_tree_node *p = sb_tree_node_parent(x);
+        const char *lp = par ? virDomainSnapshotGetName(par) : "-";
+        if (strcmp(lp, p ? sb_tree_node_name(p) : "-") != 0)
+            fail_msg("%s: parent of %s: libvirt %s", what, sb_tree_node_name(x), lp);
+        if (par)
+            virDomainSnapshotFree(par);
+        virDomainSnapshotFree(sp);
+    }
+    virDomainSnapshotPtr cur = virDomainSnapshotCurrent(dom, 0);
+    const sb_tree_node *c = sb_tree_current(m);
+    const char *lc = cur ? virDomainSnapshotGetName(cur) : "-";
+    if (strcmp(lc, c ? sb_tree_node_name(c) : "-") != 0)
+        fail_msg("%s: libvirt current %s, sb_tree %s", what, lc,
+                 c ? sb_tree_node_name(c) : "-");
+    if (cur)
+        virDomainSnapshotFree(cur);
+}
+
+static void lv_delete(const char *name, unsigned flags)
+{
+    virDomainSnapshotPtr sp = virDomainSnapshotLookupByName(dom, name, 0);
+    assert_non_null(sp);
+    if (virDomainSnapshotDelete(sp, flags) < 0)
+        fail_msg("delete %s: %s", name, virGetLastErrorMessage());
+    virDomainSnapshotFree(sp);
+}
+
+static void deletes_and_current_match_libvirt(void **state)
+{
+    (void)state;
+    dxml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+    static const struct {
+        const char *current, *victim;
+        unsigned flags;
+    } cases[] = {
+        { "x1", "x1", 0 },                                    /* current deleted */
+        { "x2", "x1", 0 },                                    /* children re-parented */
+        { "x2", "x", VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN },   /* current inside */
+        { "x2", "x", VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY },
+        { "x", "x", VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN },
+        { "y", "top", VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN_ONLY },
+        { "other", "top", VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN },
+        { "top", "top", 0 },                                  /* current root */
+        { NULL, "x", 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char what[128];
+        snprintf(what, sizeof(what), "case %zu (current %s, delete %s flags %u)", i,
+                 cases[i].current ? cases[i].current : "-", cases[i].victim, cases[i].flags);
+        sb_tree *m = rebuild(cases[i].current);
+        compare(m, "after build");
+        lv_delete(cases[i].victim, cases[i].flags);
+        if (cases[i].flags == 0)
+            assert_int_equal(sb_tree_remove(m, cases[i].victim), 0);
+        else
+            assert_int_equal(sb_tree_remove_subtree(m, cases[i].victim,
+                                                    cases[i].flags ==
+                                                        VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN),
+                             0);
+        compare(m, what);
+        sb_tree_free(m);
+    }
+
+    /* redefining an existing snapshot relinks it at the head of its parent */
+    sb_tree *m = rebuild("x1");
+    char *x = NULL;
+    assert_true(asprintf(&x, "<domainsnapshot><name>x</name><state>running</state>"
+                             "<parent><name>top</name></parent>"
+                             "<creationTime>1000</creationTime>%s</domainsnapshot>", dxml) > 0);
+    virDomainSnapshotPtr sp = virDomainSnapshotCreateXML(dom, x, VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE);
+    assert_non_null(sp);
+    virDomainSnapshotFree(sp);
+    free(x);
+    sb_tree_snapshot ts = snap("x", "top", SB_STATE_RUNNING, false);
+    assert_int_equal(sb_tree_redefine(m, &ts, NULL), 0);
+    compare(m, "redefine existing x");
+    sb_tree_free(m);
+    free(dxml);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(domain_level_all_flags),
         cmocka_unit_test(from_each_snapshot_all_flags),
+        cmocka_unit_test(deletes_and_current_match_libvirt),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
