@@ -86,7 +86,10 @@ int sb_store_rollback(sb_store *s);
 bool sb_store_in_transaction(const sb_store *s);
 
 /* ---- mutations (the tree rules are tree.h's; each also records ops) ----
- * snap->name must pass sb_name_check_snapshot (SB_ERR_XML_DETAIL). */
+ * snap->name must pass sb_name_check_snapshot (SB_ERR_XML_DETAIL).
+ * A mutation that fails validation changes nothing, in or out of a
+ * transaction.  Only out-of-memory can leave a transaction half-changed:
+ * the caller then rolls back (outside a transaction that is automatic). */
 /* New snapshot; does not touch current (call set_current). */
 int sb_store_add(sb_store *s, const sb_tree_snapshot *snap);
 /* Redefine: tree rules of §5.4 (sb_tree_redefine). */

@@ -92,7 +92,10 @@ int sb_store_check(sb_store *s, char **report)
     if (!rep)
         return sb_error_oom();
     int rc = 0, bad = 0;
-    if (s->lock_fd >= 0 && (rc = sb_fs_lock(s->lock_fd, LOCK_SH, true, s->lock_path)) < 0)
+    /* inside a transaction we hold the lock exclusively already; taking it
+     * shared on the same descriptor would downgrade it */
+    bool lock = s->lock_fd >= 0 && !s->in_txn;
+    if (lock && (rc = sb_fs_lock(s->lock_fd, LOCK_SH, true, s->lock_path)) < 0)
         goto out;
     if (!s->in_txn)
         rc = sb_store__sync(s, false);
@@ -103,7 +106,7 @@ int sb_store_check(sb_store *s, char **report)
         else
             bad += b;
     }
-    if (s->lock_fd >= 0 && !s->in_txn)
+    if (lock)
         sb_fs_unlock(s->lock_fd);
     if (rc < 0)
         goto out;
