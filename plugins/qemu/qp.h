@@ -29,6 +29,11 @@ typedef struct qp_ctx {
     int job_timeout_ms;     /* QMP jobs and migrations */
     int connect_timeout_ms; /* QMP greeting after start */
     int shutdown_timeout_ms;
+    /* TEST ONLY (config key test_delay_ms, default 0): sleep this long
+     * after the hypervisor work of a snapshot create or delete, before the
+     * result goes back to the broker, so a test can kill the process in
+     * the window where the broker's intent is still open. */
+    int test_delay_ms;
     int err_code;
     char err_msg[1024];
 } qp_ctx;

@@ -684,6 +684,8 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         else
             r = offline_internal(ctx, &p);
     }
+    if (r == 0 && ctx->test_delay_ms > 0)
+        qp_sleep_ms(ctx->test_delay_ms); /* test-only window, see qp.h */
     if (r == 0)
         r = build_output(ctx, &p, flags, out_xml);
     if (r == 0)
@@ -691,44 +693,4 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                domain, qp_now_ms() - t0);
     plan_free(ctx, &p);
     return r;
-}
-
-int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml)
-{
-    struct sb_snapshot_view *v = NULL;
-    qp_domain *dom = NULL;
-    int r = qp_view(ctx, snapshot_xml, &v);
-    if (r < 0)
-        return r;
-    int exists = 1;
-    if (v->external) {
-        for (size_t i = 0; i < v->ndisks; i++)
-            if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL && v->disks[i].source &&
-                !qp_file_exists(v->disks[i].source))
-                exists = 0;
-        if (v->memory == SB_LOCATION_EXTERNAL && v->memory_file && !qp_file_exists(v->memory_file))
-            exists = 0;
-    } else {
-        r = v->domain_xml ? qp_domain_parse(ctx, v->domain_xml, &dom) : qp_domain_load(ctx, domain, &dom);
-        if (r == 0) {
-            for (size_t i = 0; i < v->ndisks && exists; i++) {
-                if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
-                    continue;
-                const qp_disk *k = qp_domain_disk(dom, v->disks[i].name);
-                if (!k || !k->source) {
-                    exists = 0;
-                    continue;
-                }
-                int has = qp_img_has_snapshot(ctx, k->source, v->name, 1);
-                if (has < 0) {
-                    r = has;
-                    break;
-                }
-                exists = has;
-            }
-        }
-    }
-    qp_domain_free(dom);
-    qp_view_free(ctx, v);
-    return r < 0 ? r : exists;
 }

@@ -400,6 +400,8 @@ int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         return r;
     if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY))
         r = v->external ? delete_external(ctx, domain, v) : delete_internal(ctx, domain, v);
+    if (r == 0 && ctx->test_delay_ms > 0)
+        qp_sleep_ms(ctx->test_delay_ms); /* test-only window, see qp.h */
     qp_view_free(ctx, v);
     return r;
 }
