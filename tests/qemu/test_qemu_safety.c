@@ -1,0 +1,175 @@
+/* tests/qemu - the active-layer guard, end to end (public API).
+ *
+ * Applying an internal snapshot rewrites its image in place.  When that
+ * image is the captured state of an external snapshot, or sits below an
+ * image another snapshot uses, the revert must be refused before anything
+ * changes (OPERATION_INVALID naming the image and the snapshots); when no
+ * snapshot reads through it, it goes ahead.  Deleting an internal
+ * snapshot never changes what overlays read.  Every case proves the data
+ * with qemu-io. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+
+static void assert_refused(const char *dom, const char *snap, const char *image,
+                           const char *needing)
+{
+    int r = e2e_revert(dom, snap, 0);
+    print_message("# refused: %s\n", e2e_err());
+    assert_int_equal(r, -SB_ERR_OPERATION_INVALID);
+    assert_non_null(strstr(e2e_err(), image));
+    assert_non_null(strstr(e2e_err(), needing));
+}
+
+static char *current(const char *dom)
+{
+    char *cur = NULL;
+    assert_int_equal(sb_snapshot_current(&cur, E.c, dom), 0);
+    return cur;
+}
+
+/* The reported bug: internal "offline", pattern A, disk-only "disks"
+ * (overlay on the base), revert to "offline" rewrote the base under the
+ * overlay, so "disks" came back with the older data. */
+static void offline_revert_under_overlay(void **state)
+{
+    (void)state;
+    e2e_define("ob");
+    const char *base = e2e_path("ob-vda.qcow2"), *ov = e2e_path("ob-vda.disks");
+    assert_int_equal(e2e_snap("ob", "offline", NULL, 0), 0);
+    e2e_off_write("ob", "vda", 0x81); /* pattern A */
+    assert_int_equal(sb_domain_start(E.c, "ob", 0), 0);
+    assert_int_equal(e2e_snap("ob", "disks", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_on_write("ob", "vda", 0x82);
+    assert_int_equal(sb_domain_destroy(E.c, "ob"), 0);
+
+    assert_refused("ob", "offline", base, "'disks'");
+    /* nothing moved: definition, files, tags, current, data */
+    char *src = e2e_source("ob", "vda");
+    assert_string_equal(src, ov);
+    free(src);
+    assert_true(e2e_has_tag(base, "offline"));
+    assert_true(e2e_img_check(base, 0x81));
+    assert_true(e2e_off_check("ob", "vda", 0x82));
+    char *cur = current("ob");
+    assert_string_equal(cur, "disks");
+    free(cur);
+
+    /* "disks" still holds A */
+    assert_int_equal(e2e_revert("ob", "disks", 0), 0);
+    assert_true(e2e_off_check("ob", "vda", 0x81));
+    /* the safe order: delete "disks" (merged back), then revert */
+    assert_int_equal(e2e_del("ob", "disks", 0), 0);
+    assert_int_equal(e2e_revert("ob", "offline", 0), 0);
+    src = e2e_source("ob", "vda");
+    assert_string_equal(src, base);
+    free(src);
+    assert_true(e2e_off_check("ob", "vda", 0xaa));
+}
+
+/* Running: an internal full-system snapshot sits in what is now a backing
+ * node; reverting to it would restart QEMU on the base and load it there. */
+static void running_revert_in_backing_node(void **state)
+{
+    (void)state;
+    e2e_define("rb");
+    const char *base = e2e_path("rb-vda.qcow2");
+    assert_int_equal(sb_domain_start(E.c, "rb", 0), 0);
+    e2e_on_write("rb", "vda", 0x91);
+    assert_int_equal(e2e_snap("rb", "full", NULL, 0), 0);
+    e2e_on_write("rb", "vda", 0x92);
+    assert_int_equal(e2e_snap("rb", "disks", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_on_write("rb", "vda", 0x93);
+    pid_t pid = e2e_qemu_pid("rb");
+
+    assert_refused("rb", "full", base, "'disks'");
+    assert_int_equal(e2e_qemu_pid("rb"), pid); /* not even restarted */
+    assert_int_equal(e2e_state("rb"), SB_DOMAIN_RUNNING);
+    assert_true(e2e_on_check("rb", "vda", 0x93));
+    assert_true(e2e_img_check(base, 0x92)); /* what "disks" captured */
+
+    /* internal delete of "full" while its image is a backing node of the
+     * running domain: QEMU holds it read-only, refused as before */
+    assert_int_equal(e2e_del("rb", "full", 0), -SB_ERR_OPERATION_UNSUPPORTED);
+    assert_true(e2e_has_tag(base, "full"));
+    e2e_stop("rb");
+}
+
+/* Only transitively dependent: i2 lives in an overlay on the base, and
+ * the external snapshot that made the overlay is gone from the tree
+ * (METADATA_ONLY).  i2's data still reads through the base. */
+static void transitive_dependency(void **state)
+{
+    (void)state;
+    e2e_define("tr");
+    const char *base = e2e_path("tr-vda.qcow2"), *ov = e2e_path("tr-vda.e1");
+    assert_int_equal(e2e_snap("tr", "i1", NULL, 0), 0);
+    e2e_off_write("tr", "vda", 0xa1);
+    assert_int_equal(e2e_snap("tr", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    assert_int_equal(e2e_snap("tr", "i2", NULL, 0), 0); /* in the overlay, reads 0xa1 from base */
+    assert_int_equal(e2e_del("tr", "e1", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    e2e_off_write("tr", "vda", 0xa2);
+
+    assert_refused("tr", "i1", base, "'i2'");
+    assert_non_null(strstr(e2e_err(), ov)); /* says through which image */
+    assert_true(e2e_img_check(base, 0xa1));
+    assert_int_equal(e2e_revert("tr", "i2", 0), 0);
+    assert_true(e2e_off_check("tr", "vda", 0xa1));
+}
+
+/* Safe: the overlay on the base is referenced by no snapshot (only by the
+ * current state, which a revert replaces anyway), so the revert runs. */
+static void unreferenced_overlay_allowed(void **state)
+{
+    (void)state;
+    e2e_define("ua");
+    assert_int_equal(e2e_snap("ua", "i1", NULL, 0), 0);
+    e2e_off_write("ua", "vda", 0xb1);
+    assert_int_equal(e2e_snap("ua", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("ua", "vda", 0xb2);
+    assert_int_equal(e2e_del("ua", "e1", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    assert_int_equal(e2e_revert("ua", "i1", 0), 0);
+    char *src = e2e_source("ua", "vda");
+    assert_string_equal(src, e2e_path("ua-vda.qcow2"));
+    free(src);
+    assert_true(e2e_off_check("ua", "vda", 0xaa));
+}
+
+/* Deleting an internal snapshot from the base under an overlay leaves the
+ * base's active layer, and so the external snapshot's data, unchanged. */
+static void internal_delete_under_overlay(void **state)
+{
+    (void)state;
+    e2e_define("id");
+    const char *base = e2e_path("id-vda.qcow2");
+    assert_int_equal(e2e_snap("id", "i1", NULL, 0), 0);
+    e2e_off_write("id", "vda", 0xc1);
+    assert_int_equal(e2e_snap("id", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("id", "vda", 0xc2);
+    assert_int_equal(e2e_del("id", "i1", 0), 0);
+    assert_false(e2e_has_tag(base, "i1"));
+    assert_true(e2e_img_check(base, 0xc1));
+    assert_true(e2e_off_check("id", "vda", 0xc2));
+    assert_int_equal(e2e_revert("id", "e1", 0), 0);
+    assert_true(e2e_off_check("id", "vda", 0xc1));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(offline_revert_under_overlay),
+        cmocka_unit_test(running_revert_in_backing_node),
+        cmocka_unit_test(transitive_dependency),
+        cmocka_unit_test(unreferenced_overlay_allowed),
+        cmocka_unit_test(internal_delete_under_overlay),
+    };
+    return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
+}
