@@ -242,7 +242,10 @@ static int qemu_snapshot_delete(sb_conn *c, const char *domain, const char *snap
 
 static int qemu_snapshot_exists(sb_conn *c, const char *domain, const char *snapshot_xml)
 {
-    return qp_snapshot_exists(&c->ctx, domain, snapshot_xml);
+    if (!qp_valid_name(domain))
+        return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
+    /* locked: it may bring the stored definition in line with QEMU */
+    LOCKED(c, domain, qp_snapshot_exists(&c->ctx, domain, snapshot_xml));
 }
 
 static int define_locked(char **out_name, sb_conn *c, const char *xml)

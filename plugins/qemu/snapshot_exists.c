@@ -10,6 +10,17 @@
  *   external: every overlay exists and is backed by the image the
  *             snapshot captured (a file of that name that sits on another
  *             image is not ours), and the memory file exists if any.
+ *             A snapshot the tree does not hold yet (a create being
+ *             reconciled) must also be the domain's top: an overlay made
+ *             by a process killed before the domain moved onto it holds
+ *             nothing and is reported as "no" (the file is left alone: it
+ *             may be a REUSE_EXT file the user made).
+ * Repair first: a running domain whose QEMU already writes to the
+ * overlays (the QMP transaction finished) while the stored definition
+ * still names the old images (the process died in between) would start
+ * next time on the old images and lose what QEMU wrote; QEMU is the truth,
+ * so the stored definition is pointed at QEMU's top images (this also
+ * covers a delete killed after QEMU pivoted back to the base).
  */
 #include "snapshot_common.h"
 
@@ -47,6 +58,89 @@ static int backed_by(qp_ctx *ctx, const char *overlay, const char *captured)
     return same;
 }
 
+/* Point the stored definition at the images QEMU runs on. */
+static int follow_qemu(qp_ctx *ctx, const char *domain)
+{
+    pid_t pid = 0;
+    int r = qp_proc_pid(ctx, domain, &pid);
+    if (r < 0 || pid <= 0)
+        return r;
+    qp_qmp *q = NULL;
+    qp_domain *cur = NULL;
+    if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
+        return r;
+    if ((r = qp_domain_load(ctx, domain, &cur)) < 0) {
+        qp_qmp_close(q);
+        return r;
+    }
+    char *xml = qp_strdup(cur->xml);
+    int changed = 0;
+    for (size_t i = 0; i < cur->ndisks && xml && r == 0; i++) {
+        const qp_disk *k = &cur->disks[i];
+        if (!k->source || k->readonly)
+            continue;
+        qp_strv files = {0}, nodes = {0};
+        if ((r = qp_vm_disk_chain(q, k->target, &files, &nodes)) == 0 && files.n) {
+            char *s = qp_realpath_or_copy(k->source);
+            qp_img_info info;
+            if (s && strcmp(files.v[0], s) && (r = qp_img_query(ctx, files.v[0], 1, &info)) == 0) {
+                qp_log(ctx, SB_LOG_WARN, "domain '%s' disk '%s': QEMU writes to '%s' but the "
+                       "definition names '%s'; following QEMU", domain, k->target, files.v[0], s);
+                char *nx = qp_domain_xml_set_disk(xml, k->target, files.v[0], info.format);
+                qp_img_info_free(&info);
+                free(xml);
+                xml = nx;
+                changed = 1;
+            }
+            free(s);
+        }
+        qp_strv_free(&files);
+        qp_strv_free(&nodes);
+    }
+    if (r == 0 && !xml)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r == 0 && changed)
+        r = qp_domain_store(ctx, domain, xml);
+    free(xml);
+    qp_domain_free(cur);
+    qp_qmp_close(q);
+    return r;
+}
+
+/* 1 when the tree already holds the snapshot (a delete, not a create). */
+static int in_tree(qp_ctx *ctx, const char *domain, const char *name)
+{
+    char *xml = NULL;
+    if (!ctx->api || !ctx->api->tree_get_xml ||
+        ctx->api->tree_get_xml(ctx->h, domain, name, &xml) < 0)
+        return 0;
+    ctx->api->free(xml);
+    return 1;
+}
+
+/* A new snapshot's overlays are the tops of the stored definition. */
+static int domain_on_overlays(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    qp_domain *cur = NULL;
+    int r = qp_domain_load(ctx, domain, &cur);
+    if (r < 0)
+        return r;
+    int on = 1;
+    for (size_t i = 0; i < v->ndisks && on; i++) {
+        const struct sb_snapshot_disk_view *d = &v->disks[i];
+        const qp_disk *k = qp_domain_disk(cur, d->name);
+        if (d->snapshot != SB_LOCATION_EXTERNAL || !d->source)
+            continue;
+        char *o = qp_realpath_or_copy(d->source);
+        char *s = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
+        on = o && s && !strcmp(o, s);
+        free(o);
+        free(s);
+    }
+    qp_domain_free(cur);
+    return on;
+}
+
 static int external_whole(qp_ctx *ctx, const struct sb_snapshot_view *v, const qp_domain *dom)
 {
     for (size_t i = 0; i < v->ndisks; i++) {
@@ -77,8 +171,12 @@ int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     /* the images the snapshot was taken of: its own <domain>, else today's */
     r = v->domain_xml ? qp_domain_parse(ctx, v->domain_xml, &dom)
                       : qp_domain_load(ctx, domain, &dom);
+    if (r == 0 && v->external)
+        r = follow_qemu(ctx, domain);
     if (r == 0)
         r = v->external ? external_whole(ctx, v, dom) : internal_whole(ctx, v, dom);
+    if (r == 1 && v->external && !in_tree(ctx, domain, v->name))
+        r = domain_on_overlays(ctx, domain, v);
     qp_domain_free(dom);
     qp_view_free(ctx, v);
     return r;

@@ -1,0 +1,194 @@
+/* tests/qemu - a CLI process killed (SIGKILL) in the middle of a snapshot
+ * create or delete on a running domain, then sb_check reconciles the
+ * broker's open intent with what QEMU's storage really holds
+ * (snapshot_exists) and reports it.
+ *
+ * The window: the CLI child runs with a configuration whose qemu group
+ * sets the test-only key test_delay_ms, so the plugin sleeps after the
+ * hypervisor work and before the broker records the result.  The test
+ * waits until QEMU's storage shows the change, then kills the child there.
+ * This process (no configuration, same state dir, same host "local")
+ * then calls sb_check. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static char conf[400];
+
+static int setup(void **state)
+{
+    if (e2e_setup(state) < 0 || !getenv("SB_CLI"))
+        return -1;
+    snprintf(conf, sizeof conf, "%s/delay.conf", E.dir);
+    FILE *f = fopen(conf, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { test_delay_ms = 30000; }; } );\n");
+    return fclose(f);
+}
+
+/* Run the CLI with the delaying configuration; output to cli.log. */
+static pid_t cli(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        setenv("SNAPBROKER_CONFIG", conf, 1);
+        int fd = open(e2e_path("cli.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        const char *exe = getenv("SB_CLI");
+        execl(exe, exe, a1, a2, a3, a4, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Poll cond until it holds (or 15 s pass); the child must still be in
+ * the plugin's delay when it does. */
+static void wait_then_kill(pid_t pid, int (*cond)(const void *), const void *arg)
+{
+    int ok = 0;
+    for (int i = 0; i < 1500 && !(ok = cond(arg)); i++)
+        qp_sleep_ms(10);
+    assert_true(ok);
+    int st;
+    assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFSIGNALED(st));
+}
+
+struct tag_arg {
+    const char *image, *tag;
+    int want;
+};
+
+static int tag_is(const void *p)
+{
+    const struct tag_arg *a = p;
+    return e2e_has_tag(a->image, a->tag) == a->want;
+}
+
+static int file_gone(const void *p)
+{
+    return !qp_file_exists(p);
+}
+
+/* The stored definition (read directly: the CLI child holds the plugin's
+ * domain lock during its delay) has vda on the overlay p. */
+static int def_on(const void *p)
+{
+    qp_domain *d = NULL;
+    if (qp_domain_load(&E.t, "kx", &d) < 0)
+        return 0;
+    const qp_disk *k = qp_domain_disk(d, "vda");
+    int on = k && k->source && !strcmp(k->source, p);
+    qp_domain_free(d);
+    return on;
+}
+
+/* sb_check: returns the problems left; the report must say `expect`. */
+static void check_reports(const char *dom, const char *expect)
+{
+    char *report = NULL;
+    int r = sb_check(&report, E.c, dom);
+    print_message("# check: %s", report ? report : e2e_err());
+    assert_int_equal(r, 0);
+    assert_non_null(strstr(report, expect));
+    free(report);
+    /* reconciled: a second check has nothing left to say about it */
+    assert_int_equal(sb_check(&report, E.c, dom), 0);
+    assert_null(strstr(report, expect));
+    free(report);
+}
+
+static void internal_create_and_delete_killed(void **state)
+{
+    (void)state;
+    e2e_define("ki");
+    const char *base = e2e_path("ki-vda.qcow2");
+    assert_int_equal(sb_domain_start(E.c, "ki", 0), 0);
+    e2e_on_write("ki", "vda", 0xd1);
+
+    struct tag_arg made = {base, "k1", 1};
+    wait_then_kill(cli("snapshot-create-as", "ki", "k1", NULL), tag_is, &made);
+    assert_false(e2e_in_tree("ki", "k1")); /* killed before the broker recorded it */
+    check_reports("ki", "adopted");
+    assert_true(e2e_in_tree("ki", "k1"));
+    assert_int_equal(e2e_state("ki"), SB_DOMAIN_RUNNING);
+    e2e_on_write("ki", "vda", 0xd2);
+    assert_int_equal(e2e_revert("ki", "k1", 0), 0);
+    assert_true(e2e_on_check("ki", "vda", 0xd1));
+
+    struct tag_arg gone = {base, "k1", 0};
+    wait_then_kill(cli("snapshot-delete", "ki", "k1", NULL), tag_is, &gone);
+    assert_true(e2e_in_tree("ki", "k1"));
+    check_reports("ki", "metadata removed");
+    assert_false(e2e_in_tree("ki", "k1"));
+    assert_true(e2e_on_check("ki", "vda", 0xd1));
+    e2e_stop("ki");
+}
+
+static void external_create_and_delete_killed(void **state)
+{
+    (void)state;
+    e2e_define("kx");
+    const char *base = e2e_path("kx-vda.qcow2"), *ov = e2e_path("kx-vda.x1");
+    assert_int_equal(sb_domain_start(E.c, "kx", 0), 0);
+    e2e_on_write("kx", "vda", 0xe1);
+
+    wait_then_kill(cli("snapshot-create-as", "kx", "x1", "--disk-only"), def_on, ov);
+    assert_false(e2e_in_tree("kx", "x1"));
+    /* widen the window: as if the process had died right after QEMU's
+     * transaction, before the plugin stored the new definition */
+    qp_domain *d = NULL;
+    assert_int_equal(qp_domain_load(&E.t, "kx", &d), 0);
+    char *old = qp_domain_xml_set_disk(d->xml, "vda", base, "qcow2");
+    assert_int_equal(qp_domain_store(&E.t, "kx", old), 0);
+    free(old);
+    qp_domain_free(d);
+    check_reports("kx", "adopted");
+    assert_true(e2e_in_tree("kx", "x1"));
+    char *src = e2e_source("kx", "vda");
+    assert_string_equal(src, ov); /* the definition followed QEMU onto the overlay */
+    free(src);
+    e2e_on_write("kx", "vda", 0xe2);
+    assert_true(e2e_img_check(base, 0xe1));
+
+    /* delete = active block-commit of the overlay into the base, pivot */
+    wait_then_kill(cli("snapshot-delete", "kx", "x1", NULL), file_gone, ov);
+    check_reports("kx", "metadata removed");
+    assert_false(e2e_in_tree("kx", "x1"));
+    src = e2e_source("kx", "vda");
+    assert_string_equal(src, base);
+    free(src);
+    assert_true(e2e_on_check("kx", "vda", 0xe2));
+    e2e_stop("kx");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(internal_create_and_delete_killed),
+        cmocka_unit_test(external_create_and_delete_killed),
+    };
+    return cmocka_run_group_tests(tests, setup, e2e_teardown);
+}
