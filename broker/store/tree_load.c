@@ -42,7 +42,8 @@ int sb_tree_load_put(sb_tree *t, const sb_tree_snapshot *s)
         sb_tree__link(t, n, parent);
         return 0;
     }
-    if (parent != &t->metaroot && sb_tree__is_ancestor(n, parent)) {
+    /* unchanged parent: no cycle possible, skip the O(depth) walk */
+    if (parent != &t->metaroot && parent != n->parent && sb_tree__is_ancestor(n, parent)) {
         rc = sb_tree__warn(t, "parent %s for snapshot %s would create a cycle; attached "
                               "to the top", s->parent, s->name);
         if (rc < 0)
