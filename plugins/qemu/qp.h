@@ -123,6 +123,17 @@ int qp_img_rebase_unsafe(qp_ctx *ctx, const char *image, const char *backing,
 /* qemu-io -c cmd [-f fmt] path; out gets stdout. Returns exit status. */
 int qp_io(qp_ctx *ctx, const char *path, const char *fmt, const char *cmd, char **out);
 
+/* ---- images found on disk (image_users.c) ------------------------------------ */
+
+/* Regular files in image's directory whose qcow2 header names image as
+ * their backing file (overlays the tree may not know: NO_METADATA
+ * snapshots, hand-made ones).  Appends canonical paths to out. */
+int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out);
+/* 1 if such a file exists that is not in except (may be NULL); *first
+ * (may be NULL) gets a malloc'ed copy of its path.  0 if none. */
+int qp_image_has_dependents(qp_ctx *ctx, const char *image, const qp_strv *except,
+                            char **first);
+
 /* ---- QMP client (qmp.c) ------------------------------------------------------- */
 
 typedef struct qp_qmp qp_qmp;

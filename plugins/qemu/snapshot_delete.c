@@ -252,6 +252,25 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
             }
         }
     }
+    /* ... also those the tree does not know: a file on disk backed by B */
+    {
+        qp_strv except = {0};
+        char *user = NULL;
+        qp_strv_add(&except, O);
+        r = qp_image_has_dependents(ctx, B, &except, &user);
+        qp_strv_free(&except);
+        if (r != 0) {
+            if (r > 0)
+                r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                             "cannot delete snapshot '%s': merging '%s' into '%s' would change "
+                             "the data of '%s', which is also backed by it (an overlay outside "
+                             "the snapshot tree, e.g. from a NO_METADATA snapshot); delete with "
+                             "METADATA_ONLY instead", v->name, O, B, user);
+            free(user);
+            free(bfmt);
+            return r;
+        }
+    }
     pid_t pid = 0;
     if ((r = qp_proc_pid(ctx, domain, &pid)) < 0) {
         free(bfmt);
@@ -296,16 +315,30 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
                      B, O);
         goto out;
     } else {
-        if ((r = qp_img_commit(ctx, O, B)) < 0)
-            goto out;
-        /* images directly above O now read through B */
+        /* images directly above O: those the tree knows, and those on disk */
+        qp_strv above = {0};
         for (size_t i = 0; i < need->ntops; i++) {
             const qp_needed_top *t = &need->tops[i];
             for (size_t k = 1; k < t->chain.n; k++)
-                if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]))
-                    if ((r = qp_img_rebase_unsafe(ctx, t->chain.v[k - 1], B, bfmt)) < 0)
-                        goto out;
+                if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
+                    !qp_strv_has(&above, t->chain.v[k - 1]))
+                    qp_strv_add(&above, t->chain.v[k - 1]);
         }
+        qp_strv disk = {0};
+        r = qp_image_dependents(ctx, O, &disk);
+        for (size_t i = 0; i < disk.n; i++)
+            if (!qp_strv_has(&above, disk.v[i]))
+                qp_strv_add(&above, disk.v[i]);
+        qp_strv_free(&disk);
+        if (r == 0)
+            r = qp_img_commit(ctx, O, B);
+        /* after the commit B reads as O did: re-pointing their headers
+         * (rebase -u) keeps every image above O unchanged */
+        for (size_t i = 0; i < above.n && r == 0; i++)
+            r = qp_img_rebase_unsafe(ctx, above.v[i], B, bfmt);
+        qp_strv_free(&above);
+        if (r < 0)
+            goto out;
     }
     if ((r = repoint_refs(ctx, domain, v->name, O, B, bfmt)) < 0)
         goto out;
@@ -317,6 +350,20 @@ out:
     qp_strv_free(&nodes);
     qp_qmp_close(q);
     return r;
+}
+
+/* Remove an image nothing in the tree needs - unless a file the tree
+ * does not know (a NO_METADATA snapshot's overlay) is backed by it. */
+static int unlink_unless_used(qp_ctx *ctx, const char *path)
+{
+    char *user = NULL;
+    int r = qp_image_has_dependents(ctx, path, NULL, &user);
+    if (r > 0)
+        qp_log(ctx, SB_LOG_INFO, "keeping '%s': '%s' is backed by it", path, user);
+    else if (r == 0 && unlink(path) < 0 && errno != ENOENT)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", path);
+    free(user);
+    return r < 0 ? r : 0;
 }
 
 static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
@@ -348,8 +395,7 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         if (!qp_file_exists(O)) {
             /* already gone (an earlier run finished this disk) */
         } else if (!qp_strv_has(&need.all, O)) {
-            if (unlink(O) < 0)
-                r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", O);
+            r = unlink_unless_used(ctx, O);
         } else if (!B) {
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
@@ -373,7 +419,7 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         const char *s = v->revert_disks[i].source;
         char *c = s ? qp_realpath_or_copy(s) : NULL;
         if (c && qp_file_exists(c) && !qp_strv_has(&need.all, c))
-            unlink(c);
+            r = unlink_unless_used(ctx, c);
         free(c);
     }
     if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)

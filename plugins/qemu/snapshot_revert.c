@@ -125,10 +125,18 @@ static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
         if (!old->disks[i].source || old->disks[i].readonly)
             continue;
         char *c = qp_realpath_or_copy(old->disks[i].source);
+        char *user = NULL;
         if (c && !qp_strv_has(&n.all, c) && qp_strv_has(&n.ours, c) && qp_file_exists(c)) {
-            qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
-            unlink(c);
+            /* an overlay the tree does not know (NO_METADATA) may sit on it */
+            if (qp_image_has_dependents(ctx, c, NULL, &user) != 0) {
+                qp_log(ctx, SB_LOG_INFO, "keeping overlay '%s': '%s' is backed by it", c,
+                       user ? user : "another image");
+            } else {
+                qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
+                unlink(c);
+            }
         }
+        free(user);
         free(c);
     }
     qp_needed_free(&n);
