@@ -24,7 +24,19 @@ int sb_fs_mkdir_p(const char *path)
             continue;
         char saved = *s;
         *s = '\0';
-        if (mkdir(p, 0700) < 0 && errno != EEXIST) {
+        if (mkdir(p, 0700) == 0) {
+            /* a new directory entry is durable only once its parent is
+             * synced: without this a crash could lose the whole domain
+             * directory even after its log was fdatasync'd */
+            char *slash = strrchr(p, '/');
+            if (slash && slash != p) {
+                *slash = '\0';
+                rc = sb_fs_fsync_dir(p);
+                *slash = '/';
+                if (rc < 0)
+                    break;
+            }
+        } else if (errno != EEXIST) {
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create directory '%s'",
                                     p);
             break;

@@ -406,6 +406,22 @@ int sb_store_redefine(sb_store *s, const sb_tree_snapshot *snap)
     WITH_TXN(s, redef_body(s, snap));
 }
 
+static int set_current_body(sb_store *s, const char *name);
+
+static int create_body(sb_store *s, const sb_tree_snapshot *snap)
+{
+    const sb_tree_node *cur = sb_tree_current(s->tree);
+    sb_tree_snapshot x = *snap;
+    x.parent = cur ? sb_tree_node_name(cur) : NULL;
+    int rc = do_put(s, &x, false);
+    return rc < 0 ? rc : set_current_body(s, snap->name);
+}
+
+int sb_store_create(sb_store *s, const sb_tree_snapshot *snap)
+{
+    WITH_TXN(s, create_body(s, snap));
+}
+
 static int set_xml_body(sb_store *s, const char *name, const char *xml)
 {
     sb_log_op op = { .type = SB_LOG_XML, .name = name, .xml = xml };

@@ -92,6 +92,10 @@ bool sb_store_in_transaction(const sb_store *s);
  * the caller then rolls back (outside a transaction that is automatic). */
 /* New snapshot; does not touch current (call set_current). */
 int sb_store_add(sb_store *s, const sb_tree_snapshot *snap);
+/* Create (§5.2, not REDEFINE): the parent is the current snapshot (none
+ * when there is no current; snap->parent is ignored) and the new snapshot
+ * becomes current, in one batch.  Duplicate: SB_ERR_OPERATION_FAILED. */
+int sb_store_create(sb_store *s, const sb_tree_snapshot *snap);
 /* Redefine: tree rules of §5.4 (sb_tree_redefine). */
 int sb_store_redefine(sb_store *s, const sb_tree_snapshot *snap);
 /* Replace only the XML (e.g. the parent's XML after a delete). */

@@ -90,6 +90,28 @@ static void reopen_reproduces_state(void **state)
     sb_store_close(s);
 }
 
+/* §5.2: a created snapshot's parent is the current one, and it becomes
+ * current; a revert (set_current) changes where the next one hangs. */
+static void create_follows_current(void **state)
+{
+    (void)state;
+    sb_store *s = open_store(W);
+    sb_tree_snapshot x = snap("a", "ignored", SB_STATE_RUNNING, false);
+    OK(sb_store_create(s, &x)); /* no current: a root */
+    x.name = "b";
+    OK(sb_store_create(s, &x));
+    OK(sb_store_set_current(s, "a")); /* revert to a */
+    x.name = "c";
+    OK(sb_store_create(s, &x));
+    const sb_tree *t = sb_store_tree(s);
+    assert_string_equal(names(t, "a", 0, false), "c,b");
+    assert_string_equal(sb_tree_node_name(sb_tree_current(t)), "c");
+    FAILS(sb_store_create(s, &x), SB_ERR_OPERATION_FAILED);
+    assert_string_equal(sb_tree_node_name(sb_tree_current(t)), "c");
+    assert_same_on_reopen(s);
+    sb_store_close(s);
+}
+
 static void delete_flags(void **state)
 {
     (void)state;
@@ -397,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reopen_reproduces_state, setup, teardown),
+        cmocka_unit_test_setup_teardown(create_follows_current, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_missing_store_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_leave_state_unchanged, setup, teardown),
