@@ -21,6 +21,9 @@
  * before lock, so intent_begin() and pending_intents() refuse to run inside
  * a transaction.
  *
+ * Threads: a handle is used by one thread at a time; separate handles (in
+ * one process or several) coordinate through the locks.
+ *
  * Ownership: strings passed in are copied.  sb_store_tree() returns a tree
  * owned by the store; it (and every node pointer from it) is valid until
  * the next begin, refresh, rollback, repair or close, which may replace it

@@ -112,6 +112,55 @@ static void create_follows_current(void **state)
     sb_store_close(s);
 }
 
+/* The store's delete records single removals (deepest first); the result,
+ * and what a reopen replays, must be exactly the tree's own subtree rules
+ * (which test_tree_vs_libvirt pins to libvirt's). */
+static void delete_matches_tree_rules(void **state)
+{
+    (void)state;
+    static const char *const spec[][2] = {
+        { "top", NULL }, { "x", "top" }, { "x1", "x" }, { "x2", "x1" }, { "x3", "x1" },
+        { "y", "top" }, { "other", NULL },
+    };
+    static const struct {
+        const char *current, *victim;
+        unsigned flags;
+    } cases[] = {
+        { "x2", "x1", 0 },
+        { "x2", "x", SB_SNAPSHOT_DELETE_CHILDREN },
+        { "x3", "x", SB_SNAPSHOT_DELETE_CHILDREN_ONLY },
+        { "x", "top", SB_SNAPSHOT_DELETE_CHILDREN_ONLY },
+        { "top", "top", SB_SNAPSHOT_DELETE_CHILDREN },
+        { "other", "x1", SB_SNAPSHOT_DELETE_CHILDREN },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        rm_rf(dir);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        sb_store *s = open_store(W);
+        sb_tree *t = sb_tree_new();
+        for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
+            put(s, spec[i][0], spec[i][1], SB_STATE_RUNNING, NULL);
+            sb_tree_snapshot x = snap(spec[i][0], spec[i][1], SB_STATE_RUNNING, false);
+            OK(sb_tree_add(t, &x, NULL));
+        }
+        OK(sb_store_set_current(s, cases[c].current));
+        OK(sb_tree_set_current(t, cases[c].current));
+        OK(sb_store_delete(s, cases[c].victim, cases[c].flags));
+        if (cases[c].flags)
+            OK(sb_tree_remove_subtree(t, cases[c].victim,
+                                      cases[c].flags == SB_SNAPSHOT_DELETE_CHILDREN));
+        else
+            OK(sb_tree_remove(t, cases[c].victim));
+        char *want = dump_tree(t), *got = dump_store(s);
+        assert_string_equal(got, want);
+        assert_same_on_reopen(s);
+        free(want);
+        free(got);
+        sb_tree_free(t);
+        sb_store_close(s);
+    }
+}
+
 static void delete_flags(void **state)
 {
     (void)state;
@@ -420,6 +469,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(reopen_reproduces_state, setup, teardown),
         cmocka_unit_test_setup_teardown(create_follows_current, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_matches_tree_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_flags, setup, teardown),
         cmocka_unit_test_setup_teardown(readonly_missing_store_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_leave_state_unchanged, setup, teardown),
