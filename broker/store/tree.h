@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "snapbroker/flags.h"
 
@@ -174,7 +175,6 @@ sb_tree_node *sb_tree_walk_next_oldest(const sb_tree *t, const sb_tree_node *n);
 /* Check the invariants (hash finds every node, parents exist, child
  * counts, leaf list, no cycle, current exists); one line per problem is
  * written to report.  Returns the number of problems. */
-#include <stdio.h>
 int sb_tree_verify(const sb_tree *t, FILE *report);
 
 #endif
