@@ -195,7 +195,7 @@ static char *hmp(const char *dom, const char *cmd)
         free(out);
         return qp_printf("ERROR %s", E.t.err_msg);
     }
-    return out;
+    return out ? out : qp_strdup(""); /* callers search the text */
 }
 
 static void hmp_io(const char *dom, const char *target, const char *iocmd)
@@ -204,9 +204,10 @@ static void hmp_io(const char *dom, const char *target, const char *iocmd)
     snprintf(cmd, sizeof cmd, "qemu-io -d /machine/peripheral/%s/virtio-backend \"%s\"", target,
              iocmd);
     char *o = hmp(dom, cmd);
-    if (strstr(o, "ERROR"))
-        print_message("# hmp %s: %s\n", cmd, o);
-    assert_null(strstr(o, "ERROR"));
+    const char *err = strstr(o, "ERROR");
+    if (err)
+        print_message("# hmp %s: %s\n", cmd, err);
+    assert_null(err);
     free(o);
 }
 
