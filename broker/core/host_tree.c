@@ -42,7 +42,7 @@ static int tree_get_xml(sb_host *h, const char *domain, const char *name, char *
     sb_store *opened;
     int rc = node_of(h, domain, name, &opened, &n);
     if (rc == 0)
-        rc = sb_strdup_out(out_xml, sb_tree_node_xml(n) ? sb_tree_node_xml(n) : "");
+        rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, out_xml);
     sb_store_close(opened);
     return rc;
 }

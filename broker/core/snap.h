@@ -40,6 +40,10 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
 int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
                        bool need_name, const char *func);
 
+/* The XML of a stored snapshot as the caller sees it: parsed, <parent>
+ * taken from the tree, formatted with format_flags (SB_SNAP_FORMAT_*). */
+int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out);
+
 /* INVALID_ARG "flags 'A' and 'B' are mutually exclusive" when both set. */
 int sb_snap_check_exclusive(unsigned flags, unsigned a, const char *a_name, unsigned b,
                             const char *b_name);

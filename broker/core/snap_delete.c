@@ -72,8 +72,8 @@ static int delete_one(sb_connection *c, sb_store *s, const char *domain, const c
 
     if ((rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         return rc;
-    if (!(xml = strdup(sb_tree_node_xml(n) ? sb_tree_node_xml(n) : "")))
-        return sb_error_oom();
+    if ((rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
+        return rc;
     if ((rc = sb_store_intent_begin(s, "delete", name, xml, &intent)) < 0)
         goto out;
     c->active_store = s;

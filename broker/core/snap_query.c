@@ -13,7 +13,6 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
                         unsigned flags)
 {
     sb_store *s = NULL;
-    sb_snapdef *def = NULL;
     const sb_tree_node *n;
     int rc;
 
@@ -33,21 +32,9 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
         (rc = sb_conn_store_open(c, domain, false, &s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
-    const char *xml = sb_tree_node_xml(n);
-    if (!xml) {
-        rc = sb_error_set(SB_ERR_STORE, "snapshot '%s' of domain '%s' has no stored XML", name,
-                          domain);
-        goto out;
-    }
-    /* The store keeps the SECURE form; anything else is re-formatted. */
-    if (flags & SB_SNAPSHOT_XML_SECURE) {
-        rc = sb_strdup_out(out_xml, xml);
-    } else if ((rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot",
-                                      SB_SNAP_PARSE_REDEFINE, &def)) == 0) {
-        rc = sb_snapdef_format(def, 0, out_xml);
-    }
+    rc = sb_snap_node_xml(n, (flags & SB_SNAPSHOT_XML_SECURE) ? SB_SNAP_FORMAT_SECURE : 0,
+                          out_xml);
 out:
-    sb_snapdef_free(def);
     sb_store_close(s);
     return rc < 0 ? rc : 0;
 }

@@ -60,11 +60,9 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
     /* The node may have changed while we waited for the oplock. */
     if ((rc = sb_store_refresh(s)) < 0 || (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
-    char *snap_xml = strdup(sb_tree_node_xml(n) ? sb_tree_node_xml(n) : xml);
-    if (!snap_xml) {
-        rc = sb_error_oom();
+    char *snap_xml;
+    if ((rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, &snap_xml)) < 0)
         goto out;
-    }
     c->active_store = s;
     c->active_domain = domain;
     SB_DISPATCH(rc, c->plugin, snapshot_revert, &plugin_xml, c->conn, domain, snap_xml, flags);

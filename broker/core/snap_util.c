@@ -84,3 +84,29 @@ void sb_snap_intent_abandon(sb_store *s, uint64_t id)
     if (saved.code != SB_OK)
         sb_error_set(saved.code, "%s", saved.message);
 }
+
+int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
+{
+    const char *xml = sb_tree_node_xml(n);
+    const sb_tree_node *parent = sb_tree_node_parent(n);
+    sb_snapdef *def = NULL;
+    int rc;
+
+    *out = NULL;
+    if (!xml)
+        return sb_error_set(SB_ERR_STORE, "snapshot '%s' has no stored XML",
+                            sb_tree_node_name(n));
+    if ((rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot", SB_SNAP_PARSE_REDEFINE,
+                               &def)) < 0)
+        return rc;
+    /* The tree's parent link is the truth: a deleted parent re-parents its
+     * children without rewriting their stored XML. */
+    free(def->parent);
+    def->parent = NULL;
+    if (parent && !(def->parent = strdup(sb_tree_node_name(parent))))
+        rc = sb_error_oom();
+    if (rc == 0)
+        rc = sb_snapdef_format(def, format_flags, out);
+    sb_snapdef_free(def);
+    return rc;
+}

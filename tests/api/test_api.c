@@ -203,6 +203,11 @@ static void create_revert_delete_tree(void **state)
     assert_parent(f, "s2", NULL);
     assert_parent(f, "s3", NULL);
     assert_current(f, "s3");
+    /* ... and their XML says so too (OpenNebula #4017: stale <parent>). */
+    char *xml = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "s2", 0), 0);
+    assert_null(strstr(xml, "<parent>"));
+    free(xml);
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_ROOTS | SB_SNAPSHOT_LIST_TOPOLOGICAL), "s3,s2");
     /* Deleting the current snapshot of a root: no current left. */
     assert_int_equal(sb_snapshot_delete(f->c, DOM, "s3", 0), 0);
