@@ -184,9 +184,16 @@ static int run_start(sb_cli *cli, const sb_args *args)
     return lifecycle(cli, args, "Domain '%s' started\n\n",
                      sb_args_bool(args, "paused") ? start_paused_op : start_op);
 }
+static int undefine_op(sb_connection *c, const char *d) { return sb_domain_undefine(c, d, 0); }
+static int undefine_meta_op(sb_connection *c, const char *d)
+{
+    return sb_domain_undefine(c, d, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+}
+
 static int run_undefine(sb_cli *cli, const sb_args *args)
 {
-    return lifecycle(cli, args, "Domain '%s' has been undefined\n\n", sb_domain_undefine);
+    return lifecycle(cli, args, "Domain '%s' has been undefined\n\n",
+                     sb_args_bool(args, "snapshots-metadata") ? undefine_meta_op : undefine_op);
 }
 static int run_destroy(sb_cli *cli, const sb_args *args)
 {
@@ -222,6 +229,13 @@ static const sb_optdef define_opts[] = {
 
 static const sb_optdef dom_opts[] = { SB_OPT_DOMAIN, { NULL } };
 
+static const sb_optdef undefine_opts[] = {
+    SB_OPT_DOMAIN,
+    { "snapshots-metadata", SB_OPT_BOOL, 0,
+      "remove all domain snapshot metadata (vm must be inactive)" },
+    { NULL },
+};
+
 static const sb_optdef start_opts[] = {
     SB_OPT_DOMAIN,
     { "paused", SB_OPT_BOOL, 0, "leave the guest paused after creation" },
@@ -241,7 +255,7 @@ const sb_cmddef sb_cmds_domain[] = {
       list_opts, list_excl, run_list },
     { "define", "define (but don't start) a domain from an XML file",
       "Define a domain.", define_opts, NULL, run_define },
-    { "undefine", "undefine a domain", "Undefine an inactive domain.", dom_opts, NULL, run_undefine },
+    { "undefine", "undefine a domain", "Undefine an inactive domain.", undefine_opts, NULL, run_undefine },
     { "start", "start a (previously defined) inactive domain", "Start a domain.",
       start_opts, NULL, run_start },
     { "destroy", "destroy (stop) a domain", "Forcefully stop a given domain.",

@@ -110,6 +110,11 @@ enum sb_domain_list_flags {
     SB_DOMAIN_LIST_INACTIVE = 1u << 1
 };
 
+/* Domain undefine (virDomainUndefineFlagsValues value). */
+enum sb_domain_undefine_flags {
+    SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 1u << 1
+};
+
 /* Domain start (virDomainCreateFlags value). */
 enum sb_domain_start_flags {
     SB_DOMAIN_START_PAUSED = 1u << 0

@@ -91,7 +91,11 @@ SB_API int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, un
 SB_API int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags);
 SB_API int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain);
 SB_API int sb_domain_define(char **out_name, sb_connection *c, const char *domain_xml);
-SB_API int sb_domain_undefine(sb_connection *c, const char *domain);
+/* Undefine.  A domain with snapshot metadata in the broker's store is
+ * refused (OPERATION_INVALID) unless flags has
+ * SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, which removes that metadata too
+ * (never the snapshots' data), as virsh undefine --snapshots-metadata. */
+SB_API int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags);
 SB_API int sb_domain_start(sb_connection *c, const char *domain, unsigned flags);
 SB_API int sb_domain_destroy(sb_connection *c, const char *domain);
 SB_API int sb_domain_shutdown(sb_connection *c, const char *domain);

@@ -395,6 +395,31 @@ static void interrupted_create_is_reported(void **state)
     free(report);
 }
 
+/* virsh undefine refuses a domain with snapshot metadata unless told to
+ * drop it; otherwise a later domain of the same name would inherit it. */
+static void undefine_guards_metadata(void **state)
+{
+    struct fx *f = *state;
+    const char *dom_xml = "<domain type='test'><name>d2</name><memory>8192</memory>"
+                          "<os><type>hvm</type></os></domain>";
+    char *name = NULL, **names = NULL;
+    size_t n = 0;
+
+    assert_int_equal(sb_domain_define(&name, f->c, dom_xml), 0);
+    free(name);
+    assert_int_equal(sb_snapshot_create_xml(NULL, f->c, "d2", "<domainsnapshot><name>a</name>"
+                                                               "</domainsnapshot>", 0),
+                     0);
+    expect_error(sb_domain_undefine(f->c, "d2", 0), SB_ERR_OPERATION_INVALID, "1 snapshot");
+    assert_int_equal(sb_domain_undefine(f->c, "d2", SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), 0);
+    assert_int_equal(sb_domain_define(&name, f->c, dom_xml), 0);
+    free(name);
+    assert_int_equal(sb_snapshot_list(&names, &n, f->c, "d2", NULL, 0), 0);
+    assert_int_equal(n, 0);
+    sb_names_free(names, n);
+    expect_error(sb_domain_undefine(f->c, "nosuch", 0), SB_ERR_NO_DOMAIN, "nosuch");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +437,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(secure_xml, setup, teardown),
         cmocka_unit_test_setup_teardown(list_filters_through_api, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupted_create_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(undefine_guards_metadata, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
