@@ -26,20 +26,28 @@ static int plugin_from_uri(const char *uri, char *name, size_t size)
     return 0;
 }
 
-/* A storable host name for a URI that is not configured: the URI with
- * everything outside [A-Za-z0-9._-] replaced by '_'. */
+/* A storable host name for a URI that is not configured: every run of
+ * characters outside [A-Za-z0-9.-] becomes one '_', without a leading or
+ * trailing one ("ref:///default" -> "ref_default"). */
 static char *host_name_from_uri(const char *uri)
 {
-    char *s = strdup(uri);
+    size_t len = strlen(uri), k = 0;
+    char *s = malloc(len + 2);
     if (!s)
         return NULL;
-    for (char *p = s; *p; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '.' || *p == '-' || *p == '_'))
-            *p = '_';
+    for (const char *p = uri; *p; p++) {
+        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                  (*p >= '0' && *p <= '9') || *p == '-' || (*p == '.' && k > 0);
+        if (ok)
+            s[k++] = *p;
+        else if (k > 0 && s[k - 1] != '_')
+            s[k++] = '_';
     }
-    if (s[0] == '.')
-        s[0] = '_';
+    while (k > 0 && s[k - 1] == '_')
+        k--;
+    if (k == 0)
+        s[k++] = '_';
+    s[k] = '\0';
     return s;
 }
 
