@@ -96,6 +96,7 @@ static int qemu_open(sb_conn **out, sb_host *h, const char *uri)
     if (!r) r = cfg_int(c, "start_timeout_ms", &c->ctx.connect_timeout_ms);
     if (!r) r = cfg_int(c, "shutdown_timeout_ms", &c->ctx.shutdown_timeout_ms);
     if (!r) r = cfg_int(c, "test_delay_ms", &c->ctx.test_delay_ms);
+    if (!r) r = cfg_int(c, "test_job_delay_ms", &c->ctx.test_job_delay_ms);
     if (!r && g_host->config_bool) {
         int b = 0;
         int rb = g_host->config_bool(h, "shutdown_fallback_destroy", &b);

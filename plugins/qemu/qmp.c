@@ -462,11 +462,11 @@ static json_object *find_job(json_object *jobs, const char *id)
     return NULL;
 }
 
-int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id)
+/* Follow job job_id (started by cmd) until it concludes: job-complete at
+ * ready, job-finalize at pending; read its error, dismiss it. */
+static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
 {
-    int r = qp_qmp_execute(q, cmd, args, NULL);
-    if (r < 0)
-        return r;
+    int r;
     double deadline = qp_now_ms() + q->timeout_ms;
     int completed_sent = 0;
     for (;;) {
@@ -496,6 +496,8 @@ int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id
         }
         if (strcmp(status, "ready") == 0 && !completed_sent) {
             json_object_put(jobs);
+            if (q->ctx->test_job_delay_ms > 0) /* test-only window, see qp.h */
+                qp_sleep_ms(q->ctx->test_job_delay_ms);
             json_object *a = json_object_new_object();
             json_object_object_add(a, "id", json_object_new_string(job_id));
             r = qp_qmp_execute(q, "job-complete", a, NULL);
@@ -529,4 +531,37 @@ int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id
         else if (r < 0 && r != -ETIMEDOUT)
             return io_error(q, r, cmd);
     }
+}
+
+int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id)
+{
+    int r = qp_qmp_execute(q, cmd, args, NULL);
+    return r < 0 ? r : job_wait(q, cmd, job_id);
+}
+
+int qp_qmp_finish_jobs(qp_qmp *q)
+{
+    json_object *jobs = NULL;
+    int r = qp_qmp_execute(q, "query-jobs", NULL, &jobs);
+    if (r < 0)
+        return r;
+    qp_strv ids = {0};
+    size_t n = jobs && json_object_is_type(jobs, json_type_array) ? json_object_array_length(jobs) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *v;
+        if (json_object_object_get_ex(json_object_array_get_idx(jobs, i), "id", &v) &&
+            !strncmp(json_object_get_string(v), "sb-", 3))
+            qp_strv_add(&ids, json_object_get_string(v));
+    }
+    json_object_put(jobs);
+    for (size_t i = 0; i < ids.n; i++) {
+        qp_log(q->ctx, SB_LOG_WARN, "finishing job '%s' left by an interrupted operation",
+               ids.v[i]);
+        /* its own failure only means the earlier step did not happen;
+         * the caller looks at QEMU's state afterwards */
+        if (job_wait(q, "leftover job", ids.v[i]) < 0)
+            qp_log(q->ctx, SB_LOG_WARN, "%s", q->ctx->err_msg);
+    }
+    qp_strv_free(&ids);
+    return 0;
 }

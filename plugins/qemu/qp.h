@@ -34,6 +34,10 @@ typedef struct qp_ctx {
      * result goes back to the broker, so a test can kill the process in
      * the window where the broker's intent is still open. */
     int test_delay_ms;
+    /* TEST ONLY (test_job_delay_ms, default 0): sleep this long when a QMP
+     * job becomes ready, before job-complete (a block commit waiting to
+     * pivot), so a test can kill the process while QEMU holds the job. */
+    int test_job_delay_ms;
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -152,6 +156,10 @@ int qp_qmp_execute_fd(qp_qmp *q, const char *cmd, json_object *args, int fd,
 /* Run a command that starts a job with id job_id, wait until it concludes
  * (job-complete when it becomes ready), read its error, dismiss it. */
 int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id);
+/* Jobs this plugin started (id "sb-...") that an interrupted process left
+ * in QEMU: follow each to its end (job-complete when ready, so a block
+ * commit pivots as the interrupted delete meant to) and dismiss it. */
+int qp_qmp_finish_jobs(qp_qmp *q);
 /* HMP through human-monitor-command; HMP errors ("Error: ...", "Could
  * not ...") become SB_ERR_HYPERVISOR.  *out (may be NULL) gets the text. */
 int qp_qmp_hmp(qp_qmp *q, const char *cmdline, char **out);

@@ -282,6 +282,10 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     if (pid > 0) {
         if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
             goto out;
+        /* a commit an interrupted run left in QEMU would make ours fail
+         * ("node is busy"); finishing it is what that run meant to do */
+        if ((r = qp_qmp_finish_jobs(q)) < 0)
+            goto out;
         if ((r = qp_vm_disk_chain(q, target, &files, &nodes)) < 0)
             goto out;
         for (size_t i = 0; i < files.n; i++) {

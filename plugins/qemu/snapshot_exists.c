@@ -20,7 +20,9 @@
  * still names the old images (the process died in between) would start
  * next time on the old images and lose what QEMU wrote; QEMU is the truth,
  * so the stored definition is pointed at QEMU's top images (this also
- * covers a delete killed after QEMU pivoted back to the base).
+ * covers a delete killed after QEMU pivoted back to the base).  Jobs an
+ * interrupted process left in QEMU (a block commit waiting at "ready")
+ * are finished first, so QEMU's state is final when it is read.
  */
 #include "snapshot_common.h"
 
@@ -69,7 +71,8 @@ static int follow_qemu(qp_ctx *ctx, const char *domain)
     qp_domain *cur = NULL;
     if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
         return r;
-    if ((r = qp_domain_load(ctx, domain, &cur)) < 0) {
+    /* an interrupted delete's block commit may still wait to pivot */
+    if ((r = qp_qmp_finish_jobs(q)) < 0 || (r = qp_domain_load(ctx, domain, &cur)) < 0) {
         qp_qmp_close(q);
         return r;
     }

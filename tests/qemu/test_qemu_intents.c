@@ -26,29 +26,37 @@
 
 #include "e2e.h"
 
-static char conf[400];
+static char conf[400];     /* test_delay_ms: pause after the hypervisor work */
+static char job_conf[400]; /* test_job_delay_ms: pause with a job at "ready" */
+
+static int write_conf(char *path, size_t len, const char *file, const char *key)
+{
+    snprintf(path, len, "%s/%s", E.dir, file);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { %s = 30000; }; } );\n", key);
+    return fclose(f);
+}
 
 static int setup(void **state)
 {
     if (e2e_setup(state) < 0 || !getenv("SB_CLI"))
         return -1;
-    snprintf(conf, sizeof conf, "%s/delay.conf", E.dir);
-    FILE *f = fopen(conf, "w");
-    if (!f)
+    if (write_conf(conf, sizeof conf, "delay.conf", "test_delay_ms") < 0)
         return -1;
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { test_delay_ms = 30000; }; } );\n");
-    return fclose(f);
+    return write_conf(job_conf, sizeof job_conf, "job.conf", "test_job_delay_ms");
 }
 
-/* Run the CLI with the delaying configuration; output to cli.log. */
-static pid_t cli(const char *a1, const char *a2, const char *a3, const char *a4)
+/* Run the CLI with a delaying configuration; output to cli.log. */
+static pid_t cli_with(const char *config, const char *a1, const char *a2, const char *a3, const char *a4)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        setenv("SNAPBROKER_CONFIG", conf, 1);
+        setenv("SNAPBROKER_CONFIG", config, 1);
         int fd = open(e2e_path("cli.log"), O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0) {
             dup2(fd, 1);
@@ -61,14 +69,20 @@ static pid_t cli(const char *a1, const char *a2, const char *a3, const char *a4)
     return pid;
 }
 
-/* Poll cond until it holds (or 15 s pass); the child must still be in
- * the plugin's delay when it does. */
-static void wait_then_kill(pid_t pid, int (*cond)(const void *), const void *arg)
+static pid_t cli(const char *a1, const char *a2, const char *a3, const char *a4)
+{
+    return cli_with(conf, a1, a2, a3, a4);
+}
+
+/* Poll cond until it holds (or 15 s pass), wait settle_ms more; the
+ * child must still be in the plugin's delay then. */
+static void wait_settle_kill(pid_t pid, int (*cond)(const void *), const void *arg, int settle_ms)
 {
     int ok = 0;
     for (int i = 0; i < 1500 && !(ok = cond(arg)); i++)
         qp_sleep_ms(10);
     assert_true(ok);
+    qp_sleep_ms(settle_ms);
     int st;
     assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
     assert_int_equal(kill(pid, SIGKILL), 0);
@@ -80,6 +94,11 @@ struct tag_arg {
     const char *image, *tag;
     int want;
 };
+
+static void wait_then_kill(pid_t pid, int (*cond)(const void *), const void *arg)
+{
+    wait_settle_kill(pid, cond, arg, 0);
+}
 
 static int tag_is(const void *p)
 {
@@ -103,6 +122,13 @@ static int def_on(const void *p)
     int on = k && k->source && !strcmp(k->source, p);
     qp_domain_free(d);
     return on;
+}
+
+static void assert_source_is(const char *dom, const char *want)
+{
+    char *src = e2e_source(dom, "vda");
+    assert_string_equal(src, want);
+    free(src);
 }
 
 /* sb_check: returns the problems left; the report must say `expect`. */
@@ -184,11 +210,56 @@ static void external_create_and_delete_killed(void **state)
     e2e_stop("kx");
 }
 
+/* The stored snapshot carries <snapshotDeleteInProgress/>: the delete
+ * persisted it right before starting the block commit. */
+static int delete_marked(const void *p)
+{
+    char *xml = NULL;
+    if (sb_snapshot_get_xml(&xml, E.c, "kj", p, 0) < 0)
+        return 0;
+    int marked = strstr(xml, "snapshotDeleteInProgress") != NULL;
+    free(xml);
+    return marked;
+}
+
+/* Killed while QEMU's active block commit waits at "ready" for the
+ * job-complete that never comes: the job stays in QEMU.  check finishes
+ * it (the pivot the delete meant), the definition follows QEMU, and a
+ * second delete completes the rest. */
+static void commit_job_left_in_qemu(void **state)
+{
+    (void)state;
+    e2e_define("kj");
+    const char *base = e2e_path("kj-vda.qcow2"), *ov = e2e_path("kj-vda.j1");
+    assert_int_equal(sb_domain_start(E.c, "kj", 0), 0);
+    assert_int_equal(e2e_snap("kj", "j1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_on_write("kj", "vda", 0xe5);
+    /* the job reaches "ready" within milliseconds of the mark */
+    wait_settle_kill(cli_with(job_conf, "snapshot-delete", "kj", "j1", NULL), delete_marked, "j1",
+                     1000);
+    assert_source_is("kj", ov);
+    char *report = NULL;
+    assert_true(sb_check(&report, E.c, "kj") >= 0);
+    print_message("# check: %s", report);
+    free(report);
+    assert_true(e2e_in_tree("kj", "j1"));
+    assert_source_is("kj", base); /* QEMU pivoted; the definition followed */
+    assert_true(e2e_on_check("kj", "vda", 0xe5));
+    assert_int_equal(e2e_del("kj", "j1", 0), 0);
+    assert_false(e2e_in_tree("kj", "j1"));
+    assert_false(qp_file_exists(ov));
+    assert_source_is("kj", base);
+    assert_true(e2e_on_check("kj", "vda", 0xe5));
+    e2e_stop("kj");
+    assert_true(e2e_off_check("kj", "vda", 0xe5));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(internal_create_and_delete_killed),
         cmocka_unit_test(external_create_and_delete_killed),
+        cmocka_unit_test(commit_job_left_in_qemu),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }
