@@ -1,0 +1,368 @@
+/* w1_tree: W1 of perf-anchors.md - redefine N snapshots one call at a time
+ * (chain and wide), then query the tree; snapbroker (public API, ref
+ * plugin, state in a scratch dir) against libvirt test:///default and
+ * qemu:///embed, same XML shape, in one run.  Every (target, shape, N)
+ * runs in its own child process so RSS figures are its own.
+ *
+ *   w1_tree [--sizes 100,1000,10000] [--reps 51] [--work DIR]
+ *           [--keep DIR] [--no-embed]
+ *
+ * --keep DIR leaves the chain stores (snapbroker state dir, embed root)
+ * of N >= 1000 in DIR/{sb,embed}-chain-N for w2_cold. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "lv.h"
+#include "snapbroker/snapbroker.h"
+
+enum { T_SB, T_TEST, T_EMBED, NT };
+static const char *const tname[NT] = {"snapbroker", "libvirt-test", "libvirt-embed"};
+
+enum { Q_ALL, Q_TOPO, Q_ROOTS, Q_LEAVES, Q_DESC, Q_COUNT, Q_CUR, Q_XML, NQ };
+static const char *const qname[NQ] = {"list all", "topological", "roots", "leaves",
+                                      "descendants of root", "count", "current", "one XML"};
+
+struct result {
+    int ok;
+    char err[256];
+    double med, min, max, first, last, total_s;
+    double q[NQ];
+    double rss_b;   /* RSS growth per snapshot, bytes */
+    double peak_mib;
+};
+
+struct job {
+    int target, chain, reps;
+    long n;
+    char dir[1024]; /* sb state dir or embed root */
+};
+
+/* One target behind a small vtable so the timing loop is shared. */
+struct ops {
+    void *ctx;
+    int (*redefine)(void *ctx, const char *xml, int current);
+    int (*query)(void *ctx, int q, const char *root, const char *mid);
+    const char *(*err)(void);
+};
+
+/* ---- snapbroker -------------------------------------------------------- */
+static sb_connection *sbc;
+
+static int sb_redefine(void *ctx, const char *xml, int current)
+{
+    (void)ctx;
+    return sb_snapshot_create_xml(NULL, sbc, "test", xml,
+                                  SB_SNAPSHOT_CREATE_REDEFINE |
+                                      (current ? SB_SNAPSHOT_CREATE_CURRENT : 0));
+}
+
+static int sb_list(unsigned flags, const char *from)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int r = sb_snapshot_list(&names, &n, sbc, "test", from, flags);
+    sb_names_free(names, n);
+    return r < 0 ? r : 0;
+}
+
+static int sb_query(void *ctx, int q, const char *root, const char *mid)
+{
+    (void)ctx;
+    char *s = NULL;
+    int r;
+    switch (q) {
+    case Q_ALL: return sb_list(0, NULL);
+    case Q_TOPO: return sb_list(SB_SNAPSHOT_LIST_TOPOLOGICAL, NULL);
+    case Q_ROOTS: return sb_list(SB_SNAPSHOT_LIST_ROOTS, NULL);
+    case Q_LEAVES: return sb_list(SB_SNAPSHOT_LIST_LEAVES, NULL);
+    case Q_DESC: return sb_list(SB_SNAPSHOT_LIST_DESCENDANTS, root);
+    case Q_COUNT: return sb_list(0, NULL); /* the API has no count call */
+    case Q_CUR: r = sb_snapshot_current(&s, sbc, "test"); break;
+    default: r = sb_snapshot_get_xml(&s, sbc, "test", mid, 0); break;
+    }
+    free(s);
+    return r < 0 ? r : 0;
+}
+
+static const char *sbe_msg(void)
+{
+    return sb_error_last()->message;
+}
+
+/* ---- libvirt ----------------------------------------------------------- */
+static virDomainPtr lvd;
+
+static int lv_redefine(void *ctx, const char *xml, int current)
+{
+    (void)ctx;
+    virDomainSnapshotPtr s = virDomainSnapshotCreateXML(
+        lvd, xml,
+        VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE | (current ? VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT : 0));
+    if (!s)
+        return -1;
+    virDomainSnapshotFree(s);
+    return 0;
+}
+
+static int lv_free_list(virDomainSnapshotPtr *v, int n)
+{
+    for (int i = 0; i < n; i++)
+        virDomainSnapshotFree(v[i]);
+    free(v);
+    return n < 0 ? -1 : 0;
+}
+
+static int lv_query(void *ctx, int q, const char *root, const char *mid)
+{
+    (void)ctx;
+    virDomainSnapshotPtr *v = NULL, s;
+    int n;
+    char *x;
+    switch (q) {
+    case Q_ALL: n = virDomainListAllSnapshots(lvd, &v, 0); return lv_free_list(v, n);
+    case Q_TOPO:
+        n = virDomainListAllSnapshots(lvd, &v, VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL);
+        return lv_free_list(v, n);
+    case Q_ROOTS:
+        n = virDomainListAllSnapshots(lvd, &v, VIR_DOMAIN_SNAPSHOT_LIST_ROOTS);
+        return lv_free_list(v, n);
+    case Q_LEAVES:
+        n = virDomainListAllSnapshots(lvd, &v, VIR_DOMAIN_SNAPSHOT_LIST_LEAVES);
+        return lv_free_list(v, n);
+    case Q_DESC:
+        if (!(s = virDomainSnapshotLookupByName(lvd, root, 0)))
+            return -1;
+        n = virDomainSnapshotListAllChildren(s, &v, VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS);
+        virDomainSnapshotFree(s);
+        return lv_free_list(v, n);
+    case Q_COUNT: return virDomainSnapshotNum(lvd, 0) < 0 ? -1 : 0;
+    case Q_CUR:
+        if (!(s = virDomainSnapshotCurrent(lvd, 0)))
+            return -1;
+        virDomainSnapshotFree(s);
+        return 0;
+    default:
+        /* lookup included: snapbroker's call takes a name too */
+        if (!(s = virDomainSnapshotLookupByName(lvd, mid, 0)))
+            return -1;
+        x = virDomainSnapshotGetXMLDesc(s, 0);
+        virDomainSnapshotFree(s);
+        free(x);
+        return x ? 0 : -1;
+    }
+}
+
+/* ---- the measured run (in the child) ------------------------------------ */
+static void fail(struct result *r, int fd, const char *what, const char *msg)
+{
+    r->ok = 0;
+    snprintf(r->err, sizeof r->err, "%s: %s", what, msg);
+    if (write(fd, r, sizeof *r) < 0)
+        _exit(1);
+    _exit(0);
+}
+
+static void run(void *arg, int fd)
+{
+    struct job *j = arg;
+    struct result r = {0};
+    struct ops o = {0};
+    char *dom_xml = NULL;
+
+    if (j->target == T_SB) {
+        sb_broker *b;
+        setenv("SNAPBROKER_STATE_DIR", j->dir, 1);
+        unsetenv("SNAPBROKER_CONFIG");
+        unsetenv("SNAPBROKER_PLUGIN_DIR");
+        if (sb_broker_new(&b, NULL) < 0 || sb_connect(&sbc, b, "ref:///default", 0) < 0)
+            fail(&r, fd, "connect", sbe_msg());
+        o = (struct ops){NULL, sb_redefine, sb_query, sbe_msg};
+    } else {
+        virConnectPtr c;
+        if (j->target == T_TEST) {
+            c = virConnectOpen("test:///default");
+            if (!c || !(lvd = virDomainLookupByName(c, "test")))
+                fail(&r, fd, "open test", lv_err());
+        } else {
+            c = lv_embed_open(j->dir);
+            const char *def =
+                "<domain type='qemu'><name>bench</name><memory unit='MiB'>64</memory>"
+                "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+                "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                "<source file='/var/tmp/bench-w1.qcow2'/><target dev='vda' bus='virtio'/>"
+                "</disk><memballoon model='none'/></devices></domain>";
+            if (!(lvd = virDomainDefineXML(c, def)))
+                fail(&r, fd, "define", lv_err());
+            dom_xml = lv_domain_xml(lvd);
+        }
+        o = (struct ops){NULL, lv_redefine, lv_query, lv_err};
+    }
+
+    double *t = malloc(sizeof(double) * (size_t)j->n);
+    char name[32], parent[32];
+    long rss0 = bench_status_kib("VmRSS");
+    double t_all = bench_now_us();
+    for (long i = 0; i < j->n; i++) {
+        snprintf(name, sizeof name, "s%ld", i);
+        snprintf(parent, sizeof parent, "s%ld", j->chain ? i - 1 : 0);
+        char *xml = bench_snap_xml(name, i ? parent : NULL, dom_xml);
+        double t0 = bench_now_us();
+        int rc = o.redefine(o.ctx, xml, i == j->n - 1);
+        t[i] = bench_now_us() - t0;
+        free(xml);
+        if (rc < 0)
+            fail(&r, fd, name, o.err());
+    }
+    r.total_s = (bench_now_us() - t_all) / 1e6;
+    r.rss_b = (double)(bench_status_kib("VmRSS") - rss0) * 1024.0 / (double)j->n;
+    size_t tenth = (size_t)(j->n / 10 ? j->n / 10 : 1);
+    r.first = bench_median(t, tenth);
+    r.last = bench_median(t + j->n - (long)tenth, tenth);
+    r.min = bench_min(t, (size_t)j->n);
+    r.max = bench_max(t, (size_t)j->n);
+    r.med = bench_median(t, (size_t)j->n);
+    free(t);
+
+    char mid[32];
+    snprintf(mid, sizeof mid, "s%ld", j->n / 2);
+    double *qt = malloc(sizeof(double) * (size_t)j->reps);
+    for (int q = 0; q < NQ; q++) {
+        for (int k = 0; k < j->reps; k++) {
+            double t0 = bench_now_us();
+            if (o.query(o.ctx, q, "s0", mid) < 0)
+                fail(&r, fd, qname[q], o.err());
+            qt[k] = bench_now_us() - t0;
+        }
+        r.q[q] = bench_median(qt, (size_t)j->reps);
+    }
+    free(qt);
+    r.peak_mib = (double)bench_status_kib("VmHWM") / 1024.0;
+    r.ok = 1;
+    if (write(fd, &r, sizeof r) < 0)
+        _exit(1);
+    /* no teardown: the process ends, its memory goes with it */
+}
+
+static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
+{
+    bench_out("\n### W1: redefine, µs per call, median (min–max); growth = first 10 %% → last 10 %%\n\n"
+              "| shape | N | target | redefine µs | growth µs | total s | snapbroker ÷ this |\n"
+              "|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < ns; i++)
+        for (int sh = 0; sh < 2; sh++)
+            for (int t = 0; t < NT; t++) {
+                struct result *r = &res[i][sh][t];
+                if (!r->ok) {
+                    bench_out("| %s | %ld | %s | failed: %s | | | |\n", sh ? "chain" : "wide",
+                              sizes[i], tname[t], r->err[0] ? r->err : "not run");
+                    continue;
+                }
+                bench_out("| %s | %ld | %s | %s (%s–%s) | %s → %s | %s | %s |\n",
+                          sh ? "chain" : "wide", sizes[i], tname[t], bench_fmt(r->med),
+                          bench_fmt(r->min), bench_fmt(r->max), bench_fmt(r->first),
+                          bench_fmt(r->last), bench_fmt(r->total_s),
+                          t == T_SB ? "1" : bench_ratio(res[i][sh][T_SB].total_s, r->total_s));
+            }
+    bench_out("\nRatios are of the totals (N calls).\n\n"
+              "### W1: memory (RSS growth per snapshot over the N redefines, peak RSS of the process)\n\n"
+              "| shape | N | snapbroker B/snap | libvirt-test B/snap | libvirt-embed B/snap | "
+              "snapbroker peak MiB | libvirt-test peak MiB | libvirt-embed peak MiB |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < ns; i++)
+        for (int sh = 0; sh < 2; sh++) {
+            struct result *r = res[i][sh];
+            bench_out("| %s | %ld | %s | %s | %s | %s | %s | %s |\n", sh ? "chain" : "wide",
+                      sizes[i], r[0].ok ? bench_fmt(r[0].rss_b) : "–",
+                      r[1].ok ? bench_fmt(r[1].rss_b) : "–", r[2].ok ? bench_fmt(r[2].rss_b) : "–",
+                      r[0].ok ? bench_fmt(r[0].peak_mib) : "–",
+                      r[1].ok ? bench_fmt(r[1].peak_mib) : "–",
+                      r[2].ok ? bench_fmt(r[2].peak_mib) : "–");
+        }
+    bench_out("\n### W1: queries, µs per call (median); snapbroker ÷ peer\n\n"
+              "| shape | N | query | snapbroker | libvirt-test | libvirt-embed | ÷ test | ÷ embed |\n"
+              "|---|---|---|---|---|---|---|---|\n");
+    for (size_t i = 0; i < ns; i++)
+        for (int sh = 0; sh < 2; sh++)
+            for (int q = 0; q < NQ; q++) {
+                struct result *r = res[i][sh];
+                double a = r[0].ok ? r[0].q[q] : -1, b = r[1].ok ? r[1].q[q] : -1,
+                       c = r[2].ok ? r[2].q[q] : -1;
+                bench_out("| %s | %ld | %s | %s | %s | %s | %s | %s |\n", sh ? "chain" : "wide",
+                          sizes[i], qname[q], bench_fmt(a), bench_fmt(b), bench_fmt(c),
+                          bench_ratio(a, b), bench_ratio(a, c));
+            }
+    bench_out("\n`count` on snapbroker is a full list: the public API has no count call.\n"
+              "`one XML` includes the name lookup on libvirt (snapbroker's call takes a name).\n");
+}
+
+int main(int argc, char **argv)
+{
+    long sizes[8];
+    size_t ns = bench_parse_sizes("100,1000,10000", sizes, 8);
+    int reps = 51, embed = 1;
+    const char *work = NULL, *keep = NULL;
+    static const struct option lo[] = {{"sizes", 1, 0, 's'}, {"reps", 1, 0, 'r'},
+                                       {"work", 1, 0, 'w'},  {"keep", 1, 0, 'k'},
+                                       {"no-embed", 0, 0, 'E'}, {0, 0, 0, 0}};
+    for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
+        switch (c) {
+        case 's': ns = bench_parse_sizes(optarg, sizes, 8); break;
+        case 'r': reps = atoi(optarg); break;
+        case 'w': work = optarg; break;
+        case 'k': keep = optarg; break;
+        case 'E': embed = 0; break;
+        default: return 2;
+        }
+    char *own = work ? NULL : bench_tmpdir(NULL, "w1-");
+    if (own)
+        work = own;
+    char tmpl[1100];
+    snprintf(tmpl, sizeof tmpl, "%s/embed-template", work);
+
+    struct result (*res)[2][NT] = calloc(ns, sizeof *res);
+    for (size_t i = 0; i < ns; i++)
+        for (int sh = 0; sh < 2; sh++) /* 0 wide, 1 chain */
+            for (int t = 0; t < NT; t++) {
+                if (t == T_EMBED && !embed)
+                    continue;
+                struct job j = {.target = t, .chain = sh, .n = sizes[i],
+                                .reps = sizes[i] >= 10000 && reps > 11 ? 11 : reps};
+                int kept = keep && sh == 1 && sizes[i] >= 1000 && t != T_TEST;
+                char *dir = NULL;
+                if (kept) {
+                    snprintf(j.dir, sizeof j.dir, "%s/%s-chain-%ld", keep,
+                             t == T_SB ? "sb" : "embed", sizes[i]);
+                    bench_rm_rf(j.dir);
+                    if (t == T_EMBED) {
+                        dir = lv_embed_root(tmpl, work);
+                        rename(dir, j.dir);
+                    } else {
+                        mkdir(j.dir, 0755);
+                    }
+                } else if (t == T_SB) {
+                    dir = bench_tmpdir(work, "w1sb-");
+                } else if (t == T_EMBED) {
+                    dir = lv_embed_root(tmpl, work);
+                }
+                if (dir && !kept)
+                    snprintf(j.dir, sizeof j.dir, "%s", dir);
+                fprintf(stderr, "w1: %s %s N=%ld\n", tname[t], sh ? "chain" : "wide", sizes[i]);
+                if (bench_in_child(run, &j, &res[i][sh][t], sizeof(struct result)) < 0)
+                    snprintf(res[i][sh][t].err, sizeof res[i][sh][t].err, "child died");
+                if (!kept && dir)
+                    bench_rm_rf(dir);
+                free(dir);
+            }
+    print_tables(sizes, ns, res);
+    if (own)
+        bench_rm_rf(own);
+    free(own);
+    free(res);
+    return 0;
+}
