@@ -58,8 +58,16 @@ int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state);
 /* Reconcile intents that dead processes left in s (create/revert/delete
  * interrupted between the hypervisor and the metadata).  report (may be
  * NULL) receives one line per intent handled.  Returns the number of
- * intents that could not be resolved, or a negative class. */
-int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, char **report);
+ * intents that could not be decided (kept, unless flags has
+ * SB_RECONCILE_DISCARD), or a negative class. */
+enum { SB_RECONCILE_DISCARD = 1u << 0 };
+int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, unsigned flags,
+                      char **report);
+
+/* Start an operation that changes domain: take its operation lock for as
+ * long as s is open (other processes' operations on this domain wait),
+ * catch up with the log, reconcile what dead processes left. */
+int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s);
 
 /* The tree host services (plugin/host.h) for broker-owned metadata. */
 extern const struct sb_host_tree_ops sb_api_tree_ops;

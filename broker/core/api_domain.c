@@ -107,41 +107,15 @@ DOMAIN_VERB(sb_domain_suspend, domain_suspend, "suspending a domain", 0)
 DOMAIN_VERB(sb_domain_resume, domain_resume, "resuming a domain", 0)
 
 /* Snapshot metadata would outlive the domain and silently attach to a
- * later domain of the same name: refuse, or drop it on request. */
-static int undefine_metadata(sb_connection *c, const char *domain, unsigned flags)
-{
-    const sb_tree_node *root;
-    sb_store *s = NULL;
-    int rc;
-
-    if (!sb_conn_broker_meta(c))
-        return 0;
-    if ((rc = sb_conn_store_open(c, domain, false, &s)) < 0)
-        return rc;
-    size_t n = sb_tree_count(sb_store_tree(s));
-    sb_store_close(s);
-    if (n == 0)
-        return 0;
-    if (!(flags & SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA))
-        return sb_error_set(SB_ERR_OPERATION_INVALID,
-                            "cannot undefine domain '%s' with %zu snapshot%s (delete them, or "
-                            "remove their metadata with --snapshots-metadata)",
-                            domain, n, n == 1 ? "" : "s");
-    if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0)
-        return rc;
-    if ((rc = sb_store_begin(s)) == 0) {
-        while (rc == 0 && (root = sb_tree_first_root(sb_store_tree(s))))
-            rc = sb_store_delete(s, sb_tree_node_name(root), SB_SNAPSHOT_DELETE_CHILDREN);
-        if (rc == 0)
-            rc = sb_store_commit(s);
-    }
-    sb_store_close(s); /* rolls back on failure */
-    return rc;
-}
-
+ * later domain of the same name: refuse, or drop it on request - after
+ * the plugin has undefined the domain, so a refused undefine keeps it.
+ * The operation lock keeps other processes from adding snapshots between
+ * the count and the drop. */
 int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
 {
     const unsigned known = SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
+    const sb_tree_node *root;
+    sb_store *s = NULL;
     int rc;
 
     CHECK_CONN_DOMAIN(c, domain);
@@ -149,9 +123,35 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_undefine",
                             flags & ~known);
     if ((rc = sb_conn_check_writable(c, "undefining a domain")) < 0 ||
-        (rc = sb_snap_check_domain(c, domain)) < 0 || (rc = undefine_metadata(c, domain, flags)) < 0)
+        (rc = sb_snap_check_domain(c, domain)) < 0)
         return rc;
+    if (sb_conn_broker_meta(c)) {
+        if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+            (rc = sb_store_operation_begin(s)) < 0)
+            goto out;
+        size_t n = sb_tree_count(sb_store_tree(s));
+        if (n && !(flags & SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)) {
+            rc = sb_error_set(SB_ERR_OPERATION_INVALID,
+                              "cannot undefine domain '%s' with %zu snapshot%s (delete them, or "
+                              "remove their metadata with --snapshots-metadata)",
+                              domain, n, n == 1 ? "" : "s");
+            goto out;
+        }
+    }
     SB_DISPATCH(rc, c->plugin, domain_undefine, c->conn, domain, 0);
+    if (rc < 0 || !s)
+        goto out;
+    if ((rc = sb_store_begin(s)) == 0) {
+        while (rc == 0 && (root = sb_tree_first_root(sb_store_tree(s))))
+            rc = sb_store_delete(s, sb_tree_node_name(root), SB_SNAPSHOT_DELETE_CHILDREN);
+        if (rc == 0)
+            rc = sb_store_commit(s);
+        if (rc < 0)
+            sb_error_prefix("domain '%s' is undefined, but its snapshot metadata could not be "
+                            "removed", domain);
+    }
+out:
+    sb_store_close(s); /* rolls back an unfinished transaction */
     return rc < 0 ? rc : 0;
 }
 

@@ -9,7 +9,18 @@
 #include "core/snap.h"
 #include "xml/xml_util.h"
 
-static int check_domain(sb_connection *c, const char *domain, sb_buf *report)
+/* Every line of text, indented by two spaces. */
+static void add_indented(sb_buf *report, const char *text)
+{
+    for (const char *p = text; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len)
+            sb_buf_addf(report, "  %.*s\n", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+}
+
+static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb_buf *report)
 {
     char *intents = NULL, *store_report = NULL;
     sb_store *s = NULL;
@@ -32,21 +43,22 @@ static int check_domain(sb_connection *c, const char *domain, sb_buf *report)
         sb_buf_addf(report, "  warning: %s\n", warnings[i]);
     if (sb_store_damaged(s))
         problems++;
-    rc = sb_conn_reconcile(c, domain, s, &intents);
+    rc = sb_store_operation_begin(s);
+    if (rc == 0)
+        rc = sb_conn_reconcile(c, domain, s,
+                               (flags & SB_CHECK_DISCARD_UNRESOLVED) ? SB_RECONCILE_DISCARD : 0,
+                               &intents);
     if (rc < 0) {
         sb_buf_addf(report, "  cannot reconcile interrupted operations: %s\n",
                     sb_error_last()->message);
         problems++;
     } else {
         problems += rc;
-        for (char *line = intents ? strtok(intents, "\n") : NULL; line; line = strtok(NULL, "\n"))
-            sb_buf_addf(report, "  %s\n", line);
+        add_indented(report, intents);
     }
     if (sb_store_check(s, &store_report) < 0)
         problems++;
-    for (char *line = store_report ? strtok(store_report, "\n") : NULL; line;
-         line = strtok(NULL, "\n"))
-        sb_buf_addf(report, "  %s\n", line);
+    add_indented(report, store_report);
     free(intents);
     free(store_report);
     sb_store_close(s);
@@ -54,7 +66,7 @@ static int check_domain(sb_connection *c, const char *domain, sb_buf *report)
     return problems;
 }
 
-int sb_check(char **out_report, sb_connection *c, const char *domain)
+int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags)
 {
     char **names = NULL;
     size_t n = 0;
@@ -65,6 +77,9 @@ int sb_check(char **out_report, sb_connection *c, const char *domain)
     if (!c || !out_report)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_check: NULL argument");
     *out_report = NULL;
+    if (flags & ~(unsigned)SB_CHECK_DISCARD_UNRESOLVED)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_check",
+                            flags & ~(unsigned)SB_CHECK_DISCARD_UNRESOLVED);
     if ((rc = sb_conn_check_writable(c, "checking metadata")) < 0)
         return rc;
     if (!sb_conn_broker_meta(c)) {
@@ -73,12 +88,12 @@ int sb_check(char **out_report, sb_connection *c, const char *domain)
         return sb_buf_finish(&report, out_report);
     }
     if (domain) {
-        problems = check_domain(c, domain, &report);
+        problems = check_domain(c, domain, flags, &report);
     } else {
         if ((rc = sb_domain_list(&names, &n, c, 0)) < 0)
             return rc;
         for (size_t i = 0; i < n; i++)
-            problems += check_domain(c, names[i], &report);
+            problems += check_domain(c, names[i], flags, &report);
         sb_names_free(names, n);
     }
     if ((rc = sb_buf_finish(&report, out_report)) < 0)

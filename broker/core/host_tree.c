@@ -62,14 +62,14 @@ static int tree_parent(sb_host *h, const char *domain, const char *name, char **
 static int tree_children(sb_host *h, const char *domain, const char *name, char ***out_names,
                          size_t *out_n)
 {
-    const sb_tree_node *n, **nodes = NULL;
-    sb_store *opened, *s;
+    const sb_tree_node **nodes = NULL;
+    sb_store *s, *opened;
     size_t count;
-    int rc = node_of(h, domain, name, &opened, &n);
+    int rc = store_for(h, domain, false, &s, &opened);
 
-    (void)n;
-    if (rc == 0 && (rc = store_for(h, domain, false, &s, &opened)) == 0 &&
-        (rc = sb_tree_list(sb_store_tree(s), name, 0, &nodes, &count)) == 0)
+    *out_names = NULL;
+    *out_n = 0;
+    if (rc == 0 && (rc = sb_tree_list(sb_store_tree(s), name, 0, &nodes, &count)) == 0)
         rc = sb_names_from_nodes(out_names, out_n, nodes, count);
     free(nodes);
     sb_store_close(opened);

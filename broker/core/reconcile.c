@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/snap.h"
 #include "plugin/dispatch.h"
+#include "plugin/log.h"
 #include "xml/xml_util.h"
 
 static void say(sb_buf *report, const char *fmt, const char *op, const char *name)
@@ -38,8 +39,27 @@ static int adopt(sb_store *s, const char *xml)
     return rc;
 }
 
+/* An intent nobody can decide: kept (and counted) unless the caller asked
+ * to discard such intents (`check --discard-unresolved`). */
+static int undecided(sb_store *s, const sb_store_intent *in, unsigned flags, sb_buf *report,
+                     int *unresolved, const char *why)
+{
+    if (flags & SB_RECONCILE_DISCARD) {
+        if (report)
+            sb_buf_addf(report, "%s of snapshot '%s' was interrupted; %s; intent discarded\n",
+                        in->op, in->snapshot, why);
+        return sb_store_intent_end(s, in->id);
+    }
+    if (report)
+        sb_buf_addf(report, "%s of snapshot '%s' was interrupted; %s (check --discard-unresolved "
+                            "drops it once you have checked the domain)\n",
+                    in->op, in->snapshot, why);
+    (*unresolved)++;
+    return 0;
+}
+
 static int resolve_one(sb_connection *c, const char *domain, sb_store *s,
-                       const sb_store_intent *in, sb_buf *report, int *unresolved)
+                       const sb_store_intent *in, unsigned flags, sb_buf *report, int *unresolved)
 {
     int exists, rc;
 
@@ -50,15 +70,21 @@ static int resolve_one(sb_connection *c, const char *domain, sb_store *s,
             in->op, in->snapshot);
         return sb_store_intent_end(s, in->id);
     }
-    if (!c->plugin->ops.snapshot_exists || !in->payload || !*in->payload) {
-        say(report, "%s of snapshot '%s' was interrupted; the plugin cannot tell whether it exists\n",
-            in->op, in->snapshot);
-        (*unresolved)++;
-        return 0;
-    }
+    if (!c->plugin->ops.snapshot_exists || !in->payload || !*in->payload)
+        return undecided(s, in, flags, report, unresolved,
+                         "the plugin cannot tell whether the snapshot exists");
+    c->active_store = s;
+    c->active_domain = domain;
     SB_DISPATCH(exists, c->plugin, snapshot_exists, c->conn, domain, in->payload);
-    if (exists < 0)
-        return exists;
+    c->active_store = NULL;
+    c->active_domain = NULL;
+    if (exists < 0) {
+        char why[sizeof(sb_error_last()->message) + 64];
+        snprintf(why, sizeof(why), "the plugin could not tell whether it exists: %s",
+                 sb_error_last()->message);
+        sb_error_clear();
+        return undecided(s, in, flags, report, unresolved, why);
+    }
     if ((rc = sb_store_begin(s)) < 0)
         return rc;
     if (strcmp(in->op, "create") == 0 && exists) {
@@ -80,7 +106,8 @@ static int resolve_one(sb_connection *c, const char *domain, sb_store *s,
     return rc;
 }
 
-int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, char **out_report)
+int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, unsigned flags,
+                      char **out_report)
 {
     sb_store_intent *intents = NULL;
     sb_buf report = { 0 };
@@ -93,10 +120,26 @@ int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, char **
     if ((rc = sb_store_pending_intents(s, 0, &intents, &n)) < 0)
         return rc;
     for (size_t i = 0; i < n && rc >= 0; i++)
-        rc = resolve_one(c, domain, s, &intents[i], out_report ? &report : NULL, &unresolved);
+        rc = resolve_one(c, domain, s, &intents[i], flags, out_report ? &report : NULL,
+                         &unresolved);
     free(intents);
     if (out_report && rc >= 0 && (rc = sb_buf_finish(&report, out_report)) < 0)
         return rc;
     sb_buf_clear(&report);
     return rc < 0 ? rc : unresolved;
+}
+
+int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s)
+{
+    int rc = sb_store_operation_begin(s);
+    if (rc < 0)
+        return rc;
+    /* Undecided intents are check's business; they must not stop work. */
+    rc = sb_conn_reconcile(c, domain, s, 0, NULL);
+    if (rc > 0)
+        sb_log_write(SB_LOG_WARN, "broker",
+                     "domain '%s' has %d interrupted operation(s) that need attention; "
+                     "run `snapbroker check %s`",
+                     domain, rc, domain);
+    return rc < 0 ? rc : 0;
 }

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/snap.h"
 #include "plugin/dispatch.h"
+#include "plugin/log.h"
 #include "store/names.h"
 
 /* §2: the checks libvirt's API layer makes before any driver runs. */
@@ -81,8 +82,13 @@ static int redefine_broker(sb_connection *c, sb_store *s, struct sb_snap_request
 
     if ((rc = sb_store_begin(s)) < 0)
         return rc;
-    /* Peek at the name to find the stored definition (§9.2). */
+    /* A first parse for what the tree checks need (name, parent, state):
+     * libvirt validates the relation (§5.4 items 1 and 4) before it
+     * aligns disks, so its error wins over an alignment error. */
     if ((rc = sb_snapdef_parse(rq->xml, strlen(rq->xml), NULL, SB_SNAP_PARSE_REDEFINE, &def)) < 0)
+        goto out;
+    sb_tree_snapshot peek = sb_snap_tree_entry(def, NULL);
+    if ((rc = sb_tree_redefine_check(sb_store_tree(s), &peek)) < 0)
         goto out;
     const sb_tree_node *existing = sb_tree_lookup(sb_store_tree(s), def->name);
     sb_snapdef_free(def);
@@ -95,10 +101,12 @@ static int redefine_broker(sb_connection *c, sb_store *s, struct sb_snap_request
         rq->stored_domain = old->domain;
     }
     rq->stored_domain_taken = &taken;
-    if ((rc = sb_snap_prepare(&def, c, rq)) < 0)
-        goto out;
+    rc = sb_snap_prepare(&def, c, rq);
+    /* prepare owns the stored <domain> once it took it, success or not. */
     if (taken)
         old->domain = NULL;
+    if (rc < 0)
+        goto out;
     if ((rc = check_name(c, def->name, rq->flags)) < 0)
         goto out;
     if ((rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
@@ -134,16 +142,12 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
         goto out;
     if ((rc = check_name(c, def->name, rq->flags)) < 0)
         goto out;
-    /* The oplock of the intent serializes us with other processes' work
-     * on this domain, so the duplicate check and the parent stay true. */
-    if ((rc = sb_store_intent_begin(s, "create", def->name, rq->xml, &intent)) < 0)
-        goto out;
-    have_intent = true;
-    if ((rc = sb_store_refresh(s)) < 0)
-        goto out;
+    /* The caller holds the domain's operation lock, so the duplicate check
+     * and the parent stay true until the snapshot is recorded. */
     const sb_tree *t = sb_store_tree(s);
     const sb_tree_node *cur = sb_tree_current(t);
-    if (!(rq->flags & SB_SNAPSHOT_CREATE_NO_METADATA)) {
+    bool no_meta = rq->flags & SB_SNAPSHOT_CREATE_NO_METADATA;
+    if (!no_meta) {
         if (sb_tree_lookup(t, def->name)) {
             rc = sb_error_set(SB_ERR_OPERATION_FAILED, "snapshot '%s' already exists in domain '%s'",
                               def->name, rq->domain);
@@ -160,14 +164,14 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
     }
     if ((rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
-    /* Swap the placeholder intent for one that carries the full definition
-     * (parent included), so a reconciler can adopt the snapshot.  The new
-     * one begins first: this handle keeps the oplock throughout. */
-    uint64_t full_intent;
-    if ((rc = sb_store_intent_begin(s, "create", def->name, xml, &full_intent)) < 0)
-        goto out;
-    sb_store_intent_end(s, intent);
-    intent = full_intent;
+    /* The intent carries the full definition (parent included), so a
+     * reconciler can adopt the snapshot.  NO_METADATA snapshots get none:
+     * the metadata is never to know them, crash or not. */
+    if (!no_meta) {
+        if ((rc = sb_store_intent_begin(s, "create", def->name, xml, &intent)) < 0)
+            goto out;
+        have_intent = true;
+    }
 
     c->active_store = s;
     c->active_domain = rq->domain;
@@ -184,10 +188,17 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
     if (plugin_xml) {
         /* The snapshot exists now: a result we cannot read must not make
          * us forget it, so fall back to what we asked for. */
-        if (sb_snap_canonical(plugin_xml, &final_xml, &final_def) == 0) {
+        if (sb_snap_canonical(plugin_xml, &final_xml, &final_def) == 0 &&
+            strcmp(final_def->name, def->name) == 0) {
             stored = final_def;
         } else {
+            sb_log_write(SB_LOG_WARN, "broker",
+                         "plugin '%s' returned an unusable definition for snapshot '%s' (%s); "
+                         "keeping the requested one",
+                         c->plugin->name, def->name,
+                         sb_error_is_set() ? sb_error_last()->message : "renamed");
             sb_error_clear();
+            free(final_xml);
             final_xml = NULL;
         }
     }
@@ -205,9 +216,8 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
 out:
     if (sb_store_in_transaction(s))
         sb_store_rollback(s);
-    /* Failed before the hypervisor changed, or NO_METADATA: nothing is
-     * left to reconcile. */
-    if (have_intent && (!touched || (rq->flags & SB_SNAPSHOT_CREATE_NO_METADATA)))
+    /* Failed before the hypervisor changed: nothing to reconcile. */
+    if (have_intent && !touched)
         sb_snap_intent_abandon(s, intent);
     free(xml);
     free(plugin_xml);
@@ -265,7 +275,7 @@ int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain
         goto out;
     }
     if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_reconcile(c, domain, s, NULL)) < 0)
+        (rc = sb_conn_operation_begin(c, domain, s)) < 0)
         goto out;
     if (flags & SB_SNAPSHOT_CREATE_REDEFINE)
         rc = redefine_broker(c, s, &rq, out_name);

@@ -106,7 +106,7 @@ static int delete_broker(sb_connection *c, const char *domain, const char *name,
 
     if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
         (rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_reconcile(c, domain, s, NULL)) < 0 ||
+        (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
     if (flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) {

@@ -19,6 +19,8 @@ static bool domain_active(int state)
  * disk-only snapshot of an active guest. */
 static int snapshot_state_for(int domain_state, bool disk_only)
 {
+    if (domain_state == SB_DOMAIN_CRASHED)
+        return SB_STATE_CRASHED; /* offline, but libvirt keeps the state */
     if (!domain_active(domain_state))
         return SB_STATE_SHUTOFF;
     if (disk_only)

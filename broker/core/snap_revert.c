@@ -43,7 +43,7 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
 
     if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
         (rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_reconcile(c, domain, s, NULL)) < 0 ||
+        (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
     const char *xml = sb_tree_node_xml(n);
@@ -57,9 +57,6 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
     if ((rc = sb_store_intent_begin(s, "revert", name, xml, &intent)) < 0)
         goto out;
     have_intent = true;
-    /* The node may have changed while we waited for the oplock. */
-    if ((rc = sb_store_refresh(s)) < 0 || (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
-        goto out;
     char *snap_xml;
     if ((rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, &snap_xml)) < 0)
         goto out;

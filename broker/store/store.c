@@ -280,10 +280,8 @@ static void release_own_ended(sb_store *s)
                 s->own[k] = s->own[--s->nown];
                 break;
             }
-    if (s->nending && s->nown == 0 && s->oplock_held) {
-        sb_fs_unlock(s->oplock_fd);
-        s->oplock_held = false;
-    }
+    if (s->nending)
+        sb_store__oplock_release_if_idle(s);
     s->nending = 0;
 }
 

@@ -129,6 +129,14 @@ int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
                           const char *payload, uint64_t *id);
 int sb_store_intent_end(sb_store *s, uint64_t id);
 
+/* A whole operation on this domain (several intents and commits, e.g. a
+ * delete with its descendants): takes the oplock, waiting for another
+ * process's operation to finish, and keeps it until the matching
+ * operation_end() or close, however many intents begin and end in
+ * between; then catches up with the log.  Nests. */
+int sb_store_operation_begin(sb_store *s);
+void sb_store_operation_end(sb_store *s);
+
 typedef struct sb_store_intent {
     uint64_t id;
     const char *op, *snapshot, *payload; /* borrowed from the store */

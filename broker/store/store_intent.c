@@ -60,12 +60,43 @@ static int take_oplock(sb_store *s, bool wait)
     return 0;
 }
 
-static void drop_oplock_if_idle(sb_store *s)
+void sb_store__oplock_release_if_idle(sb_store *s)
 {
-    if (s->oplock_held && s->nown == 0) {
+    if (s->oplock_held && s->nown == 0 && s->op_holds == 0) {
         sb_fs_unlock(s->oplock_fd);
         s->oplock_held = false;
     }
+}
+
+static void drop_oplock_if_idle(sb_store *s)
+{
+    sb_store__oplock_release_if_idle(s);
+}
+
+int sb_store_operation_begin(sb_store *s)
+{
+    if (s->in_txn)
+        return sb_error_set(SB_ERR_OPERATION_INVALID,
+                            "an operation must begin outside a transaction (lock order)");
+    if (!(s->flags & SB_STORE_WRITABLE))
+        return sb_error_set(SB_ERR_OPERATION_DENIED, "store '%s' is open read-only", s->dir);
+    int rc = take_oplock(s, true);
+    if (rc < 0)
+        return rc;
+    s->op_holds++;
+    /* Whatever other processes did before we got the lock. */
+    if ((rc = sb_store_refresh(s)) < 0) {
+        s->op_holds--;
+        drop_oplock_if_idle(s);
+    }
+    return rc;
+}
+
+void sb_store_operation_end(sb_store *s)
+{
+    if (s->op_holds > 0)
+        s->op_holds--;
+    drop_oplock_if_idle(s);
 }
 
 int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,

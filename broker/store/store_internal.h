@@ -50,6 +50,7 @@ struct sb_store {
     uint64_t next_intent_id;
     uint64_t *own; /* intents begun by this handle, unresolved */
     size_t nown, cap_own;
+    unsigned op_holds; /* sb_store_operation_begin() without its end */
     uint64_t *ending; /* own intents ended in the open transaction */
     size_t nending, cap_ending;
 
@@ -76,5 +77,8 @@ void sb_store__intent_drop(sb_store *s, size_t idx);
 void sb_store__intents_clear(sb_store *s);
 int sb_store__write_locked(sb_store *s);
 int sb_store__begin_locked(sb_store *s);
+
+/* Release the oplock when nothing of this handle needs it any more. */
+void sb_store__oplock_release_if_idle(sb_store *s);
 
 #endif

@@ -36,6 +36,8 @@
  *     strings and the arrays themselves) is allocated with host->alloc /
  *     host->strdup and becomes the broker's, which frees it with
  *     host->free.  Never hand out static or stack memory.
+ *   - On failure a callback leaves its out parameters NULL (or frees what
+ *     it allocated first); the broker frees whatever is left non-NULL.
  *   - sb_conn is the plugin's: created by open(), destroyed by close().
  *   - sb_host is the broker's: valid from open() until close() returns.
  *   - Views returned by host services are the broker's, freed with the
@@ -144,7 +146,10 @@ struct sb_snapshot_disk_view {
 };
 
 /* A parsed snapshot definition (read-only).  A plugin that wants to change
- * it copies the struct, edits its copy and calls snapshot_format(). */
+ * it copies the struct, edits its copy and calls snapshot_format().  The
+ * view carries what plugins act on; a definition formatted from a view has
+ * no <cookie>, no network-disk hosts and no metadata_cache, so return XML
+ * built that way only for snapshots that had none of them. */
 struct sb_snapshot_view {
     uint32_t struct_size;
     const char *name;

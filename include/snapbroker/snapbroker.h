@@ -145,11 +145,17 @@ SB_API int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const c
 /* "running", "shutoff", "disk-snapshot", ... as in the XML. */
 SB_API const char *sb_snapshot_state_name(int state);
 
+enum sb_check_flags {
+    /* Drop interrupted operations the plugin cannot decide (after you have
+     * looked at the domain yourself); they are reported either way. */
+    SB_CHECK_DISCARD_UNRESOLVED = 1u << 0
+};
+
 /* Verify the metadata of one domain (or all when domain is NULL):
  * store invariants and unresolved intents reconciled with the plugin.
  * *out_report lists findings, one per line.  Returns the number of
  * problems left (0 = clean) or a negative class. */
-SB_API int sb_check(char **out_report, sb_connection *c, const char *domain);
+SB_API int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags);
 
 /* Free a name array returned by this library (accepts NULL). */
 SB_API void sb_names_free(char **names, size_t n);

@@ -30,7 +30,7 @@ cli_mask() {
     sed -E -e 's/[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} [+-][0-9]{4}/<TIME>/g' \
            -e 's#<creationTime>-?[0-9]+</creationTime>#<creationTime>TIME</creationTime>#g' \
            -e 's/"creation_time":-?[0-9]+/"creation_time":0/g' \
-           -e 's/record\(s\), [0-9]+ bytes/record(s), N bytes/g' \
+           -e 's/[0-9]+ record\(s\), [0-9]+ bytes/N record(s), N bytes/g' \
            -e "s#${TMP}#@TMP@#g" -e "s#${DATA:-@@nodata@@}#@DATA@#g" \
            -e "s#${SNAPBROKER_PLUGIN_DIR}#@PLUGINS@#g"
 }
