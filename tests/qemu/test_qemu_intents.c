@@ -135,13 +135,13 @@ static void assert_source_is(const char *dom, const char *want)
 static void check_reports(const char *dom, const char *expect)
 {
     char *report = NULL;
-    int r = sb_check(&report, E.c, dom);
+    int r = sb_check(&report, E.c, dom, 0);
     print_message("# check: %s", report ? report : e2e_err());
     assert_int_equal(r, 0);
     assert_non_null(strstr(report, expect));
     free(report);
     /* reconciled: a second check has nothing left to say about it */
-    assert_int_equal(sb_check(&report, E.c, dom), 0);
+    assert_int_equal(sb_check(&report, E.c, dom, 0), 0);
     assert_null(strstr(report, expect));
     free(report);
 }
@@ -239,7 +239,7 @@ static void commit_job_left_in_qemu(void **state)
                      1000);
     assert_source_is("kj", ov);
     char *report = NULL;
-    assert_true(sb_check(&report, E.c, "kj") >= 0);
+    assert_true(sb_check(&report, E.c, "kj", 0) >= 0);
     print_message("# check: %s", report);
     free(report);
     assert_true(e2e_in_tree("kj", "j1"));
