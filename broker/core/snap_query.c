@@ -18,6 +18,8 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
 
     if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_get_xml")) < 0)
         return rc;
+    if (!out_xml)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_get_xml: NULL output");
     *out_xml = NULL;
     if ((flags & SB_SNAPSHOT_XML_SECURE) &&
         (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
@@ -86,6 +88,8 @@ int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
 
     if ((rc = sb_snap_check_args(c, domain, NULL, false, "sb_snapshot_current")) < 0)
         return rc;
+    if (!out_name)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_current: NULL output");
     *out_name = NULL;
     if (!sb_conn_broker_meta(c)) {
         SB_DISPATCH(rc, c->plugin, snapshot_current, out_name, c->conn, domain);
@@ -144,6 +148,8 @@ int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain, co
 
     if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_parent")) < 0)
         return rc;
+    if (!out_name)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_parent: NULL output");
     *out_name = NULL;
     if (!sb_conn_broker_meta(c)) {
         SB_DISPATCH(rc, c->plugin, snapshot_parent, out_name, c->conn, domain, name);
@@ -213,6 +219,8 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
 
     if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_info_get")) < 0)
         return rc;
+    if (!out)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_info_get: NULL output");
     memset(out, 0, sizeof(*out));
     if (!sb_conn_broker_meta(c))
         return info_from_plugin(out, c, domain, name);

@@ -411,9 +411,15 @@ int sb_tree_redefine_check(const sb_tree *t, const sb_tree_snapshot *s)
      * which cannot create a cycle: then O(1), so redefining a whole chain
      * again is linear, not quadratic. */
     if (parent != &t->metaroot && parent != other->parent &&
-        sb_tree__is_ancestor(other, parent))
+        sb_tree__is_ancestor(other, parent)) {
+        /* libvirt names the ancestor of the new parent whose own parent is
+         * this snapshot (the last step of its walk up). */
+        const sb_tree_node *step = parent;
+        while (step->parent != other)
+            step = step->parent;
         return sb_error_set(SB_ERR_INVALID_ARG, "parent %s would create cycle to %s",
-                            s->parent, s->name);
+                            step->name, s->name);
+    }
     if (is_online(other->state) != is_online(s->state))
         return sb_error_set(SB_ERR_INVALID_ARG,
                             "cannot change between online and offline snapshot state "

@@ -48,7 +48,8 @@
  * (one CLI process per command); keep every piece of state on disk or in
  * the hypervisor, never only in the memory of one process.
  *
- * This header is C99 and includes only the C library and flags.h.
+ * This header is C99 and includes only the C library and snapbroker's
+ * errors.h, flags.h and common.h.
  */
 #ifndef SNAPBROKER_PLUGIN_H
 #define SNAPBROKER_PLUGIN_H
