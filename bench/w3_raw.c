@@ -1,0 +1,223 @@
+/* w3_raw: the floor - QEMU driven directly, the way a minimal tool would:
+ * QEMU is our own child (no -daemonize, so destroy is SIGTERM + waitpid),
+ * QMP for a running guest, qemu-img for a shut-off one.  Same commands
+ * backends.md §2 lists; no locking, no metadata, no checks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "qmp.h"
+#include "w3.h"
+
+struct raw {
+    char dir[1024], sock[1100], err[600];
+    pid_t pid;
+    qmp *q;
+    char top[32]; /* node name of the active layer */
+    int novl;
+};
+
+static void *raw_init(const char *dir, int kvm)
+{
+    (void)kvm;
+    struct raw *r = calloc(1, sizeof *r);
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    snprintf(r->sock, sizeof r->sock, "%s/qmp.sock", dir);
+    return r;
+}
+
+static int fail(struct raw *r, const char *what)
+{
+    snprintf(r->err, sizeof r->err, "%s: %s", what, r->q ? qmp_err(r->q) : "no QMP");
+    return -1;
+}
+
+static int img(struct raw *r, char *const argv[])
+{
+    if (bench_run(argv, 0) != 0) {
+        snprintf(r->err, sizeof r->err, "qemu-img %s failed", argv[1]);
+        return -1;
+    }
+    return 0;
+}
+
+static int start(struct raw *r, const struct w3_env *e)
+{
+    char fileopt[1200];
+    snprintf(fileopt, sizeof fileopt, "driver=file,filename=%s,node-name=file0", e->disk);
+    char qmpopt[1200];
+    snprintf(qmpopt, sizeof qmpopt, "unix:%s,server=on,wait=off", r->sock);
+    unlink(r->sock);
+    char *argv[] = {(char *)"qemu-system-x86_64", (char *)"-machine",
+                    (char *)(e->kvm ? "pc,accel=kvm:tcg" : "pc,accel=tcg"), (char *)"-m",
+                    (char *)"64", (char *)"-nodefaults", (char *)"-no-user-config",
+                    (char *)"-display", (char *)"none", (char *)"-qmp", qmpopt,
+                    (char *)"-blockdev", fileopt, (char *)"-blockdev",
+                    (char *)"driver=qcow2,file=file0,node-name=disk0", (char *)"-device",
+                    (char *)"virtio-blk-pci,drive=disk0,id=vblk0", NULL};
+    r->pid = fork();
+    if (r->pid == 0) {
+        int fd = open("/dev/null", O_RDWR);
+        dup2(fd, 0);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    if (!(r->q = qmp_open(r->sock, 10000)))
+        return fail(r, "QMP open");
+    snprintf(r->top, sizeof r->top, "disk0");
+    return 0;
+}
+
+static int destroy(struct raw *r)
+{
+    int st;
+    qmp_close(r->q);
+    r->q = NULL;
+    if (r->pid > 0) {
+        kill(r->pid, SIGTERM);
+        while (waitpid(r->pid, &st, 0) < 0 && errno == EINTR)
+            ;
+    }
+    r->pid = 0;
+    return 0;
+}
+
+/* blockdev-snapshot-sync: QEMU creates the overlay and pivots to it. */
+static int ext_snap(struct raw *r, const char *file)
+{
+    char node[32];
+    snprintf(node, sizeof node, "ovl%d", ++r->novl);
+    if (qmp_ok(r->q, "blockdev-snapshot-sync",
+               "{\"node-name\":\"%s\",\"snapshot-file\":\"%s\",\"snapshot-node-name\":\"%s\","
+               "\"format\":\"qcow2\",\"mode\":\"absolute-paths\"}",
+               r->top, file, node) < 0)
+        return fail(r, "blockdev-snapshot-sync");
+    snprintf(r->top, sizeof r->top, "%s", node);
+    return 0;
+}
+
+/* Delete an external leaf: active commit into the base, pivot, drop the
+ * overlay file (and the memory file). */
+static int commit_leaf(struct raw *r, const char *file, const char *mem)
+{
+    if (qmp_ok(r->q, "block-commit", "{\"job-id\":\"c\",\"device\":\"%s\",\"base-node\":\"disk0\"}",
+               r->top) < 0 ||
+        qmp_wait_event(r->q, "BLOCK_JOB_READY", "c", NULL) < 0 ||
+        qmp_ok(r->q, "job-complete", "{\"id\":\"c\"}") < 0 ||
+        qmp_wait_event(r->q, "BLOCK_JOB_COMPLETED", "c", NULL) < 0)
+        return fail(r, "block-commit");
+    snprintf(r->top, sizeof r->top, "disk0");
+    unlink(file);
+    if (mem)
+        unlink(mem);
+    return 0;
+}
+
+static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
+{
+    struct raw *r = ctx;
+    char *disk = (char *)e->disk;
+    switch (op) {
+    case OP_DEFINE: return 1; /* nothing to define */
+    case OP_START: return start(r, e);
+    case OP_INT:
+        return qmp_job(r->q, "s", "snapshot-save",
+                       "{\"job-id\":\"s\",\"tag\":\"i1\",\"vmstate\":\"disk0\","
+                       "\"devices\":[\"disk0\"]}") < 0 ? fail(r, "snapshot-save") : 0;
+    case OP_INT_REVERT:
+        if (qmp_ok(r->q, "stop", NULL) < 0 ||
+            qmp_job(r->q, "l", "snapshot-load",
+                    "{\"job-id\":\"l\",\"tag\":\"i1\",\"vmstate\":\"disk0\","
+                    "\"devices\":[\"disk0\"]}") < 0 ||
+            qmp_ok(r->q, "cont", NULL) < 0)
+            return fail(r, "snapshot-load");
+        return 0;
+    case OP_INT_DEL:
+        return qmp_job(r->q, "d", "snapshot-delete",
+                       "{\"job-id\":\"d\",\"tag\":\"i1\",\"devices\":[\"disk0\"]}") < 0
+                   ? fail(r, "snapshot-delete") : 0;
+    case OP_DEXT: return ext_snap(r, e->dext);
+    case OP_DEXT_DEL: return commit_leaf(r, e->dext, NULL);
+    case OP_FEXT: {
+        /* stop, migrate RAM into the file, wait for "completed" and for
+         * finish-migrate to pass (cont fails before), overlay, cont */
+        if (qmp_ok(r->q, "stop", NULL) < 0 ||
+            qmp_ok(r->q, "migrate", "{\"uri\":\"exec:cat > %s\"}", e->fmem) < 0)
+            return fail(r, "migrate");
+        for (;;) {
+            json_object *m = qmp_cmd(r->q, "query-migrate", NULL), *s;
+            const char *st = m && json_object_object_get_ex(m, "status", &s)
+                                 ? json_object_get_string(s) : "failed";
+            int done = !strcmp(st, "completed"), bad = !strcmp(st, "failed");
+            json_object_put(m);
+            if (bad)
+                return fail(r, "migrate failed");
+            if (done)
+                break;
+            usleep(200);
+        }
+        for (;;) {
+            json_object *m = qmp_cmd(r->q, "query-status", NULL), *s;
+            int fin = m && json_object_object_get_ex(m, "status", &s) &&
+                      !strcmp(json_object_get_string(s), "finish-migrate");
+            json_object_put(m);
+            if (!fin)
+                break;
+            usleep(200);
+        }
+        if (ext_snap(r, e->fext) < 0)
+            return -1;
+        return qmp_ok(r->q, "cont", NULL) < 0 ? fail(r, "cont") : 0;
+    }
+    case OP_FEXT_DEL: return commit_leaf(r, e->fext, e->fmem);
+    case OP_DESTROY: return destroy(r);
+    case OP_OFF_INT: {
+        char *a[] = {(char *)"qemu-img", (char *)"snapshot", (char *)"-c", (char *)"o1", disk, NULL};
+        return img(r, a);
+    }
+    case OP_OFF_INT_REVERT: {
+        char *a[] = {(char *)"qemu-img", (char *)"snapshot", (char *)"-a", (char *)"o1", disk, NULL};
+        return img(r, a);
+    }
+    case OP_OFF_INT_DEL: {
+        char *a[] = {(char *)"qemu-img", (char *)"snapshot", (char *)"-d", (char *)"o1", disk, NULL};
+        return img(r, a);
+    }
+    case OP_OFF_EXT: {
+        char *a[] = {(char *)"qemu-img", (char *)"create", (char *)"-q", (char *)"-f",
+                     (char *)"qcow2", (char *)"-b", disk, (char *)"-F", (char *)"qcow2",
+                     (char *)e->oext, NULL};
+        return img(r, a);
+    }
+    case OP_OFF_EXT_DEL: {
+        char *a[] = {(char *)"qemu-img", (char *)"commit", (char *)"-q", (char *)"-d",
+                     (char *)e->oext, NULL};
+        if (img(r, a) < 0)
+            return -1;
+        unlink(e->oext);
+        return 0;
+    }
+    default: return 1;
+    }
+}
+
+static const char *raw_err(void *ctx)
+{
+    return ((struct raw *)ctx)->err;
+}
+
+static void raw_fini(void *ctx)
+{
+    destroy(ctx);
+    free(ctx);
+}
+
+const struct w3_target w3_raw = {"raw QMP/qemu-img", raw_init, raw_op, raw_err, raw_fini};
