@@ -5,7 +5,10 @@
  * runs in its own child process so RSS figures are its own.
  *
  *   w1_tree [--sizes 100,1000,10000] [--reps 51] [--work DIR]
- *           [--keep DIR] [--no-embed]
+ *           [--keep DIR] [--no-embed] [--budget SECONDS]
+ *
+ * --budget (60 s) stops one target's redefines when they take longer
+ * (snapbroker's API reopens the store on every call: O(N) per call).
  *
  * --keep DIR leaves the chain stores (snapbroker state dir, embed root)
  * of N >= 1000 in DIR/{sb,embed}-chain-N for w2_cold. */
@@ -29,6 +32,7 @@ static const char *const qname[NQ] = {"list all", "topological", "roots", "leave
 
 struct result {
     int ok;
+    long done; /* redefines made (< N when the time budget ran out) */
     char err[256];
     double med, min, max, first, last, total_s;
     double q[NQ];
@@ -38,6 +42,7 @@ struct result {
 
 struct job {
     int target, chain, reps;
+    double budget_s; /* stop redefining after this long (0 = none) */
     long n;
     char dir[1024]; /* sb state dir or embed root */
 };
@@ -218,6 +223,14 @@ static void run(void *arg, int fd)
         free(xml);
         if (rc < 0)
             fail(&r, fd, name, o.err());
+        r.done = i + 1;
+        /* a per-call cost that grows with N would run for many minutes:
+         * stop, report what was reached, query the smaller tree */
+        if (j->budget_s > 0 && bench_now_us() - t_all > j->budget_s * 1e6 && i + 1 < j->n) {
+            j->n = i + 1;
+            snprintf(r.err, sizeof r.err, "stopped after %.0f s", j->budget_s);
+            break;
+        }
     }
     r.total_s = (bench_now_us() - t_all) / 1e6;
     r.rss_b = (double)(bench_status_kib("VmRSS") - rss0) * 1024.0 / (double)j->n;
@@ -263,11 +276,18 @@ static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
                               sizes[i], tname[t], r->err[0] ? r->err : "not run");
                     continue;
                 }
-                bench_out("| %s | %ld | %s | %s (%s–%s) | %s → %s | %s | %s |\n",
-                          sh ? "chain" : "wide", sizes[i], tname[t], bench_fmt(r->med),
+                char nn[96];
+                if (r->done < sizes[i])
+                    snprintf(nn, sizeof nn, "%ld (**only %ld done: %s**)", sizes[i], r->done, r->err);
+                else
+                    snprintf(nn, sizeof nn, "%ld", sizes[i]);
+                bench_out("| %s | %s | %s | %s (%s–%s) | %s → %s | %s | %s |\n",
+                          sh ? "chain" : "wide", nn, tname[t], bench_fmt(r->med),
                           bench_fmt(r->min), bench_fmt(r->max), bench_fmt(r->first),
                           bench_fmt(r->last), bench_fmt(r->total_s),
-                          t == T_SB ? "1" : bench_ratio(res[i][sh][T_SB].total_s, r->total_s));
+                          t == T_SB ? "1"
+                          : res[i][sh][T_SB].done < sizes[i] ? "> ratio of totals"
+                          : bench_ratio(res[i][sh][T_SB].total_s, r->total_s));
             }
     bench_out("\nRatios are of the totals (N calls).\n\n"
               "### W1: memory (RSS growth per snapshot over the N redefines, peak RSS of the process)\n\n"
@@ -306,10 +326,12 @@ int main(int argc, char **argv)
     long sizes[8];
     size_t ns = bench_parse_sizes("100,1000,10000", sizes, 8);
     int reps = 51, embed = 1;
+    double budget = 60;
     const char *work = NULL, *keep = NULL;
     static const struct option lo[] = {{"sizes", 1, 0, 's'}, {"reps", 1, 0, 'r'},
                                        {"work", 1, 0, 'w'},  {"keep", 1, 0, 'k'},
-                                       {"no-embed", 0, 0, 'E'}, {0, 0, 0, 0}};
+                                       {"no-embed", 0, 0, 'E'}, {"budget", 1, 0, 'b'},
+                                       {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
         switch (c) {
         case 's': ns = bench_parse_sizes(optarg, sizes, 8); break;
@@ -317,6 +339,7 @@ int main(int argc, char **argv)
         case 'w': work = optarg; break;
         case 'k': keep = optarg; break;
         case 'E': embed = 0; break;
+        case 'b': budget = atof(optarg); break;
         default: return 2;
         }
     char *own = work ? NULL : bench_tmpdir(NULL, "w1-");
@@ -331,7 +354,7 @@ int main(int argc, char **argv)
             for (int t = 0; t < NT; t++) {
                 if (t == T_EMBED && !embed)
                     continue;
-                struct job j = {.target = t, .chain = sh, .n = sizes[i],
+                struct job j = {.target = t, .chain = sh, .n = sizes[i], .budget_s = budget,
                                 .reps = sizes[i] >= 10000 && reps > 11 ? 11 : reps};
                 int kept = keep && sh == 1 && sizes[i] >= 1000 && t != T_TEST;
                 char *dir = NULL;

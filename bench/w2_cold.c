@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,11 +32,11 @@ static const char *const tname[NT] = {"snapbroker API (C program)", "snapbroker 
                                       "libvirt-embed", "libvirt-test (node file)"};
 
 /* ---- children: print the first name, then "open_us list_us peak_kib" -- */
-static void report(const char *first, double t0, double t1, double t2)
+static void report(const char *first, double t0, double t1, double t2, long n)
 {
     printf("%s\n", first ? first : "(none)");
     fflush(stdout);
-    printf("%.1f %.1f %ld\n", t1 - t0, t2 - t1, bench_status_kib("VmHWM"));
+    printf("%.1f %.1f %ld %ld\n", t1 - t0, t2 - t1, bench_status_kib("VmHWM"), n);
 }
 
 static int child_sb(const char *dir)
@@ -50,7 +52,7 @@ static int child_sb(const char *dir)
     double t1 = bench_now_us();
     if (sb_snapshot_list(&names, &n, c, "test", NULL, 0) < 0)
         bench_die("%s", sb_error_last()->message);
-    report(n ? names[0] : NULL, t0, t1, bench_now_us());
+    report(n ? names[0] : NULL, t0, t1, bench_now_us(), (long)n);
     return 0;
 }
 
@@ -68,7 +70,7 @@ static int child_lv(const char *uri, const char *dom)
     int n = virDomainListAllSnapshots(d, &v, 0);
     if (n < 0)
         bench_die("list: %s", lv_err());
-    report(n ? virDomainSnapshotGetName(v[0]) : NULL, t0, t1, bench_now_us());
+    report(n ? virDomainSnapshotGetName(v[0]) : NULL, t0, t1, bench_now_us(), n);
     return 0;
 }
 
@@ -110,7 +112,13 @@ static char *node_file(const char *work, long n)
 /* ---- the parent ----------------------------------------------------------- */
 struct sample {
     double first_ms, open_ms, list_ms, peak_mib;
+    long n; /* snapshots the child listed (-1: not reported) */
 };
+
+/* A child still silent after this long is killed (by PID) and the target
+ * dropped for the rest of the run: the CLI's listing is quadratic (one
+ * store open per name), 10k names would take minutes per sample. */
+#define LIMIT_MS 20000
 
 /* fork+exec argv (env: SNAPBROKER_STATE_DIR=state when set); time until
  * the first line arrives on stdout, then read the child's split. */
@@ -137,6 +145,17 @@ static int sample(char *const argv[], const char *state, struct sample *s)
     close(p[1]);
     s->first_ms = -1;
     for (;;) {
+        if (s->first_ms < 0) {
+            struct pollfd pf = {.fd = p[0], .events = POLLIN};
+            int left = LIMIT_MS - (int)((bench_now_us() - t0) / 1000);
+            if (left <= 0 || poll(&pf, 1, left) == 0) {
+                kill(pid, SIGKILL);
+                close(p[0]);
+                while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                    ;
+                return -2;
+            }
+        }
         ssize_t r = read(p[0], buf + got, sizeof buf - 1 - got);
         if (r < 0 && errno == EINTR)
             continue;
@@ -157,7 +176,8 @@ static int sample(char *const argv[], const char *state, struct sample *s)
     char *nl = strchr(buf, '\n');
     double o, l;
     long k;
-    if (nl && sscanf(nl + 1, "%lf %lf %ld", &o, &l, &k) == 3) {
+    s->n = -1;
+    if (nl && sscanf(nl + 1, "%lf %lf %ld %ld", &o, &l, &k, &s->n) == 4) {
         s->open_ms = o / 1000;
         s->list_ms = l / 1000;
         s->peak_mib = (double)k / 1024;
@@ -219,6 +239,7 @@ int main(int argc, char **argv)
         int have[NT] = {1, 1, access(root, F_OK) == 0, 1};
         double v[NT][4][64];
         size_t nv[NT] = {0};
+        long listed[NT] = {-1, -1, -1, -1};
         char err[NT][64] = {{0}};
         fprintf(stderr, "w2: N=%ld\n", sizes[i]);
         for (int r = 0; r < reps && r < 64; r++)
@@ -226,10 +247,17 @@ int main(int argc, char **argv)
                 struct sample s;
                 if (!have[t] || err[t][0])
                     continue;
-                if (sample(args[t], t == T_CLI ? sbdir : NULL, &s) < 0) {
+                int rc = sample(args[t], t == T_CLI ? sbdir : NULL, &s);
+                if (rc == -2) {
+                    snprintf(err[t], sizeof err[t], "no first line within %d s (killed)",
+                             LIMIT_MS / 1000);
+                    continue;
+                }
+                if (rc < 0) {
                     snprintf(err[t], sizeof err[t], "failed (run it by hand)");
                     continue;
                 }
+                listed[t] = s.n;
                 v[t][0][nv[t]] = s.first_ms;
                 v[t][1][nv[t]] = s.open_ms;
                 v[t][2][nv[t]] = s.list_ms;
@@ -242,12 +270,18 @@ int main(int argc, char **argv)
             med[t] = nv[t] ? bench_median(tmp, nv[t]) : -1;
         }
         for (int t = 0; t < NT; t++) {
+            if (err[t][0] && nv[t])
+                bench_out("| %ld | %s | %s after %zu samples | | | | | |\n", sizes[i], tname[t],
+                          err[t], nv[t]);
             if (!nv[t]) {
                 bench_out("| %ld | %s | %s | | | | | |\n", sizes[i], tname[t],
                           err[t][0] ? err[t] : "no store");
                 continue;
             }
-            bench_out("| %ld | %s | %s | %s | %s | %s | %s | %s |\n", sizes[i], tname[t],
+            char nn[64];
+            snprintf(nn, sizeof nn, listed[t] >= 0 && listed[t] != sizes[i] ? "%ld (**%ld in store**)" : "%ld",
+                     sizes[i], listed[t]);
+            bench_out("| %s | %s | %s | %s | %s | %s | %s | %s |\n", nn, tname[t],
                       bench_fmt_stat(v[t][0], nv[t]),
                       t == T_CLI ? "–" : bench_fmt_stat(v[t][1], nv[t]),
                       t == T_CLI ? "–" : bench_fmt_stat(v[t][2], nv[t]),
