@@ -44,6 +44,11 @@ int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out);
 int qp_guard_active_layers(qp_ctx *ctx, const char *domain, const qp_strv *images,
                            const char *what);
 
+/* Remove an internal snapshot's tag from each of its images (QMP when the
+ * image is the running top, qemu-img otherwise); tags already gone are
+ * skipped (snapshot_delete.c). */
+int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v);
+
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
 void qp_needed_free(qp_needed *n);

@@ -26,7 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static int delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
 {
     qp_domain *dom = NULL, *cur = NULL;
     qp_qmp *q = NULL;
@@ -449,7 +449,7 @@ int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     if ((r = qp_view(ctx, snapshot_xml, &v)) < 0)
         return r;
     if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY))
-        r = v->external ? delete_external(ctx, domain, v) : delete_internal(ctx, domain, v);
+        r = v->external ? delete_external(ctx, domain, v) : qp_delete_internal(ctx, domain, v);
     if (r == 0 && ctx->test_delay_ms > 0)
         qp_sleep_ms(ctx->test_delay_ms); /* test-only window, see qp.h */
     qp_view_free(ctx, v);

@@ -6,7 +6,7 @@
  * be "yes" only when the snapshot is whole:
  *   internal: every internal disk's image (the snapshot's <domain> source)
  *             lists the tag (qemu-img info -U: the image may be open in a
- *             running QEMU);
+ *             running QEMU); tags left on some images only are removed;
  *   external: every overlay exists and is backed by the image the
  *             snapshot captured (a file of that name that sits on another
  *             image is not ours), and the memory file exists if any.
@@ -42,6 +42,36 @@ static int internal_whole(qp_ctx *ctx, const struct sb_snapshot_view *v, const q
             return has;
     }
     return 1;
+}
+
+/* 1 if at least one of the snapshot's images lists the tag. */
+static int internal_any(qp_ctx *ctx, const struct sb_snapshot_view *v, const qp_domain *dom)
+{
+    for (size_t i = 0; i < v->ndisks; i++) {
+        const qp_disk *k = qp_domain_disk(dom, v->disks[i].name);
+        if (v->disks[i].snapshot != SB_LOCATION_INTERNAL || !k || !k->source ||
+            !qp_file_exists(k->source))
+            continue;
+        int has = qp_img_has_snapshot(ctx, k->source, v->name, 1);
+        if (has != 0)
+            return has;
+    }
+    return 0;
+}
+
+/* A create or delete killed between two disks leaves the tag on some
+ * images only: the snapshot is not whole, so it does not exist, and the
+ * leftover tags would make a new snapshot of that name fail as a
+ * duplicate.  Finish the removal (what a failed create does itself). */
+static void drop_partial(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                         const qp_domain *dom)
+{
+    if (internal_any(ctx, v, dom) <= 0)
+        return;
+    qp_log(ctx, SB_LOG_WARN, "snapshot '%s' is on some disks only; removing the leftover tags",
+           v->name);
+    if (qp_delete_internal(ctx, domain, v) < 0)
+        qp_log(ctx, SB_LOG_WARN, "leftover tags of '%s' kept: %s", v->name, ctx->err_msg);
 }
 
 /* 1 when overlay is backed by captured (both canonicalized). */
@@ -180,6 +210,8 @@ int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         r = v->external ? external_whole(ctx, v, dom) : internal_whole(ctx, v, dom);
     if (r == 1 && v->external && !in_tree(ctx, domain, v->name))
         r = domain_on_overlays(ctx, domain, v);
+    if (r == 0 && !v->external)
+        drop_partial(ctx, domain, v, dom);
     qp_domain_free(dom);
     qp_view_free(ctx, v);
     return r;
