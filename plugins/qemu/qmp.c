@@ -546,7 +546,8 @@ int qp_qmp_finish_jobs(qp_qmp *q)
     if (r < 0)
         return r;
     qp_strv ids = {0};
-    size_t n = jobs && json_object_is_type(jobs, json_type_array) ? json_object_array_length(jobs) : 0;
+    size_t n = jobs && json_object_is_type(jobs, json_type_array)
+                   ? json_object_array_length(jobs) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *v;
         if (json_object_object_get_ex(json_object_array_get_idx(jobs, i), "id", &v) &&
