@@ -462,6 +462,20 @@ static json_object *find_job(json_object *jobs, const char *id)
     return NULL;
 }
 
+/* A job's current-progress / total-progress as percent to the broker,
+ * which draws it on a terminal.  Both are in arbitrary units. */
+static void report_job_progress(qp_qmp *q, const char *cmd, json_object *job)
+{
+    json_object *cur, *tot;
+    if (!q->ctx->api || !q->ctx->api->progress ||
+        !json_object_object_get_ex(job, "current-progress", &cur) ||
+        !json_object_object_get_ex(job, "total-progress", &tot))
+        return;
+    int64_t c = json_object_get_int64(cur), t = json_object_get_int64(tot);
+    if (t > 0)
+        q->ctx->api->progress(q->ctx->h, cmd, (unsigned)(c >= t ? 100 : c * 100 / t));
+}
+
 /* Follow job job_id (started by cmd) until it concludes: job-complete at
  * ready, job-finalize at pending; read its error, dismiss it. */
 static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
@@ -482,6 +496,7 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
         }
         const char *status = json_object_object_get_ex(j, "status", &v)
                                  ? json_object_get_string(v) : "";
+        report_job_progress(q, cmd, j);
         if (strcmp(status, "concluded") == 0 || strcmp(status, "null") == 0) {
             char errbuf[600] = "";
             if (json_object_object_get_ex(j, "error", &v))

@@ -307,6 +307,20 @@ int qp_set_run_state(qp_qmp *q, int want)
     return 0;
 }
 
+/* RAM transferred / total of a running migration (saving memory state) as
+ * percent to the broker. */
+static void report_migration_progress(qp_ctx *ctx, json_object *status)
+{
+    json_object *ram, *v;
+    if (!ctx->api || !ctx->api->progress || !json_object_object_get_ex(status, "ram", &ram))
+        return;
+    int64_t total = json_object_object_get_ex(ram, "total", &v) ? json_object_get_int64(v) : 0;
+    int64_t done = json_object_object_get_ex(ram, "transferred", &v) ? json_object_get_int64(v) : 0;
+    if (total > 0)
+        ctx->api->progress(ctx->h, "saving memory state",
+                           (unsigned)(done >= total ? 100 : done * 100 / total));
+}
+
 /* Wait for a migration (outgoing or incoming) to finish. */
 int qp_wait_migration(qp_qmp *q, int timeout_ms)
 {
@@ -332,6 +346,7 @@ int qp_wait_migration(qp_qmp *q, int timeout_ms)
             return qp_error(ctx, SB_ERR_HYPERVISOR, "memory state migration %s: %s", st,
                             msg[0] ? msg : "no details");
         }
+        report_migration_progress(ctx, ret);
         json_object_put(ret);
         if (qp_now_ms() > deadline) {
             (void)qp_qmp_execute(q, "migrate_cancel", NULL, NULL);
