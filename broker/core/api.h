@@ -36,6 +36,12 @@ struct sb_connection {
      * host services see the same (locked, in-transaction) state. */
     sb_store *active_store;
     const char *active_domain;
+    /* The last store used, kept open between calls: a later call only
+     * catches up with what other processes appended (one stat() when
+     * nothing changed) instead of loading the whole log again. */
+    sb_store *cache;
+    char *cache_domain;
+    bool cache_writable;
 };
 
 /* True when the plugin keeps snapshot metadata in the broker's store. */
@@ -44,9 +50,15 @@ static inline bool sb_conn_broker_meta(const sb_connection *c)
     return c->plugin->caps.meta_owner == SB_META_BROKER;
 }
 
-/* Open the store of domain on c's host.  writable: create it and allow
- * transactions.  The domain name must be storable. */
-int sb_conn_store_open(sb_connection *c, const char *domain, bool writable, sb_store **out);
+/* The store of domain on c's host, borrowed from the connection's cache
+ * and caught up with the log; give it back with sb_conn_store_release().
+ * writable: create it and allow transactions.  The first use of a domain
+ * asks the plugin whether it exists (NO_DOMAIN otherwise). */
+int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store **out);
+/* Roll back a transaction left open on s (an error path).  Accepts NULL. */
+void sb_conn_store_release(sb_connection *c, sb_store *s);
+/* Close the cached store (before opening the same store another way). */
+void sb_conn_store_drop(sb_connection *c);
 
 /* Refuse a mutating call on a read-only connection (OPERATION_DENIED). */
 int sb_conn_check_writable(const sb_connection *c, const char *what);
@@ -68,6 +80,8 @@ int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, unsigne
  * long as s is open (other processes' operations on this domain wait),
  * catch up with the log, reconcile what dead processes left. */
 int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s);
+/* End it (accepts NULL, and a store whose begin failed). */
+void sb_conn_operation_end(sb_store *s);
 
 /* The tree host services (plugin/host.h) for broker-owned metadata. */
 extern const struct sb_host_tree_ops sb_api_tree_ops;

@@ -126,7 +126,7 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
         (rc = sb_snap_check_domain(c, domain)) < 0)
         return rc;
     if (sb_conn_broker_meta(c)) {
-        if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+        if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
             (rc = sb_store_operation_begin(s)) < 0)
             goto out;
         size_t n = sb_tree_count(sb_store_tree(s));
@@ -151,7 +151,10 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
                             "removed", domain);
     }
 out:
-    sb_store_close(s); /* rolls back an unfinished transaction */
+    sb_conn_operation_end(s);
+    sb_conn_store_release(c, s);
+    if (rc >= 0)
+        sb_conn_store_drop(c); /* the domain is gone */
     return rc < 0 ? rc : 0;
 }
 

@@ -32,6 +32,7 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
         sb_buf_addf(report, "  %s\n", sb_error_last()->message);
         return 1;
     }
+    sb_conn_store_drop(c); /* one handle per store in this process */
     if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
                             SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED, &s)) < 0) {
         sb_buf_addf(report, "  cannot open the store: %s\n", sb_error_last()->message);

@@ -158,6 +158,7 @@ void sb_disconnect(sb_connection *c)
 {
     if (!c)
         return;
+    sb_conn_store_drop(c);
     if (c->conn && c->plugin->ops.close)
         c->plugin->ops.close(c->conn);
     sb_host_free(c->host);
@@ -184,10 +185,52 @@ int sb_conn_check_writable(const sb_connection *c, const char *what)
     return 0;
 }
 
-int sb_conn_store_open(sb_connection *c, const char *domain, bool writable, sb_store **out)
+void sb_conn_store_drop(sb_connection *c)
 {
-    return sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
-                         writable ? SB_STORE_WRITABLE : 0, out);
+    sb_store_close(c->cache);
+    free(c->cache_domain);
+    c->cache = NULL;
+    c->cache_domain = NULL;
+    c->cache_writable = false;
+}
+
+int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (c->cache && strcmp(c->cache_domain, domain) == 0 && (c->cache_writable || !writable)) {
+        if ((rc = sb_store_refresh(c->cache)) < 0)
+            return rc;
+        *out = c->cache;
+        return 0;
+    }
+    bool known = c->cache_domain && strcmp(c->cache_domain, domain) == 0;
+    sb_conn_store_drop(c);
+    if (!known) {
+        int state;
+        /* The plugin knows which domains exist; the store would happily
+         * open (read-only: an empty tree) for any name. */
+        if ((rc = sb_conn_domain_state(c, domain, &state)) < 0)
+            return rc;
+    }
+    if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
+                            writable ? SB_STORE_WRITABLE : 0, &c->cache)) < 0)
+        return rc;
+    if (!(c->cache_domain = strdup(domain))) {
+        sb_conn_store_drop(c);
+        return sb_error_oom();
+    }
+    c->cache_writable = writable;
+    *out = c->cache;
+    return 0;
+}
+
+void sb_conn_store_release(sb_connection *c, sb_store *s)
+{
+    (void)c;
+    if (s && sb_store_in_transaction(s))
+        sb_store_rollback(s);
 }
 
 int sb_strdup_out(char **out, const char *s)

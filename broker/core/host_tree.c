@@ -7,30 +7,25 @@
 #include "core/error.h"
 #include "core/snap.h"
 
-/* The store for domain: the active one (borrowed, *opened stays NULL) or
- * a fresh one the caller closes. */
-static int store_for(sb_host *h, const char *domain, bool writable, sb_store **s,
-                     sb_store **opened)
+/* The store for domain: the one the running operation holds, else the
+ * connection's cached one (both borrowed). */
+static int store_for(sb_host *h, const char *domain, bool writable, sb_store **s)
 {
     sb_connection *c = sb_host_ctx(h);
 
-    *opened = NULL;
     if (!c || !domain)
         return sb_error_set(SB_ERR_INVALID_ARG, "tree service: no connection or domain");
     if (c->active_store && c->active_domain && strcmp(c->active_domain, domain) == 0) {
         *s = c->active_store;
         return 0;
     }
-    int rc = sb_conn_store_open(c, domain, writable, opened);
-    *s = *opened;
-    return rc;
+    return sb_conn_store(c, domain, writable, s);
 }
 
-static int node_of(sb_host *h, const char *domain, const char *name, sb_store **opened,
-                   const sb_tree_node **n)
+static int node_of(sb_host *h, const char *domain, const char *name, const sb_tree_node **n)
 {
     sb_store *s;
-    int rc = store_for(h, domain, false, &s, opened);
+    int rc = store_for(h, domain, false, &s);
     if (rc < 0)
         return rc;
     return sb_snap_lookup(s, domain, name, n);
@@ -39,23 +34,19 @@ static int node_of(sb_host *h, const char *domain, const char *name, sb_store **
 static int tree_get_xml(sb_host *h, const char *domain, const char *name, char **out_xml)
 {
     const sb_tree_node *n;
-    sb_store *opened;
-    int rc = node_of(h, domain, name, &opened, &n);
+    int rc = node_of(h, domain, name, &n);
     if (rc == 0)
         rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, out_xml);
-    sb_store_close(opened);
     return rc;
 }
 
 static int tree_parent(sb_host *h, const char *domain, const char *name, char **out_name)
 {
     const sb_tree_node *n;
-    sb_store *opened;
-    int rc = node_of(h, domain, name, &opened, &n);
+    int rc = node_of(h, domain, name, &n);
     *out_name = NULL;
     if (rc == 0 && sb_tree_node_parent(n))
         rc = sb_strdup_out(out_name, sb_tree_node_name(sb_tree_node_parent(n)));
-    sb_store_close(opened);
     return rc;
 }
 
@@ -63,60 +54,56 @@ static int tree_children(sb_host *h, const char *domain, const char *name, char 
                          size_t *out_n)
 {
     const sb_tree_node **nodes = NULL;
-    sb_store *s, *opened;
+    sb_store *s;
     size_t count;
-    int rc = store_for(h, domain, false, &s, &opened);
+    int rc = store_for(h, domain, false, &s);
 
     *out_names = NULL;
     *out_n = 0;
     if (rc == 0 && (rc = sb_tree_list(sb_store_tree(s), name, 0, &nodes, &count)) == 0)
         rc = sb_names_from_nodes(out_names, out_n, nodes, count);
     free(nodes);
-    sb_store_close(opened);
     return rc;
 }
 
 static int tree_current(sb_host *h, const char *domain, char **out_name)
 {
-    sb_store *s, *opened;
-    int rc = store_for(h, domain, false, &s, &opened);
+    sb_store *s;
+    int rc = store_for(h, domain, false, &s);
     *out_name = NULL;
     if (rc == 0) {
         const sb_tree_node *cur = sb_tree_current(sb_store_tree(s));
         if (cur)
             rc = sb_strdup_out(out_name, sb_tree_node_name(cur));
     }
-    sb_store_close(opened);
     return rc;
 }
 
 static int tree_list(sb_host *h, const char *domain, char ***out_names, size_t *out_n)
 {
     const sb_tree_node **nodes = NULL;
-    sb_store *s, *opened;
+    sb_store *s;
     size_t count;
-    int rc = store_for(h, domain, false, &s, &opened);
+    int rc = store_for(h, domain, false, &s);
     if (rc == 0 && (rc = sb_tree_list(sb_store_tree(s), NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL,
                                       &nodes, &count)) == 0)
         rc = sb_names_from_nodes(out_names, out_n, nodes, count);
     free(nodes);
-    sb_store_close(opened);
     return rc;
 }
 
 static int tree_update_xml(sb_host *h, const char *domain, const char *name, const char *xml)
 {
     char *canonical = NULL;
-    sb_store *s, *opened;
+    sb_store *s;
     int rc;
 
     /* Store only what we can read back. */
     if ((rc = sb_snap_canonical(xml, &canonical, NULL)) < 0)
         return rc;
-    if ((rc = store_for(h, domain, true, &s, &opened)) == 0)
+    if ((rc = store_for(h, domain, true, &s)) == 0)
         rc = sb_store_set_xml(s, name, canonical); /* commits at once */
     free(canonical);
-    sb_store_close(opened);
     return rc;
 }
 

@@ -143,3 +143,9 @@ int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s)
                      domain, rc, domain);
     return rc < 0 ? rc : 0;
 }
+
+void sb_conn_operation_end(sb_store *s)
+{
+    if (s)
+        sb_store_operation_end(s);
+}

@@ -274,7 +274,7 @@ int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain
         rc = create_hypervisor(c, &rq, out_name);
         goto out;
     }
-    if ((rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
         (rc = sb_conn_operation_begin(c, domain, s)) < 0)
         goto out;
     if (flags & SB_SNAPSHOT_CREATE_REDEFINE)
@@ -282,7 +282,8 @@ int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain
     else
         rc = create_broker(c, s, &rq, out_name);
 out:
-    sb_store_close(s);
+    sb_conn_operation_end(s);
+    sb_conn_store_release(c, s);
     free(domain_xml);
     return rc < 0 ? rc : 0;
 }

@@ -104,8 +104,7 @@ static int delete_broker(sb_connection *c, const char *domain, const char *name,
     sb_store *s = NULL;
     int rc;
 
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
         (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
@@ -121,7 +120,8 @@ static int delete_broker(sb_connection *c, const char *domain, const char *name,
         rc = delete_one(c, s, domain, order[i], flags & ~tree_flags);
 out:
     sb_names_free(order, count);
-    sb_store_close(s);
+    sb_conn_operation_end(s);
+    sb_conn_store_release(c, s);
     return rc;
 }
 

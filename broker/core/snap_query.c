@@ -30,14 +30,13 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
         SB_DISPATCH(rc, c->plugin, snapshot_get_xml, out_xml, c->conn, domain, name, flags);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, false, &s)) < 0 ||
+    if ((rc = sb_conn_store(c, domain, false, &s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
     rc = sb_snap_node_xml(n, (flags & SB_SNAPSHOT_XML_SECURE) ? SB_SNAP_FORMAT_SECURE : 0,
                           out_xml);
 out:
-    sb_store_close(s);
+    sb_conn_store_release(c, s);
     return rc < 0 ? rc : 0;
 }
 
@@ -64,8 +63,7 @@ int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const c
         SB_DISPATCH(rc, c->plugin, snapshot_list, out_names, out_n, c->conn, domain, from, flags);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_conn_store(c, domain, false, &s)) < 0)
         goto out;
     if (from) {
         const sb_tree_node *dummy;
@@ -77,8 +75,38 @@ int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const c
     rc = sb_names_from_nodes(out_names, out_n, nodes, n);
 out:
     free(nodes);
-    sb_store_close(s);
+    sb_conn_store_release(c, s);
     return rc < 0 ? rc : 0;
+}
+
+int sb_snapshot_count(size_t *out_n, sb_connection *c, const char *domain, const char *from,
+                      unsigned flags)
+{
+    const sb_tree_node *dummy;
+    sb_store *s = NULL;
+    int rc;
+
+    if (!out_n)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_count: NULL output");
+    *out_n = 0;
+    if (!c || !sb_conn_broker_meta(c)) {
+        char **names = NULL;
+        if ((rc = sb_snapshot_list(&names, out_n, c, domain, from, flags)) == 0)
+            sb_names_free(names, *out_n);
+        return rc;
+    }
+    if ((rc = sb_snap_check_args(c, domain, NULL, false, "sb_snapshot_count")) < 0)
+        return rc;
+    if (flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for snapshot listing",
+                            flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL);
+    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_LIST, flags)) < 0 ||
+        (rc = sb_conn_store(c, domain, false, &s)) < 0 ||
+        (from && (rc = sb_snap_lookup(s, domain, from, &dummy)) < 0))
+        return rc;
+    /* The tree counts without walking for domain, roots, children and
+     * leaves; filtered counts walk, but build nothing. */
+    return sb_tree_list(sb_store_tree(s), from, flags, NULL, out_n);
 }
 
 int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
@@ -95,8 +123,7 @@ int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
         SB_DISPATCH(rc, c->plugin, snapshot_current, out_name, c->conn, domain);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_conn_store(c, domain, false, &s)) < 0)
         return rc;
     const sb_tree_node *cur = sb_tree_current(sb_store_tree(s));
     if (!cur)
@@ -104,7 +131,7 @@ int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain)
                           "the domain '%s' does not have a current snapshot", domain);
     else
         rc = sb_strdup_out(out_name, sb_tree_node_name(cur));
-    sb_store_close(s);
+    sb_conn_store_release(c, s);
     return rc;
 }
 
@@ -130,13 +157,12 @@ int sb_snapshot_set_current(sb_connection *c, const char *domain, const char *na
     if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE,
                                       SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT)) < 0)
         return rc;
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, true, &s)) < 0)
+    if ((rc = sb_conn_store(c, domain, true, &s)) < 0)
         return rc;
     if ((rc = sb_store_begin(s)) == 0 && (rc = sb_snap_lookup(s, domain, name, &n)) == 0 &&
         (rc = sb_store_set_current(s, name)) == 0)
         rc = sb_store_commit(s);
-    sb_store_close(s); /* rolls back on failure */
+    sb_conn_store_release(c, s);
     return rc;
 }
 
@@ -155,8 +181,7 @@ int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain, co
         SB_DISPATCH(rc, c->plugin, snapshot_parent, out_name, c->conn, domain, name);
         return rc < 0 ? rc : 0;
     }
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_conn_store(c, domain, false, &s)) < 0)
         return rc;
     if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
         const sb_tree_node *p = sb_tree_node_parent(n);
@@ -166,7 +191,7 @@ int sb_snapshot_parent(char **out_name, sb_connection *c, const char *domain, co
         else
             rc = sb_strdup_out(out_name, sb_tree_node_name(p));
     }
-    sb_store_close(s);
+    sb_conn_store_release(c, s);
     return rc;
 }
 
@@ -224,8 +249,7 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
     memset(out, 0, sizeof(*out));
     if (!sb_conn_broker_meta(c))
         return info_from_plugin(out, c, domain, name);
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, false, &s)) < 0)
+    if ((rc = sb_conn_store(c, domain, false, &s)) < 0)
         return rc;
     if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
         const sb_tree *t = sb_store_tree(s);
@@ -241,7 +265,7 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
         if ((rc = sb_tree_list(t, name, SB_SNAPSHOT_LIST_DESCENDANTS, NULL, &count)) == 0)
             out->descendants = count;
     }
-    sb_store_close(s);
+    sb_conn_store_release(c, s);
     return rc;
 }
 

@@ -41,8 +41,7 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
     bool have_intent = false;
     int rc;
 
-    if ((rc = sb_snap_check_domain(c, domain)) < 0 ||
-        (rc = sb_conn_store_open(c, domain, true, &s)) < 0 ||
+    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
         (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
         (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
@@ -88,7 +87,8 @@ out:
         sb_snap_intent_abandon(s, intent);
     free(plugin_xml);
     free(final_xml);
-    sb_store_close(s);
+    sb_conn_operation_end(s);
+    sb_conn_store_release(c, s);
     return rc;
 }
 

@@ -116,6 +116,10 @@ SB_API int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *dom
  * Returns the names in the order of the listing. */
 SB_API int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c,
                             const char *domain, const char *from, unsigned flags);
+/* How many names sb_snapshot_list() would return for the same arguments,
+ * without building the list (virDomainSnapshotNum / NumChildren). */
+SB_API int sb_snapshot_count(size_t *out_n, sb_connection *c, const char *domain,
+                             const char *from, unsigned flags);
 /* Current snapshot; NO_DOMAIN_SNAPSHOT when there is none. */
 SB_API int sb_snapshot_current(char **out_name, sb_connection *c, const char *domain);
 /* virsh snapshot-current NAME: make NAME current without reverting. */

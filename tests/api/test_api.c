@@ -368,6 +368,14 @@ static void list_filters_through_api(void **state)
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_NO_METADATA), "");
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_INACTIVE), "");
     assert_string_equal(list(f, "a", SB_SNAPSHOT_LIST_DESCENDANTS), "c,b");
+    size_t count = 99;
+    assert_int_equal(sb_snapshot_count(&count, f->c, DOM, NULL, SB_SNAPSHOT_LIST_LEAVES), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(sb_snapshot_count(&count, f->c, DOM, "a", 0), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(sb_snapshot_count(&count, f->c, DOM, NULL, SB_SNAPSHOT_LIST_NO_METADATA), 0);
+    assert_int_equal(count, 0);
+    expect_error(sb_snapshot_count(&count, f->c, DOM, "zz", 0), SB_ERR_NO_DOMAIN_SNAPSHOT, "zz");
     expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, "<domainsnapshot/>", 0x400),
                  SB_ERR_INVALID_ARG, "unsupported flags");
 }
