@@ -169,8 +169,7 @@ void sb_store_close(sb_store *s)
     free(s->intents);
     free(s->own);
     free(s->ending);
-    sb_store__clear_warnings(s);
-    free(s->warnings);
+    sb_strlist_free(&s->warnings);
     sb_buf_free(&s->batch);
     free(s->dir);
     free(s->log_path);
@@ -188,8 +187,8 @@ bool sb_store_in_transaction(const sb_store *s) { return s->in_txn; }
 size_t sb_store_warnings(const sb_store *s, const char *const **out)
 {
     if (out)
-        *out = (const char *const *)s->warnings;
-    return s->nwarnings;
+        *out = (const char *const *)s->warnings.v;
+    return s->warnings.n;
 }
 
 int sb_store_refresh(sb_store *s)

@@ -111,11 +111,11 @@ int sb_store_check(sb_store *s, char **report)
     if (rc < 0)
         goto out;
     bad += sb_tree_verify(s->tree, rep);
-    for (size_t i = 0; i < s->nwarnings; i++) {
+    for (size_t i = 0; i < s->warnings.n; i++) {
         /* a torn tail is normal after a crash; everything else is a finding */
-        bool note = strstr(s->warnings[i], "incomplete last record") != NULL ||
-                    strstr(s->warnings[i], "damaged log kept as") != NULL;
-        fprintf(rep, "%s%s\n", note ? "note: " : "", s->warnings[i]);
+        bool note = strstr(s->warnings.v[i], "incomplete last record") != NULL ||
+                    strstr(s->warnings.v[i], "damaged log kept as") != NULL;
+        fprintf(rep, "%s%s\n", note ? "note: " : "", s->warnings.v[i]);
         bad += !note;
     }
     for (size_t i = 0; i < s->nintents; i++)

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include "core/strlist.h"
 #include "store/log_format.h"
 #include "store/store.h"
 
@@ -58,8 +59,7 @@ struct sb_store {
     sb_buf batch;
     size_t batch_garbage;
 
-    char **warnings;
-    size_t nwarnings, cap_warnings;
+    sb_strlist warnings;
 };
 
 int sb_store__warn(sb_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

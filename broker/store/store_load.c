@@ -23,30 +23,16 @@
 
 int sb_store__warn(sb_store *s, const char *fmt, ...)
 {
-    if (s->nwarnings == s->cap_warnings) {
-        size_t cap = s->cap_warnings ? s->cap_warnings * 2 : 8;
-        char **w = realloc(s->warnings, cap * sizeof(*w));
-        if (!w)
-            return sb_error_oom();
-        s->warnings = w;
-        s->cap_warnings = cap;
-    }
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    int r = vasprintf(&msg, fmt, ap);
+    int rc = sb_strlist_addv(&s->warnings, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return sb_error_oom();
-    s->warnings[s->nwarnings++] = msg;
-    return 0;
+    return rc;
 }
 
 void sb_store__clear_warnings(sb_store *s)
 {
-    for (size_t i = 0; i < s->nwarnings; i++)
-        free(s->warnings[i]);
-    s->nwarnings = 0;
+    sb_strlist_clear(&s->warnings);
 }
 
 /* -------------------------------------------------------------- intents */

@@ -90,8 +90,7 @@ void sb_tree_free(sb_tree *t)
     for (size_t i = 0; i < t->nchunks; i++)
         free(t->chunks[i]);
     free(t->chunks);
-    sb_tree_clear_warnings(t);
-    free(t->warnings);
+    sb_strlist_free(&t->warnings);
     free(t->buckets);
     free(t);
 }
@@ -568,35 +567,21 @@ sb_tree_node *sb_tree_walk_next_oldest(const sb_tree *t, const sb_tree_node *n)
 
 int sb_tree__warn(sb_tree *t, const char *fmt, ...)
 {
-    if (t->nwarnings == t->cap_warnings) {
-        size_t cap = t->cap_warnings ? t->cap_warnings * 2 : 8;
-        char **w = realloc(t->warnings, cap * sizeof(*w));
-        if (!w)
-            return sb_error_oom();
-        t->warnings = w;
-        t->cap_warnings = cap;
-    }
     va_list ap;
     va_start(ap, fmt);
-    char *msg = NULL;
-    int r = vasprintf(&msg, fmt, ap);
+    int rc = sb_strlist_addv(&t->warnings, fmt, ap);
     va_end(ap);
-    if (r < 0)
-        return sb_error_oom();
-    t->warnings[t->nwarnings++] = msg;
-    return 0;
+    return rc;
 }
 
 size_t sb_tree_warnings(const sb_tree *t, const char *const **out)
 {
     if (out)
-        *out = (const char *const *)t->warnings;
-    return t->nwarnings;
+        *out = (const char *const *)t->warnings.v;
+    return t->warnings.n;
 }
 
 void sb_tree_clear_warnings(sb_tree *t)
 {
-    for (size_t i = 0; i < t->nwarnings; i++)
-        free(t->warnings[i]);
-    t->nwarnings = 0;
+    sb_strlist_clear(&t->warnings);
 }

@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 
+#include "core/strlist.h"
 #include "store/tree.h"
 
 struct sb_tree_node {
@@ -41,8 +42,7 @@ struct sb_tree {
     size_t nleaves;
     sb_tree_node *current;
     /* load warnings */
-    char **warnings;
-    size_t nwarnings, cap_warnings;
+    sb_strlist warnings;
     /* node slab: nodes live in chunks so walks touch dense memory; freed
      * nodes are kept on a free list (linked through hash_next) */
     sb_tree_node **chunks;
