@@ -111,30 +111,28 @@ static void print_json(const char *domain, const char *from, entry *e, size_t n)
 static int collect(entry **out, size_t *n, sb_cli *cli, const char *domain, const char *from,
                    unsigned flags)
 {
+    sb_snapshot_info *info = NULL;
     char **names = NULL;
     size_t count = 0;
     entry *e;
 
-    if (sb_snapshot_list(&names, &count, cli->conn, domain, from, flags) < 0)
+    /* One call for names and infos: a listing of N snapshots costs one
+     * store access, not N. */
+    if (sb_snapshot_list_info(&names, &info, &count, cli->conn, domain, from, flags) < 0)
         return cli_fail();
     if (!(e = calloc(count + 1, sizeof(*e)))) {
         sb_names_free(names, count);
+        free(info);
         return cli_error(SB_ERR_NO_MEMORY, "out of memory");
     }
     for (size_t i = 0; i < count; i++) {
         e[i].name = names[i];
         e[i].pos = i;
+        e[i].info = info[i];
         names[i] = NULL;
-        if (sb_snapshot_info_get(&e[i].info, cli->conn, domain, e[i].name) < 0) {
-            cli_fail();
-            for (size_t k = 0; k < count; k++)
-                free(e[k].name);
-            free(e);
-            sb_names_free(names, count);
-            return -1;
-        }
     }
     sb_names_free(names, count);
+    free(info);
     *out = e;
     *n = count;
     return 0;

@@ -234,12 +234,31 @@ out:
     return rc;
 }
 
+/* Info of one node of a loaded tree. */
+static int node_info(sb_snapshot_info *out, const sb_tree *t, const sb_tree_node *n)
+{
+    const sb_tree_node *p = sb_tree_node_parent(n);
+    size_t count = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->state = sb_tree_node_state(n);
+    out->external = sb_tree_node_external(n);
+    out->is_current = sb_tree_node_is_current(t, n);
+    out->has_metadata = 1;
+    out->children = sb_tree_node_num_children(n);
+    out->creation_time = sb_tree_node_creation_time(n);
+    if (p)
+        snprintf(out->parent, sizeof(out->parent), "%s", sb_tree_node_name(p));
+    int rc = sb_tree_list(t, sb_tree_node_name(n), SB_SNAPSHOT_LIST_DESCENDANTS, NULL, &count);
+    out->descendants = count;
+    return rc;
+}
+
 int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *domain,
                          const char *name)
 {
     const sb_tree_node *n;
     sb_store *s = NULL;
-    size_t count = 0;
     int rc;
 
     if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_info_get")) < 0)
@@ -251,22 +270,54 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
         return info_from_plugin(out, c, domain, name);
     if ((rc = sb_conn_store(c, domain, false, &s)) < 0)
         return rc;
-    if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0) {
-        const sb_tree *t = sb_store_tree(s);
-        const sb_tree_node *p = sb_tree_node_parent(n);
-        out->state = sb_tree_node_state(n);
-        out->external = sb_tree_node_external(n);
-        out->is_current = sb_tree_node_is_current(t, n);
-        out->has_metadata = 1;
-        out->children = sb_tree_node_num_children(n);
-        out->creation_time = sb_tree_node_creation_time(n);
-        if (p)
-            snprintf(out->parent, sizeof(out->parent), "%s", sb_tree_node_name(p));
-        if ((rc = sb_tree_list(t, name, SB_SNAPSHOT_LIST_DESCENDANTS, NULL, &count)) == 0)
-            out->descendants = count;
-    }
+    if ((rc = sb_snap_lookup(s, domain, name, &n)) == 0)
+        rc = node_info(out, sb_store_tree(s), n);
     sb_conn_store_release(c, s);
     return rc;
+}
+
+int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info, size_t *out_n,
+                          sb_connection *c, const char *domain, const char *from,
+                          unsigned flags)
+{
+    sb_snapshot_info *info = NULL;
+    char **names = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (!out_names || !out_info || !out_n)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_list_info: NULL output");
+    *out_names = NULL;
+    *out_info = NULL;
+    *out_n = 0;
+    /* One listing, then the infos from the store the listing just
+     * refreshed (the connection keeps it): no reload per snapshot. */
+    if ((rc = sb_snapshot_list(&names, &n, c, domain, from, flags)) < 0)
+        return rc;
+    if (!(info = calloc(n + 1, sizeof(*info)))) {
+        sb_names_free(names, n);
+        return sb_error_oom();
+    }
+    if (sb_conn_broker_meta(c)) {
+        const sb_tree *t = sb_store_tree(c->cache);
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            const sb_tree_node *node = sb_tree_lookup(t, names[i]);
+            rc = node ? node_info(&info[i], t, node)
+                      : sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT, "snapshot '%s' vanished", names[i]);
+        }
+    } else {
+        for (size_t i = 0; i < n && rc == 0; i++)
+            rc = sb_snapshot_info_get(&info[i], c, domain, names[i]);
+    }
+    if (rc < 0) {
+        free(info);
+        sb_names_free(names, n);
+        return rc;
+    }
+    *out_names = names;
+    *out_info = info;
+    *out_n = n;
+    return 0;
 }
 
 const char *sb_snapshot_state_name(int state)

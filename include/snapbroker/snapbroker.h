@@ -146,6 +146,13 @@ typedef struct sb_snapshot_info {
 
 SB_API int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *domain,
                                 const char *name);
+/* sb_snapshot_list() plus every listed snapshot's info in one call (one
+ * store access instead of one per snapshot).  *out_info[i] describes
+ * (*out_names)[i]; free the array with free(). */
+SB_API int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info, size_t *out_n,
+                                 sb_connection *c, const char *domain, const char *from,
+                                 unsigned flags);
+
 /* "running", "shutoff", "disk-snapshot", ... as in the XML. */
 SB_API const char *sb_snapshot_state_name(int state);
 
