@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/snap.h"
+#include "xml/xml_util.h"
 
 sb_tree_snapshot sb_snap_tree_entry(const sb_snapdef *def, const char *xml)
 {
@@ -85,6 +86,30 @@ void sb_snap_intent_abandon(sb_store *s, uint64_t id)
         sb_error_set(saved.code, "%s", saved.message);
 }
 
+/* True when the stored canonical XML is already what the caller would get:
+ * its <parent> matches the tree and, without SECURE, it holds nothing the
+ * formatter would strip (xml_secure.c: secret, key and passphrase
+ * elements; passwd, password and passphrase attributes).  Saves a parse
+ * and a format on every dumpxml; any doubt takes the slow path. */
+static bool stored_is_final(const char *xml, const sb_tree_node *parent, unsigned format_flags)
+{
+    if (!(format_flags & SB_SNAP_FORMAT_SECURE) &&
+        (strstr(xml, "secret") || strstr(xml, "<key") || strstr(xml, "passphrase") ||
+         strstr(xml, "passwd") || strstr(xml, "password")))
+        return false;
+    if (format_flags & ~(unsigned)SB_SNAP_FORMAT_SECURE)
+        return false;
+    if (!parent)
+        return !strstr(xml, "\n  <parent>\n");
+    sb_buf want = { 0 };
+    sb_buf_add(&want, "\n  <parent>\n    <name>");
+    sb_buf_escape(&want, sb_tree_node_name(parent), false);
+    sb_buf_add(&want, "</name>\n  </parent>\n");
+    bool same = !want.oom && want.data && strstr(xml, want.data);
+    sb_buf_clear(&want);
+    return same;
+}
+
 int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
 {
     const char *xml = sb_tree_node_xml(n);
@@ -96,6 +121,8 @@ int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
     if (!xml)
         return sb_error_set(SB_ERR_STORE, "snapshot '%s' has no stored XML",
                             sb_tree_node_name(n));
+    if (stored_is_final(xml, parent, format_flags))
+        return sb_strdup_out(out, xml);
     if ((rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot", SB_SNAP_PARSE_REDEFINE,
                                &def)) < 0)
         return rc;

@@ -347,11 +347,29 @@ static void set_current_and_info(void **state)
 static void secure_xml(void **state)
 {
     struct fx *f = *state;
-    char *xml = NULL;
+    char *xml = NULL, *secure = NULL, *plain = NULL;
     create(f, "s1", 0);
     assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "s1", 0), 0);
     assert_non_null(strstr(xml, "<domain type="));
+    /* A stored domain with a password: only SECURE output shows it. */
+    assert_int_equal(sb_snapshot_get_xml(&secure, f->c, DOM, "s1", SB_SNAPSHOT_XML_SECURE), 0);
+    char *dom_end = strstr(secure, "  </domain>");
+    assert_non_null(dom_end);
+    char redefined[16384];
+    snprintf(redefined, sizeof(redefined), "%.*s    <graphics type='vnc' passwd='hunter2'/>\n%s",
+             (int)(dom_end - secure), secure, dom_end);
+    assert_int_equal(sb_snapshot_create_xml(NULL, f->c, DOM, redefined,
+                                            SB_SNAPSHOT_CREATE_REDEFINE),
+                     0);
+    free(secure);
+    assert_int_equal(sb_snapshot_get_xml(&secure, f->c, DOM, "s1", SB_SNAPSHOT_XML_SECURE), 0);
+    assert_non_null(strstr(secure, "hunter2"));
+    assert_int_equal(sb_snapshot_get_xml(&plain, f->c, DOM, "s1", 0), 0);
+    assert_null(strstr(plain, "hunter2"));
+    assert_non_null(strstr(plain, "<graphics type='vnc'/>"));
     free(xml);
+    free(secure);
+    free(plain);
 }
 
 static void list_filters_through_api(void **state)
