@@ -386,6 +386,21 @@ static void list_filters_through_api(void **state)
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_NO_METADATA), "");
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_INACTIVE), "");
     assert_string_equal(list(f, "a", SB_SNAPSHOT_LIST_DESCENDANTS), "c,b");
+    /* The bulk call agrees with one info call per snapshot. */
+    char **names = NULL;
+    sb_snapshot_info *infos = NULL;
+    size_t ni = 0;
+    assert_int_equal(sb_snapshot_list_info(&names, &infos, &ni, f->c, DOM, NULL, 0), 0);
+    assert_int_equal(ni, 3);
+    for (size_t i = 0; i < ni; i++) {
+        sb_snapshot_info one;
+        assert_int_equal(sb_snapshot_info_get(&one, f->c, DOM, names[i]), 0);
+        assert_memory_equal(&one, &infos[i], sizeof(one));
+        if (strcmp(names[i], "a") == 0)
+            assert_int_equal(infos[i].descendants, 2);
+    }
+    sb_names_free(names, ni);
+    free(infos);
     size_t count = 99;
     assert_int_equal(sb_snapshot_count(&count, f->c, DOM, NULL, SB_SNAPSHOT_LIST_LEAVES), 0);
     assert_int_equal(count, 2);
