@@ -551,8 +551,187 @@ static int valid_uuid(const char *u)
     return 1;
 }
 
+/* TEST ONLY: the injected store failure (qp.h, test_fail_store). */
+static int injected_store_failure(qp_ctx *ctx, const char *name)
+{
+    if (!ctx->test_fail_store || !ctx->store_fail_armed)
+        return 0;
+    ctx->store_fail_armed = 0;
+    return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOSPC,
+                          "cannot write the definition of domain '%s' (test_fail_store_after_qmp)",
+                          name);
+}
+
+int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char **out_tmp)
+{
+    *out_tmp = NULL;
+    char *dir = qp_printf("%s/domains", ctx->state_dir);
+    char *path = qp_domain_path(ctx, name);
+    char *tmp = path ? qp_printf("%s.pending.%ld", path, (long)getpid()) : NULL;
+    int r = 0;
+    if (!dir || !tmp) {
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
+    } else {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        size_t len = strlen(xml), off = 0;
+        if (fd < 0)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot create '%s'", tmp);
+        while (r == 0 && off < len) {
+            ssize_t w = write(fd, xml + off, len - off);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
+            else
+                off += (size_t)w;
+        }
+        if (fd >= 0 && r == 0 && fsync(fd) < 0)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot sync '%s'", path);
+        if (fd >= 0 && close(fd) < 0 && r == 0)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
+        if (r < 0 && fd >= 0)
+            unlink(tmp);
+    }
+    free(dir);
+    free(path);
+    if (r < 0)
+        free(tmp);
+    else
+        *out_tmp = tmp;
+    return r;
+}
+
+void qp_domain_store_drop(char *tmp)
+{
+    if (tmp)
+        unlink(tmp);
+    free(tmp);
+}
+
+int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp)
+{
+    char *path = qp_domain_path(ctx, name);
+    int r = injected_store_failure(ctx, name);
+    if (r == 0 && !path)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r == 0 && rename(tmp, path) < 0)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot rename to '%s'", path);
+    if (r == 0) {
+        char *dir = qp_printf("%s/domains", ctx->state_dir);
+        int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (fd >= 0) {
+            (void)fsync(fd);
+            close(fd);
+        }
+        free(dir);
+        free(tmp);
+    } else {
+        qp_domain_store_drop(tmp);
+    }
+    free(path);
+    return r;
+}
+
+static char *ours_path(qp_ctx *ctx, const char *name)
+{
+    return qp_printf("%s/ours/%s.list", ctx->state_dir, name);
+}
+
+int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
+{
+    char *path = ours_path(ctx, name), *data = NULL;
+    qp_ctx quiet;
+    memset(&quiet, 0, sizeof quiet);
+    if (!path || !qp_file_exists(path) || qp_read_file(&quiet, path, &data, NULL) < 0) {
+        free(path);
+        return 0;
+    }
+    free(path);
+    for (char *line = data, *nl; line && *line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
+        if (*line == '/' && !qp_strv_has(out, line))
+            qp_strv_add(out, line);
+    }
+    free(data);
+    (void)ctx;
+    return 0;
+}
+
+static int ours_write(qp_ctx *ctx, const char *name, const qp_strv *list)
+{
+    char *dir = qp_printf("%s/ours", ctx->state_dir), *path = ours_path(ctx, name);
+    int r = 0;
+    if (!dir || !path) {
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    } else if (!list->n) {
+        unlink(path);
+    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
+    } else {
+        size_t len = 0;
+        for (size_t i = 0; i < list->n; i++)
+            len += strlen(list->v[i]) + 1;
+        char *buf = malloc(len + 1), *w = buf;
+        if (!buf) {
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        } else {
+            for (size_t i = 0; i < list->n; i++)
+                w += sprintf(w, "%s\n", list->v[i]);
+            r = qp_write_file_atomic(ctx, path, buf, len);
+            free(buf);
+        }
+    }
+    free(dir);
+    free(path);
+    return r;
+}
+
+int qp_ours_add(qp_ctx *ctx, const char *name, const char *path)
+{
+    qp_strv l = {0};
+    (void)qp_ours_load(ctx, name, &l);
+    int r = 0;
+    if (!qp_strv_has(&l, path)) {
+        qp_strv_add(&l, path);
+        r = ours_write(ctx, name, &l);
+    }
+    qp_strv_free(&l);
+    return r;
+}
+
+void qp_ours_remove(qp_ctx *ctx, const char *name, const char *path)
+{
+    qp_strv l = {0}, keep = {0};
+    (void)qp_ours_load(ctx, name, &l);
+    for (size_t i = 0; i < l.n; i++)
+        if (strcmp(l.v[i], path))
+            qp_strv_add(&keep, l.v[i]);
+    if (keep.n != l.n) {
+        qp_ctx quiet = *ctx;
+        quiet.api = NULL;
+        (void)ours_write(&quiet, name, &keep);
+    }
+    qp_strv_free(&l);
+    qp_strv_free(&keep);
+}
+
+void qp_ours_drop(qp_ctx *ctx, const char *name)
+{
+    char *path = ours_path(ctx, name);
+    if (path)
+        unlink(path);
+    free(path);
+}
+
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
 {
+    int inj = injected_store_failure(ctx, name);
+    if (inj < 0)
+        return inj;
     char *dir = qp_printf("%s/domains", ctx->state_dir);
     char *path = qp_domain_path(ctx, name);
     int r;
@@ -655,6 +834,8 @@ int qp_domain_undefine(qp_ctx *ctx, const char *name)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot remove '%s'", path);
     }
     free(path);
+    if (r == 0)
+        qp_ours_drop(ctx, name);
     return r;
 }
 

@@ -97,6 +97,7 @@ static int qemu_open(sb_conn **out, sb_host *h, const char *uri)
     if (!r) r = cfg_int(c, "shutdown_timeout_ms", &c->ctx.shutdown_timeout_ms);
     if (!r) r = cfg_int(c, "test_delay_ms", &c->ctx.test_delay_ms);
     if (!r) r = cfg_int(c, "test_job_delay_ms", &c->ctx.test_job_delay_ms);
+    if (!r) r = cfg_int(c, "test_fail_store_after_qmp", &c->ctx.test_fail_store);
     if (!r && g_host->config_bool) {
         int b = 0;
         int rb = g_host->config_bool(h, "shutdown_fallback_destroy", &b);
@@ -195,7 +196,9 @@ static int snap_create(char **out_xml, sb_conn *c, const char *domain, const cha
                        unsigned flags)
 {
     char *res = NULL;
-    int r = qp_snapshot_create(&c->ctx, domain, xml, flags, &res);
+    int r = qp_follow_qemu(&c->ctx, domain);
+    if (r == 0)
+        r = qp_snapshot_create(&c->ctx, domain, xml, flags, &res);
     if (r < 0) {
         free(res);
         return r;
@@ -216,7 +219,9 @@ static int snap_revert(char **out_xml, sb_conn *c, const char *domain, const cha
                        unsigned flags)
 {
     char *res = NULL;
-    int r = qp_snapshot_revert(&c->ctx, domain, xml, flags, &res);
+    int r = qp_follow_qemu(&c->ctx, domain);
+    if (r == 0)
+        r = qp_snapshot_revert(&c->ctx, domain, xml, flags, &res);
     if (r < 0) {
         free(res);
         return r;
@@ -233,12 +238,18 @@ static int qemu_snapshot_revert(char **out_xml, sb_conn *c, const char *domain,
     LOCKED(c, domain, snap_revert(out_xml, c, domain, snapshot_xml, flags));
 }
 
+static int snap_delete(sb_conn *c, const char *domain, const char *xml, unsigned flags)
+{
+    int r = qp_follow_qemu(&c->ctx, domain);
+    return r < 0 ? r : qp_snapshot_delete(&c->ctx, domain, xml, flags);
+}
+
 static int qemu_snapshot_delete(sb_conn *c, const char *domain, const char *snapshot_xml,
                                 unsigned flags)
 {
     if (!qp_valid_name(domain))
         return qp_error(&c->ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", domain);
-    LOCKED(c, domain, qp_snapshot_delete(&c->ctx, domain, snapshot_xml, flags));
+    LOCKED(c, domain, snap_delete(c, domain, snapshot_xml, flags));
 }
 
 static int qemu_snapshot_exists(sb_conn *c, const char *domain, const char *snapshot_xml)
@@ -316,6 +327,12 @@ static int destroy_locked(sb_conn *c, const char *domain)
     if (r < 0)
         return r;
     qp_domain_free(d);
+    /* the definition must name what QEMU writes to before QEMU goes: an
+     * earlier operation may have failed to record a switch (overlays of a
+     * transaction, a commit's pivot) */
+    if (qp_follow_qemu(&c->ctx, domain) < 0)
+        qp_log(&c->ctx, SB_LOG_WARN, "domain '%s': the definition could not follow QEMU's "
+               "images: %s", domain, c->ctx.err_msg);
     return qp_proc_destroy(&c->ctx, domain);
 }
 
@@ -327,6 +344,36 @@ static int qemu_domain_destroy(sb_conn *c, const char *domain, unsigned flags)
     LOCKED(c, domain, destroy_locked(c, domain));
 }
 
+static int powerdown_locked(sb_conn *c, const char *domain, pid_t *pid)
+{
+    if (qp_follow_qemu(&c->ctx, domain) < 0)
+        qp_log(&c->ctx, SB_LOG_WARN, "domain '%s': the definition could not follow QEMU's "
+               "images: %s", domain, c->ctx.err_msg);
+    return qp_proc_powerdown(&c->ctx, domain, pid);
+}
+
+/* After the wait: the guest we powered down is gone (stale files cleaned
+ * by qp_proc_pid), or still the same process (fallback destroy). */
+static int shutdown_finish_locked(sb_conn *c, const char *domain, pid_t pid, int timeout_ms)
+{
+    pid_t now = 0;
+    int r = qp_proc_pid(&c->ctx, domain, &now);
+    if (r < 0 || now != pid)
+        return r; /* gone (or destroyed and started again by someone else) */
+    if (c->shutdown_fallback) {
+        qp_log(&c->ctx, SB_LOG_WARN,
+               "domain '%s': guest ignored the power button for %d ms; destroying", domain,
+               timeout_ms);
+        return qp_proc_destroy(&c->ctx, domain);
+    }
+    return qp_error(&c->ctx, SB_ERR_OPERATION_TIMEOUT,
+                    "domain '%s': the guest did not power off within %d ms (no ACPI support in "
+                    "the guest?); use destroy", domain, timeout_ms);
+}
+
+/* The domain lock is held only to press the power button and to clean up
+ * afterwards, never while waiting for the guest: destroy and snapshot
+ * calls run at once during a pending shutdown. */
 static int qemu_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
 {
     (void)flags;
@@ -335,8 +382,17 @@ static int qemu_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
     if (r < 0)
         return r;
     qp_domain_free(d);
-    LOCKED(c, domain,
-           qp_proc_shutdown(&c->ctx, domain, c->ctx.shutdown_timeout_ms, c->shutdown_fallback));
+    pid_t pid = 0;
+    int lk = qp_lock_domain(&c->ctx, domain);
+    if (lk < 0)
+        return lk;
+    r = powerdown_locked(c, domain, &pid);
+    qp_unlock(lk);
+    int timeout = c->ctx.shutdown_timeout_ms;
+    if (r < 0 || timeout <= 0)
+        return r;
+    (void)qp_proc_wait_gone(pid, timeout);
+    LOCKED(c, domain, shutdown_finish_locked(c, domain, pid, timeout));
 }
 
 static int simple_cmd(sb_conn *c, const char *domain, const char *cmd)

@@ -493,6 +493,36 @@ int qp_proc_destroy(qp_ctx *ctx, const char *name)
     return 0;
 }
 
+char *qp_proc_log_tail(qp_ctx *ctx, const char *name)
+{
+    return log_tail(ctx, name);
+}
+
+int qp_proc_argv(qp_ctx *ctx, const qp_domain *d, qp_strv *out)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL; /* no KVM warning for a comparison */
+    return build_argv(&quiet, d, 0, 0, out);
+}
+
+int qp_proc_powerdown(qp_ctx *ctx, const char *name, pid_t *out_pid)
+{
+    qp_qmp *q = NULL;
+    pid_t pid = 0;
+    *out_pid = 0;
+    int r = qp_proc_pid(ctx, name, &pid);
+    if (r < 0)
+        return r;
+    r = qp_proc_connect(ctx, name, &q);
+    if (r < 0)
+        return r;
+    r = qp_qmp_execute(q, "system_powerdown", NULL, NULL);
+    qp_qmp_close(q);
+    if (r == 0)
+        *out_pid = pid;
+    return r;
+}
+
 int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback)
 {
     qp_qmp *q = NULL;

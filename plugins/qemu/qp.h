@@ -38,6 +38,12 @@ typedef struct qp_ctx {
      * job becomes ready, before job-complete (a block commit waiting to
      * pivot), so a test can kill the process while QEMU holds the job. */
     int test_job_delay_ms;
+    /* TEST ONLY (test_fail_store_after_qmp, default 0): the first domain
+     * definition store after QEMU was switched to other images (a QMP
+     * transaction or a pivoting block commit) fails with ENOSPC, so a test
+     * can check that nothing QEMU writes to is removed. */
+    int test_fail_store;
+    int store_fail_armed; /* set by the code that switched QEMU */
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -222,6 +228,19 @@ char *qp_domain_xml_set_disk(const char *xml, const char *target, const char *so
 char *qp_domain_xml_set_name(const char *xml, const char *name);
 /* Store an already validated XML for domain `name`. */
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml);
+/* Two-step store: write and fsync a temp file first (all that can fail
+ * for lack of space), then rename it in place (commit) or drop it. */
+int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char **out_tmp);
+int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp); /* frees tmp */
+void qp_domain_store_drop(char *tmp);                                  /* frees tmp */
+/* Images the plugin made for the domain that no snapshot records any more
+ * (a revert's overlays whose snapshot was deleted, overlays QEMU adopted
+ * by a create that failed afterwards): <state>/ours/<name>.list.  Counted
+ * as "ours" when deciding whether an old top may be removed. */
+int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out);
+int qp_ours_add(qp_ctx *ctx, const char *name, const char *path);
+void qp_ours_remove(qp_ctx *ctx, const char *name, const char *path);
+void qp_ours_drop(qp_ctx *ctx, const char *name);
 char *qp_domain_path(qp_ctx *ctx, const char *name);
 const qp_disk *qp_domain_disk(const qp_domain *d, const char *target);
 
@@ -240,6 +259,19 @@ int qp_proc_destroy(qp_ctx *ctx, const char *name);
 /* Graceful: system_powerdown, wait up to timeout; then destroy if
  * fallback is set (else OPERATION_TIMEOUT). */
 int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback);
+/* The two halves of a shutdown, so the caller can drop the domain lock
+ * between them: press the power button (returns the pid), then wait for
+ * that pid without any lock. */
+int qp_proc_powerdown(qp_ctx *ctx, const char *name, pid_t *out_pid);
+/* QEMU's command line for a domain (the device model, compared by the
+ * in-place revert). */
+int qp_proc_argv(qp_ctx *ctx, const qp_domain *d, qp_strv *out);
+/* Tail of the domain's qemu.log (malloc'ed). */
+char *qp_proc_log_tail(qp_ctx *ctx, const char *name);
+/* Point the stored definition at the images a running QEMU writes to
+ * (finishing jobs an interrupted process left first); no-op when shut
+ * off (snapshot_exists.c). */
+int qp_follow_qemu(qp_ctx *ctx, const char *domain);
 /* Connect to the running domain's monitor (OPERATION_INVALID if not running). */
 int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out);
 /* SB_DOMAIN_* state. */

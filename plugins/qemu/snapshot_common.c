@@ -69,7 +69,7 @@ int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
         if (r < 0)
             return r;
         for (size_t i = 0; i < dv->ndisks; i++)
-            if (dv->disks[i].source && !dv->disks[i].readonly)
+            if (dv->disks[i].source)
                 qp_strv_add(out, dv->disks[i].source);
         ctx->api->domain_view_free(dv);
         return 0;
@@ -79,7 +79,7 @@ int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
     if (r < 0)
         return r;
     for (size_t i = 0; i < d->ndisks; i++)
-        if (d->disks[i].source && !d->disks[i].readonly)
+        if (d->disks[i].source)
             qp_strv_add(out, d->disks[i].source);
     qp_domain_free(d);
     return 0;
@@ -150,7 +150,7 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
     int r = 0;
     if (current) {
         for (size_t i = 0; i < current->ndisks && r == 0; i++)
-            if (current->disks[i].source && !current->disks[i].readonly)
+            if (current->disks[i].source) /* read-only images are needed too */
                 r = add_top(ctx, out, current->disks[i].source, NULL, 0);
     }
     if (r < 0)
@@ -204,6 +204,15 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
     ctx->api->free(names);
     if (r < 0)
         goto fail;
+    /* overlays we made that no snapshot records any more */
+    {
+        qp_strv extra = {0};
+        (void)qp_ours_load(ctx, domain, &extra);
+        for (size_t i = 0; i < extra.n; i++)
+            if (!qp_strv_has(&out->ours, extra.v[i]))
+                qp_strv_add(&out->ours, extra.v[i]);
+        qp_strv_free(&extra);
+    }
     return 0;
 fail:
     qp_needed_free(out);

@@ -27,7 +27,8 @@ typedef struct qp_needed {
     qp_strv ours; /* overlays recorded in the tree (created by snapshots / reverts) */
 } qp_needed;
 
-/* Writable disk sources of a stored <domain> XML (not canonicalized). */
+/* Disk sources of a stored <domain> XML, read-only ones included (not
+ * canonicalized): every image the domain uses is needed. */
 int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out);
 
 /* The active-layer guard (snapshot_guard.c).  Rewriting the active layer

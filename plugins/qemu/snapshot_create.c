@@ -216,7 +216,13 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
                             "file '%s' for disk '%s' requires use of external snapshot mode",
                             g->source, k->target);
         }
-        if (mode == SB_LOCATION_INTERNAL && k->readonly)
+        /* a read-only disk never changes: it is 'no' for internal and
+         * external snapshots alike (the broker's alignment sends an
+         * explicit mode for every disk, so a default cannot be told from
+         * a request here); only the disk's own snapshot='external' asks
+         * for an overlay */
+        if (k->readonly && (mode == SB_LOCATION_INTERNAL ||
+                            (mode == SB_LOCATION_EXTERNAL && k->snapshot != SB_LOCATION_EXTERNAL)))
             mode = SB_LOCATION_NO;
         pd->mode = mode;
         if (mode == SB_LOCATION_EXTERNAL) {
@@ -422,7 +428,8 @@ static int offline_internal(qp_ctx *ctx, plan *p)
     return r;
 }
 
-static int repoint_domain(qp_ctx *ctx, plan *p)
+/* The domain definition with every external disk on its new overlay. */
+static char *repointed_xml(plan *p)
 {
     char *xml = qp_strdup(p->dom->xml);
     for (size_t i = 0; i < p->ndisks && xml; i++) {
@@ -432,6 +439,12 @@ static int repoint_domain(qp_ctx *ctx, plan *p)
         free(xml);
         xml = nx;
     }
+    return xml;
+}
+
+static int repoint_domain(qp_ctx *ctx, plan *p)
+{
+    char *xml = repointed_xml(p);
     if (!xml)
         return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot update the domain definition");
     int r = qp_domain_store(ctx, p->dom->name, xml);
@@ -482,19 +495,57 @@ static json_object *disk_transaction(plan *p, unsigned flags)
     return args;
 }
 
+/* The QMP transaction switches QEMU onto the overlays: from then on they
+ * hold the guest's writes and are never removed.  So everything that can
+ * fail for lack of space (the new definition, written and synced to a
+ * temp file) is done before it; only a rename is left afterwards.  Should
+ * that fail too, the overlays stay, are recorded as the domain's own, and
+ * the definition follows QEMU at the next operation (qp_follow_qemu:
+ * destroy, shutdown, snapshot calls, snapshot_exists). */
 static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
 {
     if (!p->n_external)
         return 0;
+    char *xml = repointed_xml(p), *tmp = NULL;
+    if (!xml)
+        return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot update the domain definition");
+    int r = qp_domain_store_prepare(ctx, p->dom->name, xml, &tmp);
+    free(xml);
+    if (r < 0)
+        return r;
     /* remember which targets did not exist, so a failure can remove them */
     for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].mode == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT) &&
             !qp_file_exists(p->disks[i].file))
             p->disks[i].created = 1;
-    int r = qp_qmp_execute(p->q, "transaction", disk_transaction(p, flags), NULL);
-    if (r < 0)
+    r = qp_qmp_execute(p->q, "transaction", disk_transaction(p, flags), NULL);
+    if (r < 0) {
+        qp_domain_store_drop(tmp);
         return r;
-    return repoint_domain(ctx, p);
+    }
+    /* QEMU writes to the overlays now: they are QEMU's */
+    for (size_t i = 0; i < p->ndisks; i++)
+        p->disks[i].created = 0;
+    ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
+    r = qp_domain_store_commit(ctx, p->dom->name, tmp);
+    ctx->store_fail_armed = 0;
+    if (r < 0) {
+        char msg[sizeof ctx->err_msg];
+        snprintf(msg, sizeof msg, "%s", ctx->err_msg);
+        for (size_t i = 0; i < p->ndisks; i++)
+            if (p->disks[i].mode == SB_LOCATION_EXTERNAL) {
+                char *c = qp_realpath_or_copy(p->disks[i].file);
+                if (c)
+                    (void)qp_ours_add(ctx, p->dom->name, c);
+                free(c);
+            }
+        r = qp_error(ctx, -r,
+                     "QEMU now writes to the new overlays of snapshot '%s', but the domain "
+                     "definition could not be updated (%s); the overlays are kept and the "
+                     "definition follows QEMU at the next operation on the domain; the snapshot "
+                     "is not recorded", p->view->name, msg);
+    }
+    return r;
 }
 
 static int save_memory(qp_ctx *ctx, plan *p, unsigned flags)

@@ -311,6 +311,10 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
         if ((r = qp_qmp_job(q, "block-commit", a, jid)) < 0)
             goto out;
+        /* QEMU may run on B now (active commit pivoted): if recording that
+         * fails below, the definition follows QEMU at the next operation
+         * (qp_follow_qemu), and a re-run of the delete finishes it */
+        ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
     } else if (pid > 0 && b_idx >= 0 && resume) {
         /* an earlier run already merged and pivoted: B is live now */
     } else if (pid > 0 && b_idx >= 0) {
@@ -344,7 +348,9 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         if (r < 0)
             goto out;
     }
-    if ((r = repoint_refs(ctx, domain, v->name, O, B, bfmt)) < 0)
+    r = repoint_refs(ctx, domain, v->name, O, B, bfmt);
+    ctx->store_fail_armed = 0;
+    if (r < 0)
         goto out;
     if (unlink(O) < 0 && errno != ENOENT)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", O);
@@ -358,7 +364,7 @@ out:
 
 /* Remove an image nothing in the tree needs - unless a file the tree
  * does not know (a NO_METADATA snapshot's overlay) is backed by it. */
-static int unlink_unless_used(qp_ctx *ctx, const char *path)
+static int unlink_unless_used(qp_ctx *ctx, const char *domain, const char *path)
 {
     char *user = NULL;
     int r = qp_image_has_dependents(ctx, path, NULL, &user);
@@ -366,6 +372,8 @@ static int unlink_unless_used(qp_ctx *ctx, const char *path)
         qp_log(ctx, SB_LOG_INFO, "keeping '%s': '%s' is backed by it", path, user);
     else if (r == 0 && unlink(path) < 0 && errno != ENOENT)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", path);
+    else if (r == 0)
+        qp_ours_remove(ctx, domain, path);
     free(user);
     return r < 0 ? r : 0;
 }
@@ -396,10 +404,21 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         const qp_disk *k = qp_domain_disk(snapdom, d->name);
         char *O = qp_realpath_or_copy(d->source);
         char *B = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
-        if (!qp_file_exists(O)) {
+        const char *user = NULL;
+        for (size_t t = 0; t < need.ntops && !user; t++)
+            if (need.tops[t].chain.n && !strcmp(need.tops[t].chain.v[0], O))
+                user = need.tops[t].owner ? need.tops[t].owner : "";
+        if (!qp_file_exists(O) && user) {
+            /* gone, but still named as a live image: not "already done" */
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
+                               "overlay '%s' of snapshot '%s' (disk '%s') is missing, but %s%s%s "
+                               "still uses it; restore the file, or delete with METADATA_ONLY",
+                               O, v->name, d->name, *user ? "snapshot '" : "the domain "
+                               "definition", user, *user ? "'" : "");
+        } else if (!qp_file_exists(O)) {
             /* already gone (an earlier run finished this disk) */
         } else if (!qp_strv_has(&need.all, O)) {
-            r = unlink_unless_used(ctx, O);
+            r = unlink_unless_used(ctx, domain, O);
         } else if (!B) {
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
@@ -423,7 +442,11 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         const char *s = v->revert_disks[i].source;
         char *c = s ? qp_realpath_or_copy(s) : NULL;
         if (c && qp_file_exists(c) && !qp_strv_has(&need.all, c))
-            r = unlink_unless_used(ctx, c);
+            r = unlink_unless_used(ctx, domain, c);
+        else if (c && qp_file_exists(c))
+            /* still needed (the domain runs on it): no snapshot records
+             * it after this one is gone, so the domain keeps it as its own */
+            r = qp_ours_add(ctx, domain, c);
         free(c);
     }
     if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)

@@ -91,7 +91,7 @@ static int backed_by(qp_ctx *ctx, const char *overlay, const char *captured)
 }
 
 /* Point the stored definition at the images QEMU runs on. */
-static int follow_qemu(qp_ctx *ctx, const char *domain)
+int qp_follow_qemu(qp_ctx *ctx, const char *domain)
 {
     pid_t pid = 0;
     int r = qp_proc_pid(ctx, domain, &pid);
@@ -205,7 +205,7 @@ int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     r = v->domain_xml ? qp_domain_parse(ctx, v->domain_xml, &dom)
                       : qp_domain_load(ctx, domain, &dom);
     if (r == 0 && v->external)
-        r = follow_qemu(ctx, domain);
+        r = qp_follow_qemu(ctx, domain);
     if (r == 0)
         r = v->external ? external_whole(ctx, v, dom) : internal_whole(ctx, v, dom);
     if (r == 1 && v->external && !in_tree(ctx, domain, v->name))

@@ -26,13 +26,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static int same_disks(const qp_domain *a, const qp_domain *b)
+/* In place only when the running QEMU has the device model the snapshot
+ * was taken with: the same command line (machine, memory, vcpus, every
+ * disk's bus, device, format, read-only flag and image, serial, balloon,
+ * agent) - snapshot-load into other devices would load a foreign state. */
+static int same_machine(qp_ctx *ctx, const qp_domain *a, const qp_domain *b)
 {
-    if (a->ndisks != b->ndisks || a->memory_kib != b->memory_kib || a->vcpus != b->vcpus)
+    if (a->ndisks != b->ndisks)
         return 0;
     for (size_t i = 0; i < a->ndisks; i++) {
-        const qp_disk *x = &a->disks[i], *y = qp_domain_disk(b, a->disks[i].target);
-        if (!y || strcmp(x->format, y->format) || !x->source != !y->source)
+        const qp_disk *x = &a->disks[i], *y = &b->disks[i];
+        if (strcmp(x->target, y->target) || !x->source != !y->source)
             return 0;
         if (x->source) {
             char *cx = qp_realpath_or_copy(x->source), *cy = qp_realpath_or_copy(y->source);
@@ -43,7 +47,15 @@ static int same_disks(const qp_domain *a, const qp_domain *b)
                 return 0;
         }
     }
-    return 1;
+    qp_strv va = {0}, vb = {0};
+    int same = qp_proc_argv(ctx, a, &va) == 0 && qp_proc_argv(ctx, b, &vb) == 0 && va.n == vb.n;
+    /* sources were compared canonically above; the rest must match as is */
+    for (size_t i = 0; same && i < va.n; i++)
+        if (strcmp(va.v[i], vb.v[i]) && !strstr(va.v[i], "filename="))
+            same = 0;
+    qp_strv_free(&va);
+    qp_strv_free(&vb);
+    return same;
 }
 
 static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *v)
@@ -73,6 +85,25 @@ static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *
     json_object_object_add(args, "vmstate", json_object_new_string(vmstate));
     json_object_object_add(args, "devices", devs);
     return qp_qmp_job(q, "snapshot-load", args, jid);
+}
+
+/* A QEMU migration stream starts with "QEVM" and version 3: checked
+ * before the running guest is destroyed for it. */
+static int check_memory_file(qp_ctx *ctx, const char *file, const char *snap)
+{
+    unsigned char hdr[8];
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno,
+                              "memory state file '%s' of snapshot '%s'", file, snap);
+    ssize_t n = read(fd, hdr, sizeof hdr);
+    close(fd);
+    if (n != (ssize_t)sizeof hdr || memcmp(hdr, "QEVM", 4) || hdr[4] || hdr[5] || hdr[6] ||
+        hdr[7] != 3)
+        return qp_error(ctx, SB_ERR_OPERATION_FAILED,
+                        "memory state file '%s' of snapshot '%s' is not a QEMU migration stream "
+                        "(no QEVM v3 header); nothing was changed", file, snap);
+    return 0;
 }
 
 static int load_memory(qp_ctx *ctx, qp_qmp *q, const char *file)
@@ -122,7 +153,7 @@ static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
         return;
     }
     for (size_t i = 0; i < old->ndisks; i++) {
-        if (!old->disks[i].source || old->disks[i].readonly)
+        if (!old->disks[i].source)
             continue;
         char *c = qp_realpath_or_copy(old->disks[i].source);
         char *user = NULL;
@@ -133,7 +164,8 @@ static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
                        user ? user : "another image");
             } else {
                 qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
-                unlink(c);
+                if (unlink(c) == 0)
+                    qp_ours_remove(ctx, domain, c);
             }
         }
         free(user);
@@ -179,6 +211,53 @@ static int guard_internal(qp_ctx *ctx, const char *domain, const struct sb_snaps
     snprintf(what, sizeof what, "reverting to internal snapshot '%s'", v->name);
     int r = qp_guard_active_layers(ctx, domain, &images, what);
     qp_strv_free(&images);
+    return r;
+}
+
+/* Offline internal revert, all or nothing across disks: a temporary
+ * internal snapshot is taken on every image first (which needs the
+ * image's write lock, so an image another process holds fails here,
+ * before anything changed); a disk that fails later, or a definition that
+ * cannot be stored, rolls the reverted disks back to it.  The temporary
+ * snapshots are removed at the end. */
+static int offline_apply_all(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                             const qp_domain *newdom, const char *newxml)
+{
+    char undo[64];
+    snprintf(undo, sizeof undo, "sb-undo-%ld-%lld", (long)getpid(), (long long)time(NULL));
+    qp_strv imgs = {0};
+    int r = 0;
+    for (size_t i = 0; i < v->ndisks; i++) {
+        if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
+            continue;
+        const qp_disk *k = qp_domain_disk(newdom, v->disks[i].name);
+        if (k && k->source && !qp_strv_has(&imgs, k->source))
+            qp_strv_add(&imgs, k->source);
+    }
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    size_t marked = 0, applied = 0;
+    for (; marked < imgs.n && r == 0; marked++)
+        if ((r = qp_img_snapshot_create(ctx, imgs.v[marked], undo)) < 0)
+            break;
+    for (; r == 0 && applied < imgs.n; applied++)
+        if ((r = qp_img_snapshot_apply(ctx, imgs.v[applied], v->name)) < 0) {
+            applied++; /* it may be partly applied: roll it back too */
+            break;
+        }
+    if (r == 0)
+        r = qp_domain_store(ctx, domain, newxml);
+    if (r < 0) {
+        for (size_t i = 0; i < applied; i++)
+            if (qp_img_snapshot_apply(&quiet, imgs.v[i], undo) < 0)
+                qp_log(ctx, SB_LOG_ERROR, "cannot roll image '%s' back: %s", imgs.v[i],
+                       quiet.err_msg);
+    }
+    for (size_t i = 0; i < marked; i++)
+        if (qp_img_snapshot_delete(&quiet, imgs.v[i], undo) < 0)
+            qp_log(ctx, SB_LOG_WARN, "temporary snapshot '%s' left in '%s': %s", undo, imgs.v[i],
+                   quiet.err_msg);
+    qp_strv_free(&imgs);
     return r;
 }
 
@@ -244,6 +323,8 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                            v->memory_file, v->name);
         goto out;
     }
+    if (online_target && v->external && (r = check_memory_file(ctx, v->memory_file, v->name)) < 0)
+        goto out;
 
     /* the new definition: the snapshot's, under the current name */
     newxml = qp_domain_xml_set_name(v->domain_xml, domain);
@@ -291,11 +372,16 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
      * while another snapshot still reads their current contents */
     if (!v->external && (r = guard_internal(ctx, domain, v, snapdom)) < 0)
         goto out;
+    qp_domain *cmpdom = NULL;
+    if ((r = qp_domain_parse(ctx, newxml, &cmpdom)) < 0)
+        goto out;
+    int inplace = online_target && running && same_machine(ctx, cur, cmpdom);
+    qp_domain_free(cmpdom);
     int want = qp_run_state_after(v->state, flags);
     double t0 = qp_now_ms();
 
     if (!v->external) {
-        if (online_target && running && same_disks(cur, snapdom)) {
+        if (inplace) {
             /* in place: no QEMU restart */
             if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
                 goto out;
@@ -317,9 +403,10 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         }
         if (running && (r = qp_proc_destroy(ctx, domain)) < 0)
             goto out;
-        if ((r = qp_domain_store(ctx, domain, newxml)) < 0)
-            goto out;
         if ((r = qp_domain_parse(ctx, newxml, &newdom)) < 0)
+            goto out;
+        /* offline: the definition is stored once every image is reverted */
+        if (online_target && (r = qp_domain_store(ctx, domain, newxml)) < 0)
             goto out;
         if (online_target) {
             if ((r = qp_proc_start(ctx, newdom, 1, 0, &q)) < 0)
@@ -331,13 +418,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                 goto out;
             }
         } else {
-            for (size_t i = 0; i < v->ndisks && r == 0; i++) {
-                if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
-                    continue;
-                const qp_disk *k = qp_domain_disk(newdom, v->disks[i].name);
-                r = qp_img_snapshot_apply(ctx, k->source, v->name);
-            }
-            if (r < 0)
+            if ((r = offline_apply_all(ctx, domain, v, newdom, newxml)) < 0)
                 goto out;
             if (flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED))
                 if ((r = qp_proc_start(ctx, newdom, (flags & SB_SNAPSHOT_REVERT_PAUSED) != 0, 0,
@@ -388,12 +469,32 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         goto out;
     }
     if (online_target) {
-        if ((r = qp_proc_start(ctx, newdom, 1, 1, &q)) < 0)
-            goto out;
-        if ((r = load_memory(ctx, q, v->memory_file)) < 0 || (r = qp_set_run_state(q, want)) < 0) {
+        if ((r = qp_proc_start(ctx, newdom, 1, 1, &q)) < 0 ||
+            (r = load_memory(ctx, q, v->memory_file)) < 0 || (r = qp_set_run_state(q, want)) < 0) {
+            /* the real cause is in QEMU's log (e.g. "Not a migration
+             * stream"); what follows from it ("not running") is not */
+            char msg[sizeof ctx->err_msg];
+            snprintf(msg, sizeof msg, "%s", ctx->err_msg);
+            char *tail = qp_proc_log_tail(ctx, domain);
             qp_qmp_close(q);
             q = NULL;
-            (void)qp_proc_destroy(ctx, domain);
+            qp_ctx quiet = *ctx;
+            quiet.api = NULL;
+            pid_t p2 = 0;
+            if (qp_proc_pid(&quiet, domain, &p2) == 0 && p2 > 0)
+                (void)qp_proc_destroy(&quiet, domain);
+            /* back to the previous definition; the new overlays go */
+            if (qp_domain_store(&quiet, domain, cur->xml) < 0)
+                qp_log(ctx, SB_LOG_WARN, "cannot restore the definition of '%s': %s", domain,
+                       quiet.err_msg);
+            for (size_t i = 0; i < created.n; i++)
+                unlink(created.v[i]);
+            r = qp_error(ctx, r == -SB_ERR_OPERATION_TIMEOUT ? SB_ERR_OPERATION_TIMEOUT
+                                                             : SB_ERR_HYPERVISOR,
+                         "cannot restore the memory state of snapshot '%s' from '%s': %s; QEMU "
+                         "log: %s; the domain is shut off with its previous definition",
+                         v->name, v->memory_file, msg, tail ? tail : "(none)");
+            free(tail);
             goto out;
         }
     } else if (flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED)) {
