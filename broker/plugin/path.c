@@ -148,6 +148,9 @@ int sb_plugin_path_init_auto(sb_plugin_path *out, const char *exe, const char *b
             return sb_error_oom();
         rc = push_subdirs(out, plugins);
         free(plugins);
+        /* the test fixtures: refhv (hypervisor-owned metadata), then ref */
+        if (rc == 0)
+            rc = push(&out->dirs, &out->n, join(real_root, "tests/plugins/refhv"));
         if (rc == 0)
             rc = push(&out->dirs, &out->n, join(real_root, "tests/plugins/reference"));
     } else {

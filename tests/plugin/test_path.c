@@ -25,7 +25,7 @@ static void test_explicit_list(void **state)
 }
 
 /* Running from the build tree (as this test does): every build-tree plugin
- * directory, and the ref fixture's, but never the broken fixtures. */
+ * directory, and the ref and refhv fixtures', but never the broken ones. */
 static void test_build_tree(void **state)
 {
     sb_plugin_path p;
@@ -40,6 +40,12 @@ static void test_build_tree(void **state)
         assert_null(strstr(p.dirs[i], "broken"));
     assert_int_equal(sb_plugin_path_find(&file, &p, "ref"), 0);
     assert_non_null(strstr(file, "/tests/plugins/reference/ref.so"));
+    free(file);
+    /* ... and the hypervisor-owned-metadata fixtures' */
+    assert_int_equal(sb_plugin_path_find(&file, &p, "refhv"), 0);
+    assert_non_null(strstr(file, "/tests/plugins/refhv/refhv.so"));
+    free(file);
+    assert_int_equal(sb_plugin_path_find(&file, &p, "refhv-vbox"), 0);
     free(file);
     sb_plugin_path_clear(&p);
 }
