@@ -219,10 +219,8 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
         /* a read-only disk never changes: it is 'no' for internal and
          * external snapshots alike (the broker's alignment sends an
          * explicit mode for every disk, so a default cannot be told from
-         * a request here); only the disk's own snapshot='external' asks
-         * for an overlay */
-        if (k->readonly && (mode == SB_LOCATION_INTERNAL ||
-                            (mode == SB_LOCATION_EXTERNAL && k->snapshot != SB_LOCATION_EXTERNAL)))
+         * a request here; and QEMU cannot merge into a read-only node) */
+        if (k->readonly && mode != SB_LOCATION_NO)
             mode = SB_LOCATION_NO;
         pd->mode = mode;
         if (mode == SB_LOCATION_EXTERNAL) {

@@ -475,14 +475,21 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
              * stream"); what follows from it ("not running") is not */
             char msg[sizeof ctx->err_msg];
             snprintf(msg, sizeof msg, "%s", ctx->err_msg);
-            char *tail = qp_proc_log_tail(ctx, domain);
             qp_qmp_close(q);
             q = NULL;
             qp_ctx quiet = *ctx;
             quiet.api = NULL;
+            /* a failed incoming migration makes QEMU exit: let it finish
+             * writing its reason, then read the log */
             pid_t p2 = 0;
-            if (qp_proc_pid(&quiet, domain, &p2) == 0 && p2 > 0)
+            if (qp_proc_pid(&quiet, domain, &p2) == 0 && p2 > 0 &&
+                qp_proc_wait_gone(p2, 2000) < 0)
                 (void)qp_proc_destroy(&quiet, domain);
+            char *tail = qp_proc_log_tail(ctx, domain);
+            for (char *c = tail; c && *c; c++)
+                if (*c == '\n')
+                    *c = ' '; /* one line */
+            (void)qp_proc_pid(&quiet, domain, &p2); /* stale pid file and socket go */
             /* back to the previous definition; the new overlays go */
             if (qp_domain_store(&quiet, domain, cur->xml) < 0)
                 qp_log(ctx, SB_LOG_WARN, "cannot restore the definition of '%s': %s", domain,
