@@ -48,9 +48,12 @@
 
 extern const struct sb_host_api *hv_host;
 
+/* Snapshots are linked by id (VirtualBox's UUIDs, vSphere's managed
+ * objects), not by name: VirtualBox names need not be unique. */
 struct hv_snap {
+    unsigned id;        /* > 0, unique within the domain */
+    unsigned parent_id; /* 0 for a root */
     char *name;
-    char *parent;  /* NULL for a root */
     char *desc;    /* NULL if none */
     char *dom_xml; /* the VM's definition when it was taken */
     int state;     /* enum sb_snapshot_state */
@@ -60,7 +63,7 @@ struct hv_snap {
 struct hv_dom {
     char *name;
     char *xml;
-    char *current; /* NULL if none */
+    unsigned current; /* snapshot id, 0 if none */
     int state;     /* enum sb_domain_state */
     struct hv_snap *snaps; /* creation order */
     size_t nsnaps;
@@ -85,6 +88,8 @@ void hv_release(struct hv_state *st); /* unlock and free */
 struct hv_dom *hv_find_dom(struct hv_state *st, const char *name);
 /* The first snapshot of that name in tree order. */
 struct hv_snap *hv_find_snap(struct hv_dom *d, const char *name);
+struct hv_snap *hv_snap_by_id(struct hv_dom *d, unsigned id); /* 0: NULL */
+const char *hv_name_of(struct hv_dom *d, unsigned id);        /* 0: NULL */
 size_t hv_children(const struct hv_dom *d, const struct hv_snap *s);
 int hv_oom(sb_conn *c);
 int hv_no_domain(sb_conn *c, const char *name);

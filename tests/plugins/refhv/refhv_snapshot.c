@@ -64,23 +64,29 @@ static int snap_online(int state)
     return state == SB_STATE_RUNNING || state == SB_STATE_PAUSED || state == SB_STATE_BLOCKED;
 }
 
+/* Add a snapshot under parent_id; *id_out gets its id. */
 static int add_snap(sb_conn *c, struct hv_dom *d, const struct sb_snapshot_view *v,
-                    const char *parent, int state, long long ctime)
+                    unsigned parent_id, int state, long long ctime, unsigned *id_out)
 {
     struct hv_snap *ns = hv_host->realloc(d->snaps, (d->nsnaps + 1) * sizeof(*ns));
+    unsigned id = 1;
 
     if (!ns)
         return hv_oom(c);
     d->snaps = ns;
+    for (size_t i = 0; i < d->nsnaps; i++)
+        if (ns[i].id >= id)
+            id = ns[i].id + 1;
     struct hv_snap *s = &ns[d->nsnaps++];
     memset(s, 0, sizeof(*s));
+    s->id = *id_out = id;
+    s->parent_id = parent_id;
     s->state = state;
     s->ctime = ctime;
     s->name = hv_strdup(v->name);
-    s->parent = hv_strdup(parent);
     s->desc = hv_strdup(v->description);
     s->dom_xml = hv_strdup(v->domain_xml ? v->domain_xml : d->xml);
-    if (!s->name || (parent && !s->parent) || (v->description && !s->desc) || !s->dom_xml)
+    if (!s->name || (v->description && !s->desc) || !s->dom_xml)
         return hv_oom(c); /* the half-filled record is freed with the state */
     return 0;
 }
@@ -89,14 +95,16 @@ static int add_snap(sb_conn *c, struct hv_dom *d, const struct sb_snapshot_view 
 static int redefine_vbox(sb_conn *c, struct hv_dom *d, const struct sb_snapshot_view *v,
                          unsigned flags)
 {
-    struct hv_snap *old = hv_find_snap(d, v->name);
+    struct hv_snap *old = hv_find_snap(d, v->name), *parent = hv_find_snap(d, v->parent);
+    unsigned id = 0;
     int rc = 0;
 
     if (old) {
         if (v->description && hv_set(&old->desc, v->description) < 0)
             return hv_oom(c);
+        id = old->id;
     } else {
-        if (v->parent && !hv_find_snap(d, v->parent))
+        if (v->parent && !parent)
             return hv_host->set_error(c->h, SB_ERR_INTERNAL_ERROR,
                                       "parent snapshot '%s' of '%s' must be redefined first",
                                       v->parent, v->name);
@@ -105,12 +113,12 @@ static int redefine_vbox(sb_conn *c, struct hv_dom *d, const struct sb_snapshot_
                                       "domain '%s' already has a root snapshot; a VirtualBox "
                                       "machine has one root only",
                                       d->name);
-        rc = add_snap(c, d, v, v->parent, snap_online(v->state) ? SB_STATE_RUNNING
-                                                                 : SB_STATE_SHUTOFF,
-                      v->creation_time);
+        rc = add_snap(c, d, v, parent ? parent->id : 0,
+                      snap_online(v->state) ? SB_STATE_RUNNING : SB_STATE_SHUTOFF,
+                      v->creation_time, &id);
     }
-    if (rc == 0 && (flags & SB_SNAPSHOT_CREATE_CURRENT) && hv_set(&d->current, v->name) < 0)
-        rc = hv_oom(c);
+    if (rc == 0 && (flags & SB_SNAPSHOT_CREATE_CURRENT))
+        d->current = id;
     return rc;
 }
 
@@ -143,9 +151,9 @@ int hv_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const cha
         /* ESX keeps the broker's creationTime; VirtualBox ignores the
          * XML's and stamps its own. */
         long long t = REFHV_VBOX ? (long long)time(NULL) : v->creation_time;
-        rc = add_snap(c, d, v, d->current, snap_state_of_domain(d->state), t);
-        if (rc == 0 && hv_set(&d->current, v->name) < 0)
-            rc = hv_oom(c);
+        unsigned id = 0;
+        if ((rc = add_snap(c, d, v, d->current, snap_state_of_domain(d->state), t, &id)) == 0)
+            d->current = id;
     }
     hv_host->log(c->h, SB_LOG_DEBUG, "%s: create '%s' of '%s' flags 0x%x: %d", HV_NAME,
                  v->name, domain, flags, rc);
@@ -195,21 +203,21 @@ int hv_snapshot_revert(char **out_xml, sb_conn *c, const char *domain, const cha
         d->state = !snap_online(s->state)        ? SB_DOMAIN_SHUTOFF
                    : s->state == SB_STATE_PAUSED ? SB_DOMAIN_PAUSED
                                                  : SB_DOMAIN_RUNNING;
-        if (hv_set(&d->xml, s->dom_xml ? s->dom_xml : d->xml) < 0 ||
-            hv_set(&d->current, s->name) < 0)
+        if (s->dom_xml && hv_set(&d->xml, s->dom_xml) < 0)
             rc = hv_oom(c);
+        d->current = s->id;
     }
     hv_host->free(name);
     return done(&st, c, rc, 1);
 }
 
-static int in_subtree(struct hv_dom *d, const struct hv_snap *s, const char *top)
+static int in_subtree(struct hv_dom *d, const struct hv_snap *s, unsigned top)
 {
     size_t hops = 0;
     for (const struct hv_snap *x = s; x && hops <= d->nsnaps; hops++) {
-        if (strcmp(x->name, top) == 0)
+        if (x->id == top)
             return 1;
-        x = x->parent ? hv_find_snap(d, x->parent) : NULL;
+        x = hv_snap_by_id(d, x->parent_id);
     }
     return 0;
 }
@@ -221,7 +229,6 @@ static void compact(struct hv_dom *d, const unsigned char *gone)
     for (size_t i = 0; i < d->nsnaps; i++) {
         if (gone[i]) {
             hv_host->free(d->snaps[i].name);
-            hv_host->free(d->snaps[i].parent);
             hv_host->free(d->snaps[i].desc);
             hv_host->free(d->snaps[i].dom_xml);
         } else {
@@ -238,7 +245,7 @@ int hv_snapshot_delete(sb_conn *c, const char *domain, const char *xml, unsigned
     struct hv_dom *d;
     struct hv_snap *s;
     unsigned char *gone = NULL;
-    char *name, *parent = NULL;
+    char *name;
     int rc, save = 1;
 
     if (flags & ~known)
@@ -272,33 +279,28 @@ int hv_snapshot_delete(sb_conn *c, const char *domain, const char *xml, unsigned
                                 nchildren);
         goto out;
     }
-    if (!(gone = hv_host->alloc(d->nsnaps + 1)) ||
-        (s->parent && !(parent = hv_host->strdup(s->parent)))) {
+    if (!(gone = hv_host->alloc(d->nsnaps + 1))) {
         rc = hv_oom(c);
         goto out;
     }
+    unsigned id = s->id, parent_id = s->parent_id;
     for (size_t i = 0; i < d->nsnaps; i++) {
         struct hv_snap *x = &d->snaps[i];
         if (x == s)
             gone[i] = 1;
         else if (flags & SB_SNAPSHOT_DELETE_CHILDREN)
-            gone[i] = (unsigned char)in_subtree(d, x, name);
+            gone[i] = (unsigned char)in_subtree(d, x, id);
     }
     /* current inside what goes: the deleted snapshot's parent */
-    if (d->current) {
-        struct hv_snap *cur = hv_find_snap(d, d->current);
-        if (!cur || gone[cur - d->snaps])
-            rc = hv_set(&d->current, parent) < 0 ? hv_oom(c) : 0;
-    }
-    for (size_t i = 0; rc == 0 && i < d->nsnaps; i++)
-        if (!gone[i] && d->snaps[i].parent && strcmp(d->snaps[i].parent, name) == 0 &&
-            hv_set(&d->snaps[i].parent, parent) < 0)
-            rc = hv_oom(c);
-    if (rc == 0)
-        compact(d, gone);
+    struct hv_snap *cur = hv_snap_by_id(d, d->current);
+    if (!cur || gone[cur - d->snaps])
+        d->current = parent_id;
+    for (size_t i = 0; i < d->nsnaps; i++)
+        if (!gone[i] && d->snaps[i].parent_id == id)
+            d->snaps[i].parent_id = parent_id;
+    compact(d, gone);
 out:
     hv_host->free(gone);
-    hv_host->free(parent);
     hv_host->free(name);
     return done(&st, c, rc, save);
 }
@@ -327,8 +329,8 @@ static void push(struct names *out, const char *name)
     out->n++;
 }
 
-/* Depth-first below parent; keep() picks what is listed. */
-static void walk(struct hv_dom *d, const char *parent, unsigned depth, unsigned flags,
+/* Depth-first below the snapshot parent_id (0: the roots). */
+static void walk(struct hv_dom *d, unsigned parent_id, size_t depth, unsigned flags,
                  int domain_level, struct names *out)
 {
     if (depth > d->nsnaps)
@@ -336,7 +338,7 @@ static void walk(struct hv_dom *d, const char *parent, unsigned depth, unsigned 
     for (size_t i = 0; i < d->nsnaps; i++) {
         struct hv_snap *s = &d->snaps[i];
         int descend;
-        if (!((!s->parent && !parent) || (s->parent && parent && !strcmp(s->parent, parent))))
+        if (s->parent_id != parent_id)
             continue;
         /* ROOTS (domain level) lists depth 0 only; without DESCENDANTS a
          * children listing lists depth 0 (the direct children) only. */
@@ -345,7 +347,7 @@ static void walk(struct hv_dom *d, const char *parent, unsigned depth, unsigned 
         if (!(flags & SB_SNAPSHOT_LIST_LEAVES) || hv_children(d, s) == 0)
             push(out, s->name);
         if (descend)
-            walk(d, s->name, depth + 1, flags, domain_level, out);
+            walk(d, s->id, depth + 1, flags, domain_level, out);
     }
 }
 
@@ -368,7 +370,7 @@ int hv_snapshot_list(char ***out_names, size_t *out_n, sb_conn *c, const char *d
         return rc;
     /* every snapshot "has no metadata" here: METADATA lists nothing */
     if (!(flags & SB_SNAPSHOT_LIST_METADATA))
-        walk(d, from, 0, flags, from == NULL, &out);
+        walk(d, s ? s->id : 0, 0, flags, from == NULL, &out);
     if (out.oom || !(out.v || (out.v = hv_host->alloc(sizeof(char *))))) {
         for (size_t i = 0; i < out.n; i++)
             hv_host->free(out.v[i]);
@@ -460,8 +462,9 @@ static char *uuid_of(sb_conn *c, const char *xml)
     return u;
 }
 
-static int format(char **out, sb_conn *c, const struct hv_snap *s)
+static int format(char **out, sb_conn *c, struct hv_dom *d, const struct hv_snap *s)
 {
+    const char *parent = hv_name_of(d, s->parent_id);
     struct buf b = { 0 };
     char num[32];
 
@@ -470,9 +473,9 @@ static int format(char **out, sb_conn *c, const struct hv_snap *s)
     if (s->desc)
         elem(&b, "  ", "description", s->desc);
     elem(&b, "  ", "state", state_name(s->state));
-    if (s->parent) {
+    if (parent) {
         adds(&b, "  <parent>\n");
-        elem(&b, "    ", "name", s->parent);
+        elem(&b, "    ", "name", parent);
         adds(&b, "  </parent>\n");
     }
     snprintf(num, sizeof(num), "%lld", s->ctime);
@@ -519,7 +522,7 @@ int hv_snapshot_get_xml(char **out_xml, sb_conn *c, const char *domain, const ch
                                   HV_NAME, flags);
     if ((rc = open_dom(&st, &d, &s, c, domain, name, 0)) < 0)
         return rc;
-    rc = format(out_xml, c, s);
+    rc = format(out_xml, c, d, s);
     return done(&st, c, rc, 0);
 }
 
@@ -532,11 +535,11 @@ int hv_snapshot_current(char **out_name, sb_conn *c, const char *domain)
     *out_name = NULL;
     if ((rc = open_dom(&st, &d, NULL, c, domain, NULL, 0)) < 0)
         return rc;
-    if (!d->current)
+    if (!hv_name_of(d, d->current))
         rc = hv_host->set_error(c->h,
                                 REFHV_VBOX ? SB_ERR_OPERATION_INVALID : SB_ERR_NO_DOMAIN_SNAPSHOT,
                                 "domain '%s' has no current snapshot", domain);
-    else if (!(*out_name = hv_host->strdup(d->current)))
+    else if (!(*out_name = hv_strdup(hv_name_of(d, d->current))))
         rc = hv_oom(c);
     return done(&st, c, rc, 0);
 }
@@ -551,10 +554,10 @@ int hv_snapshot_parent(char **out_name, sb_conn *c, const char *domain, const ch
     *out_name = NULL;
     if ((rc = open_dom(&st, &d, &s, c, domain, name, 0)) < 0)
         return rc;
-    if (!s->parent)
+    if (!s->parent_id)
         rc = hv_host->set_error(c->h, SB_ERR_NO_DOMAIN_SNAPSHOT,
                                 "snapshot '%s' does not have a parent", name);
-    else if (!(*out_name = hv_host->strdup(s->parent)))
+    else if (!(*out_name = hv_strdup(hv_name_of(d, s->parent_id))))
         rc = hv_oom(c);
     return done(&st, c, rc, 0);
 }

@@ -1,10 +1,10 @@
 /* The refhv state file: domains and their snapshot trees.
  *
  *     snapbroker-refhv 1
- *     D STATE NAMELEN CURLEN XMLLEN
- *     NAME\nCURRENT\nXML\n
- *     S STATE CTIME NAMELEN PARENTLEN DESCLEN DOMLEN
- *     NAME\nPARENT\nDESC\nDOMXML\n
+ *     D STATE CURRENT_ID NAMELEN XMLLEN
+ *     NAME\nXML\n
+ *     S STATE CTIME ID PARENT_ID NAMELEN DESCLEN DOMLEN
+ *     NAME\nDESC\nDOMXML\n
  *     ...
  * Every string is length-prefixed (a length of 0 is "none"), snapshot
  * records belong to the domain record before them, in creation order.
@@ -87,7 +87,6 @@ int hv_set(char **field, const char *value)
 static void snap_clear(struct hv_snap *s)
 {
     hv_host->free(s->name);
-    hv_host->free(s->parent);
     hv_host->free(s->desc);
     hv_host->free(s->dom_xml);
 }
@@ -101,7 +100,6 @@ static void state_clear(struct hv_state *st)
         hv_host->free(d->snaps);
         hv_host->free(d->name);
         hv_host->free(d->xml);
-        hv_host->free(d->current);
     }
     hv_host->free(st->doms);
     st->doms = NULL;
@@ -124,24 +122,33 @@ struct hv_dom *hv_find_dom(struct hv_state *st, const char *name)
     return NULL;
 }
 
-static int same(const char *a, const char *b)
+struct hv_snap *hv_snap_by_id(struct hv_dom *d, unsigned id)
 {
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+    for (size_t i = 0; id && i < d->nsnaps; i++)
+        if (d->snaps[i].id == id)
+            return &d->snaps[i];
+    return NULL;
 }
 
-/* Depth-first from the children of parent (NULL: the roots). */
-static struct hv_snap *find_under(struct hv_dom *d, const char *parent, const char *name,
-                                  unsigned depth)
+const char *hv_name_of(struct hv_dom *d, unsigned id)
+{
+    struct hv_snap *s = hv_snap_by_id(d, id);
+    return s ? s->name : NULL;
+}
+
+/* Depth-first below the snapshot parent_id (0: the roots). */
+static struct hv_snap *find_under(struct hv_dom *d, unsigned parent_id, const char *name,
+                                  size_t depth)
 {
     if (depth > d->nsnaps)
         return NULL; /* a cycle in a damaged file */
     for (size_t i = 0; i < d->nsnaps; i++) {
         struct hv_snap *s = &d->snaps[i], *hit;
-        if (!same(s->parent, parent))
+        if (s->parent_id != parent_id)
             continue;
         if (strcmp(s->name, name) == 0)
             return s;
-        if ((hit = find_under(d, s->name, name, depth + 1)) != NULL)
+        if ((hit = find_under(d, s->id, name, depth + 1)) != NULL)
             return hit;
     }
     return NULL;
@@ -149,14 +156,14 @@ static struct hv_snap *find_under(struct hv_dom *d, const char *parent, const ch
 
 struct hv_snap *hv_find_snap(struct hv_dom *d, const char *name)
 {
-    return name ? find_under(d, NULL, name, 0) : NULL;
+    return name ? find_under(d, 0, name, 0) : NULL;
 }
 
 size_t hv_children(const struct hv_dom *d, const struct hv_snap *s)
 {
     size_t n = 0;
     for (size_t i = 0; i < d->nsnaps; i++)
-        if (d->snaps[i].parent && strcmp(d->snaps[i].parent, s->name) == 0)
+        if (d->snaps[i].parent_id == s->id)
             n++;
     return n;
 }
@@ -204,13 +211,14 @@ static int parse(struct hv_state *st, sb_conn *c, const char *buf, size_t len)
         return corrupt(c, "bad header");
     cu.p += strlen(MAGIC);
     while (cu.p < cu.end && rc == 0) {
-        unsigned long l1, l2, l3, l4;
+        unsigned long l1, l2, l3;
+        unsigned id, pid;
         long long ctime;
         int state, used = 0;
 
         if (line(&cu, head, sizeof(head)) < 0)
             return corrupt(c, "bad record line");
-        if (sscanf(head, "D %d %lu %lu %lu%n", &state, &l1, &l2, &l3, &used) == 4 &&
+        if (sscanf(head, "D %d %u %lu %lu%n", &state, &id, &l1, &l2, &used) == 4 &&
             !head[used]) {
             struct hv_dom *nd = hv_host->realloc(st->doms, (st->n + 1) * sizeof(*nd));
             if (!nd)
@@ -219,12 +227,13 @@ static int parse(struct hv_state *st, sb_conn *c, const char *buf, size_t len)
             d = &nd[st->n++];
             memset(d, 0, sizeof(*d));
             d->state = state;
-            if ((rc = blob(&cu, l1, &d->name)) == 0 && (rc = blob(&cu, l2, &d->current)) == 0)
-                rc = blob(&cu, l3, &d->xml);
+            d->current = id;
+            if ((rc = blob(&cu, l1, &d->name)) == 0)
+                rc = blob(&cu, l2, &d->xml);
             if (rc == 0 && (!d->name || !d->xml))
                 rc = -1;
-        } else if (sscanf(head, "S %d %lld %lu %lu %lu %lu%n", &state, &ctime, &l1, &l2, &l3,
-                          &l4, &used) == 6 &&
+        } else if (sscanf(head, "S %d %lld %u %u %lu %lu %lu%n", &state, &ctime, &id, &pid,
+                          &l1, &l2, &l3, &used) == 7 &&
                    !head[used] && d) {
             struct hv_snap *ns = hv_host->realloc(d->snaps, (d->nsnaps + 1) * sizeof(*ns));
             if (!ns)
@@ -234,10 +243,11 @@ static int parse(struct hv_state *st, sb_conn *c, const char *buf, size_t len)
             memset(s, 0, sizeof(*s));
             s->state = state;
             s->ctime = ctime;
-            if ((rc = blob(&cu, l1, &s->name)) == 0 && (rc = blob(&cu, l2, &s->parent)) == 0 &&
-                (rc = blob(&cu, l3, &s->desc)) == 0)
-                rc = blob(&cu, l4, &s->dom_xml);
-            if (rc == 0 && !s->name)
+            s->id = id;
+            s->parent_id = pid;
+            if ((rc = blob(&cu, l1, &s->name)) == 0 && (rc = blob(&cu, l2, &s->desc)) == 0)
+                rc = blob(&cu, l3, &s->dom_xml);
+            if (rc == 0 && (!s->name || !id))
                 rc = -1;
         } else {
             return corrupt(c, "bad record line");
@@ -381,20 +391,20 @@ int hv_save(const struct hv_state *st, sb_conn *c)
     rc = write_all(fd, MAGIC, strlen(MAGIC));
     for (size_t i = 0; rc == 0 && i < st->n; i++) {
         const struct hv_dom *d = &st->doms[i];
-        const char *db[] = { d->name, d->current, d->xml };
-        int n = snprintf(head, sizeof(head), "D %d %zu %zu %zu\n", d->state, len0(d->name),
-                         len0(d->current), len0(d->xml));
+        const char *db[] = { d->name, d->xml };
+        int n = snprintf(head, sizeof(head), "D %d %u %zu %zu\n", d->state, d->current,
+                         len0(d->name), len0(d->xml));
         rc = write_all(fd, head, (size_t)n);
         if (rc == 0)
-            rc = write_blobs(fd, db, 3);
+            rc = write_blobs(fd, db, 2);
         for (size_t k = 0; rc == 0 && k < d->nsnaps; k++) {
             const struct hv_snap *s = &d->snaps[k];
-            const char *sbv[] = { s->name, s->parent, s->desc, s->dom_xml };
-            n = snprintf(head, sizeof(head), "S %d %lld %zu %zu %zu %zu\n", s->state, s->ctime,
-                         len0(s->name), len0(s->parent), len0(s->desc), len0(s->dom_xml));
+            const char *sbv[] = { s->name, s->desc, s->dom_xml };
+            n = snprintf(head, sizeof(head), "S %d %lld %u %u %zu %zu %zu\n", s->state, s->ctime,
+                         s->id, s->parent_id, len0(s->name), len0(s->desc), len0(s->dom_xml));
             rc = write_all(fd, head, (size_t)n);
             if (rc == 0)
-                rc = write_blobs(fd, sbv, 4);
+                rc = write_blobs(fd, sbv, 3);
         }
     }
     if (rc == 0)
