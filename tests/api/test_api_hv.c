@@ -328,6 +328,10 @@ static void esx_accepted_create_flags(void **state)
     create(f, "n1", SB_SNAPSHOT_CREATE_NO_METADATA);
     assert_list(f, NULL, 0, "q1,v1,n1");
     assert_current(f, "n1");
+    /* the store's file-name rules are not the hypervisor's */
+    create(f, "a/b", 0);
+    create(f, ".dot", 0);
+    assert_parent(f, ".dot", "a/b");
     /* A nameless create gets the epoch time as its name (create mode). */
     char *name = NULL;
     assert_int_equal(sb_snapshot_create_xml(&name, f->c, DOM, "<domainsnapshot/>", 0), 0);
@@ -872,8 +876,9 @@ static char *cli(struct fx *f, const char *args, int *status)
     FILE *p;
 
     assert_non_null(root);
-    snprintf(cmd, sizeof(cmd), "TZ=UTC LC_ALL=C '%s/broker/cli/snapbroker' -c '%s' %s 2>&1", root,
-             f->uri, args);
+    snprintf(cmd, sizeof(cmd),
+             "SB='%s/broker/cli/snapbroker'; export TZ=UTC LC_ALL=C; \"$SB\" -c '%s' %s 2>&1",
+             root, f->uri, args);
     assert_non_null(p = popen(cmd, "r"));
     FILE *mem = open_memstream(&out, &len);
     int ch;
@@ -929,6 +934,28 @@ static void cli_on_refhv(void **state)
     free(out);
 }
 
+/* One process per command, eight at once: the plugin's flock keeps each
+ * read-modify-write whole, so no snapshot is lost and, since every create
+ * hangs below the current one and becomes current, they form one chain. */
+static void cli_concurrent_creates(void **state)
+{
+    struct fx *f = *state;
+    size_t n = 0;
+    int st;
+    char *out = cli(f, "snapshot-create-as test c0 & "
+                       "for i in 1 2 3 4 5 6 7; do \"$SB\" -c refhv:///default "
+                       "snapshot-create-as test c$i >/dev/null & done; wait",
+                    &st);
+    assert_int_equal(st, 0);
+    free(out);
+    assert_int_equal(sb_snapshot_count(&n, f->c, DOM, NULL, 0), 0);
+    assert_int_equal(n, 8);
+    assert_int_equal(sb_snapshot_count(&n, f->c, DOM, NULL, SB_SNAPSHOT_LIST_LEAVES), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(sb_snapshot_count(&n, f->c, DOM, NULL, SB_SNAPSHOT_LIST_ROOTS), 0);
+    assert_int_equal(n, 1);
+}
+
 static void cli_on_refhv_vbox(void **state)
 {
     struct fx *f = *state;
@@ -978,6 +1005,7 @@ int main(void)
         VBOX_TEST(vbox_names_not_unique),
         VBOX_TEST(check_has_nothing_to_check),
         ESX_TEST(cli_on_refhv),
+        ESX_TEST(cli_concurrent_creates),
         VBOX_TEST(cli_on_refhv_vbox),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
