@@ -341,6 +341,8 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
             _exit(1);
         if (g > 0) {
             int v = (int)g;
+            free(rundir); /* tidy for leak checkers: this process ends here */
+            qp_strv_free(&args);
             if (write(sp[1], &v, sizeof v) != (ssize_t)sizeof v)
                 _exit(1);
             _exit(0);
