@@ -525,34 +525,6 @@ int qp_proc_powerdown(qp_ctx *ctx, const char *name, pid_t *out_pid)
     return r;
 }
 
-int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback)
-{
-    qp_qmp *q = NULL;
-    pid_t pid = 0;
-    int r = qp_proc_pid(ctx, name, &pid);
-    if (r < 0)
-        return r;
-    r = qp_proc_connect(ctx, name, &q);
-    if (r < 0)
-        return r;
-    r = qp_qmp_execute(q, "system_powerdown", NULL, NULL);
-    qp_qmp_close(q);
-    if (r < 0 || timeout_ms <= 0)
-        return r;
-    if (qp_proc_wait_gone(pid, timeout_ms) == 0) {
-        cleanup_runtime(ctx, name);
-        return 0;
-    }
-    if (fallback) {
-        qp_log(ctx, SB_LOG_WARN, "domain '%s': guest ignored the power button for %d ms; destroying",
-               name, timeout_ms);
-        return qp_proc_destroy(ctx, name);
-    }
-    return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT,
-                    "domain '%s': the guest did not power off within %d ms (no ACPI support in "
-                    "the guest?); use destroy", name, timeout_ms);
-}
-
 static int map_status(const char *s)
 {
     if (!strcmp(s, "running"))

@@ -256,12 +256,9 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming_defe
                   qp_qmp **out_qmp);
 /* Stop QEMU now (quit, then SIGTERM/SIGKILL) and wait until it is gone. */
 int qp_proc_destroy(qp_ctx *ctx, const char *name);
-/* Graceful: system_powerdown, wait up to timeout; then destroy if
- * fallback is set (else OPERATION_TIMEOUT). */
-int qp_proc_shutdown(qp_ctx *ctx, const char *name, int timeout_ms, int fallback);
-/* The two halves of a shutdown, so the caller can drop the domain lock
- * between them: press the power button (returns the pid), then wait for
- * that pid without any lock. */
+/* Shutdown, first half: press the power button and return QEMU's pid;
+ * the caller waits for that pid without holding the domain lock
+ * (qp_proc_wait_gone) and cleans up under the lock (plugin.c). */
 int qp_proc_powerdown(qp_ctx *ctx, const char *name, pid_t *out_pid);
 /* QEMU's command line for a domain (the device model, compared by the
  * in-place revert). */

@@ -37,6 +37,7 @@
 #include "e2e.h"
 
 static char inject_conf[400]; /* test_fail_store_after_qmp = 1 */
+static char short_conf[400];  /* shutdown_timeout_ms = 300 */
 static char mounted[512];     /* a tmpfs to remove in the teardown */
 static char saved[512];
 
@@ -51,6 +52,14 @@ static int setup(void **state)
     fprintf(f, "default_host = \"local\";\n"
                "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
                "            qemu = { test_fail_store_after_qmp = 1; }; } );\n");
+    if (fclose(f) != 0)
+        return -1;
+    snprintf(short_conf, sizeof short_conf, "%s/short.conf", E.dir);
+    if (!(f = fopen(short_conf, "w")))
+        return -1;
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { shutdown_timeout_ms = 300; }; } );\n");
     return fclose(f);
 }
 
@@ -509,6 +518,29 @@ static void destroy_during_shutdown(void **state)
     assert_int_equal(e2e_state("sd"), SB_DOMAIN_SHUTOFF);
 }
 
+/* The guest ignores the button: after the timeout (lock released while
+ * waiting), OPERATION_TIMEOUT and the guest still runs. */
+static void shutdown_timeout_keeps_guest(void **state)
+{
+    (void)state;
+    e2e_define("st");
+    assert_int_equal(sb_domain_start(E.c, "st", 0), 0);
+    pid_t pid = e2e_qemu_pid("st");
+    sb_broker *b = NULL;
+    sb_connection *c = NULL;
+    assert_int_equal(sb_broker_new(&b, short_conf), 0);
+    assert_int_equal(sb_connect(&c, b, NULL, 0), 0);
+    int r = sb_domain_shutdown(c, "st");
+    print_message("# timeout: %s\n", e2e_err());
+    sb_disconnect(c);
+    sb_broker_free(b);
+    assert_int_equal(r, -SB_ERR_OPERATION_TIMEOUT);
+    assert_non_null(strstr(e2e_err(), "use destroy"));
+    assert_int_equal(e2e_state("st"), SB_DOMAIN_RUNNING);
+    assert_int_equal(e2e_qemu_pid("st"), pid);
+    e2e_stop("st");
+}
+
 /* ---- 6. smaller findings ------------------------------------------------ */
 
 /* A revert overlay R outlives its snapshot; a later internal revert must
@@ -638,6 +670,7 @@ int main(void)
         cmocka_unit_test_teardown(revert_bad_memory_file, teardown_case),
         cmocka_unit_test_teardown(internal_revert_locked_disk, teardown_case),
         cmocka_unit_test_teardown(destroy_during_shutdown, teardown_case),
+        cmocka_unit_test_teardown(shutdown_timeout_keeps_guest, teardown_case),
         cmocka_unit_test_teardown(revert_overlay_tracked_after_delete, teardown_case),
         cmocka_unit_test_teardown(delete_missing_overlay_in_use, teardown_case),
         cmocka_unit_test_teardown(delete_store_fails_after_pivot, teardown_case),
