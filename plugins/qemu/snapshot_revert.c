@@ -431,11 +431,14 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     /* external: new overlays on top of the captured images */
     char *xml = qp_strdup(newxml);
     for (size_t i = 0; i < v->ndisks && xml; i++) {
-        if (v->disks[i].snapshot != SB_LOCATION_EXTERNAL) {
+        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        /* a read-only disk (external only in trees made before read-only
+         * disks became 'no') goes back to its captured image itself: it
+         * never changes, so it needs no overlay */
+        if (v->disks[i].snapshot != SB_LOCATION_EXTERNAL || !k || k->readonly) {
             qp_strv_add(&overlays, "");
             continue;
         }
-        const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
         char *ov = revert_overlay_name(k->source);
         qp_strv_add(&overlays, ov ? ov : "");
         char *nx = ov ? qp_domain_xml_set_disk(xml, k->target, ov, "qcow2") : NULL;

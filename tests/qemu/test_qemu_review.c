@@ -256,6 +256,26 @@ static void create_store_fails_after_transaction(void **state)
     e2e_on_write("fb", "vda", 0x44);
     e2e_on_write("fb", "vdb", 0x45);
 
+    /* the same with the memory state saved first (the guest resumes) */
+    e2e_define("fm");
+    const char *fmem = e2e_path("fm-e1.mem"), *fova = e2e_path("fm-vda.e1");
+    assert_int_equal(sb_domain_start(E.c, "fm", 0), 0);
+    connect_injecting(&b2, &c2);
+    xml = qp_printf("<domainsnapshot><name>e1</name><memory snapshot='external' file='%s'/>"
+                    "</domainsnapshot>", fmem);
+    r = sb_snapshot_create_xml(NULL, c2, "fm", xml, 0);
+    print_message("# injected with memory: %s\n", e2e_err());
+    free(xml);
+    sb_disconnect(c2);
+    sb_broker_free(b2);
+    assert_int_equal(r, -SB_ERR_SYSTEM_ERROR);
+    assert_true(qp_file_exists(fova));
+    assert_int_equal(e2e_state("fm"), SB_DOMAIN_RUNNING);
+    e2e_on_write("fm", "vda", 0x46);
+    assert_int_equal(sb_domain_destroy(E.c, "fm"), 0);
+    assert_source("fm", "vda", fova);
+    assert_true(e2e_off_check("fm", "vda", 0x46));
+
     /* destroy brings the definition in line with what QEMU used */
     assert_int_equal(sb_domain_destroy(E.c, "fb"), 0);
     assert_source("fb", "vda", ova);
