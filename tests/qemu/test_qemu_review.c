@@ -63,6 +63,17 @@ static int setup(void **state)
     return fclose(f);
 }
 
+/* A message on one TAP comment line (tool output may span lines). */
+static void note(const char *what, const char *msg)
+{
+    char *m = qp_strdup(msg ? msg : "");
+    for (char *c = m; c && *c; c++)
+        if (*c == '\n' || *c == '\r')
+            *c = ' ';
+    print_message("# %s: %s\n", what, m ? m : "");
+    free(m);
+}
+
 static void sh(const char *cmd)
 {
     char *argv[] = {(char *)"sh", (char *)"-c", (char *)cmd, NULL};
@@ -158,7 +169,7 @@ static int stray_files(const char *prefix, const char *const *known)
 static void connect_injecting(sb_broker **b, sb_connection **c)
 {
     if (sb_broker_new(b, inject_conf) < 0 || sb_connect(c, *b, NULL, 0) < 0)
-        print_message("# broker: %s\n", e2e_err());
+        note("broker", e2e_err());
     assert_non_null(*c);
 }
 
@@ -171,7 +182,7 @@ static void define_xml(const char *dom, const char *devices)
     char *name = NULL;
     int r = sb_domain_define(&name, E.c, xml);
     if (r < 0)
-        print_message("# define: %s\n", e2e_err());
+        note("define", e2e_err());
     assert_int_equal(r, 0);
     free(name);
     free(xml);
@@ -209,7 +220,7 @@ static void create_with_full_domains_dir(void **state)
     sh(cmd);
 
     int r = e2e_snap("fa", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY);
-    print_message("# full: %s\n", e2e_err());
+    note("full", e2e_err());
     assert_int_equal(r, -SB_ERR_SYSTEM_ERROR);
     assert_false(e2e_in_tree("fa", "e1"));
     /* QEMU was not switched, and no overlay was made */
@@ -242,7 +253,7 @@ static void create_store_fails_after_transaction(void **state)
     connect_injecting(&b2, &c2);
     char *xml = qp_strdup("<domainsnapshot><name>e1</name></domainsnapshot>");
     int r = sb_snapshot_create_xml(NULL, c2, "fb", xml, SB_SNAPSHOT_CREATE_DISK_ONLY);
-    print_message("# injected: %s\n", e2e_err());
+    note("injected", e2e_err());
     free(xml);
     sb_disconnect(c2);
     sb_broker_free(b2);
@@ -264,7 +275,7 @@ static void create_store_fails_after_transaction(void **state)
     xml = qp_printf("<domainsnapshot><name>e1</name><memory snapshot='external' file='%s'/>"
                     "</domainsnapshot>", fmem);
     r = sb_snapshot_create_xml(NULL, c2, "fm", xml, 0);
-    print_message("# injected with memory: %s\n", e2e_err());
+    note("injected with memory", e2e_err());
     free(xml);
     sb_disconnect(c2);
     sb_broker_free(b2);
@@ -336,14 +347,14 @@ static void readonly_disks(void **state)
     /* running: no overlay for the read-only disks either */
     int r = e2e_snap("ro", "y1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY);
     if (r < 0)
-        print_message("# y1: %s\n", e2e_err());
+        note("y1", e2e_err());
     assert_int_equal(r, 0);
     assert_false(qp_file_exists(e2e_path("ro-ro.y1")));
     assert_false(qp_file_exists(e2e_path("ro-c.y1")));
     assert_source("ro", "vdb", ro);
     r = e2e_del("ro", "y1", 0);
     if (r < 0)
-        print_message("# del y1: %s\n", e2e_err());
+        note("del y1", e2e_err());
     assert_int_equal(r, 0);
     assert_false(qp_file_exists(e2e_path("ro-a.y1")));
     const char *const known[] = {"ro-a.qcow2", "ro-ro.qcow2", "ro-c.qcow2", NULL};
@@ -386,7 +397,7 @@ static void revert_bad_memory_file(void **state)
     /* not a migration stream at all: refused before the guest goes */
     write_file(mem, NULL, 0, 4096);
     int r = e2e_revert("mf", "f1", 0);
-    print_message("# garbage: %s\n", e2e_err());
+    note("garbage", e2e_err());
     assert_int_equal(r, -SB_ERR_OPERATION_FAILED);
     assert_non_null(strstr(e2e_err(), mem));
     assert_int_equal(e2e_qemu_pid("mf"), pid);
@@ -399,7 +410,7 @@ static void revert_bad_memory_file(void **state)
      * carries QEMU's reason rather than "not running" */
     write_file(mem, "QEVM\0\0\0\3", 8, 600);
     r = e2e_revert("mf", "f1", 0);
-    print_message("# broken: %s\n", e2e_err());
+    note("broken", e2e_err());
     assert_int_equal(r, -SB_ERR_HYPERVISOR);
     assert_non_null(strstr(e2e_err(), "QEMU log"));
     assert_non_null(strstr(e2e_err(), "load of migration failed"));
@@ -469,7 +480,7 @@ static void internal_revert_locked_disk(void **state)
         print_message("# holder %ld: waitpid %ld status 0x%x\n", (long)holder, (long)w, hs);
     }
     int r = held ? e2e_revert("lk", "s1", 0) : 0;
-    print_message("# locked: %s\n", e2e_err());
+    note("locked", e2e_err());
     close(pfd[1]);
     waitpid(holder, NULL, 0);
     assert_true(held);
@@ -551,7 +562,7 @@ static void shutdown_timeout_keeps_guest(void **state)
     assert_int_equal(sb_broker_new(&b, short_conf), 0);
     assert_int_equal(sb_connect(&c, b, NULL, 0), 0);
     int r = sb_domain_shutdown(c, "st");
-    print_message("# timeout: %s\n", e2e_err());
+    note("timeout", e2e_err());
     sb_disconnect(c);
     sb_broker_free(b);
     assert_int_equal(r, -SB_ERR_OPERATION_TIMEOUT);
@@ -604,7 +615,7 @@ static void delete_missing_overlay_in_use(void **state)
     assert_int_equal(e2e_snap("mo", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
     assert_int_equal(unlink(ov), 0);
     int r = e2e_del("mo", "e1", 0);
-    print_message("# missing: %s\n", e2e_err());
+    note("missing", e2e_err());
     assert_int_equal(r, -SB_ERR_SYSTEM_ERROR);
     assert_non_null(strstr(e2e_err(), ov));
     assert_non_null(strstr(e2e_err(), "missing"));
@@ -626,7 +637,7 @@ static void delete_store_fails_after_pivot(void **state)
     sb_connection *c2 = NULL;
     connect_injecting(&b2, &c2);
     int r = sb_snapshot_delete(c2, "dp", "e1", 0);
-    print_message("# injected: %s\n", e2e_err());
+    note("injected", e2e_err());
     sb_disconnect(c2);
     sb_broker_free(b2);
     assert_int_equal(r, -SB_ERR_SYSTEM_ERROR);
@@ -667,7 +678,7 @@ static void inplace_revert_other_device_model(void **state)
     pid_t before = e2e_qemu_pid("dm");
     int r = e2e_revert("dm", "s1", 0);
     if (r < 0)
-        print_message("# revert: %s\n", e2e_err());
+        note("revert", e2e_err());
     assert_int_equal(r, 0);
     assert_int_equal(e2e_state("dm"), SB_DOMAIN_RUNNING);
     assert_true(e2e_qemu_pid("dm") != before);
