@@ -111,7 +111,13 @@ int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_sn
     o.disk_only = disk_only;
     o.running = active;
     o.offline = !active;
-    if (redefine) {
+    if (redefine && !(rq->flags & SB_SNAPSHOT_CREATE_REDEFINE)) {
+        /* A plugin that parses every create as a redefine (VirtualBox)
+         * still takes a new snapshot of the live domain: align with it. */
+        o.domain_xml = rq->domain_xml;
+        if ((rc = check_same_domain(def, rq->domain, rq->domain_xml)) < 0)
+            goto fail;
+    } else if (redefine) {
         /* Re-redefining an existing snapshot without <domain> keeps the
          * stored one (§9.2); a new one must bring its own. */
         if (!def->domain && rq->stored_domain) {

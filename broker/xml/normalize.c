@@ -67,6 +67,11 @@ int sb_snapdef_normalize(sb_snapdef *def, const sb_normalize_opts *o)
     struct sb_align_policy pol = policy_from(o, default_location);
     if (!def->domain && o->domain_xml && (rc = sb_snapdef_set_domain(def, o->domain_xml)) < 0)
         return rc;
+    /* A backend without per-disk entries (ESX) decides about every disk
+     * itself: only an entry given anyway is the policy's business (refused
+     * there); nothing is filled in, no file name generated. */
+    if (!pol.allow_disk_entries && def->ndisks == 0)
+        return 0;
     /* A create without any domain cannot be aligned: the broker aligns it
      * later against the live definition.  A redefine always needs one. */
     if (!def->domain && !o->redefine) {

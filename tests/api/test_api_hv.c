@@ -343,26 +343,15 @@ static void esx_accepted_create_flags(void **state)
 
 /* ESX's DISK_ONLY is a vSphere snapshot without memory: the disks stay
  * vSphere's (delta disks it names itself), and libvirt's ESX driver never
- * aligns disks.  The broker applies §4.3 instead (DISK_ONLY makes every
- * disk external, see plugin.h default_location) and, for a disk whose
- * source is not a local regular file - every datastore path - refuses
- * with CONFIG_UNSUPPORTED "refusing to generate external snapshot name":
- * a known broker bug, reported; while it stands the test checks that refusal
- * and says so on its TAP output, afterwards the right behaviour. */
+ * aligns disks.  A plugin without per-disk entries gets no disk alignment
+ * from the broker (it once generated external file names here and refused
+ * datastore paths as "not a regular file"). */
 static void esx_disk_only_create(void **state)
 {
     struct fx *f = *state;
     sb_snapshot_info info;
     int rc = try_create(f, "d1", SB_SNAPSHOT_CREATE_DISK_ONLY | SB_SNAPSHOT_CREATE_QUIESCE);
 
-    if (rc < 0 && strstr(sb_error_last()->message, "refusing to generate external")) {
-        /* the bug, exactly as it stands (cmocka's skip() is a TAP failure
-         * in meson, so the test passes with a diagnostic instead) */
-        assert_int_equal(rc, -SB_ERR_CONFIG_UNSUPPORTED);
-        print_message("# known broker bug: %s\n", sb_error_last()->message);
-        assert_list(f, NULL, 0, "");
-        return;
-    }
     if (rc != 0)
         fail_msg("disk-only create: %s", sb_error_last()->message);
     /* ESX records the VM's power state, not disk-snapshot */
@@ -638,12 +627,9 @@ static void vbox_create_parse_errors(void **state)
     free(before.bytes);
 }
 
-/* libvirt's VirtualBox create parses as a redefine but never aligns
- * disks, so name + state + creationTime is a complete plain create.  The
- * broker (snap_prepare.c: create_parse REDEFINE normalizes in redefine
- * mode without the live domain) answers INTERNAL_ERROR "missing domain in
- * snapshot" instead: a known broker bug, reported; while it stands the
- * test checks that refusal and says so, afterwards the right behaviour. */
+/* libvirt's VirtualBox create parses as a redefine but takes a snapshot of
+ * the live domain, so name + state + creationTime is a complete plain
+ * create (the broker once answered "missing domain in snapshot" here). */
 static void vbox_plain_create_needs_no_domain(void **state)
 {
     struct fx *f = *state;
@@ -651,12 +637,6 @@ static void vbox_plain_create_needs_no_domain(void **state)
                                     "<domainsnapshot><name>plain</name><state>shutoff</state>"
                                     "<creationTime>5</creationTime></domainsnapshot>",
                                     0);
-    if (rc == -SB_ERR_INTERNAL_ERROR && strstr(sb_error_last()->message, "missing domain")) {
-        /* the bug, exactly as it stands (see esx_disk_only_create) */
-        print_message("# known broker bug: %s\n", sb_error_last()->message);
-        assert_list(f, NULL, 0, "");
-        return;
-    }
     if (rc != 0)
         fail_msg("plain create: %s", sb_error_last()->message);
     assert_list(f, NULL, 0, "plain");
