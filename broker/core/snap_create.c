@@ -227,6 +227,43 @@ out:
     return rc;
 }
 
+/* The plugin's limits when the hypervisor keeps the tree: asked through
+ * the plugin's own listing and parent calls. */
+static int check_limits_hypervisor(sb_connection *c, const char *domain)
+{
+    const struct sb_plugin_caps *caps = &c->plugin->caps;
+    char *name = NULL, *parent = NULL;
+    size_t n = 0, depth = 1;
+    int rc;
+
+    if (caps->max_snapshots) {
+        if ((rc = sb_snapshot_count(&n, c, domain, NULL, 0)) < 0)
+            return rc;
+        if (n >= caps->max_snapshots)
+            return sb_error_set(SB_ERR_OPERATION_INVALID,
+                                "domain already has %zu snapshots, the most plugin '%s' allows",
+                                n, c->plugin->name);
+    }
+    if (!caps->max_depth || sb_snapshot_current(&name, c, domain) < 0) {
+        sb_error_clear(); /* no current snapshot: the new one is a root */
+        return 0;
+    }
+    while (name && depth <= caps->max_depth) {
+        depth++;
+        if (sb_snapshot_parent(&parent, c, domain, name) < 0)
+            parent = NULL;
+        free(name);
+        name = parent;
+    }
+    free(name);
+    sb_error_clear();
+    if (depth > caps->max_depth)
+        return sb_error_set(SB_ERR_OPERATION_INVALID,
+                            "snapshot would be deeper than plugin '%s' allows (%u)",
+                            c->plugin->name, caps->max_depth);
+    return 0;
+}
+
 /* Hypervisor-owned metadata: the plugin gets the normalized XML. */
 static int create_hypervisor(sb_connection *c, struct sb_snap_request *rq, char **out_name)
 {
@@ -236,6 +273,9 @@ static int create_hypervisor(sb_connection *c, struct sb_snap_request *rq, char 
 
     if ((rc = sb_snap_prepare(&def, c, rq)) < 0)
         return rc;
+    if (!(rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) &&
+        (rc = check_limits_hypervisor(c, rq->domain)) < 0)
+        goto out;
     if ((rc = check_name(c, def->name, rq->flags)) < 0 ||
         (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
