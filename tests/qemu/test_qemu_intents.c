@@ -126,11 +126,21 @@ static void assert_source_is(const char *dom, const char *want)
 }
 
 /* sb_check: returns the problems left; the report must say `expect`. */
+/* A multi-line report as TAP diagnostics: every line starts with '#'. */
+static void diag_lines(const char *what, const char *text)
+{
+    for (const char *p = text ? text : ""; *p;) {
+        size_t len = strcspn(p, "\n");
+        print_message("# %s: %.*s\n", what, (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+}
+
 static void check_reports(const char *dom, const char *expect)
 {
     char *report = NULL;
     int r = sb_check(&report, E.c, dom, 0);
-    print_message("# check: %s", report ? report : e2e_err());
+    diag_lines("check", report ? report : e2e_err());
     assert_int_equal(r, 0);
     assert_non_null(strstr(report, expect));
     free(report);
@@ -247,7 +257,7 @@ static void commit_job_left_in_qemu(void **state)
     free(xml);
     char *report = NULL;
     assert_true(sb_check(&report, E.c, "kj", 0) >= 0);
-    print_message("# check: %s", report);
+    diag_lines("check", report);
     free(report);
     assert_true(e2e_in_tree("kj", "j1"));
     assert_source_is("kj", base); /* QEMU pivoted; the definition followed */
