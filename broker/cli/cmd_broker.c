@@ -35,18 +35,13 @@ static int run_hosts(sb_cli *cli, const sb_args *args)
     }
     const char *hdr[] = { "Name", "Plugin", "URI", "Default" };
     sb_table *t = sb_table_new(4, hdr);
-    for (size_t i = 0; t && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *row[] = { hosts[i].name, hosts[i].plugin, hosts[i].uri,
                               hosts[i].is_default ? "yes" : "" };
-        if (sb_table_add_row(t, row) < 0) {
-            sb_table_free(t);
-            t = NULL;
-        }
+        sb_table_add_row(t, row);
     }
-    if (!t)
+    if (sb_table_finish(t, stdout) < 0)
         return cli_error(SB_ERR_NO_MEMORY, "out of memory");
-    sb_table_print(t, stdout);
-    sb_table_free(t);
     return 0;
 }
 

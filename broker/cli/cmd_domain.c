@@ -48,21 +48,16 @@ static void print_domains(const dom_row *rows, size_t n, int names_only, int jso
     }
     const char *hdr[] = { "Id", "Name", "State" };
     sb_table *t = sb_table_new(3, hdr);
-    for (size_t i = 0; t && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         /* The API has no numeric domain ids: "-" as virsh shows for an
          * inactive domain (docs/cli.md). */
         const char *row[] = { "-", rows[i].name, sb_domain_state_name(rows[i].state) };
-        if (sb_table_add_row(t, row) < 0) {
-            sb_table_free(t);
-            t = NULL;
-        }
+        sb_table_add_row(t, row);
     }
-    if (!t) {
+    if (sb_table_finish(t, stdout) < 0) {
         cli_error(SB_ERR_NO_MEMORY, "out of memory");
         return;
     }
-    sb_table_print(t, stdout);
-    sb_table_free(t);
 }
 
 static int run_list(sb_cli *cli, const sb_args *args)

@@ -55,22 +55,17 @@ static void print_table(entry *e, size_t n, int with_parent)
     sb_table *t = sb_table_new(with_parent ? 4 : 3, hdr);
     char when[64];
 
-    for (size_t i = 0; t && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         const char *row[] = {
             e[i].name, sb_format_time(when, sizeof(when), e[i].info.creation_time),
             sb_snapshot_state_name(e[i].info.state), e[i].info.parent,
         };
-        if (sb_table_add_row(t, row) < 0) {
-            sb_table_free(t);
-            t = NULL;
-        }
+        sb_table_add_row(t, row);
     }
-    if (!t) {
+    if (sb_table_finish(t, stdout) < 0) {
         cli_error(SB_ERR_NO_MEMORY, "out of memory");
         return;
     }
-    sb_table_print(t, stdout);
-    sb_table_free(t);
 }
 
 static int print_tree(entry *e, size_t n, const char *root)

@@ -11,6 +11,7 @@ struct sb_table {
     size_t nrows;     /* rows[0] is the header */
     size_t cap;
     char **cells;     /* nrows * ncols, row-major */
+    int oom;          /* a row could not be added */
 };
 
 size_t sb_display_width(const char *s)
@@ -54,14 +55,19 @@ static int table_grow(sb_table *t)
 
 int sb_table_add_row(sb_table *t, const char *const *cells)
 {
-    if (table_grow(t) < 0)
+    if (!t || t->oom)
         return -1;
+    if (table_grow(t) < 0) {
+        t->oom = 1;
+        return -1;
+    }
     char **row = t->cells + t->nrows * t->ncols;
     for (size_t i = 0; i < t->ncols; i++) {
         row[i] = strdup(cells[i] ? cells[i] : "");
         if (!row[i]) {
             while (i-- > 0)
                 free(row[i]);
+            t->oom = 1;
             return -1;
         }
     }
@@ -259,4 +265,13 @@ void sb_xml_escape(FILE *out, const char *s)
         default: fputc(*s, out);
         }
     }
+}
+
+int sb_table_finish(sb_table *t, FILE *out)
+{
+    int rc = (!t || t->oom) ? -1 : 0;
+    if (rc == 0)
+        sb_table_print(t, out);
+    sb_table_free(t);
+    return rc;
 }

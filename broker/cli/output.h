@@ -21,6 +21,11 @@ sb_table *sb_table_new(size_t ncols, const char *const *headers);
 int sb_table_add_row(sb_table *t, const char *const *cells);
 void sb_table_print(const sb_table *t, FILE *out);
 void sb_table_free(sb_table *t);
+/* Print the table and free it.  -1 (nothing printed) when the table could
+ * not be made or a row could not be added (out of memory).  Accepts NULL,
+ * so callers build with sb_table_new/sb_table_add_row without checking
+ * each step and check once here. */
+int sb_table_finish(sb_table *t, FILE *out);
 
 /* Display width of a UTF-8 string: one column per code point (invalid
  * bytes count one each).  virsh measures with wcwidth() in the user's
