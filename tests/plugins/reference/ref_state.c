@@ -10,6 +10,7 @@
  * read-modify-write cycles of concurrent CLI processes.
  */
 #include "ref.h"
+#include "fixture_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -165,43 +166,19 @@ static int parse(struct ref_state *st, sb_conn *c, const char *buf, size_t len)
 
 static int read_file(struct ref_state *st, sb_conn *c)
 {
-    int fd = open(c->file, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
     char *buf;
-    size_t got = 0;
-    int rc;
+    size_t len;
+    int rc = fx_read_file(ref_host, c->file, &buf, &len);
 
-    if (fd < 0) {
-        if (errno != ENOENT)
-            return sys_error(c, "cannot open", c->file);
+    if (rc < 0)
+        return errno == EIO ? corrupt(c, "short read") : sys_error(c, "cannot read", c->file);
+    if (rc == 1) {
         /* never written: the initial state, as libvirt's test driver */
         if (add(st, "test", 4, SB_DOMAIN_RUNNING, test_domain_xml, strlen(test_domain_xml)) < 0)
             return oom(c);
         return 0;
     }
-    if (fstat(fd, &sb) < 0) {
-        rc = sys_error(c, "cannot stat", c->file);
-        close(fd);
-        return rc;
-    }
-    if (!(buf = ref_host->alloc((size_t)sb.st_size + 1))) {
-        close(fd);
-        return oom(c);
-    }
-    while (got < (size_t)sb.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = r < 0 ? sys_error(c, "cannot read", c->file) : corrupt(c, "short read");
-            close(fd);
-            ref_host->free(buf);
-            return rc;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    rc = parse(st, c, buf, got);
+    rc = parse(st, c, buf, len);
     ref_host->free(buf);
     return rc;
 }
@@ -237,76 +214,25 @@ void ref_state_unlock(int lock_fd)
         close(lock_fd); /* releases the flock */
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int fsync_dir_of(const char *file)
-{
-    size_t len = strlen(file);
-    char dir[4096];
-    int fd, rc;
-
-    while (len > 0 && file[len - 1] != '/')
-        len--;
-    if (len == 0 || len >= sizeof(dir))
-        return 0;
-    memcpy(dir, file, len);
-    dir[len] = '\0';
-    if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
 int ref_state_save(const struct ref_state *st, sb_conn *c)
 {
-    size_t tlen = strlen(c->file) + 32, i;
-    char *tmp = ref_host->alloc(tlen);
-    int fd, rc;
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&data, &len);
+    int rc;
 
-    if (!tmp)
+    if (!f)
         return oom(c);
-    snprintf(tmp, tlen, "%s.tmp.%ld", c->file, (long)getpid());
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-        rc = sys_error(c, "cannot create", tmp);
-        ref_host->free(tmp);
-        return rc;
+    fputs(MAGIC, f);
+    for (size_t i = 0; i < st->n; i++)
+        fprintf(f, "domain %s %d %zu\n%s\n", st->doms[i].name, st->doms[i].state,
+                strlen(st->doms[i].xml), st->doms[i].xml);
+    if (fclose(f) != 0 || !data) {
+        free(data);
+        return oom(c);
     }
-    rc = write_all(fd, MAGIC, strlen(MAGIC));
-    for (i = 0; rc == 0 && i < st->n; i++) {
-        char head[400];
-        int n = snprintf(head, sizeof(head), "domain %s %d %zu\n", st->doms[i].name,
-                         st->doms[i].state, strlen(st->doms[i].xml));
-        rc = write_all(fd, head, (size_t)n);
-        if (rc == 0)
-            rc = write_all(fd, st->doms[i].xml, strlen(st->doms[i].xml));
-        if (rc == 0)
-            rc = write_all(fd, "\n", 1);
-    }
-    if (rc == 0)
-        rc = fsync(fd);
-    if (close(fd) < 0)
-        rc = -1;
-    if (rc == 0)
-        rc = rename(tmp, c->file);
-    if (rc == 0)
-        rc = fsync_dir_of(c->file);
-    if (rc < 0) {
-        rc = sys_error(c, "cannot write", c->file);
-        unlink(tmp);
-    }
-    ref_host->free(tmp);
+    rc = fx_write_file(ref_host, c->file, data, len) < 0 ? sys_error(c, "cannot write", c->file)
+                                                         : 0;
+    free(data);
     return rc;
 }

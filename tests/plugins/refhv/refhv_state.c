@@ -10,6 +10,7 @@
  * records belong to the domain record before them, in creation order.
  * Rewritten whole (temp, fsync, rename, directory fsync) under flock. */
 #include "refhv.h"
+#include "fixture_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -271,37 +272,15 @@ static int initial(struct hv_state *st, sb_conn *c)
 
 static int read_state(struct hv_state *st, sb_conn *c)
 {
-    int fd = open(c->file, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    size_t got = 0;
     char *buf;
-    int rc;
+    size_t len;
+    int rc = fx_read_file(hv_host, c->file, &buf, &len);
 
-    if (fd < 0)
-        return errno == ENOENT ? initial(st, c) : sys_error(c, "cannot open", c->file);
-    if (fstat(fd, &sb) < 0) {
-        rc = sys_error(c, "cannot stat", c->file);
-        close(fd);
-        return rc;
-    }
-    if (!(buf = hv_host->alloc((size_t)sb.st_size + 1))) {
-        close(fd);
-        return hv_oom(c);
-    }
-    while (got < (size_t)sb.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            rc = r < 0 ? sys_error(c, "cannot read", c->file) : corrupt(c, "short read");
-            close(fd);
-            hv_host->free(buf);
-            return rc;
-        }
-        got += (size_t)r;
-    }
-    close(fd);
-    rc = parse(st, c, buf, got);
+    if (rc < 0)
+        return errno == EIO ? corrupt(c, "short read") : sys_error(c, "cannot read", c->file);
+    if (rc == 1)
+        return initial(st, c);
+    rc = parse(st, c, buf, len);
     hv_host->free(buf);
     return rc;
 }
@@ -329,96 +308,46 @@ int hv_load(struct hv_state *st, sb_conn *c, int exclusive)
 
 /* ---- writing ---- */
 
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static size_t len0(const char *s)
 {
     return s ? strlen(s) : 0;
 }
 
-static int write_blobs(int fd, const char *const *v, size_t n)
+static void write_blobs(FILE *f, const char *const *v, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if ((v[i] && write_all(fd, v[i], strlen(v[i])) < 0) || write_all(fd, "\n", 1) < 0)
-            return -1;
-    return 0;
-}
-
-static int fsync_dir_of(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    char dir[4096];
-    int fd, rc;
-
-    if (!slash || (size_t)(slash - file) >= sizeof(dir))
-        return 0;
-    memcpy(dir, file, (size_t)(slash - file));
-    dir[slash - file] = '\0';
-    if ((fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-        return -1;
-    rc = fsync(fd);
-    close(fd);
-    return rc;
+        fprintf(f, "%s\n", v[i] ? v[i] : "");
 }
 
 int hv_save(const struct hv_state *st, sb_conn *c)
 {
-    size_t tlen = strlen(c->file) + 32;
-    char *tmp = hv_host->alloc(tlen);
-    char head[200];
-    int fd, rc;
+    char *data = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&data, &len);
+    int rc;
 
-    if (!tmp)
+    if (!f)
         return hv_oom(c);
-    snprintf(tmp, tlen, "%s.tmp.%ld", c->file, (long)getpid());
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-        rc = sys_error(c, "cannot create", tmp);
-        hv_host->free(tmp);
-        return rc;
-    }
-    rc = write_all(fd, MAGIC, strlen(MAGIC));
-    for (size_t i = 0; rc == 0 && i < st->n; i++) {
+    fputs(MAGIC, f);
+    for (size_t i = 0; i < st->n; i++) {
         const struct hv_dom *d = &st->doms[i];
         const char *db[] = { d->name, d->xml };
-        int n = snprintf(head, sizeof(head), "D %d %u %zu %zu\n", d->state, d->current,
-                         len0(d->name), len0(d->xml));
-        rc = write_all(fd, head, (size_t)n);
-        if (rc == 0)
-            rc = write_blobs(fd, db, 2);
-        for (size_t k = 0; rc == 0 && k < d->nsnaps; k++) {
+        fprintf(f, "D %d %u %zu %zu\n", d->state, d->current, len0(d->name), len0(d->xml));
+        write_blobs(f, db, 2);
+        for (size_t k = 0; k < d->nsnaps; k++) {
             const struct hv_snap *s = &d->snaps[k];
             const char *sbv[] = { s->name, s->desc, s->dom_xml };
-            n = snprintf(head, sizeof(head), "S %d %lld %u %u %zu %zu %zu\n", s->state, s->ctime,
-                         s->id, s->parent_id, len0(s->name), len0(s->desc), len0(s->dom_xml));
-            rc = write_all(fd, head, (size_t)n);
-            if (rc == 0)
-                rc = write_blobs(fd, sbv, 3);
+            fprintf(f, "S %d %lld %u %u %zu %zu %zu\n", s->state, s->ctime, s->id, s->parent_id,
+                    len0(s->name), len0(s->desc), len0(s->dom_xml));
+            write_blobs(f, sbv, 3);
         }
     }
-    if (rc == 0)
-        rc = fsync(fd);
-    if (close(fd) < 0)
-        rc = -1;
-    if (rc == 0)
-        rc = rename(tmp, c->file);
-    if (rc == 0)
-        rc = fsync_dir_of(c->file);
-    if (rc < 0) {
-        rc = sys_error(c, "cannot write", c->file);
-        unlink(tmp);
+    if (fclose(f) != 0 || !data) {
+        free(data);
+        return hv_oom(c);
     }
-    hv_host->free(tmp);
+    rc = fx_write_file(hv_host, c->file, data, len) < 0 ? sys_error(c, "cannot write", c->file)
+                                                        : 0;
+    free(data);
     return rc;
 }
