@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -108,4 +109,33 @@ int fx_write_file(const struct sb_host_api *host, const char *path, const char *
     host->free(tmp);
     errno = e;
     return rc;
+}
+
+char *fx_path_join(const struct sb_host_api *host, const char *dir, const char *file)
+{
+    size_t ld = strlen(dir), lf = strlen(file);
+    char *s = host->alloc(ld + lf + 2);
+
+    if (s) {
+        memcpy(s, dir, ld);
+        s[ld] = '/';
+        memcpy(s + ld + 1, file, lf + 1);
+    }
+    return s;
+}
+
+int fx_lock_file(const char *path, int exclusive)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    while (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+        if (errno != EINTR) {
+            int e = errno;
+            close(fd);
+            errno = e;
+            return -1;
+        }
+    }
+    return fd;
 }

@@ -20,4 +20,11 @@ int fx_read_file(const struct sb_host_api *host, const char *path, char **out, s
 int fx_write_file(const struct sb_host_api *host, const char *path, const char *data,
                   size_t len);
 
+/* dir + "/" + file from host->alloc; NULL when out of memory. */
+char *fx_path_join(const struct sb_host_api *host, const char *dir, const char *file);
+
+/* Open (creating) path and flock it shared or exclusive, retrying on EINTR.
+ * Returns the descriptor (close it to unlock) or -1 with errno set. */
+int fx_lock_file(const char *path, int exclusive);
+
 #endif

@@ -1,5 +1,6 @@
 /* The reference plugin's table, capabilities and connection. */
 #include "ref.h"
+#include "fixture_file.h"
 
 #include <string.h>
 
@@ -31,19 +32,6 @@ static const struct sb_plugin_caps ref_caps = {
     .max_depth = 0,
 };
 
-static char *join(const char *dir, const char *file)
-{
-    size_t ld = strlen(dir), lf = strlen(file);
-    char *s = ref_host->alloc(ld + lf + 2);
-
-    if (s) {
-        memcpy(s, dir, ld);
-        s[ld] = '/';
-        memcpy(s + ld + 1, file, lf + 1);
-    }
-    return s;
-}
-
 static void ref_close(sb_conn *c)
 {
     if (!c)
@@ -71,8 +59,8 @@ static int ref_open(sb_conn **out, sb_host *h, const char *uri)
     if (!(c = ref_host->alloc(sizeof(*c))))
         return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
-    c->file = join(dir, "domains");
-    c->lock_file = join(dir, "domains.lock");
+    c->file = fx_path_join(ref_host, dir, "domains");
+    c->lock_file = fx_path_join(ref_host, dir, "domains.lock");
     if (!c->file || !c->lock_file) {
         ref_close(c);
         return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");

@@ -189,17 +189,8 @@ int ref_state_load(struct ref_state *st, int *lock_fd, sb_conn *c, int exclusive
 
     st->doms = NULL;
     st->n = 0;
-    *lock_fd = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (*lock_fd < 0)
-        return sys_error(c, "cannot open lock file", c->lock_file);
-    while (flock(*lock_fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-        if (errno != EINTR) {
-            rc = sys_error(c, "cannot lock", c->lock_file);
-            ref_state_unlock(*lock_fd);
-            *lock_fd = -1;
-            return rc;
-        }
-    }
+    if ((*lock_fd = fx_lock_file(c->lock_file, exclusive)) < 0)
+        return sys_error(c, "cannot lock", c->lock_file);
     if ((rc = read_file(st, c)) < 0) {
         ref_state_clear(st);
         ref_state_unlock(*lock_fd);

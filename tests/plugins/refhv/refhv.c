@@ -1,5 +1,6 @@
 /* refhv's table, capabilities (per mode, see refhv.h) and connection. */
 #include "refhv.h"
+#include "fixture_file.h"
 
 #include <string.h>
 
@@ -42,19 +43,6 @@ static const struct sb_plugin_caps hv_caps = {
 };
 #endif
 
-static char *join(const char *dir, const char *file)
-{
-    size_t ld = strlen(dir), lf = strlen(file);
-    char *s = hv_host->alloc(ld + lf + 2);
-
-    if (s) {
-        memcpy(s, dir, ld);
-        s[ld] = '/';
-        memcpy(s + ld + 1, file, lf + 1);
-    }
-    return s;
-}
-
 static void hv_close(sb_conn *c)
 {
     if (!c)
@@ -80,8 +68,8 @@ static int hv_open(sb_conn **out, sb_host *h, const char *uri)
     if (!(c = hv_host->alloc(sizeof(*c))))
         return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
-    c->file = join(dir, "refhv");
-    c->lock_file = join(dir, "refhv.lock");
+    c->file = fx_path_join(hv_host, dir, "refhv");
+    c->lock_file = fx_path_join(hv_host, dir, "refhv.lock");
     if (!c->file || !c->lock_file) {
         hv_close(c);
         return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");

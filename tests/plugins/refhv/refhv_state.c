@@ -291,16 +291,8 @@ int hv_load(struct hv_state *st, sb_conn *c, int exclusive)
 
     st->doms = NULL;
     st->n = 0;
-    st->lock = open(c->lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (st->lock < 0)
-        return sys_error(c, "cannot open lock file", c->lock_file);
-    while (flock(st->lock, exclusive ? LOCK_EX : LOCK_SH) < 0) {
-        if (errno != EINTR) {
-            rc = sys_error(c, "cannot lock", c->lock_file);
-            hv_release(st);
-            return rc;
-        }
-    }
+    if ((st->lock = fx_lock_file(c->lock_file, exclusive)) < 0)
+        return sys_error(c, "cannot lock", c->lock_file);
     if ((rc = read_state(st, c)) < 0)
         hv_release(st);
     return rc;
