@@ -72,7 +72,8 @@ static int run_check(sb_cli *cli, const sb_args *args)
     if (cli_connect(cli) < 0)
         return -1;
     problems = sb_check(&report, cli->conn, domain,
-                        sb_args_bool(args, "discard-unresolved") ? SB_CHECK_DISCARD_UNRESOLVED : 0);
+                        (sb_args_bool(args, "discard-unresolved") ? SB_CHECK_DISCARD_UNRESOLVED : 0) |
+                            (sb_args_bool(args, "repair") ? SB_CHECK_REPAIR : 0));
     if (problems < 0) {
         free(report);
         return cli_fail();
@@ -122,6 +123,8 @@ static const sb_optdef check_opts[] = {
     SB_OPT_JSON,
     { "discard-unresolved", SB_OPT_BOOL, 0,
       "drop interrupted operations the plugin cannot decide (after checking the domain)" },
+    { "repair", SB_OPT_BOOL, 0,
+      "rewrite a damaged store from what still loads (the damaged log is kept aside)" },
     { NULL },
 };
 

@@ -42,8 +42,20 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
     size_t nw = sb_store_warnings(s, &warnings);
     for (size_t i = 0; i < nw; i++)
         sb_buf_addf(report, "  warning: %s\n", warnings[i]);
-    if (sb_store_damaged(s))
-        problems++;
+    if (sb_store_damaged(s)) {
+        if (!(flags & SB_CHECK_REPAIR)) {
+            sb_buf_add(report, "  the log is damaged: snapshots after the damage still load, "
+                               "writes are refused; `check --repair` keeps the damaged log "
+                               "aside and writes what loads as a new one\n");
+            problems++;
+        } else if (sb_store_repair(s) == 0) {
+            sb_buf_add(report, "  repaired: the damaged log is kept beside the new one "
+                               "(snapshots.log.damaged-*)\n");
+        } else {
+            sb_buf_addf(report, "  cannot repair: %s\n", sb_error_last()->message);
+            problems++;
+        }
+    }
     rc = sb_store_operation_begin(s);
     if (rc == 0)
         rc = sb_conn_reconcile(c, domain, s,
@@ -78,9 +90,10 @@ int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned f
     if (!c || !out_report)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_check: NULL argument");
     *out_report = NULL;
-    if (flags & ~(unsigned)SB_CHECK_DISCARD_UNRESOLVED)
+    const unsigned known = SB_CHECK_DISCARD_UNRESOLVED | SB_CHECK_REPAIR;
+    if (flags & ~known)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_check",
-                            flags & ~(unsigned)SB_CHECK_DISCARD_UNRESOLVED);
+                            flags & ~known);
     if ((rc = sb_conn_check_writable(c, "checking metadata")) < 0)
         return rc;
     if (!sb_conn_broker_meta(c)) {

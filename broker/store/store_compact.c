@@ -143,25 +143,30 @@ int sb_store_repair(sb_store *s)
         return rc;
     /* catch up first: damage stays damage, but later records still count */
     rc = sb_store__sync(s, false);
+    char *keep = NULL;
     if (rc == 0 && s->damaged) {
-        char *keep = NULL;
         if (asprintf(&keep, "%s.damaged-%lld-%d", s->log_path, (long long)time(NULL),
                      (int)getpid()) < 0) {
+            keep = NULL;
             rc = sb_error_oom();
         } else if (link(s->log_path, keep) < 0) {
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot keep '%s' as '%s'",
                                     s->log_path, keep);
-        } else {
-            (void)sb_store__warn(s, "damaged log kept as '%s'", keep);
         }
-        free(keep);
     }
     if (rc == 0)
         rc = sb_store__compact_locked(s);
     if (rc == 0) {
         s->damaged = false;
         s->damage_off = 0;
+        /* The damage is history now: what the load said about it no longer
+         * describes the store, only where the old log went does. */
+        if (keep) {
+            sb_store__clear_warnings(s);
+            (void)sb_store__warn(s, "damaged log kept as '%s'", keep);
+        }
     }
+    free(keep);
     sb_fs_unlock(s->lock_fd);
     return rc;
 }

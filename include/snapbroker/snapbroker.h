@@ -159,7 +159,11 @@ SB_API const char *sb_snapshot_state_name(int state);
 enum sb_check_flags {
     /* Drop interrupted operations the plugin cannot decide (after you have
      * looked at the domain yourself); they are reported either way. */
-    SB_CHECK_DISCARD_UNRESOLVED = 1u << 0
+    SB_CHECK_DISCARD_UNRESOLVED = 1u << 0,
+    /* A store whose log is damaged in the middle: keep the damaged log
+     * beside it (snapshots.log.damaged-*) and write what loads as a fresh
+     * log, so the domain can be used again. */
+    SB_CHECK_REPAIR = 1u << 1
 };
 
 /* Verify the metadata of one domain (or all when domain is NULL):

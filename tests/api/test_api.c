@@ -484,6 +484,46 @@ static void failed_undefine_keeps_metadata(void **state)
     assert_string_equal(list(f, NULL, 0), "a");
 }
 
+/* A log damaged in the middle: reported by check, writes refused,
+ * reads still work; check --repair makes the domain usable again. */
+static void damaged_store_is_repaired(void **state)
+{
+    struct fx *f = *state;
+    char path[512], *report = NULL;
+    const char *xml = "<domainsnapshot><name>z</name></domainsnapshot>";
+
+    for (int i = 0; i < 6; i++) {
+        char name[8];
+        snprintf(name, sizeof(name), "s%d", i);
+        create(f, name, 0);
+    }
+    snprintf(path, sizeof(path), "%s/hosts/%s/domains/%s/snapshots.log", f->dir,
+             sb_connection_host(f->c), DOM);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, size / 3, SEEK_SET);
+    int byte = fgetc(fp);
+    fseek(fp, size / 3, SEEK_SET);
+    fputc(byte ^ 0x5a, fp);
+    fclose(fp);
+
+    /* A fresh connection: the damage is seen on open. */
+    sb_disconnect(f->c);
+    assert_int_equal(sb_connect(&f->c, f->b, URI, 0), 0);
+    expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml, 0), SB_ERR_STORE, "damaged");
+    assert_true(sb_check(&report, f->c, DOM, 0) >= 1);
+    assert_non_null(strstr(report, "damaged"));
+    free(report);
+    assert_int_equal(sb_check(&report, f->c, DOM, SB_CHECK_REPAIR), 0);
+    assert_non_null(strstr(report, "repaired"));
+    free(report);
+    create(f, "z", 0);
+    assert_int_equal(sb_check(&report, f->c, DOM, 0), 0);
+    free(report);
+}
+
 /* virsh undefine refuses a domain with snapshot metadata unless told to
  * drop it; otherwise a later domain of the same name would inherit it. */
 static void undefine_guards_metadata(void **state)
@@ -529,6 +569,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(undefine_guards_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_redefine_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_undefine_keeps_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(damaged_store_is_repaired, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
