@@ -139,7 +139,7 @@ int sb_store_open(const char *state_dir, const char *host, const char *domain,
         rc = load_initial(s);
     if (rc == 0 && s->damaged && !(flags & SB_STORE_ALLOW_DAMAGED))
         rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; the store was not "
-                                        "opened (snapbroker check shows the damage)",
+                                        "opened (snapbroker check --repair keeps what still loads)",
                           s->log_path, s->damage_off);
     if (rc < 0) {
         sb_store_close(s);
@@ -217,7 +217,7 @@ int sb_store__begin_locked(sb_store *s)
         rc = truncate_tail(s);
     if (rc == 0 && s->damaged)
         rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; writes are refused "
-                                        "until the store is repaired",
+                                        "until the store is repaired (snapbroker check --repair)",
                           s->log_path, s->damage_off);
     return rc;
 }
