@@ -125,9 +125,16 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
      * as a SAX2 one (it is; set it again to be explicit). */
     ctxt->sax->initialized = XML_SAX2_MAGIC;
 
+    /* Errors raised without the parser context (the encoding converters:
+     * "input conversion failed ...") go to the thread's global handler,
+     * which prints to stderr by default: collect them too, for this parse. */
+    xmlStructuredErrorFunc saved_handler = xmlStructuredError;
+    void *saved_handler_ctx = xmlStructuredErrorContext;
+    xmlSetStructuredErrorFunc(ctxt, collect_error);
     doc = xmlCtxtReadMemory(ctxt, xml, (int)len, source_name, NULL,
                             XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                                 XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES);
+    xmlSetStructuredErrorFunc(saved_handler_ctx, saved_handler);
 
     if (st.refusal == REFUSE_DOCTYPE) {
         rc = located(source_name, st.refusal_line, SB_ERR_XML_ERROR,

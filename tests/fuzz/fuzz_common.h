@@ -10,6 +10,24 @@
 
 #include "snapbroker/errors.h"
 
+#ifdef SB_FUZZ_LIBXML
+#include <libxml/xmlerror.h>
+/* The library never prints: anything reaching libxml2's global handlers
+ * (whose default prints to stderr) is a bug. */
+static void fuzz_libxml_structured(void *ctx, xmlErrorPtr err)
+{
+    (void)ctx;
+    fprintf(stderr, "FUZZ BUG: libxml2 error reached the global handler: %s\n",
+            err && err->message ? err->message : "?");
+    abort();
+}
+
+static void fuzz_forbid_libxml_output(void)
+{
+    xmlSetStructuredErrorFunc(NULL, fuzz_libxml_structured);
+}
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define FUZZ_FAIL(...)                                                        \

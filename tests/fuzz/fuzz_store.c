@@ -20,6 +20,20 @@
 static char state_dir[256];
 static char log_path[512];
 
+static void cleanup(void)
+{
+    static const char *const sub[] = {"/hosts/h/domains/d/snapshots.log",
+                                       "/hosts/h/domains/d/lock", "/hosts/h/domains/d/oplock",
+                                       "/hosts/h/domains/d", "/hosts/h/domains", "/hosts/h",
+                                       "/hosts", ""};
+    char p[512];
+    for (size_t i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", state_dir, sub[i]);
+        if (unlink(p) < 0)
+            rmdir(p);
+    }
+}
+
 static int setup(void)
 {
     if (state_dir[0])
@@ -28,7 +42,7 @@ static int setup(void)
     snprintf(state_dir, sizeof(state_dir), "%s/sbfuzz-store-XXXXXX", tmp ? tmp : "/tmp");
     if (!mkdtemp(state_dir))
         FUZZ_FAIL("mkdtemp failed");
-    char p[512];
+    char p[400];
     snprintf(p, sizeof(p), "%s/hosts", state_dir);
     mkdir(p, 0700);
     snprintf(p, sizeof(p), "%s/hosts/h", state_dir);
@@ -38,6 +52,7 @@ static int setup(void)
     snprintf(p, sizeof(p), "%s/hosts/h/domains/d", state_dir);
     mkdir(p, 0700);
     snprintf(log_path, sizeof(log_path), "%s/snapshots.log", p);
+    atexit(cleanup);
     return 0;
 }
 
