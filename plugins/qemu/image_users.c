@@ -6,10 +6,11 @@
  * removing that image, or merging another overlay into it, would break or
  * silently change it.  Overlays are made next to the image they sit on
  * (libvirt's default names, our revert overlays), so the image's own
- * directory is scanned.  Only the qcow2 header is read (magic, backing
- * file offset and size: a few bytes per file), never a whole image.
+ * directory is scanned.  Only the qcow2 header is read (qcow2.c: header,
+ * extensions and backing file name), never a whole image.
  */
 #include "qp.h"
+#include "qcow2.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,41 +22,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static uint64_t be64(const unsigned char *p)
+/* Backing file named in a qcow2 header (qcow2.c: header and extensions
+ * only, not the snapshot table), resolved against the image's directory
+ * as QEMU does and canonicalized; NULL if none, not qcow2, damaged, or a
+ * protocol name (nbd:, json:) that cannot be a file here. */
+static char *backing_of(const char *path)
 {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-/* Backing file named in a qcow2 header, resolved against the image's
- * directory and canonicalized; NULL if none or not qcow2. */
-static char *backing_of(const char *dir, const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
+    qp_qcow2 q;
+    if (qp_qcow2_read(path, QP_QCOW2_NO_SNAPSHOTS, &q, NULL, 0) != 0)
         return NULL;
-    unsigned char h[20];
-    char name[4097];
     char *res = NULL;
-    if (pread(fd, h, sizeof h, 0) == (ssize_t)sizeof h && be32(h) == 0x514649fbu) {
-        uint64_t off = be64(h + 8);
-        uint32_t len = be32(h + 16);
-        if (off && len && len < sizeof name &&
-            pread(fd, name, len, (off_t)off) == (ssize_t)len) {
-            name[len] = '\0';
-            char *full = name[0] == '/' ? qp_strdup(name) : qp_printf("%s/%s", dir, name);
-            res = full ? qp_realpath_or_copy(full) : NULL;
-            free(full);
-        }
+    if (q.backing && !qp_qcow2_has_protocol(q.backing)) {
+        char *full = qp_qcow2_backing_path(path, q.backing);
+        res = full ? qp_realpath_or_copy(full) : NULL;
+        free(full);
     }
-    close(fd);
+    qp_qcow2_free(&q);
     return res;
 }
 
@@ -83,7 +65,7 @@ int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out)
         char *p = qp_printf("%s/%s", dir, de->d_name);
         struct stat st;
         if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 20) {
-            char *b = backing_of(dir, p);
+            char *b = backing_of(p);
             if (b && !strcmp(b, canon) && qp_strv_add(out, p) < 0)
                 r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
             free(b);

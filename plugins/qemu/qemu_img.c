@@ -1,8 +1,13 @@
 /* qemu plugin - qemu-img and qemu-io wrappers (argv arrays, no shell). */
 #include "qp.h"
+#include "qcow2.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Run qemu-img; a non-zero exit becomes an error quoting its stderr. */
 static int img_run(qp_ctx *ctx, const char *what, const char *path, char *const argv[],
@@ -85,7 +90,159 @@ static int info_from_json(json_object *o, qp_img_info *out)
     return 0;
 }
 
-int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
+/* ---- direct header reads (qcow2.c) -----------------------------------------
+ *
+ * The checks only READ headers, so they read them straight from the file
+ * (docs/qemu.md, "Reading qcow2 headers directly").  Whenever the answer
+ * needs QEMU's own semantics - not qcow2 (format probing), a damaged or
+ * unsupported header (QEMU's error message), a protocol or json: backing
+ * name, a backing chain loop, a missing backing file, an image a running
+ * QEMU writes to while the caller did not ask for force-share - the
+ * wrappers below fall back to qemu-img, so the answers and the errors are
+ * QEMU's in every case the reader does not handle itself. */
+
+/* 1 when some process holds QEMU's "write" permission lock on the file
+ * (a read-shared OFD lock on byte 100 + BLK_PERM_WRITE's bit, which QEMU
+ * takes for every image it may write): what makes `qemu-img info`
+ * without -U fail.  Only asks (F_OFD_GETLK); takes no lock. */
+static int written_by_qemu(int fd)
+{
+    struct flock fl = {0};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    fl.l_start = 101;
+    fl.l_len = 1;
+    if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+        return 1; /* cannot tell: let qemu-img decide */
+    return fl.l_type != F_UNLCK;
+}
+
+enum { HDR_OK = 0, HDR_FALLBACK = 1 };
+
+/* Fill *out for one qcow2 image from its header.  HDR_FALLBACK when
+ * qemu-img must answer instead; negative only for out of memory. */
+static int hdr_info(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
+{
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return HDR_FALLBACK;
+    if (!force_share && written_by_qemu(fd)) {
+        close(fd);
+        return HDR_FALLBACK;
+    }
+    qp_qcow2 q;
+    char err[256];
+    int r = qp_qcow2_read_fd(fd, 0, &q, err, sizeof err);
+    close(fd);
+    if (r == -ENOMEM)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r != 0) {
+        if (r < 0)
+            qp_log(ctx, SB_LOG_DEBUG, "qcow2 header of '%s': %s; asking qemu-img", path, err);
+        return HDR_FALLBACK;
+    }
+    if (q.backing && qp_qcow2_has_protocol(q.backing)) {
+        qp_qcow2_free(&q);
+        return HDR_FALLBACK;
+    }
+    out->filename = qp_strdup(path);
+    out->format = qp_strdup("qcow2");
+    out->backing = q.backing ? qp_qcow2_backing_path(path, q.backing) : NULL;
+    out->backing_format = qp_strdup(q.backing_format);
+    out->virtual_size = q.size;
+    out->snaps = calloc(q.nsnaps ? q.nsnaps : 1, sizeof *out->snaps);
+    int oom = !out->filename || !out->format || (q.backing && !out->backing) ||
+              (q.backing_format && !out->backing_format) || !out->snaps;
+    for (uint32_t i = 0; !oom && i < q.nsnaps; i++) {
+        out->snaps[i].id = qp_strdup(q.snaps[i].id);
+        out->snaps[i].name = qp_strdup(q.snaps[i].name);
+        out->snaps[i].vm_state_size = q.snaps[i].vm_state_size;
+        out->nsnaps = i + 1;
+        oom = !out->snaps[i].id || !out->snaps[i].name;
+    }
+    qp_qcow2_free(&q);
+    if (oom) {
+        qp_img_info_free(out);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    return HDR_OK;
+}
+
+/* The chain from headers: qcow2 layers, ending at an image without a
+ * backing file or at a backing file its overlay declares raw. */
+static int hdr_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out,
+                     size_t *n)
+{
+    enum { MAX_CHAIN = 256 };
+    qp_img_info *c = NULL;
+    size_t len = 0;
+    qp_strv seen = {0};
+    char *cur = qp_strdup(path), *fmt = NULL;
+    int r = cur ? HDR_OK : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    while (r == HDR_OK && cur) {
+        char *canon = qp_realpath_or_copy(cur);
+        if (!canon || len >= MAX_CHAIN || qp_strv_has(&seen, canon)) {
+            r = canon ? HDR_FALLBACK : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            free(canon);
+            break;
+        }
+        qp_strv_add(&seen, canon);
+        free(canon);
+        qp_img_info *nc = realloc(c, (len + 1) * sizeof *nc);
+        if (!nc) {
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        c = nc;
+        qp_img_info *m = &c[len];
+        memset(m, 0, sizeof *m);
+        if (fmt && !strcmp(fmt, "raw")) {
+            /* declared raw: no header to read, the chain ends here */
+            struct stat st;
+            if (stat(cur, &st) < 0) {
+                r = HDR_FALLBACK;
+                break;
+            }
+            m->filename = cur;
+            m->format = qp_strdup("raw");
+            m->virtual_size = S_ISREG(st.st_mode) ? (unsigned long long)st.st_size : 0;
+            cur = NULL;
+            len++;
+            if (!m->format)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
+        if (fmt && strcmp(fmt, "qcow2")) {
+            r = HDR_FALLBACK; /* another declared format: QEMU's business */
+            break;
+        }
+        /* -U or not applies to the image asked about; QEMU opens backing
+         * files read-only and shared */
+        r = hdr_info(ctx, cur, len ? 1 : force_share, m);
+        if (r != HDR_OK)
+            break;
+        len++;
+        free(cur);
+        free(fmt);
+        cur = qp_strdup(m->backing);
+        fmt = qp_strdup(m->backing_format);
+        if ((m->backing && !cur) || (m->backing_format && !fmt))
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    free(cur);
+    free(fmt);
+    qp_strv_free(&seen);
+    if (r != HDR_OK) {
+        qp_img_chain_free(c, len);
+        return r;
+    }
+    *out = c;
+    *n = len;
+    return HDR_OK;
+}
+
+static int img_query_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
 {
     char *argv[8];
     int i = 0;
@@ -112,6 +269,14 @@ int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *ou
     return 0;
 }
 
+int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
+{
+    int r = hdr_info(ctx, path, force_share, out);
+    if (r != HDR_FALLBACK)
+        return r;
+    return img_query_qemu(ctx, path, force_share, out);
+}
+
 void qp_img_chain_free(qp_img_info *chain, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -119,7 +284,8 @@ void qp_img_chain_free(qp_img_info *chain, size_t n)
     free(chain);
 }
 
-int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out, size_t *n)
+static int img_chain_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out,
+                          size_t *n)
 {
     char *argv[9];
     int i = 0;
@@ -154,6 +320,25 @@ int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **o
     *out = c;
     *n = len;
     return 0;
+}
+
+int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out, size_t *n)
+{
+    int r = hdr_chain(ctx, path, force_share, out, n);
+    if (r != HDR_FALLBACK)
+        return r;
+    return img_chain_qemu(ctx, path, force_share, out, n);
+}
+
+int qp_img_query_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
+{
+    return img_query_qemu(ctx, path, force_share, out);
+}
+
+int qp_img_chain_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out,
+                      size_t *n)
+{
+    return img_chain_qemu(ctx, path, force_share, out, n);
 }
 
 int qp_img_has_snapshot(qp_ctx *ctx, const char *path, const char *tag, int force_share)

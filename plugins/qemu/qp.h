@@ -111,10 +111,16 @@ typedef struct qp_img_info {
 } qp_img_info;
 
 void qp_img_info_free(qp_img_info *info);
-/* qemu-img info --output=json [-U] path */
+/* What `qemu-img info --output=json [-U] path` reports.  qcow2 headers
+ * are read directly (qcow2.c); qemu-img answers everything else. */
 int qp_img_query(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out);
-/* qemu-img info --backing-chain: *out gets n entries, top first. */
+/* What `qemu-img info --backing-chain` reports: *out gets n entries, top
+ * first (headers read directly as above). */
 int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out, size_t *n);
+/* The same, always through qemu-img (tests compare the two). */
+int qp_img_query_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out);
+int qp_img_chain_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out,
+                      size_t *n);
 void qp_img_chain_free(qp_img_info *chain, size_t n);
 /* 1 if the image has an internal snapshot with this tag, 0 if not. */
 int qp_img_has_snapshot(qp_ctx *ctx, const char *path, const char *tag, int force_share);
