@@ -95,6 +95,12 @@ static int parse_disk(const xmlNode *node, const char *source, sb_domdisk *d)
     if (!target || !d->target || !*d->target)
         return sb_xml_error_at(source, node, SB_ERR_XML_ERROR,
                                "domain disk is missing <target dev='...'>");
+    /* A name starting with '/' means a source path to every disk lookup
+     * (sb_domdef_find_disk, snapshot <disk name=>), so such a target could
+     * never be found by its name. */
+    if (d->target[0] == '/')
+        return sb_xml_error_at(source, target, SB_ERR_XML_ERROR,
+                               "domain disk target '%s' must not start with '/'", d->target);
 
     xmlNode *src = sb_xml_child(node, "source");
     if (src && path_attr[d->type] && (rc = sb_xml_prop(src, path_attr[d->type], &d->src_path)) < 0)

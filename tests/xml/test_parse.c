@@ -291,6 +291,12 @@ static void set_domain_checks(void **state)
                                                 "<target dev='a'/></disk></devices></domain>"),
                      -SB_ERR_XML_ERROR);
     assert_non_null(strstr(sb_error_last()->message, "used twice"));
+    /* fuzz: a target that looks like a path could never be found by name */
+    assert_int_equal(sb_snapdef_set_domain(def, "<domain type='x'><name>x</name><devices>"
+                                                "<disk><target dev='/vda'/></disk>"
+                                                "</devices></domain>"),
+                     -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(sb_error_last()->message, "must not start with '/'"));
     assert_null(def->domain);
     sb_snapdef_free(def);
 }
