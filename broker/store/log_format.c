@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "snapbroker/flags.h"
 #include "store/crc32c.h"
 
 void sb_buf_free(sb_buf *b)
@@ -308,6 +309,9 @@ int sb_log_decode_op(const uint8_t *payload, size_t len, size_t *pos, sb_log_op 
         op->external = d_u8(&c) != 0;
         op->ctime = (long long)d_u64(&c);
         op->xml = d_opt(&c);
+        /* the writer refuses other states (sb_store_add): not ours */
+        if (op->state > SB_STATE_DISK_SNAPSHOT)
+            c.bad = true;
         break;
     case SB_LOG_DEL:
         op->name = d_str(&c);

@@ -16,6 +16,7 @@
 #include "store/crc32c.h"
 #include "store/log_format.h"
 #include "store/store.h"
+#include "xml/snapdef.h"
 
 static char state_dir[256];
 static char log_path[512];
@@ -129,6 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!name || sb_tree_lookup(t, name) != n)
             FUZZ_FAIL("node not found by its name");
         (void)sb_tree_node_xml(n);
+        if (!sb_snap_state_to_string(sb_tree_node_state(n)))
+            FUZZ_FAIL("node '%s' loaded with invalid state %d", name, sb_tree_node_state(n));
         if (++count > sb_tree_count(t))
             FUZZ_FAIL("walk visits more nodes than the tree has");
     }

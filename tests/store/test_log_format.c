@@ -163,6 +163,14 @@ static void decoder_is_bounded(void **state)
     uint8_t no_nul[] = { SB_LOG_DEL, 1, 0, 0, 0, 'a', 'b' };
     pos = 0;
     assert_int_equal(sb_log_decode_op(no_nul, sizeof(no_nul), &pos, &o), -1);
+    /* a PUT with a state the writer never stores (found while fuzzing) */
+    uint8_t bad_state[] = { SB_LOG_PUT, 1, 0, 0, 0, 'a', 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    pos = 0;
+    assert_int_equal(sb_log_decode_op(bad_state, sizeof(bad_state), &pos, &o), -1);
+    bad_state[8] = 8; /* disk-snapshot, the last valid one */
+    pos = 0;
+    assert_int_equal(sb_log_decode_op(bad_state, sizeof(bad_state), &pos, &o), 1);
+    assert_int_equal(o.state, 8);
     sb_buf_free(&b);
 }
 
