@@ -52,6 +52,14 @@ static int setup(void)
     mkdir(p, 0700);
     snprintf(p, sizeof(p), "%s/hosts/h/domains/d", state_dir);
     mkdir(p, 0700);
+    /* a read-only open without the lock file sees "no store yet" and
+     * never reads the log */
+    char lock[512];
+    snprintf(lock, sizeof(lock), "%s/lock", p);
+    int lfd = open(lock, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        FUZZ_FAIL("cannot create %s", lock);
+    close(lfd);
     snprintf(log_path, sizeof(log_path), "%s/snapshots.log", p);
     atexit(cleanup);
     return 0;
