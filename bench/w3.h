@@ -33,6 +33,11 @@ struct w3_target {
 
 extern const struct w3_target w3_raw, w3_sb_api, w3_sb_cli, w3_lv;
 
+/* Nonzero while libvirt may fork and wait for a QEMU of its own (the
+ * capability probe at open/first define): the subreaper thread of
+ * w3_ops.c must not reap it then, or libvirt's waitpid fails (ECHILD). */
+extern volatile int w3_reaper_paused;
+
 /* The documents snapbroker and libvirt both get (static buffer). */
 const char *w3_domain_xml(const char *name, const char *disk, int kvm);
 const char *w3_snap_xml(enum w3_op op, const struct w3_env *e);

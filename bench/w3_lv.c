@@ -26,6 +26,9 @@ static void *lv_init(const char *dir, int kvm)
     char *r = lv_embed_root(tmpl, dir);
     rename(r, root);
     free(r);
+    /* the open and the first define may probe QEMU's capabilities (a
+     * QEMU libvirt forks and waits for itself): keep our reaper off it */
+    w3_reaper_paused = 1;
     t->c = lv_embed_open(root);
     /* the first define of a connection pays a one-off capability lookup
      * (~0.9 s); W3 times a define over an existing definition */
@@ -33,6 +36,7 @@ static void *lv_init(const char *dir, int kvm)
     snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
     if (!(t->d = virDomainDefineXML(t->c, w3_domain_xml(DOM, disk, kvm))))
         bench_die("embed define: %s", lv_err());
+    w3_reaper_paused = 0;
     return t;
 }
 

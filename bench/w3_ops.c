@@ -86,6 +86,8 @@ const char *w3_snap_xml(enum w3_op op, const struct w3_env *e)
     return buf_snap;
 }
 
+volatile int w3_reaper_paused;
+
 /* Reap adopted QEMUs (comm "qemu-system-x86") as soon as they exit; leave
  * every other child to whoever forked it (bench_run, libvirt's own
  * waitpid), peeking with WNOWAIT. */
@@ -106,7 +108,7 @@ static void *reaper(void *arg)
                 comm[0] = 0;
             fclose(f);
         }
-        if (!strncmp(comm, "qemu-system", 11))
+        if (!strncmp(comm, "qemu-system", 11) && !w3_reaper_paused)
             waitpid(si.si_pid, NULL, WNOHANG);
         else
             usleep(200);
