@@ -341,6 +341,27 @@ static void esx_accepted_create_flags(void **state)
     free(name);
 }
 
+/* The plugin's limits hold when the hypervisor keeps the tree: refhv
+ * declares vSphere's depth of 31, the broker asks the plugin's own
+ * current/parent calls and refuses the 32nd level before the plugin runs. */
+static void esx_depth_limit(void **state)
+{
+    struct fx *f = *state;
+    char name[16];
+
+    for (int i = 1; i <= 31; i++) {
+        snprintf(name, sizeof(name), "l%d", i);
+        if (try_create(f, name, 0) != 0)
+            fail_msg("create %s: %s", name, sb_error_last()->message);
+    }
+    int rc = try_create(f, "l32", 0);
+    assert_int_equal(rc, -SB_ERR_OPERATION_INVALID);
+    assert_non_null(strstr(sb_error_last()->message, "deeper"));
+    size_t n = 0;
+    assert_int_equal(sb_snapshot_count(&n, f->c, DOM, NULL, 0), 0);
+    assert_int_equal(n, 31);
+}
+
 /* ESX's DISK_ONLY is a vSphere snapshot without memory: the disks stay
  * vSphere's (delta disks it names itself), and libvirt's ESX driver never
  * aligns disks.  A plugin without per-disk entries gets no disk alignment
@@ -968,6 +989,7 @@ int main(void)
         ESX_TEST(esx_flags_outside_masks),
         ESX_TEST(esx_accepted_create_flags),
         ESX_TEST(esx_disk_only_create),
+        ESX_TEST(esx_depth_limit),
         ESX_TEST(esx_disk_entries_refused),
         ESX_TEST(esx_duplicate_name_anywhere),
         ESX_TEST(esx_xml_and_info),

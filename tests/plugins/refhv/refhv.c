@@ -40,6 +40,9 @@ static const struct sb_plugin_caps hv_caps = {
     .uniform_internal = 1,
     .create_parse = SB_CREATE_PARSE_CREATE,
     .names_unique = 1,
+    /* vSphere's documented limits: a tree at most 31 deep, 496 per VM */
+    .max_snapshots = 496,
+    .max_depth = 31,
 };
 #endif
 
