@@ -139,3 +139,50 @@ int fx_lock_file(const char *path, int exclusive)
     }
     return fd;
 }
+
+#define ST(s) (1u << (s))
+/* Every state with a running QEMU-like guest: all but shut off. */
+#define ACTIVE_STATES (~ST(SB_DOMAIN_SHUTOFF) & 0xffu)
+
+unsigned fx_domain_transition(const char *verb, unsigned flags, struct fx_transition *out)
+{
+    if (strcmp(verb, "domain_start") == 0) {
+        *out = (struct fx_transition){ ST(SB_DOMAIN_SHUTOFF),
+                                       (flags & SB_DOMAIN_START_PAUSED) ? SB_DOMAIN_PAUSED
+                                                                        : SB_DOMAIN_RUNNING,
+                                       "is already running" };
+        return flags & ~(unsigned)SB_DOMAIN_START_PAUSED;
+    }
+    if (strcmp(verb, "domain_suspend") == 0)
+        *out = (struct fx_transition){ ST(SB_DOMAIN_RUNNING) | ST(SB_DOMAIN_BLOCKED),
+                                       SB_DOMAIN_PAUSED, "is not running" };
+    else if (strcmp(verb, "domain_resume") == 0)
+        *out = (struct fx_transition){ ST(SB_DOMAIN_PAUSED), SB_DOMAIN_RUNNING, "is not paused" };
+    else /* destroy, and shutdown: the test guest obeys at once */
+        *out = (struct fx_transition){ ACTIVE_STATES, SB_DOMAIN_SHUTOFF, "is not running" };
+    return flags;
+}
+
+int fx_state_files(const struct sb_host_api *host, sb_host *h, const char *base, char **file,
+                   char **lock_file)
+{
+    const char *dir;
+    char lock[256];
+
+    *file = *lock_file = NULL;
+    if (!host->state_dir)
+        return host->set_error(h, SB_ERR_OPERATION_UNSUPPORTED,
+                               "fixture plugin: the broker provides no state_dir service");
+    if (!(dir = host->state_dir(h)))
+        return -SB_ERR_SYSTEM_ERROR; /* state_dir() reported why */
+    snprintf(lock, sizeof(lock), "%s.lock", base);
+    *file = fx_path_join(host, dir, base);
+    *lock_file = fx_path_join(host, dir, lock);
+    if (!*file || !*lock_file) {
+        host->free(*file);
+        host->free(*lock_file);
+        *file = *lock_file = NULL;
+        return host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    return 0;
+}

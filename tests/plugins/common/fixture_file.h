@@ -27,4 +27,22 @@ char *fx_path_join(const struct sb_host_api *host, const char *dir, const char *
  * Returns the descriptor (close it to unlock) or -1 with errno set. */
 int fx_lock_file(const char *path, int exclusive);
 
+/* The lifecycle of a fixture domain: for a domain verb ("domain_start",
+ * "domain_destroy", "domain_shutdown", "domain_suspend", "domain_resume")
+ * and its flags, the states it may start from, the state it leads to and
+ * what to say when the domain is in another state.  Returns the flag bits
+ * the verb does not accept (0 when all are fine). */
+struct fx_transition {
+    unsigned from_mask; /* 1 << enum sb_domain_state */
+    int to;
+    const char *refusal; /* "is not running", ... */
+};
+unsigned fx_domain_transition(const char *verb, unsigned flags, struct fx_transition *out);
+
+/* Open's shared part: the fixture's state file and its lock file under
+ * host->state_dir(), named base and base.lock (host->alloc'd).  Returns 0
+ * or the error class already reported through host->set_error. */
+int fx_state_files(const struct sb_host_api *host, sb_host *h, const char *base, char **file,
+                   char **lock_file);
+
 #endif

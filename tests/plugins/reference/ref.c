@@ -43,7 +43,6 @@ static void ref_close(sb_conn *c)
 
 static int ref_open(sb_conn **out, sb_host *h, const char *uri)
 {
-    const char *dir;
     sb_conn *c;
 
     *out = NULL;
@@ -51,19 +50,13 @@ static int ref_open(sb_conn **out, sb_host *h, const char *uri)
         return ref_host->set_error(h, SB_ERR_INVALID_ARG,
                                    "ref plugin: unsupported URI '%s' (only ref:///default)",
                                    uri ? uri : "");
-    if (!ref_host->state_dir)
-        return ref_host->set_error(h, SB_ERR_OPERATION_UNSUPPORTED,
-                                   "ref plugin: the broker provides no state_dir service");
-    if (!(dir = ref_host->state_dir(h)))
-        return -SB_ERR_SYSTEM_ERROR; /* state_dir() reported why */
     if (!(c = ref_host->alloc(sizeof(*c))))
         return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
-    c->file = fx_path_join(ref_host, dir, "domains");
-    c->lock_file = fx_path_join(ref_host, dir, "domains.lock");
-    if (!c->file || !c->lock_file) {
+    int rc = fx_state_files(ref_host, h, "domains", &c->file, &c->lock_file);
+    if (rc < 0) {
         ref_close(c);
-        return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
+        return rc;
     }
     *out = c;
     return 0;

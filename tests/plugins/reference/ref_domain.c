@@ -1,6 +1,7 @@
 /* Domain callbacks of the reference plugin: a tiny state machine on the
  * state file, with libvirt's error classes for invalid transitions. */
 #include "ref.h"
+#include "fixture_file.h"
 
 #include <string.h>
 
@@ -122,49 +123,40 @@ static int transition(sb_conn *c, const char *domain, unsigned from_mask, int to
     return rc;
 }
 
-#define ST(s) (1u << (s))
-#define ACTIVE_STATES                                                                   \
-    (ST(SB_DOMAIN_RUNNING) | ST(SB_DOMAIN_BLOCKED) | ST(SB_DOMAIN_PAUSED) |               \
-     ST(SB_DOMAIN_SHUTDOWN) | ST(SB_DOMAIN_CRASHED) | ST(SB_DOMAIN_PMSUSPENDED) |         \
-     ST(SB_DOMAIN_NOSTATE))
+
+/* One lifecycle verb: the shared rules (fixture_file.c), this state file. */
+static int lifecycle(sb_conn *c, const char *domain, const char *verb, unsigned flags)
+{
+    struct fx_transition t;
+    unsigned bad = fx_domain_transition(verb, flags, &t);
+    if (bad)
+        return bad_flags(c, verb, bad);
+    return transition(c, domain, t.from_mask, t.to, t.refusal);
+}
 
 int ref_domain_start(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags & ~(unsigned)SB_DOMAIN_START_PAUSED)
-        return bad_flags(c, "domain_start", flags & ~(unsigned)SB_DOMAIN_START_PAUSED);
-    return transition(c, domain, ST(SB_DOMAIN_SHUTOFF),
-                      (flags & SB_DOMAIN_START_PAUSED) ? SB_DOMAIN_PAUSED : SB_DOMAIN_RUNNING,
-                      "is already running");
+    return lifecycle(c, domain, "domain_start", flags);
 }
 
 int ref_domain_destroy(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_destroy", flags);
-    return transition(c, domain, ACTIVE_STATES, SB_DOMAIN_SHUTOFF, "is not running");
+    return lifecycle(c, domain, "domain_destroy", flags);
 }
 
 int ref_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_shutdown", flags);
-    /* the test guest obeys at once */
-    return transition(c, domain, ACTIVE_STATES, SB_DOMAIN_SHUTOFF, "is not running");
+    return lifecycle(c, domain, "domain_shutdown", flags);
 }
 
 int ref_domain_suspend(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_suspend", flags);
-    return transition(c, domain, ST(SB_DOMAIN_RUNNING) | ST(SB_DOMAIN_BLOCKED), SB_DOMAIN_PAUSED,
-                      "is not running");
+    return lifecycle(c, domain, "domain_suspend", flags);
 }
 
 int ref_domain_resume(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_resume", flags);
-    return transition(c, domain, ST(SB_DOMAIN_PAUSED), SB_DOMAIN_RUNNING, "is not paused");
+    return lifecycle(c, domain, "domain_resume", flags);
 }
 
 /* A name goes into the state file's record line. */

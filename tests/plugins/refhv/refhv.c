@@ -57,7 +57,6 @@ static void hv_close(sb_conn *c)
 
 static int hv_open(sb_conn **out, sb_host *h, const char *uri)
 {
-    const char *dir;
     size_t ln = strlen(HV_NAME);
     sb_conn *c;
 
@@ -66,16 +65,13 @@ static int hv_open(sb_conn **out, sb_host *h, const char *uri)
         return hv_host->set_error(h, SB_ERR_INVALID_ARG,
                                   "%s plugin: unsupported URI '%s' (only %s:///default)", HV_NAME,
                                   uri ? uri : "", HV_NAME);
-    if (!(dir = hv_host->state_dir(h)))
-        return -SB_ERR_SYSTEM_ERROR; /* state_dir() reported why */
     if (!(c = hv_host->alloc(sizeof(*c))))
         return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
-    c->file = fx_path_join(hv_host, dir, "refhv");
-    c->lock_file = fx_path_join(hv_host, dir, "refhv.lock");
-    if (!c->file || !c->lock_file) {
+    int rc = fx_state_files(hv_host, h, "refhv", &c->file, &c->lock_file);
+    if (rc < 0) {
         hv_close(c);
-        return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
+        return rc;
     }
     *out = c;
     return 0;

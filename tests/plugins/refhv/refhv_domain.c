@@ -1,5 +1,6 @@
 /* refhv's domains: a tiny state machine on the state file, as in ref. */
 #include "refhv.h"
+#include "fixture_file.h"
 
 #include <string.h>
 
@@ -83,8 +84,6 @@ int hv_domain_get_state(int *out_state, sb_conn *c, const char *domain)
     return rc;
 }
 
-#define ST(s) (1u << (s))
-#define ACTIVE_STATES (~ST(SB_DOMAIN_SHUTOFF) & 0xffu)
 
 static int transition(sb_conn *c, const char *domain, unsigned from_mask, int to,
                       const char *why)
@@ -97,7 +96,7 @@ static int transition(sb_conn *c, const char *domain, unsigned from_mask, int to
         return rc;
     if (!(d = hv_find_dom(&st, domain)))
         rc = hv_no_domain(c, domain);
-    else if (!(from_mask & ST(d->state)))
+    else if (!(from_mask & (1u << d->state)))
         rc = hv_host->set_error(c->h, SB_ERR_OPERATION_INVALID, "domain '%s' %s", domain, why);
     else {
         d->state = to;
@@ -107,42 +106,39 @@ static int transition(sb_conn *c, const char *domain, unsigned from_mask, int to
     return rc;
 }
 
+/* One lifecycle verb: the shared rules (fixture_file.c), this state file. */
+static int lifecycle(sb_conn *c, const char *domain, const char *verb, unsigned flags)
+{
+    struct fx_transition t;
+    unsigned bad = fx_domain_transition(verb, flags, &t);
+    if (bad)
+        return bad_flags(c, verb, bad);
+    return transition(c, domain, t.from_mask, t.to, t.refusal);
+}
+
 int hv_domain_start(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags & ~(unsigned)SB_DOMAIN_START_PAUSED)
-        return bad_flags(c, "domain_start", flags & ~(unsigned)SB_DOMAIN_START_PAUSED);
-    return transition(c, domain, ST(SB_DOMAIN_SHUTOFF),
-                      (flags & SB_DOMAIN_START_PAUSED) ? SB_DOMAIN_PAUSED : SB_DOMAIN_RUNNING,
-                      "is already running");
+    return lifecycle(c, domain, "domain_start", flags);
 }
 
 int hv_domain_destroy(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_destroy", flags);
-    return transition(c, domain, ACTIVE_STATES, SB_DOMAIN_SHUTOFF, "is not running");
+    return lifecycle(c, domain, "domain_destroy", flags);
 }
 
 int hv_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_shutdown", flags);
-    return transition(c, domain, ACTIVE_STATES, SB_DOMAIN_SHUTOFF, "is not running");
+    return lifecycle(c, domain, "domain_shutdown", flags);
 }
 
 int hv_domain_suspend(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_suspend", flags);
-    return transition(c, domain, ST(SB_DOMAIN_RUNNING) | ST(SB_DOMAIN_BLOCKED), SB_DOMAIN_PAUSED,
-                      "is not running");
+    return lifecycle(c, domain, "domain_suspend", flags);
 }
 
 int hv_domain_resume(sb_conn *c, const char *domain, unsigned flags)
 {
-    if (flags)
-        return bad_flags(c, "domain_resume", flags);
-    return transition(c, domain, ST(SB_DOMAIN_PAUSED), SB_DOMAIN_RUNNING, "is not paused");
+    return lifecycle(c, domain, "domain_resume", flags);
 }
 
 int hv_domain_define(char **out_name, sb_conn *c, const char *xml, unsigned flags)
