@@ -29,6 +29,11 @@ struct sb_connection {
     char *host_name;                 /* configured name, or derived from the URI */
     char *uri;
     const sb_loaded_plugin *plugin;  /* borrowed from the registry */
+    /* The capabilities in force on this connection: the plugin's, or
+     * (ABI 1.1) what its conn_caps() answered at open, validated and
+     * copied into conn_caps. */
+    const struct sb_plugin_caps *caps;
+    struct sb_plugin_caps conn_caps;
     sb_host *host;                   /* host services context */
     sb_conn *conn;                   /* the plugin's connection */
     bool readonly;
@@ -47,7 +52,7 @@ struct sb_connection {
 /* True when the plugin keeps snapshot metadata in the broker's store. */
 static inline bool sb_conn_broker_meta(const sb_connection *c)
 {
-    return c->plugin->caps.meta_owner == SB_META_BROKER;
+    return c->caps->meta_owner == SB_META_BROKER;
 }
 
 /* The store of domain on c's host, borrowed from the connection's cache

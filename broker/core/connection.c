@@ -6,6 +6,7 @@
 #include "core/api.h"
 #include "core/error.h"
 #include "plugin/dispatch.h"
+#include "plugin/validate.h"
 #include "store/names.h"
 
 /* The plugin named by a URI's scheme ("qemu:///session" -> "qemu",
@@ -100,6 +101,30 @@ static void progress_adapter(void *data, const char *plugin, const char *host, c
         b->progress(b->progress_opaque, what, percent);
 }
 
+/* ABI 1.1: a plugin whose capabilities depend on what open() found.  The
+ * block is checked like the table's caps; who owns the metadata decided
+ * which callbacks the loader required, so it cannot change here. */
+static int adopt_conn_caps(sb_connection *c)
+{
+    const struct sb_plugin_caps *caps;
+    int rc;
+
+    if (!c->plugin->ops.conn_caps || !(caps = c->plugin->ops.conn_caps(c->conn)))
+        return 0;
+    if ((rc = sb_plugin_caps_copy(&c->conn_caps, NULL, caps, c->plugin->path)) < 0) {
+        sb_error_prefix("host '%s': conn_caps", c->host_name);
+        return rc;
+    }
+    if (c->conn_caps.meta_owner != c->plugin->caps.meta_owner)
+        return sb_error_set(SB_ERR_PLUGIN_ABI,
+                            "plugin file '%s': conn_caps for host '%s' changes meta_owner "
+                            "(%u, the plugin declares %u)",
+                            c->plugin->path, c->host_name, c->conn_caps.meta_owner,
+                            c->plugin->caps.meta_owner);
+    c->caps = &c->conn_caps;
+    return 0;
+}
+
 int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned flags)
 {
     const sb_config_host *hcfg;
@@ -122,6 +147,7 @@ int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned fla
         goto fail;
     if ((rc = sb_registry_load_name(&c->plugin, b->registry, &b->path, plugin)) < 0)
         goto fail;
+    c->caps = &c->plugin->caps;
     if (asprintf(&state_dir, "%s/hosts/%s/plugin-%s", b->cfg->state_dir, c->host_name,
                  c->plugin->name) < 0) {
         state_dir = NULL;
@@ -147,6 +173,8 @@ int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned fla
         sb_error_prefix("cannot open host '%s' (%s)", c->host_name, c->uri);
         goto fail;
     }
+    if ((rc = adopt_conn_caps(c)) < 0)
+        goto fail;
     *out = c;
     return 0;
 fail:

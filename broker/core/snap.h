@@ -19,7 +19,8 @@ struct sb_snap_request {
 };
 
 /* The plugin's alignment policy as normalize options. */
-void sb_snap_policy_opts(const sb_loaded_plugin *p, sb_normalize_opts *o);
+void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
+                         sb_normalize_opts *o);
 
 /* Parse and normalize a create/redefine request for c's plugin. */
 int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_snap_request *rq);

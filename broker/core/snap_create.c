@@ -29,7 +29,7 @@ static int check_create_flags(const sb_connection *c, unsigned flags)
         (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
                                       SB_SNAPSHOT_CREATE_LIVE, "live")) < 0)
         return rc;
-    return sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE, flags);
+    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_CREATE, flags);
 }
 
 /* Name rules of the plugin and of the store (§4.1). */
@@ -37,8 +37,8 @@ static int check_name(const sb_connection *c, const char *name, unsigned flags)
 {
     /* Names are at most SB_NAME_MAX bytes everywhere in snapbroker (the
      * public sb_snapshot_info holds one); a plugin may only lower that. */
-    uint32_t max = c->plugin->caps.name_max && c->plugin->caps.name_max < SB_NAME_MAX
-                       ? c->plugin->caps.name_max
+    uint32_t max = c->caps->name_max && c->caps->name_max < SB_NAME_MAX
+                       ? c->caps->name_max
                        : SB_NAME_MAX;
     int rc;
 
@@ -54,7 +54,7 @@ static int check_name(const sb_connection *c, const char *name, unsigned flags)
 
 static int check_limits(const sb_connection *c, const sb_tree *t, const char *parent)
 {
-    const struct sb_plugin_caps *caps = &c->plugin->caps;
+    const struct sb_plugin_caps *caps = c->caps;
 
     if (caps->max_snapshots && sb_tree_count(t) >= caps->max_snapshots)
         return sb_error_set(SB_ERR_OPERATION_INVALID,
@@ -231,7 +231,7 @@ out:
  * the plugin's own listing and parent calls. */
 static int check_limits_hypervisor(sb_connection *c, const char *domain)
 {
-    const struct sb_plugin_caps *caps = &c->plugin->caps;
+    const struct sb_plugin_caps *caps = c->caps;
     char *name = NULL, *parent = NULL;
     size_t n = 0, depth = 1;
     int rc;

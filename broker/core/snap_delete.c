@@ -19,7 +19,7 @@ static int check_delete_flags(const sb_connection *c, unsigned flags)
     if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_DELETE_CHILDREN, "children",
                                       SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only")) < 0)
         return rc;
-    return sb_dispatch_check_flags(c->plugin, SB_VERB_DELETE, flags);
+    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_DELETE, flags);
 }
 
 /* The snapshots to delete, children before their parents: the reverse of

@@ -28,10 +28,9 @@ static int snapshot_state_for(int domain_state, bool disk_only)
     return domain_state; /* the enums share values 1..7 */
 }
 
-void sb_snap_policy_opts(const sb_loaded_plugin *p, sb_normalize_opts *o)
+void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
+                         sb_normalize_opts *o)
 {
-    const struct sb_plugin_caps *caps = &p->caps;
-
     /* Only a plugin whose disks default to external changes the rule;
      * DISK_ONLY and external memory make disks external anyway (§4.3). */
     if (caps->default_location == SB_LOCATION_EXTERNAL)
@@ -86,7 +85,7 @@ out:
 
 int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_snap_request *rq)
 {
-    const struct sb_plugin_caps *caps = &c->plugin->caps;
+    const struct sb_plugin_caps *caps = c->caps;
     bool redefine = (rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) ||
                     caps->create_parse == SB_CREATE_PARSE_REDEFINE;
     bool disk_only = rq->flags & SB_SNAPSHOT_CREATE_DISK_ONLY;
@@ -106,7 +105,7 @@ int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_sn
     if ((rc = sb_snapdef_parse(rq->xml, strlen(rq->xml), NULL, pflags, &def)) < 0)
         return rc;
 
-    sb_snap_policy_opts(c->plugin, &o);
+    sb_snap_policy_opts(c->plugin, c->caps, &o);
     o.redefine = redefine;
     o.disk_only = disk_only;
     o.running = active;

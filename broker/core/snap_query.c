@@ -25,7 +25,7 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
     if ((flags & SB_SNAPSHOT_XML_SECURE) &&
         (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
         return rc;
-    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_XML, flags)) < 0)
+    if ((rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_XML, flags)) < 0)
         return rc;
     if (!sb_conn_broker_meta(c)) {
         SB_DISPATCH(rc, c->plugin, snapshot_get_xml, out_xml, c->conn, domain, name, flags);
@@ -58,7 +58,7 @@ int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const c
     if (flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for snapshot listing",
                             flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL);
-    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_LIST, flags)) < 0)
+    if ((rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_LIST, flags)) < 0)
         return rc;
     if (!sb_conn_broker_meta(c)) {
         SB_DISPATCH(rc, c->plugin, snapshot_list, out_names, out_n, c->conn, domain, from, flags);
@@ -101,7 +101,7 @@ int sb_snapshot_count(size_t *out_n, sb_connection *c, const char *domain, const
     if (flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for snapshot listing",
                             flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL);
-    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_LIST, flags)) < 0 ||
+    if ((rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_LIST, flags)) < 0 ||
         (rc = sb_conn_store(c, domain, false, &s)) < 0 ||
         (from && (rc = sb_snap_lookup(s, domain, from, &dummy)) < 0))
         return rc;
@@ -155,7 +155,7 @@ int sb_snapshot_set_current(sb_connection *c, const char *domain, const char *na
         free(xml);
         return rc;
     }
-    if ((rc = sb_dispatch_check_flags(c->plugin, SB_VERB_CREATE,
+    if ((rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_CREATE,
                                       SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT)) < 0)
         return rc;
     if ((rc = sb_conn_store(c, domain, true, &s)) < 0)

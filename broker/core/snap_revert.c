@@ -16,7 +16,7 @@ static int check_revert_flags(const sb_connection *c, unsigned flags)
     if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_REVERT_RUNNING, "running",
                                       SB_SNAPSHOT_REVERT_PAUSED, "paused")) < 0)
         return rc;
-    return sb_dispatch_check_flags(c->plugin, SB_VERB_REVERT, flags);
+    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_REVERT, flags);
 }
 
 /* A revert rebuilds the guest from the snapshot's <domain>; without one

@@ -20,23 +20,24 @@ const char *sb_verb_name(enum sb_verb verb)
     return verb_names[verb];
 }
 
-static int verb_mask(const sb_loaded_plugin *p, enum sb_verb verb, uint32_t *mask)
+static int verb_mask(const struct sb_plugin_caps *caps, enum sb_verb verb, uint32_t *mask)
 {
     switch (verb) {
-    case SB_VERB_CREATE: *mask = p->caps.create_flags; return 0;
-    case SB_VERB_REVERT: *mask = p->caps.revert_flags; return 0;
-    case SB_VERB_DELETE: *mask = p->caps.delete_flags; return 0;
-    case SB_VERB_LIST: *mask = p->caps.list_flags; return 0;
-    case SB_VERB_XML: *mask = p->caps.xml_flags; return 0;
+    case SB_VERB_CREATE: *mask = caps->create_flags; return 0;
+    case SB_VERB_REVERT: *mask = caps->revert_flags; return 0;
+    case SB_VERB_DELETE: *mask = caps->delete_flags; return 0;
+    case SB_VERB_LIST: *mask = caps->list_flags; return 0;
+    case SB_VERB_XML: *mask = caps->xml_flags; return 0;
     }
     return -1;
 }
 
-int sb_dispatch_check_flags(const sb_loaded_plugin *p, enum sb_verb verb, unsigned flags)
+int sb_dispatch_check_flags(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
+                            enum sb_verb verb, unsigned flags)
 {
     uint32_t mask;
 
-    if (verb_mask(p, verb, &mask) < 0)
+    if (verb_mask(caps ? caps : &p->caps, verb, &mask) < 0)
         return sb_error_set(SB_ERR_INTERNAL_ERROR, "unknown verb %d for plugin '%s'", (int)verb,
                             p->name);
     if (flags & ~mask)

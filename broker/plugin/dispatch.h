@@ -3,7 +3,7 @@
  * virReportUnsupportedError).
  *
  * Order for one verb (e.g. snapshot create):
- *     if ((rc = sb_dispatch_check_flags(p, SB_VERB_CREATE, flags)) < 0) return rc;
+ *     if ((rc = sb_dispatch_check_flags(p, caps, SB_VERB_CREATE, flags)) < 0) return rc;
  *     SB_DISPATCH(rc, p, snapshot_create, &xml, conn, dom, snap_xml, flags);
  * SB_DISPATCH reports a NULL (or since-minor gated) callback as NO_SUPPORT,
  * clears the thread error before the call and makes sure a failure always
@@ -27,10 +27,12 @@ enum sb_verb {
 /* "snapshot_create", ...; NULL for an unknown verb. */
 const char *sb_verb_name(enum sb_verb verb);
 
-/* flags outside the plugin's mask for verb: SB_ERR_INVALID_ARG
+/* flags outside caps' mask for verb (caps: the
+ * connection's capabilities; NULL = the plugin's own): SB_ERR_INVALID_ARG
  * "unsupported flags (0xBITS) for VERB in plugin 'NAME'" (only the
  * offending bits are shown, as virCheckFlags does). */
-int sb_dispatch_check_flags(const sb_loaded_plugin *p, enum sb_verb verb, unsigned flags);
+int sb_dispatch_check_flags(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
+                            enum sb_verb verb, unsigned flags);
 
 /* SB_ERR_NO_SUPPORT "plugin 'NAME' does not support OPERATION". */
 int sb_dispatch_missing(const sb_loaded_plugin *p, const char *operation);

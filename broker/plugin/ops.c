@@ -30,6 +30,12 @@ static const struct sb_plugin_op_desc op_table[SB_OP__COUNT] = {
     [SB_OP_SNAPSHOT_CURRENT] = OP(snapshot_current, 0, SB_OP_HYPERVISOR_META),
     [SB_OP_SNAPSHOT_PARENT] = OP(snapshot_parent, 0, SB_OP_HYPERVISOR_META),
     [SB_OP_SNAPSHOT_EXISTS] = OP(snapshot_exists, 0, SB_OP_OPTIONAL),
+    [SB_OP_CONN_CAPS] = OP(conn_caps, 1, SB_OP_OPTIONAL),
+    [SB_OP_DOMAIN_VALIDATE] = OP(domain_validate, 1, SB_OP_OPTIONAL),
+    [SB_OP_SNAPSHOT_USAGE] = OP(snapshot_usage, 1, SB_OP_OPTIONAL),
+    [SB_OP_DOMAIN_JOB_INFO] = OP(domain_job_info, 1, SB_OP_OPTIONAL),
+    [SB_OP_DOMAIN_JOB_ABORT] = OP(domain_job_abort, 1, SB_OP_OPTIONAL),
+    [SB_OP_DOMAIN_GET_STATE_REASON] = OP(domain_get_state_reason, 1, SB_OP_OPTIONAL),
 };
 
 const struct sb_plugin_op_desc *sb_plugin_op_desc(enum sb_plugin_op op)

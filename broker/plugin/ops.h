@@ -35,6 +35,12 @@ enum sb_plugin_op {
     SB_OP_SNAPSHOT_CURRENT,
     SB_OP_SNAPSHOT_PARENT,
     SB_OP_SNAPSHOT_EXISTS,
+    SB_OP_CONN_CAPS,               /* since 1.1 */
+    SB_OP_DOMAIN_VALIDATE,         /* since 1.1 */
+    SB_OP_SNAPSHOT_USAGE,          /* since 1.1 */
+    SB_OP_DOMAIN_JOB_INFO,         /* since 1.1 */
+    SB_OP_DOMAIN_JOB_ABORT,        /* since 1.1 */
+    SB_OP_DOMAIN_GET_STATE_REASON, /* since 1.1 */
     SB_OP__COUNT
 };
 

@@ -110,9 +110,10 @@ static int check_enum(const char *path, const char *member, uint32_t value, uint
     return 0;
 }
 
-static int copy_caps(sb_loaded_plugin *rec, const struct sb_plugin_caps *caps, const char *path)
+int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
+                        const struct sb_plugin_caps *caps, const char *path)
 {
-    const struct sb_plugin_caps *c = &rec->caps;
+    const struct sb_plugin_caps *c = dst;
     int rc;
 
     if (!caps)
@@ -121,11 +122,10 @@ static int copy_caps(sb_loaded_plugin *rec, const struct sb_plugin_caps *caps, c
                     SB_PLUGIN_CAPS_SIZE_MIN, sizeof(*caps));
     if (rc < 0)
         return rc;
-    rec->caps_size = caps->struct_size;
-    memset(&rec->caps, 0, sizeof(rec->caps));
-    memcpy(&rec->caps, caps,
-           caps->struct_size < sizeof(rec->caps) ? caps->struct_size : sizeof(rec->caps));
-
+    if (out_size)
+        *out_size = caps->struct_size;
+    memset(dst, 0, sizeof(*dst));
+    memcpy(dst, caps, caps->struct_size < sizeof(*dst) ? caps->struct_size : sizeof(*dst));
     if ((rc = check_mask(path, "create_flags", c->create_flags, SB_SNAPSHOT_CREATE_ALL)) < 0 ||
         (rc = check_mask(path, "revert_flags", c->revert_flags, SB_SNAPSHOT_REVERT_ALL)) < 0 ||
         (rc = check_mask(path, "delete_flags", c->delete_flags, SB_SNAPSHOT_DELETE_ALL)) < 0 ||
@@ -203,7 +203,7 @@ int sb_plugin_validate(sb_loaded_plugin *rec, const struct sb_plugin *table, con
     if (!sb_plugin_name_valid(table->name))
         return refuse(path, "invalid plugin name '%s' (must match [a-z0-9][a-z0-9_-]{0,31})",
                       table->name ? table->name : "(null)");
-    if ((rc = copy_caps(rec, table->caps, path)) < 0)
+    if ((rc = sb_plugin_caps_copy(&rec->caps, &rec->caps_size, table->caps, path)) < 0)
         return rc;
     if ((rc = gate_and_require(rec, path)) < 0)
         return rc;

@@ -15,6 +15,14 @@
  * may be partly set; sb_plugin_record_clear() releases them either way. */
 int sb_plugin_validate(sb_loaded_plugin *rec, const struct sb_plugin *table, const char *path);
 
+/* Validate a capabilities block (size rules, known flag bits, enum ranges)
+ * and copy it zero-extended into *dst; *out_size (may be NULL) receives
+ * the size the plugin declared.  path names the plugin in refusals
+ * (SB_ERR_PLUGIN_ABI).  Used for the table's caps and for a connection's
+ * conn_caps(). */
+int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
+                        const struct sb_plugin_caps *caps, const char *path);
+
 /* 1 when name matches [a-z0-9][a-z0-9_-]{0,31}. */
 int sb_plugin_name_valid(const char *name);
 

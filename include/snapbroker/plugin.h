@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 0u
+#define SB_PLUGIN_ABI_MINOR 1u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -240,6 +240,36 @@ struct sb_host_api {
     int (*tree_update_xml)(sb_host *h, const char *domain, const char *name, const char *xml);
 };
 
+/* ---- since 1.1: fleet view and jobs ------------------------------------ */
+
+/* What snapshot_usage() reports.  The broker zeroes it and sets
+ * struct_size before the call; a plugin writes only members that exist in
+ * the broker's struct_size (members are appended in later minors). */
+struct sb_snapshot_usage {
+    uint32_t struct_size;
+    /* Bytes the snapshot keeps allocated that the domain's current state
+     * does not need: the allocated size of its external overlays and
+     * memory file, or the clusters only its internal snapshot references.
+     * Fill what is cheap to know exactly; leave 0 when unknown and set
+     * known_bytes to 0. */
+    unsigned long long bytes;
+    int known_bytes;          /* 1 when bytes is meaningful */
+    unsigned long long memory_bytes; /* saved memory state (part of bytes) */
+    char location[256];       /* where it lives: image path, datastore
+                                 path, settings file; "" if not applicable */
+};
+
+/* What domain_job_info() reports (struct_size set by the broker). */
+struct sb_job_info {
+    uint32_t struct_size;
+    int active;                   /* 1 when a job runs */
+    char operation[64];           /* "block-commit", "snapshot-save", ... */
+    char snapshot[256];           /* the snapshot it works for; "" if none */
+    unsigned long long processed; /* units done (bytes where known) */
+    unsigned long long total;     /* units in all; 0 when unknown */
+    long long elapsed_ms;         /* since the job started */
+};
+
 /* ---- the driver table --------------------------------------------------- */
 
 struct sb_plugin {
@@ -298,6 +328,41 @@ struct sb_plugin {
      * Used to reconcile an interrupted operation (journal intent): 1 yes,
      * 0 no, negative on error. */
     int (*snapshot_exists)(sb_conn *c, const char *domain, const char *snapshot_xml);
+
+    /* ---- since 1.1 (used only when abi_minor >= 1) ---- */
+
+    /* The capabilities of this connection, when they depend on what open()
+     * found (the driver behind a libvirt URI, an ESX host or a vCenter).
+     * NULL callback, or a NULL return: caps above.  The block is the
+     * plugin's, must stay valid until close(), and is validated like caps
+     * (a bad block makes sb_connect fail, naming the plugin). */
+    const struct sb_plugin_caps *(*conn_caps)(sb_conn *c);
+
+    /* Check a domain definition the plugin may later be asked to act on
+     * (the <domain> embedded in a redefined snapshot), without defining
+     * anything: 0 if this host could run it, else the class define would
+     * give (CONFIG_UNSUPPORTED, XML_ERROR...) with a message naming the
+     * element.  flags: 0. */
+    int (*domain_validate)(sb_conn *c, const char *domain_xml, unsigned flags);
+
+    /* Space one snapshot holds on the hypervisor's storage (the fleet
+     * view).  snapshot_xml is the stored definition for broker-owned
+     * metadata, NULL for hypervisor-owned (look it up by name).  Fill what
+     * the plugin can tell; leave the rest 0.  NO_SUPPORT: cannot tell. */
+    int (*snapshot_usage)(struct sb_snapshot_usage *out, sb_conn *c, const char *domain,
+                          const char *name, const char *snapshot_xml);
+
+    /* The long-running job of a domain (block commit, memory save...),
+     * whichever process started it: out->active 0 when none runs. */
+    int (*domain_job_info)(struct sb_job_info *out, sb_conn *c, const char *domain);
+    /* Cancel that job (the operation that started it fails cleanly, as
+     * if it had not been asked for).  OPERATION_INVALID when none runs. */
+    int (*domain_job_abort)(sb_conn *c, const char *domain, unsigned flags);
+
+    /* State and its reason (libvirt's virDomain*Reason value for that
+     * state, 0 = unknown), for `domstate --reason`. */
+    int (*domain_get_state_reason)(int *out_state, int *out_reason, sb_conn *c,
+                                   const char *domain);
 };
 
 /* Smallest table the broker accepts: everything up to the mandatory

@@ -980,6 +980,26 @@ static void cli_on_refhv_vbox(void **state)
     free(out);
 }
 
+/* ABI 1.1 conn_caps: the masks in force are the connection's, not the
+ * plugin's, and a block that changes who owns the metadata is refused. */
+static void conn_caps_per_connection(void **state)
+{
+    struct fx *f = *state;
+    sb_connection *narrow = NULL, *bad = NULL;
+    const char *xml = "<domainsnapshot><name>q</name></domainsnapshot>";
+
+    assert_int_equal(sb_connect(&narrow, f->b, ESX "?no-quiesce", 0), 0);
+    expect_error(sb_snapshot_create_xml(NULL, narrow, DOM, xml, SB_SNAPSHOT_CREATE_QUIESCE),
+                 SB_ERR_INVALID_ARG, "for snapshot_create in plugin 'refhv'");
+    /* the same plugin on a connection without the narrowing takes it */
+    create(f, "q", SB_SNAPSHOT_CREATE_QUIESCE);
+    sb_disconnect(narrow);
+
+    expect_error(sb_connect(&bad, f->b, ESX "?bad-caps", 0), SB_ERR_PLUGIN_ABI,
+                 "changes meta_owner");
+    assert_null(bad);
+}
+
 int main(void)
 {
 #define ESX_TEST(t) cmocka_unit_test_setup_teardown(t, setup_esx, teardown)
@@ -997,6 +1017,7 @@ int main(void)
         ESX_TEST(esx_set_current_refused),
         ESX_TEST(check_has_nothing_to_check),
         ESX_TEST(undefine_not_blocked),
+        ESX_TEST(conn_caps_per_connection),
         VBOX_TEST(vbox_create_parse_errors),
         VBOX_TEST(vbox_plain_create_needs_no_domain),
         VBOX_TEST(vbox_tree_and_listings),

@@ -31,21 +31,21 @@ static void test_check_flags(void **state)
 {
     (void)state;
     /* fx_good: create HALT|DISK_ONLY, revert FORCE, delete none */
-    assert_int_equal(sb_dispatch_check_flags(good, SB_VERB_CREATE,
+    assert_int_equal(sb_dispatch_check_flags(good, NULL, SB_VERB_CREATE,
                                              SB_SNAPSHOT_CREATE_HALT |
                                                  SB_SNAPSHOT_CREATE_DISK_ONLY),
                      0);
-    check_error(sb_dispatch_check_flags(good, SB_VERB_CREATE,
+    check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_CREATE,
                                         SB_SNAPSHOT_CREATE_HALT | SB_SNAPSHOT_CREATE_QUIESCE),
                 SB_ERR_INVALID_ARG, "unsupported flags (0x40) for snapshot_create in plugin 'good'");
-    check_error(sb_dispatch_check_flags(good, SB_VERB_DELETE, SB_SNAPSHOT_DELETE_CHILDREN),
+    check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_DELETE, SB_SNAPSHOT_DELETE_CHILDREN),
                 SB_ERR_INVALID_ARG, "unsupported flags (0x1) for snapshot_delete");
-    check_error(sb_dispatch_check_flags(good, SB_VERB_XML, SB_SNAPSHOT_XML_SECURE),
+    check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_XML, SB_SNAPSHOT_XML_SECURE),
                 SB_ERR_INVALID_ARG, "for snapshot_get_xml");
-    assert_int_equal(sb_dispatch_check_flags(good, SB_VERB_LIST, SB_SNAPSHOT_LIST_ALL), 0);
-    check_error(sb_dispatch_check_flags(good, SB_VERB_REVERT, 0x100), SB_ERR_INVALID_ARG,
+    assert_int_equal(sb_dispatch_check_flags(good, NULL, SB_VERB_LIST, SB_SNAPSHOT_LIST_ALL), 0);
+    check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_REVERT, 0x100), SB_ERR_INVALID_ARG,
                 "(0x100) for snapshot_revert");
-    check_error(sb_dispatch_check_flags(good, (enum sb_verb)99, 0), SB_ERR_INTERNAL_ERROR,
+    check_error(sb_dispatch_check_flags(good, NULL, (enum sb_verb)99, 0), SB_ERR_INTERNAL_ERROR,
                 "unknown verb");
 }
 

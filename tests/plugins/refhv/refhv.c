@@ -46,6 +46,14 @@ static const struct sb_plugin_caps hv_caps = {
 };
 #endif
 
+/* The variants conn_caps can answer (see struct sb_conn). */
+static struct sb_plugin_caps hv_caps_no_quiesce, hv_caps_bad;
+
+static const struct sb_plugin_caps *hv_conn_caps(sb_conn *c)
+{
+    return c->caps;
+}
+
 static void hv_close(sb_conn *c)
 {
     if (!c)
@@ -58,16 +66,28 @@ static void hv_close(sb_conn *c)
 static int hv_open(sb_conn **out, sb_host *h, const char *uri)
 {
     size_t ln = strlen(HV_NAME);
+    const struct sb_plugin_caps *caps = NULL;
+    const char *rest;
     sb_conn *c;
 
     *out = NULL;
-    if (!uri || strncmp(uri, HV_NAME, ln) != 0 || strcmp(uri + ln, ":///default") != 0)
-        return hv_host->set_error(h, SB_ERR_INVALID_ARG,
-                                  "%s plugin: unsupported URI '%s' (only %s:///default)", HV_NAME,
-                                  uri ? uri : "", HV_NAME);
+    if (!uri || strncmp(uri, HV_NAME, ln) != 0 || strncmp(uri + ln, ":///default", 11) != 0)
+        goto bad_uri;
+    rest = uri + ln + 11;
+    hv_caps_no_quiesce = hv_caps;
+    hv_caps_no_quiesce.create_flags &= ~(uint32_t)SB_SNAPSHOT_CREATE_QUIESCE;
+    hv_caps_bad = hv_caps;
+    hv_caps_bad.meta_owner = SB_META_BROKER;
+    if (strcmp(rest, "?no-quiesce") == 0)
+        caps = &hv_caps_no_quiesce;
+    else if (strcmp(rest, "?bad-caps") == 0)
+        caps = &hv_caps_bad;
+    else if (*rest)
+        goto bad_uri;
     if (!(c = hv_host->alloc(sizeof(*c))))
         return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
+    c->caps = caps;
     int rc = fx_state_files(hv_host, h, "refhv", &c->file, &c->lock_file);
     if (rc < 0) {
         hv_close(c);
@@ -75,6 +95,10 @@ static int hv_open(sb_conn **out, sb_host *h, const char *uri)
     }
     *out = c;
     return 0;
+bad_uri:
+    return hv_host->set_error(h, SB_ERR_INVALID_ARG,
+                              "%s plugin: unsupported URI '%s' (only %s:///default)", HV_NAME,
+                              uri ? uri : "", HV_NAME);
 }
 
 static const struct sb_plugin hv_plugin = {
@@ -108,6 +132,7 @@ static const struct sb_plugin hv_plugin = {
     .snapshot_current = hv_snapshot_current,
     .snapshot_parent = hv_snapshot_parent,
     .snapshot_exists = hv_snapshot_exists,
+    .conn_caps = hv_conn_caps,
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

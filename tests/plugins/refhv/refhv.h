@@ -77,6 +77,11 @@ struct hv_state {
 
 struct sb_conn {
     sb_host *h;
+    /* ABI 1.1 conn_caps: the URI's query picks a variant of hv_caps, as a
+     * real plugin would after probing its host ("?no-quiesce": a host
+     * without QUIESCE; "?bad-caps": an invalid block, for the broker's
+     * check).  NULL: the plugin's caps. */
+    const struct sb_plugin_caps *caps;
     char *file;
     char *lock_file;
 };
