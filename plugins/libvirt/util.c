@@ -1,0 +1,76 @@
+/* libvirt plugin - lookups and out parameters. */
+#include "lvp.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const struct sb_host_api *lvp_host;
+
+char *lvp_printf(const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    int n = vasprintf(&s, fmt, ap);
+    va_end(ap);
+    return n < 0 ? NULL : s;
+}
+
+virDomainPtr lvp_domain(sb_conn *c, const char *domain)
+{
+    virDomainPtr d = virDomainLookupByName(c->vc, domain);
+
+    if (!d)
+        lvp_fail_vir(c, "domain '%s'", domain);
+    return d;
+}
+
+virDomainSnapshotPtr lvp_snapshot(sb_conn *c, virDomainPtr dom, const char *domain,
+                                  const char *name)
+{
+    virDomainSnapshotPtr s = virDomainSnapshotLookupByName(dom, name, 0);
+
+    if (!s)
+        lvp_fail_vir(c, "snapshot '%s' of domain '%s'", name, domain);
+    return s;
+}
+
+int lvp_out_str(sb_conn *c, char **out, const char *s)
+{
+    if (!(*out = lvp_host->strdup(s)))
+        return lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
+    return 0;
+}
+
+void lvp_free_names(char **names, size_t n)
+{
+    if (!names)
+        return;
+    for (size_t i = 0; i < n; i++)
+        lvp_host->free(names[i]);
+    lvp_host->free(names);
+}
+
+int lvp_out_snapshot_names(sb_conn *c, char ***out_names, size_t *out_n,
+                           virDomainSnapshotPtr *snaps, int n)
+{
+    char **names = lvp_host->alloc(((size_t)n + 1) * sizeof(*names));
+    size_t k = 0;
+    int rc = 0;
+
+    for (int i = 0; i < n; i++) {
+        if (names && rc == 0 && !(names[k++] = lvp_host->strdup(virDomainSnapshotGetName(snaps[i]))))
+            rc = -1;
+        virDomainSnapshotFree(snaps[i]);
+    }
+    free(snaps);
+    if (!names || rc < 0) {
+        lvp_free_names(names, k);
+        return lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    *out_names = names;
+    *out_n = k;
+    return 0;
+}

@@ -1,0 +1,198 @@
+/* Helpers shared by the libvirt plugin's tests (lvt.h). */
+#include "lvt.h"
+
+#include <libvirt/virterror.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+struct lvt *lvt_new(const char *config_text, const char *host)
+{
+    struct lvt *t = calloc(1, sizeof(*t));
+
+    assert_non_null(t);
+    snprintf(t->dir, sizeof(t->dir), "/tmp/sb-lvt-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    setenv("SNAPBROKER_STATE_DIR", t->dir, 1);
+    unsetenv("SNAPBROKER_CONFIG");
+    unsetenv("SNAPBROKER_PLUGIN_DIR"); /* the build tree's search path */
+    if (config_text) {
+        snprintf(t->config, sizeof(t->config), "%s/snapbroker.conf", t->dir);
+        FILE *f = fopen(t->config, "w");
+        assert_non_null(f);
+        fputs(config_text, f);
+        assert_int_equal(fclose(f), 0);
+    }
+    if (sb_broker_new(&t->b, t->config[0] ? t->config : NULL) != 0)
+        fail_msg("broker: %s", sb_error_last()->message);
+    if (host && sb_connect(&t->c, t->b, host, 0) != 0)
+        fail_msg("connect %s: %s", host, sb_error_last()->message);
+    return t;
+}
+
+/* test:///default's domain "test" (libvirt 9.0), trimmed of addresses. */
+static const char node_xml[] =
+    "<node>\n"
+    "<domain type='test'>\n"
+    "  <name>test</name>\n"
+    "  <uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>\n"
+    "  <memory unit='KiB'>8388608</memory>\n"
+    "  <currentMemory unit='KiB'>2097152</currentMemory>\n"
+    "  <vcpu placement='static'>2</vcpu>\n"
+    "  <os><type arch='i686'>hvm</type><boot dev='hd'/></os>\n"
+    "  <devices>\n"
+    "    <disk type='file' device='disk'>\n"
+    "      <source file='/guest/diskimage1'/><target dev='vda' bus='virtio'/>\n"
+    "    </disk>\n"
+    "  </devices>\n"
+    "</domain>\n"
+    "</node>\n";
+
+struct lvt *lvt_new_node(void)
+{
+    struct lvt *t = lvt_new(NULL, NULL);
+    char host[192];
+    FILE *f;
+
+    snprintf(t->node, sizeof(t->node), "%s/node.xml", t->dir);
+    assert_non_null(f = fopen(t->node, "w"));
+    fputs(node_xml, f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(t->uri, sizeof(t->uri), "test://%s", t->node);
+    snprintf(host, sizeof(host), "libvirt+%s", t->uri);
+    if (sb_connect(&t->c, t->b, host, 0) != 0)
+        fail_msg("connect %s: %s", host, sb_error_last()->message);
+    return t;
+}
+
+void lvt_free(struct lvt *t)
+{
+    char cmd[128];
+
+    if (!t)
+        return;
+    sb_disconnect(t->c);
+    sb_broker_free(t->b);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
+    assert_int_equal(system(cmd), 0);
+    free(t);
+}
+
+void lvt_expect_error(int rc, int code, const char *fragment)
+{
+    const sb_error *e = sb_error_last();
+    if (rc != -code || e->code != code)
+        fail_msg("expected %s, got rc %d (%s: %s)", sb_error_class_name(code), rc,
+                 sb_error_class_name(e->code), e->message);
+    if (fragment && !strstr(e->message, fragment))
+        fail_msg("message '%s' lacks '%s'", e->message, fragment);
+}
+
+void lvt_ok(int rc, const char *what)
+{
+    if (rc != 0)
+        fail_msg("%s: rc %d, %s: %s", what, rc, sb_error_class_name(sb_error_last()->code),
+                 sb_error_last()->message);
+}
+
+int lvt_create(sb_connection *c, const char *domain, const char *name, unsigned flags)
+{
+    char xml[256];
+    snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
+    return sb_snapshot_create_xml(NULL, c, domain, xml, flags);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+    return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *join(char **names, size_t n, int sorted)
+{
+    size_t len = 1;
+    char *s;
+
+    if (sorted)
+        qsort(names, n, sizeof(*names), cmp_names);
+    for (size_t i = 0; i < n; i++)
+        len += strlen(names[i]) + 1;
+    assert_non_null(s = calloc(1, len));
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strcat(s, ",");
+        strcat(s, names[i]);
+    }
+    return s;
+}
+
+char *lvt_list(sb_connection *c, const char *domain, const char *from, unsigned flags)
+{
+    char **names = NULL, *s;
+    size_t n = 0;
+
+    lvt_ok(sb_snapshot_list(&names, &n, c, domain, from, flags), "snapshot list");
+    s = join(names, n, !(flags & SB_SNAPSHOT_LIST_TOPOLOGICAL));
+    sb_names_free(names, n);
+    return s;
+}
+
+char *lvt_vir_list(virConnectPtr vc, const char *domain, const char *from, unsigned flags)
+{
+    virDomainPtr d = virDomainLookupByName(vc, domain);
+    virDomainSnapshotPtr *snaps = NULL, s = NULL;
+    int n;
+
+    assert_non_null(d);
+    if (from) {
+        assert_non_null(s = virDomainSnapshotLookupByName(d, from, 0));
+        n = virDomainSnapshotListAllChildren(s, &snaps, flags);
+    } else {
+        n = virDomainListAllSnapshots(d, &snaps, flags);
+    }
+    if (n < 0)
+        fail_msg("libvirt listing: %s", lvt_vir_err());
+    char **names = calloc((size_t)n + 1, sizeof(*names));
+    for (int i = 0; i < n; i++) {
+        names[i] = strdup(virDomainSnapshotGetName(snaps[i]));
+        virDomainSnapshotFree(snaps[i]);
+    }
+    char *out = join(names, (size_t)n, !(flags & VIR_DOMAIN_SNAPSHOT_LIST_TOPOLOGICAL));
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(snaps);
+    if (s)
+        virDomainSnapshotFree(s);
+    virDomainFree(d);
+    return out;
+}
+
+char *lvt_cli(const char *env, const char *args, int *status)
+{
+    const char *root = getenv("SB_BUILD_ROOT");
+    char *cmd = NULL, *out = NULL;
+    size_t len = 0;
+    FILE *p, *mem;
+    int ch;
+
+    assert_non_null(root);
+    assert_true(asprintf(&cmd, "export TZ=UTC LC_ALL=C; %s '%s/broker/cli/snapbroker' %s 2>&1",
+                         env ? env : "", root, args) > 0);
+    assert_non_null(p = popen(cmd, "r"));
+    assert_non_null(mem = open_memstream(&out, &len));
+    while ((ch = fgetc(p)) != EOF)
+        fputc(ch, mem);
+    fclose(mem);
+    int st = pclose(p);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    free(cmd);
+    return out;
+}
+
+const char *lvt_vir_err(void)
+{
+    const char *m = virGetLastErrorMessage();
+    return m ? m : "";
+}
