@@ -1,13 +1,28 @@
 /* The API layer's internal types: a broker (configuration, plugin search
- * path, loaded plugins) and a connection (one host opened through its
- * plugin).  Every public function in snapbroker.h is a thin wrapper that
- * checks arguments and flags, then works through these. */
+ * path, loaded plugins), a connection (one host opened through its
+ * plugin) and an open domain (sb_dom).
+ *
+ * Two layers, the way libgit2 keeps git_x() over internal git_x__()
+ * helpers (docs/internals.md has the long form):
+ *
+ *   public    every function of snapbroker.h: validate arguments and
+ *             flags, open the domain ONCE (sb_dom_open: the connection's
+ *             store caught up with the log, locked as the call needs),
+ *             call internal operations, close, return.  Public functions
+ *             never call each other and nothing in the library calls them.
+ *   internal  sb_snap__*() (core/snap.h) on an open sb_dom: no argument
+ *             checks, no store lookups, no locking of their own; they call
+ *             each other freely and handle both metadata owners (the
+ *             broker's store, or the plugin when the hypervisor keeps the
+ *             tree).
+ */
 #ifndef SB_CORE_API_H
 #define SB_CORE_API_H
 
 #include <stdbool.h>
 
 #include "config/config.h"
+#include "plugin/dispatch.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "snapbroker/snapbroker.h"
@@ -22,6 +37,12 @@ struct sb_broker {
     sb_host_info *hosts; /* public view of cfg->hosts */
     sb_api_progress_fn progress;
     void *progress_opaque;
+};
+
+/* The last live domain definition whose uuid was asked for, so that a
+ * series of redefines parses it once (a new definition is a new string). */
+struct sb_live_uuid {
+    char *domain, *xml, *uuid;
 };
 
 struct sb_connection {
@@ -47,6 +68,7 @@ struct sb_connection {
     sb_store *cache;
     char *cache_domain;
     bool cache_writable;
+    struct sb_live_uuid live_uuid;
 };
 
 /* True when the plugin keeps snapshot metadata in the broker's store. */
@@ -65,12 +87,55 @@ void sb_conn_store_release(sb_connection *c, sb_store *s);
 /* Close the cached store (before opening the same store another way). */
 void sb_conn_store_drop(sb_connection *c);
 
+/* ---- an open domain: what one public call works on ---- */
+
+enum sb_dom_mode {
+    SB_DOM_READ = 0,         /* the store as it is (read-only is enough) */
+    SB_DOM_WRITE = 1u << 0,  /* transactions allowed (created when missing) */
+    /* WRITE + the domain's operation lock for the whole call, after
+     * reconciling what dead processes left (sb_conn_operation_begin) */
+    SB_DOM_OPERATION = (1u << 1) | SB_DOM_WRITE,
+    /* the caller already asked the plugin about the domain: skip the
+     * existence check of the store's first use */
+    SB_DOM_EXISTS = 1u << 2,
+};
+
+typedef struct sb_dom {
+    sb_connection *c;
+    const char *name;   /* the domain (borrowed from the caller) */
+    sb_store *s;        /* broker-owned metadata: c's store; else NULL */
+    bool op;            /* holds the operation lock */
+} sb_dom;
+
+/* Open domain on c for one call (mode: enum sb_dom_mode bits).  For
+ * hypervisor-owned metadata there is nothing to open: the plugin answers
+ * every question.  Close with sb_dom_close (also after a failed open). */
+int sb_dom_open(sb_dom *d, sb_connection *c, const char *domain, unsigned mode);
+void sb_dom_close(sb_dom *d);
+
+/* Call a plugin callback on d's connection with d's store lent to the
+ * tree host services (host_tree.c), so the plugin sees the same locked,
+ * in-transaction state as the operation. */
+#define SB_DOM_DISPATCH(rc, d, member, ...)                          \
+    do {                                                             \
+        (d)->c->active_store = (d)->s;                               \
+        (d)->c->active_domain = (d)->name;                           \
+        SB_DISPATCH(rc, (d)->c->plugin, member, __VA_ARGS__);        \
+        (d)->c->active_store = NULL;                                 \
+        (d)->c->active_domain = NULL;                                \
+    } while (0)
+
 /* Refuse a mutating call on a read-only connection (OPERATION_DENIED). */
 int sb_conn_check_writable(const sb_connection *c, const char *what);
 
-/* Domain definition and state from the plugin. */
+/* Domain definition, state and names from the plugin. */
 int sb_conn_domain_xml(sb_connection *c, const char *domain, char **out_xml);
 int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state);
+int sb_conn_domain_names(sb_connection *c, unsigned flags, char ***out_names, size_t *out_n);
+/* The uuid of the live definition domain_xml of domain (NULL when it has
+ * none): borrowed from c until the next call. */
+int sb_conn_live_uuid(sb_connection *c, const char *domain, const char *domain_xml,
+                      const char **out_uuid);
 
 /* Reconcile intents that dead processes left in s (create/revert/delete
  * interrupted between the hypervisor and the metadata).  report (may be

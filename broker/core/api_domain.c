@@ -15,20 +15,25 @@
             return sb_error_set(SB_ERR_INVALID_ARG, "%s: no domain name", __func__);  \
     } while (0)
 
+int sb_conn_domain_names(sb_connection *c, unsigned flags, char ***out_names, size_t *out_n)
+{
+    int rc;
+    *out_names = NULL;
+    *out_n = 0;
+    SB_DISPATCH(rc, c->plugin, domain_list, out_names, out_n, c->conn, flags);
+    return rc < 0 ? rc : 0;
+}
+
 int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags)
 {
     const unsigned known = SB_DOMAIN_LIST_ACTIVE | SB_DOMAIN_LIST_INACTIVE;
-    int rc;
 
     if (!c || !out_names || !out_n)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_list: NULL argument");
     if (flags & ~known)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_list",
                             flags & ~known);
-    *out_names = NULL;
-    *out_n = 0;
-    SB_DISPATCH(rc, c->plugin, domain_list, out_names, out_n, c->conn, flags);
-    return rc < 0 ? rc : 0;
+    return sb_conn_domain_names(c, flags, out_names, out_n);
 }
 
 int sb_conn_domain_xml(sb_connection *c, const char *domain, char **out_xml)

@@ -104,7 +104,7 @@ int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned f
     if (domain) {
         problems = check_domain(c, domain, flags, &report);
     } else {
-        if ((rc = sb_domain_list(&names, &n, c, 0)) < 0)
+        if ((rc = sb_conn_domain_names(c, 0, &names, &n)) < 0)
             return rc;
         for (size_t i = 0; i < n; i++)
             problems += check_domain(c, names[i], flags, &report);

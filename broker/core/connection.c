@@ -8,6 +8,7 @@
 #include "plugin/dispatch.h"
 #include "plugin/validate.h"
 #include "store/names.h"
+#include "xml/domdef.h"
 
 /* The plugin named by a URI's scheme ("qemu:///session" -> "qemu",
  * "esx+https://h" -> "esx"). */
@@ -187,6 +188,9 @@ void sb_disconnect(sb_connection *c)
     if (!c)
         return;
     sb_conn_store_drop(c);
+    free(c->live_uuid.domain);
+    free(c->live_uuid.xml);
+    free(c->live_uuid.uuid);
     if (c->conn && c->plugin->ops.close)
         c->plugin->ops.close(c->conn);
     sb_host_free(c->host);
@@ -222,7 +226,10 @@ void sb_conn_store_drop(sb_connection *c)
     c->cache_writable = false;
 }
 
-int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store **out)
+/* Open the store of domain (or take the cached one); known: the caller
+ * has already asked the plugin about the domain. */
+static int conn_store(sb_connection *c, const char *domain, bool writable, bool known,
+                      sb_store **out)
 {
     int rc;
 
@@ -233,7 +240,7 @@ int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store 
         *out = c->cache;
         return 0;
     }
-    bool known = c->cache_domain && strcmp(c->cache_domain, domain) == 0;
+    known = known || (c->cache_domain && strcmp(c->cache_domain, domain) == 0);
     sb_conn_store_drop(c);
     if (!known) {
         int state;
@@ -252,6 +259,73 @@ int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store 
     c->cache_writable = writable;
     *out = c->cache;
     return 0;
+}
+
+int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store **out)
+{
+    return conn_store(c, domain, writable, false, out);
+}
+
+int sb_dom_open(sb_dom *d, sb_connection *c, const char *domain, unsigned mode)
+{
+    int rc;
+
+    *d = (sb_dom){ .c = c, .name = domain };
+    if (!sb_conn_broker_meta(c))
+        return 0;
+    if ((rc = conn_store(c, domain, mode & SB_DOM_WRITE, mode & SB_DOM_EXISTS, &d->s)) < 0)
+        return rc;
+    if ((mode & SB_DOM_OPERATION) == SB_DOM_OPERATION) {
+        if ((rc = sb_conn_operation_begin(c, domain, d->s)) < 0)
+            return rc;
+        d->op = true;
+    }
+    return 0;
+}
+
+void sb_dom_close(sb_dom *d)
+{
+    if (d->op)
+        sb_conn_operation_end(d->s);
+    d->op = false;
+    sb_conn_store_release(d->c, d->s);
+    d->s = NULL;
+}
+
+/* Replace *dst with a copy of src (NULL stays NULL). */
+static int set_copy(char **dst, const char *src)
+{
+    char *v = NULL;
+    if (src && !(v = strdup(src)))
+        return sb_error_oom();
+    free(*dst);
+    *dst = v;
+    return 0;
+}
+
+int sb_conn_live_uuid(sb_connection *c, const char *domain, const char *domain_xml,
+                      const char **out_uuid)
+{
+    struct sb_live_uuid *l = &c->live_uuid;
+    sb_domdef *dom = NULL;
+    int rc;
+
+    if (l->xml && strcmp(l->domain, domain) == 0 && strcmp(l->xml, domain_xml) == 0) {
+        *out_uuid = l->uuid;
+        return 0;
+    }
+    *out_uuid = NULL;
+    if ((rc = sb_domdef_parse(domain_xml, strlen(domain_xml), &dom)) < 0)
+        return rc;
+    if ((rc = set_copy(&l->uuid, dom->uuid)) == 0 && (rc = set_copy(&l->domain, domain)) == 0 &&
+        (rc = set_copy(&l->xml, domain_xml)) == 0)
+        *out_uuid = l->uuid;
+    if (rc < 0) { /* never leave a half-updated entry that could match */
+        free(l->xml);
+        l->xml = NULL;
+    }
+    sb_domdef_free(dom);
+    return rc;
 }
 
 void sb_conn_store_release(sb_connection *c, sb_store *s)

@@ -1,4 +1,11 @@
-/* Shared pieces of the snapshot calls (snap_*.c). */
+/* The internal snapshot operations under the public sb_snapshot_*() calls
+ * (api_snapshot.c), and the pieces they share.
+ *
+ * Every sb_snap__*() works on an open sb_dom (api.h): arguments and flags
+ * are already checked, the store (broker-owned metadata) is caught up and
+ * locked as the public call opened it.  They handle both metadata owners:
+ * d->s set means the broker's store keeps the tree, NULL means the plugin
+ * does.  Out strings and name arrays are malloc'd, as in snapbroker.h. */
 #ifndef SB_CORE_SNAP_H
 #define SB_CORE_SNAP_H
 
@@ -8,22 +15,60 @@
 #include "snapbroker/xml.h"
 #include "xml/snapdef.h"
 
+/* ---- reading (snap_query.c): any mode ---- */
+
+/* The XML as the caller sees it (flags: SB_SNAPSHOT_XML_SECURE). */
+int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out);
+/* Listing (from NULL: domain level), count of the same without building
+ * it; flags are SB_SNAPSHOT_LIST_*. */
+int sb_snap__list(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
+                  size_t *out_n);
+int sb_snap__count(const sb_dom *d, const char *from, unsigned flags, size_t *out_n);
+/* NO_DOMAIN_SNAPSHOT when there is no current snapshot / for a root. */
+int sb_snap__current(const sb_dom *d, char **out_name);
+int sb_snap__parent(const sb_dom *d, const char *name, char **out_name);
+int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out);
+/* A listing and the info of every listed snapshot (*out_info: free()). */
+int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
+                       sb_snapshot_info **out_info, size_t *out_n);
+
+/* ---- changing (snap_create.c, snap_revert.c, snap_delete.c) ----
+ * d opened with SB_DOM_OPERATION (set_current: SB_DOM_WRITE). */
+
+/* A create or redefine request (virDomainSnapshotCreateXML). */
 struct sb_snap_request {
-    const char *domain;
     const char *xml;          /* the caller's <domainsnapshot> */
     unsigned flags;           /* SB_SNAPSHOT_CREATE_* */
     const char *domain_xml;   /* the live definition */
-    int domain_state;         /* enum sb_domain_state */
-    xmlDoc *stored_domain;    /* redefine of an existing snapshot: its <domain> */
-    bool *stored_domain_taken;
+    int domain_state;         /* enum sb_domain_state, when needed (below) */
+    /* Called by sb_snap_prepare right after the parse, before any
+     * normalization: a redefine's tree checks, so that their errors win
+     * over alignment errors as libvirt's do (§5.4).  May set
+     * stored_domain (a redefine of an existing snapshot without <domain>
+     * keeps the stored one; prepare takes ownership).  NULL: none. */
+    int (*after_parse)(struct sb_snap_request *rq, const sb_snapdef *def);
+    void *opaque;             /* for after_parse */
+    xmlDoc *stored_domain;
 };
+
+/* True when preparing rq needs the domain's state (a create parsed as a
+ * create; a redefine does not look at the live guest's state). */
+bool sb_snap_needs_state(const sb_connection *c, unsigned flags);
+
+int sb_snap__create(sb_dom *d, struct sb_snap_request *rq, char **out_name);
+int sb_snap__set_current(sb_dom *d, const char *name);
+int sb_snap__revert(sb_dom *d, const char *name, unsigned flags);
+int sb_snap__delete(sb_dom *d, const char *name, unsigned flags);
+
+/* ---- shared pieces ---- */
 
 /* The plugin's alignment policy as normalize options. */
 void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
                          sb_normalize_opts *o);
 
 /* Parse and normalize a create/redefine request for c's plugin. */
-int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_snap_request *rq);
+int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
+                    struct sb_snap_request *rq);
 
 /* The store's view of a definition. */
 sb_tree_snapshot sb_snap_tree_entry(const sb_snapdef *def, const char *xml);
@@ -36,10 +81,6 @@ int sb_snap_canonical(const char *xml, char **out, sb_snapdef **out_def);
  * snapshot and domain when it is not there. */
 int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
                    const sb_tree_node **out);
-
-/* Common argument checks: connection, domain, snapshot name (if needed). */
-int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
-                       bool need_name, const char *func);
 
 /* The XML of a stored snapshot as the caller sees it: parsed, <parent>
  * taken from the tree, formatted with format_flags (SB_SNAP_FORMAT_*). */

@@ -1,8 +1,10 @@
-/* sb_snapshot_create_xml: the API rules, then one of three paths:
+/* sb_snap__create (snap.h): one of three paths:
  *   - REDEFINE with broker-owned metadata: metadata only, in the store;
  *   - create with broker-owned metadata: intent, plugin, store;
  *   - hypervisor-owned metadata: normalized XML to the plugin, which is
- *     the source of truth. */
+ *     the source of truth.
+ * And sb_snap__set_current, which is a redefine for hypervisor-owned
+ * metadata. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,25 +14,6 @@
 #include "plugin/dispatch.h"
 #include "plugin/log.h"
 #include "store/names.h"
-
-/* §2: the checks libvirt's API layer makes before any driver runs. */
-static int check_create_flags(const sb_connection *c, unsigned flags)
-{
-    int rc;
-
-    if ((rc = sb_conn_check_writable(c, "creating a snapshot")) < 0)
-        return rc;
-    if ((flags & SB_SNAPSHOT_CREATE_CURRENT) && !(flags & SB_SNAPSHOT_CREATE_REDEFINE))
-        return sb_error_set(SB_ERR_INVALID_ARG, "flag 'current' requires flag 'redefine'");
-    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_NO_METADATA, "no-metadata")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_HALT, "halt")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_LIVE, "live")) < 0)
-        return rc;
-    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_CREATE, flags);
-}
 
 /* Name rules of the plugin and of the store (§4.1). */
 static int check_name(const sb_connection *c, const char *name, unsigned flags)
@@ -72,51 +55,52 @@ static int check_limits(const sb_connection *c, const sb_tree *t, const char *pa
     return 0;
 }
 
-static int redefine_broker(sb_connection *c, sb_store *s, struct sb_snap_request *rq,
-                           char **out_name)
+/* Redefine, broker-owned: the relation checks of §5.4 on the parse, before
+ * any alignment (libvirt's order); a snapshot redefined without <domain>
+ * keeps its stored one (§9.2).  The caller holds the operation lock, so
+ * the tree cannot change under the checks. */
+static int redefine_after_parse(struct sb_snap_request *rq, const sb_snapdef *def)
 {
-    sb_snapdef *def = NULL, *old = NULL;
-    bool taken = false;
+    const sb_dom *d = rq->opaque;
+    const sb_tree *t = sb_store_tree(d->s);
+    sb_tree_snapshot peek = sb_snap_tree_entry(def, NULL);
+    sb_snapdef *old = NULL;
+    int rc;
+
+    if ((rc = sb_tree_redefine_check(t, &peek)) < 0 || def->domain)
+        return rc;
+    const sb_tree_node *existing = sb_tree_lookup(t, def->name);
+    const char *oxml = existing ? sb_tree_node_xml(existing) : NULL;
+    if (!oxml)
+        return 0;
+    if ((rc = sb_snapdef_parse(oxml, strlen(oxml), "stored snapshot", SB_SNAP_PARSE_REDEFINE,
+                               &old)) < 0)
+        return rc;
+    rq->stored_domain = old->domain;
+    old->domain = NULL;
+    sb_snapdef_free(old);
+    return 0;
+}
+
+static int redefine_broker(sb_dom *d, struct sb_snap_request *rq, char **out_name)
+{
+    sb_store *s = d->s;
+    sb_snapdef *def = NULL;
     char *xml = NULL;
     int rc;
 
-    if ((rc = sb_store_begin(s)) < 0)
-        return rc;
-    /* A first parse for what the tree checks need (name, parent, state):
-     * libvirt validates the relation (§5.4 items 1 and 4) before it
-     * aligns disks, so its error wins over an alignment error. */
-    if ((rc = sb_snapdef_parse(rq->xml, strlen(rq->xml), NULL, SB_SNAP_PARSE_REDEFINE, &def)) < 0)
+    rq->after_parse = redefine_after_parse;
+    rq->opaque = d;
+    if ((rc = sb_snap_prepare(&def, d->c, d->name, rq)) < 0 ||
+        (rc = check_name(d->c, def->name, rq->flags)) < 0 ||
+        (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
-    sb_tree_snapshot peek = sb_snap_tree_entry(def, NULL);
-    if ((rc = sb_tree_redefine_check(sb_store_tree(s), &peek)) < 0)
-        goto out;
-    const sb_tree_node *existing = sb_tree_lookup(sb_store_tree(s), def->name);
-    sb_snapdef_free(def);
-    def = NULL;
-    if (existing && sb_tree_node_xml(existing)) {
-        const char *oxml = sb_tree_node_xml(existing);
-        if ((rc = sb_snapdef_parse(oxml, strlen(oxml), "stored snapshot",
-                                   SB_SNAP_PARSE_REDEFINE, &old)) < 0)
-            goto out;
-        rq->stored_domain = old->domain;
-    }
-    rq->stored_domain_taken = &taken;
-    rc = sb_snap_prepare(&def, c, rq);
-    /* prepare owns the stored <domain> once it took it, success or not. */
-    if (taken)
-        old->domain = NULL;
-    if (rc < 0)
-        goto out;
-    if ((rc = check_name(c, def->name, rq->flags)) < 0)
-        goto out;
-    if ((rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
-        goto out;
+    /* Only the commit holds the store's exclusive lock; the store checks
+     * the relation again under it. */
     sb_tree_snapshot e = sb_snap_tree_entry(def, xml);
-    if ((rc = sb_store_redefine(s, &e)) < 0)
-        goto out;
-    if ((rq->flags & SB_SNAPSHOT_CREATE_CURRENT) && (rc = sb_store_set_current(s, def->name)) < 0)
-        goto out;
-    if ((rc = sb_store_commit(s)) < 0)
+    if ((rc = sb_store_begin(s)) < 0 || (rc = sb_store_redefine(s, &e)) < 0 ||
+        ((rq->flags & SB_SNAPSHOT_CREATE_CURRENT) && (rc = sb_store_set_current(s, def->name)) < 0) ||
+        (rc = sb_store_commit(s)) < 0)
         goto out;
     if (out_name)
         rc = sb_strdup_out(out_name, def->name);
@@ -125,20 +109,20 @@ out:
         sb_store_rollback(s);
     free(xml);
     sb_snapdef_free(def);
-    sb_snapdef_free(old);
     return rc;
 }
 
-static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *rq,
-                         char **out_name)
+static int create_broker(sb_dom *d, struct sb_snap_request *rq, char **out_name)
 {
+    sb_connection *c = d->c;
+    sb_store *s = d->s;
     sb_snapdef *def = NULL, *final_def = NULL;
     char *xml = NULL, *plugin_xml = NULL, *final_xml = NULL;
     uint64_t intent = 0;
     bool have_intent = false, touched = false;
     int rc;
 
-    if ((rc = sb_snap_prepare(&def, c, rq)) < 0)
+    if ((rc = sb_snap_prepare(&def, c, d->name, rq)) < 0)
         goto out;
     if ((rc = check_name(c, def->name, rq->flags)) < 0)
         goto out;
@@ -150,7 +134,7 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
     if (!no_meta) {
         if (sb_tree_lookup(t, def->name)) {
             rc = sb_error_set(SB_ERR_OPERATION_FAILED, "snapshot '%s' already exists in domain '%s'",
-                              def->name, rq->domain);
+                              def->name, d->name);
             goto out;
         }
         if ((rc = check_limits(c, t, cur ? sb_tree_node_name(cur) : NULL)) < 0)
@@ -173,11 +157,7 @@ static int create_broker(sb_connection *c, sb_store *s, struct sb_snap_request *
         have_intent = true;
     }
 
-    c->active_store = s;
-    c->active_domain = rq->domain;
-    SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, rq->domain, xml, rq->flags);
-    c->active_store = NULL;
-    c->active_domain = NULL;
+    SB_DOM_DISPATCH(rc, d, snapshot_create, &plugin_xml, c->conn, d->name, xml, rq->flags);
     if (rc < 0)
         goto out;
     /* The hypervisor has the snapshot now.  If recording it fails below,
@@ -229,28 +209,28 @@ out:
 
 /* The plugin's limits when the hypervisor keeps the tree: asked through
  * the plugin's own listing and parent calls. */
-static int check_limits_hypervisor(sb_connection *c, const char *domain)
+static int check_limits_hypervisor(const sb_dom *d)
 {
-    const struct sb_plugin_caps *caps = c->caps;
+    const struct sb_plugin_caps *caps = d->c->caps;
     char *name = NULL, *parent = NULL;
     size_t n = 0, depth = 1;
     int rc;
 
     if (caps->max_snapshots) {
-        if ((rc = sb_snapshot_count(&n, c, domain, NULL, 0)) < 0)
+        if ((rc = sb_snap__count(d, NULL, 0, &n)) < 0)
             return rc;
         if (n >= caps->max_snapshots)
             return sb_error_set(SB_ERR_OPERATION_INVALID,
                                 "domain already has %zu snapshots, the most plugin '%s' allows",
-                                n, c->plugin->name);
+                                n, d->c->plugin->name);
     }
-    if (!caps->max_depth || sb_snapshot_current(&name, c, domain) < 0) {
+    if (!caps->max_depth || sb_snap__current(d, &name) < 0) {
         sb_error_clear(); /* no current snapshot: the new one is a root */
         return 0;
     }
     while (name && depth <= caps->max_depth) {
         depth++;
-        if (sb_snapshot_parent(&parent, c, domain, name) < 0)
+        if (sb_snap__parent(d, name, &parent) < 0)
             parent = NULL;
         free(name);
         name = parent;
@@ -260,26 +240,26 @@ static int check_limits_hypervisor(sb_connection *c, const char *domain)
     if (depth > caps->max_depth)
         return sb_error_set(SB_ERR_OPERATION_INVALID,
                             "snapshot would be deeper than plugin '%s' allows (%u)",
-                            c->plugin->name, caps->max_depth);
+                            d->c->plugin->name, caps->max_depth);
     return 0;
 }
 
 /* Hypervisor-owned metadata: the plugin gets the normalized XML. */
-static int create_hypervisor(sb_connection *c, struct sb_snap_request *rq, char **out_name)
+static int create_hypervisor(sb_dom *d, struct sb_snap_request *rq, char **out_name)
 {
+    sb_connection *c = d->c;
     sb_snapdef *def = NULL;
     char *xml = NULL, *plugin_xml = NULL;
     int rc;
 
-    if ((rc = sb_snap_prepare(&def, c, rq)) < 0)
+    if ((rc = sb_snap_prepare(&def, c, d->name, rq)) < 0)
         return rc;
-    if (!(rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) &&
-        (rc = check_limits_hypervisor(c, rq->domain)) < 0)
+    if (!(rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) && (rc = check_limits_hypervisor(d)) < 0)
         goto out;
     if ((rc = check_name(c, def->name, rq->flags)) < 0 ||
         (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
-    SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, rq->domain, xml, rq->flags);
+    SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, d->name, xml, rq->flags);
     if (rc >= 0 && out_name)
         rc = sb_strdup_out(out_name, def->name);
 out:
@@ -289,41 +269,41 @@ out:
     return rc < 0 ? rc : 0;
 }
 
-int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain,
-                           const char *xml, unsigned flags)
+int sb_snap__create(sb_dom *d, struct sb_snap_request *rq, char **out_name)
 {
-    struct sb_snap_request rq = { .domain = domain, .xml = xml, .flags = flags };
-    char *domain_xml = NULL;
-    sb_store *s = NULL;
+    if (!d->s)
+        return create_hypervisor(d, rq, out_name);
+    if (rq->flags & SB_SNAPSHOT_CREATE_REDEFINE)
+        return redefine_broker(d, rq, out_name);
+    return create_broker(d, rq, out_name);
+}
+
+int sb_snap__set_current(sb_dom *d, const char *name)
+{
+    const sb_tree_node *n;
+    char *xml = NULL, *domain_xml = NULL;
     int rc;
 
-    if (out_name)
-        *out_name = NULL;
-    if ((rc = sb_snap_check_args(c, domain, NULL, false, "sb_snapshot_create_xml")) < 0)
+    if (d->s) {
+        if ((rc = sb_store_begin(d->s)) == 0 && (rc = sb_snap_lookup(d->s, d->name, name, &n)) == 0 &&
+            (rc = sb_store_set_current(d->s, name)) == 0)
+            rc = sb_store_commit(d->s);
+        if (sb_store_in_transaction(d->s))
+            sb_store_rollback(d->s);
         return rc;
-    if (!xml)
-        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_create_xml: no XML given");
-    if ((rc = check_create_flags(c, flags)) < 0)
-        return rc;
-    if ((rc = sb_conn_domain_xml(c, domain, &domain_xml)) < 0 ||
-        (rc = sb_conn_domain_state(c, domain, &rq.domain_state)) < 0)
-        goto out;
-    rq.domain_xml = domain_xml;
-
-    if (!sb_conn_broker_meta(c)) {
-        rc = create_hypervisor(c, &rq, out_name);
-        goto out;
     }
-    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_operation_begin(c, domain, s)) < 0)
-        goto out;
-    if (flags & SB_SNAPSHOT_CREATE_REDEFINE)
-        rc = redefine_broker(c, s, &rq, out_name);
-    else
-        rc = create_broker(c, s, &rq, out_name);
-out:
-    sb_conn_operation_end(s);
-    sb_conn_store_release(c, s);
+    /* virsh's way: redefine the snapshot as it is, with CURRENT. */
+    struct sb_snap_request rq = {
+        .flags = SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT,
+    };
+    if ((rc = sb_snap__xml(d, name, 0, &xml)) == 0 &&
+        (rc = sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_CREATE, rq.flags)) == 0 &&
+        (rc = sb_conn_domain_xml(d->c, d->name, &domain_xml)) == 0) {
+        rq.xml = xml;
+        rq.domain_xml = domain_xml;
+        rc = create_hypervisor(d, &rq, NULL);
+    }
+    free(xml);
     free(domain_xml);
-    return rc < 0 ? rc : 0;
+    return rc;
 }

@@ -1,5 +1,4 @@
-/* sb_snapshot_delete: API rules, then for broker-owned metadata one plugin
- * call and one store commit per snapshot, descendants first, so that an
+/* sb_snap__delete (snap.h): for broker-owned metadata one plugin call and one store commit per snapshot, descendants first, so that an
  * interruption leaves a consistent tree: every snapshot still listed still
  * has its data, and the intent of the one in flight tells the reconciler
  * which to check. */
@@ -9,18 +8,6 @@
 #include "core/error.h"
 #include "core/snap.h"
 #include "plugin/dispatch.h"
-
-static int check_delete_flags(const sb_connection *c, unsigned flags)
-{
-    int rc;
-
-    if ((rc = sb_conn_check_writable(c, "deleting a snapshot")) < 0)
-        return rc;
-    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_DELETE_CHILDREN, "children",
-                                      SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only")) < 0)
-        return rc;
-    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_DELETE, flags);
-}
 
 /* The snapshots to delete, children before their parents: the reverse of
  * a depth-first (parents first) listing. */
@@ -62,9 +49,10 @@ oom:
 }
 
 /* Delete one snapshot's data through the plugin, then its metadata. */
-static int delete_one(sb_connection *c, sb_store *s, const char *domain, const char *name,
-                      unsigned flags)
+static int delete_one(sb_dom *d, const char *name, unsigned flags)
 {
+    sb_store *s = d->s;
+    const char *domain = d->name;
     const sb_tree_node *n;
     uint64_t intent;
     char *xml = NULL;
@@ -76,11 +64,7 @@ static int delete_one(sb_connection *c, sb_store *s, const char *domain, const c
         return rc;
     if ((rc = sb_store_intent_begin(s, "delete", name, xml, &intent)) < 0)
         goto out;
-    c->active_store = s;
-    c->active_domain = domain;
-    SB_DISPATCH(rc, c->plugin, snapshot_delete, c->conn, domain, xml, flags);
-    c->active_store = NULL;
-    c->active_domain = NULL;
+    SB_DOM_DISPATCH(rc, d, snapshot_delete, d->c->conn, domain, xml, flags);
     if (rc < 0) {
         sb_snap_intent_abandon(s, intent);
         goto out;
@@ -95,49 +79,40 @@ out:
     return rc;
 }
 
-static int delete_broker(sb_connection *c, const char *domain, const char *name, unsigned flags)
+static int delete_broker(sb_dom *d, const char *name, unsigned flags)
 {
     const unsigned tree_flags = SB_SNAPSHOT_DELETE_CHILDREN | SB_SNAPSHOT_DELETE_CHILDREN_ONLY;
     const sb_tree_node *n;
     char **order = NULL;
     size_t count = 0;
-    sb_store *s = NULL;
+    sb_store *s = d->s;
     int rc;
 
-    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
-        (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
-        goto out;
+    if ((rc = sb_snap_lookup(s, d->name, name, &n)) < 0)
+        return rc;
     if (flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) {
         if ((rc = sb_store_begin(s)) == 0 &&
             (rc = sb_store_delete(s, name, flags & tree_flags)) == 0)
             rc = sb_store_commit(s);
-        goto out;
+        return rc;
     }
     if ((rc = delete_order(s, name, flags, &order, &count)) < 0)
-        goto out;
+        return rc;
     for (size_t i = 0; i < count && rc == 0; i++)
-        rc = delete_one(c, s, domain, order[i], flags & ~tree_flags);
-out:
+        rc = delete_one(d, order[i], flags & ~tree_flags);
     sb_names_free(order, count);
-    sb_conn_operation_end(s);
-    sb_conn_store_release(c, s);
     return rc;
 }
 
-int sb_snapshot_delete(sb_connection *c, const char *domain, const char *name, unsigned flags)
+int sb_snap__delete(sb_dom *d, const char *name, unsigned flags)
 {
     char *xml = NULL;
     int rc;
 
-    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_delete")) < 0 ||
-        (rc = check_delete_flags(c, flags)) < 0)
-        return rc;
-    if (sb_conn_broker_meta(c))
-        return delete_broker(c, domain, name, flags);
-    SB_DISPATCH(rc, c->plugin, snapshot_get_xml, &xml, c->conn, domain, name, 0);
-    if (rc >= 0)
-        SB_DISPATCH(rc, c->plugin, snapshot_delete, c->conn, domain, xml, flags);
+    if (d->s)
+        return delete_broker(d, name, flags);
+    if ((rc = sb_snap__xml(d, name, 0, &xml)) == 0)
+        SB_DISPATCH(rc, d->c->plugin, snapshot_delete, d->c->conn, d->name, xml, flags);
     free(xml);
     return rc < 0 ? rc : 0;
 }

@@ -7,7 +7,9 @@
 #include "core/error.h"
 #include "core/snap.h"
 #include "snapbroker/xml.h"
+#include "xml/schema.h"
 #include "xml/snapdef.h"
+#include "xml/xml_util.h"
 
 static bool domain_active(int state)
 {
@@ -41,55 +43,78 @@ void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps 
     o->plugin_name = p->name;
 }
 
-/* The uuid of a domain definition, NULL when it has none. */
-static int domain_uuid(const char *domain_xml, char **out)
+/* The uuid of a <domain> element (NULL when it has none); borrowed from
+ * the element's own text node when it is a plain one. */
+static int element_uuid(const xmlNode *root, char **out)
 {
-    sb_domdef *dom = NULL;
-    int rc;
-
+    const xmlNode *u = sb_xml_child(root, "uuid");
     *out = NULL;
-    if ((rc = sb_domdef_parse(domain_xml, strlen(domain_xml), &dom)) < 0)
-        return rc;
-    if (dom->uuid && !(*out = strdup(dom->uuid)))
-        rc = sb_error_oom();
-    sb_domdef_free(dom);
-    return rc;
+    return u ? sb_xml_text(u, out) : 0;
 }
 
 /* §5.4 item 3: a redefined snapshot's <domain> must be this domain. */
-static int check_same_domain(const sb_snapdef *def, const char *domain, const char *live_xml)
+static int check_same_domain(sb_connection *c, const sb_snapdef *def, const char *domain,
+                             const char *live_xml)
 {
-    char *live_uuid = NULL;
-    sb_domdef *snap_dom = NULL;
+    const char *live_uuid;
+    char *snap_uuid = NULL;
     int rc;
 
     if (!def->domain && !def->domain_uuid)
         return 0;
-    if ((rc = domain_uuid(live_xml, &live_uuid)) < 0)
+    if ((rc = sb_conn_live_uuid(c, domain, live_xml, &live_uuid)) < 0)
         return rc;
-    const char *snap_uuid = def->domain_uuid;
-    if (def->domain) {
-        if ((rc = sb_domdef_from_node(xmlDocGetRootElement(def->domain), NULL, &snap_dom)) < 0)
-            goto out;
-        snap_uuid = snap_dom->uuid;
-    }
-    if (live_uuid && snap_uuid && strcasecmp(live_uuid, snap_uuid) != 0)
+    if (def->domain && (rc = element_uuid(xmlDocGetRootElement(def->domain), &snap_uuid)) < 0)
+        return rc;
+    const char *uuid = def->domain ? snap_uuid : def->domain_uuid;
+    if (live_uuid && uuid && strcasecmp(live_uuid, uuid) != 0)
         rc = sb_error_set(SB_ERR_INVALID_ARG,
                           "definition for snapshot '%s' must use uuid %s of domain '%s', not %s",
-                          def->name, live_uuid, domain, snap_uuid);
-out:
-    sb_domdef_free(snap_dom);
-    free(live_uuid);
+                          def->name, live_uuid, domain, uuid);
+    free(snap_uuid);
     return rc;
 }
 
-int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_snap_request *rq)
+bool sb_snap_needs_state(const sb_connection *c, unsigned flags)
+{
+    return !(flags & SB_SNAPSHOT_CREATE_REDEFINE) &&
+           c->caps->create_parse != SB_CREATE_PARSE_REDEFINE;
+}
+
+/* Parse rq->xml with pflags; the request's after_parse hook runs on the
+ * result, then (SCHEMA_AFTER) the schema check: one parse of the document
+ * for all three. */
+static int parse_request(sb_snapdef **out, struct sb_snap_request *rq, unsigned pflags)
+{
+    xmlDoc *doc = NULL;
+    sb_snapdef *def = NULL;
+    int rc;
+
+    *out = NULL;
+    if ((rc = sb_xml_read(rq->xml, strlen(rq->xml), NULL, &doc)) < 0)
+        return rc;
+    rc = sb_snapdef_parse_doc(doc, NULL, pflags & ~(unsigned)SB_SNAP_PARSE_SCHEMA_AFTER, &def);
+    if (rc == 0 && rq->after_parse)
+        rc = rq->after_parse(rq, def);
+    if (rc == 0 && (pflags & SB_SNAP_PARSE_SCHEMA_AFTER) && !(pflags & SB_SNAP_PARSE_VALIDATE))
+        rc = sb_schema_validate(doc, NULL);
+    xmlFreeDoc(doc);
+    if (rc < 0) {
+        sb_snapdef_free(def);
+        return rc;
+    }
+    *out = def;
+    return 0;
+}
+
+int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
+                    struct sb_snap_request *rq)
 {
     const struct sb_plugin_caps *caps = c->caps;
     bool redefine = (rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) ||
                     caps->create_parse == SB_CREATE_PARSE_REDEFINE;
     bool disk_only = rq->flags & SB_SNAPSHOT_CREATE_DISK_ONLY;
-    bool active = domain_active(rq->domain_state);
+    bool active = !redefine && domain_active(rq->domain_state);
     sb_normalize_opts o = { 0 };
     unsigned pflags = 0;
     sb_snapdef *def = NULL;
@@ -102,8 +127,8 @@ int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_sn
         pflags |= SB_SNAP_PARSE_REDEFINE | SB_SNAP_PARSE_SCHEMA_AFTER;
     else if (disk_only || !active)
         pflags |= SB_SNAP_PARSE_OFFLINE;
-    if ((rc = sb_snapdef_parse(rq->xml, strlen(rq->xml), NULL, pflags, &def)) < 0)
-        return rc;
+    if ((rc = parse_request(&def, rq, pflags)) < 0)
+        goto fail;
 
     sb_snap_policy_opts(c->plugin, c->caps, &o);
     o.redefine = redefine;
@@ -114,16 +139,16 @@ int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_sn
         /* A plugin that parses every create as a redefine (VirtualBox)
          * still takes a new snapshot of the live domain: align with it. */
         o.domain_xml = rq->domain_xml;
-        if ((rc = check_same_domain(def, rq->domain, rq->domain_xml)) < 0)
+        if ((rc = check_same_domain(c, def, domain, rq->domain_xml)) < 0)
             goto fail;
     } else if (redefine) {
         /* Re-redefining an existing snapshot without <domain> keeps the
          * stored one (§9.2); a new one must bring its own. */
         if (!def->domain && rq->stored_domain) {
             def->domain = rq->stored_domain;
-            *rq->stored_domain_taken = true;
+            rq->stored_domain = NULL;
         }
-        if ((rc = check_same_domain(def, rq->domain, rq->domain_xml)) < 0)
+        if ((rc = check_same_domain(c, def, domain, rq->domain_xml)) < 0)
             goto fail;
     } else {
         o.domain_xml = rq->domain_xml;
@@ -135,6 +160,8 @@ int sb_snap_prepare(sb_snapdef **out, const sb_connection *c, const struct sb_sn
     *out = def;
     return 0;
 fail:
+    xmlFreeDoc(rq->stored_domain);
+    rq->stored_domain = NULL;
     sb_snapdef_free(def);
     return rc;
 }

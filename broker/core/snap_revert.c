@@ -1,4 +1,4 @@
-/* sb_snapshot_revert: API rules, the broker's rollback-info rule, then the
+/* sb_snap__revert (snap.h): the broker's rollback-info rule, then the
  * plugin; the target becomes current (§5.2). */
 #include <stdlib.h>
 #include <string.h>
@@ -6,18 +6,6 @@
 #include "core/error.h"
 #include "core/snap.h"
 #include "plugin/dispatch.h"
-
-static int check_revert_flags(const sb_connection *c, unsigned flags)
-{
-    int rc;
-
-    if ((rc = sb_conn_check_writable(c, "reverting to a snapshot")) < 0)
-        return rc;
-    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_REVERT_RUNNING, "running",
-                                      SB_SNAPSHOT_REVERT_PAUSED, "paused")) < 0)
-        return rc;
-    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_REVERT, flags);
-}
 
 /* A revert rebuilds the guest from the snapshot's <domain>; without one
  * it cannot be done safely, and FORCE does not change that (§6.1). */
@@ -32,18 +20,18 @@ static int check_rollback_info(const char *xml, const char *domain, const char *
     return rc;
 }
 
-static int revert_broker(sb_connection *c, const char *domain, const char *name, unsigned flags)
+static int revert_broker(sb_dom *d, const char *name, unsigned flags)
 {
+    sb_connection *c = d->c;
+    const char *domain = d->name;
     char *plugin_xml = NULL, *final_xml = NULL;
     const sb_tree_node *n;
-    sb_store *s = NULL;
+    sb_store *s = d->s;
     uint64_t intent;
     bool have_intent = false;
     int rc;
 
-    if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
-        (rc = sb_conn_operation_begin(c, domain, s)) < 0 ||
-        (rc = sb_snap_lookup(s, domain, name, &n)) < 0)
+    if ((rc = sb_snap_lookup(s, domain, name, &n)) < 0)
         goto out;
     const char *xml = sb_tree_node_xml(n);
     if (!xml) {
@@ -59,11 +47,7 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
     char *snap_xml;
     if ((rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, &snap_xml)) < 0)
         goto out;
-    c->active_store = s;
-    c->active_domain = domain;
-    SB_DISPATCH(rc, c->plugin, snapshot_revert, &plugin_xml, c->conn, domain, snap_xml, flags);
-    c->active_store = NULL;
-    c->active_domain = NULL;
+    SB_DOM_DISPATCH(rc, d, snapshot_revert, &plugin_xml, c->conn, domain, snap_xml, flags);
     free(snap_xml);
     if (rc < 0)
         goto out;
@@ -81,30 +65,24 @@ static int revert_broker(sb_connection *c, const char *domain, const char *name,
         (rc = sb_store_commit(s)) < 0)
         goto out;
 out:
-    if (s && sb_store_in_transaction(s))
+    if (sb_store_in_transaction(s))
         sb_store_rollback(s);
     if (have_intent)
         sb_snap_intent_abandon(s, intent);
     free(plugin_xml);
     free(final_xml);
-    sb_conn_operation_end(s);
-    sb_conn_store_release(c, s);
     return rc;
 }
 
-int sb_snapshot_revert(sb_connection *c, const char *domain, const char *name, unsigned flags)
+int sb_snap__revert(sb_dom *d, const char *name, unsigned flags)
 {
     char *xml = NULL, *out_xml = NULL;
     int rc;
 
-    if ((rc = sb_snap_check_args(c, domain, name, true, "sb_snapshot_revert")) < 0 ||
-        (rc = check_revert_flags(c, flags)) < 0)
-        return rc;
-    if (sb_conn_broker_meta(c))
-        return revert_broker(c, domain, name, flags);
-    SB_DISPATCH(rc, c->plugin, snapshot_get_xml, &xml, c->conn, domain, name, 0);
-    if (rc >= 0)
-        SB_DISPATCH(rc, c->plugin, snapshot_revert, &out_xml, c->conn, domain, xml, flags);
+    if (d->s)
+        return revert_broker(d, name, flags);
+    if ((rc = sb_snap__xml(d, name, 0, &xml)) == 0)
+        SB_DISPATCH(rc, d->c->plugin, snapshot_revert, &out_xml, d->c->conn, d->name, xml, flags);
     free(xml);
     free(out_xml);
     return rc < 0 ? rc : 0;

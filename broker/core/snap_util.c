@@ -48,18 +48,6 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
     return 0;
 }
 
-int sb_snap_check_args(const sb_connection *c, const char *domain, const char *name,
-                       bool need_name, const char *func)
-{
-    if (!c)
-        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no connection", func);
-    if (!domain || !*domain)
-        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no domain name", func);
-    if (need_name && (!name || !*name))
-        return sb_error_set(SB_ERR_INVALID_ARG, "%s: no snapshot name", func);
-    return 0;
-}
-
 int sb_snap_check_domain(sb_connection *c, const char *domain)
 {
     int state;
@@ -86,19 +74,20 @@ void sb_snap_intent_abandon(sb_store *s, uint64_t id)
         sb_error_set(saved.code, "%s", saved.message);
 }
 
-/* True when the stored canonical XML is already what the caller would get:
- * its <parent> matches the tree and, without SECURE, it holds nothing the
- * formatter would strip (xml_secure.c: secret, key and passphrase
- * elements; passwd, password and passphrase attributes).  Saves a parse
- * and a format on every dumpxml; any doubt takes the slow path. */
-static bool stored_is_final(const char *xml, const sb_tree_node *parent, unsigned format_flags)
+/* What a scan of a node's stored canonical XML found, cached in the node
+ * (sb_tree_node_hint: the tree clears it when the XML or parent changes). */
+enum {
+    HINT_KNOWN = 1u << 0,
+    /* nothing the formatter strips without SECURE (xml_secure.c: secret,
+     * key and passphrase elements; passwd, password and passphrase
+     * attributes) */
+    HINT_NO_SECRETS = 1u << 1,
+    /* its <parent> is the tree's parent (or none for a root) */
+    HINT_PARENT_OK = 1u << 2,
+};
+
+static bool parent_matches(const char *xml, const sb_tree_node *parent)
 {
-    if (!(format_flags & SB_SNAP_FORMAT_SECURE) &&
-        (strstr(xml, "secret") || strstr(xml, "<key") || strstr(xml, "passphrase") ||
-         strstr(xml, "passwd") || strstr(xml, "password")))
-        return false;
-    if (format_flags & ~(unsigned)SB_SNAP_FORMAT_SECURE)
-        return false;
     if (!parent)
         return !strstr(xml, "\n  <parent>\n");
     sb_buf want = { 0 };
@@ -108,6 +97,32 @@ static bool stored_is_final(const char *xml, const sb_tree_node *parent, unsigne
     bool same = !want.oom && want.data && strstr(xml, want.data);
     sb_buf_clear(&want);
     return same;
+}
+
+static unsigned node_hint(const sb_tree_node *n, const char *xml)
+{
+    unsigned h = sb_tree_node_hint(n);
+    if (h & HINT_KNOWN)
+        return h;
+    h = HINT_KNOWN;
+    if (!strstr(xml, "secret") && !strstr(xml, "<key") && !strstr(xml, "passphrase") &&
+        !strstr(xml, "passwd") && !strstr(xml, "password"))
+        h |= HINT_NO_SECRETS;
+    if (parent_matches(xml, sb_tree_node_parent(n)))
+        h |= HINT_PARENT_OK;
+    sb_tree_node_set_hint(n, h);
+    return h;
+}
+
+/* True when the stored canonical XML is already what the caller would get
+ * (any doubt takes the slow path): saves a parse and a format on every
+ * dumpxml, and after the first call on a node also the scan. */
+static bool stored_is_final(const sb_tree_node *n, const char *xml, unsigned format_flags)
+{
+    if (format_flags & ~(unsigned)SB_SNAP_FORMAT_SECURE)
+        return false;
+    unsigned h = node_hint(n, xml);
+    return (h & HINT_PARENT_OK) && ((format_flags & SB_SNAP_FORMAT_SECURE) || (h & HINT_NO_SECRETS));
 }
 
 int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
@@ -121,7 +136,7 @@ int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
     if (!xml)
         return sb_error_set(SB_ERR_STORE, "snapshot '%s' has no stored XML",
                             sb_tree_node_name(n));
-    if (stored_is_final(xml, parent, format_flags))
+    if (stored_is_final(n, xml, format_flags))
         return sb_strdup_out(out, xml);
     if ((rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot", SB_SNAP_PARSE_REDEFINE,
                                &def)) < 0)

@@ -45,6 +45,8 @@ static int create_log(sb_store *s)
     if (rc == 0 && fsync(fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fsync '%s'", tmp);
     close(fd);
+    if (rc == 0)
+        sb_store__changing(s);
     if (rc == 0 && rename(tmp, s->log_path) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot rename '%s'", tmp);
     if (rc == 0)
@@ -62,6 +64,7 @@ static int truncate_tail(sb_store *s)
 {
     if (!s->tail_off || !(s->flags & SB_STORE_WRITABLE))
         return 0;
+    sb_store__changing(s);
     if (ftruncate(s->log_fd, (off_t)s->tail_off) < 0 || fdatasync(s->log_fd) < 0)
         return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot truncate '%s' at %zu",
                                   s->log_path, s->tail_off);
@@ -95,13 +98,14 @@ static int load_initial(sb_store *s)
     bool w = s->flags & SB_STORE_WRITABLE;
     if ((rc = sb_fs_lock(s->lock_fd, w ? LOCK_EX : LOCK_SH, true, s->lock_path)) < 0)
         return rc;
+    sb_store__shared_map(s);
     if (w && access(s->log_path, F_OK) < 0)
         rc = create_log(s);
     if (rc == 0)
         rc = sb_store__sync(s, true);
     if (rc == 0 && w)
         rc = truncate_tail(s);
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     return rc;
 }
 
@@ -158,6 +162,7 @@ void sb_store_close(sb_store *s)
         sb_buf_free(&s->batch);
         s->in_txn = false;
     }
+    sb_store__shared_unmap(s);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* closing releases the flock */
     if (s->oplock_fd >= 0)
@@ -198,12 +203,15 @@ int sb_store_refresh(sb_store *s)
         return rc;
     if (s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "refresh inside a transaction");
+    if (sb_store__shared_unchanged(s))
+        return 0; /* nobody wrote since this handle last read the log */
     if ((rc = open_lock_file(s)) < 0 || s->lock_fd < 0)
         return rc;
     if ((rc = sb_fs_lock(s->lock_fd, LOCK_SH, true, s->lock_path)) < 0)
         return rc;
+    sb_store__shared_map(s);
     rc = sb_store__sync(s, false);
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     return rc;
 }
 
@@ -234,7 +242,7 @@ int sb_store_begin(sb_store *s)
     if ((rc = sb_fs_lock(s->lock_fd, LOCK_EX, true, s->lock_path)) < 0)
         return rc;
     if ((rc = sb_store__begin_locked(s)) < 0) {
-        sb_fs_unlock(s->lock_fd);
+        sb_store__unlock(s);
         return rc;
     }
     sb_buf_reset(&s->batch);
@@ -253,6 +261,8 @@ int sb_store__write_locked(sb_store *s)
         return 0;
     uint8_t hdr[SB_LOG_REC_HEADER];
     int rc = sb_log_frame_header(hdr, s->batch.p, s->batch.len);
+    if (rc == 0)
+        sb_store__changing(s);
     if (rc == 0)
         rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), s->batch.p, s->batch.len,
                            (off_t)s->valid_end, s->log_path);
@@ -296,7 +306,7 @@ int sb_store_commit(sb_store *s)
         char saved[sizeof(sb_error_last()->message)];
         memcpy(saved, sb_error_last()->message, sizeof(saved));
         (void)sb_store__sync(s, true);
-        sb_fs_unlock(s->lock_fd);
+        sb_store__unlock(s);
         s->nending = 0;
         return sb_error_set(saved_code, "%s", saved);
     }
@@ -305,7 +315,7 @@ int sb_store_commit(sb_store *s)
         if (sb_store__compact_locked(s) < 0)
             (void)sb_store__warn(s, "compaction failed: %s", sb_error_last()->message);
     }
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     release_own_ended(s);
     return 0;
 }
@@ -318,7 +328,7 @@ int sb_store_rollback(sb_store *s)
     s->nending = 0;
     sb_buf_reset(&s->batch);
     int rc = sb_store__sync(s, true);
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     return rc;
 }
 
@@ -331,7 +341,7 @@ static void abort_auto(sb_store *s)
 {
     if (s->batch.len == 0 && !s->batch.oom) {
         s->in_txn = false;
-        sb_fs_unlock(s->lock_fd);
+        sb_store__unlock(s);
         return;
     }
     int code = sb_error_last()->code;

@@ -93,6 +93,8 @@ int sb_store__compact_locked(sb_store *s)
     rc = write_state(s, fd, tmp, &end);
     if (rc == 0 && fsync(fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fsync '%s'", tmp);
+    if (rc == 0)
+        sb_store__changing(s);
     if (rc == 0 && rename(tmp, s->log_path) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot rename '%s' to '%s'", tmp,
                                 s->log_path);
@@ -128,7 +130,7 @@ int sb_store_compact(sb_store *s)
         return rc;
     rc = sb_store__compact_locked(s);
     s->in_txn = false;
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     return rc;
 }
 
@@ -167,6 +169,6 @@ int sb_store_repair(sb_store *s)
         }
     }
     free(keep);
-    sb_fs_unlock(s->lock_fd);
+    sb_store__unlock(s);
     return rc;
 }

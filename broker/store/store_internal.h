@@ -60,6 +60,13 @@ struct sb_store {
     size_t batch_garbage;
 
     sb_strlist warnings;
+
+    /* store_shared.c: the lock file's shared page (NULL: not mapped), the
+     * even seq this handle's tree matches, and whether this handle has
+     * changed the log under the exclusive lock it holds */
+    struct sb_store_shared *shared;
+    uint64_t seen_seq;
+    bool log_changing;
 };
 
 int sb_store__warn(sb_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -77,6 +84,18 @@ void sb_store__intent_drop(sb_store *s, size_t idx);
 void sb_store__intents_clear(sb_store *s);
 int sb_store__write_locked(sb_store *s);
 int sb_store__begin_locked(sb_store *s);
+
+/* The shared page (store_shared.c).  map: after lock_fd is open, with the
+ * lock held (a writer may grow and initialise the file).  unchanged: the
+ * log is still what this handle's tree reflects, known without a system
+ * call.  changing: call under the exclusive lock before any change to the
+ * log file.  unlock: release lock_fd, publishing a change first. */
+void sb_store__shared_map(sb_store *s);
+void sb_store__shared_unmap(sb_store *s);
+uint64_t sb_store__shared_seq(const sb_store *s);
+bool sb_store__shared_unchanged(const sb_store *s);
+void sb_store__changing(sb_store *s);
+void sb_store__unlock(sb_store *s);
 
 /* Release the oplock when nothing of this handle needs it any more. */
 void sb_store__oplock_release_if_idle(sb_store *s);

@@ -268,13 +268,31 @@ static int take_tree_warnings(sb_store *s)
     return 0;
 }
 
+/* The slow part of a sync (the caller holds the lock): stat, replay. */
+static int sync_log(sb_store *s, bool full);
+
 int sb_store__sync(sb_store *s, bool full)
+{
+    /* Under the lock seq is stable (a writer changes the log only under
+     * the exclusive lock); read before the log, so a later change is seen
+     * as one. */
+    uint64_t seq = sb_store__shared_seq(s);
+    if (!full && sb_store__shared_unchanged(s))
+        return 0;
+    int rc = sync_log(s, full);
+    if (rc == 0)
+        s->seen_seq = seq;
+    return rc;
+}
+
+static int sync_log(sb_store *s, bool full)
 {
     int writable = s->flags & SB_STORE_WRITABLE;
     struct stat st;
-    /* Fast path for every begin(): the log is still the file we hold open
-     * (nobody compacted), so one stat() tells whether anything was
-     * appended; nothing to do when its size is what we replayed. */
+    /* Fast path for every begin() without a shared page: the log is still
+     * the file we hold open (nobody compacted), so one stat() tells
+     * whether anything was appended; nothing to do when its size is what
+     * we replayed. */
     if (!full && s->have_log && s->log_fd >= 0 && stat(s->log_path, &st) == 0 &&
         st.st_dev == s->log_dev && st.st_ino == s->log_ino &&
         (size_t)st.st_size >= s->valid_end) {

@@ -215,6 +215,7 @@ void sb_tree__link(sb_tree *t, sb_tree_node *n, sb_tree_node *parent)
     if (parent != &t->metaroot && parent->nchildren == 0)
         leaf_del(t, parent);
     n->parent = parent;
+    n->hint = 0;
     n->prev_sibling = NULL;
     n->next_sibling = parent->first_child;
     if (parent->first_child)
@@ -265,6 +266,7 @@ sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
         return NULL;
     }
     n->hash = sb_tree__hash(n->name);
+    n->hint = 0;
     n->state = s->state;
     n->external = s->external;
     n->creation_time = s->creation_time;
@@ -280,6 +282,7 @@ int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s)
             return sb_error_oom();
         free(n->xml);
         n->xml = x;
+        n->hint = 0;
     }
     n->state = s->state;
     n->external = s->external;
@@ -309,6 +312,11 @@ int sb_tree_node_state(const sb_tree_node *n) { return n->state; }
 bool sb_tree_node_external(const sb_tree_node *n) { return n->external; }
 long long sb_tree_node_creation_time(const sb_tree_node *n) { return n->creation_time; }
 const char *sb_tree_node_xml(const sb_tree_node *n) { return n->xml; }
+unsigned sb_tree_node_hint(const sb_tree_node *n) { return n->hint; }
+void sb_tree_node_set_hint(const sb_tree_node *n, unsigned hint)
+{
+    ((sb_tree_node *)n)->hint = (unsigned char)hint; /* a cache: every node is mutable */
+}
 
 sb_tree_node *sb_tree_node_parent(const sb_tree_node *n)
 {
@@ -465,6 +473,7 @@ int sb_tree_set_xml(sb_tree *t, const char *name, const char *xml)
         return sb_error_oom();
     free(n->xml);
     n->xml = x;
+    n->hint = 0;
     return 0;
 }
 
@@ -474,8 +483,10 @@ static void remove_node(sb_tree *t, sb_tree_node *n)
 {
     sb_tree_node *p = n->parent;
     if (n->first_child) {
-        for (sb_tree_node *c = n->first_child; c; c = c->next_sibling)
+        for (sb_tree_node *c = n->first_child; c; c = c->next_sibling) {
             c->parent = p;
+            c->hint = 0;
+        }
         n->last_child->next_sibling = p->first_child;
         if (p->first_child)
             p->first_child->prev_sibling = n->last_child;

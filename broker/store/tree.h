@@ -71,6 +71,12 @@ int sb_tree_node_state(const sb_tree_node *n);
 bool sb_tree_node_external(const sb_tree_node *n);
 long long sb_tree_node_creation_time(const sb_tree_node *n);
 const char *sb_tree_node_xml(const sb_tree_node *n); /* borrowed, may be NULL */
+/* Eight bits the tree's user may cache about a node's XML (what the
+ * broker learnt scanning it); the tree resets them to 0 whenever the
+ * node's XML or parent changes, so a non-zero hint is about the current
+ * XML and parent. */
+unsigned sb_tree_node_hint(const sb_tree_node *n);
+void sb_tree_node_set_hint(const sb_tree_node *n, unsigned hint);
 bool sb_tree_node_is_current(const sb_tree *t, const sb_tree_node *n);
 /* First root (newest first) / all roots through next_sibling. */
 sb_tree_node *sb_tree_first_root(const sb_tree *t);

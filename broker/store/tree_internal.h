@@ -27,6 +27,9 @@ struct sb_tree_node {
     long long creation_time;
     int state;
     bool external;
+    /* sb_tree_node_hint(): the broker's cache about xml; 0 whenever xml or
+     * parent changes */
+    unsigned char hint;
     /* loader scratch: parent name awaiting load_finish, walk mark */
     char *pending_parent;
     uint32_t mark;
