@@ -143,7 +143,10 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
             goto out;
         }
     }
-    SB_DISPATCH(rc, c->plugin, domain_undefine, c->conn, domain, 0);
+    /* The broker handles the snapshot metadata it keeps; a hypervisor that
+     * keeps its own gets the caller's flag (libvirt's value) and decides. */
+    SB_DISPATCH(rc, c->plugin, domain_undefine, c->conn, domain,
+                sb_conn_broker_meta(c) ? 0 : flags);
     if (rc < 0 || !s)
         goto out;
     if ((rc = sb_store_begin(s)) == 0) {

@@ -571,9 +571,10 @@ static void check_has_nothing_to_check(void **state)
 /* sb_domain_undefine's guard (OPERATION_INVALID "cannot undefine domain
  * ... with N snapshots") covers the broker's store only: with the
  * metadata in the hypervisor the broker does not count snapshots and
- * passes the undefine on (flags 0 to the plugin, whatever the caller
- * gave).  What happens to the snapshots is the hypervisor's business;
- * refhv drops them with the VM, so a new domain of that name has none. */
+ * passes the undefine on with the caller's flags (libvirt refuses a
+ * domain with snapshots unless SNAPSHOTS_METADATA is given).  What happens
+ * to the snapshots is the hypervisor's business; refhv drops them with
+ * the VM, so a new domain of that name has none. */
 static void undefine_not_blocked(void **state)
 {
     struct fx *f = *state;

@@ -198,7 +198,8 @@ int hv_domain_undefine(sb_conn *c, const char *domain, unsigned flags)
     struct hv_dom *d;
     int rc;
 
-    if (flags)
+    /* the snapshots go with the VM either way (see refhv.h) */
+    if (flags & ~(unsigned)SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
         return bad_flags(c, "domain_undefine", flags);
     if ((rc = hv_load(&st, c, 1)) < 0)
         return rc;

