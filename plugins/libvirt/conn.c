@@ -180,7 +180,12 @@ static int open_vc(sb_conn *c)
                             "see docs/libvirt.md)",
                             c->host, c->uri, c->auth.missing);
         }
-        return lvp_fail_vir(c, "cannot connect to libvirt on host '%s' (%s)", c->host, c->uri);
+        int rc = lvp_fail_vir(c, "cannot connect to libvirt on host '%s' (%s)", c->host, c->uri);
+        /* No daemon, no route, a transport error: the host is unreachable,
+         * whatever system call noticed it first. */
+        if (c->err.vir_code == VIR_ERR_SYSTEM_ERROR || lvp_error_is_connection(c->err.vir_code, 0))
+            rc = -(c->err.code = SB_ERR_HYPERVISOR);
+        return rc;
     }
     /* Only remote connections know keepalive; local drivers (test:///,
      * esx://, qemu:///embed) answer NO_SUPPORT, which is fine. */

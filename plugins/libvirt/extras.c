@@ -147,7 +147,12 @@ int lvp_snapshot_usage(struct sb_snapshot_usage *out, sb_conn *c, const char *do
     return lvp_call(c, LVP_READ, "snapshot usage", op_usage, &a);
 }
 
-/* ---- jobs ---------------------------------------------------------------------- */
+/* ---- jobs ----------------------------------------------------------------------
+ *
+ * A domain job (save, snapshot, snapshot delete, migration...) is what
+ * virDomainGetJobStats reports; a block job (a commit, pull or copy on one
+ * disk, e.g. started by `virsh blockcommit`) is per disk, asked with
+ * virDomainGetBlockJobInfo for each disk of the definition. */
 
 static const char *const operation_names[] = {
     [VIR_DOMAIN_JOB_OPERATION_UNKNOWN] = "unknown",
@@ -163,54 +168,117 @@ static const char *const operation_names[] = {
     [VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_DELETE] = "snapshot-delete",
 };
 
-static void fill_job(struct sb_job_info *j, virTypedParameterPtr params, int n)
-{
-    int op = 0;
-    unsigned long long v;
+static const char *const block_job_names[] = {
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_UNKNOWN] = "block-job",
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_PULL] = "block-pull",
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_COPY] = "block-copy",
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_COMMIT] = "block-commit",
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_ACTIVE_COMMIT] = "active-block-commit",
+    [VIR_DOMAIN_BLOCK_JOB_TYPE_BACKUP] = "backup",
+};
 
-    j->active = 1;
-    if (virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &op) == 1 && op >= 0 &&
-        (size_t)op < sizeof(operation_names) / sizeof(operation_names[0]) && operation_names[op])
-        snprintf(j->operation, sizeof(j->operation), "%s", operation_names[op]);
-    else
-        snprintf(j->operation, sizeof(j->operation), "unknown");
-    if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
-        j->processed = v;
-    if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_TOTAL, &v) == 1)
-        j->total = v;
-    if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
-        j->elapsed_ms = (long long)v;
-}
+#define NAME_OF(table, i)                                                              \
+    ((i) >= 0 && (size_t)(i) < sizeof(table) / sizeof((table)[0]) && (table)[i] ? (table)[i] \
+                                                                                   : "unknown")
 
 struct job_args {
     struct sb_job_info *out;
     const char *domain;
 };
 
+/* The domain job, if one runs: 1 (j filled when not NULL), 0 none. */
+static int domain_job(sb_conn *c, virDomainPtr d, const char *domain, struct sb_job_info *j)
+{
+    virTypedParameterPtr params = NULL;
+    int type, n = 0, op = 0;
+    unsigned long long v;
+
+    if (virDomainGetJobStats(d, &type, &params, &n, 0) < 0) {
+        int rc = lvp_fail_vir(c, "job of domain '%s'", domain);
+        if (rc != -SB_ERR_NO_SUPPORT)
+            return rc;
+        memset(&c->err, 0, sizeof(c->err)); /* a driver without jobs */
+        return 0;
+    }
+    if (type != VIR_DOMAIN_JOB_NONE && j) {
+        j->active = 1;
+        virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &op);
+        snprintf(j->operation, sizeof(j->operation), "%s", NAME_OF(operation_names, op));
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_PROCESSED, &v) == 1)
+            j->processed = v;
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_DATA_TOTAL, &v) == 1)
+            j->total = v;
+        if (virTypedParamsGetULLong(params, n, VIR_DOMAIN_JOB_TIME_ELAPSED, &v) == 1)
+            j->elapsed_ms = (long long)v;
+    }
+    virTypedParamsFree(params, n);
+    return type != VIR_DOMAIN_JOB_NONE;
+}
+
+/* The first disk with a block job: its target in *disk (malloc'd, NULL
+ * when none), j filled when not NULL. */
+static int block_job(sb_conn *c, virDomainPtr d, const char *domain, struct sb_job_info *j,
+                     char **disk)
+{
+    char *xml = virDomainGetXMLDesc(d, 0), **targets = NULL;
+    size_t n = 0;
+    int rc = 0;
+
+    *disk = NULL;
+    if (!xml)
+        return lvp_fail_vir(c, "XML of domain '%s'", domain);
+    if (lvp_xml_disk_targets(xml, &targets, &n) < 0)
+        rc = lvp_fail(c, SB_ERR_HYPERVISOR, "libvirt's XML of domain '%s' is unreadable", domain);
+    for (size_t i = 0; i < n && rc == 0 && !*disk; i++) {
+        virDomainBlockJobInfo info;
+        int r = virDomainGetBlockJobInfo(d, targets[i], &info, 0);
+        if (r < 0) {
+            rc = lvp_fail_vir(c, "block job of disk '%s' of domain '%s'", targets[i], domain);
+            if (rc == -SB_ERR_NO_SUPPORT) { /* a driver without block jobs */
+                memset(&c->err, 0, sizeof(c->err));
+                rc = 0;
+                break;
+            }
+        } else if (r == 1) {
+            *disk = targets[i];
+            targets[i] = NULL;
+            if (j) {
+                j->active = 1;
+                snprintf(j->operation, sizeof(j->operation), "%s",
+                         NAME_OF(block_job_names, info.type));
+                j->processed = info.cur;
+                j->total = info.end;
+            }
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(targets[i]);
+    free(targets);
+    free(xml);
+    return rc;
+}
+
 static int op_job_info(sb_conn *c, void *arg)
 {
     struct job_args *a = arg;
-    struct sb_job_info *j = a->out;
-    virTypedParameterPtr params = NULL;
-    int type, n = 0, rc = 0;
     virDomainPtr d = lvp_domain(c, a->domain);
+    char *disk = NULL;
+    int rc;
 
     if (!d)
         return -c->err.code;
-    if (virDomainGetJobStats(d, &type, &params, &n, 0) < 0)
-        rc = lvp_fail_vir(c, "job of domain '%s'", a->domain);
-    else if (type != VIR_DOMAIN_JOB_NONE)
-        fill_job(j, params, n);
-    virTypedParamsFree(params, n);
+    if ((rc = domain_job(c, d, a->domain, a->out)) == 0)
+        rc = block_job(c, d, a->domain, a->out, &disk);
+    free(disk);
     virDomainFree(d);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 int lvp_domain_job_info(struct sb_job_info *out, sb_conn *c, const char *domain)
 {
-    /* Only the members every 1.1 broker has are written (the broker zeroed
-     * the rest); the snapshot a job works for is not something libvirt
-     * tells, so out->snapshot stays "". */
+    /* Only members every 1.1 broker has are written (the broker zeroed
+     * the rest).  libvirt does not say which snapshot a job works for, so
+     * out->snapshot stays "". */
     struct job_args a = { .out = out, .domain = domain };
     return lvp_call(c, LVP_READ, "job info", op_job_info, &a);
 }
@@ -219,12 +287,23 @@ static int op_job_abort(sb_conn *c, void *arg)
 {
     const char *domain = arg;
     virDomainPtr d = lvp_domain(c, domain);
-    int rc = 0;
+    char *disk = NULL;
+    int rc;
 
     if (!d)
         return -c->err.code;
-    if (virDomainAbortJob(d) < 0)
-        rc = lvp_fail_vir(c, "aborting the job of domain '%s'", domain);
+    if ((rc = domain_job(c, d, domain, NULL)) == 1) {
+        rc = virDomainAbortJob(d) < 0 ? lvp_fail_vir(c, "aborting the job of domain '%s'", domain)
+                                      : 0;
+    } else if (rc == 0 && (rc = block_job(c, d, domain, NULL, &disk)) == 0) {
+        if (!disk)
+            rc = lvp_fail(c, SB_ERR_OPERATION_INVALID, "no job is running on domain '%s'",
+                          domain);
+        else if (virDomainBlockJobAbort(d, disk, 0) < 0)
+            rc = lvp_fail_vir(c, "aborting the block job of disk '%s' of domain '%s'", disk,
+                              domain);
+    }
+    free(disk);
     virDomainFree(d);
     return rc;
 }

@@ -152,6 +152,9 @@ struct lvp_snap_files {
 };
 int lvp_xml_snapshot_files(const char *xml, struct lvp_snap_files *out);
 void lvp_snap_files_free(struct lvp_snap_files *f);
+/* The target devs of a domain definition's disks (malloc'd array of
+ * malloc'd strings). */
+int lvp_xml_disk_targets(const char *xml, char ***out, size_t *n);
 /* <domain type> and the os/type arch and machine and the emulator of a
  * domain definition, each malloc'd or NULL. */
 struct lvp_dom_target {

@@ -144,6 +144,23 @@ void lvp_snap_files_free(struct lvp_snap_files *f)
     memset(f, 0, sizeof(*f));
 }
 
+int lvp_xml_disk_targets(const char *xml, char ***out, size_t *n)
+{
+    xmlDocPtr doc = parse(xml, "domain");
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!doc)
+        return -1;
+    xmlNodePtr devices = child(xmlDocGetRootElement(doc), "devices");
+    for (xmlNodePtr d = child(devices, "disk"); d && rc == 0; d = d->next)
+        if (d->type == XML_ELEMENT_NODE && xmlStrEqual(d->name, BAD_CAST "disk"))
+            rc = push(out, n, attr(child(d, "target"), "dev"));
+    xmlFreeDoc(doc);
+    return rc;
+}
+
 int lvp_xml_domain_target(const char *xml, struct lvp_dom_target *out)
 {
     xmlDocPtr doc = parse(xml, "domain");

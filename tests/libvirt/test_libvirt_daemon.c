@@ -364,10 +364,317 @@ static void same_scenario_as_qemu_plugin(void **state)
     compare(&lv, &qm);
 }
 
+/* ---- the remote transport: TCP on 127.0.0.1, through a relay ---------- */
+
+static char *relay_config(int port)
+{
+    char *conf = NULL;
+    /* keepalive: a probe after 1 s of silence, dead after 1 unanswered */
+    assert_true(asprintf(&conf,
+                         "hosts = ( { name = \"kvm7\"; plugin = \"libvirt\";\n"
+                         "  uri = \"qemu+tcp://127.0.0.1:%d/system\";\n"
+                         "  libvirt = { keepalive_interval = 1; keepalive_count = 1; }; } );\n",
+                         port) > 0);
+    return conf;
+}
+
+/* The guest's state as the daemon sees it (over the unix socket). */
+static int vir_state(const char *dom)
+{
+    virConnectPtr vc = virConnectOpen(D.unix_uri);
+    virDomainPtr d = vc ? virDomainLookupByName(vc, dom) : NULL;
+    int st = -1, reason;
+    assert_non_null(d);
+    assert_int_equal(virDomainGetState(d, &st, &reason, 0), 0);
+    virDomainFree(d);
+    virConnectClose(vc);
+    return st;
+}
+
+static void remote_reconnect_and_keepalive(void **state)
+{
+    (void)state;
+    need_daemon();
+    struct lvd_relay relay;
+    lvd_relay_start(&relay, D.port);
+    char *conf = relay_config(relay.port), **names = NULL, *out = NULL;
+    size_t n = 0;
+    int st;
+    struct lvt *t = lvt_new(conf, "kvm7");
+    char unix_host[200];
+    snprintf(unix_host, sizeof(unix_host), "libvirt+%s", D.unix_uri);
+    struct lvt *u = lvt_new(NULL, unix_host);
+
+    /* over TCP: the same daemon as over the unix socket */
+    define_and_start(t->c, "rt", "tcp");
+    lvt_ok(lvt_create(t->c, "rt", "r1", 0), "create over tcp");
+    lvt_ok(sb_snapshot_current(&out, u->c, "rt"), "current over unix");
+    assert_string_equal(out, "r1");
+    free(out);
+    assert_int_equal(lvd_relay_accepted(&relay), 1);
+
+    /* the connection is cut: the next call reconnects (once) and works */
+    lvd_relay_cut(&relay);
+    lvt_ok(sb_domain_get_state(&st, t->c, "rt"), "state after a cut");
+    assert_int_equal(st, SB_DOMAIN_RUNNING);
+    lvd_relay_cut(&relay);
+    lvt_ok(sb_snapshot_list(&names, &n, t->c, "rt", NULL, 0), "list after a cut");
+    assert_int_equal(n, 1);
+    sb_names_free(names, n);
+    assert_int_equal(lvd_relay_accepted(&relay), 3);
+
+    /* silence: keepalive declares the connection dead in the middle of a
+     * read, which is then retried on a new connection */
+    lvd_relay_freeze(&relay);
+    lvt_ok(sb_domain_get_state(&st, t->c, "rt"), "state through a frozen connection");
+    assert_int_equal(st, SB_DOMAIN_RUNNING);
+    assert_int_equal(lvd_relay_accepted(&relay), 4);
+
+    /* ...but a write is never sent twice: the caller learns that it may
+     * or may not have happened (here it did not: the relay held it) */
+    lvd_relay_freeze(&relay);
+    lvt_expect_error(sb_domain_suspend(t->c, "rt"), SB_ERR_HYPERVISOR,
+                     "lost during suspend");
+    assert_non_null(strstr(sb_error_last()->message, "may have done it"));
+    assert_int_equal(vir_state("rt"), VIR_DOMAIN_RUNNING);
+    lvt_ok(sb_domain_suspend(t->c, "rt"), "suspend on a new connection");
+    assert_int_equal(vir_state("rt"), VIR_DOMAIN_PAUSED);
+
+    /* the daemon is gone: a clear error naming the host */
+    lvd_relay_close_listener(&relay);
+    lvd_relay_cut(&relay);
+    lvt_expect_error(sb_domain_get_state(&st, t->c, "rt"), SB_ERR_HYPERVISOR,
+                     "host '127.0.0.1' was lost and could not be made again");
+    assert_non_null(strstr(sb_error_last()->message, "Connection refused"));
+    /* and a new connection says the same at open */
+    sb_connection *c2 = NULL;
+    lvt_expect_error(sb_connect(&c2, t->b, "kvm7", 0), SB_ERR_HYPERVISOR,
+                     "cannot open host 'kvm7'");
+    assert_non_null(strstr(sb_error_last()->message, "cannot connect to libvirt on host "
+                                                     "'127.0.0.1'"));
+
+    remove_domain(u->c, "rt");
+    lvt_free(t);
+    lvt_free(u);
+    lvd_relay_stop(&relay);
+    free(conf);
+}
+
+/* ---- ABI 1.1 callbacks on a real guest ------------------------------- */
+
+static long long allocated(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (long long)st.st_blocks * 512;
+}
+
+static void usage_of(struct lvt *t, const char *dom, const char *name,
+                     struct sb_snapshot_usage *u)
+{
+    int rc;
+    memset(u, 0, sizeof(*u));
+    u->struct_size = sizeof(*u);
+    SB_DISPATCH(rc, t->c->plugin, snapshot_usage, u, t->c->conn, dom, name, NULL);
+    lvt_ok(rc, "snapshot_usage");
+}
+
+static void abi_1_1_on_qemu(void **state)
+{
+    (void)state;
+    need_daemon();
+    char host[200], *xml = NULL, *img = NULL, *overlay = NULL, *mem = NULL;
+    struct sb_snapshot_usage u;
+    struct sb_job_info j;
+    int rc, st, reason;
+    snprintf(host, sizeof(host), "libvirt+%s", D.unix_uri);
+    struct lvt *t = lvt_new(NULL, host);
+    const char *dom = "x1";
+
+    /* conn_caps: the QEMU driver's table */
+    assert_int_equal(t->c->caps->create_flags, SB_SNAPSHOT_CREATE_ALL);
+    assert_int_equal(t->c->caps->xml_flags, SB_SNAPSHOT_XML_SECURE);
+
+    /* domain_get_state_reason: libvirt's reasons */
+    define_and_start(t->c, dom, "x");
+    SB_DISPATCH(rc, t->c->plugin, domain_get_state_reason, &st, &reason, t->c->conn, dom);
+    lvt_ok(rc, "state reason");
+    assert_int_equal(st, VIR_DOMAIN_RUNNING);
+    assert_int_equal(reason, VIR_DOMAIN_RUNNING_BOOTED);
+    lvt_ok(lvt_create(t->c, dom, "i1", 0), "create i1");
+    lvt_ok(sb_snapshot_revert(t->c, dom, "i1", 0), "revert i1");
+    SB_DISPATCH(rc, t->c->plugin, domain_get_state_reason, &st, &reason, t->c->conn, dom);
+    assert_int_equal(reason, VIR_DOMAIN_RUNNING_FROM_SNAPSHOT);
+    lvt_ok(sb_domain_suspend(t->c, dom), "suspend");
+    SB_DISPATCH(rc, t->c->plugin, domain_get_state_reason, &st, &reason, t->c->conn, dom);
+    assert_int_equal(st, VIR_DOMAIN_PAUSED);
+    assert_int_equal(reason, VIR_DOMAIN_PAUSED_USER);
+    lvt_ok(sb_domain_resume(t->c, dom), "resume");
+
+    /* domain_validate: this host runs its own definition, not one that
+     * names a missing emulator or a virt type it lacks */
+    lvt_ok(sb_domain_get_xml(&xml, t->c, dom, 0), "xml");
+    SB_DISPATCH(rc, t->c->plugin, domain_validate, t->c->conn, xml, 0);
+    lvt_ok(rc, "validate");
+    char *bad = strdup(xml), *e = strstr(bad, "/usr/bin/qemu-system-x86_64");
+    assert_non_null(e);
+    memcpy(e, "/usr/bin/qemu-system-nonexi", strlen("/usr/bin/qemu-system-nonexi"));
+    SB_DISPATCH(rc, t->c->plugin, domain_validate, t->c->conn, bad, 0);
+    lvt_expect_error(rc, SB_ERR_CONFIG_UNSUPPORTED, "qemu-system-nonexi");
+    free(bad);
+    SB_DISPATCH(rc, t->c->plugin, domain_validate, t->c->conn,
+                "<domain type='xen'><name>x</name><os><type>hvm</type></os></domain>", 0);
+    lvt_expect_error(rc, SB_ERR_CONFIG_UNSUPPORTED, "'xen'");
+
+    /* snapshot_usage: an internal snapshot is in the image, its share
+     * unknown; a disk-only external one is its overlay, known while it is
+     * the guest's top image (virDomainGetBlockInfo) */
+    assert_true(asprintf(&img, "%s/%s-x.qcow2", images, dom) > 0);
+    usage_of(t, dom, "i1", &u);
+    assert_int_equal(u.known_bytes, 0);
+    assert_string_equal(u.location, img);
+    lvt_ok(lvt_create(t->c, dom, "e1", SB_SNAPSHOT_CREATE_DISK_ONLY), "create e1");
+    assert_true(asprintf(&overlay, "%s/%s-x.e1", images, dom) > 0);
+    usage_of(t, dom, "e1", &u);
+    assert_int_equal(u.known_bytes, 1);
+    assert_string_equal(u.location, overlay);
+    assert_true((long long)u.bytes == allocated(overlay));
+    assert_int_equal(u.memory_bytes, 0);
+
+    /* an external snapshot with memory, taken after e1: e1's overlay is no
+     * longer the top image, and the memory file is nobody's disk; libvirt
+     * knows both as volumes of a storage pool over the directory */
+    assert_true(asprintf(&mem, "%s/%s-x.m1.mem", images, dom) > 0);
+    char *m1 = NULL;
+    assert_true(asprintf(&m1, "<domainsnapshot><name>m1</name>"
+                              "<memory snapshot='external' file='%s'/></domainsnapshot>",
+                         mem) > 0);
+    lvt_ok(sb_snapshot_create_xml(NULL, t->c, dom, m1, 0), "create m1");
+    usage_of(t, dom, "e1", &u);
+    assert_int_equal(u.known_bytes, 0); /* no pool yet */
+    virConnectPtr vc = virConnectOpen(D.unix_uri);
+    char *pool = NULL;
+    assert_true(asprintf(&pool, "<pool type='dir'><name>images</name><target><path>%s</path>"
+                                "</target></pool>",
+                         images) > 0);
+    virStoragePoolPtr p = virStoragePoolCreateXML(vc, pool, 0);
+    if (!p)
+        fail_msg("pool: %s", lvt_vir_err());
+    usage_of(t, dom, "e1", &u);
+    assert_int_equal(u.known_bytes, 1);
+    assert_true((long long)u.bytes == allocated(overlay));
+    usage_of(t, dom, "m1", &u);
+    assert_int_equal(u.known_bytes, 1);
+    assert_true((long long)u.memory_bytes == allocated(mem));
+    assert_true(u.memory_bytes > 0);
+    assert_true(u.bytes > u.memory_bytes);
+
+    /* jobs: none; then an active block commit started outside snapbroker
+     * (it waits, ready, for a pivot), seen and cancelled */
+    memset(&j, 0, sizeof(j));
+    j.struct_size = sizeof(j);
+    SB_DISPATCH(rc, t->c->plugin, domain_job_info, &j, t->c->conn, dom);
+    lvt_ok(rc, "job info");
+    assert_int_equal(j.active, 0);
+    virDomainPtr d = virDomainLookupByName(vc, dom);
+    if (virDomainBlockCommit(d, "vda", NULL, NULL, 0, VIR_DOMAIN_BLOCK_COMMIT_ACTIVE) < 0)
+        fail_msg("block commit: %s", lvt_vir_err());
+    SB_DISPATCH(rc, t->c->plugin, domain_job_info, &j, t->c->conn, dom);
+    lvt_ok(rc, "job info");
+    assert_int_equal(j.active, 1);
+    assert_string_equal(j.operation, "active-block-commit");
+    SB_DISPATCH(rc, t->c->plugin, domain_job_abort, t->c->conn, dom, 0);
+    lvt_ok(rc, "job abort");
+    virDomainBlockJobInfo bi;
+    assert_int_equal(virDomainGetBlockJobInfo(d, "vda", &bi, 0), 0); /* gone */
+    SB_DISPATCH(rc, t->c->plugin, domain_job_abort, t->c->conn, dom, 0);
+    lvt_expect_error(rc, SB_ERR_OPERATION_INVALID, "no job is running");
+
+    virDomainFree(d);
+    virStoragePoolDestroy(p);
+    virStoragePoolFree(p);
+    virConnectClose(vc);
+    remove_domain(t->c, dom);
+    lvt_free(t);
+    free(pool);
+    free(m1);
+    free(mem);
+    free(overlay);
+    free(img);
+    free(xml);
+}
+
+/* ---- the CLI on a libvirt host, next to virsh ------------------------- */
+
+static char *virsh(const char *args)
+{
+    char *cmd = NULL, *out = NULL;
+    size_t len = 0;
+    assert_true(asprintf(&cmd, "LC_ALL=C TZ=UTC virsh -c '%s' %s 2>&1", D.unix_uri, args) > 0);
+    FILE *p = popen(cmd, "r"), *m = open_memstream(&out, &len);
+    int ch;
+    assert_non_null(p);
+    while ((ch = fgetc(p)) != EOF)
+        fputc(ch, m);
+    fclose(m);
+    pclose(p);
+    free(cmd);
+    return out;
+}
+
+static void cli_next_to_virsh(void **state)
+{
+    (void)state;
+    need_daemon();
+    char host[200], *env = NULL;
+    snprintf(host, sizeof(host), "libvirt+%s", D.unix_uri);
+    struct lvt *t = lvt_new(NULL, host);
+    assert_true(asprintf(&env, "SNAPBROKER_STATE_DIR='%s'", t->dir) > 0);
+    define_and_start(t->c, "cv", "cli");
+    static const char *const cmds[] = {
+        "snapshot-create-as cv c1 first",
+        "snapshot-create-as cv c2 second",
+        "snapshot-list cv --name",
+        "snapshot-list cv --tree",
+        "snapshot-list cv --parent",
+        "snapshot-current cv --name",
+        "snapshot-parent cv c2",
+        "snapshot-revert cv c1",
+        "snapshot-current cv --name",
+        "domstate cv",
+        "snapshot-delete cv c1 --children",
+        "snapshot-list cv --name",
+    };
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        char *args = NULL, *mine, *theirs;
+        int st;
+        assert_true(asprintf(&args, "-c '%s' %s", host, cmds[i]) > 0);
+        mine = lvt_cli(env, args, &st);
+        theirs = virsh(strncmp(cmds[i], "snapshot-create-as", 18) == 0
+                           ? "snapshot-list cv --name" /* create each once: ours */
+                           : cmds[i]);
+        if (strncmp(cmds[i], "snapshot-create-as", 18) != 0 &&
+            strncmp(cmds[i], "snapshot-revert", 15) != 0 &&
+            strncmp(cmds[i], "snapshot-delete", 15) != 0 && strcmp(mine, theirs) != 0)
+            fail_msg("'%s': snapbroker\n%s\nvirsh\n%s", cmds[i], mine, theirs);
+        if (st != 0)
+            fail_msg("'%s' failed: %s", cmds[i], mine);
+        free(args);
+        free(mine);
+        free(theirs);
+    }
+    remove_domain(t->c, "cv");
+    lvt_free(t);
+    free(env);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_scenario_as_qemu_plugin),
+        cmocka_unit_test(remote_reconnect_and_keepalive),
+        cmocka_unit_test(abi_1_1_on_qemu),
+        cmocka_unit_test(cli_next_to_virsh),
     };
     return cmocka_run_group_tests_name("libvirt plugin on a private libvirtd", tests,
                                        group_setup, group_teardown);
