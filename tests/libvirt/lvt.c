@@ -9,11 +9,15 @@
 #include <strings.h>
 #include <unistd.h>
 
+static struct lvt *all;
+
 struct lvt *lvt_new(const char *config_text, const char *host)
 {
     struct lvt *t = calloc(1, sizeof(*t));
 
     assert_non_null(t);
+    t->next = all;
+    all = t;
     snprintf(t->dir, sizeof(t->dir), "/tmp/sb-lvt-XXXXXX");
     assert_non_null(mkdtemp(t->dir));
     setenv("SNAPBROKER_STATE_DIR", t->dir, 1);
@@ -74,11 +78,31 @@ void lvt_free(struct lvt *t)
 
     if (!t)
         return;
+    for (struct lvt **p = &all; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
     sb_disconnect(t->c);
     sb_broker_free(t->b);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->dir);
     assert_int_equal(system(cmd), 0);
     free(t);
+}
+
+void lvt_cleanup_all(void)
+{
+    while (all) {
+        struct lvt *t = all;
+        char **names = NULL;
+        size_t n = 0;
+        if (t->c && sb_domain_list(&names, &n, t->c, SB_DOMAIN_LIST_ACTIVE) == 0)
+            for (size_t i = 0; i < n; i++)
+                sb_domain_destroy(t->c, names[i]);
+        sb_names_free(names, n);
+        lvt_free(t);
+    }
 }
 
 void lvt_expect_error(int rc, int code, const char *fragment)
@@ -170,6 +194,7 @@ char *lvt_vir_list(virConnectPtr vc, const char *domain, const char *from, unsig
     return out;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
 static int find_tirpc(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -178,6 +203,7 @@ static int find_tirpc(struct dl_phdr_info *info, size_t size, void *data)
     snprintf(data, 256, "%s", info->dlpi_name);
     return 1;
 }
+#endif
 
 /* Under AddressSanitizer, a program that gets libvirt only through
  * dlopen (the CLI loading the plugin) crashes in libvirt's RPC code: ASan

@@ -16,6 +16,7 @@
 #include "snapbroker/snapbroker.h"
 
 struct lvt {
+    struct lvt *next;    /* every lvt not freed yet (lvt_cleanup_all) */
     char dir[64];        /* scratch: state dir, config file */
     char config[128];    /* DIR/snapbroker.conf when the test wrote one */
     char node[128];      /* DIR/node.xml: a test driver node of its own */
@@ -36,6 +37,9 @@ struct lvt *lvt_new(const char *config_text, const char *host);
  * side by side.) */
 struct lvt *lvt_new_node(void);
 void lvt_free(struct lvt *t);
+/* After a failed case (cmocka leaves it at the first failed assert):
+ * destroy what still runs on every connection not freed, free them. */
+void lvt_cleanup_all(void);
 
 /* rc must be -code, the thread's error that class, its message contain
  * fragment. */

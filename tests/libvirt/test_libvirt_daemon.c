@@ -48,6 +48,7 @@ static int group_teardown(void **state)
 {
     char cmd[160];
     (void)state;
+    lvt_cleanup_all(); /* what a failed case left: its guests, its dirs */
     lvd_stop(&D);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", images);
     return system(cmd) == 0 ? 0 : -1;

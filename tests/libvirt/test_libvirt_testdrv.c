@@ -593,25 +593,30 @@ static void log_has_no_secret(void *opaque, const char *level, const char *origi
         *(int *)opaque = 1;
 }
 
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    assert_int_equal(fclose(f), 0);
+}
+
 static void credentials(void **state)
 {
     (void)state;
-    char node[64], authf[96], *conf = NULL;
+    struct lvt *t = lvt_new(NULL, NULL); /* a scratch dir for the files */
+    char node[128], authf[128], *conf = NULL;
     sb_connection *c = NULL;
-    int leaked = 0;
+    sb_broker *b = NULL;
+    int leaked = 0, st;
 
-    snprintf(node, sizeof(node), "/tmp/sb-lvt-node-XXXXXX");
-    int fd = mkstemp(node);
-    const char *nx = "<node><auth><user password='s3cret'>alice</user></auth>"
+    snprintf(node, sizeof(node), "%s/auth-node.xml", t->dir);
+    write_file(node, "<node><auth><user password='s3cret'>alice</user></auth>"
                      "<domain type='test'><name>vm1</name><memory>65536</memory>"
-                     "<os><type>hvm</type></os></domain></node>";
-    assert_int_equal(write(fd, nx, strlen(nx)), (ssize_t)strlen(nx));
-    close(fd);
-    snprintf(authf, sizeof(authf), "%s.auth", node);
-    FILE *f = fopen(authf, "w");
-    fprintf(f, "[credentials-t]\nauthname=alice\npassword=s3cret\n"
-               "[auth-test-localhost]\ncredentials=t\n");
-    fclose(f);
+                     "<os><type>hvm</type></os></domain></node>");
+    snprintf(authf, sizeof(authf), "%s/auth.conf", t->dir);
+    write_file(authf, "[credentials-t]\nauthname=alice\npassword=s3cret\n"
+                      "[auth-test-localhost]\ncredentials=t\n");
     assert_true(asprintf(&conf,
                          "hosts = (\n"
                          "  { name = \"good\"; plugin = \"libvirt\"; uri = \"test://%s\";\n"
@@ -624,25 +629,25 @@ static void credentials(void **state)
                          "    libvirt = { auth_file = \"%s\"; }; }\n"
                          ");\n",
                          node, node, node, node, authf) > 0);
+    snprintf(t->config, sizeof(t->config), "%s/snapbroker.conf", t->dir);
+    write_file(t->config, conf);
     unsetenv("LIBVIRT_AUTH_FILE");
-    struct lvt *t = lvt_new(conf, NULL);
-    lvt_ok(sb_connect(&c, t->b, "good", 0), "good");
-    int st;
+    lvt_ok(sb_broker_new(&b, t->config), "broker");
+    lvt_ok(sb_connect(&c, b, "good", 0), "good");
     lvt_ok(sb_domain_get_state(&st, c, "vm1"), "state");
     sb_disconnect(c);
-    lvt_ok(sb_connect(&c, t->b, "file", 0), "auth file");
+    lvt_ok(sb_connect(&c, b, "file", 0), "auth file");
     sb_disconnect(c);
     c = NULL;
-    lvt_expect_error(sb_connect(&c, t->b, "bad", 0), SB_ERR_OPERATION_DENIED, "host 'bad'");
+    lvt_expect_error(sb_connect(&c, b, "bad", 0), SB_ERR_OPERATION_DENIED, "host 'bad'");
     assert_null(strstr(sb_error_last()->message, "wrong"));
-    lvt_expect_error(sb_connect(&c, t->b, "nopw", 0), SB_ERR_OPERATION_DENIED, "password");
+    lvt_expect_error(sb_connect(&c, b, "nopw", 0), SB_ERR_OPERATION_DENIED, "password");
     assert_null(strstr(sb_error_last()->message, "s3cret"));
     sb_log_drain(log_has_no_secret, &leaked);
     assert_int_equal(leaked, 0);
+    sb_broker_free(b);
     lvt_free(t);
     free(conf);
-    unlink(node);
-    unlink(authf);
 }
 
 /* ---- the CLI: -c libvirt+URI and a configured libvirt host ---- */
@@ -688,6 +693,13 @@ static void cli_uri_mapping(void **state)
     free(env);
 }
 
+static int group_teardown(void **state)
+{
+    (void)state;
+    lvt_cleanup_all(); /* what a failed case left */
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -703,5 +715,6 @@ int main(void)
         cmocka_unit_test(credentials),
         cmocka_unit_test_setup_teardown(cli_uri_mapping, setup, teardown),
     };
-    return cmocka_run_group_tests_name("libvirt plugin on the test driver", tests, NULL, NULL);
+    return cmocka_run_group_tests_name("libvirt plugin on the test driver", tests, NULL,
+                                       group_teardown);
 }
