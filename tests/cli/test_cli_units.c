@@ -263,29 +263,6 @@ static void tree_from_root(void **state)
     cap_check(&c, "y\n\n\n");
 }
 
-static void tree_deep_chain(void **state)
-{
-    enum { N = 20000 };
-    char **names = calloc(N, sizeof(*names));
-    const char **parents = calloc(N, sizeof(*parents));
-    capture c;
-    (void)state;
-
-    /* Deep enough that a recursive drawer would need a huge stack. */
-    for (size_t i = 0; i < N; i++) {
-        assert_true(asprintf(&names[i], "n%zu", i) > 0);
-        parents[i] = i ? names[i - 1] : NULL;
-    }
-    assert_int_equal(sb_tree_print(cap_open(&c), N, (const char *const *)names, parents, NULL), 0);
-    fclose(c.f);
-    assert_non_null(strstr(c.buf, "+- n19999\n"));
-    free(c.buf);
-    for (size_t i = 0; i < N; i++)
-        free(names[i]);
-    free(names);
-    free(parents);
-}
-
 /* ---- memspec / diskspec ------------------------------------------------- */
 
 static void createas_ok(const char *name, const char *desc, const char *mem,
@@ -417,7 +394,6 @@ int main(void)
         cmocka_unit_test(display_width),
         cmocka_unit_test(tree_virsh_shapes),
         cmocka_unit_test(tree_from_root),
-        cmocka_unit_test(tree_deep_chain),
         cmocka_unit_test(spec_documents),
         cmocka_unit_test(spec_errors),
         cmocka_unit_test(spec_split),

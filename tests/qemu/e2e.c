@@ -9,10 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "e2e.h"
+#include "test_wait.h"
 
 struct e2e E;
 
@@ -233,11 +237,30 @@ unsigned e2e_tick(const char *dom)
     return v;
 }
 
+struct tick_arg {
+    const char *dom;
+    unsigned from;
+};
+
+static int tick_moved(void *p)
+{
+    const struct tick_arg *a = p;
+    return e2e_tick(a->dom) != a->from;
+}
+
+unsigned e2e_wait_tick_moves(const char *dom, unsigned from)
+{
+    struct tick_arg a = {dom, from};
+    if (!test_wait_for(tick_moved, &a, TEST_HANG_MS))
+        fail_msg("domain '%s': the guest's timer tick stayed at %u for %d s", dom, from,
+                 TEST_HANG_MS / 1000);
+    return e2e_tick(dom);
+}
+
+/* the BIOS sets the tick counter shortly after reset: wait for it */
 void e2e_wait_ticking(const char *dom)
 {
-    unsigned first = e2e_tick(dom);
-    for (int i = 0; i < 500 && e2e_tick(dom) == first; i++)
-        qp_sleep_ms(10);
+    (void)e2e_wait_tick_moves(dom, e2e_tick(dom));
 }
 
 pid_t e2e_qemu_pid(const char *dom)
@@ -245,6 +268,33 @@ pid_t e2e_qemu_pid(const char *dom)
     pid_t p = 0;
     qp_proc_pid(&E.t, dom, &p);
     return p;
+}
+
+long e2e_proc_sleep_s(pid_t pid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%ld/syscall", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    long nr = -1;
+    unsigned long a[3] = {0};
+    if (sscanf(buf, "%ld %lx %lx %lx", &nr, &a[0], &a[1], &a[2]) != 4)
+        return -1; /* "running", or not readable */
+    unsigned long req = nr == SYS_nanosleep ? a[0] : nr == SYS_clock_nanosleep ? a[2] : 0;
+    if (!req)
+        return -1;
+    struct timespec ts;
+    snprintf(path, sizeof path, "/proc/%ld/mem", (long)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t got = pread(fd, &ts, sizeof ts, (off_t)req);
+    close(fd);
+    return got == (ssize_t)sizeof ts ? (long)ts.tv_sec : -1;
 }
 
 int e2e_has_tag(const char *image, const char *tag)

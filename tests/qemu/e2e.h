@@ -51,10 +51,18 @@ int e2e_img_check(const char *image, int pattern);
 /* Running data: qemu-io inside QEMU (HMP), checked through the image. */
 void e2e_on_write(const char *dom, const char *target, int pattern);
 int e2e_on_check(const char *dom, const char *target, int pattern);
-/* Guest RAM: the boot sector's tick counter. */
+/* Guest RAM: the boot sector's tick counter.  The waits fail the test
+ * when the counter stays still for TEST_HANG_MS (tests/common/test_wait.h);
+ * e2e_wait_tick_moves returns the new value. */
 unsigned e2e_tick(const char *dom);
 void e2e_wait_ticking(const char *dom);
+unsigned e2e_wait_tick_moves(const char *dom, unsigned from);
 pid_t e2e_qemu_pid(const char *dom);
+/* How many seconds a process of ours (a forked child) has asked to sleep
+ * in the nanosleep its main thread is in now, or -1 when it is not in one
+ * (read from /proc/PID/syscall and /proc/PID/mem: no waiting on its locks,
+ * no guess at how long it takes to get there). */
+long e2e_proc_sleep_s(pid_t pid);
 
 /* 1 if the image's snapshot table lists tag; number of images in a chain. */
 int e2e_has_tag(const char *image, const char *tag);

@@ -42,8 +42,7 @@ static void live_external_memory(void **state)
     assert_true(qp_file_size(e2e_path("lv.mem")) > 0);
     assert_source("lv", "vda", e2e_path("lv-vda.l1"));
     e2e_on_write("lv", "vda", 0xf2);
-    qp_sleep_ms(400);
-    assert_true(e2e_tick("lv") > tb);
+    assert_true(e2e_wait_tick_moves("lv", tb) > tb);
     assert_int_equal(e2e_revert("lv", "l1", SB_SNAPSHOT_REVERT_PAUSED), 0);
     assert_int_equal(e2e_state("lv"), SB_DOMAIN_PAUSED);
     unsigned tr = e2e_tick("lv");

@@ -6,7 +6,10 @@
  * The window: the CLI child runs with a configuration whose qemu group
  * sets the test-only key test_delay_ms, so the plugin sleeps after the
  * hypervisor work and before the broker records the result.  The test
- * waits until QEMU's storage shows the change, then kills the child there.
+ * waits until QEMU's storage shows the change and the child sleeps that
+ * very delay (its nanosleep's length, read from /proc), then kills it
+ * there.  The delay is an hour: the child is always killed in it, however
+ * slow the machine.
  * This process (no configuration, same state dir, same host "local")
  * then calls sb_check. */
 #include <setjmp.h>
@@ -25,9 +28,12 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "test_wait.h"
 
 static char conf[400];     /* test_delay_ms: pause after the hypervisor work */
 static char job_conf[400]; /* test_job_delay_ms: pause with a job at "ready" */
+
+#define DELAY_S 3600
 
 static int write_conf(char *path, size_t len, const char *file, const char *key)
 {
@@ -37,7 +43,7 @@ static int write_conf(char *path, size_t len, const char *file, const char *key)
         return -1;
     fprintf(f, "default_host = \"local\";\n"
                "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { %s = 30000; }; } );\n", key);
+               "            qemu = { %s = %d; }; } );\n", key, DELAY_S * 1000);
     return fclose(f);
 }
 
@@ -74,18 +80,41 @@ static pid_t cli(const char *a1, const char *a2, const char *a3, const char *a4)
     return cli_with(conf, a1, a2, a3, a4);
 }
 
-/* Poll cond until it holds (or 15 s pass); the child must still be in
- * the plugin's delay then. */
+struct kill_when {
+    pid_t pid;
+    int (*cond)(const void *);
+    const void *arg;
+};
+
+/* cond holds (if any) and the child sleeps in the plugin's test delay, or
+ * the child ended (then there is nothing to wait for). */
+static int ready_to_kill(void *p)
+{
+    const struct kill_when *k = p;
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)k->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+        return 1;
+    return (!k->cond || k->cond(k->arg)) && e2e_proc_sleep_s(k->pid) == DELAY_S;
+}
+
+/* Kill the CLI child once cond holds and it sleeps in the test delay;
+ * killed in any case, so a failure leaves no process behind. */
 static void wait_then_kill(pid_t pid, int (*cond)(const void *), const void *arg)
 {
-    int ok = 0;
-    for (int i = 0; i < 1500 && !(ok = cond(arg)); i++)
-        qp_sleep_ms(10);
-    assert_true(ok);
-    int st;
-    assert_int_equal(waitpid(pid, &st, WNOHANG), 0); /* still running */
-    assert_int_equal(kill(pid, SIGKILL), 0);
-    assert_int_equal(waitpid(pid, &st, 0), pid);
+    struct kill_when k = {pid, cond, arg};
+    int ok = test_wait_for(ready_to_kill, &k, TEST_HANG_MS);
+    int st = 0;
+    pid_t w = waitpid(pid, &st, WNOHANG);
+    if (w == 0) {
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+    }
+    if (w != 0)
+        fail_msg("the CLI child ended (status 0x%x) before it was killed: see %s", st,
+                 e2e_path("cli.log"));
+    if (!ok)
+        fail_msg("the CLI child did not reach its test delay with the change made in %d s",
+                 TEST_HANG_MS / 1000);
     assert_true(WIFSIGNALED(st));
 }
 
@@ -214,28 +243,6 @@ static void external_create_and_delete_killed(void **state)
     e2e_stop("kx");
 }
 
-/* The CLI child sits in the plugin's test delay: its only long sleep.
- * Seen from /proc (wchan), because every broker or QMP access would wait
- * for the child's locks.  The QMP polls of a running job sleep in poll()
- * or for at most 10 ms, so 300 ms of nanosleep in a row is the delay. */
-static int in_test_delay(const void *p)
-{
-    pid_t pid = *(const pid_t *)p;
-    char path[64], buf[64];
-    snprintf(path, sizeof path, "/proc/%d/wchan", (int)pid);
-    for (int i = 0; i < 30; i++) {
-        FILE *f = fopen(path, "r");
-        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-        if (f)
-            fclose(f);
-        buf[n] = '\0';
-        if (!strstr(buf, "nanosleep"))
-            return 0;
-        qp_sleep_ms(10);
-    }
-    return 1;
-}
-
 /* Killed while QEMU's active block commit waits at "ready" for the
  * job-complete that never comes: the job stays in QEMU.  check finishes
  * it (the pivot the delete meant), the definition follows QEMU, and a
@@ -249,7 +256,7 @@ static void commit_job_left_in_qemu(void **state)
     assert_int_equal(e2e_snap("kj", "j1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
     e2e_on_write("kj", "vda", 0xe5);
     pid_t child = cli_with(job_conf, "snapshot-delete", "kj", "j1", NULL);
-    wait_then_kill(child, in_test_delay, &child); /* vda's commit waits at "ready" */
+    wait_then_kill(child, NULL, NULL); /* vda's commit waits at "ready" */
     assert_source_is("kj", ov);
     char *xml = NULL;
     assert_int_equal(sb_snapshot_get_xml(&xml, E.c, "kj", "j1", 0), 0);

@@ -22,6 +22,7 @@
 
 #include "fixture_host.h"
 #include "qp.h"
+#include "test_wait.h"
 
 static const struct sb_plugin *P;
 static sb_conn *C;
@@ -181,12 +182,24 @@ static unsigned tick(void)
     return v;
 }
 
+static int tick_moved(void *from)
+{
+    return tick() != *(unsigned *)from;
+}
+
+/* The guest's timer tick moves on from `from` (fails the test when it
+ * stays still until TEST_HANG_MS); returns the new value. */
+static unsigned wait_tick_moves(unsigned from)
+{
+    if (!test_wait_for(tick_moved, &from, TEST_HANG_MS))
+        fail_msg("the guest's timer tick stayed at %u for %d s", from, TEST_HANG_MS / 1000);
+    return tick();
+}
+
 /* the BIOS sets the tick counter shortly after reset: wait for it */
 static void wait_ticking(void)
 {
-    unsigned first = tick();
-    for (int i = 0; i < 500 && tick() == first; i++)
-        qp_sleep_ms(10);
+    (void)wait_tick_moves(tick());
 }
 
 static int dstate(void)
@@ -389,10 +402,8 @@ static void running_internal(void **state)
     assert_int_equal(snap("r2", NULL, 0), 0);
     assert_int_equal(fx_xml_count(fx_tree_xml("r2"), "<state>paused</state>"), 1);
     assert_int_equal(P->domain_resume(C, DOM, 0), 0);
-    qp_sleep_ms(400);
-    unsigned t2 = tick();
+    unsigned t2 = wait_tick_moves(t1);
     print_message("# ticks %u -> %u\n", t1, t2);
-    assert_true(t2 != t1);
     assert_int_equal(revert("r2", 0), 0);
     assert_int_equal(dstate(), SB_DOMAIN_PAUSED); /* the snapshot was paused */
     assert_int_equal(tick(), t1);
@@ -451,9 +462,7 @@ static void running_external(void **state)
     assert_int_equal(dstate(), SB_DOMAIN_PAUSED);
     assert_int_equal(P->domain_resume(C, DOM, 0), 0);
     on_write("vda", 0x66);
-    qp_sleep_ms(400);
-    print_message("# ticks %u -> %u\n", t1, tick());
-    assert_true(tick() != t1);
+    print_message("# ticks %u -> %u\n", t1, wait_tick_moves(t1));
     assert_int_equal(revert("m1", 0), 0);
     print_message("# revert to full external %.1f ms\n", last_ms);
     assert_int_equal(dstate(), SB_DOMAIN_PAUSED);
@@ -579,7 +588,7 @@ static void faults(void **state)
     assert_int_equal(P->domain_start(C, DOM, 0), 0);
     pid_t p = qpid();
     kill(p, SIGKILL);
-    qp_proc_wait_gone(p, 5000);
+    assert_int_equal(qp_proc_wait_gone(p, TEST_HANG_MS), 0);
     assert_int_equal(dstate(), SB_DOMAIN_SHUTOFF);
     int rk1 = snap("k1", NULL, 0);
     if (rk1)
@@ -597,8 +606,8 @@ static void faults(void **state)
     }
     int rr = del("k2", 0); /* may win or lose the race; must not corrupt */
     (void)rr;
-    qp_proc_wait_gone(killer, 5000);
-    qp_proc_wait_gone(p, 5000);
+    assert_int_equal(qp_proc_wait_gone(killer, TEST_HANG_MS), 0);
+    assert_int_equal(qp_proc_wait_gone(p, TEST_HANG_MS), 0);
     assert_int_equal(dstate(), SB_DOMAIN_SHUTOFF);
     if (fx_tree_xml("k2"))
         assert_int_equal(del("k2", 0), 0); /* a re-run finishes it */

@@ -29,15 +29,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "e2e.h"
+#include "test_wait.h"
 
 static char inject_conf[400]; /* test_fail_store_after_qmp = 1 */
 static char short_conf[400];  /* shutdown_timeout_ms = 300 */
+static char long_conf[400];   /* shutdown_timeout_ms = an hour */
 static char mounted[512];     /* a tmpfs to remove in the teardown */
 static char saved[512];
 
@@ -60,6 +63,14 @@ static int setup(void **state)
     fprintf(f, "default_host = \"local\";\n"
                "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
                "            qemu = { shutdown_timeout_ms = 300; }; } );\n");
+    if (fclose(f) != 0)
+        return -1;
+    snprintf(long_conf, sizeof long_conf, "%s/long.conf", E.dir);
+    if (!(f = fopen(long_conf, "w")))
+        return -1;
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { shutdown_timeout_ms = 3600000; }; } );\n");
     return fclose(f);
 }
 
@@ -426,6 +437,29 @@ static void revert_bad_memory_file(void **state)
 
 /* ---- 4. offline internal revert, all or nothing ------------------------ */
 
+struct lock_wait {
+    const char *image;
+    pid_t holder;
+    int ended, status;
+};
+
+/* The holder has QEMU's image lock (OFD locks on the image's bytes 100 and
+ * up), seen with F_OFD_GETLK, which takes no lock itself (a probe through
+ * qemu-img would, and race with qemu-io's); or the holder ended. */
+static int image_locked(void *p)
+{
+    struct lock_wait *w = p;
+    if (waitpid(w->holder, &w->status, WNOHANG) == w->holder)
+        return w->ended = 1;
+    int fd = open(w->image, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    int locked = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    close(fd);
+    return locked;
+}
+
 static void internal_revert_locked_disk(void **state)
 {
     (void)state;
@@ -451,38 +485,17 @@ static void internal_revert_locked_disk(void **state)
         _exit(127);
     }
     close(pfd[0]);
-    /* wait until it has the image open (read from /proc: a probe through
-     * qemu-img would take a lock itself and race with qemu-io's) */
-    int held = 0;
-    for (int i = 0; i < 500 && !held; i++) {
-        char fdir[64];
-        snprintf(fdir, sizeof fdir, "/proc/%ld/fd", (long)holder);
-        DIR *d = opendir(fdir);
-        struct dirent *de;
-        while (d && (de = readdir(d)) && !held) {
-            char link[400], target[600];
-            snprintf(link, sizeof link, "%s/%s", fdir, de->d_name);
-            ssize_t l = readlink(link, target, sizeof target - 1);
-            if (l > 0) {
-                target[l] = '\0';
-                held = !strcmp(target, b);
-            }
-        }
-        if (d)
-            closedir(d);
-        if (!held)
-            qp_sleep_ms(10);
-    }
-    qp_sleep_ms(50); /* the lock is taken right after the open */
-    if (!held) {
-        int hs = 0;
-        pid_t w = waitpid(holder, &hs, WNOHANG);
-        print_message("# holder %ld: waitpid %ld status 0x%x\n", (long)holder, (long)w, hs);
-    }
+    /* wait until it holds QEMU's lock on the image */
+    struct lock_wait lw = {b, holder, 0, 0};
+    int held = test_wait_for(image_locked, &lw, TEST_HANG_MS) && !lw.ended;
+    if (!held)
+        print_message("# holder %ld: %s (status 0x%x)\n", (long)holder,
+                      lw.ended ? "ended" : "no lock seen", lw.status);
     int r = held ? e2e_revert("lk", "s1", 0) : 0;
     note("locked", e2e_err());
     close(pfd[1]);
-    waitpid(holder, NULL, 0);
+    if (!lw.ended)
+        waitpid(holder, NULL, 0);
     assert_true(held);
     assert_true(r < 0);
     /* nothing changed: both disks still hold s2's data, no undo tags */
@@ -509,6 +522,29 @@ static void internal_revert_locked_disk(void **state)
 
 /* ---- 5. shutdown does not block destroy ----------------------------------- */
 
+/* The shutdown child, forked: it waits for the guest after pressing the
+ * power button, i.e. it sleeps in its first nanosleep (nothing before the
+ * press sleeps), or it ended. */
+static int shutdown_waits(void *p)
+{
+    pid_t child = *(pid_t *)p;
+    siginfo_t si = {0};
+    if (waitid(P_PID, (id_t)child, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+        return 1;
+    return e2e_proc_sleep_s(child) >= 0;
+}
+
+struct child_wait {
+    pid_t pid;
+    int status;
+};
+
+static int child_ended(void *p)
+{
+    struct child_wait *c = p;
+    return waitpid(c->pid, &c->status, WNOHANG) == c->pid;
+}
+
 static void destroy_during_shutdown(void **state)
 {
     (void)state;
@@ -517,35 +553,45 @@ static void destroy_during_shutdown(void **state)
     pid_t child = fork();
     assert_true(child >= 0);
     if (child == 0) {
-        /* a second process: the guest (bare SeaBIOS) ignores the button */
+        /* a second process: the guest (bare SeaBIOS) ignores the button,
+         * and the shutdown waits for it for an hour */
         sb_broker *b = NULL;
         sb_connection *c = NULL;
-        if (sb_broker_new(&b, NULL) < 0 || sb_connect(&c, b, NULL, 0) < 0)
+        if (sb_broker_new(&b, long_conf) < 0 || sb_connect(&c, b, NULL, 0) < 0)
             _exit(2);
         int r = sb_domain_shutdown(c, "sd");
         _exit(r == 0 ? 0 : 1);
     }
-    qp_sleep_ms(700); /* the child pressed the button and waits */
-    double t0 = qp_now_ms();
-    int r = sb_domain_destroy(E.c, "sd");
-    double took = qp_now_ms() - t0;
-    print_message("# destroy during a pending shutdown: %.0f ms\n", took);
-    int st = -1;
-    pid_t w = 0;
-    for (int i = 0; i < 1000 && w == 0; i++) {
-        w = waitpid(child, &st, WNOHANG);
-        if (w == 0)
-            qp_sleep_ms(10);
-    }
-    if (w == 0) {
+    int waiting = test_wait_for(shutdown_waits, &child, TEST_HANG_MS);
+    /* while it waits, the domain lock is free */
+    char *lock = qp_printf("%s/locks/sd.lock", E.t.state_dir);
+    int fd = open(lock, O_RDWR | O_CLOEXEC);
+    int lock_free = fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0;
+    if (fd >= 0)
+        close(fd);
+    free(lock);
+    struct child_wait cw = {child, 0};
+    if (child_ended(&cw))
+        fail_msg("the shutdown returned before the destroy (status 0x%x)", cw.status);
+    if (!waiting || !lock_free) {
         kill(child, SIGKILL);
-        waitpid(child, &st, 0);
+        waitpid(child, NULL, 0);
+        if (waiting)
+            fail_msg("the shutdown holds the domain lock while it waits for the guest");
+        fail_msg("the shutdown child never waited for the guest (in %d s)",
+                 TEST_HANG_MS / 1000);
+    }
+    int r = sb_domain_destroy(E.c, "sd");
+    if (r < 0)
+        note("destroy", e2e_err());
+    if (!test_wait_for(child_ended, &cw, TEST_HANG_MS)) {
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        fail_msg("the shutdown did not return within %d s of the destroy", TEST_HANG_MS / 1000);
     }
     assert_int_equal(r, 0);
-    assert_true(took < 3000);
-    assert_int_equal(w, child);
     /* the guest is gone: the shutdown reports success */
-    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    assert_true(WIFEXITED(cw.status) && WEXITSTATUS(cw.status) == 0);
     assert_int_equal(e2e_state("sd"), SB_DOMAIN_SHUTOFF);
 }
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "qp.h"
+#include "test_wait.h"
 
 static char dir[256];
 static qp_ctx ctx;
@@ -94,7 +95,7 @@ static void qmp_machine_none(void **state)
     assert_non_null(strstr(ctx.err_msg, "job"));
     /* quit: ECONNRESET / EOF count as success */
     assert_int_equal(qp_qmp_quit(q), 0);
-    assert_int_equal(qp_qmp_wait_closed(q, 5000), 0);
+    assert_int_equal(qp_qmp_wait_closed(q, TEST_HANG_MS), 0);
     qp_qmp_close(q);
     assert_int_equal(waitpid(pid, NULL, 0), pid);
 }
@@ -223,7 +224,7 @@ static void lifecycle_and_stale(void **state)
     assert_int_equal(qp_proc_pid(&ctx, "vm1", &pid), 0);
     assert_true(pid > 0);
     kill(pid, SIGKILL);
-    assert_int_equal(qp_proc_wait_gone(pid, 5000), 0);
+    assert_int_equal(qp_proc_wait_gone(pid, TEST_HANG_MS), 0);
     char *pf = qp_printf("%s/run/vm1/qemu.pid", ctx.state_dir);
     char *sock = qp_printf("%s/run/vm1/qmp.sock", ctx.state_dir);
     assert_true(qp_file_exists(pf));
