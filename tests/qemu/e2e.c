@@ -29,6 +29,18 @@ const char *e2e_path(const char *f)
     return buf[k];
 }
 
+int e2e_write_conf(char *path, size_t len, const char *file, const char *setting)
+{
+    snprintf(path, len, "%s/%s", E.dir, file);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { %s }; } );\n", setting);
+    return fclose(f);
+}
+
 /* A boot sector: xor ax,ax; mov ds,ax; sti; hlt; inc dword [0x7e00]; jmp
  * back to hlt - guest RAM that changes on every timer interrupt. */
 static int write_mbr(void)

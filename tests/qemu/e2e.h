@@ -35,6 +35,9 @@ extern struct e2e E;
 int e2e_setup(void **state);
 int e2e_teardown(void **state);
 
+/* Write <dir>/<file> (its path into path[len]): a configuration with the
+ * one host "local" whose qemu group holds `setting` (e.g. "a = 1;"). */
+int e2e_write_conf(char *path, size_t len, const char *file, const char *setting);
 /* "<dir>/<f>" in one of 8 rotating buffers. */
 const char *e2e_path(const char *f);
 /* Define domain `dom` with fresh images <dom>-vda.qcow2, <dom>-vdb.qcow2. */

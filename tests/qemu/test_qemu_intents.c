@@ -37,14 +37,9 @@ static char job_conf[400]; /* test_job_delay_ms: pause with a job at "ready" */
 
 static int write_conf(char *path, size_t len, const char *file, const char *key)
 {
-    snprintf(path, len, "%s/%s", E.dir, file);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return -1;
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { %s = %d; }; } );\n", key, DELAY_S * 1000);
-    return fclose(f);
+    char setting[64];
+    snprintf(setting, sizeof setting, "%s = %d;", key, DELAY_S * 1000);
+    return e2e_write_conf(path, len, file, setting);
 }
 
 static int setup(void **state)

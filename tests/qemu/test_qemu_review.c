@@ -48,30 +48,13 @@ static int setup(void **state)
 {
     if (e2e_setup(state) < 0)
         return -1;
-    snprintf(inject_conf, sizeof inject_conf, "%s/inject.conf", E.dir);
-    FILE *f = fopen(inject_conf, "w");
-    if (!f)
+    if (e2e_write_conf(inject_conf, sizeof inject_conf, "inject.conf",
+                       "test_fail_store_after_qmp = 1;") < 0 ||
+        e2e_write_conf(short_conf, sizeof short_conf, "short.conf",
+                       "shutdown_timeout_ms = 300;") < 0)
         return -1;
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { test_fail_store_after_qmp = 1; }; } );\n");
-    if (fclose(f) != 0)
-        return -1;
-    snprintf(short_conf, sizeof short_conf, "%s/short.conf", E.dir);
-    if (!(f = fopen(short_conf, "w")))
-        return -1;
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { shutdown_timeout_ms = 300; }; } );\n");
-    if (fclose(f) != 0)
-        return -1;
-    snprintf(long_conf, sizeof long_conf, "%s/long.conf", E.dir);
-    if (!(f = fopen(long_conf, "w")))
-        return -1;
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { shutdown_timeout_ms = 3600000; }; } );\n");
-    return fclose(f);
+    return e2e_write_conf(long_conf, sizeof long_conf, "long.conf",
+                          "shutdown_timeout_ms = 3600000;");
 }
 
 /* A message on one TAP comment line (tool output may span lines). */
