@@ -148,8 +148,12 @@ static void node_info_base(sb_snapshot_info *out, const sb_tree *t, const sb_tre
     out->has_metadata = 1;
     out->children = sb_tree_node_num_children(n);
     out->creation_time = sb_tree_node_creation_time(n);
-    if (p)
-        snprintf(out->parent, sizeof(out->parent), "%s", sb_tree_node_name(p));
+    if (p) { /* names are at most SB_NAME_MAX bytes: this is a copy */
+        const char *name = sb_tree_node_name(p);
+        size_t len = strnlen(name, sizeof(out->parent) - 1);
+        memcpy(out->parent, name, len);
+        out->parent[len] = '\0';
+    }
 }
 
 int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out)
@@ -170,64 +174,42 @@ int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out)
     return rc;
 }
 
-static int cmp_ptr(const void *a, const void *b)
+/* A listing with every node's info from the tree: descendant counts of
+ * the whole tree in one walk (sb_tree_count_descendants) instead of one
+ * walk per snapshot (O(N^2) for a long chain). */
+static int infos_from_tree(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
+                           sb_snapshot_info **out_info, size_t *out_n)
 {
-    uintptr_t x = (uintptr_t) * (const sb_tree_node *const *)a;
-    uintptr_t y = (uintptr_t) * (const sb_tree_node *const *)b;
-    return x < y ? -1 : x > y;
-}
+    const sb_tree *t = sb_store_tree(d->s);
+    const sb_tree_node **nodes = NULL, *dummy;
+    sb_snapshot_info *info = NULL;
+    size_t *desc = NULL, n = 0;
+    int rc;
 
-static size_t index_of(const sb_tree_node **sorted, size_t n, const sb_tree_node *node)
-{
-    const sb_tree_node **hit = bsearch(&node, sorted, n, sizeof(*sorted), cmp_ptr);
-    return hit ? (size_t)(hit - sorted) : n;
-}
-
-/* Infos of the named snapshots.  Descendant counts for the whole tree in
- * O(N log N): sum subtree sizes bottom-up over a pre-order walk, instead of
- * one walk per snapshot (O(N^2) for a long chain). */
-static int infos_from_tree(sb_snapshot_info *info, const sb_tree *t, char **names, size_t n)
-{
-    size_t total = sb_tree_count(t), k = 0;
-    const sb_tree_node **order = calloc(total + 1, sizeof(*order));
-    const sb_tree_node **sorted = calloc(total + 1, sizeof(*sorted));
-    size_t *desc = calloc(total + 1, sizeof(*desc));
-    int rc = 0;
-
-    if (!order || !sorted || !desc) {
+    if (from && (rc = sb_snap_lookup(d->s, d->name, from, &dummy)) < 0)
+        return rc;
+    if ((rc = sb_tree_list(t, from, flags, &nodes, &n)) < 0)
+        return rc;
+    info = calloc(n + 1, sizeof(*info));
+    desc = calloc(n + 1, sizeof(*desc));
+    if (!info || !desc)
         rc = sb_error_oom();
-        goto out;
-    }
-    for (const sb_tree_node *x = sb_tree_walk_next(t, NULL, NULL); x && k < total;
-         x = sb_tree_walk_next(t, NULL, x))
-        order[k++] = x;
-    memcpy(sorted, order, k * sizeof(*order));
-    qsort(sorted, k, sizeof(*sorted), cmp_ptr);
-    /* Children come after their parent in pre-order: walking backwards,
-     * every node is complete before it is added to its parent. */
-    for (size_t i = k; i > 0; i--) {
-        const sb_tree_node *p = sb_tree_node_parent(order[i - 1]);
-        if (p) {
-            size_t me = index_of(sorted, k, order[i - 1]), up = index_of(sorted, k, p);
-            if (me < k && up < k)
-                desc[up] += desc[me] + 1;
-        }
-    }
+    if (rc == 0)
+        rc = sb_tree_count_descendants(t, nodes, n, desc);
     for (size_t i = 0; i < n && rc == 0; i++) {
-        const sb_tree_node *node = sb_tree_lookup(t, names[i]);
-        if (!node) {
-            rc = sb_error_set(SB_ERR_NO_DOMAIN_SNAPSHOT, "snapshot '%s' vanished", names[i]);
-            break;
-        }
-        node_info_base(&info[i], t, node);
-        size_t at = index_of(sorted, k, node);
-        info[i].descendants = at < k ? desc[at] : 0;
+        node_info_base(&info[i], t, nodes[i]);
+        info[i].descendants = desc[i];
     }
-out:
-    free(order);
-    free(sorted);
+    if (rc == 0)
+        rc = sb_names_from_nodes(out_names, out_n, nodes, n);
+    free(nodes);
     free(desc);
-    return rc;
+    if (rc < 0) {
+        free(info);
+        return rc;
+    }
+    *out_info = info;
+    return 0;
 }
 
 int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
@@ -241,17 +223,15 @@ int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char *
     *out_names = NULL;
     *out_info = NULL;
     *out_n = 0;
-    if ((rc = sb_snap__list(d, from, flags, &names, &n)) < 0)
-        return rc;
-    if (!(info = calloc(n + 1, sizeof(*info)))) {
-        sb_names_free(names, n);
-        return sb_error_oom();
-    }
-    if (d->s) {
-        rc = infos_from_tree(info, sb_store_tree(d->s), names, n);
-    } else {
+    if (!d->s) {
+        if ((rc = sb_snap__list(d, from, flags, &names, &n)) < 0)
+            return rc;
+        if (!(info = calloc(n + 1, sizeof(*info))))
+            rc = sb_error_oom();
         for (size_t i = 0; i < n && rc == 0; i++)
             rc = sb_snap__info(d, names[i], &info[i]);
+    } else {
+        rc = infos_from_tree(d, from, flags, &names, &info, &n);
     }
     if (rc < 0) {
         free(info);

@@ -67,6 +67,8 @@ struct sb_store {
     struct sb_store_shared *shared;
     uint64_t seen_seq;
     bool log_changing;
+    /* replaying a full load: names and XML borrowed from the mapped log */
+    bool replay_borrows;
 };
 
 int sb_store__warn(sb_store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

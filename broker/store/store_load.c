@@ -134,7 +134,7 @@ static int apply_op(sb_store *s, const sb_log_op *op)
     s->garbage += sb_store__op_garbage(s, op);
     sb_tree_snapshot snap = { .name = op->name, .parent = op->parent, .state = op->state,
                               .external = op->external, .creation_time = op->ctime,
-                              .xml = op->xml };
+                              .xml = op->xml, .borrow = s->replay_borrows };
     size_t idx;
     switch (op->type) {
     case SB_LOG_PUT:
@@ -167,26 +167,30 @@ static int apply_op(sb_store *s, const sb_log_op *op)
     }
 }
 
-/* Decode the whole record first so a malformed one changes nothing. */
+/* Decode the whole record first so a malformed one changes nothing.  The
+ * ops of a small record (a commit: a few ops) are kept from that pass; a
+ * big one (a compaction chunk) is decoded again op by op. */
+#define RECORD_OPS_KEPT 8
 static int apply_record(sb_store *s, const uint8_t *p, size_t len, size_t off)
 {
-    size_t pos = 0;
-    sb_log_op op;
-    int r;
-    size_t nops = 0;
-    while ((r = sb_log_decode_op(p, len, &pos, &op)) == 1)
+    sb_log_op kept[RECORD_OPS_KEPT], op;
+    size_t pos = 0, nops = 0;
+    int r, rc = 0;
+    while ((r = sb_log_decode_op(p, len, &pos, nops < RECORD_OPS_KEPT ? &kept[nops] : &op)) == 1)
         nops++;
     if (r < 0 || nops == 0)
         return 1; /* malformed: the caller reports it as damage */
-    pos = 0;
-    while (sb_log_decode_op(p, len, &pos, &op) == 1) {
-        int rc = apply_op(s, &op);
-        if (rc < 0) {
-            sb_error_prefix("%s: record at offset %zu", s->log_path, off);
-            return rc;
-        }
+    if (nops <= RECORD_OPS_KEPT) {
+        for (size_t i = 0; i < nops && rc == 0; i++)
+            rc = apply_op(s, &kept[i]);
+    } else {
+        pos = 0;
+        while (rc == 0 && sb_log_decode_op(p, len, &pos, &op) == 1)
+            rc = apply_op(s, &op);
     }
-    return 0;
+    if (rc < 0)
+        sb_error_prefix("%s: record at offset %zu", s->log_path, off);
+    return rc;
 }
 
 static int note_damage(sb_store *s, size_t off, size_t skipped)
@@ -238,6 +242,11 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
         off = resync;
     }
     return 0;
+}
+
+static void unmap_arena(void *base, size_t len)
+{
+    munmap(base, len);
 }
 
 static void reset_state(sb_store *s)
@@ -343,11 +352,20 @@ static int sync_log(sb_store *s, bool full)
     int rc = 0;
     uint8_t *data = NULL;
     if (size > 0) {
-        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+        /* A full load reads every byte: populate the mapping at once. */
+        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE | (full ? MAP_POPULATE : 0), fd, 0);
         if (data == MAP_FAILED) {
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'", s->log_path);
             data = NULL;
             goto out;
+        }
+        if (full) {
+            /* The new tree keeps the mapping: names and XML stay where
+             * they are in the log instead of being copied out one by one.
+             * The log is append-only and replaced by rename, never cut
+             * below what was replayed, so the mapped records stay. */
+            sb_tree_adopt_arena(s->tree, data, size, unmap_arena);
+            s->replay_borrows = true;
         }
     }
     if (full) {
@@ -363,7 +381,8 @@ static int sync_log(sb_store *s, bool full)
     if (rc == 0)
         rc = take_tree_warnings(s);
 out:
-    if (data)
+    s->replay_borrows = false;
+    if (data && !full)
         munmap(data, size);
     if (rc < 0) {
         close(fd);

@@ -70,12 +70,22 @@ void sb_tree__node_free(sb_tree *t, sb_tree_node *n)
 {
     if (!n)
         return;
-    free(n->name);
-    free(n->xml);
+    if (!n->name_borrowed)
+        free(n->name);
+    if (!n->xml_borrowed)
+        free(n->xml);
     free(n->pending_parent);
     n->name = n->xml = n->pending_parent = NULL;
     n->hash_next = t->free_nodes;
     t->free_nodes = n;
+}
+
+void sb_tree_adopt_arena(sb_tree *t, void *base, size_t len,
+                         void (*release)(void *base, size_t len))
+{
+    t->arena = base;
+    t->arena_len = len;
+    t->arena_release = release;
 }
 
 void sb_tree_free(sb_tree *t)
@@ -83,10 +93,14 @@ void sb_tree_free(sb_tree *t)
     if (!t)
         return;
     for (sb_tree_node *n = t->all_head; n; n = n->all_next) {
-        free(n->name);
-        free(n->xml);
+        if (!n->name_borrowed)
+            free(n->name);
+        if (!n->xml_borrowed)
+            free(n->xml);
         free(n->pending_parent);
     }
+    if (t->arena_release)
+        t->arena_release(t->arena, t->arena_len);
     for (size_t i = 0; i < t->nchunks; i++)
         free(t->chunks[i]);
     free(t->chunks);
@@ -259,8 +273,14 @@ sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
     sb_tree_node *n = node_alloc(t);
     if (!n)
         return NULL;
-    n->name = strdup(s->name);
-    n->xml = s->xml ? strdup(s->xml) : NULL;
+    if (s->borrow) {
+        n->name = (char *)s->name;
+        n->xml = (char *)s->xml;
+        n->name_borrowed = n->xml_borrowed = true;
+    } else {
+        n->name = strdup(s->name);
+        n->xml = s->xml ? strdup(s->xml) : NULL;
+    }
     if (!n->name || (s->xml && !n->xml)) {
         sb_tree__node_free(t, n);
         return NULL;
@@ -274,15 +294,31 @@ sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
 }
 
 /* Replace the data of an existing node; NULL xml keeps the old one. */
+int sb_tree__replace_xml(sb_tree_node *n, const char *xml)
+{
+    char *x = NULL;
+    if (xml && !(x = strdup(xml)))
+        return sb_error_oom();
+    if (!n->xml_borrowed)
+        free(n->xml);
+    n->xml = x;
+    n->xml_borrowed = false;
+    n->hint = 0;
+    return 0;
+}
+
 int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s)
 {
-    if (s->xml) {
-        char *x = strdup(s->xml);
-        if (!x)
-            return sb_error_oom();
-        free(n->xml);
-        n->xml = x;
+    if (s->xml && s->borrow) {
+        if (!n->xml_borrowed)
+            free(n->xml);
+        n->xml = (char *)s->xml;
+        n->xml_borrowed = true;
         n->hint = 0;
+    } else if (s->xml) {
+        int rc = sb_tree__replace_xml(n, s->xml);
+        if (rc < 0)
+            return rc;
     }
     n->state = s->state;
     n->external = s->external;
@@ -468,13 +504,7 @@ int sb_tree_set_xml(sb_tree *t, const char *name, const char *xml)
     int rc = sb_tree_get(t, name, &n);
     if (rc < 0)
         return rc;
-    char *x = NULL;
-    if (xml && !(x = strdup(xml)))
-        return sb_error_oom();
-    free(n->xml);
-    n->xml = x;
-    n->hint = 0;
-    return 0;
+    return sb_tree__replace_xml(n, xml);
 }
 
 /* Remove n; its children are spliced, in order, at the head of its

@@ -41,10 +41,18 @@ typedef struct sb_tree_snapshot {
     bool external;           /* memory or any disk external (spec §3.3) */
     long long creation_time; /* seconds since the epoch */
     const char *xml;         /* canonical <domainsnapshot> XML, opaque here */
+    /* name and xml point into the tree's arena (sb_tree_adopt_arena) and
+     * stay valid as long as the tree: kept as they are instead of copied
+     * (a store's full load; saves a copy of every XML). */
+    bool borrow;
 } sb_tree_snapshot;
 
 sb_tree *sb_tree_new(void);
 void sb_tree_free(sb_tree *t); /* accepts NULL */
+/* Give the tree a block of memory that snapshots added with .borrow point
+ * into; release(base, len) runs when the tree is freed.  One per tree. */
+void sb_tree_adopt_arena(sb_tree *t, void *base, size_t len,
+                         void (*release)(void *base, size_t len));
 
 /* ---- lookups and relations: all O(1) ---- */
 size_t sb_tree_count(const sb_tree *t);
@@ -144,6 +152,12 @@ int sb_tree_remove_subtree(sb_tree *t, const char *name, bool include_self);
  * node pointers followed by a NULL; free() it. */
 int sb_tree_list(const sb_tree *t, const char *from, unsigned flags,
                  const sb_tree_node ***out, size_t *n);
+
+/* out[i] = number of descendants of nodes[i] (nodes of t), for all of
+ * them in one O(N) walk.  Uses the nodes' scratch space; changes nothing
+ * else. */
+int sb_tree_count_descendants(const sb_tree *t, const sb_tree_node *const *nodes, size_t n,
+                              size_t *out);
 
 /* ---- loading: libvirt's load-time rules (spec §5.2) ----
  *

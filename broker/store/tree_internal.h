@@ -30,6 +30,8 @@ struct sb_tree_node {
     /* sb_tree_node_hint(): the broker's cache about xml; 0 whenever xml or
      * parent changes */
     unsigned char hint;
+    /* name / xml point into the tree's arena: not freed one by one */
+    bool name_borrowed, xml_borrowed;
     /* loader scratch: parent name awaiting load_finish, walk mark */
     char *pending_parent;
     uint32_t mark;
@@ -55,6 +57,10 @@ struct sb_tree {
     size_t npending;
     bool pending_current_set;
     sb_tree_node *pending_current;
+    /* sb_tree_adopt_arena */
+    void *arena;
+    size_t arena_len;
+    void (*arena_release)(void *base, size_t len);
 };
 
 uint64_t sb_tree__hash(const char *s);
@@ -67,5 +73,7 @@ void sb_tree__unlink(sb_tree *t, sb_tree_node *n);
 bool sb_tree__is_ancestor(const sb_tree_node *anc, const sb_tree_node *n);
 int sb_tree__warn(sb_tree *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s);
+/* Replace n's XML with a copy of xml (NULL: none). */
+int sb_tree__replace_xml(sb_tree_node *n, const char *xml);
 
 #endif

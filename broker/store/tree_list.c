@@ -159,3 +159,38 @@ done:
     *n = c.n;
     return 0;
 }
+
+int sb_tree_count_descendants(const sb_tree *t, const sb_tree_node *const *nodes, size_t n,
+                              size_t *out)
+{
+    /* In a pre-order walk the descendants of the k-th node are the nodes
+     * right after it, up to the first one outside its subtree: keep the
+     * path from the top on a stack, and a node's count is known when it
+     * is popped.  Each node's scratch mark holds its walk index. */
+    size_t total = t->count, k = 0, depth = 0;
+    size_t *size = malloc((total + 1) * sizeof(*size));
+    sb_tree_node **stack = malloc((total + 1) * sizeof(*stack));
+    if (!size || !stack) {
+        free(size);
+        free(stack);
+        return sb_error_oom();
+    }
+    for (sb_tree_node *x = sb_tree_walk_next(t, NULL, NULL); x && k < total;
+         x = sb_tree_walk_next(t, NULL, x), k++) {
+        while (depth && stack[depth - 1] != x->parent) {
+            sb_tree_node *y = stack[--depth];
+            size[y->mark] = k - y->mark - 1;
+        }
+        x->mark = (uint32_t)k;
+        stack[depth++] = x;
+    }
+    while (depth) {
+        sb_tree_node *y = stack[--depth];
+        size[y->mark] = k - y->mark - 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        out[i] = size[nodes[i]->mark];
+    free(size);
+    free(stack);
+    return 0;
+}
