@@ -1,0 +1,488 @@
+/* Reading a VM: one PropertyCollector round trip for everything the
+ * callbacks need (identity, hardware, disks and their modes, power,
+ * VMware Tools, consolidation, the whole snapshot tree).  The read is
+ * kept for cache_ms so that the several callbacks of one broker
+ * operation do not each ask again; every change the plugin makes
+ * replaces it with a read taken after the change. */
+#include "esx.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const vm_paths[] = {
+    "name",
+    "config.uuid",
+    "config.instanceUuid",
+    "config.template",
+    "config.hardware.memoryMB",
+    "config.hardware.numCPU",
+    "config.hardware.device",
+    "runtime.powerState",
+    "runtime.consolidationNeeded",
+    "guest.toolsRunningStatus",
+    "snapshot",
+};
+
+void esx_vm_propset(esx_buf *b)
+{
+    eb_adds(b, "<propSet><type>VirtualMachine</type><all>false</all>");
+    for (size_t i = 0; i < sizeof(vm_paths) / sizeof(vm_paths[0]); i++)
+        eb_elem(b, "pathSet", vm_paths[i]);
+    eb_adds(b, "</propSet>");
+}
+
+void esx_conf_clear(esx_conf *c)
+{
+    free(c->name);
+    free(c->uuid);
+    free(c->instance_uuid);
+    for (size_t i = 0; i < c->ndisks; i++) {
+        free(c->disks[i].file);
+        free(c->disks[i].mode);
+    }
+    free(c->disks);
+    memset(c, 0, sizeof(*c));
+}
+
+void esx_tree_clear(esx_tree *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        esx_ref_clear(&t->v[i].ref);
+        free(t->v[i].name);
+        free(t->v[i].desc);
+        free(t->v[i].state);
+    }
+    free(t->v);
+    esx_ref_clear(&t->current);
+    memset(t, 0, sizeof(*t));
+    t->current_idx = -1;
+}
+
+void esx_vm_free(esx_vm *vm)
+{
+    if (!vm)
+        return;
+    esx_ref_clear(&vm->ref);
+    esx_conf_clear(&vm->conf);
+    free(vm->power);
+    free(vm->tools);
+    esx_tree_clear(&vm->tree);
+    free(vm);
+}
+
+int esx_domain_state(const char *power)
+{
+    if (!power)
+        return SB_DOMAIN_NOSTATE;
+    if (strcmp(power, "poweredOn") == 0)
+        return SB_DOMAIN_RUNNING;
+    if (strcmp(power, "suspended") == 0)
+        return SB_DOMAIN_PAUSED; /* as libvirt's ESX driver reports it */
+    if (strcmp(power, "poweredOff") == 0)
+        return SB_DOMAIN_SHUTOFF;
+    return SB_DOMAIN_NOSTATE;
+}
+
+/* ---- disks ---- */
+
+struct ctrl {
+    long long key, bus;
+    const char *kind; /* scsi, ide, sata, nvme */
+};
+
+static const char *controller_kind(const char *type)
+{
+    size_t n = type ? strlen(type) : 0;
+    if (!n)
+        return NULL;
+    if (strcmp(type, "VirtualIDEController") == 0)
+        return "ide";
+    if (strcmp(type, "VirtualNVMEController") == 0)
+        return "nvme";
+    if (strcmp(type, "VirtualAHCIController") == 0 || strcmp(type, "VirtualSATAController") == 0)
+        return "sata";
+    if ((n > 14 && strcmp(type + n - 14, "SCSIController") == 0) ||
+        strcmp(type, "VirtualLsiLogicController") == 0 ||
+        strcmp(type, "VirtualLsiLogicSASController") == 0 ||
+        strcmp(type, "VirtualBusLogicController") == 0)
+        return "scsi";
+    return NULL;
+}
+
+/* libvirt's virIndexToDiskName: 0 -> a, 25 -> z, 26 -> aa. */
+static void index_name(char *out, size_t size, const char *prefix, long idx)
+{
+    char rev[16];
+    int n = 0;
+    for (long i = idx; i >= 0 && n < 15; i = i / 26 - 1)
+        rev[n++] = (char)('a' + i % 26);
+    int k = snprintf(out, size, "%s", prefix);
+    while (n > 0 && (size_t)k + 1 < size)
+        out[k++] = rev[--n];
+    out[k] = '\0';
+}
+
+void esx_conf_name_disks(esx_conf *conf, const xmlNode *devices)
+{
+    struct ctrl ctrls[64];
+    size_t nctrl = 0;
+
+    for (xmlNode *d = ex_child(devices, NULL); d && nctrl < 64; d = d->next) {
+        if (d->type != XML_ELEMENT_NODE)
+            continue;
+        char *type = ex_xsi_type(d);
+        const char *kind = controller_kind(type);
+        long long key, bus;
+        if (kind && ex_child_ll(d, "key", &key) && ex_child_ll(d, "busNumber", &bus))
+            ctrls[nctrl++] = (struct ctrl){ key, bus, kind };
+        free(type);
+    }
+    for (size_t i = 0; i < conf->ndisks; i++) {
+        esx_disk *dk = &conf->disks[i];
+        const struct ctrl *ct = NULL;
+        for (size_t k = 0; k < nctrl; k++)
+            if (ctrls[k].key == dk->ctrl_key)
+                ct = &ctrls[k];
+        long u = dk->unit;
+        if (!ct) {
+            snprintf(dk->target, sizeof(dk->target), "disk%d", dk->key);
+            continue;
+        }
+        snprintf(dk->bus, sizeof(dk->bus), "%s", ct->kind);
+        if (strcmp(ct->kind, "scsi") == 0) /* unit 7 is the controller's own */
+            index_name(dk->target, sizeof(dk->target), "sd", (long)ct->bus * 15 + (u < 7 ? u : u - 1));
+        else if (strcmp(ct->kind, "ide") == 0)
+            index_name(dk->target, sizeof(dk->target), "hd", (long)ct->bus * 2 + u);
+        else if (strcmp(ct->kind, "sata") == 0) /* after 4 SCSI controllers' worth */
+            index_name(dk->target, sizeof(dk->target), "sd", 60 + (long)ct->bus * 30 + u);
+        else
+            snprintf(dk->target, sizeof(dk->target), "nvme%lldn%ld", ct->bus, u + 1);
+    }
+    /* two disks on one slot (a damaged configuration): keep names unique */
+    for (size_t i = 0; i < conf->ndisks; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(conf->disks[i].target, conf->disks[j].target) == 0)
+                snprintf(conf->disks[i].target, sizeof(conf->disks[i].target), "disk%d",
+                         conf->disks[i].key);
+}
+
+static int parse_disk(const xmlNode *d, esx_disk *dk)
+{
+    long long v;
+    xmlNode *backing = ex_child(d, "backing");
+    char *btype = ex_xsi_type(backing);
+
+    memset(dk, 0, sizeof(*dk));
+    dk->key = ex_child_ll(d, "key", &v) ? (int)v : 0;
+    dk->ctrl_key = ex_child_ll(d, "controllerKey", &v) ? (int)v : -1;
+    dk->unit = ex_child_ll(d, "unitNumber", &v) ? (int)v : 0;
+    dk->capacity_kb = ex_child_ll(d, "capacityInKB", &v) ? v : 0;
+    dk->file = ex_child_text(backing, "fileName");
+    dk->mode = ex_child_text(backing, "diskMode");
+    dk->rdm = btype && strstr(btype, "RawDiskMapping") != NULL;
+    char *compat = dk->rdm ? ex_child_text(backing, "compatibilityMode") : NULL;
+    /* vSphere leaves independent disks and physical-mode raw device
+     * mappings out of every snapshot */
+    dk->excluded = (dk->mode && strncmp(dk->mode, "independent", 11) == 0) ||
+                   (compat && strcmp(compat, "physicalMode") == 0);
+    free(compat);
+    free(btype);
+    return 0;
+}
+
+static int parse_devices(esx_conn *c, esx_conf *conf, const xmlNode *val)
+{
+    size_t n = 0;
+    for (xmlNode *d = ex_child(val, NULL); d; d = d->next) {
+        char *t = d->type == XML_ELEMENT_NODE ? ex_xsi_type(d) : NULL;
+        n += t && strcmp(t, "VirtualDisk") == 0;
+        free(t);
+    }
+    for (size_t i = 0; i < conf->ndisks; i++) {
+        free(conf->disks[i].file);
+        free(conf->disks[i].mode);
+    }
+    free(conf->disks);
+    conf->ndisks = 0;
+    if (!(conf->disks = calloc(n + 1, sizeof(*conf->disks))))
+        return esx_oom(c);
+    for (xmlNode *d = ex_child(val, NULL); d; d = d->next) {
+        char *t = d->type == XML_ELEMENT_NODE ? ex_xsi_type(d) : NULL;
+        if (t && strcmp(t, "VirtualDisk") == 0 && conf->ndisks < n)
+            parse_disk(d, &conf->disks[conf->ndisks++]);
+        free(t);
+    }
+    esx_conf_name_disks(conf, val);
+    return 0;
+}
+
+static int set_text(esx_conn *c, char **field, const xmlNode *val)
+{
+    free(*field);
+    return (*field = ex_text(val)) ? 0 : esx_oom(c);
+}
+
+int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode *val)
+{
+    char *t;
+    if (strcmp(path, "name") == 0)
+        return set_text(c, &conf->name, val);
+    if (strcmp(path, "uuid") == 0)
+        return set_text(c, &conf->uuid, val);
+    if (strcmp(path, "instanceUuid") == 0)
+        return set_text(c, &conf->instance_uuid, val);
+    if (strcmp(path, "hardware.memoryMB") == 0 || strcmp(path, "hardware.numCPU") == 0) {
+        if (!(t = ex_text(val)))
+            return esx_oom(c);
+        long long v = strtoll(t, NULL, 10);
+        free(t);
+        if (path[9] == 'm')
+            conf->memory_mb = v;
+        else
+            conf->ncpus = (int)v;
+        return 0;
+    }
+    if (strcmp(path, "hardware.device") == 0)
+        return parse_devices(c, conf, val);
+    return 0;
+}
+
+/* ---- the snapshot tree ---- */
+
+static int add_tree_node(esx_conn *c, esx_tree *t, const xmlNode *n, long parent, int depth)
+{
+    if (depth > 1000)
+        return esx_error(c, SB_ERR_HYPERVISOR, "esx: snapshot tree deeper than 1000 levels");
+    esx_snap *nv = realloc(t->v, (t->n + 1) * sizeof(*nv));
+    if (!nv)
+        return esx_oom(c);
+    t->v = nv;
+    long me = (long)t->n;
+    esx_snap *s = &t->v[t->n++];
+    memset(s, 0, sizeof(*s));
+    s->parent = parent;
+    char *when;
+    if (ex_ref(ex_child(n, "snapshot"), &s->ref) < 0 || !(s->name = ex_child_text(n, "name")))
+        return esx_oom(c);
+    s->desc = ex_child_text(n, "description");
+    s->state = ex_child_text(n, "state");
+    if (!s->desc && !(s->desc = strdup("")))
+        return esx_oom(c);
+    ex_child_ll(n, "id", &s->id);
+    s->quiesced = ex_child_true(n, "quiesced");
+    if ((when = ex_child_text(n, "createTime")) && ex_parse_time(when, &s->ctime) < 0)
+        s->ctime = 0;
+    free(when);
+    if (parent >= 0)
+        t->v[parent].nchildren++;
+    for (xmlNode *ch = ex_child(n, "childSnapshotList"); ch; ch = ex_next(ch)) {
+        int rc = add_tree_node(c, t, ch, me, depth + 1);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+int esx_tree_parse(esx_conn *c, const xmlNode *val, esx_tree *out)
+{
+    int rc = 0;
+    memset(out, 0, sizeof(*out));
+    out->current_idx = -1;
+    if (!val)
+        return 0; /* no "snapshot" property: no snapshots */
+    for (xmlNode *r = ex_child(val, "rootSnapshotList"); r && rc == 0; r = ex_next(r))
+        rc = add_tree_node(c, out, r, -1, 0);
+    xmlNode *cur = ex_child(val, "currentSnapshot");
+    if (rc == 0 && cur && ex_ref(cur, &out->current) < 0)
+        rc = esx_oom(c);
+    for (size_t i = 0; rc == 0 && out->current.value && i < out->n; i++)
+        if (esx_ref_eq(&out->v[i].ref, &out->current))
+            out->current_idx = (long)i;
+    if (rc < 0)
+        esx_tree_clear(out);
+    return rc;
+}
+
+long esx_tree_find(const esx_tree *t, const char *name)
+{
+    long found = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        if (strcmp(t->v[i].name, name) != 0)
+            continue;
+        if (found >= 0)
+            return -2;
+        found = (long)i;
+    }
+    return found;
+}
+
+/* ---- the read ---- */
+
+int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out)
+{
+    esx_vm *vm = calloc(1, sizeof(*vm));
+    int rc = 0;
+
+    *out = NULL;
+    if (!vm || esx_ref_set(&vm->ref, o->ref.type, o->ref.value) < 0) {
+        free(vm);
+        return esx_oom(c);
+    }
+    vm->tree.current_idx = -1;
+    for (size_t i = 0; i < o->nprops && rc == 0; i++) {
+        const char *n = o->props[i].name;
+        const xmlNode *v = o->props[i].val;
+        if (strcmp(n, "name") == 0)
+            rc = set_text(c, &vm->conf.name, v);
+        else if (strncmp(n, "config.", 7) == 0 && strcmp(n + 7, "template") != 0)
+            rc = esx_conf_apply(c, &vm->conf, n + 7, v);
+        else if (strcmp(n, "config.template") == 0)
+            vm->template_vm = ex_is_true(v);
+        else if (strcmp(n, "runtime.powerState") == 0)
+            rc = set_text(c, &vm->power, v);
+        else if (strcmp(n, "runtime.consolidationNeeded") == 0)
+            vm->consolidation_needed = ex_is_true(v);
+        else if (strcmp(n, "guest.toolsRunningStatus") == 0)
+            rc = set_text(c, &vm->tools, v);
+        else if (strcmp(n, "snapshot") == 0)
+            rc = esx_tree_parse(c, v, &vm->tree);
+    }
+    if (rc < 0) {
+        esx_vm_free(vm);
+        return rc;
+    }
+    vm->read_ms = esx_now_ms();
+    *out = vm;
+    return 0;
+}
+
+static int read_vm(esx_conn *c, const esx_ref *ref, esx_vm **out)
+{
+    esx_buf spec = { 0 };
+    esx_result res;
+    int rc;
+
+    *out = NULL;
+    esx_vm_propset(&spec);
+    eb_adds(&spec, "<objectSet>");
+    eb_ref(&spec, "obj", ref->type, ref->value);
+    eb_adds(&spec, "</objectSet>");
+    char *s = eb_steal(&spec);
+    if (!s)
+        return esx_oom(c);
+    rc = esx_retrieve(c, s, &res);
+    free(s);
+    if (rc < 0)
+        return rc;
+    const esx_obj *o = esx_result_find(&res, ref);
+    if (!o)
+        rc = esx_error(c, SB_ERR_NO_DOMAIN, "esx: VM %s is gone from %s", ref->value, c->display);
+    else
+        rc = esx_vm_from_obj(c, o, out);
+    esx_result_clear(&res);
+    return rc;
+}
+
+void esx_vm_cache(esx_conn *c, esx_vm *vm)
+{
+    if (c->cached != vm)
+        esx_vm_free(c->cached);
+    c->cached = vm;
+}
+
+int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out)
+{
+    int by_name = esx_domain_is_name(domain);
+    esx_ref ref = { 0 };
+    esx_vm *vm = NULL;
+    int rc;
+
+    *out = NULL;
+    for (int attempt = 0;; attempt++) {
+        if ((rc = esx_vm_lookup(c, domain, &ref)) < 0)
+            return rc;
+        if (!fresh && c->cached && esx_ref_eq(&c->cached->ref, &ref) &&
+            esx_now_ms() - c->cached->read_ms < (double)c->cache_ms) {
+            esx_ref_clear(&ref);
+            *out = c->cached;
+            return 0;
+        }
+        rc = read_vm(c, &ref, &vm);
+        esx_ref_clear(&ref);
+        int gone = rc == -SB_ERR_NO_DOMAIN || (rc < 0 && esx_fault_is(c, "ManagedObjectNotFound"));
+        int renamed = rc == 0 && by_name && vm->conf.name && strcmp(vm->conf.name, domain) != 0;
+        if (!gone && !renamed)
+            break;
+        esx_vm_free(vm);
+        vm = NULL;
+        /* The listing that named this VM is out of date (the VM was
+         * removed or renamed since): list again, once. */
+        if (!by_name || attempt > 0)
+            return esx_error(c, SB_ERR_NO_DOMAIN, "esx: no domain named '%s' on %s", domain,
+                             c->display);
+        c->vms_valid = 0;
+    }
+    if (rc < 0)
+        return rc;
+    esx_vm_cache(c, vm);
+    *out = vm;
+    return 0;
+}
+
+/* ---- what a snapshot kept ---- */
+
+int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out)
+{
+    static const char *const paths[] = { "config.name", "config.uuid", "config.hardware.memoryMB",
+                                         "config.hardware.numCPU", "config.hardware.device" };
+    esx_buf spec = { 0 };
+    esx_result res;
+    int rc;
+
+    *out = NULL;
+    for (size_t i = 0; i < ESX_SNAPCONF_CACHE; i++) {
+        if (c->snapconf[i].ref && strcmp(c->snapconf[i].ref, s->ref.value) == 0) {
+            *out = &c->snapconf[i].conf;
+            return 0;
+        }
+    }
+    eb_adds(&spec, "<propSet><type>VirtualMachineSnapshot</type><all>false</all>");
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        eb_elem(&spec, "pathSet", paths[i]);
+    eb_adds(&spec, "</propSet><objectSet>");
+    eb_ref(&spec, "obj", s->ref.type, s->ref.value);
+    eb_adds(&spec, "</objectSet>");
+    char *sp = eb_steal(&spec);
+    if (!sp)
+        return esx_oom(c);
+    rc = esx_retrieve(c, sp, &res);
+    free(sp);
+    if (rc < 0) {
+        if (esx_fault_is(c, "ManagedObjectNotFound"))
+            return esx_error(c, SB_ERR_NO_DOMAIN_SNAPSHOT,
+                             "esx: snapshot '%s' (%s) was removed meanwhile", s->name,
+                             s->ref.value);
+        return rc;
+    }
+    esx_snapconf_cache *slot = &c->snapconf[c->snapconf_next];
+    c->snapconf_next = (c->snapconf_next + 1) % ESX_SNAPCONF_CACHE;
+    free(slot->ref);
+    esx_conf_clear(&slot->conf);
+    if (!(slot->ref = strdup(s->ref.value))) {
+        esx_result_clear(&res);
+        return esx_oom(c);
+    }
+    const esx_obj *o = esx_result_find(&res, &s->ref);
+    for (size_t i = 0; o && i < o->nprops && rc == 0; i++)
+        if (strncmp(o->props[i].name, "config.", 7) == 0)
+            rc = esx_conf_apply(c, &slot->conf, o->props[i].name + 7, o->props[i].val);
+    esx_result_clear(&res);
+    if (rc < 0) {
+        free(slot->ref);
+        slot->ref = NULL;
+        esx_conf_clear(&slot->conf);
+        return rc;
+    }
+    *out = &slot->conf;
+    return 0;
+}
