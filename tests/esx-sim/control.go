@@ -13,13 +13,19 @@ package main
 //	/esxsim/vm/power?vm=MOREF&state=on|off|suspended
 //	/esxsim/vm/tools?vm=MOREF&running=1|0
 //	/esxsim/vm/destroy?vm=MOREF
-//	/esxsim/fault?method=M&action=A[&polls=N][&kind=T][&message=S]
-//	    arm a one-shot fault for the next request of SOAP method M
+//	/esxsim/vm/consolidation?vm=MOREF&needed=1|0
+//	    what runtime.consolidationNeeded reports (the simulator never
+//	    needs a consolidation by itself)
+//	/esxsim/fault?method=M&action=A[&match=TEXT][&polls=N][&kind=T][&message=S]
+//	    arm a one-shot fault for the next request of SOAP method M (whose
+//	    body contains TEXT, when given)
 //	    (middleware.go): vanish (the host answers nothing more after
 //	    running M), vanish-before (the same, M never runs), empty (no
 //	    answer to M, like a handler panic), running (polls of M's task
 //	    report "running" with progress N times first), taskerror (M is
 //	    not run; its task fails with fault T and message S)
+//	/esxsim/sessions/expire  end every client session (as vCenter does with
+//	                      idle ones): the next call gets NotAuthenticated
 //	/esxsim/restore       the host is back; armed faults are dropped
 //	/esxsim/requests      the SOAP requests so far, each "METHOD<TAB>BODY",
 //	                      separated by a line "----" (passwords redacted);
@@ -34,6 +40,8 @@ import (
 
 	"github.com/vmware/govmomi/find"
 	"github.com/vmware/govmomi/object"
+	"github.com/vmware/govmomi/session"
+	"github.com/vmware/govmomi/simulator"
 	"github.com/vmware/govmomi/vim25/mo"
 	"github.com/vmware/govmomi/vim25/types"
 )
@@ -53,11 +61,13 @@ func (st *simState) control(w http.ResponseWriter, r *http.Request) {
 		if !setTools(vmRef(q.Get("vm")), q.Get("running") == "1") {
 			err = fmt.Errorf("no VM %q", q.Get("vm"))
 		}
+	case "vm/consolidation":
+		err = setConsolidation(vmRef(q.Get("vm")), q.Get("needed") == "1")
 	case "vm/destroy":
 		err = st.destroy(ctx, vmRef(q.Get("vm")))
 	case "fault":
 		polls, _ := strconv.Atoi(q.Get("polls"))
-		f := &fault{method: q.Get("method"), action: q.Get("action"), polls: polls,
+		f := &fault{method: q.Get("method"), match: q.Get("match"), action: q.Get("action"), polls: polls,
 			kind: q.Get("kind"), message: q.Get("message")}
 		if f.method == "" || f.action == "" {
 			err = fmt.Errorf("fault needs method and action")
@@ -66,6 +76,8 @@ func (st *simState) control(w http.ResponseWriter, r *http.Request) {
 			st.faults = append(st.faults, f)
 			st.mu.Unlock()
 		}
+	case "sessions/expire":
+		err = st.expireSessions(ctx)
 	case "restore":
 		st.mu.Lock()
 		st.gone = false
@@ -294,4 +306,31 @@ func (st *simState) destroy(ctx context.Context, ref types.ManagedObjectReferenc
 		return err
 	}
 	return task.Wait(ctx)
+}
+
+func (st *simState) expireSessions(ctx context.Context) error {
+	st.mu.Lock()
+	var ids []string
+	for id := range st.sessions {
+		ids = append(ids, id)
+	}
+	st.sessions = map[string]bool{}
+	st.mu.Unlock()
+	sm := session.NewManager(st.client)
+	for _, id := range ids {
+		// a session already gone (logged out) answers NotFound: fine
+		_ = sm.TerminateSession(ctx, []string{id})
+	}
+	return nil
+}
+
+func setConsolidation(ref types.ManagedObjectReference, needed bool) error {
+	vm, ok := simulator.Map.Get(ref).(*simulator.VirtualMachine)
+	if !ok {
+		return fmt.Errorf("no VM %q", ref.Value)
+	}
+	simulator.Map.WithLock(vm, func() {
+		vm.Runtime.ConsolidationNeeded = types.NewBool(needed)
+	})
+	return nil
 }

@@ -24,6 +24,7 @@ import (
 
 type fault struct {
 	method  string // the SOAP method that triggers it
+	match   string // ... when its body contains this text ("" any)
 	action  string // vanish, vanish-before, empty, running, taskerror
 	polls   int    // running: how many polls report "running"
 	kind    string // taskerror: the fault type
@@ -40,11 +41,12 @@ type simState struct {
 	gone     bool           // the host went away: every SOAP request is dropped
 	running  map[string]int // task -> polls left that report running
 	total    map[string]int
+	sessions map[string]bool // session keys clients sent (sessions/expire)
 }
 
 func newSimState(client *vim25.Client, inner http.Handler) *simState {
 	return &simState{client: client, inner: inner,
-		running: map[string]int{}, total: map[string]int{}}
+		running: map[string]int{}, total: map[string]int{}, sessions: map[string]bool{}}
 }
 
 var (
@@ -77,11 +79,14 @@ func (st *simState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	st.mu.Lock()
+	if ck, err := r.Cookie("vmware_soap_session"); err == nil {
+		st.sessions[strings.Trim(ck.Value, `"`)] = true
+	}
 	st.requests = append(st.requests, method+"\t"+string(passwordRe.ReplaceAll(body, []byte("${1}(redacted)${2}"))))
 	gone := st.gone
 	var f *fault
 	for i, x := range st.faults {
-		if x.method == method {
+		if x.method == method && bytes.Contains(body, []byte(x.match)) {
 			f = x
 			st.faults = append(st.faults[:i], st.faults[i+1:]...)
 			break
