@@ -16,6 +16,12 @@ int esx_out_str(esx_conn *c, char **out, const char *s)
     return 0;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The VMs in name order (the container view's order is the server's). */
 int esx_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags)
 {
     int rc;
@@ -45,6 +51,7 @@ int esx_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags
         }
         n++;
     }
+    qsort(names, n, sizeof(*names), by_name);
     *out_names = names;
     *out_n = n;
     return 0;

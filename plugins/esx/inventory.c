@@ -263,15 +263,10 @@ static int name_duplicates(esx_conn *c)
     for (size_t i = 0; i < c->nvms && rc == 0; i++) {
         if (!paths[i])
             continue;
-        /* the root folder's own name ("Datacenters") is not part of it */
-        char *slash = strchr(paths[i], '/');
-        char *path = strdup(slash ? slash + 1 : paths[i]);
-        if (!path) {
-            rc = esx_oom(c);
-            break;
-        }
+        /* the walk stops below the root folder, whose name is no part of it */
         free(c->vms[i].domain);
-        c->vms[i].domain = path;
+        c->vms[i].domain = paths[i];
+        paths[i] = NULL;
     }
     for (size_t i = 0; i < c->nvms && rc == 0; i++) {
         for (size_t j = 0; j < c->nvms; j++) {

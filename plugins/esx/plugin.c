@@ -144,9 +144,11 @@ static int tls_settings(sb_conn *c)
     char *thumb = NULL;
     int verify = 1, rc;
 
+    c->tls_verify = 1;
     if ((rc = g_host->config_bool(c->h, "tls_verify", &verify)) < 0)
         return rc;
-    c->tls_verify = verify;
+    if (rc == 1)
+        c->tls_verify = verify;
     if ((rc = cfg_str(c, "ca_file", &c->ca_file)) < 0 ||
         (rc = cfg_str(c, "thumbprint", &thumb)) < 0)
         return rc;
@@ -183,7 +185,7 @@ static int settings(sb_conn *c)
         (rc = cfg_ms(c, "cache_ms", &c->cache_ms)) < 0 ||
         (rc = g_host->config_bool(c->h, "trace", &trace)) < 0)
         return rc;
-    c->trace = trace;
+    c->trace = rc == 1 && trace;
     return 0;
 }
 

@@ -22,8 +22,10 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
     esx_conn *c = ssl ? SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), conn_index) : NULL;
     X509 *cert = X509_STORE_CTX_get_current_cert(store);
 
+    /* a pin trusts the leaf alone; tls_verify = false trusts anything */
+    int trusted = c && (c->pin_len || !c->tls_verify) ? 1 : preverify_ok;
     if (!c || X509_STORE_CTX_get_error_depth(store) != 0)
-        return c && c->pin_len ? 1 : preverify_ok; /* a pin trusts the leaf alone */
+        return trusted;
     unsigned char sha256[EVP_MAX_MD_SIZE], sha1[EVP_MAX_MD_SIZE];
     unsigned n256 = 0, n1 = 0;
     if (!cert || !X509_digest(cert, EVP_sha256(), sha256, &n256) ||
@@ -31,7 +33,7 @@ static int verify_cb(int preverify_ok, X509_STORE_CTX *store)
         return 0;
     esx_thumbprint_format(sha256, (int)n256, c->seen_thumbprint);
     if (!c->pin_len)
-        return preverify_ok;
+        return trusted;
     const unsigned char *got = c->pin_len == 32 ? sha256 : sha1;
     c->pin_mismatch = memcmp(got, c->pin, (size_t)c->pin_len) != 0;
     return !c->pin_mismatch;

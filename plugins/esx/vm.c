@@ -334,10 +334,10 @@ int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out)
         const xmlNode *v = o->props[i].val;
         if (strcmp(n, "name") == 0)
             rc = set_text(c, &vm->conf.name, v);
-        else if (strncmp(n, "config.", 7) == 0 && strcmp(n + 7, "template") != 0)
-            rc = esx_conf_apply(c, &vm->conf, n + 7, v);
         else if (strcmp(n, "config.template") == 0)
             vm->template_vm = ex_is_true(v);
+        else if (strncmp(n, "config.", 7) == 0)
+            rc = esx_conf_apply(c, &vm->conf, n + 7, v);
         else if (strcmp(n, "runtime.powerState") == 0)
             rc = set_text(c, &vm->power, v);
         else if (strcmp(n, "runtime.consolidationNeeded") == 0)

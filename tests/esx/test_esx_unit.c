@@ -1,0 +1,360 @@
+/* The esx plugin's parsers on their own (no simulator, no broker): the
+ * URI, libvirt-style auth files, thumbprints, xsd:dateTime, disk names
+ * and modes from a device list, the snapshot tree, fault classes and
+ * XML escaping. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "esx.h"
+
+#define XSI "xmlns:X=\"http://www.w3.org/2001/XMLSchema-instance\""
+
+static void uri_forms(void **state)
+{
+    esx_uri u;
+    char why[256];
+    (void)state;
+
+    assert_int_equal(esx_uri_parse("esx://h.example.com/", &u, why, sizeof(why)), 0);
+    assert_int_equal(u.https, 1);
+    assert_string_equal(u.host, "h.example.com");
+    assert_int_equal(u.port, 0);
+    assert_null(u.user);
+    assert_string_equal(u.path, "");
+    esx_uri_clear(&u);
+
+    assert_int_equal(esx_uri_parse("esx+http://root@127.0.0.1:8989/DC0/host/C0/?transport=http",
+                                   &u, why, sizeof(why)), 0);
+    assert_int_equal(u.https, 0);
+    assert_string_equal(u.user, "root");
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 8989);
+    assert_string_equal(u.path, "DC0/host/C0");
+    esx_uri_clear(&u);
+
+    assert_int_equal(esx_uri_parse("esx://[::1]:443", &u, why, sizeof(why)), 0);
+    assert_string_equal(u.host, "[::1]");
+    assert_int_equal(u.port, 443);
+    esx_uri_clear(&u);
+
+    assert_int_equal(esx_uri_parse("esx+https://vc?transport=http", &u, why, sizeof(why)), 0);
+    assert_int_equal(u.https, 0);
+    esx_uri_clear(&u);
+
+    assert_int_equal(esx_uri_parse("esx://root:pw@h/", &u, why, sizeof(why)),
+                     -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "must not carry a password"));
+    assert_int_equal(esx_uri_parse("esx://h:99999/", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "bad port"));
+    assert_int_equal(esx_uri_parse("esx:///x", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "no host"));
+    assert_int_equal(esx_uri_parse("vpx://h/", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+    assert_int_equal(esx_uri_parse("esx://h/?no_verify=1", &u, why, sizeof(why)),
+                     -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(why, "'no_verify=1'"));
+    assert_int_equal(esx_uri_parse("esx://@h/", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+    assert_int_equal(esx_uri_parse("esx://[::1/", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void auth_files(void **state)
+{
+    char dir[] = "/tmp/esx-unit-XXXXXX", path[64];
+    char *user, *pass;
+    int line;
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/auth.conf", dir);
+    write_file(path, "; comment\n[credentials-a]\n  authname = root \npassword=p w=d\n"
+                     "[credentials-b]\nauthname=admin\npassword=x\n"
+                     "[auth-vpx-vc]\ncredentials=b\n[auth-esx-h1]\ncredentials=a\n"
+                     "[auth-esx-default]\ncredentials=b\n");
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), 1);
+    assert_string_equal(user, "root");
+    assert_string_equal(pass, "p w=d");
+    free(user);
+    free(pass);
+    assert_int_equal(esx_auth_file_lookup(path, "vc", &user, &pass, &line), 1);
+    assert_string_equal(user, "admin");
+    free(user);
+    free(pass);
+    assert_int_equal(esx_auth_file_lookup(path, "other", &user, &pass, &line), 1); /* default */
+    assert_string_equal(user, "admin");
+    free(user);
+    free(pass);
+
+    write_file(path, "[auth-esx-h1]\ncredentials=missing\n");
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), 0);
+    assert_null(user);
+    write_file(path, "[credentials-a]\npassword=only\n[auth-esx-h1]\ncredentials=a\n");
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), 1);
+    assert_null(user); /* no authname: the user must come from elsewhere */
+    assert_string_equal(pass, "only");
+    free(pass);
+    write_file(path, "[credentials-a]\n\nnot a key\n");
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), -1);
+    assert_int_equal(line, 3);
+    write_file(path, "key=before any section\n");
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), -1);
+    assert_int_equal(line, 1);
+    unlink(path);
+    assert_int_equal(esx_auth_file_lookup(path, "h1", &user, &pass, &line), -1);
+    assert_int_equal(line, 0);
+    rmdir(dir);
+}
+
+static void thumbprints(void **state)
+{
+    unsigned char d[32];
+    char text[100];
+    (void)state;
+
+    const char *s256 = "ab:CD:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+                       "ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89";
+    assert_int_equal(esx_thumbprint_parse(s256, d), 32);
+    esx_thumbprint_format(d, 32, text);
+    assert_string_equal(text, "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+                              "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89");
+    assert_int_equal(esx_thumbprint_parse("sha1:00112233445566778899aabbccddeeff00112233", d),
+                     20);
+    assert_int_equal(d[19], 0x33);
+    assert_int_equal(esx_thumbprint_parse("SHA256:00 11", d), -1);       /* too short */
+    assert_int_equal(esx_thumbprint_parse("zz", d), -1);
+    assert_int_equal(esx_thumbprint_parse("0", d), -1);                  /* half a byte */
+    char long_hex[80];
+    memset(long_hex, 'a', 66);
+    long_hex[66] = '\0';
+    assert_int_equal(esx_thumbprint_parse(long_hex, d), -1);
+}
+
+static void times(void **state)
+{
+    long long t;
+    (void)state;
+    assert_int_equal(ex_parse_time("2026-11-22T01:43:12.975407425Z", &t), 0);
+    assert_int_equal(t, 1795311792LL);
+    assert_int_equal(ex_parse_time("2026-11-22T03:43:12+02:00", &t), 0);
+    assert_int_equal(t, 1795311792LL);
+    assert_int_equal(ex_parse_time("1970-01-01T00:00:00", &t), 0);
+    assert_int_equal(t, 0);
+    assert_int_equal(ex_parse_time("2026-11-22 01:43:12Z", &t), -1);
+    assert_int_equal(ex_parse_time("2026-11-22T01:43:12.Z", &t), -1);
+    assert_int_equal(ex_parse_time("2026-11-22T01:43:12Zjunk", &t), -1);
+}
+
+static xmlDoc *parse(const char *xml)
+{
+    xmlDoc *doc = ex_parse(xml, strlen(xml));
+    assert_non_null(doc);
+    return doc;
+}
+
+/* Controllers and disks as the simulator (and ESXi) encode them. */
+static const char devices[] =
+    "<val " XSI " X:type=\"ArrayOfVirtualDevice\">"
+    "<VirtualDevice X:type=\"ParaVirtualSCSIController\"><key>1000</key><busNumber>0</busNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualLsiLogicSASController\"><key>1001</key><busNumber>1</busNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualIDEController\"><key>201</key><busNumber>1</busNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualAHCIController\"><key>15000</key><busNumber>0</busNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualNVMEController\"><key>31000</key><busNumber>0</busNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualCdrom\"><key>3000</key><controllerKey>201</controllerKey><unitNumber>0</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2000</key><backing X:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds] vm/vm.vmdk</fileName><diskMode>persistent</diskMode></backing>"
+    "<controllerKey>1000</controllerKey><unitNumber>0</unitNumber><capacityInKB>1024</capacityInKB></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2001</key><backing X:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds] vm/vm_1.vmdk</fileName><diskMode>independent_nonpersistent</diskMode></backing>"
+    "<controllerKey>1000</controllerKey><unitNumber>8</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2002</key><backing X:type=\"VirtualDiskRawDiskMappingVer1BackingInfo\">"
+    "<fileName>[ds] vm/rdm.vmdk</fileName><compatibilityMode>physicalMode</compatibilityMode>"
+    "<diskMode>persistent</diskMode></backing><controllerKey>1001</controllerKey><unitNumber>1</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2003</key><backing X:type=\"VirtualDiskRawDiskMappingVer1BackingInfo\">"
+    "<fileName>[ds] vm/rdmv.vmdk</fileName><compatibilityMode>virtualMode</compatibilityMode>"
+    "<diskMode>persistent</diskMode></backing><controllerKey>201</controllerKey><unitNumber>1</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2004</key><backing X:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds] vm/s.vmdk</fileName><diskMode>persistent</diskMode></backing>"
+    "<controllerKey>15000</controllerKey><unitNumber>2</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2005</key><backing X:type=\"VirtualDiskFlatVer2BackingInfo\">"
+    "<fileName>[ds] vm/n.vmdk</fileName><diskMode>persistent</diskMode></backing>"
+    "<controllerKey>31000</controllerKey><unitNumber>0</unitNumber></VirtualDevice>"
+    "<VirtualDevice X:type=\"VirtualDisk\"><key>2006</key><controllerKey>999</controllerKey><unitNumber>0</unitNumber></VirtualDevice>"
+    "</val>";
+
+static void disk_names_and_modes(void **state)
+{
+    esx_conn c = { 0 };
+    esx_conf conf = { 0 };
+    (void)state;
+
+    xmlDoc *doc = parse(devices);
+    assert_int_equal(esx_conf_apply(&c, &conf, "hardware.device", xmlDocGetRootElement(doc)), 0);
+    assert_int_equal(conf.ndisks, 7);
+    const struct {
+        const char *target, *bus;
+        int excluded;
+    } want[] = { { "sda", "scsi", 0 },  { "sdh", "scsi", 1 }, { "sdq", "scsi", 1 },
+                 { "hdd", "ide", 0 },   { "sdbk", "sata", 0 }, { "nvme0n1", "nvme", 0 },
+                 { "disk2006", "", 0 } };
+    for (size_t i = 0; i < 7; i++) {
+        assert_string_equal(conf.disks[i].target, want[i].target);
+        assert_string_equal(conf.disks[i].bus, want[i].bus);
+        assert_int_equal(conf.disks[i].excluded, want[i].excluded);
+    }
+    assert_string_equal(conf.disks[0].file, "[ds] vm/vm.vmdk");
+    assert_int_equal(conf.disks[0].capacity_kb, 1024);
+    assert_int_equal(conf.disks[2].rdm, 1);
+
+    char *xml = NULL;
+    conf.name = strdup("a<b");
+    conf.memory_mb = 64;
+    conf.ncpus = 2;
+    assert_int_equal(esx_domain_xml(&c, &conf, &xml), 0);
+    assert_non_null(strstr(xml, "<name>a&lt;b</name>"));
+    assert_non_null(strstr(xml, "<memory unit='KiB'>65536</memory>"));
+    assert_non_null(strstr(xml, "<disk type='file' device='disk' snapshot='no'>\n"
+                                "      <source file='[ds] vm/vm_1.vmdk'/>\n"
+                                "      <target dev='sdh' bus='scsi'/>"));
+    assert_non_null(strstr(xml, "<target dev='disk2006'/>"));
+    free(xml);
+    esx_conf_clear(&conf);
+    xmlFreeDoc(doc);
+}
+
+static const char tree_xml[] =
+    "<val " XSI " X:type=\"VirtualMachineSnapshotInfo\">"
+    "<currentSnapshot type=\"VirtualMachineSnapshot\">snapshot-19</currentSnapshot>"
+    "<rootSnapshotList><snapshot type=\"VirtualMachineSnapshot\">snapshot-15</snapshot>"
+    "<vm type=\"VirtualMachine\">vm-9</vm><name>s1</name><description>first &amp; one</description>"
+    "<id>1</id><createTime>2026-11-22T01:43:12.975407425Z</createTime><state>poweredOn</state>"
+    "<quiesced>false</quiesced>"
+    "<childSnapshotList><snapshot type=\"VirtualMachineSnapshot\">snapshot-17</snapshot>"
+    "<name>s2</name><description></description><id>2</id><state>poweredOff</state>"
+    "<quiesced>true</quiesced>"
+    "<childSnapshotList><snapshot type=\"VirtualMachineSnapshot\">snapshot-19</snapshot>"
+    "<name>s1</name><description></description><id>3</id><state>suspended</state></childSnapshotList>"
+    "</childSnapshotList>"
+    "<childSnapshotList><snapshot type=\"VirtualMachineSnapshot\">snapshot-21</snapshot>"
+    "<name>s4</name><id>4</id><state>poweredOn</state></childSnapshotList>"
+    "</rootSnapshotList>"
+    "<rootSnapshotList><snapshot type=\"VirtualMachineSnapshot\">snapshot-30</snapshot>"
+    "<name>r2</name><id>5</id><state>poweredOn</state></rootSnapshotList>"
+    "</val>";
+
+static void snapshot_tree(void **state)
+{
+    esx_conn c = { 0 };
+    esx_tree t;
+    (void)state;
+
+    xmlDoc *doc = parse(tree_xml);
+    assert_int_equal(esx_tree_parse(&c, xmlDocGetRootElement(doc), &t), 0);
+    assert_int_equal(t.n, 5);
+    const char *order[] = { "s1", "s2", "s1", "s4", "r2" };
+    const long parents[] = { -1, 0, 1, 0, -1 };
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(t.v[i].name, order[i]);
+        assert_int_equal(t.v[i].parent, parents[i]);
+    }
+    assert_int_equal(t.v[0].nchildren, 2);
+    assert_string_equal(t.v[0].desc, "first & one");
+    assert_string_equal(t.v[3].desc, ""); /* none sent */
+    assert_int_equal(t.v[0].ctime, 1795311792LL);
+    assert_int_equal(t.v[1].quiesced, 1);
+    assert_string_equal(t.v[2].ref.value, "snapshot-19");
+    assert_int_equal(t.current_idx, 2);
+    assert_int_equal(esx_tree_find(&t, "s1"), -2); /* twins, made outside snapbroker */
+    assert_int_equal(esx_tree_find(&t, "s4"), 3);
+    assert_int_equal(esx_tree_find(&t, "nope"), -1);
+    assert_int_equal(esx_snap_state(t.v[0].state), SB_STATE_RUNNING);
+    assert_int_equal(esx_snap_state(t.v[1].state), SB_STATE_SHUTOFF);
+    assert_int_equal(esx_snap_state(t.v[2].state), SB_STATE_PAUSED);
+    esx_tree_clear(&t);
+    xmlFreeDoc(doc);
+
+    /* a current snapshot the tree lacks (the simulator's bug) */
+    doc = parse("<val " XSI "><currentSnapshot type=\"VirtualMachineSnapshot\">snapshot-99"
+                "</currentSnapshot><rootSnapshotList><snapshot type=\"VirtualMachineSnapshot\">"
+                "snapshot-1</snapshot><name>a</name></rootSnapshotList></val>");
+    assert_int_equal(esx_tree_parse(&c, xmlDocGetRootElement(doc), &t), 0);
+    assert_int_equal(t.n, 1);
+    assert_int_equal(t.current_idx, -1);
+    assert_string_equal(t.current.value, "snapshot-99");
+    esx_tree_clear(&t);
+    xmlFreeDoc(doc);
+
+    assert_int_equal(esx_tree_parse(&c, NULL, &t), 0); /* no snapshot property */
+    assert_int_equal(t.n, 0);
+    assert_int_equal(t.current_idx, -1);
+}
+
+static void xsi_types_by_namespace(void **state)
+{
+    (void)state;
+    /* the simulator's per-<val> prefix and a real host's envelope prefix */
+    xmlDoc *doc = parse("<e xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\">"
+                        "<a xsi:type=\"xsd:int\">1</a>"
+                        "<b " XSI " X:type=\"VirtualDisk\"/><c type=\"NotXsi\"/></e>");
+    xmlNode *root = xmlDocGetRootElement(doc);
+    char *t = ex_xsi_type(ex_child(root, "a"));
+    assert_string_equal(t, "int");
+    free(t);
+    t = ex_xsi_type(ex_child(root, "b"));
+    assert_string_equal(t, "VirtualDisk");
+    free(t);
+    assert_null(ex_xsi_type(ex_child(root, "c")));
+    xmlFreeDoc(doc);
+    assert_null(ex_parse("<unclosed>", 10));
+}
+
+static void fault_classes(void **state)
+{
+    (void)state;
+    assert_int_equal(esx_fault_class("InvalidLogin"), SB_ERR_CONFIG);
+    assert_int_equal(esx_fault_class("InvalidPowerState"), SB_ERR_OPERATION_INVALID);
+    assert_int_equal(esx_fault_class("NoPermission"), SB_ERR_OPERATION_DENIED);
+    assert_int_equal(esx_fault_class("SystemError"), SB_ERR_HYPERVISOR);
+    assert_int_equal(esx_fault_class(NULL), SB_ERR_HYPERVISOR);
+}
+
+static void escaping(void **state)
+{
+    esx_buf b = { 0 };
+    (void)state;
+    eb_elem(&b, "name", "a&b<c>\"d'e");
+    eb_ref(&b, "obj", "Datastore", "/tmp/x@ds [1]");
+    char *s = eb_steal(&b);
+    assert_string_equal(s, "<name>a&amp;b&lt;c&gt;&quot;d&apos;e</name>"
+                           "<obj type=\"Datastore\">/tmp/x@ds [1]</obj>");
+    free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(uri_forms),
+        cmocka_unit_test(auth_files),
+        cmocka_unit_test(thumbprints),
+        cmocka_unit_test(times),
+        cmocka_unit_test(disk_names_and_modes),
+        cmocka_unit_test(snapshot_tree),
+        cmocka_unit_test(xsi_types_by_namespace),
+        cmocka_unit_test(fault_classes),
+        cmocka_unit_test(escaping),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
