@@ -363,6 +363,9 @@ void esx_vm_cache(esx_conn *c, esx_vm *vm);
 /* A snapshot's kept configuration (one round trip, then cached: a
  * snapshot's configuration never changes). Borrowed. */
 int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out);
+/* A snapshot just taken kept the configuration the VM has right after
+ * it (read in the task's last poll): remember that instead of asking. */
+void esx_snapshot_conf_prime(esx_conn *c, const char *ref, const esx_conf *conf);
 /* Parse a config property (path relative to "config.") into conf. */
 int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode *val);
 /* Name disks (target, bus) the way libvirt's vmx code does. */

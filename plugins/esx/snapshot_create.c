@@ -93,7 +93,7 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
 {
     struct sb_snapshot_view *v = NULL;
     esx_vm *vm, *after = NULL;
-    esx_ref ref = { 0 };
+    esx_ref ref = { 0 }, snap = { 0 };
     esx_buf args = { 0 };
     char what[600];
     int rc;
@@ -118,13 +118,17 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
     }
     snprintf(what, sizeof(what), "creating snapshot '%.200s' of '%.200s'", v->name, domain);
     esx_vm_cache(c, NULL); /* whatever happens, the VM changes */
-    rc = esx_task_run(c, "CreateSnapshot_Task", &ref, a, what, &ref, &after, NULL);
+    rc = esx_task_run(c, "CreateSnapshot_Task", &ref, a, what, &ref, &after, &snap);
     free(a);
+    /* the new snapshot kept the VM's configuration as the poll read it */
+    if (rc == 0 && after && snap.value)
+        esx_snapshot_conf_prime(c, snap.value, &after->conf);
     esx_vm_cache(c, after);
     esx_log(c, SB_LOG_DEBUG, "esx: created snapshot '%s' of '%s' (memory %d, quiesce %d): %d",
             v->name, domain, memory, !!(flags & SB_SNAPSHOT_CREATE_QUIESCE), rc);
 out:
     esx_ref_clear(&ref);
+    esx_ref_clear(&snap);
     c->api->snapshot_view_free(v);
     return rc;
 }

@@ -431,6 +431,47 @@ int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out)
 
 /* ---- what a snapshot kept ---- */
 
+static int conf_copy(esx_conf *dst, const esx_conf *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->memory_mb = src->memory_mb;
+    dst->ncpus = src->ncpus;
+    if ((src->name && !(dst->name = strdup(src->name))) ||
+        (src->uuid && !(dst->uuid = strdup(src->uuid))) ||
+        (src->instance_uuid && !(dst->instance_uuid = strdup(src->instance_uuid))) ||
+        !(dst->disks = calloc(src->ndisks + 1, sizeof(*dst->disks))))
+        return -1;
+    for (size_t i = 0; i < src->ndisks; i++) {
+        esx_disk *d = &dst->disks[dst->ndisks++];
+        *d = src->disks[i];
+        d->file = d->mode = NULL;
+        if ((src->disks[i].file && !(d->file = strdup(src->disks[i].file))) ||
+            (src->disks[i].mode && !(d->mode = strdup(src->disks[i].mode))))
+            return -1;
+    }
+    return 0;
+}
+
+static esx_snapconf_cache *snapconf_slot(esx_conn *c)
+{
+    esx_snapconf_cache *slot = &c->snapconf[c->snapconf_next];
+    c->snapconf_next = (c->snapconf_next + 1) % ESX_SNAPCONF_CACHE;
+    free(slot->ref);
+    slot->ref = NULL;
+    esx_conf_clear(&slot->conf);
+    return slot;
+}
+
+void esx_snapshot_conf_prime(esx_conn *c, const char *ref, const esx_conf *conf)
+{
+    esx_snapconf_cache *slot = snapconf_slot(c);
+    if (!(slot->ref = strdup(ref)) || conf_copy(&slot->conf, conf) < 0) {
+        free(slot->ref); /* only a cache: it is read when asked for */
+        slot->ref = NULL;
+        esx_conf_clear(&slot->conf);
+    }
+}
+
 int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out)
 {
     static const char *const paths[] = { "config.name", "config.uuid", "config.hardware.memoryMB",
@@ -464,10 +505,7 @@ int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out)
                              s->ref.value);
         return rc;
     }
-    esx_snapconf_cache *slot = &c->snapconf[c->snapconf_next];
-    c->snapconf_next = (c->snapconf_next + 1) % ESX_SNAPCONF_CACHE;
-    free(slot->ref);
-    esx_conf_clear(&slot->conf);
+    esx_snapconf_cache *slot = snapconf_slot(c);
     if (!(slot->ref = strdup(s->ref.value))) {
         esx_result_clear(&res);
         return esx_oom(c);

@@ -248,6 +248,7 @@ static void empty_reply(void **state)
 static void round_trips(void **state)
 {
     (void)state;
+    create_ok("old", NULL, 0); /* made by another connection */
     if (connect_with(NULL, "user = \"root\"; password = \"secret\"; cache_ms = 600000;") != 0)
         fail_msg("connect: %s", sb_error_last()->message);
     create_ok("warm", NULL, 0); /* lists the VMs once */
@@ -259,8 +260,9 @@ static void round_trips(void **state)
     assert_int_equal(esxsim_count(reqs, "CreateSnapshot_Task"), 1);
     assert_int_equal(esxsim_count(reqs, "RevertToSnapshot_Task"), 1);
     assert_int_equal(esxsim_count(reqs, "RemoveSnapshot_Task"), 1);
-    /* 3 polls; the snapshot's own configuration (its XML) once */
-    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 4);
+    /* 3 polls, nothing else: the new snapshot's configuration is what the
+     * create's last poll read */
+    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 3);
     free(reqs);
 
     /* listing, current, parent and XML: no round trip on a kept read */
@@ -272,7 +274,15 @@ static void round_trips(void **state)
     assert_int_equal(sb_snapshot_get_xml(&xml, fx.c, fx.vm, "warm", 0), 0);
     free(xml);
     reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 1); /* warm's configuration */
+    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 0);
+    free(reqs);
+    /* a snapshot this connection did not take: its configuration once */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(sb_snapshot_get_xml(&xml, fx.c, fx.vm, "old", 0), 0);
+        free(xml);
+    }
+    reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 1);
     free(reqs);
 }
 
