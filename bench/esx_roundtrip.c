@@ -173,28 +173,33 @@ int main(int argc, char **argv)
         }
     }
 
-    double med[NT] = { 0 };
+    double med[NT] = { 0 }, best[NT] = { 0 };
     char stat[NT][64];
     for (int k = 0; k < NT; k++) {
         if (!t[k].on)
             continue;
+        best[k] = bench_min(ms[k], (size_t)rounds);
         snprintf(stat[k], sizeof(stat[k]), "%s", bench_fmt_stat(ms[k], (size_t)rounds));
         med[k] = bench_median(ms[k], (size_t)rounds);
     }
     bench_out("\n### esx: snapshot create + revert + remove round trip "
               "(vSphere simulator, %ld × %ld)\n\n",
               rounds, iters);
-    bench_out("| target | ms per round trip, median (min–max) | ÷ raw client | ÷ libvirt |\n"
-              "|---|---|---|---|\n");
+    /* libvirt and the raw client through the proxy are compared with
+     * each other: the proxy's hop is theirs alone */
+    bench_out("| target | ms per round trip, median (min–max) | ÷ raw client, medians | "
+              "÷ raw client, best rounds | ÷ libvirt, medians |\n|---|---|---|---|---|\n");
     for (int k = 0; k < NT; k++) {
         if (!t[k].on) {
-            bench_out("| %s | (not built with libvirt) | | |\n", tname[k]);
+            bench_out("| %s | (not built with libvirt) | | | |\n", tname[k]);
             continue;
         }
-        const char *vs_raw = bench_ratio(med[k], med[k == T_LV || k == T_RAWP ? T_RAWP : T_RAW]);
-        char vr[32];
-        snprintf(vr, sizeof(vr), "%s%s", vs_raw, k == T_LV ? " (via proxy)" : "");
-        bench_out("| %s | %s | %s | %s |\n", tname[k], stat[k], vr,
+        int floor = k == T_LV || k == T_RAWP ? T_RAWP : T_RAW;
+        char vm[32], vb[32];
+        snprintf(vm, sizeof(vm), "%s%s", bench_ratio(med[k], med[floor]),
+                 k == T_LV ? " (via proxy)" : "");
+        snprintf(vb, sizeof(vb), "%s", bench_ratio(best[k], best[floor]));
+        bench_out("| %s | %s | %s | %s | %s |\n", tname[k], stat[k], vm, vb,
                   t[T_LV].on ? bench_ratio(med[k], med[T_LV]) : "–");
     }
 
