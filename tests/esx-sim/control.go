@@ -23,7 +23,9 @@ package main
 //	    running M), vanish-before (the same, M never runs), empty (no
 //	    answer to M, like a handler panic), running (polls of M's task
 //	    report "running" with progress N times first), taskerror (M is
-//	    not run; its task fails with fault T and message S)
+//	    not run; its task fails with fault T and message S), paginate (M
+//	    is RetrievePropertiesEx: the answer holds N objects and a token,
+//	    ContinueRetrievePropertiesEx gets the rest, as vCenter pages)
 //	/esxsim/sessions/expire  end every client session (as vCenter does with
 //	                      idle ones): the next call gets NotAuthenticated
 //	/esxsim/restore       the host is back; armed faults are dropped

@@ -41,12 +41,14 @@ type simState struct {
 	gone     bool           // the host went away: every SOAP request is dropped
 	running  map[string]int // task -> polls left that report running
 	total    map[string]int
-	sessions map[string]bool // session keys clients sent (sessions/expire)
+	sessions map[string]bool   // session keys clients sent (sessions/expire)
+	pages    map[string]string // token -> the objects a paginate fault held back
 }
 
 func newSimState(client *vim25.Client, inner http.Handler) *simState {
 	return &simState{client: client, inner: inner,
-		running: map[string]int{}, total: map[string]int{}, sessions: map[string]bool{}}
+		running: map[string]int{}, total: map[string]int{}, sessions: map[string]bool{},
+		pages: map[string]string{}}
 }
 
 var (
@@ -102,6 +104,9 @@ func (st *simState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		st.inject(w, r, f, body)
 		return
 	}
+	if method == "ContinueRetrievePropertiesEx" && st.continuePage(w, body) {
+		return
+	}
 	if method == "RetrievePropertiesEx" || method == "RetrieveProperties" {
 		if task := st.runningTask(body); task != "" {
 			st.reportRunning(w, r, task)
@@ -149,6 +154,8 @@ func (st *simState) inject(w http.ResponseWriter, r *http.Request, f *fault, bod
 		copyResponse(w, rec)
 	case "taskerror":
 		st.failingTask(w, f, body)
+	case "paginate":
+		st.paginate(w, r, f.polls)
 	default:
 		http.Error(w, "esxsim: unknown fault action "+f.action, http.StatusInternalServerError)
 	}
@@ -234,4 +241,53 @@ func (st *simState) failingTask(w http.ResponseWriter, f *fault, body []byte) {
 		`xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+
 		`<soapenv:Body><%sResponse xmlns="urn:vim25"><returnval type="Task">%s</returnval></%sResponse>`+
 		`</soapenv:Body></soapenv:Envelope>`, f.method, ref.Value, f.method)
+}
+
+var (
+	objectsRe = regexp.MustCompile(`(?s)<objects>.*?</objects>`)
+	tokenRe   = regexp.MustCompile(`<token>([^<]+)</token>`)
+)
+
+// paginate answers a RetrievePropertiesEx with its first n objects and a
+// token, as vCenter does for large results (the simulator never does);
+// ContinueRetrievePropertiesEx with the token then gets the rest.
+func (st *simState) paginate(w http.ResponseWriter, r *http.Request, n int) {
+	rec := httptest.NewRecorder()
+	st.inner.ServeHTTP(rec, r)
+	body := rec.Body.String()
+	objs := objectsRe.FindAllStringIndex(body, -1)
+	if n <= 0 || len(objs) <= n {
+		copyResponse(w, rec)
+		return
+	}
+	st.mu.Lock()
+	token := fmt.Sprintf("esxsim-page-%d", len(st.pages)+1)
+	st.pages[token] = body[objs[n][0]:objs[len(objs)-1][1]]
+	st.mu.Unlock()
+	out := body[:objs[0][0]] + "<token>" + token + "</token>" + body[objs[0][0]:objs[n][0]] +
+		body[objs[len(objs)-1][1]:]
+	rec.Body = bytes.NewBufferString(out)
+	rec.Header().Del("Content-Length")
+	copyResponse(w, rec)
+}
+
+func (st *simState) continuePage(w http.ResponseWriter, body []byte) bool {
+	m := tokenRe.FindSubmatch(body)
+	if m == nil {
+		return false
+	}
+	st.mu.Lock()
+	rest, ok := st.pages[string(m[1])]
+	delete(st.pages, string(m[1]))
+	st.mu.Unlock()
+	if !ok {
+		return false
+	}
+	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+
+		`<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" `+
+		`xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">`+
+		`<soapenv:Body><ContinueRetrievePropertiesExResponse xmlns="urn:vim25"><returnval>%s`+
+		`</returnval></ContinueRetrievePropertiesExResponse></soapenv:Body></soapenv:Envelope>`, rest)
+	return true
 }

@@ -161,6 +161,24 @@ static void inventory_changes(void **state)
     expect_error(sb_domain_get_xml(&xml, fx.c, "late", 0), SB_ERR_NO_DOMAIN, "'late'");
 }
 
+/* vCenter hands large results out in pages (a token, then
+ * ContinueRetrievePropertiesEx); the simulator never does, so the
+ * control endpoint pages the next listing, two VMs at a time. */
+static void paged_results(void **state)
+{
+    (void)state;
+    scope("DC0");
+    free(requests());
+    char *r = esxsim_ctl(&fx.sim, "fault?method=RetrievePropertiesEx&match=ContainerView"
+                                  "&action=paginate&polls=2");
+    assert_non_null(r);
+    free(r);
+    assert_domains("DC0/vm/a/web,DC0/vm/b/web,DC0_C0_RP0_VM0,DC0_C0_RP0_VM1,DC0_H0_VM0,DC0_H0_VM1");
+    char *reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "ContinueRetrievePropertiesEx"), 1);
+    free(reqs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +186,7 @@ int main(void)
         cmocka_unit_test(repeated_names),
         cmocka_unit_test(cluster_snapshots),
         cmocka_unit_test(inventory_changes),
+        cmocka_unit_test(paged_results),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
