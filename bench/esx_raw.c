@@ -157,32 +157,33 @@ esx_raw *esx_raw_open(const char *url, const char *user, const char *password,
     return r;
 }
 
-void esx_raw_roundtrip(esx_raw *r, const char *name)
+/* Call a *_Task method on _this (type, value) with these arguments and
+ * wait for it; its result (malloc'ed) or NULL. */
+static char *run_task(esx_raw *r, const char *method, const char *type, const char *value,
+                      const char *args)
 {
     char inner[512];
-    snprintf(inner, sizeof(inner),
-             "<_this type=\"VirtualMachine\">%s</_this><name>%s</name><description></description>"
-             "<memory>true</memory><quiesce>false</quiesce>",
-             r->vm, name);
-    char *task = call(r, "CreateSnapshot_Task", inner, "returnval");
-    char *snap = wait_task(r, task);
+    snprintf(inner, sizeof(inner), "<_this type=\"%s\">%s</_this>%s", type, value, args);
+    char *task = call(r, method, inner, "returnval");
+    char *result = wait_task(r, task);
     xmlFree(task);
+    return result;
+}
+
+void esx_raw_roundtrip(esx_raw *r, const char *name)
+{
+    char args[256];
+    snprintf(args, sizeof(args),
+             "<name>%s</name><description></description><memory>true</memory>"
+             "<quiesce>false</quiesce>",
+             name);
+    char *snap = run_task(r, "CreateSnapshot_Task", "VirtualMachine", r->vm, args);
     if (!snap)
         bench_die("raw client: no snapshot from the create task");
-    snprintf(inner, sizeof(inner),
-             "<_this type=\"VirtualMachineSnapshot\">%s</_this>"
-             "<suppressPowerOn>false</suppressPowerOn>",
-             snap);
-    task = call(r, "RevertToSnapshot_Task", inner, "returnval");
-    free(wait_task(r, task));
-    xmlFree(task);
-    snprintf(inner, sizeof(inner),
-             "<_this type=\"VirtualMachineSnapshot\">%s</_this>"
-             "<removeChildren>false</removeChildren><consolidate>true</consolidate>",
-             snap);
-    task = call(r, "RemoveSnapshot_Task", inner, "returnval");
-    free(wait_task(r, task));
-    xmlFree(task);
+    free(run_task(r, "RevertToSnapshot_Task", "VirtualMachineSnapshot", snap,
+                  "<suppressPowerOn>false</suppressPowerOn>"));
+    free(run_task(r, "RemoveSnapshot_Task", "VirtualMachineSnapshot", snap,
+                  "<removeChildren>false</removeChildren><consolidate>true</consolidate>"));
     free(snap);
 }
 
