@@ -104,7 +104,17 @@ int lvp_call(sb_conn *c, enum lvp_call_kind kind, const char *what,
             }
         }
         memset(&c->err, 0, sizeof(c->err));
-        if ((rc = op(c, arg)) >= 0 || !c->err.conn_lost)
+        c->cache_used = 0;
+        if ((rc = op(c, arg)) >= 0)
+            break;
+        /* A cached domain handle whose domain was defined again: libvirt
+         * found no domain with that uuid, so nothing was done; again with
+         * a fresh lookup (once: the lookup is not cached a second time). */
+        if (c->err.vir_code == VIR_ERR_NO_DOMAIN && c->cache_used) {
+            lvp_cache_drop(c);
+            continue;
+        }
+        if (!c->err.conn_lost)
             break;
         /* Lost while the request was in flight. */
         if (kind == LVP_WRITE) {

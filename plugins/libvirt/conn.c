@@ -208,6 +208,7 @@ int lvp_connect(sb_conn *c)
 
 void lvp_disconnect(sb_conn *c)
 {
+    lvp_cache_drop(c); /* handles of this connection */
     if (c->vc) {
         virConnectClose(c->vc);
         c->vc = NULL;

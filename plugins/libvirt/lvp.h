@@ -54,6 +54,17 @@ struct sb_conn {
     char driver[32];            /* virConnectGetType: "QEMU", "TEST", "ESX"... */
     unsigned long lib_version;  /* the daemon's libvirt, major*1e6+minor*1e3+micro */
     struct sb_plugin_caps caps; /* answered by conn_caps */
+    /* The last domain and snapshot handles looked up (util.c): a call that
+     * names the same ones again skips the lookup round trip.  libvirt acts
+     * on a snapshot by name and on a domain by uuid, so a cached handle
+     * answers exactly as a new lookup would, except for a domain undefined
+     * and defined again under the same name: that call fails with
+     * NO_DOMAIN and is run again with fresh handles (call.c). */
+    char *dom_name;
+    virDomainPtr dom;
+    char *snap_name;    /* of dom_name */
+    virDomainSnapshotPtr snap;
+    int cache_used;     /* the current attempt used a cached domain */
     /* The call in progress (call.c). */
     int reconnected;
     struct lvp_err err;
@@ -205,11 +216,15 @@ int lvp_domain_job_abort(sb_conn *c, const char *domain, unsigned flags);
 
 /* ---- small helpers (util.c) ---------------------------------------------- */
 
-/* Look a domain up; records NO_DOMAIN naming it on failure. */
+/* Look a domain up (or take the cached handle); records NO_DOMAIN naming
+ * it on failure.  The caller frees the handle. */
 virDomainPtr lvp_domain(sb_conn *c, const char *domain);
-/* Look a snapshot of dom up; records NO_DOMAIN_SNAPSHOT naming it. */
+/* Look a snapshot of dom up (or take the cached handle); records
+ * NO_DOMAIN_SNAPSHOT naming it.  The caller frees the handle. */
 virDomainSnapshotPtr lvp_snapshot(sb_conn *c, virDomainPtr dom, const char *domain,
                                   const char *name);
+/* Forget the cached handles (a new connection, a stale domain). */
+void lvp_cache_drop(sb_conn *c);
 /* Host-allocated copies for out parameters; record NO_MEMORY on failure. */
 int lvp_out_str(sb_conn *c, char **out, const char *s);
 /* Names of libvirt snapshots into a host-allocated array (frees snaps). */

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const struct sb_host_api *lvp_host;
 
@@ -18,22 +19,58 @@ char *lvp_printf(const char *fmt, ...)
     return n < 0 ? NULL : s;
 }
 
+void lvp_cache_drop(sb_conn *c)
+{
+    if (c->snap)
+        virDomainSnapshotFree(c->snap);
+    if (c->dom)
+        virDomainFree(c->dom);
+    free(c->snap_name);
+    free(c->dom_name);
+    c->snap = NULL;
+    c->dom = NULL;
+    c->snap_name = NULL;
+    c->dom_name = NULL;
+}
+
 virDomainPtr lvp_domain(sb_conn *c, const char *domain)
 {
-    virDomainPtr d = virDomainLookupByName(c->vc, domain);
+    virDomainPtr d;
 
-    if (!d)
+    if (c->dom && strcmp(c->dom_name, domain) == 0 && virDomainRef(c->dom) == 0) {
+        c->cache_used = 1;
+        return c->dom;
+    }
+    if (!(d = virDomainLookupByName(c->vc, domain))) {
         lvp_fail_vir(c, "domain '%s'", domain);
+        return NULL;
+    }
+    lvp_cache_drop(c); /* a snapshot handle belongs to its domain's */
+    if ((c->dom_name = strdup(domain)) && virDomainRef(d) == 0)
+        c->dom = d;
     return d;
 }
 
 virDomainSnapshotPtr lvp_snapshot(sb_conn *c, virDomainPtr dom, const char *domain,
                                   const char *name)
 {
-    virDomainSnapshotPtr s = virDomainSnapshotLookupByName(dom, name, 0);
+    virDomainSnapshotPtr s;
 
-    if (!s)
+    if (c->snap && dom == c->dom && strcmp(c->snap_name, name) == 0 &&
+        virDomainSnapshotRef(c->snap) == 0)
+        return c->snap;
+    if (!(s = virDomainSnapshotLookupByName(dom, name, 0))) {
         lvp_fail_vir(c, "snapshot '%s' of domain '%s'", name, domain);
+        return NULL;
+    }
+    if (dom == c->dom) {
+        if (c->snap)
+            virDomainSnapshotFree(c->snap);
+        free(c->snap_name);
+        c->snap = NULL;
+        if ((c->snap_name = strdup(name)) && virDomainSnapshotRef(s) == 0)
+            c->snap = s;
+    }
     return s;
 }
 

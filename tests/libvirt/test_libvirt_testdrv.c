@@ -404,6 +404,49 @@ static void domain_verbs(void **state)
     sb_names_free(names, n);
 }
 
+/* The plugin keeps the last domain and snapshot handles: a domain defined
+ * again under the same name (a new uuid) and a deleted snapshot are seen
+ * exactly as a fresh lookup would see them. */
+static void cached_handles_stay_true(void **state)
+{
+    struct lvt *t = *state;
+    const char *xml = "<domain type='test'><name>vm3</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os></domain>";
+    char *name = NULL, *x = NULL, *uuid1 = NULL;
+    int st;
+
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define");
+    free(name);
+    lvt_ok(sb_domain_get_xml(&x, t->c, "vm3", 0), "xml");
+    assert_non_null(uuid1 = strstr(x, "<uuid>"));
+    uuid1 = strndup(uuid1, 44);
+    free(x);
+    lvt_ok(sb_domain_undefine(t->c, "vm3", 0), "undefine");
+    lvt_expect_error(sb_domain_get_state(&st, t->c, "vm3"), SB_ERR_NO_DOMAIN, "vm3");
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define again");
+    free(name);
+    lvt_ok(sb_domain_get_state(&st, t->c, "vm3"), "state of the new vm3");
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    /* once more with the old handle cached right before the redefine */
+    lvt_ok(sb_domain_undefine(t->c, "vm3", 0), "undefine");
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define a third time");
+    free(name);
+    lvt_ok(sb_domain_get_xml(&x, t->c, "vm3", 0), "xml of the third vm3");
+    assert_null(strstr(x, uuid1));
+    free(x);
+    free(uuid1);
+
+    lvt_ok(lvt_create(t->c, DOM, "h1", 0), "create");
+    lvt_ok(sb_snapshot_get_xml(&x, t->c, DOM, "h1", 0), "xml");
+    free(x);
+    lvt_ok(sb_snapshot_delete(t->c, DOM, "h1", 0), "delete");
+    lvt_expect_error(sb_snapshot_get_xml(&x, t->c, DOM, "h1", 0), SB_ERR_NO_DOMAIN_SNAPSHOT,
+                     "h1");
+    lvt_ok(lvt_create(t->c, DOM, "h1", 0), "create again");
+    lvt_ok(sb_snapshot_get_xml(&x, t->c, DOM, "h1", 0), "xml of the new h1");
+    free(x);
+}
+
 /* ---- ABI 1.1 callbacks on the test driver ---- */
 
 static void extras_on_test_driver(void **state)
@@ -708,6 +751,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(errors_mapped, setup, teardown),
         cmocka_unit_test(error_class_table),
         cmocka_unit_test_setup_teardown(domain_verbs, setup, teardown),
+        cmocka_unit_test_setup_teardown(cached_handles_stay_true, setup, teardown),
         cmocka_unit_test_setup_teardown(extras_on_test_driver, setup, teardown),
         cmocka_unit_test(list_names_fallback),
         cmocka_unit_test(uris),
