@@ -65,26 +65,21 @@ static int report(sb_conn *c, int rc)
     return lvp_host->set_error(c->h, c->err.code, "%s", c->err.msg);
 }
 
-static int lost_during_write(sb_conn *c, const char *what)
+#define LOST_DURING_WRITE                                                              \
+    "host '%s' (%s): the connection to libvirt was lost during %s (%.600s); libvirt may " \
+    "have done it: look before trying again"
+#define LOST_FOR_GOOD                                                                     \
+    "the connection to libvirt on host '%s'%s was lost and could not be made again for %s: " \
+    "%.600s"
+
+/* Replace the recorded error by fmt, whose last %s is the recorded
+ * message (what libvirt said about the lost connection). */
+static int rewrap(sb_conn *c, const char *fmt, const char *a, const char *b, const char *what)
 {
     char was[sizeof(c->err.msg)];
 
     memcpy(was, c->err.msg, sizeof(was));
-    return lvp_fail(c, SB_ERR_HYPERVISOR,
-                    "host '%s' (%s): the connection to libvirt was lost during %s (%.600s); "
-                    "libvirt may have done it: look before trying again",
-                    c->host, c->uri, what, was);
-}
-
-static int reconnect_failed(sb_conn *c, const char *what)
-{
-    char was[sizeof(c->err.msg)];
-
-    memcpy(was, c->err.msg, sizeof(was));
-    return lvp_fail(c, SB_ERR_HYPERVISOR,
-                    "the connection to libvirt on host '%s' was lost and could not be made "
-                    "again for %s: %.600s",
-                    c->host, what, was);
+    return lvp_fail(c, SB_ERR_HYPERVISOR, fmt, a, b, what, was);
 }
 
 int lvp_call(sb_conn *c, enum lvp_call_kind kind, const char *what,
@@ -99,7 +94,7 @@ int lvp_call(sb_conn *c, enum lvp_call_kind kind, const char *what,
          * dead: nothing was sent yet, so a new one is safe for any op. */
         if (!c->vc || virConnectIsAlive(c->vc) == 0) {
             if (c->reconnected || (rc = lvp_reconnect(c)) < 0) {
-                rc = reconnect_failed(c, what);
+                rc = rewrap(c, LOST_FOR_GOOD, c->host, "", what);
                 break;
             }
         }
@@ -118,11 +113,11 @@ int lvp_call(sb_conn *c, enum lvp_call_kind kind, const char *what,
             break;
         /* Lost while the request was in flight. */
         if (kind == LVP_WRITE) {
-            rc = lost_during_write(c, what);
+            rc = rewrap(c, LOST_DURING_WRITE, c->host, c->uri, what);
             break;
         }
         if (c->reconnected) {
-            rc = reconnect_failed(c, what);
+            rc = rewrap(c, LOST_FOR_GOOD, c->host, "", what);
             break;
         }
     }

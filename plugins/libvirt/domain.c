@@ -22,26 +22,20 @@ static int op_list(sb_conn *c, void *arg)
 {
     struct dom_args *a = arg;
     virDomainPtr *doms = NULL;
-    int n = virConnectListAllDomains(c->vc, &doms, a->flags);
-    int rc = 0;
+    int n = virConnectListAllDomains(c->vc, &doms, a->flags), rc;
 
     if (n < 0)
         return lvp_fail_vir(c, "host '%s': listing domains", c->host);
-    char **names = lvp_host->alloc(((size_t)n + 1) * sizeof(*names));
-    size_t k = 0;
-    for (int i = 0; i < n; i++) {
-        if (names && rc == 0 && !(names[k++] = lvp_host->strdup(virDomainGetName(doms[i]))))
-            rc = -1;
+    const char **names = calloc((size_t)n + 1, sizeof(*names));
+    for (int i = 0; names && i < n; i++)
+        names[i] = virDomainGetName(doms[i]);
+    rc = names ? lvp_out_names(c, a->out_names, a->out_n, names, (size_t)n)
+               : lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
+    for (int i = 0; i < n; i++)
         virDomainFree(doms[i]);
-    }
     free(doms);
-    if (!names || rc < 0) {
-        lvp_free_names(names, k);
-        return lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
-    }
-    *a->out_names = names;
-    *a->out_n = k;
-    return 0;
+    free(names);
+    return rc;
 }
 
 int lvp_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags)

@@ -203,8 +203,8 @@ int lvp_snapshot_current(char **out_name, sb_conn *c, const char *domain);
 int lvp_snapshot_parent(char **out_name, sb_conn *c, const char *domain, const char *name);
 int lvp_snapshot_exists(sb_conn *c, const char *domain, const char *snapshot_xml);
 /* The listing the way drivers without virDomainListAllSnapshots need it
- * (ESX, VirtualBox): Num + ListNames.  Used when ListAll answers
- * NO_SUPPORT; exposed for the tests. */
+ * (ESX, VirtualBox): Num + ListNames.  lvp_snapshot_list falls back to it
+ * when ListAll answers NO_SUPPORT; exposed for the tests. */
 int lvp_snapshot_list_names(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
                             const char *from, unsigned flags);
 
@@ -227,6 +227,9 @@ virDomainSnapshotPtr lvp_snapshot(sb_conn *c, virDomainPtr dom, const char *doma
 void lvp_cache_drop(sb_conn *c);
 /* Host-allocated copies for out parameters; record NO_MEMORY on failure. */
 int lvp_out_str(sb_conn *c, char **out, const char *s);
+/* Copies of names into a host-allocated array. */
+int lvp_out_names(sb_conn *c, char ***out_names, size_t *out_n, const char *const *names,
+                  size_t n);
 /* Names of libvirt snapshots into a host-allocated array (frees snaps). */
 int lvp_out_snapshot_names(sb_conn *c, char ***out_names, size_t *out_n,
                            virDomainSnapshotPtr *snaps, int n);

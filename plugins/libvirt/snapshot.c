@@ -16,6 +16,7 @@ struct snap_args {
     char **out_str;
     char ***out_names;
     size_t *out_n;
+    int by_names;      /* listing: Num + ListNames only */
 };
 
 /* Domain and, when a->name is set, snapshot handles; on failure the
@@ -140,19 +141,8 @@ static int list_names(sb_conn *c, struct snap_args *a, virDomainPtr d, virDomain
         if (n < 0)
             rc = lvp_fail_vir(c, "snapshots of domain '%s'", a->domain);
     }
-    if (rc == 0) {
-        char **out = lvp_host->alloc(((size_t)n + 1) * sizeof(*out));
-        int k = 0;
-        while (out && k < n && (out[k] = lvp_host->strdup(names[k])))
-            k++;
-        if (!out || k < n) {
-            lvp_free_names(out, (size_t)k);
-            rc = lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
-        } else {
-            *a->out_names = out;
-            *a->out_n = (size_t)n;
-        }
-    }
+    if (rc == 0)
+        rc = lvp_out_names(c, a->out_names, a->out_n, (const char *const *)names, (size_t)n);
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -165,49 +155,40 @@ static int op_list(sb_conn *c, void *arg)
     virDomainSnapshotPtr *snaps = NULL;
     virDomainPtr d;
     virDomainSnapshotPtr s;
-    int rc, n;
+    int rc, n = -1;
 
     if ((rc = lookup(c, a, &d, &s)) < 0)
         return rc;
-    n = s ? virDomainSnapshotListAllChildren(s, &snaps, a->flags)
-          : virDomainListAllSnapshots(d, &snaps, a->flags);
+    if (!a->by_names)
+        n = s ? virDomainSnapshotListAllChildren(s, &snaps, a->flags)
+              : virDomainListAllSnapshots(d, &snaps, a->flags);
     if (n >= 0)
         rc = lvp_out_snapshot_names(c, a->out_names, a->out_n, snaps, n);
-    else if ((rc = lvp_fail_vir(c, "snapshots of domain '%s'", a->domain)) ==
-             -SB_ERR_NO_SUPPORT)
+    else if (a->by_names || (rc = lvp_fail_vir(c, "snapshots of domain '%s'", a->domain)) ==
+                                -SB_ERR_NO_SUPPORT)
         rc = list_names(c, a, d, s);
     release(d, s);
     return rc;
 }
 
-int lvp_snapshot_list(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
-                      const char *from, unsigned flags)
+static int list(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
+                const char *from, unsigned flags, int by_names)
 {
     struct snap_args a = { .domain = domain, .name = from, .flags = flags,
-                           .out_names = out_names, .out_n = out_n };
+                           .out_names = out_names, .out_n = out_n, .by_names = by_names };
     return lvp_call(c, LVP_READ, "snapshot listing", op_list, &a);
 }
 
-static int op_list_names(sb_conn *c, void *arg)
+int lvp_snapshot_list(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
+                      const char *from, unsigned flags)
 {
-    struct snap_args *a = arg;
-    virDomainPtr d;
-    virDomainSnapshotPtr s;
-    int rc;
-
-    if ((rc = lookup(c, a, &d, &s)) < 0)
-        return rc;
-    rc = list_names(c, a, d, s);
-    release(d, s);
-    return rc;
+    return list(out_names, out_n, c, domain, from, flags, 0);
 }
 
 int lvp_snapshot_list_names(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
                             const char *from, unsigned flags)
 {
-    struct snap_args a = { .domain = domain, .name = from, .flags = flags,
-                           .out_names = out_names, .out_n = out_n };
-    return lvp_call(c, LVP_READ, "snapshot listing", op_list_names, &a);
+    return list(out_names, out_n, c, domain, from, flags, 1);
 }
 
 /* ---- lookups --------------------------------------------------------------- */

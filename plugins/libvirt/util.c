@@ -90,24 +90,36 @@ void lvp_free_names(char **names, size_t n)
     lvp_host->free(names);
 }
 
+int lvp_out_names(sb_conn *c, char ***out_names, size_t *out_n, const char *const *names,
+                  size_t n)
+{
+    char **v = lvp_host->alloc((n + 1) * sizeof(*v));
+    size_t k = 0;
+
+    while (v && k < n && (v[k] = lvp_host->strdup(names[k])))
+        k++;
+    if (!v || k < n) {
+        lvp_free_names(v, k);
+        return lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    *out_names = v;
+    *out_n = n;
+    return 0;
+}
+
 int lvp_out_snapshot_names(sb_conn *c, char ***out_names, size_t *out_n,
                            virDomainSnapshotPtr *snaps, int n)
 {
-    char **names = lvp_host->alloc(((size_t)n + 1) * sizeof(*names));
-    size_t k = 0;
-    int rc = 0;
+    const char **names = calloc((size_t)n + 1, sizeof(*names));
+    int rc;
 
-    for (int i = 0; i < n; i++) {
-        if (names && rc == 0 && !(names[k++] = lvp_host->strdup(virDomainSnapshotGetName(snaps[i]))))
-            rc = -1;
+    for (int i = 0; names && i < n; i++)
+        names[i] = virDomainSnapshotGetName(snaps[i]);
+    rc = names ? lvp_out_names(c, out_names, out_n, names, (size_t)n)
+               : lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
+    for (int i = 0; i < n; i++)
         virDomainSnapshotFree(snaps[i]);
-    }
     free(snaps);
-    if (!names || rc < 0) {
-        lvp_free_names(names, k);
-        return lvp_fail(c, SB_ERR_NO_MEMORY, "out of memory");
-    }
-    *out_names = names;
-    *out_n = k;
-    return 0;
+    free(names);
+    return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static struct lvt *all;
@@ -227,25 +228,34 @@ static const char *asan_preload(void)
 #endif
 }
 
-char *lvt_cli(const char *env, const char *args, int *status)
+char *lvt_sh(const char *cmd, int *status)
 {
-    const char *root = getenv("SB_BUILD_ROOT");
-    char *cmd = NULL, *out = NULL;
+    char *out = NULL;
     size_t len = 0;
     FILE *p, *mem;
     int ch;
 
-    assert_non_null(root);
-    assert_true(asprintf(&cmd,
-                         "export TZ=UTC LC_ALL=C; %s %s '%s/broker/cli/snapbroker' %s 2>&1",
-                         env ? env : "", asan_preload(), root, args) > 0);
     assert_non_null(p = popen(cmd, "r"));
     assert_non_null(mem = open_memstream(&out, &len));
     while ((ch = fgetc(p)) != EOF)
         fputc(ch, mem);
     fclose(mem);
     int st = pclose(p);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (status)
+        *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return out;
+}
+
+char *lvt_cli(const char *env, const char *args, int *status)
+{
+    const char *root = getenv("SB_BUILD_ROOT");
+    char *cmd = NULL, *out;
+
+    assert_non_null(root);
+    assert_true(asprintf(&cmd,
+                         "export TZ=UTC LC_ALL=C; %s %s '%s/broker/cli/snapbroker' %s 2>&1",
+                         env ? env : "", asan_preload(), root, args) > 0);
+    out = lvt_sh(cmd, status);
     free(cmd);
     return out;
 }

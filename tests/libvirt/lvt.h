@@ -56,6 +56,8 @@ char *lvt_list(sb_connection *c, const char *domain, const char *from, unsigned 
 /* The same listing straight from libvirt. */
 char *lvt_vir_list(virConnectPtr vc, const char *domain, const char *from, unsigned flags);
 
+/* A shell command's stdout (caller frees) and exit status (may be NULL). */
+char *lvt_sh(const char *cmd, int *status);
 /* The CLI (BUILD/broker/cli/snapbroker) with args; its stdout+stderr
  * (caller frees) and exit status.  env (may be NULL) is prepended to the
  * shell command ("SNAPBROKER_CONFIG=... "). */

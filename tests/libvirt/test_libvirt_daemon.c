@@ -609,16 +609,9 @@ static void abi_1_1_on_qemu(void **state)
 
 static char *virsh(const char *args)
 {
-    char *cmd = NULL, *out = NULL;
-    size_t len = 0;
+    char *cmd = NULL, *out;
     assert_true(asprintf(&cmd, "LC_ALL=C TZ=UTC virsh -c '%s' %s 2>&1", D.unix_uri, args) > 0);
-    FILE *p = popen(cmd, "r"), *m = open_memstream(&out, &len);
-    int ch;
-    assert_non_null(p);
-    while ((ch = fgetc(p)) != EOF)
-        fputc(ch, m);
-    fclose(m);
-    pclose(p);
+    out = lvt_sh(cmd, NULL);
     free(cmd);
     return out;
 }
