@@ -391,6 +391,7 @@ int sb_config_load(sb_config **out, const char *path)
     struct config_impl *c;
     const char *env = getenv("SNAPBROKER_CONFIG");
     FILE *f;
+    int rc;
 
     *out = NULL;
     if (!path || !*path)
@@ -409,13 +410,13 @@ int sb_config_load(sb_config **out, const char *path)
     }
 
     /* Open it ourselves first: libconfig reports a missing file as a parse
-     * error on line 0 without errno. */
-    if (!(f = fopen(path, "r")))
-        return sb_error_set_errno(SB_ERR_CONFIG, errno, "cannot read configuration file '%s'",
-                                  path);
-    if (!(c = impl_new(path, 1))) {
-        fclose(f);
+     * error on line 0 without errno, and exits or hangs on what is not a
+     * regular file. */
+    if (!(c = impl_new(path, 1)))
         return sb_error_oom();
+    if ((rc = sb_config_open_file(path, c->base_dir, &f)) < 0) {
+        sb_config_free(&c->pub);
+        return rc;
     }
     if (config_read(&c->cfg, f) != CONFIG_TRUE) {
         fclose(f);

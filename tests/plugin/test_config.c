@@ -3,6 +3,7 @@
 #include "helpers.h"
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -341,6 +342,55 @@ static void test_load_string(void **state)
     check_error(sb_config_load_string(&c, "x = ;", "mem.conf"), SB_ERR_CONFIG, "mem.conf:1: ");
 }
 
+/* libconfig's scanner calls exit(2) on a directory ("input in flex scanner
+ * failed") and blocks on a FIFO: neither may reach it, as the file given
+ * nor through @include.  Before the check, the first case ended this test
+ * process and the FIFO cases hung until meson's timeout. */
+static void test_not_a_regular_file(void **state)
+{
+    sb_config *c = (sb_config *)1;
+    char sub[4300], fifo[4300], big[4300];
+
+    (void)state;
+    snprintf(sub, sizeof(sub), "%s/sub.d", dir);
+    snprintf(fifo, sizeof(fifo), "%s/fifo.conf", dir);
+    snprintf(big, sizeof(big), "%s/big.conf", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    check_error(sb_config_load(&c, dir), SB_ERR_CONFIG, dir, "is a directory");
+    assert_null(c);
+    check_error(sb_config_load(&c, fifo), SB_ERR_CONFIG, fifo, "is a FIFO");
+    assert_null(c);
+    check_error(sb_config_load(&c, "/dev/null"), SB_ERR_CONFIG, "/dev/null",
+                "character device");
+
+    /* through @include, also nested: named with the FILE:LINE that includes it */
+    write_conf("log_level = \"warn\";\n  @include \"fifo.conf\"\n");
+    check_error(sb_config_load(&c, path), SB_ERR_CONFIG, path, ":2: ", "fifo.conf",
+                "is a FIFO");
+    FILE *f = fopen(big, "w");
+    assert_non_null(f);
+    fputs("@include \"sub.d\"\n", f);
+    fclose(f);
+    write_conf("@include \"big.conf\"\n");
+    check_error(sb_config_load(&c, path), SB_ERR_CONFIG, "big.conf:1: ", "sub.d",
+                "is a directory");
+    assert_null(c);
+
+    /* a size no configuration has (sparse: no disk used) */
+    assert_int_equal(truncate(big, 64ll << 20), 0);
+    check_error(sb_config_load(&c, big), SB_ERR_CONFIG, big, "limit");
+    check_error(sb_config_load(&c, path), SB_ERR_CONFIG, big, "limit");
+
+    /* an @include of a missing file is still libconfig's FILE:LINE error */
+    write_conf("\n@include \"none.conf\"\n");
+    check_error(sb_config_load(&c, path), SB_ERR_CONFIG, ":2: ", "include");
+    unlink(big);
+    unlink(fifo);
+    rmdir(sub);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -357,6 +407,7 @@ int main(void)
         cmocka_unit_test_setup(test_default_state_dir_rules, clean_env),
         cmocka_unit_test_setup(test_shipped_conf, clean_env),
         cmocka_unit_test_setup(test_load_string, clean_env),
+        cmocka_unit_test_setup(test_not_a_regular_file, clean_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
