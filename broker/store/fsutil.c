@@ -13,45 +13,55 @@
 
 #include "core/error.h"
 
-int sb_fs_mkdir_p(const char *path)
+static const char *file_kind(mode_t mode)
 {
-    char *p = strdup(path);
-    if (!p)
-        return sb_error_oom();
-    int rc = 0;
-    for (char *s = p + 1;; s++) {
-        if (*s != '/' && *s != '\0')
-            continue;
-        char saved = *s;
-        *s = '\0';
-        if (mkdir(p, 0700) == 0) {
-            /* a new directory entry is durable only once its parent is
-             * synced: without this a crash could lose the whole domain
-             * directory even after its log was fdatasync'd */
-            char *slash = strrchr(p, '/');
-            if (slash && slash != p) {
-                *slash = '\0';
-                rc = sb_fs_fsync_dir(p);
-                *slash = '/';
-                if (rc < 0)
-                    break;
-            }
-        } else if (errno != EEXIST) {
-            rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create directory '%s'",
-                                    p);
-            break;
-        }
-        *s = saved;
-        if (saved == '\0')
-            break;
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
+}
+
+int sb_fs_open(const char *path, int flags, mode_t mode, int *out_fd)
+{
+    struct stat st;
+    int fd;
+
+    *out_fd = -1;
+    do
+        fd = open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, mode);
+    while (fd < 0 && errno == EINTR);
+    if (fd < 0) {
+        int e = errno;
+        if (e == ENOENT && !(flags & O_CREAT))
+            return 1;
+        /* what is there instead says more than EISDIR, ELOOP or ENXIO */
+        struct stat lst;
+        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode))
+            return sb_error_set(SB_ERR_STORE, "'%s' is a symbolic link; the store never "
+                                              "follows one (remove it)", path);
+        if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode))
+            return sb_error_set(SB_ERR_STORE, "'%s' is %s, not a regular file (remove it)",
+                                path, file_kind(lst.st_mode));
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, e, "cannot open '%s'", path);
     }
-    if (rc == 0) {
-        struct stat st;
-        if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-            rc = sb_error_set(SB_ERR_STORE, "'%s' is not a directory", path);
+    if (fstat(fd, &st) < 0) {
+        int e = errno;
+        close(fd);
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, e, "cannot stat '%s'", path);
     }
-    free(p);
-    return rc;
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return sb_error_set(SB_ERR_STORE, "'%s' is %s, not a regular file (remove it)", path,
+                            file_kind(st.st_mode));
+    }
+    (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    *out_fd = fd;
+    return 0;
 }
 
 int sb_fs_fsync_dir(const char *dir)

@@ -7,9 +7,14 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* mkdir -p with mode 0700 for the components it creates (snapshot XML can
- * hold secrets: XML_SECURE data of the embedded <domain>). */
-int sb_fs_mkdir_p(const char *path);
+/* open() for every file the store uses: O_CLOEXEC | O_NOFOLLOW always (a
+ * planted symlink never redirects a read or a write), and the result must
+ * be a regular file (a FIFO or a device in place of the log would block or
+ * misbehave; O_NONBLOCK keeps the open itself from blocking).  With
+ * O_CREAT, pass O_EXCL for temporary files.  Returns 0 with *out_fd, 1
+ * when the file does not exist and flags lack O_CREAT (*out_fd = -1), or
+ * -SB_ERR_STORE / -SB_ERR_SYSTEM_ERROR naming the path. */
+int sb_fs_open(const char *path, int flags, mode_t mode, int *out_fd);
 /* fsync a directory so a rename or create inside it is durable. */
 int sb_fs_fsync_dir(const char *dir);
 /* pwrite all of buf at off (retrying short writes and EINTR). */

@@ -18,12 +18,10 @@
 /* Scan the file; returns the number of problems (or -errno class). */
 static int check_log(sb_store *s, FILE *rep)
 {
-    int fd = open(s->log_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'", s->log_path);
-    }
+    int fd;
+    int orc = sb_fs_open(s->log_path, O_RDONLY, 0, &fd);
+    if (orc != 0)
+        return orc < 0 ? orc : 0; /* 1: no log yet */
     struct stat st;
     if (fstat(fd, &st) < 0) {
         int e = errno;

@@ -82,10 +82,10 @@ int sb_store__compact_locked(sb_store *s)
     char *tmp = NULL;
     if (asprintf(&tmp, "%s.compact", s->log_path) < 0)
         return sb_error_oom();
-    int rc = 0;
-    int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create '%s'", tmp);
+    int fd;
+    (void)unlink(tmp); /* a crash's leftover, or planted: O_EXCL creates anew */
+    int rc = sb_fs_open(tmp, O_RDWR | O_CREAT | O_EXCL, 0600, &fd);
+    if (rc < 0) {
         free(tmp);
         return rc;
     }

@@ -39,14 +39,10 @@ static int take_oplock(sb_store *s, bool wait)
         return 0;
     if (s->oplock_fd < 0) {
         bool w = s->flags & SB_STORE_WRITABLE;
-        s->oplock_fd =
-            open(s->oplock_path, (w ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0600);
-        if (s->oplock_fd < 0) {
-            if (!w && errno == ENOENT)
-                return 1;
-            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'",
-                                      s->oplock_path);
-        }
+        int rc = sb_fs_open(s->oplock_path, w ? O_RDWR | O_CREAT : O_RDONLY, 0600,
+                            &s->oplock_fd);
+        if (rc != 0)
+            return rc; /* 1: read-only, no store on disk */
     }
     int rc = sb_fs_lock(s->oplock_fd, LOCK_EX, wait, s->oplock_path);
     if (rc < 0) {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "store/fsutil.h"
 #include "store/tree.h"
 
 /* ------------------------------------------------------------- warnings */
@@ -320,11 +321,11 @@ static int sync_log(sb_store *s, bool full)
             s->broken = true;
         return rc;
     }
-    int fd = open(s->log_path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0) {
-        if (errno != ENOENT)
-            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'",
-                                      s->log_path);
+    int fd;
+    int orc = sb_fs_open(s->log_path, writable ? O_RDWR : O_RDONLY, 0, &fd);
+    if (orc < 0)
+        return orc;
+    if (orc == 1) {
         if (s->have_log)
             return sb_error_set(SB_ERR_STORE, "'%s' disappeared", s->log_path);
         if (!s->tree && !(s->tree = sb_tree_new()))
