@@ -159,6 +159,7 @@ int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned fla
         .plugin = c->plugin->name,
         .host = c->host_name,
         .state_dir = state_dir,
+        .state_root = b->cfg->state_dir,
         .group = hcfg ? hcfg->group : NULL,
     };
     rc = sb_host_new(&c->host, &hp);
@@ -172,6 +173,7 @@ int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned fla
     SB_DISPATCH(rc, c->plugin, open, &c->conn, c->host, c->uri);
     if (rc < 0) {
         sb_error_prefix("cannot open host '%s' (%s)", c->host_name, c->uri);
+        sb_host_discard_state(c->host); /* a refused URI leaves no host behind */
         goto fail;
     }
     if ((rc = adopt_conn_caps(c)) < 0)

@@ -2,6 +2,7 @@
 #include "plugin/host.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,18 +12,37 @@
 
 #include "core/error.h"
 #include "plugin/log.h"
+#include "store/safe_path.h"
 
 struct sb_host {
     char *plugin;
     char *host;
+    char *state_root;
     char *state_dir;
+    char *state_created; /* topmost directory state_dir() created, or NULL */
     int state_dir_ready;
     const sb_config_group *group;
     const struct sb_host_tree_ops *tree;
     void *ctx;
     sb_progress_sink progress;
     void *progress_data;
+    /* Why the last host service called on this host failed, until the
+     * plugin's next call: its set_error keeps it as the cause. */
+    char cause[sizeof(sb_error_last()->message)];
 };
+
+/* A service failed: remember its message for the plugin's set_error. */
+static void service_failed(sb_host *h)
+{
+    if (h)
+        memcpy(h->cause, sb_error_last()->message, sizeof(h->cause));
+}
+
+static void service_called(sb_host *h)
+{
+    if (h)
+        h->cause[0] = '\0';
+}
 
 /* ---- errors and logging -------------------------------------------- */
 
@@ -37,6 +57,19 @@ static int host_set_error(sb_host *h, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt ? fmt : "(no message)", ap);
     va_end(ap);
+    /* A plugin that reports a failed host service in its own words would
+     * hide what failed (which key at FILE:LINE, which directory and
+     * errno): the service's message follows as the cause. */
+    if (h && h->cause[0] && !strstr(msg, h->cause)) {
+        size_t n = strlen(msg), room = sizeof(msg) - n - 1; /* truncation is fine */
+        size_t add = strnlen(h->cause, sizeof(h->cause));
+        if (room > 2) {
+            memcpy(msg + n, ": ", 2);
+            memcpy(msg + n + 2, h->cause, add < room - 2 ? add : room - 2);
+            msg[n + 2 + (add < room - 2 ? add : room - 2)] = '\0';
+        }
+    }
+    service_called(h);
     /* Accept -SB_ERR_X too: the message matters more than the sign. */
     if (code < 0)
         code = -code;
@@ -101,54 +134,40 @@ static void host_free(void *p)
 
 /* ---- configuration and state ---------------------------------------- */
 
+static int service_result(sb_host *h, int rc)
+{
+    if (rc < 0)
+        service_failed(h);
+    else
+        service_called(h);
+    return rc;
+}
+
 static int host_config_string(sb_host *h, const char *key, const char **out)
 {
-    return sb_config_group_string(h ? h->group : NULL, key, out);
+    return service_result(h, sb_config_group_string(h ? h->group : NULL, key, out));
 }
 
 static int host_config_int(sb_host *h, const char *key, long long *out)
 {
-    return sb_config_group_int(h ? h->group : NULL, key, out);
+    return service_result(h, sb_config_group_int(h ? h->group : NULL, key, out));
 }
 
 static int host_config_bool(sb_host *h, const char *key, int *out)
 {
-    return sb_config_group_bool(h ? h->group : NULL, key, out);
+    return service_result(h, sb_config_group_bool(h ? h->group : NULL, key, out));
 }
 
-/* mkdir -p; components we create get mode 0700 (the state of a host may
- * hold disk paths and credentials), existing ones are left alone. */
-static int mkdir_p(const char *path)
-{
-    char *tmp = strdup(path);
-    char *p;
-    struct stat st;
-
-    if (!tmp)
-        return sb_error_oom();
-    for (p = tmp + 1;; p++) {
-        if (*p != '/' && *p != '\0')
-            continue;
-        char saved = *p;
-        *p = '\0';
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST) {
-            int e = errno;
-            sb_error_set_errno(SB_ERR_SYSTEM_ERROR, e, "cannot create state directory '%s'",
-                               tmp);
-            free(tmp);
-            return -SB_ERR_SYSTEM_ERROR;
-        }
-        *p = saved;
-        if (!saved)
-            break;
-    }
-    free(tmp);
-    if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-        return sb_error_set(SB_ERR_SYSTEM_ERROR, "state directory '%s' is not a directory", path);
-    return 0;
-}
+static const char *state_dir_of(sb_host *h);
 
 static const char *host_state_dir(sb_host *h)
+{
+    const char *dir = state_dir_of(h);
+    service_result(h, dir ? 0 : -1);
+    return dir;
+}
+
+static const char *state_dir_of(sb_host *h)
 {
     if (!h || !h->state_dir) {
         sb_error_set(SB_ERR_INTERNAL_ERROR, "no state directory for plugin '%s' on host '%s'",
@@ -156,7 +175,15 @@ static const char *host_state_dir(sb_host *h)
         return NULL;
     }
     if (!h->state_dir_ready) {
-        if (mkdir_p(h->state_dir) < 0)
+        /* below the broker's state directory: created 0700, no symbolic
+         * link followed, nothing writable by others (store/safe_path.h) */
+        size_t n = strlen(h->state_root);
+        if (strncmp(h->state_dir, h->state_root, n) != 0 || h->state_dir[n] != '/') {
+            sb_error_set(SB_ERR_INTERNAL_ERROR, "state directory '%s' is not below '%s'",
+                         h->state_dir, h->state_root);
+            return NULL;
+        }
+        if (sb_safe_dir(h->state_root, h->state_dir + n + 1, true, &h->state_created) < 0)
             return NULL;
         h->state_dir_ready = 1;
     }
@@ -340,7 +367,13 @@ int sb_host_new(sb_host **out, const struct sb_host_params *params)
     h->host = strdup(params->host ? params->host : "?");
     h->state_dir = params->state_dir ? strdup(params->state_dir) : NULL;
     h->group = params->group;
-    if (!h->plugin || !h->host || (params->state_dir && !h->state_dir)) {
+    if (params->state_dir) {
+        const char *root = params->state_root;
+        char *copy = root ? NULL : strdup(params->state_dir);
+        h->state_root = root ? strdup(root) : copy ? strdup(dirname(copy)) : NULL;
+        free(copy);
+    }
+    if (!h->plugin || !h->host || (params->state_dir && (!h->state_dir || !h->state_root))) {
         sb_host_free(h);
         return sb_error_oom();
     }
@@ -354,8 +387,20 @@ void sb_host_free(sb_host *h)
         return;
     free(h->plugin);
     free(h->host);
+    free(h->state_root);
     free(h->state_dir);
+    free(h->state_created);
     free(h);
+}
+
+void sb_host_discard_state(sb_host *h)
+{
+    if (!h || !h->state_created)
+        return;
+    sb_safe_dir_rollback(h->state_dir, h->state_created);
+    free(h->state_created);
+    h->state_created = NULL;
+    h->state_dir_ready = 0;
 }
 
 void sb_host_set_tree_ops(sb_host *h, const struct sb_host_tree_ops *ops)

@@ -64,6 +64,10 @@ struct sb_host_params {
     const char *state_dir; /* the plugin's private directory for this host,
                               created (0700) on the first state_dir() call;
                               NULL = the plugin gets none (state_dir() fails) */
+    const char *state_root; /* the broker's state directory, above state_dir:
+                               checked, and below it nothing is a symbolic
+                               link (store/safe_path.h); NULL = state_dir's
+                               parent */
     const sb_config_group *group; /* the plugin group, borrowed; NULL = none */
 };
 
@@ -76,6 +80,10 @@ void sb_host_set_xml_ops(const struct sb_host_xml_ops *ops);
 
 int sb_host_new(sb_host **out, const struct sb_host_params *params);
 void sb_host_free(sb_host *h); /* accepts NULL; after the plugin's close() */
+
+/* Remove the directories state_dir() created for this host, if they are
+ * still empty: a connection whose open() failed leaves no state behind. */
+void sb_host_discard_state(sb_host *h);
 
 /* ops is borrowed (usually static); NULL removes. */
 void sb_host_set_tree_ops(sb_host *h, const struct sb_host_tree_ops *ops);

@@ -2,6 +2,7 @@
 #include "plugin/loader.h"
 
 #include <dlfcn.h>
+#include <libgen.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "core/error.h"
 #include "plugin/host.h"
 #include "plugin/validate.h"
+#include "store/safe_path.h"
 
 struct sb_plugin_registry {
     pthread_mutex_t lock;
@@ -98,16 +100,39 @@ static int run_entry(const struct sb_plugin **table, sb_plugin_entry_fn entry, c
     }
 }
 
+static int check_plugin_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return sb_error_oom();
+    int rc = sb_safe_path_check(dirname(copy), SB_ERR_PLUGIN_LOAD, "plugin directory", NULL);
+    free(copy);
+    if (rc < 0)
+        sb_error_prefix("plugin file '%s'", path);
+    return rc;
+}
+
 static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path)
 {
     sb_loaded_plugin *rec = NULL, *other;
     const struct sb_plugin *table;
     sb_plugin_entry_fn entry;
     void *dl, *sym;
+    char *real;
     int rc;
 
+    /* Its constructors run as whoever runs the broker (often root): only a
+     * file that root or this user alone can change, in directories only
+     * they can change, is loaded (store/safe_path.h).  The directory it is
+     * found in counts too, even when the file is a symbolic link to
+     * elsewhere (a sticky one such as /tmp would let others plant links).
+     * The resolved path is what gets opened. */
+    if ((rc = check_plugin_dir(path)) < 0 ||
+        (rc = sb_safe_path_check(path, SB_ERR_PLUGIN_LOAD, "plugin file", &real)) < 0)
+        return rc;
     dlerror();
-    dl = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    dl = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    free(real);
     if (!dl)
         return sb_error_set(SB_ERR_PLUGIN_LOAD, "plugin file '%s': dlopen failed: %s", path,
                             dlerror());

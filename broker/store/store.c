@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "store/fsutil.h"
 #include "store/names.h"
+#include "store/safe_path.h"
 
 size_t sb_store__compact_min = SB_STORE_COMPACT_MIN;
 
@@ -33,12 +34,13 @@ static int create_log(sb_store *s)
     char *tmp = NULL;
     if (asprintf(&tmp, "%s.new", s->log_path) < 0)
         return sb_error_oom();
-    int rc = 0;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot create '%s'", tmp);
+    int fd;
+    /* a leftover of a crash (or anything planted there) goes; O_EXCL then
+     * guarantees the file written is the one just created */
+    (void)unlink(tmp);
+    int rc = sb_fs_open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0600, &fd);
+    if (rc < 0)
         goto out;
-    }
     uint8_t hdr[SB_LOG_HEADER_SIZE];
     sb_log_header(hdr);
     rc = sb_fs_pwrite_all(fd, hdr, sizeof(hdr), 0, tmp);
@@ -77,13 +79,9 @@ static int open_lock_file(sb_store *s)
     if (s->lock_fd >= 0)
         return 0;
     bool w = s->flags & SB_STORE_WRITABLE;
-    s->lock_fd = open(s->lock_path, (w ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0600);
-    if (s->lock_fd < 0) {
-        if (!w && errno == ENOENT)
-            return 0; /* read-only and no store yet */
-        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'", s->lock_path);
-    }
-    return 0;
+    /* 1: read-only and no store yet */
+    int rc = sb_fs_open(s->lock_path, w ? O_RDWR | O_CREAT : O_RDONLY, 0600, &s->lock_fd);
+    return rc < 0 ? rc : 0;
 }
 
 static int load_initial(sb_store *s)
@@ -137,9 +135,16 @@ int sb_store_open(const char *state_dir, const char *host, const char *domain,
         sb_store_close(s);
         return sb_error_oom();
     }
-    if (flags & SB_STORE_WRITABLE)
-        rc = sb_fs_mkdir_p(s->dir);
-    if (rc == 0)
+    /* hosts/<host>/domains/<domain>, created (writable) or checked: no
+     * symbolic link, nothing writable by others (safe_path.h) */
+    char *rel = NULL;
+    if (asprintf(&rel, "hosts/%s/domains/%s", host, domain) < 0) {
+        sb_store_close(s);
+        return sb_error_oom();
+    }
+    rc = sb_safe_dir(state_dir, rel, flags & SB_STORE_WRITABLE, NULL);
+    free(rel);
+    if (rc >= 0)
         rc = load_initial(s);
     if (rc == 0 && s->damaged && !(flags & SB_STORE_ALLOW_DAMAGED))
         rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; the store was not "

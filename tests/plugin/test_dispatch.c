@@ -242,6 +242,7 @@ static void test_state_dir(void **state)
     make_tmpdir(root, sizeof(root), "state");
     snprintf(dir, sizeof(dir), "%s/hosts/h1/good", root);
     hp.state_dir = dir;
+    hp.state_root = root;
     assert_int_equal(sb_host_new(&h, &hp), 0);
     assert_int_not_equal(stat(dir, &st), 0); /* on demand only */
     assert_string_equal(api->state_dir(h), dir);
@@ -257,7 +258,7 @@ static void test_state_dir(void **state)
     snprintf(dir, sizeof(dir), "%s/hosts/h1/good/file/sub", root);
     assert_int_equal(sb_host_new(&h, &hp), 0);
     assert_null(api->state_dir(h));
-    check_error(-SB_ERR_SYSTEM_ERROR, SB_ERR_SYSTEM_ERROR, "cannot create state directory");
+    check_error(-SB_ERR_STORE, SB_ERR_STORE, "hosts/h1/good/file'", "is not a directory");
     sb_host_free(h);
 
     hp.state_dir = NULL;

@@ -70,7 +70,7 @@ static void test_same_file_twice(void **state)
 static void test_missing_file(void **state)
 {
     (void)state;
-    refused(FIXTURE_DIR "/does_not_exist.so", SB_ERR_PLUGIN_LOAD, "dlopen failed");
+    refused(FIXTURE_DIR "/does_not_exist.so", SB_ERR_PLUGIN_LOAD, "No such file or directory");
 }
 
 static void test_no_entry(void **state)

@@ -13,8 +13,23 @@ static const struct sb_host_api *host;
 
 static int fx_open(sb_conn **out, sb_host *h, const char *uri)
 {
+#ifdef FX_OPEN_STATE
+    /* Uses the host services the way a real plugin's open does, and
+     * replaces their messages with its own (as the qemu plugin does): the
+     * broker must still say what failed, and leave nothing behind when the
+     * URI is refused after state_dir() made the directory. */
+    long long n;
+    if (host->config_int(h, "n", &n) < 0)
+        return host->set_error(h, SB_ERR_CONFIG, "fixture: bad value in the configuration");
+    if (!host->state_dir(h))
+        return host->set_error(h, SB_ERR_CONFIG, "fixture: the broker gave no state directory");
+    if (!uri || strcmp(uri, FX_NAME ":///ok") != 0)
+        return host->set_error(h, SB_ERR_INVALID_ARG, "fixture: URI '%s' is not implemented",
+                               uri ? uri : "");
+#else
     (void)h;
     (void)uri;
+#endif
     *out = (sb_conn *)&host; /* any non-NULL token: nothing to allocate */
     return 0;
 }
