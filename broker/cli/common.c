@@ -10,14 +10,17 @@
 
 int cli_error(int code, const char *fmt, ...)
 {
+    char raw[2048], line[4096];
     va_list ap;
 
     cli_progress_end();
-    fprintf(stderr, "error: %s: ", sb_error_class_name(code));
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    /* the library's messages are escaped already; the CLI's own ones carry
+     * arguments as typed: one line each, whatever a name holds */
+    fprintf(stderr, "error: %s: %s\n", sb_error_class_name(code),
+            sb_escape_controls(line, sizeof(line), raw));
     return -1;
 }
 
@@ -97,8 +100,10 @@ int cli_broker(sb_cli *cli)
     (void)warnings;
 #else
     size_t n = sb_broker_warnings(cli->broker, &warnings);
-    for (size_t i = 0; i < n; i++)
-        fprintf(stderr, "warning: %s\n", warnings[i]);
+    for (size_t i = 0; i < n; i++) {
+        char line[2048];
+        fprintf(stderr, "warning: %s\n", sb_escape_controls(line, sizeof(line), warnings[i]));
+    }
 #endif
 #ifdef SB_CLI_HAVE_PROGRESS
     if (isatty(STDERR_FILENO))

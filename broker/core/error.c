@@ -3,6 +3,7 @@
  * API reads it back with sb_error_last(). */
 #include "core/error.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,12 +25,77 @@ int sb_error_is_set(void)
     return last_error.code != SB_OK;
 }
 
+/* Length of the valid UTF-8 sequence at s (1..4), 0 if there is none:
+ * overlong forms, surrogates and code points above U+10FFFF are invalid. */
+static size_t utf8_len(const unsigned char *s)
+{
+    size_t n;
+    unsigned cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        n = 2, cp = s[0] & 0x1F;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        n = 3, cp = s[0] & 0x0F;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        n = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return n;
+}
+
+char *sb_escape_controls(char *dst, size_t size, const char *src)
+{
+    const unsigned char *s = (const unsigned char *)src;
+    size_t o = 0;
+
+    if (size == 0)
+        return dst;
+    while (s && *s) {
+        char esc[8];
+        const char *piece = (const char *)s;
+        size_t take = utf8_len(s), n = take;
+        bool c1 = take == 2 && s[0] == 0xC2 && s[1] < 0xA0; /* U+0080..U+009F */
+        if (take == 0 || c1 || (take == 1 && (*s < 0x20 || *s == 0x7F))) {
+            if (*s == '\n' || *s == '\r' || *s == '\t')
+                snprintf(esc, sizeof(esc), "\\%c", *s == '\n' ? 'n' : *s == '\r' ? 'r' : 't');
+            else
+                snprintf(esc, sizeof(esc), "\\x%02X", *s);
+            piece = esc;
+            take = 1; /* a C1 control's second byte is escaped on its own turn */
+            n = strlen(esc);
+        }
+        if (o + n >= size)
+            break;
+        memcpy(dst + o, piece, n);
+        o += n;
+        s += take;
+    }
+    dst[o] = '\0';
+    return dst;
+}
+
 int sb_error_setv(int code, const char *fmt, va_list ap)
 {
+    char raw[sizeof(last_error.message)];
+
     if (code == SB_OK)
         code = SB_ERR_INTERNAL_ERROR;
     last_error.code = code;
-    vsnprintf(last_error.message, sizeof(last_error.message), fmt, ap);
+    /* One place for every message: names and values from XML, files,
+     * plugins and the command line are in it, and the CLI, logs and
+     * programs read it as one line. */
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    sb_escape_controls(last_error.message, sizeof(last_error.message), raw);
     return -code;
 }
 
@@ -50,7 +116,7 @@ int sb_error_set_errno(int code, int errnum, const char *fmt, ...)
     va_end(ap);
     size_t len = strlen(last_error.message);
     snprintf(last_error.message + len, sizeof(last_error.message) - len, ": %s",
-             strerror(errnum));
+             strerror(errnum)); /* strerror's text has no control characters */
     return rc;
 }
 
@@ -61,8 +127,9 @@ void sb_error_prefix(const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof(prefix), fmt, ap);
+    vsnprintf(old, sizeof(old), fmt, ap);
     va_end(ap);
+    sb_escape_controls(prefix, sizeof(prefix), old);
     memcpy(old, last_error.message, sizeof(old));
     /* Truncation is fine: the message stays a valid, shorter string. */
     int n = snprintf(last_error.message, sizeof(last_error.message), "%s: ", prefix);

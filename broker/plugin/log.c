@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "snapbroker/errors.h"
+
 struct ring_line {
     int level;
     char origin[64];
@@ -62,7 +64,9 @@ void sb_log_writev(int level, const char *origin, const char *fmt, va_list ap)
     data = log_sink_data;
     pthread_mutex_unlock(&log_lock);
 
-    vsnprintf(message, sizeof(message), fmt, ap);
+    char raw[SB_LOG_LINE_MAX];
+    vsnprintf(raw, sizeof(raw), fmt, ap);
+    sb_escape_controls(message, sizeof(message), raw); /* one line, as errors */
     if (!origin)
         origin = "broker";
     if (sink) {

@@ -12,6 +12,8 @@
 #ifndef SNAPBROKER_ERRORS_H
 #define SNAPBROKER_ERRORS_H
 
+#include <stddef.h>
+
 #include "snapbroker/common.h"
 
 #ifdef __cplusplus
@@ -60,6 +62,16 @@ SB_API void sb_error_clear(void);
 
 /* "XML_ERROR", "INVALID_ARG", ... for a class; "UNKNOWN" for others. */
 SB_API const char *sb_error_class_name(int code);
+
+/* The escaping applied to every message the library makes (errors and log
+ * lines): control characters, C1 controls and bytes that are not UTF-8
+ * become \n, \r, \t or \xHH, so a message is always one line and a name
+ * in it can neither forge another line nor drive a terminal.  Backslashes
+ * are kept, so escaping twice changes nothing.  For programs that print
+ * messages of their own.  Writes at most size bytes (with the NUL, never
+ * splitting an escape or a character) into dst, which must not overlap
+ * src; returns dst. */
+SB_API char *sb_escape_controls(char *dst, size_t size, const char *src);
 
 #ifdef __cplusplus
 }
