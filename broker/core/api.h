@@ -95,6 +95,9 @@ enum sb_dom_mode {
     /* WRITE + the domain's operation lock for the whole call, after
      * reconciling what dead processes left (sb_conn_operation_begin) */
     SB_DOM_OPERATION = (1u << 1) | SB_DOM_WRITE,
+    /* the same for a call that changes metadata only: the lock is shared
+     * with other such calls (sb_conn_metadata_operation_begin) */
+    SB_DOM_METADATA_OPERATION = (1u << 3) | SB_DOM_OPERATION,
     /* the caller already asked the plugin about the domain: skip the
      * existence check of the store's first use */
     SB_DOM_EXISTS = 1u << 2,
@@ -150,7 +153,12 @@ int sb_conn_reconcile(sb_connection *c, const char *domain, sb_store *s, unsigne
  * long as s is open (other processes' operations on this domain wait),
  * catch up with the log, reconcile what dead processes left. */
 int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s);
-/* End it (accepts NULL, and a store whose begin failed). */
+/* The same for an operation that changes metadata only (redefine,
+ * metadata-only delete): the operation lock is held shared, so such
+ * operations run side by side and share fdatasyncs, while they and every
+ * hypervisor operation still exclude each other. */
+int sb_conn_metadata_operation_begin(sb_connection *c, const char *domain, sb_store *s);
+/* End either (accepts NULL, and a store whose begin failed). */
 void sb_conn_operation_end(sb_store *s);
 
 /* The tree host services (plugin/host.h) for broker-owned metadata. */

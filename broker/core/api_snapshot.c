@@ -68,7 +68,9 @@ int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain
          (rc = sb_conn_domain_state(c, domain, &rq.domain_state)) < 0))
         goto out;
     rq.domain_xml = domain_xml;
-    if ((rc = sb_dom_open(&d, c, domain, SB_DOM_OPERATION | SB_DOM_EXISTS)) == 0)
+    unsigned mode = (flags & SB_SNAPSHOT_CREATE_REDEFINE) ? SB_DOM_METADATA_OPERATION
+                                                          : SB_DOM_OPERATION;
+    if ((rc = sb_dom_open(&d, c, domain, mode | SB_DOM_EXISTS)) == 0)
         rc = sb_snap__create(&d, &rq, out_name);
     sb_dom_close(&d);
 out:
@@ -217,7 +219,9 @@ int sb_snapshot_delete(sb_connection *c, const char *domain, const char *name, u
                                       SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only")) < 0 ||
         (rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_DELETE, flags)) < 0)
         return rc;
-    if ((rc = sb_dom_open(&d, c, domain, SB_DOM_OPERATION)) == 0)
+    if ((rc = sb_dom_open(&d, c, domain,
+                          (flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) ? SB_DOM_METADATA_OPERATION
+                                                                     : SB_DOM_OPERATION)) == 0)
         rc = sb_snap__delete(&d, name, flags);
     sb_dom_close(&d);
     return rc;

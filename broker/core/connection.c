@@ -277,11 +277,15 @@ int sb_dom_open(sb_dom *d, sb_connection *c, const char *domain, unsigned mode)
         return 0;
     if ((rc = conn_store(c, domain, mode & SB_DOM_WRITE, mode & SB_DOM_EXISTS, &d->s)) < 0)
         return rc;
-    if ((mode & SB_DOM_OPERATION) == SB_DOM_OPERATION) {
-        if ((rc = sb_conn_operation_begin(c, domain, d->s)) < 0)
-            return rc;
-        d->op = true;
-    }
+    if ((mode & SB_DOM_METADATA_OPERATION) == SB_DOM_METADATA_OPERATION)
+        rc = sb_conn_metadata_operation_begin(c, domain, d->s);
+    else if ((mode & SB_DOM_OPERATION) == SB_DOM_OPERATION)
+        rc = sb_conn_operation_begin(c, domain, d->s);
+    else
+        return 0;
+    if (rc < 0)
+        return rc;
+    d->op = true;
     return 0;
 }
 

@@ -144,6 +144,19 @@ int sb_conn_operation_begin(sb_connection *c, const char *domain, sb_store *s)
     return rc < 0 ? rc : 0;
 }
 
+int sb_conn_metadata_operation_begin(sb_connection *c, const char *domain, sb_store *s)
+{
+    int rc = sb_store_operation_begin_shared(s);
+    if (rc < 0 || !sb_store_foreign_intents(s))
+        return rc;
+    /* A dead process left intents: resolve them alone first. */
+    sb_store_operation_end(s);
+    if ((rc = sb_conn_operation_begin(c, domain, s)) < 0)
+        return rc;
+    sb_store_operation_end(s);
+    return sb_store_operation_begin_shared(s);
+}
+
 void sb_conn_operation_end(sb_store *s)
 {
     if (s)

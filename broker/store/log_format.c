@@ -104,6 +104,7 @@ void sb_log_encode_op(sb_buf *b, const sb_log_op *op)
         put_str(b, op->payload);
         break;
     case SB_LOG_IEND:
+    case SB_LOG_BASE:
         put_u64(b, op->id);
         break;
     default:
@@ -127,6 +128,7 @@ size_t sb_log_op_size(const sb_log_op *op)
         return 1 + 8 + 8 + 4 + str_size(op->op) + str_size(op->snapshot) +
                str_size(op->payload);
     case SB_LOG_IEND:
+    case SB_LOG_BASE:
         return 1 + 8;
     default:
         return 0;
@@ -332,6 +334,7 @@ int sb_log_decode_op(const uint8_t *payload, size_t len, size_t *pos, sb_log_op 
         op->payload = d_str(&c);
         break;
     case SB_LOG_IEND:
+    case SB_LOG_BASE:
         op->id = d_u64(&c);
         break;
     default:

@@ -40,7 +40,11 @@ enum sb_log_op_type {
     SB_LOG_CUR = 3,
     SB_LOG_XML = 4,
     SB_LOG_IBEG = 5,
-    SB_LOG_IEND = 6
+    SB_LOG_IEND = 6,
+    /* First op of a record appended under group commit: the offset up to
+     * which the log was known durable when it was appended (docs/store.md,
+     * "Group commit").  Changes no state. */
+    SB_LOG_BASE = 7
 };
 
 /* One decoded op.  Strings point into the record (borrowed). */
@@ -50,7 +54,7 @@ typedef struct sb_log_op {
     int state;
     bool external;
     long long ctime;
-    uint64_t id;
+    uint64_t id;      /* IBEG, IEND; BASE: the durable offset */
     long long time;
     uint32_t pid;
     const char *op, *snapshot, *payload;

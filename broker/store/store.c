@@ -70,6 +70,7 @@ static int truncate_tail(sb_store *s)
     if (ftruncate(s->log_fd, (off_t)s->tail_off) < 0 || fdatasync(s->log_fd) < 0)
         return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot truncate '%s' at %zu",
                                   s->log_path, s->tail_off);
+    sb_store__truncated(s, s->tail_off);
     s->tail_off = 0;
     return 0;
 }
@@ -103,6 +104,8 @@ static int load_initial(sb_store *s)
         rc = sb_store__sync(s, true);
     if (rc == 0 && w)
         rc = truncate_tail(s);
+    if (rc == 0 && w)
+        rc = sb_store__shared_adopt(s);
     sb_store__unlock(s);
     return rc;
 }
@@ -222,12 +225,32 @@ int sb_store_refresh(sb_store *s)
 
 /* ------------------------------------------------------------ transactions */
 
+/* A batch starts with room for its BASE op (log_format.h): filled in when
+ * the record is appended under group commit, left out of a record
+ * committed synchronously. */
+#define BASE_OP_SIZE 9u
+
+static void batch_start(sb_store *s)
+{
+    sb_log_op base = { .type = SB_LOG_BASE };
+    sb_buf_reset(&s->batch);
+    sb_log_encode_op(&s->batch, &base);
+    s->batch_garbage = 0;
+}
+
+static bool batch_empty(const sb_store *s)
+{
+    return s->batch.len <= BASE_OP_SIZE;
+}
+
 /* Exclusive lock held: catch up with other writers, drop a torn tail. */
 int sb_store__begin_locked(sb_store *s)
 {
     int rc = sb_store__sync(s, false);
     if (rc == 0)
         rc = truncate_tail(s);
+    if (rc == 0)
+        rc = sb_store__shared_adopt(s);
     if (rc == 0 && s->damaged)
         rc = sb_error_set(SB_ERR_STORE, "%s: damaged record at offset %zu; writes are refused "
                                         "until the store is repaired (snapbroker check --repair)",
@@ -250,28 +273,42 @@ int sb_store_begin(sb_store *s)
         sb_store__unlock(s);
         return rc;
     }
-    sb_buf_reset(&s->batch);
-    s->batch_garbage = 0;
+    batch_start(s);
     s->nending = 0;
     s->in_txn = true;
     return 0;
 }
 
-/* Append the batch as one record and make it durable. */
-int sb_store__write_locked(sb_store *s)
+/* Append the batch as one record.  Under group commit (*group set) the
+ * record is durable only after sb_store__group_sync(end); otherwise it is
+ * fdatasync'd here, under the lock. */
+int sb_store__write_locked(sb_store *s, bool *group, size_t *end)
 {
+    *group = false;
+    *end = s->valid_end;
     if (s->batch.oom)
         return sb_error_oom();
-    if (s->batch.len == 0)
+    if (batch_empty(s))
         return 0;
+    *group = sb_store__group_commit(s);
+    const uint8_t *payload = s->batch.p;
+    size_t len = s->batch.len;
+    if (*group) {
+        uint64_t base = sb_store__durable_base(s);
+        for (int i = 0; i < 8; i++)
+            s->batch.p[1 + i] = (uint8_t)(base >> (8 * i));
+    } else {
+        payload += BASE_OP_SIZE;
+        len -= BASE_OP_SIZE;
+    }
     uint8_t hdr[SB_LOG_REC_HEADER];
-    int rc = sb_log_frame_header(hdr, s->batch.p, s->batch.len);
+    int rc = sb_log_frame_header(hdr, payload, len);
     if (rc == 0)
         sb_store__changing(s);
     if (rc == 0)
-        rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), s->batch.p, s->batch.len,
-                           (off_t)s->valid_end, s->log_path);
-    if (rc == 0 && fdatasync(s->log_fd) < 0)
+        rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), payload, len, (off_t)s->valid_end,
+                           s->log_path);
+    if (rc == 0 && !*group && fdatasync(s->log_fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                 s->log_path);
     if (rc < 0) {
@@ -279,11 +316,15 @@ int sb_store__write_locked(sb_store *s)
          * valid data; if even this fails the next open drops it as a torn
          * tail */
         (void)!ftruncate(s->log_fd, (off_t)s->valid_end);
-    } else {
-        s->valid_end += sizeof(hdr) + s->batch.len;
-        s->garbage += s->batch_garbage + SB_LOG_REC_HEADER;
+        *group = false;
+        return rc;
     }
-    return rc;
+    s->valid_end += sizeof(hdr) + len;
+    s->garbage += s->batch_garbage + SB_LOG_REC_HEADER + (*group ? BASE_OP_SIZE : 0);
+    *end = s->valid_end;
+    if (*group)
+        sb_store__appended(s);
+    return 0;
 }
 
 static void release_own_ended(sb_store *s)
@@ -303,7 +344,9 @@ int sb_store_commit(sb_store *s)
 {
     if (!s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "commit without a transaction");
-    int rc = sb_store__write_locked(s);
+    bool group;
+    size_t end;
+    int rc = sb_store__write_locked(s, &group, &end);
     s->in_txn = false;
     if (rc < 0) {
         /* the tree holds uncommitted changes: reload what is on disk */
@@ -316,13 +359,21 @@ int sb_store_commit(sb_store *s)
         return sb_error_set(saved_code, "%s", saved);
     }
     sb_buf_reset(&s->batch);
+    dev_t dev = s->log_dev;
+    ino_t ino = s->log_ino;
     if (s->valid_end >= sb_store__compact_min && s->garbage > s->valid_end / 2) {
         if (sb_store__compact_locked(s) < 0)
             (void)sb_store__warn(s, "compaction failed: %s", sb_error_last()->message);
+        else
+            group = false; /* the new log was fsync'd whole */
     }
     sb_store__unlock(s);
+    /* Group commit: other writers append while this one waits for an
+     * fdatasync that covers its record, run by whoever gets there first. */
+    if (group && (rc = sb_store__group_sync(s, end, dev, ino)) < 0)
+        sb_error_prefix("the change is in the log, but was not made durable");
     release_own_ended(s);
-    return 0;
+    return rc;
 }
 
 int sb_store_rollback(sb_store *s)
@@ -331,7 +382,7 @@ int sb_store_rollback(sb_store *s)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "rollback without a transaction");
     s->in_txn = false;
     s->nending = 0;
-    sb_buf_reset(&s->batch);
+    batch_start(s);
     int rc = sb_store__sync(s, true);
     sb_store__unlock(s);
     return rc;
@@ -344,7 +395,7 @@ int sb_store_rollback(sb_store *s)
  * (out of memory) reloads, keeping the error. */
 static void abort_auto(sb_store *s)
 {
-    if (s->batch.len == 0 && !s->batch.oom) {
+    if (batch_empty(s) && !s->batch.oom) {
         s->in_txn = false;
         sb_store__unlock(s);
         return;

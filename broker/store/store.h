@@ -135,7 +135,17 @@ int sb_store_intent_end(sb_store *s, uint64_t id);
  * operation_end() or close, however many intents begin and end in
  * between; then catches up with the log.  Nests. */
 int sb_store_operation_begin(sb_store *s);
+/* The same for an operation that only changes metadata (a redefine, a
+ * metadata-only delete): the oplock is taken shared, so such operations
+ * run side by side (and their commits share fdatasyncs) while each
+ * hypervisor operation, which holds it exclusively, still runs alone.
+ * No intent may begin under it.  Reconcile dead processes' intents
+ * (sb_store_foreign_intents) under the exclusive form first. */
+int sb_store_operation_begin_shared(sb_store *s);
 void sb_store_operation_end(sb_store *s);
+/* Unresolved intents of other handles are in the log (after a refresh,
+ * with the oplock held: of processes that died). */
+bool sb_store_foreign_intents(const sb_store *s);
 
 typedef struct sb_store_intent {
     uint64_t id;

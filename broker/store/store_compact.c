@@ -120,7 +120,12 @@ int sb_store__compact_locked(sb_store *s)
     s->valid_end = (size_t)end;
     s->tail_off = 0;
     s->garbage = 0;
-    return sb_fs_fsync_dir(s->dir);
+    rc = sb_fs_fsync_dir(s->dir);
+    /* Only now is the new log durable under its name: writers waiting for
+     * a group fdatasync of the old one may now count on it. */
+    if (rc == 0)
+        sb_store__shared_new_log(s);
+    return rc;
 }
 
 int sb_store_compact(sb_store *s)

@@ -31,10 +31,15 @@ static int grow_ids(uint64_t **v, size_t *n, size_t *cap)
     return 0;
 }
 
-/* Take the oplock (once per handle; flock on the same descriptor again is
- * a no-op).  Returns 1 when there is no store on disk to lock. */
-static int take_oplock(sb_store *s, bool wait)
+/* Take the oplock, exclusive (LOCK_EX) or shared (LOCK_SH, metadata-only
+ * operations), once per handle.  Returns 1 when there is no store on disk
+ * to lock. */
+static int take_oplock_as(sb_store *s, bool wait, int how)
 {
+    if (s->oplock_held && how == LOCK_EX && s->oplock_shared)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR, "'%s' is held shared: a metadata-only "
+                                                   "operation cannot begin an intent",
+                            s->oplock_path);
     if (s->oplock_held)
         return 0;
     if (s->oplock_fd < 0) {
@@ -44,7 +49,7 @@ static int take_oplock(sb_store *s, bool wait)
         if (rc != 0)
             return rc; /* 1: read-only, no store on disk */
     }
-    int rc = sb_fs_lock(s->oplock_fd, LOCK_EX, wait, s->oplock_path);
+    int rc = sb_fs_lock(s->oplock_fd, how, wait, s->oplock_path);
     if (rc < 0) {
         if (rc == -SB_ERR_OPERATION_INVALID)
             sb_error_set(SB_ERR_OPERATION_INVALID,
@@ -53,7 +58,13 @@ static int take_oplock(sb_store *s, bool wait)
         return rc;
     }
     s->oplock_held = true;
+    s->oplock_shared = how == LOCK_SH;
     return 0;
+}
+
+static int take_oplock(sb_store *s, bool wait)
+{
+    return take_oplock_as(s, wait, LOCK_EX);
 }
 
 void sb_store__oplock_release_if_idle(sb_store *s)
@@ -61,6 +72,7 @@ void sb_store__oplock_release_if_idle(sb_store *s)
     if (s->oplock_held && s->nown == 0 && s->op_holds == 0) {
         sb_fs_unlock(s->oplock_fd);
         s->oplock_held = false;
+        s->oplock_shared = false;
     }
 }
 
@@ -69,14 +81,14 @@ static void drop_oplock_if_idle(sb_store *s)
     sb_store__oplock_release_if_idle(s);
 }
 
-int sb_store_operation_begin(sb_store *s)
+static int operation_begin(sb_store *s, int how)
 {
     if (s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID,
                             "an operation must begin outside a transaction (lock order)");
     if (!(s->flags & SB_STORE_WRITABLE))
         return sb_error_set(SB_ERR_OPERATION_DENIED, "store '%s' is open read-only", s->dir);
-    int rc = take_oplock(s, true);
+    int rc = take_oplock_as(s, true, how);
     if (rc < 0)
         return rc;
     s->op_holds++;
@@ -86,6 +98,21 @@ int sb_store_operation_begin(sb_store *s)
         drop_oplock_if_idle(s);
     }
     return rc;
+}
+
+int sb_store_operation_begin(sb_store *s)
+{
+    return operation_begin(s, LOCK_EX);
+}
+
+int sb_store_operation_begin_shared(sb_store *s)
+{
+    return operation_begin(s, LOCK_SH);
+}
+
+bool sb_store_foreign_intents(const sb_store *s)
+{
+    return s->nintents > s->nown;
 }
 
 void sb_store_operation_end(sb_store *s)

@@ -32,6 +32,7 @@ struct sb_store {
     char *dir, *log_path, *lock_path, *oplock_path, *domain;
     int lock_fd, oplock_fd, log_fd;
     bool oplock_held;
+    bool oplock_shared; /* held with LOCK_SH (sb_store_operation_begin_shared) */
     bool broken; /* a reload failed half-way: only close is allowed */
 
     sb_tree *tree;
@@ -84,7 +85,7 @@ int sb_store__intent_add(sb_store *s, const sb_log_op *op, size_t size);
 sb_intent_rec *sb_store__intent_find(sb_store *s, uint64_t id, size_t *idx);
 void sb_store__intent_drop(sb_store *s, size_t idx);
 void sb_store__intents_clear(sb_store *s);
-int sb_store__write_locked(sb_store *s);
+int sb_store__write_locked(sb_store *s, bool *group, size_t *end);
 int sb_store__begin_locked(sb_store *s);
 
 /* The shared page (store_shared.c).  map: after lock_fd is open, with the
@@ -98,6 +99,23 @@ uint64_t sb_store__shared_seq(const sb_store *s);
 bool sb_store__shared_unchanged(const sb_store *s);
 void sb_store__changing(sb_store *s);
 void sb_store__unlock(sb_store *s);
+
+/* Group commit (store_shared.c).  adopt: a writer holding the exclusive
+ * lock makes the page describe its log (fdatasync first: "synced" must
+ * never claim too little); new_log: the log was created or replaced and
+ * is durable up to valid_end.  group_commit: this handle may append
+ * without fdatasync under the lock; durable_base: what its record's BASE
+ * op says; appended: its record is complete in the file; truncated: the
+ * log was cut at end.  group_sync: make [0, end) of the log (dev, ino)
+ * durable, sharing one fdatasync with every writer that appended before
+ * it ran. */
+int sb_store__shared_adopt(sb_store *s);
+void sb_store__shared_new_log(sb_store *s);
+bool sb_store__group_commit(const sb_store *s);
+uint64_t sb_store__durable_base(const sb_store *s);
+void sb_store__appended(sb_store *s);
+void sb_store__truncated(sb_store *s, size_t end);
+int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino);
 
 /* Release the oplock when nothing of this handle needs it any more. */
 void sb_store__oplock_release_if_idle(sb_store *s);

@@ -115,6 +115,8 @@ size_t sb_store__op_garbage(const sb_store *s, const sb_log_op *op)
     case SB_LOG_XML:
         /* approximately: each supersedes an earlier op of its kind */
         return sb_log_op_size(op);
+    case SB_LOG_BASE:
+        return sb_log_op_size(op); /* never needed once replayed */
     case SB_LOG_IEND: {
         const sb_intent_rec *r = NULL;
         for (size_t i = 0; i < s->nintents; i++)
@@ -163,6 +165,8 @@ static int apply_op(sb_store *s, const sb_log_op *op)
         if (sb_store__intent_find(s, op->id, &idx))
             sb_store__intent_drop(s, idx);
         return 0;
+    case SB_LOG_BASE:
+        return 0; /* read by replay() when it meets damage */
     default:
         return sb_error_set(SB_ERR_INTERNAL_ERROR, "unknown op %d", op->type);
     }
@@ -205,6 +209,31 @@ static int note_damage(sb_store *s, size_t off, size_t skipped)
                           s->log_path, off, skipped);
 }
 
+/* A bad record at bad_off with valid records after it (from on) is damage,
+ * unless every valid record after it was appended before anything from
+ * bad_off on was durable (its BASE op says how far the log was durable
+ * then).  Such a record can never have been acknowledged: its writer
+ * returns only after an fdatasync that would also have made bad_off's
+ * bytes durable.  So the whole range is the torn tail of a group commit. */
+static bool unacknowledged_after(const uint8_t *data, size_t size, size_t bad_off,
+                                 size_t from)
+{
+    for (size_t o = from; o < size;) {
+        const uint8_t *p;
+        size_t plen, next, pos = 0;
+        sb_log_op op;
+        if (sb_log_scan(data, size, o, &p, &plen, &next) != SB_SCAN_OK) {
+            o = sb_log_resync(data, size, o);
+            continue;
+        }
+        if (sb_log_decode_op(p, plen, &pos, &op) != 1 || op.type != SB_LOG_BASE ||
+            op.id > bad_off)
+            return false;
+        o = next;
+    }
+    return true;
+}
+
 /* Replay [from, size) of the mapped log. */
 static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
 {
@@ -227,6 +256,18 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
             continue;
         }
         size_t resync = sb_log_resync(data, size, off);
+        if (resync < size && unacknowledged_after(data, size, off, resync)) {
+            /* a group commit interrupted before its fdatasync: none of it
+             * was acknowledged (docs/store.md, "Group commit") */
+            s->tail_off = off;
+            int rc = sb_store__warn(s, "%s: incomplete records from offset %zu (%zu bytes) "
+                                       "dropped: commits were interrupted before they were "
+                                       "durable",
+                                    s->log_path, off, size - off);
+            if (rc < 0)
+                return rc;
+            break;
+        }
         if (resync == size) {
             /* nothing valid after it: the torn tail of an interrupted commit */
             s->tail_off = off;

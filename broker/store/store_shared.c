@@ -1,21 +1,26 @@
 /* The shared page: the first bytes of the lock file, mapped MAP_SHARED by
- * every process that has the store open, so that "did anybody change the
- * log since this handle last read it?" is one memory read instead of
- * flock + stat + flock on every call (docs/store.md, "Seeing other
- * processes' commits").
+ * every process that has the store open (docs/store.md, "Seeing other
+ * processes' commits" and "Group commit").  It holds no data, only:
  *
- * seq counts changes of the log.  A writer, holding the exclusive lock,
- * makes it odd before it touches the log (append, truncate, compaction,
- * repair) and even again once the change is complete, before it unlocks.
- * A handle whose tree matches the log remembers the even seq it saw: as
- * long as seq still has that value, nothing changed.  An odd seq (a
- * writer at work, or one that died at work) always sends readers the slow
- * way, under the lock, which is what they did before the page existed.
- * The page is only a hint about freshness: it never holds data, and a
- * missing or foreign page just means the slow way. */
+ * seq      counts changes of the log.  A writer, holding the exclusive
+ *          lock, makes it odd before it touches the log (append, truncate,
+ *          compaction, repair) and even again once the change is in the
+ *          file, before it unlocks.  A handle whose tree matches the log
+ *          remembers the even seq it saw: while seq keeps that value,
+ *          nothing changed.  An odd seq (a writer at work, or one killed at
+ *          work) sends everybody the slow way (lock, stat, replay).
+ * log_dev, log_ino
+ *          the log file the two offsets below are about (a compaction
+ *          replaces it).
+ * appended the end of the last complete record appended.
+ * synced   how far the log is known durable (fdatasync'd).
+ *
+ * A missing page, a foreign one, or one about another log file just means
+ * the slow way and synchronous commits (fdatasync under the lock). */
 #include "store/store_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,14 +29,36 @@
 #include "store/fsutil.h"
 
 #define SHARED_MAGIC 0x4b4c4253u /* "SBLK" little-endian */
-#define SHARED_VERSION 1u
+#define SHARED_VERSION 2u
 #define SHARED_SIZE 4096u
+/* The byte of the lock file whose OFD lock serialises group fdatasyncs
+ * (beyond the page; flock() on the same file is independent of it). */
+#define SYNC_LOCK_BYTE 8192
 
 struct sb_store_shared {
     uint32_t magic;
     uint32_t version;
     uint64_t seq;
+    uint64_t log_dev, log_ino;
+    uint64_t appended, synced;
 };
+
+/* The sync lock: held by the process running a group fdatasync, and by
+ * a writer that replaces or cuts the log, so "synced" is always about the
+ * log it names. */
+static int sync_lock(int fd, short type)
+{
+    struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = SYNC_LOCK_BYTE,
+                        .l_len = 1 };
+    int rc;
+    do
+        rc = fcntl(fd, F_OFD_SETLKW, &fl);
+    while (rc < 0 && errno == EINTR);
+    return rc;
+}
+
+static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 static bool page_valid(const struct sb_store_shared *p)
 {
@@ -39,33 +66,34 @@ static bool page_valid(const struct sb_store_shared *p)
            p->version == SHARED_VERSION;
 }
 
+/* The page describes the log this handle has open. */
+static bool page_is_ours(const sb_store *s)
+{
+    const struct sb_store_shared *p = s->shared;
+    return page_valid(p) && s->have_log && ld(&p->log_ino) == (uint64_t)s->log_ino &&
+           ld(&p->log_dev) == (uint64_t)s->log_dev;
+}
+
 void sb_store__shared_map(sb_store *s)
 {
-    struct stat st;
+    struct stat sb;
     bool w = s->flags & SB_STORE_WRITABLE;
 
     if (s->shared || s->lock_fd < 0)
         return;
-    if (fstat(s->lock_fd, &st) < 0 || !S_ISREG(st.st_mode))
+    if (fstat(s->lock_fd, &sb) < 0 || !S_ISREG(sb.st_mode))
         return;
     /* Writers hold the exclusive lock here: grow a lock file that an
      * older store left empty.  Readers map only what exists (a mapping
      * past the end of a file faults). */
-    if ((size_t)st.st_size < SHARED_SIZE) {
+    if ((size_t)sb.st_size < SHARED_SIZE) {
         if (!w || ftruncate(s->lock_fd, SHARED_SIZE) < 0)
             return;
     }
     void *p = mmap(NULL, SHARED_SIZE, w ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED,
                    s->lock_fd, 0);
-    if (p == MAP_FAILED)
-        return;
-    s->shared = p;
-    if (w && !page_valid(s->shared)) {
-        /* Exclusive lock held: nobody else writes the page now. */
-        s->shared->version = SHARED_VERSION;
-        s->shared->seq = 1; /* odd: "unknown" until the first publish */
-        __atomic_store_n(&s->shared->magic, SHARED_MAGIC, __ATOMIC_RELEASE);
-    }
+    if (p != MAP_FAILED)
+        s->shared = p;
 }
 
 void sb_store__shared_unmap(sb_store *s)
@@ -75,11 +103,48 @@ void sb_store__shared_unmap(sb_store *s)
     s->shared = NULL;
 }
 
+int sb_store__shared_adopt(sb_store *s)
+{
+    struct sb_store_shared *p = s->shared;
+
+    if (!p || !(s->flags & SB_STORE_WRITABLE) || !s->have_log || page_is_ours(s))
+        return 0;
+    /* A page from an older version, or about a log someone replaced
+     * without this version's code: what "synced" says is unknown, so make
+     * it true (records carry it as their base: it must never claim less
+     * than what earlier writers were told is durable). */
+    if (fdatasync(s->log_fd) < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
+                                  s->log_path);
+    if (!page_valid(p)) {
+        p->version = SHARED_VERSION;
+        p->seq = 1; /* odd: "unknown" until the first publish */
+    }
+    sb_store__shared_new_log(s);
+    __atomic_store_n(&p->magic, SHARED_MAGIC, __ATOMIC_RELEASE);
+    return 0;
+}
+
+void sb_store__shared_new_log(sb_store *s)
+{
+    struct sb_store_shared *p = s->shared;
+    if (!p || !(s->flags & SB_STORE_WRITABLE))
+        return;
+    /* exclusive lock held, the whole of valid_end durable */
+    bool locked = sync_lock(s->lock_fd, F_WRLCK) == 0;
+    st(&p->log_dev, (uint64_t)s->log_dev);
+    st(&p->log_ino, (uint64_t)s->log_ino);
+    st(&p->appended, s->valid_end);
+    st(&p->synced, s->valid_end);
+    if (locked)
+        (void)sync_lock(s->lock_fd, F_UNLCK);
+}
+
 uint64_t sb_store__shared_seq(const sb_store *s)
 {
     if (!page_valid(s->shared))
         return 1; /* odd: never "unchanged" */
-    return __atomic_load_n(&s->shared->seq, __ATOMIC_ACQUIRE);
+    return ld(&s->shared->seq);
 }
 
 bool sb_store__shared_unchanged(const sb_store *s)
@@ -95,20 +160,77 @@ void sb_store__changing(sb_store *s)
         return;
     uint64_t q = __atomic_load_n(&s->shared->seq, __ATOMIC_RELAXED);
     if (!(q & 1))
-        __atomic_store_n(&s->shared->seq, q + 1, __ATOMIC_RELEASE);
+        st(&s->shared->seq, q + 1);
 }
 
 void sb_store__unlock(sb_store *s)
 {
     if (s->log_changing && page_valid(s->shared) && (s->flags & SB_STORE_WRITABLE)) {
-        /* The change is complete and this handle's tree is the log's state
-         * (every writer path reloads on failure): publish, remember. */
+        /* The change is in the file and this handle's tree is the log's
+         * state (every writer path reloads on failure): publish, remember. */
         uint64_t q = __atomic_load_n(&s->shared->seq, __ATOMIC_RELAXED);
         q += (q & 1) ? 1 : 2;
-        __atomic_store_n(&s->shared->seq, q, __ATOMIC_RELEASE);
+        st(&s->shared->seq, q);
         if (!s->broken)
             s->seen_seq = q;
     }
     s->log_changing = false;
     sb_fs_unlock(s->lock_fd);
+}
+
+/* ------------------------------------------------------------ group commit */
+
+bool sb_store__group_commit(const sb_store *s)
+{
+    return (s->flags & SB_STORE_WRITABLE) && page_is_ours(s);
+}
+
+uint64_t sb_store__durable_base(const sb_store *s)
+{
+    return ld(&s->shared->synced);
+}
+
+void sb_store__appended(sb_store *s)
+{
+    st(&s->shared->appended, s->valid_end);
+}
+
+void sb_store__truncated(sb_store *s, size_t end)
+{
+    if (!sb_store__group_commit(s))
+        return;
+    bool locked = sync_lock(s->lock_fd, F_WRLCK) == 0;
+    st(&s->shared->appended, end);
+    if (ld(&s->shared->synced) > end)
+        st(&s->shared->synced, end);
+    if (locked)
+        (void)sync_lock(s->lock_fd, F_UNLCK);
+}
+
+int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino)
+{
+    struct sb_store_shared *p = s->shared;
+    int rc = 0;
+
+    /* Covered already: someone's fdatasync started after our append.  A
+     * new log (compaction, repair) was fsync'd whole before the rename. */
+    if (ld(&p->log_ino) != (uint64_t)ino || ld(&p->log_dev) != (uint64_t)dev ||
+        ld(&p->synced) >= end)
+        return 0;
+    if (sync_lock(s->lock_fd, F_WRLCK) < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot lock '%s'", s->lock_path);
+    /* While we waited, the one before us may have covered us. */
+    if (ld(&p->log_ino) == (uint64_t)ino && ld(&p->log_dev) == (uint64_t)dev &&
+        ld(&p->synced) < end) {
+        /* Everything appended so far is complete in the file: one
+         * fdatasync covers the records of every writer waiting behind us. */
+        uint64_t upto = ld(&p->appended);
+        if (fdatasync(s->log_fd) < 0)
+            rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
+                                    s->log_path);
+        else if (ld(&p->synced) < upto)
+            st(&p->synced, upto); /* the log cannot change under the sync lock */
+    }
+    (void)sync_lock(s->lock_fd, F_UNLCK);
+    return rc;
 }

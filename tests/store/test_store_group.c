@@ -1,0 +1,263 @@
+/* Group commit (docs/store.md): writers that append while another one's
+ * fdatasync is pending share it, and the loader tells the torn tail of a
+ * group (records appended before anything after the damage was durable)
+ * from damage in the middle.
+ *
+ * fdatasync is --wrap'ed (tests/store/meson.build): the wrapper counts
+ * calls and can hold the first call after arming until the test says go,
+ * so "B and C append while A's fdatasync is pending" is a sequence of
+ * events, not a race. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "store/log_format.h"
+#include "store/store.h"
+#include "store_helpers.h"
+
+int __real_fdatasync(int fd);
+int __wrap_fdatasync(int fd);
+
+static struct {
+    int calls;
+    int hold_fd_in, hold_fd_out; /* >= 0: the next call reports and waits */
+} fs = { 0, -1, -1 };
+
+int __wrap_fdatasync(int fd)
+{
+    fs.calls++;
+    if (fs.hold_fd_out >= 0) {
+        char c = 'h';
+        if (write(fs.hold_fd_out, &c, 1) != 1 || read(fs.hold_fd_in, &c, 1) != 1)
+            _exit(3);
+        fs.hold_fd_in = fs.hold_fd_out = -1;
+    }
+    return __real_fdatasync(fd);
+}
+
+#define OK(x) assert_int_equal((x), 0)
+
+static void put_commit(sb_store *s, const char *name)
+{
+    sb_tree_snapshot x = { .name = name, .state = SB_STATE_RUNNING, .xml = "<x/>" };
+    OK(sb_store_begin(s));
+    OK(sb_store_add(s, &x));
+    OK(sb_store_commit(s));
+}
+
+/* Wait (a hang deadline only) until fd has a byte, and read it. */
+static void wait_byte(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 120000), 1);
+    char c;
+    assert_int_equal(read(fd, &c, 1), 1);
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_size : -1;
+}
+
+/* A child that opens the store, then on each byte from `go` commits one
+ * snapshot named after the byte; with hold, its first fdatasync after
+ * the open reports on `held` and waits for another byte on `go`.  It
+ * writes its fdatasync count (after the open) on `done` and exits. */
+static pid_t writer(const char *dir, const char *name, int go, int held, int done, bool hold)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid)
+        return pid;
+    sb_store *s = NULL;
+    if (sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s) < 0)
+        _exit(2);
+    char c = 'r';
+    if (write(done, &c, 1) != 1) /* ready */
+        _exit(2);
+    if (read(go, &c, 1) != 1)
+        _exit(2);
+    fs.calls = 0;
+    if (hold) {
+        fs.hold_fd_in = go;
+        fs.hold_fd_out = held;
+    }
+    sb_tree_snapshot x = { .name = name, .state = SB_STATE_RUNNING, .xml = "<x/>" };
+    if (sb_store_begin(s) < 0 || sb_store_add(s, &x) < 0 || sb_store_commit(s) < 0)
+        _exit(4);
+    int n = fs.calls;
+    if (write(done, &n, sizeof(n)) != (ssize_t)sizeof(n))
+        _exit(2);
+    sb_store_close(s);
+    _exit(0);
+}
+
+/* A's fdatasync is held (it runs under the sync lock).  Meanwhile B and C
+ * append and queue for the lock.  The first of them to get it syncs what
+ * both appended; the other finds itself covered: three commits, two
+ * fdatasyncs.  (A cannot cover them: they appended after its fdatasync
+ * began.) */
+static void queued_writers_share_one_fdatasync(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    sb_store *s = NULL;
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s)); /* the store exists */
+    put_commit(s, "first");
+    sb_store_close(s);
+    char *lp = log_path(dir, "h", "d");
+
+    const char *names[3] = { "a", "b", "c" };
+    int go[3][2], done[3][2], held[2];
+    pid_t pid[3];
+    assert_int_equal(pipe(held), 0);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(pipe(go[i]) | pipe(done[i]), 0);
+        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i == 0);
+        wait_byte(done[i][0]); /* opened */
+    }
+    char c = 'g';
+    assert_int_equal(write(go[0][1], &c, 1), 1);
+    wait_byte(held[0]); /* A appended and holds the sync lock in its fdatasync */
+    for (int i = 1; i < 3; i++) {
+        off_t before = size_of(lp);
+        assert_int_equal(write(go[i][1], &c, 1), 1);
+        for (int t = 0; size_of(lp) == before; t++) { /* its record is in the file */
+            assert_true(t < 120000);
+            usleep(1000);
+        }
+    }
+    assert_int_equal(write(go[0][1], &c, 1), 1); /* A's fdatasync runs */
+
+    int n[3];
+    for (int i = 0; i < 3; i++) {
+        struct pollfd p = { .fd = done[i][0], .events = POLLIN };
+        assert_int_equal(poll(&p, 1, 120000), 1);
+        assert_int_equal(read(done[i][0], &n[i], sizeof(n[i])), (ssize_t)sizeof(n[i]));
+        int st;
+        waitpid(pid[i], &st, 0);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
+    }
+    close(held[0]), close(held[1]);
+    assert_int_equal(n[0], 1);
+    assert_int_equal(n[1] + n[2], 1);
+
+    OK(sb_store_open(dir, "h", "d", 0, &s));
+    for (int i = 0; i < 3; i++)
+        assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
+    sb_store_close(s);
+    free(lp);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* ---- the loader: a record's BASE tells a torn group from damage ---- */
+
+static void add_record(sb_buf *log, uint64_t base, const char *name)
+{
+    sb_buf payload = { 0 };
+    sb_log_op b = { .type = SB_LOG_BASE, .id = base };
+    sb_log_op p = { .type = SB_LOG_PUT, .name = name, .state = SB_STATE_RUNNING, .xml = "<x/>" };
+    if (base != UINT64_MAX)
+        sb_log_encode_op(&payload, &b);
+    sb_log_encode_op(&payload, &p);
+    OK(sb_log_frame(log, payload.p, payload.len));
+    sb_buf_free(&payload);
+}
+
+enum r3_kind { R3_BASE_AT_R2, R3_BASE_PAST_R2, R3_NO_BASE };
+
+/* A store whose log is: header, r1, r2, r3, with one payload byte of r2
+ * flipped.  r3's BASE op says the log was durable up to r2's start (so r2
+ * was not durable when r3 was appended), or past it, or r3 has none (a
+ * synchronous commit: everything before it was durable). */
+static char *damaged_log(enum r3_kind kind)
+{
+    char *dir = make_tmpdir();
+    sb_store *s = NULL;
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
+    sb_store_close(s);
+    sb_buf recs = { 0 };
+    add_record(&recs, SB_LOG_HEADER_SIZE, "r1");
+    size_t r2 = SB_LOG_HEADER_SIZE + recs.len;
+    size_t r2_rel = recs.len;
+    add_record(&recs, r2, "r2");
+    add_record(&recs, kind == R3_BASE_AT_R2 ? r2 : kind == R3_BASE_PAST_R2 ? r2 + 1 : UINT64_MAX,
+               "r3");
+    recs.p[r2_rel + SB_LOG_REC_HEADER + 12] ^= 0x55;
+    uint8_t hdr[SB_LOG_HEADER_SIZE];
+    sb_log_header(hdr);
+    char *lp = log_path(dir, "h", "d");
+    FILE *f = fopen(lp, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(hdr, 1, sizeof(hdr), f), sizeof(hdr));
+    assert_int_equal(fwrite(recs.p, 1, recs.len, f), recs.len);
+    assert_int_equal(fclose(f), 0);
+    free(lp);
+    sb_buf_free(&recs);
+    return dir;
+}
+
+static void torn_group_is_a_torn_tail(void **state)
+{
+    (void)state;
+    char *dir = damaged_log(R3_BASE_AT_R2);
+    sb_store *s = NULL;
+    OK(sb_store_open(dir, "h", "d", 0, &s));
+    assert_non_null(sb_tree_lookup(sb_store_tree(s), "r1"));
+    assert_null(sb_tree_lookup(sb_store_tree(s), "r2"));
+    assert_null(sb_tree_lookup(sb_store_tree(s), "r3"));
+    const char *const *w;
+    assert_int_equal(sb_store_warnings(s, &w), 1);
+    assert_non_null(strstr(w[0], "were interrupted before they were durable"));
+    sb_store_close(s);
+    /* a writer cuts it and appends after r1 */
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
+    put_commit(s, "r4");
+    sb_store_close(s);
+    OK(sb_store_open(dir, "h", "d", 0, &s));
+    assert_int_equal(sb_store_warnings(s, &w), 0);
+    assert_non_null(sb_tree_lookup(sb_store_tree(s), "r4"));
+    assert_null(sb_tree_lookup(sb_store_tree(s), "r3"));
+    sb_store_close(s);
+    rm_rf(dir);
+    free(dir);
+}
+
+static void later_durable_record_means_damage(void **state)
+{
+    (void)state;
+    enum r3_kind kinds[] = { R3_BASE_PAST_R2, R3_NO_BASE };
+    for (int i = 0; i < 2; i++) {
+        char *dir = damaged_log(kinds[i]);
+        sb_store *s = NULL;
+        assert_int_equal(sb_store_open(dir, "h", "d", 0, &s), -SB_ERR_STORE);
+        assert_non_null(strstr(sb_error_last()->message, "damaged record"));
+        OK(sb_store_open(dir, "h", "d", SB_STORE_ALLOW_DAMAGED, &s));
+        assert_true(sb_store_damaged(s));
+        assert_non_null(sb_tree_lookup(sb_store_tree(s), "r3"));
+        sb_store_close(s);
+        rm_rf(dir);
+        free(dir);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(queued_writers_share_one_fdatasync),
+        cmocka_unit_test(torn_group_is_a_torn_tail),
+        cmocka_unit_test(later_durable_record_means_damage),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
