@@ -176,7 +176,11 @@ static int auth_cb(virConnectCredentialPtr cred, unsigned int ncred, void *cbdat
         switch (cred[i].type) {
         case VIR_CRED_USERNAME:
         case VIR_CRED_AUTHNAME:
+            /* libvirt's own readers of the file use both keys (SASL's
+             * authname, the client-side drivers' username) */
             v = a->username ? strdup(a->username) : from_auth_file(a, "authname");
+            if (!v)
+                v = from_auth_file(a, "username");
             if (!v && cred[i].defresult && *cred[i].defresult)
                 v = strdup(cred[i].defresult);
             what = "user name";

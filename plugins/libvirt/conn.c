@@ -187,9 +187,9 @@ static int open_vc(sb_conn *c)
             rc = -(c->err.code = SB_ERR_HYPERVISOR);
         return rc;
     }
-    /* Only remote connections know keepalive; local drivers (test:///,
-     * esx://, qemu:///embed) answer NO_SUPPORT, which is fine. */
-    if (c->keepalive_interval > 0 &&
+    /* Only connections to a daemon know keepalive (qemu:///embed answers
+     * NO_SUPPORT, which is fine); client-side drivers are not asked. */
+    if (c->keepalive_interval > 0 && c->loop_held &&
         virConnectSetKeepAlive(c->vc, c->keepalive_interval,
                                (unsigned)c->keepalive_count) < 0)
         virResetLastError();

@@ -54,6 +54,7 @@ struct sb_conn {
     char driver[32];            /* virConnectGetType: "QEMU", "TEST", "ESX"... */
     unsigned long lib_version;  /* the daemon's libvirt, major*1e6+minor*1e3+micro */
     struct sb_plugin_caps caps; /* answered by conn_caps */
+    int list_by_names;          /* no virDomainListAllSnapshots (ESX, VBOX) */
     /* The last domain and snapshot handles looked up (util.c): a call that
      * names the same ones again skips the lookup round trip.  libvirt acts
      * on a snapshot by name and on a domain by uuid, so a cached handle
@@ -131,8 +132,9 @@ void lvp_error_hint(const sb_conn *c, int vir_code, const char *msg, char *buf, 
 /* The plugin's declared capabilities: every flag accepted, the connected
  * driver decides (used for drivers the probe does not know). */
 extern const struct sb_plugin_caps lvp_caps_any;
-/* Fill c->caps for c->driver (libvirt 9.0's drivers, see docs/libvirt.md). */
-void lvp_caps_for_driver(struct sb_plugin_caps *out, const char *driver);
+/* The capabilities of a driver (libvirt 9.0's, see docs/libvirt.md);
+ * returns 1 when it lists snapshots only by name (Num + ListNames). */
+int lvp_caps_for_driver(struct sb_plugin_caps *out, const char *driver);
 /* Ask the connected driver who it is (virConnectGetType and
  * virConnectGetLibVersion: read-only, no side effect) and set c->caps. */
 int lvp_probe(sb_conn *c);

@@ -92,19 +92,24 @@ static const struct sb_plugin_caps caps_vbox = {
 static const struct {
     const char *type; /* virConnectGetType, compared without case */
     const struct sb_plugin_caps *caps;
+    int list_by_names; /* no virDomainListAllSnapshots */
 } drivers[] = {
-    { "QEMU", &caps_qemu },
-    { "TEST", &caps_test },
-    { "ESX", &caps_esx },
-    { "VBOX", &caps_vbox },
+    { "QEMU", &caps_qemu, 0 },
+    { "TEST", &caps_test, 0 },
+    { "ESX", &caps_esx, 1 },
+    { "VBOX", &caps_vbox, 1 },
 };
 
-void lvp_caps_for_driver(struct sb_plugin_caps *out, const char *driver)
+int lvp_caps_for_driver(struct sb_plugin_caps *out, const char *driver)
 {
     *out = lvp_caps_any;
-    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
-        if (strcasecmp(driver, drivers[i].type) == 0)
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++) {
+        if (strcasecmp(driver, drivers[i].type) == 0) {
             *out = *drivers[i].caps;
+            return drivers[i].list_by_names;
+        }
+    }
+    return 0;
 }
 
 int lvp_probe(sb_conn *c)
@@ -116,7 +121,7 @@ int lvp_probe(sb_conn *c)
     snprintf(c->driver, sizeof(c->driver), "%s", type);
     if (virConnectGetLibVersion(c->vc, &c->lib_version) < 0)
         return lvp_fail_vir(c, "host '%s': cannot ask for libvirt's version", c->host);
-    lvp_caps_for_driver(&c->caps, c->driver);
+    c->list_by_names = lvp_caps_for_driver(&c->caps, c->driver);
     if (lvp_host)
         lvp_host->log(c->h, SB_LOG_DEBUG, "libvirt: host '%s' runs driver %s, libvirt %lu",
                       c->host, c->driver, c->lib_version);

@@ -182,7 +182,7 @@ static int list(char ***out_names, size_t *out_n, sb_conn *c, const char *domain
 int lvp_snapshot_list(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,
                       const char *from, unsigned flags)
 {
-    return list(out_names, out_n, c, domain, from, flags, 0);
+    return list(out_names, out_n, c, domain, from, flags, c->list_by_names);
 }
 
 int lvp_snapshot_list_names(char ***out_names, size_t *out_n, sb_conn *c, const char *domain,

@@ -252,10 +252,10 @@ static void caps_from_the_driver(void **state)
     lvt_expect_error(sb_snapshot_revert(t->c, DOM, "s1", SB_SNAPSHOT_REVERT_RESET_NVRAM),
                      SB_ERR_INVALID_ARG, "in plugin 'libvirt'");
     /* the other drivers' tables (the probe picks by virConnectGetType) */
-    lvp_caps_for_driver(&qemu, "QEMU");
+    assert_int_equal(lvp_caps_for_driver(&qemu, "QEMU"), 0);
     assert_int_equal(qemu.create_flags, SB_SNAPSHOT_CREATE_ALL);
     assert_int_equal(qemu.delete_flags, SB_SNAPSHOT_DELETE_ALL);
-    lvp_caps_for_driver(&qemu, "ESX");
+    assert_int_equal(lvp_caps_for_driver(&qemu, "ESX"), 1); /* lists by name */
     assert_int_equal(qemu.disk_override, SB_DISK_OVERRIDE_NONE);
     assert_int_equal(qemu.revert_flags, 0);
     lvp_caps_for_driver(&qemu, "VBOX");
