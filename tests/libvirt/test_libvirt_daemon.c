@@ -282,6 +282,36 @@ static void scenario_external(struct rec *r, sb_connection *c, const char *tag)
             sb_domain_undefine(c, d, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA));
 }
 
+/* VALIDATE, and REDEFINE (with and without CURRENT) of a snapshot whose
+ * metadata was removed: each side redefines the XML it gave out. */
+static void scenario_redefine(struct rec *r, sb_connection *c, const char *tag)
+{
+    const char *d = "sc";
+    char *xml = NULL;
+    define_and_start(c, d, tag);
+    step_rc(r, "create v1 validate", snap(c, d, "v1", SB_SNAPSHOT_CREATE_VALIDATE));
+    lvt_ok(sb_snapshot_get_xml(&xml, c, d, "v1", SB_SNAPSHOT_XML_SECURE), "xml of v1");
+    step_rc(r, "delete v1 metadata", sb_snapshot_delete(c, d, "v1",
+                                                        SB_SNAPSHOT_DELETE_METADATA_ONLY));
+    step_list(r, c, d, "list", NULL, 0);
+    step_rc(r, "redefine v1", sb_snapshot_create_xml(NULL, c, d, xml,
+                                                     SB_SNAPSHOT_CREATE_REDEFINE |
+                                                         SB_SNAPSHOT_CREATE_VALIDATE));
+    step_list(r, c, d, "list", NULL, 0);
+    step_current(r, c, d);
+    step_rc(r, "redefine v1 current", sb_snapshot_create_xml(NULL, c, d, xml,
+                                                             SB_SNAPSHOT_CREATE_REDEFINE |
+                                                                 SB_SNAPSHOT_CREATE_CURRENT));
+    step_current(r, c, d);
+    step_rc(r, "revert v1", sb_snapshot_revert(c, d, "v1", 0));
+    step_state(r, c, d, "after revert v1");
+    step_rc(r, "delete v1", sb_snapshot_delete(c, d, "v1", 0));
+    step_list(r, c, d, "list", NULL, 0);
+    stop_if_running(c, d);
+    step_rc(r, "undefine", sb_domain_undefine(c, d, 0));
+    free(xml);
+}
+
 /* Where the two plugins differ on purpose; every other step must match.
  * libvirt / qemu: the results each side must give. */
 static const struct difference {
@@ -352,17 +382,70 @@ static void same_scenario_as_qemu_plugin(void **state)
     scenario_internal(&qm, q->c, "qm");
     scenario_external(&lv, l->c, "lv");
     scenario_external(&qm, q->c, "qm");
+    scenario_redefine(&lv, l->c, "lv");
+    scenario_redefine(&qm, q->c, "qm");
     for (int i = 0; i < lv.n; i++)
         print_message("#   libvirt: %s\n", lv.line[i]);
     for (int i = 0; i < qm.n; i++)
         print_message("#   qemu:    %s\n", qm.line[i]);
-    remove_domain(l->c, "sa");
-    remove_domain(l->c, "sb");
-    remove_domain(q->c, "sa");
-    remove_domain(q->c, "sb");
+    for (const char *const *d = (const char *const[]){ "sa", "sb", "sc", NULL }; *d; d++) {
+        remove_domain(l->c, *d);
+        remove_domain(q->c, *d);
+    }
     lvt_free(l);
     lvt_free(q);
     compare(&lv, &qm);
+}
+
+/* ---- what only libvirt runs ---------------------------------------------- */
+
+/* A guest with a NIC (user networking), a virtio-scsi controller with a
+ * SCSI disk and a serial console: libvirt defines, runs and snapshots it;
+ * the qemu plugin refuses the definition (its domain subset has none of
+ * them), which is why libvirt hosts go through this plugin. */
+static void richer_domains_than_the_qemu_plugin(void **state)
+{
+    (void)state;
+    need_daemon();
+    char host[200], *img = NULL, *xml = NULL, *name = NULL, **names = NULL;
+    size_t n = 0;
+    snprintf(host, sizeof(host), "libvirt+%s", D.unix_uri);
+    struct lvt *l = lvt_new(NULL, host);
+    struct lvt *q = lvt_new(NULL, "qemu:///session");
+
+    assert_true(asprintf(&img, "%s/rich.qcow2", images) > 0);
+    assert_true(asprintf(&xml, "qemu-img create -q -f qcow2 '%s' 32M", img) > 0);
+    assert_int_equal(system(xml), 0);
+    free(xml);
+    assert_true(asprintf(&xml,
+                         "<domain type='%s'><name>rich</name><memory unit='MiB'>64</memory>"
+                         "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                         "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+                         "<controller type='scsi' model='virtio-scsi'/>"
+                         "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+                         "<source file='%s'/><target dev='sda' bus='scsi'/></disk>"
+                         "<interface type='user'><model type='virtio'/></interface>"
+                         "<serial type='pty'/><memballoon model='none'/></devices></domain>",
+                         virt_type, img) > 0);
+    lvt_ok(sb_domain_define(&name, l->c, xml), "define on libvirt");
+    free(name);
+    lvt_ok(sb_domain_start(l->c, "rich", 0), "start on libvirt");
+    lvt_ok(lvt_create(l->c, "rich", "r1", 0), "snapshot on libvirt");
+    lvt_ok(sb_snapshot_list(&names, &n, l->c, "rich", NULL, 0), "list");
+    assert_int_equal(n, 1);
+    sb_names_free(names, n);
+    lvt_ok(sb_snapshot_revert(l->c, "rich", "r1", 0), "revert on libvirt");
+    lvt_ok(sb_snapshot_delete(l->c, "rich", "r1", 0), "delete on libvirt");
+    int rc = sb_domain_define(&name, q->c, xml);
+    print_message("# difference: a NIC, virtio-scsi and a serial console: libvirt runs the "
+                  "guest, the qemu plugin says %s: %s\n",
+                  sb_error_class_name(sb_error_last()->code), sb_error_last()->message);
+    lvt_expect_error(rc, SB_ERR_CONFIG_UNSUPPORTED, NULL);
+    remove_domain(l->c, "rich");
+    lvt_free(l);
+    lvt_free(q);
+    free(img);
+    free(xml);
 }
 
 /* ---- the remote transport: TCP on 127.0.0.1, through a relay ---------- */
@@ -666,6 +749,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_scenario_as_qemu_plugin),
+        cmocka_unit_test(richer_domains_than_the_qemu_plugin),
         cmocka_unit_test(remote_reconnect_and_keepalive),
         cmocka_unit_test(abi_1_1_on_qemu),
         cmocka_unit_test(cli_next_to_virsh),
