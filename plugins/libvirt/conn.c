@@ -170,7 +170,7 @@ static int open_vc(sb_conn *c)
         c->loop_held = lvp_event_loop_hold();
     lvp_auth_fill(c, &auth);
     c->auth.missing[0] = '\0';
-    c->vc = virConnectOpenAuth(c->uri, &auth, 0);
+    c->vc = virConnectOpenAuth(c->uri, &auth, c->readonly ? VIR_CONNECT_RO : 0);
     if (!c->vc) {
         if (c->auth.missing[0]) {
             virResetLastError();

@@ -50,6 +50,7 @@ struct sb_conn {
     int loop_held;      /* holds the event loop (conn.c) */
     struct lvp_auth auth;
     int keepalive_interval, keepalive_count;
+    int readonly;       /* config 'readonly': a read-only libvirt connection */
     /* What the probe found once per connection (probe.c). */
     char driver[32];            /* virConnectGetType: "QEMU", "TEST", "ESX"... */
     unsigned long lib_version;  /* the daemon's libvirt, major*1e6+minor*1e3+micro */

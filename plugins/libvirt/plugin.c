@@ -72,6 +72,7 @@ static int lv_open(sb_conn **out, sb_host *h, const char *uri)
     }
     if ((rc = config_int(c, "keepalive_interval", &c->keepalive_interval, 0, 3600)) < 0 ||
         (rc = config_int(c, "keepalive_count", &c->keepalive_count, 0, 100)) < 0 ||
+        (rc = lvp_host->config_bool(h, "readonly", &c->readonly)) < 0 ||
         (rc = lvp_auth_load(c)) < 0)
         goto fail;
     if ((rc = lvp_connect(c)) < 0) {

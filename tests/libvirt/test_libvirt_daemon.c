@@ -740,6 +740,39 @@ static void cli_next_to_virsh(void **state)
         free(mine);
         free(theirs);
     }
+    /* several hosts in one configuration: the same daemon as "local"
+     * (unix socket, read-only) and as "remote" (TCP) */
+    char conf[128];
+    snprintf(conf, sizeof(conf), "%s/hosts.conf", t->dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "hosts = (\n"
+            "  { name = \"local\"; plugin = \"libvirt\"; uri = \"%s\";\n"
+            "    libvirt = { readonly = true; }; },\n"
+            "  { name = \"remote\"; plugin = \"libvirt\"; uri = \"%s\"; }\n"
+            ");\n",
+            D.unix_uri, D.tcp_uri);
+    fclose(f);
+    free(env);
+    assert_true(asprintf(&env, "SNAPBROKER_STATE_DIR='%s' SNAPBROKER_CONFIG='%s'", t->dir,
+                         conf) > 0);
+    int st;
+    char *a = lvt_cli(env, "-c remote snapshot-create-as cv c3", &st);
+    assert_int_equal(st, 0);
+    free(a);
+    a = lvt_cli(env, "-c local snapshot-list cv --name", &st);
+    char *b = lvt_cli(env, "-c remote snapshot-list cv --name", &st);
+    assert_int_equal(st, 0);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "c3"));
+    free(a);
+    free(b);
+    a = lvt_cli(env, "-c local snapshot-delete cv c3", &st);
+    assert_int_equal(st, 1);
+    assert_non_null(strstr(a, "OPERATION_DENIED"));
+    assert_non_null(strstr(a, "read only"));
+    free(a);
     remove_domain(t->c, "cv");
     lvt_free(t);
     free(env);
