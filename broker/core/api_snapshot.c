@@ -19,12 +19,15 @@ static int check_args(const sb_connection *c, const char *domain, const char *na
     return 0;
 }
 
-static int check_list_flags(const sb_connection *c, unsigned flags)
+/* from: a listing from a snapshot, whose bit 0 is DESCENDANTS (named so
+ * in messages). */
+static int check_list_flags(const sb_connection *c, const char *from, unsigned flags)
 {
     if (flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL)
-        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for snapshot listing",
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags 0x%x for snapshot listing",
                             flags & ~(unsigned)SB_SNAPSHOT_LIST_ALL);
-    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_LIST, flags);
+    return sb_dispatch_check_flags(c->plugin, c->caps,
+                                   from ? SB_VERB_LIST_CHILDREN : SB_VERB_LIST, flags);
 }
 
 static int check_create_flags(const sb_connection *c, unsigned flags)
@@ -34,13 +37,15 @@ static int check_create_flags(const sb_connection *c, unsigned flags)
     if ((rc = sb_conn_check_writable(c, "creating a snapshot")) < 0)
         return rc;
     if ((flags & SB_SNAPSHOT_CREATE_CURRENT) && !(flags & SB_SNAPSHOT_CREATE_REDEFINE))
-        return sb_error_set(SB_ERR_INVALID_ARG, "flag 'current' requires flag 'redefine'");
-    if ((rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_NO_METADATA, "no-metadata")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_HALT, "halt")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_CREATE_REDEFINE, "redefine",
-                                      SB_SNAPSHOT_CREATE_LIVE, "live")) < 0)
+        return sb_error_set(SB_ERR_INVALID_ARG, "flag %s requires flag %s",
+                            sb_flag_name(SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_CURRENT),
+                            sb_flag_name(SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_REDEFINE));
+    if ((rc = sb_snap_check_exclusive(flags, SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_REDEFINE,
+                                      SB_SNAPSHOT_CREATE_NO_METADATA)) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_REDEFINE,
+                                      SB_SNAPSHOT_CREATE_HALT)) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_REDEFINE,
+                                      SB_SNAPSHOT_CREATE_LIVE)) < 0)
         return rc;
     return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_CREATE, flags);
 }
@@ -112,7 +117,7 @@ int sb_snapshot_list(char ***out_names, size_t *out_n, sb_connection *c, const c
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_list: NULL output");
     *out_names = NULL;
     *out_n = 0;
-    if ((rc = check_list_flags(c, flags)) < 0)
+    if ((rc = check_list_flags(c, from, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain, SB_DOM_READ)) == 0)
         rc = sb_snap__list(&d, from, flags, out_names, out_n);
@@ -130,7 +135,7 @@ int sb_snapshot_count(size_t *out_n, sb_connection *c, const char *domain, const
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_count: NULL output");
     *out_n = 0;
     if ((rc = check_args(c, domain, NULL, false, __func__)) < 0 ||
-        (rc = check_list_flags(c, flags)) < 0)
+        (rc = check_list_flags(c, from, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain, SB_DOM_READ)) == 0)
         rc = sb_snap__count(&d, from, flags, out_n);
@@ -198,8 +203,8 @@ int sb_snapshot_revert(sb_connection *c, const char *domain, const char *name, u
 
     if ((rc = check_args(c, domain, name, true, __func__)) < 0 ||
         (rc = sb_conn_check_writable(c, "reverting to a snapshot")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_REVERT_RUNNING, "running",
-                                      SB_SNAPSHOT_REVERT_PAUSED, "paused")) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_FLAGS_REVERT, SB_SNAPSHOT_REVERT_RUNNING,
+                                      SB_SNAPSHOT_REVERT_PAUSED)) < 0 ||
         (rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_REVERT, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain, SB_DOM_OPERATION)) == 0)
@@ -215,8 +220,8 @@ int sb_snapshot_delete(sb_connection *c, const char *domain, const char *name, u
 
     if ((rc = check_args(c, domain, name, true, __func__)) < 0 ||
         (rc = sb_conn_check_writable(c, "deleting a snapshot")) < 0 ||
-        (rc = sb_snap_check_exclusive(flags, SB_SNAPSHOT_DELETE_CHILDREN, "children",
-                                      SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only")) < 0 ||
+        (rc = sb_snap_check_exclusive(flags, SB_FLAGS_DELETE, SB_SNAPSHOT_DELETE_CHILDREN,
+                                      SB_SNAPSHOT_DELETE_CHILDREN_ONLY)) < 0 ||
         (rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_DELETE, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain,
@@ -257,7 +262,7 @@ int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info, size_t
     *out_info = NULL;
     *out_n = 0;
     if ((rc = check_args(c, domain, NULL, false, __func__)) < 0 ||
-        (rc = check_list_flags(c, flags)) < 0)
+        (rc = check_list_flags(c, from, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain, SB_DOM_READ)) == 0)
         rc = sb_snap__list_info(&d, from, flags, out_names, out_info, out_n);

@@ -1,5 +1,7 @@
 /* sb_plugin_describe: a plugin's identity and capabilities, for people
- * (plugin-info) and for conformance tools (plugin-info --json). */
+ * (plugin-info) and for conformance tools (plugin-info --json); and the
+ * capabilities of one connection (sb_connection_get_caps), which the
+ * conformance kit adapts to. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,44 +9,11 @@
 #include "core/api.h"
 #include "core/error.h"
 #include "plugin/dispatch.h"
+#include "plugin/flag_names.h"
 #include "plugin/ops.h"
+#include "store/names.h"
 #include "xml/snapdef.h"
 #include "xml/xml_util.h"
-
-struct flag_name {
-    unsigned bit;
-    const char *name;
-};
-
-static const struct flag_name create_names[] = {
-    { SB_SNAPSHOT_CREATE_REDEFINE, "redefine" },   { SB_SNAPSHOT_CREATE_CURRENT, "current" },
-    { SB_SNAPSHOT_CREATE_NO_METADATA, "no-metadata" }, { SB_SNAPSHOT_CREATE_HALT, "halt" },
-    { SB_SNAPSHOT_CREATE_DISK_ONLY, "disk-only" }, { SB_SNAPSHOT_CREATE_REUSE_EXT, "reuse-external" },
-    { SB_SNAPSHOT_CREATE_QUIESCE, "quiesce" },     { SB_SNAPSHOT_CREATE_ATOMIC, "atomic" },
-    { SB_SNAPSHOT_CREATE_LIVE, "live" },           { SB_SNAPSHOT_CREATE_VALIDATE, "validate" },
-    { 0, NULL }
-};
-static const struct flag_name revert_names[] = {
-    { SB_SNAPSHOT_REVERT_RUNNING, "running" }, { SB_SNAPSHOT_REVERT_PAUSED, "paused" },
-    { SB_SNAPSHOT_REVERT_FORCE, "force" },     { SB_SNAPSHOT_REVERT_RESET_NVRAM, "reset-nvram" },
-    { 0, NULL }
-};
-static const struct flag_name delete_names[] = {
-    { SB_SNAPSHOT_DELETE_CHILDREN, "children" },
-    { SB_SNAPSHOT_DELETE_METADATA_ONLY, "metadata" },
-    { SB_SNAPSHOT_DELETE_CHILDREN_ONLY, "children-only" },
-    { 0, NULL }
-};
-static const struct flag_name list_names[] = {
-    { SB_SNAPSHOT_LIST_ROOTS, "roots/descendants" }, { SB_SNAPSHOT_LIST_METADATA, "metadata" },
-    { SB_SNAPSHOT_LIST_LEAVES, "leaves" },     { SB_SNAPSHOT_LIST_NO_LEAVES, "no-leaves" },
-    { SB_SNAPSHOT_LIST_NO_METADATA, "no-metadata" }, { SB_SNAPSHOT_LIST_INACTIVE, "inactive" },
-    { SB_SNAPSHOT_LIST_ACTIVE, "active" },     { SB_SNAPSHOT_LIST_DISK_ONLY, "disk-only" },
-    { SB_SNAPSHOT_LIST_INTERNAL, "internal" }, { SB_SNAPSHOT_LIST_EXTERNAL, "external" },
-    { SB_SNAPSHOT_LIST_TOPOLOGICAL, "topological" },
-    { 0, NULL }
-};
-static const struct flag_name xml_names[] = { { SB_SNAPSHOT_XML_SECURE, "secure" }, { 0, NULL } };
 
 static const char *meta_owner_name(uint32_t v)
 {
@@ -60,18 +29,25 @@ static const char *override_name(uint32_t v)
     }
 }
 
-static void add_flags(sb_buf *b, const struct flag_name *names, uint32_t mask, int json)
+static const char *create_parse_name(uint32_t v)
+{
+    return v == SB_CREATE_PARSE_REDEFINE ? "redefine" : "create";
+}
+
+/* The words of the bits in mask (flag_names.c), lowest bit first. */
+static void add_flags(sb_buf *b, int family, uint32_t mask, int json)
 {
     int first = 1;
     if (json)
         sb_buf_add(b, "[");
-    for (const struct flag_name *f = names; f->name; f++) {
-        if (!(mask & f->bit))
+    for (uint32_t bit = 1; bit; bit <<= 1) {
+        const char *word = (mask & bit) ? sb_flag_option(family, bit) : NULL;
+        if (!word)
             continue;
         if (json)
-            sb_buf_addf(b, "%s\"%s\"", first ? "" : ", ", f->name);
+            sb_buf_addf(b, "%s\"%s\"", first ? "" : ", ", word);
         else
-            sb_buf_addf(b, "%s%s", first ? "" : " ", f->name);
+            sb_buf_addf(b, "%s%s", first ? "" : " ", word);
         first = 0;
     }
     if (json)
@@ -125,12 +101,12 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
         return rc;
     c = &p->caps;
     snprintf(abi, sizeof(abi), "%u.%u", SB_PLUGIN_ABI_MAJOR, p->abi_minor);
-    const struct { const char *label, *key; const struct flag_name *names; uint32_t mask; } flags[] = {
-        { "Create flags:", "create_flags", create_names, c->create_flags },
-        { "Revert flags:", "revert_flags", revert_names, c->revert_flags },
-        { "Delete flags:", "delete_flags", delete_names, c->delete_flags },
-        { "List flags:", "list_flags", list_names, c->list_flags },
-        { "XML flags:", "xml_flags", xml_names, c->xml_flags },
+    const struct { const char *label, *key; int family; uint32_t mask; } flags[] = {
+        { "Create flags:", "create_flags", SB_FLAGS_CREATE, c->create_flags },
+        { "Revert flags:", "revert_flags", SB_FLAGS_REVERT, c->revert_flags },
+        { "Delete flags:", "delete_flags", SB_FLAGS_DELETE, c->delete_flags },
+        { "List flags:", "list_flags", SB_FLAGS_LIST, c->list_flags },
+        { "XML flags:", "xml_flags", SB_FLAGS_XML, c->xml_flags },
     };
     if (json) {
         sb_buf_add(&buf, "{\n");
@@ -143,14 +119,13 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
         json_str(&buf, "disk_override", override_name(c->disk_override), 1);
         json_str(&buf, "default_location", sb_snap_location_to_string((int)c->default_location), 1);
         sb_buf_addf(&buf, "  \"uniform_internal\": %s,\n", c->uniform_internal ? "true" : "false");
-        sb_buf_addf(&buf, "  \"create_parse\": \"%s\",\n",
-                    c->create_parse == SB_CREATE_PARSE_REDEFINE ? "redefine" : "create");
+        sb_buf_addf(&buf, "  \"create_parse\": \"%s\",\n", create_parse_name(c->create_parse));
         sb_buf_addf(&buf, "  \"names_unique\": %s,\n", c->names_unique ? "true" : "false");
         sb_buf_addf(&buf, "  \"name_max\": %u,\n  \"max_snapshots\": %u,\n  \"max_depth\": %u,\n",
                     c->name_max ? c->name_max : 255, c->max_snapshots, c->max_depth);
         for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
             sb_buf_addf(&buf, "  \"%s\": ", flags[i].key);
-            add_flags(&buf, flags[i].names, flags[i].mask, 1);
+            add_flags(&buf, flags[i].family, flags[i].mask, 1);
             sb_buf_addf(&buf, ",\n  \"%s_mask\": %u,\n", flags[i].key, flags[i].mask);
         }
         sb_buf_add(&buf, "  \"operations\": ");
@@ -171,7 +146,7 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
                     "Max depth:", c->max_depth);
         for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
             sb_buf_addf(&buf, "%-18s ", flags[i].label);
-            add_flags(&buf, flags[i].names, flags[i].mask, 0);
+            add_flags(&buf, flags[i].family, flags[i].mask, 0);
             sb_buf_add(&buf, "\n");
         }
         sb_buf_addf(&buf, "%-18s ", "Operations:");
@@ -179,4 +154,39 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
         sb_buf_add(&buf, "\n");
     }
     return sb_buf_finish(&buf, out);
+}
+
+int sb_connection_get_caps(sb_connection_caps *out, const sb_connection *conn)
+{
+    if (!out || !conn)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_connection_get_caps: NULL argument");
+    const struct sb_plugin_caps *c = conn->caps;
+    *out = (sb_connection_caps){
+        .create_flags = c->create_flags,
+        .revert_flags = c->revert_flags,
+        .delete_flags = c->delete_flags,
+        .list_flags = c->list_flags,
+        .xml_flags = c->xml_flags,
+        .metadata_owner = meta_owner_name(c->meta_owner),
+        .disk_override = override_name(c->disk_override),
+        .create_parse = create_parse_name(c->create_parse),
+        .default_location = (int)c->default_location,
+        .uniform_internal = c->uniform_internal != 0,
+        .names_unique = c->names_unique != 0,
+        /* the broker's own ceiling applies whatever the plugin says */
+        .name_max = c->name_max && c->name_max < SB_NAME_MAX ? c->name_max : SB_NAME_MAX,
+        .max_snapshots = c->max_snapshots,
+        .max_depth = c->max_depth,
+    };
+    return 0;
+}
+
+int sb_connection_supports(const sb_connection *conn, const char *operation)
+{
+    if (!conn || !operation)
+        return 0;
+    for (int op = 0; op < SB_OP__COUNT; op++)
+        if (strcmp(sb_plugin_op_desc((enum sb_plugin_op)op)->name, operation) == 0)
+            return sb_dispatch_has(conn->plugin, (enum sb_plugin_op)op);
+    return 0;
 }

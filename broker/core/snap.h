@@ -86,9 +86,9 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
  * taken from the tree, formatted with format_flags (SB_SNAP_FORMAT_*). */
 int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out);
 
-/* INVALID_ARG "flags 'A' and 'B' are mutually exclusive" when both set. */
-int sb_snap_check_exclusive(unsigned flags, unsigned a, const char *a_name, unsigned b,
-                            const char *b_name);
+/* INVALID_ARG "flags A and B are mutually exclusive" (libvirt's names of
+ * the bits a and b of that flag family) when both are set. */
+int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b);
 
 /* End an intent for an operation that did not happen (or failed), keeping
  * the thread's error as it was. */

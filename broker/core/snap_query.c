@@ -123,7 +123,7 @@ static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info 
         snprintf(out->parent, sizeof(out->parent), "%s", parent);
     if (sb_snap__count(d, name, 0, &n) == 0)
         out->children = n;
-    if (sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_LIST,
+    if (sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_LIST_CHILDREN,
                                 SB_SNAPSHOT_LIST_DESCENDANTS) == 0 &&
         sb_snap__count(d, name, SB_SNAPSHOT_LIST_DESCENDANTS, &n) == 0)
         out->descendants = n;

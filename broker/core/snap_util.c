@@ -56,12 +56,11 @@ int sb_snap_check_domain(sb_connection *c, const char *domain)
     return sb_conn_domain_state(c, domain, &state);
 }
 
-int sb_snap_check_exclusive(unsigned flags, unsigned a, const char *a_name, unsigned b,
-                            const char *b_name)
+int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b)
 {
     if ((flags & a) && (flags & b))
-        return sb_error_set(SB_ERR_INVALID_ARG, "flags '%s' and '%s' are mutually exclusive",
-                            a_name, b_name);
+        return sb_error_set(SB_ERR_INVALID_ARG, "flags %s and %s are mutually exclusive",
+                            sb_flag_name(family, a), sb_flag_name(family, b));
     return 0;
 }
 

@@ -5,12 +5,20 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "plugin/flag_names.h"
 #include "plugin/log.h"
 
 static const char *const verb_names[] = {
     [SB_VERB_CREATE] = "snapshot_create", [SB_VERB_REVERT] = "snapshot_revert",
     [SB_VERB_DELETE] = "snapshot_delete", [SB_VERB_LIST] = "snapshot_list",
-    [SB_VERB_XML] = "snapshot_get_xml",
+    [SB_VERB_XML] = "snapshot_get_xml", [SB_VERB_LIST_CHILDREN] = "snapshot_list",
+};
+
+/* The flag family (flag_names.h) of each verb's flags. */
+static const int verb_families[] = {
+    [SB_VERB_CREATE] = SB_FLAGS_CREATE, [SB_VERB_REVERT] = SB_FLAGS_REVERT,
+    [SB_VERB_DELETE] = SB_FLAGS_DELETE, [SB_VERB_LIST] = SB_FLAGS_LIST,
+    [SB_VERB_XML] = SB_FLAGS_XML, [SB_VERB_LIST_CHILDREN] = SB_FLAGS_LIST_CHILDREN,
 };
 
 const char *sb_verb_name(enum sb_verb verb)
@@ -26,7 +34,8 @@ static int verb_mask(const struct sb_plugin_caps *caps, enum sb_verb verb, uint3
     case SB_VERB_CREATE: *mask = caps->create_flags; return 0;
     case SB_VERB_REVERT: *mask = caps->revert_flags; return 0;
     case SB_VERB_DELETE: *mask = caps->delete_flags; return 0;
-    case SB_VERB_LIST: *mask = caps->list_flags; return 0;
+    case SB_VERB_LIST:
+    case SB_VERB_LIST_CHILDREN: *mask = caps->list_flags; return 0;
     case SB_VERB_XML: *mask = caps->xml_flags; return 0;
     }
     return -1;
@@ -36,13 +45,16 @@ int sb_dispatch_check_flags(const sb_loaded_plugin *p, const struct sb_plugin_ca
                             enum sb_verb verb, unsigned flags)
 {
     uint32_t mask;
+    char names[512];
 
     if (verb_mask(caps ? caps : &p->caps, verb, &mask) < 0)
         return sb_error_set(SB_ERR_INTERNAL_ERROR, "unknown verb %d for plugin '%s'", (int)verb,
                             p->name);
     if (flags & ~mask)
-        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) for %s in plugin '%s'",
-                            flags & ~mask, sb_verb_name(verb), p->name);
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags %s for %s in plugin '%s'",
+                            sb_flags_describe(names, sizeof(names), verb_families[verb],
+                                              flags & ~mask),
+                            sb_verb_name(verb), p->name);
     return 0;
 }
 

@@ -20,8 +20,9 @@ enum sb_verb {
     SB_VERB_CREATE, /* caps.create_flags */
     SB_VERB_REVERT, /* caps.revert_flags */
     SB_VERB_DELETE, /* caps.delete_flags */
-    SB_VERB_LIST,   /* caps.list_flags */
-    SB_VERB_XML     /* caps.xml_flags */
+    SB_VERB_LIST,   /* caps.list_flags, listing of a domain */
+    SB_VERB_XML,    /* caps.xml_flags */
+    SB_VERB_LIST_CHILDREN /* caps.list_flags, listing from a snapshot */
 };
 
 /* "snapshot_create", ...; NULL for an unknown verb. */
@@ -29,8 +30,9 @@ const char *sb_verb_name(enum sb_verb verb);
 
 /* flags outside caps' mask for verb (caps: the
  * connection's capabilities; NULL = the plugin's own): SB_ERR_INVALID_ARG
- * "unsupported flags (0xBITS) for VERB in plugin 'NAME'" (only the
- * offending bits are shown, as virCheckFlags does). */
+ * "unsupported flags VIR_..._DISK_ONLY (0x10) for snapshot_create in
+ * plugin 'NAME'" (only the offending bits are shown, as virCheckFlags
+ * does, by their libvirt names: flag_names.h). */
 int sb_dispatch_check_flags(const sb_loaded_plugin *p, const struct sb_plugin_caps *caps,
                             enum sb_verb verb, unsigned flags);
 

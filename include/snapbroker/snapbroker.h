@@ -85,6 +85,44 @@ SB_API void sb_disconnect(sb_connection *c);
 SB_API const char *sb_connection_host(const sb_connection *c);
 SB_API const char *sb_connection_plugin(const sb_connection *c);
 
+/* What this connection's plugin declares (its capabilities for this
+ * connection, ABI 1.1 conn_caps included), for tools such as the
+ * conformance kit that adapt to the plugin.  Strings are static. */
+typedef struct sb_connection_caps {
+    unsigned create_flags, revert_flags, delete_flags, list_flags, xml_flags;
+    const char *metadata_owner;   /* "broker" or "hypervisor" */
+    const char *disk_override;    /* "allowed", "match" or "none" */
+    const char *create_parse;     /* "create" or "redefine" */
+    int default_location;         /* SB_LOCATION_INTERNAL / _EXTERNAL */
+    int uniform_internal;
+    int names_unique;
+    unsigned name_max;            /* longest snapshot name in bytes (<= 255) */
+    unsigned max_snapshots;       /* per domain; 0 = no limit */
+    unsigned max_depth;           /* longest parent chain; 0 = no limit */
+} sb_connection_caps;
+
+SB_API int sb_connection_get_caps(sb_connection_caps *out, const sb_connection *c);
+
+/* 1 when the plugin has the operation ("domain_define", "domain_start",
+ * ... the member names of plugin.h that plugin-info lists), else 0. */
+SB_API int sb_connection_supports(const sb_connection *c, const char *operation);
+
+/* ---- flag names ------------------------------------------------------- */
+
+/* Which enum of flags.h a flag belongs to. */
+enum sb_flag_family {
+    SB_FLAGS_CREATE = 0,        /* sb_snapshot_create_flags */
+    SB_FLAGS_REVERT = 1,        /* sb_snapshot_revert_flags */
+    SB_FLAGS_DELETE = 2,        /* sb_snapshot_delete_flags */
+    SB_FLAGS_LIST = 3,          /* listing of a domain: bit 0 is ROOTS */
+    SB_FLAGS_LIST_CHILDREN = 4, /* listing from a snapshot: bit 0 is DESCENDANTS */
+    SB_FLAGS_XML = 5            /* sb_snapshot_xml_flags */
+};
+
+/* libvirt's name of one flag ("VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY"), the
+ * name every message uses; NULL for a bit the family does not define. */
+SB_API const char *sb_flag_name(int family, unsigned bit);
+
 /* ---- domains (where the plugin supports them) -------------------------- */
 
 SB_API int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags);

@@ -741,7 +741,8 @@ static void vbox_flags_outside_masks(void **state)
                  SB_ERR_INVALID_ARG, "for snapshot_delete in plugin 'refhv-vbox'");
     /* the API rules come first: CURRENT needs REDEFINE */
     expect_error(vbox_try(f, "x", NULL, SB_SNAPSHOT_CREATE_CURRENT), SB_ERR_INVALID_ARG,
-                 "'current' requires flag 'redefine'");
+                 "flag VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT requires flag "
+                 "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE");
     stamp_same(f, &before);
     free(before.bytes);
     /* NO_METADATA and VALIDATE are accepted: a snapshot like any other */

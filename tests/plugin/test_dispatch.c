@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "plugin/dispatch.h"
+#include "plugin/flag_names.h"
 #include "plugin/host.h"
 #include "plugin/loader.h"
 #include "plugin/log.h"
@@ -37,16 +38,57 @@ static void test_check_flags(void **state)
                      0);
     check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_CREATE,
                                         SB_SNAPSHOT_CREATE_HALT | SB_SNAPSHOT_CREATE_QUIESCE),
-                SB_ERR_INVALID_ARG, "unsupported flags (0x40) for snapshot_create in plugin 'good'");
+                SB_ERR_INVALID_ARG, "unsupported flags VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE (0x40) for "
+                "snapshot_create in plugin 'good'");
     check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_DELETE, SB_SNAPSHOT_DELETE_CHILDREN),
-                SB_ERR_INVALID_ARG, "unsupported flags (0x1) for snapshot_delete");
+                SB_ERR_INVALID_ARG,
+                "unsupported flags VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN (0x1) for snapshot_delete");
+    check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_CREATE,
+                                        SB_SNAPSHOT_CREATE_ATOMIC | SB_SNAPSHOT_CREATE_QUIESCE),
+                SB_ERR_INVALID_ARG,
+                "unsupported flags VIR_DOMAIN_SNAPSHOT_CREATE_QUIESCE|"
+                "VIR_DOMAIN_SNAPSHOT_CREATE_ATOMIC (0xc0) for snapshot_create");
     check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_XML, SB_SNAPSHOT_XML_SECURE),
                 SB_ERR_INVALID_ARG, "for snapshot_get_xml");
     assert_int_equal(sb_dispatch_check_flags(good, NULL, SB_VERB_LIST, SB_SNAPSHOT_LIST_ALL), 0);
     check_error(sb_dispatch_check_flags(good, NULL, SB_VERB_REVERT, 0x100), SB_ERR_INVALID_ARG,
-                "(0x100) for snapshot_revert");
+                "unsupported flags 0x100 for snapshot_revert");
     check_error(sb_dispatch_check_flags(good, NULL, (enum sb_verb)99, 0), SB_ERR_INTERNAL_ERROR,
                 "unknown verb");
+}
+
+/* One table names every flag (flag_names.c); bit 0 of a listing is ROOTS
+ * or DESCENDANTS depending on the call. */
+static void test_flag_names(void **state)
+{
+    char buf[256];
+
+    (void)state;
+    assert_string_equal(sb_flag_name(SB_FLAGS_CREATE, SB_SNAPSHOT_CREATE_DISK_ONLY),
+                        "VIR_DOMAIN_SNAPSHOT_CREATE_DISK_ONLY");
+    assert_string_equal(sb_flag_name(SB_FLAGS_LIST, 1), "VIR_DOMAIN_SNAPSHOT_LIST_ROOTS");
+    assert_string_equal(sb_flag_name(SB_FLAGS_LIST_CHILDREN, 1),
+                        "VIR_DOMAIN_SNAPSHOT_LIST_DESCENDANTS");
+    assert_string_equal(sb_flag_name(SB_FLAGS_LIST_CHILDREN, SB_SNAPSHOT_LIST_LEAVES),
+                        "VIR_DOMAIN_SNAPSHOT_LIST_LEAVES");
+    assert_string_equal(sb_flag_name(SB_FLAGS_XML, 1), "VIR_DOMAIN_SNAPSHOT_XML_SECURE");
+    assert_null(sb_flag_name(SB_FLAGS_DELETE, 0x8));
+    assert_null(sb_flag_name(99, 1));
+    assert_string_equal(sb_flag_option(SB_FLAGS_REVERT, SB_SNAPSHOT_REVERT_RESET_NVRAM),
+                        "reset-nvram");
+    /* every defined bit of every family has both names */
+    const unsigned all[] = { SB_SNAPSHOT_CREATE_ALL, SB_SNAPSHOT_REVERT_ALL,
+                             SB_SNAPSHOT_DELETE_ALL, SB_SNAPSHOT_LIST_ALL,
+                             SB_SNAPSHOT_LIST_ALL, SB_SNAPSHOT_XML_ALL };
+    for (int f = 0; f < 6; f++)
+        for (unsigned bit = 1; bit; bit <<= 1) {
+            assert_true(!(all[f] & bit) == !sb_flag_name(f, bit));
+            assert_true(!(all[f] & bit) == !sb_flag_option(f, bit));
+        }
+    assert_string_equal(sb_flags_describe(buf, sizeof(buf), SB_FLAGS_DELETE, 0x9),
+                        "VIR_DOMAIN_SNAPSHOT_DELETE_CHILDREN|0x8 (0x9)");
+    assert_string_equal(sb_flags_describe(buf, sizeof(buf), SB_FLAGS_DELETE, 0x18), "0x18");
+    assert_string_equal(sb_flags_describe(buf, 12, SB_FLAGS_XML, 1), "VIR_DOMAIN_");
 }
 
 static void test_missing(void **state)
@@ -336,6 +378,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_check_flags),
+        cmocka_unit_test(test_flag_names),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_failure_without_message),
         cmocka_unit_test(test_unknown_class),

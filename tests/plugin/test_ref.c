@@ -154,7 +154,8 @@ static void test_caps(void **state)
     assert_int_equal(ref->caps.list_flags, SB_SNAPSHOT_LIST_ALL);
     assert_int_equal(ref->caps.xml_flags, SB_SNAPSHOT_XML_SECURE);
     check_error(sb_dispatch_check_flags(ref, NULL, SB_VERB_CREATE, SB_SNAPSHOT_CREATE_REUSE_EXT),
-                SB_ERR_INVALID_ARG, "unsupported flags (0x20) for snapshot_create in plugin 'ref'");
+                SB_ERR_INVALID_ARG, "unsupported flags VIR_DOMAIN_SNAPSHOT_CREATE_REUSE_EXT (0x20) for "
+                "snapshot_create in plugin 'ref'");
 }
 
 static void test_bad_uri(void **state)
