@@ -39,6 +39,7 @@ extern const sb_cmddef sb_cmds_snapshot_misc[];
 extern const sb_cmddef sb_cmds_domain[];
 extern const sb_cmddef sb_cmds_broker[];
 extern const sb_cmddef sb_cmds_xml[];
+extern const sb_cmddef sb_cmds_conformance[];
 
 /* Shared option rows. */
 #define SB_OPT_DOMAIN \

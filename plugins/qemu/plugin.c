@@ -30,7 +30,7 @@ static const struct sb_plugin_caps qemu_caps = {
     .uniform_internal = 1,
     .create_parse = SB_CREATE_PARSE_CREATE,
     .names_unique = 1,
-    .name_max = 0,
+    .name_max = 200, /* qp_valid_name: QEMU snapshot tags */
     .max_snapshots = 0,
     .max_depth = 0,
 };

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Run the conformance kit against one host, in a state directory of its
+# own that is removed afterwards (with any QEMU the kit left running, by
+# the pid files the qemu plugin writes there).
+#   run-kit.sh CLI URI [KIT OPTIONS...]
+# TAP on stdout; exit status that of the kit.
+set -u
+cli=$1
+uri=$2
+shift 2
+state=$(mktemp -d "${TMPDIR:-/tmp}/sbkit-state.XXXXXX") || exit 1
+cleanup() {
+    for pidfile in "$state"/hosts/*/plugin-*/run/*/qemu.pid; do
+        [ -f "$pidfile" ] || continue
+        pid=$(cat "$pidfile")
+        [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+    done
+    rm -rf "$state"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+SNAPBROKER_STATE_DIR=$state
+export SNAPBROKER_STATE_DIR
+unset SNAPBROKER_CONFIG
+"$cli" -c "$uri" conformance --tap "$@"
