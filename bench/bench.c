@@ -246,6 +246,35 @@ char *bench_snap_xml(const char *name, const char *parent, const char *dom_xml)
     return n < 0 ? NULL : x;
 }
 
+char *bench_snap_xml_sized(const char *name, const char *parent, const char *dom_xml,
+                           size_t size)
+{
+    char *x = bench_snap_xml(name, parent, dom_xml);
+    const char *desc0 = "  <description>", *desc1 = "</description>\n";
+    size_t len = x ? strlen(x) : 0, frame = strlen(desc0) + strlen(desc1);
+    if (!x || len + frame >= size)
+        return x;
+    size_t pad = size - len - frame;
+    char *at = strstr(x, "  <state>");
+    char *y = malloc(size + 1);
+    if (!at || !y) {
+        free(y);
+        return x;
+    }
+    size_t head = (size_t)(at - x), k = 0;
+    memcpy(y, x, head);
+    k = head;
+    memcpy(y + k, desc0, strlen(desc0));
+    k += strlen(desc0);
+    memset(y + k, 'x', pad);
+    k += pad;
+    memcpy(y + k, desc1, strlen(desc1));
+    k += strlen(desc1);
+    memcpy(y + k, at, len - head + 1);
+    free(x);
+    return y;
+}
+
 void bench_die(const char *fmt, ...)
 {
     va_list ap;
@@ -274,6 +303,16 @@ void bench_out(const char *fmt, ...)
             fclose(f);
         }
     }
+}
+
+void bench_kv(const char *key, double value)
+{
+    const char *path = getenv("BENCH_KV");
+    FILE *f = path && *path ? fopen(path, "a") : NULL;
+    if (!f)
+        return;
+    fprintf(f, "%s %.6g\n", key, value);
+    fclose(f);
 }
 
 size_t bench_parse_sizes(const char *s, long *v, size_t max)

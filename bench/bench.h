@@ -50,11 +50,21 @@ void bench_pin(int cpu);
  * parent may be NULL.  dom_xml NULL = the test domain.  malloc'd. */
 char *bench_snap_xml(const char *name, const char *parent, const char *dom_xml);
 
+/* The same, padded with a <description> to size bytes when shorter: a
+ * target whose own <domain> is smaller than the test domain's still
+ * parses, stores and formats as many bytes as libvirt-test. */
+char *bench_snap_xml_sized(const char *name, const char *parent, const char *dom_xml,
+                           size_t size);
+
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Markdown output goes to stdout and, when BENCH_OUT names a file, is
  * appended there too. */
 void bench_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Machine-readable results for bench/run's summary: "key value" lines
+ * appended to the file BENCH_KV names (nothing when unset). */
+void bench_kv(const char *key, double value);
 
 /* Comma-separated sizes ("100,1000") into v (at most max); returns count. */
 size_t bench_parse_sizes(const char *s, long *v, size_t max);

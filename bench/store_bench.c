@@ -331,8 +331,10 @@ int main(int argc, char **argv)
         }
         base = tmpl;
     }
-    printf("store_bench: state dir %s, XML %zu bytes per snapshot, %d reps per query\n\n",
-           base, strlen(make_xml("snap12345", "snap12344")), reps);
+    fprintf(stderr, "store_bench: state dir %s\n", base);
+    printf("The store's own calls (store.h), not the public API: XML of %zu bytes per "
+           "snapshot, %d reps per query.  \"bulk\" is one transaction for all N.\n\n",
+           strlen(make_xml("snap12345", "snap12344")), reps);
     printf("| shape | N | redefine µs (durable, per call) | growth µs | total s | bulk total s "
            "| open ms | first answer ms | log B/snap | peak RSS MiB |\n");
     printf("|---|---|---|---|---|---|---|---|---|---|\n");

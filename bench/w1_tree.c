@@ -1,17 +1,23 @@
 /* w1_tree: W1 of perf-anchors.md - redefine N snapshots one call at a time
- * (chain and wide), then query the tree; snapbroker (public API, ref
- * plugin, state in a scratch dir) against libvirt test:///default and
- * qemu:///embed, same XML shape, in one run.  Every (target, shape, N)
- * runs in its own child process so RSS figures are its own.
+ * (chain and wide), then query the tree; snapbroker (public API, shipped
+ * qemu plugin, a defined domain with a real qcow2 disk, state in a scratch
+ * dir) against libvirt test:///default and qemu:///embed, same XML shape
+ * (each embeds its own domain's <domain>), in one run.  Every (target,
+ * shape, N) runs in its own child process so RSS figures are its own.
  *
- *   w1_tree [--sizes 100,1000,10000] [--reps 51] [--work DIR]
- *           [--keep DIR] [--no-embed] [--budget SECONDS]
+ *   w1_tree [--sizes 1,10,100,1000,10000] [--reps 51] [--work DIR]
+ *           [--keep DIR] [--no-embed] [--budget SECONDS] [--peer-max N]
+ *           [--disk QCOW2]
  *
- * --budget (60 s) stops one target's redefines when they take longer
- * (snapbroker's API reopens the store on every call: O(N) per call).
+ * --budget (60 s) stops one target's redefines when they take longer (a
+ * per-call cost that grows with N, like libvirt's O(depth) cycle check on
+ * a chain); the table then says how many were made.  --peer-max skips
+ * the libvirt targets above N.  --disk: the qcow2 snapbroker's domain uses
+ * (made when missing: 1 GiB, 64 MiB of data).
  *
- * --keep DIR leaves the chain stores (snapbroker state dir, embed root)
- * of N >= 1000 in DIR/{sb,embed}-chain-N for w2_cold. */
+ * --keep DIR leaves the chain stores (snapbroker state dir of every N,
+ * embed root of N >= 1000) in DIR/{sb,embed}-chain-N for w2_cold and
+ * w3_ops --scale. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +27,7 @@
 
 #include "bench.h"
 #include "lv.h"
-#include "snapbroker/snapbroker.h"
+#include "sb.h"
 
 enum { T_SB, T_TEST, T_EMBED, NT };
 static const char *const tname[NT] = {"snapbroker", "libvirt-test", "libvirt-embed"};
@@ -33,6 +39,7 @@ static const char *const qname[NQ] = {"list all", "topological", "roots", "leave
 struct result {
     int ok;
     long done; /* redefines made (< N when the time budget ran out) */
+    long xml_bytes; /* size of one redefined document */
     char err[256];
     double med, min, max, first, last, total_s;
     double q[NQ];
@@ -45,6 +52,7 @@ struct job {
     double budget_s; /* stop redefining after this long (0 = none) */
     long n;
     char dir[1024]; /* sb state dir or embed root */
+    char disk[1100]; /* snapbroker's domain's qcow2 */
 };
 
 /* One target behind a small vtable so the timing loop is shared. */
@@ -61,7 +69,7 @@ static sb_connection *sbc;
 static int sb_redefine(void *ctx, const char *xml, int current)
 {
     (void)ctx;
-    return sb_snapshot_create_xml(NULL, sbc, "test", xml,
+    return sb_snapshot_create_xml(NULL, sbc, BENCH_SB_DOMAIN, xml,
                                   SB_SNAPSHOT_CREATE_REDEFINE |
                                       (current ? SB_SNAPSHOT_CREATE_CURRENT : 0));
 }
@@ -70,7 +78,7 @@ static int sb_list(unsigned flags, const char *from)
 {
     char **names = NULL;
     size_t n = 0;
-    int r = sb_snapshot_list(&names, &n, sbc, "test", from, flags);
+    int r = sb_snapshot_list(&names, &n, sbc, BENCH_SB_DOMAIN, from, flags);
     sb_names_free(names, n);
     return r < 0 ? r : 0;
 }
@@ -88,10 +96,10 @@ static int sb_query(void *ctx, int q, const char *root, const char *mid)
     case Q_DESC: return sb_list(SB_SNAPSHOT_LIST_DESCENDANTS, root);
     case Q_COUNT: {
         size_t n = 0;
-        return sb_snapshot_count(&n, sbc, "test", NULL, 0) < 0 ? -1 : 0;
+        return sb_snapshot_count(&n, sbc, BENCH_SB_DOMAIN, NULL, 0) < 0 ? -1 : 0;
     }
-    case Q_CUR: r = sb_snapshot_current(&s, sbc, "test"); break;
-    default: r = sb_snapshot_get_xml(&s, sbc, "test", mid, 0); break;
+    case Q_CUR: r = sb_snapshot_current(&s, sbc, BENCH_SB_DOMAIN); break;
+    default: r = sb_snapshot_get_xml(&s, sbc, BENCH_SB_DOMAIN, mid, 0); break;
     }
     free(s);
     return r < 0 ? r : 0;
@@ -166,6 +174,15 @@ static int lv_query(void *ctx, int q, const char *root, const char *mid)
 }
 
 /* ---- the measured run (in the child) ------------------------------------ */
+/* Size of libvirt-test's document for the same name and parent. */
+static size_t test_doc_size(const char *name, const char *parent)
+{
+    char *x = bench_snap_xml(name, parent, NULL);
+    size_t n = x ? strlen(x) : 0;
+    free(x);
+    return n;
+}
+
 static void fail(struct result *r, int fd, const char *what, const char *msg)
 {
     r->ok = 0;
@@ -184,11 +201,8 @@ static void run(void *arg, int fd)
 
     if (j->target == T_SB) {
         sb_broker *b;
-        setenv("SNAPBROKER_STATE_DIR", j->dir, 1);
-        unsetenv("SNAPBROKER_CONFIG");
-        unsetenv("SNAPBROKER_PLUGIN_DIR");
-        if (sb_broker_new(&b, NULL) < 0 || sb_connect(&sbc, b, "ref:///default", 0) < 0)
-            fail(&r, fd, "connect", sbe_msg());
+        bench_sb_connect(j->dir, &b, &sbc);
+        dom_xml = bench_sb_define(sbc, j->disk);
         o = (struct ops){NULL, sb_redefine, sb_query, sbe_msg};
     } else {
         virConnectPtr c;
@@ -219,7 +233,13 @@ static void run(void *arg, int fd)
     for (long i = 0; i < j->n; i++) {
         snprintf(name, sizeof name, "s%ld", i);
         snprintf(parent, sizeof parent, "s%ld", j->chain ? i - 1 : 0);
-        char *xml = bench_snap_xml(name, i ? parent : NULL, dom_xml);
+        /* snapbroker's domain is smaller than the test driver's: pad its
+         * documents to the same size (libvirt-embed embeds its own too) */
+        char *xml = j->target == T_SB ? bench_snap_xml_sized(name, i ? parent : NULL, dom_xml,
+                                                             test_doc_size(name, i ? parent : NULL))
+                                      : bench_snap_xml(name, i ? parent : NULL, dom_xml);
+        if (!i)
+            r.xml_bytes = (long)strlen(xml);
         double t0 = bench_now_us();
         int rc = o.redefine(o.ctx, xml, i == j->n - 1);
         t[i] = bench_now_us() - t0;
@@ -265,18 +285,45 @@ static void run(void *arg, int fd)
     /* no teardown: the process ends, its memory goes with it */
 }
 
+/* Machine-readable figures for bench/run's summary. */
+static void kv_out(long *sizes, size_t ns, struct result (*res)[2][NT])
+{
+    static const char *const tkey[NT] = {"sb", "test", "embed"};
+    static const char *const qkey[NQ] = {"all", "topo", "roots", "leaves", "desc",
+                                         "count", "current", "xml"};
+    char k[128];
+    for (size_t i = 0; i < ns; i++)
+        for (int sh = 0; sh < 2; sh++)
+            for (int t = 0; t < NT; t++) {
+                struct result *r = &res[i][sh][t];
+                if (!r->ok || r->done < sizes[i])
+                    continue;
+                snprintf(k, sizeof k, "w1.%s.%s.%ld.redefine_us", tkey[t], sh ? "chain" : "wide",
+                         sizes[i]);
+                bench_kv(k, r->med);
+                for (int q = 0; q < NQ; q++) {
+                    snprintf(k, sizeof k, "w1.%s.%s.%ld.q.%s", tkey[t], sh ? "chain" : "wide",
+                             sizes[i], qkey[q]);
+                    bench_kv(k, r->q[q]);
+                }
+            }
+}
+
 static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
 {
     bench_out("\n### W1: redefine, µs per call, median (min–max); growth = first 10 %% → last 10 %%\n\n"
-              "| shape | N | target | redefine µs | growth µs | total s | snapbroker ÷ this |\n"
-              "|---|---|---|---|---|---|---|\n");
+              "Every call is one `CreateXML(REDEFINE)` of a document embedding the "
+              "target's own `<domain>` (bytes: its size).\n\n"
+              "| shape | N | target | bytes | redefine µs | growth µs | total s | snapbroker ÷ this |\n"
+              "|---|---|---|---|---|---|---|---|\n");
     for (size_t i = 0; i < ns; i++)
         for (int sh = 0; sh < 2; sh++)
             for (int t = 0; t < NT; t++) {
                 struct result *r = &res[i][sh][t];
                 if (!r->ok) {
-                    bench_out("| %s | %ld | %s | failed: %s | | | |\n", sh ? "chain" : "wide",
-                              sizes[i], tname[t], r->err[0] ? r->err : "not run");
+                    if (r->err[0])
+                        bench_out("| %s | %ld | %s | | failed: %s | | | |\n",
+                                  sh ? "chain" : "wide", sizes[i], tname[t], r->err);
                     continue;
                 }
                 char nn[96];
@@ -284,15 +331,17 @@ static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
                     snprintf(nn, sizeof nn, "%ld (**only %ld done: %s**)", sizes[i], r->done, r->err);
                 else
                     snprintf(nn, sizeof nn, "%ld", sizes[i]);
-                bench_out("| %s | %s | %s | %s (%s–%s) | %s → %s | %s | %s |\n",
-                          sh ? "chain" : "wide", nn, tname[t], bench_fmt(r->med),
+                bench_out("| %s | %s | %s | %ld | %s (%s–%s) | %s → %s | %s | %s |\n",
+                          sh ? "chain" : "wide", nn, tname[t], r->xml_bytes, bench_fmt(r->med),
                           bench_fmt(r->min), bench_fmt(r->max), bench_fmt(r->first),
                           bench_fmt(r->last), bench_fmt(r->total_s),
                           t == T_SB ? "1"
                           : res[i][sh][T_SB].done < sizes[i] ? "> ratio of totals"
                           : bench_ratio(res[i][sh][T_SB].total_s, r->total_s));
             }
-    bench_out("\nRatios are of the totals (N calls).\n\n"
+    bench_out("\nRatios are of the totals (N calls).  snapbroker and libvirt-embed make every "
+              "redefine durable (snapbroker: one fdatasync'd log record; embed: one fsync'd "
+              "file); libvirt-test keeps everything in memory.\n\n"
               "### W1: memory (RSS growth per snapshot over the N redefines, peak RSS of the process)\n\n"
               "| shape | N | snapbroker B/snap | libvirt-test B/snap | libvirt-embed B/snap | "
               "snapbroker peak MiB | libvirt-test peak MiB | libvirt-embed peak MiB |\n"
@@ -300,6 +349,8 @@ static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
     for (size_t i = 0; i < ns; i++)
         for (int sh = 0; sh < 2; sh++) {
             struct result *r = res[i][sh];
+            if (sizes[i] < 100)
+                continue; /* a few snapshots say nothing per snapshot */
             bench_out("| %s | %ld | %s | %s | %s | %s | %s | %s |\n", sh ? "chain" : "wide",
                       sizes[i], r[0].ok ? bench_fmt(r[0].rss_b) : "–",
                       r[1].ok ? bench_fmt(r[1].rss_b) : "–", r[2].ok ? bench_fmt(r[2].rss_b) : "–",
@@ -320,19 +371,22 @@ static void print_tables(long *sizes, size_t ns, struct result (*res)[2][NT])
                           sizes[i], qname[q], bench_fmt(a), bench_fmt(b), bench_fmt(c),
                           bench_ratio(a, b), bench_ratio(a, c));
             }
-    bench_out("\n`one XML` includes the name lookup on libvirt (snapbroker's call takes a name).\n");
+    bench_out("\nThe lists include freeing the returned names/handles. `one XML` includes the "
+              "name lookup on libvirt (snapbroker's call takes a name).\n");
 }
 
 int main(int argc, char **argv)
 {
     long sizes[8];
-    size_t ns = bench_parse_sizes("100,1000,10000", sizes, 8);
+    size_t ns = bench_parse_sizes("1,10,100,1000,10000", sizes, 8);
     int reps = 51, embed = 1;
+    long peer_max = -1;
     double budget = 60;
-    const char *work = NULL, *keep = NULL;
+    const char *work = NULL, *keep = NULL, *disk_arg = NULL;
     static const struct option lo[] = {{"sizes", 1, 0, 's'}, {"reps", 1, 0, 'r'},
                                        {"work", 1, 0, 'w'},  {"keep", 1, 0, 'k'},
                                        {"no-embed", 0, 0, 'E'}, {"budget", 1, 0, 'b'},
+                                       {"peer-max", 1, 0, 'p'}, {"disk", 1, 0, 'd'},
                                        {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
         switch (c) {
@@ -342,23 +396,33 @@ int main(int argc, char **argv)
         case 'k': keep = optarg; break;
         case 'E': embed = 0; break;
         case 'b': budget = atof(optarg); break;
+        case 'p': peer_max = atol(optarg); break;
+        case 'd': disk_arg = optarg; break;
         default: return 2;
         }
     char *own = work ? NULL : bench_tmpdir(NULL, "w1-");
     if (own)
         work = own;
-    char tmpl[1100];
+    char tmpl[1100], disk[1100];
     snprintf(tmpl, sizeof tmpl, "%s/embed-template", work);
+    snprintf(disk, sizeof disk, "%s", disk_arg ? disk_arg : "");
+    if (!disk_arg) {
+        snprintf(disk, sizeof disk, "%s/w1-disk.qcow2", work);
+        bench_disk(disk, "1G", 64);
+    } else if (access(disk, F_OK) != 0) {
+        bench_disk(disk, "1G", 64);
+    }
 
     struct result (*res)[2][NT] = calloc(ns, sizeof *res);
     for (size_t i = 0; i < ns; i++)
         for (int sh = 0; sh < 2; sh++) /* 0 wide, 1 chain */
             for (int t = 0; t < NT; t++) {
-                if (t == T_EMBED && !embed)
+                if ((t == T_EMBED && !embed) || (t != T_SB && peer_max >= 0 && sizes[i] > peer_max))
                     continue;
                 struct job j = {.target = t, .chain = sh, .n = sizes[i], .budget_s = budget,
                                 .reps = sizes[i] >= 10000 && reps > 11 ? 11 : reps};
-                int kept = keep && sh == 1 && sizes[i] >= 1000 && t != T_TEST;
+                snprintf(j.disk, sizeof j.disk, "%s", disk);
+                int kept = keep && sh == 1 && (t == T_SB || (t == T_EMBED && sizes[i] >= 1000));
                 char *dir = NULL;
                 if (kept) {
                     snprintf(j.dir, sizeof j.dir, "%s/%s-chain-%ld", keep,
@@ -385,6 +449,7 @@ int main(int argc, char **argv)
                 free(dir);
             }
     print_tables(sizes, ns, res);
+    kv_out(sizes, ns, res);
     if (own)
         bench_rm_rf(own);
     free(own);

@@ -1,6 +1,7 @@
 /* w3_ops - W3 of perf-anchors.md: real operations on a running guest
- * (64 MiB, one qcow2 disk, KVM when /dev/kvm opens, else TCG), timed per
- * operation for each target, targets interleaved rep by rep. */
+ * (256 MiB, one 1 GiB qcow2 disk holding 64 MiB of data, KVM when
+ * /dev/kvm opens, else TCG), timed per operation for each target, targets
+ * interleaved rep by rep. */
 #ifndef BENCH_W3_H
 #define BENCH_W3_H
 
@@ -32,6 +33,10 @@ struct w3_target {
 };
 
 extern const struct w3_target w3_raw, w3_sb_api, w3_sb_cli, w3_lv;
+
+/* The snapbroker API target on an existing state dir and domain (w3_ops
+ * --scale: W1's stores); use with w3_sb_api's op/err/fini. */
+void *w3_sb_api_at(const char *dir, const char *state, const char *dom, int kvm);
 
 /* Nonzero while libvirt may fork and wait for a QEMU of its own (the
  * capability probe at open/first define): the subreaper thread of

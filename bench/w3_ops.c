@@ -1,17 +1,24 @@
-/* w3_ops: W3 of perf-anchors.md - real operations on a running guest.
+/* w3_ops: W3 of perf-anchors.md - real operations on a running guest of
+ * the anchors' shape: 256 MiB of RAM, one 1 GiB qcow2 disk holding 64 MiB
+ * of data.
  *
  *   w3_ops [--reps 11] [--work DIR] [--no-embed]
+ *          [--scale-stores DIR --scale-sizes 1,10,100,1000,10000 --scale-reps 3]
  *   env: BENCH_CLI (snapbroker CLI), BENCH_EMBED_TEMPLATE (embed template
  *        root, made on first use)
  *
  * Targets: snapbroker API (in process), snapbroker CLI (a process per
- * operation), raw QMP/qemu-img (w3_raw.c, the floor), libvirt
+ * operation), raw QMP/qemu-img (w3_raw.c + qmp.c, the floor), libvirt
  * qemu:///embed.  One repetition runs the whole sequence (define, start,
  * internal snapshot, revert, ..., offline external delete) on one target;
  * targets take turns within each repetition, in a rotating order.  This
  * process is the child subreaper: QEMUs that snapbroker and libvirt
  * daemonize are reaped here at once (a thread), as a service manager
- * would. */
+ * would.
+ *
+ * --scale: the same sequence through the API on W1's chain stores
+ * (w1_tree --keep), i.e. on a domain whose metadata already holds N
+ * snapshots, to show what N costs each operation. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -24,6 +31,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "sb.h"
 #include "w3.h"
 
 static const char *const opname[W3_NOPS] = {
@@ -35,19 +43,16 @@ static const char *const opname[W3_NOPS] = {
     "offline: revert internal", "offline: delete internal", "offline: external snapshot",
     "offline: delete external (leaf)"};
 
+/* Short names for the machine-readable results (bench/summary.awk). */
+static const char *const opslug[W3_NOPS] = {
+    "define", "start", "int", "int_revert", "int_del", "dext", "dext_del", "fext", "fext_del",
+    "destroy", "off_int", "off_int_revert", "off_int_del", "off_ext", "off_ext_del"};
+
 static char buf_dom[4096], buf_snap[4096];
 
 const char *w3_domain_xml(const char *name, const char *disk, int kvm)
 {
-    snprintf(buf_dom, sizeof buf_dom,
-             "<domain type='%s'><name>%s</name>"
-             "<uuid>3c1e9a2b-5d4f-4e6a-8b7c-0d1e2f3a4b5c</uuid><memory unit='MiB'>64</memory>"
-             "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
-             "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
-             "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-             "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
-             "<memballoon model='none'/></devices></domain>",
-             kvm ? "kvm" : "qemu", name, disk);
+    snprintf(buf_dom, sizeof buf_dom, "%s", bench_domain_xml(name, disk, 256, kvm));
     return buf_dom;
 }
 
@@ -116,17 +121,130 @@ static void *reaper(void *arg)
     return NULL;
 }
 
+/* One repetition of the whole sequence on one target; failures stop the
+ * sequence (after a destroy) and the first one is kept in err. */
+static void sequence(const struct w3_target *tg, void *ctx, const char *dir, const char *disk,
+                     int kvm, int r, double v[W3_NOPS][64], size_t nv[W3_NOPS],
+                     int na[W3_NOPS], char *err, size_t errlen)
+{
+    struct w3_env e = {.dir = dir, .disk = disk, .kvm = kvm, .rep = r};
+    snprintf(e.dext, sizeof e.dext, "%s/dext-%d.qcow2", dir, r);
+    snprintf(e.fext, sizeof e.fext, "%s/fext-%d.qcow2", dir, r);
+    snprintf(e.fmem, sizeof e.fmem, "%s/fext-%d.mem", dir, r);
+    snprintf(e.oext, sizeof e.oext, "%s/oext-%d.qcow2", dir, r);
+    for (int op = 0; op < W3_NOPS; op++) {
+        double t0 = bench_now_us();
+        int rc = tg->op(ctx, op, &e);
+        double ms = (bench_now_us() - t0) / 1000;
+        if (rc == 1) {
+            na[op] = 1;
+            continue;
+        }
+        if (rc < 0) {
+            if (!err[0])
+                snprintf(err, errlen, "rep %d, %s: %s", r + 1, opname[op], tg->err(ctx));
+            fprintf(stderr, "w3: %s: %s: %s\n", tg->name, opname[op], tg->err(ctx));
+            if (op < OP_DESTROY)
+                tg->op(ctx, OP_DESTROY, &e);
+            return;
+        }
+        if (nv[op] < 64)
+            v[op][nv[op]++] = ms;
+    }
+}
+
+static double median_of(const double *v, size_t n)
+{
+    double tmp[64];
+    memcpy(tmp, v, n * sizeof(double));
+    return n ? bench_median(tmp, n) : -1;
+}
+
+/* --scale: the sequence through the API on copies of W1's chain stores. */
+static void scale(const char *stores, long *sizes, size_t ns, int reps, const char *work,
+                  const char *disk_tmpl, int kvm, const double raw_med[W3_NOPS])
+{
+    static double v[8][W3_NOPS][64];
+    size_t nv[8][W3_NOPS];
+    int na[W3_NOPS] = {0};
+    char err[8][300];
+    memset(nv, 0, sizeof nv);
+    memset(err, 0, sizeof err);
+    for (size_t i = 0; i < ns && i < 8; i++) {
+        char src[1200], dir[1200], state[1300], disk[1300];
+        snprintf(src, sizeof src, "%s/sb-chain-%ld", stores, sizes[i]);
+        if (access(src, F_OK) != 0) {
+            snprintf(err[i], sizeof err[i], "no store (w1_tree --keep)");
+            continue;
+        }
+        char *d = bench_tmpdir(work, "w3s-");
+        snprintf(dir, sizeof dir, "%s", d);
+        free(d);
+        snprintf(state, sizeof state, "%s/state", dir);
+        snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+        char *cp[] = {(char *)"cp", (char *)"-a", src, state, NULL};
+        char *cpd[] = {(char *)"cp", (char *)"--sparse=always", (char *)disk_tmpl, disk, NULL};
+        if (bench_run(cp, 0) != 0 || bench_run(cpd, 0) != 0)
+            bench_die("copying %s", src);
+        fprintf(stderr, "w3: scale N=%ld\n", sizes[i]);
+        void *ctx = w3_sb_api_at(dir, state, BENCH_SB_DOMAIN, kvm);
+        for (int r = 0; r < reps && !err[i][0]; r++)
+            sequence(&w3_sb_api, ctx, dir, disk, kvm, r, v[i], nv[i], na, err[i],
+                     sizeof err[i]);
+        w3_sb_api.fini(ctx);
+        bench_rm_rf(dir);
+    }
+    bench_out("\n### W3 at scale: the same operations through the API on a domain whose "
+              "metadata already holds N snapshots (W1's chains), ms, median of %d\n\n"
+              "| operation |", reps);
+    for (size_t i = 0; i < ns && i < 8; i++)
+        bench_out(" N=%ld |", sizes[i]);
+    bench_out(" largest N ÷ smallest | largest N ÷ raw |\n|---|");
+    for (size_t i = 0; i < ns && i < 8; i++)
+        bench_out("---|");
+    bench_out("---|---|\n");
+    for (int op = 0; op < W3_NOPS; op++) {
+        if (na[op])
+            continue;
+        bench_out("| %s |", opname[op]);
+        double first = -1, last = -1;
+        for (size_t i = 0; i < ns && i < 8; i++) {
+            double m = median_of(v[i][op], nv[i][op]);
+            bench_out(" %s |", nv[i][op] ? bench_fmt(m) : "–");
+            if (nv[i][op]) {
+                if (first < 0)
+                    first = m;
+                last = m;
+                char key[96];
+                snprintf(key, sizeof key, "w3.scale.%ld.%s.ms", sizes[i], opslug[op]);
+                bench_kv(key, m);
+            }
+        }
+        bench_out(" %s | %s |\n", bench_ratio(last, first), bench_ratio(last, raw_med[op]));
+    }
+    for (size_t i = 0; i < ns && i < 8; i++)
+        if (err[i][0])
+            bench_out("\nN=%ld: %s\n", sizes[i], err[i]);
+}
+
 int main(int argc, char **argv)
 {
-    int reps = 11, embed = 1;
-    const char *work = NULL;
+    int reps = 11, embed = 1, scale_reps = 3;
+    const char *work = NULL, *scale_stores = NULL;
+    long scale_sizes[8];
+    size_t nscale = bench_parse_sizes("1,10,100,1000,10000", scale_sizes, 8);
     static const struct option lo[] = {{"reps", 1, 0, 'r'}, {"work", 1, 0, 'w'},
-                                       {"no-embed", 0, 0, 'E'}, {0, 0, 0, 0}};
+                                       {"no-embed", 0, 0, 'E'}, {"scale-stores", 1, 0, 'S'},
+                                       {"scale-sizes", 1, 0, 'Z'}, {"scale-reps", 1, 0, 'R'},
+                                       {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
         switch (c) {
         case 'r': reps = atoi(optarg); break;
         case 'w': work = optarg; break;
         case 'E': embed = 0; break;
+        case 'S': scale_stores = optarg; break;
+        case 'Z': nscale = bench_parse_sizes(optarg, scale_sizes, 8); break;
+        case 'R': scale_reps = atoi(optarg); break;
         default: return 2;
         }
     if (reps > 64)
@@ -141,10 +259,13 @@ int main(int argc, char **argv)
     char *own = work ? NULL : bench_tmpdir(NULL, "w3-");
     if (own)
         work = own;
-    char tmpl[1100];
+    char tmpl[1100], disk_tmpl[1100];
     snprintf(tmpl, sizeof tmpl, "%s/embed-template", work);
     if (!getenv("BENCH_EMBED_TEMPLATE"))
         setenv("BENCH_EMBED_TEMPLATE", tmpl, 1);
+    /* the anchors' disk: 1 GiB, 64 MiB of data; every target gets a copy */
+    snprintf(disk_tmpl, sizeof disk_tmpl, "%s/w3-disk-template.qcow2", work);
+    bench_disk(disk_tmpl, "1G", 64);
 
     const struct w3_target *tg[] = {&w3_sb_api, &w3_sb_cli, &w3_raw, &w3_lv};
     enum { NT = 4 };
@@ -158,41 +279,18 @@ int main(int argc, char **argv)
     for (int t = 0; t < nt; t++) {
         dir[t] = bench_tmpdir(work, "w3t-");
         snprintf(disk[t], sizeof disk[t], "%s/disk.qcow2", dir[t]);
-        char *a[] = {(char *)"qemu-img", (char *)"create", (char *)"-q", (char *)"-f",
-                     (char *)"qcow2", disk[t], (char *)"256M", NULL};
+        char *a[] = {(char *)"cp", (char *)"--sparse=always", disk_tmpl, disk[t], NULL};
         if (bench_run(a, 0) != 0)
-            bench_die("qemu-img create %s", disk[t]);
+            bench_die("cp %s", disk[t]);
         ctx[t] = tg[t]->init(dir[t], kvm);
     }
     for (int r = 0; r < reps; r++) {
         fprintf(stderr, "w3: rep %d/%d\n", r + 1, reps);
         for (int k = 0; k < nt; k++) {
             int t = (k + r) % nt;
-            struct w3_env e = {.dir = dir[t], .disk = disk[t], .kvm = kvm, .rep = r};
-            snprintf(e.dext, sizeof e.dext, "%s/dext-%d.qcow2", dir[t], r);
-            snprintf(e.fext, sizeof e.fext, "%s/fext-%d.qcow2", dir[t], r);
-            snprintf(e.fmem, sizeof e.fmem, "%s/fext-%d.mem", dir[t], r);
-            snprintf(e.oext, sizeof e.oext, "%s/oext-%d.qcow2", dir[t], r);
-            for (int op = 0; op < W3_NOPS; op++) {
-                double t0 = bench_now_us();
-                int rc = tg[t]->op(ctx[t], op, &e);
-                double ms = (bench_now_us() - t0) / 1000;
-                if (rc == 1) {
-                    na[t][op] = 1;
-                    continue;
-                }
-                if (rc < 0) {
-                    if (!err[t][0])
-                        snprintf(err[t], sizeof err[t], "rep %d, %s: %s", r + 1, opname[op],
-                                 tg[t]->err(ctx[t]));
-                    fprintf(stderr, "w3: %s: %s: %s\n", tg[t]->name, opname[op],
-                            tg[t]->err(ctx[t]));
-                    if (op < OP_DESTROY)
-                        tg[t]->op(ctx[t], OP_DESTROY, &e);
-                    break;
-                }
-                v[t][op][nv[t][op]++] = ms;
-            }
+            if (!err[t][0])
+                sequence(tg[t], ctx[t], dir[t], disk[t], kvm, r, v[t], nv[t], na[t], err[t],
+                         sizeof err[t]);
         }
     }
     for (int t = 0; t < nt; t++) {
@@ -201,32 +299,39 @@ int main(int argc, char **argv)
         free(dir[t]);
     }
 
+    static const char *const tkey[NT] = {"api", "cli", "raw", "embed"};
     double med[NT][W3_NOPS];
     for (int t = 0; t < NT; t++)
         for (int op = 0; op < W3_NOPS; op++) {
-            double tmp[64];
-            size_t n = t < nt ? nv[t][op] : 0;
-            memcpy(tmp, v[t][op], n * sizeof(double));
-            med[t][op] = n ? bench_median(tmp, n) : -1;
+            med[t][op] = t < nt ? median_of(v[t][op], nv[t][op]) : -1;
+            if (med[t][op] >= 0) {
+                char key[64];
+                snprintf(key, sizeof key, "w3.%s.%s.ms", tkey[t], opslug[op]);
+                bench_kv(key, med[t][op]);
+            }
         }
     bench_out("\n### W3: real operations, ms, median (min–max) of %d interleaved repetitions "
-              "(%s guest, 64 MiB, one qcow2 disk)\n\n"
+              "(%s guest, 256 MiB, one 1 GiB qcow2 disk holding 64 MiB of data)\n\n"
               "| operation | snapbroker API | snapbroker CLI | raw QMP/qemu-img | libvirt-embed | "
-              "API ÷ raw | API ÷ libvirt | CLI ÷ libvirt |\n"
-              "|---|---|---|---|---|---|---|---|\n",
+              "API ÷ raw | CLI ÷ raw | API ÷ libvirt | CLI ÷ libvirt |\n"
+              "|---|---|---|---|---|---|---|---|---|\n",
               reps, kvm ? "KVM" : "TCG");
     for (int op = 0; op < W3_NOPS; op++) {
         bench_out("| %s |", opname[op]);
         for (int t = 0; t < NT; t++)
             bench_out(" %s |", t >= nt ? "not run" : na[t][op] ? "n/a"
                                : bench_fmt_stat(v[t][op], nv[t][op]));
-        bench_out(" %s | %s | %s |\n", bench_ratio(med[0][op], med[2][op]),
-                  bench_ratio(med[0][op], med[3][op]), bench_ratio(med[1][op], med[3][op]));
+        bench_out(" %s | %s | %s | %s |\n", bench_ratio(med[0][op], med[2][op]),
+                  bench_ratio(med[1][op], med[2][op]), bench_ratio(med[0][op], med[3][op]),
+                  bench_ratio(med[1][op], med[3][op]));
     }
     for (int t = 0; t < nt; t++)
         if (err[t][0])
             bench_out("\n%s failed (first failure; that repetition's remaining operations were "
-                      "skipped): %s\n", tg[t]->name, err[t]);
+                      "skipped, and the later repetitions): %s\n", tg[t]->name, err[t]);
+    bench_kv("w3.kvm", kvm);
+    if (scale_stores)
+        scale(scale_stores, scale_sizes, nscale, scale_reps, work, disk_tmpl, kvm, med[2]);
     if (own)
         bench_rm_rf(own);
     free(own);

@@ -56,7 +56,7 @@ static int start(struct raw *r, const struct w3_env *e)
     unlink(r->sock);
     char *argv[] = {(char *)"qemu-system-x86_64", (char *)"-machine",
                     (char *)(e->kvm ? "pc,accel=kvm:tcg" : "pc,accel=tcg"), (char *)"-m",
-                    (char *)"64", (char *)"-nodefaults", (char *)"-no-user-config",
+                    (char *)"256", (char *)"-nodefaults", (char *)"-no-user-config",
                     (char *)"-display", (char *)"none", (char *)"-qmp", qmpopt,
                     (char *)"-blockdev", fileopt, (char *)"-blockdev",
                     (char *)"driver=qcow2,file=file0,node-name=disk0", (char *)"-device",

@@ -8,30 +8,32 @@
 #include <unistd.h>
 
 #include "bench.h"
-#include "snapbroker/snapbroker.h"
+#include "sb.h"
 #include "w3.h"
 
-#define DOM "w3"
-
 struct sbt {
-    char state[1100], dir[1024], err[1100];
+    char state[1100], dir[1024], err[1100], dom[64];
     sb_broker *b;
     sb_connection *c;
     int kvm;
 };
 
-static void *api_init(const char *dir, int kvm)
+void *w3_sb_api_at(const char *dir, const char *state, const char *dom, int kvm)
 {
     struct sbt *s = calloc(1, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    snprintf(s->state, sizeof s->state, "%s/state", dir);
+    snprintf(s->state, sizeof s->state, "%s", state);
+    snprintf(s->dom, sizeof s->dom, "%s", dom);
     s->kvm = kvm;
-    setenv("SNAPBROKER_STATE_DIR", s->state, 1);
-    unsetenv("SNAPBROKER_CONFIG");
-    unsetenv("SNAPBROKER_PLUGIN_DIR");
-    if (sb_broker_new(&s->b, NULL) < 0 || sb_connect(&s->c, s->b, NULL, 0) < 0)
-        bench_die("snapbroker: %s", sb_error_last()->message);
+    bench_sb_connect(s->state, &s->b, &s->c);
     return s;
+}
+
+static void *api_init(const char *dir, int kvm)
+{
+    char state[1100];
+    snprintf(state, sizeof state, "%s/state", dir);
+    return w3_sb_api_at(dir, state, "w3", kvm);
 }
 
 static int api_fail(struct sbt *s, int rc)
@@ -48,24 +50,24 @@ static int api_op(void *ctx, enum w3_op op, const struct w3_env *e)
     switch (op) {
     case OP_DEFINE: {
         char *n = NULL;
-        int rc = sb_domain_define(&n, s->c, w3_domain_xml(DOM, e->disk, e->kvm));
+        int rc = sb_domain_define(&n, s->c, w3_domain_xml(s->dom, e->disk, e->kvm));
         free(n);
         return api_fail(s, rc);
     }
-    case OP_START: return api_fail(s, sb_domain_start(s->c, DOM, 0));
-    case OP_DESTROY: return api_fail(s, sb_domain_destroy(s->c, DOM));
+    case OP_START: return api_fail(s, sb_domain_start(s->c, s->dom, 0));
+    case OP_DESTROY: return api_fail(s, sb_domain_destroy(s->c, s->dom));
     case OP_INT:
     case OP_DEXT:
     case OP_FEXT:
     case OP_OFF_INT:
     case OP_OFF_EXT:
-        return api_fail(s, sb_snapshot_create_xml(NULL, s->c, DOM, w3_snap_xml(op, e),
+        return api_fail(s, sb_snapshot_create_xml(NULL, s->c, s->dom, w3_snap_xml(op, e),
                                                   w3_disk_only(op) ? SB_SNAPSHOT_CREATE_DISK_ONLY
                                                                    : 0));
     case OP_INT_REVERT:
-        return api_fail(s, sb_snapshot_revert(s->c, DOM, name, SB_SNAPSHOT_REVERT_RUNNING));
-    case OP_OFF_INT_REVERT: return api_fail(s, sb_snapshot_revert(s->c, DOM, name, 0));
-    default: return api_fail(s, sb_snapshot_delete(s->c, DOM, name, 0));
+        return api_fail(s, sb_snapshot_revert(s->c, s->dom, name, SB_SNAPSHOT_REVERT_RUNNING));
+    case OP_OFF_INT_REVERT: return api_fail(s, sb_snapshot_revert(s->c, s->dom, name, 0));
+    default: return api_fail(s, sb_snapshot_delete(s->c, s->dom, name, 0));
     }
 }
 
@@ -78,8 +80,8 @@ static void api_fini(void *ctx)
 {
     struct sbt *s = ctx;
     int st;
-    if (sb_domain_get_state(&st, s->c, DOM) == 0 && st != 5 /* shut off */)
-        sb_domain_destroy(s->c, DOM);
+    if (sb_domain_get_state(&st, s->c, s->dom) == 0 && st != 5 /* shut off */)
+        sb_domain_destroy(s->c, s->dom);
     sb_disconnect(s->c);
     sb_broker_free(s->b);
     free(s);
@@ -88,6 +90,7 @@ static void api_fini(void *ctx)
 const struct w3_target w3_sb_api = {"snapbroker API", api_init, api_op, sbt_err, api_fini};
 
 /* ---- CLI ------------------------------------------------------------------ */
+#define DOM "w3"
 static char cli_path[4096];
 
 static void *cli_init(const char *dir, int kvm)

@@ -1,33 +1,40 @@
 /* w4_xml: W4 of perf-anchors.md - snapshot XML round trip.
  *   snapbroker normalize  sb_xml_normalize (redefine mode): parse, check,
- *                         format - the engine behind every redefine
- *   snapbroker API (ref)  sb_snapshot_create_xml(REDEFINE) + sb_snapshot_get_xml,
- *                         a fresh state dir per batch (durable per call)
+ *                         format - the XML engine alone (public, xml.h)
+ *   snapbroker API        sb_snapshot_create_xml(REDEFINE) + sb_snapshot_get_xml
+ *                         on the shipped qemu plugin, a fresh state dir per
+ *                         batch (durable per call)
  *   libvirt-test          virDomainSnapshotCreateXML(REDEFINE) +
  *                         virDomainSnapshotGetXMLDesc, a new connection per batch
  *   raw (libxml2)         xmlReadMemory + xmlDocDumpFormatMemory; +validate:
  *                         RelaxNG against libvirt's domainsnapshot.rng, compiled once
- * Documents: "small" (W1's: the test domain, 1.4 KB) and "domain50" (the
- * test domain with 50 devices, 18 of them disks, about 11 KB).
+ * Documents: "small" (W1's: the test domain, 1.3 KB) and "domain50" (the
+ * test domain with 50 devices, 18 of them disks, about 11 KB).  The API
+ * target redefines snapshots of its own domain (the qemu plugin checks a
+ * redefined <domain> against the domain's uuid): one disk for "small", 18
+ * disks for "domain50", each document padded with a <description> to the
+ * size of libvirt-test's.
  *
  *   w4_xml [--batches 7] [--work DIR] */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/relaxng.h>
 
 #include "bench.h"
 #include "lv.h"
-#include "snapbroker/snapbroker.h"
+#include "sb.h"
 #include "snapbroker/xml.h"
 
 #define RNG "/usr/share/libvirt/schemas/domainsnapshot.rng"
 
 enum { T_NORM, T_API, T_TEST, T_RAW, NT };
-static const char *const tname[NT] = {"snapbroker normalize", "snapbroker API (ref)",
+static const char *const tname[NT] = {"snapbroker normalize (XML engine alone)",
+                                      "snapbroker API (qemu plugin)",
                                       "libvirt-test", "raw (libxml2)"};
 
 /* The test domain with 18 virtio disks, 30 NICs, a balloon and a serial
@@ -70,7 +77,33 @@ struct doc {
     const char *name;
     int k;          /* snapshots per batch */
     char *dom;      /* NULL = the test domain */
+    int sb_disks;   /* disks of the API target's domain */
 };
+
+/* The API target's domain: ndisks virtio qcow2 disks in dir (made here). */
+static char *sb_domain(const char *dir, int ndisks)
+{
+    size_t cap = 16384, len = 0;
+    char *d = malloc(cap);
+    len += (size_t)snprintf(d + len, cap - len,
+        "<domain type='qemu'><name>" BENCH_SB_DOMAIN "</name>"
+        "<uuid>3c1e9a2b-5d4f-4e6a-8b7c-0d1e2f3a4b5c</uuid><memory unit='MiB'>256</memory>"
+        "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+        "<devices><emulator>/usr/bin/qemu-system-x86_64</emulator>");
+    for (int i = 0; i < ndisks; i++) {
+        char path[1200];
+        snprintf(path, sizeof path, "%s/w4-disk%d.qcow2", dir, i);
+        if (access(path, F_OK) != 0)
+            bench_disk(path, "64M", 0);
+        len += (size_t)snprintf(d + len, cap - len,
+            "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+            "<source file='%s'/><target dev='vd%c' bus='virtio'/></disk>", path, 'a' + i);
+    }
+    snprintf(d + len, cap - len, "<memballoon model='none'/></devices></domain>");
+    return d;
+}
+
+static char *sb_dom_xml; /* the API target's stored definition, this batch */
 
 static xmlRelaxNGPtr rng;
 static sb_connection *sbc;
@@ -95,12 +128,12 @@ static int trip(int t, const char *xml, const char *name, int validate, double *
         break;
     }
     case T_API:
-        rc = sb_snapshot_create_xml(NULL, sbc, "test", xml,
+        rc = sb_snapshot_create_xml(NULL, sbc, BENCH_SB_DOMAIN, xml,
                                     SB_SNAPSHOT_CREATE_REDEFINE |
                                         (validate ? SB_SNAPSHOT_CREATE_VALIDATE : 0));
         *parse_us = bench_now_us() - t0;
         if (rc == 0)
-            rc = sb_snapshot_get_xml(&out, sbc, "test", name, 0);
+            rc = sb_snapshot_get_xml(&out, sbc, BENCH_SB_DOMAIN, name, 0);
         break;
     case T_TEST: {
         virDomainSnapshotPtr s = virDomainSnapshotCreateXML(
@@ -141,17 +174,22 @@ static const char *err_of(int t)
     return t == T_TEST ? lv_err() : t == T_RAW ? "libxml2" : sb_error_last()->message;
 }
 
-/* Per-batch setup: a new connection (libvirt, the API's fresh store). */
-static void batch_open(int t, const char *work)
+/* Per-batch setup: a new connection (libvirt; the API's fresh store with
+ * its domain defined). */
+static void batch_open(int t, const char *work, const struct doc *d)
 {
     if (t == T_TEST) {
         if (!(lvc = virConnectOpen("test:///default")) || !(lvd = virDomainLookupByName(lvc, "test")))
             bench_die("test:///default: %s", lv_err());
     } else if (t == T_API) {
         char *dir = bench_tmpdir(work, "w4sb-");
-        setenv("SNAPBROKER_STATE_DIR", dir, 1);
-        if (sb_broker_new(&sbb, NULL) < 0 || sb_connect(&sbc, sbb, "ref:///default", 0) < 0)
-            bench_die("ref: %s", sb_error_last()->message);
+        bench_sb_connect(dir, &sbb, &sbc);
+        char *def = sb_domain(work, d->sb_disks), *name = NULL;
+        if (sb_domain_define(&name, sbc, def) < 0 ||
+            sb_domain_get_xml(&sb_dom_xml, sbc, BENCH_SB_DOMAIN, 0) < 0)
+            bench_die("define: %s", sb_error_last()->message);
+        free(name);
+        free(def);
         free(dir);
     }
 }
@@ -165,6 +203,8 @@ static void batch_close(int t)
         bench_rm_rf(sb_broker_state_dir(sbb));
         sb_disconnect(sbc);
         sb_broker_free(sbb);
+        free(sb_dom_xml);
+        sb_dom_xml = NULL;
     }
 }
 
@@ -191,8 +231,8 @@ int main(int argc, char **argv)
     if (!rng)
         bench_die("cannot compile %s", RNG);
 
-    struct doc docs[] = {{"small", 1000, NULL}, {"domain50", 250, domain50()},
-                         {"small + VALIDATE", 50, NULL}, {"domain50 + VALIDATE", 50, NULL}};
+    struct doc docs[] = {{"small", 1000, NULL, 1}, {"domain50", 250, domain50(), 18},
+                         {"small + VALIDATE", 50, NULL, 1}, {"domain50 + VALIDATE", 50, NULL, 18}};
     docs[3].dom = docs[1].dom;
     bench_out("\n### W4: XML round trip (parse + format), %d batches; snapshots/s median "
               "(min–max) over batches, round trip µs median (min–max) over all snapshots\n\n"
@@ -213,12 +253,17 @@ int main(int argc, char **argv)
             for (int t = 0; t < NT; t++) {
                 if (err[t][0])
                     continue;
-                batch_open(t, work);
+                batch_open(t, work, d);
                 double t0 = bench_now_us();
                 for (int i = 0; i < d->k; i++) {
                     char name[32];
                     snprintf(name, sizeof name, "w4-%d-%d", b, i);
                     char *xml = bench_snap_xml(name, NULL, d->dom);
+                    if (t == T_API) { /* its own domain, the same size */
+                        size_t size = strlen(xml);
+                        free(xml);
+                        xml = bench_snap_xml_sized(name, NULL, sb_dom_xml, size);
+                    }
                     double p = 0, s0 = bench_now_us();
                     if (trip(t, xml, name, validate, &p) < 0 && !err[t][0])
                         snprintf(err[t], sizeof err[t], "%s", err_of(t));
@@ -235,6 +280,11 @@ int main(int argc, char **argv)
             memcpy(tmp, rt[t], nall * sizeof(double));
             med[t] = bench_median(tmp, nall);
             free(tmp);
+            static const char *const tkey[NT] = {"norm", "api", "test", "raw"};
+            char key[64];
+            snprintf(key, sizeof key, "w4.%zu.%s.rt_us", di, tkey[t]);
+            if (!err[t][0])
+                bench_kv(key, med[t]);
         }
         for (int t = 0; t < NT; t++) {
             if (err[t][0])

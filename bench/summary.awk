@@ -1,0 +1,96 @@
+# bench/summary.awk - the goals table of docs/performance.md, computed from
+# the "key value" lines the workload programs wrote in this run (BENCH_KV).
+# Each row: the goal (issue 15), what this run measured, met or not.
+function fmt(x) {
+    if (x == "") return "not measured"
+    if (x >= 100) return sprintf("%.0f", x)
+    if (x >= 10) return sprintf("%.1f", x)
+    if (x >= 1) return sprintf("%.2f", x)
+    return sprintf("%.3f", x)
+}
+function verdict(ok, have) { return have ? (ok ? "met" : "**not met**") : "not measured" }
+function row(goal, measured, ok, have) {
+    printf "| %s | %s | %s |\n", goal, measured, verdict(ok, have)
+}
+{ kv[$1] = $2 }
+END {
+    print "| goal | this run | |"
+    print "|---|---|---|"
+
+    # durable single redefine against the floor
+    f = kv["w1.durable.floor_us"]; r = kv["w1.durable.redefine_us"]
+    have = f != "" && r != "" && f > 0
+    row("durable single redefine ≤ 1.2× one append + fdatasync",
+        have ? sprintf("%s µs ÷ %s µs = %.2f×", fmt(r), fmt(f), r / f) : "not measured",
+        have && r / f <= 1.2, have)
+
+    # group commit: several writers beat one fdatasync per commit
+    best = 0; bestk = 0
+    for (k in kv) if (k ~ /^w1\.group\.[0-9]+\.rate$/) {
+        split(k, p, "."); n = p[3] + 0
+        if (n >= 2 && kv["w1.group.floor_rate"] > 0 && kv[k] / kv["w1.group.floor_rate"] > best) {
+            best = kv[k] / kv["w1.group.floor_rate"]; bestk = n
+        }
+    }
+    have = bestk > 0
+    row("concurrent writers share fdatasyncs (group commit)",
+        have ? sprintf("%d writers: %.2f× the commits/s one fdatasync per commit allows", bestk, best) : "not measured",
+        best > 1, have)
+
+    # roots / count / current against libvirt-test, worst over shapes and N
+    split("roots count current", qs, " ")
+    for (i = 1; i <= 3; i++) {
+        worst = 0; at = ""
+        for (k in kv) if (k ~ ("^w1\\.sb\\.[a-z]+\\.[0-9]+\\.q\\." qs[i] "$")) {
+            t = k; sub(/^w1\.sb\./, "w1.test.", t)
+            if (kv[t] > 0 && kv[k] / kv[t] > worst) {
+                worst = kv[k] / kv[t]
+                split(k, p, "."); at = sprintf("%s µs vs %s µs (%s, N=%s)", fmt(kv[k]), fmt(kv[t]), p[3], p[4])
+            }
+        }
+        have = worst > 0
+        row(qs[i] " ≤ libvirt-test (worst shape and N)",
+            have ? sprintf("%.2f×: %s", worst, at) : "not measured", worst <= 1, have)
+    }
+
+    # one snapshot's XML, absolute
+    worst = 0; at = ""
+    for (k in kv) if (k ~ /^w1\.sb\.[a-z]+\.[0-9]+\.q\.xml$/ && kv[k] > worst) {
+        worst = kv[k]; split(k, p, "."); at = sprintf("%s, N=%s", p[3], p[4])
+    }
+    have = worst > 0
+    row("one snapshot's XML ≤ 2 µs (worst shape and N)",
+        have ? sprintf("%s µs (%s)", fmt(worst), at) : "not measured", worst <= 2, have)
+
+    # cold open + list
+    split("10000:20 100000:200", cs, " ")
+    for (i = 1; i <= 2; i++) {
+        split(cs[i], p, ":"); n = p[1]; lim = p[2]
+        split("api cli", ts, " ")
+        for (j = 1; j <= 2; j++) {
+            a = kv["w2." ts[j] "." n ".first_ms"]; w = kv["w2." ts[j] "." n ".all_ms"]
+            have = a != ""
+            row(sprintf("cold open + list %d ≤ %d ms, %s (first line; whole listing)", n, lim,
+                        ts[j] == "api" ? "API program" : "CLI"),
+                have ? sprintf("%s ms; %s ms", fmt(a), fmt(w)) : "not measured", a <= lim, have)
+        }
+    }
+
+    # W3: every operation against raw QEMU
+    split("api cli", ts, " ")
+    for (j = 1; j <= 2; j++) {
+        worst = 0; over = ""; nover = 0
+        for (k in kv) if (k ~ ("^w3\\." ts[j] "\\.[a-z_]+\\.ms$")) {
+            t = k; sub("^w3\\." ts[j] "\\.", "w3.raw.", t)
+            if (kv[t] > 0) {
+                x = kv[k] / kv[t]
+                if (x > worst) worst = x
+                if (x > 1.3) { split(k, p, "."); over = over (nover++ ? ", " : "") p[3] sprintf(" %.1f×", x) }
+            }
+        }
+        have = worst > 0
+        row(sprintf("every W3 operation ≤ 1.3× raw QEMU, %s", ts[j] == "api" ? "API" : "CLI"),
+            have ? sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : "") : "not measured",
+            worst <= 1.3, have)
+    }
+}
