@@ -9,11 +9,15 @@
  *               10 so both see the same disk and load
  *   K writers   K processes redefining into ONE domain at once (each its
  *               own connection); redefines per second against one process,
- *               and against what one fdatasync per commit would allow
+ *               and fdatasyncs per commit: this program defines fdatasync()
+ *               itself (counting, then calling libc's), and the library's
+ *               calls resolve to it, so the count is exact
  *
  *   w1_durable [--reps 200] [--writers 1,2,4,8] [--per-writer 100] --work DIR */
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +27,19 @@
 
 #include "bench.h"
 #include "sb.h"
+
+/* fdatasync calls of every process of this program (shared memory). */
+static unsigned long *fsyncs;
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    if (fsyncs)
+        __atomic_add_fetch(fsyncs, 1, __ATOMIC_RELAXED);
+    return real(fd);
+}
 
 static char *doc(const char *name, const char *dom_xml)
 {
@@ -66,6 +83,7 @@ static double writers(const char *state, int k, int m, const char *dom_xml)
     }
     close(go[0]);
     usleep(200000); /* let the children connect (their setup is not timed) */
+    __atomic_store_n(fsyncs, 0, __ATOMIC_RELAXED);
     double t0 = bench_now_us();
     close(go[1]); /* EOF: go */
     for (int w = 0; w < k; w++) {
@@ -97,6 +115,10 @@ int main(int argc, char **argv)
         }
     if (!work)
         bench_die("usage: w1_durable --work DIR [--reps N] [--writers 1,2,4] [--per-writer M]");
+    fsyncs = mmap(NULL, sizeof(*fsyncs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+                  -1, 0);
+    if (fsyncs == MAP_FAILED)
+        bench_die("mmap: %s", strerror(errno));
     reps = (reps + 9) / 10 * 10;
 
     char *dir = bench_tmpdir(work, "w1d-"), disk[1200], floorf[1200];
@@ -158,7 +180,7 @@ int main(int argc, char **argv)
     sb_broker_free(b);
 
     bench_out("\n### W1: concurrent writers on one domain (group commit), %d redefines each\n\n"
-              "| writers | redefines/s | ÷ one writer | ÷ one fdatasync per commit (1 / floor) |\n"
+              "| writers | redefines/s | ÷ one writer | fdatasyncs per commit |\n"
               "|---|---|---|---|\n", per);
     double one = -1;
     for (size_t i = 0; i < nk; i++) {
@@ -168,17 +190,21 @@ int main(int argc, char **argv)
         fprintf(stderr, "w1_durable: %d writers\n", k);
         double s = writers(dir, k, per, dom_xml);
         double rate = k * per / s;
+        double per_commit = (double)__atomic_load_n(fsyncs, __ATOMIC_RELAXED) / (k * per);
         if (k == 1)
             one = rate;
-        bench_out("| %d | %s | %s | %s |\n", k, bench_fmt(rate), bench_ratio(rate, one),
-                  bench_ratio(rate, 1e6 / fmed));
+        bench_out("| %d | %s | %s | %.2f |\n", k, bench_fmt(rate), bench_ratio(rate, one),
+                  per_commit);
         char key[64];
         snprintf(key, sizeof key, "w1.group.%d.rate", k);
         bench_kv(key, rate);
+        snprintf(key, sizeof key, "w1.group.%d.fsyncs_per_commit", k);
+        bench_kv(key, per_commit);
     }
-    bench_out("\nAbove 1 in the last column, commits shared fdatasyncs: one fdatasync per "
-              "commit cannot go faster than the floor allows.\n");
-    bench_kv("w1.group.floor_rate", 1e6 / fmed);
+    bench_out("\nBelow 1 fdatasync per commit, writers shared them (each commit is still "
+              "acknowledged only after an fdatasync that began after its append).  How much "
+              "they share depends on how many commits are waiting when one fdatasync ends: "
+              "with a fast disk and busy CPUs, few.\n");
     free(fl);
     free(rd);
     free(buf);
