@@ -1,0 +1,88 @@
+/* vbox plugin - listings: libvirt's list flags and filters (spec §5.3,
+ * §9.1) computed over VirtualBox's tree.  Snapshots are listed
+ * depth-first, parents before their children, siblings in the order of
+ * the settings file (oldest first).  VirtualBox keeps the metadata, not
+ * libvirt: every snapshot counts as having no libvirt metadata (METADATA
+ * alone lists nothing). */
+#include "vb.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int vb_snapshot_external(const vb_machine *m, size_t i)
+{
+    const vb_snap *s = &m->snaps[i];
+    if (s->state_file)
+        return 1;
+    for (size_t k = 0; k < s->hw.natt; k++) {
+        const vb_medium *md = vb_attach_medium(m, &s->hw.att[k]);
+        if (s->hw.att[k].dev == VB_DEV_HDD && md && vb_medium_snapshotted(m, md))
+            return 1;
+    }
+    return 0;
+}
+
+static int match(const vb_machine *m, size_t i, unsigned f)
+{
+    const vb_snap *s = &m->snaps[i];
+    if ((f & SB_SNAPSHOT_LIST_LEAVES) && s->nchildren)
+        return 0;
+    if ((f & SB_SNAPSHOT_LIST_NO_LEAVES) && !s->nchildren)
+        return 0;
+    if (f & SB_SNAPSHOT_FILTERS_STATUS) {
+        /* online snapshots (a saved state) are "running": ACTIVE */
+        int active = s->state_file != NULL;
+        if (!active && !(f & SB_SNAPSHOT_LIST_INACTIVE))
+            return 0;
+        if (active && !(f & SB_SNAPSHOT_LIST_ACTIVE))
+            return 0;
+    }
+    if ((f & SB_SNAPSHOT_FILTERS_LOCATION) != SB_SNAPSHOT_FILTERS_LOCATION) {
+        int ext = vb_snapshot_external(m, i);
+        if ((f & SB_SNAPSHOT_LIST_INTERNAL) && ext)
+            return 0;
+        if ((f & SB_SNAPSHOT_LIST_EXTERNAL) && !ext)
+            return 0;
+    }
+    return 1;
+}
+
+/* Is i a descendant of top (top itself excluded)? */
+static int below(const vb_machine *m, size_t i, long top)
+{
+    for (long p = m->snaps[i].parent; p >= 0; p = m->snaps[p].parent)
+        if (p == top)
+            return 1;
+    return 0;
+}
+
+int vb_snapshot_filter(vb_ctx *ctx, const vb_machine *m, long from, unsigned flags,
+                       size_t **out, size_t *n)
+{
+    size_t *v = malloc((m->nsnaps + 1) * sizeof *v), k = 0;
+    unsigned f = flags & ~(unsigned)(SB_SNAPSHOT_LIST_ROOTS | SB_SNAPSHOT_LIST_TOPOLOGICAL);
+    int descend = from >= 0 ? (flags & SB_SNAPSHOT_LIST_DESCENDANTS) != 0
+                            : (flags & SB_SNAPSHOT_LIST_ROOTS) == 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!v)
+        return vb_oom(ctx);
+    /* the hypervisor keeps the metadata: METADATA alone matches nothing */
+    if ((f & SB_SNAPSHOT_FILTERS_METADATA) == SB_SNAPSHOT_LIST_METADATA) {
+        *out = v;
+        return 0;
+    }
+    f &= ~(unsigned)SB_SNAPSHOT_FILTERS_METADATA;
+    /* document order is depth-first with parents first: a parent's index
+     * is always smaller than its children's */
+    for (size_t i = 0; i < m->nsnaps; i++) {
+        const vb_snap *s = &m->snaps[i];
+        int in = descend ? (from < 0 || below(m, i, from)) : s->parent == from;
+        if (in && match(m, i, f))
+            v[k++] = i;
+    }
+    *out = v;
+    *n = k;
+    return 0;
+}

@@ -1,0 +1,324 @@
+/* tests/vbox - shared helpers (vbox_fixture.h). */
+#include "vbox_fixture.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+void fx_tmpdir(char *out, size_t size, const char *tag)
+{
+    snprintf(out, size, "/tmp/sb-vbox-%s-XXXXXX", tag);
+    assert_non_null(mkdtemp(out));
+}
+
+void fx_rmrf(const char *dir)
+{
+    if (dir && strncmp(dir, "/tmp/sb-vbox-", 13) == 0)
+        fx_sh("rm -rf '%s'", dir);
+}
+
+static char *vformat(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    assert_true(vasprintf(&s, fmt, ap) >= 0);
+    return s;
+}
+
+int fx_sh(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = vformat(fmt, ap);
+    va_end(ap);
+    int st = system(cmd);
+    free(cmd);
+    return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+char *fx_sh_out(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *cmd = vformat(fmt, ap);
+    va_end(ap);
+    FILE *p = popen(cmd, "r");
+    free(cmd);
+    assert_non_null(p);
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t r;
+    while ((r = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += r;
+        if (cap - len < 2)
+            buf = realloc(buf, cap *= 2);
+    }
+    buf[len] = '\0';
+    pclose(p);
+    return buf;
+}
+
+char *fx_read(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = calloc(1, (size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+void fx_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+}
+
+int fx_exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+size_t fx_count_files(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+    if (!d)
+        return 0;
+    while ((de = readdir(d))) {
+        char path[1024];
+        struct stat st;
+        if (de->d_name[0] == '.' && (!de->d_name[1] || de->d_name[1] == '.'))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (lstat(path, &st) < 0)
+            continue;
+        if (S_ISDIR(st.st_mode))
+            n += fx_count_files(path, suffix);
+        else if (!suffix || (strlen(de->d_name) >= strlen(suffix) &&
+                             strcmp(de->d_name + strlen(de->d_name) - strlen(suffix), suffix) == 0))
+            n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* RTUUID layout: the first three fields little endian. */
+void fx_vdi_uuid(const char *path, char out[37])
+{
+    unsigned char b[16];
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, b, 16, 392), 16);
+    close(fd);
+    snprintf(out, 37,
+             "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[3], b[2],
+             b[1], b[0], b[5], b[4], b[7], b[6], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+             b[15]);
+}
+
+const char *fx_machine(const char *dir, const char *name, int ndisks, const unsigned *mib)
+{
+    static char settings[512];
+    char mdir[400], hd[4096] = "", att[4096] = "", uuid[37], path[512];
+    snprintf(mdir, sizeof mdir, "%s/%s", dir, name);
+    assert_int_equal(fx_sh("mkdir -p '%s'", mdir), 0);
+    for (int i = 0; i < ndisks; i++) {
+        snprintf(path, sizeof path, "%s/disk%d.vdi", mdir, i);
+        assert_int_equal(fx_sh("qemu-img create -q -f vdi '%s' %uM", path, mib[i]), 0);
+        fx_vdi_uuid(path, uuid);
+        size_t n = strlen(hd);
+        snprintf(hd + n, sizeof hd - n,
+                 "        <HardDisk uuid=\"{%s}\" location=\"disk%d.vdi\" format=\"VDI\" "
+                 "type=\"Normal\"/>\n", uuid, i);
+        n = strlen(att);
+        snprintf(att + n, sizeof att - n,
+                 "            <AttachedDevice type=\"HardDisk\" hotpluggable=\"false\" "
+                 "port=\"%d\" device=\"0\">\n              <Image uuid=\"{%s}\"/>\n"
+                 "            </AttachedDevice>\n", i, uuid);
+    }
+    snprintf(settings, sizeof settings, "%s/%s.vbox", mdir, name);
+    FILE *f = fopen(settings, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "<?xml version=\"1.0\"?>\n"
+            "<VirtualBox xmlns=\"http://www.virtualbox.org/\" version=\"1.19-linux\">\n"
+            "  <Machine uuid=\"{6b1a0c2e-5f3d-4a8b-9c7e-%012x}\" name=\"%s\" "
+            "OSType=\"Debian_64\" snapshotFolder=\"Snapshots\" "
+            "lastStateChange=\"2025-01-01T00:00:00Z\">\n"
+            "    <MediaRegistry>\n      <HardDisks>\n%s      </HardDisks>\n"
+            "    </MediaRegistry>\n"
+            "    <Hardware>\n      <CPU count=\"2\"/>\n      <Memory RAMSize=\"512\"/>\n"
+            "      <StorageControllers>\n"
+            "        <StorageController name=\"SATA\" type=\"AHCI\" PortCount=\"4\" "
+            "useHostIOCache=\"false\" Bootable=\"true\">\n%s"
+            "            <AttachedDevice passthrough=\"false\" type=\"DVD\" "
+            "hotpluggable=\"false\" port=\"3\" device=\"0\"/>\n"
+            "        </StorageController>\n      </StorageControllers>\n"
+            "    </Hardware>\n  </Machine>\n</VirtualBox>\n",
+            (unsigned)(strlen(name) * 977u + (unsigned char)name[0]), name, hd, att);
+    assert_int_equal(fclose(f), 0);
+    return settings;
+}
+
+int fx_schema_ok(const char *settings_path)
+{
+    const char *root = getenv("SB_SOURCE_ROOT");
+    assert_non_null(root);
+    char *out = fx_sh_out("xmllint --noout --schema '%s/tests/vbox/data/VirtualBox-settings.xsd' "
+                          "'%s' 2>&1; echo \"rc=$?\"", root, settings_path);
+    char *rc = strstr(out, "rc=");
+    int r = rc ? atoi(rc + 3) : -1;
+    if (r != 0)
+        printf("# xmllint: %s\n", out);
+    free(out);
+    return r;
+}
+
+/* A copy of a differencing VDI that qemu accepts: type dynamic, no parent
+ * (offset 76: image type; 424 and 440: parent and parent-modification
+ * UUIDs). */
+static void standalone_copy(const char *vdi, const char *copy)
+{
+    static const unsigned char zero[32];
+    const unsigned char one[4] = { 1, 0, 0, 0 };
+    assert_int_equal(fx_sh("cp '%s' '%s'", vdi, copy), 0);
+    int fd = open(copy, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, one, 4, 76), 4);
+    assert_int_equal(pwrite(fd, zero, 32, 424), 32);
+    close(fd);
+}
+
+static int is_diff(const char *vdi)
+{
+    unsigned char t[4];
+    int fd = open(vdi, O_RDONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, t, 4, 76), 4);
+    close(fd);
+    return t[0] == 4;
+}
+
+int fx_qemu_check(const char *vdi)
+{
+    char copy[600];
+    if (!is_diff(vdi))
+        return fx_sh("qemu-img check -q -f vdi '%s' | sed 's/^/# /'; "
+                     "qemu-img check -q -f vdi '%s' >/dev/null 2>&1", vdi, vdi);
+    snprintf(copy, sizeof copy, "%s.standalone", vdi);
+    standalone_copy(vdi, copy);
+    int r = fx_sh("qemu-img check -q -f vdi '%s' >/dev/null 2>&1", copy);
+    if (r)
+        fx_sh("qemu-img check -f vdi '%s' 2>&1 | sed 's/^/# /'", copy);
+    unlink(copy);
+    return r;
+}
+
+int fx_qemu_io(const char *image, const char *fmt, const char *cmd)
+{
+    return fx_sh("qemu-io -f %s -c '%s' '%s' >/dev/null", fmt, cmd, image);
+}
+
+/* Lay the data ranges of a (standalone copy of a) VDI over out_raw. */
+static void overlay(const char *vdi, const char *out_raw)
+{
+    char copy[600], raw[620];
+    snprintf(copy, sizeof copy, "%s.standalone", vdi);
+    snprintf(raw, sizeof raw, "%s.raw", copy);
+    standalone_copy(vdi, copy);
+    assert_int_equal(fx_sh("qemu-img convert -f vdi -O raw '%s' '%s'", copy, raw), 0);
+    char *map = fx_sh_out("qemu-img map -f vdi --output=json '%s'", copy);
+    int in = open(raw, O_RDONLY), out = open(out_raw, O_WRONLY);
+    assert_true(in >= 0 && out >= 0);
+    char *buf = malloc(FX_MIB);
+    for (char *p = strstr(map, "\"start\":"); p; p = strstr(p + 1, "\"start\":")) {
+        unsigned long long start = 0, length = 0;
+        char *len = strstr(p, "\"length\":"), *end = strchr(p, '}');
+        assert_non_null(len);
+        assert_non_null(end);
+        start = strtoull(p + 8, NULL, 10);
+        length = strtoull(len + 9, NULL, 10);
+        char *data = strstr(p, "\"data\": true");
+        if (!data || data > end)
+            continue;
+        for (unsigned long long off = start; off < start + length; off += FX_MIB) {
+            size_t part = start + length - off < FX_MIB ? (size_t)(start + length - off) : FX_MIB;
+            assert_int_equal(pread(in, buf, part, (off_t)off), (ssize_t)part);
+            assert_int_equal(pwrite(out, buf, part, (off_t)off), (ssize_t)part);
+        }
+    }
+    free(buf);
+    free(map);
+    close(in);
+    close(out);
+    unlink(raw);
+    unlink(copy);
+}
+
+int fx_flatten(const char *const *paths, size_t n, const char *out_raw)
+{
+    if (fx_sh("qemu-img convert -f vdi -O raw '%s' '%s'", paths[0], out_raw) != 0)
+        return -1;
+    for (size_t i = 1; i < n; i++)
+        overlay(paths[i], out_raw);
+    return 0;
+}
+
+int fx_compare_raw(const char *a, const char *b)
+{
+    return fx_sh("qemu-img compare -q -f raw -F raw '%s' '%s'", a, b);
+}
+
+void fx_connect(fx_conn *f, const char *dir, const char *extra)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    snprintf(f->conf, sizeof f->conf, "%s/snapbroker.conf", dir);
+    FILE *c = fopen(f->conf, "w");
+    assert_non_null(c);
+    fprintf(c,
+            "state_dir = \"%s/.state\";\n"
+            "hosts = ( { name = \"vb\"; plugin = \"vbox\"; uri = \"vbox://%s\";\n"
+            "            vbox = { vboxmanage = \"\"; %s }; } );\n",
+            dir, dir, extra ? extra : "");
+    assert_int_equal(fclose(c), 0);
+    setenv("SNAPBROKER_CONFIG", f->conf, 1);
+    unsetenv("SNAPBROKER_STATE_DIR");
+    unsetenv("SNAPBROKER_PLUGIN_DIR"); /* the build tree's search path finds vbox.so */
+    assert_int_equal(sb_broker_new(&f->b, NULL), 0);
+    if (sb_connect(&f->c, f->b, "vb", 0) != 0)
+        fail_msg("connect: %s", sb_error_last()->message);
+}
+
+void fx_disconnect(fx_conn *f)
+{
+    sb_disconnect(f->c);
+    sb_broker_free(f->b);
+    f->c = NULL;
+    f->b = NULL;
+}
+
+void fx_expect_error(int rc, int code, const char *fragment)
+{
+    const sb_error *e = sb_error_last();
+    if (rc >= 0 || !e || e->code != code)
+        fail_msg("expected error %d, got rc %d (%s)", code, rc, e ? e->message : "no message");
+    if (!strstr(e->message, fragment))
+        fail_msg("message '%s' lacks '%s'", e->message, fragment);
+}
