@@ -119,8 +119,36 @@ static void add_disk(vb_buf *b, const vb_machine *m, const vb_attach *a, const c
     vb_buf_add(b, "    </disk>\n");
 }
 
-int vb_domain_xml(vb_ctx *ctx, const vb_machine *m, const vb_hw *hw, const char *snap_uuid,
-                  char **out)
+/* Which VirtualBox snapshot this definition is (so a definition handed
+ * back names it exactly even when names repeat), its saved state, and the
+ * differencing image that took each disk's writes after it: what libvirt's
+ * snapshot XML cannot carry (its schema has no braces in file names, and
+ * no "vdi" driver type). */
+static void add_metadata(vb_buf *b, const vb_machine *m, size_t snap, char **targets)
+{
+    const vb_snap *s = &m->snaps[snap];
+    vb_buf_addf(b, "  <metadata>\n    <vbox:snapshot xmlns:vbox='%s' uuid='{%s}'", VB_XML_NS,
+                s->uuid);
+    if (s->state_file) {
+        vb_buf_add(b, " stateFile='");
+        vb_buf_esc(b, s->state_file);
+        vb_buf_add(b, "'");
+    }
+    int any = 0;
+    for (size_t k = 0; k < s->hw.natt; k++) {
+        long ov = targets[k] ? vb_overlay_of(m, snap, &s->hw.att[k]) : -1;
+        if (ov < 0)
+            continue;
+        if (!any++)
+            vb_buf_add(b, ">\n");
+        vb_buf_addf(b, "      <vbox:overlay target='%s' file='", targets[k]);
+        vb_buf_esc(b, m->media[ov].path);
+        vb_buf_add(b, "'/>\n");
+    }
+    vb_buf_add(b, any ? "    </vbox:snapshot>\n  </metadata>\n" : "/>\n  </metadata>\n");
+}
+
+int vb_domain_xml(vb_ctx *ctx, const vb_machine *m, const vb_hw *hw, long snap, char **out)
 {
     vb_buf b = { 0 };
     char **targets = NULL;
@@ -132,13 +160,8 @@ int vb_domain_xml(vb_ctx *ctx, const vb_machine *m, const vb_hw *hw, const char 
     vb_buf_add(&b, "<domain type='vbox'>\n");
     vb_buf_elem(&b, "  ", "name", m->name);
     vb_buf_elem(&b, "  ", "uuid", m->uuid);
-    if (snap_uuid) {
-        /* which VirtualBox snapshot this definition is, so a definition
-         * handed back (revert, delete, redefine) names it exactly even
-         * when snapshot names repeat */
-        vb_buf_addf(&b, "  <metadata>\n    <vbox:snapshot xmlns:vbox='%s' uuid='{%s}'/>\n"
-                        "  </metadata>\n", VB_XML_NS, snap_uuid);
-    }
+    if (snap >= 0)
+        add_metadata(&b, m, (size_t)snap, targets);
     vb_buf_addf(&b, "  <memory unit='KiB'>%llu</memory>\n", (unsigned long long)hw->ram_mib * 1024);
     vb_buf_addf(&b, "  <vcpu>%u</vcpu>\n", hw->cpus ? hw->cpus : 1);
     vb_buf_add(&b, "  <os>\n    <type>hvm</type>\n  </os>\n");

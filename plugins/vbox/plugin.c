@@ -322,7 +322,7 @@ static int vbox_domain_get_xml(char **out_xml, sb_conn *c, const char *domain, u
     int rc;
     (void)flags;
     *out_xml = NULL;
-    if ((rc = load(c, domain, &m)) < 0 || (rc = vb_domain_xml(&c->ctx, m, &m->hw, NULL, &xml)) < 0)
+    if ((rc = load(c, domain, &m)) < 0 || (rc = vb_domain_xml(&c->ctx, m, &m->hw, -1, &xml)) < 0)
         return rc;
     return hand_over(c, out_xml, xml);
 }

@@ -133,8 +133,12 @@ int vb_doc_copy_state(xmlNode *from, xmlNode *to)
         xmlNode *src = vb_el_child(from, names[i]);
         if (!src)
             continue;
-        xmlNode *copy = xmlDocCopyNode(src, to->doc, 1);
-        if (!copy || !xmlAddChild(to, copy)) {
+        /* cloned against its new parent: namespaces reconciled, no
+         * repeated xmlns on the copy */
+        xmlNode *copy = NULL;
+        if (xmlDOMWrapCloneNode(NULL, src->doc, src, &copy, to->doc, to, 1, 0) != 0 || !copy)
+            return -1;
+        if (!xmlAddChild(to, copy)) {
             xmlFreeNode(copy);
             return -1;
         }

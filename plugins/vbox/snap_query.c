@@ -3,24 +3,12 @@
  * depth-first, parents before their children, siblings in the order of
  * the settings file (oldest first).  VirtualBox keeps the metadata, not
  * libvirt: every snapshot counts as having no libvirt metadata (METADATA
- * alone lists nothing). */
+ * alone lists nothing); and it keeps the data in images it manages
+ * itself: every snapshot is internal (snap_xml.c). */
 #include "vb.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-int vb_snapshot_external(const vb_machine *m, size_t i)
-{
-    const vb_snap *s = &m->snaps[i];
-    if (s->state_file)
-        return 1;
-    for (size_t k = 0; k < s->hw.natt; k++) {
-        const vb_medium *md = vb_attach_medium(m, &s->hw.att[k]);
-        if (s->hw.att[k].dev == VB_DEV_HDD && md && vb_medium_snapshotted(m, md))
-            return 1;
-    }
-    return 0;
-}
 
 static int match(const vb_machine *m, size_t i, unsigned f)
 {
@@ -37,13 +25,9 @@ static int match(const vb_machine *m, size_t i, unsigned f)
         if (active && !(f & SB_SNAPSHOT_LIST_ACTIVE))
             return 0;
     }
-    if ((f & SB_SNAPSHOT_FILTERS_LOCATION) != SB_SNAPSHOT_FILTERS_LOCATION) {
-        int ext = vb_snapshot_external(m, i);
-        if ((f & SB_SNAPSHOT_LIST_INTERNAL) && ext)
-            return 0;
-        if ((f & SB_SNAPSHOT_LIST_EXTERNAL) && !ext)
-            return 0;
-    }
+    /* VirtualBox keeps every snapshot in its own images: internal */
+    if ((f & SB_SNAPSHOT_FILTERS_LOCATION) == SB_SNAPSHOT_LIST_EXTERNAL)
+        return 0;
     return 1;
 }
 

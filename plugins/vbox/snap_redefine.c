@@ -8,9 +8,10 @@
  * (one root per machine) with the state of its parent (or of the machine)
  * and the XML's memory, vCPUs and disk images: each <domain> disk source
  * is the snapshot's image, registered from its VDI header when the
- * registry lacks it.  CURRENT makes the snapshot current; the machine's
- * disks are taken from the XML's <disks> (the images that followed the
- * snapshot), and must then descend from the snapshot's images: VirtualBox
+ * registry lacks it.  CURRENT makes the snapshot current; a new one's
+ * machine disks are the images that followed the snapshot (the plugin's
+ * <metadata>, domain_xml.c), and they must descend from the snapshot's
+ * images: VirtualBox
  * keeps the current state on the current snapshot's images, and only a
  * revert may discard a current state. */
 #include "vb.h"
@@ -187,35 +188,75 @@ static long attachment_of(vb_ctx *ctx, const vb_hw *hw, const char *target)
     return hit;
 }
 
-/* Point the disks of state (whose model is hw) at the images given for
- * them: "disk target -> image path". */
-static int attach_all(vb_ctx *ctx, vb_doc *d, xmlNode *state, const vb_hw *hw,
-                      const struct sb_snapshot_disk_view *disks, size_t n, int from_domain,
-                      const struct sb_domain_view *dom)
+/* Point the disks of state (whose model is hw) at images: n pairs of
+ * disk target and image path. */
+static int attach_pairs(vb_ctx *ctx, vb_doc *d, xmlNode *state, const vb_hw *hw,
+                        const char *const *targets, const char *const *sources, size_t n)
 {
-    size_t count = from_domain ? dom->ndisks : n;
-    for (size_t i = 0; i < count; i++) {
-        const char *target = from_domain ? dom->disks[i].target : disks[i].name;
-        const char *source = from_domain ? dom->disks[i].source : disks[i].source;
+    for (size_t i = 0; i < n; i++) {
         char uuid[VB_UUID_LEN], parent[VB_UUID_LEN];
         int rc;
-        if (!source || !target)
+        if (!sources[i] || !targets[i])
             continue;
-        if (!from_domain && disks[i].snapshot != SB_LOCATION_EXTERNAL)
-            continue;
-        if (from_domain && dom->disks[i].device && strcmp(dom->disks[i].device, "disk") != 0)
-            continue;
-        long a = attachment_of(ctx, hw, target);
+        long a = attachment_of(ctx, hw, targets[i]);
         if (a < 0)
             return vb_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                             "disk '%s' of the definition has no attachment in the machine",
-                            target);
-        if ((rc = register_image(ctx, d, target, source, uuid, parent)) < 0)
+                            targets[i]);
+        if ((rc = register_image(ctx, d, targets[i], sources[i], uuid, parent)) < 0)
             return rc;
         if (vb_doc_set_image(state, &hw->att[a], uuid) < 0)
             return vb_oom(ctx);
     }
     return 0;
+}
+
+/* The snapshot's own images: the <domain>'s hard disks. */
+static int attach_domain_disks(vb_ctx *ctx, vb_doc *d, xmlNode *state, const vb_hw *hw,
+                               const char *domain_xml)
+{
+    struct sb_domain_view *dom = NULL;
+    int rc = ctx->api->domain_view(ctx->h, domain_xml, &dom);
+    if (rc < 0)
+        return rc;
+    const char **t = calloc(dom->ndisks + 1, sizeof *t), **src = calloc(dom->ndisks + 1, sizeof *src);
+    if (!t || !src)
+        rc = vb_oom(ctx);
+    for (size_t i = 0; rc == 0 && i < dom->ndisks; i++) {
+        if (dom->disks[i].device && strcmp(dom->disks[i].device, "disk") != 0)
+            continue;
+        t[i] = dom->disks[i].target;
+        src[i] = dom->disks[i].source;
+    }
+    if (rc == 0)
+        rc = attach_pairs(ctx, d, state, hw, t, src, dom->ndisks);
+    free(t);
+    free(src);
+    ctx->api->domain_view_free(dom);
+    return rc;
+}
+
+/* The machine's disks: the images that followed the snapshot, as the
+ * plugin's metadata names them ("target file"). */
+static int attach_overlays(vb_ctx *ctx, vb_doc *d, const vb_strv *overlays)
+{
+    const char **t = calloc(overlays->n + 1, sizeof *t), **src = calloc(overlays->n + 1, sizeof *src);
+    int rc = 0;
+    if (!t || !src)
+        rc = vb_oom(ctx);
+    for (size_t i = 0; rc == 0 && i < overlays->n; i++) {
+        char *sp = strchr(overlays->v[i], ' ');
+        if (!sp)
+            continue;
+        *sp = '\0';
+        t[i] = overlays->v[i];
+        src[i] = sp + 1;
+    }
+    if (rc == 0)
+        rc = attach_pairs(ctx, d, d->machine, &d->m->hw, t, src, overlays->n);
+    free(t);
+    free(src);
+    return rc;
 }
 
 /* Does every normal hard disk of the machine's state (in the document)
@@ -286,8 +327,8 @@ static int update_existing(vb_ctx *ctx, vb_doc *d, long si, const struct sb_snap
     return 0;
 }
 
-static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v, const char *want,
-                   char uuid[VB_UUID_LEN])
+static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v,
+                   const vb_xml_meta *meta, char uuid[VB_UUID_LEN])
 {
     const vb_machine *m = d->m;
     long p = -1;
@@ -309,8 +350,8 @@ static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v, con
                         "domain '%s' already has a root snapshot ('%s'); a VirtualBox machine has "
                         "one root only", m->name, m->snaps[0].name);
     }
-    if (want[0] && vb_snap_index(m, want) < 0)
-        memcpy(uuid, want, VB_UUID_LEN);
+    if (meta->uuid[0] && vb_snap_index(m, meta->uuid) < 0)
+        memcpy(uuid, meta->uuid, VB_UUID_LEN);
     else
         vb_uuid_generate(uuid);
     xmlNode *pn = p >= 0 ? vb_doc_snapshot(d->machine, m->snaps[p].uuid) : NULL;
@@ -318,14 +359,15 @@ static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v, con
                                       v->creation_time);
     if (!sn || vb_doc_copy_state(pn ? pn : d->machine, sn) < 0)
         return vb_oom(ctx);
-    if (v->memory == SB_LOCATION_EXTERNAL && v->memory_file) {
-        if (!vb_file_exists(v->memory_file))
-            return vb_error(ctx, SB_ERR_OPERATION_INVALID,
-                            "memory state file '%s' of snapshot '%s' is missing", v->memory_file,
-                            v->name);
-        char *loc = location_in(m, v->memory_file);
-        rc = !loc || vb_el_set(sn, "stateFile", loc) < 0 ? vb_oom(ctx) : 0;
-        free(loc);
+    if (meta->state_file) {
+        char *sav = vb_path_join(m->dir, meta->state_file);
+        rc = !sav ? vb_oom(ctx)
+             : !vb_file_exists(sav)
+                 ? vb_error(ctx, SB_ERR_OPERATION_INVALID,
+                            "saved state '%s' of snapshot '%s' is missing", sav, v->name)
+             : vb_el_set(sn, "stateFile", meta->state_file) < 0 ? vb_oom(ctx)
+                                                                 : 0;
+        free(sav);
         if (rc < 0)
             return rc;
     }
@@ -333,18 +375,14 @@ static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v, con
         return rc;
     if (!v->domain_xml)
         return 0;
-    struct sb_domain_view *dom = NULL;
-    if ((rc = ctx->api->domain_view(ctx->h, v->domain_xml, &dom)) < 0)
-        return rc;
-    rc = attach_all(ctx, d, sn, p >= 0 ? &m->snaps[p].hw : &m->hw, NULL, 0, 1, dom);
-    ctx->api->domain_view_free(dom);
-    return rc;
+    return attach_domain_disks(ctx, d, sn, p >= 0 ? &m->snaps[p].hw : &m->hw, v->domain_xml);
 }
 
 int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsigned flags)
 {
     struct sb_snapshot_view *v = NULL;
-    char want[VB_UUID_LEN], uuid[VB_UUID_LEN];
+    vb_xml_meta meta;
+    char uuid[VB_UUID_LEN];
     vb_doc d;
     int rc;
 
@@ -352,9 +390,13 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
         return vb_error(ctx, SB_ERR_INTERNAL_ERROR, "redefine needs the broker's XML services");
     if ((rc = ctx->api->snapshot_view(ctx->h, xml, &v)) < 0)
         return rc;
-    vb_xml_snapshot_uuid(xml, want);
+    if (vb_xml_read(xml, &meta) < 0) {
+        ctx->api->snapshot_view_free(v);
+        return vb_error(ctx, SB_ERR_XML_ERROR, "snapshot definition is not XML");
+    }
     if ((rc = vb_doc_open(ctx, settings_path, &d)) < 0) {
         ctx->api->snapshot_view_free(v);
+        vb_xml_meta_free(&meta);
         return rc;
     }
     const vb_machine *m = d.m;
@@ -365,7 +407,7 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
                       m->name);
     if (rc < 0)
         goto out;
-    long si = want[0] ? vb_snap_index(m, want) : -1;
+    long si = meta.uuid[0] ? vb_snap_index(m, meta.uuid) : -1;
     if (si < 0) {
         for (size_t i = 0; i < m->nsnaps; i++)
             if (strcmp(m->snaps[i].name, v->name) == 0) {
@@ -382,11 +424,11 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
         memcpy(uuid, m->snaps[si].uuid, VB_UUID_LEN);
         rc = update_existing(ctx, &d, si, v);
     } else {
-        rc = add_new(ctx, &d, v, want, uuid);
+        rc = add_new(ctx, &d, v, &meta, uuid);
     }
     if (rc == 0 && (flags & SB_SNAPSHOT_CREATE_CURRENT)) {
         if (si < 0)
-            rc = attach_all(ctx, &d, d.machine, &m->hw, v->disks, v->ndisks, 0, NULL);
+            rc = attach_overlays(ctx, &d, &meta.overlays);
         if (rc == 0 && vb_doc_set_current(d.machine, uuid, 0, -1) < 0)
             rc = vb_oom(ctx);
         if (rc == 0) {
@@ -406,5 +448,6 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
 out:
     vb_doc_close(&d);
     ctx->api->snapshot_view_free(v);
+    vb_xml_meta_free(&meta);
     return rc;
 }

@@ -2,13 +2,12 @@
  * finding the snapshot a name or a definition means.
  *
  * state: running when the snapshot holds a saved machine state (it was
- * taken online), else shutoff.  memory: external (the .sav file) or no.
- * disks: each normal hard disk is external: its source is the
- * differencing image that took the writes after the snapshot (the child
- * of the snapshot's own image on the way to the current state, or to the
- * snapshot's first child).  domain: the machine as the snapshot recorded
- * it, disks on the snapshot's own (frozen) images, plus <metadata> naming
- * the snapshot's UUID. */
+ * taken online), else shutoff.  memory: internal (VirtualBox's saved
+ * state) or no.  disks: each normal hard disk internal (VirtualBox keeps
+ * the data in images it names itself), other devices no.  domain: the
+ * machine as the snapshot recorded it, disks on the snapshot's own
+ * (frozen) images, plus <metadata> (domain_xml.c) with the snapshot's
+ * UUID, saved state file and the differencing images that followed it. */
 #include "vb.h"
 #include "buf.h"
 
@@ -64,6 +63,8 @@ long vb_overlay_of(const vb_machine *m, size_t snap, const vb_attach *a)
     return first;
 }
 
+/* Every normal hard disk is in the snapshot, kept by VirtualBox in
+ * images of its own: internal; every other device is not. */
 static void add_disks(vb_buf *b, const vb_machine *m, size_t i, char **targets)
 {
     const vb_snap *s = &m->snaps[i];
@@ -74,30 +75,12 @@ static void add_disks(vb_buf *b, const vb_machine *m, size_t i, char **targets)
         return;
     vb_buf_add(b, "  <disks>\n");
     for (size_t k = 0; k < s->hw.natt; k++) {
-        const vb_attach *a = &s->hw.att[k];
-        const vb_medium *md = vb_attach_medium(m, a);
-        if (!targets[k])
-            continue;
-        if (a->dev != VB_DEV_HDD || !md || !vb_medium_snapshotted(m, md)) {
-            vb_buf_addf(b, "    <disk name='%s' snapshot='no'/>\n", targets[k]);
-            continue;
-        }
-        long ov = vb_overlay_of(m, i, a);
-        if (ov < 0) {
-            vb_buf_addf(b, "    <disk name='%s' snapshot='external'/>\n", targets[k]);
-            continue;
-        }
-        const vb_medium *o = &m->media[ov];
-        vb_buf_addf(b, "    <disk name='%s' snapshot='external' type='file'>\n", targets[k]);
-        if (o->format) {
-            vb_buf_add(b, "      <driver type='");
-            for (const char *p = o->format; *p; p++)
-                vb_buf_addf(b, "%c", *p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
-            vb_buf_add(b, "'/>\n");
-        }
-        vb_buf_add(b, "      <source file='");
-        vb_buf_esc(b, o->path);
-        vb_buf_add(b, "'/>\n    </disk>\n");
+        const vb_medium *md = vb_attach_medium(m, &s->hw.att[k]);
+        if (targets[k])
+            vb_buf_addf(b, "    <disk name='%s' snapshot='%s'/>\n", targets[k],
+                        s->hw.att[k].dev == VB_DEV_HDD && md && vb_medium_snapshotted(m, md)
+                            ? "internal"
+                            : "no");
     }
     vb_buf_add(b, "  </disks>\n");
 }
@@ -106,38 +89,29 @@ int vb_snapshot_xml(vb_ctx *ctx, const vb_machine *m, size_t i, char **out)
 {
     const vb_snap *s = &m->snaps[i];
     vb_buf b = { 0 };
-    char **targets = NULL, *dom = NULL, *sav = NULL;
+    char **targets = NULL, *dom = NULL;
     int rc;
 
     *out = NULL;
     if ((rc = vb_disk_targets(ctx, &s->hw, &targets)) < 0)
         return rc;
-    if ((rc = vb_domain_xml(ctx, m, &s->hw, s->uuid, &dom)) < 0) {
+    if ((rc = vb_domain_xml(ctx, m, &s->hw, (long)i, &dom)) < 0) {
         vb_targets_free(targets, s->hw.natt);
         return rc;
-    }
-    if (s->state_file && !(sav = vb_path_join(m->dir, s->state_file))) {
-        rc = vb_oom(ctx);
-        goto out;
     }
     vb_buf_add(&b, "<domainsnapshot>\n");
     vb_buf_elem(&b, "  ", "name", s->name);
     if (s->desc && *s->desc)
         vb_buf_elem(&b, "  ", "description", s->desc);
-    vb_buf_elem(&b, "  ", "state", sav ? "running" : "shutoff");
+    vb_buf_elem(&b, "  ", "state", s->state_file ? "running" : "shutoff");
     if (s->parent >= 0) {
         vb_buf_add(&b, "  <parent>\n");
         vb_buf_elem(&b, "    ", "name", m->snaps[s->parent].name);
         vb_buf_add(&b, "  </parent>\n");
     }
     vb_buf_addf(&b, "  <creationTime>%lld</creationTime>\n", s->ctime);
-    if (sav) {
-        vb_buf_add(&b, "  <memory snapshot='external' file='");
-        vb_buf_esc(&b, sav);
-        vb_buf_add(&b, "'/>\n");
-    } else {
-        vb_buf_add(&b, "  <memory snapshot='no'/>\n");
-    }
+    /* an online snapshot's memory is VirtualBox's saved state */
+    vb_buf_addf(&b, "  <memory snapshot='%s'/>\n", s->state_file ? "internal" : "no");
     add_disks(&b, m, i, targets);
     /* the embedded domain, indented one level */
     for (char *line = dom, *nl; line && *line; line = nl ? nl + 1 : NULL) {
@@ -154,9 +128,7 @@ int vb_snapshot_xml(vb_ctx *ctx, const vb_machine *m, size_t i, char **out)
     vb_buf_add(&b, "</domainsnapshot>\n");
     if (!(*out = vb_buf_take(&b)))
         rc = vb_oom(ctx);
-out:
     vb_buf_free(&b);
-    free(sav);
     free(dom);
     vb_targets_free(targets, s->hw.natt);
     return rc;
@@ -218,33 +190,79 @@ static char *text_of(xmlNode *n)
     return s;
 }
 
-/* name, description and metadata UUID of a <domainsnapshot> (each may be
- * missing). */
-int vb_xml_fields(const char *xml, char **name, char **desc, char uuid[VB_UUID_LEN])
+static xmlNode *vbox_meta(xmlNode *root)
+{
+    xmlNode *c = child(child(child(root, "domain"), "metadata"), "snapshot");
+    if (c && c->ns && c->ns->href && strcmp((const char *)c->ns->href, VB_XML_NS) == 0)
+        return c;
+    return NULL;
+}
+
+static char *prop(xmlNode *n, const char *name)
+{
+    xmlChar *v = xmlGetProp(n, (const xmlChar *)name);
+    char *s = v ? strdup((const char *)v) : NULL;
+    xmlFree(v);
+    return s;
+}
+
+int vb_xml_read(const char *xml, vb_xml_meta *out)
 {
     xmlDoc *doc = xmlReadMemory(xml, (int)strlen(xml), "snapshot.xml", NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     xmlNode *root = doc ? xmlDocGetRootElement(doc) : NULL;
-    *name = NULL;
-    if (desc)
-        *desc = NULL;
-    uuid[0] = '\0';
+    memset(out, 0, sizeof *out);
     if (!root) {
         xmlFreeDoc(doc);
         return -1;
     }
-    *name = text_of(child(root, "name"));
-    if (desc)
-        *desc = text_of(child(root, "description"));
-    xmlNode *c = child(child(child(root, "domain"), "metadata"), "snapshot");
-    if (c && c->ns && c->ns->href && strcmp((const char *)c->ns->href, VB_XML_NS) == 0) {
-        xmlChar *u = xmlGetProp(c, (const xmlChar *)"uuid");
-        if (!u || vb_uuid_parse((const char *)u, uuid) < 0)
-            uuid[0] = '\0';
-        xmlFree(u);
+    out->name = text_of(child(root, "name"));
+    out->desc = text_of(child(root, "description"));
+    xmlNode *meta = vbox_meta(root);
+    if (meta) {
+        char *u = prop(meta, "uuid");
+        if (!u || vb_uuid_parse(u, out->uuid) < 0)
+            out->uuid[0] = '\0';
+        free(u);
+        out->state_file = prop(meta, "stateFile");
+        for (xmlNode *c = meta->children; c; c = c->next) {
+            if (c->type != XML_ELEMENT_NODE || strcmp((const char *)c->name, "overlay") != 0)
+                continue;
+            char *target = prop(c, "target"), *file = prop(c, "file");
+            char *line = target && file ? vb_printf("%s %s", target, file) : NULL;
+            if (line)
+                vb_strv_add(&out->overlays, line);
+            free(line);
+            free(target);
+            free(file);
+        }
     }
     xmlFreeDoc(doc);
     return 0;
+}
+
+void vb_xml_meta_free(vb_xml_meta *x)
+{
+    free(x->name);
+    free(x->desc);
+    free(x->state_file);
+    vb_strv_free(&x->overlays);
+    memset(x, 0, sizeof *x);
+}
+
+int vb_xml_fields(const char *xml, char **name, char **desc, char uuid[VB_UUID_LEN])
+{
+    vb_xml_meta x;
+    int rc = vb_xml_read(xml, &x);
+    *name = x.name;
+    x.name = NULL;
+    if (desc) {
+        *desc = x.desc;
+        x.desc = NULL;
+    }
+    memcpy(uuid, x.uuid, VB_UUID_LEN);
+    vb_xml_meta_free(&x);
+    return rc;
 }
 
 void vb_xml_snapshot_uuid(const char *snapshot_xml, char out[VB_UUID_LEN])

@@ -225,10 +225,9 @@ int vb_medium_in_snapshots(const vb_machine *m, const char *uuid);
 /* The differencing image that took the writes after snapshot snap on
  * attachment a (medium index), or -1. */
 long vb_overlay_of(const vb_machine *m, size_t snap, const vb_attach *a);
-/* The <domain type='vbox'> of the current state (snap NULL) or of a
- * snapshot.  snap_uuid non-NULL adds <metadata> naming the snapshot. */
-int vb_domain_xml(vb_ctx *ctx, const vb_machine *m, const vb_hw *hw, const char *snap_uuid,
-                  char **out);
+/* The <domain type='vbox'> of the current state (snap -1) or of snapshot
+ * index snap (then with the plugin's <metadata>). */
+int vb_domain_xml(vb_ctx *ctx, const vb_machine *m, const vb_hw *hw, long snap, char **out);
 /* The <domainsnapshot> of snapshot index i. */
 int vb_snapshot_xml(vb_ctx *ctx, const vb_machine *m, size_t i, char **out);
 /* A snapshot by name or "uuid:{...}": its index.  Not found is
@@ -240,6 +239,17 @@ long vb_snapshot_lookup(vb_ctx *ctx, const vb_machine *m, const char *name, int 
 long vb_snapshot_from_xml(vb_ctx *ctx, const vb_machine *m, const char *snapshot_xml, int *rc);
 /* The snapshot UUID an XML's <domain><metadata> carries ("" if none). */
 void vb_xml_snapshot_uuid(const char *snapshot_xml, char out[VB_UUID_LEN]);
+/* What the plugin reads back from a snapshot definition: name,
+ * description, and its own <metadata> in the embedded domain (UUID "" when
+ * none, saved state file, "target file" per differencing image). */
+typedef struct vb_xml_meta {
+    char *name, *desc;
+    char uuid[VB_UUID_LEN];
+    char *state_file;
+    vb_strv overlays;
+} vb_xml_meta;
+int vb_xml_read(const char *xml, vb_xml_meta *out); /* -1: not XML */
+void vb_xml_meta_free(vb_xml_meta *x);
 /* name, description (desc may be NULL) and that UUID; -1 if not XML. */
 int vb_xml_fields(const char *xml, char **name, char **desc, char uuid[VB_UUID_LEN]);
 
@@ -248,7 +258,6 @@ int vb_xml_fields(const char *xml, char **name, char **desc, char uuid[VB_UUID_L
 /* Indexes of the snapshots a listing returns (libvirt's filters). */
 int vb_snapshot_filter(vb_ctx *ctx, const vb_machine *m, long from, unsigned flags,
                        size_t **out, size_t *n);
-int vb_snapshot_external(const vb_machine *m, size_t i);
 
 /* ---- running machines and VirtualBox's own processes (procs.c) ----------- */
 

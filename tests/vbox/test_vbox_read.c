@@ -121,7 +121,7 @@ static void goad_tree(void **state)
     assert_false(info.is_current);
     assert_int_equal(info.children, 1);
     assert_int_equal(info.descendants, 1);
-    assert_true(info.external);
+    assert_false(info.external); /* VirtualBox keeps the data in its own images */
     assert_int_equal(sb_snapshot_info_get(&info, t->f.c, GOAD, S2), 0);
     assert_int_equal(info.creation_time, 1766170151);
     assert_true(info.is_current);
@@ -136,14 +136,15 @@ static void goad_tree(void **state)
     contains(x1, "<creationTime>1766163706</creationTime>");
     contains(x1, "<memory snapshot='no'/>");
     contains(x1, "/GOAD/WindowsServer2019-disk001.vmdk'/>\n        <target dev='hda' bus='ide'/>");
-    contains(x1, "<disk name='hda' snapshot='external' type='file'>\n      <driver type='vmdk'/>\n"
-                 "      <source file='");
-    contains(x1, "/Snapshots/{3c72ec80-dc73-4448-a63e-97970cdd87e5}.vmdk'/>\n    </disk>");
-    contains(x1, "uuid='{95b1572d-c893-48f0-9bc9-6a01a0fd2cb6}'");
+    contains(x1, "<disks>\n    <disk name='hda' snapshot='internal'/>\n  </disks>");
+    contains(x1, "uuid='{95b1572d-c893-48f0-9bc9-6a01a0fd2cb6}'>\n"
+                 "        <vbox:overlay target='hda' file='");
+    contains(x1, "/Snapshots/{3c72ec80-dc73-4448-a63e-97970cdd87e5}.vmdk'/>\n"
+                 "      </vbox:snapshot>");
     contains(x1, "<memory unit='KiB'>3072000</memory>");
     contains(x1, "<vcpu>2</vcpu>");
     contains(x2, "<parent>\n    <name>" S1 "</name>\n  </parent>");
-    contains(x2, "{e6800503-8273-4f16-b584-c7ba2c1df698}.vmdk'/>\n    </disk>");
+    contains(x2, "{e6800503-8273-4f16-b584-c7ba2c1df698}.vmdk'/>\n      </vbox:snapshot>");
     contains(x2, "{3c72ec80-dc73-4448-a63e-97970cdd87e5}.vmdk'/>\n        <target dev='hda'");
     free(x1);
     free(x2);
@@ -174,8 +175,10 @@ static void goad_filters(void **state)
     assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_INACTIVE), S1 "," S2);
     assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_ACTIVE), "");
     assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_DISK_ONLY), "");
-    assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_EXTERNAL), S1 "," S2);
-    assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_INTERNAL), "");
+    assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_EXTERNAL), "");
+    assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_INTERNAL), S1 "," S2);
+    assert_string_equal(
+        list(t, GOAD, NULL, SB_SNAPSHOT_LIST_INTERNAL | SB_SNAPSHOT_LIST_EXTERNAL), S1 "," S2);
     assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), S1 "," S2);
     assert_string_equal(list(t, GOAD, NULL, SB_SNAPSHOT_LIST_ROOTS | SB_SNAPSHOT_LIST_LEAVES), "");
     assert_string_equal(list(t, GOAD, S1, 0), S2);
