@@ -288,9 +288,61 @@ int vb_intent_done(vb_ctx *ctx, const char *settings_path, const vb_intent *in, 
     return rc;
 }
 
+/* A settings write killed before its rename leaves its temporary files
+ * (the settings file itself is whole either way). */
+static void drop_leftovers(const char *settings_path)
+{
+    static const char *const suffixes[] = { "-tmp", "-prev.sb-tmp", NULL };
+    for (int i = 0; suffixes[i]; i++) {
+        char *p = vb_printf("%s%s", settings_path, suffixes[i]);
+        if (p && unlink(p) == 0)
+            (void)vb_fsync_dir_of(p);
+        free(p);
+    }
+}
+
+static int pending(const char *settings_path)
+{
+    static const char *const suffixes[] = { "-sbintent", "-tmp", "-prev.sb-tmp", NULL };
+    int any = 0;
+    for (int i = 0; suffixes[i] && !any; i++) {
+        char *p = vb_printf("%s%s", settings_path, suffixes[i]);
+        any = !p || vb_file_exists(p);
+        free(p);
+    }
+    return any;
+}
+
+/* Does VirtualBox hold the machine now (its files are then its own)? */
+static int virtualbox_holds(vb_ctx *ctx, const char *settings_path)
+{
+    vb_machine *m = NULL;
+    vb_procs p = { 0, 0 };
+    char uuid[VB_UUID_LEN], *name = NULL;
+    struct stat st;
+    if (stat(settings_path, &st) < 0 || vb_machine_peek(ctx, settings_path, uuid, &name) < 0)
+        return 0; /* the operation itself will say what is wrong */
+    if ((m = calloc(1, sizeof *m))) {
+        memcpy(m->uuid, uuid, VB_UUID_LEN);
+        m->name = name;
+        name = NULL;
+        m->st = st;
+        vb_procs_find(ctx, m, &p);
+        vb_machine_free(m);
+    }
+    free(name);
+    return p.vm || p.vboxsvc;
+}
+
 int vb_recover(vb_ctx *ctx, const char *settings_path)
 {
     vb_intent in;
+    if (virtualbox_holds(ctx, settings_path)) {
+        vb_log(ctx, SB_LOG_INFO, "'%s' is VirtualBox's now: an interrupted operation waits",
+               settings_path);
+        return 0;
+    }
+    drop_leftovers(settings_path);
     int r = vb_intent_read(ctx, settings_path, &in);
     if (r <= 0)
         return r;
@@ -317,10 +369,8 @@ int vb_recover(vb_ctx *ctx, const char *settings_path)
 
 int vb_recover_if_needed(vb_ctx *ctx, const char *settings_path)
 {
-    char *path = vb_intent_path(settings_path);
-    int pending = path && vb_file_exists(path), r = 0;
-    free(path);
-    if (!pending)
+    int r = 0;
+    if (!pending(settings_path))
         return 0;
     /* a writer at work holds the lock and will finish its own intent */
     int lk = vb_lock_machine(ctx, settings_path, 0);

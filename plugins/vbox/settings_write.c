@@ -100,10 +100,11 @@ static int keep_prev(const vb_doc *d, const char *prev)
     unlink(tmp);
     if (link(d->path, tmp) < 0)
         r = write_new(d, tmp, d->old, d->old_len);
-    if (r == 0 && rename(tmp, prev) < 0) {
+    if (r == 0 && rename(tmp, prev) < 0)
         r = -errno;
-        unlink(tmp);
-    }
+    /* a rename between two links of one file (a -prev already holding
+     * this version, after an interrupted write) does nothing: tmp stays */
+    unlink(tmp);
     free(tmp);
     return r;
 }

@@ -21,195 +21,45 @@
 #include "vb.h"
 #include "vdi.h"
 #include "vbox_fixture.h"
+#include "vbox_vm.h"
 
-#define DOM "m1"
-
-struct t {
-    char dir[128];
-    char settings[512];
-    char raw[2][256]; /* what each disk should read as now */
-    fx_conn f;
-    vb_ctx ctx;
-    pid_t stand_in; /* a stand-in process to stop, 0 if none */
-};
+#define DOM FX_VM_DOM
 
 static int setup(void **state)
 {
-    struct t *t = calloc(1, sizeof *t);
-    const unsigned mib[2] = { 8, 4 };
-    fx_tmpdir(t->dir, sizeof t->dir, "ops");
-    snprintf(t->settings, sizeof t->settings, "%s", fx_machine(t->dir, DOM, 2, mib));
-    for (int i = 0; i < 2; i++) {
-        snprintf(t->raw[i], sizeof t->raw[i], "%s/expected%d.raw", t->dir, i);
-        assert_int_equal(fx_sh("qemu-img create -q -f raw '%s' %uM", t->raw[i], mib[i]), 0);
-    }
-    vb_ctx_init(&t->ctx, NULL, NULL);
-    fx_connect(&t->f, t->dir, NULL);
+    fx_vm *t = calloc(1, sizeof *t);
+    fx_vm_setup(t, "ops");
     *state = t;
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct t *t = *state;
-    if (t->stand_in > 0) {
-        kill(t->stand_in, SIGKILL);
-        waitpid(t->stand_in, NULL, 0);
-    }
-    fx_disconnect(&t->f);
-    vb_ctx_fini(&t->ctx);
-    fx_rmrf(t->dir);
-    free(t);
+    fx_vm_teardown(*state);
+    free(*state);
     return 0;
-}
-
-/* The machine as the settings file says now. */
-static vb_machine *machine(struct t *t)
-{
-    vb_machine *m = NULL;
-    if (vb_machine_read(&t->ctx, t->settings, &m) != 0)
-        fail_msg("read %s: %s", t->settings, t->ctx.err_msg);
-    return m;
-}
-
-/* Image paths of disk i's chain in the current state, base first. */
-static size_t chain_of(struct t *t, int disk, char paths[][300])
-{
-    vb_machine *m = machine(t);
-    long md = vb_medium_index(m, m->hw.att[disk].image);
-    size_t n = 0;
-    char rev[16][300];
-    for (; md >= 0 && n < 16; md = m->media[md].parent)
-        snprintf(rev[n++], sizeof rev[0], "%s", m->media[md].path);
-    for (size_t i = 0; i < n; i++)
-        memcpy(paths[i], rev[n - 1 - i], sizeof rev[0]);
-    vb_machine_free(m);
-    return n;
-}
-
-/* A write into the base with qemu-io (no snapshot yet) ... */
-static void qemu_write(struct t *t, int disk, int pattern, unsigned long long off,
-                       unsigned long long len)
-{
-    char cmd[128], paths[16][300];
-    assert_int_equal(chain_of(t, disk, paths), 1);
-    snprintf(cmd, sizeof cmd, "write -P 0x%02x %llu %llu", pattern, off, len);
-    assert_int_equal(fx_qemu_io(paths[0], "vdi", cmd), 0);
-    assert_int_equal(fx_qemu_io(t->raw[disk], "raw", cmd), 0);
-}
-
-/* ... or through the plugin's VDI code into the current differencing
- * image (what the guest would write while it runs). */
-static void guest_write(struct t *t, int disk, int pattern, unsigned long long off, size_t len)
-{
-    char paths[16][300], cmd[128];
-    size_t n = chain_of(t, disk, paths);
-    vb_vdi *chain[16];
-    assert_true(n >= 2);
-    for (size_t i = 0; i < n; i++)
-        assert_int_equal(vb_vdi_open(&t->ctx, paths[n - 1 - i], i == 0, &chain[i]), 0);
-    unsigned char *buf = malloc(len);
-    memset(buf, pattern, len);
-    if (vb_vdi_chain_write(&t->ctx, chain, n, off, buf, len) != 0)
-        fail_msg("write: %s", t->ctx.err_msg);
-    free(buf);
-    for (size_t i = 0; i < n; i++)
-        vb_vdi_close(chain[i]);
-    snprintf(cmd, sizeof cmd, "write -P 0x%02x %llu %zu", pattern, off, len);
-    assert_int_equal(fx_qemu_io(t->raw[disk], "raw", cmd), 0);
-}
-
-/* Settings valid for VirtualBox, every image sound, content as written. */
-static void consistent(struct t *t)
-{
-    char paths[16][300], flat[300];
-    assert_int_equal(fx_schema_ok(t->settings), 0);
-    vb_machine *m = machine(t);
-    for (size_t i = 0; i < m->nmedia; i++) {
-        if (!fx_exists(m->media[i].path))
-            fail_msg("registered image %s is missing", m->media[i].path);
-        assert_int_equal(fx_qemu_check(m->media[i].path), 0);
-    }
-    /* no image on disk that no registry knows */
-    char snapdir[300];
-    snprintf(snapdir, sizeof snapdir, "%s/%s/Snapshots", t->dir, DOM);
-    assert_int_equal(fx_count_files(snapdir, ".vdi"), m->nmedia - 2);
-    vb_machine_free(m);
-    for (int d = 0; d < 2; d++) {
-        size_t n = chain_of(t, d, paths);
-        const char *p[16];
-        for (size_t i = 0; i < n; i++)
-            p[i] = paths[i];
-        snprintf(flat, sizeof flat, "%s/flat.raw", t->dir);
-        assert_int_equal(fx_flatten(p, n, flat), 0);
-        if (fx_compare_raw(flat, t->raw[d]) != 0)
-            fail_msg("disk %d does not read as written", d);
-        unlink(flat);
-    }
-}
-
-static void create(struct t *t, const char *name, const char *desc)
-{
-    char xml[512];
-    snprintf(xml, sizeof xml,
-             "<domainsnapshot><name>%s</name>%s%s%s<state>shutoff</state>"
-             "<creationTime>1</creationTime></domainsnapshot>",
-             name, desc ? "<description>" : "", desc ? desc : "", desc ? "</description>" : "");
-    if (sb_snapshot_create_xml(NULL, t->f.c, DOM, xml, 0) != 0)
-        fail_msg("create %s: %s", name, sb_error_last()->message);
-}
-
-static const char *list(struct t *t, const char *from, unsigned flags)
-{
-    static char buf[512];
-    char **names = NULL;
-    size_t n = 0;
-    buf[0] = '\0';
-    if (sb_snapshot_list(&names, &n, t->f.c, DOM, from, flags) < 0)
-        fail_msg("list: %s", sb_error_last()->message);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(buf, ",");
-        strcat(buf, names[i]);
-    }
-    sb_names_free(names, n);
-    return buf;
-}
-
-static void assert_current(struct t *t, const char *want)
-{
-    char *cur = NULL;
-    int rc = sb_snapshot_current(&cur, t->f.c, DOM);
-    if (!want) {
-        fx_expect_error(rc, SB_ERR_OPERATION_INVALID, "has no current snapshot");
-        return;
-    }
-    if (rc != 0)
-        fail_msg("current: %s", sb_error_last()->message);
-    assert_string_equal(cur, want);
-    free(cur);
 }
 
 /* Snapshot, write, snapshot, write, delete: the data merges down, and
  * with every snapshot gone the bases hold everything (qemu-io reads it). */
 static void create_write_delete(void **state)
 {
-    struct t *t = *state;
+    fx_vm *t = *state;
     char paths[16][300];
-    qemu_write(t, 0, 0x11, 0, 3 * FX_MIB);
-    qemu_write(t, 1, 0x12, FX_MIB, 4096);
-    consistent(t);
-    create(t, "s1", "first &amp; only");
-    assert_current(t, "s1");
-    assert_int_equal(chain_of(t, 0, paths), 2);
-    consistent(t);
-    guest_write(t, 0, 0x21, FX_MIB + 512, 8192);
-    guest_write(t, 1, 0x22, 3 * FX_MIB, FX_MIB);
-    create(t, "s2", NULL);
-    assert_string_equal(list(t, NULL, 0), "s1,s2");
-    assert_int_equal(chain_of(t, 0, paths), 3);
-    guest_write(t, 0, 0x31, 5 * FX_MIB, 100);
-    consistent(t);
+    fx_vm_qemu_write(t, 0, 0x11, 0, 3 * FX_MIB);
+    fx_vm_qemu_write(t, 1, 0x12, FX_MIB, 4096);
+    fx_vm_consistent(t);
+    fx_vm_create(t, "s1", "first &amp; only");
+    fx_vm_current(t, "s1");
+    assert_int_equal(fx_vm_chain(t, 0, paths), 2);
+    fx_vm_consistent(t);
+    fx_vm_guest_write(t, 0, 0x21, FX_MIB + 512, 8192);
+    fx_vm_guest_write(t, 1, 0x22, 3 * FX_MIB, FX_MIB);
+    fx_vm_create(t, "s2", NULL);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s1,s2");
+    assert_int_equal(fx_vm_chain(t, 0, paths), 3);
+    fx_vm_guest_write(t, 0, 0x31, 5 * FX_MIB, 100);
+    fx_vm_consistent(t);
     char *xml = NULL;
     assert_int_equal(sb_snapshot_get_xml(&xml, t->f.c, DOM, "s1", 0), 0);
     assert_non_null(strstr(xml, "<description>first &amp; only</description>"));
@@ -219,19 +69,19 @@ static void create_write_delete(void **state)
 
     /* s1 froze the bases: its child image is merged back into them */
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s1", 0), 0);
-    assert_string_equal(list(t, NULL, 0), "s2");
-    assert_current(t, "s2");
-    consistent(t);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s2");
+    fx_vm_current(t, "s2");
+    fx_vm_consistent(t);
     /* s2 (a differencing image with one child): merged, gone */
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s2", 0), 0);
-    assert_string_equal(list(t, NULL, 0), "");
-    assert_current(t, NULL);
-    consistent(t);
-    assert_int_equal(chain_of(t, 0, paths), 1);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "");
+    fx_vm_current(t, NULL);
+    fx_vm_consistent(t);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 1);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", "read -P 0x11 0 1049088"), 0);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", "read -P 0x21 1049088 8192"), 0);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", "read -P 0x31 5242880 100"), 0);
-    assert_int_equal(chain_of(t, 1, paths), 1);
+    assert_int_equal(fx_vm_chain(t, 1, paths), 1);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", "read -P 0x12 1048576 4096"), 0);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", "read -P 0x22 3145728 1048576"), 0);
     char snapdir[300];
@@ -248,28 +98,28 @@ static void create_write_delete(void **state)
  * current state's own images are discarded. */
 static void revert_and_branch(void **state)
 {
-    struct t *t = *state;
+    fx_vm *t = *state;
     char base_raw[2][300];
-    qemu_write(t, 0, 0x41, 0, FX_MIB);
-    create(t, "a", NULL);
+    fx_vm_qemu_write(t, 0, 0x41, 0, FX_MIB);
+    fx_vm_create(t, "a", NULL);
     for (int d = 0; d < 2; d++) {
         snprintf(base_raw[d], sizeof base_raw[d], "%s/at-a%d.raw", t->dir, d);
         assert_int_equal(fx_sh("cp '%s' '%s'", t->raw[d], base_raw[d]), 0);
     }
-    guest_write(t, 0, 0x42, 0, 4096);
-    create(t, "b", NULL);
-    guest_write(t, 0, 0x43, 2 * FX_MIB, 4096);
+    fx_vm_guest_write(t, 0, 0x42, 0, 4096);
+    fx_vm_create(t, "b", NULL);
+    fx_vm_guest_write(t, 0, 0x43, 2 * FX_MIB, 4096);
     assert_int_equal(sb_snapshot_revert(t->f.c, DOM, "a", 0), 0);
-    assert_current(t, "a");
+    fx_vm_current(t, "a");
     for (int d = 0; d < 2; d++)
         assert_int_equal(fx_sh("cp '%s' '%s'", base_raw[d], t->raw[d]), 0);
-    consistent(t);
+    fx_vm_consistent(t);
     /* a second branch under a */
-    guest_write(t, 1, 0x44, 0, 512);
-    create(t, "c", NULL);
-    assert_string_equal(list(t, "a", 0), "b,c");
-    assert_string_equal(list(t, NULL, SB_SNAPSHOT_LIST_LEAVES), "b,c");
-    consistent(t);
+    fx_vm_guest_write(t, 1, 0x44, 0, 512);
+    fx_vm_create(t, "c", NULL);
+    assert_string_equal(fx_vm_list(t, "a", 0), "b,c");
+    assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_LEAVES), "b,c");
+    fx_vm_consistent(t);
     /* a has two children: VirtualBox refuses, nothing changes */
     char *before = fx_read(t->settings);
     fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "a", 0), SB_ERR_OPERATION_INVALID,
@@ -280,9 +130,9 @@ static void revert_and_branch(void **state)
     free(after);
     /* b is a leaf off the current branch: its image simply goes */
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "b", 0), 0);
-    consistent(t);
+    fx_vm_consistent(t);
     assert_int_equal(sb_snapshot_revert(t->f.c, DOM, "c", 0), 0);
-    consistent(t);
+    fx_vm_consistent(t);
     /* flags that start the machine need VBoxManage */
     fx_expect_error(sb_snapshot_revert(t->f.c, DOM, "a", SB_SNAPSHOT_REVERT_RUNNING),
                     SB_ERR_OPERATION_INVALID, "needs VirtualBox's VBoxManage");
@@ -290,37 +140,37 @@ static void revert_and_branch(void **state)
 
 static void children_and_metadata_only(void **state)
 {
-    struct t *t = *state;
-    qemu_write(t, 0, 0x51, 0, 2 * FX_MIB);
-    create(t, "r", NULL);
-    guest_write(t, 0, 0x52, 0, 4096);
-    create(t, "k1", NULL);
-    guest_write(t, 0, 0x53, 4096, 4096);
-    create(t, "k2", NULL);
-    guest_write(t, 0, 0x54, 8192, 4096);
+    fx_vm *t = *state;
+    fx_vm_qemu_write(t, 0, 0x51, 0, 2 * FX_MIB);
+    fx_vm_create(t, "r", NULL);
+    fx_vm_guest_write(t, 0, 0x52, 0, 4096);
+    fx_vm_create(t, "k1", NULL);
+    fx_vm_guest_write(t, 0, 0x53, 4096, 4096);
+    fx_vm_create(t, "k2", NULL);
+    fx_vm_guest_write(t, 0, 0x54, 8192, 4096);
     /* CHILDREN_ONLY: k2 then k1 go, their data merged into the current chain */
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "r", SB_SNAPSHOT_DELETE_CHILDREN_ONLY), 0);
-    assert_string_equal(list(t, NULL, 0), "r");
-    assert_current(t, "r");
-    consistent(t);
-    create(t, "k3", NULL);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "r");
+    fx_vm_current(t, "r");
+    fx_vm_consistent(t);
+    fx_vm_create(t, "k3", NULL);
     /* METADATA_ONLY with children: refused */
     fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "r", SB_SNAPSHOT_DELETE_METADATA_ONLY),
                     SB_ERR_OPERATION_INVALID, "it has children");
     /* METADATA_ONLY of the leaf: the element goes, every image stays */
-    vb_machine *m = machine(t);
+    vb_machine *m = fx_vm_machine(t);
     size_t media = m->nmedia;
     vb_machine_free(m);
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "k3", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
-    assert_current(t, "r");
-    m = machine(t);
+    fx_vm_current(t, "r");
+    m = fx_vm_machine(t);
     assert_int_equal(m->nmedia, media);
     vb_machine_free(m);
     assert_int_equal(fx_schema_ok(t->settings), 0);
     /* CHILDREN on the root: the whole tree, data kept in the current chain */
-    create(t, "k4", NULL);
+    fx_vm_create(t, "k4", NULL);
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "r", SB_SNAPSHOT_DELETE_CHILDREN), 0);
-    assert_string_equal(list(t, NULL, 0), "");
+    assert_string_equal(fx_vm_list(t, NULL, 0), "");
     assert_int_equal(fx_schema_ok(t->settings), 0);
 }
 
@@ -328,16 +178,16 @@ static void children_and_metadata_only(void **state)
  * (virsh's snapshot-current) and a new snapshot from XML. */
 static void redefine(void **state)
 {
-    struct t *t = *state;
+    fx_vm *t = *state;
     char *xml = NULL;
-    create(t, "p", NULL);
-    create(t, "q", "old words");
+    fx_vm_create(t, "p", NULL);
+    fx_vm_create(t, "q", "old words");
     /* q is current and the disks descend from it: its own XML with CURRENT */
     assert_int_equal(sb_snapshot_set_current(t->f.c, DOM, "q"), 0);
     /* p's images are not what the machine grows from directly but they
      * are ancestors: allowed, and p becomes current */
     assert_int_equal(sb_snapshot_set_current(t->f.c, DOM, "p"), 0);
-    assert_current(t, "p");
+    fx_vm_current(t, "p");
     assert_int_equal(fx_schema_ok(t->settings), 0);
     /* description and time change through a redefine of the same XML */
     assert_int_equal(sb_snapshot_get_xml(&xml, t->f.c, DOM, "q", 0), 0);
@@ -364,8 +214,8 @@ static void redefine(void **state)
     memmove(meta, meta_end + strlen("</metadata>"), strlen(meta_end + strlen("</metadata>")) + 1);
     assert_int_equal(sb_snapshot_create_xml(NULL, t->f.c, DOM, copy, SB_SNAPSHOT_CREATE_REDEFINE),
                      0);
-    assert_string_equal(list(t, "p", 0), "q,p2");
-    assert_current(t, "p");
+    assert_string_equal(fx_vm_list(t, "p", 0), "q,p2");
+    fx_vm_current(t, "p");
     assert_int_equal(fx_schema_ok(t->settings), 0);
     /* one root only; a parent must exist */
     char *root2 = NULL;
@@ -401,7 +251,7 @@ static void redefine(void **state)
  * it.  VirtualBox is not installable here: a stand-in process carries the
  * names VirtualBox's processes have (/proc/PID/comm and the command line
  * are what the plugin looks at). */
-static pid_t stand_in(struct t *t, const char *comm, const char *arg1, const char *arg2)
+static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *arg2)
 {
     char link[300];
     const char *helper = getenv("SB_VBOX_STAND_IN");
@@ -432,7 +282,7 @@ static pid_t stand_in(struct t *t, const char *comm, const char *arg1, const cha
     return pid;
 }
 
-static void stop(struct t *t, pid_t pid, const char *comm)
+static void stop(fx_vm *t, pid_t pid, const char *comm)
 {
     char link[300];
     kill(pid, SIGKILL);
@@ -444,8 +294,8 @@ static void stop(struct t *t, pid_t pid, const char *comm)
 
 static void virtualbox_holds_machine(void **state)
 {
-    struct t *t = *state;
-    create(t, "s1", NULL);
+    fx_vm *t = *state;
+    fx_vm_create(t, "s1", NULL);
     char *before = fx_read(t->settings);
     pid_t svc = stand_in(t, "VBoxSVC", "--auto-shutdown", NULL);
     fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM,
@@ -458,7 +308,7 @@ static void virtualbox_holds_machine(void **state)
                     "VBoxSVC");
     stop(t, svc, "VBoxSVC");
     char uuid[64];
-    vb_machine *m = machine(t);
+    vb_machine *m = fx_vm_machine(t);
     snprintf(uuid, sizeof uuid, "{%s}", m->uuid);
     vb_machine_free(m);
     pid_t vm = stand_in(t, "VBoxHeadless", "--startvm", uuid);
@@ -484,7 +334,7 @@ static void virtualbox_holds_machine(void **state)
  * anything is written. */
 static void missing_and_foreign_media(void **state)
 {
-    struct t *t = *state;
+    fx_vm *t = *state;
     char img[400];
     char *before = fx_read(t->settings);
     snprintf(img, sizeof img, "%s/%s/disk1.vdi", t->dir, DOM);

@@ -289,12 +289,9 @@ int fx_compare_raw(const char *a, const char *b)
     return fx_sh("qemu-img compare -q -f raw -F raw '%s' '%s'", a, b);
 }
 
-void fx_connect(fx_conn *f, const char *dir, const char *extra)
+void fx_write_conf(const char *path, const char *dir, const char *extra)
 {
-    memset(f, 0, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "%s", dir);
-    snprintf(f->conf, sizeof f->conf, "%s/snapbroker.conf", dir);
-    FILE *c = fopen(f->conf, "w");
+    FILE *c = fopen(path, "w");
     assert_non_null(c);
     fprintf(c,
             "state_dir = \"%s/.state\";\n"
@@ -302,6 +299,14 @@ void fx_connect(fx_conn *f, const char *dir, const char *extra)
             "            vbox = { vboxmanage = \"\"; %s }; } );\n",
             dir, dir, extra ? extra : "");
     assert_int_equal(fclose(c), 0);
+}
+
+void fx_connect(fx_conn *f, const char *dir, const char *extra)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->dir, sizeof f->dir, "%s", dir);
+    snprintf(f->conf, sizeof f->conf, "%s/snapbroker.conf", dir);
+    fx_write_conf(f->conf, dir, extra);
     setenv("SNAPBROKER_CONFIG", f->conf, 1);
     unsetenv("SNAPBROKER_STATE_DIR");
     unsetenv("SNAPBROKER_PLUGIN_DIR"); /* the build tree's search path finds vbox.so */

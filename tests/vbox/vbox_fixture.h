@@ -59,6 +59,8 @@ typedef struct fx_conn {
     sb_connection *c;
 } fx_conn;
 void fx_connect(fx_conn *f, const char *dir, const char *extra);
+/* That configuration file alone, at path. */
+void fx_write_conf(const char *path, const char *dir, const char *extra);
 void fx_disconnect(fx_conn *f);
 /* Assert the last call failed with class code and a message containing
  * fragment. */
