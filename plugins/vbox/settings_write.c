@@ -54,28 +54,13 @@ void vb_doc_close(vb_doc *d)
     memset(d, 0, sizeof *d);
 }
 
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* A complete, flushed file with the settings file's owner and mode. */
 static int write_new(const vb_doc *d, const char *path, const void *data, size_t len)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), r;
     if (fd < 0)
         return -errno;
-    r = write_all(fd, data, len);
+    r = vb_write_all(fd, data, len);
     if (r == 0 && fchmod(fd, d->st.st_mode & 07777) < 0)
         r = -errno;
     if (r == 0 && geteuid() == 0 && fchown(fd, d->st.st_uid, d->st.st_gid) < 0)

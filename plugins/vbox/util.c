@@ -206,8 +206,9 @@ int vb_fsync_dir_of(const char *path)
     return r;
 }
 
-static int write_all(int fd, const char *data, size_t len)
+int vb_write_all(int fd, const void *buf, size_t len)
 {
+    const char *data = buf;
     while (len) {
         ssize_t w = write(fd, data, len);
         if (w < 0 && errno == EINTR)
@@ -230,7 +231,7 @@ int vb_write_file_atomic(vb_ctx *ctx, const char *path, const char *data, size_t
     if (fd < 0) {
         e = errno;
     } else {
-        int w = write_all(fd, data, len);
+        int w = vb_write_all(fd, data, len);
         if (w < 0)
             e = -w;
         else if (fsync(fd) < 0)

@@ -61,6 +61,8 @@ char *vb_path_join(const char *dir, const char *name);
 char *vb_dirname(const char *path);
 int vb_file_exists(const char *path);
 int vb_read_file(vb_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len);
+/* write() until done; 0 or -errno. */
+int vb_write_all(int fd, const void *buf, size_t len);
 /* Write a complete file durably (temp, fsync, rename, directory fsync). */
 int vb_write_file_atomic(vb_ctx *ctx, const char *path, const char *data, size_t len);
 int vb_fsync_dir_of(const char *path);

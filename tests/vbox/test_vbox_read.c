@@ -58,20 +58,7 @@ static int teardown(void **state)
 
 static const char *list(struct t *t, const char *dom, const char *from, unsigned flags)
 {
-    static char buf[1024];
-    char **names = NULL;
-    size_t n = 0;
-    buf[0] = '\0';
-    if (sb_snapshot_list(&names, &n, t->f.c, dom, from, flags) < 0)
-        fail_msg("list %s from %s flags 0x%x: %s", dom, from ? from : "-", flags,
-                 sb_error_last()->message);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(buf, ",");
-        strcat(buf, names[i]);
-    }
-    sb_names_free(names, n);
-    return buf;
+    return fx_list(t->f.c, dom, from, flags);
 }
 
 static char *snap_xml(struct t *t, const char *dom, const char *name)
@@ -84,8 +71,8 @@ static char *snap_xml(struct t *t, const char *dom, const char *name)
 
 static void contains(const char *text, const char *want)
 {
-    if (!strstr(text, want))
-        fail_msg("'%s' not in:\n%s", want, text);
+    if (!text || !strstr(text, want))
+        fail_msg("'%s' not in:\n%s", want, text ? text : "(nothing)");
 }
 
 static void goad_tree(void **state)

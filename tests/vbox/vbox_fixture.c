@@ -331,3 +331,21 @@ void fx_expect_error(int rc, int code, const char *fragment)
     if (!strstr(e->message, fragment))
         fail_msg("message '%s' lacks '%s'", e->message, fragment);
 }
+
+const char *fx_list(sb_connection *c, const char *dom, const char *from, unsigned flags)
+{
+    static char buf[2048];
+    char **names = NULL;
+    size_t n = 0;
+    buf[0] = '\0';
+    if (sb_snapshot_list(&names, &n, c, dom, from, flags) < 0)
+        fail_msg("list %s from %s flags 0x%x: %s", dom, from ? from : "-", flags,
+                 sb_error_last()->message);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            strncat(buf, ",", sizeof buf - strlen(buf) - 1);
+        strncat(buf, names[i], sizeof buf - strlen(buf) - 1);
+    }
+    sb_names_free(names, n);
+    return buf;
+}

@@ -62,6 +62,8 @@ void fx_connect(fx_conn *f, const char *dir, const char *extra);
 /* That configuration file alone, at path. */
 void fx_write_conf(const char *path, const char *dir, const char *extra);
 void fx_disconnect(fx_conn *f);
+/* Snapshot names joined with ',' in listing order (static buffer). */
+const char *fx_list(sb_connection *c, const char *dom, const char *from, unsigned flags);
 /* Assert the last call failed with class code and a message containing
  * fragment. */
 void fx_expect_error(int rc, int code, const char *fragment);

@@ -140,19 +140,7 @@ void fx_vm_create(fx_vm *t, const char *name, const char *desc)
 
 const char *fx_vm_list(fx_vm *t, const char *from, unsigned flags)
 {
-    static char buf[512];
-    char **names = NULL;
-    size_t n = 0;
-    buf[0] = '\0';
-    if (sb_snapshot_list(&names, &n, t->f.c, FX_VM_DOM, from, flags) < 0)
-        fail_msg("list: %s", sb_error_last()->message);
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            strcat(buf, ",");
-        strcat(buf, names[i]);
-    }
-    sb_names_free(names, n);
-    return buf;
+    return fx_list(t->f.c, FX_VM_DOM, from, flags);
 }
 
 void fx_vm_current(fx_vm *t, const char *want)
