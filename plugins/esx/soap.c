@@ -210,6 +210,7 @@ int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const cha
     if (c->trace)
         esx_log(c, SB_LOG_DEBUG, "esx: %s %s", method, this_ref ? this_ref->value : "");
     for (int attempt = 0;; attempt++) {
+        c->fault_type[0] = c->fault_msg[0] = '\0';
         if ((rc = post(c, method, body, doc, &status)) < 0)
             break;
         xmlNode *b = ex_child(xmlDocGetRootElement(*doc), "Body");

@@ -110,7 +110,7 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
         if (c->api && p != last_pct)
             c->api->progress(c->h, what, (unsigned)(p < 0 ? 0 : p > 100 ? 100 : p));
         last_pct = p;
-        if (esx_now_ms() - start > (double)c->task_timeout_ms) {
+        if (c->task_timeout_ms && esx_now_ms() - start > (double)c->task_timeout_ms) {
             rc = esx_error(c, SB_ERR_OPERATION_TIMEOUT,
                            "esx: task %s (%s) on %s still runs after %ld ms (task_timeout_ms); "
                            "it may still complete on the host",

@@ -87,6 +87,17 @@ static void password_never_in_uri(void **state)
     expect_error(connect_with(uri, NULL), SB_ERR_INVALID_ARG, "unknown URI parameter 'no_verify=1'");
 }
 
+static void bad_settings(void **state)
+{
+    (void)state;
+    expect_error(connect_with(NULL, "user = \"root\"; password = \"secret\"; cache_ms = \"soon\";"),
+                 SB_ERR_CONFIG, "cache_ms");
+    expect_error(connect_with(NULL, "user = \"root\"; password = \"secret\"; timeout_ms = -5;"),
+                 SB_ERR_CONFIG, "'timeout_ms' in the esx group must be 0..604800000 ms, not -5");
+    expect_error(connect_with(NULL, "user = \"root\"; password = \"secret\"; tls_verify = 1;"),
+                 SB_ERR_CONFIG, "tls_verify");
+}
+
 /* libvirt's auth file format: one file can serve virsh and snapbroker. */
 static void auth_file(void **state)
 {
@@ -293,6 +304,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(wrong_password),
         T(password_never_in_uri),
+        T(bad_settings),
         T(auth_file),
         T(session_expires),
         T(task_progress),
