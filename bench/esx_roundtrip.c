@@ -10,13 +10,19 @@
  *                simulator's fixing proxy (esxsim -libvirt-fix) ...
  *   raw via proxy  ... so the floor is measured through it too
  *
- *   esx_roundtrip [--iterations N] [--rounds R] [--esxsim PATH]
+ *   esx_roundtrip [--iterations N] [--rounds R] [--esxsim PATH] [--only K]
+ *
+ * --only K runs target K alone (0 raw, 1 snapbroker, 2 snapbroker with
+ * cache_ms = 0, 3 libvirt, 4 raw via proxy), e.g. under a profiler.
  *
  * Each target has its own VM.  A round runs N round trips per target,
  * targets in a rotating order; the figure is the median over rounds of
  * the mean time per round trip.  The simulator runs every task before it
- * answers, so each task costs one call and one poll for everybody. */
+ * answers, so each task costs one call and one poll for everybody.  The
+ * CPU time this process spends per round trip (the client's own work,
+ * less sensitive to a loaded machine than wall time) is shown too. */
 #include <getopt.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +68,14 @@ static void roundtrip(int k, struct target *t, const char *name)
         sb_roundtrip(t, name);
 }
 
+static double cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
+}
+
 static const char *default_esxsim(void)
 {
     static char path[4096];
@@ -79,18 +93,23 @@ static const char *default_esxsim(void)
 int main(int argc, char **argv)
 {
     long iters = 200, rounds = 5;
+    int only = -1;
     const char *sim_bin = getenv("ESXSIM");
     static const struct option opts[] = { { "iterations", 1, 0, 'n' }, { "rounds", 1, 0, 'r' },
-                                          { "esxsim", 1, 0, 's' }, { 0, 0, 0, 0 } };
-    for (int o; (o = getopt_long(argc, argv, "n:r:s:", opts, NULL)) != -1;) {
+                                          { "esxsim", 1, 0, 's' }, { "only", 1, 0, 'o' },
+                                          { 0, 0, 0, 0 } };
+    for (int o; (o = getopt_long(argc, argv, "n:r:s:o:", opts, NULL)) != -1;) {
         if (o == 'n')
             iters = atol(optarg);
         else if (o == 'r')
             rounds = atol(optarg);
         else if (o == 's')
             sim_bin = optarg;
+        else if (o == 'o')
+            only = atoi(optarg);
         else
-            bench_die("usage: esx_roundtrip [--iterations N] [--rounds R] [--esxsim PATH]");
+            bench_die("usage: esx_roundtrip [--iterations N] [--rounds R] [--esxsim PATH] "
+                      "[--only K]");
     }
     if (!sim_bin)
         sim_bin = default_esxsim();
@@ -148,12 +167,13 @@ int main(int argc, char **argv)
     t[T_RAWP].raw = esx_raw_open(proxy_sdk, "root", "secret", t[T_RAWP].moref);
     t[T_LV].lv = esx_lv_open(lv_uri, t[T_LV].vm);
     for (int k = 0; k < NT; k++)
-        t[k].on = k != T_LV || t[T_LV].lv != NULL;
+        t[k].on = (k != T_LV || t[T_LV].lv != NULL) && (only < 0 || only == k);
 
-    double *ms[NT];
+    double *ms[NT], *cpu[NT];
     char name[64];
     for (int k = 0; k < NT; k++) {
         ms[k] = calloc((size_t)rounds, sizeof(double));
+        cpu[k] = calloc((size_t)rounds, sizeof(double));
         for (int i = 0; t[k].on && i < 5; i++) { /* warm up: sessions, listings */
             snprintf(name, sizeof(name), "warm%d", i);
             roundtrip(k, &t[k], name);
@@ -164,16 +184,17 @@ int main(int argc, char **argv)
             int k = (int)((j + r) % NT);
             if (!t[k].on)
                 continue;
-            double t0 = bench_now_us();
+            double t0 = bench_now_us(), c0 = cpu_ms();
             for (long i = 0; i < iters; i++) {
                 snprintf(name, sizeof(name), "r%ld-%ld", r, i);
                 roundtrip(k, &t[k], name);
             }
             ms[k][r] = (bench_now_us() - t0) / 1000.0 / (double)iters;
+            cpu[k][r] = (cpu_ms() - c0) / (double)iters;
         }
     }
 
-    double med[NT] = { 0 }, best[NT] = { 0 };
+    double med[NT] = { 0 }, best[NT] = { 0 }, cmed[NT] = { 0 };
     char stat[NT][64];
     for (int k = 0; k < NT; k++) {
         if (!t[k].on)
@@ -181,6 +202,7 @@ int main(int argc, char **argv)
         best[k] = bench_min(ms[k], (size_t)rounds);
         snprintf(stat[k], sizeof(stat[k]), "%s", bench_fmt_stat(ms[k], (size_t)rounds));
         med[k] = bench_median(ms[k], (size_t)rounds);
+        cmed[k] = bench_median(cpu[k], (size_t)rounds);
     }
     bench_out("\n### esx: snapshot create + revert + remove round trip "
               "(vSphere simulator, %ld × %ld)\n\n",
@@ -188,10 +210,11 @@ int main(int argc, char **argv)
     /* libvirt and the raw client through the proxy are compared with
      * each other: the proxy's hop is theirs alone */
     bench_out("| target | ms per round trip, median (min–max) | ÷ raw client, medians | "
-              "÷ raw client, best rounds | ÷ libvirt, medians |\n|---|---|---|---|---|\n");
+              "÷ raw client, best rounds | ÷ libvirt, medians | client CPU ms |\n"
+              "|---|---|---|---|---|---|\n");
     for (int k = 0; k < NT; k++) {
         if (!t[k].on) {
-            bench_out("| %s | (not built with libvirt) | | | |\n", tname[k]);
+            bench_out("| %s | (not built with libvirt) | | | | |\n", tname[k]);
             continue;
         }
         int floor = k == T_LV || k == T_RAWP ? T_RAWP : T_RAW;
@@ -199,12 +222,13 @@ int main(int argc, char **argv)
         snprintf(vm, sizeof(vm), "%s%s", bench_ratio(med[k], med[floor]),
                  k == T_LV ? " (via proxy)" : "");
         snprintf(vb, sizeof(vb), "%s", bench_ratio(best[k], best[floor]));
-        bench_out("| %s | %s | %s | %s | %s |\n", tname[k], stat[k], vm, vb,
-                  t[T_LV].on ? bench_ratio(med[k], med[T_LV]) : "–");
+        bench_out("| %s | %s | %s | %s | %s | %s |\n", tname[k], stat[k], vm, vb,
+                  t[T_LV].on ? bench_ratio(med[k], med[T_LV]) : "–", bench_fmt(cmed[k]));
     }
 
     for (int k = 0; k < NT; k++) {
         free(ms[k]);
+        free(cpu[k]);
         esx_raw_close(t[k].raw);
         esx_lv_close(t[k].lv);
         if (t[k].sb)

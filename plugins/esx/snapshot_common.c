@@ -2,6 +2,9 @@
 #include "esx.h"
 
 #include <stdlib.h>
+#include <string.h>
+
+#include <libxml/xmlreader.h>
 
 int esx_snap_lookup(esx_conn *c, const esx_vm *vm, const char *domain, const char *name,
                     long *idx)
@@ -21,18 +24,42 @@ int esx_snap_lookup(esx_conn *c, const esx_vm *vm, const char *domain, const cha
     return 0;
 }
 
+/* Only the name is needed (the tree is vSphere's): a streaming read
+ * stops at <name>, instead of building the whole definition and its
+ * <domain>, which revert and delete would otherwise do per call. */
 int esx_snap_name_of(esx_conn *c, const char *xml, char **out)
 {
-    struct sb_snapshot_view *v = NULL;
-    int rc;
+    xmlTextReaderPtr r = xmlReaderForMemory(xml, (int)strlen(xml), "snapshot.xml", NULL,
+                                            XML_PARSE_NONET | XML_PARSE_NOERROR |
+                                                XML_PARSE_NOWARNING);
+    int ret;
 
     *out = NULL;
-    if (!c->api)
-        return esx_error(c, SB_ERR_INTERNAL_ERROR, "esx: no broker to read snapshot XML");
-    if ((rc = c->api->snapshot_view(c->h, xml, &v)) < 0)
-        return rc;
-    if (!(*out = esx_strdup(v->name)))
-        rc = esx_oom(c);
-    c->api->snapshot_view_free(v);
-    return rc;
+    if (!r)
+        return esx_oom(c);
+    for (ret = xmlTextReaderRead(r); ret == 1;) {
+        int depth = xmlTextReaderDepth(r);
+        const xmlChar *n = xmlTextReaderConstLocalName(r);
+        if (xmlTextReaderNodeType(r) == XML_READER_TYPE_ELEMENT && depth <= 1) {
+            int named = n && strcmp((const char *)n, depth ? "name" : "domainsnapshot") == 0;
+            if (depth == 0 && !named)
+                break;
+            if (depth == 1 && named) {
+                xmlChar *v = xmlTextReaderReadString(r);
+                *out = v ? strdup((const char *)v) : NULL;
+                xmlFree(v);
+                break;
+            }
+            if (depth == 1) { /* another child: skip its subtree */
+                ret = xmlTextReaderNext(r);
+                continue;
+            }
+        }
+        ret = xmlTextReaderRead(r);
+    }
+    xmlFreeTextReader(r);
+    if (!*out)
+        return esx_error(c, SB_ERR_INTERNAL_ERROR,
+                         "esx: the snapshot definition the broker passed has no <name>");
+    return 0;
 }

@@ -117,12 +117,14 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
         goto out;
     }
     snprintf(what, sizeof(what), "creating snapshot '%.200s' of '%.200s'", v->name, domain);
-    esx_vm_cache(c, NULL); /* whatever happens, the VM changes */
+    c->cached = NULL; /* the read is ours now; the cache gets the one after the task */
     rc = esx_task_run(c, "CreateSnapshot_Task", &ref, a, what, &ref, &after, &snap);
     free(a);
-    /* the new snapshot kept the VM's configuration as the poll read it */
-    if (rc == 0 && after && snap.value)
-        esx_snapshot_conf_prime(c, snap.value, &after->conf);
+    /* the new snapshot kept the configuration the VM had when it was
+     * taken (on ESXi the VM's disks then move on to new delta files) */
+    if (rc == 0 && snap.value)
+        esx_snapshot_conf_prime(c, snap.value, &vm->conf);
+    esx_vm_free(vm);
     esx_vm_cache(c, after);
     esx_log(c, SB_LOG_DEBUG, "esx: created snapshot '%s' of '%s' (memory %d, quiesce %d): %d",
             v->name, domain, memory, !!(flags & SB_SNAPSHOT_CREATE_QUIESCE), rc);

@@ -55,7 +55,11 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
     double start = esx_now_ms();
     long pause = 5;
     int last_pct = -1, rc;
-    char *spec = poll_spec(task, refresh);
+    /* The first poll also reads the VM: most tasks (and every task of the
+     * simulator) have ended by then, and the VM's state after them comes
+     * in the same round trip.  A task still running is polled alone; the
+     * VM is then left for the next caller to read. */
+    char *spec = poll_spec(task, refresh), *task_only = NULL;
 
     if (vm_out)
         *vm_out = NULL;
@@ -86,7 +90,7 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
             xmlNode *r = esx_obj_prop(t, "info.result");
             if (result && r && ex_ref(r, result) < 0)
                 rc = esx_oom(c);
-            const esx_obj *v = refresh ? esx_result_find(&res, refresh) : NULL;
+            const esx_obj *v = refresh ? esx_result_find(&res, refresh) : NULL; /* first poll */
             if (rc == 0 && v && vm_out)
                 rc = esx_vm_from_obj(c, v, vm_out);
             free(state);
@@ -102,6 +106,17 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
             break;
         }
         /* queued or running */
+        if (refresh && !task_only) {
+            if (!(task_only = poll_spec(task, NULL))) {
+                free(state);
+                esx_result_clear(&res);
+                rc = esx_oom(c);
+                break;
+            }
+            free(spec);
+            spec = task_only;
+            refresh = NULL;
+        }
         char *pct = ex_text(esx_obj_prop(t, "info.progress"));
         int p = pct ? atoi(pct) : 0;
         free(pct);

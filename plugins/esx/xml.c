@@ -14,9 +14,11 @@ xmlDoc *ex_parse(const char *data, size_t len)
 {
     if (len > (size_t)64 << 20) /* no vSphere answer we ask for is this big */
         return NULL;
+    /* NOBLANKS and COMPACT: fewer and smaller nodes (answers are
+     * re-read on every task poll) */
     return xmlReadMemory(data, (int)len, "vsphere-answer.xml", NULL,
                          XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                             XML_PARSE_HUGE);
+                             XML_PARSE_HUGE | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
 }
 
 static int named(const xmlNode *n, const char *name)

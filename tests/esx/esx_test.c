@@ -120,6 +120,28 @@ char *requests(void)
     return r;
 }
 
+static int in_entry(const char *p, const char *end, const char *needle)
+{
+    const char *at = strstr(p, needle);
+    return at && at + strlen(needle) <= end;
+}
+
+int requests_with(const char *reqs, const char *method, const char *needle, const char *needle2)
+{
+    char key[128];
+    int n = 0;
+    size_t klen = (size_t)snprintf(key, sizeof(key), "%s\t", method);
+    for (const char *p = reqs; p && *p;) {
+        const char *sep = strstr(p, "\n----\n");
+        const char *end = sep ? sep : p + strlen(p);
+        if (strncmp(p, key, klen) == 0 && in_entry(p, end, needle) &&
+            (!needle2 || in_entry(p, end, needle2)))
+            n++;
+        p = sep ? sep + 6 : NULL;
+    }
+    return n;
+}
+
 int request_has(const char *reqs, const char *method, const char *needle)
 {
     char key[128];

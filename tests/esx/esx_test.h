@@ -42,6 +42,9 @@ void create_ok(const char *name, const char *inner, unsigned flags);
 char *list_str(const char *from, unsigned flags);
 /* The requests since the last call; fails the test if unreadable. */
 char *requests(void);
+/* How many requests of this method contain needle (and needle2, unless
+ * NULL). */
+int requests_with(const char *reqs, const char *method, const char *needle, const char *needle2);
 /* The last request of this method contains needle. */
 int request_has(const char *reqs, const char *method, const char *needle);
 /* Drain the broker's log; the lines joined (caller frees). */

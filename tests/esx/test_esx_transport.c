@@ -190,6 +190,10 @@ static void task_progress(void **state)
     assert_non_null(strstr(seen.what, "creating snapshot 'p1'"));
     char *reqs = requests();
     assert_int_equal(esxsim_count(reqs, "CreateSnapshot_Task"), 1);
+    /* four polls; only the first reads the VM too */
+    assert_int_equal(requests_with(reqs, "RetrievePropertiesEx", "<type>Task</type>", NULL), 4);
+    assert_int_equal(requests_with(reqs, "RetrievePropertiesEx", "<type>Task</type>",
+                                   "<pathSet>snapshot</pathSet>"), 1);
     free(reqs);
 }
 

@@ -321,6 +321,29 @@ static void xsi_types_by_namespace(void **state)
     assert_null(ex_parse("<unclosed>", 10));
 }
 
+/* The name of a definition the broker passes to revert and delete. */
+static void snapshot_names(void **state)
+{
+    esx_conn c = { 0 };
+    char *name = NULL;
+    (void)state;
+    assert_int_equal(esx_snap_name_of(&c, "<domainsnapshot><description>d<name>no</name>"
+                                          "</description><name>a&amp;b</name></domainsnapshot>",
+                                      &name), 0);
+    assert_string_equal(name, "a&b");
+    free(name);
+    assert_int_equal(esx_snap_name_of(&c, "<domainsnapshot>\n  <name>s1</name>\n"
+                                          "  <domain type='vmware'><name>vm</name></domain>\n"
+                                          "</domainsnapshot>", &name), 0);
+    assert_string_equal(name, "s1");
+    free(name);
+    assert_int_equal(esx_snap_name_of(&c, "<other><name>x</name></other>", &name),
+                     -SB_ERR_INTERNAL_ERROR);
+    assert_null(name);
+    assert_int_equal(esx_snap_name_of(&c, "<domainsnapshot/>", &name), -SB_ERR_INTERNAL_ERROR);
+    assert_int_equal(esx_snap_name_of(&c, "not xml", &name), -SB_ERR_INTERNAL_ERROR);
+}
+
 static void fault_classes(void **state)
 {
     (void)state;
@@ -353,6 +376,7 @@ int main(void)
         cmocka_unit_test(disk_names_and_modes),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
+        cmocka_unit_test(snapshot_names),
         cmocka_unit_test(fault_classes),
         cmocka_unit_test(escaping),
     };
