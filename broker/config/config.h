@@ -74,5 +74,8 @@ char *sb_config_default_state_dir(void);
 int sb_config_group_string(const sb_config_group *g, const char *key, const char **out);
 int sb_config_group_int(const sb_config_group *g, const char *key, long long *out);
 int sb_config_group_bool(const sb_config_group *g, const char *key, int *out);
+/* A value of the right type that the plugin refuses: CONFIG error
+ * "FILE:LINE: 'KEY' in the PLUGIN group of host 'HOST': MSG". */
+int sb_config_group_invalid(const sb_config_group *g, const char *key, const char *msg);
 
 #endif

@@ -79,3 +79,15 @@ int sb_config_group_bool(const sb_config_group *g, const char *key, int *out)
     *out = config_setting_get_bool(s) ? 1 : 0;
     return 1;
 }
+
+int sb_config_group_invalid(const sb_config_group *g, const char *key, const char *msg)
+{
+    config_setting_t *s = lookup(g, key);
+
+    if (!s)
+        return sb_error_set(SB_ERR_CONFIG, "'%s' in the %s group of host '%s': %s", key,
+                            g ? g->plugin : "plugin", g ? g->host : "?", msg);
+    return sb_error_set(SB_ERR_CONFIG, "%s:%d: '%s' in the %s group of host '%s': %s",
+                        sb_config_setting_file(s, g->file), config_setting_source_line(s), key,
+                        g->plugin, g->host, msg);
+}

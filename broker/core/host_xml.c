@@ -7,6 +7,7 @@
 
 #include "core/api.h"
 #include "core/error.h"
+#include "core/snap.h"
 #include "xml/snapdef.h"
 #include "xml/xml_util.h"
 
@@ -63,7 +64,7 @@ static const char *domdisk_device_name(int d)
     }
 }
 
-static int print_subtree(const xmlDoc *doc, const char *root_name, char **out)
+int sb_snap_print_domain(const xmlDoc *doc, const char *root_name, char **out)
 {
     sb_buf b = { 0 };
     xmlNode *root = xmlDocGetRootElement(doc);
@@ -132,9 +133,9 @@ static int snapshot_view(sb_host *h, const char *xml, struct sb_snapshot_view **
     }
     disk_views(f->h.disks, d->disks, d->ndisks);
     disk_views(f->h.revert_disks, d->revert_disks, d->nrevert_disks);
-    if ((d->domain && (rc = print_subtree(d->domain, NULL, &f->h.domain_xml)) < 0) ||
+    if ((d->domain && (rc = sb_snap_print_domain(d->domain, NULL, &f->h.domain_xml)) < 0) ||
         (d->inactive_domain &&
-         (rc = print_subtree(d->inactive_domain, "domain", &f->h.inactive_domain_xml)) < 0))
+         (rc = sb_snap_print_domain(d->inactive_domain, "domain", &f->h.inactive_domain_xml)) < 0))
         goto fail;
     f->h.v = (struct sb_snapshot_view){
         .struct_size = sizeof(struct sb_snapshot_view),

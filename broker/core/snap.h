@@ -94,6 +94,11 @@ int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b);
  * the thread's error as it was. */
 void sb_snap_intent_abandon(sb_store *s, uint64_t id);
 
+/* An embedded domain document as the XML plugins get (host_xml.c); with
+ * root_name the root element is printed under that name (<inactiveDomain>
+ * as a plain <domain>). */
+int sb_snap_print_domain(const xmlDoc *doc, const char *root_name, char **out);
+
 /* NO_DOMAIN (from the plugin) when domain does not exist. */
 int sb_snap_check_domain(sb_connection *c, const char *domain);
 

@@ -55,6 +55,32 @@ static int check_limits(const sb_connection *c, const sb_tree *t, const char *pa
     return 0;
 }
 
+/* The plugin's own check of a redefined snapshot's <domain> and
+ * <inactiveDomain> (domain_validate, when it has one), the one define
+ * makes: a definition the plugin can never act on (another virt type,
+ * impossible device addresses) is refused now, not by a later revert. */
+static int validate_domains(sb_connection *c, const sb_snapdef *def)
+{
+    const xmlDoc *docs[2] = { def->domain, def->inactive_domain };
+    int rc = 0;
+
+    if (!sb_dispatch_has(c->plugin, SB_OP_DOMAIN_VALIDATE))
+        return 0;
+    for (size_t i = 0; i < 2 && rc == 0; i++) {
+        char *xml = NULL;
+        if (!docs[i])
+            continue;
+        if ((rc = sb_snap_print_domain(docs[i], i ? "domain" : NULL, &xml)) < 0)
+            break;
+        SB_DISPATCH(rc, c->plugin, domain_validate, c->conn, xml, 0);
+        if (rc < 0)
+            sb_error_prefix("snapshot '%s': %s", def->name,
+                            i ? "its <inactiveDomain>" : "its <domain>");
+        free(xml);
+    }
+    return rc;
+}
+
 /* Redefine, broker-owned: the relation checks of §5.4 on the parse, before
  * any alignment (libvirt's order); a snapshot redefined without <domain>
  * keeps its stored one (§9.2).  The caller holds the operation lock, so
@@ -92,7 +118,7 @@ static int redefine_broker(sb_dom *d, struct sb_snap_request *rq, char **out_nam
     rq->after_parse = redefine_after_parse;
     rq->opaque = d;
     if ((rc = sb_snap_prepare(&def, d->c, d->name, rq)) < 0 ||
-        (rc = check_name(d->c, def->name, rq->flags)) < 0 ||
+        (rc = check_name(d->c, def->name, rq->flags)) < 0 || (rc = validate_domains(d->c, def)) < 0 ||
         (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
     /* Only the commit holds the store's exclusive lock; the store checks

@@ -158,6 +158,19 @@ static int host_config_bool(sb_host *h, const char *key, int *out)
     return service_result(h, sb_config_group_bool(h ? h->group : NULL, key, out));
 }
 
+static int host_config_invalid(sb_host *h, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int host_config_invalid(sb_host *h, const char *key, const char *fmt, ...)
+{
+    char msg[sizeof(sb_error_last()->message)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt ? fmt : "invalid value", ap);
+    va_end(ap);
+    return sb_config_group_invalid(h ? h->group : NULL, key ? key : "?", msg);
+}
+
 static const char *state_dir_of(sb_host *h);
 
 static const char *host_state_dir(sb_host *h)
@@ -347,6 +360,7 @@ static const struct sb_host_api host_api = {
     .tree_current = host_tree_current,
     .tree_list = host_tree_list,
     .tree_update_xml = host_tree_update_xml,
+    .config_invalid = host_config_invalid,
 };
 
 const struct sb_host_api *sb_host_api_table(void)

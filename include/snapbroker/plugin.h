@@ -238,6 +238,13 @@ struct sb_host_api {
     /* Durably replace the stored XML of another snapshot while an
      * operation runs (e.g. mark <snapshotDeleteInProgress/>). */
     int (*tree_update_xml)(sb_host *h, const char *domain, const char *name, const char *xml);
+
+    /* Since 1.1 (NULL in an older broker: check struct_size and the
+     * pointer).  Refuse the value of a key of the plugin's group that has
+     * the right type but that the plugin cannot use (out of range): sets a
+     * CONFIG error "FILE:LINE: 'KEY' in the PLUGIN group of host 'HOST':
+     * MESSAGE" and returns -SB_ERR_CONFIG, like set_error. */
+    int (*config_invalid)(sb_host *h, const char *key, const char *fmt, ...) SB_PRINTF(3, 4);
 };
 
 /* ---- since 1.1: fleet view and jobs ------------------------------------ */

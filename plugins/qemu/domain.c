@@ -10,15 +10,41 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
 #define XML_MAX_SIZE (4 * 1024 * 1024)
+
+/* Every domain XML the plugin reads goes through the broker's hardened
+ * reader first (host->domain_view: no DOCTYPE, no entities, depth and size
+ * limits), so nothing the broker would refuse is ever stored - a stored
+ * DOCTYPE would make every later snapshot of the domain fail.  Only then
+ * is it parsed here (the plugin needs the whole tree to check every
+ * element and to edit the definition).  Without a host (unit tests) a
+ * document with a DOCTYPE is refused after the parse. */
+static int hardened_gate(qp_ctx *ctx, const char *xml)
+{
+    if (!ctx->api || !ctx->api->domain_view)
+        return 0;
+    struct sb_domain_view *v = NULL;
+    int r = ctx->api->domain_view(ctx->h, xml, &v);
+    if (r < 0) {
+        /* keep the broker's message (it names the line) in our context */
+        ctx->err_code = -r;
+        snprintf(ctx->err_msg, sizeof ctx->err_msg, "domain XML refused by the hardened reader");
+        return r;
+    }
+    if (v && ctx->api->domain_view_free)
+        ctx->api->domain_view_free(v);
+    return 0;
+}
 
 static xmlDocPtr parse_doc(qp_ctx *ctx, const char *xml)
 {
@@ -28,6 +54,8 @@ static xmlDocPtr parse_doc(qp_ctx *ctx, const char *xml)
     if (len > XML_MAX_SIZE)
         return (void)qp_error(ctx, SB_ERR_XML_ERROR, "domain XML is larger than %d bytes",
                               XML_MAX_SIZE), NULL;
+    if (hardened_gate(ctx, xml) < 0)
+        return NULL;
     xmlDocPtr doc = xmlReadMemory(xml, (int)len, "domain.xml", NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOBLANKS | XML_PARSE_NOWARNING |
                                       XML_PARSE_NOERROR);
@@ -35,6 +63,11 @@ static xmlDocPtr parse_doc(qp_ctx *ctx, const char *xml)
         const xmlError *e = xmlGetLastError();
         qp_error(ctx, SB_ERR_XML_DETAIL, "domain XML is not well-formed: line %d: %s",
                  e ? e->line : 0, e && e->message ? e->message : "parse error");
+        return NULL;
+    }
+    if (doc->intSubset || doc->extSubset) {
+        xmlFreeDoc(doc);
+        qp_error(ctx, SB_ERR_XML_ERROR, "domain XML: a DOCTYPE is not allowed");
         return NULL;
     }
     return doc;
@@ -258,6 +291,73 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
     return 0;
 }
 
+/* One numeric attribute of an <address> (libvirt reads them base 0:
+ * 0x1f, 31); absent = 0.  -1 (error recorded) when not a number or above
+ * max. */
+static int addr_attr(qp_ctx *ctx, xmlNodePtr a, const char *dev, const char *attr,
+                     unsigned long max, unsigned long *out)
+{
+    char *v = prop(a, attr), *end = NULL;
+    int r = 0;
+    *out = 0;
+    if (v) {
+        errno = 0;
+        unsigned long n = strtoul(v, &end, 0);
+        if (!*v || *end || errno || v[0] == '-')
+            r = qp_error(ctx, SB_ERR_XML_ERROR, "<%s><address %s='%s'>: not a number", dev,
+                         attr, v);
+        else if (n > max)
+            r = qp_error(ctx, SB_ERR_XML_ERROR,
+                         "<%s><address %s='%s'>: impossible address (at most 0x%lx)", dev, attr,
+                         v, max);
+        *out = n;
+    }
+    free(v);
+    return r;
+}
+
+/* The <address> of a device: the plugin places devices itself, so an
+ * address is only checked to be one QEMU on x86 could have (libvirt's
+ * parser rules: PCI domain <= 0xffff, bus <= 0xff, slot <= 0x1f, function
+ * <= 7), so a definition no host could run is refused at define (and at
+ * redefine, domain_validate) rather than at a later revert. */
+static int check_address(qp_ctx *ctx, xmlNodePtr dev)
+{
+    xmlNodePtr a = child(dev, "address");
+    if (!a)
+        return 0;
+    const char *dn = (const char *)dev->name;
+    char *type = prop(a, "type");
+    unsigned long v;
+    int r = 0;
+    if (!type) {
+        r = qp_error(ctx, SB_ERR_XML_ERROR, "<%s><address> has no type", dn);
+    } else if (!strcmp(type, "pci")) {
+        if (!(r = addr_attr(ctx, a, dn, "domain", 0xffff, &v)) && v)
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "<%s><address domain='0x%lx'>: x86 pc/q35 machines have PCI domain 0 "
+                         "only", dn, v);
+        if (!r)
+            r = addr_attr(ctx, a, dn, "bus", 0xff, &v);
+        if (!r)
+            r = addr_attr(ctx, a, dn, "slot", 0x1f, &v);
+        if (!r)
+            r = addr_attr(ctx, a, dn, "function", 7, &v);
+    } else if (!strcmp(type, "drive")) {
+        if (!(r = addr_attr(ctx, a, dn, "controller", UINT_MAX, &v)) &&
+            !(r = addr_attr(ctx, a, dn, "bus", UINT_MAX, &v)) &&
+            !(r = addr_attr(ctx, a, dn, "target", UINT_MAX, &v)))
+            r = addr_attr(ctx, a, dn, "unit", UINT_MAX, &v);
+    } else if (!strcmp(type, "ccw") || !strcmp(type, "spapr-vio") ||
+               !strcmp(type, "virtio-s390") || !strcmp(type, "virtio-mmio")) {
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "<%s><address type='%s'>: not an address of an x86 pc/q35 machine", dn,
+                     type);
+    }
+    free(type);
+    return r;
+}
+
 static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
 {
     size_t n = 0;
@@ -272,6 +372,8 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
         if (c->type != XML_ELEMENT_NODE)
             continue;
         const char *cn = (const char *)c->name;
+        if ((r = check_address(ctx, c)) < 0)
+            break;
         if (!strcmp(cn, "disk")) {
             qp_disk *k = &d->disks[d->ndisks++];
             r = parse_disk(ctx, c, k);
@@ -338,6 +440,22 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
         }
     }
     return r;
+}
+
+static int valid_uuid(const char *u)
+{
+    if (strlen(u) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (u[i] != '-')
+                return 0;
+        } else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
+                     (u[i] >= 'A' && u[i] <= 'F'))) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
@@ -433,6 +551,8 @@ static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
         return qp_error(ctx, SB_ERR_XML_ERROR, "domain needs <memory> of at least 1 MiB");
     if (!have_os)
         return qp_error(ctx, SB_ERR_XML_ERROR, "domain has no <os>");
+    if (d->uuid && !valid_uuid(d->uuid))
+        return qp_error(ctx, SB_ERR_XML_ERROR, "<uuid>%s</uuid> is not a UUID", d->uuid);
     if (!d->vcpus)
         d->vcpus = 1;
     if (devs)
@@ -535,22 +655,6 @@ static int gen_uuid(char out[37])
     return 0;
 }
 
-static int valid_uuid(const char *u)
-{
-    if (strlen(u) != 36)
-        return 0;
-    for (int i = 0; i < 36; i++) {
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (u[i] != '-')
-                return 0;
-        } else if (!((u[i] >= '0' && u[i] <= '9') || (u[i] >= 'a' && u[i] <= 'f') ||
-                     (u[i] >= 'A' && u[i] <= 'F'))) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 /* TEST ONLY: the injected store failure (qp.h, test_fail_store). */
 static int injected_store_failure(qp_ctx *ctx, const char *name)
 {
@@ -571,13 +675,13 @@ int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char
     int r = 0;
     if (!dir || !tmp) {
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+    } else if ((r = qp_mkdir_p(dir, 0700)) < 0) {
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
     } else {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        int fd = qp_create_excl(tmp, 0600);
         size_t len = strlen(xml), off = 0;
         if (fd < 0)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot create '%s'", tmp);
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -fd, "cannot create '%s'", tmp);
         while (r == 0 && off < len) {
             ssize_t w = write(fd, xml + off, len - off);
             if (w < 0 && errno == EINTR)
@@ -669,7 +773,7 @@ static int ours_write(qp_ctx *ctx, const char *name, const qp_strv *list)
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     } else if (!list->n) {
         unlink(path);
-    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+    } else if ((r = qp_mkdir_p(dir, 0700)) < 0) {
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
     } else {
         size_t len = 0;
@@ -700,6 +804,36 @@ int qp_ours_add(qp_ctx *ctx, const char *name, const char *path)
         r = ours_write(ctx, name, &l);
     }
     qp_strv_free(&l);
+    return r;
+}
+
+int qp_ours_has(qp_ctx *ctx, const char *name, const char *path)
+{
+    qp_strv l = {0};
+    (void)qp_ours_load(ctx, name, &l);
+    int has = qp_strv_has(&l, path);
+    qp_strv_free(&l);
+    return has;
+}
+
+int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path)
+{
+    char *c = qp_realpath_or_copy(path);
+    struct stat st;
+    int r = 0;
+    if (!c)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (!qp_ours_has(ctx, name, c)) {
+        if (lstat(c, &st) == 0)
+            qp_log(ctx, SB_LOG_INFO, "keeping '%s': the plugin did not create it", c);
+    } else if (lstat(c, &st) == 0 && !S_ISREG(st.st_mode)) {
+        qp_log(ctx, SB_LOG_WARN, "keeping '%s': no longer a regular file", c);
+    } else if (unlink(c) < 0 && errno != ENOENT) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", c);
+    } else {
+        qp_ours_remove(ctx, name, c);
+    }
+    free(c);
     return r;
 }
 
@@ -737,7 +871,7 @@ int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
     int r;
     if (!dir || !path) {
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    } else if ((r = qp_mkdir_p(dir, 0755)) < 0) {
+    } else if ((r = qp_mkdir_p(dir, 0700)) < 0) {
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
     } else {
         r = qp_write_file_atomic(ctx, path, xml, strlen(xml));
@@ -759,10 +893,6 @@ int qp_domain_define(qp_ctx *ctx, const char *xml, char **out_name)
         r = qp_domain_load(ctx, d->name, &old);
         if (r < 0)
             goto out;
-    }
-    if (d->uuid && !valid_uuid(d->uuid)) {
-        r = qp_error(ctx, SB_ERR_XML_ERROR, "<uuid>%s</uuid> is not a UUID", d->uuid);
-        goto out;
     }
     if (old && d->uuid && old->uuid && strcasecmp(old->uuid, d->uuid)) {
         r = qp_error(ctx, SB_ERR_OPERATION_FAILED,

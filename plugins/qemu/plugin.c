@@ -6,8 +6,11 @@
  */
 #include "qp.h"
 
+#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const struct sb_host_api *g_host;
 
@@ -55,15 +58,29 @@ static int hand_over(sb_conn *c, char **out, char *s)
     return r;
 }
 
-static int cfg_int(sb_conn *c, const char *key, int *dst)
+/* An integer key of the plugin's group, refused (naming key and FILE:LINE
+ * through config_invalid) outside min..max.  A wrong type has its message
+ * from config_int already. */
+static int cfg_int(sb_conn *c, const char *key, long long min, long long max, int *dst)
 {
     long long v;
     if (!g_host->config_int)
         return 0;
     int r = g_host->config_int(c->ctx.h, key, &v);
+    if (r < 0)
+        return r;
+    if (r == 1 && (v < min || v > max)) {
+        if (g_host->struct_size >= offsetof(struct sb_host_api, config_invalid) + sizeof(void *) &&
+            g_host->config_invalid)
+            return g_host->config_invalid(c->ctx.h, key, "%lld is out of range (%lld..%lld)", v,
+                                          min, max);
+        return g_host->set_error(c->ctx.h, SB_ERR_CONFIG,
+                                 "qemu: '%s' = %lld is out of range (%lld..%lld)", key, v, min,
+                                 max);
+    }
     if (r == 1)
         *dst = (int)v;
-    return r < 0 ? r : 0;
+    return 0;
 }
 
 static int cfg_str(sb_conn *c, const char *key, char **dst)
@@ -79,9 +96,60 @@ static int cfg_str(sb_conn *c, const char *key, char **dst)
     return r < 0 ? r : 0;
 }
 
+static int cfg_read(sb_conn *c)
+{
+    qp_ctx *x = &c->ctx;
+    int r = 0;
+    if (!r) r = cfg_str(c, "emulator", &x->qemu_bin);
+    if (!r) r = cfg_str(c, "qemu_img", &x->qemu_img);
+    if (!r) r = cfg_int(c, "job_timeout_ms", 1, INT_MAX, &x->job_timeout_ms);
+    if (!r) r = cfg_int(c, "start_timeout_ms", 1, INT_MAX, &x->connect_timeout_ms);
+    if (!r) r = cfg_int(c, "shutdown_timeout_ms", 0, INT_MAX, &x->shutdown_timeout_ms);
+    if (!r) r = cfg_int(c, "test_delay_ms", 0, INT_MAX, &x->test_delay_ms);
+    if (!r) r = cfg_int(c, "test_job_delay_ms", 0, INT_MAX, &x->test_job_delay_ms);
+    if (!r) r = cfg_int(c, "test_fail_store_after_qmp", 0, 1, &x->test_fail_store);
+    if (!r && g_host->config_bool) {
+        int b = 0;
+        int rb = g_host->config_bool(c->ctx.h, "shutdown_fallback_destroy", &b);
+        if (rb == 1)
+            c->shutdown_fallback = b;
+        else if (rb < 0)
+            r = rb;
+    }
+    return r;
+}
+
+/* The URIs this plugin implements: QEMU on this machine, run as the
+ * calling user.  qemu:///system names the machine's own VMs, which only
+ * root may run this way.  Anything else (a typo such as qemu:///sytem, a
+ * remote transport such as qemu+ssh://host/system, a host name, query
+ * parameters) is refused before anything is created for it. */
+static int check_uri(sb_host *h, const char *uri)
+{
+    if (uri && !strcmp(uri, "qemu:///session"))
+        return 0;
+    if (uri && !strcmp(uri, "qemu:///system")) {
+        if (geteuid() == 0)
+            return 0;
+        return g_host->set_error(h, SB_ERR_OPERATION_DENIED,
+                                 "qemu plugin: 'qemu:///system' runs the machine's own VMs and "
+                                 "needs root; use 'qemu:///session' for your own");
+    }
+    if (uri && !strncmp(uri, "qemu+", 5))
+        return g_host->set_error(h, SB_ERR_INVALID_ARG,
+                                 "qemu plugin: URI '%s' names a remote transport; the plugin "
+                                 "drives QEMU on this machine only (qemu:///session, "
+                                 "qemu:///system)", uri);
+    return g_host->set_error(h, SB_ERR_INVALID_ARG,
+                             "qemu plugin: URI '%s' is not one it implements (qemu:///session, "
+                             "qemu:///system)", uri ? uri : "");
+}
+
 static int qemu_open(sb_conn **out, sb_host *h, const char *uri)
 {
-    (void)uri;
+    int r = check_uri(h, uri);
+    if (r < 0)
+        return r;
     const char *dir = g_host->state_dir ? g_host->state_dir(h) : NULL;
     if (!dir)
         return g_host->set_error(h, SB_ERR_CONFIG, "qemu: the broker gave no state directory");
@@ -89,27 +157,11 @@ static int qemu_open(sb_conn **out, sb_host *h, const char *uri)
     if (!c)
         return g_host->set_error(h, SB_ERR_NO_MEMORY, "qemu: out of memory");
     qp_ctx_init(&c->ctx, g_host, h, dir);
-    int r = 0;
-    if (!r) r = cfg_str(c, "emulator", &c->ctx.qemu_bin);
-    if (!r) r = cfg_str(c, "qemu_img", &c->ctx.qemu_img);
-    if (!r) r = cfg_int(c, "job_timeout_ms", &c->ctx.job_timeout_ms);
-    if (!r) r = cfg_int(c, "start_timeout_ms", &c->ctx.connect_timeout_ms);
-    if (!r) r = cfg_int(c, "shutdown_timeout_ms", &c->ctx.shutdown_timeout_ms);
-    if (!r) r = cfg_int(c, "test_delay_ms", &c->ctx.test_delay_ms);
-    if (!r) r = cfg_int(c, "test_job_delay_ms", &c->ctx.test_job_delay_ms);
-    if (!r) r = cfg_int(c, "test_fail_store_after_qmp", &c->ctx.test_fail_store);
-    if (!r && g_host->config_bool) {
-        int b = 0;
-        int rb = g_host->config_bool(h, "shutdown_fallback_destroy", &b);
-        if (rb == 1)
-            c->shutdown_fallback = b;
-        else if (rb < 0)
-            r = rb;
-    }
-    if (r < 0) {
+    /* a refused key has its message (key, FILE:LINE) from the host */
+    if ((r = cfg_read(c)) < 0) {
         qp_ctx_fini(&c->ctx);
         free(c);
-        return g_host->set_error(h, -r, "qemu: bad value in the plugin's configuration group");
+        return r;
     }
     *out = c;
     return 0;
@@ -188,7 +240,7 @@ static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
         if (lk_ < 0)                                              \
             return lk_;                                           \
         int r_ = (expr);                                          \
-        qp_unlock(lk_);                                           \
+        qp_unlock(&(c)->ctx, lk_);                                \
         return r_;                                                \
     } while (0)
 
@@ -287,7 +339,20 @@ static int qemu_domain_define(char **out_name, sb_conn *c, const char *domain_xm
     if (lk < 0)
         return lk;
     r = define_locked(out_name, c, domain_xml);
-    qp_unlock(lk);
+    qp_unlock(&c->ctx, lk);
+    return r;
+}
+
+/* The checks define makes (qp_domain_parse: one code path), for the
+ * <domain> of a redefined snapshot: nothing is stored. */
+static int qemu_domain_validate(sb_conn *c, const char *domain_xml, unsigned flags)
+{
+    if (flags)
+        return qp_error(&c->ctx, SB_ERR_INVALID_ARG, "unsupported domain_validate flags 0x%x",
+                        flags);
+    qp_domain *d = NULL;
+    int r = qp_domain_parse(&c->ctx, domain_xml, &d);
+    qp_domain_free(d);
     return r;
 }
 
@@ -387,7 +452,7 @@ static int qemu_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
     if (lk < 0)
         return lk;
     r = powerdown_locked(c, domain, &pid);
-    qp_unlock(lk);
+    qp_unlock(&c->ctx, lk);
     int timeout = c->ctx.shutdown_timeout_ms;
     if (r < 0 || timeout <= 0)
         return r;
@@ -451,6 +516,7 @@ static const struct sb_plugin qemu_plugin = {
     .domain_suspend = qemu_domain_suspend,
     .domain_resume = qemu_domain_resume,
     .snapshot_exists = qemu_snapshot_exists,
+    .domain_validate = qemu_domain_validate,
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

@@ -307,7 +307,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
     char *rundir = qp_run_dir(ctx, d->name);
     if (!rundir)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    if ((r = qp_mkdir_p(rundir, 0755)) < 0) {
+    if ((r = qp_mkdir_p(rundir, 0700)) < 0) {
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", rundir);
         free(rundir);
         return r;
@@ -356,7 +356,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         if (chdir(rundir) < 0)
             e = errno;
         int nul = open("/dev/null", O_RDONLY);
-        int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
+        int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0600);
         if (nul < 0 || log < 0)
             e = e ? e : errno;
         if (!e) {
@@ -370,7 +370,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
                 if (s != SIGKILL && s != SIGSTOP)
                     signal(s, SIG_DFL);
             char pidbuf[32];
-            int pf = open("qemu.pid", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            int pf = open("qemu.pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
             if (pf >= 0) {
                 int l = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
                 if (write(pf, pidbuf, (size_t)l) < 0)

@@ -394,7 +394,7 @@ out:
 int qp_qcow2_read(const char *path, unsigned flags, qp_qcow2 *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* never block on a FIFO */
     if (fd < 0) {
         int e = errno;
         return fail(err, errlen, -e, "cannot open '%s': %s", path, strerror(e));

@@ -124,9 +124,17 @@ enum { HDR_OK = 0, HDR_FALLBACK = 1 };
 static int hdr_info(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)
 {
     memset(out, 0, sizeof *out);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO named as an image must not block the open; it
+     * (or a device, socket, directory) is refused, never handed to qemu-img */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return HDR_FALLBACK;
+    struct stat st;
+    if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        close(fd);
+        return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                        "'%s' is not an image: neither a regular file nor a block device", path);
+    }
     if (!force_share && written_by_qemu(fd)) {
         close(fd);
         return HDR_FALLBACK;

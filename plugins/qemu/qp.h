@@ -44,6 +44,11 @@ typedef struct qp_ctx {
      * can check that nothing QEMU writes to is removed. */
     int test_fail_store;
     int store_fail_armed; /* set by the code that switched QEMU */
+    /* The domain lock this connection holds (qp_lock_domain), -1 if none.
+     * Programs qp_run starts inherit it: a qemu-img that outlives a killed
+     * broker process keeps the domain locked until it has finished, so
+     * the next command never reads an image it is still changing. */
+    int lock_fd;
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -62,7 +67,12 @@ void qp_ctx_fini(qp_ctx *ctx);
 char *qp_strdup(const char *s);                /* aborts never; NULL on OOM */
 char *qp_printf(const char *fmt, ...) SB_PRINTF(1, 2);
 int qp_mkdir_p(const char *path, mode_t mode);
-/* Atomic replace: temp file in the same directory, fsync, rename, dir fsync. */
+/* A new file (O_CREAT|O_EXCL|O_NOFOLLOW): an entry already there (a dead
+ * process's temp file, a planted symlink) is unlinked once and the create
+ * retried.  For temp files only.  Returns the fd or -errno. */
+int qp_create_excl(const char *path, mode_t mode);
+/* Atomic replace: temp file (0600, qp_create_excl) in the same directory,
+ * fsync, rename, dir fsync. */
 int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len);
 int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len);
 int qp_file_exists(const char *path);          /* 1 exists, 0 not */
@@ -245,6 +255,11 @@ void qp_domain_store_drop(char *tmp);                                  /* frees 
  * as "ours" when deciding whether an old top may be removed. */
 int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out);
 int qp_ours_add(qp_ctx *ctx, const char *name, const char *path);
+int qp_ours_has(qp_ctx *ctx, const char *name, const char *path); /* path canonical */
+/* Unlink path only when the list has it (the plugin created it) and it is
+ * still a regular file; it then leaves the list.  A file the plugin did
+ * not create is kept (logged).  0 or negative. */
+int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path);
 void qp_ours_remove(qp_ctx *ctx, const char *name, const char *path);
 void qp_ours_drop(qp_ctx *ctx, const char *name);
 char *qp_domain_path(qp_ctx *ctx, const char *name);
@@ -288,8 +303,9 @@ int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len);
 int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes);
 
 /* ---- per-domain lock (util.c) ---------------------------------------------- */
-int qp_lock_domain(qp_ctx *ctx, const char *name); /* returns fd or negative */
-void qp_unlock(int fd);
+/* Returns the fd (also kept in ctx->lock_fd) or negative. */
+int qp_lock_domain(qp_ctx *ctx, const char *name);
+void qp_unlock(qp_ctx *ctx, int fd);
 
 /* ---- guest agent (agent.c) ---------------------------------------------------- */
 int qp_agent_fsfreeze(qp_ctx *ctx, const char *sock_path, int freeze);

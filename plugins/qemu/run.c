@@ -1,4 +1,15 @@
-/* qemu plugin - run an external program (qemu-img, qemu-io) without a shell. */
+/* qemu plugin - run an external program (qemu-img, qemu-io) without a shell.
+ *
+ * A program that changes an image must never be cut off half-way, nor be
+ * left running unseen: the child inherits the domain lock the caller holds
+ * (ctx->lock_fd; every other descriptor of ours is close-on-exec) and runs
+ * in its own process group.  So a broker process killed (kill -9, ^C on
+ * the terminal) while qemu-img writes leaves qemu-img to finish its write
+ * with the domain still locked, and the next command on the domain (which
+ * reconciles the interrupted operation by reading the images) waits for
+ * it instead of reading an image that is still changing.  A parent-death
+ * signal would do the opposite: kill qemu-img in the middle of updating a
+ * qcow2 snapshot table or L1 table. */
 #include "qp.h"
 
 #include <errno.h>
@@ -62,6 +73,10 @@ int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr
             dup2(devnull, 0);
         dup2(po[1], 1);
         dup2(pe[1], 2);
+        /* keep the domain lock across exec (see the top of this file) */
+        if (ctx->lock_fd >= 0)
+            (void)fcntl(ctx->lock_fd, F_SETFD, 0);
+        (void)setpgid(0, 0); /* a terminal's ^C is for the broker, not for a write */
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

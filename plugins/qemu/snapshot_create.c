@@ -89,6 +89,51 @@ static const qp_disk *find_domain_disk(qp_ctx *ctx, const qp_domain *d, const ch
     return found;
 }
 
+static const char *file_kind(mode_t m)
+{
+    return S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+         : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISDIR(m) ? "a directory"
+         : S_ISLNK(m) ? "a symbolic link" : "not a regular file";
+}
+
+/* The memory state file: QEMU streams the guest's RAM into it and a
+ * delete removes it, so it must be a regular file - new (the plugin
+ * creates it), or an existing empty one (a non-empty one only with
+ * REUSE_EXT) - and no other part of this snapshot may use that path: a
+ * disk's image or external file would be overwritten by the memory
+ * state.  An existing device (/dev/null), FIFO (the open would block with
+ * the guest paused), socket, directory or symlink is refused. */
+static int check_memory_target(qp_ctx *ctx, const plan *p, unsigned flags)
+{
+    char *m = qp_realpath_or_copy(p->memory_file);
+    int r = m ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < p->ndisks && r == 0; i++) {
+        const plan_disk *pd = &p->disks[i];
+        char *img = pd->dd->source ? qp_realpath_or_copy(pd->dd->source) : NULL;
+        char *ext = pd->file ? qp_realpath_or_copy(pd->file) : NULL;
+        if ((img && !strcmp(img, m)) || (ext && !strcmp(ext, m)))
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "memory state file '%s' is also %s of disk '%s'", p->memory_file,
+                         img && !strcmp(img, m) ? "the image" : "the external snapshot file",
+                         pd->dd->target);
+        free(img);
+        free(ext);
+    }
+    struct stat st;
+    if (r == 0 && lstat(p->memory_file, &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "memory state file '%s' exists and is %s; it must be a regular file "
+                         "(or not exist)", p->memory_file, file_kind(st.st_mode));
+        else if (st.st_size > 0 && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
+            r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                         "memory state file '%s' already exists and is not empty",
+                         p->memory_file);
+    }
+    free(m);
+    return r;
+}
+
 /* Table + alignment + prepare checks.  Touches nothing. */
 static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
 {
@@ -152,10 +197,6 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
         if (!v->memory_file || v->memory_file[0] != '/')
             return qp_error(ctx, SB_ERR_XML_ERROR, "external memory snapshot needs an absolute file");
         p->memory_file = qp_strdup(v->memory_file);
-        if (qp_file_size(p->memory_file) > 0 && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
-            return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
-                            "memory state file '%s' already exists and is not empty",
-                            p->memory_file);
     }
     int default_loc = (disk_only || mem == SB_LOCATION_EXTERNAL) ? SB_LOCATION_EXTERNAL
                                                                  : SB_LOCATION_INTERNAL;
@@ -348,6 +389,8 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
             return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
                                   "disk '%s' image '%s'", pd->dd->target, pd->dd->source);
     }
+    if (p->memory == SB_LOCATION_EXTERNAL && (r = check_memory_target(ctx, p, flags)) < 0)
+        return r;
     for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].mode == SB_LOCATION_INTERNAL && !qp_file_exists(p->disks[i].dd->source))
             return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT, "disk '%s' image '%s'",
@@ -391,7 +434,7 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
     return 0;
 }
 
-static void undo_files(plan *p)
+static void undo_files(qp_ctx *ctx, plan *p)
 {
     for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].created) {
@@ -399,7 +442,11 @@ static void undo_files(plan *p)
             p->disks[i].created = 0;
         }
     if (p->mem_created && p->memory_file) {
+        char *c = qp_realpath_or_copy(p->memory_file);
         unlink(p->memory_file);
+        if (c)
+            qp_ours_remove(ctx, p->dom->name, c);
+        free(c);
         p->mem_created = 0;
     }
 }
@@ -464,7 +511,7 @@ static int offline_external(qp_ctx *ctx, plan *p, unsigned flags)
     if (r == 0)
         r = repoint_domain(ctx, p);
     if (r < 0)
-        undo_files(p);
+        undo_files(ctx, p);
     return r;
 }
 
@@ -546,22 +593,63 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
     return r;
 }
 
+/* The memory file, opened before the guest is paused: a new file is
+ * created exclusively (and recorded as the plugin's, so a delete may
+ * remove it); an existing one is opened without following a symlink and
+ * without blocking, must still be a regular file (check_memory_target
+ * looked before), and is truncated.  Returns the fd or negative. */
+static int open_memory_file(qp_ctx *ctx, plan *p)
+{
+    int fd = open(p->memory_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        p->mem_created = 1;
+        char *c = qp_realpath_or_copy(p->memory_file);
+        int r = c ? qp_ours_add(ctx, p->dom->name, c) : -SB_ERR_NO_MEMORY;
+        free(c);
+        if (r < 0) {
+            close(fd);
+            return r;
+        }
+        return fd;
+    }
+    if (errno != EEXIST)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot create memory file '%s'",
+                              p->memory_file);
+    fd = open(p->memory_file, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        int e = fd < 0 ? errno : 0;
+        if (fd >= 0)
+            close(fd);
+        return e ? qp_error_errno(ctx, SB_ERR_CONFIG_UNSUPPORTED, e,
+                                  "memory state file '%s' must be a regular file",
+                                  p->memory_file)
+                 : qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                            "memory state file '%s' must be a regular file", p->memory_file);
+    }
+    if (ftruncate(fd, 0) < 0) {
+        int e = errno;
+        close(fd);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot truncate memory file '%s'",
+                              p->memory_file);
+    }
+    return fd;
+}
+
 static int save_memory(qp_ctx *ctx, plan *p, unsigned flags)
 {
     int r;
+    int fd = open_memory_file(ctx, p);
+    if (fd < 0)
+        return fd;
     json_object *params = json_object_new_object();
     json_object_object_add(params, "max-bandwidth", json_object_new_int64(1LL << 40));
     (void)qp_qmp_execute(p->q, "migrate-set-parameters", params, NULL);
     if (!(flags & SB_SNAPSHOT_CREATE_LIVE) && !strcmp(p->status, "running"))
-        if ((r = qp_qmp_execute(p->q, "stop", NULL, NULL)) < 0)
+        if ((r = qp_qmp_execute(p->q, "stop", NULL, NULL)) < 0) {
+            close(fd);
             return r;
-    int existed = qp_file_exists(p->memory_file);
-    int fd = open(p->memory_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot create memory file '%s'",
-                              p->memory_file);
-    if (!existed)
-        p->mem_created = 1;
+        }
     json_object *a = json_object_new_object();
     json_object_object_add(a, "fdname", json_object_new_string("sbmem"));
     r = qp_qmp_execute_fd(p->q, "getfd", a, fd, NULL);
@@ -668,7 +756,7 @@ fail:
         (void)qp_agent_fsfreeze(&quiet, path ? path : def, 0);
         free(def);
     }
-    undo_files(p);
+    undo_files(ctx, p);
     if (p->q && was_running && !p->n_manual) {
         qp_ctx quiet = *ctx;
         (void)quiet;

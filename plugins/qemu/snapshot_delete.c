@@ -449,10 +449,10 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
             r = qp_ours_add(ctx, domain, c);
         free(c);
     }
+    /* only a memory file the plugin created (never /dev/null, nor a file
+     * the user had made for it) */
     if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)
-        if (unlink(v->memory_file) < 0 && errno != ENOENT)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'",
-                               v->memory_file);
+        r = qp_ours_unlink(ctx, domain, v->memory_file);
 out:
     if (have_need)
         qp_needed_free(&need);

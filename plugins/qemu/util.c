@@ -65,6 +65,7 @@ void qp_ctx_init(qp_ctx *ctx, const struct sb_host_api *api, sb_host *h, const c
     ctx->job_timeout_ms = 600000;
     ctx->connect_timeout_ms = 10000;
     ctx->shutdown_timeout_ms = 30000;
+    ctx->lock_fd = -1;
 }
 
 void qp_ctx_fini(qp_ctx *ctx)
@@ -125,16 +126,29 @@ static int fsync_dir_of(const char *path)
     return r;
 }
 
+int qp_create_excl(const char *path, mode_t mode)
+{
+    for (int attempt = 0;; attempt++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd >= 0 || errno != EEXIST || attempt)
+            return fd < 0 ? -errno : fd;
+        /* left by a dead process with this pid (or planted): remove the
+         * entry itself, never what a symlink there points at */
+        if (unlink(path) < 0 && errno != ENOENT)
+            return -errno;
+    }
+}
+
 int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len)
 {
     char *tmp = qp_printf("%s.tmp.%ld", path, (long)getpid());
     if (!tmp)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = qp_create_excl(tmp, 0600);
     if (fd < 0) {
-        int e = errno;
+        int r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -fd, "cannot create '%s'", tmp);
         free(tmp);
-        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot create '%s.tmp'", path);
+        return r;
     }
     size_t off = 0;
     while (off < len) {
@@ -169,10 +183,17 @@ int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t
 
 int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* the plugin's own state files: never through a symlink, never a FIFO
+     * or device (O_NONBLOCK: a FIFO would block the open) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return qp_error_errno(ctx, errno == ENOENT ? SB_ERR_NO_DOMAIN : SB_ERR_SYSTEM_ERROR,
                               errno, "cannot open '%s'", path);
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "'%s' is not a regular file", path);
+    }
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap);
     for (;;) {
@@ -334,8 +355,8 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
         free(path);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    qp_mkdir_p(dir, 0755);
-    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    qp_mkdir_p(dir, 0700);
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         int e = errno;
         int r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot open lock '%s'", path);
@@ -355,11 +376,15 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     }
     free(dir);
     free(path);
+    ctx->lock_fd = fd; /* inherited by the programs qp_run starts (run.c) */
     return fd;
 }
 
-void qp_unlock(int fd)
+void qp_unlock(qp_ctx *ctx, int fd)
 {
-    if (fd >= 0)
-        close(fd);
+    if (fd < 0)
+        return;
+    if (ctx->lock_fd == fd)
+        ctx->lock_fd = -1;
+    close(fd);
 }

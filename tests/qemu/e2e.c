@@ -6,12 +6,15 @@
 
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -367,4 +370,64 @@ void e2e_stop(const char *dom)
     int st = -1;
     if (sb_domain_get_state(&st, E.c, dom) == 0 && st != SB_DOMAIN_SHUTOFF)
         sb_domain_destroy(E.c, dom);
+}
+
+pid_t e2e_cli_start(const char *config, const char *const args[])
+{
+    const char *exe = getenv("SB_CLI");
+    assert_non_null(exe);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (config)
+            setenv("SNAPBROKER_CONFIG", config, 1);
+        else
+            unsetenv("SNAPBROKER_CONFIG");
+        int fd = open(e2e_path("cli.log"), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        const char *argv[32] = {exe};
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        execv(exe, (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int e2e_cli_wait(pid_t pid, int deadline_ms)
+{
+    int st = 0;
+    for (int waited = 0;; waited += 10) {
+        pid_t w = waitpid(pid, &st, WNOHANG);
+        if (w == pid)
+            break;
+        if (waited >= deadline_ms) {
+            print_message("# CLI %d still running after %d ms: killed\n", (int)pid, deadline_ms);
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            return -1;
+        }
+        qp_sleep_ms(10);
+    }
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int e2e_cli(const char *config, int deadline_ms, const char *const args[])
+{
+    return e2e_cli_wait(e2e_cli_start(config, args), deadline_ms);
+}
+
+const char *e2e_conf(const char *file, const char *qemu_group)
+{
+    const char *path = e2e_path(file);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "default_host = \"local\";\n"
+               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
+               "            qemu = { %s }; } );\n", qemu_group);
+    assert_int_equal(fclose(f), 0);
+    return path;
 }

@@ -1,0 +1,248 @@
+/* tests/qemu - a CLI process killed (SIGKILL) while one of the qemu-img
+ * runs of a snapshot operation is pending (issue 8, items 1, 3 and 5):
+ * the next command must find the domain's images and metadata agreeing,
+ * and nothing the plugin created left behind.
+ *
+ * The window: the CLI runs with a configuration whose qemu_img is a
+ * wrapper script (written by this test) that, on its Nth run (counted in
+ * a file), announces itself with its pid and waits for a "go" file before
+ * it execs the real qemu-img.  The test kills the CLI as soon as the
+ * wrapper has announced itself, then lets it go: that qemu-img still runs
+ * to its end, as it would when a broker dies in the middle of a write.
+ * No timing: every step waits for a file or for a process. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+#define DEADLINE_MS 120000 /* only catches hangs */
+
+static char wrap_dir[300];
+static const char *wrap_conf;
+
+static int setup(void **state)
+{
+    if (e2e_setup(state) < 0 || !getenv("SB_CLI"))
+        return -1;
+    snprintf(wrap_dir, sizeof wrap_dir, "%s/wrap", E.dir);
+    if (mkdir(wrap_dir, 0700) < 0)
+        return -1;
+    char script[400];
+    snprintf(script, sizeof script, "%s/qemu-img", wrap_dir);
+    FILE *f = fopen(script, "w");
+    if (!f)
+        return -1;
+    /* WRAP_NTH: which run of qemu-img to hold (1 = the first) */
+    fprintf(f, "#!/bin/sh\n"
+               "d=%s\n"
+               "n=$(( $(cat \"$d/count\" 2>/dev/null || echo 0) + 1 ))\n"
+               "echo $n > \"$d/count\"\n"
+               "if [ \"$n\" = \"$WRAP_NTH\" ]; then\n"
+               "  echo \"$$ $*\" > \"$d/started.tmp\" && mv \"$d/started.tmp\" \"$d/started\"\n"
+               "  while [ ! -e \"$d/go\" ]; do sleep 0.02; done\n"
+               "fi\n"
+               "exec qemu-img \"$@\"\n",
+            wrap_dir);
+    if (fclose(f) != 0 || chmod(script, 0700) < 0)
+        return -1;
+    char group[500];
+    snprintf(group, sizeof group, "qemu_img = \"%s\";", script);
+    wrap_conf = strdup(e2e_conf("wrap.conf", group));
+    return wrap_conf ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    free((char *)wrap_conf);
+    return e2e_teardown(state);
+}
+
+static const char *wrap_file(const char *name)
+{
+    static char buf[4][400];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", wrap_dir, name);
+    return buf[k];
+}
+
+static void wrap_reset(int nth)
+{
+    unlink(wrap_file("count"));
+    unlink(wrap_file("started"));
+    unlink(wrap_file("go"));
+    char v[16];
+    snprintf(v, sizeof v, "%d", nth);
+    setenv("WRAP_NTH", v, 1);
+}
+
+/* Wait for the held qemu-img run to announce itself; returns its pid and
+ * (in what) its arguments. */
+static pid_t wait_started(char *what, size_t len)
+{
+    char *text = NULL;
+    for (int waited = 0; !qp_file_exists(wrap_file("started")); waited += 10) {
+        assert_true(waited < DEADLINE_MS);
+        qp_sleep_ms(10);
+    }
+    assert_int_equal(qp_read_file(&E.t, wrap_file("started"), &text, NULL), 0);
+    long pid = strtol(text, NULL, 10);
+    const char *sp = strchr(text, ' ');
+    snprintf(what, len, "%s", sp ? sp + 1 : "");
+    what[strcspn(what, "\n")] = '\0';
+    free(text);
+    return (pid_t)pid;
+}
+
+/* Start the CLI with the wrapper, kill it once run `nth` of qemu-img is
+ * held, and return that run's pid (left waiting for "go"). */
+static pid_t kill_at(int nth, const char *const args[], char *what, size_t len)
+{
+    wrap_reset(nth);
+    pid_t cli = e2e_cli_start(wrap_conf, args);
+    pid_t held = wait_started(what, len);
+    print_message("# killed the CLI while qemu-img run %d waits: %s\n", nth, what);
+    assert_int_equal(kill(cli, SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(cli, &st, 0), cli);
+    assert_true(WIFSIGNALED(st));
+    unsetenv("WRAP_NTH");
+    return held;
+}
+
+/* Let the held qemu-img run go and reap it (this process is the child
+ * subreaper: the killed CLI's orphans are ours). */
+static void release(pid_t held)
+{
+    FILE *f = fopen(wrap_file("go"), "w");
+    assert_non_null(f);
+    assert_int_equal(fclose(f), 0);
+    int st;
+    assert_int_equal(waitpid(held, &st, 0), held);
+}
+
+/* 1 when a process waits for the flock on the domain's plugin lock file
+ * (a "->" line of /proc/locks on its inode). */
+static int lock_has_waiter(const char *dom)
+{
+    char path[600], line[256];
+    snprintf(path, sizeof path, "%s/locks/%s.lock", E.t.state_dir, dom);
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return 0;
+    char ino[40];
+    snprintf(ino, sizeof ino, ":%lu ", (unsigned long)st.st_ino);
+    FILE *f = fopen("/proc/locks", "r");
+    int found = 0;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, "->") && strstr(line, ino);
+    if (f)
+        fclose(f);
+    return found;
+}
+
+/* `check DOM` in a child CLI, started while the killed operation's
+ * qemu-img is still held: it must wait for it (the domain lock), so the
+ * run is released only once check is seen waiting, or has ended (which
+ * is the bug).  Returns check's report (the tail of cli.log). */
+static char *check_while_held(const char *dom, pid_t held)
+{
+    char *before = NULL;
+    size_t off = 0;
+    if (qp_read_file(&E.t, e2e_path("cli.log"), &before, &off) < 0)
+        off = 0;
+    free(before);
+    const char *const args[] = {"check", dom, NULL};
+    pid_t chk = e2e_cli_start(NULL, args);
+    int st = 0, ended = 0;
+    for (int waited = 0; !lock_has_waiter(dom); waited += 10) {
+        assert_true(waited < DEADLINE_MS);
+        if (waitpid(chk, &st, WNOHANG) == chk) {
+            ended = 1;
+            print_message("# check ended while qemu-img still ran\n");
+            break;
+        }
+        qp_sleep_ms(10);
+    }
+    release(held);
+    if (!ended)
+        assert_int_equal(waitpid(chk, &st, 0), chk);
+    char *log = NULL;
+    assert_int_equal(qp_read_file(&E.t, e2e_path("cli.log"), &log, NULL), 0);
+    char *report = strdup(log + off);
+    free(log);
+    for (const char *p = report; *p;) {
+        size_t n = strcspn(p, "\n");
+        print_message("# check: %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return report;
+}
+
+/* ---- 1. qemu-img outlives the killed CLI ------------------------------- */
+
+/* The issue's repro: a killed snapshot-delete used to leave qemu-img
+ * running without the lock; check saw the tag, said "nothing to do", and
+ * qemu-img then removed it: metadata without data. */
+static void killed_delete_waits_for_qemu_img(void **state)
+{
+    (void)state;
+    e2e_define("vo");
+    const char *img = e2e_path("vo-vda.qcow2");
+    assert_int_equal(e2e_snap("vo", "s1", NULL, 0), 0);
+    char what[300];
+    const char *const del[] = {"snapshot-delete", "vo", "s1", NULL};
+    pid_t held = kill_at(1, del, what, sizeof what); /* snapshot -d on vda */
+    assert_non_null(strstr(what, "snapshot -d"));
+    char *report = check_while_held("vo", held);
+    assert_non_null(strstr(report, "metadata removed"));
+    free(report);
+    assert_false(e2e_in_tree("vo", "s1"));
+    assert_int_equal(e2e_has_tag(img, "s1"), 0);
+    assert_int_equal(e2e_has_tag(e2e_path("vo-vdb.qcow2"), "s1"), 0);
+    /* the name is free again, and a new s1 reverts */
+    assert_int_equal(e2e_snap("vo", "s1", NULL, 0), 0);
+    assert_int_equal(e2e_revert("vo", "s1", 0), 0);
+}
+
+/* The mirror case: a killed create used to leave an orphan tag. */
+static void killed_create_waits_for_qemu_img(void **state)
+{
+    (void)state;
+    e2e_define("vc");
+    char what[300];
+    const char *const mk[] = {"snapshot-create-as", "vc", "c1", NULL};
+    pid_t held = kill_at(2, mk, what, sizeof what); /* snapshot -c on vdb */
+    assert_non_null(strstr(what, "snapshot -c"));
+    char *report = check_while_held("vc", held);
+    assert_non_null(strstr(report, "adopted"));
+    free(report);
+    assert_true(e2e_in_tree("vc", "c1"));
+    assert_int_equal(e2e_has_tag(e2e_path("vc-vda.qcow2"), "c1"), 1);
+    assert_int_equal(e2e_has_tag(e2e_path("vc-vdb.qcow2"), "c1"), 1);
+    e2e_off_write("vc", "vda", 0x31);
+    assert_int_equal(e2e_revert("vc", "c1", 0), 0);
+    assert_true(e2e_off_check("vc", "vda", 0xaa));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(killed_delete_waits_for_qemu_img),
+        cmocka_unit_test(killed_create_waits_for_qemu_img),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
