@@ -4,6 +4,7 @@
  * us normalized snapshot XML; we do the disk and VM work with qemu-img
  * (shut-off domains) and QMP (running ones).
  */
+#include "journal.h"
 #include "qp.h"
 
 #include <limits.h>
@@ -224,6 +225,35 @@ static int qemu_domain_get_xml(char **out_xml, sb_conn *c, const char *domain, u
     return r;
 }
 
+
+/* The domain lock, then what a dead process left half-done on the
+ * domain is finished or undone (journal.c) before anything else. */
+static int lock_and_recover(sb_conn *c, const char *domain)
+{
+    int lk = qp_lock_domain(&c->ctx, domain);
+    if (lk < 0)
+        return lk;
+    int r = qp_journal_recover(&c->ctx, domain);
+    if (r < 0) {
+        qp_unlock(&c->ctx, lk);
+        return r;
+    }
+    return lk;
+}
+
+#define LOCKED(c, domain, expr)                                   \
+    do {                                                          \
+        int lk_ = lock_and_recover((c), (domain));                \
+        if (lk_ < 0)                                              \
+            return lk_;                                           \
+        int r_ = (expr);                                          \
+        qp_unlock(&(c)->ctx, lk_);                                \
+        return r_;                                                \
+    } while (0)
+
+/* A state query is what `check` asks first: an operation a dead process
+ * left half-done is dealt with here too (only then is the lock taken);
+ * one that cannot be is the answer, so check reports it. */
 static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
 {
     qp_domain *d = NULL;
@@ -231,18 +261,14 @@ static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
     if (r < 0)
         return r;
     qp_domain_free(d);
+    if (qp_journal_pending(&c->ctx, domain)) {
+        int lk = lock_and_recover(c, domain);
+        if (lk < 0)
+            return lk;
+        qp_unlock(&c->ctx, lk);
+    }
     return qp_proc_state(&c->ctx, domain, out_state);
 }
-
-#define LOCKED(c, domain, expr)                                   \
-    do {                                                          \
-        int lk_ = qp_lock_domain(&(c)->ctx, (domain));            \
-        if (lk_ < 0)                                              \
-            return lk_;                                           \
-        int r_ = (expr);                                          \
-        qp_unlock(&(c)->ctx, lk_);                                \
-        return r_;                                                \
-    } while (0)
 
 static int snap_create(char **out_xml, sb_conn *c, const char *domain, const char *xml,
                        unsigned flags)
@@ -334,7 +360,7 @@ static int qemu_domain_define(char **out_name, sb_conn *c, const char *domain_xm
         return r;
     char *name = qp_strdup(d->name);
     qp_domain_free(d);
-    int lk = qp_lock_domain(&c->ctx, name);
+    int lk = lock_and_recover(c, name);
     free(name);
     if (lk < 0)
         return lk;
@@ -448,7 +474,7 @@ static int qemu_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
         return r;
     qp_domain_free(d);
     pid_t pid = 0;
-    int lk = qp_lock_domain(&c->ctx, domain);
+    int lk = lock_and_recover(c, domain);
     if (lk < 0)
         return lk;
     r = powerdown_locked(c, domain, &pid);

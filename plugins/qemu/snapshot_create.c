@@ -9,6 +9,7 @@
  *                           then the disk transaction, then cont
  * Files created by a failed attempt are removed.
  */
+#include "journal.h"
 #include "snapshot_common.h"
 
 #include <errno.h>
@@ -41,10 +42,14 @@ typedef struct plan {
     plan_disk *disks;
     qp_qmp *q;
     int mem_created;
+    qp_journal j;     /* external snapshots: the files made, until done */
+    int journaled;
 } plan;
 
 static void plan_free(qp_ctx *ctx, plan *p)
 {
+    if (p->journaled)
+        qp_journal_end(ctx, &p->j);
     for (size_t i = 0; i < p->ndisks; i++)
         free(p->disks[i].file);
     free(p->disks);
@@ -434,21 +439,50 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
     return 0;
 }
 
+/* Remove the files this attempt created (and only those). */
 static void undo_files(qp_ctx *ctx, plan *p)
 {
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
     for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].created) {
-            unlink(p->disks[i].file);
+            (void)qp_ours_unlink(&quiet, p->dom->name, p->disks[i].file);
             p->disks[i].created = 0;
         }
     if (p->mem_created && p->memory_file) {
-        char *c = qp_realpath_or_copy(p->memory_file);
-        unlink(p->memory_file);
-        if (c)
-            qp_ours_remove(ctx, p->dom->name, c);
-        free(c);
+        (void)qp_ours_unlink(&quiet, p->dom->name, p->memory_file);
         p->mem_created = 0;
     }
+}
+
+/* A new external target: created empty by the plugin (journaled and
+ * recorded as its file first), then formatted by qemu-img or QEMU.  An
+ * existing empty file (plan_build allowed it) is the user's: it is used,
+ * never recorded nor removed. */
+static int make_target(qp_ctx *ctx, plan *p, plan_disk *pd)
+{
+    int fd = qp_journal_create_file(ctx, &p->j, pd->file);
+    if (fd >= 0) {
+        close(fd);
+        pd->created = 1;
+        return 0;
+    }
+    return fd == -EEXIST ? 0 : fd;
+}
+
+/* After success: REUSE_EXT targets become the snapshot's, like the ones
+ * the plugin made (a delete may merge and remove them). */
+static void adopt_reused(qp_ctx *ctx, plan *p, unsigned flags)
+{
+    if (!(flags & SB_SNAPSHOT_CREATE_REUSE_EXT) || (flags & SB_SNAPSHOT_CREATE_NO_METADATA))
+        return;
+    for (size_t i = 0; i < p->ndisks; i++)
+        if (p->disks[i].mode == SB_LOCATION_EXTERNAL) {
+            char *c = qp_realpath_or_copy(p->disks[i].file);
+            if (c && qp_ours_add(ctx, p->dom->name, c) < 0)
+                qp_log(ctx, SB_LOG_WARN, "'%s' is not recorded as the snapshot's", c);
+            free(c);
+        }
 }
 
 static int offline_internal(qp_ctx *ctx, plan *p)
@@ -504,9 +538,8 @@ static int offline_external(qp_ctx *ctx, plan *p, unsigned flags)
         plan_disk *pd = &p->disks[i];
         if (pd->mode != SB_LOCATION_EXTERNAL || (flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
             continue;
-        r = qp_img_create_overlay(ctx, pd->file, pd->dd->source, pd->dd->format);
-        if (r == 0 || qp_file_exists(pd->file))
-            pd->created = 1;
+        if ((r = make_target(ctx, p, pd)) == 0)
+            r = qp_img_create_overlay(ctx, pd->file, pd->dd->source, pd->dd->format);
     }
     if (r == 0)
         r = repoint_domain(ctx, p);
@@ -558,26 +591,30 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
     free(xml);
     if (r < 0)
         return r;
-    /* remember which targets did not exist, so a failure can remove them */
-    for (size_t i = 0; i < p->ndisks; i++)
-        if (p->disks[i].mode == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT) &&
-            !qp_file_exists(p->disks[i].file))
-            p->disks[i].created = 1;
-    r = qp_qmp_execute(p->q, "transaction", disk_transaction(p, flags), NULL);
+    /* the new targets, made empty by the plugin (QEMU formats them) */
+    for (size_t i = 0; i < p->ndisks && r == 0; i++)
+        if (p->disks[i].mode == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
+            r = make_target(ctx, p, &p->disks[i]);
+    if (r == 0)
+        r = qp_qmp_execute(p->q, "transaction", disk_transaction(p, flags), NULL);
     if (r < 0) {
         qp_domain_store_drop(tmp);
         return r;
     }
-    /* QEMU writes to the overlays now: they are QEMU's */
+    /* QEMU writes to the overlays now: they are QEMU's, never removed */
     for (size_t i = 0; i < p->ndisks; i++)
         p->disks[i].created = 0;
+    p->mem_created = 0;
+    if ((r = qp_journal_commit(ctx, &p->j)) < 0)
+        qp_log(ctx, SB_LOG_WARN, "cannot record the commit point: %s", ctx->err_msg);
+    r = 0;
     ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
     r = qp_domain_store_commit(ctx, p->dom->name, tmp);
     ctx->store_fail_armed = 0;
     if (r < 0) {
         char msg[sizeof ctx->err_msg];
         snprintf(msg, sizeof msg, "%s", ctx->err_msg);
-        for (size_t i = 0; i < p->ndisks; i++)
+        for (size_t i = 0; i < p->ndisks; i++) /* REUSE_EXT targets too: QEMU's now */
             if (p->disks[i].mode == SB_LOCATION_EXTERNAL) {
                 char *c = qp_realpath_or_copy(p->disks[i].file);
                 if (c)
@@ -600,21 +637,13 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
  * looked before), and is truncated.  Returns the fd or negative. */
 static int open_memory_file(qp_ctx *ctx, plan *p)
 {
-    int fd = open(p->memory_file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd = qp_journal_create_file(ctx, &p->j, p->memory_file);
     if (fd >= 0) {
         p->mem_created = 1;
-        char *c = qp_realpath_or_copy(p->memory_file);
-        int r = c ? qp_ours_add(ctx, p->dom->name, c) : -SB_ERR_NO_MEMORY;
-        free(c);
-        if (r < 0) {
-            close(fd);
-            return r;
-        }
         return fd;
     }
-    if (errno != EEXIST)
-        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot create memory file '%s'",
-                              p->memory_file);
+    if (fd != -EEXIST)
+        return fd;
     fd = open(p->memory_file, O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
@@ -813,6 +842,17 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         r = qp_error(ctx, SB_ERR_XML_DETAIL, "invalid snapshot name '%s'", p.view->name);
     if (r == 0)
         r = plan_build(ctx, &p, domain, flags);
+    if (r == 0 && (p.n_external || p.memory == SB_LOCATION_EXTERNAL)) {
+        /* the files it makes, so a process killed half-way leaves none
+         * behind (journal.c); shut off, the definition it replaces */
+        r = qp_journal_begin(ctx, &p.j, domain, "create", p.view->name,
+                             p.active ? NULL : p.dom->xml);
+        p.journaled = r == 0;
+        p.j.resume = p.active && !strcmp(p.status, "running") && !p.n_manual &&
+                     p.memory == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_HALT);
+        if (r == 0 && p.j.resume)
+            r = qp_journal_save(ctx, &p.j);
+    }
     if (r == 0) {
         if (p.active)
             r = online_create(ctx, &p, flags);
@@ -820,6 +860,17 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             r = offline_external(ctx, &p, flags);
         else
             r = offline_internal(ctx, &p);
+    }
+    if (r == 0)
+        adopt_reused(ctx, &p, flags);
+    /* a NO_METADATA snapshot's files are the user's from now on: no tree
+     * records them, so the plugin must never take them for its own */
+    for (size_t i = 0; r == 0 && p.journaled && (flags & SB_SNAPSHOT_CREATE_NO_METADATA) &&
+                       i < p.j.created.n; i++)
+        qp_ours_remove(ctx, domain, p.j.created.v[i]);
+    if (p.journaled) { /* done, either way: nothing for a recovery to do */
+        qp_journal_end(ctx, &p.j);
+        p.journaled = 0;
     }
     if (r == 0 && ctx->test_delay_ms > 0)
         qp_sleep_ms(ctx->test_delay_ms); /* test-only window, see qp.h */

@@ -16,6 +16,7 @@
  * (snapshot_guard.c) refuses when another snapshot still needs the
  * images' current contents.
  */
+#include "journal.h"
 #include "snapshot_common.h"
 
 #include <errno.h>
@@ -221,43 +222,61 @@ static int guard_internal(qp_ctx *ctx, const char *domain, const struct sb_snaps
  * cannot be stored, rolls the reverted disks back to it.  The temporary
  * snapshots are removed at the end. */
 static int offline_apply_all(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
-                             const qp_domain *newdom, const char *newxml)
+                             const qp_domain *newdom, const char *newxml, const char *oldxml)
 {
     char undo[64];
     snprintf(undo, sizeof undo, "sb-undo-%ld-%lld", (long)getpid(), (long long)time(NULL));
-    qp_strv imgs = {0};
-    int r = 0;
+    qp_journal j;
+    int r = qp_journal_begin(ctx, &j, domain, "revert-internal", v->name, oldxml);
+    if (r < 0)
+        return r;
+    j.undo_tag = qp_strdup(undo);
     for (size_t i = 0; i < v->ndisks; i++) {
         if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
             continue;
         const qp_disk *k = qp_domain_disk(newdom, v->disks[i].name);
-        if (k && k->source && !qp_strv_has(&imgs, k->source))
-            qp_strv_add(&imgs, k->source);
+        if (k && k->source && !qp_strv_has(&j.images, k->source))
+            qp_strv_add(&j.images, k->source);
     }
+    /* a process killed from here on is finished or undone by the next
+     * command on the domain (qp_journal_recover) */
+    if (!j.undo_tag || (r = qp_journal_save(ctx, &j)) < 0) {
+        qp_journal_end(ctx, &j);
+        return r < 0 ? r : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    const qp_strv *imgs = &j.images;
     qp_ctx quiet = *ctx;
     quiet.api = NULL;
     size_t marked = 0, applied = 0;
-    for (; marked < imgs.n && r == 0; marked++)
-        if ((r = qp_img_snapshot_create(ctx, imgs.v[marked], undo)) < 0)
+    for (; marked < imgs->n && r == 0; marked++)
+        if ((r = qp_img_snapshot_create(ctx, imgs->v[marked], undo)) < 0)
             break;
-    for (; r == 0 && applied < imgs.n; applied++)
-        if ((r = qp_img_snapshot_apply(ctx, imgs.v[applied], v->name)) < 0) {
+    for (; r == 0 && applied < imgs->n; applied++)
+        if ((r = qp_img_snapshot_apply(ctx, imgs->v[applied], v->name)) < 0) {
             applied++; /* it may be partly applied: roll it back too */
             break;
         }
     if (r == 0)
         r = qp_domain_store(ctx, domain, newxml);
+    if (r == 0 && qp_journal_commit(ctx, &j) < 0)
+        qp_log(ctx, SB_LOG_WARN, "cannot record the commit point: %s", ctx->err_msg);
+    int stuck = 0;
     if (r < 0) {
         for (size_t i = 0; i < applied; i++)
-            if (qp_img_snapshot_apply(&quiet, imgs.v[i], undo) < 0)
-                qp_log(ctx, SB_LOG_ERROR, "cannot roll image '%s' back: %s", imgs.v[i],
+            if (qp_img_snapshot_apply(&quiet, imgs->v[i], undo) < 0) {
+                qp_log(ctx, SB_LOG_ERROR, "cannot roll image '%s' back: %s", imgs->v[i],
                        quiet.err_msg);
+                stuck = 1;
+            }
     }
-    for (size_t i = 0; i < marked; i++)
-        if (qp_img_snapshot_delete(&quiet, imgs.v[i], undo) < 0)
-            qp_log(ctx, SB_LOG_WARN, "temporary snapshot '%s' left in '%s': %s", undo, imgs.v[i],
+    for (size_t i = 0; i < marked && !stuck; i++)
+        if (qp_img_snapshot_delete(&quiet, imgs->v[i], undo) < 0)
+            qp_log(ctx, SB_LOG_WARN, "temporary snapshot '%s' left in '%s': %s", undo, imgs->v[i],
                    quiet.err_msg);
-    qp_strv_free(&imgs);
+    if (stuck) /* the record stays: the next command tries the rollback again */
+        qp_journal_free(&j);
+    else
+        qp_journal_end(ctx, &j);
     return r;
 }
 
@@ -268,7 +287,9 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     qp_domain *cur = NULL, *snapdom = NULL, *newdom = NULL;
     qp_qmp *q = NULL;
     char *newxml = NULL;
-    qp_strv overlays = {0}, created = {0};
+    qp_strv overlays = {0};
+    qp_journal j; /* external: the overlays it makes, the definition it replaces */
+    int journaled = 0;
     int r;
     *out_xml = NULL;
 
@@ -418,7 +439,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                 goto out;
             }
         } else {
-            if ((r = offline_apply_all(ctx, domain, v, newdom, newxml)) < 0)
+            if ((r = offline_apply_all(ctx, domain, v, newdom, newxml, cur->xml)) < 0)
                 goto out;
             if (flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED))
                 if ((r = qp_proc_start(ctx, newdom, (flags & SB_SNAPSHOT_REVERT_PAUSED) != 0, 0,
@@ -454,21 +475,36 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     newxml = xml;
     if (running && (r = qp_proc_destroy(ctx, domain)) < 0)
         goto out;
+    /* a process killed from here until the definition is stored is undone
+     * by the next command (journal.c): the overlays go, the old definition
+     * comes back; killed later, the revert stands */
+    if ((r = qp_journal_begin(ctx, &j, domain, "revert-external", v->name, cur->xml)) < 0)
+        goto out;
+    journaled = 1;
     for (size_t i = 0; i < v->ndisks && r == 0; i++) {
         if (!overlays.v[i][0])
             continue;
         const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        int fd = qp_journal_create_file(ctx, &j, overlays.v[i]);
+        if (fd < 0) {
+            r = fd == -EEXIST ? qp_error(ctx, SB_ERR_OPERATION_FAILED,
+                                         "'%s' appeared while reverting; nothing was changed",
+                                         overlays.v[i])
+                              : fd;
+            break;
+        }
+        close(fd);
         r = qp_img_create_overlay(ctx, overlays.v[i], k->source, k->format);
-        if (qp_file_exists(overlays.v[i]))
-            qp_strv_add(&created, overlays.v[i]);
     }
     if (r == 0)
         r = qp_domain_parse(ctx, newxml, &newdom);
     if (r == 0)
         r = qp_domain_store(ctx, domain, newxml);
+    if (r == 0 && qp_journal_commit(ctx, &j) < 0)
+        qp_log(ctx, SB_LOG_WARN, "cannot record the commit point: %s", ctx->err_msg);
     if (r < 0) {
-        for (size_t i = 0; i < created.n; i++)
-            unlink(created.v[i]);
+        for (size_t i = 0; i < j.created.n; i++)
+            (void)qp_ours_unlink(ctx, domain, j.created.v[i]);
         goto out;
     }
     if (online_target) {
@@ -497,8 +533,8 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             if (qp_domain_store(&quiet, domain, cur->xml) < 0)
                 qp_log(ctx, SB_LOG_WARN, "cannot restore the definition of '%s': %s", domain,
                        quiet.err_msg);
-            for (size_t i = 0; i < created.n; i++)
-                unlink(created.v[i]);
+            for (size_t i = 0; i < j.created.n; i++)
+                (void)qp_ours_unlink(&quiet, domain, j.created.v[i]);
             r = qp_error(ctx, r == -SB_ERR_OPERATION_TIMEOUT ? SB_ERR_OPERATION_TIMEOUT
                                                              : SB_ERR_HYPERVISOR,
                          "cannot restore the memory state of snapshot '%s' from '%s': %s; QEMU "
@@ -550,6 +586,10 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
 done:
     qp_log(ctx, SB_LOG_DEBUG, "reverted '%s' to '%s' in %.1f ms", domain, v->name,
            qp_now_ms() - t0);
+    if (journaled) {
+        qp_journal_end(ctx, &j);
+        journaled = 0;
+    }
     if (r == 0) {
         qp_domain *now = newdom;
         qp_domain *tmp = NULL;
@@ -561,9 +601,10 @@ done:
         qp_domain_free(tmp);
     }
 out:
+    if (journaled) /* failed: what it made is undone already */
+        qp_journal_end(ctx, &j);
     qp_qmp_close(q);
     qp_strv_free(&overlays);
-    qp_strv_free(&created);
     free(newxml);
     qp_domain_free(newdom);
     qp_domain_free(snapdom);

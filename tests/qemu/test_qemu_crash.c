@@ -238,11 +238,154 @@ static void killed_create_waits_for_qemu_img(void **state)
     assert_true(e2e_off_check("vc", "vda", 0xaa));
 }
 
+/* ---- helpers for the images ---------------------------------------------- */
+
+/* Number of tags in image whose name starts with prefix. */
+static int tags_with(const char *image, const char *prefix)
+{
+    qp_img_info info;
+    assert_int_equal(qp_img_query(&E.t, image, 1, &info), 0);
+    int n = 0;
+    for (size_t i = 0; i < info.nsnaps; i++)
+        n += !strncmp(info.snaps[i].name, prefix, strlen(prefix));
+    qp_img_info_free(&info);
+    return n;
+}
+
+/* Files in the scratch dir named "<dom>-<disk>.<all digits>[.N]": the
+ * overlays of external reverts. */
+static int revert_overlays(const char *dom)
+{
+    char **names = NULL;
+    int n = 0;
+    char *argv[] = {(char *)"ls", E.dir, NULL}, *out = NULL;
+    assert_int_equal(qp_run(&E.t, argv, &out, NULL), 0);
+    (void)names;
+    size_t dl = strlen(dom);
+    for (char *line = out, *nl; line && *line; line = nl) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl++ = '\0';
+        const char *dot = strchr(line, '.');
+        if (strncmp(line, dom, dl) || line[dl] != '-' || !dot)
+            continue;
+        int digits = dot[1] != '\0';
+        for (const char *c = dot + 1; *c; c++)
+            digits &= (*c >= '0' && *c <= '9') || *c == '.';
+        if (digits) {
+            print_message("# left: %s\n", line);
+            n++;
+        }
+    }
+    free(out);
+    return n;
+}
+
+static void check_quietly(const char *dom, unsigned flags)
+{
+    char *report = NULL;
+    int r = sb_check(&report, E.c, dom, flags);
+    for (const char *p = report ? report : e2e_err(); *p;) {
+        size_t n = strcspn(p, "\n");
+        print_message("# check: %.*s\n", (int)n, p);
+        p += n + (p[n] == '\n');
+    }
+    assert_int_equal(r, 0);
+    free(report);
+}
+
+/* ---- 3. offline internal revert of two disks, killed at every step ------ */
+
+/* qemu-img runs of the revert: undo tag on vda, on vdb, apply s1 on vda,
+ * on vdb, (the definition is stored: the commit point), drop the undo tag
+ * on vda, on vdb.  Killed while run k is held (run k still completes),
+ * the next command must leave both disks at the same point - before the
+ * revert up to the commit point, at s1 after it - and no undo tag. */
+static void internal_revert_killed_at_each_step(void **state)
+{
+    (void)state;
+    e2e_define("ir");
+    const char *a = e2e_path("ir-vda.qcow2"), *b = e2e_path("ir-vdb.qcow2");
+    e2e_off_write("ir", "vda", 0x11);
+    e2e_off_write("ir", "vdb", 0x11);
+    assert_int_equal(e2e_snap("ir", "s1", NULL, 0), 0);
+    e2e_off_write("ir", "vda", 0x22);
+    e2e_off_write("ir", "vdb", 0x22);
+    assert_int_equal(e2e_snap("ir", "s2", NULL, 0), 0);
+    for (int k = 1; k <= 6; k++) {
+        e2e_off_write("ir", "vda", 0x33);
+        e2e_off_write("ir", "vdb", 0x33);
+        char what[300];
+        const char *const rv[] = {"snapshot-revert", "ir", "s1", NULL};
+        pid_t held = kill_at(k, rv, what, sizeof what);
+        release(held);
+        check_quietly("ir", 0);
+        int want = k <= 4 ? 0x33 : 0x11;
+        print_message("# step %d (%s): both disks must hold 0x%02x\n", k, what, want);
+        assert_true(e2e_img_check(a, want));
+        assert_true(e2e_img_check(b, want));
+        assert_int_equal(tags_with(a, "sb-undo-"), 0);
+        assert_int_equal(tags_with(b, "sb-undo-"), 0);
+        assert_int_equal(e2e_has_tag(a, "s1") + e2e_has_tag(b, "s1"), 2);
+        assert_int_equal(e2e_has_tag(a, "s2") + e2e_has_tag(b, "s2"), 2);
+    }
+    assert_int_equal(e2e_revert("ir", "s2", 0), 0);
+    assert_true(e2e_img_check(a, 0x22) && e2e_img_check(b, 0x22));
+}
+
+/* ---- 5. external revert and create, killed between their overlays -------- */
+
+static void external_revert_killed(void **state)
+{
+    (void)state;
+    e2e_define("xr");
+    const char *ov = e2e_path("xr-vda.x1");
+    assert_int_equal(e2e_snap("xr", "x1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("xr", "vda", 0x44);
+    for (int k = 1; k <= 2; k++) { /* qemu-img create of vda's, then vdb's overlay */
+        char what[300];
+        const char *const rv[] = {"snapshot-revert", "xr", "x1", NULL};
+        pid_t held = kill_at(k, rv, what, sizeof what);
+        assert_non_null(strstr(what, "create"));
+        release(held);
+        check_quietly("xr", SB_CHECK_REPAIR);
+        assert_int_equal(revert_overlays("xr"), 0);
+        char *src = e2e_source("xr", "vda");
+        assert_string_equal(src, ov); /* the definition it had */
+        free(src);
+        assert_true(e2e_off_check("xr", "vda", 0x44));
+    }
+    assert_int_equal(e2e_revert("xr", "x1", 0), 0);
+    assert_true(e2e_off_check("xr", "vda", 0xaa));
+}
+
+static void external_create_killed(void **state)
+{
+    (void)state;
+    e2e_define("xc");
+    char what[300];
+    const char *const mk[] = {"snapshot-create-as", "xc", "x2", "--disk-only", NULL};
+    pid_t held = kill_at(2, mk, what, sizeof what); /* vdb's overlay; vda's is made */
+    release(held);
+    check_quietly("xc", SB_CHECK_REPAIR);
+    assert_false(e2e_in_tree("xc", "x2"));
+    assert_false(qp_file_exists(e2e_path("xc-vda.x2")));
+    assert_false(qp_file_exists(e2e_path("xc-vdb.x2")));
+    char *src = e2e_source("xc", "vda");
+    assert_string_equal(src, e2e_path("xc-vda.qcow2"));
+    free(src);
+    /* the name works again */
+    assert_int_equal(e2e_snap("xc", "x2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(killed_delete_waits_for_qemu_img),
         cmocka_unit_test(killed_create_waits_for_qemu_img),
+        cmocka_unit_test(internal_revert_killed_at_each_step),
+        cmocka_unit_test(external_revert_killed),
+        cmocka_unit_test(external_create_killed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

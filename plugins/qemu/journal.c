@@ -1,0 +1,368 @@
+/* qemu plugin - its own intent records: STATE/journal/<domain>.json.
+ *
+ * The broker's intent covers one plugin call as a whole; inside it some
+ * operations take several steps that each change an image (an offline
+ * internal revert applies a tag disk by disk; an external revert or
+ * create makes one overlay per disk, then stores the definition).  Such an
+ * operation writes its record here first, updates it at its commit point
+ * (the new definition stored, or QEMU switched onto new overlays), and
+ * removes it when done - all under the domain lock.
+ *
+ * A record found by a process that holds the domain lock therefore
+ * belongs to a process that died in the middle: the lock is held for the
+ * whole operation, and by any qemu-img that process left running
+ * (run.c).  qp_journal_recover() then undoes the operation when it had not
+ * reached its commit point (the images back to the undo tag, the files it
+ * created removed, the definition it replaced stored back, a guest it
+ * paused resumed) and finishes it otherwise (the undo tags dropped).  It
+ * never reads the broker's tree, so it may run in any call that names the
+ * domain: the next command - `check` included (domain_get_state) - puts
+ * things right before it does anything else.
+ *
+ * Files an operation creates are recorded here and in the domain's list
+ * of the plugin's files (qp_ours_*) *before* they are created exclusively,
+ * so no file the plugin made is ever unknown, and recovery never removes a
+ * file it did not create, nor one a definition or QEMU uses. */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *journal_path(qp_ctx *ctx, const char *domain)
+{
+    return qp_printf("%s/journal/%s.json", ctx->state_dir, domain);
+}
+
+void qp_journal_free(qp_journal *j)
+{
+    free(j->domain);
+    free(j->op);
+    free(j->snapshot);
+    free(j->undo_tag);
+    free(j->old_xml);
+    qp_strv_free(&j->images);
+    qp_strv_free(&j->created);
+    memset(j, 0, sizeof *j);
+}
+
+static json_object *strv_json(const qp_strv *v)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < v->n; i++)
+        json_object_array_add(a, json_object_new_string(v->v[i]));
+    return a;
+}
+
+static void add_str(json_object *o, const char *key, const char *v)
+{
+    if (v)
+        json_object_object_add(o, key, json_object_new_string(v));
+}
+
+int qp_journal_save(qp_ctx *ctx, const qp_journal *j)
+{
+    json_object *o = json_object_new_object();
+    add_str(o, "op", j->op);
+    add_str(o, "snapshot", j->snapshot);
+    add_str(o, "undo_tag", j->undo_tag);
+    add_str(o, "old_definition", j->old_xml);
+    json_object_object_add(o, "images", strv_json(&j->images));
+    json_object_object_add(o, "created", strv_json(&j->created));
+    json_object_object_add(o, "committed", json_object_new_boolean(j->committed));
+    json_object_object_add(o, "resume", json_object_new_boolean(j->resume));
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+    char *dir = qp_printf("%s/journal", ctx->state_dir), *path = journal_path(ctx, j->domain);
+    int r;
+    if (!text || !dir || !path)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    else if ((r = qp_mkdir_p(dir, 0700)) < 0)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
+    else
+        r = qp_write_file_atomic(ctx, path, text, strlen(text));
+    free(dir);
+    free(path);
+    json_object_put(o);
+    return r;
+}
+
+int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
+                     const char *snapshot, const char *old_xml)
+{
+    memset(j, 0, sizeof *j);
+    j->domain = qp_strdup(domain);
+    j->op = qp_strdup(op);
+    j->snapshot = qp_strdup(snapshot);
+    j->old_xml = qp_strdup(old_xml);
+    if (!j->domain || !j->op || (snapshot && !j->snapshot) || (old_xml && !j->old_xml)) {
+        qp_journal_free(j);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    int r = qp_journal_save(ctx, j);
+    if (r < 0)
+        qp_journal_free(j);
+    return r;
+}
+
+int qp_journal_commit(qp_ctx *ctx, qp_journal *j)
+{
+    j->committed = 1;
+    return qp_journal_save(ctx, j);
+}
+
+void qp_journal_end(qp_ctx *ctx, qp_journal *j)
+{
+    char *path = j->domain ? journal_path(ctx, j->domain) : NULL;
+    if (path && unlink(path) < 0 && errno != ENOENT)
+        qp_log(ctx, SB_LOG_WARN, "cannot remove '%s': %s", path, strerror(errno));
+    free(path);
+    qp_journal_free(j);
+}
+
+int qp_journal_create_file(qp_ctx *ctx, qp_journal *j, const char *path)
+{
+    char *c = qp_realpath_or_copy(path);
+    if (!c || qp_strv_add(&j->created, c) < 0) {
+        free(c);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    int r = qp_journal_save(ctx, j);
+    if (r == 0)
+        r = qp_ours_add(ctx, j->domain, c);
+    if (r < 0) {
+        free(c);
+        return r;
+    }
+    int fd = open(c, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        int e = errno;
+        /* not ours after all (EEXIST: someone else's file) */
+        qp_ours_remove(ctx, j->domain, c);
+        free(j->created.v[--j->created.n]);
+        j->created.v[j->created.n] = NULL;
+        (void)qp_journal_save(ctx, j);
+        r = e == EEXIST ? -EEXIST
+                        : qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot create '%s'", c);
+        free(c);
+        return r;
+    }
+    free(c);
+    return fd;
+}
+
+static int strv_from_json(json_object *o, const char *key, qp_strv *out)
+{
+    json_object *a;
+    if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        const char *s = json_object_get_string(json_object_array_get_idx(a, i));
+        if (s && qp_strv_add(out, s) < 0)
+            return -SB_ERR_NO_MEMORY;
+    }
+    return 0;
+}
+
+static char *str_from_json(json_object *o, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) ? qp_strdup(json_object_get_string(v)) : NULL;
+}
+
+/* 1 and *j filled when the domain has a record, 0 when not. */
+static int journal_load(qp_ctx *ctx, const char *domain, qp_journal *j)
+{
+    memset(j, 0, sizeof *j);
+    char *path = journal_path(ctx, domain), *text = NULL;
+    if (!path)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (!qp_file_exists(path)) {
+        free(path);
+        return 0;
+    }
+    int r = qp_read_file(ctx, path, &text, NULL);
+    json_object *o = r == 0 ? json_tokener_parse(text) : NULL;
+    free(text);
+    if (r == 0 && !o)
+        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR,
+                     "the plugin's intent record '%s' is unreadable; look at domain '%s' and "
+                     "remove the file", path, domain);
+    free(path);
+    if (r < 0)
+        return r;
+    json_object *v;
+    j->domain = qp_strdup(domain);
+    j->op = str_from_json(o, "op");
+    j->snapshot = str_from_json(o, "snapshot");
+    j->undo_tag = str_from_json(o, "undo_tag");
+    j->old_xml = str_from_json(o, "old_definition");
+    j->committed = json_object_object_get_ex(o, "committed", &v) && json_object_get_boolean(v);
+    j->resume = json_object_object_get_ex(o, "resume", &v) && json_object_get_boolean(v);
+    if (strv_from_json(o, "images", &j->images) < 0 ||
+        strv_from_json(o, "created", &j->created) < 0 || !j->domain || !j->op) {
+        json_object_put(o);
+        qp_journal_free(j);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    json_object_put(o);
+    return 1;
+}
+
+int qp_journal_pending(qp_ctx *ctx, const char *domain)
+{
+    char *path = journal_path(ctx, domain);
+    int has = path && qp_file_exists(path);
+    free(path);
+    return has;
+}
+
+/* ---- recovery ---------------------------------------------------------- */
+
+/* The images the domain's definition and, when it runs, QEMU use (their
+ * whole chains): never removed by a recovery. */
+static void images_in_use(qp_ctx *ctx, const char *domain, qp_strv *out)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    qp_domain *d = NULL;
+    if (qp_domain_load(&quiet, domain, &d) == 0) {
+        for (size_t i = 0; i < d->ndisks; i++) {
+            qp_img_info *chain = NULL;
+            size_t n = 0;
+            if (!d->disks[i].source)
+                continue;
+            char *c = qp_realpath_or_copy(d->disks[i].source);
+            if (c)
+                qp_strv_add(out, c);
+            free(c);
+            if (qp_img_chain(&quiet, d->disks[i].source, 1, &chain, &n) == 0) {
+                for (size_t k = 0; k < n; k++) {
+                    char *ck = qp_realpath_or_copy(chain[k].filename);
+                    if (ck && !qp_strv_has(out, ck))
+                        qp_strv_add(out, ck);
+                    free(ck);
+                }
+                qp_img_chain_free(chain, n);
+            }
+        }
+    }
+    qp_qmp *q = NULL;
+    if (d && qp_proc_connect(&quiet, domain, &q) == 0) {
+        for (size_t i = 0; i < d->ndisks; i++) {
+            qp_strv files = {0}, nodes = {0};
+            if (qp_vm_disk_chain(q, d->disks[i].target, &files, &nodes) == 0)
+                for (size_t k = 0; k < files.n; k++)
+                    if (!qp_strv_has(out, files.v[k]))
+                        qp_strv_add(out, files.v[k]);
+            qp_strv_free(&files);
+            qp_strv_free(&nodes);
+        }
+        qp_qmp_close(q);
+    }
+    qp_domain_free(d);
+}
+
+/* A guest the interrupted create paused for its memory state: the
+ * migration (if QEMU still runs it) is cancelled and the guest resumed. */
+static void resume_guest(qp_ctx *ctx, const char *domain)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    qp_qmp *q = NULL;
+    char st[64];
+    if (qp_proc_connect(&quiet, domain, &q) < 0)
+        return;
+    (void)qp_qmp_execute(q, "migrate_cancel", NULL, NULL);
+    for (int i = 0; i < 2000; i++) { /* cancelling -> cancelled */
+        if (qp_qmp_status(q, st, sizeof st) < 0 || strcmp(st, "finish-migrate"))
+            break;
+        qp_sleep_ms(1);
+    }
+    if (qp_qmp_status(q, st, sizeof st) == 0 && strcmp(st, "running") &&
+        qp_qmp_execute(q, "cont", NULL, NULL) == 0)
+        qp_log(ctx, SB_LOG_WARN, "domain '%s': resumed the guest the interrupted operation had "
+               "paused", domain);
+    qp_qmp_close(q);
+}
+
+static int undo_created(qp_ctx *ctx, const qp_journal *j)
+{
+    qp_strv used = {0};
+    int r = 0;
+    images_in_use(ctx, j->domain, &used);
+    for (size_t i = j->created.n; i-- > 0 && r == 0;) {
+        if (qp_strv_has(&used, j->created.v[i])) {
+            qp_log(ctx, SB_LOG_WARN, "domain '%s': keeping '%s': the domain uses it", j->domain,
+                   j->created.v[i]);
+            continue;
+        }
+        r = qp_ours_unlink(ctx, j->domain, j->created.v[i]);
+    }
+    qp_strv_free(&used);
+    return r;
+}
+
+/* Offline internal revert: before the commit point every image that has
+ * the undo tag goes back to it (the images after it were never applied,
+ * and applying the tag to an image that was not reverted yet changes
+ * nothing) and the old definition is stored back; then, in both cases,
+ * the undo tags go. */
+/* Run op(image, undo tag) on every image that has the undo tag. */
+static int on_undo_tags(qp_ctx *ctx, const qp_journal *j,
+                        int (*op)(qp_ctx *, const char *, const char *))
+{
+    int r = 0;
+    for (size_t i = 0; i < j->images.n && r == 0; i++) {
+        int has = qp_file_exists(j->images.v[i])
+                      ? qp_img_has_snapshot(ctx, j->images.v[i], j->undo_tag, 0) : 0;
+        r = has < 0 ? has : has ? op(ctx, j->images.v[i], j->undo_tag) : 0;
+    }
+    return r;
+}
+
+static int recover_internal_revert(qp_ctx *ctx, const qp_journal *j)
+{
+    int r = 0;
+    if (!j->committed)
+        r = on_undo_tags(ctx, j, qp_img_snapshot_apply);
+    if (r == 0 && !j->committed && j->old_xml)
+        r = qp_domain_store(ctx, j->domain, j->old_xml);
+    return r < 0 ? r : on_undo_tags(ctx, j, qp_img_snapshot_delete);
+}
+
+int qp_journal_recover(qp_ctx *ctx, const char *domain)
+{
+    qp_journal j;
+    int r = journal_load(ctx, domain, &j);
+    if (r <= 0)
+        return r;
+    qp_log(ctx, SB_LOG_WARN, "domain '%s': %s the %s of snapshot '%s' that a process left "
+           "half-done", domain, j.committed ? "finishing" : "undoing", j.op,
+           j.snapshot ? j.snapshot : "");
+    if (!strcmp(j.op, "revert-internal")) {
+        r = recover_internal_revert(ctx, &j);
+    } else if (!j.committed) {
+        /* revert-external, create: the definition back, then the files */
+        if (j.old_xml)
+            r = qp_domain_store(ctx, domain, j.old_xml);
+        if (r == 0)
+            r = undo_created(ctx, &j);
+        if (r == 0 && j.resume)
+            resume_guest(ctx, domain);
+    }
+    if (r < 0) {
+        char msg[sizeof ctx->err_msg];
+        snprintf(msg, sizeof msg, "%s", ctx->err_msg);
+        r = qp_error(ctx, -r, "domain '%s': the %s of snapshot '%s' that a process left "
+                     "half-done could not be %s: %s; nothing else was done (the record stays "
+                     "in '%s/journal')", domain, j.op, j.snapshot ? j.snapshot : "",
+                     j.committed ? "finished" : "undone", msg, ctx->state_dir);
+        qp_journal_free(&j);
+        return r;
+    }
+    qp_journal_end(ctx, &j);
+    return 0;
+}
