@@ -6,7 +6,6 @@
 
 #include <cmocka.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,37 +396,30 @@ pid_t e2e_cli_start(const char *config, const char *const args[])
     return pid;
 }
 
-int e2e_cli_wait(pid_t pid, int deadline_ms)
+struct child {
+    pid_t pid;
+    int status;
+};
+
+static int child_ended(void *arg)
 {
-    int st = 0;
-    for (int waited = 0;; waited += 10) {
-        pid_t w = waitpid(pid, &st, WNOHANG);
-        if (w == pid)
-            break;
-        if (waited >= deadline_ms) {
-            print_message("# CLI %d still running after %d ms: killed\n", (int)pid, deadline_ms);
-            kill(pid, SIGKILL);
-            waitpid(pid, &st, 0);
-            return -1;
-        }
-        qp_sleep_ms(10);
+    struct child *c = arg;
+    return waitpid(c->pid, &c->status, WNOHANG) == c->pid;
+}
+
+int e2e_cli_wait(pid_t pid)
+{
+    struct child c = {pid, 0};
+    if (!test_wait_for(child_ended, &c, TEST_HANG_MS)) {
+        print_message("# CLI %d hangs: killed\n", (int)pid);
+        kill(pid, SIGKILL);
+        waitpid(pid, &c.status, 0);
+        return -1;
     }
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return WIFEXITED(c.status) ? WEXITSTATUS(c.status) : 128 + WTERMSIG(c.status);
 }
 
-int e2e_cli(const char *config, int deadline_ms, const char *const args[])
+int e2e_cli(const char *config, const char *const args[])
 {
-    return e2e_cli_wait(e2e_cli_start(config, args), deadline_ms);
-}
-
-const char *e2e_conf(const char *file, const char *qemu_group)
-{
-    const char *path = e2e_path(file);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fprintf(f, "default_host = \"local\";\n"
-               "hosts = ( { name = \"local\"; plugin = \"qemu\"; uri = \"qemu:///session\";\n"
-               "            qemu = { %s }; } );\n", qemu_group);
-    assert_int_equal(fclose(f), 0);
-    return path;
+    return e2e_cli_wait(e2e_cli_start(config, args));
 }

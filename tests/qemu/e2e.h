@@ -87,14 +87,10 @@ void e2e_stop(const char *dom);
  * the program name); its output is appended to <dir>/cli.log.  Returns
  * the pid. */
 pid_t e2e_cli_start(const char *config, const char *const args[]);
-/* Wait for that child; deadline_ms only catches hangs (the child is then
- * killed and -1 returned).  Else its exit status, or 128+signal. */
-int e2e_cli_wait(pid_t pid, int deadline_ms);
+/* Wait for that child: its exit status, or 128+signal; -1 when it hangs
+ * (TEST_HANG_MS, tests/common/test_wait.h: it is then killed). */
+int e2e_cli_wait(pid_t pid);
 /* Both: run the CLI to its end. */
-int e2e_cli(const char *config, int deadline_ms, const char *const args[]);
-/* A configuration file <dir>/<file> for host "local" (qemu:///session)
- * whose qemu group holds qemu_group (e.g. "test_delay_ms = 30000;"); the
- * path is an e2e_path() buffer. */
-const char *e2e_conf(const char *file, const char *qemu_group);
+int e2e_cli(const char *config, const char *const args[]);
 
 #endif

@@ -26,11 +26,10 @@
 #include <unistd.h>
 
 #include "e2e.h"
-
-#define DEADLINE_MS 120000 /* only catches hangs */
+#include "test_wait.h"
 
 static char wrap_dir[300];
-static const char *wrap_conf;
+static char wrap_conf[400];
 
 static int setup(void **state)
 {
@@ -59,14 +58,7 @@ static int setup(void **state)
         return -1;
     char group[500];
     snprintf(group, sizeof group, "qemu_img = \"%s\";", script);
-    wrap_conf = strdup(e2e_conf("wrap.conf", group));
-    return wrap_conf ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    free((char *)wrap_conf);
-    return e2e_teardown(state);
+    return e2e_write_conf(wrap_conf, sizeof wrap_conf, "wrap.conf", group);
 }
 
 static const char *wrap_file(const char *name)
@@ -88,15 +80,18 @@ static void wrap_reset(int nth)
     setenv("WRAP_NTH", v, 1);
 }
 
+static int wrap_started(void *arg)
+{
+    (void)arg;
+    return qp_file_exists(wrap_file("started"));
+}
+
 /* Wait for the held qemu-img run to announce itself; returns its pid and
  * (in what) its arguments. */
 static pid_t wait_started(char *what, size_t len)
 {
     char *text = NULL;
-    for (int waited = 0; !qp_file_exists(wrap_file("started")); waited += 10) {
-        assert_true(waited < DEADLINE_MS);
-        qp_sleep_ms(10);
-    }
+    assert_true(test_wait_for(wrap_started, NULL, TEST_HANG_MS));
     assert_int_equal(qp_read_file(&E.t, wrap_file("started"), &text, NULL), 0);
     long pid = strtol(text, NULL, 10);
     const char *sp = strchr(text, ' ');
@@ -153,6 +148,21 @@ static int lock_has_waiter(const char *dom)
     return found;
 }
 
+struct check_run {
+    const char *dom;
+    pid_t pid;
+    int ended, status;
+};
+
+/* check waits for the domain lock, or (the bug) has ended already */
+static int check_waits_or_ends(void *arg)
+{
+    struct check_run *c = arg;
+    if (waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+        return c->ended = 1;
+    return lock_has_waiter(c->dom);
+}
+
 /* `check DOM` in a child CLI, started while the killed operation's
  * qemu-img is still held: it must wait for it (the domain lock), so the
  * run is released only once check is seen waiting, or has ended (which
@@ -165,20 +175,14 @@ static char *check_while_held(const char *dom, pid_t held)
         off = 0;
     free(before);
     const char *const args[] = {"check", dom, NULL};
-    pid_t chk = e2e_cli_start(NULL, args);
-    int st = 0, ended = 0;
-    for (int waited = 0; !lock_has_waiter(dom); waited += 10) {
-        assert_true(waited < DEADLINE_MS);
-        if (waitpid(chk, &st, WNOHANG) == chk) {
-            ended = 1;
-            print_message("# check ended while qemu-img still ran\n");
-            break;
-        }
-        qp_sleep_ms(10);
-    }
+    struct check_run run = {dom, e2e_cli_start(NULL, args), 0, 0};
+    assert_true(test_wait_for(check_waits_or_ends, &run, TEST_HANG_MS));
+    if (run.ended)
+        print_message("# check ended while qemu-img still ran\n");
     release(held);
-    if (!ended)
-        assert_int_equal(waitpid(chk, &st, 0), chk);
+    int st = run.status;
+    if (!run.ended)
+        assert_int_equal(waitpid(run.pid, &st, 0), run.pid);
     char *log = NULL;
     assert_int_equal(qp_read_file(&E.t, e2e_path("cli.log"), &log, NULL), 0);
     char *report = strdup(log + off);
@@ -387,5 +391,5 @@ int main(void)
         cmocka_unit_test(external_revert_killed),
         cmocka_unit_test(external_create_killed),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }
