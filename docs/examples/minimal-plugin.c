@@ -1,9 +1,11 @@
 /* minimal-plugin.c - the smallest complete snapbroker plugin.
  *
- * Build (out of tree, needs only plugin.h):
- *   cc -std=c99 -shared -fPIC -fvisibility=hidden -I/usr/include \
- *      -Wl,--version-script=plugin.map -o minimal.so minimal-plugin.c
- * where plugin.map exports only sb_plugin_entry_v1 (docs/plugin-abi.md).
+ * Build (out of tree, against the installed SDK alone):
+ *   cc -std=c99 $(pkg-config --cflags snapbroker-plugin) -o minimal.so \
+ *      minimal-plugin.c $(pkg-config --libs snapbroker-plugin)
+ * (the flags build a module that exports only sb_plugin_entry_v1;
+ * docs/plugin-guide.md walks through it, examples/plugin-skeleton/ is a
+ * fuller starting point).
  *
  * It knows one domain, "demo", always shut off, and lets the broker keep
  * the snapshot metadata (SB_META_BROKER): create/revert/delete only have
