@@ -26,6 +26,35 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
+/* %XX escapes, in place; -1 for a malformed one or %00. */
+static int percent_decode(char *s)
+{
+    char *w = s;
+    for (const char *r = s; *r; r++) {
+        if (*r != '%') {
+            *w++ = *r;
+            continue;
+        }
+        int v = 0;
+        for (int i = 1; i <= 2; i++) {
+            char ch = r[i];
+            int d = ch >= '0' && ch <= '9'   ? ch - '0'
+                    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10
+                                             : -1;
+            if (d < 0)
+                return -1;
+            v = v * 16 + d;
+        }
+        if (!v)
+            return -1;
+        *w++ = (char)v;
+        r += 2;
+    }
+    *w = '\0';
+    return 0;
+}
+
 static int bad(char *why, size_t size, const char *fmt, const char *arg)
 {
     snprintf(why, size, fmt, arg);
@@ -72,7 +101,8 @@ static int parse_uri(const char *uri, esx_uri *out, char *why, size_t size)
     }
 
     size_t auth_len = strcspn(p, "/?");
-    const char *at = memchr(p, '@', auth_len);
+    /* the last '@': vCenter users look like administrator@vsphere.local */
+    const char *at = memrchr(p, '@', auth_len);
     const char *hostpart = p;
     if (at) {
         if (memchr(p, ':', (size_t)(at - p)))
@@ -84,6 +114,8 @@ static int parse_uri(const char *uri, esx_uri *out, char *why, size_t size)
             return bad(why, size, "%sempty user name before '@' in the URI", "");
         if (!(out->user = dup_n(p, (size_t)(at - p))))
             goto oom;
+        if (percent_decode(out->user) < 0)
+            return bad(why, size, "%sbad %%-escape in the URI's user name", "");
         hostpart = at + 1;
     }
     size_t hlen = auth_len - (size_t)(hostpart - p);

@@ -40,6 +40,18 @@ static void uri_forms(void **state)
     assert_string_equal(u.path, "DC0/host/C0");
     esx_uri_clear(&u);
 
+    /* vCenter users: a raw '@' or %40 */
+    assert_int_equal(esx_uri_parse("esx://administrator@vsphere.local@vc/DC1", &u, why,
+                                   sizeof(why)), 0);
+    assert_string_equal(u.user, "administrator@vsphere.local");
+    assert_string_equal(u.host, "vc");
+    esx_uri_clear(&u);
+    assert_int_equal(esx_uri_parse("esx://administrator%40vsphere.local@vc/", &u, why,
+                                   sizeof(why)), 0);
+    assert_string_equal(u.user, "administrator@vsphere.local");
+    esx_uri_clear(&u);
+    assert_int_equal(esx_uri_parse("esx://a%4@vc/", &u, why, sizeof(why)), -SB_ERR_INVALID_ARG);
+
     assert_int_equal(esx_uri_parse("esx://[::1]:443", &u, why, sizeof(why)), 0);
     assert_string_equal(u.host, "[::1]");
     assert_int_equal(u.port, 443);
