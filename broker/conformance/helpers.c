@@ -382,6 +382,18 @@ int k_unchanged(struct k *k, const char *before, const char *what)
     return r;
 }
 
+int k_create_refused(struct k *k, const char *xml, unsigned flags, int cls, const char *what)
+{
+    char *before = k_tree_sig(k);
+    if (!before)
+        return K_FAIL;
+    int r = k_err_is(k, k_create_rc(k, xml, flags, NULL), cls, what);
+    if (r == K_PASS)
+        r = k_unchanged(k, before, what);
+    free(before);
+    return r;
+}
+
 /* ---- the domain ---- */
 
 int k_state(struct k *k, int *out)

@@ -132,6 +132,8 @@ char *k_list_str(struct k *k, const char *from, unsigned flags, int sorted);
 char *k_tree_sig(struct k *k);
 /* k_tree_sig() must still be before. */
 int k_unchanged(struct k *k, const char *before, const char *what);
+/* A create of xml with flags must fail with cls and change nothing. */
+int k_create_refused(struct k *k, const char *xml, unsigned flags, int cls, const char *what);
 
 /* ---- the domain ---- */
 int k_state(struct k *k, int *out);

@@ -87,34 +87,39 @@ static int create_flag(struct k *k, const struct k_scenario *s)
     return finish(k, declared, rc, SB_FLAGS_CREATE, bit, before, state, "create");
 }
 
+/* Snapshots f0 (and f1, its child, when two), then the domain's state and
+ * the tree as they are before the call under test. */
+static int setup(struct k *k, int two, int *state, char **before)
+{
+    K_TRY(k_create(k, "f0", 0));
+    if (two)
+        K_TRY(k_create(k, "f1", 0));
+    K_TRY(k_state(k, state));
+    return (*before = k_tree_sig(k)) ? K_PASS : K_FAIL;
+}
+
 static int revert_flag(struct k *k, const struct k_scenario *s)
 {
     unsigned bit = s->arg;
-    int declared = (k->caps.revert_flags & bit) != 0, state;
     char *before;
+    int state;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_create(k, "f1", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 1, &state, &before));
     int rc = sb_snapshot_revert(k->c, k->dom, "f0", bit);
-    return finish(k, declared, rc, SB_FLAGS_REVERT, bit, before, state, "revert");
+    return finish(k, (k->caps.revert_flags & bit) != 0, rc, SB_FLAGS_REVERT, bit, before, state,
+                  "revert");
 }
 
 static int delete_flag(struct k *k, const struct k_scenario *s)
 {
     unsigned bit = s->arg;
-    int declared = (k->caps.delete_flags & bit) != 0, state;
     char *before;
+    int state;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_create(k, "f1", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 1, &state, &before));
     int rc = sb_snapshot_delete(k->c, k->dom, "f0", bit);
-    return finish(k, declared, rc, SB_FLAGS_DELETE, bit, before, state, "delete");
+    return finish(k, (k->caps.delete_flags & bit) != 0, rc, SB_FLAGS_DELETE, bit, before, state,
+                  "delete");
 }
 
 static int list_flag(struct k *k, const struct k_scenario *s)
@@ -125,11 +130,7 @@ static int list_flag(struct k *k, const struct k_scenario *s)
     char **names = NULL, *before;
     size_t n = 0;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_create(k, "f1", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 1, &state, &before));
     int rc = sb_snapshot_list(&names, &n, k->c, k->dom, children ? "f0" : NULL, bit);
     sb_names_free(names, n);
     if (declared && rc == -SB_ERR_NO_SUPPORT) {
@@ -145,10 +146,7 @@ static int xml_flag(struct k *k, const struct k_scenario *s)
     int declared = (k->caps.xml_flags & bit) != 0, state;
     char *xml = NULL, *before;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 0, &state, &before));
     int rc = sb_snapshot_get_xml(&xml, k->c, k->dom, "f0", bit);
     free(xml);
     return finish(k, declared, rc, SB_FLAGS_XML, bit, before, state, "dumpxml");
@@ -179,10 +177,7 @@ static int combo_revert(struct k *k, const struct k_scenario *s)
     char *before;
     int state;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 0, &state, &before));
     int rc = sb_snapshot_revert(k->c, k->dom, "f0", s->arg);
     return finish(k, 0, rc, SB_FLAGS_REVERT, s->arg2, before, state, "revert");
 }
@@ -192,11 +187,7 @@ static int combo_delete(struct k *k, const struct k_scenario *s)
     char *before;
     int state;
 
-    K_TRY(k_create(k, "f0", 0));
-    K_TRY(k_create(k, "f1", 0));
-    K_TRY(k_state(k, &state));
-    if (!(before = k_tree_sig(k)))
-        return K_FAIL;
+    K_TRY(setup(k, 1, &state, &before));
     int rc = sb_snapshot_delete(k->c, k->dom, "f0", s->arg);
     return finish(k, 0, rc, SB_FLAGS_DELETE, s->arg2, before, state, "delete");
 }
