@@ -1,8 +1,9 @@
 /* sbk_main: pick the scenarios, open the host, run each on its own scratch
  * domain, report, clean up.  A scenario whose needs the plugin does not
  * declare is skipped with the reason; cleanup runs after every scenario,
- * also after a failure, and on SIGINT/SIGTERM the run stops after the
- * scenario in progress (its domain is removed all the same). */
+ * also after a failure, and on SIGINT/SIGTERM (or SIGPIPE: the reader of
+ * the report went away) the run stops after the scenario in progress (its
+ * domain is removed all the same). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,10 +134,11 @@ int sbk_main(const struct sbk_options *o)
     if (k_scratch_init(&k) < 0)
         goto out;
 
-    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term;
+    struct sigaction sa = { .sa_handler = on_signal }, old_int, old_term, old_pipe;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGPIPE, &sa, &old_pipe);
     k_report_begin(out, o->format, nsel, sb_connection_host(k.c), sb_connection_plugin(k.c));
     for (size_t i = 0; i < nsel; i++) {
         if (stop_requested) {
@@ -151,6 +153,7 @@ int sbk_main(const struct sbk_options *o)
     k_report_end(out, o->format, counts);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
     ret = counts[K_FAIL] || stop_requested ? 1 : 0;
     if (o->junit && k_report_junit(o->junit, sb_connection_host(k.c), sb_connection_plugin(k.c),
                                    sel, res, nsel, counts) < 0) {
