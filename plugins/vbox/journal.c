@@ -275,6 +275,9 @@ int vb_intent_finish(vb_ctx *ctx, const char *settings_path, const vb_intent *in
 
 int vb_intent_done(vb_ctx *ctx, const char *settings_path, const vb_intent *in, int rc)
 {
+    /* committed, and nothing retired: what it created is registered */
+    if (rc == 0 && !in->obsolete.n && !in->reparent.n)
+        return vb_intent_clear(ctx, settings_path);
     if (rc == 0)
         return vb_intent_finish(ctx, settings_path, in);
     /* keep the operation's own error: it is what the caller must see */

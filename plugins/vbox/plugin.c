@@ -9,6 +9,7 @@
  * machine_folders, vboxmanage. */
 #include "vb.h"
 #include "ops.h"
+#include "settings.h"
 #include "vdi.h"
 
 #include <errno.h>
@@ -24,6 +25,8 @@ struct sb_conn {
      * (the broker asks one thing at a time: parent after parent...) */
     char *cached_domain;
     vb_machine *cached;
+    char *cached_buf; /* its bytes (an operation edits them) */
+    size_t cached_len;
 };
 
 static const struct sb_plugin_caps vbox_caps = {
@@ -179,6 +182,9 @@ static int configure(sb_conn *c)
         return rc;
     if (v && *v)
         ctx->crash_at = strdup(v);
+    if (g_host->config_bool && (rc = g_host->config_bool(c->ctx.h, "test_no_splice",
+                                                         &ctx->no_splice)) < 0)
+        return rc;
     return 0;
 }
 
@@ -204,8 +210,29 @@ static void forget(sb_conn *c)
 {
     free(c->cached_domain);
     vb_machine_free(c->cached);
+    free(c->cached_buf);
     c->cached_domain = NULL;
     c->cached = NULL;
+    c->cached_buf = NULL;
+}
+
+/* Hand the cached machine to the operation about to run (vb_doc_open
+ * takes it when the file is still the same). */
+static void lend_cache(sb_conn *c, const char *domain)
+{
+    vb_ctx *ctx = &c->ctx;
+    vb_machine_free(ctx->pre_m);
+    free(ctx->pre_buf);
+    ctx->pre_m = NULL;
+    ctx->pre_buf = NULL;
+    if (c->cached && strcmp(c->cached_domain, domain) == 0) {
+        ctx->pre_m = c->cached;
+        ctx->pre_buf = c->cached_buf;
+        ctx->pre_len = c->cached_len;
+        c->cached = NULL;
+        c->cached_buf = NULL;
+    }
+    forget(c);
 }
 
 static void vbox_close(sb_conn *c)
@@ -244,16 +271,27 @@ static int load(sb_conn *c, const char *domain, const vb_machine **out)
     /* an interrupted operation is finished before anyone looks */
     if (vb_recover_if_needed(&c->ctx, path) < 0)
         vb_log(&c->ctx, SB_LOG_WARN, "%s", c->ctx.err_msg);
-    rc = vb_machine_read(&c->ctx, path, &m);
+    char *buf = NULL;
+    size_t len = 0;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        rc = vb_error_errno(&c->ctx, errno == ENOENT ? SB_ERR_NO_DOMAIN : SB_ERR_SYSTEM_ERROR,
+                            errno, "cannot read settings file '%s'", path);
+    else if ((rc = vb_read_file(&c->ctx, path, VB_SETTINGS_MAX, &buf, &len)) == 0 &&
+             (rc = vb_machine_parse(&c->ctx, buf, len, path, &m)) == 0) {
+        m->st = st;
+        if ((rc = vb_global_media(&c->ctx, m)) == 0 && !(c->cached_domain = strdup(domain)))
+            rc = vb_oom(&c->ctx);
+    }
     free(path);
-    if (rc == 0 && (rc = vb_global_media(&c->ctx, m)) == 0 &&
-        !(c->cached_domain = strdup(domain)))
-        rc = vb_oom(&c->ctx);
     if (rc < 0) {
         vb_machine_free(m);
+        free(buf);
         return rc;
     }
     c->cached = m;
+    c->cached_buf = buf;
+    c->cached_len = len;
     *out = m;
     return 0;
 }
@@ -502,7 +540,7 @@ static int locked_op(sb_conn *c, const char *domain, op_fn fn, const char *xml, 
 {
     char *path = NULL;
     int rc, lk;
-    forget(c);
+    lend_cache(c, domain);
     if ((rc = vb_machine_find(&c->ctx, domain, &path)) < 0)
         return rc;
     if ((lk = vb_lock_machine(&c->ctx, path, 1)) < 0) {

@@ -33,14 +33,35 @@ typedef struct vb_doc {
     char *old;         /* the bytes as read (become <file>-prev) */
     size_t old_len;
     struct stat st;    /* of the file as read: a change since is refused */
-    xmlDoc *doc;
+    xmlDoc *doc;       /* NULL until vb_doc_dom */
     xmlNode *machine;
     vb_machine *m;     /* the model of the same bytes (with global media) */
 } vb_doc;
 
-/* Read path once: the model and the document. */
+/* Read path once: the model (the connection's copy when the file has not
+ * changed since: vb_ctx.pre_*), the document only on demand. */
 int vb_doc_open(vb_ctx *ctx, const char *path, vb_doc *d);
+/* Build the document (edits through settings_edit.c). */
+int vb_doc_dom(vb_ctx *ctx, vb_doc *d);
 void vb_doc_close(vb_doc *d);
+/* Write text as the new settings file, as vb_doc_save does. */
+int vb_doc_save_text(vb_ctx *ctx, vb_doc *d, const char *text, size_t len);
+
+/* ---- text edits (settings_splice.c) ---------------------------------------- */
+
+typedef struct vb_new_disk {
+    size_t att;            /* attachment index in the machine's state */
+    long parent;           /* the medium the new image grows from */
+    const char *uuid;      /* the new image */
+    const char *location;  /* as the registry will hold it */
+} vb_new_disk;
+
+/* The settings text with a new snapshot taken (as snap_create.c makes it
+ * through the document): 0 and *out, 1 when the file's shape does not
+ * allow a text edit (use the document), negative on error. */
+int vb_splice_snapshot(vb_ctx *ctx, const vb_machine *m, const char *buf, size_t len,
+                       const char *uuid, const char *name, const char *desc, long long now,
+                       const vb_new_disk *disks, size_t ndisks, char **out, size_t *out_len);
 /* Write the edited document as VirtualBox does: the new file complete and
  * flushed first (<file>-tmp), the old one kept as <file>-prev, then the
  * new one renamed in place; the file is never missing or partial.

@@ -25,11 +25,13 @@
 enum frame_kind {
     F_OTHER, F_ROOT, F_MACHINE, F_GLOBAL, F_MACHINE_REG, F_MEDIA_REG, F_HARDDISKS, F_HARDDISK,
     F_IMAGES, F_SNAPSHOT, F_SNAPSHOTS, F_HARDWARE, F_CONTROLLERS, F_CONTROLLER, F_ATTACHED,
-    F_DESCRIPTION
+    F_DESCRIPTION, F_PLATFORM
 };
 
 typedef struct frame {
     int kind;
+    int empty;     /* <x/>: no end tag */
+    size_t at;     /* offset of its '<' */
     long index; /* F_HARDDISK: medium; F_SNAPSHOT, F_SNAPSHOTS, F_DESCRIPTION: snapshot;
                    F_HARDWARE...F_ATTACHED: owner snapshot (-1: the machine);
                    F_IMAGES: medium kind */
@@ -50,6 +52,8 @@ typedef struct reader {
     char *ctl_name;
     char *text;          /* Description being read */
     size_t text_len;
+    const char *buf;     /* the file, for byte offsets */
+    size_t len;
 } reader;
 
 static long line_of(const reader *rd)
@@ -208,8 +212,6 @@ static int add_medium(reader *rd, const attrs *a, int kind, long parent, const c
     md.parent = parent;
     if (attr_uuid(rd, a, "uuid", elem, 1, md.uuid) < 0)
         return rd->rc;
-    if (vb_medium_index(m, md.uuid) >= 0)
-        return fail(rd, SB_ERR_XML_ERROR, "medium {%s} is registered twice", md.uuid);
     md.location = attr(rd, a, "location", NULL);
     md.format = attr(rd, a, "format", NULL);
     if (parent < 0)
@@ -249,8 +251,6 @@ static int add_snapshot(reader *rd, const attrs *a, long parent)
     s.hw.cpus = 1;
     if (attr_uuid(rd, a, "uuid", "Snapshot", 1, s.uuid) < 0)
         return rd->rc;
-    if (vb_snap_index(m, s.uuid) >= 0)
-        return fail(rd, SB_ERR_XML_ERROR, "snapshot {%s} appears twice", s.uuid);
     s.name = attr(rd, a, "name", &present);
     if (!rd->rc && !present)
         return fail(rd, SB_ERR_XML_ERROR, "<Snapshot uuid='{%s}'> lacks attribute 'name'",
@@ -309,6 +309,87 @@ static int add_attachment(reader *rd, const attrs *a, long owner)
     }
     hw->att[hw->natt++] = at;
     return 0;
+}
+
+/* ---- byte offsets ----------------------------------------------------------- */
+
+/* Where the parser is in the file; -1 when it cannot be trusted. */
+static long here(reader *rd)
+{
+    long pos = rd->px ? xmlByteConsumed(rd->px) : -1;
+    return pos < 0 || (size_t)pos > rd->len ? -1 : pos;
+}
+
+/* In a start tag callback the parser stands on its '>' or "/>": the
+ * offset of that, of the tag's '<', and whether the element is empty. */
+static int start_tag(reader *rd, size_t *at, size_t *tag_end, int *empty)
+{
+    long pos = here(rd);
+    if (pos < 0 || (size_t)pos >= rd->len)
+        return -1;
+    if (rd->buf[pos] == '>')
+        *empty = 0;
+    else if (rd->buf[pos] == '/' && (size_t)pos + 1 < rd->len && rd->buf[pos + 1] == '>')
+        *empty = 1;
+    else
+        return -1;
+    *tag_end = (size_t)pos;
+    /* no '<' inside a start tag (attribute values cannot hold one) */
+    long p = pos;
+    while (p > 0 && rd->buf[p] != '<')
+        p--;
+    if (rd->buf[p] != '<')
+        return -1;
+    *at = (size_t)p;
+    return 0;
+}
+
+/* In an end tag callback the parser stands right after its '>': the
+ * offset of its "</". */
+static int end_tag(reader *rd, size_t *close_at)
+{
+    long pos = here(rd);
+    if (pos < 2 || rd->buf[pos - 1] != '>')
+        return -1;
+    long p = pos - 1;
+    while (p > 0 && rd->buf[p] != '<')
+        p--;
+    if (rd->buf[p] != '<' || rd->buf[p + 1] != '/')
+        return -1;
+    *close_at = (size_t)p;
+    return 0;
+}
+
+/* The value of attribute name inside the start tag [at, tag_end). */
+static int attr_value_at(const reader *rd, size_t at, size_t tag_end, const char *name,
+                         size_t *val, size_t *val_len)
+{
+    size_t n = strlen(name);
+    for (size_t i = at; i + n + 2 < tag_end; i++) {
+        const char *p = rd->buf + i;
+        if ((p[-1] != ' ' && p[-1] != '\t' && p[-1] != '\n' && p[-1] != '\r') ||
+            strncmp(p, name, n) != 0)
+            continue;
+        size_t k = i + n;
+        while (k < tag_end && (rd->buf[k] == ' ' || rd->buf[k] == '\t' || rd->buf[k] == '\n' ||
+                               rd->buf[k] == '\r'))
+            k++;
+        if (k >= tag_end || rd->buf[k] != '=')
+            continue;
+        k++;
+        while (k < tag_end && (rd->buf[k] == ' ' || rd->buf[k] == '\t' || rd->buf[k] == '\n' ||
+                               rd->buf[k] == '\r'))
+            k++;
+        if (k >= tag_end || (rd->buf[k] != '"' && rd->buf[k] != '\''))
+            return -1;
+        const char *q = memchr(rd->buf + k + 1, rd->buf[k], tag_end - k - 1);
+        if (!q)
+            return -1;
+        *val = k + 1;
+        *val_len = (size_t)(q - (rd->buf + k + 1));
+        return 0;
+    }
+    return -1;
 }
 
 /* ---- SAX callbacks -------------------------------------------------------- */
@@ -418,6 +499,8 @@ static int open_element(reader *rd, const char *name, const attrs *a, frame *up,
     case F_MACHINE:
         if (IS("MediaRegistry"))
             out->kind = F_MEDIA_REG;
+        else if (IS("Platform"))
+            out->kind = F_PLATFORM;
         else if (IS("Hardware"))
             out->kind = F_HARDWARE;
         else if (IS("StorageControllers"))
@@ -502,6 +585,60 @@ static int open_element(reader *rd, const char *name, const attrs *a, frame *up,
 #undef IS
 }
 
+/* Offsets the text edits need (settings_splice.c). */
+static void note_start(reader *rd, const frame *f, const frame *up, const char *name, size_t at,
+                       size_t tag_end, int empty)
+{
+    vb_machine *m = rd->m;
+    switch (f->kind) {
+    case F_MACHINE:
+        m->machine_at = at;
+        m->machine_open_end = tag_end + (empty ? 2 : 1);
+        break;
+    case F_SNAPSHOT:
+        m->snaps[f->index].open_end = tag_end + (empty ? 2 : 1);
+        if (empty)
+            m->spliceable = 0;
+        break;
+    case F_HARDDISK:
+        m->media[f->index].tag_end = tag_end;
+        m->media[f->index].empty = empty;
+        break;
+    default:
+        break;
+    }
+    if (up && up->kind == F_ATTACHED && strcmp(name, "Image") == 0) {
+        vb_hw *hw = hw_of(rd, up->index);
+        vb_attach *a = &hw->att[hw->natt - 1];
+        if (attr_value_at(rd, at, tag_end, "uuid", &a->image_at, &a->image_len) < 0)
+            m->spliceable = 0;
+    }
+}
+
+static void note_end(reader *rd, const frame *f, const frame *up)
+{
+    vb_machine *m = rd->m;
+    size_t close_at = 0;
+    if (!f->empty && end_tag(rd, &close_at) < 0) {
+        m->spliceable = 0;
+        return;
+    }
+    long pos = here(rd);
+    if (f->kind == F_MACHINE) {
+        m->machine_close_at = close_at;
+    } else if (f->kind == F_SNAPSHOT) {
+        m->snaps[f->index].close_at = close_at;
+    } else if (f->kind == F_SNAPSHOTS) {
+        m->snaps[f->index].kids_close_at = close_at;
+    } else if (f->kind == F_HARDDISK) {
+        m->media[f->index].close_at = f->empty ? 0 : close_at;
+    } else if (up && up->kind == F_MACHINE && m->nstate < 3 &&
+               (f->kind == F_HARDWARE || f->kind == F_CONTROLLERS || f->kind == F_PLATFORM)) {
+        m->state_at[m->nstate] = f->at;
+        m->state_end[m->nstate++] = (size_t)pos;
+    }
+}
+
 static int known_ns(const xmlChar *uri)
 {
     return uri && (strcmp((const char *)uri, VB_SETTINGS_NS) == 0 ||
@@ -513,7 +650,7 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
                      const xmlChar **av)
 {
     reader *rd = user;
-    frame f = { F_OTHER, -1 };
+    frame f = { .kind = F_OTHER, .index = -1 };
     (void)prefix;
     (void)nns;
     (void)ns;
@@ -536,7 +673,16 @@ static void on_start(void *user, const xmlChar *localname, const xmlChar *prefix
         rd->text = NULL;
         rd->text_len = 0;
     }
-    push(rd, f.kind, f.index);
+    size_t at = 0, tag_end = 0;
+    int empty = 0;
+    if (rd->m->spliceable && !rd->entries && start_tag(rd, &at, &tag_end, &empty) < 0)
+        rd->m->spliceable = 0;
+    if (rd->m->spliceable && !rd->entries)
+        note_start(rd, &f, up, (const char *)localname, at, tag_end, empty);
+    if (push(rd, f.kind, f.index) == 0) {
+        rd->stack[rd->depth - 1].at = at;
+        rd->stack[rd->depth - 1].empty = empty;
+    }
 }
 
 static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix,
@@ -549,6 +695,8 @@ static void on_end(void *user, const xmlChar *localname, const xmlChar *prefix,
     if (rd->rc || !rd->depth)
         return;
     frame *f = &rd->stack[--rd->depth];
+    if (rd->m->spliceable && !rd->entries)
+        note_end(rd, f, rd->depth ? &rd->stack[rd->depth - 1] : NULL);
     if (f->kind == F_DESCRIPTION) {
         vb_snap *s = &rd->m->snaps[f->index];
         free(s->desc);
@@ -614,6 +762,9 @@ int vb_settings_sax(vb_ctx *ctx, const char *buf, size_t len, const char *source
     rd.ctx = ctx;
     rd.source = source;
     rd.m = m;
+    rd.buf = buf;
+    rd.len = len;
+    m->spliceable = !peek && !entries;
     rd.entries = entries;
     rd.peek = peek;
     h.initialized = XML_SAX2_MAGIC;
@@ -642,9 +793,51 @@ int vb_settings_sax(vb_ctx *ctx, const char *buf, size_t len, const char *source
     return rd.rc;
 }
 
+static int cmp_uuid(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The first UUID that occurs twice in n entries of size stride, or NULL
+ * (sorted copies of the pointers: large trees stay O(n log n)). */
+static const char *repeated(const char *first, size_t n, size_t stride, int *oom)
+{
+    const char **v = malloc((n + 1) * sizeof *v), *hit = NULL;
+    *oom = !v;
+    if (!v)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        v[i] = first + i * stride;
+    qsort(v, n, sizeof *v, cmp_uuid);
+    for (size_t i = 1; i < n && !hit; i++)
+        if (strcmp(v[i - 1], v[i]) == 0)
+            hit = v[i];
+    free(v);
+    return hit;
+}
+
 /* Checks across the whole tree, once it is read. */
 static int finish(vb_ctx *ctx, vb_machine *m, const char *source)
 {
+    int oom = 0;
+    const char *dup = m->nsnaps ? repeated(m->snaps[0].uuid, m->nsnaps, sizeof *m->snaps, &oom)
+                                : NULL;
+    if (oom)
+        return vb_oom(ctx);
+    if (dup)
+        return vb_error(ctx, SB_ERR_XML_ERROR, "settings file '%s': snapshot {%s} appears twice",
+                        source, dup);
+    dup = m->nmedia ? repeated(m->media[0].uuid, m->nmedia, sizeof *m->media, &oom) : NULL;
+    if (oom)
+        return vb_oom(ctx);
+    if (dup)
+        return vb_error(ctx, SB_ERR_XML_ERROR, "settings file '%s': medium {%s} is registered "
+                        "twice", source, dup);
+    /* document order is depth-first: a snapshot's descendants follow it
+     * in one run, which listings walk instead of searching */
+    for (size_t i = m->nsnaps; i-- > 0;)
+        if (m->snaps[i].parent >= 0)
+            m->snaps[m->snaps[i].parent].nbelow += m->snaps[i].nbelow + 1;
     if (m->current[0] && vb_snap_index(m, m->current) < 0)
         return vb_error(ctx, SB_ERR_XML_ERROR,
                         "settings file '%s': currentSnapshot {%s} is not a snapshot of machine "

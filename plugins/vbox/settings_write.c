@@ -11,6 +11,12 @@
 
 #include <libxml/parser.h>
 
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
 int vb_doc_open(vb_ctx *ctx, const char *path, vb_doc *d)
 {
     int rc;
@@ -23,25 +29,39 @@ int vb_doc_open(vb_ctx *ctx, const char *path, vb_doc *d)
                             "cannot read settings file '%s'", path);
         goto fail;
     }
+    if (ctx->pre_m && strcmp(ctx->pre_m->path, path) == 0 && same_file(&ctx->pre_m->st, &d->st)) {
+        /* the connection read these very bytes a moment ago */
+        d->m = ctx->pre_m;
+        d->old = ctx->pre_buf;
+        d->old_len = ctx->pre_len;
+        ctx->pre_m = NULL;
+        ctx->pre_buf = NULL;
+        return 0;
+    }
     if ((rc = vb_read_file(ctx, path, VB_SETTINGS_MAX, &d->old, &d->old_len)) < 0 ||
         (rc = vb_machine_parse(ctx, d->old, d->old_len, path, &d->m)) < 0 ||
         (rc = vb_global_media(ctx, d->m)) < 0)
         goto fail;
     d->m->st = d->st;
-    /* the streaming pass accepted the file: no DOCTYPE, well-formed */
-    d->doc = xmlReadMemory(d->old, (int)d->old_len, path, NULL,
-                           XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOBLANKS |
-                               XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-    xmlNode *root = d->doc ? xmlDocGetRootElement(d->doc) : NULL;
-    if (!root || !(d->machine = vb_el_child(root, "Machine"))) {
-        rc = vb_error(ctx, SB_ERR_XML_ERROR, "settings file '%s' could not be read as a document",
-                      path);
-        goto fail;
-    }
     return 0;
 fail:
     vb_doc_close(d);
     return rc;
+}
+
+int vb_doc_dom(vb_ctx *ctx, vb_doc *d)
+{
+    if (d->doc)
+        return 0;
+    /* the streaming pass accepted the file: no DOCTYPE, well-formed */
+    d->doc = xmlReadMemory(d->old, (int)d->old_len, d->path, NULL,
+                           XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOBLANKS |
+                               XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlNode *root = d->doc ? xmlDocGetRootElement(d->doc) : NULL;
+    if (!root || !(d->machine = vb_el_child(root, "Machine")))
+        return vb_error(ctx, SB_ERR_XML_ERROR, "settings file '%s' could not be read as a document",
+                        d->path);
+    return 0;
 }
 
 void vb_doc_close(vb_doc *d)
@@ -94,25 +114,14 @@ static int keep_prev(const vb_doc *d, const char *prev)
     return r;
 }
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
 
-int vb_doc_save(vb_ctx *ctx, vb_doc *d)
+int vb_doc_save_text(vb_ctx *ctx, vb_doc *d, const char *text, size_t len)
 {
-    xmlChar *buf = NULL;
-    int len = 0, r;
     char *tmp = vb_printf("%s-tmp", d->path), *prev = vb_printf("%s-prev", d->path);
     struct stat now;
+    int r;
 
     if (!tmp || !prev) {
-        r = vb_oom(ctx);
-        goto out;
-    }
-    xmlDocDumpFormatMemory(d->doc, &buf, &len, 1);
-    if (!buf || len <= 0) {
         r = vb_oom(ctx);
         goto out;
     }
@@ -122,7 +131,7 @@ int vb_doc_save(vb_ctx *ctx, vb_doc *d)
                      "running?); it was left as it is", d->path);
         goto out;
     }
-    if ((r = write_new(d, tmp, buf, (size_t)len)) < 0) {
+    if ((r = write_new(d, tmp, text, len)) < 0) {
         r = vb_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot write '%s'", tmp);
         goto out;
     }
@@ -141,18 +150,34 @@ int vb_doc_save(vb_ctx *ctx, vb_doc *d)
     if (stat(d->path, &d->st) < 0)
         memset(&d->st, 0, sizeof d->st);
     /* later saves in the same operation keep this version as -prev */
-    char *copy = malloc((size_t)len + 1);
+    char *copy = malloc(len + 1);
     if (copy) {
-        memcpy(copy, buf, (size_t)len);
+        memcpy(copy, text, len);
         copy[len] = '\0';
         free(d->old);
         d->old = copy;
-        d->old_len = (size_t)len;
+        d->old_len = len;
     }
     r = 0;
 out:
-    xmlFree(buf);
     free(tmp);
     free(prev);
+    return r;
+}
+
+int vb_doc_save(vb_ctx *ctx, vb_doc *d)
+{
+    xmlChar *buf = NULL;
+    int len = 0, r;
+
+    if ((r = vb_doc_dom(ctx, d)) < 0)
+        return r;
+    xmlDocDumpFormatMemory(d->doc, &buf, &len, 1);
+    if (!buf || len <= 0) {
+        xmlFree(buf);
+        return vb_oom(ctx);
+    }
+    r = vb_doc_save_text(ctx, d, (const char *)buf, (size_t)len);
+    xmlFree(buf);
     return r;
 }

@@ -70,6 +70,40 @@ static int make_plans(vb_ctx *ctx, const vb_machine *m, plan **out, size_t *n)
 }
 
 static int edit(vb_ctx *ctx, vb_doc *d, const char *snap, const char *name, const char *desc,
+                const plan *p, size_t n, long long now);
+
+/* The new settings as text (settings_splice.c), or through the document
+ * when the file's shape does not allow that. */
+static int write_settings(vb_ctx *ctx, vb_doc *d, const char *snap, const char *name,
+                          const char *desc, const plan *p, size_t n, long long now)
+{
+    vb_new_disk *nd = calloc(n + 1, sizeof *nd);
+    char *text = NULL;
+    size_t len = 0;
+    int rc;
+    if (!nd)
+        return vb_oom(ctx);
+    for (size_t i = 0; i < n; i++) {
+        nd[i].att = p[i].att;
+        nd[i].parent = p[i].parent;
+        nd[i].uuid = p[i].uuid;
+        nd[i].location = p[i].location;
+    }
+    rc = ctx->no_splice ? 1
+                        : vb_splice_snapshot(ctx, d->m, d->old, d->old_len, snap, name, desc, now,
+                                             nd, n, &text, &len);
+    free(nd);
+    vb_test_point(ctx, "create-settings");
+    if (rc == 0)
+        rc = vb_doc_save_text(ctx, d, text, len);
+    else if (rc == 1 && (rc = vb_doc_dom(ctx, d)) == 0 &&
+             (rc = edit(ctx, d, snap, name, desc, p, n, now)) == 0)
+        rc = vb_doc_save(ctx, d);
+    free(text);
+    return rc;
+}
+
+static int edit(vb_ctx *ctx, vb_doc *d, const char *snap, const char *name, const char *desc,
                 const plan *p, size_t n, long long now)
 {
     const vb_snap *cur = vb_current(d->m);
@@ -161,10 +195,7 @@ int vb_op_create(vb_ctx *ctx, const char *settings_path, const char *xml, unsign
         vb_test_point(ctx, "create-image");
     }
     if (rc == 0)
-        rc = edit(ctx, &d, snap, name, desc, p, n, now);
-    vb_test_point(ctx, "create-settings");
-    if (rc == 0)
-        rc = vb_doc_save(ctx, &d);
+        rc = write_settings(ctx, &d, snap, name, desc, p, n, now);
     vb_test_point(ctx, "create-committed");
 out:
     /* committed: nothing to remove; failed: the new images go */

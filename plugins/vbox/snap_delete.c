@@ -215,6 +215,8 @@ int vb_delete_one(vb_ctx *ctx, const char *settings_path, const char *snap_uuid,
     if ((rc = vb_doc_open(ctx, settings_path, &d)) < 0)
         return rc;
     const vb_machine *m = d.m;
+    if ((rc = vb_doc_dom(ctx, &d)) < 0)
+        goto out;
     long ti = vb_snap_index(m, snap_uuid);
     if (ti < 0) {
         rc = vb_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' has no snapshot {%s}", m->name,
@@ -336,7 +338,8 @@ int vb_op_delete(vb_ctx *ctx, const char *settings_path, const char *xml, unsign
                           m->snaps[top].name);
             goto out;
         }
-        rc = delete_metadata(ctx, &d, top, &gone);
+        if ((rc = vb_doc_dom(ctx, &d)) == 0)
+            rc = delete_metadata(ctx, &d, top, &gone);
         goto out;
     }
     if (m->state_file) {

@@ -31,15 +31,6 @@ static int match(const vb_machine *m, size_t i, unsigned f)
     return 1;
 }
 
-/* Is i a descendant of top (top itself excluded)? */
-static int below(const vb_machine *m, size_t i, long top)
-{
-    for (long p = m->snaps[i].parent; p >= 0; p = m->snaps[p].parent)
-        if (p == top)
-            return 1;
-    return 0;
-}
-
 int vb_snapshot_filter(vb_ctx *ctx, const vb_machine *m, long from, unsigned flags,
                        size_t **out, size_t *n)
 {
@@ -58,14 +49,14 @@ int vb_snapshot_filter(vb_ctx *ctx, const vb_machine *m, long from, unsigned fla
         return 0;
     }
     f &= ~(unsigned)SB_SNAPSHOT_FILTERS_METADATA;
-    /* document order is depth-first with parents first: a parent's index
-     * is always smaller than its children's */
-    for (size_t i = 0; i < m->nsnaps; i++) {
-        const vb_snap *s = &m->snaps[i];
-        int in = descend ? (from < 0 || below(m, i, from)) : s->parent == from;
-        if (in && match(m, i, f))
+    /* document order is depth-first, parents first: the descendants of a
+     * snapshot are the nbelow entries after it, its children the first
+     * of each run in there */
+    size_t first = from < 0 ? 0 : (size_t)from + 1;
+    size_t end = from < 0 ? m->nsnaps : first + m->snaps[from].nbelow;
+    for (size_t i = first; i < end; i = descend ? i + 1 : i + m->snaps[i].nbelow + 1)
+        if (match(m, i, f))
             v[k++] = i;
-    }
     *out = v;
     *n = k;
     return 0;

@@ -400,6 +400,8 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
         return rc;
     }
     const vb_machine *m = d.m;
+    if ((rc = vb_doc_dom(ctx, &d)) < 0)
+        goto out;
     if ((rc = vb_writable(ctx, m, "redefining snapshots of")) == 1)
         rc = vb_error(ctx, SB_ERR_OPERATION_INVALID,
                       "machine '%s' is in VirtualBox's hands right now; redefining snapshots "

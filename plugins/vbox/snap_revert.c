@@ -150,6 +150,8 @@ int vb_op_revert(vb_ctx *ctx, const char *settings_path, const char *xml, unsign
     if ((rc = vb_doc_open(ctx, settings_path, &d)) < 0)
         return rc;
     const vb_machine *m = d.m;
+    if ((rc = vb_doc_dom(ctx, &d)) < 0)
+        goto out;
     long si = vb_snapshot_from_xml(ctx, m, xml, &rc);
     if (si < 0)
         goto out;

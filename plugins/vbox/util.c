@@ -67,6 +67,8 @@ void vb_ctx_init(vb_ctx *ctx, const struct sb_host_api *api, sb_host *h)
 
 void vb_ctx_fini(vb_ctx *ctx)
 {
+    vb_machine_free(ctx->pre_m);
+    free(ctx->pre_buf);
     free(ctx->home);
     for (size_t i = 0; i < ctx->nfolders; i++)
         free(ctx->folders[i]);

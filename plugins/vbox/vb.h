@@ -22,6 +22,8 @@
 
 /* ---- context and errors (util.c) ---------------------------------------- */
 
+typedef struct vb_machine vb_machine;
+
 typedef struct vb_ctx {
     const struct sb_host_api *api; /* NULL: no host (unit tests) */
     sb_host *h;
@@ -37,6 +39,14 @@ typedef struct vb_ctx {
      * time the step is reached. */
     char *crash_at;
     unsigned crash_seen;
+    /* TEST ONLY (config key test_no_splice): take snapshots through the
+     * document, never by editing the text (a test compares the two). */
+    int no_splice;
+    /* A machine the connection read already, with its bytes: the next
+     * operation on that file takes it when the file is unchanged. */
+    struct vb_machine *pre_m;
+    char *pre_buf;
+    size_t pre_len;
     int err_code;
     char err_msg[1024];
 } vb_ctx;
@@ -106,6 +116,7 @@ typedef struct vb_attach {
     unsigned port, device;
     char image[VB_UUID_LEN];    /* the medium, "" when none */
     char *host_drive;           /* HostDrive src, or NULL */
+    size_t image_at, image_len; /* the uuid attribute's value in the file */
 } vb_attach;
 
 /* What the plugin needs of a <Hardware> (the machine's or a snapshot's). */
@@ -125,8 +136,12 @@ typedef struct vb_snap {
     long parent;         /* index in vb_machine.snaps, -1 for the root */
     unsigned depth;      /* 1 for the root */
     size_t nchildren;
+    size_t nbelow;       /* descendants: snaps[i+1 .. i+nbelow] (document order) */
     vb_hw hw;
     long line;           /* where it starts in the settings file */
+    /* byte offsets in the file (vb_machine.spliceable): after its start
+     * tag, its end tag, its <Snapshots>' end tag (0: none) */
+    size_t open_end, close_at, kids_close_at;
 } vb_snap;
 
 enum vb_medium_kind { VB_MEDIUM_HDD = 1, VB_MEDIUM_DVD, VB_MEDIUM_FLOPPY };
@@ -141,9 +156,13 @@ typedef struct vb_medium {
     int kind;            /* enum vb_medium_kind */
     int global;          /* registered in VirtualBox.xml, not in the machine */
     int autoreset;
+    /* byte offsets in the file: the end of its start tag ('>' or "/>"),
+     * its end tag (0 when empty) */
+    size_t tag_end, close_at;
+    int empty;
 } vb_medium;
 
-typedef struct vb_machine {
+struct vb_machine {
     char *path;              /* the settings file */
     char *dir;               /* its directory */
     char uuid[VB_UUID_LEN];
@@ -158,7 +177,14 @@ typedef struct vb_machine {
     vb_medium *media;
     size_t nmedia, cmedia;
     struct stat st;          /* of the settings file as read */
-} vb_machine;
+    /* Where things are in the file, for edits made on its text
+     * (settings_splice.c); spliceable 0 when any offset could not be
+     * checked. */
+    int spliceable;
+    size_t machine_at, machine_open_end, machine_close_at;
+    size_t state_at[3], state_end[3]; /* Hardware, StorageControllers, Platform */
+    size_t nstate;
+};
 
 /* Parse a settings file held in memory.  source names it in messages;
  * dir resolves relative locations. */
