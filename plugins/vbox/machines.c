@@ -14,22 +14,22 @@
 
 #define GLOBAL_FILE "VirtualBox.xml"
 
-static int read_global(vb_ctx *ctx, vb_machine *g, vb_entries *entries)
+static int read_home(vb_ctx *ctx, const char *home, vb_machine *g, vb_entries *entries)
 {
     char *path, *buf = NULL;
     size_t len = 0;
     int rc;
 
     memset(g, 0, sizeof *g);
-    if (!ctx->home)
+    if (!home)
         return 0;
-    if (!(path = vb_path_join(ctx->home, GLOBAL_FILE)))
+    if (!(path = vb_path_join(home, GLOBAL_FILE)))
         return vb_oom(ctx);
     if (!vb_file_exists(path)) {
         free(path);
         return 0;
     }
-    g->dir = strdup(ctx->home);
+    g->dir = strdup(home);
     if (!g->dir)
         rc = vb_oom(ctx);
     else if ((rc = vb_read_file(ctx, path, VB_SETTINGS_MAX, &buf, &len)) == 0)
@@ -37,6 +37,11 @@ static int read_global(vb_ctx *ctx, vb_machine *g, vb_entries *entries)
     free(buf);
     free(path);
     return rc;
+}
+
+static int read_global(vb_ctx *ctx, vb_machine *g, vb_entries *entries)
+{
+    return read_home(ctx, ctx->home, g, entries);
 }
 
 int vb_global_media(vb_ctx *ctx, vb_machine *m)
@@ -81,6 +86,18 @@ int vb_global_media(vb_ctx *ctx, vb_machine *m)
     free(map);
     vb_machine_clear(&g);
     return 0;
+}
+
+int vb_home_registers(vb_ctx *ctx, const char *home, const char *uuid)
+{
+    vb_machine g;
+    vb_entries reg = { 0 };
+    int rc = read_home(ctx, home, &g, &reg), hit = 0;
+    for (size_t i = 0; rc == 0 && i < reg.n; i++)
+        hit |= strcmp(reg.v[i].uuid, uuid) == 0;
+    vb_machine_clear(&g);
+    vb_entries_free(&reg);
+    return rc < 0 ? rc : hit;
 }
 
 static int add_entry(vb_ctx *ctx, vb_entries *out, const char *path, const char *uuid,

@@ -1,9 +1,11 @@
 /* vbox plugin - VirtualBox's own processes, from /proc.
  *
- * VBoxSVC holds every settings file of its user in memory while it runs
- * and writes them back on its own: a change made beside it is lost, so a
- * machine is "locked" while the VBoxSVC of the settings file's owner
- * runs.  A machine runs in a VM process (VBoxHeadless, VirtualBoxVM,
+ * VBoxSVC holds the settings of every machine its VirtualBox home
+ * registers (VBOX_USER_HOME in its environment, else the user's default
+ * home) in memory while it runs and writes them back on its own: a change
+ * made beside it is lost, so such a machine is "locked" while that
+ * VBoxSVC runs (also when its home cannot be read: better refuse than lose
+ * a change).  A machine runs in a VM process (VBoxHeadless, VirtualBoxVM,
  * VBoxSDL) started with --startvm and the machine's UUID or name. */
 #include "vb.h"
 
@@ -55,6 +57,49 @@ static int starts_machine(const vb_machine *m, const char *argv, size_t len)
     return 0;
 }
 
+/* The VirtualBox home a VBoxSVC serves, from its environment. */
+static char *svc_home(const char *env, size_t len)
+{
+    const char *home = NULL, *user_home = NULL, *end = env + len;
+    for (const char *e = env; e < end; e += strlen(e) + 1) {
+        if (strncmp(e, "VBOX_USER_HOME=", 15) == 0 && e[15])
+            user_home = e + 15;
+        else if (strncmp(e, "HOME=", 5) == 0 && e[5])
+            home = e + 5;
+    }
+    if (user_home)
+        return strdup(user_home);
+    if (!home)
+        return NULL;
+    char *cfg = vb_printf("%s/.config/VirtualBox", home), *old = vb_printf("%s/.VirtualBox", home);
+    if (cfg && old && !vb_file_exists(cfg) && vb_file_exists(old)) {
+        free(cfg);
+        return old;
+    }
+    free(old);
+    return cfg;
+}
+
+/* Does this VBoxSVC hold machine m? */
+static int svc_holds(vb_ctx *ctx, const char *pid, const vb_machine *m, char *buf, size_t cap)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s/environ", ctx->proc_root, pid);
+    ssize_t n = read_small(path, buf, cap);
+    char *home = n > 0 ? svc_home(buf, (size_t)n) : NULL;
+    if (!home)
+        return 1;
+    /* a change to VirtualBox.xml's error stays out of the operation */
+    char saved[sizeof ctx->err_msg];
+    int code = ctx->err_code;
+    memcpy(saved, ctx->err_msg, sizeof saved);
+    int r = vb_home_registers(ctx, home, m->uuid);
+    memcpy(ctx->err_msg, saved, sizeof saved);
+    ctx->err_code = code;
+    free(home);
+    return r != 0; /* registered, or unreadable: held */
+}
+
 int vb_procs_find(vb_ctx *ctx, const vb_machine *m, vb_procs *out)
 {
     DIR *d = opendir(ctx->proc_root ? ctx->proc_root : "/proc");
@@ -82,12 +127,13 @@ int vb_procs_find(vb_ctx *ctx, const vb_machine *m, vb_procs *out)
         snprintf(path, sizeof path, "%s/%s", ctx->proc_root, de->d_name);
         if (stat(path, &st) < 0 || st.st_uid != m->st.st_uid)
             continue; /* another user's VirtualBox has other settings */
+        if (!argv_cap && !(argv = malloc(argv_cap = 65536)))
+            break;
         if (svc) {
-            out->vboxsvc = pid;
+            if (svc_holds(ctx, de->d_name, m, argv, argv_cap))
+                out->vboxsvc = pid;
             continue;
         }
-        if (!argv_cap && !(argv = malloc(argv_cap = 8192)))
-            break;
         snprintf(path, sizeof path, "%s/%s/cmdline", ctx->proc_root, de->d_name);
         ssize_t n = read_small(path, argv, argv_cap);
         if (n > 0 && starts_machine(m, argv, (size_t)n))

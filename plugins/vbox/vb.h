@@ -226,6 +226,9 @@ void vb_entries_free(vb_entries *e);
 int vb_machine_load(vb_ctx *ctx, const char *domain, vb_machine **out);
 /* Only the settings file of that machine. */
 int vb_machine_find(vb_ctx *ctx, const char *domain, char **out_path);
+/* Does the VirtualBox home at home register machine uuid?  1 yes, 0 no,
+ * negative when its VirtualBox.xml cannot be read. */
+int vb_home_registers(vb_ctx *ctx, const char *home, const char *uuid);
 /* Add the media of the home's VirtualBox.xml to m (global = 1). */
 int vb_global_media(vb_ctx *ctx, vb_machine *m);
 

@@ -251,7 +251,8 @@ static void redefine(void **state)
  * it.  VirtualBox is not installable here: a stand-in process carries the
  * names VirtualBox's processes have (/proc/PID/comm and the command line
  * are what the plugin looks at). */
-static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *arg2)
+static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *arg2,
+                      const char *vbox_home)
 {
     char link[300];
     const char *helper = getenv("SB_VBOX_STAND_IN");
@@ -261,7 +262,11 @@ static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
-        execl(link, comm, arg1, arg2, (char *)NULL);
+        char env[400];
+        snprintf(env, sizeof env, "VBOX_USER_HOME=%s", vbox_home ? vbox_home : "/nonexistent");
+        char *const envp[] = { env, NULL };
+        char *const argv[] = { (char *)comm, (char *)arg1, (char *)arg2, NULL };
+        execve(link, argv, envp);
         _exit(127);
     }
     t->stand_in = pid;
@@ -295,9 +300,34 @@ static void stop(fx_vm *t, pid_t pid, const char *comm)
 static void virtualbox_holds_machine(void **state)
 {
     fx_vm *t = *state;
+    char home[300], reg[400], uuid[64];
     fx_vm_create(t, "s1", NULL);
+    vb_machine *m = fx_vm_machine(t);
+    snprintf(uuid, sizeof uuid, "{%s}", m->uuid);
+    vb_machine_free(m);
+    /* a VBoxSVC whose home registers another machine has nothing to do
+     * with this one */
+    snprintf(home, sizeof home, "%s/vbox-home", t->dir);
+    assert_int_equal(fx_sh("mkdir -p '%s'", home), 0);
+    snprintf(reg, sizeof reg, "%s/VirtualBox.xml", home);
+    fx_write(reg, "<?xml version=\"1.0\"?>\n<VirtualBox xmlns=\"http://www.virtualbox.org/\" "
+                  "version=\"1.19-linux\"><Global><MachineRegistry><MachineEntry "
+                  "uuid=\"{00000000-1111-4222-8333-444444444444}\" src=\"x/x.vbox\"/>"
+                  "</MachineRegistry></Global></VirtualBox>\n");
+    pid_t svc = stand_in(t, "VBoxSVC", "--auto-shutdown", NULL, home);
+    fx_vm_create(t, "s2", NULL);
+    stop(t, svc, "VBoxSVC");
+    /* the VBoxSVC of the home that registers it locks it */
+    char *text = NULL;
+    assert_true(asprintf(&text, "<?xml version=\"1.0\"?>\n<VirtualBox "
+                                "xmlns=\"http://www.virtualbox.org/\" version=\"1.19-linux\">"
+                                "<Global><MachineRegistry><MachineEntry uuid=\"%s\" src=\"%s\"/>"
+                                "</MachineRegistry></Global></VirtualBox>\n",
+                         uuid, t->settings) > 0);
+    fx_write(reg, text);
+    free(text);
     char *before = fx_read(t->settings);
-    pid_t svc = stand_in(t, "VBoxSVC", "--auto-shutdown", NULL);
+    svc = stand_in(t, "VBoxSVC", "--auto-shutdown", NULL, home);
     fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM,
                                            "<domainsnapshot><name>x</name><state>shutoff</state>"
                                            "<creationTime>1</creationTime></domainsnapshot>", 0),
@@ -307,11 +337,7 @@ static void virtualbox_holds_machine(void **state)
     fx_expect_error(sb_snapshot_revert(t->f.c, DOM, "s1", 0), SB_ERR_OPERATION_INVALID,
                     "VBoxSVC");
     stop(t, svc, "VBoxSVC");
-    char uuid[64];
-    vb_machine *m = fx_vm_machine(t);
-    snprintf(uuid, sizeof uuid, "{%s}", m->uuid);
-    vb_machine_free(m);
-    pid_t vm = stand_in(t, "VBoxHeadless", "--startvm", uuid);
+    pid_t vm = stand_in(t, "VBoxHeadless", "--startvm", uuid, NULL);
     int st = 0;
     assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
     assert_int_equal(st, SB_DOMAIN_RUNNING);

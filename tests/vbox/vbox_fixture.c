@@ -156,13 +156,25 @@ const char *fx_machine(const char *dir, const char *name, int ndisks, const unsi
                  "port=\"%d\" device=\"0\">\n              <Image uuid=\"{%s}\"/>\n"
                  "            </AttachedDevice>\n", i, uuid);
     }
+    /* every machine its own UUID: tests running at once never see each
+     * other's machines in VirtualBox's processes */
+    unsigned char r[16];
+    char machine_uuid[37];
+    int rfd = open("/dev/urandom", O_RDONLY);
+    assert_true(rfd >= 0);
+    assert_int_equal(read(rfd, r, sizeof r), (ssize_t)sizeof r);
+    close(rfd);
+    snprintf(machine_uuid, sizeof machine_uuid,
+             "%02x%02x%02x%02x-%02x%02x-4%x%02x-8%x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1],
+             r[2], r[3], r[4], r[5], r[6] & 15, r[7], r[8] & 15, r[9], r[10], r[11], r[12], r[13],
+             r[14], r[15]);
     snprintf(settings, sizeof settings, "%s/%s.vbox", mdir, name);
     FILE *f = fopen(settings, "w");
     assert_non_null(f);
     fprintf(f,
             "<?xml version=\"1.0\"?>\n"
             "<VirtualBox xmlns=\"http://www.virtualbox.org/\" version=\"1.19-linux\">\n"
-            "  <Machine uuid=\"{6b1a0c2e-5f3d-4a8b-9c7e-%012x}\" name=\"%s\" "
+            "  <Machine uuid=\"{%s}\" name=\"%s\" "
             "OSType=\"Debian_64\" snapshotFolder=\"Snapshots\" "
             "lastStateChange=\"2025-01-01T00:00:00Z\">\n"
             "    <MediaRegistry>\n      <HardDisks>\n%s      </HardDisks>\n"
@@ -175,7 +187,7 @@ const char *fx_machine(const char *dir, const char *name, int ndisks, const unsi
             "hotpluggable=\"false\" port=\"3\" device=\"0\"/>\n"
             "        </StorageController>\n      </StorageControllers>\n"
             "    </Hardware>\n  </Machine>\n</VirtualBox>\n",
-            (unsigned)(strlen(name) * 977u + (unsigned char)name[0]), name, hd, att);
+            machine_uuid, name, hd, att);
     assert_int_equal(fclose(f), 0);
     return settings;
 }
