@@ -6,6 +6,7 @@
 #include "core/snap.h"
 #include "core/error.h"
 #include "plugin/dispatch.h"
+#include "xml/xml_util.h"
 
 #define CHECK_CONN_DOMAIN(c, d)                                                       \
     do {                                                                              \
@@ -66,6 +67,11 @@ int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsi
         return rc;
     *out_xml = NULL;
     SB_DISPATCH(rc, c->plugin, domain_get_xml, out_xml, c->conn, domain, flags);
+    /* libvirt's formatting whatever the plugin kept (virsh dumpxml) */
+    if (rc >= 0 && (rc = sb_xml_reformat(out_xml, "domain XML from the plugin")) < 0) {
+        free(*out_xml);
+        *out_xml = NULL;
+    }
     return rc < 0 ? rc : 0;
 }
 

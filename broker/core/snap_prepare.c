@@ -43,36 +43,19 @@ void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps 
     o->plugin_name = p->name;
 }
 
-/* The uuid of a <domain> element (NULL when it has none); borrowed from
- * the element's own text node when it is a plain one. */
-static int element_uuid(const xmlNode *root, char **out)
-{
-    const xmlNode *u = sb_xml_child(root, "uuid");
-    *out = NULL;
-    return u ? sb_xml_text(u, out) : 0;
-}
-
-/* §5.4 item 3: a redefined snapshot's <domain> must be this domain. */
+/* §5.4 item 3: a redefined snapshot's <domain> must be this domain (the
+ * rule is the XML engine's, shared with xml-normalize --redefine). */
 static int check_same_domain(sb_connection *c, const sb_snapdef *def, const char *domain,
                              const char *live_xml)
 {
     const char *live_uuid;
-    char *snap_uuid = NULL;
     int rc;
 
     if (!def->domain && !def->domain_uuid)
         return 0;
     if ((rc = sb_conn_live_uuid(c, domain, live_xml, &live_uuid)) < 0)
         return rc;
-    if (def->domain && (rc = element_uuid(xmlDocGetRootElement(def->domain), &snap_uuid)) < 0)
-        return rc;
-    const char *uuid = def->domain ? snap_uuid : def->domain_uuid;
-    if (live_uuid && uuid && strcasecmp(live_uuid, uuid) != 0)
-        rc = sb_error_set(SB_ERR_INVALID_ARG,
-                          "definition for snapshot '%s' must use uuid %s of domain '%s', not %s",
-                          def->name, live_uuid, domain, uuid);
-    free(snap_uuid);
-    return rc;
+    return sb_snapdef_check_domain_uuid(def, domain, live_uuid);
 }
 
 bool sb_snap_needs_state(const sb_connection *c, unsigned flags)
@@ -138,8 +121,9 @@ int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
     if (redefine && !(rq->flags & SB_SNAPSHOT_CREATE_REDEFINE)) {
         /* A plugin that parses every create as a redefine (VirtualBox)
          * still takes a new snapshot of the live domain: align with it. */
-        o.domain_xml = rq->domain_xml;
-        if ((rc = check_same_domain(c, def, domain, rq->domain_xml)) < 0)
+        if ((rc = check_same_domain(c, def, domain, rq->domain_xml)) < 0 ||
+            (!def->domain && rq->domain_xml &&
+             (rc = sb_snapdef_set_domain(def, rq->domain_xml)) < 0))
             goto fail;
     } else if (redefine) {
         /* Re-redefining an existing snapshot without <domain> keeps the

@@ -65,8 +65,22 @@ int sb_snapdef_normalize(sb_snapdef *def, const sb_normalize_opts *o)
     }
 
     struct sb_align_policy pol = policy_from(o, default_location);
-    if (!def->domain && o->domain_xml && (rc = sb_snapdef_set_domain(def, o->domain_xml)) < 0)
+    if (o->redefine && o->domain_xml) {
+        /* the domain the snapshot is redefined for, as snapshot-create
+         * --redefine checks it: the snapshot must bring its own <domain>
+         * (a new redefine without one fails at alignment, as in libvirt
+         * 9.0) with this domain's uuid */
+        sb_domdef *dom = NULL;
+        if ((rc = sb_domdef_parse(o->domain_xml, strlen(o->domain_xml), &dom)) < 0)
+            return rc;
+        rc = sb_snapdef_check_domain_uuid(def, dom->name, dom->uuid);
+        sb_domdef_free(dom);
+        if (rc < 0)
+            return rc;
+    } else if (!def->domain && o->domain_xml &&
+               (rc = sb_snapdef_set_domain(def, o->domain_xml)) < 0) {
         return rc;
+    }
     /* A backend without per-disk entries (ESX) decides about every disk
      * itself: only an entry given anyway is the policy's business (refused
      * there); nothing is filled in, no file name generated. */

@@ -139,6 +139,7 @@ static int parse_domains(const struct sb_parse_ctx *ctx, const xmlNode *root, sb
         sb_domdef_free(check);
         if (!(def->domain = sb_xml_subtree(dom)))
             return sb_error_oom();
+        sb_xml_strip_live_only(xmlDocGetRootElement(def->domain));
     } else if (dom) {
         if ((rc = child_text(dom, "uuid", &def->domain_uuid)) < 0)
             return rc;
@@ -149,6 +150,7 @@ static int parse_domains(const struct sb_parse_ctx *ctx, const xmlNode *root, sb
         sb_domdef_free(check);
         if (!(def->inactive_domain = sb_xml_subtree(inactive)))
             return sb_error_oom();
+        sb_xml_strip_live_only(xmlDocGetRootElement(def->inactive_domain));
     }
     return 0;
 }

@@ -174,7 +174,25 @@ int sb_snapdef_set_domain(sb_snapdef *def, const char *domain_xml)
         return rc;
     }
     sb_domdef_free(dom);
+    sb_xml_strip_live_only(root); /* kept as an inactive definition */
     xmlFreeDoc(def->domain);
     def->domain = doc;
     return 0;
+}
+
+int sb_snapdef_check_domain_uuid(const sb_snapdef *def, const char *domain, const char *uuid)
+{
+    char *own = NULL;
+    int rc = 0;
+
+    if (def->domain && (rc = sb_xml_text(sb_xml_child(xmlDocGetRootElement(def->domain), "uuid"),
+                                         &own)) < 0)
+        return rc;
+    const char *snap_uuid = def->domain ? own : def->domain_uuid;
+    if (uuid && snap_uuid && strcasecmp(uuid, snap_uuid) != 0)
+        rc = sb_error_set(SB_ERR_INVALID_ARG,
+                          "definition for snapshot '%s' must use uuid %s of domain '%s', not %s",
+                          def->name, uuid, domain, snap_uuid);
+    free(own);
+    return rc;
 }

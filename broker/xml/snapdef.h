@@ -107,6 +107,15 @@ int sb_snapdef_format(const sb_snapdef *def, unsigned flags, char **out);
  * with the hardened reader and checked with sb_domdef_parse(). */
 int sb_snapdef_set_domain(sb_snapdef *def, const char *domain_xml);
 
+/* A redefine's check of the domain it belongs to (libvirt's
+ * virDomainSnapshotRedefinePrep): the snapshot's <domain> (or the old
+ * <domain><uuid/></domain> form) must carry that domain's uuid, else
+ * INVALID_ARG "definition for snapshot 'S' must use uuid U of domain 'D',
+ * not V".  uuid NULL (unknown) or a snapshot without one: nothing to
+ * check.  One rule for `snapshot-create --redefine` and `xml-normalize
+ * --redefine --domain`. */
+int sb_snapdef_check_domain_uuid(const sb_snapdef *def, const char *domain, const char *uuid);
+
 /* Disk alignment policy (§4.3), one per plugin. */
 struct sb_align_policy {
     int default_location;    /* SB_LOCATION_INTERNAL / _EXTERNAL / _NO */

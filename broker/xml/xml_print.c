@@ -4,7 +4,10 @@
  * document order, text-only elements on one line. */
 #include "xml/xml_util.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/error.h"
 
 static bool is_blank(const char *s)
 {
@@ -127,4 +130,26 @@ void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags
     sb_buf_add(b, "</");
     add_qname(b, node);
     sb_buf_add(b, ">\n");
+}
+
+int sb_xml_reformat(char **xml, const char *what)
+{
+    xmlDoc *doc = NULL;
+    sb_buf b = {0};
+    int rc;
+
+    if (!*xml)
+        return 0;
+    if ((rc = sb_xml_read(*xml, strlen(*xml), NULL, &doc)) < 0) {
+        sb_error_prefix("%s", what);
+        return rc;
+    }
+    sb_xml_print_node(&b, xmlDocGetRootElement(doc), 0, 0);
+    xmlFreeDoc(doc);
+    char *printed = NULL;
+    if ((rc = sb_buf_finish(&b, &printed)) < 0)
+        return rc;
+    free(*xml);
+    *xml = printed;
+    return 0;
 }

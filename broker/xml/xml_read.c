@@ -88,6 +88,90 @@ static void collect_error(void *ctx, xmlErrorPtr err)
     st->error_msg[strcspn(st->error_msg, "\n")] = '\0';
 }
 
+static int located(const char *source, long line, int code, const char *msg);
+
+/* ---- attributes per element ------------------------------------------
+ * libxml2 2.9 spends time quadratic in the number of attributes of one
+ * element (the duplicate check of each attribute against all before it,
+ * then the tree's attribute list): 40 000 attributes cost seconds, 300 000
+ * did not finish in 30 s.  That work happens inside the parsing of one
+ * start tag, before any callback could stop it, so the cap is checked by
+ * this linear scan of the raw bytes before libxml2 sees the document.
+ * It only needs to find each start tag and count its quoted values; a
+ * document it cannot follow is malformed and libxml2 stops at that point
+ * anyway.  The delimiters it looks for are ASCII, which is where they are
+ * in UTF-8 and in every ASCII-compatible encoding; UTF-16/32 (NUL bytes)
+ * and EBCDIC are refused (libvirt's API takes C strings: it cannot be
+ * given UTF-16 either). */
+
+/* Skip to just after the terminator term (a comment, CDATA, PI or end
+ * tag), counting lines; returns end when it is missing. */
+static const char *skip_past(const char *p, const char *end, const char *term, long *line)
+{
+    size_t n = strlen(term);
+    for (; p + n <= end; p++) {
+        if (memcmp(p, term, n) == 0)
+            return p + n;
+        *line += *p == '\n';
+    }
+    return end;
+}
+
+static int check_attribute_counts(const char *xml, size_t len, const char *source)
+{
+    const char *p = xml, *end = xml + len;
+    long line = 1;
+    char msg[160];
+
+    if (memchr(xml, '\0', len))
+        return located(source, 0, SB_ERR_XML_ERROR,
+                       "XML document contains NUL bytes (UTF-16 and UTF-32 are not accepted: "
+                       "use UTF-8)");
+    if (len >= 4 && memcmp(xml, "\x4c\x6f\xa7\x94", 4) == 0)
+        return located(source, 0, SB_ERR_XML_ERROR,
+                       "EBCDIC XML documents are not accepted (use UTF-8)");
+    while (p < end) {
+        if (*p != '<') {
+            line += *p++ == '\n';
+            continue;
+        }
+        const char *tag = ++p;
+        if (end - p >= 3 && memcmp(p, "!--", 3) == 0) {
+            p = skip_past(p + 3, end, "-->", &line);
+        } else if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0) {
+            p = skip_past(p + 8, end, "]]>", &line);
+        } else if (p < end && *p == '?') {
+            p = skip_past(p + 1, end, "?>", &line);
+        } else if (p < end && (*p == '/' || *p == '!')) {
+            /* an end tag; or <!DOCTYPE, refused by the parser before any
+             * element: nothing after it is ever parsed */
+            if (*p == '!')
+                return 0;
+            p = skip_past(p, end, ">", &line);
+        } else {
+            long tag_line = line;
+            size_t attrs = 0;
+            char quote = 0;
+            for (; p < end && (quote || *p != '>'); p++) {
+                line += *p == '\n';
+                if (quote && *p == quote)
+                    quote = 0;
+                else if (!quote && (*p == '"' || *p == '\'')) {
+                    quote = *p;
+                    attrs++;
+                }
+            }
+            if (attrs > SB_XML_MAX_ATTRIBUTES) {
+                size_t name = strcspn(tag, " \t\r\n/>");
+                snprintf(msg, sizeof(msg), "element <%.*s> has more than %d attributes",
+                         (int)(name < 64 ? name : 64), tag, SB_XML_MAX_ATTRIBUTES);
+                return located(source, tag_line, SB_ERR_XML_ERROR, msg);
+            }
+        }
+    }
+    return 0;
+}
+
 static int located(const char *source, long line, int code, const char *msg)
 {
     if (source && line > 0)
@@ -112,6 +196,8 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
     if (len > SB_XML_MAX_SIZE)
         return located(source_name, 0, SB_ERR_XML_ERROR,
                        "XML document larger than the 16 MiB limit");
+    if ((rc = check_attribute_counts(xml, len, source_name)) < 0)
+        return rc;
 
     xmlInitParser();
     if (!(ctxt = xmlNewParserCtxt()))

@@ -11,10 +11,16 @@
 /* Limits of the hardened reader (docs/format.md, "Hardening"). */
 #define SB_XML_MAX_SIZE (16u * 1024u * 1024u)
 #define SB_XML_MAX_DEPTH 256
+/* Attributes (namespace declarations included) on one element: libxml2's
+ * work per start tag is quadratic in their number.  libvirt's elements
+ * have at most about 20. */
+#define SB_XML_MAX_ATTRIBUTES 256
 
 /* Parse a document from memory with the hardened settings: no network, no
  * entity substitution, no DTD loading, any DOCTYPE refused, at most
- * SB_XML_MAX_SIZE bytes and SB_XML_MAX_DEPTH element levels.  Nothing is
+ * SB_XML_MAX_SIZE bytes, SB_XML_MAX_DEPTH element levels and
+ * SB_XML_MAX_ATTRIBUTES attributes per element, UTF-8 or another
+ * ASCII-compatible encoding.  Nothing is
  * printed.  Errors: XML_DETAIL (not well-formed, invalid UTF-8; the message
  * has "source:line"), XML_ERROR (empty, too large, too deep, DOCTYPE).
  * source_name names the input in messages and may be NULL. */
@@ -66,6 +72,18 @@ enum {
  * line, formatting whitespace between elements dropped, comments and
  * processing instructions dropped. */
 void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags);
+
+/* Replace the malloc'd document *xml by its canonical form (libvirt's
+ * formatting: the printer above on the root element; comments, processing
+ * instructions and the XML declaration dropped).  A document that does not
+ * parse keeps the reader's error, prefixed with what ("domain XML from
+ * plugin 'x'"), and *xml is left as it was.  NULL *xml: nothing to do. */
+int sb_xml_reformat(char **xml, const char *what);
+
+/* Remove from a <domain> (or <inactiveDomain>) element what libvirt's
+ * inactive definition leaves out: id=, generated aliases and interface
+ * names, pty paths, dynamic security labels (domain_inactive.c). */
+void sb_xml_strip_live_only(xmlNode *domain);
 
 /* Secret filter used by the printer (xml_secure.c). */
 bool sb_xml_secret_element(const xmlNode *node);

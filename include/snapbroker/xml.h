@@ -27,7 +27,10 @@ typedef struct sb_normalize_opts {
     long long creation_time; /* create mode: 0 = now (time(NULL)) */
     const char *domain_xml;  /* domain definition; may be NULL.  Create mode:
                                 disks are aligned with it and it is embedded.
-                                Redefine: used when the XML has no <domain>. */
+                                Redefine: the domain redefined for, checked
+                                as snapshot-create --redefine checks it (the
+                                snapshot's own <domain> must carry its uuid;
+                                without one: "missing domain"). */
     /* Alignment policy (a plugin's capabilities).  0 = the spec's rule:
      * external for disk-only/external snapshots, else internal. */
     int default_location;         /* enum sb_snapshot_location */

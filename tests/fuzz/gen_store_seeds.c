@@ -49,13 +49,15 @@ int main(int argc, char **argv)
 
     sb_store *s;
     CHECK(sb_store_open(state, "h", "d", SB_STORE_WRITABLE, &s));
-    sb_tree_snapshot a = {"a", NULL, SB_STATE_RUNNING, false, 1700000000,
-                          "<domainsnapshot><name>a</name></domainsnapshot>"};
+    sb_tree_snapshot a = {.name = "a", .state = SB_STATE_RUNNING, .creation_time = 1700000000,
+                          .xml = "<domainsnapshot><name>a</name></domainsnapshot>"};
     CHECK(sb_store_create(s, &a));
     copy_seed(state, argv[1], "one", 1);
-    sb_tree_snapshot b = {"b", "a", SB_STATE_DISK_SNAPSHOT, true, 1700000001, NULL};
+    sb_tree_snapshot b = {.name = "b", .parent = "a", .state = SB_STATE_DISK_SNAPSHOT,
+                          .external = true, .creation_time = 1700000001};
     CHECK(sb_store_create(s, &b));
-    sb_tree_snapshot c = {"c", "a", SB_STATE_SHUTOFF, false, 1700000002, "<x/>"};
+    sb_tree_snapshot c = {.name = "c", .parent = "a", .state = SB_STATE_SHUTOFF,
+                          .creation_time = 1700000002, .xml = "<x/>"};
     CHECK(sb_store_begin(s));
     CHECK(sb_store_add(s, &c));
     CHECK(sb_store_set_xml(s, "b", "<domainsnapshot/>"));
