@@ -8,7 +8,6 @@
 
 #include "core/error.h"
 #include "core/snap.h"
-#include "xml/xml_util.h"
 
 int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out)
 {
@@ -18,10 +17,6 @@ int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out)
     *out = NULL;
     if (!d->s) {
         SB_DISPATCH(rc, d->c->plugin, snapshot_get_xml, out, d->c->conn, d->name, name, flags);
-        if (rc >= 0 && (rc = sb_xml_reformat(out, "snapshot XML from the plugin")) < 0) {
-            free(*out);
-            *out = NULL;
-        }
         return rc < 0 ? rc : 0;
     }
     if ((rc = sb_snap_lookup(d->s, d->name, name, &n)) < 0)
