@@ -50,16 +50,19 @@ static char *count_strdup(const char *s)
 /* <domainsnapshot><cookie> + elements x attrs + closing; malloc'd. */
 static char *doc_with(size_t elements, size_t attrs, const char *extra)
 {
-    size_t cap = 128 + elements * (attrs * 12 + 16) + strlen(extra);
-    char *s = malloc(cap), *p = s;
-    p += sprintf(p, "<domainsnapshot><cookie>%s", extra);
+    char *s = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&s, &len);
+    assert_non_null(f);
+    fprintf(f, "<domainsnapshot><cookie>%s", extra);
     for (size_t e = 0; e < elements; e++) {
-        p += sprintf(p, "\n<e");
+        fprintf(f, "\n<e");
         for (size_t a = 0; a < attrs; a++)
-            p += sprintf(p, " a%zx='%zu'", a, a % 10);
-        p += sprintf(p, "/>");
+            fprintf(f, " a%zx='%zu'", a, a % 10);
+        fprintf(f, "/>");
     }
-    strcpy(p, "</cookie></domainsnapshot>\n");
+    fprintf(f, "</cookie></domainsnapshot>\n");
+    fclose(f);
     return s;
 }
 
@@ -89,12 +92,16 @@ static void cap_refuses_naming_the_element(void **state)
 
     /* namespace declarations are attributes too; quotes inside values,
      * '>' in a value, comments, CDATA and PIs do not confuse the count */
-    char *ns = malloc(64 * 1024), *p = ns;
-    p += sprintf(p, "<domainsnapshot xmlns='urn:x'>\n<!-- <e a='1' b='2' -->"
-                    "<![CDATA[<e '''''''''''>]]><?pi '''''' ?>\n<f");
+    char *ns = NULL;
+    size_t nslen = 0;
+    FILE *f = open_memstream(&ns, &nslen);
+    assert_non_null(f);
+    fprintf(f, "<domainsnapshot xmlns='urn:x'>\n<!-- <e a='1' b='2' -->"
+               "<![CDATA[<e '''''''''''>]]><?pi '''''' ?>\n<f");
     for (int i = 0; i <= SB_XML_MAX_ATTRIBUTES; i++)
-        p += sprintf(p, " xmlns:n%d=\"urn:%d'>\"", i, i);
-    strcpy(p, "/></domainsnapshot>");
+        fprintf(f, " xmlns:n%d=\"urn:%d'>\"", i, i);
+    fprintf(f, "/></domainsnapshot>");
+    fclose(f);
     assert_int_equal(read_doc(ns), -SB_ERR_XML_ERROR);
     assert_non_null(strstr(sb_error_last()->message, "t.xml:3: element <f> has more than"));
     free(ns);
