@@ -40,6 +40,7 @@ void sb_snap_policy_opts(const sb_loaded_plugin *p, const struct sb_plugin_caps 
     o->mixed_locations = !caps->uniform_internal;
     o->no_override = caps->disk_override == SB_DISK_OVERRIDE_MATCH;
     o->no_disk_entries = caps->disk_override == SB_DISK_OVERRIDE_NONE;
+    o->readonly_no = caps->readonly_unlisted_no != 0;
     o->plugin_name = p->name;
 }
 

@@ -142,7 +142,8 @@ int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
         (rc = check_enum(path, "create_parse", c->create_parse, SB_CREATE_PARSE_CREATE,
                          SB_CREATE_PARSE_REDEFINE)) < 0 ||
         (rc = check_enum(path, "names_unique", c->names_unique, 0, 1)) < 0 ||
-        (rc = check_enum(path, "name_max", c->name_max, 0, 255)) < 0)
+        (rc = check_enum(path, "name_max", c->name_max, 0, 255)) < 0 ||
+        (rc = check_enum(path, "readonly_unlisted_no", c->readonly_unlisted_no, 0, 1)) < 0)
         return rc;
     return 0;
 }

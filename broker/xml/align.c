@@ -57,6 +57,8 @@ static int fill_unlisted(sb_snapdisk *sd, const sb_domdisk *dd, const struct sb_
     sd->type = SB_SNAPDISK_FILE;
     if (dd->empty)
         sd->snapshot = SB_LOCATION_NO; /* nothing to snapshot in an empty drive */
+    else if (dd->readonly && pol->readonly_no)
+        sd->snapshot = SB_LOCATION_NO; /* a read-only disk never changes */
     else if (dd->snapshot != SB_LOCATION_DEFAULT && !pol->force_default)
         sd->snapshot = dd->snapshot;
     else

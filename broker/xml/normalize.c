@@ -17,6 +17,7 @@ static struct sb_align_policy policy_from(const sb_normalize_opts *o, int defaul
         .force_default = o->force_default,
         .allow_override = !o->no_override,
         .allow_disk_entries = !o->no_disk_entries,
+        .readonly_no = o->readonly_no,
         .plugin_name = o->plugin_name,
     };
     return p;

@@ -124,6 +124,7 @@ struct sb_align_policy {
     bool allow_override;     /* false: explicit mode must equal the domain disk's */
     bool allow_disk_entries; /* false: any <disks> entry is refused */
     const char *plugin_name; /* for messages; may be NULL */
+    bool readonly_no;        /* unlisted read-only disks get 'no' (a plugin's choice) */
 };
 
 /* Align def's disks with the domain: def's own <domain> if it has one,

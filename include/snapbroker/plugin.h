@@ -123,6 +123,12 @@ struct sb_plugin_caps {
                                   the most the broker accepts */
     uint32_t max_snapshots;    /* per domain; 0 = no limit */
     uint32_t max_depth;        /* longest parent chain; 0 = no limit */
+    /* Since 1.1: 1 = the plugin never snapshots a read-only disk
+     * (<readonly/>): alignment gives one the request does not list the
+     * mode 'no', so an explicit other mode reaching the plugin was asked
+     * for (and the plugin refuses it, naming the disk).  0: libvirt's rule
+     * (the default location, like any disk). */
+    uint32_t readonly_unlisted_no;
 };
 
 /* Smallest caps block the broker accepts: every member of 1.0 (members

@@ -38,6 +38,7 @@ typedef struct sb_normalize_opts {
     unsigned force_default : 1;   /* unlisted disks ignore the domain's snapshot= */
     unsigned no_override : 1;     /* explicit disk modes must equal the domain's */
     unsigned no_disk_entries : 1; /* refuse any <disks> entry */
+    unsigned readonly_no : 1;     /* unlisted read-only disks get 'no' */
     const char *plugin_name;      /* named in policy errors; may be NULL */
 } sb_normalize_opts;
 

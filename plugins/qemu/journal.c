@@ -24,6 +24,7 @@
  * so no file the plugin made is ever unknown, and recovery never removes a
  * file it did not create, nor one a definition or QEMU uses. */
 #include "journal.h"
+#include "snapshot_common.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -228,27 +229,8 @@ static void images_in_use(qp_ctx *ctx, const char *domain, qp_strv *out)
     qp_ctx quiet = *ctx;
     quiet.api = NULL;
     qp_domain *d = NULL;
-    if (qp_domain_load(&quiet, domain, &d) == 0) {
-        for (size_t i = 0; i < d->ndisks; i++) {
-            qp_img_info *chain = NULL;
-            size_t n = 0;
-            if (!d->disks[i].source)
-                continue;
-            char *c = qp_realpath_or_copy(d->disks[i].source);
-            if (c)
-                qp_strv_add(out, c);
-            free(c);
-            if (qp_img_chain(&quiet, d->disks[i].source, 1, &chain, &n) == 0) {
-                for (size_t k = 0; k < n; k++) {
-                    char *ck = qp_realpath_or_copy(chain[k].filename);
-                    if (ck && !qp_strv_has(out, ck))
-                        qp_strv_add(out, ck);
-                    free(ck);
-                }
-                qp_img_chain_free(chain, n);
-            }
-        }
-    }
+    if (qp_domain_load(&quiet, domain, &d) == 0)
+        qp_domain_images(&quiet, domain, d, 0, out);
     qp_qmp *q = NULL;
     if (d && qp_proc_connect(&quiet, domain, &q) == 0) {
         for (size_t i = 0; i < d->ndisks; i++) {

@@ -37,6 +37,7 @@ static const struct sb_plugin_caps qemu_caps = {
     .name_max = 200, /* qp_valid_name: QEMU snapshot tags */
     .max_snapshots = 0,
     .max_depth = 0,
+    .readonly_unlisted_no = 1,
 };
 
 static int copy_out_str(sb_conn *c, char **out, const char *s)

@@ -1,6 +1,7 @@
 /* qemu plugin - helpers shared by create, revert and delete:
  * snapshot views, output XML, the "images still needed" computation. */
 #include "snapshot_common.h"
+#include "qcow2.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -93,7 +94,8 @@ void qp_needed_free(qp_needed *n)
     }
     free(n->tops);
     qp_strv_free(&n->all);
-    qp_strv_free(&n->ours);
+    qp_strv_free(&n->refs);
+    qp_strv_free(&n->ref_owner);
     memset(n, 0, sizeof *n);
 }
 
@@ -143,6 +145,24 @@ static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owne
     return 0;
 }
 
+static void add_ref(qp_needed *n, const char *path, const char *owner)
+{
+    char *c = qp_realpath_or_copy(path);
+    if (c && qp_strv_add(&n->refs, c) == 0 && qp_strv_add(&n->ref_owner, owner) < 0) {
+        free(n->refs.v[--n->refs.n]); /* keep the two lists in step (out of memory) */
+        n->refs.v[n->refs.n] = NULL;
+    }
+    free(c);
+}
+
+int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *snapshot)
+{
+    for (size_t i = 0; i < n->refs.n; i++)
+        if (!strcmp(n->refs.v[i], path) && (!snapshot || strcmp(n->ref_owner.v[i], snapshot)))
+            return 1;
+    return 0;
+}
+
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out)
 {
@@ -174,19 +194,13 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
             if (r == 0)
                 r = qp_view(ctx, xml, &v);
             if (r == 0) {
-                /* images we created: external <disks>/<revertDisks> targets */
+                /* the overlays a snapshot names: external <disks>, <revertDisks> */
                 for (size_t k = 0; k < v->ndisks; k++)
-                    if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source) {
-                        char *c = qp_realpath_or_copy(v->disks[k].source);
-                        qp_strv_add(&out->ours, c);
-                        free(c);
-                    }
+                    if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source)
+                        add_ref(out, v->disks[k].source, names[i]);
                 for (size_t k = 0; k < v->nrevert_disks; k++)
-                    if (v->revert_disks[k].source) {
-                        char *c = qp_realpath_or_copy(v->revert_disks[k].source);
-                        qp_strv_add(&out->ours, c);
-                        free(c);
-                    }
+                    if (v->revert_disks[k].source)
+                        add_ref(out, v->revert_disks[k].source, names[i]);
                 if (v->domain_xml) {
                     qp_strv srcs = {0};
                     r = qp_domain_xml_sources(ctx, v->domain_xml, &srcs);
@@ -204,15 +218,6 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
     ctx->api->free(names);
     if (r < 0)
         goto fail;
-    /* overlays we made that no snapshot records any more */
-    {
-        qp_strv extra = {0};
-        (void)qp_ours_load(ctx, domain, &extra);
-        for (size_t i = 0; i < extra.n; i++)
-            if (!qp_strv_has(&out->ours, extra.v[i]))
-                qp_strv_add(&out->ours, extra.v[i]);
-        qp_strv_free(&extra);
-    }
     return 0;
 fail:
     qp_needed_free(out);
@@ -376,4 +381,64 @@ int qp_wait_migration(qp_qmp *q, int timeout_ms)
         qp_sleep_ms(1);
     }
     return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT, "QEMU stays in migration state");
+}
+
+/* top and, when it is a qcow2 image, its backing chain (canonical). */
+static void add_with_chain(qp_ctx *ctx, const char *top, qp_strv *out)
+{
+    char *c = qp_realpath_or_copy(top);
+    qp_qcow2 q;
+    if (!c)
+        return;
+    if (!qp_strv_has(out, c))
+        qp_strv_add(out, c);
+    if (qp_qcow2_read(c, QP_QCOW2_NO_SNAPSHOTS, &q, NULL, 0) == 0) {
+        qp_qcow2_free(&q);
+        qp_img_info *chain = NULL;
+        size_t n = 0;
+        if (qp_img_chain(ctx, c, 1, &chain, &n) == 0) {
+            for (size_t i = 1; i < n; i++) {
+                char *ci = qp_realpath_or_copy(chain[i].filename);
+                if (ci && !qp_strv_has(out, ci))
+                    qp_strv_add(out, ci);
+                free(ci);
+            }
+            qp_img_chain_free(chain, n);
+        }
+    }
+    free(c);
+}
+
+void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
+                      qp_strv *out)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL; /* an unreadable chain only makes the list shorter */
+    for (size_t i = 0; cur && i < cur->ndisks; i++)
+        if (cur->disks[i].source)
+            add_with_chain(&quiet, cur->disks[i].source, out);
+    qp_strv ours = {0};
+    if (with_owned)
+        (void)qp_ours_load(ctx, domain, &ours);
+    for (size_t i = 0; i < ours.n; i++)
+        if (qp_file_exists(ours.v[i]))
+            add_with_chain(&quiet, ours.v[i], out);
+    qp_strv_free(&ours);
+}
+
+int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images,
+                          const char *image, const char *snapshot, const char *what)
+{
+    char *c = qp_realpath_or_copy(image);
+    int ok = c && qp_strv_has(images, c);
+    free(c);
+    if (ok)
+        return 0;
+    return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                    "disk image '%s' of snapshot '%s' is not an image domain '%s' uses (it is "
+                    "in no backing chain of its disks, nor made by the plugin for it), so %s "
+                    "would change an image the domain does not use; nothing was changed%s",
+                    image, snapshot, domain, what,
+                    strstr(what, "delet") ? " (delete with METADATA_ONLY to drop the metadata)"
+                                          : "");
 }

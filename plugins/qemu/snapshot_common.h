@@ -23,8 +23,9 @@ typedef struct qp_needed_top {
 typedef struct qp_needed {
     qp_needed_top *tops;
     size_t ntops;
-    qp_strv all;  /* union of the chains */
-    qp_strv ours; /* overlays recorded in the tree (created by snapshots / reverts) */
+    qp_strv all;       /* union of the chains */
+    qp_strv refs;      /* overlays the tree's <disks>/<revertDisks> name (canonical) */
+    qp_strv ref_owner; /* refs.v[i] belongs to snapshot ref_owner.v[i] */
 } qp_needed;
 
 /* Disk sources of a stored <domain> XML, read-only ones included (not
@@ -53,6 +54,21 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
 void qp_needed_free(qp_needed *n);
+/* 1 when a snapshot other than `snapshot` (NULL: any) names path (canonical)
+ * in its <disks> or <revertDisks>. */
+int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *snapshot);
+
+/* The images a domain uses, the only ones a delete or revert may change
+ * (canonical): the backing chains of its current disks and, with_owned,
+ * of the files the plugin made for it (qp_ours_*).  A snapshot's own
+ * <domain> does not count: a redefine may name any image. */
+void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
+                      qp_strv *out);
+/* OPERATION_UNSUPPORTED naming image and snapshot unless image is in
+ * images; `what` says what would change it ("deleting its internal
+ * snapshot"). */
+int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images,
+                          const char *image, const char *snapshot, const char *what);
 
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed);

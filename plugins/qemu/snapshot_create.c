@@ -263,9 +263,18 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
                             g->source, k->target);
         }
         /* a read-only disk never changes: it is 'no' for internal and
-         * external snapshots alike (the broker's alignment sends an
-         * explicit mode for every disk, so a default cannot be told from
-         * a request here; and QEMU cannot merge into a read-only node) */
+         * external snapshots alike (QEMU could not merge into a read-only
+         * node).  The broker aligns an unlisted <readonly/> disk 'no'
+         * (caps.readonly_unlisted_no), so another mode for one was asked
+         * for: refused rather than recorded as 'no'.  A cdrom without
+         * <readonly/> is aligned like any disk and quietly 'no'. */
+        if (k->readonly && mode != SB_LOCATION_NO && g && strcmp(k->device, "cdrom")) {
+            free(given);
+            return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                            "disk '%s' is read-only: it is never snapshotted, so snapshot "
+                            "mode '%s' cannot be used for it (only 'no')", k->target,
+                            loc_name(mode));
+        }
         if (k->readonly && mode != SB_LOCATION_NO)
             mode = SB_LOCATION_NO;
         pd->mode = mode;
@@ -824,6 +833,11 @@ static int build_output(qp_ctx *ctx, plan *p, unsigned flags, char **out_xml)
         nv.state = p->dom_state == SB_DOMAIN_PAUSED ? SB_STATE_PAUSED : SB_STATE_RUNNING;
     nv.external = p->n_external > 0 || p->memory == SB_LOCATION_EXTERNAL;
     nv.domain_xml = p->dom->xml; /* the definition the snapshot captured */
+    /* a running guest's persistent definition too (libvirt records
+     * <inactiveDomain> for every active persistent domain); a revert that
+     * leaves the guest shut off restores it.  The plugin never changes the
+     * stored definition of a running guest, so it is the same document. */
+    nv.inactive_domain_xml = p->active ? p->dom->xml : NULL;
     int r = qp_format(ctx, &nv, out_xml);
     free(dv);
     return r;

@@ -30,7 +30,7 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 {
     qp_domain *dom = NULL, *cur = NULL;
     qp_qmp *q = NULL;
-    qp_strv offline = {0};
+    qp_strv offline = {0}, mine = {0};
     json_object *devs = json_object_new_array();
     int r = qp_domain_load(ctx, domain, &cur);
     if (r < 0)
@@ -46,6 +46,8 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     if (pid > 0 && (r = qp_proc_connect(ctx, domain, &q)) < 0)
         goto out;
     int online = 0;
+    /* only images the domain uses: a redefined <domain> may name any */
+    qp_domain_images(ctx, domain, cur, 1, &mine);
     for (size_t i = 0; i < v->ndisks; i++) {
         if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
             continue;
@@ -57,6 +59,11 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
             r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
                                "image '%s' of disk '%s' (snapshot '%s'); delete with "
                                "METADATA_ONLY to drop the metadata", img, k->target, v->name);
+            free(img);
+            goto out;
+        }
+        if ((r = qp_check_domain_image(ctx, domain, &mine, img, v->name,
+                                       "deleting its internal snapshot")) < 0) {
             free(img);
             goto out;
         }
@@ -115,6 +122,7 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 out:
     json_object_put(devs);
     qp_strv_free(&offline);
+    qp_strv_free(&mine);
     qp_qmp_close(q);
     qp_domain_free(dom);
     qp_domain_free(cur);
@@ -352,8 +360,7 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     ctx->store_fail_armed = 0;
     if (r < 0)
         goto out;
-    if (unlink(O) < 0 && errno != ENOENT)
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", O);
+    r = qp_ours_unlink(ctx, domain, O); /* only a file the plugin made (or adopted) */
 out:
     free(bfmt);
     qp_strv_free(&files);
@@ -363,19 +370,30 @@ out:
 }
 
 /* Remove an image nothing in the tree needs - unless a file the tree
- * does not know (a NO_METADATA snapshot's overlay) is backed by it. */
+ * does not know (a NO_METADATA snapshot's overlay) is backed by it, or the
+ * plugin did not make it (a redefined snapshot may name any file). */
 static int unlink_unless_used(qp_ctx *ctx, const char *domain, const char *path)
 {
     char *user = NULL;
     int r = qp_image_has_dependents(ctx, path, NULL, &user);
     if (r > 0)
         qp_log(ctx, SB_LOG_INFO, "keeping '%s': '%s' is backed by it", path, user);
-    else if (r == 0 && unlink(path) < 0 && errno != ENOENT)
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", path);
     else if (r == 0)
-        qp_ours_remove(ctx, domain, path);
+        r = qp_ours_unlink(ctx, domain, path);
     free(user);
     return r < 0 ? r : 0;
+}
+
+/* A merge rewrites B: it must be an image the domain uses. */
+static int check_merge_target(qp_ctx *ctx, const char *domain, const qp_domain *cur,
+                              const char *snapshot, const char *B)
+{
+    qp_strv mine = {0};
+    qp_domain_images(ctx, domain, cur, 1, &mine);
+    int r = qp_check_domain_image(ctx, domain, &mine, B, snapshot,
+                                  "deleting it (merging its overlay into that image)");
+    qp_strv_free(&mine);
+    return r;
 }
 
 static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
@@ -423,6 +441,8 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
                          d->name);
+        } else if ((r = check_merge_target(ctx, domain, cur, v->name, B)) < 0) {
+            /* refused: merging would change an image the domain does not use */
         } else {
             if (!marked) {
                 if ((r = mark_in_progress(ctx, domain, v)) < 0) {

@@ -194,6 +194,38 @@ static int external_whole(qp_ctx *ctx, const struct sb_snapshot_view *v, const q
     return 1;
 }
 
+/* A delete that marked the snapshot <snapshotDeleteInProgress/> had
+ * started merging: the image the snapshot captured may hold its overlay's
+ * data already (QEMU may even run on it), so the snapshot's state is gone
+ * whatever the overlay files say.  Such a delete is finished (the steps
+ * are idempotent) and the snapshot reported absent, so the reconciler's
+ * "its data was removed" is true - answering "present" made it report a
+ * delete that had switched QEMU onto the base image as interrupted
+ * "before the hypervisor changed".  1 when it was finished, 0 when the
+ * snapshot carries no mark, negative when finishing failed. */
+static int finish_started_delete(qp_ctx *ctx, const char *domain, const char *name)
+{
+    char *xml = NULL;
+    struct sb_snapshot_view *tv = NULL;
+    if (!ctx->api || !ctx->api->tree_get_xml ||
+        ctx->api->tree_get_xml(ctx->h, domain, name, &xml) < 0)
+        return 0;
+    int marked = 0;
+    if (qp_view(ctx, xml, &tv) == 0)
+        for (size_t i = 0; i < tv->ndisks; i++)
+            marked |= tv->disks[i].delete_in_progress;
+    qp_view_free(ctx, tv);
+    int r = 0;
+    if (marked) {
+        qp_log(ctx, SB_LOG_WARN, "snapshot '%s': finishing the delete an interrupted process had "
+               "started (its merge may have changed the captured image already)", name);
+        r = qp_snapshot_delete(ctx, domain, xml, 0);
+        r = r < 0 ? r : 1;
+    }
+    ctx->api->free(xml);
+    return r;
+}
+
 int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml)
 {
     struct sb_snapshot_view *v = NULL;
@@ -210,6 +242,10 @@ int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         r = v->external ? external_whole(ctx, v, dom) : internal_whole(ctx, v, dom);
     if (r == 1 && v->external && !in_tree(ctx, domain, v->name))
         r = domain_on_overlays(ctx, domain, v);
+    else if (r == 1 && v->external) {
+        int done = finish_started_delete(ctx, domain, v->name);
+        r = done < 0 ? done : done ? 0 : 1;
+    }
     if (r == 0 && !v->external)
         drop_partial(ctx, domain, v, dom);
     qp_domain_free(dom);

@@ -140,39 +140,63 @@ static char *revert_overlay_name(const char *base)
     return p;
 }
 
-/* Remove old tops that we made and that nothing needs any more. */
-static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
-                          const qp_domain *now)
+static void add_canon(qp_strv *v, const char *path)
 {
-    if (!old)
-        return;
+    char *c = path ? qp_realpath_or_copy(path) : NULL;
+    if (c && !qp_strv_has(v, c))
+        qp_strv_add(v, c);
+    free(c);
+}
+
+/* After a revert: remove the files the plugin made that nothing needs any
+ * more - the old tops, and the overlays the snapshot's XML stops naming
+ * (its <revertDisks>, replaced by the new overlays; its external <disks>
+ * too when it has no children: `replaced_disks`).  Forgetting the latter
+ * used to leave the snapshot's own first overlay on disk, unknown to the
+ * tree, where it blocked the snapshot's delete (an overlay outside the
+ * tree on the image it would merge into) and the reuse of its name.
+ * Only a file on the plugin's list is removed (qp_ours_unlink): never one
+ * a redefined snapshot merely names. */
+static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
+                          const qp_domain *now, const struct sb_snapshot_view *v,
+                          int replaced_disks)
+{
+    qp_strv cand = {0};
+    for (size_t i = 0; old && i < old->ndisks; i++)
+        add_canon(&cand, old->disks[i].source);
+    for (size_t i = 0; i < v->nrevert_disks; i++)
+        add_canon(&cand, v->revert_disks[i].source);
+    for (size_t i = 0; replaced_disks && i < v->ndisks; i++)
+        if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL)
+            add_canon(&cand, v->disks[i].source);
     qp_needed n;
-    qp_ctx quiet = *ctx;
-    quiet.api = ctx->api; /* needed for the tree */
-    if (qp_needed_compute(&quiet, domain, NULL, now, &n) < 0) {
-        qp_log(ctx, SB_LOG_WARN, "cannot tell which old overlays are still needed; keeping them");
+    if (!cand.n || qp_needed_compute(ctx, domain, NULL, now, &n) < 0) {
+        if (cand.n)
+            qp_log(ctx, SB_LOG_WARN, "cannot tell which old overlays are still needed; keeping "
+                   "them");
+        qp_strv_free(&cand);
         return;
     }
-    for (size_t i = 0; i < old->ndisks; i++) {
-        if (!old->disks[i].source)
-            continue;
-        char *c = qp_realpath_or_copy(old->disks[i].source);
+    for (size_t i = 0; i < cand.n; i++) {
+        const char *c = cand.v[i];
         char *user = NULL;
-        if (c && !qp_strv_has(&n.all, c) && qp_strv_has(&n.ours, c) && qp_file_exists(c)) {
-            /* an overlay the tree does not know (NO_METADATA) may sit on it */
-            if (qp_image_has_dependents(ctx, c, NULL, &user) != 0) {
-                qp_log(ctx, SB_LOG_INFO, "keeping overlay '%s': '%s' is backed by it", c,
-                       user ? user : "another image");
-            } else {
-                qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
-                if (unlink(c) == 0)
-                    qp_ours_remove(ctx, domain, c);
-            }
+        /* the tree still holds this snapshot's old XML: its own names do
+         * not count, another snapshot's do */
+        if (qp_strv_has(&n.all, c) || qp_needed_ref_by_other(&n, c, v->name) ||
+            !qp_ours_has(ctx, domain, c) || !qp_file_exists(c))
+            continue;
+        /* an overlay the tree does not know (NO_METADATA) may sit on it */
+        if (qp_image_has_dependents(ctx, c, NULL, &user) != 0) {
+            qp_log(ctx, SB_LOG_INFO, "keeping overlay '%s': '%s' is backed by it", c,
+                   user ? user : "another image");
+        } else {
+            qp_log(ctx, SB_LOG_INFO, "removing overlay '%s' (no snapshot needs it)", c);
+            (void)qp_ours_unlink(ctx, domain, c);
         }
         free(user);
-        free(c);
     }
     qp_needed_free(&n);
+    qp_strv_free(&cand);
 }
 
 static int has_children(qp_ctx *ctx, const char *domain, const char *name)
@@ -289,7 +313,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     char *newxml = NULL;
     qp_strv overlays = {0};
     qp_journal j; /* external: the overlays it makes, the definition it replaces */
-    int journaled = 0;
+    int journaled = 0, replaced_disks = 0;
     int r;
     *out_xml = NULL;
 
@@ -347,8 +371,13 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     if (online_target && v->external && (r = check_memory_file(ctx, v->memory_file, v->name)) < 0)
         goto out;
 
-    /* the new definition: the snapshot's, under the current name */
-    newxml = qp_domain_xml_set_name(v->domain_xml, domain);
+    /* the new definition: the snapshot's, under the current name.  A
+     * guest that ends shut off gets the persistent definition the snapshot
+     * recorded (<inactiveDomain>, taken of a running guest), as libvirt's
+     * qemu driver does; a running one the definition QEMU ran with. */
+    const char *persistent =
+        !online_target && v->inactive_domain_xml ? v->inactive_domain_xml : v->domain_xml;
+    newxml = qp_domain_xml_set_name(persistent, domain);
     if (!newxml) {
         r = qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot rename the snapshot's domain");
         goto out;
@@ -388,6 +417,21 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                 goto out;
             }
         }
+    }
+    /* applying an internal snapshot rewrites its images: only images the
+     * domain uses (a redefined <domain> may name any) */
+    if (!v->external) {
+        qp_strv mine = {0};
+        qp_domain_images(ctx, domain, cur, 1, &mine);
+        for (size_t i = 0; i < v->ndisks && r == 0; i++) {
+            const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+            if (v->disks[i].snapshot == SB_LOCATION_INTERNAL && k && k->source)
+                r = qp_check_domain_image(ctx, domain, &mine, k->source, v->name,
+                                          "reverting to it");
+        }
+        qp_strv_free(&mine);
+        if (r < 0)
+            goto out;
     }
     /* applying an internal snapshot rewrites its images in place: refuse
      * while another snapshot still reads their current contents */
@@ -551,6 +595,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         /* record the new overlays in the snapshot */
         struct sb_snapshot_view nv = *v;
         int kids = has_children(ctx, domain, v->name);
+        replaced_disks = !kids; /* the new overlays replace its <disks> */
         struct sb_snapshot_disk_view *dv = calloc(v->ndisks ? v->ndisks : 1, sizeof *dv);
         if (!dv) {
             r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
@@ -597,7 +642,7 @@ done:
             now = tmp;
         /* tree metadata still lists the old <disks> for this snapshot; the
          * overlays recorded in *out_xml are the new top and are in `now` */
-        drop_unneeded(ctx, domain, cur, now);
+        drop_unneeded(ctx, domain, cur, now, v, replaced_disks);
         qp_domain_free(tmp);
     }
 out:

@@ -6,6 +6,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,4 +423,60 @@ int e2e_cli_wait(pid_t pid)
 int e2e_cli(const char *config, const char *const args[])
 {
     return e2e_cli_wait(e2e_cli_start(config, args));
+}
+
+/* 1 when some snapshot of dom, or the chain of one of its disks, names path */
+static int named(const char *dom, const char *path, char **xmls, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strstr(xmls[i], path))
+            return 1;
+    char *xml = NULL;
+    qp_domain *d = NULL;
+    int found = 0;
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, dom, 0), 0);
+    assert_int_equal(qp_domain_parse(&E.t, xml, &d), 0);
+    free(xml);
+    for (size_t k = 0; k < d->ndisks && !found; k++) {
+        qp_img_info *chain = NULL;
+        size_t len = 0;
+        if (!d->disks[k].source || qp_img_chain(&E.t, d->disks[k].source, 1, &chain, &len) < 0)
+            continue;
+        for (size_t c = 0; c < len && !found; c++)
+            found = !strcmp(chain[c].filename, path);
+        qp_img_chain_free(chain, len);
+    }
+    qp_domain_free(d);
+    return found;
+}
+
+int e2e_orphans(const char *dom)
+{
+    char **names = NULL;
+    size_t n = 0;
+    assert_int_equal(sb_snapshot_list(&names, &n, E.c, dom, NULL, 0), 0);
+    char **xmls = calloc(n ? n : 1, sizeof *xmls);
+    assert_non_null(xmls);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(sb_snapshot_get_xml(&xmls[i], E.c, dom, names[i], 0), 0);
+    int orphans = 0;
+    size_t dl = strlen(dom);
+    DIR *dir = opendir(E.dir);
+    assert_non_null(dir);
+    struct dirent *e;
+    while ((e = readdir(dir))) {
+        if (strncmp(e->d_name, dom, dl) || e->d_name[dl] != '-')
+            continue;
+        const char *path = e2e_path(e->d_name);
+        if (!named(dom, path, xmls, n)) {
+            print_message("# nothing names %s\n", path);
+            orphans++;
+        }
+    }
+    closedir(dir);
+    for (size_t i = 0; i < n; i++)
+        free(xmls[i]);
+    free(xmls);
+    sb_names_free(names, n);
+    return orphans;
 }

@@ -82,6 +82,11 @@ const char *e2e_err(void);
 /* Destroy the domain if it runs (end of a case). */
 void e2e_stop(const char *dom);
 
+/* Files in the scratch dir named "<dom>-..." that nothing names: not in
+ * the backing chain of any of the domain's disks, not in any of its
+ * snapshots' XML.  Each is printed as a TAP comment. */
+int e2e_orphans(const char *dom);
+
 /* The CLI ($SB_CLI) in a child process, with SNAPBROKER_CONFIG=config
  * (NULL: none, the embedded default) and args (NULL-terminated, without
  * the program name); its output is appended to <dir>/cli.log.  Returns

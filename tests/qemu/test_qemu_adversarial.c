@@ -249,6 +249,106 @@ static void redefine_unusable_domain(void **state)
     free(ok);
 }
 
+/* ---- 6. a redefined snapshot naming images the domain does not use ------ */
+
+/* An internal snapshot 'base' redefined with a <domain> whose vda is
+ * another image that happens to hold a 'base' tag: deleting or reverting
+ * to it used to remove or apply that image's tag. */
+static void redefined_foreign_image(void **state)
+{
+    (void)state;
+    e2e_define("fi");
+    const char *other = e2e_path("other.qcow2");
+    assert_int_equal(qp_img_create(&E.t, other, "qcow2", "16M"), 0);
+    assert_int_equal(qp_img_snapshot_create(&E.t, other, "base"), 0);
+    /* vdb (the domain's own) holds the tag too, so only vda is foreign */
+    const char *vdb = e2e_path("fi-vdb.qcow2");
+    assert_int_equal(qp_img_snapshot_create(&E.t, vdb, "base"), 0);
+    char *dom = domain_with("fi", e2e_path("fi-vda.qcow2"), other);
+    assert_int_equal(redefine_with("fi", "base", dom), 0);
+    free(dom);
+    int r = e2e_revert("fi", "base", 0);
+    print_message("# revert: %s\n", r < 0 ? e2e_err() : "done");
+    assert_int_equal(r, -SB_ERR_OPERATION_UNSUPPORTED);
+    assert_non_null(strstr(e2e_err(), other));
+    r = e2e_del("fi", "base", 0);
+    print_message("# delete: %s\n", r < 0 ? e2e_err() : "done");
+    assert_int_equal(r, -SB_ERR_OPERATION_UNSUPPORTED);
+    assert_int_equal(e2e_has_tag(other, "base"), 1); /* untouched */
+    assert_int_equal(e2e_has_tag(vdb, "base"), 1);  /* nothing was done */
+    assert_int_equal(e2e_del("fi", "base", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    assert_int_equal(e2e_has_tag(other, "base"), 1);
+}
+
+/* An external snapshot redefined so that its <disks> name a file the
+ * plugin never made: a delete used to unlink it as an unneeded overlay,
+ * and a revert elsewhere used to unlink the domain's own image when a
+ * redefined <disks> named it. */
+static void redefined_foreign_overlay(void **state)
+{
+    (void)state;
+    e2e_define("fo");
+    const char *victim = e2e_path("fo-precious.qcow2"), *copy = e2e_path("fo-copy.qcow2");
+    const char *base = e2e_path("fo-vda.qcow2");
+    assert_int_equal(qp_img_create(&E.t, victim, "qcow2", "16M"), 0);
+    assert_int_equal(qp_img_create(&E.t, copy, "qcow2", "16M"), 0);
+    char *dom = domain_with("fo", base, copy);
+    char *x = qp_printf("<domainsnapshot><name>e1</name><state>shutoff</state>"
+                        "<creationTime>1700000000</creationTime><disks>"
+                        "<disk name='vda' snapshot='external'><source file='%s'/></disk>"
+                        "<disk name='vdb' snapshot='no'/></disks>%s</domainsnapshot>",
+                        victim, dom);
+    assert_int_equal(sb_snapshot_create_xml(NULL, E.c, "fo", x, SB_SNAPSHOT_CREATE_REDEFINE),
+                     0);
+    free(x);
+    x = qp_printf("<domainsnapshot><name>e2</name><state>shutoff</state>"
+                  "<creationTime>1700000001</creationTime><disks>"
+                  "<disk name='vda' snapshot='external'><source file='%s'/></disk>"
+                  "<disk name='vdb' snapshot='no'/></disks>%s</domainsnapshot>",
+                  base, dom);
+    assert_int_equal(sb_snapshot_create_xml(NULL, E.c, "fo", x, SB_SNAPSHOT_CREATE_REDEFINE),
+                     0);
+    free(x);
+    free(dom);
+    /* revert to e2: the domain moves onto a new overlay of the copy; its
+     * old top (its own base image, named by e2's <disks>) must stay */
+    assert_int_equal(e2e_revert("fo", "e2", 0), 0);
+    assert_true(qp_file_exists(base));
+    assert_true(e2e_img_check(base, 0xaa));
+    /* delete e1: its "overlay" is a file the plugin never made */
+    int r = e2e_del("fo", "e1", 0);
+    print_message("# delete e1: %s\n", r < 0 ? e2e_err() : "done");
+    assert_true(qp_file_exists(victim));
+}
+
+/* ---- 14. an explicit mode on a read-only disk ------------------------------ */
+
+static void readonly_disk_explicit_external(void **state)
+{
+    (void)state;
+    e2e_define("ro");
+    char *xml = domain_with("ro", "<target dev='vdb' bus='virtio'/>",
+                            "<target dev='vdb' bus='virtio'/><readonly/>");
+    char *name = NULL;
+    assert_int_equal(sb_domain_define(&name, E.c, xml), 0);
+    free(name);
+    free(xml);
+    /* --diskspec vdb,snapshot=external: used to be recorded as 'no' */
+    int r = e2e_snap("ro", "x1", "<disks><disk name='vdb' snapshot='external'/></disks>",
+                     SB_SNAPSHOT_CREATE_DISK_ONLY);
+    print_message("# %s\n", r < 0 ? e2e_err() : "accepted");
+    assert_int_equal(r, -SB_ERR_CONFIG_UNSUPPORTED);
+    assert_non_null(strstr(e2e_err(), "'vdb'"));
+    assert_false(e2e_in_tree("ro", "x1"));
+    assert_false(qp_file_exists(e2e_path("ro-vda.x1")));
+    /* not listed: 'no', as before */
+    assert_int_equal(e2e_snap("ro", "x2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    char *snap = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&snap, E.c, "ro", "x2", 0), 0);
+    assert_non_null(strstr(snap, "<disk name='vdb' snapshot='no'/>"));
+    free(snap);
+}
+
 /* ---- 2. memory state files ------------------------------------------------- */
 
 static int mem_snap(const char *dom, const char *name, const char *file, const char *disks)
@@ -347,6 +447,9 @@ int main(void)
         cmocka_unit_test(planted_temp_symlink),
         cmocka_unit_test(config_values_refused),
         cmocka_unit_test(redefine_unusable_domain),
+        cmocka_unit_test(redefined_foreign_image),
+        cmocka_unit_test(redefined_foreign_overlay),
+        cmocka_unit_test(readonly_disk_explicit_external),
         cmocka_unit_test(memory_file_not_plain),
         cmocka_unit_test(memory_file_fifo),
         cmocka_unit_test(memory_file_ownership),

@@ -240,8 +240,8 @@ static void external_create_and_delete_killed(void **state)
 
 /* Killed while QEMU's active block commit waits at "ready" for the
  * job-complete that never comes: the job stays in QEMU.  check finishes
- * it (the pivot the delete meant), the definition follows QEMU, and a
- * second delete completes the rest. */
+ * it (the pivot the delete meant), the definition follows QEMU, and the
+ * delete, past its point of no return, is finished too. */
 static void commit_job_left_in_qemu(void **state)
 {
     (void)state;
@@ -257,14 +257,15 @@ static void commit_job_left_in_qemu(void **state)
     assert_int_equal(sb_snapshot_get_xml(&xml, E.c, "kj", "j1", 0), 0);
     assert_non_null(strstr(xml, "snapshotDeleteInProgress")); /* persisted before the commit */
     free(xml);
+    /* QEMU pivoted onto the base: the snapshot's captured state is gone,
+     * so check finishes the delete and says so (it used to report the
+     * delete as interrupted "before the hypervisor changed") */
     char *report = NULL;
     assert_true(sb_check(&report, E.c, "kj", 0) >= 0);
     diag_lines("check", report);
+    assert_non_null(strstr(report, "metadata removed"));
+    assert_null(strstr(report, "before the hypervisor changed"));
     free(report);
-    assert_true(e2e_in_tree("kj", "j1"));
-    assert_source_is("kj", base); /* QEMU pivoted; the definition followed */
-    assert_true(e2e_on_check("kj", "vda", 0xe5));
-    assert_int_equal(e2e_del("kj", "j1", 0), 0);
     assert_false(e2e_in_tree("kj", "j1"));
     assert_false(qp_file_exists(ov));
     assert_source_is("kj", base);

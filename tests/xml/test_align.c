@@ -74,7 +74,7 @@ static int align(const char *disks, const struct sb_align_policy *pol, sb_snapde
 
 static struct sb_align_policy qemu(int def)
 {
-    struct sb_align_policy p = {def, true, false, true, true, "qemu"};
+    struct sb_align_policy p = {def, true, false, true, true, "qemu", false};
     return p;
 }
 
@@ -149,7 +149,7 @@ static void no_disk_entries(void **state)
 static void force_default(void **state)
 {
     (void)state;
-    struct sb_align_policy p = {SB_LOCATION_EXTERNAL, false, true, true, true, NULL};
+    struct sb_align_policy p = {SB_LOCATION_EXTERNAL, false, true, true, true, NULL, false};
     sb_snapdef *def;
     /* vdc is listed as 'no' so that only vdb uses data.img. */
     assert_int_equal(align("<disk name='vdc' snapshot='no'/>", &p, &def), 0);
@@ -162,11 +162,40 @@ static void force_default(void **state)
     sb_snapdef_free(def);
 }
 
+/* readonly_no (a plugin that never snapshots read-only disks): an
+ * unlisted <readonly/> disk is 'no' instead of the default location; a
+ * listed one keeps what the request says (the plugin judges it). */
+static void readonly_unlisted(void **state)
+{
+    (void)state;
+    char saved[sizeof(domain_xml)];
+    memcpy(saved, domain_xml, sizeof(saved));
+    snprintf(domain_xml, sizeof(domain_xml),
+             "<domain type='test'><name>d</name><devices>"
+             "<disk type='file'><source file='%s/sys.qcow2'/><target dev='vda'/></disk>"
+             "<disk type='file'><source file='%s/data.img'/><target dev='vdb'/><readonly/>"
+             "</disk></devices></domain>", dir, dir);
+    struct sb_align_policy p = {SB_LOCATION_EXTERNAL, false, false, true, true, NULL, true};
+    sb_snapdef *def;
+    assert_int_equal(align("", &p, &def), 0);
+    assert_int_equal(def->disks[0].snapshot, SB_LOCATION_EXTERNAL);
+    assert_int_equal(def->disks[1].snapshot, SB_LOCATION_NO);
+    sb_snapdef_free(def);
+    assert_int_equal(align("<disk name='vdb' snapshot='external'/>", &p, &def), 0);
+    assert_int_equal(def->disks[1].snapshot, SB_LOCATION_EXTERNAL);
+    sb_snapdef_free(def);
+    p.readonly_no = false; /* libvirt's rule: like any disk */
+    assert_int_equal(align("", &p, &def), 0);
+    assert_int_equal(def->disks[1].snapshot, SB_LOCATION_EXTERNAL);
+    sb_snapdef_free(def);
+    memcpy(domain_xml, saved, sizeof(saved));
+}
+
 static void collision_of_generated_names(void **state)
 {
     (void)state;
     /* vdb and vdc share data.img: both would become data.s1. */
-    struct sb_align_policy p = {SB_LOCATION_EXTERNAL, false, true, true, true, NULL};
+    struct sb_align_policy p = {SB_LOCATION_EXTERNAL, false, true, true, true, NULL, false};
     sb_snapdef *def;
     assert_int_equal(align("<disk name='vda' snapshot='no'/>", &p, &def),
                      -SB_ERR_CONFIG_UNSUPPORTED);
@@ -256,6 +285,7 @@ int main(void)
         cmocka_unit_test(no_override),
         cmocka_unit_test(no_disk_entries),
         cmocka_unit_test(force_default),
+        cmocka_unit_test(readonly_unlisted),
         cmocka_unit_test(collision_of_generated_names),
         cmocka_unit_test(lookup_by_path),
         cmocka_unit_test(count_check_first),
