@@ -196,32 +196,39 @@ char *lvt_vir_list(virConnectPtr vc, const char *domain, const char *from, unsig
 }
 
 #if defined(__SANITIZE_ADDRESS__)
-static int find_tirpc(struct dl_phdr_info *info, size_t size, void *data)
+/* Append the path of each library this process has loaded that the CLI
+ * needs preloaded (see asan_preload) to data (a 512-byte string). */
+static int find_preloads(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
-    if (!strstr(info->dlpi_name, "/libtirpc.so"))
-        return 0;
-    snprintf(data, 256, "%s", info->dlpi_name);
-    return 1;
+    char *list = data;
+    if (strstr(info->dlpi_name, "/libtirpc.so") || strstr(info->dlpi_name, "/libvirt.so.0")) {
+        size_t used = strlen(list);
+        snprintf(list + used, 512 - used, "%s%s", used ? " " : "", info->dlpi_name);
+    }
+    return 0;
 }
 #endif
 
 /* Under AddressSanitizer, a program that gets libvirt only through
- * dlopen (the CLI loading the plugin) crashes in libvirt's RPC code: ASan
- * intercepts the XDR functions, and resolves the real ones only among the
- * libraries loaded at startup, which then lack libtirpc (a NULL call).
- * Such runs get libtirpc preloaded (this test links libvirt, so it knows
- * where libtirpc is); other builds run the CLI as it is. */
+ * dlopen (the CLI loading the plugin) fails in two ways: it crashes in
+ * libvirt's RPC code (ASan intercepts the XDR functions and resolves the
+ * real ones only among the libraries loaded at startup, which then lack
+ * libtirpc: a NULL call), and LeakSanitizer's scan at exit misreads the
+ * dynamic thread-local storage of the dlopen'ed libvirt and aborts
+ * ("Tracer caught signal 11") in about half of the runs of some commands.
+ * Such runs get libtirpc and libvirt preloaded (this test links libvirt,
+ * so it knows where they are); other builds run the CLI as it is. */
 static const char *asan_preload(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-    static char env[512];
-    char lib[256] = "";
+    static char env[1024];
+    char libs[512] = "";
     const char *opts = getenv("ASAN_OPTIONS");
-    dl_iterate_phdr(find_tirpc, lib);
-    if (lib[0])
+    dl_iterate_phdr(find_preloads, libs);
+    if (libs[0])
         snprintf(env, sizeof(env), "LD_PRELOAD='%s' ASAN_OPTIONS='%s%sverify_asan_link_order=0'",
-                 lib, opts ? opts : "", opts && *opts ? ":" : "");
+                 libs, opts ? opts : "", opts && *opts ? ":" : "");
     return env;
 #else
     return "";
