@@ -428,6 +428,11 @@ int vb_op_redefine(vb_ctx *ctx, const char *settings_path, const char *xml, unsi
     } else {
         rc = add_new(ctx, &d, v, &meta, uuid);
     }
+    /* a machine with snapshots always has a current one (VirtualBox
+     * refuses settings without): the first snapshot redefined becomes it */
+    if (rc == 0 && !(flags & SB_SNAPSHOT_CREATE_CURRENT) && !m->nsnaps &&
+        vb_doc_set_current(d.machine, uuid, -1, -1) < 0)
+        rc = vb_oom(ctx);
     if (rc == 0 && (flags & SB_SNAPSHOT_CREATE_CURRENT)) {
         if (si < 0)
             rc = attach_overlays(ctx, &d, &meta.overlays);

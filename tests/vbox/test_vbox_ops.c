@@ -246,6 +246,49 @@ static void redefine(void **state)
                     SB_ERR_INVALID_ARG, "flag 'no-metadata' is not supported");
 }
 
+/* A tree rebuilt from its own XML (the snapshots' metadata gone, every
+ * image kept): the same snapshots, UUIDs and current one, the machine's
+ * disks where they were. */
+static void tree_rebuilt_from_xml(void **state)
+{
+    fx_vm *t = *state;
+    char *x1 = NULL, *x2 = NULL;
+    fx_vm_qemu_write(t, 0, 0x71, 0, FX_MIB);
+    fx_vm_create(t, "s1", "one");
+    fx_vm_guest_write(t, 0, 0x72, 0, 4096);
+    fx_vm_create(t, "s2", NULL);
+    fx_vm_guest_write(t, 1, 0x73, 0, 4096);
+    vb_machine *before = fx_vm_machine(t);
+    assert_int_equal(sb_snapshot_get_xml(&x1, t->f.c, DOM, "s1", 0), 0);
+    assert_int_equal(sb_snapshot_get_xml(&x2, t->f.c, DOM, "s2", 0), 0);
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s1", SB_SNAPSHOT_DELETE_CHILDREN |
+                                                           SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "");
+    if (sb_snapshot_create_xml(NULL, t->f.c, DOM, x1, SB_SNAPSHOT_CREATE_REDEFINE) != 0)
+        fail_msg("redefine s1: %s", sb_error_last()->message);
+    if (sb_snapshot_create_xml(NULL, t->f.c, DOM, x2,
+                               SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT) != 0)
+        fail_msg("redefine s2: %s", sb_error_last()->message);
+    fx_vm_current(t, "s2");
+    assert_string_equal(fx_vm_list(t, "s1", 0), "s2");
+    vb_machine *after = fx_vm_machine(t);
+    assert_int_equal(after->nsnaps, 2);
+    for (size_t i = 0; i < 2; i++) {
+        assert_string_equal(after->snaps[i].uuid, before->snaps[i].uuid);
+        assert_int_equal(after->snaps[i].ctime, before->snaps[i].ctime);
+        for (size_t k = 0; k < before->snaps[i].hw.natt; k++)
+            assert_string_equal(after->snaps[i].hw.att[k].image, before->snaps[i].hw.att[k].image);
+    }
+    assert_string_equal(after->snaps[0].desc, "one");
+    for (size_t k = 0; k < before->hw.natt; k++)
+        assert_string_equal(after->hw.att[k].image, before->hw.att[k].image);
+    vb_machine_free(before);
+    vb_machine_free(after);
+    fx_vm_consistent(t);
+    free(x1);
+    free(x2);
+}
+
 /* Nothing is written while VirtualBox holds the machine: a VBoxSVC of the
  * same user (the settings would be overwritten), or a VM process running
  * it.  VirtualBox is not installable here: a stand-in process carries the
@@ -356,6 +399,72 @@ static void virtualbox_holds_machine(void **state)
     assert_int_equal(st, SB_DOMAIN_SHUTOFF);
 }
 
+/* Where VirtualBox holds the machine, its own VBoxManage does the work.
+ * VirtualBox is not installable here: a stand-in script records what it
+ * is asked (and answers showvminfo as VBoxManage does). */
+static void vboxmanage_does_running_machines(void **state)
+{
+    fx_vm *t = *state;
+    char script[300], log[300], extra[400], uuid[64], *text = NULL;
+    fx_vm_create(t, "s1", NULL);
+    vb_machine *m = fx_vm_machine(t);
+    snprintf(uuid, sizeof uuid, "%s", m->uuid);
+    char *s1 = strdup(m->snaps[0].uuid);
+    vb_machine_free(m);
+    snprintf(script, sizeof script, "%s/VBoxManage", t->dir);
+    snprintf(log, sizeof log, "%s/vboxmanage.log", t->dir);
+    assert_true(asprintf(&text,
+                         "#!/bin/sh\necho \"$*\" >> '%s'\n"
+                         "case \"$1\" in showvminfo) echo 'VMState=\"paused\"';;\n"
+                         "  snapshot) [ \"$4\" = refused ] && "
+                         "{ echo 'VBoxManage: error: not now' >&2; exit 1; };;\nesac\n"
+                         "exit 0\n", log) > 0);
+    fx_write(script, text);
+    free(text);
+    assert_int_equal(fx_sh("chmod +x '%s'", script), 0);
+    fx_disconnect(&t->f);
+    snprintf(extra, sizeof extra, "vboxmanage = \"%s\";", script);
+    fx_connect(&t->f, t->dir, extra);
+    char braced[80];
+    snprintf(braced, sizeof braced, "{%s}", uuid);
+    stand_in(t, "VBoxHeadless", "--startvm", braced, NULL);
+    int st = 0;
+    assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
+    assert_int_equal(st, SB_DOMAIN_PAUSED);
+    char *before = fx_read(t->settings);
+    fx_vm_create(t, "live", "taken while it runs");
+    fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM,
+                                           "<domainsnapshot><name>refused</name><state>running"
+                                           "</state><creationTime>1</creationTime>"
+                                           "</domainsnapshot>", 0),
+                    SB_ERR_HYPERVISOR, "VBoxManage snapshot");
+    assert_non_null(strstr(sb_error_last()->message, "VBoxManage: error: not now"));
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s1", 0), 0);
+    fx_expect_error(sb_snapshot_revert(t->f.c, DOM, "s1", 0), SB_ERR_OPERATION_INVALID,
+                    "cannot revert snapshot of running domain");
+    /* the files were VirtualBox's business */
+    char *after = fx_read(t->settings);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    stop(t, t->stand_in, "VBoxHeadless");
+    /* powered off: the plugin reverts, VBoxManage starts it */
+    assert_int_equal(sb_snapshot_revert(t->f.c, DOM, "s1", SB_SNAPSHOT_REVERT_PAUSED), 0);
+    /* what it was asked, state queries aside */
+    char *got = fx_sh_out("grep -v '^showvminfo %s --machinereadable$' '%s'", uuid, log);
+    char want[800];
+    snprintf(want, sizeof want,
+             "snapshot %s take live --description taken while it runs\n"
+             "snapshot %s take refused\nsnapshot %s delete %s\nstartvm %s --type headless\n"
+             "controlvm %s pause\n",
+             uuid, uuid, uuid, s1, uuid, uuid);
+    if (strcmp(got, want) != 0)
+        fail_msg("VBoxManage was asked:\n%s\nnot:\n%s", got, want);
+    free(got);
+    free(s1);
+    fx_vm_consistent(t);
+}
+
 /* A registered image whose file is gone, another format: refused before
  * anything is written. */
 static void missing_and_foreign_media(void **state)
@@ -395,8 +504,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(revert_and_branch, setup, teardown),
         cmocka_unit_test_setup_teardown(children_and_metadata_only, setup, teardown),
         cmocka_unit_test_setup_teardown(redefine, setup, teardown),
+        cmocka_unit_test_setup_teardown(tree_rebuilt_from_xml, setup, teardown),
         cmocka_unit_test_setup_teardown(virtualbox_holds_machine, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_and_foreign_media, setup, teardown),
+        cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

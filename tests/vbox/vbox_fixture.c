@@ -308,8 +308,9 @@ void fx_write_conf(const char *path, const char *dir, const char *extra)
     fprintf(c,
             "state_dir = \"%s/.state\";\n"
             "hosts = ( { name = \"vb\"; plugin = \"vbox\"; uri = \"vbox://%s\";\n"
-            "            vbox = { vboxmanage = \"\"; %s }; } );\n",
-            dir, dir, extra ? extra : "");
+            "            vbox = { %s %s }; } );\n",
+            dir, dir, extra && strstr(extra, "vboxmanage") ? "" : "vboxmanage = \"\";",
+            extra ? extra : "");
     assert_int_equal(fclose(c), 0);
 }
 
