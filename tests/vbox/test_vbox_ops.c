@@ -22,6 +22,7 @@
 #include "vdi.h"
 #include "vbox_fixture.h"
 #include "vbox_vm.h"
+#include "test_wait.h"
 
 #define DOM FX_VM_DOM
 
@@ -289,6 +290,29 @@ static void tree_rebuilt_from_xml(void **state)
     free(x2);
 }
 
+struct comm_wait {
+    pid_t pid;
+    const char *comm;
+    char now[64]; /* its /proc/PID/comm when last read */
+};
+
+static int carries_comm(void *p)
+{
+    struct comm_wait *w = p;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)w->pid);
+    char *s = fx_read(path);
+    if (s) {
+        s[strcspn(s, "\n")] = '\0';
+        snprintf(w->now, sizeof w->now, "%s", s);
+        free(s);
+    }
+    siginfo_t si = { 0 };
+    if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
+        return 1;
+    return strcmp(w->now, w->comm) == 0;
+}
+
 /* Nothing is written while VirtualBox holds the machine: a VBoxSVC of the
  * same user (the settings would be overwritten), or a VM process running
  * it.  VirtualBox is not installable here: a stand-in process carries the
@@ -313,20 +337,10 @@ static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *
         _exit(127);
     }
     t->stand_in = pid;
-    /* wait until the process carries its name */
-    char path[64], comm_now[64] = "";
-    for (int i = 0; i < 500 && strcmp(comm_now, comm) != 0; i++) {
-        snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-        char *s = fx_read(path);
-        if (s) {
-            s[strcspn(s, "\n")] = '\0';
-            snprintf(comm_now, sizeof comm_now, "%s", s);
-            free(s);
-        }
-        if (strcmp(comm_now, comm) != 0)
-            usleep(10000);
-    }
-    assert_string_equal(comm_now, comm);
+    /* wait until the process carries its name (or ended: exec failed) */
+    struct comm_wait w = { pid, comm, "" };
+    (void)test_wait_for(carries_comm, &w, TEST_HANG_MS);
+    assert_string_equal(w.now, comm);
     return pid;
 }
 
