@@ -155,20 +155,33 @@ static const struct sb_plugin *load(const char *dir)
 
 /* Usage: the data blocks of the snapshot's own images (VDI: allocated
  * blocks x block size), its first image as the location. */
+static int setup(void **state)
+{
+    fx_vm *t = calloc(1, sizeof *t);
+    fx_vm_setup(t, "abi11");
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx_vm_teardown(*state);
+    free(*state);
+    return 0;
+}
+
 static void usage_and_state_reason(void **state)
 {
-    (void)state;
-    fx_vm t;
+    fx_vm *t = *state;
     sb_conn *c = NULL;
     char uri[300], want[400];
-    fx_vm_setup(&t, "abi11");
-    const struct sb_plugin *p = load(t.dir);
-    fx_vm_qemu_write(&t, 0, 0x11, 0, 3 * FX_MIB);    /* 3 blocks */
-    fx_vm_qemu_write(&t, 1, 0x12, FX_MIB + 10, 100); /* 1 block */
-    fx_vm_create(&t, "s1", NULL);
-    fx_vm_guest_write(&t, 0, 0x13, 0, 512);          /* the next state's */
-    fx_vm_create(&t, "s2", NULL);
-    snprintf(uri, sizeof uri, "vbox://%s", t.dir);
+    const struct sb_plugin *p = load(t->dir);
+    fx_vm_qemu_write(t, 0, 0x11, 0, 3 * FX_MIB);    /* 3 blocks */
+    fx_vm_qemu_write(t, 1, 0x12, FX_MIB + 10, 100); /* 1 block */
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x13, 0, 512);          /* the next state's */
+    fx_vm_create(t, "s2", NULL);
+    snprintf(uri, sizeof uri, "vbox://%s", t->dir);
     assert_int_equal(p->open(&c, NULL, uri), 0);
 
     struct sb_snapshot_usage u;
@@ -179,7 +192,7 @@ static void usage_and_state_reason(void **state)
     assert_true(u.known_bytes);
     assert_int_equal(u.bytes, 4 * FX_MIB);
     assert_int_equal(u.memory_bytes, 0);
-    snprintf(want, sizeof want, "%s/%s/disk0.vdi", t.dir, FX_VM_DOM);
+    snprintf(want, sizeof want, "%s/%s/disk0.vdi", t->dir, FX_VM_DOM);
     assert_string_equal(u.location, want);
     memset(&u, 0, sizeof u);
     u.struct_size = sizeof u;
@@ -195,13 +208,12 @@ static void usage_and_state_reason(void **state)
     assert_int_equal(reason, 0);
     assert_null(p->conn_caps);
     p->close(c);
-    fx_vm_teardown(&t);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(usage_and_state_reason),
+        cmocka_unit_test_setup_teardown(usage_and_state_reason, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

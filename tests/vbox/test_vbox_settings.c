@@ -65,15 +65,31 @@ static void goad_offsets(void **state)
 }
 
 /* The same snapshot taken by a text edit and through the document. */
+static int setup_pair(void **state)
+{
+    fx_vm *v = calloc(2, sizeof *v);
+    fx_vm_setup(&v[0], "splice");
+    fx_vm_setup(&v[1], "dom");
+    *state = v;
+    return 0;
+}
+
+static int teardown_pair(void **state)
+{
+    fx_vm *v = *state;
+    fx_vm_teardown(&v[0]);
+    fx_vm_teardown(&v[1]);
+    free(v);
+    return 0;
+}
+
 static void text_and_document_agree(void **state)
 {
-    (void)state;
-    fx_vm a, b;
-    fx_vm_setup(&a, "splice");
-    fx_vm_setup(&b, "dom");
-    fx_disconnect(&b.f);
-    fx_connect(&b.f, b.dir, "test_no_splice = true;");
-    fx_vm *both[2] = { &a, &b };
+    fx_vm *pair = *state;
+    fx_vm *a = &pair[0], *b = &pair[1];
+    fx_disconnect(&b->f);
+    fx_connect(&b->f, b->dir, "test_no_splice = true;");
+    fx_vm *both[2] = { a, b };
     for (int k = 0; k < 2; k++) {
         fx_vm_qemu_write(both[k], 0, 0x11, 0, FX_MIB);
         fx_vm_create(both[k], "s1", NULL);
@@ -82,7 +98,7 @@ static void text_and_document_agree(void **state)
         fx_vm_create(both[k], "s3", NULL);
         fx_vm_consistent(both[k]);
     }
-    vb_machine *ma = fx_vm_machine(&a), *mb = fx_vm_machine(&b);
+    vb_machine *ma = fx_vm_machine(a), *mb = fx_vm_machine(b);
     assert_int_equal(ma->nsnaps, mb->nsnaps);
     for (size_t i = 0; i < ma->nsnaps; i++) {
         assert_string_equal(ma->snaps[i].name, mb->snaps[i].name);
@@ -114,15 +130,13 @@ static void text_and_document_agree(void **state)
     }
     vb_machine_free(ma);
     vb_machine_free(mb);
-    fx_vm_teardown(&a);
-    fx_vm_teardown(&b);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(goad_offsets),
-        cmocka_unit_test(text_and_document_agree),
+        cmocka_unit_test_setup_teardown(text_and_document_agree, setup_pair, teardown_pair),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
