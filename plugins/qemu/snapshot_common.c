@@ -96,7 +96,24 @@ void qp_needed_free(qp_needed *n)
     qp_strv_free(&n->all);
     qp_strv_free(&n->refs);
     qp_strv_free(&n->ref_owner);
+    qp_strmap_free(&n->by_path);
+    qp_strmap_free(&n->in_all);
+    qp_strmap_free(&n->canon_of);
+    qp_strv_free(&n->canon);
     memset(n, 0, sizeof *n);
+}
+
+/* The canonical path of path, resolved once per computation (borrowed). */
+static const char *canon_once(qp_needed *n, const char *path)
+{
+    int k = qp_strmap_find(&n->canon_of, path);
+    if (k >= 0)
+        return n->canon.v[k];
+    char *c = qp_realpath_or_copy(path);
+    int bad = !c || qp_strv_add(&n->canon, c) < 0 ||
+              qp_strmap_put(&n->canon_of, path, (int)n->canon.n - 1) < 0;
+    free(c);
+    return bad ? NULL : n->canon.v[n->canon.n - 1];
 }
 
 static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner, int internal_owner)
@@ -110,6 +127,18 @@ static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owne
     t->owner = qp_strdup(owner);
     t->internal_owner = internal_owner;
     n->ntops++;
+    /* the same path as an earlier top (every snapshot of a domain names
+     * its disks): that top's chain, without resolving or reading it again */
+    int seen = qp_strmap_find(&n->by_path, path);
+    if (seen >= 0) {
+        const qp_strv *c = &n->tops[seen].chain;
+        for (size_t k = 0; k < c->n; k++)
+            if (qp_strv_add(&t->chain, c->v[k]) < 0)
+                return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        return 0;
+    }
+    if (qp_strmap_put(&n->by_path, path, (int)n->ntops - 1) < 0)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     char *canon = qp_realpath_or_copy(path);
     if (!qp_file_exists(canon)) {
         qp_strv_add(&t->chain, canon);
@@ -140,19 +169,35 @@ static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owne
     free(canon);
     qp_img_chain_free(chain, len);
     for (size_t i = 0; i < t->chain.n; i++)
-        if (!qp_strv_has(&n->all, t->chain.v[i]))
-            qp_strv_add(&n->all, t->chain.v[i]);
+        if (qp_strmap_find(&n->in_all, t->chain.v[i]) < 0 &&
+            (qp_strv_add(&n->all, t->chain.v[i]) < 0 ||
+             qp_strmap_put(&n->in_all, t->chain.v[i], (int)n->all.n - 1) < 0))
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     return 0;
 }
 
 static void add_ref(qp_needed *n, const char *path, const char *owner)
 {
-    char *c = qp_realpath_or_copy(path);
+    const char *c = canon_once(n, path);
     if (c && qp_strv_add(&n->refs, c) == 0 && qp_strv_add(&n->ref_owner, owner) < 0) {
         free(n->refs.v[--n->refs.n]); /* keep the two lists in step (out of memory) */
         n->refs.v[n->refs.n] = NULL;
     }
-    free(c);
+}
+
+/* One stored snapshot's share of qp_needed_compute. */
+static int needed_of(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque)
+{
+    qp_needed *out = opaque;
+    int r = 0;
+    /* the overlays a snapshot names: external <disks>, <revertDisks> */
+    for (size_t k = 0; k < refs->overlays.n; k++)
+        add_ref(out, refs->overlays.v[k], name);
+    for (size_t k = 0; k < refs->reverts.n; k++)
+        add_ref(out, refs->reverts.v[k], name);
+    for (size_t k = 0; k < refs->captured.n && r == 0; k++)
+        r = add_top(ctx, out, refs->captured.v[k], name, !refs->external);
+    return r;
 }
 
 int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *snapshot)
@@ -181,42 +226,7 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
                      "needed");
         goto fail;
     }
-    char **names = NULL;
-    size_t nn = 0;
-    r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
-    if (r < 0)
-        goto fail;
-    for (size_t i = 0; i < nn; i++) {
-        if (r == 0 && (!skip || strcmp(names[i], skip))) {
-            char *xml = NULL;
-            struct sb_snapshot_view *v = NULL;
-            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
-            if (r == 0)
-                r = qp_view(ctx, xml, &v);
-            if (r == 0) {
-                /* the overlays a snapshot names: external <disks>, <revertDisks> */
-                for (size_t k = 0; k < v->ndisks; k++)
-                    if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source)
-                        add_ref(out, v->disks[k].source, names[i]);
-                for (size_t k = 0; k < v->nrevert_disks; k++)
-                    if (v->revert_disks[k].source)
-                        add_ref(out, v->revert_disks[k].source, names[i]);
-                if (v->domain_xml) {
-                    qp_strv srcs = {0};
-                    r = qp_domain_xml_sources(ctx, v->domain_xml, &srcs);
-                    for (size_t k = 0; k < srcs.n && r == 0; k++)
-                        r = add_top(ctx, out, srcs.v[k], names[i], !v->external);
-                    qp_strv_free(&srcs);
-                }
-            }
-            qp_view_free(ctx, v);
-            if (xml)
-                ctx->api->free(xml);
-        }
-        ctx->api->free(names[i]);
-    }
-    ctx->api->free(names);
-    if (r < 0)
+    if ((r = qp_refs_each(ctx, domain, skip, needed_of, out)) < 0)
         goto fail;
     return 0;
 fail:
@@ -234,6 +244,90 @@ int qp_needed_images(qp_ctx *ctx, const char *domain, const char *skip, const qp
     for (size_t i = 0; i < n.all.n; i++)
         qp_strv_add(out, n.all.v[i]);
     qp_needed_free(&n);
+    return 0;
+}
+
+/* The value of the attribute starting at p (name=, then a quoted value),
+ * entities decoded, into buf; the end of the value in *end.  0, or -1 when
+ * it does not look like one or does not fit (the caller then assumes the
+ * worst). */
+static int attr_value(const char *p, char *buf, size_t size, const char **end)
+{
+    char q = *p;
+    size_t k = 0;
+    if (q != '\'' && q != '"')
+        return -1;
+    for (p++; *p && *p != q; p++) {
+        char c = *p;
+        if (c == '\n' || c == '\r' || c == '\t')
+            return -1; /* the parser normalises these to spaces */
+        if (c == '&') {
+            static const struct { const char *ent; char c; } ents[] = {
+                { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' },
+                { "&apos;", '\'' } };
+            size_t i = 0;
+            while (i < 5 && strncmp(p, ents[i].ent, strlen(ents[i].ent)))
+                i++;
+            if (i == 5)
+                return -1; /* numeric references and the like: not worth it here */
+            c = ents[i].c;
+            p += strlen(ents[i].ent) - 1;
+        }
+        if (k + 1 >= size)
+            return -1;
+        buf[k++] = c;
+    }
+    if (*p != q)
+        return -1;
+    buf[k] = '\0';
+    *end = p + 1;
+    return 0;
+}
+
+int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo)
+{
+    /* qp_xml_replace_source matches <source> by its local name: a prefixed
+     * one is left to it */
+    if (strstr(xml, ":source"))
+        return 1;
+    for (const char *p = strstr(xml, "<source"); p; p = strstr(p + 1, "<source")) {
+        const char *q = p + 7;
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '/' && *q != '>')
+            continue; /* <sourceX> */
+        while (*q && *q != '>') {
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            const char *name = q;
+            while (*q && *q != '=' && *q != '>' && *q != ' ' && *q != '/')
+                q++;
+            if (*q != '=') {
+                if (*q == '/' || *q == ' ')
+                    q++;
+                continue;
+            }
+            size_t nlen = (size_t)(q - name);
+            char val[4096];
+            const char *after;
+            if (attr_value(q + 1, val, sizeof val, &after) < 0)
+                return 1;
+            q = after;
+            if (!((nlen == 4 && !strncmp(name, "file", 4)) || (nlen == 3 && !strncmp(name, "dev", 3))))
+                continue;
+            if (!strcmp(val, path))
+                return 1;
+            /* what the value resolves to, once per value and walk */
+            int hit = memo ? qp_strmap_find(memo, val) : -1;
+            if (hit < 0) {
+                char *canon = qp_realpath_or_copy(val);
+                hit = canon && !strcmp(canon, path);
+                free(canon);
+                if (memo)
+                    qp_strmap_put(memo, val, hit);
+            }
+            if (hit)
+                return 1;
+        }
+    }
     return 0;
 }
 

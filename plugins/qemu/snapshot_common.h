@@ -12,6 +12,16 @@ const struct sb_snapshot_disk_view *qp_view_disk(const struct sb_snapshot_view *
                                                  const char *target, int revert);
 int qp_domain_from_view(qp_ctx *ctx, const struct sb_snapshot_view *v, qp_domain **out);
 
+/* A string -> int map for one walk (paths to indexes). */
+typedef struct qp_strmap {
+    char **keys;
+    int *vals;
+    size_t n, cap;
+} qp_strmap;
+int qp_strmap_find(const qp_strmap *m, const char *key); /* -1: absent */
+int qp_strmap_put(qp_strmap *m, const char *key, int val);
+void qp_strmap_free(qp_strmap *m);
+
 /* One image that something needs, with its backing chain (canonical
  * paths, top first).  owner: snapshot name, NULL for the current domain. */
 typedef struct qp_needed_top {
@@ -26,6 +36,10 @@ typedef struct qp_needed {
     qp_strv all;       /* union of the chains */
     qp_strv refs;      /* overlays the tree's <disks>/<revertDisks> name (canonical) */
     qp_strv ref_owner; /* refs.v[i] belongs to snapshot ref_owner.v[i] */
+    /* while computing: a top's path as given -> its index; members of all;
+     * a reference as given -> index of its canonical path in canon */
+    qp_strmap by_path, in_all, canon_of;
+    qp_strv canon;
 } qp_needed;
 
 /* Disk sources of a stored <domain> XML, read-only ones included (not
@@ -53,6 +67,21 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
+
+/* What one stored snapshot refers to (snapshot_refs.c). */
+typedef struct qp_refs {
+    int external;     /* its captured state is the image as left, not a tag */
+    qp_strv captured; /* <domain> disk sources, read-only ones included */
+    qp_strv overlays; /* <disks> sources of external snapshots */
+    qp_strv reverts;  /* <revertDisks> sources */
+} qp_refs;
+
+/* fn(name, refs) for every snapshot of domain but skip, in the tree's
+ * order; stops at the first negative return.  The references of an XML
+ * seen before in this process are not parsed again. */
+int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
+                 int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque),
+                 void *opaque);
 void qp_needed_free(qp_needed *n);
 /* 1 when a snapshot other than `snapshot` (NULL: any) names path (canonical)
  * in its <disks> or <revertDisks>. */
@@ -72,6 +101,11 @@ int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images
 
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed);
+/* 0 when no <source file=|dev=> of xml names path, directly or through
+ * realpath; 1 when one may (then qp_xml_replace_source has work).  A
+ * string scan instead of a parse; memo (may be NULL) keeps what each value
+ * resolves to across the calls of one walk. */
+int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo);
 int qp_job_id(char *buf, size_t len, const char *what);
 void qp_new_node_name(char *buf, size_t len, const char *target);
 int qp_run_state_after(int snapshot_state, unsigned flags);

@@ -161,12 +161,16 @@ static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const
     int r = 0;
     char **names = NULL;
     size_t nn = 0;
+    qp_strmap resolved = {0};
     if (ctx->api->tree_list && ctx->api->tree_update_xml &&
         ctx->api->tree_list(ctx->h, domain, &names, &nn) == 0) {
         for (size_t i = 0; i < nn; i++) {
             if (r == 0 && strcmp(names[i], skip)) {
                 char *xml = NULL;
-                if (ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml) == 0) {
+                if (ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml) == 0 &&
+                    !qp_xml_may_name(xml, old_path, &resolved)) {
+                    ctx->api->free(xml); /* nothing to repoint: no parse */
+                } else if (xml) {
                     int changed = 0;
                     char *nx = qp_xml_replace_source(xml, old_path, new_path, &changed);
                     if (nx && changed)
@@ -179,6 +183,7 @@ static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const
         }
         ctx->api->free(names);
     }
+    qp_strmap_free(&resolved);
     if (r < 0)
         return r;
     qp_domain *cur = NULL;

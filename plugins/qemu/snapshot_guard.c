@@ -18,10 +18,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Backing chains already read, by top (each costs one qemu-img run). */
+/* Backing chains already read, by top (each costs one qemu-img run), and
+ * references already resolved (realpath), for one walk over the tree. */
 typedef struct chain_cache {
     qp_strv tops;
     qp_strv *chains;
+    qp_strmap canon_of; /* reference as stored -> index in canon */
+    qp_strv canon;
 } chain_cache;
 
 static void cache_free(chain_cache *cc)
@@ -30,6 +33,25 @@ static void cache_free(chain_cache *cc)
         qp_strv_free(&cc->chains[i]);
     free(cc->chains);
     qp_strv_free(&cc->tops);
+    qp_strmap_free(&cc->canon_of);
+    qp_strv_free(&cc->canon);
+}
+
+/* The canonical path of a reference (borrowed from the cache). */
+static const char *canonical(qp_ctx *ctx, chain_cache *cc, const char *ref)
+{
+    int k = qp_strmap_find(&cc->canon_of, ref);
+    if (k >= 0)
+        return cc->canon.v[k];
+    char *c = qp_realpath_or_copy(ref);
+    if (!c || qp_strv_add(&cc->canon, c) < 0 ||
+        qp_strmap_put(&cc->canon_of, ref, (int)cc->canon.n - 1) < 0) {
+        free(c);
+        qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        return NULL;
+    }
+    free(c);
+    return cc->canon.v[cc->canon.n - 1];
 }
 
 /* Canonical chain of `top`, top first; a missing file is a chain of one
@@ -75,9 +97,9 @@ enum ref_kind { REF_CAPTURED, REF_OVERLAY, REF_REVERT };
 static int ref_needs(qp_ctx *ctx, chain_cache *cc, const char *ref, enum ref_kind kind,
                      int external, const char *image, char *why, size_t len)
 {
-    char *c = qp_realpath_or_copy(ref);
+    const char *c = canonical(ctx, cc, ref);
     if (!c)
-        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        return -SB_ERR_NO_MEMORY;
     int needs = 0;
     if (!strcmp(c, image)) {
         /* an external snapshot's state is the image as it was left; an
@@ -89,10 +111,8 @@ static int ref_needs(qp_ctx *ctx, chain_cache *cc, const char *ref, enum ref_kin
     } else {
         const qp_strv *ch = NULL;
         int r = chain_of(ctx, cc, c, &ch);
-        if (r < 0) {
-            free(c);
+        if (r < 0)
             return r;
-        }
         for (size_t k = 1; k < ch->n && !needs; k++)
             if (!strcmp(ch->v[k], image)) {
                 snprintf(why, len, "%s '%s' is backed by it",
@@ -102,45 +122,37 @@ static int ref_needs(qp_ctx *ctx, chain_cache *cc, const char *ref, enum ref_kin
                 needs = 1;
             }
     }
-    free(c);
     return needs;
 }
 
 /* Every image reference of one stored snapshot, checked against images;
  * offenders are appended to found[i] (one text per image). */
-static int check_snapshot(qp_ctx *ctx, chain_cache *cc, const struct sb_snapshot_view *v,
-                          const qp_strv *images, qp_strv *found)
+struct guard_walk {
+    chain_cache cc;
+    const qp_strv *images;
+    qp_strv *found;
+};
+
+static int check_snapshot(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque)
 {
-    qp_strv refs = {0};
-    int kinds[256];
+    struct guard_walk *g = opaque;
+    const qp_strv *lists[3] = { &refs->captured, &refs->overlays, &refs->reverts };
+    const enum ref_kind kinds[3] = { REF_CAPTURED, REF_OVERLAY, REF_REVERT };
     int r = 0;
-    if (v->domain_xml)
-        r = qp_domain_xml_sources(ctx, v->domain_xml, &refs);
-    size_t ncaptured = refs.n;
-    for (size_t k = 0; k < v->ndisks; k++)
-        if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source)
-            qp_strv_add(&refs, v->disks[k].source);
-    size_t noverlay = refs.n;
-    for (size_t k = 0; k < v->nrevert_disks; k++)
-        if (v->revert_disks[k].source)
-            qp_strv_add(&refs, v->revert_disks[k].source);
-    if (refs.n > sizeof kinds / sizeof kinds[0])
-        r = qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot '%s' has too many disks", v->name);
-    for (size_t k = 0; k < refs.n && r == 0; k++)
-        kinds[k] = k < ncaptured ? REF_CAPTURED : k < noverlay ? REF_OVERLAY : REF_REVERT;
-    for (size_t i = 0; i < images->n && r == 0; i++) {
-        for (size_t k = 0; k < refs.n && r == 0; k++) {
-            char why[1200];
-            r = ref_needs(ctx, cc, refs.v[k], kinds[k], v->external, images->v[i], why,
-                          sizeof why);
-            if (r == 1) {
-                r = qp_strv_addf(&found[i], "'%s' (%s)", v->name, why) < 0
-                        ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : 0;
-                break; /* one reason per snapshot and image is enough */
+    for (size_t i = 0; i < g->images->n && r == 0; i++) {
+        int hit = 0;
+        for (int l = 0; l < 3 && !hit && r == 0; l++)
+            for (size_t k = 0; k < lists[l]->n && !hit && r == 0; k++) {
+                char why[1200];
+                r = ref_needs(ctx, &g->cc, lists[l]->v[k], kinds[l], refs->external,
+                              g->images->v[i], why, sizeof why);
+                if (r == 1) {
+                    hit = 1; /* one reason per snapshot and image is enough */
+                    r = qp_strv_addf(&g->found[i], "'%s' (%s)", name, why) < 0
+                            ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : 0;
+                }
             }
-        }
     }
-    qp_strv_free(&refs);
     return r;
 }
 
@@ -179,32 +191,14 @@ int qp_guard_active_layers(qp_ctx *ctx, const char *domain, const qp_strv *image
     qp_strv *found = calloc(images->n, sizeof *found);
     if (!found)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    chain_cache cc = {0};
-    char **names = NULL;
-    size_t nn = 0;
-    int r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
-    for (size_t i = 0; i < nn; i++) {
-        char *xml = NULL;
-        struct sb_snapshot_view *v = NULL;
-        if (r == 0)
-            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
-        if (r == 0)
-            r = qp_view(ctx, xml, &v);
-        if (r == 0)
-            r = check_snapshot(ctx, &cc, v, images, found);
-        qp_view_free(ctx, v);
-        if (xml)
-            ctx->api->free(xml);
-        ctx->api->free(names[i]);
-    }
-    if (names)
-        ctx->api->free(names);
+    struct guard_walk g = { .images = images, .found = found };
+    int r = qp_refs_each(ctx, domain, NULL, check_snapshot, &g);
     for (size_t i = 0; i < images->n && r == 0; i++)
         if (found[i].n)
             r = refuse(ctx, what, images->v[i], &found[i]);
     for (size_t i = 0; i < images->n; i++)
         qp_strv_free(&found[i]);
     free(found);
-    cache_free(&cc);
+    cache_free(&g.cc);
     return r;
 }

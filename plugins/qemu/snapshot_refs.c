@@ -1,0 +1,249 @@
+/* qemu plugin - the images every snapshot of the broker's tree refers to
+ * (snapshot_common.h, qp_refs_each), for the walks over the whole tree
+ * that the guards make (qp_needed_compute, qp_guard_active_layers).
+ *
+ * A snapshot's references are read from its XML: the broker's snapshot
+ * view (a parse of the document) and the broker's domain view of the
+ * <domain> inside (another).  With thousands of snapshots that was nearly
+ * all the time of an operation, spent again on every operation.  A
+ * snapshot's references depend on its XML alone, so they are remembered
+ * per process, keyed by the exact XML (a copy is kept and compared, not
+ * just a hash): a walk over a tree whose XML did not change parses
+ * nothing.  The memory is bounded (MEMO_MAX bytes of XML; beyond, it
+ * starts over). */
+#include "snapshot_common.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MEMO_MAX (64u << 20)
+
+typedef struct memo_entry {
+    uint64_t hash;
+    size_t len;
+    char *xml;
+    qp_refs refs;
+} memo_entry;
+
+static struct {
+    pthread_mutex_t lock;
+    memo_entry *v; /* open addressing; xml NULL = free slot */
+    size_t cap, n, bytes;
+} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+    /* 64-bit FNV-1a over 8-byte words, then a final mix */
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
+static void refs_clear(qp_refs *r)
+{
+    qp_strv_free(&r->captured);
+    qp_strv_free(&r->overlays);
+    qp_strv_free(&r->reverts);
+    memset(r, 0, sizeof *r);
+}
+
+static void memo_clear(void)
+{
+    for (size_t i = 0; i < memo.cap; i++)
+        if (memo.v[i].xml) {
+            free(memo.v[i].xml);
+            refs_clear(&memo.v[i].refs);
+        }
+    free(memo.v);
+    memo.v = NULL;
+    memo.cap = memo.n = memo.bytes = 0;
+}
+
+static memo_entry *memo_slot(uint64_t hash, const char *xml, size_t len)
+{
+    if (!memo.cap)
+        return NULL;
+    for (size_t i = hash & (memo.cap - 1);; i = (i + 1) & (memo.cap - 1)) {
+        memo_entry *e = &memo.v[i];
+        if (!e->xml || (e->hash == hash && e->len == len && !memcmp(e->xml, xml, len)))
+            return e;
+    }
+}
+
+static int memo_grow(void)
+{
+    size_t cap = memo.cap ? memo.cap * 2 : 256;
+    memo_entry *v = calloc(cap, sizeof *v), *old = memo.v;
+    if (!v)
+        return -1;
+    size_t oldcap = memo.cap;
+    memo.v = v;
+    memo.cap = cap;
+    for (size_t i = 0; i < oldcap; i++)
+        if (old[i].xml)
+            *memo_slot(old[i].hash, old[i].xml, old[i].len) = old[i];
+    free(old);
+    return 0;
+}
+
+/* Parse the references out of one snapshot's XML. */
+static int refs_parse(qp_ctx *ctx, const char *xml, qp_refs *out)
+{
+    struct sb_snapshot_view *v = NULL;
+    int r = qp_view(ctx, xml, &v);
+    if (r < 0)
+        return r;
+    out->external = v->external;
+    if (v->domain_xml)
+        r = qp_domain_xml_sources(ctx, v->domain_xml, &out->captured);
+    for (size_t k = 0; k < v->ndisks && r == 0; k++)
+        if (v->disks[k].snapshot == SB_LOCATION_EXTERNAL && v->disks[k].source &&
+            qp_strv_add(&out->overlays, v->disks[k].source) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t k = 0; k < v->nrevert_disks && r == 0; k++)
+        if (v->revert_disks[k].source && qp_strv_add(&out->reverts, v->revert_disks[k].source) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    qp_view_free(ctx, v);
+    if (r < 0)
+        refs_clear(out);
+    return r;
+}
+
+/* The references of xml: remembered, or parsed and remembered (memo.lock
+ * held).  *out points into the memo, or to tmp when it could not keep it. */
+static int refs_of(qp_ctx *ctx, const char *xml, qp_refs *tmp, const qp_refs **out)
+{
+    size_t len = strlen(xml);
+    uint64_t h = hash_bytes(xml, len);
+    memo_entry *e = memo_slot(h, xml, len);
+    if (e && e->xml) {
+        *out = &e->refs;
+        return 0;
+    }
+    int r = refs_parse(ctx, xml, tmp);
+    if (r < 0)
+        return r;
+    *out = tmp;
+    if (memo.bytes + len > MEMO_MAX)
+        memo_clear();
+    if ((memo.n + 1) * 2 > memo.cap && memo_grow() < 0)
+        return 0; /* not remembered: tmp holds it */
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return 0;
+    memcpy(copy, xml, len + 1);
+    e = memo_slot(h, xml, len);
+    *e = (memo_entry){ .hash = h, .len = len, .xml = copy, .refs = *tmp };
+    memset(tmp, 0, sizeof *tmp);
+    memo.n++;
+    memo.bytes += len;
+    *out = &e->refs;
+    return 0;
+}
+
+int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
+                 int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque),
+                 void *opaque)
+{
+    if (!ctx->api || !ctx->api->tree_list || !ctx->api->tree_get_xml)
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "the broker offers no snapshot tree: cannot tell which images its "
+                        "snapshots use");
+    char **names = NULL;
+    size_t nn = 0;
+    int r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
+    /* one walk at a time: the callbacks read the memo's entries */
+    pthread_mutex_lock(&memo.lock);
+    for (size_t i = 0; i < nn; i++) {
+        if (r == 0 && (!skip || strcmp(names[i], skip))) {
+            char *xml = NULL;
+            qp_refs tmp = { 0 };
+            const qp_refs *refs = NULL;
+            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
+            if (r == 0)
+                r = refs_of(ctx, xml, &tmp, &refs);
+            if (r == 0)
+                r = fn(ctx, names[i], refs, opaque);
+            refs_clear(&tmp);
+            if (xml)
+                ctx->api->free(xml);
+        }
+        ctx->api->free(names[i]);
+    }
+    pthread_mutex_unlock(&memo.lock);
+    if (names)
+        ctx->api->free(names);
+    return r;
+}
+
+/* ---- a string -> index map for one walk ---- */
+
+int qp_strmap_find(const qp_strmap *m, const char *key)
+{
+    if (!m->cap)
+        return -1;
+    uint64_t h = hash_bytes(key, strlen(key));
+    for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        if (!m->keys[i])
+            return -1;
+        if (!strcmp(m->keys[i], key))
+            return m->vals[i];
+    }
+}
+
+int qp_strmap_put(qp_strmap *m, const char *key, int val)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 64;
+        char **keys = calloc(cap, sizeof *keys);
+        int *vals = calloc(cap, sizeof *vals);
+        if (!keys || !vals) {
+            free(keys);
+            free(vals);
+            return -1;
+        }
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->keys[i]) {
+                size_t k = hash_bytes(m->keys[i], strlen(m->keys[i])) & (cap - 1);
+                while (keys[k])
+                    k = (k + 1) & (cap - 1);
+                keys[k] = m->keys[i];
+                vals[k] = m->vals[i];
+            }
+        free(m->keys);
+        free(m->vals);
+        m->keys = keys;
+        m->vals = vals;
+        m->cap = cap;
+    }
+    size_t i = hash_bytes(key, strlen(key)) & (m->cap - 1);
+    while (m->keys[i] && strcmp(m->keys[i], key))
+        i = (i + 1) & (m->cap - 1);
+    if (!m->keys[i]) {
+        if (!(m->keys[i] = qp_strdup(key)))
+            return -1;
+        m->n++;
+    }
+    m->vals[i] = val;
+    return 0;
+}
+
+void qp_strmap_free(qp_strmap *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+    memset(m, 0, sizeof *m);
+}

@@ -1,0 +1,148 @@
+/* The string scan that spares a delete from parsing every other snapshot
+ * (qp_xml_may_name) against the parse it stands in for
+ * (qp_xml_replace_source): whenever the parse would repoint a <source>,
+ * the scan must say so.  And the path map of one walk (qp_strmap).  No
+ * QEMU needed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "snapshot_common.h"
+
+static char dir[] = "/tmp/sb-qemu-refs-XXXXXX";
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(dir))
+        return -1;
+    char p[256], l[256];
+    snprintf(p, sizeof p, "%s/disk.qcow2", dir);
+    FILE *f = fopen(p, "w");
+    if (!f)
+        return -1;
+    fclose(f);
+    snprintf(l, sizeof l, "%s/link.qcow2", dir);
+    return symlink(p, l);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[256];
+    snprintf(p, sizeof p, "%s/disk.qcow2", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/link.qcow2", dir);
+    unlink(p);
+    rmdir(dir);
+    return 0;
+}
+
+/* The scan and the parse agree on one document: the scan may only say
+ * "maybe" more often, never less. */
+static void agree(const char *xml, const char *path, int expect_scan)
+{
+    int changed = 0;
+    char *out = qp_xml_replace_source(xml, path, "/new/path", &changed);
+    int scan = qp_xml_may_name(xml, path, NULL);
+    if (changed && !scan)
+        fail_msg("the scan missed a source the parse repoints: %s", xml);
+    if (expect_scan >= 0)
+        assert_int_equal(scan, expect_scan);
+    free(out);
+}
+
+static void scan_never_misses_a_source(void **state)
+{
+    (void)state;
+    char disk[256], link[256], rel[256], doc[2048];
+    snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+    snprintf(link, sizeof link, "%s/link.qcow2", dir);
+    snprintf(rel, sizeof rel, "%s/./disk.qcow2", dir);
+    const char *forms[] = {
+        "<domainsnapshot><disks><disk name='vda'><source file='%s'/></disk></disks></domainsnapshot>",
+        "<domainsnapshot><domain><devices><disk><source file=\"%s\"/></disk></devices></domain>"
+        "</domainsnapshot>",
+        "<domainsnapshot><domain><devices><disk type='block'><source dev='%s'/></disk></devices>"
+        "</domain></domainsnapshot>",
+        "<domainsnapshot><domain><devices><disk><source\n  file='%s'/></disk></devices>"
+        "</domain></domainsnapshot>",
+        "<domainsnapshot><domain xmlns:x='urn:x'><devices><x:source file='%s'/></devices>"
+        "</domain></domainsnapshot>",
+        "<domainsnapshot><revertDisks><disk name='vda'><source index='1' file='%s'></source>"
+        "</disk></revertDisks></domainsnapshot>",
+    };
+    const char *paths[] = { disk, link, rel };
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++)
+        for (size_t p = 0; p < 3; p++) {
+            snprintf(doc, sizeof doc, forms[f], paths[p]);
+            agree(doc, disk, 1); /* every form names disk, directly or not */
+            agree(doc, "/elsewhere/other.qcow2", f == 4 ? 1 : 0);
+        }
+    /* entities and characters the parser changes: decoded or "maybe" */
+    snprintf(doc, sizeof doc, "<domainsnapshot><disks><disk><source file='%s/a&amp;b'/></disk>"
+                              "</disks></domainsnapshot>", dir);
+    char amp[256];
+    snprintf(amp, sizeof amp, "%s/a&b", dir);
+    agree(doc, amp, 1);
+    agree(doc, disk, 0);
+    snprintf(doc, sizeof doc, "<domainsnapshot><disks><disk><source file='%s/a&#38;b'/></disk>"
+                              "</disks></domainsnapshot>", dir);
+    agree(doc, amp, 1);
+    agree("<domainsnapshot><disks><disk><source file='/x\ty'/></disk></disks></domainsnapshot>",
+          "/x y", 1);
+    /* attributes that are not file/dev, and look-alike elements */
+    agree("<domainsnapshot><sourcex file='/d'/><source protocol='nbd' name='/d'/>"
+          "</domainsnapshot>", "/d", 0);
+}
+
+static void memo_remembers_resolutions(void **state)
+{
+    (void)state;
+    char disk[256], doc[1024];
+    snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+    snprintf(doc, sizeof doc, "<a><source file='%s/link.qcow2'/></a>", dir);
+    qp_strmap m = {0};
+    assert_int_equal(qp_xml_may_name(doc, disk, &m), 1);
+    assert_int_equal(qp_xml_may_name(doc, disk, &m), 1);
+    snprintf(doc, sizeof doc, "%s/link.qcow2", dir);
+    assert_int_equal(qp_strmap_find(&m, doc), 1);
+    qp_strmap_free(&m);
+}
+
+static void strmap_grows_and_finds(void **state)
+{
+    (void)state;
+    qp_strmap m = {0};
+    char k[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "/img/%d.qcow2", i);
+        assert_int_equal(qp_strmap_put(&m, k, i), 0);
+    }
+    assert_int_equal(qp_strmap_put(&m, "/img/7.qcow2", 70000), 0); /* replaced */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "/img/%d.qcow2", i);
+        assert_int_equal(qp_strmap_find(&m, k), i == 7 ? 70000 : i);
+    }
+    assert_int_equal(qp_strmap_find(&m, "/img/5000.qcow2"), -1);
+    assert_int_equal(m.n, 5000);
+    qp_strmap_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(scan_never_misses_a_source),
+        cmocka_unit_test(memo_remembers_resolutions),
+        cmocka_unit_test(strmap_grows_and_finds),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
