@@ -93,3 +93,20 @@ int qp_image_has_dependents(qp_ctx *ctx, const char *image, const qp_strv *excep
     qp_strv_free(&deps);
     return r < 0 ? r : found;
 }
+
+int qp_image_locked(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+    if (fd < 0)
+        return -1;
+    /* QEMU takes a shared lock on 100 + bit for each permission it uses
+     * and on 200 + bit for each it does not share: asking whether an
+     * exclusive lock over both ranges could be had tells if anyone holds
+     * one (what qemu-img would trip over when it opens the image). */
+    struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 200 };
+    int r = fcntl(fd, F_OFD_GETLK, &fl);
+    close(fd);
+    if (r < 0)
+        return -1;
+    return fl.l_type != F_UNLCK;
+}

@@ -44,6 +44,7 @@ void qp_journal_free(qp_journal *j)
     free(j->op);
     free(j->snapshot);
     free(j->undo_tag);
+    free(j->new_xml);
     free(j->old_xml);
     qp_strv_free(&j->images);
     qp_strv_free(&j->created);
@@ -71,6 +72,7 @@ int qp_journal_save(qp_ctx *ctx, const qp_journal *j)
     add_str(o, "snapshot", j->snapshot);
     add_str(o, "undo_tag", j->undo_tag);
     add_str(o, "old_definition", j->old_xml);
+    add_str(o, "new_definition", j->new_xml);
     json_object_object_add(o, "images", strv_json(&j->images));
     json_object_object_add(o, "created", strv_json(&j->created));
     json_object_object_add(o, "committed", json_object_new_boolean(j->committed));
@@ -93,6 +95,15 @@ int qp_journal_save(qp_ctx *ctx, const qp_journal *j)
 int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
                      const char *snapshot, const char *old_xml)
 {
+    int r = qp_journal_init(ctx, j, domain, op, snapshot, old_xml);
+    if (r == 0 && (r = qp_journal_save(ctx, j)) < 0)
+        qp_journal_free(j);
+    return r;
+}
+
+int qp_journal_init(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
+                    const char *snapshot, const char *old_xml)
+{
     memset(j, 0, sizeof *j);
     j->domain = qp_strdup(domain);
     j->op = qp_strdup(op);
@@ -102,10 +113,7 @@ int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char 
         qp_journal_free(j);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    int r = qp_journal_save(ctx, j);
-    if (r < 0)
-        qp_journal_free(j);
-    return r;
+    return 0;
 }
 
 int qp_journal_commit(qp_ctx *ctx, qp_journal *j)
@@ -200,6 +208,7 @@ static int journal_load(qp_ctx *ctx, const char *domain, qp_journal *j)
     j->snapshot = str_from_json(o, "snapshot");
     j->undo_tag = str_from_json(o, "undo_tag");
     j->old_xml = str_from_json(o, "old_definition");
+    j->new_xml = str_from_json(o, "new_definition");
     j->committed = json_object_object_get_ex(o, "committed", &v) && json_object_get_boolean(v);
     j->resume = json_object_object_get_ex(o, "resume", &v) && json_object_get_boolean(v);
     if (strv_from_json(o, "images", &j->images) < 0 ||
@@ -308,6 +317,13 @@ static int on_undo_tags(qp_ctx *ctx, const qp_journal *j,
 static int recover_internal_revert(qp_ctx *ctx, const qp_journal *j)
 {
     int r = 0;
+    if (j->committed && j->new_xml && j->snapshot) {
+        /* one image, finished forward: applying the tag again gives the
+         * same contents whether or not the dead process got that far */
+        for (size_t i = 0; i < j->images.n && r == 0; i++)
+            r = qp_img_snapshot_apply(ctx, j->images.v[i], j->snapshot);
+        return r < 0 ? r : qp_domain_store(ctx, j->domain, j->new_xml);
+    }
     if (!j->committed)
         r = on_undo_tags(ctx, j, qp_img_snapshot_apply);
     if (r == 0 && !j->committed && j->old_xml)

@@ -12,6 +12,9 @@ typedef struct qp_journal {
     qp_strv images;   /* revert-internal: the images the tag is applied to */
     qp_strv created;  /* files the operation created (canonical) */
     char *old_xml;    /* the definition to store back when undoing; may be NULL */
+    /* revert-internal of one image, finished rather than undone: the
+     * definition to store when finishing (the tag to apply is snapshot) */
+    char *new_xml;
     int committed;    /* past the commit point: finish, never undo */
     int resume;       /* the guest was running: resume it when undoing */
 } qp_journal;
@@ -19,6 +22,9 @@ typedef struct qp_journal {
 /* Write a new record (under the domain lock). */
 int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
                      const char *snapshot, const char *old_xml);
+/* The same, in memory only: fill *j, then qp_journal_save() it. */
+int qp_journal_init(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
+                    const char *snapshot, const char *old_xml);
 /* Rewrite the record after changing *j. */
 int qp_journal_save(qp_ctx *ctx, const qp_journal *j);
 /* The commit point: from now on the operation is finished, not undone. */

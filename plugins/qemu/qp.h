@@ -155,6 +155,10 @@ int qp_io(qp_ctx *ctx, const char *path, const char *fmt, const char *cmd, char 
  * their backing file (overlays the tree may not know: NO_METADATA
  * snapshots, hand-made ones).  Appends canonical paths to out. */
 int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out);
+/* 1 when a process holds one of QEMU's image locks on path (QEMU's
+ * file-posix locking: OFD locks on bytes 100-299), 0 when none, -1 when it
+ * cannot be told (not readable). */
+int qp_image_locked(const char *path);
 /* 1 if such a file exists that is not in except (may be NULL); *first
  * (may be NULL) gets a malloc'ed copy of its path.  0 if none. */
 int qp_image_has_dependents(qp_ctx *ctx, const char *image, const qp_strv *except,

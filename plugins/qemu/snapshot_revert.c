@@ -245,9 +245,60 @@ static int guard_internal(qp_ctx *ctx, const char *domain, const struct sb_snaps
  * before anything changed); a disk that fails later, or a definition that
  * cannot be stored, rolls the reverted disks back to it.  The temporary
  * snapshots are removed at the end. */
+/* Offline internal revert of ONE image, without the temporary snapshot:
+ * there is no other image to keep in step, and applying a tag again gives
+ * the same contents, so the revert is finished rather than undone.  The
+ * intent record is written once, past its commit point, with the tag, the
+ * image and the new definition: a process killed anywhere after it is
+ * finished by the next command on the domain (qp_journal_recover applies
+ * the tag again and stores the definition).  Before it, the image must
+ * hold the tag and nobody may hold QEMU's lock on it, so the usual refusals
+ * (a tag gone, an image in use) come before anything changed.  Returns 1
+ * when it does not apply (the caller takes the general way). */
+static int offline_apply_one(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                             const char *image, const char *newxml, const char *oldxml)
+{
+    if (qp_image_locked(image) != 0 || qp_img_has_snapshot(ctx, image, v->name, 0) != 1)
+        return 1;
+    qp_journal j;
+    int r = qp_journal_init(ctx, &j, domain, "revert-internal", v->name, oldxml);
+    if (r < 0)
+        return r;
+    j.committed = 1;
+    j.new_xml = qp_strdup(newxml);
+    if (!j.new_xml || qp_strv_add(&j.images, image) < 0) {
+        qp_journal_free(&j);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    if ((r = qp_journal_save(ctx, &j)) < 0) {
+        qp_journal_free(&j);
+        return r;
+    }
+    if ((r = qp_img_snapshot_apply(ctx, image, v->name)) == 0 &&
+        (r = qp_domain_store(ctx, domain, newxml)) == 0) {
+        qp_journal_end(ctx, &j);
+        return 0;
+    }
+    /* Failed after the commit point: the record stays, and the next
+     * command on the domain finishes the revert (or says why it cannot). */
+    qp_journal_free(&j);
+    return r;
+}
+
 static int offline_apply_all(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
                              const qp_domain *newdom, const char *newxml, const char *oldxml)
 {
+    qp_strv one = {0};
+    for (size_t i = 0; i < v->ndisks; i++) {
+        const qp_disk *k = v->disks[i].snapshot == SB_LOCATION_INTERNAL
+                               ? qp_domain_disk(newdom, v->disks[i].name) : NULL;
+        if (k && k->source && !qp_strv_has(&one, k->source))
+            qp_strv_add(&one, k->source);
+    }
+    int done = one.n == 1 ? offline_apply_one(ctx, domain, v, one.v[0], newxml, oldxml) : 1;
+    qp_strv_free(&one);
+    if (done <= 0)
+        return done;
     char undo[64];
     snprintf(undo, sizeof undo, "sb-undo-%ld-%lld", (long)getpid(), (long long)time(NULL));
     qp_journal j;

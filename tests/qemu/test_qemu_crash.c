@@ -337,6 +337,56 @@ static void internal_revert_killed_at_each_step(void **state)
     assert_true(e2e_img_check(a, 0x22) && e2e_img_check(b, 0x22));
 }
 
+/* ---- 4. offline internal revert of ONE disk: finished, never undone ------ */
+
+/* Reverting one image needs no temporary snapshot: its one qemu-img run
+ * applies the tag, and a process killed around it is finished by the next
+ * command (the tag applied again gives the same contents).  Killed while
+ * that run is held: the disk ends at s1 once the next command ran. */
+static void one_disk_revert_is_finished(void **state)
+{
+    (void)state;
+    e2e_define("ir1");
+    const char *a = e2e_path("ir1-vda.qcow2");
+    /* the same domain with its first disk only */
+    char *xml = qp_printf(
+        "<domain type='kvm'><name>ir1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+        "<memballoon model='none'/></devices></domain>", a);
+    char *name = NULL;
+    assert_int_equal(sb_domain_define(&name, E.c, xml), 0);
+    free(name);
+    free(xml);
+    e2e_off_write("ir1", "vda", 0x11);
+    assert_int_equal(e2e_snap("ir1", "s1", NULL, 0), 0);
+    /* a revert through the wrapper that holds nothing: one qemu-img run */
+    e2e_off_write("ir1", "vda", 0x22);
+    wrap_reset(1000);
+    const char *const rv[] = {"snapshot-revert", "ir1", "s1", NULL};
+    assert_int_equal(e2e_cli(wrap_conf, rv), 0);
+    char *count = NULL;
+    assert_int_equal(qp_read_file(&E.t, wrap_file("count"), &count, NULL), 0);
+    assert_int_equal(atoi(count), 1);
+    free(count);
+    unsetenv("WRAP_NTH");
+    assert_true(e2e_img_check(a, 0x11));
+    e2e_off_write("ir1", "vda", 0x33);
+    char what[300];
+    pid_t held = kill_at(1, rv, what, sizeof what);
+    assert_non_null(strstr(what, "-a s1"));
+    /* check waits for the domain lock the held run keeps, then finishes */
+    free(check_while_held("ir1", held));
+    assert_true(e2e_img_check(a, 0x11));
+    assert_int_equal(tags_with(a, "sb-undo-"), 0);
+    assert_int_equal(e2e_has_tag(a, "s1"), 1);
+    /* and the domain takes the next revert normally */
+    e2e_off_write("ir1", "vda", 0x44);
+    assert_int_equal(e2e_revert("ir1", "s1", 0), 0);
+    assert_true(e2e_img_check(a, 0x11));
+}
+
 /* ---- 5. external revert and create, killed between their overlays -------- */
 
 static void external_revert_killed(void **state)
@@ -388,6 +438,7 @@ int main(void)
         cmocka_unit_test(killed_delete_waits_for_qemu_img),
         cmocka_unit_test(killed_create_waits_for_qemu_img),
         cmocka_unit_test(internal_revert_killed_at_each_step),
+        cmocka_unit_test(one_disk_revert_is_finished),
         cmocka_unit_test(external_revert_killed),
         cmocka_unit_test(external_create_killed),
     };
