@@ -43,14 +43,18 @@ static int setup(void **state)
     FILE *f = fopen(script, "w");
     if (!f)
         return -1;
-    /* WRAP_NTH: which run of qemu-img to hold (1 = the first) */
+    /* WRAP_NTH: which run of qemu-img to hold (1 = the first);
+     * WRAP_AFTER set: hold it once qemu-img has run, not before */
     fprintf(f, "#!/bin/sh\n"
                "d=%s\n"
                "n=$(( $(cat \"$d/count\" 2>/dev/null || echo 0) + 1 ))\n"
                "echo $n > \"$d/count\"\n"
                "if [ \"$n\" = \"$WRAP_NTH\" ]; then\n"
+               "  rc=0\n"
+               "  if [ -n \"$WRAP_AFTER\" ]; then qemu-img \"$@\"; rc=$?; fi\n"
                "  echo \"$$ $*\" > \"$d/started.tmp\" && mv \"$d/started.tmp\" \"$d/started\"\n"
                "  while [ ! -e \"$d/go\" ]; do sleep 0.02; done\n"
+               "  if [ -n \"$WRAP_AFTER\" ]; then exit $rc; fi\n"
                "fi\n"
                "exec qemu-img \"$@\"\n",
             wrap_dir);
@@ -339,29 +343,55 @@ static void internal_revert_killed_at_each_step(void **state)
 
 /* ---- 4. offline internal revert of ONE disk: finished, never undone ------ */
 
+/* Define "ir1" with its first disk only and `mib` MiB of memory (the
+ * definition the revert must store tells which one it is). */
+static void define_one_disk(const char *image, int mib)
+{
+    char *xml = qp_printf(
+        "<domain type='kvm'><name>ir1</name><memory unit='MiB'>%d</memory><vcpu>1</vcpu>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
+        "<memballoon model='none'/></devices></domain>", mib, image);
+    char *name = NULL;
+    assert_int_equal(sb_domain_define(&name, E.c, xml), 0);
+    free(name);
+    free(xml);
+}
+
+/* 1 when the stored definition of ir1 has `mib` MiB of memory. */
+static int one_disk_memory_is(int mib)
+{
+    char *xml = NULL, mb[64], kb[64];
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, "ir1", 0), 0);
+    /* as defined (MiB) or as normalized (KiB) */
+    snprintf(mb, sizeof mb, "'MiB'>%d</memory>", mib);
+    snprintf(kb, sizeof kb, ">%d</memory>", mib * 1024);
+    int ok = strstr(xml, mb) || strstr(xml, kb);
+    if (!ok)
+        print_message("# definition: %s\n", xml);
+    free(xml);
+    return ok;
+}
+
 /* Reverting one image needs no temporary snapshot: its one qemu-img run
- * applies the tag, and a process killed around it is finished by the next
- * command (the tag applied again gives the same contents).  Killed while
- * that run is held: the disk ends at s1 once the next command ran. */
+ * applies the tag, and a process killed anywhere after the intent record
+ * is finished by the next command (the tag applied again gives the same
+ * contents; the snapshot's definition is stored).  The CLI is killed at
+ * each step: before that run starts (it never runs), while it runs (it
+ * runs to its end), after it ended (the definition not stored yet).  Each
+ * time the disk holds s1's data and the domain s1's definition once the
+ * next command ran, and no temporary tag is left. */
 static void one_disk_revert_is_finished(void **state)
 {
     (void)state;
     e2e_define("ir1");
     const char *a = e2e_path("ir1-vda.qcow2");
-    /* the same domain with its first disk only */
-    char *xml = qp_printf(
-        "<domain type='kvm'><name>ir1</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
-        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
-        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-        "<source file='%s'/><target dev='vda' bus='virtio'/></disk>"
-        "<memballoon model='none'/></devices></domain>", a);
-    char *name = NULL;
-    assert_int_equal(sb_domain_define(&name, E.c, xml), 0);
-    free(name);
-    free(xml);
+    define_one_disk(a, 64);
     e2e_off_write("ir1", "vda", 0x11);
     assert_int_equal(e2e_snap("ir1", "s1", NULL, 0), 0);
     /* a revert through the wrapper that holds nothing: one qemu-img run */
+    define_one_disk(a, 96);
     e2e_off_write("ir1", "vda", 0x22);
     wrap_reset(1000);
     const char *const rv[] = {"snapshot-revert", "ir1", "s1", NULL};
@@ -372,15 +402,34 @@ static void one_disk_revert_is_finished(void **state)
     free(count);
     unsetenv("WRAP_NTH");
     assert_true(e2e_img_check(a, 0x11));
-    e2e_off_write("ir1", "vda", 0x33);
-    char what[300];
-    pid_t held = kill_at(1, rv, what, sizeof what);
-    assert_non_null(strstr(what, "-a s1"));
-    /* check waits for the domain lock the held run keeps, then finishes */
-    free(check_while_held("ir1", held));
-    assert_true(e2e_img_check(a, 0x11));
-    assert_int_equal(tags_with(a, "sb-undo-"), 0);
-    assert_int_equal(e2e_has_tag(a, "s1"), 1);
+    assert_true(one_disk_memory_is(64));
+    static const char *const steps[] = {"before qemu-img", "during qemu-img", "after qemu-img"};
+    for (int step = 0; step < 3; step++) {
+        define_one_disk(a, 96);
+        e2e_off_write("ir1", "vda", 0x33);
+        if (step == 2)
+            setenv("WRAP_AFTER", "1", 1);
+        char what[300];
+        pid_t held = kill_at(1, rv, what, sizeof what);
+        unsetenv("WRAP_AFTER");
+        print_message("# killed %s: %s\n", steps[step], what);
+        assert_non_null(strstr(what, "-a s1"));
+        if (step == 0) {
+            /* the held run dies with the CLI: qemu-img never ran */
+            int st;
+            assert_int_equal(kill(held, SIGKILL), 0);
+            assert_int_equal(waitpid(held, &st, 0), held);
+            assert_true(e2e_img_check(a, 0x33));
+            check_quietly("ir1", 0);
+        } else {
+            /* check waits for the domain lock the held run keeps */
+            free(check_while_held("ir1", held));
+        }
+        assert_true(e2e_img_check(a, 0x11));
+        assert_true(one_disk_memory_is(64));
+        assert_int_equal(tags_with(a, "sb-undo-"), 0);
+        assert_int_equal(e2e_has_tag(a, "s1"), 1);
+    }
     /* and the domain takes the next revert normally */
     e2e_off_write("ir1", "vda", 0x44);
     assert_int_equal(e2e_revert("ir1", "s1", 0), 0);
