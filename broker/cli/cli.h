@@ -36,6 +36,7 @@ typedef struct sb_cmddef {
 extern const sb_cmddef sb_cmds_snapshot_create[];
 extern const sb_cmddef sb_cmds_snapshot_list[];
 extern const sb_cmddef sb_cmds_snapshot_misc[];
+extern const sb_cmddef sb_cmds_snapshot_hier[];
 extern const sb_cmddef sb_cmds_domain[];
 extern const sb_cmddef sb_cmds_broker[];
 extern const sb_cmddef sb_cmds_xml[];

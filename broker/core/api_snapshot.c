@@ -94,10 +94,7 @@ int sb_snapshot_get_xml(char **out_xml, sb_connection *c, const char *domain, co
     if (!out_xml)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_get_xml: NULL output");
     *out_xml = NULL;
-    if ((flags & SB_SNAPSHOT_XML_SECURE) &&
-        (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
-        return rc;
-    if ((rc = sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_XML, flags)) < 0)
+    if ((rc = sb_snap_check_xml_flags(c, flags)) < 0)
         return rc;
     if ((rc = sb_dom_open(&d, c, domain, SB_DOM_READ)) == 0)
         rc = sb_snap__xml(&d, name, flags, out_xml);

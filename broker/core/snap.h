@@ -49,6 +49,14 @@ struct sb_snap_request {
     int (*after_parse)(struct sb_snap_request *rq, const sb_snapdef *def);
     void *opaque;             /* for after_parse */
     xmlDoc *stored_domain;
+    /* Path rewrites applied right after the parse (an import's
+     * --map-path; snap_paths.c), before any check that reads a path. */
+    const sb_path_map *maps;
+    size_t nmaps;
+    /* NULL, or where a caller redefining many snapshots keeps the last
+     * domain definition the plugin's domain_validate accepted (malloc'd;
+     * the caller frees it), so each distinct one is checked once. */
+    char **validated_domain;
 };
 
 /* True when preparing rq needs the domain's state (a create parsed as a
@@ -56,6 +64,11 @@ struct sb_snap_request {
 bool sb_snap_needs_state(const sb_connection *c, unsigned flags);
 
 int sb_snap__create(sb_dom *d, struct sb_snap_request *rq, char **out_name);
+/* A redefine (broker-owned metadata) inside the transaction the caller
+ * opened on d->s: every check of sb_snap__create's redefine, the
+ * snapshot recorded, nothing committed.  *out_name (may be NULL) gets the
+ * name. */
+int sb_snap__redefine_entry(sb_dom *d, struct sb_snap_request *rq, char **out_name);
 int sb_snap__set_current(sb_dom *d, const char *name);
 int sb_snap__revert(sb_dom *d, const char *name, unsigned flags);
 int sb_snap__delete(sb_dom *d, const char *name, unsigned flags);
@@ -89,6 +102,10 @@ int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out);
 /* INVALID_ARG "flags A and B are mutually exclusive" (libvirt's names of
  * the bits a and b of that flag family) when both are set. */
 int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b);
+
+/* The flags of a call that returns snapshot XML (SB_SNAPSHOT_XML_*):
+ * the plugin's mask, and SECURE only on a writable connection. */
+int sb_snap_check_xml_flags(const sb_connection *c, unsigned flags);
 
 /* End an intent for an operation that did not happen (or failed), keeping
  * the thread's error as it was. */

@@ -58,8 +58,12 @@ static int check_limits(const sb_connection *c, const sb_tree *t, const char *pa
 /* The plugin's own check of a redefined snapshot's <domain> and
  * <inactiveDomain> (domain_validate, when it has one), the one define
  * makes: a definition the plugin can never act on (another virt type,
- * impossible device addresses) is refused now, not by a later revert. */
-static int validate_domains(sb_connection *c, const sb_snapdef *def)
+ * impossible device addresses) is refused now, not by a later revert.
+ * cache (may be NULL): the last definition the plugin accepted, kept by a
+ * caller that redefines many snapshots of one domain (an import), whose
+ * <domain> is mostly the same: the plugin is asked once per distinct
+ * definition. */
+static int validate_domains(sb_connection *c, const sb_snapdef *def, char **cache)
 {
     const xmlDoc *docs[2] = { def->domain, def->inactive_domain };
     int rc = 0;
@@ -72,10 +76,19 @@ static int validate_domains(sb_connection *c, const sb_snapdef *def)
             continue;
         if ((rc = sb_snap_print_domain(docs[i], i ? "domain" : NULL, &xml)) < 0)
             break;
+        if (cache && *cache && strcmp(*cache, xml) == 0) {
+            free(xml);
+            continue;
+        }
         SB_DISPATCH(rc, c->plugin, domain_validate, c->conn, xml, 0);
         if (rc < 0)
             sb_error_prefix("snapshot '%s': %s", def->name,
                             i ? "its <inactiveDomain>" : "its <domain>");
+        if (rc == 0 && cache) {
+            free(*cache);
+            *cache = xml;
+            xml = NULL;
+        }
         free(xml);
     }
     return rc;
@@ -108,6 +121,43 @@ static int redefine_after_parse(struct sb_snap_request *rq, const sb_snapdef *de
     return 0;
 }
 
+/* Parse, check and format a redefine (broker-owned): the definition and
+ * its canonical XML as the store keeps it. */
+static int redefine_prepare(sb_dom *d, struct sb_snap_request *rq, sb_snapdef **out_def,
+                            char **out_xml)
+{
+    int rc;
+
+    *out_xml = NULL;
+    rq->after_parse = redefine_after_parse;
+    rq->opaque = d;
+    if ((rc = sb_snap_prepare(out_def, d->c, d->name, rq)) < 0)
+        return rc;
+    if ((rc = check_name(d->c, (*out_def)->name, rq->flags)) < 0 ||
+        (rc = validate_domains(d->c, *out_def, rq->validated_domain)) < 0 ||
+        (rc = sb_snapdef_format(*out_def, SB_SNAP_FORMAT_SECURE, out_xml)) < 0) {
+        sb_snapdef_free(*out_def);
+        *out_def = NULL;
+    }
+    return rc;
+}
+
+int sb_snap__redefine_entry(sb_dom *d, struct sb_snap_request *rq, char **out_name)
+{
+    sb_snapdef *def = NULL;
+    char *xml = NULL;
+    int rc;
+
+    if ((rc = redefine_prepare(d, rq, &def, &xml)) < 0)
+        return rc;
+    sb_tree_snapshot e = sb_snap_tree_entry(def, xml);
+    if ((rc = sb_store_redefine(d->s, &e)) == 0 && out_name)
+        rc = sb_strdup_out(out_name, def->name);
+    free(xml);
+    sb_snapdef_free(def);
+    return rc;
+}
+
 static int redefine_broker(sb_dom *d, struct sb_snap_request *rq, char **out_name)
 {
     sb_store *s = d->s;
@@ -115,11 +165,7 @@ static int redefine_broker(sb_dom *d, struct sb_snap_request *rq, char **out_nam
     char *xml = NULL;
     int rc;
 
-    rq->after_parse = redefine_after_parse;
-    rq->opaque = d;
-    if ((rc = sb_snap_prepare(&def, d->c, d->name, rq)) < 0 ||
-        (rc = check_name(d->c, def->name, rq->flags)) < 0 || (rc = validate_domains(d->c, def)) < 0 ||
-        (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
+    if ((rc = redefine_prepare(d, rq, &def, &xml)) < 0)
         goto out;
     /* Only the commit holds the store's exclusive lock; the store checks
      * the relation again under it. */

@@ -8,6 +8,7 @@
 #include "core/snap.h"
 #include "snapbroker/xml.h"
 #include "xml/schema.h"
+#include "xml/snap_paths.h"
 #include "xml/snapdef.h"
 #include "xml/xml_util.h"
 
@@ -111,7 +112,8 @@ int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
         pflags |= SB_SNAP_PARSE_REDEFINE | SB_SNAP_PARSE_SCHEMA_AFTER;
     else if (disk_only || !active)
         pflags |= SB_SNAP_PARSE_OFFLINE;
-    if ((rc = parse_request(&def, rq, pflags)) < 0)
+    if ((rc = parse_request(&def, rq, pflags)) < 0 ||
+        (rc = sb_snapdef_map_paths(def, rq->maps, rq->nmaps)) < 0)
         goto fail;
 
     sb_snap_policy_opts(c->plugin, c->caps, &o);

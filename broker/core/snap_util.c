@@ -64,6 +64,16 @@ int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b)
     return 0;
 }
 
+int sb_snap_check_xml_flags(const sb_connection *c, unsigned flags)
+{
+    int rc;
+
+    if ((flags & SB_SNAPSHOT_XML_SECURE) &&
+        (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
+        return rc;
+    return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_XML, flags);
+}
+
 void sb_snap_intent_abandon(sb_store *s, uint64_t id)
 {
     /* Ending the intent must not replace the error that made us give up. */

@@ -7,6 +7,7 @@
  * handler, never to libxml2's default stderr printer. */
 #include "xml/xml_util.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <libxml/parser.h>
@@ -17,6 +18,8 @@
 enum refusal { REFUSE_NONE, REFUSE_DOCTYPE, REFUSE_DEPTH };
 
 struct read_state {
+    const sb_xml_sax *user; /* sb_xml_scan: the caller's callbacks; NULL: build a DOM */
+    bool user_refused;      /* a callback failed (its error is set) */
     int depth;
     enum refusal refusal;
     long refusal_line;
@@ -46,6 +49,12 @@ static void refuse_doctype(void *ctx, const xmlChar *name, const xmlChar *extern
     xmlStopParser(ctxt);
 }
 
+static void user_stop(xmlParserCtxtPtr ctxt, struct read_state *st)
+{
+    st->user_refused = true;
+    xmlStopParser(ctxt);
+}
+
 static void start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                           const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
                           int nb_attributes, int nb_defaulted, const xmlChar **attributes)
@@ -60,6 +69,13 @@ static void start_element(void *ctx, const xmlChar *localname, const xmlChar *pr
         xmlStopParser(ctxt);
         return;
     }
+    if (st->user) {
+        if (st->user->start &&
+            st->user->start(st->user->opaque, (const char *)localname, nb_attributes,
+                            attributes, ctxt_line(ctxt)) < 0)
+            user_stop(ctxt, st);
+        return;
+    }
     xmlSAX2StartElementNs(ctx, localname, prefix, uri, nb_namespaces, namespaces,
                           nb_attributes, nb_defaulted, attributes);
 }
@@ -70,7 +86,20 @@ static void end_element(void *ctx, const xmlChar *localname, const xmlChar *pref
     xmlParserCtxtPtr ctxt = ctx;
     struct read_state *st = ctxt->_private;
     st->depth--;
+    if (st->user) {
+        if (st->user->end && st->user->end(st->user->opaque) < 0)
+            user_stop(ctxt, st);
+        return;
+    }
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
+}
+
+static void scan_text(void *ctx, const xmlChar *text, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    struct read_state *st = ctxt->_private;
+    if (st->user->text && st->user->text(st->user->opaque, (const char *)text, (size_t)len) < 0)
+        user_stop(ctxt, st);
 }
 
 /* Keep the first error only: later ones are usually consequences. */
@@ -183,9 +212,31 @@ static int located(const char *source, long line, int code, const char *msg)
     return sb_error_set(code, "%s", msg);
 }
 
-int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **out)
+/* Feed a push parser xml in chunks; the document it built, if any. */
+static xmlDoc *push_parse(xmlParserCtxtPtr ctxt, const char *xml, size_t len, int options)
 {
-    struct read_state st = {0};
+    const size_t chunk = 64 * 1024;
+    xmlDoc *doc;
+
+    xmlCtxtUseOptions(ctxt, options);
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        if (xmlParseChunk(ctxt, xml + off, (int)n, 0) != 0)
+            break;
+        off += n;
+    }
+    xmlParseChunk(ctxt, NULL, 0, 1);
+    doc = ctxt->myDoc;
+    ctxt->myDoc = NULL;
+    return doc;
+}
+
+/* The hardened parse of both entry points: user NULL builds a document
+ * into *out, otherwise only user's callbacks run (and *out stays NULL). */
+static int hardened_parse(const char *xml, size_t len, size_t max_size, const char *source_name,
+                          const sb_xml_sax *user, xmlDoc **out)
+{
+    struct read_state st = {.user = user};
     xmlParserCtxtPtr ctxt;
     xmlDoc *doc;
     int rc = 0;
@@ -193,20 +244,35 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
     *out = NULL;
     if (!xml || len == 0)
         return located(source_name, 0, SB_ERR_XML_ERROR, "empty XML document");
-    if (len > SB_XML_MAX_SIZE)
-        return located(source_name, 0, SB_ERR_XML_ERROR,
-                       "XML document larger than the 16 MiB limit");
+    if (len > max_size || len > INT_MAX) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "XML document larger than the %zu MiB limit",
+                 (max_size < INT_MAX ? max_size : (size_t)INT_MAX) >> 20);
+        return located(source_name, 0, SB_ERR_XML_ERROR, msg);
+    }
     if ((rc = check_attribute_counts(xml, len, source_name)) < 0)
         return rc;
 
     xmlInitParser();
-    if (!(ctxt = xmlNewParserCtxt()))
+    /* a scan is pushed in chunks: libxml2 keeps only a window of the text
+     * (reading from memory, it would first copy all of it) */
+    if (!(ctxt = user ? xmlCreatePushParserCtxt(NULL, NULL, NULL, 0, source_name)
+                      : xmlNewParserCtxt()))
         return sb_error_oom();
     ctxt->_private = &st;
     ctxt->sax->internalSubset = refuse_doctype;
     ctxt->sax->startElementNs = start_element;
     ctxt->sax->endElementNs = end_element;
     ctxt->sax->serror = collect_error;
+    if (user) {
+        /* a scan builds nothing: text goes to the caller, comments and
+         * processing instructions nowhere (CDATA arrives as text, see
+         * XML_PARSE_NOCDATA) */
+        ctxt->sax->characters = scan_text;
+        ctxt->sax->ignorableWhitespace = scan_text;
+        ctxt->sax->comment = NULL;
+        ctxt->sax->processingInstruction = NULL;
+    }
     /* xmlCtxtReadMemory() ignores sax->serror unless the handler is marked
      * as a SAX2 one (it is; set it again to be explicit). */
     ctxt->sax->initialized = XML_SAX2_MAGIC;
@@ -217,9 +283,12 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
     xmlStructuredErrorFunc saved_handler = xmlStructuredError;
     void *saved_handler_ctx = xmlStructuredErrorContext;
     xmlSetStructuredErrorFunc(ctxt, collect_error);
-    doc = xmlCtxtReadMemory(ctxt, xml, (int)len, source_name, NULL,
-                            XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                                XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES);
+    const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                        XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+    if (user)
+        doc = push_parse(ctxt, xml, len, options);
+    else
+        doc = xmlCtxtReadMemory(ctxt, xml, (int)len, source_name, NULL, options);
     xmlSetStructuredErrorFunc(saved_handler_ctx, saved_handler);
 
     if (st.refusal == REFUSE_DOCTYPE) {
@@ -230,13 +299,15 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
         snprintf(msg, sizeof(msg), "elements nested deeper than %d levels",
                  SB_XML_MAX_DEPTH);
         rc = located(source_name, st.refusal_line, SB_ERR_XML_ERROR, msg);
+    } else if (st.user_refused) {
+        rc = -sb_error_last()->code; /* a callback refused the document */
     } else if (st.have_error || !doc || !ctxt->wellFormed) {
         rc = located(source_name, st.error_line, SB_ERR_XML_DETAIL,
                      st.have_error ? st.error_msg : "XML document is not well-formed");
-    } else if (!xmlDocGetRootElement(doc)) {
+    } else if (!user && !xmlDocGetRootElement(doc)) {
         rc = located(source_name, 0, SB_ERR_XML_ERROR, "XML document has no root element");
     }
-    if (rc < 0) {
+    if (rc < 0 || user) {
         xmlFreeDoc(doc);
         doc = NULL;
     }
@@ -244,4 +315,16 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
     xmlFreeParserCtxt(ctxt);
     *out = doc;
     return rc;
+}
+
+int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **out)
+{
+    return hardened_parse(xml, len, SB_XML_MAX_SIZE, source_name, NULL, out);
+}
+
+int sb_xml_scan(const char *xml, size_t len, size_t max_size, const char *source_name,
+                const sb_xml_sax *sax)
+{
+    xmlDoc *none;
+    return hardened_parse(xml, len, max_size, source_name, sax, &none);
 }

@@ -26,6 +26,23 @@
  * source_name names the input in messages and may be NULL. */
 int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **out);
 
+/* A streaming read of a document too large for a tree (a whole snapshot
+ * hierarchy): the same hardened parse, but no document is built; the
+ * callbacks see each element's start (local name, libxml2's attribute
+ * quintuples: localname, prefix, URI, value, value end), each end and the
+ * text (character references decoded, CDATA as text).  A callback returns
+ * 0, or a negative class after setting the error, which stops the parse
+ * and is returned.  Up to max_size bytes (and INT_MAX). */
+typedef struct sb_xml_sax {
+    int (*start)(void *opaque, const char *name, int nattrs, const xmlChar **attrs, long line);
+    int (*end)(void *opaque);
+    int (*text)(void *opaque, const char *text, size_t len);
+    void *opaque;
+} sb_xml_sax;
+
+int sb_xml_scan(const char *xml, size_t len, size_t max_size, const char *source_name,
+                const sb_xml_sax *sax);
+
 /* Set an error whose message starts with "source:line: " ("line N: " when
  * source is NULL, nothing when the node has no line).  Returns -code. */
 int sb_xml_error_at(const char *source, const xmlNode *node, int code, const char *fmt, ...)

@@ -194,6 +194,47 @@ SB_API int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info,
 /* "running", "shutoff", "disk-snapshot", ... as in the XML. */
 SB_API const char *sb_snapshot_state_name(int state);
 
+/* ---- whole hierarchies (docs/format.md "Snapshot hierarchies",
+ *      docs/migration.md) ---------------------------------------------- */
+
+/* Every snapshot of domain (from NULL), or from and its descendants, as
+ * one <domainsnapshots> document whose children are <domainsnapshot>
+ * elements exactly as sb_snapshot_get_xml() gives them with the same
+ * flags (SB_SNAPSHOT_XML_SECURE), parents before children (siblings
+ * oldest first), the current snapshot's element with current='yes'. */
+SB_API int sb_snapshot_export(char **out_xml, sb_connection *c, const char *domain,
+                              const char *from, unsigned flags);
+
+/* A rewrite of an import: a path that is from, or lies under from/, is
+ * moved under to (the longest matching from wins).  Both absolute. */
+typedef struct sb_path_map {
+    const char *from;
+    const char *to;
+} sb_path_map;
+
+enum sb_snapshot_import_flags {
+    /* make the entry marked current='yes' the current snapshot (as
+     * SB_SNAPSHOT_CREATE_CURRENT on one redefine); without it the
+     * domain's current snapshot stays what it was */
+    SB_SNAPSHOT_IMPORT_CURRENT = 1u << 0,
+    /* check each entry against the schema before anything else
+     * (SB_SNAPSHOT_CREATE_VALIDATE) */
+    SB_SNAPSHOT_IMPORT_VALIDATE = 1u << 1
+};
+
+/* Redefine every snapshot of a <domainsnapshots> document (xml, len
+ * bytes; entries in any order) in domain, all or nothing: each entry gets
+ * the checks of sb_snapshot_create_xml(REDEFINE), with maps applied to its
+ * memory file, disk sources and embedded domain's disk sources first.
+ * Broker-owned metadata: one durable commit.  Hypervisor-owned: the
+ * plugin redefines entry by entry and what was applied is undone when a
+ * later entry fails.  A plugin that cannot redefine is refused before
+ * anything is read.  source names the document in messages (may be
+ * NULL).  *out_n (may be NULL): the number of snapshots imported. */
+SB_API int sb_snapshot_import(size_t *out_n, sb_connection *c, const char *domain,
+                              const char *xml, size_t len, const char *source,
+                              const sb_path_map *maps, size_t nmaps, unsigned flags);
+
 enum sb_check_flags {
     /* Drop interrupted operations the plugin cannot decide (after you have
      * looked at the domain yourself); they are reported either way. */
