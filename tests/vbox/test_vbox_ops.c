@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -326,9 +327,14 @@ static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *
     assert_non_null(helper);
     snprintf(link, sizeof link, "%s/%s", t->dir, comm);
     assert_int_equal(symlink(helper, link), 0);
-    pid_t pid = fork();
+    pid_t test = getpid(), pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        /* it dies with the test, whatever ends the test: a VBoxSVC left
+         * behind would lock every test machine of this user (kept across
+         * execve) */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != test)
+            _exit(126);
         char env[400];
         snprintf(env, sizeof env, "VBOX_USER_HOME=%s", vbox_home ? vbox_home : "/nonexistent");
         char *const envp[] = { env, NULL };

@@ -364,6 +364,8 @@ static void ambiguous_domains(void **state)
     fx_connect(&t->f, t->dir, NULL);
     fx_expect_error(sb_domain_get_xml(&xml, t->f.c, "dups", 0), SB_ERR_INVALID_ARG,
                     "domain name 'dups' is ambiguous: 2 machines have it");
+    contains(sb_error_last()->message, "{11111111-2222-4333-8444-555555555555}");
+    contains(sb_error_last()->message, "{11111111-2222-4333-8444-666666666666}");
     assert_int_equal(sb_domain_get_xml(&xml, t->f.c, "11111111-2222-4333-8444-666666666666", 0),
                      0);
     contains(xml, "<uuid>11111111-2222-4333-8444-666666666666</uuid>");
