@@ -2,7 +2,7 @@
  * real settings file tests/vbox/data/goad-dc01.vbox (written by VirtualBox
  * 7.2) loads with the right tree; every listing filter; duplicate
  * snapshot names and the uuid: form; machines from a home's global
- * registry; and the errors (malformed settings, unknown machine or
+ * registry, the user's VirtualBox home and configured folders; and the errors (malformed settings, unknown machine or
  * snapshot, ambiguous names). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -59,6 +59,11 @@ static int teardown(void **state)
 static const char *list(struct t *t, const char *dom, const char *from, unsigned flags)
 {
     return fx_list(t->f.c, dom, from, flags);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 static char *snap_xml(struct t *t, const char *dom, const char *name)
@@ -297,6 +302,117 @@ static void global_registry(void **state)
                     "VirtualBox.xml) does not exist");
 }
 
+/* Where machines come from: vbox:///session (VBOX_USER_HOME, else
+ * ~/.config/VirtualBox, else the older ~/.VirtualBox), the configuration's
+ * home (over the URI's) and machine_folders (a folder's .vbox files and
+ * its direct subfolders'). */
+static void write_min_machine(const char *dir, const char *rel, const char *name, int id)
+{
+    char path[500];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    assert_int_equal(fx_sh("mkdir -p \"$(dirname '%s')\"", path), 0);
+    char *text = NULL;
+    assert_true(asprintf(&text,
+                         "<?xml version=\"1.0\"?>\n<VirtualBox xmlns=\"http://www.virtualbox.org/\" "
+                         "version=\"1.19-linux\"><Machine uuid=\"{%08d-2222-4333-8444-555555555555}\" "
+                         "name=\"%s\" OSType=\"Other\"><Hardware><Memory RAMSize=\"64\"/>"
+                         "</Hardware></Machine></VirtualBox>\n",
+                         id, name) > 0);
+    fx_write(path, text);
+    free(text);
+}
+
+static void write_home(const char *dir, const char *home_rel, const char *machine_rel, int id)
+{
+    char path[500], *text = NULL;
+    snprintf(path, sizeof path, "%s/%s", dir, home_rel);
+    assert_int_equal(fx_sh("mkdir -p '%s'", path), 0);
+    snprintf(path, sizeof path, "%s/%s/VirtualBox.xml", dir, home_rel);
+    assert_true(asprintf(&text,
+                         "<?xml version=\"1.0\"?>\n<VirtualBox xmlns=\"http://www.virtualbox.org/\" "
+                         "version=\"1.19-linux\"><Global><MachineRegistry><MachineEntry "
+                         "uuid=\"{%08d-2222-4333-8444-555555555555}\" src=\"%s/%s\"/>"
+                         "</MachineRegistry></Global></VirtualBox>\n",
+                         id, dir, machine_rel) > 0);
+    fx_write(path, text);
+    free(text);
+}
+
+/* The machines a connection sees with this URI and vbox group, sorted. */
+static const char *machines(struct t *t, const char *uri, const char *group)
+{
+    static char out[256];
+    char conf[300], **names = NULL;
+    size_t n = 0;
+    snprintf(conf, sizeof conf, "%s/where.conf", t->dir);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fprintf(f, "state_dir = \"%s/.state\";\nhosts = ( { name = \"vb\"; plugin = \"vbox\"; "
+               "uri = \"%s\"; vbox = { vboxmanage = \"\"; %s }; } );\n", t->dir, uri, group);
+    assert_int_equal(fclose(f), 0);
+    setenv("SNAPBROKER_CONFIG", conf, 1);
+    sb_broker *b = NULL;
+    sb_connection *c = NULL;
+    assert_int_equal(sb_broker_new(&b, NULL), 0);
+    if (sb_connect(&c, b, "vb", 0) != 0 || sb_domain_list(&names, &n, c, 0) != 0)
+        fail_msg("%s: %s", uri, sb_error_last()->message);
+    qsort(names, n, sizeof *names, cmp_str);
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s", i ? "," : "", names[i]);
+    sb_names_free(names, n);
+    sb_disconnect(c);
+    sb_broker_free(b);
+    return out;
+}
+
+static void where_machines_come_from(void **state)
+{
+    struct t *t = *state;
+    char env[300];
+    const char *saved_home = getenv("HOME"), *saved_vbox = getenv("VBOX_USER_HOME");
+    char *home_copy = saved_home ? strdup(saved_home) : NULL;
+    char *vbox_copy = saved_vbox ? strdup(saved_vbox) : NULL;
+    write_min_machine(t->dir, "vms/a/a.vbox", "a", 1);
+    write_min_machine(t->dir, "vms/d/d.vbox", "d", 4);
+    write_home(t->dir, "home1", "vms/a/a.vbox", 1);
+    write_min_machine(t->dir, "f1/b/b.vbox", "b", 2);   /* in a subfolder */
+    write_min_machine(t->dir, "f2/c.vbox", "c", 3);     /* in the folder itself */
+    write_min_machine(t->dir, "f2/x/y/deep.vbox", "deep", 5); /* too deep: not a machine */
+
+    snprintf(env, sizeof env, "%s/home1", t->dir);
+    setenv("VBOX_USER_HOME", env, 1);
+    assert_string_equal(machines(t, "vbox:///session", ""), "a");
+    /* no VBOX_USER_HOME: the older ~/.VirtualBox when ~/.config/VirtualBox is absent */
+    unsetenv("VBOX_USER_HOME");
+    snprintf(env, sizeof env, "%s/user", t->dir);
+    setenv("HOME", env, 1);
+    write_home(t->dir, "user/.VirtualBox", "vms/d/d.vbox", 4);
+    assert_string_equal(machines(t, "vbox:///session", ""), "d");
+    write_home(t->dir, "user/.config/VirtualBox", "vms/a/a.vbox", 1);
+    assert_string_equal(machines(t, "vbox:///session", ""), "a");
+    /* a home given as the URI, and the configuration's home over the URI's */
+    snprintf(env, sizeof env, "vbox://%s/user/.VirtualBox", t->dir);
+    assert_string_equal(machines(t, env, ""), "d");
+    char group[600];
+    snprintf(group, sizeof group, "home = \"%s/user/.VirtualBox\";", t->dir);
+    assert_string_equal(machines(t, "vbox:///session", group), "d");
+    /* more folders */
+    snprintf(group, sizeof group, "machine_folders = \"%s/f1:%s/f2\";", t->dir, t->dir);
+    assert_string_equal(machines(t, "vbox:///session", group), "a,b,c");
+    snprintf(env, sizeof env, "vbox://%s/f2", t->dir);
+    assert_string_equal(machines(t, env, ""), "c");
+
+    if (home_copy)
+        setenv("HOME", home_copy, 1);
+    else
+        unsetenv("HOME");
+    if (vbox_copy)
+        setenv("VBOX_USER_HOME", vbox_copy, 1);
+    free(home_copy);
+    free(vbox_copy);
+}
+
 static void settings_errors(void **state)
 {
     struct t *t = *state;
@@ -379,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(goad_filters, setup_goad, teardown),
         cmocka_unit_test_setup_teardown(duplicate_names, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(global_registry, setup_empty, teardown),
+        cmocka_unit_test_setup_teardown(where_machines_come_from, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(settings_errors, setup_empty, teardown),
         cmocka_unit_test_setup_teardown(ambiguous_domains, setup_empty, teardown),
     };
