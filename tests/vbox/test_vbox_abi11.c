@@ -206,6 +206,14 @@ static void usage_and_state_reason(void **state)
     assert_int_equal(p->domain_get_state_reason(&st, &reason, c, FX_VM_DOM), 0);
     assert_int_equal(st, SB_DOMAIN_SHUTOFF);
     assert_int_equal(reason, 0);
+    /* a saved machine (VirtualBox writes stateFile on the Machine) */
+    assert_int_equal(fx_sh("head -c 100 /dev/zero > '%s/%s/m1.sav' && sed -i 's|name=\"%s\"|name=\"%s\" "
+                           "stateFile=\"m1.sav\"|' '%s'",
+                           t->dir, FX_VM_DOM, FX_VM_DOM, FX_VM_DOM, t->settings),
+                     0);
+    assert_int_equal(p->domain_get_state_reason(&st, &reason, c, FX_VM_DOM), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    assert_int_equal(reason, 5); /* VIR_DOMAIN_SHUTOFF_SAVED */
     assert_null(p->conn_caps);
     p->close(c);
 }

@@ -517,6 +517,67 @@ static void missing_and_foreign_media(void **state)
     free(after);
 }
 
+/* Snapshots taken while the machine ran hold a saved state (a stateFile:
+ * VirtualBox's own files, never made here, so the test adds the attribute
+ * and a file as VirtualBox would); a machine can be saved itself. */
+static void saved_states(void **state)
+{
+    fx_vm *t = *state;
+    char sav[400], msav[400], *xml = NULL;
+    fx_vm_qemu_write(t, 0, 0x81, 0, 2 * FX_MIB);
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x82, FX_MIB, 4096);
+    fx_vm_create(t, "s2", NULL);
+    snprintf(sav, sizeof sav, "%s/%s/Snapshots/s1.sav", t->dir, DOM);
+    assert_int_equal(fx_sh("head -c 12345 /dev/zero > '%s' && sed -i 's|name=\"s1\"|name=\"s1\" "
+                           "stateFile=\"Snapshots/s1.sav\"|' '%s'", sav, t->settings), 0);
+    assert_int_equal(fx_schema_ok(t->settings), 0);
+
+    assert_int_equal(sb_snapshot_get_xml(&xml, t->f.c, DOM, "s1", 0), 0);
+    assert_non_null(strstr(xml, "<state>running</state>"));
+    assert_non_null(strstr(xml, "<memory snapshot='internal'/>"));
+    free(xml);
+    assert_int_equal(sb_snapshot_get_xml(&xml, t->f.c, DOM, "s2", 0), 0);
+    assert_non_null(strstr(xml, "<state>shutoff</state>"));
+    assert_non_null(strstr(xml, "<memory snapshot='no'/>"));
+    free(xml);
+    assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_ACTIVE), "s1");
+    assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_INACTIVE), "s2");
+
+    /* restoring a saved state is VirtualBox's work */
+    char *before = fx_read(t->settings);
+    fx_expect_error(sb_snapshot_revert(t->f.c, DOM, "s1", 0), SB_ERR_OPERATION_INVALID,
+                    "snapshot 's1' holds a saved machine state; restoring it needs VirtualBox's "
+                    "VBoxManage");
+    char *after = fx_read(t->settings);
+    assert_string_equal(before, after);
+    free(after);
+    free(before);
+
+    /* a saved machine: shut off (saved), and nothing that changes images */
+    snprintf(msav, sizeof msav, "%s/%s/Snapshots/m1.sav", t->dir, DOM);
+    assert_int_equal(fx_sh("head -c 100 /dev/zero > '%s' && sed -i 's|name=\"%s\"|name=\"%s\" "
+                           "stateFile=\"Snapshots/m1.sav\"|' '%s'", msav, DOM, DOM, t->settings), 0);
+    assert_int_equal(fx_schema_ok(t->settings), 0);
+    int st = -1;
+    assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM,
+                                           "<domainsnapshot><name>x</name><state>shutoff</state>"
+                                           "<creationTime>1</creationTime></domainsnapshot>", 0),
+                    SB_ERR_OPERATION_INVALID, "is in saved state");
+    fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "s2", 0), SB_ERR_OPERATION_INVALID,
+                    "is in saved state; merging its images needs VirtualBox");
+    assert_int_equal(fx_sh("sed -i 's| stateFile=\"Snapshots/m1.sav\"||' '%s' && rm '%s'",
+                           t->settings, msav), 0);
+
+    /* deleting the snapshot deletes its saved state with its image */
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s1", 0), 0);
+    assert_false(fx_exists(sav));
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s2");
+    fx_vm_consistent(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -527,6 +588,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tree_rebuilt_from_xml, setup, teardown),
         cmocka_unit_test_setup_teardown(virtualbox_holds_machine, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_and_foreign_media, setup, teardown),
+        cmocka_unit_test_setup_teardown(saved_states, setup, teardown),
         cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
