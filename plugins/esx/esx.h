@@ -80,8 +80,12 @@ int ex_ref(const xmlNode *node, esx_ref *out);
 /* "2026-11-22T01:43:12.975407425Z", "...+02:00" -> seconds since the
  * epoch; returns 0 or -1 when the text is not an xsd:dateTime. */
 int ex_parse_time(const char *s, long long *out);
-/* Parse an answer; NULL when it is not well-formed XML. */
-xmlDoc *ex_parse(const char *data, size_t len);
+/* Parse an answer; NULL when it is not well-formed XML.  The tree leaves
+ * out the parts of a <VirtualDevice> that are not on esx_device_fields
+ * (and of its <backing>, esx_backing_fields).  reuse (may be NULL) keeps
+ * a parser context from one call to the next: ex_parser_free ends it. */
+xmlDoc *ex_parse(const char *data, size_t len, void **reuse);
+void ex_parser_free(void **reuse);
 
 /* ---- configuration and URI (config.c) ------------------------------------ */
 
@@ -198,6 +202,15 @@ typedef struct esx_snapconf_cache {
 
 #define ESX_SNAPCONF_CACHE 32
 
+/* The last snapshot XML handed out and the tree entry it was made from
+ * (snapxml.c): the broker asks for a snapshot's XML before each revert
+ * and delete, then passes that same text back. */
+typedef struct esx_xml_memo {
+    char *ref, *name, *desc, *parent, *state; /* parent, state may be NULL */
+    long long ctime;
+    char *xml;
+} esx_xml_memo;
+
 struct sb_conn {
     const struct sb_host_api *api; /* NULL in unit tests */
     sb_host *h;
@@ -219,6 +232,7 @@ struct sb_conn {
 
     /* transport (soap.c) */
     void *curl;              /* CURL * */
+    void *parser;            /* xmlParserCtxt * reused for every answer */
     void *headers;           /* struct curl_slist * */
     char seen_thumbprint[100]; /* SHA-256 of the last peer certificate */
     int pin_mismatch;          /* the last handshake failed the pin */
@@ -243,6 +257,7 @@ struct sb_conn {
     esx_vm *cached;
     esx_snapconf_cache snapconf[ESX_SNAPCONF_CACHE];
     size_t snapconf_next;
+    esx_xml_memo last_xml;
 
     /* the last SOAP fault: its detail type ("ManagedObjectNotFound") and
      * faultstring, "" when the last call had none */
@@ -368,6 +383,10 @@ int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out);
 void esx_snapshot_conf_prime(esx_conn *c, const char *ref, const esx_conf *conf);
 /* Parse a config property (path relative to "config.") into conf. */
 int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode *val);
+/* The children of a <VirtualDevice> and of its <backing> that the
+ * readers below look at (NULL-terminated): answers keep only these. */
+extern const char *const esx_device_fields[];
+extern const char *const esx_backing_fields[];
 /* Name disks (target, bus) the way libvirt's vmx code does. */
 void esx_conf_name_disks(esx_conf *conf, const xmlNode *devices);
 int esx_domain_state(const char *power); /* SB_DOMAIN_* */
@@ -381,6 +400,7 @@ int esx_domain_xml(esx_conn *c, const esx_conf *conf, char **out);
 /* enum sb_snapshot_state for a vSphere snapshot state. */
 int esx_snap_state(const char *vsphere_state);
 int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, const esx_conf *conf, char **out);
+void esx_xml_memo_clear(esx_xml_memo *m);
 
 /* ---- callbacks (domain.c, snapshot_*.c, usage.c) ----------------------------------- */
 
@@ -413,7 +433,8 @@ int esx_snapshot_usage(struct sb_snapshot_usage *out, sb_conn *c, const char *do
  * the name is ambiguous. */
 int esx_snap_lookup(esx_conn *c, const esx_vm *vm, const char *domain, const char *name,
                     long *idx);
-/* The name in a snapshot definition the broker passed. */
+/* The name in a snapshot definition the broker passed (the text the
+ * plugin handed out last is known without reading it). */
 int esx_snap_name_of(esx_conn *c, const char *xml, char **out);
 /* Hand strings to the broker. */
 int esx_out_str(esx_conn *c, char **out, const char *s);

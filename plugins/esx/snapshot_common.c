@@ -29,12 +29,15 @@ int esx_snap_lookup(esx_conn *c, const esx_vm *vm, const char *domain, const cha
  * <domain>, which revert and delete would otherwise do per call. */
 int esx_snap_name_of(esx_conn *c, const char *xml, char **out)
 {
-    xmlTextReaderPtr r = xmlReaderForMemory(xml, (int)strlen(xml), "snapshot.xml", NULL,
-                                            XML_PARSE_NONET | XML_PARSE_NOERROR |
-                                                XML_PARSE_NOWARNING);
+    xmlTextReaderPtr r;
     int ret;
 
     *out = NULL;
+    /* the text esx_snapshot_xml handed out last: its name is known */
+    if (c->last_xml.xml && strcmp(xml, c->last_xml.xml) == 0)
+        return (*out = strdup(c->last_xml.name)) ? 0 : esx_oom(c);
+    r = xmlReaderForMemory(xml, (int)strlen(xml), "snapshot.xml", NULL,
+                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!r)
         return esx_oom(c);
     for (ret = xmlTextReaderRead(r); ret == 1;) {

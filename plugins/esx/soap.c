@@ -65,6 +65,7 @@ void esx_transport_close(esx_conn *c)
     if (c->headers)
         curl_slist_free_all(c->headers);
     c->curl = c->headers = NULL;
+    ex_parser_free(&c->parser);
 }
 
 /* The SOAPAction header names the API version we talk (vCenter and ESXi
@@ -135,7 +136,7 @@ static int post(esx_conn *c, const char *method, const char *body, xmlDoc **doc,
         eb_free(&in);
         return esx_oom(c);
     }
-    *doc = in.p ? ex_parse(in.p, in.len) : NULL;
+    *doc = in.p ? ex_parse(in.p, in.len, &c->parser) : NULL;
     if (!*doc) {
         char head[120] = "";
         snprintf(head, sizeof(head), "%.100s", in.p ? in.p : "");

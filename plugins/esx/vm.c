@@ -9,26 +9,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const vm_paths[] = {
-    "name",
-    "config.uuid",
-    "config.instanceUuid",
-    "config.template",
-    "config.hardware.memoryMB",
-    "config.hardware.numCPU",
-    "config.hardware.device",
-    "runtime.powerState",
-    "runtime.consolidationNeeded",
-    "guest.toolsRunningStatus",
-    "snapshot",
-};
+/* Every path a VM read asks for, as one constant <propSet>. */
+#define VM_PATH(p) "<pathSet>" p "</pathSet>"
+static const char vm_propset[] =
+    "<propSet><type>VirtualMachine</type><all>false</all>"
+    VM_PATH("name") VM_PATH("config.uuid") VM_PATH("config.instanceUuid")
+    VM_PATH("config.template") VM_PATH("config.hardware.memoryMB")
+    VM_PATH("config.hardware.numCPU") VM_PATH("config.hardware.device")
+    VM_PATH("runtime.powerState") VM_PATH("runtime.consolidationNeeded")
+    VM_PATH("guest.toolsRunningStatus") VM_PATH("snapshot")
+    "</propSet>";
 
 void esx_vm_propset(esx_buf *b)
 {
-    eb_adds(b, "<propSet><type>VirtualMachine</type><all>false</all>");
-    for (size_t i = 0; i < sizeof(vm_paths) / sizeof(vm_paths[0]); i++)
-        eb_elem(b, "pathSet", vm_paths[i]);
-    eb_adds(b, "</propSet>");
+    eb_add(b, vm_propset, sizeof(vm_propset) - 1);
 }
 
 void esx_conf_clear(esx_conf *c)
@@ -165,6 +159,13 @@ void esx_conf_name_disks(esx_conf *conf, const xmlNode *devices)
                 snprintf(conf->disks[i].target, sizeof(conf->disks[i].target), "disk%d",
                          conf->disks[i].key);
 }
+
+/* Everything parse_disk and esx_conf_name_disks read (ex_parse keeps
+ * no other part of a device).  xsi:type is an attribute: always kept. */
+const char *const esx_device_fields[] = { "key",          "busNumber",    "controllerKey",
+                                          "unitNumber",   "capacityInKB", "backing",
+                                          NULL };
+const char *const esx_backing_fields[] = { "fileName", "diskMode", "compatibilityMode", NULL };
 
 static int parse_disk(const xmlNode *d, esx_disk *dk)
 {

@@ -8,17 +8,144 @@
 #include <string.h>
 #include <time.h>
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
 
-xmlDoc *ex_parse(const char *data, size_t len)
+/* ---- parsing: the tree holds only what a reader here looks at ----
+ * Most of an answer that reads a VM is its device list (every device's
+ * label and summary, video memory, PCI slots...), and only disks and
+ * their controllers are read from it (vm.c's esx_device_fields).  The
+ * SAX callbacks that build the tree skip the subtrees of a <VirtualDevice>
+ * (and of its <backing>) that are not on those lists, so they are
+ * neither allocated nor freed; libxml2 still reads and checks the whole
+ * answer.  One parser context per connection is reused (its setup and
+ * name dictionary cost more than a small answer's parse). */
+
+struct prune {
+    int depth;   /* of the element being read */
+    int skip;    /* > 0: inside a skipped subtree, its depth in it */
+    int device;  /* depth of the <VirtualDevice> being read, 0: none */
+    int backing; /* depth of its <backing>, 0: none */
+};
+
+static int listed(const char *const *list, const xmlChar *name)
 {
+    for (; *list; list++)
+        if (strcmp(*list, (const char *)name) == 0)
+            return 1;
+    return 0;
+}
+
+static void on_start(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri,
+                     int nb_ns, const xmlChar **ns, int nb_attrs, int nb_defaulted,
+                     const xmlChar **attrs)
+{
+    struct prune *st = ((xmlParserCtxtPtr)ctx)->_private;
+    int d = ++st->depth;
+
+    if (st->skip || (st->device && d == st->device + 1 && !listed(esx_device_fields, name)) ||
+        (st->backing && d == st->backing + 1 && !listed(esx_backing_fields, name))) {
+        st->skip++;
+        return;
+    }
+    if (!st->device && strcmp((const char *)name, "VirtualDevice") == 0)
+        st->device = d;
+    else if (st->device && d == st->device + 1 && strcmp((const char *)name, "backing") == 0)
+        st->backing = d;
+    xmlSAX2StartElementNs(ctx, name, prefix, uri, nb_ns, ns, nb_attrs, nb_defaulted, attrs);
+}
+
+static void on_end(void *ctx, const xmlChar *name, const xmlChar *prefix, const xmlChar *uri)
+{
+    struct prune *st = ((xmlParserCtxtPtr)ctx)->_private;
+    int d = st->depth--;
+
+    if (st->skip) {
+        st->skip--;
+        return;
+    }
+    if (d == st->backing)
+        st->backing = 0;
+    if (d == st->device)
+        st->device = 0;
+    xmlSAX2EndElementNs(ctx, name, prefix, uri);
+}
+
+/* Text (and anything else) inside a skipped subtree is dropped. */
+static void on_chars(void *ctx, const xmlChar *ch, int len)
+{
+    if (!((struct prune *)((xmlParserCtxtPtr)ctx)->_private)->skip)
+        xmlSAX2Characters(ctx, ch, len);
+}
+
+static void on_cdata(void *ctx, const xmlChar *ch, int len)
+{
+    if (!((struct prune *)((xmlParserCtxtPtr)ctx)->_private)->skip)
+        xmlSAX2CDataBlock(ctx, ch, len);
+}
+
+static void on_reference(void *ctx, const xmlChar *name)
+{
+    if (!((struct prune *)((xmlParserCtxtPtr)ctx)->_private)->skip)
+        xmlSAX2Reference(ctx, name);
+}
+
+static void on_comment(void *ctx, const xmlChar *text)
+{
+    if (!((struct prune *)((xmlParserCtxtPtr)ctx)->_private)->skip)
+        xmlSAX2Comment(ctx, text);
+}
+
+static void on_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    if (!((struct prune *)((xmlParserCtxtPtr)ctx)->_private)->skip)
+        xmlSAX2ProcessingInstruction(ctx, target, data);
+}
+
+static xmlParserCtxtPtr new_parser(void)
+{
+    xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
+    if (!ctxt)
+        return NULL;
+    ctxt->sax->startElementNs = on_start;
+    ctxt->sax->endElementNs = on_end;
+    ctxt->sax->characters = on_chars;
+    ctxt->sax->cdataBlock = on_cdata;
+    ctxt->sax->reference = on_reference;
+    ctxt->sax->comment = on_comment;
+    ctxt->sax->processingInstruction = on_pi;
+    return ctxt;
+}
+
+xmlDoc *ex_parse(const char *data, size_t len, void **reuse)
+{
+    struct prune st = { 0 };
+    xmlParserCtxtPtr ctxt = reuse ? *reuse : NULL;
+
     if (len > (size_t)64 << 20) /* no vSphere answer we ask for is this big */
         return NULL;
+    if (!ctxt && !(ctxt = new_parser()))
+        return NULL;
+    if (reuse)
+        *reuse = ctxt;
+    ctxt->_private = &st;
     /* NOBLANKS and COMPACT: fewer and smaller nodes (answers are
      * re-read on every task poll) */
-    return xmlReadMemory(data, (int)len, "vsphere-answer.xml", NULL,
-                         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                             XML_PARSE_HUGE | XML_PARSE_NOBLANKS | XML_PARSE_COMPACT);
+    xmlDoc *doc = xmlCtxtReadMemory(ctxt, data, (int)len, "vsphere-answer.xml", NULL,
+                                    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
+                                        XML_PARSE_HUGE | XML_PARSE_NOBLANKS |
+                                        XML_PARSE_COMPACT);
+    ctxt->_private = NULL;
+    if (!reuse)
+        xmlFreeParserCtxt(ctxt);
+    return doc;
+}
+
+void ex_parser_free(void **reuse)
+{
+    if (*reuse)
+        xmlFreeParserCtxt(*reuse);
+    *reuse = NULL;
 }
 
 static int named(const xmlNode *n, const char *name)

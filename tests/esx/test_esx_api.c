@@ -227,6 +227,28 @@ static void tree_and_listings(void **state)
     free(reqs);
 }
 
+/* The plugin keeps the last snapshot XML it handed out: asked again it
+ * is the same text, and once the tree changed (the parent removed) the
+ * text follows the tree. */
+static void xml_follows_the_tree(void **state)
+{
+    (void)state;
+    create_ok("p", NULL, 0);
+    create_ok("c", NULL, 0);
+    char *first = snap_xml("c"), *again = snap_xml("c");
+    assert_string_equal(first, again);
+    assert_non_null(strstr(first, "<parent>\n    <name>p</name>\n  </parent>"));
+    assert_int_equal(sb_snapshot_delete(fx.c, fx.vm, "p", 0), 0);
+    char *after = snap_xml("c");
+    assert_null(strstr(after, "<parent>"));
+    assert_non_null(strstr(after, "<name>c</name>"));
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "c", 0), 0);
+    assert_current("c");
+    free(first);
+    free(again);
+    free(after);
+}
+
 /* Names and descriptions with XML's special characters and UTF-8. */
 static void awkward_names(void **state)
 {
@@ -573,6 +595,7 @@ int main(void)
         T(domains_and_xml),
         T(domain_power),
         T(tree_and_listings),
+        T(xml_follows_the_tree),
         T(awkward_names),
         T(create_offline),
         T(create_memory_flag),

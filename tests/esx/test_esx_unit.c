@@ -172,7 +172,7 @@ static void times(void **state)
 
 static xmlDoc *parse(const char *xml)
 {
-    xmlDoc *doc = ex_parse(xml, strlen(xml));
+    xmlDoc *doc = ex_parse(xml, strlen(xml), NULL);
     assert_non_null(doc);
     return doc;
 }
@@ -245,6 +245,67 @@ static void disk_names_and_modes(void **state)
     free(xml);
     esx_conf_clear(&conf);
     xmlFreeDoc(doc);
+}
+
+/* Answers keep only the device fields the readers use: labels,
+ * summaries and other fields of a device (and of its backing) are not
+ * in the tree; the same element names elsewhere are.  One parser
+ * context serves several answers. */
+static void answers_keep_device_fields(void **state)
+{
+    static const char answer[] =
+        "<r " XSI "><val X:type=\"ArrayOfVirtualDevice">"
+        "<VirtualDevice X:type=\"VirtualDisk"><key>2000</key>"
+        "<deviceInfo X:type=\"Description"><label>a &amp; b</label><!-- c --><summary>s</summary>"
+        "</deviceInfo><connectable><connected>true</connected></connectable>"
+        "<backing X:type=\"VirtualDiskFlatVer2BackingInfo"><fileName>[ds] a&amp;b.vmdk</fileName>"
+        "<datastore type=\"Datastore">ds-1</datastore><diskMode>persistent</diskMode>"
+        "<parent><fileName>[ds] base.vmdk</fileName></parent></backing>"
+        "<controllerKey>1000</controllerKey><unitNumber>0</unitNumber></VirtualDevice>"
+        "<VirtualDevice X:type=\"ParaVirtualSCSIController"><key>1000</key>"
+        "<deviceInfo><label>SCSI</label></deviceInfo><busNumber>0</busNumber></VirtualDevice>"
+        "</val><deviceInfo>kept</deviceInfo></r>";
+    void *reuse = NULL;
+    (void)state;
+
+    for (int round = 0; round < 2; round++) {
+        xmlDoc *doc = ex_parse(answer, strlen(answer), &reuse);
+        assert_non_null(doc);
+        assert_non_null(reuse);
+        xmlNode *root = xmlDocGetRootElement(doc);
+        xmlNode *disk = ex_child(ex_child(root, "val"), "VirtualDevice");
+        xmlNode *backing = ex_child(disk, "backing");
+        assert_null(ex_child(disk, "deviceInfo"));
+        assert_null(ex_child(disk, "connectable"));
+        assert_null(ex_child(backing, "datastore"));
+        assert_null(ex_child(backing, "parent"));
+        char *t = ex_child_text(backing, "fileName");
+        assert_string_equal(t, "[ds] a&b.vmdk");
+        free(t);
+        t = ex_xsi_type(backing);
+        assert_string_equal(t, "VirtualDiskFlatVer2BackingInfo");
+        free(t);
+        long long v = 0;
+        assert_true(ex_child_ll(disk, "unitNumber", &v));
+        xmlNode *ctrl = ex_next(disk);
+        assert_null(ex_child(ctrl, "deviceInfo"));
+        assert_true(ex_child_ll(ctrl, "busNumber", &v));
+        t = ex_child_text(root, "deviceInfo"); /* not a device's */
+        assert_string_equal(t, "kept");
+        free(t);
+
+        esx_conn c = { 0 };
+        esx_conf conf = { 0 };
+        assert_int_equal(esx_conf_apply(&c, &conf, "hardware.device", ex_child(root, "val")), 0);
+        assert_int_equal(conf.ndisks, 1);
+        assert_string_equal(conf.disks[0].target, "sda");
+        assert_string_equal(conf.disks[0].mode, "persistent");
+        esx_conf_clear(&conf);
+        xmlFreeDoc(doc);
+    }
+    assert_null(ex_parse("<r><unclosed></r>", 17, &reuse));
+    ex_parser_free(&reuse);
+    assert_null(reuse);
 }
 
 static const char tree_xml[] =
@@ -330,7 +391,7 @@ static void xsi_types_by_namespace(void **state)
     free(t);
     assert_null(ex_xsi_type(ex_child(root, "c")));
     xmlFreeDoc(doc);
-    assert_null(ex_parse("<unclosed>", 10));
+    assert_null(ex_parse("<unclosed>", 10, NULL));
 }
 
 /* The name of a definition the broker passes to revert and delete. */
@@ -354,6 +415,18 @@ static void snapshot_names(void **state)
     assert_null(name);
     assert_int_equal(esx_snap_name_of(&c, "<domainsnapshot/>", &name), -SB_ERR_INTERNAL_ERROR);
     assert_int_equal(esx_snap_name_of(&c, "not xml", &name), -SB_ERR_INTERNAL_ERROR);
+    /* the text the plugin handed out last: its name is known */
+    c.last_xml.xml = strdup("<domainsnapshot><name>other</name></domainsnapshot>");
+    c.last_xml.name = strdup("handed out");
+    assert_int_equal(esx_snap_name_of(&c, c.last_xml.xml, &name), 0);
+    assert_string_equal(name, "handed out");
+    free(name);
+    assert_int_equal(esx_snap_name_of(&c, "<domainsnapshot><name>s2</name></domainsnapshot>",
+                                      &name), 0);
+    assert_string_equal(name, "s2");
+    free(name);
+    esx_xml_memo_clear(&c.last_xml);
+    assert_null(c.last_xml.xml);
 }
 
 static void fault_classes(void **state)
@@ -386,6 +459,7 @@ int main(void)
         cmocka_unit_test(thumbprints),
         cmocka_unit_test(times),
         cmocka_unit_test(disk_names_and_modes),
+        cmocka_unit_test(answers_keep_device_fields),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
