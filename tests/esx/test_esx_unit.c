@@ -254,15 +254,15 @@ static void disk_names_and_modes(void **state)
 static void answers_keep_device_fields(void **state)
 {
     static const char answer[] =
-        "<r " XSI "><val X:type=\"ArrayOfVirtualDevice">"
-        "<VirtualDevice X:type=\"VirtualDisk"><key>2000</key>"
-        "<deviceInfo X:type=\"Description"><label>a &amp; b</label><!-- c --><summary>s</summary>"
+        "<r " XSI "><val X:type=\"ArrayOfVirtualDevice\">"
+        "<VirtualDevice X:type=\"VirtualDisk\"><key>2000</key>"
+        "<deviceInfo X:type=\"Description\"><label>a &amp; b</label><!-- c --><summary>s</summary>"
         "</deviceInfo><connectable><connected>true</connected></connectable>"
-        "<backing X:type=\"VirtualDiskFlatVer2BackingInfo"><fileName>[ds] a&amp;b.vmdk</fileName>"
-        "<datastore type=\"Datastore">ds-1</datastore><diskMode>persistent</diskMode>"
+        "<backing X:type=\"VirtualDiskFlatVer2BackingInfo\"><fileName>[ds] a&amp;b.vmdk</fileName>"
+        "<datastore type=\"Datastore\">ds-1</datastore><diskMode>persistent</diskMode>"
         "<parent><fileName>[ds] base.vmdk</fileName></parent></backing>"
         "<controllerKey>1000</controllerKey><unitNumber>0</unitNumber></VirtualDevice>"
-        "<VirtualDevice X:type=\"ParaVirtualSCSIController"><key>1000</key>"
+        "<VirtualDevice X:type=\"ParaVirtualSCSIController\"><key>1000</key>"
         "<deviceInfo><label>SCSI</label></deviceInfo><busNumber>0</busNumber></VirtualDevice>"
         "</val><deviceInfo>kept</deviceInfo></r>";
     void *reuse = NULL;
