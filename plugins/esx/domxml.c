@@ -9,11 +9,14 @@
 
 #include <stdlib.h>
 
-int esx_domain_xml(esx_conn *c, const esx_conf *conf, char **out)
+int esx_domain_xml(esx_conn *c, esx_conf *conf, char **out)
 {
     esx_buf b = { 0 };
+    int rc;
 
     *out = NULL;
+    if ((rc = esx_conf_disks(c, conf)) < 0)
+        return rc;
     eb_adds(&b, "<domain type='vmware'>\n  ");
     eb_elem(&b, "name", conf->name ? conf->name : "");
     eb_adds(&b, "\n");

@@ -38,6 +38,12 @@ void eb_free(esx_buf *b);
 /* The string (malloc'ed, caller frees) or NULL after an allocation failure. */
 char *eb_steal(esx_buf *b);
 
+/* Texts set aside from an answer before its parse (defer.c). */
+typedef struct esx_texts {
+    char **v;
+    size_t n;
+} esx_texts;
+
 /* ---- managed object references ------------------------------------------- */
 
 typedef struct esx_ref {
@@ -80,6 +86,12 @@ int ex_ref(const xmlNode *node, esx_ref *out);
 /* "2026-11-22T01:43:12.975407425Z", "...+02:00" -> seconds since the
  * epoch; returns 0 or -1 when the text is not an xsd:dateTime. */
 int ex_parse_time(const char *s, long long *out);
+/* Set the config.hardware.device values of an answer aside: each <val>
+ * becomes <esxDeferred>N</esxDeferred>, N its index in *texts.  An
+ * answer the scan cannot follow (comments, CDATA...) is left whole.
+ * Returns 0 or -1 (allocation failure; *answer unchanged). */
+int ex_defer_devices(esx_buf *answer, esx_texts *texts);
+void esx_texts_clear(esx_texts *t);
 /* Parse an answer; NULL when it is not well-formed XML.  The tree leaves
  * out the parts of a <VirtualDevice> that are not on esx_device_fields
  * (and of its <backing>, esx_backing_fields).  reuse (may be NULL) keeps
@@ -144,6 +156,9 @@ typedef struct esx_conf {
     int ncpus;
     esx_disk *disks;
     size_t ndisks;
+    /* the device list as the answer carried it, not read yet (props.c):
+     * esx_conf_disks reads it into disks on first use */
+    char *devices_text;
 } esx_conf;
 
 void esx_conf_clear(esx_conf *c);
@@ -233,6 +248,7 @@ struct sb_conn {
     /* transport (soap.c) */
     void *curl;              /* CURL * */
     void *parser;            /* xmlParserCtxt * reused for every answer */
+    struct esx_texts *defer; /* the next answer's device lists go here (props.c) */
     void *headers;           /* struct curl_slist * */
     char seen_thumbprint[100]; /* SHA-256 of the last peer certificate */
     int pin_mismatch;          /* the last handshake failed the pin */
@@ -258,6 +274,7 @@ struct sb_conn {
     esx_snapconf_cache snapconf[ESX_SNAPCONF_CACHE];
     size_t snapconf_next;
     esx_xml_memo last_xml;
+    esx_conf devices_memo;   /* the device list read last (devices_text) and its disks */
 
     /* the last SOAP fault: its detail type ("ManagedObjectNotFound") and
      * faultstring, "" when the last call had none */
@@ -316,7 +333,9 @@ int esx_is_vcenter(const esx_conn *c);
 
 typedef struct esx_prop {
     char *name;
-    xmlNode *val;
+    xmlNode *val;         /* NULL when deferred */
+    const char *deferred; /* a device list left unread: a document of its
+                             own, its root holding the <val> (the result's) */
 } esx_prop;
 
 typedef struct esx_obj {
@@ -329,14 +348,20 @@ typedef struct esx_obj {
 typedef struct esx_result {
     xmlDoc **docs;
     size_t ndocs;
+    esx_texts deferred; /* device lists, each a document */
     esx_obj *objs;
     size_t nobjs;
 } esx_result;
 
 /* RetrievePropertiesEx with this <specSet> content (propSet and
- * objectSet elements), following ContinueRetrievePropertiesEx tokens. */
+ * objectSet elements), following ContinueRetrievePropertiesEx tokens.
+ * A config.hardware.device value is set aside unread (esx_prop.deferred):
+ * most callers never look at the devices of the VM they read. */
 int esx_retrieve(esx_conn *c, const char *spec, esx_result *out);
 void esx_result_clear(esx_result *r);
+/* One answer (doc, its <...Response> resp) into r, which keeps doc; its
+ * token, if any, into *token. */
+int esx_result_take_page(esx_conn *c, esx_result *r, xmlDoc *doc, xmlNode *resp, char **token);
 xmlNode *esx_obj_prop(const esx_obj *o, const char *name); /* val or NULL */
 const esx_obj *esx_result_find(const esx_result *r, const esx_ref *ref);
 
@@ -377,12 +402,17 @@ int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out);
 void esx_vm_cache(esx_conn *c, esx_vm *vm);
 /* A snapshot's kept configuration (one round trip, then cached: a
  * snapshot's configuration never changes). Borrowed. */
-int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out);
+int esx_snapshot_conf(esx_conn *c, const esx_snap *s, esx_conf **out);
 /* A snapshot just taken kept the configuration the VM has right after
  * it (read in the task's last poll): remember that instead of asking. */
 void esx_snapshot_conf_prime(esx_conn *c, const char *ref, const esx_conf *conf);
 /* Parse a config property (path relative to "config.") into conf. */
 int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode *val);
+/* The same for a retrieved property whose name starts with "config."; a
+ * deferred device list is kept as text for esx_conf_disks. */
+int esx_conf_apply_prop(esx_conn *c, esx_conf *conf, const esx_prop *p);
+/* Make conf->disks valid: read a deferred device list. */
+int esx_conf_disks(esx_conn *c, esx_conf *conf);
 /* The children of a <VirtualDevice> and of its <backing> that the
  * readers below look at (NULL-terminated): answers keep only these. */
 extern const char *const esx_device_fields[];
@@ -396,10 +426,10 @@ long esx_tree_find(const esx_tree *t, const char *name);
 
 /* ---- XML the broker sees (domxml.c, snapxml.c) ------------------------------------- */
 
-int esx_domain_xml(esx_conn *c, const esx_conf *conf, char **out);
+int esx_domain_xml(esx_conn *c, esx_conf *conf, char **out);
 /* enum sb_snapshot_state for a vSphere snapshot state. */
 int esx_snap_state(const char *vsphere_state);
-int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, const esx_conf *conf, char **out);
+int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, esx_conf *conf, char **out);
 void esx_xml_memo_clear(esx_xml_memo *m);
 
 /* ---- callbacks (domain.c, snapshot_*.c, usage.c) ----------------------------------- */

@@ -1,7 +1,9 @@
 /* The PropertyCollector: RetrievePropertiesEx (and
  * ContinueRetrievePropertiesEx while the host hands out tokens), turned
  * into a list of objects and their property values.  Values stay inside
- * the parsed answers, which the result keeps alive. */
+ * the parsed answers, which the result keeps alive; device lists are set
+ * aside unread (defer.c), each wrapped here into a document of its own
+ * that declares the namespaces in scope where it was cut out. */
 #include "esx.h"
 
 #include <stdlib.h>
@@ -16,6 +18,7 @@ void esx_result_clear(esx_result *r)
         free(r->objs[i].props);
     }
     free(r->objs);
+    esx_texts_clear(&r->deferred);
     for (size_t i = 0; i < r->ndocs; i++)
         xmlFreeDoc(r->docs[i]);
     free(r->docs);
@@ -38,6 +41,42 @@ const esx_obj *esx_result_find(const esx_result *r, const esx_ref *ref)
     return NULL;
 }
 
+/* The text an <esxDeferred> marker stands for, made a document: a root
+ * declaring the namespaces in scope at the marker, holding the <val>.
+ * *out stays NULL for a marker that names no text; -1: out of memory. */
+static int resolve_deferred(esx_result *r, xmlNode *marker, const char **out)
+{
+    char *idx = ex_text(marker), *endp;
+    if (!idx)
+        return -1;
+    unsigned long i = strtoul(idx, &endp, 10);
+    int ok = *idx && !*endp && i < r->deferred.n;
+    free(idx);
+    if (!ok)
+        return 0;
+    esx_buf b = { 0 };
+    xmlNs **ns = xmlGetNsList(marker->doc, marker);
+    eb_adds(&b, "<esxDeferred");
+    for (size_t k = 0; ns && ns[k]; k++) {
+        if (ns[k]->prefix)
+            eb_printf(&b, " xmlns:%s=\"", (const char *)ns[k]->prefix);
+        else
+            eb_adds(&b, " xmlns=\"");
+        eb_esc(&b, (const char *)ns[k]->href);
+        eb_adds(&b, "\"");
+    }
+    xmlFree(ns);
+    eb_adds(&b, ">");
+    eb_adds(&b, r->deferred.v[i]);
+    eb_adds(&b, "</esxDeferred>");
+    char *doc = eb_steal(&b);
+    if (!doc)
+        return -1;
+    free(r->deferred.v[i]);
+    *out = r->deferred.v[i] = doc;
+    return 0;
+}
+
 static int add_object(esx_result *r, const xmlNode *on)
 {
     esx_obj *nv = realloc(r->objs, (r->nobjs + 1) * sizeof(*nv));
@@ -53,9 +92,14 @@ static int add_object(esx_result *r, const xmlNode *on)
         if (!np)
             return -1;
         o->props = np;
-        if (!(o->props[o->nprops].name = ex_child_text(ps, "name")))
+        esx_prop *p = &o->props[o->nprops];
+        memset(p, 0, sizeof(*p));
+        if (!(p->name = ex_child_text(ps, "name")))
             return -1;
-        o->props[o->nprops++].val = ex_child(ps, "val");
+        o->nprops++;
+        xmlNode *marker = (p->val = ex_child(ps, "val")) ? NULL : ex_child(ps, "esxDeferred");
+        if (marker && resolve_deferred(r, marker, &p->deferred) < 0)
+            return -1;
     }
     /* Without a session a host answers with every path "missing":
      * NotAuthenticated.  Other missing paths (InvalidProperty) are just
@@ -79,8 +123,7 @@ static int keep_doc(esx_result *r, xmlDoc *doc)
     return 0;
 }
 
-/* One page: its objects into r, its token (if any) into *token. */
-static int take_page(esx_conn *c, esx_result *r, xmlDoc *doc, xmlNode *resp, char **token)
+int esx_result_take_page(esx_conn *c, esx_result *r, xmlDoc *doc, xmlNode *resp, char **token)
 {
     xmlNode *rv = ex_child(resp, "returnval");
     *token = NULL;
@@ -110,11 +153,12 @@ static int retrieve_once(esx_conn *c, const char *spec, esx_result *out)
     char *a = eb_steal(&args);
     if (!a)
         return esx_oom(c);
+    c->defer = &out->deferred;
     rc = esx_call(c, "RetrievePropertiesEx", &c->property_collector, a, &doc, &resp);
     free(a);
     if (rc < 0)
         return rc;
-    rc = take_page(c, out, doc, resp, &token);
+    rc = esx_result_take_page(c, out, doc, resp, &token);
     while (rc == 0 && token) {
         esx_buf t = { 0 };
         eb_elem(&t, "token", token);
@@ -122,10 +166,11 @@ static int retrieve_once(esx_conn *c, const char *spec, esx_result *out)
         token = NULL;
         if (!(a = eb_steal(&t)))
             return esx_oom(c);
+        c->defer = &out->deferred;
         rc = esx_call(c, "ContinueRetrievePropertiesEx", &c->property_collector, a, &doc, &resp);
         free(a);
         if (rc == 0)
-            rc = take_page(c, out, doc, resp, &token);
+            rc = esx_result_take_page(c, out, doc, resp, &token);
     }
     free(token);
     return rc;

@@ -101,7 +101,7 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
     *out_xml = NULL;
     if ((rc = c->api->snapshot_view(c->h, xml, &v)) < 0)
         return rc;
-    if ((rc = esx_vm_get(c, domain, 0, &vm)) < 0 ||
+    if ((rc = esx_vm_get(c, domain, 0, &vm)) < 0 || (rc = esx_conf_disks(c, &vm->conf)) < 0 ||
         (rc = check_request(c, vm, domain, v, flags)) < 0)
         goto out;
     int memory = v->memory == SB_LOCATION_INTERNAL && !(flags & SB_SNAPSHOT_CREATE_DISK_ONLY) &&

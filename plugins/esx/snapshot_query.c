@@ -85,7 +85,7 @@ int esx_snapshot_list(char ***out_names, size_t *out_n, sb_conn *c, const char *
 int esx_snapshot_get_xml(char **out_xml, sb_conn *c, const char *domain, const char *name,
                          unsigned flags)
 {
-    const esx_conf *conf;
+    esx_conf *conf;
     esx_vm *vm;
     long idx;
     int rc;

@@ -57,7 +57,7 @@ static void memo_keep(esx_conn *c, const esx_snap *s, const char *parent, const 
         esx_xml_memo_clear(m); /* only a memo: the next call formats again */
 }
 
-int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, const esx_conf *conf, char **out)
+int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, esx_conf *conf, char **out)
 {
     const esx_snap *s = &vm->tree.v[idx];
     const char *parent = s->parent >= 0 ? vm->tree.v[s->parent].name : NULL;
@@ -71,6 +71,8 @@ int esx_snapshot_xml(esx_conn *c, const esx_vm *vm, long idx, const esx_conf *co
         return esx_error(c, SB_ERR_INTERNAL_ERROR, "esx: no broker to format snapshot XML");
     if (memo_holds(&c->last_xml, s, parent))
         return esx_out_str(c, out, c->last_xml.xml);
+    if ((rc = esx_conf_disks(c, conf)) < 0)
+        return rc;
     if (conf->ndisks && !(disks = calloc(conf->ndisks, sizeof(*disks))))
         return esx_oom(c);
     for (size_t i = 0; i < conf->ndisks; i++) {

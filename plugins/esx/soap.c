@@ -112,8 +112,10 @@ static int transport_error(esx_conn *c, const char *method, CURLcode cc, const c
                      what);
 }
 
-/* POST one envelope; *doc gets the parsed answer. */
-static int post(esx_conn *c, const char *method, const char *body, xmlDoc **doc, long *status)
+/* POST one envelope; *doc gets the parsed answer, with its device lists
+ * set aside into defer (when not NULL). */
+static int post(esx_conn *c, const char *method, const char *body, esx_texts *defer,
+                xmlDoc **doc, long *status)
 {
     esx_buf in = { 0 };
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -132,7 +134,7 @@ static int post(esx_conn *c, const char *method, const char *body, xmlDoc **doc,
         return transport_error(c, method, cc, errbuf);
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
-    if (in.oom) {
+    if (in.oom || (defer && ex_defer_devices(&in, defer) < 0)) {
         eb_free(&in);
         return esx_oom(c);
     }
@@ -199,12 +201,14 @@ int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const cha
              xmlDoc **doc, xmlNode **resp)
 {
     int relogin = c->logged_in && strcmp(method, "Login") != 0 && strcmp(method, "Logout") != 0;
+    esx_texts *defer = c->defer; /* this call's answer only (not a login's) */
     char *body = NULL;
     long status = 0;
     int rc;
 
     *doc = NULL;
     *resp = NULL;
+    c->defer = NULL;
     c->fault_type[0] = c->fault_msg[0] = '\0';
     if (!(body = envelope(method, this_ref, args)))
         return esx_oom(c);
@@ -212,7 +216,7 @@ int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const cha
         esx_log(c, SB_LOG_DEBUG, "esx: %s %s", method, this_ref ? this_ref->value : "");
     for (int attempt = 0;; attempt++) {
         c->fault_type[0] = c->fault_msg[0] = '\0';
-        if ((rc = post(c, method, body, doc, &status)) < 0)
+        if ((rc = post(c, method, body, defer, doc, &status)) < 0)
             break;
         xmlNode *b = ex_child(xmlDocGetRootElement(*doc), "Body");
         xmlNode *fault = ex_child(b, "Fault");

@@ -3,7 +3,8 @@
  * VMware Tools, consolidation, the whole snapshot tree).  The read is
  * kept for cache_ms so that the several callbacks of one broker
  * operation do not each ask again; every change the plugin makes
- * replaces it with a read taken after the change. */
+ * replaces it with a read taken after the change.  The device list of a
+ * read is parsed only when disks are asked for (esx_conf_disks). */
 #include "esx.h"
 
 #include <stdlib.h>
@@ -35,6 +36,7 @@ void esx_conf_clear(esx_conf *c)
         free(c->disks[i].mode);
     }
     free(c->disks);
+    free(c->devices_text);
     memset(c, 0, sizeof(*c));
 }
 
@@ -205,6 +207,8 @@ static int parse_devices(esx_conn *c, esx_conf *conf, const xmlNode *val)
     }
     free(conf->disks);
     conf->ndisks = 0;
+    free(conf->devices_text);
+    conf->devices_text = NULL;
     if (!(conf->disks = calloc(n + 1, sizeof(*conf->disks))))
         return esx_oom(c);
     for (xmlNode *d = ex_child(val, NULL); d; d = d->next) {
@@ -245,6 +249,80 @@ int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode 
     }
     if (strcmp(path, "hardware.device") == 0)
         return parse_devices(c, conf, val);
+    return 0;
+}
+
+int esx_conf_apply_prop(esx_conn *c, esx_conf *conf, const esx_prop *p)
+{
+    if (p->deferred && strcmp(p->name, "config.hardware.device") == 0) {
+        char *text = strdup(p->deferred);
+        if (!text)
+            return esx_oom(c);
+        free(conf->devices_text);
+        conf->devices_text = text;
+        return 0;
+    }
+    return esx_conf_apply(c, conf, p->name + 7, p->val);
+}
+
+/* dst's disks become a copy of src's; -1: out of memory (dst keeps
+ * what was copied, for esx_conf_clear). */
+static int disks_copy(esx_conf *dst, const esx_conf *src)
+{
+    for (size_t i = 0; i < dst->ndisks; i++) {
+        free(dst->disks[i].file);
+        free(dst->disks[i].mode);
+    }
+    free(dst->disks);
+    dst->ndisks = 0;
+    if (!(dst->disks = calloc(src->ndisks + 1, sizeof(*dst->disks))))
+        return -1;
+    for (size_t i = 0; i < src->ndisks; i++) {
+        esx_disk *d = &dst->disks[dst->ndisks++];
+        *d = src->disks[i];
+        d->file = d->mode = NULL;
+        if ((src->disks[i].file && !(d->file = strdup(src->disks[i].file))) ||
+            (src->disks[i].mode && !(d->mode = strdup(src->disks[i].mode))))
+            return -1;
+    }
+    return 0;
+}
+
+/* The device list read last is kept with its disks: a VM's devices
+ * rarely change between two reads (a snapshot round trip on ESXi moves
+ * the disks to delta files and back), and the same text gives the same
+ * disks without parsing it again. */
+int esx_conf_disks(esx_conn *c, esx_conf *conf)
+{
+    esx_conf *memo = &c->devices_memo;
+    int rc;
+
+    if (!conf->devices_text)
+        return 0;
+    if (memo->devices_text && strcmp(memo->devices_text, conf->devices_text) == 0) {
+        if (disks_copy(conf, memo) < 0)
+            return esx_oom(c);
+        free(conf->devices_text);
+        conf->devices_text = NULL;
+        return 0;
+    }
+    char *text = conf->devices_text;
+    xmlDoc *doc = ex_parse(text, strlen(text), &c->parser);
+    xmlNode *val = doc ? ex_child(xmlDocGetRootElement(doc), "val") : NULL;
+    conf->devices_text = NULL; /* parse_devices would free it */
+    rc = val ? parse_devices(c, conf, val)
+             : esx_error(c, SB_ERR_HYPERVISOR,
+                         "esx: the device list %s sent for '%s' is not well-formed XML",
+                         c->display, conf->name ? conf->name : "a VM");
+    xmlFreeDoc(doc);
+    if (rc < 0) {
+        conf->devices_text = text;
+        return rc;
+    }
+    esx_conf_clear(memo);
+    memo->devices_text = text;
+    if (disks_copy(memo, conf) < 0)
+        esx_conf_clear(memo); /* only a memo */
     return 0;
 }
 
@@ -338,7 +416,7 @@ int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out)
         else if (strcmp(n, "config.template") == 0)
             vm->template_vm = ex_is_true(v);
         else if (strncmp(n, "config.", 7) == 0)
-            rc = esx_conf_apply(c, &vm->conf, n + 7, v);
+            rc = esx_conf_apply_prop(c, &vm->conf, &o->props[i]);
         else if (strcmp(n, "runtime.powerState") == 0)
             rc = set_text(c, &vm->power, v);
         else if (strcmp(n, "runtime.consolidationNeeded") == 0)
@@ -440,17 +518,9 @@ static int conf_copy(esx_conf *dst, const esx_conf *src)
     if ((src->name && !(dst->name = strdup(src->name))) ||
         (src->uuid && !(dst->uuid = strdup(src->uuid))) ||
         (src->instance_uuid && !(dst->instance_uuid = strdup(src->instance_uuid))) ||
-        !(dst->disks = calloc(src->ndisks + 1, sizeof(*dst->disks))))
+        (src->devices_text && !(dst->devices_text = strdup(src->devices_text))))
         return -1;
-    for (size_t i = 0; i < src->ndisks; i++) {
-        esx_disk *d = &dst->disks[dst->ndisks++];
-        *d = src->disks[i];
-        d->file = d->mode = NULL;
-        if ((src->disks[i].file && !(d->file = strdup(src->disks[i].file))) ||
-            (src->disks[i].mode && !(d->mode = strdup(src->disks[i].mode))))
-            return -1;
-    }
-    return 0;
+    return disks_copy(dst, src);
 }
 
 static esx_snapconf_cache *snapconf_slot(esx_conn *c)
@@ -473,7 +543,7 @@ void esx_snapshot_conf_prime(esx_conn *c, const char *ref, const esx_conf *conf)
     }
 }
 
-int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out)
+int esx_snapshot_conf(esx_conn *c, const esx_snap *s, esx_conf **out)
 {
     static const char *const paths[] = { "config.name", "config.uuid", "config.hardware.memoryMB",
                                          "config.hardware.numCPU", "config.hardware.device" };
@@ -514,7 +584,7 @@ int esx_snapshot_conf(esx_conn *c, const esx_snap *s, const esx_conf **out)
     const esx_obj *o = esx_result_find(&res, &s->ref);
     for (size_t i = 0; o && i < o->nprops && rc == 0; i++)
         if (strncmp(o->props[i].name, "config.", 7) == 0)
-            rc = esx_conf_apply(c, &slot->conf, o->props[i].name + 7, o->props[i].val);
+            rc = esx_conf_apply_prop(c, &slot->conf, &o->props[i]);
     esx_result_clear(&res);
     if (rc < 0) {
         free(slot->ref);

@@ -308,6 +308,118 @@ static void answers_keep_device_fields(void **state)
     assert_null(reuse);
 }
 
+/* Device lists are set aside before an answer is parsed, and read when
+ * asked for: here as a real host sends them (xsi declared on the
+ * envelope, the default namespace on the response), with a '>' in an
+ * attribute and an empty element on the way. */
+static const char host_answer[] =
+    "<soapenv:Envelope xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\" "
+    "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\"><soapenv:Body>"
+    "<RetrievePropertiesExResponse xmlns=\"urn:vim25\"><returnval><objects>"
+    "<obj type=\"VirtualMachine\">vm-7</obj>"
+    "<propSet><name>config.hardware.device</name>\n  <val xsi:type=\"ArrayOfVirtualDevice\">"
+    "<VirtualDevice xsi:type=\"ParaVirtualSCSIController\"><key>1000</key>"
+    "<deviceInfo><label a=\"x>y\">SCSI &gt; 0</label></deviceInfo><busNumber>0</busNumber>"
+    "<hotAddRemove/></VirtualDevice>"
+    "<VirtualDevice xsi:type=\"VirtualDisk\"><key>2000</key>"
+    "<backing xsi:type=\"VirtualDiskFlatVer2BackingInfo\"><fileName>[ds] vm/vm.vmdk</fileName>"
+    "<diskMode>independent_persistent</diskMode></backing><controllerKey>1000</controllerKey>"
+    "<unitNumber>1</unitNumber></VirtualDevice></val></propSet>"
+    "<propSet><name>name</name><val xsi:type=\"xsd:string\">web</val></propSet>"
+    "</objects></returnval></RetrievePropertiesExResponse></soapenv:Body></soapenv:Envelope>";
+
+static void device_lists_read_when_needed(void **state)
+{
+    char display[] = "test";
+    esx_conn c = { .display = display };
+    esx_result r = { 0 };
+    esx_buf b = { 0 };
+    esx_vm *vm = NULL;
+    char *token = NULL;
+    (void)state;
+
+    eb_adds(&b, host_answer);
+    assert_int_equal(ex_defer_devices(&b, &r.deferred), 0);
+    assert_int_equal(r.deferred.n, 1);
+    assert_null(strstr(b.p, "VirtualDevice"));
+    assert_non_null(strstr(b.p, "<name>config.hardware.device</name>\n  <esxDeferred>0</esxDeferred>"));
+    assert_true(strncmp(r.deferred.v[0], "<val xsi:type", 13) == 0);
+    xmlDoc *doc = ex_parse(b.p, b.len, &c.parser);
+    assert_non_null(doc);
+    xmlNode *resp = ex_child(ex_child(xmlDocGetRootElement(doc), "Body"), NULL);
+    assert_int_equal(esx_result_take_page(&c, &r, doc, resp, &token), 0);
+    assert_null(token);
+    assert_int_equal(r.nobjs, 1);
+    assert_int_equal(esx_vm_from_obj(&c, &r.objs[0], &vm), 0);
+    esx_result_clear(&r); /* the VM keeps its own copy */
+    assert_string_equal(vm->conf.name, "web");
+    assert_int_equal(vm->conf.ndisks, 0);
+    assert_non_null(vm->conf.devices_text);
+    assert_int_equal(esx_conf_disks(&c, &vm->conf), 0);
+    assert_null(vm->conf.devices_text);
+    assert_int_equal(vm->conf.ndisks, 1);
+    assert_string_equal(vm->conf.disks[0].target, "sdb");
+    assert_string_equal(vm->conf.disks[0].bus, "scsi");
+    assert_string_equal(vm->conf.disks[0].file, "[ds] vm/vm.vmdk");
+    assert_int_equal(vm->conf.disks[0].excluded, 1);
+
+    /* the same text again: the disks read last, without a parse */
+    assert_non_null(c.devices_memo.devices_text);
+    esx_conf again = { 0 };
+    again.devices_text = strdup(c.devices_memo.devices_text);
+    assert_int_equal(esx_conf_disks(&c, &again), 0);
+    assert_null(again.devices_text);
+    assert_int_equal(again.ndisks, 1);
+    assert_string_equal(again.disks[0].target, "sdb");
+    assert_string_equal(again.disks[0].file, "[ds] vm/vm.vmdk");
+    esx_conf_clear(&again);
+
+    /* a device list that does not parse is an error when read */
+    free(vm->conf.devices_text);
+    vm->conf.devices_text = strdup("<esxDeferred><val><VirtualDevice></val></esxDeferred>");
+    assert_int_equal(esx_conf_disks(&c, &vm->conf), -SB_ERR_HYPERVISOR);
+    assert_non_null(strstr(c.err_msg, "not well-formed"));
+    esx_vm_free(vm);
+    esx_conf_clear(&c.devices_memo);
+    eb_free(&b);
+    ex_parser_free(&c.parser);
+}
+
+/* Answers the scan cannot follow are parsed whole. */
+static void device_lists_left_in_place(void **state)
+{
+    static const char *const whole[] = {
+        "<r><propSet><name>config.hardware.device</name><val><!-- c --></val></propSet></r>",
+        "<r><propSet><name>config.hardware.device</name><val><![CDATA[<]]></val></propSet></r>",
+        "<r><propSet><name>config.hardware.device</name><val><a>",
+        "<r><propSet><name>config.hardware.device</name><value/></propSet></r>",
+        "<r><propSet><name>config.hardware.deviceX</name><val/></propSet></r>",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++) {
+        esx_texts t = { 0 };
+        esx_buf b = { 0 };
+        eb_adds(&b, whole[i]);
+        assert_int_equal(ex_defer_devices(&b, &t), 0);
+        assert_string_equal(b.p, whole[i]);
+        assert_int_equal(t.n, 0);
+        eb_free(&b);
+    }
+    esx_texts t = { 0 };
+    esx_buf b = { 0 };
+    eb_adds(&b, "<r><propSet><name>config.hardware.device</name><val/></propSet>"
+                "<propSet><name>config.hardware.device</name><val a='/>'>x</val></propSet></r>");
+    assert_int_equal(ex_defer_devices(&b, &t), 0);
+    assert_string_equal(b.p, "<r><propSet><name>config.hardware.device</name>"
+                             "<esxDeferred>0</esxDeferred></propSet><propSet><name>config."
+                             "hardware.device</name><esxDeferred>1</esxDeferred></propSet></r>");
+    assert_int_equal(t.n, 2);
+    assert_string_equal(t.v[0], "<val/>");
+    assert_string_equal(t.v[1], "<val a='/>'>x</val>");
+    esx_texts_clear(&t);
+    eb_free(&b);
+}
+
 static const char tree_xml[] =
     "<val " XSI " X:type=\"VirtualMachineSnapshotInfo\">"
     "<currentSnapshot type=\"VirtualMachineSnapshot\">snapshot-19</currentSnapshot>"
@@ -460,6 +572,8 @@ int main(void)
         cmocka_unit_test(times),
         cmocka_unit_test(disk_names_and_modes),
         cmocka_unit_test(answers_keep_device_fields),
+        cmocka_unit_test(device_lists_read_when_needed),
+        cmocka_unit_test(device_lists_left_in_place),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
