@@ -14,8 +14,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -75,22 +77,59 @@ static int proc_threads(pid_t pid)
     return t ? atoi(t + 9) : 0;
 }
 
+/* Reaped (when it is our child: tests run as subreapers), missing, or a
+ * zombie whose threads all ended. */
+static int proc_gone(pid_t pid)
+{
+    if (waitpid(pid, NULL, WNOHANG) == pid)
+        return 1;
+    char st = proc_state(pid);
+    return st == 0 || ((st == 'Z' || st == 'X') && proc_threads(pid) <= 1);
+}
+
 int qp_proc_wait_gone(pid_t pid, int timeout_ms)
 {
     double deadline = qp_now_ms() + timeout_ms;
     int delay_us = 200;
     for (;;) {
-        /* Reap it if it is our child (tests run as subreapers). */
-        if (waitpid(pid, NULL, WNOHANG) == pid)
-            return 0;
-        char st = proc_state(pid);
-        if (st == 0 || ((st == 'Z' || st == 'X') && proc_threads(pid) <= 1))
+        if (proc_gone(pid))
             return 0;
         if (qp_now_ms() > deadline)
             return -ETIMEDOUT;
         usleep((useconds_t)delay_us);
         if (delay_us < 5000)
             delay_us *= 2;
+    }
+}
+
+/* A pidfd for pid, -1 without (a kernel before 5.3). */
+static int pidfd_of(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* The same for a process told to exit (destroy), through its pidfd
+ * (opened before it was told, so it is that process): readable the moment
+ * it exits, where the polls above can be up to 5 ms late. */
+static int wait_exit(pid_t pid, int pfd, int timeout_ms)
+{
+    if (pfd < 0)
+        return qp_proc_wait_gone(pid, timeout_ms);
+    double deadline = qp_now_ms() + timeout_ms;
+    for (;;) {
+        if (proc_gone(pid))
+            return 0;
+        double left = deadline - qp_now_ms();
+        if (left < 0)
+            return -ETIMEDOUT;
+        struct pollfd pf = {pfd, POLLIN, 0};
+        if (poll(&pf, 1, left > 100 ? 100 : (int)left + 1) > 0 && !proc_gone(pid))
+            usleep(200); /* exited, its threads still ending */
     }
 }
 
@@ -469,11 +508,26 @@ int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out)
         return r;
     if (pid <= 0)
         return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is not running", name);
+    qp_monitor *m = ctx->mon;
+    if (m && m->q && m->pid == pid && !strcmp(m->domain, name) && qp_qmp_reuse(m->q, ctx) == 0) {
+        *out = qp_qmp_share(m->q);
+        return 0;
+    }
     char *sock = run_file(ctx, name, "qmp.sock");
     if (!sock)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     r = qp_qmp_connect(ctx, sock, ctx->connect_timeout_ms, out);
     free(sock);
+    if (r == 0 && m) { /* kept for the rest of the locked call */
+        char *dup = qp_strdup(name);
+        if (dup) {
+            qp_qmp_close(m->q);
+            free(m->domain);
+            m->q = qp_qmp_share(*out);
+            m->pid = pid;
+            m->domain = dup;
+        }
+    }
     return r;
 }
 
@@ -487,9 +541,17 @@ int qp_proc_destroy(qp_ctx *ctx, const char *name)
         return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is not running", name);
     /* SIGTERM: QEMU flushes its images and exits; no monitor needed, so a
      * busy or hung monitor cannot block destroy. */
-    if (kill(pid, SIGTERM) < 0 && errno != ESRCH)
-        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "kill QEMU pid %ld", (long)pid);
-    if (qp_proc_wait_gone(pid, 5000) < 0) {
+    int pfd = pidfd_of(pid);
+    if (kill(pid, SIGTERM) < 0 && errno != ESRCH) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "kill QEMU pid %ld", (long)pid);
+        if (pfd >= 0)
+            close(pfd);
+        return r;
+    }
+    r = wait_exit(pid, pfd, 5000);
+    if (pfd >= 0)
+        close(pfd);
+    if (r < 0) {
         qp_log(ctx, SB_LOG_WARN, "domain '%s': QEMU ignored SIGTERM, sending SIGKILL", name);
         kill(pid, SIGKILL);
         if (qp_proc_wait_gone(pid, 5000) < 0)
@@ -593,7 +655,7 @@ static json_object *find_block(json_object *blocks, const char *target)
 int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len)
 {
     json_object *blocks = NULL, *ins, *nn;
-    int r = qp_qmp_execute(q, "query-block", NULL, &blocks);
+    int r = qp_qmp_query_graph(q, QP_QMP_BLOCK, &blocks);
     if (r < 0)
         return r;
     json_object *b = find_block(blocks, target);
@@ -612,7 +674,7 @@ int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nod
 {
     json_object *blocks = NULL, *named = NULL, *ins, *v;
     qp_ctx *ctx = qp_qmp_ctx(q);
-    int r = qp_qmp_execute(q, "query-block", NULL, &blocks);
+    int r = qp_qmp_query_graph(q, QP_QMP_BLOCK, &blocks);
     if (r < 0)
         return r;
     json_object *b = find_block(blocks, target);
@@ -632,9 +694,7 @@ int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nod
     json_object_put(blocks);
     if (!nodes)
         return 0;
-    json_object *args = json_object_new_object();
-    json_object_object_add(args, "flat", json_object_new_boolean(1));
-    r = qp_qmp_execute(q, "query-named-block-nodes", args, &named);
+    r = qp_qmp_query_graph(q, QP_QMP_NAMED_NODES, &named);
     if (r < 0)
         return r;
     size_t n = json_object_array_length(named);

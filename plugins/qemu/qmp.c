@@ -18,6 +18,10 @@
 
 #define QMP_MAX_EVENT_KINDS 32
 
+/* The block-graph queries qp_qmp_query_graph keeps (qp.h). */
+static const char *const graph_query[QP_QMP_GRAPH_QUERIES] = {"query-block",
+                                                              "query-named-block-nodes"};
+
 struct qp_qmp {
     qp_ctx *ctx;
     int fd;
@@ -26,11 +30,23 @@ struct qp_qmp {
     char *buf;
     size_t len, cap;
     int eof;
+    int refs; /* qp_qmp_close closes at zero (qp_qmp_share) */
+    /* answers of graph_query[], until the next command that is not a
+     * query or the next event */
+    json_object *graph[QP_QMP_GRAPH_QUERIES];
     struct {
         char name[48];
         int count;
     } events[QMP_MAX_EVENT_KINDS];
 };
+
+static void forget_graph(qp_qmp *q)
+{
+    for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
+        json_object_put(q->graph[i]);
+        q->graph[i] = NULL;
+    }
+}
 
 qp_ctx *qp_qmp_ctx(qp_qmp *q)
 {
@@ -143,6 +159,7 @@ static int read_line(qp_qmp *q, char **line, int timeout_ms)
 
 static void note_event(qp_qmp *q, const char *name)
 {
+    forget_graph(q); /* a job that ended may have changed the graph */
     int free_slot = -1;
     for (int i = 0; i < QMP_MAX_EVENT_KINDS; i++) {
         if (q->events[i].name[0] == '\0') {
@@ -216,6 +233,10 @@ static int io_error(qp_qmp *q, int r, const char *cmd)
     return qp_error_errno(q->ctx, SB_ERR_HYPERVISOR, -r, "QMP '%s'", cmd);
 }
 
+static int send_cmd(qp_qmp *q, const char *cmd, json_object *args, int fd, char *idbuf,
+                    size_t idlen);
+static int recv_reply(qp_qmp *q, const char *cmd, const char *idbuf, json_object **ret);
+
 int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
 {
     double deadline = qp_now_ms() + timeout_ms;
@@ -236,12 +257,18 @@ int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
     }
     q->ctx = ctx;
     q->fd = fd;
+    q->refs = 1;
     q->timeout_ms = timeout_ms;
+    /* qmp_capabilities goes out before the greeting is read: QEMU greets
+     * as it accepts and reads commands only after that, so the greeting
+     * and the reply come back in one round trip */
+    char caps_id[32];
     json_object *greet = NULL;
+    int r = send_cmd(q, "qmp_capabilities", NULL, -1, caps_id, sizeof caps_id);
     int left = (int)(deadline - qp_now_ms());
-    int r = read_msg(q, &greet, left > 100 ? left : 100, 0);
-    if (r < 0) {
+    if (r == 0 && (r = read_msg(q, &greet, left > 100 ? left : 100, 0)) < 0)
         r = io_error(q, r, "greeting");
+    if (r < 0) {
         qp_qmp_close(q);
         return r;
     }
@@ -252,7 +279,7 @@ int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
         qp_qmp_close(q);
         return qp_error(ctx, SB_ERR_HYPERVISOR, "'%s' did not greet as a QMP monitor", path);
     }
-    r = qp_qmp_execute(q, "qmp_capabilities", NULL, NULL);
+    r = recv_reply(q, "qmp_capabilities", caps_id, NULL);
     if (r < 0) {
         qp_qmp_close(q);
         return r;
@@ -264,12 +291,64 @@ int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
 
 void qp_qmp_close(qp_qmp *q)
 {
-    if (!q)
+    if (!q || --q->refs > 0)
         return;
     if (q->fd >= 0)
         close(q->fd);
+    forget_graph(q);
     free(q->buf);
     free(q);
+}
+
+qp_qmp *qp_qmp_share(qp_qmp *q)
+{
+    q->refs++;
+    return q;
+}
+
+int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
+{
+    /* what arrived since the last user: events of its own commands (a
+     * fresh connection would not see them), or the end of QEMU */
+    for (;;) {
+        struct pollfd pf = {q->fd, POLLIN, 0};
+        if (!(q->len && memchr(q->buf, '\n', q->len)) && (q->eof || poll(&pf, 1, 0) <= 0))
+            break;
+        char *line = NULL;
+        int r = read_line(q, &line, 1);
+        if (r == -ETIMEDOUT)
+            break; /* a partial line: the rest comes with the next read */
+        if (r < 0)
+            return r;
+        json_object *o = json_tokener_parse(line), *ev;
+        free(line);
+        if (o && json_object_object_get_ex(o, "event", &ev))
+            forget_graph(q);
+        json_object_put(o);
+    }
+    if (q->eof)
+        return -EPIPE;
+    memset(q->events, 0, sizeof q->events);
+    q->ctx = ctx;
+    q->timeout_ms = ctx->job_timeout_ms;
+    return 0;
+}
+
+int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret)
+{
+    *ret = NULL;
+    if (!q->graph[which]) {
+        json_object *args = NULL;
+        if (which == QP_QMP_NAMED_NODES) {
+            args = json_object_new_object();
+            json_object_object_add(args, "flat", json_object_new_boolean(1));
+        }
+        int r = qp_qmp_execute(q, graph_query[which], args, &q->graph[which]);
+        if (r < 0)
+            return r;
+    }
+    *ret = json_object_get(q->graph[which]);
+    return 0;
 }
 
 static int send_all(qp_qmp *q, const char *s, size_t len, int fd)
@@ -309,11 +388,14 @@ static int send_all(qp_qmp *q, const char *s, size_t len, int fd)
     return 0;
 }
 
-static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_object **ret)
+/* Send one command (its id in idbuf); args is taken. */
+static int send_cmd(qp_qmp *q, const char *cmd, json_object *args, int fd, char *idbuf,
+                    size_t idlen)
 {
+    if (strncmp(cmd, "query-", 6) != 0)
+        forget_graph(q); /* it may change the block graph */
     json_object *m = json_object_new_object();
-    char idbuf[32];
-    snprintf(idbuf, sizeof idbuf, "sb%lu", ++q->next_id);
+    snprintf(idbuf, idlen, "sb%lu", ++q->next_id);
     json_object_object_add(m, "execute", json_object_new_string(cmd));
     if (args)
         json_object_object_add(m, "arguments", args);
@@ -336,9 +418,15 @@ static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_o
             return 0;
         return r == -EPIPE || r == -ECONNRESET ? io_error(q, -EPIPE, cmd) : io_error(q, r, cmd);
     }
+    return 0;
+}
+
+/* Read the reply to the command sent with id idbuf. */
+static int recv_reply(qp_qmp *q, const char *cmd, const char *idbuf, json_object **ret)
+{
     for (;;) {
         json_object *msg = NULL;
-        r = read_msg(q, &msg, q->timeout_ms, 0);
+        int r = read_msg(q, &msg, q->timeout_ms, 0);
         if (r < 0) {
             if (strcmp(cmd, "quit") == 0 && (r == -EPIPE || r == -ECONNRESET))
                 return 0;
@@ -371,6 +459,13 @@ static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_o
         json_object_put(msg);
         return 0;
     }
+}
+
+static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_object **ret)
+{
+    char idbuf[32];
+    int r = send_cmd(q, cmd, args, fd, idbuf, sizeof idbuf);
+    return r < 0 ? r : recv_reply(q, cmd, idbuf, ret);
 }
 
 int qp_qmp_execute(qp_qmp *q, const char *cmd, json_object *args, json_object **ret)
@@ -554,12 +649,49 @@ int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id
     return r < 0 ? r : job_wait(q, cmd, job_id);
 }
 
+/* query-jobs, and the graph queries not kept yet sent right behind it:
+ * one round trip to QEMU instead of three (what asks for the jobs before
+ * an operation asks for the graph next). */
+static int jobs_and_graph(qp_qmp *q, json_object **jobs)
+{
+    char ids[1 + QP_QMP_GRAPH_QUERIES][32];
+    int sent[QP_QMP_GRAPH_QUERIES] = {0};
+    int r = send_cmd(q, "query-jobs", NULL, -1, ids[0], sizeof ids[0]);
+    for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
+        if (q->graph[i])
+            continue;
+        json_object *args = NULL;
+        if (i == QP_QMP_NAMED_NODES) {
+            args = json_object_new_object();
+            json_object_object_add(args, "flat", json_object_new_boolean(1));
+        }
+        r = send_cmd(q, graph_query[i], args, -1, ids[1 + i], sizeof ids[1 + i]);
+        sent[i] = r == 0;
+    }
+    if (r < 0)
+        return r;
+    r = recv_reply(q, "query-jobs", ids[0], jobs);
+    for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
+        json_object *g = NULL;
+        int rg = sent[i] ? recv_reply(q, graph_query[i], ids[1 + i], &g) : 0;
+        if (rg == 0 && g && !q->graph[i])
+            q->graph[i] = g;
+        else
+            json_object_put(g);
+        if (r == 0)
+            r = rg;
+    }
+    return r;
+}
+
 int qp_qmp_finish_jobs(qp_qmp *q)
 {
     json_object *jobs = NULL;
-    int r = qp_qmp_execute(q, "query-jobs", NULL, &jobs);
-    if (r < 0)
+    int r = jobs_and_graph(q, &jobs);
+    if (r < 0) {
+        json_object_put(jobs);
         return r;
+    }
     qp_strv ids = {0};
     size_t n = jobs && json_object_is_type(jobs, json_type_array)
                    ? json_object_array_length(jobs) : 0;

@@ -20,6 +20,18 @@
 /* Everything a module needs: the host services (may be NULL in unit
  * tests), the connection, and the last error, kept locally too so unit
  * tests can read it without a host. */
+struct qp_qmp;
+/* The monitor connection everything one locked call does on its domain
+ * shares (qp_proc_connect): QEMU's QMP socket serves one client at a time
+ * and each new connection costs a greeting and qmp_capabilities.  Made by
+ * qp_lock_domain, closed by qp_unlock: between two calls the socket is
+ * free for any other process. */
+typedef struct qp_monitor {
+    struct qp_qmp *q; /* NULL until the first connect */
+    pid_t pid;        /* the QEMU it talks to */
+    char *domain;
+} qp_monitor;
+
 typedef struct qp_ctx {
     const struct sb_host_api *api; /* NULL: no host (unit tests) */
     sb_host *h;
@@ -49,6 +61,7 @@ typedef struct qp_ctx {
      * broker process keeps the domain locked until it has finished, so
      * the next command never reads an image it is still changing. */
     int lock_fd;
+    qp_monitor *mon; /* while lock_fd is held; copies of the ctx share it */
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -171,7 +184,23 @@ typedef struct qp_qmp qp_qmp;
 /* Connect to a QMP unix socket, read the greeting, negotiate.  Gives up
  * after timeout_ms. */
 int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out);
+/* Closes when the last holder closes (see qp_qmp_share). */
 void qp_qmp_close(qp_qmp *q);
+/* One more holder of q (each closes it once); returns q. */
+qp_qmp *qp_qmp_share(qp_qmp *q);
+/* Make a connection an earlier user left open ready for ctx: what QEMU
+ * sent since is read and dropped, event counts start again, timeout back
+ * to ctx's.  <0 when QEMU closed it (it exited). */
+int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx);
+/* The block graph as query-block (QP_QMP_BLOCK) or flat
+ * query-named-block-nodes (QP_QMP_NAMED_NODES) returns it: asked once and
+ * kept until the next command that is not a query-* or the next event
+ * (what can change the graph), so the checks before an operation ask
+ * QEMU once.  *ret is a new reference. */
+#define QP_QMP_BLOCK 0
+#define QP_QMP_NAMED_NODES 1
+#define QP_QMP_GRAPH_QUERIES 2
+int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret);
 void qp_qmp_set_timeout(qp_qmp *q, int timeout_ms);
 /* Execute cmd with args (ownership of args is taken; may be NULL).  On
  * success *ret (may be NULL) gets the "return" value (caller puts). */

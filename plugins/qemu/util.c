@@ -377,6 +377,8 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     free(dir);
     free(path);
     ctx->lock_fd = fd; /* inherited by the programs qp_run starts (run.c) */
+    if (!ctx->mon)
+        ctx->mon = calloc(1, sizeof *ctx->mon); /* none: a connection per use */
     return fd;
 }
 
@@ -384,7 +386,14 @@ void qp_unlock(qp_ctx *ctx, int fd)
 {
     if (fd < 0)
         return;
-    if (ctx->lock_fd == fd)
+    if (ctx->lock_fd == fd) {
         ctx->lock_fd = -1;
+        if (ctx->mon) {
+            qp_qmp_close(ctx->mon->q);
+            free(ctx->mon->domain);
+            free(ctx->mon);
+            ctx->mon = NULL;
+        }
+    }
     close(fd);
 }

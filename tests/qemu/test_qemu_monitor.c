@@ -1,0 +1,295 @@
+/* tests/qemu - what one snapshot operation on a running guest says to
+ * QEMU's monitor: one connection per call (the checks before the
+ * operation and the operation share it), the block graph asked once while
+ * nothing changed it, and the monitor free again once the call returned.
+ *
+ * The wire is watched, not mocked: the real QEMU's QMP socket is moved
+ * aside and a relay (a thread of this test) listens at its path, passes
+ * every byte through both ways and counts the connections and the
+ * commands the plugin sends. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "e2e.h"
+#include "test_wait.h"
+
+struct relay {
+    char path[300], real[320];
+    int listen_fd, stop_pipe[2];
+    pthread_t thread;
+    pthread_mutex_t mu;
+    int connections, open; /* accepted so far; open now */
+    /* every "execute" the plugin sent, one per line; each connection
+     * starts with a line "--" */
+    char commands[8192];
+};
+
+static struct relay R;
+
+static int unix_socket(const char *path, int listen_on)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    if (strlen(path) >= sizeof sa.sun_path)
+        return -1;
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int r = listen_on ? bind(fd, (struct sockaddr *)&sa, sizeof sa)
+                      : connect(fd, (struct sockaddr *)&sa, sizeof sa);
+    if (r < 0 || (listen_on && listen(fd, 4) < 0)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Note each command name the client sent in buf (whole lines only). */
+static void note_commands(char *line, size_t *len)
+{
+    char *nl;
+    while ((nl = memchr(line, '\n', *len))) {
+        *nl = '\0';
+        const char *ex = strstr(line, "\"execute\":\"");
+        if (ex) {
+            ex += strlen("\"execute\":\"");
+            size_t n = strcspn(ex, "\"");
+            pthread_mutex_lock(&R.mu);
+            size_t used = strlen(R.commands);
+            if (used + n + 2 < sizeof R.commands)
+                snprintf(R.commands + used, sizeof R.commands - used, "%.*s\n", (int)n, ex);
+            pthread_mutex_unlock(&R.mu);
+        }
+        size_t rest = *len - (size_t)(nl + 1 - line);
+        memmove(line, nl + 1, rest);
+        *len = rest;
+    }
+}
+
+/* One client at a time, as QEMU's own socket serves them. */
+static void relay_one(int client)
+{
+    int qemu = unix_socket(R.real, 0);
+    if (qemu < 0) {
+        close(client);
+        return;
+    }
+    char line[16384];
+    size_t len = 0;
+    for (;;) {
+        struct pollfd pf[3] = {{client, POLLIN, 0}, {qemu, POLLIN, 0}, {R.stop_pipe[0], POLLIN, 0}};
+        if (poll(pf, 3, -1) < 0 && errno != EINTR)
+            break;
+        if (pf[2].revents)
+            break;
+        char buf[4096];
+        if (pf[0].revents) {
+            ssize_t n = read(client, buf, sizeof buf);
+            if (n <= 0 || write(qemu, buf, (size_t)n) != n)
+                break;
+            if (len + (size_t)n < sizeof line) {
+                memcpy(line + len, buf, (size_t)n);
+                len += (size_t)n;
+                note_commands(line, &len);
+            }
+        }
+        if (pf[1].revents) {
+            ssize_t n = read(qemu, buf, sizeof buf);
+            if (n <= 0 || write(client, buf, (size_t)n) != n)
+                break;
+        }
+    }
+    close(qemu);
+    close(client);
+}
+
+static void *relay_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        struct pollfd pf[2] = {{R.listen_fd, POLLIN, 0}, {R.stop_pipe[0], POLLIN, 0}};
+        if (poll(pf, 2, -1) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents)
+            break;
+        int c = accept4(R.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+        if (c < 0)
+            continue;
+        pthread_mutex_lock(&R.mu);
+        R.connections++;
+        R.open = 1;
+        size_t used = strlen(R.commands);
+        if (used + 4 < sizeof R.commands)
+            strcat(R.commands, "--\n");
+        pthread_mutex_unlock(&R.mu);
+        relay_one(c);
+        pthread_mutex_lock(&R.mu);
+        R.open = 0;
+        pthread_mutex_unlock(&R.mu);
+    }
+    return NULL;
+}
+
+/* Put the relay in front of the running domain's monitor. */
+static void relay_start(const char *dom)
+{
+    memset(&R, 0, sizeof R);
+    pthread_mutex_init(&R.mu, NULL);
+    snprintf(R.path, sizeof R.path, "%s/run/%s/qmp.sock", E.t.state_dir, dom);
+    snprintf(R.real, sizeof R.real, "%s.real", R.path);
+    assert_int_equal(rename(R.path, R.real), 0);
+    R.listen_fd = unix_socket(R.path, 1);
+    assert_true(R.listen_fd >= 0);
+    assert_int_equal(pipe2(R.stop_pipe, O_CLOEXEC), 0);
+    assert_int_equal(pthread_create(&R.thread, NULL, relay_main, NULL), 0);
+}
+
+static void relay_stop(void)
+{
+    assert_int_equal(write(R.stop_pipe[1], "x", 1), 1);
+    pthread_join(R.thread, NULL);
+    close(R.listen_fd);
+    close(R.stop_pipe[0]);
+    close(R.stop_pipe[1]);
+    unlink(R.path);
+    assert_int_equal(rename(R.real, R.path), 0);
+}
+
+/* Counters back to zero before a call. */
+static void relay_reset(void)
+{
+    pthread_mutex_lock(&R.mu);
+    R.connections = 0;
+    R.commands[0] = '\0';
+    pthread_mutex_unlock(&R.mu);
+}
+
+/* How many times cmd was sent on connection k (0 = the first since the
+ * reset), or on any connection (k < 0). */
+static int sent_on(int k, const char *cmd)
+{
+    int n = 0, conn = -1;
+    pthread_mutex_lock(&R.mu);
+    for (const char *p = R.commands; *p;) {
+        size_t l = strcspn(p, "\n");
+        if (l == 2 && !strncmp(p, "--", 2))
+            conn++;
+        else if ((k < 0 || conn == k) && l == strlen(cmd) && !strncmp(p, cmd, l))
+            n++;
+        p += l + (p[l] == '\n');
+    }
+    pthread_mutex_unlock(&R.mu);
+    return n;
+}
+
+/* The connection that sent cmd (the first one that did), -1 if none. */
+static int conn_of(const char *cmd)
+{
+    for (int k = 0; k < R.connections; k++)
+        if (sent_on(k, cmd))
+            return k;
+    return -1;
+}
+
+static int relay_closed(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&R.mu);
+    int closed = !R.open;
+    pthread_mutex_unlock(&R.mu);
+    return closed;
+}
+
+/* After a call: its commands, and the monitor free again once it
+ * returned (the relay sees the close a moment later: waited for). */
+static void show(const char *what)
+{
+    pthread_mutex_lock(&R.mu);
+    char list[sizeof R.commands];
+    snprintf(list, sizeof list, "%s", R.commands);
+    pthread_mutex_unlock(&R.mu);
+    for (char *p = list; (p = strchr(p, '\n'));)
+        *p = ' ';
+    print_message("# %s: %d connection(s): %s\n", what, R.connections, list);
+    assert_true(test_wait_for(relay_closed, NULL, TEST_HANG_MS));
+}
+
+/* The operation (its QMP command op) and the checks before it (the
+ * leftover-jobs query, the graph) on one connection; the graph asked once
+ * on it.  The broker's own state query before a call is a plugin call of
+ * its own, on a connection of its own. */
+static void one_connection_for(const char *op)
+{
+    int k = conn_of(op);
+    assert_true(k >= 0);
+    assert_int_equal(sent_on(k, "qmp_capabilities"), 1);
+    assert_int_equal(sent_on(k, "query-jobs") >= 1, 1);
+    assert_int_equal(sent_on(-1, op), 1);
+    for (int i = 0; i < R.connections; i++)
+        if (i != k)
+            assert_int_equal(sent_on(i, "query-block"), 0);
+}
+
+static void one_monitor_connection_per_call(void **state)
+{
+    (void)state;
+    e2e_define("mon");
+    assert_int_equal(sb_domain_start(E.c, "mon", 0), 0);
+    relay_start("mon");
+
+    relay_reset();
+    assert_int_equal(e2e_snap("mon", "s1", NULL, 0), 0);
+    show("internal snapshot");
+    one_connection_for("snapshot-save");
+
+    relay_reset();
+    assert_int_equal(e2e_revert("mon", "s1", SB_SNAPSHOT_REVERT_RUNNING), 0);
+    show("revert");
+    one_connection_for("snapshot-load");
+
+    relay_reset();
+    assert_int_equal(e2e_del("mon", "s1", 0), 0);
+    show("delete");
+    one_connection_for("snapshot-delete");
+    /* the checks before the delete and the delete itself read the graph
+     * once: nothing changed it in between */
+    int k = conn_of("snapshot-delete");
+    assert_int_equal(sent_on(k, "query-block"), 1);
+    assert_int_equal(sent_on(k, "query-named-block-nodes"), 1);
+
+    /* a disk-only external snapshot changes the graph */
+    relay_reset();
+    char *inner = qp_printf("<disks><disk name='vda' snapshot='external'><source file='%s'/>"
+                            "</disk><disk name='vdb' snapshot='no'/></disks>",
+                            e2e_path("mon-vda.e1"));
+    assert_int_equal(e2e_snap("mon", "e1", inner, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    free(inner);
+    show("disk-only external snapshot");
+    one_connection_for("transaction");
+
+    relay_stop();
+    e2e_stop("mon");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(one_monitor_connection_per_call),
+    };
+    return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
+}
