@@ -48,6 +48,9 @@ extern const sb_cmddef sb_cmds_conformance[];
 #define SB_OPT_JSON \
     { "json", SB_OPT_BOOL, 0, "machine-readable output (docs/cli.md, JSON output)" }
 
+/* snapshot-list --all-hosts (cmd_snapshot_fleet.c): run_list hands over. */
+int cli_fleet_list(sb_cli *cli, const sb_args *args);
+
 /* Open the broker / the connection once; on failure the error is already
  * printed and -1 returned. */
 int cli_broker(sb_cli *cli);

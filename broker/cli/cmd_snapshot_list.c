@@ -44,6 +44,18 @@ static int check_options(const sb_args *args)
 {
     int from = sb_args_str(args, "from") != NULL, cur = sb_args_bool(args, "current");
 
+    static const char *const fleet_only[] = {
+        "older-than", "larger-than", "parallel", "timeout", NULL,
+    };
+    const char *const *list;
+    for (const char *const *o = fleet_only; *o; o++)
+        if (sb_args_str(args, *o))
+            return cli_error(SB_ERR_INVALID_ARG, "--%s needs --all-hosts", *o);
+    if (sb_args_list(args, "host", &list) || sb_args_list(args, "plugin", &list) ||
+        sb_args_bool(args, "summary"))
+        return cli_error(SB_ERR_INVALID_ARG, "--host, --plugin and --summary need --all-hosts");
+    if (!sb_args_str(args, "domain"))
+        return cli_error(SB_ERR_INVALID_ARG, "command 'snapshot-list' requires <domain> option");
     if (sb_args_bool(args, "descendants") && !from && !cur)
         return cli_error(SB_ERR_INVALID_ARG, "--descendants requires either --from or --current");
     return 0;
@@ -144,6 +156,8 @@ static int run_list(sb_cli *cli, const sb_args *args)
     size_t n = 0;
     int ret = -1;
 
+    if (sb_args_bool(args, "all-hosts"))
+        return cli_fleet_list(cli, args);
     if (check_options(args) < 0)
         return -1;
     for (size_t i = 0; i < sizeof(filter_flags) / sizeof(filter_flags[0]); i++)
@@ -186,7 +200,8 @@ static int run_list(sb_cli *cli, const sb_args *args)
 }
 
 static const sb_optdef list_opts[] = {
-    SB_OPT_DOMAIN,
+    /* required, but for --all-hosts (where it selects domains by name) */
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL, "domain name" },
     { "parent", SB_OPT_BOOL, 0, "add a column showing parent snapshot" },
     { "roots", SB_OPT_BOOL, 0, "list only snapshots without parents" },
     { "leaves", SB_OPT_BOOL, 0, "list only snapshots without children" },
@@ -204,6 +219,15 @@ static const sb_optdef list_opts[] = {
     { "descendants", SB_OPT_BOOL, 0, "with --from, list all descendants" },
     { "name", SB_OPT_BOOL, 0, "list snapshot names only" },
     { "topological", SB_OPT_BOOL, 0, "sort list topologically rather than by name" },
+    /* the fleet view (cmd_snapshot_fleet.c, docs/fleet.md) */
+    { "all-hosts", SB_OPT_BOOL, 0, "every snapshot of every configured host (docs/fleet.md)" },
+    { "host", SB_OPT_LIST, 0, "with --all-hosts, only this configured host (repeatable)" },
+    { "plugin", SB_OPT_LIST, 0, "with --all-hosts, only hosts of this plugin (repeatable)" },
+    { "older-than", SB_OPT_STRING, 0, "with --all-hosts, only snapshots older than this (90m, 30d)" },
+    { "larger-than", SB_OPT_STRING, 0, "with --all-hosts, only snapshots known to hold more (10G)" },
+    { "summary", SB_OPT_BOOL, 0, "with --all-hosts, one line per host" },
+    { "parallel", SB_OPT_STRING, 0, "with --all-hosts, hosts queried at once (default 8)" },
+    { "timeout", SB_OPT_STRING, 0, "with --all-hosts, give up on a host after this (default 60s)" },
     SB_OPT_JSON,
     { NULL },
 };

@@ -37,7 +37,13 @@ struct sb_broker {
     sb_host_info *hosts; /* public view of cfg->hosts */
     sb_api_progress_fn progress;
     void *progress_opaque;
+    /* References: the caller's, and one per fleet worker still running
+     * (core/fleet.c); sb_broker_free drops one and frees at zero. */
+    int refs;
 };
+
+/* Take a reference to b (returns b); sb_broker_free drops it. */
+sb_broker *sb_broker__ref(sb_broker *b);
 
 /* The last live domain definition whose uuid was asked for, so that a
  * series of redefines parses it once (a new definition is a new string). */

@@ -18,6 +18,7 @@ int sb_broker_new(sb_broker **out, const char *config_path)
     *out = NULL;
     if (!(b = calloc(1, sizeof(*b))))
         return sb_error_oom();
+    b->refs = 1;
     if ((rc = sb_config_load(&b->cfg, config_path)) < 0)
         goto fail;
     sb_log_set_level(b->cfg->log_level);
@@ -43,9 +44,15 @@ fail:
     return rc;
 }
 
+sb_broker *sb_broker__ref(sb_broker *b)
+{
+    __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+    return b;
+}
+
 void sb_broker_free(sb_broker *b)
 {
-    if (!b)
+    if (!b || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL) > 0)
         return;
     free(b->hosts);
     sb_registry_free(b->registry);

@@ -235,6 +235,74 @@ SB_API int sb_snapshot_import(size_t *out_n, sb_connection *c, const char *domai
                               const char *xml, size_t len, const char *source,
                               const sb_path_map *maps, size_t nmaps, unsigned flags);
 
+/* ---- the fleet: every snapshot of every configured host (docs/fleet.md) */
+
+/* What to list.  Zero everything for all of it. */
+typedef struct sb_fleet_query {
+    const char *const *hosts;   /* only these configured hosts (NULL: all) */
+    size_t nhosts;
+    const char *const *plugins; /* only hosts whose plugin is one of these */
+    size_t nplugins;
+    const char *domain;         /* only domains of this name (NULL: all) */
+    long long older_than;       /* > 0: only snapshots taken more than this
+                                   many seconds ago */
+    unsigned long long larger_than; /* > 0: only snapshots known to hold
+                                   more than this many bytes */
+    int usage;                  /* ask each plugin the space each snapshot
+                                   holds (ABI 1.1 snapshot_usage; implied
+                                   by larger_than) */
+    unsigned max_parallel;      /* hosts queried at once; 0: 8 */
+    unsigned timeout_ms;        /* per host, from its connect to its last
+                                   answer; 0: 60 000 */
+} sb_fleet_query;
+
+/* One snapshot.  Strings are the result's (sb_fleet_free). */
+typedef struct sb_fleet_snapshot {
+    const char *host, *plugin, *domain, *name;
+    const char *parent;          /* NULL for a root */
+    long long creation_time;
+    int state;                   /* enum sb_snapshot_state */
+    int external;                /* location: external (1) or internal (0) */
+    int is_current;
+    int known_bytes;             /* 1 when the plugin told the space below */
+    unsigned long long bytes;    /* space it holds (docs/fleet.md) */
+    unsigned long long memory_bytes; /* of which saved memory state */
+    const char *where;           /* image, datastore path, settings file;
+                                    "" when the plugin did not say */
+} sb_fleet_snapshot;
+
+/* One host: how its listing went, and totals of what was listed. */
+typedef struct sb_fleet_host {
+    const char *name, *plugin, *uri;
+    int status;                  /* 0, or the class (negative) of the error
+                                    that stopped or spoiled its listing */
+    const char *error;           /* its message ("" when status is 0) */
+    int timed_out;               /* no answer within timeout_ms */
+    size_t domains;              /* domains looked at */
+    size_t snapshots;            /* snapshots listed (filters applied) */
+    size_t unknown_sizes;        /* of those, how many without a size */
+    unsigned long long bytes;    /* the sizes known, summed */
+    long long oldest;            /* creation time of the oldest listed, or 0 */
+    double elapsed_ms;           /* how long it took (to the timeout) */
+} sb_fleet_host;
+
+typedef struct sb_fleet sb_fleet;
+
+/* List every snapshot of every configured host q selects, hosts in
+ * parallel (at most q->max_parallel at once, each with its own
+ * connection), each within q->timeout_ms: a host that cannot be reached,
+ * fails or times out is reported in its sb_fleet_host and never stops
+ * the others.  Returns the number of hosts that failed (0: all answered),
+ * or a negative class when nothing could be listed (bad query).  Hosts
+ * come in configuration order; a host's snapshots by domain name, then
+ * parents before children.  A host still busy at its timeout is left to
+ * finish in the background on its own reference to b (sb_broker_free()
+ * then frees b only once it has). */
+SB_API int sb_fleet_list(sb_fleet **out, sb_broker *b, const sb_fleet_query *q);
+SB_API size_t sb_fleet_hosts(const sb_fleet *f, const sb_fleet_host **out);
+SB_API size_t sb_fleet_snapshots(const sb_fleet *f, const sb_fleet_snapshot **out);
+SB_API void sb_fleet_free(sb_fleet *f); /* accepts NULL */
+
 enum sb_check_flags {
     /* Drop interrupted operations the plugin cannot decide (after you have
      * looked at the domain yourself); they are reported either way. */

@@ -352,6 +352,9 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
 int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml,
                        unsigned flags);
 int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml);
+/* ABI 1.1 snapshot_usage: the space the snapshot of snapshot_xml holds
+ * (snapshot_usage.c says how each kind is measured).  Reads only. */
+int qp_snapshot_usage(qp_ctx *ctx, const char *snapshot_xml, struct sb_snapshot_usage *out);
 
 /* Images still needed (snapshot_common.c): the backing chains of the
  * domain's current disks and of every stored snapshot's <domain> disks,
