@@ -75,7 +75,11 @@ static void job_free(struct job *j)
     free(j);
 }
 
-/* Drop one reference; the job's lock is held and released here. */
+/* Drop one reference; the job's lock is held and released here.  The
+ * last one frees the job, lock included, while another thread may just
+ * have returned from unlocking it: POSIX allows destroying an unlocked
+ * mutex, and glibc's unlock touches nothing after releasing it (helgrind
+ * still reports it). */
 static void job_unref_unlock(struct job *j)
 {
     bool last = --j->refs == 0;
