@@ -30,6 +30,7 @@ struct slot {
     enum slot_state state;
     double started_ms, deadline_ms, elapsed_ms;
     struct sb_fleet_result res; /* DONE: the worker's result */
+    pthread_t worker;           /* RUNNING: who lists it */
 };
 
 struct job {
@@ -42,6 +43,12 @@ struct job {
     size_t nslots, next;  /* next slot to start */
     unsigned active;      /* workers on a slot that is not abandoned */
     double timeout_ms;    /* per host */
+    /* Workers are joined when the call ends, so none is still exiting
+     * (with its per-thread state, libxml2's included) when the caller
+     * goes on; an abandoned one is detached instead. */
+    pthread_t *tids;
+    bool *detached;
+    size_t ntids, captids;
 };
 
 struct sb_fleet {
@@ -68,6 +75,8 @@ static void job_free(struct job *j)
         sb_fleet__result_clear(&j->slots[i].res);
     }
     free(j->slots);
+    free(j->tids);
+    free(j->detached);
     free(j->filter.domain);
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->changed);
@@ -98,6 +107,7 @@ static void *worker(void *arg)
         struct slot *s = &j->slots[j->next++];
         struct sb_fleet_result res;
         s->state = RUNNING;
+        s->worker = pthread_self();
         s->started_ms = now_ms();
         s->deadline_ms = s->started_ms + j->timeout_ms;
         pthread_cond_broadcast(&j->changed); /* a new deadline to watch */
@@ -130,10 +140,12 @@ static bool start_worker(struct job *j)
     pthread_t t;
     bool ok = pthread_attr_init(&attr) == 0;
 
-    ok = ok && pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED) == 0;
+    ok = ok && j->ntids < j->captids;
     j->refs++;
     j->active++;
     ok = ok && pthread_create(&t, &attr, worker, j) == 0;
+    if (ok)
+        j->tids[j->ntids++] = t;
     pthread_attr_destroy(&attr);
     if (!ok) {
         j->refs--;
@@ -153,6 +165,11 @@ static void wait_for_hosts(struct job *j, unsigned parallel)
             struct slot *s = &j->slots[i];
             if (s->state == RUNNING && now >= s->deadline_ms) {
                 s->state = ABANDONED; /* its worker stops after this host */
+                for (size_t k = 0; k < j->ntids; k++)
+                    if (!j->detached[k] && pthread_equal(j->tids[k], s->worker)) {
+                        pthread_detach(j->tids[k]);
+                        j->detached[k] = true;
+                    }
                 s->elapsed_ms = now - s->started_ms;
                 j->active--;
             }
@@ -336,7 +353,10 @@ static struct job *job_new(sb_broker *b, const sb_config_host *const *hosts, siz
     j->filter.created_before = q->older_than > 0 ? (long long)time(NULL) - q->older_than : 0;
     j->filter.larger_than = q->larger_than;
     j->filter.usage = q->usage || q->larger_than;
+    j->captids = 2 * n + 1; /* every host abandoned and replaced, at most */
     bool ok = (j->slots = calloc(n + 1, sizeof(*j->slots))) != NULL &&
+              (j->tids = calloc(j->captids, sizeof(*j->tids))) != NULL &&
+              (j->detached = calloc(j->captids, sizeof(*j->detached))) != NULL &&
               (!q->domain || (j->filter.domain = strdup(q->domain)));
     for (size_t i = 0; ok && i < n; i++, j->nslots++)
         ok = (j->slots[i].host = strdup(hosts[i]->name)) != NULL;
@@ -380,7 +400,21 @@ int sb_fleet_list(sb_fleet **out, sb_broker *b, const sb_fleet_query *q)
     pthread_mutex_lock(&j->lock);
     wait_for_hosts(j, parallel);
     rc = build(f, j, hosts);
+    /* the workers that were not abandoned are done or about to exit */
+    pthread_t *join = calloc(j->ntids + 1, sizeof(*join));
+    size_t njoin = 0;
+    for (size_t k = 0; k < j->ntids; k++) {
+        if (j->detached[k])
+            continue;
+        if (join)
+            join[njoin++] = j->tids[k];
+        else
+            pthread_detach(j->tids[k]); /* out of memory: let them go */
+    }
     job_unref_unlock(j);
+    for (size_t k = 0; k < njoin; k++)
+        pthread_join(join[k], NULL);
+    free(join);
     free(hosts);
     if (rc < 0) {
         sb_fleet_free(f);
