@@ -67,8 +67,7 @@ bool sb_snap_needs_state(const sb_connection *c, unsigned flags)
 }
 
 /* Parse rq->xml with pflags; the request's after_parse hook runs on the
- * result, then (SCHEMA_AFTER) the schema check: one parse of the document
- * for all three. */
+ * result: one parse of the document for both. */
 static int parse_request(sb_snapdef **out, struct sb_snap_request *rq, unsigned pflags)
 {
     xmlDoc *doc = NULL;
@@ -78,11 +77,9 @@ static int parse_request(sb_snapdef **out, struct sb_snap_request *rq, unsigned 
     *out = NULL;
     if ((rc = sb_xml_read(rq->xml, strlen(rq->xml), NULL, &doc)) < 0)
         return rc;
-    rc = sb_snapdef_parse_doc(doc, NULL, pflags & ~(unsigned)SB_SNAP_PARSE_SCHEMA_AFTER, &def);
+    rc = sb_snapdef_parse_doc(doc, NULL, pflags, &def);
     if (rc == 0 && rq->after_parse)
         rc = rq->after_parse(rq, def);
-    if (rc == 0 && (pflags & SB_SNAP_PARSE_SCHEMA_AFTER) && !(pflags & SB_SNAP_PARSE_VALIDATE))
-        rc = sb_schema_validate(doc, NULL);
     xmlFreeDoc(doc);
     if (rc < 0) {
         sb_snapdef_free(def);
@@ -109,7 +106,7 @@ int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
     if (rq->flags & SB_SNAPSHOT_CREATE_VALIDATE)
         pflags |= SB_SNAP_PARSE_VALIDATE;
     if (redefine)
-        pflags |= SB_SNAP_PARSE_REDEFINE | SB_SNAP_PARSE_SCHEMA_AFTER;
+        pflags |= SB_SNAP_PARSE_REDEFINE;
     else if (disk_only || !active)
         pflags |= SB_SNAP_PARSE_OFFLINE;
     if ((rc = parse_request(&def, rq, pflags)) < 0 ||

@@ -117,7 +117,7 @@ int sb_xml_normalize(const char *xml, size_t len, const char *source_name,
     if (o->validate)
         pflags |= SB_SNAP_PARSE_VALIDATE;
     if (o->redefine)
-        pflags |= SB_SNAP_PARSE_REDEFINE | SB_SNAP_PARSE_SCHEMA_AFTER;
+        pflags |= SB_SNAP_PARSE_REDEFINE;
     else if (o->offline || o->disk_only)
         pflags |= SB_SNAP_PARSE_OFFLINE;
 

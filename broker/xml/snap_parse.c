@@ -232,9 +232,7 @@ int sb_snapdef_parse_doc(xmlDoc *doc, const char *source_name, unsigned flags,
         return rc;
     if (!(def = sb_snapdef_new()))
         return sb_error_oom();
-    if ((rc = parse_root(ctx, root, def)) < 0 ||
-        ((flags & SB_SNAP_PARSE_SCHEMA_AFTER) && !(flags & SB_SNAP_PARSE_VALIDATE) &&
-         (rc = sb_schema_validate(doc, source_name)) < 0)) {
+    if ((rc = parse_root(ctx, root, def)) < 0) {
         sb_snapdef_free(def);
         return rc;
     }

@@ -20,10 +20,9 @@ enum sb_snap_parse_flags {
     SB_SNAP_PARSE_REDEFINE = 1u << 0, /* all fields relevant, required ones enforced */
     SB_SNAP_PARSE_INTERNAL = 1u << 1, /* broker metadata file: <active> required */
     SB_SNAP_PARSE_OFFLINE = 1u << 2,  /* guest inactive or DISK_ONLY: no memory state */
-    SB_SNAP_PARSE_VALIDATE = 1u << 3, /* RelaxNG check before anything else */
-    /* snapbroker: RelaxNG check after a successful parse (used on every
-     * redefine, so libvirt's own error classes win where they apply). */
-    SB_SNAP_PARSE_SCHEMA_AFTER = 1u << 4,
+    SB_SNAP_PARSE_VALIDATE = 1u << 3, /* RelaxNG check before anything else;
+                                         without it, as in libvirt, the schema
+                                         is never applied */
 };
 
 /* Format flags (libvirt's VIR_DOMAIN_SNAPSHOT_FORMAT_*). */

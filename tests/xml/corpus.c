@@ -224,6 +224,8 @@ static void parse_args(corpus_case *c, char *args)
             o->no_disk_entries = 1;
         else if (!strcmp(t, "--input-schema-invalid"))
             c->input_schema_invalid = true;
+        else if (!strcmp(t, "--schema-invalid"))
+            c->schema_invalid = c->input_schema_invalid = true;
         else if (!strcmp(t, "--creation-time") || !strcmp(t, "--domain") ||
                  !strcmp(t, "--default-location") || !strcmp(t, "--plugin")) {
             char *v = strtok_r(NULL, " \t\r\n", &save);

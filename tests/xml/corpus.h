@@ -19,6 +19,7 @@ typedef struct corpus_case {
     char *domain_xml;   /* --domain file, substituted, or NULL */
     sb_normalize_opts opts;
     bool input_schema_invalid; /* --input-schema-invalid */
+    bool schema_invalid;       /* --schema-invalid: input and output too */
     char *arg_error;    /* bad .args line: the case fails with this */
 } corpus_case;
 

@@ -133,8 +133,15 @@ static void run_case(const char *name)
 
     if (c.expected_out) {
         snprintf(what, sizeof(what), "%s.out.xml", name);
-        tap(schema_ok(c.expected_out, strlen(c.expected_out), what),
-            "%s.out.xml matches the schema", name);
+        /* --schema-invalid: a document libvirt's parser accepts and
+         * prints but its schema does not (pmsuspended, a raw overlay):
+         * the output is outside the schema too, as libvirt's is */
+        if (c.schema_invalid)
+            tap(!schema_ok(c.expected_out, strlen(c.expected_out), what),
+                "%s.out.xml is outside the schema, as libvirt's own output", name);
+        else
+            tap(schema_ok(c.expected_out, strlen(c.expected_out), what),
+                "%s.out.xml matches the schema", name);
         if (!c.input_schema_invalid) {
             snprintf(what, sizeof(what), "%s.in.xml", name);
             tap(schema_ok(c.input, c.input_len, what), "%s.in.xml matches the schema", name);
