@@ -430,11 +430,11 @@ static void import_all_or_nothing(void **state)
         /* the third entry's parent is nowhere */
         { ENTRY("n1", "") ENTRY("n2", PARENT("n1")) ENTRY("n3", PARENT("ghost")),
           SB_ERR_INVALID_ARG, "doc.xml:4: snapshot 'n3': " },
-        /* a state the schema refuses, after two good entries */
+        /* a state no parser knows, after two good entries */
         { ENTRY("n1", "") ENTRY("n2", PARENT("n1"))
-          "<domainsnapshot><name>n3</name><state>pmsuspended</state><creationTime>1</creationTime>"
+          "<domainsnapshot><name>n3</name><state>bogus</state><creationTime>1</creationTime>"
           "</domainsnapshot>\n",
-          SB_ERR_XML_INVALID_SCHEMA, "doc.xml:4: snapshot 'n3'" },
+          SB_ERR_CONFIG_UNSUPPORTED, "doc.xml:4: snapshot 'n3'" },
         /* another domain's uuid */
         { ENTRY("n1", "") "<domainsnapshot><name>n2</name><state>shutoff</state>"
           "<creationTime>1</creationTime><domain type='test'><name>test</name>"
