@@ -160,6 +160,8 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
             rc = sb_store_delete(s, sb_tree_node_name(root), SB_SNAPSHOT_DELETE_CHILDREN);
         if (rc == 0)
             rc = sb_store_commit(s);
+        if (rc == 0) /* nothing of the domain's stays under the state dir */
+            rc = sb_store_remove(s);
         if (rc < 0)
             sb_error_prefix("domain '%s' is undefined, but its snapshot metadata could not be "
                             "removed", domain);

@@ -236,6 +236,8 @@ static int conn_store(sb_connection *c, const char *domain, bool writable, bool 
     int rc;
 
     *out = NULL;
+    if (c->cache && sb_store_removed(c->cache)) /* its domain was undefined */
+        sb_conn_store_drop(c);
     if (c->cache && strcmp(c->cache_domain, domain) == 0 && (c->cache_writable || !writable)) {
         if ((rc = sb_store_refresh(c->cache)) < 0)
             return rc;

@@ -177,6 +177,7 @@ int sb_connection_get_caps(sb_connection_caps *out, const sb_connection *conn)
         .name_max = c->name_max && c->name_max < SB_NAME_MAX ? c->name_max : SB_NAME_MAX,
         .max_snapshots = c->max_snapshots,
         .max_depth = c->max_depth,
+        .has_metadata = c->meta_owner == SB_META_BROKER || c->hv_has_metadata,
     };
     return 0;
 }

@@ -32,6 +32,20 @@ int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out);
 int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
                        sb_snapshot_info **out_info, size_t *out_n);
 
+/* Children and descendant counts of hypervisor-owned snapshots from the
+ * domain-level listing and parent lookups (snap_family.c), for a plugin
+ * that cannot count them itself. */
+struct sb_snap_family {
+    char **names;
+    size_t n;
+    size_t *children, *descendants; /* per names[i] */
+};
+int sb_snap_family_load(const sb_dom *d, struct sb_snap_family *f);
+/* NO_DOMAIN_SNAPSHOT when name is not in the listing. */
+int sb_snap_family_counts(const struct sb_snap_family *f, const char *name, size_t *children,
+                          size_t *descendants);
+void sb_snap_family_free(struct sb_snap_family *f);
+
 /* ---- changing (snap_create.c, snap_revert.c, snap_delete.c) ----
  * d opened with SB_DOM_OPERATION (set_current: SB_DOM_WRITE). */
 

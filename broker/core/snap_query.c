@@ -99,12 +99,40 @@ int sb_snap__parent(const sb_dom *d, const char *name, char **out_name)
     return sb_strdup_out(out_name, sb_tree_node_name(p));
 }
 
+/* Children and descendants from the plugin's own listings when it has
+ * them (a listing from the snapshot, the DESCENDANTS filter); else from
+ * the whole domain's family, loaded once into *fam for a listing's worth
+ * of snapshots.  Unknown counts stay 0. */
+static void hv_counts(const sb_dom *d, const char *name, sb_snapshot_info *out,
+                      struct sb_snap_family **fam)
+{
+    size_t n = 0;
+    int rc = sb_snap__count(d, name, 0, &n);
+
+    if (rc == 0 &&
+        sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_LIST_CHILDREN,
+                                SB_SNAPSHOT_LIST_DESCENDANTS) == 0 &&
+        sb_snap__count(d, name, SB_SNAPSHOT_LIST_DESCENDANTS, &out->descendants) == 0) {
+        out->children = n;
+        return;
+    }
+    if (rc < 0 && rc != -SB_ERR_NO_SUPPORT)
+        return;
+    if (!*fam) {
+        if (!(*fam = calloc(1, sizeof(**fam))))
+            return;
+        if (sb_snap_family_load(d, *fam) < 0) /* unknown: an empty family */
+            sb_snap_family_free(*fam);
+    }
+    sb_snap_family_counts(*fam, name, &out->children, &out->descendants);
+}
+
 /* Info for hypervisor-owned metadata, from the plugin's answers. */
-static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info *out)
+static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info *out,
+                            struct sb_snap_family **fam)
 {
     char *xml = NULL, *cur = NULL, *parent = NULL;
     sb_snapdef *def = NULL;
-    size_t n = 0;
     int rc;
 
     if ((rc = sb_snap__xml(d, name, 0, &xml)) < 0)
@@ -115,18 +143,14 @@ static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info 
     out->state = def->state;
     out->external = sb_snapdef_is_external(def);
     out->creation_time = def->creation_time;
-    out->has_metadata = 0; /* the hypervisor keeps it, not the broker */
+    /* the broker keeps none; the hypervisor may keep libvirt's kind */
+    out->has_metadata = d->c->caps->hv_has_metadata != 0;
     /* The rest is optional: a plugin may legitimately fail to answer. */
     if (sb_snap__current(d, &cur) == 0)
         out->is_current = strcmp(cur, name) == 0;
     if (sb_snap__parent(d, name, &parent) == 0)
         snprintf(out->parent, sizeof(out->parent), "%s", parent);
-    if (sb_snap__count(d, name, 0, &n) == 0)
-        out->children = n;
-    if (sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_LIST_CHILDREN,
-                                SB_SNAPSHOT_LIST_DESCENDANTS) == 0 &&
-        sb_snap__count(d, name, SB_SNAPSHOT_LIST_DESCENDANTS, &n) == 0)
-        out->descendants = n;
+    hv_counts(d, name, out, fam);
     sb_error_clear();
 out:
     sb_snapdef_free(def);
@@ -134,6 +158,13 @@ out:
     free(cur);
     free(parent);
     return rc;
+}
+
+static void family_drop(struct sb_snap_family *fam)
+{
+    if (fam)
+        sb_snap_family_free(fam);
+    free(fam);
 }
 
 /* Info of one node of a loaded tree, descendants left at 0. */
@@ -163,8 +194,12 @@ int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out)
     int rc;
 
     memset(out, 0, sizeof(*out));
-    if (!d->s)
-        return info_from_plugin(d, name, out);
+    if (!d->s) {
+        struct sb_snap_family *fam = NULL;
+        rc = info_from_plugin(d, name, out, &fam);
+        family_drop(fam);
+        return rc;
+    }
     if ((rc = sb_snap_lookup(d->s, d->name, name, &n)) < 0)
         return rc;
     const sb_tree *t = sb_store_tree(d->s);
@@ -226,10 +261,12 @@ int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char *
     if (!d->s) {
         if ((rc = sb_snap__list(d, from, flags, &names, &n)) < 0)
             return rc;
+        struct sb_snap_family *fam = NULL;
         if (!(info = calloc(n + 1, sizeof(*info))))
             rc = sb_error_oom();
         for (size_t i = 0; i < n && rc == 0; i++)
-            rc = sb_snap__info(d, names[i], &info[i]);
+            rc = info_from_plugin(d, names[i], &info[i], &fam);
+        family_drop(fam);
     } else {
         rc = infos_from_tree(d, from, flags, &names, &info, &n);
     }

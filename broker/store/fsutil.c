@@ -120,9 +120,17 @@ int sb_fs_pwrite2(int fd, const void *a, size_t alen, const void *b, size_t blen
 
 int sb_fs_lock(int fd, int op, bool wait, const char *path)
 {
+    struct stat st;
+
     for (;;) {
-        if (flock(fd, op | (wait ? 0 : LOCK_NB)) == 0)
-            return 0;
+        if (flock(fd, op | (wait ? 0 : LOCK_NB)) == 0) {
+            if (op != LOCK_EX || fstat(fd, &st) < 0 || st.st_nlink > 0)
+                return 0;
+            (void)flock(fd, LOCK_UN);
+            return sb_error_set(SB_ERR_OPERATION_INVALID,
+                                "'%s' was removed while this process waited for it (the "
+                                "domain was undefined)", path);
+        }
         if (errno == EINTR)
             continue;
         if (errno == EWOULDBLOCK)

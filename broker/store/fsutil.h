@@ -23,7 +23,9 @@ int sb_fs_pwrite_all(int fd, const void *buf, size_t len, off_t off, const char 
 int sb_fs_pwrite2(int fd, const void *a, size_t alen, const void *b, size_t blen, off_t off,
                   const char *path);
 /* flock with EINTR retry.  op is LOCK_SH or LOCK_EX; with !wait a busy
- * lock gives -SB_ERR_OPERATION_INVALID. */
+ * lock gives -SB_ERR_OPERATION_INVALID, and so does an exclusive lock on
+ * a file that was unlinked meanwhile (sb_store_remove): no writer works
+ * on files no other process can open any more. */
 int sb_fs_lock(int fd, int op, bool wait, const char *path);
 void sb_fs_unlock(int fd);
 

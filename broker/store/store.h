@@ -172,6 +172,20 @@ int sb_store_compact(sb_store *s);
  * and write the loaded state as a fresh log.  Clears the damage. */
 int sb_store_repair(sb_store *s);
 
+/* False for a read-only handle of a store that does not exist (yet): its
+ * open created nothing and the tree is empty. */
+bool sb_store_on_disk(const sb_store *s);
+/* The domain is gone: remove its store (files and directory) when it
+ * holds nothing - no snapshot, no unresolved intent, no damage; else keep
+ * it.  Needs the operation lock (sb_store_operation_begin); afterwards
+ * only close is useful.  A process waiting for this store's exclusive
+ * lock meanwhile gets OPERATION_INVALID (sb_fs_lock), never a write into
+ * the removed files. */
+int sb_store_remove(sb_store *s);
+/* True when this handle's files were removed since it opened them (by
+ * sb_store_remove in some process): reopen. */
+bool sb_store_removed(const sb_store *s);
+
 /* Verify invariants: the log re-read from disk has valid checksums and
  * decodes, every parent exists, no cycles, child counts and leaf list
  * agree, at most one current, current exists.  *report (malloc'd, may be

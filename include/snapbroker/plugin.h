@@ -129,6 +129,13 @@ struct sb_plugin_caps {
      * for (and the plugin refuses it, naming the disk).  0: libvirt's rule
      * (the default location, like any disk). */
     uint32_t readonly_unlisted_no;
+    /* Since 1.1 (0 in a 1.0 block).  SB_META_HYPERVISOR only: 1 when the
+     * hypervisor keeps snapshot metadata of libvirt's kind, which
+     * virDomainSnapshotHasMetadata reports as 1 (libvirt's qemu and test
+     * drivers): snapshot-info then says has_metadata 1, and LIST_METADATA /
+     * LIST_NO_METADATA filter by it.  0 (as in 1.0): has_metadata 0, as
+     * with vSphere and VirtualBox. */
+    uint32_t hv_has_metadata;
 };
 
 /* Smallest caps block the broker accepts: every member of 1.0 (members

@@ -99,6 +99,9 @@ typedef struct sb_connection_caps {
     unsigned name_max;            /* longest snapshot name in bytes (<= 255) */
     unsigned max_snapshots;       /* per domain; 0 = no limit */
     unsigned max_depth;           /* longest parent chain; 0 = no limit */
+    int has_metadata;             /* what snapshot info reports: 1 for the
+                                     broker's metadata and for a hypervisor
+                                     that keeps libvirt's kind */
 } sb_connection_caps;
 
 SB_API int sb_connection_get_caps(sb_connection_caps *out, const sb_connection *c);

@@ -154,6 +154,10 @@ char *lvp_auth_file_lookup(const char *path, const char *section, const char *ke
 
 /* <name> of a <domainsnapshot>; malloc'd, NULL if none or unreadable. */
 char *lvp_xml_snapshot_name(const char *xml);
+/* A create definition whose <name> is its <creationTime>, i.e. the
+ * name the broker gave a create without one, without that <name>
+ * (malloc'd); NULL for any other definition. */
+char *lvp_xml_without_default_name(const char *xml);
 /* What a snapshot's storage is: the sources of its external disks, its
  * memory file, the sources of its internal disks' images (from the
  * embedded <domain>).  Arrays of malloc'd strings. */

@@ -42,6 +42,7 @@ static const struct sb_plugin_caps caps_qemu = {
     .xml_flags = SB_SNAPSHOT_XML_SECURE,
     .disk_override = SB_DISK_OVERRIDE_ALLOWED,
     .names_unique = 1,
+    .hv_has_metadata = 1, /* libvirt keeps the tree: HasMetadata is 1 */
 };
 
 /* test: no DISK_ONLY, REUSE_EXT or NO_METADATA; no METADATA_ONLY delete;
@@ -59,6 +60,7 @@ static const struct sb_plugin_caps caps_test = {
     .xml_flags = SB_SNAPSHOT_XML_SECURE,
     .disk_override = SB_DISK_OVERRIDE_ALLOWED,
     .names_unique = 1,
+    .hv_has_metadata = 1,
 };
 
 /* esx: vSphere keeps the tree; no per-disk entries, no redefine, revert

@@ -63,6 +63,30 @@ char *lvp_xml_snapshot_name(const char *xml)
     return name;
 }
 
+char *lvp_xml_without_default_name(const char *xml)
+{
+    xmlDocPtr doc = parse(xml, "domainsnapshot");
+    xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+    xmlNodePtr name = child(root, "name"), ct = child(root, "creationTime");
+    xmlChar *n = name ? xmlNodeGetContent(name) : NULL;
+    xmlChar *t = ct ? xmlNodeGetContent(ct) : NULL;
+    char *out = NULL;
+
+    if (n && t && *n && xmlStrEqual(n, t)) {
+        xmlChar *buf = NULL;
+        int len = 0;
+        xmlUnlinkNode(name);
+        xmlFreeNode(name);
+        xmlDocDumpMemory(doc, &buf, &len);
+        out = buf ? strdup((const char *)buf) : NULL;
+        xmlFree(buf);
+    }
+    xmlFree(n);
+    xmlFree(t);
+    xmlFreeDoc(doc);
+    return out;
+}
+
 static int push(char ***v, size_t *n, char *s)
 {
     char **nv;

@@ -532,7 +532,7 @@ static void undefine_guards_metadata(void **state)
     struct fx *f = *state;
     const char *dom_xml = "<domain type='test'><name>d2</name><memory>8192</memory>"
                           "<os><type>hvm</type></os></domain>";
-    char *name = NULL, **names = NULL;
+    char *name = NULL, **names = NULL, *report = NULL, store[128];
     size_t n = 0;
 
     assert_int_equal(sb_domain_define(&name, f->c, dom_xml), 0);
@@ -542,11 +542,20 @@ static void undefine_guards_metadata(void **state)
                      0);
     expect_error(sb_domain_undefine(f->c, "d2", 0), SB_ERR_OPERATION_INVALID, "1 snapshot");
     assert_int_equal(sb_domain_undefine(f->c, "d2", SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), 0);
+    /* nothing of the domain stays under the state directory */
+    snprintf(store, sizeof(store), "%s/hosts/ref_default/domains/d2", f->dir);
+    assert_int_equal(access(store, F_OK), -1);
     assert_int_equal(sb_domain_define(&name, f->c, dom_xml), 0);
     free(name);
     assert_int_equal(sb_snapshot_list(&names, &n, f->c, "d2", NULL, 0), 0);
     assert_int_equal(n, 0);
     sb_names_free(names, n);
+    /* checking a domain that has no metadata makes no store */
+    assert_int_equal(sb_check(&report, f->c, "d2", 0), 0);
+    free(report);
+    assert_int_equal(access(store, F_OK), -1);
+    assert_int_equal(sb_domain_undefine(f->c, "d2", 0), 0);
+    assert_int_equal(access(store, F_OK), -1);
     expect_error(sb_domain_undefine(f->c, "nosuch", 0), SB_ERR_NO_DOMAIN, "nosuch");
 }
 

@@ -6,10 +6,16 @@
 # the semantics do not depend on and a loaded disk makes slow.
 #   run-kit.sh CLI URI [KIT OPTIONS...]
 # TAP on stdout; exit status that of the kit.
+# A URI '@SCRIPT' names a wrapper beside this script that sets a host up
+# first (a private daemon, a simulator's VM), run as SCRIPT CLI [KIT
+# OPTIONS...]; it calls run-kit.sh again with the host's URI.
 set -u
 cli=$1
 uri=$2
 shift 2
+case "$uri" in
+    @*) exec "$(dirname "$0")/${uri#@}" "$cli" "$@" ;;
+esac
 base=${TMPDIR:-/tmp}
 [ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
 state=$(mktemp -d "$base/sbkit-state.XXXXXX") || exit 1

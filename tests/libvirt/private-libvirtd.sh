@@ -25,17 +25,25 @@
 # - tini is the namespace's init: it reaps the QEMUs libvirt double-forks
 #   at once (libvirt polls until they are gone).
 # The daemon listens on DIR/sock/libvirt-sock and on 127.0.0.1:PORT (tcp,
-# no authentication: loopback only, for the remote-transport tests).
+# no authentication: loopback only, for the remote-transport tests); PORT
+# "none": the unix socket only.  LVD_DRIVERS (default "qemu storage"): the
+# driver modules to load; "" serves libvirt's test driver alone (it is part
+# of libvirt itself: test+unix:///default?socket=DIR/sock/libvirt-sock).
 set -eu
 D=$1
 PORT=$2
+modules=${LVD_DRIVERS-qemu storage}
 [ "$$" = 1 ] || { echo "private-libvirtd.sh: not PID 1 of a new namespace (see its header)" >&2; exit 2; }
 [ -d /etc/libvirt ] || { echo "private-libvirtd.sh: /etc/libvirt missing (is libvirt installed?)" >&2; exit 2; }
 drivers=
 for d in /usr/lib/*/libvirt/connection-driver /usr/lib/libvirt/connection-driver; do
     [ -f "$d/libvirt_driver_qemu.so" ] && drivers=$d && break
 done
-[ -n "$drivers" ] || { echo "private-libvirtd.sh: libvirt's qemu driver is not installed" >&2; exit 2; }
+[ -n "$drivers" ] || [ -z "$modules" ] ||
+    { echo "private-libvirtd.sh: libvirt's qemu driver is not installed" >&2; exit 2; }
+listen=--listen
+tcp=1
+[ "$PORT" = none ] && listen= && tcp=0
 
 mkdir -p "$D/etc" "$D/var-upper" "$D/var-work" "$D/sock" "$D/drivers" "$D/log"
 cat >"$D/etc/libvirtd.conf" <<EOF
@@ -44,7 +52,7 @@ unix_sock_rw_perms = "0700"
 auth_unix_rw = "none"
 auth_unix_ro = "none"
 listen_tls = 0
-listen_tcp = 1
+listen_tcp = $tcp
 listen_addr = "127.0.0.1"
 tcp_port = "$PORT"
 auth_tcp = "none"
@@ -65,7 +73,7 @@ cp /etc/group "$D/group"
 grep -q '^libvirt-qemu:' "$D/passwd" ||
     echo 'libvirt-qemu:x:64055:64055:private libvirtd:/nonexistent:/usr/sbin/nologin' >>"$D/passwd"
 grep -q '^libvirt-qemu:' "$D/group" || echo 'libvirt-qemu:x:64055:' >>"$D/group"
-for m in qemu storage; do
+for m in $modules; do
     ln -sf "$drivers/libvirt_driver_$m.so" "$D/drivers/"
 done
 
@@ -78,4 +86,4 @@ umount -l /sys/fs/cgroup 2>/dev/null || true
 mkdir -p /var/lib/libvirt /var/cache/libvirt /var/log/libvirt /run/libvirt
 
 export LIBVIRT_DRIVER_DIR="$D/drivers"
-exec tini -- /usr/sbin/libvirtd -f "$D/etc/libvirtd.conf" --listen
+exec tini -- /usr/sbin/libvirtd -f "$D/etc/libvirtd.conf" $listen

@@ -156,6 +156,13 @@ static void test_bad_meta_owner(void **state)
             "capability meta_owner has invalid value 7");
 }
 
+static void test_hv_metadata_needs_hypervisor_owner(void **state)
+{
+    (void)state;
+    refused(FIXTURE("fx_hv_metadata_broker"), SB_ERR_PLUGIN_ABI,
+            "hv_has_metadata is 1 but meta_owner is not HYPERVISOR");
+}
+
 static void test_hypervisor_meta_needs_list(void **state)
 {
     (void)state;
@@ -377,6 +384,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entry_error_with_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_error_silent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_meta_owner, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_hv_metadata_needs_hypervisor_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hypervisor_meta_needs_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_caps_nonzero_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_null_caps, setup, teardown),

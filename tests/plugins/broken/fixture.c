@@ -145,6 +145,9 @@ static const struct sb_plugin_caps caps = {
 #endif
     .disk_override = SB_DISK_OVERRIDE_ALLOWED,
     .default_location = SB_LOCATION_INTERNAL,
+#ifdef FX_HV_METADATA_BROKER
+    .hv_has_metadata = 1, /* only for hypervisor-owned metadata */
+#endif
 };
 #define CAPS (&caps)
 #endif

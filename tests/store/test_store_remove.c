@@ -1,0 +1,140 @@
+/* Removing the store of an undefined domain (sb_store_remove): only an
+ * empty store goes, with its directory; a handle opened before the
+ * removal - a process that waited for the lock meanwhile holds it on the
+ * unlinked files - refuses to write instead of writing where no one will
+ * read; a read-only look at a domain without a store creates nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "core/error.h"
+#include "store_helpers.h"
+#include "tree_helpers.h"
+
+#define W SB_STORE_WRITABLE
+
+static char *dir;
+static char path[4096];
+
+static int setup(void **state)
+{
+    (void)state;
+    dir = make_tmpdir();
+    return dir ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    rm_rf(dir);
+    free(dir);
+    return 0;
+}
+
+static const char *at(const char *rel)
+{
+    snprintf(path, sizeof(path), "%s/hosts/h/domains/%s", dir, rel);
+    return path;
+}
+
+static sb_store *open_ok(unsigned flags)
+{
+    sb_store *s = NULL;
+    if (sb_store_open(dir, "h", "d", flags, &s) < 0)
+        fail_msg("open: %s", sb_error_last()->message);
+    return s;
+}
+
+static void add(sb_store *s, const char *name)
+{
+    sb_tree_snapshot x = snap(name, NULL, SB_STATE_SHUTOFF, false);
+    if (sb_store_create(s, &x) < 0)
+        fail_msg("create %s: %s", name, sb_error_last()->message);
+}
+
+static void removes_an_empty_store(void **state)
+{
+    (void)state;
+    sb_store *s = open_ok(W);
+    add(s, "s1");
+    assert_int_equal(sb_store_delete(s, "s1", 0), 0);
+    assert_int_equal(sb_store_operation_begin(s), 0);
+    assert_int_equal(sb_store_remove(s), 0);
+    sb_store_operation_end(s);
+    sb_store_close(s);
+    assert_int_equal(access(at("d"), F_OK), -1);
+
+    /* reading a domain without a store creates nothing */
+    s = open_ok(0);
+    assert_false(sb_store_on_disk(s));
+    assert_int_equal(sb_tree_count(sb_store_tree(s)), 0);
+    sb_store_close(s);
+    assert_int_equal(access(at("d"), F_OK), -1);
+}
+
+static void keeps_a_store_with_snapshots(void **state)
+{
+    (void)state;
+    sb_store *s = open_ok(W);
+    add(s, "s1");
+    assert_int_equal(sb_store_operation_begin(s), 0);
+    assert_int_equal(sb_store_remove(s), 0);
+    sb_store_operation_end(s);
+    sb_store_close(s);
+    assert_int_equal(access(at("d/snapshots.log"), F_OK), 0);
+    s = open_ok(0);
+    assert_true(sb_store_on_disk(s));
+    assert_int_equal(sb_tree_count(sb_store_tree(s)), 1);
+    sb_store_close(s);
+}
+
+static void needs_the_operation_lock(void **state)
+{
+    (void)state;
+    sb_store *s = open_ok(W);
+    assert_int_equal(sb_store_remove(s), -SB_ERR_INTERNAL_ERROR);
+    sb_store_close(s);
+    s = open_ok(0);
+    assert_int_equal(sb_store_remove(s), -SB_ERR_OPERATION_DENIED);
+    sb_store_close(s);
+    assert_int_equal(access(at("d/lock"), F_OK), 0);
+}
+
+static void an_older_handle_refuses_to_write(void **state)
+{
+    (void)state;
+    sb_store *a = open_ok(W), *b = open_ok(W);
+    assert_int_equal(sb_store_operation_begin(a), 0);
+    assert_int_equal(sb_store_remove(a), 0);
+    sb_store_close(a);
+    assert_true(sb_store_removed(b));
+    sb_tree_snapshot x = snap("late", NULL, SB_STATE_SHUTOFF, false);
+    if (sb_store_create(b, &x) != -SB_ERR_OPERATION_INVALID)
+        fail_msg("create on a removed store: %s", sb_error_last()->message);
+    assert_non_null(strstr(sb_error_last()->message, "was removed"));
+    assert_true(sb_store_operation_begin(b) < 0); /* its oplock file is gone too */
+    sb_store_close(b);
+    assert_int_equal(access(at("d"), F_OK), -1);
+
+    /* a new handle makes a new store */
+    b = open_ok(W);
+    assert_false(sb_store_removed(b));
+    add(b, "again");
+    sb_store_close(b);
+    b = open_ok(0);
+    assert_int_equal(sb_tree_count(sb_store_tree(b)), 1);
+    sb_store_close(b);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(removes_an_empty_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(keeps_a_store_with_snapshots, setup, teardown),
+        cmocka_unit_test_setup_teardown(needs_the_operation_lock, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_older_handle_refuses_to_write, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
