@@ -316,6 +316,27 @@ static int check_limits_hypervisor(const sb_dom *d)
     return 0;
 }
 
+/* The name of the snapshot the hypervisor took: the one in the definition
+ * the plugin returned, as a hypervisor may name a create without <name> by
+ * its own clock (which can have ticked since the broker chose the name);
+ * else the requested one. */
+static int taken_name(char **out_name, const char *plugin_xml, const char *requested)
+{
+    sb_snapdef *taken = NULL;
+    char *canonical = NULL;
+    int rc;
+
+    if (plugin_xml && sb_snap_canonical(plugin_xml, &canonical, &taken) == 0)
+        rc = sb_strdup_out(out_name, taken->name);
+    else {
+        sb_error_clear(); /* the snapshot exists: name it as requested */
+        rc = sb_strdup_out(out_name, requested);
+    }
+    free(canonical);
+    sb_snapdef_free(taken);
+    return rc;
+}
+
 /* Hypervisor-owned metadata: the plugin gets the normalized XML. */
 static int create_hypervisor(sb_dom *d, struct sb_snap_request *rq, char **out_name)
 {
@@ -333,7 +354,7 @@ static int create_hypervisor(sb_dom *d, struct sb_snap_request *rq, char **out_n
         goto out;
     SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, d->name, xml, rq->flags);
     if (rc >= 0 && out_name)
-        rc = sb_strdup_out(out_name, def->name);
+        rc = taken_name(out_name, plugin_xml, def->name);
 out:
     free(xml);
     free(plugin_xml);

@@ -312,7 +312,8 @@ struct sb_plugin {
      * memory and every disk filled in, the domain embedded), flags are
      * those the caller passed (minus REDEFINE, which the broker handles for
      * broker-owned metadata).  On success *out_xml may receive the final
-     * definition (e.g. driver types filled in) or stay NULL. */
+     * definition (e.g. driver types filled in) or stay NULL; with
+     * SB_META_HYPERVISOR its <name> is the one the caller is given. */
     int (*snapshot_create)(char **out_xml, sb_conn *c, const char *domain,
                            const char *snapshot_xml, unsigned flags);
     /* Revert the domain to a snapshot (its full stored XML).  *out_xml may

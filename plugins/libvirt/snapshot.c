@@ -72,6 +72,14 @@ static int op_create(sb_conn *c, void *arg)
         unnamed = lvp_xml_without_default_name(a->xml);
     if (!(s = virDomainSnapshotCreateXML(d, unnamed ? unnamed : a->xml, a->flags)))
         rc = lvp_fail_vir(c, "snapshot of domain '%s'", a->domain);
+    else if (unnamed && a->out_str) {
+        /* the broker learns libvirt's name from the definition; without it
+         * it keeps its own, which the clock may have passed */
+        char *taken = virDomainSnapshotGetXMLDesc(s, VIR_DOMAIN_SNAPSHOT_XML_SECURE);
+        if (taken)
+            (void)lvp_out_str(c, a->out_str, taken); /* the snapshot exists */
+        free(taken);
+    }
     release(d, s);
     free(unnamed);
     return rc;
@@ -80,8 +88,10 @@ static int op_create(sb_conn *c, void *arg)
 int lvp_snapshot_create(char **out_xml, sb_conn *c, const char *domain,
                         const char *snapshot_xml, unsigned flags)
 {
-    struct snap_args a = { .domain = domain, .xml = snapshot_xml, .flags = flags };
-    (void)out_xml; /* libvirt keeps the definition; the broker asks for it */
+    /* libvirt keeps the definition; the broker asks for it, and is given it
+     * only for an unnamed create, to learn the name libvirt chose */
+    struct snap_args a = { .domain = domain, .xml = snapshot_xml, .flags = flags,
+                           .out_str = out_xml };
     return lvp_call(c, LVP_WRITE, "snapshot create", op_create, &a);
 }
 
