@@ -52,4 +52,17 @@ until virsh -q -c "$uri" uri >/dev/null 2>&1; do
     fi
     sleep 0.1
 done
+# An ASan build of the CLI gets libvirt only through dlopen, which ASan
+# handles badly (tests/libvirt/lvt.c, asan_preload): its XDR interceptors
+# find no libtirpc, and LeakSanitizer's exit scan misreads the dlopen'ed
+# libvirt's thread-local storage.  Such a CLI gets both preloaded.
+if ldd "$cli" 2>/dev/null | grep -q libasan; then
+    libs=$(ldconfig -p | awk '$1 == "libtirpc.so.3" || $1 == "libvirt.so.0" {print $NF}' |
+        sort -u | tr '\n' ' ')
+    if [ -n "$libs" ]; then
+        LD_PRELOAD="${libs% }"
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+        export LD_PRELOAD ASAN_OPTIONS
+    fi
+fi
 "$here/run-kit.sh" "$cli" "libvirt+$uri" "$@"
