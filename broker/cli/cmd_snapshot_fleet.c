@@ -24,24 +24,41 @@ struct unit {
     unsigned long long factor;
 };
 
-/* NUMBER[UNIT] with one of units (case-insensitive); a bare number is in
- * the first unit.  0, or -1 when s is not such a value or overflows. */
+/* NUMBER[.FRACTION][UNIT] with one of units (case-insensitive); a bare
+ * number is in the first unit.  The fraction is exact to the byte or
+ * second, rounded down ("1.5G" is 1610612736): it is kept as an integer
+ * over 10^digits, never as a double.  0, or -1 when s is not such a value
+ * or overflows. */
 static int parse_scaled(const char *s, const struct unit *units, unsigned long long *out)
 {
     char *end;
+    unsigned long long frac = 0, scale = 1;
+
     errno = 0;
     if (!isdigit((unsigned char)*s))
         return -1;
     unsigned long long v = strtoull(s, &end, 10);
     if (errno)
         return -1;
+    if (*end == '.') {
+        if (!isdigit((unsigned char)end[1]))
+            return -1;
+        for (end++; isdigit((unsigned char)*end); end++) {
+            if (scale >= 1000000000ULL)
+                return -1; /* more than nine decimals: finer than any unit */
+            frac = frac * 10 + (unsigned long long)(*end - '0');
+            scale *= 10;
+        }
+    }
     while (*end == ' ')
         end++;
     for (const struct unit *u = units; u->name; u++) {
         if ((*end == '\0' && u == units) || (*end && strcasecmp(end, u->name) == 0)) {
-            if (v > ~0ULL / u->factor)
+            unsigned __int128 total = (unsigned __int128)v * u->factor +
+                                      (unsigned __int128)frac * u->factor / scale;
+            if (total > ~0ULL)
                 return -1;
-            *out = v * u->factor;
+            *out = (unsigned long long)total;
             return 0;
         }
     }
@@ -271,7 +288,7 @@ static int read_query(sb_fleet_query *q, const sb_args *args)
                          "or 2w", older);
     if (larger && parse_size(larger, &q->larger_than) < 0)
         return cli_error(SB_ERR_INVALID_ARG,
-                         "--larger-than '%s': expected a size such as 1048576, 512M, 10GiB "
+                         "--larger-than '%s': expected a size such as 1048576, 512M, 1.5G, 10GiB "
                          "or 2TB", larger);
     if (parallel) {
         char *end;

@@ -122,6 +122,16 @@ hasnt out " mid " "mid holds less"
 expect 0 "--larger-than 2228224: more than, not as much as" -- \
     snapshot-list --all-hosts --host q --larger-than 2228224
 hasnt out " base " "base holds exactly 2228224 bytes"
+expect 0 "--larger-than 2.1M: a decimal size" -- \
+    snapshot-list --all-hosts --host q --larger-than 2.1M
+has out " base " "base holds more than 2.1 MiB (2202009 bytes)"
+hasnt out " mid " "mid holds less"
+expect 0 "--larger-than 2.125MiB is exactly base's 2228224 bytes" -- \
+    snapshot-list --all-hosts --host q --larger-than 2.125MiB
+hasnt out " base " "base holds exactly 2.125 MiB, not more"
+expect 0 "--older-than 0.5d: a decimal duration" -- snapshot-list --all-hosts --host a \
+    --older-than 0.5d
+hasnt out " a1 " "a1 is younger than half a day"
 expect 0 "--older-than 1d: nothing that old" -- snapshot-list --all-hosts --host a \
     --older-than 1d
 hasnt out " a1 " "a1 is younger than a day"
@@ -136,6 +146,8 @@ has out " q      qemu     ok       1         3 " "q: 1 domain, 3 snapshots"
 # option errors: the command does not run
 expect 1 "--larger-than needs a size" -- snapshot-list --all-hosts --larger-than 1x
 has err "--larger-than '1x': expected a size" "the bad size is named"
+expect 1 "a decimal point needs digits after it" -- snapshot-list --all-hosts --larger-than 2.M
+has err "--larger-than '2.M': expected a size" "the bad size is named"
 expect 1 "--older-than needs a duration" -- snapshot-list --all-hosts --older-than soon
 has err "--older-than 'soon'" "the bad duration is named"
 expect 1 "--host needs --all-hosts" -- snapshot-list test --host a
