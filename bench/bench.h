@@ -41,8 +41,8 @@ int bench_run(char *const argv[], int keep_output);
 int bench_in_child(void (*fn)(void *arg, int fd), void *arg, void *out, size_t len);
 
 /* Pin the calling thread (and what it forks) to CPU cpu; -1 = all CPUs.
- * libvirt's QEMU capability cache depends on the CPU (perf-anchors
- * surprise 1), so libvirt opens are pinned to stay comparable. */
+ * libvirt's QEMU capability cache is keyed on the CPU it was written on,
+ * so libvirt opens are pinned to stay comparable. */
 void bench_pin(int cpu);
 
 /* libvirt test:///default's internal snapshot of the running "test"

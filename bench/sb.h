@@ -9,7 +9,7 @@
 /* The domain every W1/W2/W4 snapbroker target works on. */
 #define BENCH_SB_DOMAIN "bench"
 
-/* A qcow2 image of the anchors' shape: size (qemu-img units, "1G") with
+/* A qcow2 image of W3's shape: size (qemu-img units, "1G") with
  * data_mib MiB written at its start (0: empty).  Dies on failure. */
 void bench_disk(const char *path, const char *size, int data_mib);
 

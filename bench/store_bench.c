@@ -1,4 +1,4 @@
-/* store_bench: the snapshot store at scale, shaped like perf-anchors.md W1
+/* store_bench: the snapshot store at scale, shaped like W1
  * (redefine N snapshots, chain and wide, then query) and W2 (cold open of
  * a populated store).  Prints markdown tables.
  *

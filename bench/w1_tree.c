@@ -1,4 +1,4 @@
-/* w1_tree: W1 of perf-anchors.md - redefine N snapshots one call at a time
+/* w1_tree: W1 of bench/README.md - redefine N snapshots one call at a time
  * (chain and wide), then query the tree; snapbroker (public API, shipped
  * qemu plugin, a defined domain with a real qcow2 disk, state in a scratch
  * dir) against libvirt test:///default and qemu:///embed, same XML shape

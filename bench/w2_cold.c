@@ -1,4 +1,4 @@
-/* w2_cold: W2 of perf-anchors.md - a new process opens a populated store
+/* w2_cold: W2 of bench/README.md - a new process opens a populated store
  * and lists all snapshots; the parent times fork+exec to the first line
  * of output, and to the end of the whole listing (the process exits).
  * Targets, interleaved rep by rep:
@@ -11,7 +11,7 @@
  * The stores are W1's chains (w1_tree --keep DIR).  Children other than
  * the CLI report their own open/list split and peak RSS after the first
  * line.  Everything is pinned to CPU 0 (libvirt's capability cache is
- * keyed on the CPU it was written on: perf-anchors surprise 1).
+ * keyed on the CPU it was written on).
  *
  *   w2_cold --stores DIR --cli PATH [--sizes 1000,10000,100000] [--reps 11] */
 #include <errno.h>

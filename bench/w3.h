@@ -1,4 +1,4 @@
-/* w3_ops - W3 of perf-anchors.md: real operations on a running guest
+/* w3_ops - W3 of bench/README.md: real operations on a running guest
  * (256 MiB, one 1 GiB qcow2 disk holding 64 MiB of data, KVM when
  * /dev/kvm opens, else TCG), timed per operation for each target, targets
  * interleaved rep by rep. */

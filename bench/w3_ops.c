@@ -1,5 +1,5 @@
-/* w3_ops: W3 of perf-anchors.md - real operations on a running guest of
- * the anchors' shape: 256 MiB of RAM, one 1 GiB qcow2 disk holding 64 MiB
+/* w3_ops: W3 of bench/README.md - real operations on a running guest of
+ * the benchmark's shape: 256 MiB of RAM, one 1 GiB qcow2 disk holding 64 MiB
  * of data.
  *
  *   w3_ops [--reps 11] [--work DIR] [--no-embed]
@@ -263,7 +263,7 @@ int main(int argc, char **argv)
     snprintf(tmpl, sizeof tmpl, "%s/embed-template", work);
     if (!getenv("BENCH_EMBED_TEMPLATE"))
         setenv("BENCH_EMBED_TEMPLATE", tmpl, 1);
-    /* the anchors' disk: 1 GiB, 64 MiB of data; every target gets a copy */
+    /* W3's disk: 1 GiB, 64 MiB of data; every target gets a copy */
     snprintf(disk_tmpl, sizeof disk_tmpl, "%s/w3-disk-template.qcow2", work);
     bench_disk(disk_tmpl, "1G", 64);
 

@@ -1,4 +1,4 @@
-/* w4_xml: W4 of perf-anchors.md - snapshot XML round trip.
+/* w4_xml: W4 of bench/README.md - snapshot XML round trip.
  *   snapbroker normalize  sb_xml_normalize (redefine mode): parse, check,
  *                         format - the XML engine alone (public, xml.h)
  *   snapbroker API        sb_snapshot_create_xml(REDEFINE) + sb_snapshot_get_xml
