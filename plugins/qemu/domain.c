@@ -5,7 +5,7 @@
  * in docs/qemu.md), or refused with CONFIG_UNSUPPORTED naming it: nothing
  * is silently dropped.
  */
-#include "qp.h"
+#include "devices.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -73,20 +73,20 @@ static xmlDocPtr parse_doc(qp_ctx *ctx, const char *xml)
     return doc;
 }
 
-static int is_el(xmlNodePtr n, const char *name)
+int qp_xml_is(xmlNodePtr n, const char *name)
 {
     return n && n->type == XML_ELEMENT_NODE && strcmp((const char *)n->name, name) == 0;
 }
 
-static xmlNodePtr child(xmlNodePtr n, const char *name)
+xmlNodePtr qp_xml_child(xmlNodePtr n, const char *name)
 {
     for (xmlNodePtr c = n ? n->children : NULL; c; c = c->next)
-        if (is_el(c, name))
+        if (qp_xml_is(c, name))
             return c;
     return NULL;
 }
 
-static char *prop(xmlNodePtr n, const char *name)
+char *qp_xml_prop(xmlNodePtr n, const char *name)
 {
     xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
     char *s = v ? qp_strdup((const char *)v) : NULL;
@@ -94,7 +94,7 @@ static char *prop(xmlNodePtr n, const char *name)
     return s;
 }
 
-static char *text(xmlNodePtr n)
+char *qp_xml_text(xmlNodePtr n)
 {
     if (!n)
         return NULL;
@@ -135,6 +135,16 @@ void qp_domain_free(qp_domain *d)
         free(k->format);
     }
     free(d->disks);
+    for (size_t i = 0; i < d->nnics; i++) {
+        free(d->nics[i].type);
+        free(d->nics[i].model);
+        free(d->nics[i].mac);
+        free(d->nics[i].bridge);
+        free(d->nics[i].ifname);
+    }
+    free(d->nics);
+    free(d->vnc_listen);
+    free(d->video);
     free(d);
 }
 
@@ -155,7 +165,7 @@ static int parse_location(const char *s)
 
 static int scale_kib(qp_ctx *ctx, xmlNodePtr n, const char *what, unsigned long long *out)
 {
-    char *t = text(n), *unit = prop(n, "unit"), *end = NULL;
+    char *t = qp_xml_text(n), *unit = qp_xml_prop(n, "unit"), *end = NULL;
     int r = 0;
     unsigned long long v = t && *t ? strtoull(t, &end, 10) : 0;
     if (!t || !*t || (end && *end)) {
@@ -197,8 +207,8 @@ static int in_list(const char *s, const char *const *list)
 
 static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
 {
-    k->type = prop(n, "type");
-    k->device = prop(n, "device");
+    k->type = qp_xml_prop(n, "type");
+    k->device = qp_xml_prop(n, "device");
     if (!k->type)
         k->type = qp_strdup("file");
     if (!k->device)
@@ -209,7 +219,7 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
     if (strcmp(k->device, "disk") && strcmp(k->device, "cdrom"))
         return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                         "<disk device='%s'>: only disk and cdrom are supported", k->device);
-    char *snap = prop(n, "snapshot");
+    char *snap = qp_xml_prop(n, "snapshot");
     k->snapshot = parse_location(snap);
     if (k->snapshot < 0) {
         int r = qp_error(ctx, SB_ERR_XML_ERROR,
@@ -223,9 +233,9 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
             continue;
         const char *cn = (const char *)c->name;
         if (!strcmp(cn, "source")) {
-            k->source = prop(c, !strcmp(k->type, "file") ? "file" : "dev");
+            k->source = qp_xml_prop(c, !strcmp(k->type, "file") ? "file" : "dev");
         } else if (!strcmp(cn, "driver")) {
-            char *name = prop(c, "name");
+            char *name = qp_xml_prop(c, "name");
             if (name && strcmp(name, "qemu")) {
                 int r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                                  "<disk><driver name='%s'>: only 'qemu' is supported", name);
@@ -233,10 +243,10 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
                 return r;
             }
             free(name);
-            k->format = prop(c, "type");
+            k->format = qp_xml_prop(c, "type");
         } else if (!strcmp(cn, "target")) {
-            k->target = prop(c, "dev");
-            k->bus = prop(c, "bus");
+            k->target = qp_xml_prop(c, "dev");
+            k->bus = qp_xml_prop(c, "bus");
         } else if (!strcmp(cn, "readonly")) {
             k->readonly = 1;
         } else if (!strcmp(cn, "shareable")) {
@@ -270,10 +280,14 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
         else
             k->bus = qp_strdup("ide");
     }
-    if (strcmp(k->bus, "virtio") && strcmp(k->bus, "sata") && strcmp(k->bus, "ide"))
+    if (strcmp(k->bus, "virtio") && strcmp(k->bus, "sata") && strcmp(k->bus, "ide") &&
+        strcmp(k->bus, "scsi"))
         return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
-                        "disk '%s': bus '%s' is not supported (virtio, sata, ide)", k->target,
-                        k->bus);
+                        "disk '%s': bus '%s' is not supported (virtio, scsi, sata, ide)",
+                        k->target, k->bus);
+    int r = !strcmp(k->bus, "scsi") ? qp_dev_scsi_address(ctx, n, k) : 0;
+    if (r < 0)
+        return r;
     if (!strcmp(k->device, "cdrom")) {
         if (!strcmp(k->bus, "virtio"))
             return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
@@ -297,7 +311,7 @@ static int parse_disk(qp_ctx *ctx, xmlNodePtr n, qp_disk *k)
 static int addr_attr(qp_ctx *ctx, xmlNodePtr a, const char *dev, const char *attr,
                      unsigned long max, unsigned long *out)
 {
-    char *v = prop(a, attr), *end = NULL;
+    char *v = qp_xml_prop(a, attr), *end = NULL;
     int r = 0;
     *out = 0;
     if (v) {
@@ -323,11 +337,11 @@ static int addr_attr(qp_ctx *ctx, xmlNodePtr a, const char *dev, const char *att
  * redefine, domain_validate) rather than at a later revert. */
 static int check_address(qp_ctx *ctx, xmlNodePtr dev)
 {
-    xmlNodePtr a = child(dev, "address");
+    xmlNodePtr a = qp_xml_child(dev, "address");
     if (!a)
         return 0;
     const char *dn = (const char *)dev->name;
-    char *type = prop(a, "type");
+    char *type = qp_xml_prop(a, "type");
     unsigned long v;
     int r = 0;
     if (!type) {
@@ -362,12 +376,12 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
 {
     size_t n = 0;
     for (xmlNodePtr c = devs->children; c; c = c->next)
-        if (is_el(c, "disk"))
+        if (qp_xml_is(c, "disk"))
             n++;
     d->disks = calloc(n ? n : 1, sizeof *d->disks);
     if (!d->disks)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    int r = 0, ide = 0;
+    int r = 0, ide = 0, nserial = 0;
     for (xmlNodePtr c = devs->children; c && r == 0; c = c->next) {
         if (c->type != XML_ELEMENT_NODE)
             continue;
@@ -382,17 +396,27 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
                     if (!strcmp(d->disks[i].target, k->target))
                         r = qp_error(ctx, SB_ERR_XML_ERROR, "disk target '%s' is used twice",
                                      k->target);
-                if (strcmp(k->bus, "virtio") && ++ide > 4)
+                if (strcmp(k->bus, "virtio") && strcmp(k->bus, "scsi") && ++ide > 4)
                     r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                                  "disk '%s': at most 4 ide/sata devices are supported", k->target);
             }
         } else if (!strcmp(cn, "emulator")) {
             free(d->emulator);
-            d->emulator = text(c);
+            d->emulator = qp_xml_text(c);
         } else if (!strcmp(cn, "controller")) {
-            /* accepted: the controllers our buses need are implied */
+            /* accepted: the controllers the other buses need are implied */
+            char *type = qp_xml_prop(c, "type");
+            if (type && !strcmp(type, "scsi"))
+                r = qp_dev_scsi_controller(ctx, c, d);
+            free(type);
+        } else if (!strcmp(cn, "interface")) {
+            r = qp_dev_interface(ctx, c, d);
+        } else if (!strcmp(cn, "graphics")) {
+            r = qp_dev_graphics(ctx, c, d);
+        } else if (!strcmp(cn, "video")) {
+            r = qp_dev_video(ctx, c, d);
         } else if (!strcmp(cn, "memballoon")) {
-            char *model = prop(c, "model");
+            char *model = qp_xml_prop(c, "model");
             if (model && !strcmp(model, "virtio"))
                 d->balloon = 1;
             else if (!model || strcmp(model, "none"))
@@ -401,17 +425,30 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
                              model ? model : "");
             free(model);
         } else if (!strcmp(cn, "serial") || !strcmp(cn, "console")) {
-            char *type = prop(c, "type");
+            /* one isa-serial on a pty; a <console> is that same port */
+            char *type = qp_xml_prop(c, "type");
+            xmlNodePtr t = qp_xml_child(c, "target");
+            char *ttype = qp_xml_prop(t, "type"), *port = qp_xml_prop(t, "port");
+            int serial = !strcmp(cn, "serial");
             if (!type || strcmp(type, "pty"))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                              "<%s type='%s'>: only pty serial consoles are supported", cn,
                              type ? type : "");
+            else if (ttype && strcmp(ttype, serial ? "isa-serial" : "serial"))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<%s><target type='%s'>: only the serial port (%s) is supported", cn,
+                             ttype, serial ? "isa-serial" : "serial");
+            else if ((port && strcmp(port, "0")) || (serial && nserial++))
+                r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                             "<%s>: only one serial port (port 0) is supported", cn);
             d->serial_pty = 1;
+            free(ttype);
+            free(port);
             free(type);
         } else if (!strcmp(cn, "channel")) {
-            char *type = prop(c, "type");
-            xmlNodePtr t = child(c, "target"), s = child(c, "source");
-            char *tname = prop(t, "name"), *ttype = prop(t, "type"), *path = prop(s, "path");
+            char *type = qp_xml_prop(c, "type");
+            xmlNodePtr t = qp_xml_child(c, "target"), s = qp_xml_child(c, "source");
+            char *tname = qp_xml_prop(t, "name"), *ttype = qp_xml_prop(t, "type"), *path = qp_xml_prop(s, "path");
             if (!type || strcmp(type, "unix") || !ttype || strcmp(ttype, "virtio") || !tname ||
                 strcmp(tname, "org.qemu.guest_agent.0"))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
@@ -429,7 +466,7 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
             free(ttype);
             free(path);
         } else if (!strcmp(cn, "input")) {
-            char *bus = prop(c, "bus");
+            char *bus = qp_xml_prop(c, "bus");
             if (bus && strcmp(bus, "ps2"))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                              "<input bus='%s'>: only the built-in ps2 devices are supported", bus);
@@ -439,7 +476,7 @@ static int parse_devices(qp_ctx *ctx, xmlNodePtr devs, qp_domain *d)
                          "device <%s> is not supported by the qemu plugin", cn);
         }
     }
-    return r;
+    return r < 0 ? r : qp_dev_finish(ctx, d);
 }
 
 static int valid_uuid(const char *u)
@@ -460,10 +497,10 @@ static int valid_uuid(const char *u)
 
 static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
 {
-    if (!is_el(root, "domain"))
+    if (!qp_xml_is(root, "domain"))
         return qp_error(ctx, SB_ERR_XML_ERROR, "root element must be <domain>, not <%s>",
                         root ? (const char *)root->name : "");
-    d->type = prop(root, "type");
+    d->type = qp_xml_prop(root, "type");
     if (!d->type || (strcmp(d->type, "qemu") && strcmp(d->type, "kvm")))
         return qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                         "<domain type='%s'>: the qemu plugin runs 'qemu' and 'kvm' domains",
@@ -480,14 +517,14 @@ static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
                             "<%s:%s> (QEMU pass-through) is not supported",
                             c->ns->prefix ? (const char *)c->ns->prefix : "", cn);
         if (!strcmp(cn, "name")) {
-            d->name = text(c);
+            d->name = qp_xml_text(c);
         } else if (!strcmp(cn, "uuid")) {
-            d->uuid = text(c);
+            d->uuid = qp_xml_text(c);
         } else if (!strcmp(cn, "memory")) {
             r = scale_kib(ctx, c, "memory", &d->memory_kib);
             have_mem = 1;
         } else if (!strcmp(cn, "vcpu")) {
-            char *t = text(c), *end = NULL;
+            char *t = qp_xml_text(c), *end = NULL;
             long v = t ? strtol(t, &end, 10) : 0;
             if (!t || !*t || *end || v < 1 || v > 255)
                 r = qp_error(ctx, SB_ERR_XML_ERROR, "<vcpu> must be 1..255, not '%s'",
@@ -495,10 +532,10 @@ static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
             d->vcpus = (unsigned)v;
             free(t);
         } else if (!strcmp(cn, "os")) {
-            xmlNodePtr t = child(c, "type");
-            char *tt = text(t), *arch = prop(t, "arch");
+            xmlNodePtr t = qp_xml_child(c, "type");
+            char *tt = qp_xml_text(t), *arch = qp_xml_prop(t, "arch");
             have_os = 1;
-            d->machine = prop(t, "machine");
+            d->machine = qp_xml_prop(t, "machine");
             if (!tt || strcmp(tt, "hvm"))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<os><type>%s</type>: only 'hvm'",
                              tt ? tt : "");
@@ -509,15 +546,15 @@ static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                              "<os><type machine='%s'>: only pc and q35 machines", d->machine);
             for (xmlNodePtr o = c->children; o && !r; o = o->next)
-                if (o->type == XML_ELEMENT_NODE && !is_el(o, "type") && !is_el(o, "boot") &&
-                    !is_el(o, "bootmenu") && !is_el(o, "smbios"))
+                if (o->type == XML_ELEMENT_NODE && !qp_xml_is(o, "type") && !qp_xml_is(o, "boot") &&
+                    !qp_xml_is(o, "bootmenu") && !qp_xml_is(o, "smbios"))
                     r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                                  "<os><%s> is not supported (SeaBIOS boots the first disk)",
                                  (const char *)o->name);
             free(tt);
             free(arch);
         } else if (!strcmp(cn, "cpu")) {
-            char *mode = prop(c, "mode");
+            char *mode = qp_xml_prop(c, "mode");
             if (mode && strcmp(mode, "host-passthrough") && strcmp(mode, "host-model"))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                              "<cpu mode='%s'>: only host-passthrough and host-model", mode);
@@ -526,7 +563,7 @@ static int parse_root(qp_ctx *ctx, xmlNodePtr root, qp_domain *d)
                              "<cpu> with a custom model is not supported");
             free(mode);
         } else if (!strcmp(cn, "on_poweroff") || !strcmp(cn, "on_reboot")) {
-            char *t = text(c);
+            char *t = qp_xml_text(c);
             const char *want = !strcmp(cn, "on_poweroff") ? "destroy" : "restart";
             if (!t || strcmp(t, want))
                 r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED, "<%s>%s</%s>: only '%s'", cn,
@@ -911,28 +948,32 @@ int qp_domain_define(qp_ctx *ctx, const char *xml, char **out_name)
             goto out;
         }
     }
-    char *final_xml = NULL;
-    if (!d->uuid) {
-        char u[37];
-        if (old && old->uuid)
-            snprintf(u, sizeof u, "%s", old->uuid);
-        else if (gen_uuid(u) < 0) {
-            r = qp_error(ctx, SB_ERR_SYSTEM_ERROR, "cannot read /dev/urandom for a uuid");
-            goto out;
-        }
-        xmlDocPtr doc = parse_doc(ctx, d->xml);
-        xmlNodePtr root = xmlDocGetRootElement(doc);
-        xmlNodePtr nm = child(root, "name");
+    /* what libvirt adds at define: a uuid (kept from the old definition),
+     * MACs, the SCSI controllers the disks need (devices.c) */
+    char *final_xml = NULL, u[37] = "";
+    if (!d->uuid && old && old->uuid)
+        snprintf(u, sizeof u, "%s", old->uuid);
+    else if (!d->uuid && gen_uuid(u) < 0) {
+        r = qp_error(ctx, SB_ERR_SYSTEM_ERROR, "cannot read /dev/urandom for a uuid");
+        goto out;
+    }
+    xmlDocPtr doc = parse_doc(ctx, d->xml);
+    if (!doc) {
+        r = -ctx->err_code;
+        goto out;
+    }
+    xmlNodePtr root = xmlDocGetRootElement(doc);
+    if (u[0]) {
         xmlNodePtr un = xmlNewNode(NULL, (const xmlChar *)"uuid");
         xmlNodeSetContent(un, (const xmlChar *)u);
-        xmlAddNextSibling(nm, un);
-        r = dump_doc(ctx, doc, &final_xml);
-        xmlFreeDoc(doc);
-        if (r < 0)
-            goto out;
-    } else {
-        final_xml = qp_strdup(d->xml);
+        xmlAddNextSibling(qp_xml_child(root, "name"), un);
     }
+    r = qp_dev_complete(ctx, root, d);
+    if (r == 0)
+        r = dump_doc(ctx, doc, &final_xml);
+    xmlFreeDoc(doc);
+    if (r < 0)
+        goto out;
     r = qp_domain_store(ctx, d->name, final_xml);
     free(final_xml);
     if (r == 0 && out_name)
@@ -1005,33 +1046,33 @@ char *qp_domain_xml_set_disk(const char *xml, const char *target, const char *so
                                       XML_PARSE_NOERROR);
     if (!doc)
         return NULL;
-    xmlNodePtr devs = child(xmlDocGetRootElement(doc), "devices");
+    xmlNodePtr devs = qp_xml_child(xmlDocGetRootElement(doc), "devices");
     int found = 0;
     for (xmlNodePtr c = devs ? devs->children : NULL; c; c = c->next) {
-        if (!is_el(c, "disk"))
+        if (!qp_xml_is(c, "disk"))
             continue;
-        char *dev = prop(child(c, "target"), "dev");
+        char *dev = qp_xml_prop(qp_xml_child(c, "target"), "dev");
         int match = dev && !strcmp(dev, target);
         free(dev);
         if (!match)
             continue;
         found = 1;
-        char *type = prop(c, "type");
+        char *type = qp_xml_prop(c, "type");
         const char *attr = type && !strcmp(type, "block") ? "dev" : "file";
         free(type);
         if (source) {
-            xmlNodePtr s = child(c, "source");
+            xmlNodePtr s = qp_xml_child(c, "source");
             if (!s)
                 s = xmlNewChild(c, NULL, (const xmlChar *)"source", NULL);
             xmlSetProp(s, (const xmlChar *)attr, (const xmlChar *)source);
-            xmlNodePtr bs = child(c, "backingStore");
+            xmlNodePtr bs = qp_xml_child(c, "backingStore");
             if (bs) { /* stale: the image header is the truth */
                 xmlUnlinkNode(bs);
                 xmlFreeNode(bs);
             }
         }
         if (format) {
-            xmlNodePtr dr = child(c, "driver");
+            xmlNodePtr dr = qp_xml_child(c, "driver");
             if (!dr) {
                 dr = xmlNewNode(NULL, (const xmlChar *)"driver");
                 if (c->children)
@@ -1061,7 +1102,7 @@ char *qp_domain_xml_set_name(const char *xml, const char *name)
                                       XML_PARSE_NOERROR);
     if (!doc)
         return NULL;
-    xmlNodePtr nm = child(xmlDocGetRootElement(doc), "name");
+    xmlNodePtr nm = qp_xml_child(xmlDocGetRootElement(doc), "name");
     if (nm)
         xmlNodeSetContent(nm, (const xmlChar *)name);
     char *out = NULL;

@@ -261,6 +261,8 @@ static int build_argv(qp_ctx *ctx, const qp_domain *d, int paused, int incoming,
         r |= qp_strv_add(a, "-incoming");
         r |= qp_strv_add(a, "defer");
     }
+    if (qp_devargs_controllers(d, a) < 0) /* before the disks on them */
+        return -SB_ERR_NO_MEMORY;
     for (size_t i = 0; i < d->ndisks; i++) {
         const qp_disk *k = &d->disks[i];
         const char *ro = k->readonly ? ",read-only=on" : "";
@@ -276,6 +278,10 @@ static int build_argv(qp_ctx *ctx, const qp_domain *d, int paused, int incoming,
             r |= qp_strv_add(a, "-blockdev");
             r |= qp_strv_addf(a, "driver=%s,file=f-%s,node-name=d-%s%s", k->format, k->target,
                               k->target, ro);
+        }
+        if (!strcmp(k->bus, "scsi")) {
+            r |= qp_devargs_scsi_disk(k, a);
+            continue;
         }
         r |= qp_strv_add(a, "-device");
         const char *share = k->shareable ? ",share-rw=on" : "";
@@ -307,6 +313,8 @@ static int build_argv(qp_ctx *ctx, const qp_domain *d, int paused, int incoming,
         r |= qp_strv_add(a, "-device");
         r |= qp_strv_add(a, "virtserialport,bus=vser0.0,chardev=charagent,name=org.qemu.guest_agent.0");
     }
+    if (qp_devargs_rest(d, a) < 0) /* NICs, VNC, video */
+        return -SB_ERR_NO_MEMORY;
     return r ? -SB_ERR_NO_MEMORY : 0;
 }
 
@@ -359,9 +367,17 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         qp_strv_free(&args);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    int sp[2];
+    /* the taps of bridge/ethernet NICs, opened here so a missing bridge
+     * or privilege is reported naming the interface before QEMU runs */
+    int taps[QP_MAX_NICS], sp[2];
+    if ((r = qp_taps_open(ctx, d, taps)) < 0) {
+        free(rundir);
+        qp_strv_free(&args);
+        return r;
+    }
     if (pipe2(sp, O_CLOEXEC) < 0) {
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "pipe");
+        qp_taps_close(taps, d->nnics);
         free(rundir);
         qp_strv_free(&args);
         return r;
@@ -372,6 +388,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "fork");
         close(sp[0]);
         close(sp[1]);
+        qp_taps_close(taps, d->nnics);
         free(rundir);
         qp_strv_free(&args);
         return r;
@@ -398,6 +415,8 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0600);
         if (nul < 0 || log < 0)
             e = e ? e : errno;
+        if (!e && qp_taps_install(taps, d->nnics, &sp[1]) < 0)
+            e = errno;
         if (!e) {
             dup2(nul, 0);
             dup2(log, 1);
@@ -424,6 +443,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         _exit(127);
     }
     close(sp[1]);
+    qp_taps_close(taps, d->nnics); /* QEMU holds its copies */
     int st = 0;
     while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
         ;

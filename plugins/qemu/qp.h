@@ -240,7 +240,21 @@ typedef struct qp_disk {
     int snapshot;     /* SB_LOCATION_* from the disk's snapshot= */
     int readonly;
     int shareable;
+    /* bus scsi: where on which virtio-scsi controller (libvirt's drive
+     * address: controller, target = scsi-id, unit = lun; bus is 0) */
+    unsigned scsi_ctl, scsi_target, scsi_unit;
 } qp_disk;
+
+/* <interface> (devices.c).  The tap of a bridge or ethernet interface is
+ * opened by the plugin (tap.c) and handed to QEMU as a file descriptor. */
+typedef struct qp_nic {
+    char *type;    /* user, bridge, ethernet */
+    char *model;   /* virtio, e1000, rtl8139 (libvirt's default) */
+    char *mac;     /* NULL: QEMU's default (define always stores one) */
+    char *bridge;  /* bridge: <source bridge=...> */
+    char *ifname;  /* bridge/ethernet <target dev=...>; NULL: vnet%d */
+    int unmanaged; /* ethernet <target managed='no'>: the tap exists */
+} qp_nic;
 
 typedef struct qp_domain {
     char *xml;        /* stored definition */
@@ -256,6 +270,13 @@ typedef struct qp_domain {
     int serial_pty;   /* <serial type='pty'> or <console type='pty'> */
     int balloon;      /* memballoon virtio */
     char *agent_path; /* guest agent channel socket (unix), NULL if none */
+    size_t nnics;
+    qp_nic *nics;
+    int vnc;          /* <graphics type='vnc'> */
+    char *vnc_listen; /* its address (default 127.0.0.1) */
+    int vnc_port;     /* 5900..65535, -1: autoport */
+    char *video;      /* vga, cirrus, virtio; NULL: none */
+    unsigned scsi_ctls; /* bit N: virtio-scsi controller index N (N < 32) */
 } qp_domain;
 
 /* Parse and validate a domain XML.  Unknown or unsupported elements are
@@ -334,6 +355,26 @@ int qp_kvm_usable(void);
 int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len);
 /* Filenames of the node chain of a disk (top first) as QEMU has it open. */
 int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes);
+
+/* ---- devices beyond disks (devices.c, devargs.c, tap.c) ------------------------ */
+
+/* Parsing them: devices.h. */
+/* QEMU arguments for the SCSI controllers (before the disks), and for
+ * the NICs, VNC and video (after).  Tap interfaces use fd QP_TAP_FD0+i. */
+#define QP_TAP_FD0 64
+#define QP_MAX_NICS 16
+int qp_devargs_controllers(const qp_domain *d, qp_strv *a);
+int qp_devargs_scsi_disk(const qp_disk *k, qp_strv *a);
+int qp_devargs_rest(const qp_domain *d, qp_strv *a);
+/* Open the taps of the domain's bridge and ethernet interfaces (fds[i],
+ * -1 for user ones; close-on-exec), each up and, for a bridge, enslaved.
+ * Errors name the interface.  qp_taps_close closes those opened. */
+int qp_taps_open(qp_ctx *ctx, const qp_domain *d, int *fds);
+void qp_taps_close(int *fds, size_t n);
+/* In the child about to exec QEMU: fds[i] becomes QP_TAP_FD0+i without
+ * close-on-exec; *keep (an fd the child still writes to) is moved out of
+ * the way when it is in that range.  Async-signal-safe. */
+int qp_taps_install(const int *fds, size_t n, int *keep);
 
 /* ---- per-domain lock (util.c) ---------------------------------------------- */
 /* Returns the fd (also kept in ctx->lock_fd) or negative. */

@@ -175,7 +175,7 @@ static void domain_define_refusals(void **state)
     } bad[] = {
         {"<interface type='network'><source network='default'/></interface>",
          SB_ERR_CONFIG_UNSUPPORTED, "interface"},
-        {"<graphics type='vnc'/>", SB_ERR_CONFIG_UNSUPPORTED, "graphics"},
+        {"<graphics type='spice'/>", SB_ERR_CONFIG_UNSUPPORTED, "graphics"},
         {"<disk type='network' device='disk'><target dev='vdb'/></disk>", SB_ERR_CONFIG_UNSUPPORTED,
          "network"},
         {"<disk type='file' device='disk'><driver name='qemu' type='vmdk'/><source file='/x'/>"
