@@ -1,5 +1,6 @@
 /* snapbroker - the command line.  Global options, the command table and
  * dispatch; every command lives in a cmd_*.c file. */
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,11 @@ int main(int argc, char **argv)
 {
     sb_cli cli = { 0 };
     int i, ret;
+
+    /* Table cells are measured in the user's character set (output.h,
+     * sb_display_width), as virsh does.  Only LC_CTYPE: numbers and times
+     * keep the C locale's format, which scripts and docs/cli.md rely on. */
+    setlocale(LC_CTYPE, "");
 
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];

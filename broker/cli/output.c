@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <wchar.h>
 
 struct sb_table {
     size_t ncols;
@@ -16,26 +17,29 @@ struct sb_table {
 
 size_t sb_display_width(const char *s)
 {
-    size_t w = 0;
-    const unsigned char *p = (const unsigned char *)s;
+    size_t w = 0, left = strlen(s);
+    mbstate_t st;
 
-    while (*p) {
-        size_t len = 1;
-        if (*p >= 0xC0 && *p < 0xE0)
-            len = 2;
-        else if (*p >= 0xE0 && *p < 0xF0)
-            len = 3;
-        else if (*p >= 0xF0 && *p < 0xF8)
-            len = 4;
-        /* Only a well-formed sequence counts as one column. */
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xC0) != 0x80) {
-                len = 1;
-                break;
-            }
+    memset(&st, 0, sizeof(st));
+    while (left > 0) {
+        wchar_t wc;
+        size_t len = mbrtowc(&wc, s, left, &st);
+        if (len == (size_t)-1 || len == (size_t)-2) {
+            /* Not a character in this locale (invalid or cut UTF-8, or
+             * any byte above 0x7f in an ASCII locale): the terminal shows
+             * one cell per byte at most, so each byte counts one and
+             * decoding starts afresh at the next one. */
+            memset(&st, 0, sizeof(st));
+            len = 1;
+            w++;
+        } else {
+            int cw = wcwidth(wc);
+            /* Non-printable (-1): counted as one cell, never as a negative
+             * width that would underflow the padding. */
+            w += cw < 0 ? 1 : (size_t)cw;
         }
-        p += len;
-        w++;
+        s += len;
+        left -= len;
     }
     return w;
 }

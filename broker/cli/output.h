@@ -27,10 +27,12 @@ void sb_table_free(sb_table *t);
  * each step and check once here. */
 int sb_table_finish(sb_table *t, FILE *out);
 
-/* Display width of a UTF-8 string: one column per code point (invalid
- * bytes count one each).  virsh measures with wcwidth() in the user's
- * locale; counting code points agrees for the names people use and does
- * not make the output depend on LANG. */
+/* Display width of a string in columns, as virsh measures table cells:
+ * each character's wcwidth() in the locale's character set (LC_CTYPE, set
+ * from the environment by main), so a CJK character or an emoji counts
+ * two and a combining accent none.  A byte that is no character in that
+ * set (invalid UTF-8; any non-ASCII byte in the C locale) counts one,
+ * and so does a non-printable character. */
 size_t sb_display_width(const char *s);
 
 /* ---- time ------------------------------------------------------------ */

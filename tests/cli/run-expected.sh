@@ -1,9 +1,10 @@
 #!/bin/bash
 # Expected-output tests of the snapbroker CLI (TAP).
 #
-# usage: run-expected.sh SNAPBROKER PLUGIN_DIR
-# Runs every case of cases.txt, in order and in one state directory (the
-# cases build on each other), one snapbroker process per case, and
+# usage: run-expected.sh SNAPBROKER PLUGIN_DIR [CASES]
+# Runs every case of CASES (a file in this directory; cases.txt by
+# default), in order and in one state directory (the cases build on each
+# other), one snapbroker process per case, and
 # compares exit status, stdout and stderr (times masked) with
 # expected/NAME.txt.  SB_CLI_REGEN=1 rewrites the expected files instead;
 # review the diff before committing them.
@@ -13,8 +14,9 @@ DATA=$HERE/data
 . "$HERE/lib.sh"
 cli_setup "$1" "$2"
 
-# name | words (shell syntax; $DATA and $TMP may be used)
-mapfile -t CASES < <(grep -v '^[[:space:]]*\(#\|$\)' "$HERE/cases.txt")
+# name | words (shell syntax; $DATA and $TMP may be used).  Leading
+# NAME=value words are the process's environment (LC_ALL, EDITOR).
+mapfile -t CASES < <(grep -v '^[[:space:]]*\(#\|$\)' "$HERE/${3:-cases.txt}")
 echo "1..${#CASES[@]}"
 n=0 fail=0
 for line in "${CASES[@]}"; do
@@ -22,7 +24,12 @@ for line in "${CASES[@]}"; do
     name=${line%%|*}; name=${name// /}
     words=${line#*|}
     eval "set -- $words"
-    "$SB_BIN" "$@" > "$TMP/out" 2> "$TMP/err"
+    envs=()
+    while [ $# -gt 0 ] && [[ $1 =~ ^[A-Z_][A-Z0-9_]*= ]]; do
+        envs+=("$1")
+        shift
+    done
+    env ${envs[@]+"${envs[@]}"} "$SB_BIN" "$@" > "$TMP/out" 2> "$TMP/err"
     rc=$?
     {
         echo "\$ snapbroker$words"

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,11 +187,54 @@ static void table_empty_and_rows(void **state)
 static void display_width(void **state)
 {
     (void)state;
+    /* The CLI measures in the locale main() sets from the environment; the
+     * tests name it.  C.UTF-8 is part of glibc (no locales package). */
+    assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
     assert_int_equal(sb_display_width(""), 0);
     assert_int_equal(sb_display_width("abc"), 3);
     assert_int_equal(sb_display_width("h\xc3\xa9llo"), 5);      /* é */
     assert_int_equal(sb_display_width("\xe2\x82\xac"), 1);       /* € */
+    assert_int_equal(sb_display_width("\xe6\x97\xa5\xe6\x9c\xac"), 4); /* 日本: 2 each */
+    assert_int_equal(sb_display_width("\xf0\x9f\x98\x80x"), 3); /* 😀 is 2, x 1 */
+    assert_int_equal(sb_display_width("e\xcc\x81"), 1);          /* e + combining acute */
     assert_int_equal(sb_display_width("\xff" "a"), 2);           /* invalid byte */
+    assert_int_equal(sb_display_width("\xe6\x97" "a"), 3);       /* cut sequence: a byte each */
+    assert_int_equal(sb_display_width("a\x01"), 2);              /* non-printable: one */
+    /* In an ASCII locale nothing above 0x7f is a character: a byte each. */
+    assert_non_null(setlocale(LC_CTYPE, "C"));
+    assert_int_equal(sb_display_width("\xe6\x97\xa5"), 3);
+    assert_int_equal(sb_display_width("abc"), 3);
+}
+
+/* A table with CJK and emoji names lines up in a UTF-8 locale, as virsh
+ * 9.0's does (bytes copied from `virsh snapshot-list test --parent` on
+ * test:///default under LC_ALL=C.UTF-8). */
+static void table_wide_chars(void **state)
+{
+    capture c;
+    (void)state;
+    assert_non_null(setlocale(LC_CTYPE, "C.UTF-8"));
+    const char *hdr[] = { "Name", "Creation Time", "State", "Parent" };
+    sb_table *t = sb_table_new(4, hdr);
+    const char *r1[] = { "abc", "2026-12-03 07:32:32 +0000", "running", "\xf0\x9f\x98\x80x" };
+    const char *r2[] = { "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", "2026-12-03 07:32:32 +0000",
+                         "running", "" };
+    const char *r3[] = { "\xf0\x9f\x98\x80x", "2026-12-03 07:32:32 +0000", "running",
+                         "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e" };
+    assert_int_equal(sb_table_add_row(t, r1), 0);
+    assert_int_equal(sb_table_add_row(t, r2), 0);
+    assert_int_equal(sb_table_add_row(t, r3), 0);
+    sb_table_print(t, cap_open(&c));
+    cap_check(&c,
+        " Name     Creation Time               State     Parent\n"
+        "--------------------------------------------------------\n"
+        " abc      2026-12-03 07:32:32 +0000   running   \xf0\x9f\x98\x80x\n"
+        " \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e   2026-12-03 07:32:32 +0000   running   \n"
+        " \xf0\x9f\x98\x80x      2026-12-03 07:32:32 +0000   running   "
+        "\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\n"
+        "\n");
+    sb_table_free(t);
+    setlocale(LC_CTYPE, "C");
 }
 
 /* ---- trees ------------------------------------------------------------ */
@@ -392,6 +436,7 @@ int main(void)
         cmocka_unit_test(opts_unexpected_and_exclusive),
         cmocka_unit_test(table_empty_and_rows),
         cmocka_unit_test(display_width),
+        cmocka_unit_test(table_wide_chars),
         cmocka_unit_test(tree_virsh_shapes),
         cmocka_unit_test(tree_from_root),
         cmocka_unit_test(spec_documents),
