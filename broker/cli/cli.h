@@ -45,6 +45,9 @@ extern const sb_cmddef sb_cmds_conformance[];
 /* Shared option rows. */
 #define SB_OPT_DOMAIN \
     { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED, "domain name" }
+#define SB_OPT_XPATH \
+    { "xpath", SB_OPT_STRING, 0, "xpath expression to filter the XML document" }, \
+    { "wrap", SB_OPT_BOOL, 0, "wrap xpath results in an common root element" }
 #define SB_OPT_JSON \
     { "json", SB_OPT_BOOL, 0, "machine-readable output (docs/cli.md, JSON output)" }
 
@@ -76,6 +79,9 @@ int cli_read_file(char **out, const char *path);
 /* Print an XML document followed by one empty line, as virsh's dumpxml
  * commands do (a missing final newline is supplied). */
 void cli_print_xml(const char *xml);
+/* The same, or with xpath set only the nodes it selects (xpath.h,
+ * `--xpath EXPR [--wrap]`); -1 once the error is printed. */
+int cli_print_xml_filtered(const char *xml, const char *xpath, int wrap);
 
 /* One snapshot as a JSON object (docs/cli.md, "JSON output"). */
 struct sb_json;

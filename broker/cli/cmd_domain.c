@@ -126,9 +126,9 @@ static int run_dumpxml(sb_cli *cli, const sb_args *args)
     if (sb_domain_get_xml(&xml, cli->conn, sb_args_str(args, "domain"),
                           sb_args_bool(args, "security-info") ? SB_SNAPSHOT_XML_SECURE : 0) < 0)
         return cli_fail();
-    cli_print_xml(xml);
+    int ret = cli_print_xml_filtered(xml, sb_args_str(args, "xpath"), sb_args_bool(args, "wrap"));
     free(xml);
-    return 0;
+    return ret;
 }
 
 static int run_domstate(sb_cli *cli, const sb_args *args)
@@ -240,6 +240,7 @@ static const sb_optdef start_opts[] = {
 static const sb_optdef dumpxml_opts[] = {
     SB_OPT_DOMAIN,
     { "security-info", SB_OPT_BOOL, 0, "include security sensitive information in XML dump" },
+    SB_OPT_XPATH,
     { NULL },
 };
 

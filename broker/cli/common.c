@@ -1,6 +1,7 @@
 /* snapbroker CLI - broker/connection setup and error printing (cli.h). */
 #include "cli.h"
 #include "output.h"
+#include "xpath.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -180,6 +181,23 @@ void cli_print_xml(const char *xml)
     if (len == 0 || xml[len - 1] != '\n')
         fputc('\n', stdout);
     fputc('\n', stdout);
+}
+
+int cli_print_xml_filtered(const char *xml, const char *xpath, int wrap)
+{
+    char err[1024], *text;
+
+    /* --wrap alone changes nothing, as in virsh */
+    if (!xpath) {
+        cli_print_xml(xml);
+        return 0;
+    }
+    if (sb_xpath_format(&text, xml, xpath, wrap, err, sizeof(err)) < 0)
+        return cli_error(SB_ERR_INVALID_ARG, "%s", err);
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return 0;
 }
 
 void cli_json_snapshot(sb_json *j, const char *key, const char *domain,

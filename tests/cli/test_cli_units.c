@@ -17,6 +17,7 @@
 #include "output.h"
 #include "spec.h"
 #include "tree.h"
+#include "xpath.h"
 
 /* ---- capture helper -------------------------------------------------- */
 
@@ -428,6 +429,51 @@ static void time_format(void **state)
     assert_string_equal(sb_format_time(buf, sizeof(buf), 0), "1969-12-31 19:00:00 -0500");
 }
 
+/* ---- --xpath / --wrap (virsh 9.0's output for the same document) ---- */
+
+static const char xp_doc[] =
+    "<domainsnapshot>\n  <name>s1</name>\n  <memory snapshot='internal'/>\n"
+    "  <disks>\n    <disk name='vda' snapshot='internal'/>\n  </disks>\n"
+    "  <domain type='test'>\n    <name>test</name>\n    <uuid>u-1</uuid>\n  </domain>\n"
+    "</domainsnapshot>\n";
+
+static void xp_ok(const char *expr, int wrap, const char *expected)
+{
+    char err[256] = "", *out = NULL;
+    assert_int_equal(sb_xpath_format(&out, xp_doc, expr, wrap, err, sizeof(err)), 0);
+    assert_string_equal(out, expected);
+    free(out);
+}
+
+static void xp_fails(const char *expr, const char *expected_err)
+{
+    char err[256] = "", *out = NULL;
+    assert_int_equal(sb_xpath_format(&out, xp_doc, expr, 0, err, sizeof(err)), -1);
+    assert_null(out);
+    assert_string_equal(err, expected_err);
+}
+
+static void xpath_filter(void **state)
+{
+    (void)state;
+    xp_ok("//name", 0, "<name>s1</name>\n<name>test</name>\n");
+    xp_ok("//name", 1, "<nodes>\n  <name>s1</name>\n  <name>test</name>\n</nodes>\n");
+    xp_ok("//disks", 0, "<disks>\n  <disk name=\"vda\" snapshot=\"internal\"/>\n</disks>\n");
+    xp_ok("//nosuch", 0, "");
+    xp_ok("//nosuch", 1, "<nodes/>\n");
+    xp_ok("//disk/@name", 0, " name=\"vda\"\n");
+    xp_ok("//disk/@name|//memory/@snapshot", 1, "<nodes snapshot=\"internal\" name=\"vda\"/>\n");
+    xp_ok("//uuid/text()", 0, "u-1\n");
+    xp_ok("//uuid/text()", 1, "<nodes>u-1</nodes>\n");
+    xp_fails("count(//disk)", "Incorrect xpath 'count(//disk)': the result is not a set of nodes");
+    xp_fails("///bad[", "Invalid xpath '///bad[': Invalid expression");
+
+    char err[256] = "", *out = NULL;
+    assert_int_equal(sb_xpath_format(&out, "<a>", "//a", 0, err, sizeof(err)), -1);
+    assert_null(out);
+    assert_non_null(strstr(err, "cannot parse the XML to filter"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +490,7 @@ int main(void)
         cmocka_unit_test(spec_split),
         cmocka_unit_test(json_writer),
         cmocka_unit_test(time_format),
+        cmocka_unit_test(xpath_filter),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
