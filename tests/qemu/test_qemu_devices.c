@@ -619,6 +619,168 @@ static void tap_errors(void **state)
     assert_int_equal(count_dir("/sys/class/net/sbbr0/brif", NULL, 0), 0);
 }
 
+/* ---- the same XML under libvirt ------------------------------------------------- */
+
+/* libvirt 9.0's qemu driver (qemu:///embed in a scratch root, no daemon)
+ * turns our stored definition into its QEMU command line (virsh
+ * domxml-to-native); every device of ours must be there with the same
+ * driver and the same properties (ids, drive and netdev names aside, as
+ * libvirt names them its own way), and every device of libvirt's kinds
+ * must be ours, so the guest sees the same hardware under either.  The
+ * driver looks its default user libvirt-qemu up even when qemu.conf says
+ * root: private copies of passwd/group (bind-mounted in this test's own
+ * mount namespace) have it when the machine does not. */
+static int libvirt_skip(void)
+{
+    static const char *const drivers[] = {
+        "/usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so",
+        "/usr/lib/libvirt/connection-driver/libvirt_driver_qemu.so", NULL};
+    int have = 0;
+    for (size_t i = 0; drivers[i]; i++)
+        have |= access(drivers[i], R_OK) == 0;
+    const char *const v[] = {"virsh", "--version", NULL};
+    if (!netns || !have || run(v) != 0) {
+        print_message("# needs root, virsh and libvirt's qemu driver: skipped\n");
+        skip();
+    }
+    return 0;
+}
+
+static void private_passwd(const char *file, const char *line)
+{
+    char copy[400], *data = NULL;
+    snprintf(copy, sizeof copy, "%s/%s", E.dir, strrchr(file, '/') + 1);
+    assert_int_equal(qp_read_file(&E.t, file, &data, NULL), 0);
+    FILE *f = fopen(copy, "w");
+    assert_non_null(f);
+    fputs(data, f);
+    if (!strstr(data, "\nlibvirt-qemu:") && strncmp(data, "libvirt-qemu:", 13))
+        fputs(line, f);
+    assert_int_equal(fclose(f), 0);
+    free(data);
+    assert_int_equal(mount(copy, file, NULL, MS_BIND, NULL), 0);
+}
+
+/* "drv,k=v,k=v": does libvirt's JSON device have drv and every k=v
+ * (except id, drive, netdev)? */
+static int same_device(const char *ours, json_object *lv)
+{
+    char *copy = qp_strdup(ours), *save = NULL;
+    int same = 1;
+    for (char *tok = strtok_r(copy, ",", &save); tok && same; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '=');
+        if (tok == copy) {
+            same = jstr(lv, "driver") && !strcmp(jstr(lv, "driver"), tok);
+            continue;
+        }
+        if (!eq)
+            continue;
+        *eq = '\0';
+        if (!strcmp(tok, "id") || !strcmp(tok, "drive") || !strcmp(tok, "netdev"))
+            continue;
+        same = jstr(lv, tok) && !strcmp(jstr(lv, tok), eq + 1);
+    }
+    free(copy);
+    return same;
+}
+
+static void libvirt_command_line(void **state)
+{
+    (void)state;
+    libvirt_skip();
+    private_passwd("/etc/passwd", "libvirt-qemu:x:64055:64055::/nonexistent:/usr/sbin/nologin\n");
+    private_passwd("/etc/group", "libvirt-qemu:x:64055:\n");
+    char root[400], conf[440], uri[460], file[400];
+    snprintf(root, sizeof root, "%s/lvroot", E.dir);
+    snprintf(conf, sizeof conf, "%s/etc", root);
+    assert_int_equal(qp_mkdir_p(conf, 0700), 0);
+    snprintf(conf, sizeof conf, "%s/etc/qemu.conf", root);
+    FILE *f = fopen(conf, "w");
+    assert_non_null(f);
+    fputs("user = \"root\"\ngroup = \"root\"\nsecurity_driver = \"none\"\nnamespaces = []\n"
+          "stdio_handler = \"file\"\n", f);
+    assert_int_equal(fclose(f), 0);
+    snprintf(uri, sizeof uri, "qemu:///embed?root=%s", root);
+
+    /* every kind of device of ours, as stored (with what define added) */
+    make_images("lv");
+    char *xml = server_xml(
+        "lv", "<interface type='user'><model type='virtio'/></interface>"
+              "<interface type='user'/>"
+              "<interface type='bridge'><source bridge='br0'/><model type='e1000'/></interface>"
+              "<interface type='ethernet'><target dev='lvtap' managed='no'/>"
+              "<model type='virtio'/></interface>"
+              "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+              "<source file='/dev/null'/><target dev='sdi' bus='scsi'/></disk>"
+              "<video><model type='vga'/></video>");
+    define_ok(xml);
+    free(xml);
+    char *stored = NULL;
+    assert_int_equal(sb_domain_get_xml(&stored, E.c, "lv", 0), 0);
+    snprintf(file, sizeof file, "%s/lv-stored.xml", E.dir);
+    assert_int_equal(qp_write_file_atomic(&E.t, file, stored, strlen(stored)), 0);
+    qp_domain *d = NULL;
+    qp_strv ours = {0};
+    assert_int_equal(qp_domain_parse(&E.t, stored, &d), 0);
+    assert_int_equal(qp_proc_argv(&E.t, d, &ours), 0);
+    qp_domain_free(d);
+    free(stored);
+
+    const char *const argv[] = {"virsh", "-q", "-c", uri, "domxml-to-native", "qemu-argv", file,
+                                NULL};
+    char *out = NULL, *err = NULL;
+    int st = qp_run(&E.t, (char *const *)argv, &out, &err);
+    if (st != 0)
+        fail_msg("virsh domxml-to-native: %s%s", out ? out : "", err ? err : "");
+    free(err);
+
+    /* libvirt's devices: -device '{json}' */
+    json_object *lv[64];
+    size_t nlv = 0;
+    for (const char *p = out; (p = strstr(p, "-device '")) && nlv < 64;) {
+        p += 9;
+        const char *e = strchr(p, '\'');
+        assert_non_null(e);
+        char *j = qp_printf("%.*s", (int)(e - p), p);
+        assert_non_null(lv[nlv++] = json_tokener_parse(j));
+        free(j);
+        p = e;
+    }
+    const char *vnc = strstr(out, "-vnc ");
+    assert_non_null(vnc);
+    size_t matched = 0;
+    for (size_t i = 0; i + 1 < ours.n; i++) {
+        if (!strcmp(ours.v[i], "-vnc")) { /* the address, and the display when fixed */
+            size_t l = strcspn(ours.v[i + 1], ",");
+            if (strncmp(vnc + 5, ours.v[i + 1], l) || vnc[5 + l] != ',')
+                fail_msg("our -vnc %s, libvirt's %.40s", ours.v[i + 1], vnc + 5);
+            continue;
+        }
+        if (strcmp(ours.v[i], "-device"))
+            continue;
+        size_t k = 0;
+        while (k < nlv && !same_device(ours.v[i + 1], lv[k]))
+            k++;
+        if (k == nlv)
+            fail_msg("libvirt has no device like our '%s':\n%s", ours.v[i + 1], out);
+        matched++;
+    }
+    /* and nothing more (but libvirt's default USB controller: we add
+     * none, a server needs none, and it holds no guest state here) */
+    size_t extra = 0;
+    for (size_t k = 0; k < nlv; k++)
+        extra += strcmp(jstr(lv[k], "driver"), "piix3-usb-uhci") != 0;
+    if (extra != matched)
+        fail_msg("libvirt has %zu devices, we have %zu:\n%s", extra, matched, out);
+    print_message("# %zu devices the same as libvirt 9.0's for the same XML\n", matched);
+    for (size_t k = 0; k < nlv; k++)
+        json_object_put(lv[k]);
+    free(out);
+    qp_strv_free(&ours);
+    assert_int_equal(umount("/etc/passwd"), 0);
+    assert_int_equal(umount("/etc/group"), 0);
+}
+
 int main(void)
 {
     /* a network namespace, and a mount namespace whose /sys shows it */
@@ -644,6 +806,7 @@ int main(void)
         cmocka_unit_test(server_vm_snapshots),
         cmocka_unit_test(tap_bridge),
         cmocka_unit_test(tap_errors),
+        cmocka_unit_test(libvirt_command_line),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }
