@@ -58,8 +58,8 @@ static int plan_make(struct plan *p, const struct sb_import_request *rq)
     for (size_t i = 0; i < n && rc == 0; i++) {
         const sb_snapcoll_entry *e = &p->coll.v[i];
         if (!e->name || !*e->name)
-            rc = sb_error_set(SB_ERR_XML_ERROR, "%s%s%ld: a snapshot without a name",
-                              rq->source ? rq->source : "line ", rq->source ? ":" : "", e->line);
+            rc = sb_xml_error_line(rq->source, e->line, SB_ERR_XML_ERROR,
+                                   "a snapshot without a name");
         else if (e->current && p->current)
             rc = sb_error_set(SB_ERR_INVALID_ARG,
                               "snapshots '%s' and '%s' are both marked current='yes'",

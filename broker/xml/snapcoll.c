@@ -1,8 +1,6 @@
 /* Reading a <domainsnapshots> document (snapcoll.h). */
 #include "xml/snapcoll.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,21 +19,6 @@ struct scan {
     sb_buf text;
 };
 
-/* An error at line of the document: "source:line: message". */
-static int at(const struct scan *s, long line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int at(const struct scan *s, long line, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    if (s->source)
-        return sb_error_set(SB_ERR_XML_ERROR, "%s:%ld: %s", s->source, line, msg);
-    return sb_error_set(SB_ERR_XML_ERROR, "line %ld: %s", line, msg);
-}
-
 /* current='yes' / 'no' on an entry; every other attribute is left to the
  * entry's own parse. */
 static int entry_attrs(struct scan *s, sb_snapcoll_entry *e, int nattrs, const xmlChar **a,
@@ -48,7 +31,9 @@ static int entry_attrs(struct scan *s, sb_snapcoll_entry *e, int nattrs, const x
         if (vlen == 3 && memcmp(a[3], "yes", 3) == 0)
             e->current = true;
         else if (!(vlen == 2 && memcmp(a[3], "no", 2) == 0))
-            return at(s, line, "attribute current of <domainsnapshot> must be 'yes' or 'no'");
+            return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
+                                     "attribute current of <domainsnapshot> must be 'yes' or "
+                                     "'no'");
     }
     return 0;
 }
@@ -79,13 +64,16 @@ static int on_start(void *opaque, const char *name, int nattrs, const xmlChar **
     if (s->depth == 1)
         return strcmp(name, "domainsnapshots") == 0
                    ? 0
-                   : at(s, line,
-                        "a snapshot hierarchy has the root element <domainsnapshots>, not <%s>",
-                        name);
+                   : sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
+                                       "a snapshot hierarchy has the root element "
+                                       "<domainsnapshots>, not <%s>",
+                                       name);
     if (s->depth == 2) {
         if (strcmp(name, "domainsnapshot") != 0)
-            return at(s, line, "only <domainsnapshot> elements may be inside <domainsnapshots>, not <%s>",
-                      name);
+            return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
+                                     "only <domainsnapshot> elements may be inside "
+                                     "<domainsnapshots>, not <%s>",
+                                     name);
         return add_entry(s, nattrs, attrs, line);
     }
     if (s->collect_depth)

@@ -117,8 +117,6 @@ static void collect_error(void *ctx, xmlErrorPtr err)
     st->error_msg[strcspn(st->error_msg, "\n")] = '\0';
 }
 
-static int located(const char *source, long line, int code, const char *msg);
-
 /* ---- attributes per element ------------------------------------------
  * libxml2 2.9 spends time quadratic in the number of attributes of one
  * element (the duplicate check of each attribute against all before it,
@@ -150,15 +148,14 @@ static int check_attribute_counts(const char *xml, size_t len, const char *sourc
 {
     const char *p = xml, *end = xml + len;
     long line = 1;
-    char msg[160];
 
     if (memchr(xml, '\0', len))
-        return located(source, 0, SB_ERR_XML_ERROR,
-                       "XML document contains NUL bytes (UTF-16 and UTF-32 are not accepted: "
-                       "use UTF-8)");
+        return sb_xml_error_line(source, 0, SB_ERR_XML_ERROR,
+                                 "XML document contains NUL bytes (UTF-16 and UTF-32 are not "
+                                 "accepted: use UTF-8)");
     if (len >= 4 && memcmp(xml, "\x4c\x6f\xa7\x94", 4) == 0)
-        return located(source, 0, SB_ERR_XML_ERROR,
-                       "EBCDIC XML documents are not accepted (use UTF-8)");
+        return sb_xml_error_line(source, 0, SB_ERR_XML_ERROR,
+                                 "EBCDIC XML documents are not accepted (use UTF-8)");
     while (p < end) {
         if (*p != '<') {
             line += *p++ == '\n';
@@ -192,24 +189,14 @@ static int check_attribute_counts(const char *xml, size_t len, const char *sourc
             }
             if (attrs > SB_XML_MAX_ATTRIBUTES) {
                 size_t name = strcspn(tag, " \t\r\n/>");
-                snprintf(msg, sizeof(msg), "element <%.*s> has more than %d attributes",
-                         (int)(name < 64 ? name : 64), tag, SB_XML_MAX_ATTRIBUTES);
-                return located(source, tag_line, SB_ERR_XML_ERROR, msg);
+                return sb_xml_error_line(source, tag_line, SB_ERR_XML_ERROR,
+                                         "element <%.*s> has more than %d attributes",
+                                         (int)(name < 64 ? name : 64), tag,
+                                         SB_XML_MAX_ATTRIBUTES);
             }
         }
     }
     return 0;
-}
-
-static int located(const char *source, long line, int code, const char *msg)
-{
-    if (source && line > 0)
-        return sb_error_set(code, "%s:%ld: %s", source, line, msg);
-    if (source)
-        return sb_error_set(code, "%s: %s", source, msg);
-    if (line > 0)
-        return sb_error_set(code, "line %ld: %s", line, msg);
-    return sb_error_set(code, "%s", msg);
 }
 
 /* Feed a push parser xml in chunks; the document it built, if any. */
@@ -243,13 +230,11 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
 
     *out = NULL;
     if (!xml || len == 0)
-        return located(source_name, 0, SB_ERR_XML_ERROR, "empty XML document");
-    if (len > max_size || len > INT_MAX) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "XML document larger than the %zu MiB limit",
-                 (max_size < INT_MAX ? max_size : (size_t)INT_MAX) >> 20);
-        return located(source_name, 0, SB_ERR_XML_ERROR, msg);
-    }
+        return sb_xml_error_line(source_name, 0, SB_ERR_XML_ERROR, "empty XML document");
+    if (len > max_size || len > INT_MAX)
+        return sb_xml_error_line(source_name, 0, SB_ERR_XML_ERROR,
+                                 "XML document larger than the %zu MiB limit",
+                                 (max_size < INT_MAX ? max_size : (size_t)INT_MAX) >> 20);
     if ((rc = check_attribute_counts(xml, len, source_name)) < 0)
         return rc;
 
@@ -292,20 +277,19 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     xmlSetStructuredErrorFunc(saved_handler_ctx, saved_handler);
 
     if (st.refusal == REFUSE_DOCTYPE) {
-        rc = located(source_name, st.refusal_line, SB_ERR_XML_ERROR,
-                     "DOCTYPE declarations are not allowed (no DTDs or entities)");
+        rc = sb_xml_error_line(source_name, st.refusal_line, SB_ERR_XML_ERROR,
+                               "DOCTYPE declarations are not allowed (no DTDs or entities)");
     } else if (st.refusal == REFUSE_DEPTH) {
-        char msg[96];
-        snprintf(msg, sizeof(msg), "elements nested deeper than %d levels",
-                 SB_XML_MAX_DEPTH);
-        rc = located(source_name, st.refusal_line, SB_ERR_XML_ERROR, msg);
+        rc = sb_xml_error_line(source_name, st.refusal_line, SB_ERR_XML_ERROR,
+                               "elements nested deeper than %d levels", SB_XML_MAX_DEPTH);
     } else if (st.user_refused) {
         rc = -sb_error_last()->code; /* a callback refused the document */
     } else if (st.have_error || !doc || !ctxt->wellFormed) {
-        rc = located(source_name, st.error_line, SB_ERR_XML_DETAIL,
-                     st.have_error ? st.error_msg : "XML document is not well-formed");
+        rc = sb_xml_error_line(source_name, st.error_line, SB_ERR_XML_DETAIL, "%s",
+                               st.have_error ? st.error_msg : "XML document is not well-formed");
     } else if (!user && !xmlDocGetRootElement(doc)) {
-        rc = located(source_name, 0, SB_ERR_XML_ERROR, "XML document has no root element");
+        rc = sb_xml_error_line(source_name, 0, SB_ERR_XML_ERROR,
+                               "XML document has no root element");
     }
     if (rc < 0 || user) {
         xmlFreeDoc(doc);

@@ -10,15 +10,13 @@
 
 #include "core/error.h"
 
-int sb_xml_error_at(const char *source, const xmlNode *node, int code, const char *fmt, ...)
+static int error_line_v(const char *source, long line, int code, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+static int error_line_v(const char *source, long line, int code, const char *fmt, va_list ap)
 {
     char msg[900];
-    va_list ap;
-    long line = node ? xmlGetLineNo(node) : -1;
 
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (source && line > 0)
         return sb_error_set(code, "%s:%ld: %s", source, line, msg);
     if (source)
@@ -26,6 +24,24 @@ int sb_xml_error_at(const char *source, const xmlNode *node, int code, const cha
     if (line > 0)
         return sb_error_set(code, "line %ld: %s", line, msg);
     return sb_error_set(code, "%s", msg);
+}
+
+int sb_xml_error_line(const char *source, long line, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = error_line_v(source, line, code, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int sb_xml_error_at(const char *source, const xmlNode *node, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = error_line_v(source, node ? xmlGetLineNo(node) : -1, code, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 bool sb_xml_is(const xmlNode *node, const char *name)

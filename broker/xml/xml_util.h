@@ -44,7 +44,11 @@ int sb_xml_scan(const char *xml, size_t len, size_t max_size, const char *source
                 const sb_xml_sax *sax);
 
 /* Set an error whose message starts with "source:line: " ("line N: " when
- * source is NULL, nothing when the node has no line).  Returns -code. */
+ * source is NULL, "source: " or nothing when the line is unknown, <= 0).
+ * Returns -code.  The one place that formats a location: sb_xml_error_at
+ * takes the line from a node. */
+int sb_xml_error_line(const char *source, long line, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 int sb_xml_error_at(const char *source, const xmlNode *node, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
