@@ -33,19 +33,16 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
         return 1;
     }
     sb_conn_store_drop(c); /* one handle per store in this process */
-    /* a domain that never had snapshots has no store: make none */
     if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
-                            SB_STORE_ALLOW_DAMAGED, &s)) == 0 && !sb_store_on_disk(s)) {
+                            SB_STORE_WRITABLE | SB_STORE_NO_CREATE | SB_STORE_ALLOW_DAMAGED,
+                            &s)) < 0) {
+        sb_buf_addf(report, "  cannot open the store: %s\n", sb_error_last()->message);
+        return 1;
+    }
+    if (!sb_store_on_disk(s)) { /* a domain that never had snapshots: make no store */
         sb_store_close(s);
         sb_buf_add(report, "  no snapshot metadata\n");
         return 0;
-    }
-    sb_store_close(s);
-    s = NULL;
-    if (rc < 0 || (rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
-                                      SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED, &s)) < 0) {
-        sb_buf_addf(report, "  cannot open the store: %s\n", sb_error_last()->message);
-        return 1;
     }
     const char *const *warnings;
     size_t nw = sb_store_warnings(s, &warnings);

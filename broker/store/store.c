@@ -80,8 +80,9 @@ static int open_lock_file(sb_store *s)
     if (s->lock_fd >= 0)
         return 0;
     bool w = s->flags & SB_STORE_WRITABLE;
-    /* 1: read-only and no store yet */
-    int rc = sb_fs_open(s->lock_path, w ? O_RDWR | O_CREAT : O_RDONLY, 0600, &s->lock_fd);
+    int create = (s->flags & SB_STORE_NO_CREATE) ? 0 : O_CREAT;
+    /* 1: read-only (or NO_CREATE) and no store yet */
+    int rc = sb_fs_open(s->lock_path, w ? O_RDWR | create : O_RDONLY, 0600, &s->lock_fd);
     return rc < 0 ? rc : 0;
 }
 
@@ -90,7 +91,8 @@ static int load_initial(sb_store *s)
     int rc = open_lock_file(s);
     if (rc < 0)
         return rc;
-    if (s->lock_fd < 0) { /* read-only, nothing stored yet */
+    if (s->lock_fd < 0) { /* read-only or NO_CREATE, nothing stored yet */
+        s->flags &= ~(unsigned)SB_STORE_WRITABLE;
         s->tree = sb_tree_new();
         return s->tree ? 0 : sb_error_oom();
     }
@@ -114,7 +116,7 @@ int sb_store_open(const char *state_dir, const char *host, const char *domain,
                   unsigned flags, sb_store **out)
 {
     *out = NULL;
-    if (flags & ~(unsigned)(SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED))
+    if (flags & ~(unsigned)(SB_STORE_WRITABLE | SB_STORE_ALLOW_DAMAGED | SB_STORE_NO_CREATE))
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in function %s",
                             flags, "sb_store_open");
     if (!state_dir || !*state_dir)
@@ -145,7 +147,8 @@ int sb_store_open(const char *state_dir, const char *host, const char *domain,
         sb_store_close(s);
         return sb_error_oom();
     }
-    rc = sb_safe_dir(state_dir, rel, flags & SB_STORE_WRITABLE, NULL);
+    rc = sb_safe_dir(state_dir, rel, (flags & SB_STORE_WRITABLE) && !(flags & SB_STORE_NO_CREATE),
+                     NULL);
     free(rel);
     if (rc >= 0)
         rc = load_initial(s);

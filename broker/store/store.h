@@ -52,7 +52,11 @@ enum sb_store_open_flags {
      * valid records before AND after it are loaded, the damage is listed in
      * the warnings, and writes are refused until sb_store_repair().
      * Without this flag such a store fails to open with SB_ERR_STORE. */
-    SB_STORE_ALLOW_DAMAGED = 1u << 1
+    SB_STORE_ALLOW_DAMAGED = 1u << 1,
+    /* with WRITABLE: create nothing.  A store that is not on disk opens
+     * as a read-only open does (empty, sb_store_on_disk false, writes
+     * refused); one that is opens writable, loaded once. */
+    SB_STORE_NO_CREATE = 1u << 2
 };
 
 /* host and domain must be storable names (store/names.h): else
@@ -172,8 +176,8 @@ int sb_store_compact(sb_store *s);
  * and write the loaded state as a fresh log.  Clears the damage. */
 int sb_store_repair(sb_store *s);
 
-/* False for a read-only handle of a store that does not exist (yet): its
- * open created nothing and the tree is empty. */
+/* False for a read-only (or NO_CREATE) handle of a store that does not
+ * exist (yet): its open created nothing and the tree is empty. */
 bool sb_store_on_disk(const sb_store *s);
 /* The domain is gone: remove its store (files and directory) when it
  * holds nothing - no snapshot, no unresolved intent, no damage; else keep

@@ -74,6 +74,31 @@ static void removes_an_empty_store(void **state)
     assert_int_equal(access(at("d"), F_OK), -1);
 }
 
+/* NO_CREATE (check): writable where a store exists, else nothing made */
+static void no_create_opens_only_what_exists(void **state)
+{
+    (void)state;
+    sb_store *s = open_ok(W | SB_STORE_NO_CREATE);
+    assert_false(sb_store_on_disk(s));
+    assert_int_equal(sb_tree_count(sb_store_tree(s)), 0);
+    sb_tree_snapshot x = snap("s1", NULL, SB_STATE_SHUTOFF, false);
+    assert_true(sb_store_create(s, &x) < 0);
+    sb_store_close(s);
+    assert_int_equal(access(at(""), F_OK), -1);
+
+    s = open_ok(W);
+    add(s, "s1");
+    sb_store_close(s);
+    s = open_ok(W | SB_STORE_NO_CREATE);
+    assert_true(sb_store_on_disk(s));
+    assert_int_equal(sb_tree_count(sb_store_tree(s)), 1);
+    add(s, "s2");
+    sb_store_close(s);
+    s = open_ok(0);
+    assert_int_equal(sb_tree_count(sb_store_tree(s)), 2);
+    sb_store_close(s);
+}
+
 static void keeps_a_store_with_snapshots(void **state)
 {
     (void)state;
@@ -132,6 +157,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(removes_an_empty_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(no_create_opens_only_what_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_a_store_with_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(needs_the_operation_lock, setup, teardown),
         cmocka_unit_test_setup_teardown(an_older_handle_refuses_to_write, setup, teardown),
