@@ -30,6 +30,10 @@
 #include "snapbroker/snapbroker.h"
 #include "xml/xml_util.h"
 
+#ifdef HAVE_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
 /* Reformat a copy of in and compare with want. */
 static void reformats_to(const char *in, const char *want)
 {
@@ -73,10 +77,6 @@ static void check_variants(const char *libvirt_xml)
     free(flat);
     xmlFree(dumped);
 }
-
-#ifdef HAVE_LIBVIRT
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 static void quiet(void *data, virErrorPtr err)
 {
@@ -126,12 +126,6 @@ static void libvirt_formatting_is_kept(void **state)
     virDomainFree(test);
     virDomainFree(dom);
     virConnectClose(conn);
-}
-#else
-static void libvirt_formatting_is_kept(void **state)
-{
-    (void)state;
-    skip(); /* libvirt-dev missing at build time */
 }
 #endif
 
@@ -198,10 +192,23 @@ static void dumpxml_through_the_library_and_cli(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-int main(void)
+/* Two meson tests (tests/xml/meson.build): "libvirt", the oracle half,
+ * which without libvirt is reported as skipped as a whole, not hidden as
+ * one skipped subtest of a test that passes; and the rest. */
+int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "libvirt") == 0) {
+#ifdef HAVE_LIBVIRT
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(libvirt_formatting_is_kept),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+#else
+        printf("1..0 # SKIP libvirt development files not found at build time\n");
+        return 0;
+#endif
+    }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(libvirt_formatting_is_kept),
         cmocka_unit_test(dumpxml_through_the_library_and_cli),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
