@@ -16,6 +16,10 @@
 
 #include "snapbroker/xml.h"
 
+#ifdef HAVE_LIBVIRT
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
 #define DOMAIN_BODY                                                                           \
     "<name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"                      \
     "<memory unit='KiB'>8388608</memory><os><type arch='i686'>hvm</type></os>"                \
@@ -56,10 +60,6 @@ static size_t count(const char *hay, const char *needle)
         n++;
     return n;
 }
-
-#ifdef HAVE_LIBVIRT
-#include <libvirt/libvirt.h>
-#include <libvirt/virterror.h>
 
 static void quiet(void *data, virErrorPtr err)
 {
@@ -103,13 +103,6 @@ static void live_only_parts_as_libvirt(void **state)
     free(theirs);
     free(ours);
 }
-#else
-static void live_only_parts_as_libvirt(void **state)
-{
-    (void)state;
-    skip(); /* libvirt-dev missing at build time */
-}
-#endif
 
 int main(void)
 {
@@ -118,3 +111,10 @@ int main(void)
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
+#else
+int main(void)
+{
+    printf("1..0 # SKIP libvirt development files not found at build time\n");
+    return 0;
+}
+#endif
