@@ -37,6 +37,7 @@ extern const sb_cmddef sb_cmds_snapshot_create[];
 extern const sb_cmddef sb_cmds_snapshot_list[];
 extern const sb_cmddef sb_cmds_snapshot_misc[];
 extern const sb_cmddef sb_cmds_snapshot_hier[];
+extern const sb_cmddef sb_cmds_snapshot_edit[];
 extern const sb_cmddef sb_cmds_domain[];
 extern const sb_cmddef sb_cmds_broker[];
 extern const sb_cmddef sb_cmds_xml[];
@@ -75,6 +76,11 @@ int cli_want_json(const sb_cli *cli, const sb_args *args);
 
 /* Read a whole file (an XML document) into *out; errors are printed. */
 int cli_read_file(char **out, const char *path);
+
+/* Write text to a temporary file, run $VISUAL / $EDITOR / vi on it and
+ * read it back into *edited (malloc'd); the file is removed.  -1 once the
+ * error is printed (an editor that fails is an error). */
+int cli_edit_text(char **edited, const char *text);
 
 /* Print an XML document followed by one empty line, as virsh's dumpxml
  * commands do (a missing final newline is supplied). */

@@ -13,11 +13,12 @@
 
 static const sb_cmddef *const groups[] = {
     sb_cmds_snapshot_create, sb_cmds_snapshot_list, sb_cmds_snapshot_misc,
-    sb_cmds_snapshot_hier, sb_cmds_domain, sb_cmds_broker, sb_cmds_xml, sb_cmds_conformance, NULL,
+    sb_cmds_snapshot_edit, sb_cmds_snapshot_hier, sb_cmds_domain, sb_cmds_broker, sb_cmds_xml, sb_cmds_conformance, NULL,
 };
 
 static const char *const group_titles[] = {
-    "Snapshot", "Snapshot", "Snapshot", "Snapshot", "Domain", "Broker", "XML", "Conformance",
+    "Snapshot", "Snapshot", "Snapshot", "Snapshot", "Snapshot",
+    "Domain", "Broker", "XML", "Conformance",
 };
 
 static const sb_cmddef *find_command(const char *name)

@@ -120,3 +120,25 @@ out:
     xmlSetStructuredErrorFunc(saved_ctx, saved);
     return rc;
 }
+
+char *sb_xpath_string(const char *xml, const char *expr)
+{
+    xmlStructuredErrorFunc saved = xmlStructuredError;
+    void *saved_ctx = xmlStructuredErrorContext;
+    xp_err x = { { 0 } };
+    xmlXPathContextPtr ctx = NULL;
+    xmlXPathObjectPtr obj = NULL;
+    char *ret = NULL;
+
+    xmlSetStructuredErrorFunc(&x, collect); /* silent: the caller decides */
+    xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), NULL, NULL,
+                                  XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    if (doc && (ctx = xmlXPathNewContext(doc)) &&
+        (obj = xmlXPathEvalExpression(BAD_CAST expr, ctx)) && obj->type == XPATH_STRING)
+        ret = strdup((const char *)obj->stringval);
+    xmlXPathFreeObject(obj);
+    xmlXPathFreeContext(ctx);
+    xmlFreeDoc(doc);
+    xmlSetStructuredErrorFunc(saved_ctx, saved);
+    return ret;
+}

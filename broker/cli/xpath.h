@@ -19,4 +19,9 @@
 int sb_xpath_format(char **out, const char *xml, const char *expr, int wrap,
                     char *err, size_t errlen);
 
+/* The string value of expr (XPath string()) in xml, malloc'd; NULL when
+ * the document does not parse or on ENOMEM.  For reading one field of a
+ * document the library will judge anyway (snapshot-edit's new name). */
+char *sb_xpath_string(const char *xml, const char *expr);
+
 #endif

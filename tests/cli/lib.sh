@@ -21,6 +21,10 @@ CONF
     # column widths do not depend on the machine.
     export TZ=UTC
     export LC_ALL=C
+    # snapshot-edit runs $VISUAL or $EDITOR: a case that reaches the editor
+    # without naming one fails at once instead of waiting in vi.
+    unset VISUAL
+    export EDITOR=false
 }
 
 # Mask what changes from run to run or with other components' formats:

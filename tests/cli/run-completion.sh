@@ -42,6 +42,12 @@ cases=(
     # issue 14: plugin-info offers the plugins
     "ref|plugin-info r"
     "ref|snapshot-list --all-hosts --plugin r"
+    # issue 14, virsh parity: snapshot-edit and --xpath
+    "test|snapshot-edit "
+    "s1 s2 s3|snapshot-edit test "
+    "--clone --current|snapshot-edit test s1 --c"
+    "--xpath|snapshot-dumpxml test s1 --xp"
+    "|snapshot-dumpxml test s1 --xpath "
     # what worked before keeps working
     "test|snapshot-revert "
     "s1 s2 s3|snapshot-revert test "
