@@ -459,12 +459,34 @@ static void server_vm_snapshots(void **state)
     assert_int_equal(sb_domain_resume(E.c, "srv"), 0);
     e2e_wait_tick_moves("srv", t1);
 
-    /* shut off: offline external and back */
-    e2e_stop("srv");
-    assert_int_equal(e2e_snap("srv", "s4", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
-    assert_int_equal(e2e_revert("srv", "s3", SB_SNAPSHOT_REVERT_RUNNING), 0);
+    /* a delete while running: active commit on the SCSI disk's chain
+     * (s2's is deleted shut off: after a full external revert, a second
+     * running commit fails on main with "Need a root block node", for any
+     * disk bus - the QEMU restarted from the memory file keeps the old top
+     * node; reported, not this test's subject) */
+    scsi_write("srv", 0x66);
+    if (e2e_del("srv", "s3", 0) < 0)
+        fail_msg("delete s3: %s", e2e_err());
+    assert_true(scsi_check("srv", 0x66));
+    char *sda5 = e2e_source("srv", "sda");
+    assert_string_equal(sda5, sda2);
+    free(sda5);
     devices_present("srv", models, "user");
-    assert_true(scsi_check("srv", 0x33));
+
+    /* shut off: offline commit, offline external and back */
+    e2e_stop("srv");
+    if (e2e_del("srv", "s2", 0) < 0)
+        fail_msg("delete s2: %s", e2e_err());
+    assert_true(e2e_off_check("srv", "sda", 0x66));
+    sda5 = e2e_source("srv", "sda");
+    assert_string_equal(sda5, sda0);
+    free(sda5);
+    assert_int_equal(e2e_snap("srv", "s4", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    assert_int_equal(e2e_revert("srv", "s1", SB_SNAPSHOT_REVERT_RUNNING), -SB_ERR_OPERATION_INVALID);
+    assert_int_equal(e2e_del("srv", "s4", 0), 0);
+    assert_int_equal(e2e_revert("srv", "s1", SB_SNAPSHOT_REVERT_RUNNING), 0);
+    devices_present("srv", models, "user");
+    assert_true(scsi_check("srv", 0x11));
     e2e_stop("srv");
     free(sda0);
     free(hdc0);
@@ -472,6 +494,58 @@ static void server_vm_snapshots(void **state)
     free(hdc2);
 }
 
+
+/* ---- figures: the server VM against the minimal one, same run ---------------- */
+
+struct figures {
+    double start, create, revert, full;
+    long long mem;
+};
+
+static void measure(const char *dom, struct figures *f)
+{
+    double t0 = qp_now_ms();
+    assert_int_equal(sb_domain_start(E.c, dom, 0), 0);
+    f->start = qp_now_ms() - t0;
+    e2e_wait_ticking(dom);
+    assert_int_equal(e2e_snap(dom, "i1", NULL, 0), 0);
+    f->create = E.last_ms;
+    assert_int_equal(e2e_revert(dom, "i1", 0), 0);
+    f->revert = E.last_ms;
+    char mf[64];
+    snprintf(mf, sizeof mf, "%s.mem", dom);
+    char *mem = qp_printf("<memory snapshot='external' file='%s'/>", e2e_path(mf));
+    assert_int_equal(sb_domain_suspend(E.c, dom), 0);
+    assert_int_equal(e2e_snap(dom, "f1", mem, 0), 0);
+    f->full = E.last_ms;
+    f->mem = qp_file_size(e2e_path(mf));
+    free(mem);
+    e2e_stop(dom);
+}
+
+/* No assertion on time: printed for docs/qemu.md, as ratios to the
+ * minimal domain of the other e2e tests (two virtio disks, nothing else)
+ * measured in the same run. */
+static void figures(void **state)
+{
+    (void)state;
+    struct figures srv, mini;
+    make_images("fig");
+    char *xml = server_xml("fig", "<interface type='user'><model type='virtio'/></interface>"
+                                  "<interface type='user'><model type='e1000'/></interface>");
+    define_ok(xml);
+    free(xml);
+    e2e_define("mini");
+    measure("fig", &srv);
+    measure("mini", &mini);
+    print_message("# server VM / minimal VM (same run, TCG): start %.0f/%.0f ms (%.2fx), "
+                  "internal create %.0f/%.0f ms (%.2fx), internal revert %.0f/%.0f ms (%.2fx), "
+                  "full external create %.0f/%.0f ms (%.2fx), memory file %lld/%lld KiB (%.2fx)\n",
+                  srv.start, mini.start, srv.start / mini.start, srv.create, mini.create,
+                  srv.create / mini.create, srv.revert, mini.revert, srv.revert / mini.revert,
+                  srv.full, mini.full, srv.full / mini.full, srv.mem / 1024, mini.mem / 1024,
+                  (double)srv.mem / (double)mini.mem);
+}
 
 /* ---- taps: bridge and ethernet (root, in our network namespace) ------------- */
 
@@ -804,6 +878,7 @@ int main(void)
         cmocka_unit_test(refusals),
         cmocka_unit_test(round_trip),
         cmocka_unit_test(server_vm_snapshots),
+        cmocka_unit_test(figures),
         cmocka_unit_test(tap_bridge),
         cmocka_unit_test(tap_errors),
         cmocka_unit_test(libvirt_command_line),
