@@ -86,6 +86,16 @@ static char *xstrdup(const char *s)
     return d;
 }
 
+static char *xmalloc(size_t n)
+{
+    char *d = malloc(n);
+    if (!d) {
+        fputs("error: NO_MEMORY: out of memory\n", stderr);
+        exit(1);
+    }
+    return d;
+}
+
 static char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *xasprintf(const char *fmt, ...)
 {
@@ -101,6 +111,33 @@ static char *xasprintf(const char *fmt, ...)
     return s;
 }
 
+char *k_devs(const struct k *k, const char *text)
+{
+    static const char *const generic[2] = { "'vda'", "'vdb'" };
+    size_t len = strlen(text), cap = len + 1;
+    char *out;
+
+    /* each replacement adds at most sizeof(k->disk[0]) bytes */
+    for (const char *p = text; (p = strstr(p, "'vd")) != NULL; p += 3)
+        cap += sizeof(k->disk[0]);
+    out = xmalloc(cap);
+    char *o = out;
+    for (const char *p = text; *p;) {
+        int hit = -1;
+        for (int i = 0; i < 2 && hit < 0; i++)
+            if (k->disk[i][0] && strncmp(p, generic[i], 5) == 0)
+                hit = i;
+        if (hit < 0) {
+            *o++ = *p++;
+            continue;
+        }
+        o += sprintf(o, "'%s'", k->disk[hit]);
+        p += 5;
+    }
+    *o = '\0';
+    return out;
+}
+
 char *k_snap_xml(const struct k *k, const char *name, const char *extra)
 {
     const char *fmt = "<domainsnapshot>%s%s%s%s%s</domainsnapshot>";
@@ -109,8 +146,11 @@ char *k_snap_xml(const struct k *k, const char *name, const char *extra)
     const char *redef = strcmp(k->caps.create_parse, "redefine") == 0
                             ? "<state>shutoff</state><creationTime>1</creationTime>"
                             : "";
-    return xasprintf(fmt, name ? "<name>" : "", name ? name : "", name ? "</name>" : "", redef,
-                     extra ? extra : "");
+    char *mapped = extra ? k_devs(k, extra) : NULL;
+    char *xml = xasprintf(fmt, name ? "<name>" : "", name ? name : "", name ? "</name>" : "",
+                          redef, mapped ? mapped : "");
+    free(mapped);
+    return xml;
 }
 
 /* The part of a snapshot document before its embedded domain, where the
@@ -168,7 +208,7 @@ int k_xml_external(const char *xml)
 
 /* ---- snapshot calls ---- */
 
-static void remember(struct k *k, const char *name)
+void k_remember(struct k *k, const char *name)
 {
     char **v;
     if (k->fresh || !name)
@@ -184,7 +224,7 @@ int k_create_rc(struct k *k, const char *xml, unsigned flags, char **out_name)
     char *name = NULL;
     int rc = sb_snapshot_create_xml(&name, k->c, k->dom, xml, flags);
     if (rc >= 0)
-        remember(k, name);
+        k_remember(k, name);
     if (out_name)
         *out_name = name;
     else
@@ -224,6 +264,23 @@ int k_delete(struct k *k, const char *name, unsigned flags)
     if (sb_snapshot_delete(k->c, k->dom, name, flags) < 0)
         return k_fail(k, "deleting '%s' (flags 0x%x) failed: %s", name, flags, k_errstr());
     return K_PASS;
+}
+
+int k_forget(struct k *k, const char *name, unsigned flags)
+{
+    char *xml = NULL;
+
+    if (strcmp(k->caps.metadata_owner, "hypervisor") == 0 &&
+        (k->caps.delete_flags & (flags | SB_SNAPSHOT_DELETE_METADATA_ONLY)) ==
+            (flags | SB_SNAPSHOT_DELETE_METADATA_ONLY)) {
+        /* refused (libvirt's VirtualBox driver keeps a snapshot with
+         * children) or kept as it was (semantics.md §8.4): a plain delete */
+        if (sb_snapshot_delete(k->c, k->dom, name, flags | SB_SNAPSHOT_DELETE_METADATA_ONLY) == 0 &&
+            sb_snapshot_get_xml(&xml, k->c, k->dom, name, 0) < 0)
+            return K_PASS;
+        free(xml);
+    }
+    return k_delete(k, name, flags);
 }
 
 char *k_get_xml(struct k *k, const char *name)
@@ -470,6 +527,10 @@ char *k_disk_source(struct k *k, const char *target)
 {
     char *xml = NULL, *out = NULL;
 
+    if (strcmp(target, "vda") == 0 && k->disk[0][0])
+        target = k->disk[0];
+    else if (strcmp(target, "vdb") == 0 && k->disk[1][0])
+        target = k->disk[1];
     if (sb_domain_get_xml(&xml, k->c, k->dom, 0) < 0)
         return NULL;
     /* the source file of the <disk> element whose target is target */

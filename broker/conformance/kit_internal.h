@@ -79,6 +79,10 @@ struct k {
     char msg[2048];  /* failure or skip reason of the running scenario */
     char **made;     /* snapshots made on an existing domain (--domain) */
     size_t nmade;
+    /* The domain's first two disk targets: vda and vdb on a scratch
+     * domain, what the domain has with --domain (an ESX VM's sda, sdb).
+     * The scenarios name disks 'vda' and 'vdb'; k_devs() maps them. */
+    char disk[2][32];
 };
 
 /* ---- outcome ---- */
@@ -100,6 +104,11 @@ int k_err_in(struct k *k, int rc, const int *classes, const char *what);
     } while (0)
 
 /* ---- snapshot XML ---- */
+/* text with every 'vda' and 'vdb' (quoted) replaced by the domain's first
+ * and second disk target (k->disk); malloc'ed. */
+char *k_devs(const struct k *k, const char *text);
+/* Record a snapshot the kit made in another process (--domain cleanup). */
+void k_remember(struct k *k, const char *name);
 /* A create document named name (NULL: no <name>) with extra inner XML;
  * a plugin that parses creates as redefines also gets state and
  * creationTime.  malloc'ed. */
@@ -118,6 +127,11 @@ int k_create_xml(struct k *k, const char *xml, unsigned flags, char **out_name);
 int k_create_rc(struct k *k, const char *xml, unsigned flags, char **out_name);
 int k_revert(struct k *k, const char *name, unsigned flags);
 int k_delete(struct k *k, const char *name, unsigned flags);
+/* Delete name (with DELETE_CHILDREN: and its descendants) so that a
+ * redefine from the XML can bring it back: hypervisor-owned metadata with
+ * DELETE_METADATA_ONLY declared forgets only the metadata (VirtualBox
+ * keeps the images a redefine needs), else a plain delete. */
+int k_forget(struct k *k, const char *name, unsigned flags);
 char *k_get_xml(struct k *k, const char *name); /* NULL after k_fail */
 int k_current_is(struct k *k, const char *name); /* NULL: no current */
 int k_parent_is(struct k *k, const char *name, const char *parent);

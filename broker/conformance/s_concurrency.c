@@ -115,6 +115,17 @@ static int reap(struct k *k, struct child *ch, char *out, size_t len)
     return K_PASS;
 }
 
+/* What a creating child may have made, for the cleanup of an existing
+ * domain (--domain): the kit deletes only what it made. */
+static void remember_job(struct k *k, enum job job, const char *prefix, int n)
+{
+    char name[64];
+    for (int i = 1; i <= n && (job == JOB_CREATE || job == JOB_CREATE_SAME); i++) {
+        snprintf(name, sizeof(name), "%s%d", prefix, i);
+        k_remember(k, job == JOB_CREATE_SAME ? prefix : name);
+    }
+}
+
 static int pair(struct k *k, enum job ja, const char *pa, enum job jb, const char *pb, int n,
                 char *ra, char *rb, size_t len)
 {
@@ -122,9 +133,11 @@ static int pair(struct k *k, enum job ja, const char *pa, enum job jb, const cha
     K_TRY(spawn(k, &a, ja, pa, n));
     int r = spawn(k, &b, jb, pb, n);
     int ra_ = reap(k, &a, ra, len);
+    remember_job(k, ja, pa, n);
     if (r != K_PASS)
         return r;
     int rb_ = reap(k, &b, rb, len);
+    remember_job(k, jb, pb, n);
     return ra_ != K_PASS ? ra_ : rb_;
 }
 

@@ -31,15 +31,15 @@ static int bad_create(struct k *k, const struct k_scenario *s)
     return r;
 }
 
-/* The source path of vda inside a <disks> entry (sarg is a format with
- * one %s). */
+/* The source path of vda inside a <disks> entry (sarg: its %s; 'vda' and
+ * 'vdb' are mapped to the domain's disks by k_snap_xml). */
 static int bad_disk_path(struct k *k, const struct k_scenario *s)
 {
     char *src = k_disk_source(k, "vda"), *extra = NULL, *xml, *before;
     int r;
 
     if (!src)
-        return k_fail(k, "the scratch domain has no file disk vda");
+        return k_fail(k, "domain '%s' has no file disk %s", k->dom, k->disk[0]);
     if (asprintf(&extra, s->sarg, src, src) < 0)
         extra = NULL;
     free(src);

@@ -139,32 +139,23 @@ static int undefine_with_metadata(struct k *k, const struct k_scenario *s)
 
 static int redefine_hv(struct k *k, const struct k_scenario *s)
 {
-    char *xml, *made = NULL;
+    char *xml;
     (void)s;
     K_TRY(k_create(k, "m1", 0));
-    if (!(xml = k_get_xml(k, "m1")))
+    K_TRY(k_create(k, "m2", 0));
+    if (!(xml = k_get_xml(k, "m2")))
         return K_FAIL;
-    char *at = strstr(xml, "<name>m1</name>");
-    int r;
-    if (!at) {
-        r = k_fail(k, "no <name>m1</name> in:\n%s", xml);
-    } else {
-        at[7] = '2'; /* the same document as a new snapshot m2 under m1 */
-        char *par = NULL;
-        if (!strstr(xml, "<parent>")) {
-            char *ct = strstr(xml, "  <creationTime>");
-            if (ct && asprintf(&par, "%.*s  <parent>\n    <name>m1</name>\n  </parent>\n%s",
-                               (int)(ct - xml), xml, ct) < 0)
-                par = NULL;
-        }
-        r = k_create_xml(k, par ? par : xml, SB_SNAPSHOT_CREATE_REDEFINE, &made);
-        free(par);
-        if (r == K_PASS)
-            r = k_list_is(k, NULL, 0, "m1 m2");
-        if (r == K_PASS)
-            r = k_parent_is(k, "m2", "m1");
-    }
-    free(made);
+    /* m2 gone (its metadata only, where the hypervisor keeps data a
+     * redefine needs: VirtualBox's images), then back from its XML */
+    int r = k_forget(k, "m2", 0);
+    if (r == K_PASS)
+        r = k_list_is(k, NULL, 0, "m1");
+    if (r == K_PASS)
+        r = k_create_xml(k, xml, SB_SNAPSHOT_CREATE_REDEFINE, NULL);
+    if (r == K_PASS)
+        r = k_list_is(k, NULL, 0, "m1 m2");
+    if (r == K_PASS)
+        r = k_parent_is(k, "m2", "m1");
     free(xml);
     return r;
 }

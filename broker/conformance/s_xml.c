@@ -267,10 +267,13 @@ static int disks_in_domain_order(struct k *k, const struct k_scenario *s)
     char *xml;
     (void)s;
     K_TRY(make(k, "x1", "<disks><disk name='vdb' snapshot='internal'/></disks>", &xml));
-    const char *a = strstr(xml, "<disk name='vda'"), *b = strstr(xml, "<disk name='vdb'");
+    char *na = k_devs(k, "<disk name='vda'"), *nb = k_devs(k, "<disk name='vdb'");
+    const char *a = strstr(xml, na), *b = strstr(xml, nb);
     int r = a && b && a < b ? K_PASS
                             : k_fail(k, "<disks> must list every domain disk in domain order "
-                                     "(vda, vdb):\n%s", xml);
+                                     "(%s, %s):\n%s", k->disk[0], k->disk[1], xml);
+    free(na);
+    free(nb);
     free(xml);
     return r;
 }
@@ -280,7 +283,7 @@ static int disk_by_path(struct k *k, const struct k_scenario *s)
     char *src = k_disk_source(k, "vdb"), *extra = NULL, *xml;
     (void)s;
     if (!src)
-        return k_fail(k, "the scratch domain has no file disk vdb");
+        return k_fail(k, "domain '%s' has no file disk %s", k->dom, k->disk[1]);
     int n = asprintf(&extra, "<disks><disk name='%s' snapshot='internal'/></disks>", src);
     free(src);
     if (n < 0)
@@ -289,7 +292,9 @@ static int disk_by_path(struct k *k, const struct k_scenario *s)
     free(extra);
     if (r != K_PASS)
         return r;
-    r = contains(k, xml, "<disk name='vdb'");
+    char *want = k_devs(k, "<disk name='vdb'");
+    r = contains(k, xml, want);
+    free(want);
     free(xml);
     return r;
 }

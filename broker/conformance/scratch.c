@@ -176,13 +176,49 @@ static int define(struct k *k, const char *name)
     return K_PASS;
 }
 
+/* The existing domain's first two disk targets (devices of kind disk, in
+ * definition order) into k->disk; the scenarios' 'vda' and 'vdb' name
+ * them (k_devs). */
+static int existing_disks(struct k *k)
+{
+    char *xml = NULL;
+    int n = 0;
+
+    if (sb_domain_get_xml(&xml, k->c, k->dom, 0) < 0)
+        return k_fail(k, "the definition of domain '%s': %s", k->dom, k_errstr());
+    for (char *d = strstr(xml, "<disk "); d && n < 2; d = strstr(d + 1, "<disk ")) {
+        char *gt = strchr(d, '>'), *end = strstr(d, "</disk>"), *t;
+        if (!gt || !end)
+            break;
+        /* device='disk' is the default; cdrom, floppy and lun are not disks */
+        char *dev = strstr(d, "device=");
+        if (dev && dev < gt && strncmp(dev + 8, "disk", 4) != 0)
+            continue;
+        if (!(t = strstr(d, "<target ")) || t > end || !(t = strstr(t, "dev=")) || t > end)
+            continue;
+        size_t len = strcspn(t + 5, "'\"");
+        if (len == 0 || len >= sizeof(k->disk[0]))
+            continue;
+        memcpy(k->disk[n], t + 5, len);
+        k->disk[n++][len] = '\0';
+    }
+    free(xml);
+    if (n < 2)
+        return k_fail(k, "domain '%s' has %d disk(s); the kit needs two (docs/conformance.md)",
+                      k->dom, n);
+    return K_PASS;
+}
+
 int k_domain_begin(struct k *k, int fresh)
 {
     k->fresh = fresh && !k->opts->domain;
     k->seq++;
+    snprintf(k->disk[0], sizeof(k->disk[0]), "vda");
+    snprintf(k->disk[1], sizeof(k->disk[1]), "vdb");
     if (!k->fresh) {
         size_t n = 0;
         snprintf(k->dom, sizeof(k->dom), "%s", k->opts->domain);
+        K_TRY(existing_disks(k));
         if (sb_snapshot_count(&n, k->c, k->dom, NULL, 0) < 0)
             return k_fail(k, "domain '%s': %s", k->dom, k_errstr());
         if (n)
@@ -231,13 +267,39 @@ static void remove_domain(struct k *k, const char *name)
     remove_files(k, prefix);
 }
 
+static int made_here(const struct k *k, const char *name)
+{
+    for (size_t i = 0; i < k->nmade; i++)
+        if (strcmp(k->made[i], name) == 0)
+            return 1;
+    return 0;
+}
+
 int k_domain_end(struct k *k)
 {
+    size_t left = 0, made = k->nmade;
+
     if (k->fresh) {
         remove_domain(k, k->dom);
         return K_PASS;
     }
-    /* newest first: children before their parents */
+    /* The roots the kit made first, each with its descendants in one call
+     * where the plugin declares DELETE_CHILDREN and LIST_ROOTS: snapshots
+     * that share a name (a plugin without unique names) cannot be deleted
+     * one name at a time, but their root can take them along. */
+    if ((k->caps.delete_flags & SB_SNAPSHOT_DELETE_CHILDREN) &&
+        (k->caps.list_flags & SB_SNAPSHOT_LIST_ROOTS) && k->nmade) {
+        char **roots = NULL;
+        size_t n = 0;
+        if (sb_snapshot_list(&roots, &n, k->c, k->dom, NULL, SB_SNAPSHOT_LIST_ROOTS) == 0) {
+            for (size_t i = 0; i < n; i++)
+                if (made_here(k, roots[i]))
+                    sb_snapshot_delete(k->c, k->dom, roots[i], SB_SNAPSHOT_DELETE_CHILDREN);
+            sb_names_free(roots, n);
+        }
+    }
+    /* what is left, newest first: children before their parents (a name
+     * already gone is refused, harmlessly) */
     for (size_t i = k->nmade; i-- > 0;) {
         sb_snapshot_delete(k->c, k->dom, k->made[i], 0);
         free(k->made[i]);
@@ -245,6 +307,14 @@ int k_domain_end(struct k *k)
     free(k->made);
     k->made = NULL;
     k->nmade = 0;
+    /* The domain had none before the scenario: what remains is the kit's,
+     * and the next scenario would fail for it. */
+    if (made && sb_snapshot_count(&left, k->c, k->dom, NULL, 0) == 0 && left) {
+        size_t used = strlen(k->msg);
+        snprintf(k->msg + used, sizeof(k->msg) - used,
+                 "%scleanup: %zu snapshots the kit made remain on '%s'", used ? "; " : "", left,
+                 k->dom);
+    }
     return K_PASS;
 }
 

@@ -31,10 +31,12 @@ struct sb_conn {
 
 static const struct sb_plugin_caps vbox_caps = {
     .struct_size = sizeof(struct sb_plugin_caps),
-    /* libvirt's VirtualBox driver: NO_METADATA is accepted there and
-     * refused here with a message (VirtualBox always records) */
+    /* no NO_METADATA: VirtualBox always records a snapshot in the
+     * machine's settings (libvirt's VirtualBox driver accepts the flag and
+     * records all the same); undeclared, the broker refuses it by name
+     * before the plugin runs */
     .create_flags = SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT |
-                    SB_SNAPSHOT_CREATE_NO_METADATA | SB_SNAPSHOT_CREATE_VALIDATE,
+                    SB_SNAPSHOT_CREATE_VALIDATE,
     /* RUNNING and PAUSED start the machine afterwards (VBoxManage) */
     .revert_flags = SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED,
     .delete_flags = SB_SNAPSHOT_DELETE_ALL,

@@ -335,8 +335,10 @@ static int add_new(vb_ctx *ctx, vb_doc *d, const struct sb_snapshot_view *v,
     int rc = 0;
     if (v->parent) {
         p = vb_snapshot_lookup(ctx, m, v->parent, &rc);
+        /* the caller's order is wrong: INVALID_ARG, as for broker-owned
+         * metadata (semantics.md §6.1), not the lookup's class */
         if (p < 0 && rc == -SB_ERR_OPERATION_INVALID)
-            return vb_error(ctx, SB_ERR_OPERATION_INVALID,
+            return vb_error(ctx, SB_ERR_INVALID_ARG,
                             "parent snapshot '%s' of '%s' must be redefined first", v->parent,
                             v->name);
         if (p < 0)

@@ -8,7 +8,9 @@
 # TAP on stdout; exit status that of the kit.
 # A URI '@SCRIPT' names a wrapper beside this script that sets a host up
 # first (a private daemon, a simulator's VM), run as SCRIPT CLI [KIT
-# OPTIONS...]; it calls run-kit.sh again with the host's URI.
+# OPTIONS...]; it calls run-kit.sh again with the host's URI, or with a
+# host name and SBKIT_CONFIG naming the configuration that defines it (a
+# host whose credentials cannot be in a URI).
 set -u
 cli=$1
 uri=$2
@@ -31,5 +33,11 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 SNAPBROKER_STATE_DIR=$state
 export SNAPBROKER_STATE_DIR
-unset SNAPBROKER_CONFIG
+# nothing of the caller's configuration, only what a wrapper wrote
+if [ -n "${SBKIT_CONFIG:-}" ]; then
+    SNAPBROKER_CONFIG=$SBKIT_CONFIG
+    export SNAPBROKER_CONFIG
+else
+    unset SNAPBROKER_CONFIG
+fi
 "$cli" -c "$uri" conformance --tap "$@"
