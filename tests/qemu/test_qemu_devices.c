@@ -633,6 +633,64 @@ static void tap_bridge(void **state)
     e2e_stop("tp");
 }
 
+/* A fixed VNC port (in our own network namespace, where no one else can
+ * hold it) and a SCSI cdrom with a medium; a second guest on the same
+ * port fails to start, QEMU's reason in the error, and nothing runs. */
+static void vnc_port_scsi_medium(void **state)
+{
+    (void)state;
+    tap_skip();
+    make_images("vp");
+    char *sda = qp_printf("%s/vp-sda.qcow2", E.dir), *iso = qp_printf("%s/vp.iso", E.dir);
+    const char *fmt =
+        "<domain type='qemu'><name>%s</name><memory unit='MiB'>64</memory>"
+        "<os><type arch='x86_64' machine='pc'>hvm</type></os><devices>"
+        "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+        "<source file='%s'/><target dev='sda' bus='scsi'/></disk>"
+        "<disk type='file' device='cdrom'><driver name='qemu' type='raw'/><source file='%s'/>"
+        "<target dev='sdb' bus='scsi'/><readonly/></disk>"
+        "<interface type='user'><model type='e1000'/></interface>"
+        "<graphics type='vnc' port='5907' autoport='no' listen='127.0.0.1'/>"
+        "<video><model type='vga'/></video></devices></domain>";
+    char *xml = qp_printf(fmt, "vp", sda, iso);
+    define_ok(xml);
+    free(xml);
+    assert_int_equal(sb_domain_start(E.c, "vp", 0), 0);
+    json_object *vnc = qmp("vp", "query-vnc"), *blocks = NULL, *ins = NULL, *v = NULL;
+    assert_string_equal(jstr(vnc, "service"), "5907");
+    json_object_put(vnc);
+    blocks = qmp("vp", "query-block");
+    json_object *sdb = block_of(blocks, "sdb");
+    assert_true(json_object_object_get_ex(sdb, "inserted", &ins));
+    assert_true(json_object_object_get_ex(ins, "ro", &v) && json_object_get_boolean(v));
+    json_object_put(blocks);
+    json_object *pci = qmp("vp", "query-pci");
+    pci_has(pci, "video0", 0x1234, 0x1111); /* VGA */
+    json_object_put(pci);
+    assert_int_equal(e2e_snap("vp", "v1", NULL, 0), 0);
+    assert_int_equal(e2e_revert("vp", "v1", 0), 0);
+    vnc = qmp("vp", "query-vnc");
+    assert_string_equal(jstr(vnc, "service"), "5907");
+    json_object_put(vnc);
+    /* the port is taken (the second guest has images of its own) */
+    make_images("vq");
+    char *sda2 = qp_printf("%s/vq-sda.qcow2", E.dir), *iso2 = qp_printf("%s/vq.iso", E.dir);
+    xml = qp_printf(fmt, "vq", sda2, iso2);
+    free(sda2);
+    free(iso2);
+    define_ok(xml);
+    free(xml);
+    int r = sb_domain_start(E.c, "vq", 0);
+    print_message("# second guest on port 5907: %d %s\n", r, e2e_err());
+    assert_int_equal(r, -SB_ERR_HYPERVISOR);
+    assert_non_null(strstr(e2e_err(), "Address already in use"));
+    assert_int_equal(e2e_state("vq"), SB_DOMAIN_SHUTOFF);
+    assert_int_equal(e2e_state("vp"), SB_DOMAIN_RUNNING);
+    e2e_stop("vp");
+    free(sda);
+    free(iso);
+}
+
 /* What the host cannot provide is refused at start, naming the
  * interface, with nothing left running. */
 static void tap_errors(void **state)
@@ -881,6 +939,7 @@ int main(void)
         cmocka_unit_test(figures),
         cmocka_unit_test(tap_bridge),
         cmocka_unit_test(tap_errors),
+        cmocka_unit_test(vnc_port_scsi_medium),
         cmocka_unit_test(libvirt_command_line),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
