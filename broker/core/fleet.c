@@ -377,11 +377,16 @@ int sb_fleet_list(sb_fleet **out, sb_broker *b, const sb_fleet_query *q)
     int rc;
 
     if (!out || !b)
-        return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: NULL argument");
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: NULL %s",
+                            !out ? "output" : "broker");
     *out = NULL;
     q = q ? q : &all;
-    if ((q->nhosts && !q->hosts) || (q->nplugins && !q->plugins))
-        return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: a filter count without its list");
+    if (q->nhosts && !q->hosts)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: nhosts is %zu, hosts is NULL",
+                            q->nhosts);
+    if (q->nplugins && !q->plugins)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: nplugins is %zu, plugins is NULL",
+                            q->nplugins);
     if (q->older_than < 0)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_fleet_list: negative age %lld",
                             q->older_than);

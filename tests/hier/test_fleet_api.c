@@ -230,10 +230,16 @@ static void bad_queries(void **state)
     assert_non_null(strstr(sb_error_last()->message, "no configured host named 'nosuch'"));
     q = (sb_fleet_query){ .nhosts = 1 };
     assert_int_equal(sb_fleet_list(&fl, f->b, &q), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(sb_error_last()->message, "nhosts is 1, hosts is NULL"));
+    q = (sb_fleet_query){ .nplugins = 2 };
+    assert_int_equal(sb_fleet_list(&fl, f->b, &q), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(sb_error_last()->message, "nplugins is 2, plugins is NULL"));
     q = (sb_fleet_query){ .older_than = -1 };
     assert_int_equal(sb_fleet_list(&fl, f->b, &q), -SB_ERR_INVALID_ARG);
     assert_int_equal(sb_fleet_list(NULL, f->b, NULL), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(sb_error_last()->message, "NULL output"));
     assert_int_equal(sb_fleet_list(&fl, NULL, NULL), -SB_ERR_INVALID_ARG);
+    assert_non_null(strstr(sb_error_last()->message, "NULL broker"));
     sb_fleet_free(NULL);
     const sb_fleet_host *h = (const sb_fleet_host *)1;
     assert_int_equal(sb_fleet_hosts(NULL, &h), 0);
