@@ -10,14 +10,18 @@
 #include "core/fleet.h"
 #include "core/snap.h"
 
+static void snap_free(struct sb_fleet_snap *s)
+{
+    free(s->domain);
+    free(s->name);
+    free(s->parent);
+    free(s->where);
+}
+
 void sb_fleet__result_clear(struct sb_fleet_result *r)
 {
-    for (size_t i = 0; i < r->n; i++) {
-        free(r->v[i].domain);
-        free(r->v[i].name);
-        free(r->v[i].parent);
-        free(r->v[i].where);
-    }
+    for (size_t i = 0; i < r->n; i++)
+        snap_free(&r->v[i]);
     free(r->v);
     memset(r, 0, sizeof(*r));
 }
@@ -53,11 +57,7 @@ static struct sb_fleet_snap *add(struct sb_fleet_result *r)
 /* Drop the last snapshot added (filtered out after all). */
 static void drop_last(struct sb_fleet_result *r)
 {
-    struct sb_fleet_snap *s = &r->v[--r->n];
-    free(s->domain);
-    free(s->name);
-    free(s->parent);
-    free(s->where);
+    snap_free(&r->v[--r->n]);
 }
 
 /* The space one snapshot holds, when the plugin can tell; otherwise it
