@@ -143,11 +143,8 @@ static int list_plugin(struct sb_fleet_result *r, sb_dom *d, const struct sb_fle
         sb_error_clear(); /* none */
     for (size_t i = 0; i < n && rc == 0; i++) {
         sb_snapdef *def = NULL;
-        char *xml = NULL;
         struct sb_fleet_snap *s;
-        if ((rc = sb_snap__xml(d, names[i], 0, &xml)) < 0 ||
-            (rc = sb_snapdef_parse(xml, strlen(xml), "plugin snapshot XML", SB_SNAP_PARSE_REDEFINE,
-                                   &def)) < 0) {
+        if ((rc = sb_snap__def(d, names[i], 0, NULL, &def)) < 0) {
             sb_error_prefix("snapshot '%s'", names[i]);
         } else if (!(s = add(r)) || !(s->name = strdup(names[i])) ||
                    (def->parent && !(s->parent = strdup(def->parent)))) {
@@ -162,7 +159,6 @@ static int list_plugin(struct sb_fleet_result *r, sb_dom *d, const struct sb_fle
             rc = rc < 0 ? rc : 0;
         }
         sb_snapdef_free(def);
-        free(xml);
     }
     free(cur);
     sb_names_free(names, n);

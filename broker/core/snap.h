@@ -19,6 +19,10 @@
 
 /* The XML as the caller sees it (flags: SB_SNAPSHOT_XML_SECURE). */
 int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out);
+/* The same XML parsed (a redefine's full parse) into *out_def; *out_xml
+ * (may be NULL) gets the text too. */
+int sb_snap__def(const sb_dom *d, const char *name, unsigned flags, char **out_xml,
+                 sb_snapdef **out_def);
 /* Listing (from NULL: domain level), count of the same without building
  * it; flags are SB_SNAPSHOT_LIST_*. */
 int sb_snap__list(const sb_dom *d, const char *from, unsigned flags, char ***out_names,

@@ -94,10 +94,8 @@ static int collect_plugin(const sb_dom *d, unsigned flags, struct set *s)
         sb_snapdef *def = NULL;
         s->names[i] = names[i];
         names[i] = NULL;
-        if ((rc = sb_snap__xml(d, s->names[i], flags, &s->xml[i])) == 0 &&
-            (rc = sb_snapdef_parse(s->xml[i], strlen(s->xml[i]), "plugin snapshot XML",
-                                   SB_SNAP_PARSE_REDEFINE, &def)) == 0 &&
-            def->parent && !(s->parents[i] = strdup(def->parent)))
+        if ((rc = sb_snap__def(d, s->names[i], flags, &s->xml[i], &def)) == 0 && def->parent &&
+            !(s->parents[i] = strdup(def->parent)))
             rc = sb_error_oom();
         if (rc < 0)
             sb_error_prefix("snapshot '%s'", s->names[i]);

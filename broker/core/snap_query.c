@@ -24,6 +24,25 @@ int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out)
     return sb_snap_node_xml(n, (flags & SB_SNAPSHOT_XML_SECURE) ? SB_SNAP_FORMAT_SECURE : 0, out);
 }
 
+int sb_snap__def(const sb_dom *d, const char *name, unsigned flags, char **out_xml,
+                 sb_snapdef **out_def)
+{
+    char *xml = NULL;
+    int rc;
+
+    *out_def = NULL;
+    if (out_xml)
+        *out_xml = NULL;
+    if ((rc = sb_snap__xml(d, name, flags, &xml)) == 0)
+        rc = sb_snapdef_parse(xml, strlen(xml), d->s ? "stored snapshot" : "plugin snapshot XML",
+                              SB_SNAP_PARSE_REDEFINE, out_def);
+    if (rc == 0 && out_xml)
+        *out_xml = xml;
+    else
+        free(xml);
+    return rc;
+}
+
 int sb_snap__list(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
                   size_t *out_n)
 {
@@ -131,15 +150,12 @@ static void hv_counts(const sb_dom *d, const char *name, sb_snapshot_info *out,
 static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info *out,
                             struct sb_snap_family **fam)
 {
-    char *xml = NULL, *cur = NULL, *parent = NULL;
+    char *cur = NULL, *parent = NULL;
     sb_snapdef *def = NULL;
     int rc;
 
-    if ((rc = sb_snap__xml(d, name, 0, &xml)) < 0)
+    if ((rc = sb_snap__def(d, name, 0, NULL, &def)) < 0)
         return rc;
-    rc = sb_snapdef_parse(xml, strlen(xml), "plugin snapshot XML", SB_SNAP_PARSE_REDEFINE, &def);
-    if (rc < 0)
-        goto out;
     out->state = def->state;
     out->external = sb_snapdef_is_external(def);
     out->creation_time = def->creation_time;
@@ -152,9 +168,7 @@ static int info_from_plugin(const sb_dom *d, const char *name, sb_snapshot_info 
         snprintf(out->parent, sizeof(out->parent), "%s", parent);
     hv_counts(d, name, out, fam);
     sb_error_clear();
-out:
     sb_snapdef_free(def);
-    free(xml);
     free(cur);
     free(parent);
     return rc;
