@@ -11,18 +11,7 @@ T=$(mktemp -d /tmp/sb-hiercli-XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 export SNAPBROKER_STATE_DIR=$T/state
 unset SNAPBROKER_CONFIG SNAPBROKER_PLUGIN_DIR
-n=0
-fails=0
-result() { # STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        fails=$((fails + 1))
-        echo "not ok $n - $2"
-        sed 's/^/# /' "$T/out" "$T/err" 2>/dev/null
-    fi
-}
+. "$src/tests/hier/lib.sh"
 # expect STATUS GREP-IN-OUTPUT DESCRIPTION -- ARGS...: the command's exit
 # status and a fixed string of its stdout+stderr (empty: not checked)
 expect() {
@@ -70,5 +59,4 @@ expect 1 "error: INVALID_ARG: command 'snapshot-import' requires" "import withou
 expect 1 "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE" "an ESX host cannot import" -- \
     -c refhv:///default snapshot-import test "$T/h.xml"
 expect 0 "snapshot-export" "help lists the commands" -- help
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

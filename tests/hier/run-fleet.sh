@@ -24,18 +24,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 export SNAPBROKER_STATE_DIR=$T/state SNAPBROKER_CONFIG=$T/fleet.conf
 unset SNAPBROKER_PLUGIN_DIR
-n=0
-fails=0
-result() { # STATUS DESCRIPTION
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        fails=$((fails + 1))
-        echo "not ok $n - $2"
-        sed 's/^/# /' "$T/out" "$T/err" 2>/dev/null
-    fi
-}
+. "$2/tests/hier/lib.sh"
 # expect STATUS DESCRIPTION -- ARGS...: run snapbroker, check its status
 expect() {
     want=$1 what=$2
@@ -64,22 +53,7 @@ hosts = (
   { name = "q"; plugin = "qemu"; uri = "qemu:///session"; }
 );
 EOF
-cat >"$T/vm.xml" <<EOF
-<domain type='qemu'>
-  <name>vm</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$T/vm.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+vm_xml "$T/vm.qcow2" >"$T/vm.xml"
 write() { qemu-io -f qcow2 -c "write -P $2 0 $3" "$1" >/dev/null; }
 setup() {
     "$sb" -c a snapshot-create-as test a1 && "$sb" -c a snapshot-create-as test a2 &&
@@ -171,5 +145,4 @@ has out " b      ref      timed out " "b timed out"
 has out " a      ref      ok " "a was listed all the same"
 has err "no answer within 15000 ms" "stderr says why"
 
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end

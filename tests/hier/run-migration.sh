@@ -18,14 +18,12 @@ doc=$2/docs/migration.md
 T=$(mktemp -d /tmp/sb-migration-XXXXXX)
 trap 'rm -rf "$T"' EXIT INT TERM
 mkdir -p "$T/a" "$T/b" "$T/home-a" "$T/home-b" "$T/bin" "$T/blocks"
-n=0
-fails=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; sed 's/^/# /' "$T/out"; }
+. "$2/tests/hier/lib.sh"
 check() { # DESCRIPTION COMMAND...
     what=$1
     shift
-    if "$@" >"$T/out" 2>&1; then ok "$what"; else not_ok "$what"; fi
+    "$@" >"$T/out" 2>&1
+    result $? "$what"
 }
 
 # The commands the blocks run: snapbroker from the build tree (it finds the
@@ -52,22 +50,7 @@ on() { # HOST COMMAND...: run on host a or b
 }
 
 # ---- host A as the walk-through finds it
-cat >"$T/vm.xml" <<EOF
-<domain type='qemu'>
-  <name>vm</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices>
-    <disk type='file' device='disk'>
-      <driver name='qemu' type='qcow2'/>
-      <source file='$T/a/vm.qcow2'/>
-      <target dev='vda' bus='virtio'/>
-    </disk>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-EOF
+vm_xml "$T/a/vm.qcow2" >"$T/vm.xml"
 setup() {
     qemu-img create -q -f qcow2 "$T/a/vm.qcow2" 16M &&
         on a snapbroker define "$T/vm.xml" &&
@@ -90,7 +73,7 @@ for b in $blocks; do
     host=$(head -n 1 "$f" | sed -n 's/^# on host \([AB]\)$/\1/p' | tr AB ab)
     if [ -z "$host" ]; then
         echo "# block $b does not start with '# on host A' or '# on host B'" >"$T/out"
-        not_ok "block $b names its host"
+        result 1 "block $b names its host"
         continue
     fi
     sed -e "s|/srv/images|$T/a|g" -e "s|/data/images|$T/b|g" "$f" >"$f.sh"
@@ -111,5 +94,4 @@ check "host B: the disks of the snapshots moved" sh -c \
 check "host A: still upgraded, with its data" sh -c \
     "test \"\$(SNAPBROKER_STATE_DIR=$T/state-a snapbroker snapshot-current vm --name)\" = upgraded &&
      qemu-io -f qcow2 -c 'read -P 0x5a 0 1M' '$T/a/vm.qcow2'"
-echo "1..$n"
-[ $fails -eq 0 ]
+tap_end
