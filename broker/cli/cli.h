@@ -64,6 +64,12 @@ int cli_connect(sb_cli *cli);
 int cli_fail(void);
 /* Print "error: CLASS: message" for an error found by the CLI itself. */
 int cli_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "warning: ORIGIN: message" ("warning: message" when origin is NULL). */
+void cli_warning(const char *origin, const char *message);
+/* With --json: errors and warnings become one JSON object per line on
+ * stderr, {"error":{"class":C,"message":M}} and
+ * {"warning":{"origin":O,"message":M}} (docs/snapbroker.1, JSON OUTPUT). */
+void cli_set_json_errors(int on);
 
 /* End a progress line left open; print the library's log ring on stderr
  * ("warning: ORIGIN: message").  Both do nothing with a library that has
@@ -89,9 +95,15 @@ void cli_print_xml(const char *xml);
  * `--xpath EXPR [--wrap]`); -1 once the error is printed. */
 int cli_print_xml_filtered(const char *xml, const char *xpath, int wrap);
 
-/* One snapshot as a JSON object (docs/cli.md, "JSON output"). */
-struct sb_json;
-void cli_json_snapshot(struct sb_json *j, const char *key, const char *domain,
+/* Print a JSON document (jsonout.h) on stdout and free it; 0, or -1 with
+ * the error printed when it could not be built. */
+struct sb_jdoc;
+int cli_print_json(struct sb_jdoc *d);
+
+/* Fill o, an object of d, with one snapshot's members (docs/snapbroker.1,
+ * JSON OUTPUT). */
+struct json_object;
+void cli_json_snapshot(struct sb_jdoc *d, struct json_object *o, const char *domain,
                        const char *name, const sb_snapshot_info *info);
 
 /* Print help for one command (`help CMD`, `CMD --help`). */

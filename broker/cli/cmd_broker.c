@@ -14,24 +14,19 @@ static int run_hosts(sb_cli *cli, const sb_args *args)
         return -1;
     n = sb_broker_hosts(cli->broker, &hosts);
     if (cli_want_json(cli, args)) {
-        sb_json j;
-        sb_json_init(&j, stdout);
-        sb_json_begin_object(&j, NULL);
-        sb_json_str(&j, "state_dir", sb_broker_state_dir(cli->broker));
-        sb_json_str(&j, "plugin_dir", sb_broker_plugin_dir(cli->broker));
-        sb_json_begin_array(&j, "hosts");
+        sb_jdoc d;
+        json_object *root = sb_jdoc_init(&d, 0);
+        sb_jdoc_str(&d, root, "state_dir", sb_broker_state_dir(cli->broker));
+        sb_jdoc_str(&d, root, "plugin_dir", sb_broker_plugin_dir(cli->broker));
+        json_object *list = sb_jdoc_array(&d, root, "hosts");
         for (size_t i = 0; i < n; i++) {
-            sb_json_begin_object(&j, NULL);
-            sb_json_str(&j, "name", hosts[i].name);
-            sb_json_str(&j, "plugin", hosts[i].plugin);
-            sb_json_str(&j, "uri", hosts[i].uri);
-            sb_json_bool(&j, "default", hosts[i].is_default);
-            sb_json_end_object(&j);
+            json_object *h = sb_jdoc_object(&d, list, NULL);
+            sb_jdoc_str(&d, h, "name", hosts[i].name);
+            sb_jdoc_str(&d, h, "plugin", hosts[i].plugin);
+            sb_jdoc_str(&d, h, "uri", hosts[i].uri);
+            sb_jdoc_bool(&d, h, "default", hosts[i].is_default);
         }
-        sb_json_end_array(&j);
-        sb_json_end_object(&j);
-        sb_json_finish(&j);
-        return 0;
+        return cli_print_json(&d);
     }
     const char *hdr[] = { "Name", "Plugin", "URI", "Default" };
     sb_table *t = sb_table_new(4, hdr);
@@ -79,23 +74,23 @@ static int run_check(sb_cli *cli, const sb_args *args)
         return cli_fail();
     }
     if (cli_want_json(cli, args)) {
-        sb_json j;
-        sb_json_init(&j, stdout);
-        sb_json_begin_object(&j, NULL);
-        sb_json_str(&j, "domain", domain);
-        sb_json_int(&j, "problems", problems);
-        sb_json_begin_array(&j, "findings");
+        sb_jdoc d;
+        json_object *root = sb_jdoc_init(&d, 0);
+        sb_jdoc_str(&d, root, "domain", domain);
+        sb_jdoc_int(&d, root, "problems", problems);
+        json_object *list = sb_jdoc_array(&d, root, "findings");
         /* The report is one finding per line. */
         for (char *line = report, *nl; line && *line; line = nl ? nl + 1 : NULL) {
             nl = strchr(line, '\n');
             if (nl)
                 *nl = '\0';
             if (*line)
-                sb_json_str(&j, NULL, line);
+                sb_jdoc_str(&d, list, NULL, line);
         }
-        sb_json_end_array(&j);
-        sb_json_end_object(&j);
-        sb_json_finish(&j);
+        if (cli_print_json(&d) < 0) {
+            free(report);
+            return -1;
+        }
     } else if (report && *report) {
         size_t len = strlen(report);
         fputs(report, stdout);

@@ -25,19 +25,14 @@ static int by_state_name(const void *a, const void *b)
 static void print_domains(const dom_row *rows, size_t n, int names_only, int json)
 {
     if (json) {
-        sb_json j;
-        sb_json_init(&j, stdout);
-        sb_json_begin_object(&j, NULL);
-        sb_json_begin_array(&j, "domains");
+        sb_jdoc d;
+        json_object *list = sb_jdoc_array(&d, sb_jdoc_init(&d, 0), "domains");
         for (size_t i = 0; i < n; i++) {
-            sb_json_begin_object(&j, NULL);
-            sb_json_str(&j, "name", rows[i].name);
-            sb_json_str(&j, "state", sb_domain_state_name(rows[i].state));
-            sb_json_end_object(&j);
+            json_object *o = sb_jdoc_object(&d, list, NULL);
+            sb_jdoc_str(&d, o, "name", rows[i].name);
+            sb_jdoc_str(&d, o, "state", sb_domain_state_name(rows[i].state));
         }
-        sb_json_end_array(&j);
-        sb_json_end_object(&j);
-        sb_json_finish(&j);
+        cli_print_json(&d);
         return;
     }
     if (names_only) {
@@ -141,16 +136,13 @@ static int run_domstate(sb_cli *cli, const sb_args *args)
     if (sb_domain_get_state(&state, cli->conn, domain) < 0)
         return cli_fail();
     if (cli_want_json(cli, args)) {
-        sb_json j;
-        sb_json_init(&j, stdout);
-        sb_json_begin_object(&j, NULL);
-        sb_json_str(&j, "domain", domain);
-        sb_json_str(&j, "state", sb_domain_state_name(state));
-        sb_json_end_object(&j);
-        sb_json_finish(&j);
-    } else {
-        printf("%s\n\n", sb_domain_state_name(state));
+        sb_jdoc d;
+        json_object *root = sb_jdoc_init(&d, 0);
+        sb_jdoc_str(&d, root, "domain", domain);
+        sb_jdoc_str(&d, root, "state", sb_domain_state_name(state));
+        return cli_print_json(&d);
     }
+    printf("%s\n\n", sb_domain_state_name(state));
     return 0;
 }
 

@@ -12,8 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include <json-c/json.h>
-
 #include "cli.h"
 #include "output.h"
 
@@ -168,49 +166,48 @@ static int print_summary(const sb_fleet_host *h, size_t n)
     return sb_table_finish(t, stdout) < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
-static json_object *str_or_null(const char *s)
+/* NULL for an empty string: "parent" and "where" are null when unknown. */
+static const char *or_null(const char *s)
 {
-    return s && *s ? json_object_new_string(s) : NULL;
+    return s && *s ? s : NULL;
 }
 
-static json_object *json_host(const sb_fleet_host *h)
+static void json_host(sb_jdoc *d, json_object *o, const sb_fleet_host *h)
 {
-    json_object *o = json_object_new_object();
-    if (!o)
-        return NULL;
-    json_object_object_add(o, "name", json_object_new_string(h->name));
-    json_object_object_add(o, "plugin", json_object_new_string(h->plugin));
-    json_object_object_add(o, "uri", json_object_new_string(h->uri));
-    json_object_object_add(o, "status", json_object_new_string(host_status(h)));
-    json_object_object_add(o, "error", h->status ? json_object_new_string(h->error) : NULL);
-    json_object_object_add(o, "domains", json_object_new_int64((int64_t)h->domains));
-    json_object_object_add(o, "snapshots", json_object_new_int64((int64_t)h->snapshots));
-    json_object_object_add(o, "bytes", json_object_new_uint64(h->bytes));
-    json_object_object_add(o, "unknown_sizes", json_object_new_int64((int64_t)h->unknown_sizes));
-    json_object_object_add(o, "oldest", h->snapshots ? json_object_new_int64(h->oldest) : NULL);
-    return o;
+    sb_jdoc_str(d, o, "name", h->name);
+    sb_jdoc_str(d, o, "plugin", h->plugin);
+    sb_jdoc_str(d, o, "uri", h->uri);
+    sb_jdoc_str(d, o, "status", host_status(h));
+    sb_jdoc_str(d, o, "error", h->status ? h->error : NULL);
+    sb_jdoc_uint(d, o, "domains", h->domains);
+    sb_jdoc_uint(d, o, "snapshots", h->snapshots);
+    sb_jdoc_uint(d, o, "bytes", h->bytes);
+    sb_jdoc_uint(d, o, "unknown_sizes", h->unknown_sizes);
+    if (h->snapshots)
+        sb_jdoc_int(d, o, "oldest", h->oldest);
+    else
+        sb_jdoc_null(d, o, "oldest");
 }
 
-static json_object *json_snapshot(const sb_fleet_snapshot *s)
+static void json_snapshot(sb_jdoc *d, json_object *o, const sb_fleet_snapshot *s)
 {
-    json_object *o = json_object_new_object();
-    if (!o)
-        return NULL;
-    json_object_object_add(o, "host", json_object_new_string(s->host));
-    json_object_object_add(o, "plugin", json_object_new_string(s->plugin));
-    json_object_object_add(o, "domain", json_object_new_string(s->domain));
-    json_object_object_add(o, "name", json_object_new_string(s->name));
-    json_object_object_add(o, "parent", str_or_null(s->parent));
-    json_object_object_add(o, "creation_time", json_object_new_int64(s->creation_time));
-    json_object_object_add(o, "state", json_object_new_string(sb_snapshot_state_name(s->state)));
-    json_object_object_add(o, "location",
-                           json_object_new_string(s->external ? "external" : "internal"));
-    json_object_object_add(o, "current", json_object_new_boolean(s->is_current));
-    json_object_object_add(o, "bytes", s->known_bytes ? json_object_new_uint64(s->bytes) : NULL);
-    json_object_object_add(o, "memory_bytes",
-                           s->known_bytes ? json_object_new_uint64(s->memory_bytes) : NULL);
-    json_object_object_add(o, "where", str_or_null(s->where));
-    return o;
+    sb_jdoc_str(d, o, "host", s->host);
+    sb_jdoc_str(d, o, "plugin", s->plugin);
+    sb_jdoc_str(d, o, "domain", s->domain);
+    sb_jdoc_str(d, o, "name", s->name);
+    sb_jdoc_str(d, o, "parent", or_null(s->parent));
+    sb_jdoc_int(d, o, "creation_time", s->creation_time);
+    sb_jdoc_str(d, o, "state", sb_snapshot_state_name(s->state));
+    sb_jdoc_str(d, o, "location", s->external ? "external" : "internal");
+    sb_jdoc_bool(d, o, "current", s->is_current);
+    if (s->known_bytes) {
+        sb_jdoc_uint(d, o, "bytes", s->bytes);
+        sb_jdoc_uint(d, o, "memory_bytes", s->memory_bytes);
+    } else {
+        sb_jdoc_null(d, o, "bytes");
+        sb_jdoc_null(d, o, "memory_bytes");
+    }
+    sb_jdoc_str(d, o, "where", or_null(s->where));
 }
 
 /* {"hosts":[HOST...],"snapshots":[SNAPSHOT...]} (no snapshots with
@@ -220,32 +217,18 @@ static int print_json(const sb_fleet *f, int summary)
     const sb_fleet_host *h;
     const sb_fleet_snapshot *s;
     size_t nh = sb_fleet_hosts(f, &h), ns = summary ? 0 : sb_fleet_snapshots(f, &s);
-    json_object *doc = json_object_new_object(), *hosts = json_object_new_array();
-    json_object *snaps = summary ? NULL : json_object_new_array();
-    int oom = !doc || !hosts || (!summary && !snaps);
+    sb_jdoc d;
+    json_object *root = sb_jdoc_init(&d, 0);
+    json_object *hosts = sb_jdoc_array(&d, root, "hosts");
 
-    for (size_t i = 0; i < nh && !oom; i++)
-        oom = json_object_array_add(hosts, json_host(&h[i])) < 0;
-    for (size_t i = 0; i < ns && !oom; i++)
-        oom = json_object_array_add(snaps, json_snapshot(&s[i])) < 0;
-    if (!oom) {
-        json_object_object_add(doc, "hosts", hosts);
-        hosts = NULL;
-        if (snaps) {
-            json_object_object_add(doc, "snapshots", snaps);
-            snaps = NULL;
-        }
-        const char *text = json_object_to_json_string_ext(
-            doc, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-        if (text)
-            printf("%s\n", text);
-        else
-            oom = 1;
+    for (size_t i = 0; i < nh; i++)
+        json_host(&d, sb_jdoc_object(&d, hosts, NULL), &h[i]);
+    if (!summary) {
+        json_object *snaps = sb_jdoc_array(&d, root, "snapshots");
+        for (size_t i = 0; i < ns; i++)
+            json_snapshot(&d, sb_jdoc_object(&d, snaps, NULL), &s[i]);
     }
-    json_object_put(doc);
-    json_object_put(hosts);
-    json_object_put(snaps);
-    return oom ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
+    return cli_print_json(&d);
 }
 
 /* ---- the command ---- */

@@ -98,20 +98,17 @@ static int print_tree(entry *e, size_t n, const char *root)
     return ret < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
-static void print_json(const char *domain, const char *from, entry *e, size_t n)
+static int print_json(const char *domain, const char *from, entry *e, size_t n)
 {
-    sb_json j;
+    sb_jdoc d;
+    json_object *root = sb_jdoc_init(&d, 0);
 
-    sb_json_init(&j, stdout);
-    sb_json_begin_object(&j, NULL);
-    sb_json_str(&j, "domain", domain);
-    sb_json_str(&j, "from", from);
-    sb_json_begin_array(&j, "snapshots");
+    sb_jdoc_str(&d, root, "domain", domain);
+    sb_jdoc_str(&d, root, "from", from);
+    json_object *list = sb_jdoc_array(&d, root, "snapshots");
     for (size_t i = 0; i < n; i++)
-        cli_json_snapshot(&j, NULL, domain, e[i].name, &e[i].info);
-    sb_json_end_array(&j);
-    sb_json_end_object(&j);
-    sb_json_finish(&j);
+        cli_json_snapshot(&d, sb_jdoc_object(&d, list, NULL), domain, e[i].name, &e[i].info);
+    return cli_print_json(&d);
 }
 
 /* Collect the names with their info; *out is the caller's. */
@@ -181,7 +178,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
 
     ret = 0;
     if (cli_want_json(cli, args))
-        print_json(domain, from, e, n);
+        ret = print_json(domain, from, e, n);
     else if (sb_args_bool(args, "tree"))
         ret = print_tree(e, n, from);
     else if (sb_args_bool(args, "name")) {

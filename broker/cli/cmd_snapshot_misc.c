@@ -62,17 +62,15 @@ static int run_current(sb_cli *cli, const sb_args *args)
         return cli_fail();
     if (sb_args_bool(args, "name")) {
         if (cli_want_json(cli, args)) {
-            sb_json j;
-            sb_json_init(&j, stdout);
-            sb_json_begin_object(&j, NULL);
-            sb_json_str(&j, "domain", domain);
-            sb_json_str(&j, "current", name);
-            sb_json_end_object(&j);
-            sb_json_finish(&j);
+            sb_jdoc d;
+            json_object *root = sb_jdoc_init(&d, 0);
+            sb_jdoc_str(&d, root, "domain", domain);
+            sb_jdoc_str(&d, root, "current", name);
+            ret = cli_print_json(&d);
         } else {
             printf("%s\n", name);
+            ret = 0;
         }
-        ret = 0;
     } else if (sb_snapshot_get_xml(&xml, cli->conn, domain, name,
                                    sb_args_bool(args, "security-info") ? SB_SNAPSHOT_XML_SECURE : 0) < 0) {
         cli_fail();
@@ -111,14 +109,13 @@ static int run_info(sb_cli *cli, const sb_args *args)
         cli_fail();
     } else {
         if (cli_want_json(cli, args)) {
-            sb_json j;
-            sb_json_init(&j, stdout);
-            cli_json_snapshot(&j, NULL, domain, name, &info);
-            sb_json_finish(&j);
+            sb_jdoc d;
+            cli_json_snapshot(&d, sb_jdoc_init(&d, 0), domain, name, &info);
+            ret = cli_print_json(&d);
         } else {
             print_info(domain, name, &info);
+            ret = 0;
         }
-        ret = 0;
     }
     free(name);
     return ret;
@@ -151,18 +148,16 @@ static int run_parent(sb_cli *cli, const sb_args *args)
         cli_fail();
     } else {
         if (cli_want_json(cli, args)) {
-            sb_json j;
-            sb_json_init(&j, stdout);
-            sb_json_begin_object(&j, NULL);
-            sb_json_str(&j, "domain", domain);
-            sb_json_str(&j, "name", name);
-            sb_json_str(&j, "parent", parent);
-            sb_json_end_object(&j);
-            sb_json_finish(&j);
+            sb_jdoc d;
+            json_object *root = sb_jdoc_init(&d, 0);
+            sb_jdoc_str(&d, root, "domain", domain);
+            sb_jdoc_str(&d, root, "name", name);
+            sb_jdoc_str(&d, root, "parent", parent);
+            ret = cli_print_json(&d);
         } else {
             printf("%s\n", parent);
+            ret = 0;
         }
-        ret = 0;
     }
     free(parent);
     free(name);

@@ -9,6 +9,28 @@
 #include <string.h>
 #include <unistd.h>
 
+/* With --json, what goes to stderr is one JSON object per line. */
+static int json_stderr;
+
+void cli_set_json_errors(int on)
+{
+    json_stderr = on;
+}
+
+/* {"KIND":{"K1":V1,"K2":V2}} and a newline on stderr.  The two members
+ * are strings (json-c escapes what a message holds). */
+static void json_line(const char *kind, const char *k1, const char *v1, const char *k2,
+                      const char *v2)
+{
+    sb_jdoc d;
+    json_object *o = sb_jdoc_object(&d, sb_jdoc_init(&d, 0), kind);
+
+    sb_jdoc_str(&d, o, k1, v1);
+    sb_jdoc_str(&d, o, k2, v2);
+    if (sb_jdoc_print(&d, stderr) < 0)
+        fputs("{\"error\":{\"class\":\"NO_MEMORY\",\"message\":\"out of memory\"}}\n", stderr);
+}
+
 int cli_error(int code, const char *fmt, ...)
 {
     char raw[2048], line[4096];
@@ -18,11 +40,27 @@ int cli_error(int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    if (json_stderr) {
+        json_line("error", "class", sb_error_class_name(code), "message", raw);
+        return -1;
+    }
     /* the library's messages are escaped already; the CLI's own ones carry
      * arguments as typed: one line each, whatever a name holds */
     fprintf(stderr, "error: %s: %s\n", sb_error_class_name(code),
             sb_escape_controls(line, sizeof(line), raw));
     return -1;
+}
+
+void cli_warning(const char *origin, const char *message)
+{
+    char line[2048];
+
+    if (json_stderr)
+        json_line("warning", "origin", origin, "message", message);
+    else if (origin)
+        fprintf(stderr, "warning: %s: %s\n", origin, message);
+    else
+        fprintf(stderr, "warning: %s\n", sb_escape_controls(line, sizeof(line), message));
 }
 
 int cli_fail(void)
@@ -73,8 +111,11 @@ static void print_log(void *opaque, const char *level, const char *origin, const
     /* "error" log lines are not the command's error (that is printed once,
      * by the command): they are shown as warnings. */
     if (strcmp(level, "error") == 0 || strcmp(level, "warn") == 0)
-        level = "warning";
-    fprintf(stderr, "%s: %s: %s\n", level, origin, message);
+        cli_warning(origin, message);
+    else if (json_stderr)
+        json_line(level, "origin", origin, "message", message);
+    else
+        fprintf(stderr, "%s: %s: %s\n", level, origin, message);
 }
 #endif
 
@@ -101,10 +142,8 @@ int cli_broker(sb_cli *cli)
     (void)warnings;
 #else
     size_t n = sb_broker_warnings(cli->broker, &warnings);
-    for (size_t i = 0; i < n; i++) {
-        char line[2048];
-        fprintf(stderr, "warning: %s\n", sb_escape_controls(line, sizeof(line), warnings[i]));
-    }
+    for (size_t i = 0; i < n; i++)
+        cli_warning(NULL, warnings[i]);
 #endif
 #ifdef SB_CLI_HAVE_PROGRESS
     if (isatty(STDERR_FILENO))
@@ -200,22 +239,28 @@ int cli_print_xml_filtered(const char *xml, const char *xpath, int wrap)
     return 0;
 }
 
-void cli_json_snapshot(sb_json *j, const char *key, const char *domain,
-                       const char *name, const sb_snapshot_info *info)
+int cli_print_json(sb_jdoc *d)
 {
-    sb_json_begin_object(j, key);
-    sb_json_str(j, "name", name);
-    sb_json_str(j, "domain", domain);
-    if (info->parent[0])
-        sb_json_str(j, "parent", info->parent);
-    else
-        sb_json_null(j, "parent");
-    sb_json_int(j, "creation_time", info->creation_time);
-    sb_json_str(j, "state", sb_snapshot_state_name(info->state));
-    sb_json_str(j, "location", info->external ? "external" : "internal");
-    sb_json_bool(j, "current", info->is_current);
-    sb_json_bool(j, "metadata", info->has_metadata);
-    sb_json_int(j, "children", (long long)info->children);
-    sb_json_int(j, "descendants", (long long)info->descendants);
-    sb_json_end_object(j);
+    if (d->oom || !d->root) {
+        sb_jdoc_free(d);
+        return cli_error(SB_ERR_NO_MEMORY, "out of memory building the JSON output");
+    }
+    /* a write error shows at the final fflush (main.c) */
+    sb_jdoc_print(d, stdout);
+    return 0;
+}
+
+void cli_json_snapshot(sb_jdoc *d, json_object *o, const char *domain, const char *name,
+                       const sb_snapshot_info *info)
+{
+    sb_jdoc_str(d, o, "name", name);
+    sb_jdoc_str(d, o, "domain", domain);
+    sb_jdoc_str(d, o, "parent", info->parent[0] ? info->parent : NULL);
+    sb_jdoc_int(d, o, "creation_time", info->creation_time);
+    sb_jdoc_str(d, o, "state", sb_snapshot_state_name(info->state));
+    sb_jdoc_str(d, o, "location", info->external ? "external" : "internal");
+    sb_jdoc_bool(d, o, "current", info->is_current);
+    sb_jdoc_bool(d, o, "metadata", info->has_metadata);
+    sb_jdoc_uint(d, o, "children", info->children);
+    sb_jdoc_uint(d, o, "descendants", info->descendants);
 }

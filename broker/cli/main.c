@@ -103,6 +103,21 @@ static int wants_help(int argc, char **argv)
     return 0;
 }
 
+/* The command's own --json among its words (before "--"), when it has
+ * that option: its option errors are then JSON too, although the words
+ * did not parse. */
+static int command_json(const sb_cmddef *cmd, int argc, char **argv)
+{
+    int has = 0;
+
+    for (const sb_optdef *o = cmd->opts; o && o->name && !has; o++)
+        has = strcmp(o->name, "json") == 0;
+    for (int i = 0; has && i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--json") == 0)
+            return 1;
+    return 0;
+}
+
 static int run_command(sb_cli *cli, const sb_cmddef *cmd, int argc, char **argv)
 {
     sb_args args;
@@ -113,6 +128,8 @@ static int run_command(sb_cli *cli, const sb_cmddef *cmd, int argc, char **argv)
         cli_print_command_help(stdout, cmd);
         return 0;
     }
+    if (command_json(cmd, argc, argv))
+        cli_set_json_errors(1);
     if (sb_args_parse(&args, cmd->name, cmd->opts, argc, argv, err, sizeof(err)) < 0)
         return cli_error(SB_ERR_INVALID_ARG, "%s", err);
     if (sb_args_exclusive(&args, cmd->exclusive, err, sizeof(err)) < 0)
@@ -133,6 +150,15 @@ int main(int argc, char **argv)
      * keep the C locale's format, which scripts and docs/cli.md rely on. */
     setlocale(LC_CTYPE, "");
 
+    /* A global --json anywhere among the global options makes every error
+     * JSON, the global options' own included. */
+    for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "--json") == 0)
+            cli_set_json_errors(1);
+        else if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--connect") == 0 ||
+                  strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            i++;
+    }
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         int r;

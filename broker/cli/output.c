@@ -1,4 +1,4 @@
-/* snapbroker CLI - tables, JSON, times (see output.h). */
+/* snapbroker CLI - tables, times, XML text (see output.h). */
 #include "output.h"
 
 #include <stdint.h>
@@ -163,98 +163,6 @@ char *sb_format_time(char *buf, size_t len, long long t)
     if (!localtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d %H:%M:%S %z", &tm) == 0)
         snprintf(buf, len, "%lld", t);
     return buf;
-}
-
-void sb_json_string(FILE *out, const char *s)
-{
-    if (!s) {
-        fputs("null", out);
-        return;
-    }
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", out); break;
-        case '\\': fputs("\\\\", out); break;
-        case '\n': fputs("\\n", out); break;
-        case '\t': fputs("\\t", out); break;
-        case '\r': fputs("\\r", out); break;
-        default:
-            if (*p < 0x20 || *p == 0x7f)
-                fprintf(out, "\\u%04x", *p);
-            else
-                fputc(*p, out);
-        }
-    }
-    fputc('"', out);
-}
-
-void sb_json_init(sb_json *j, FILE *out)
-{
-    memset(j, 0, sizeof(*j));
-    j->out = out;
-}
-
-/* Separator and key before a value at the current level. */
-static void json_key(sb_json *j, const char *key)
-{
-    if (j->need_comma[j->depth])
-        fputc(',', j->out);
-    j->need_comma[j->depth] = 1;
-    if (key) {
-        sb_json_string(j->out, key);
-        fputc(':', j->out);
-    }
-}
-
-static void json_open(sb_json *j, const char *key, char c)
-{
-    json_key(j, key);
-    fputc(c, j->out);
-    if (j->depth < 15)
-        j->depth++;
-    j->need_comma[j->depth] = 0;
-}
-
-static void json_close(sb_json *j, char c)
-{
-    fputc(c, j->out);
-    if (j->depth > 0)
-        j->depth--;
-}
-
-void sb_json_begin_object(sb_json *j, const char *key) { json_open(j, key, '{'); }
-void sb_json_end_object(sb_json *j) { json_close(j, '}'); }
-void sb_json_begin_array(sb_json *j, const char *key) { json_open(j, key, '['); }
-void sb_json_end_array(sb_json *j) { json_close(j, ']'); }
-
-void sb_json_str(sb_json *j, const char *key, const char *value)
-{
-    json_key(j, key);
-    sb_json_string(j->out, value);
-}
-
-void sb_json_int(sb_json *j, const char *key, long long value)
-{
-    json_key(j, key);
-    fprintf(j->out, "%lld", value);
-}
-
-void sb_json_bool(sb_json *j, const char *key, int value)
-{
-    json_key(j, key);
-    fputs(value ? "true" : "false", j->out);
-}
-
-void sb_json_null(sb_json *j, const char *key)
-{
-    json_key(j, key);
-    fputs("null", j->out);
-}
-
-void sb_json_finish(sb_json *j)
-{
-    fputc('\n', j->out);
 }
 
 void sb_xml_escape(FILE *out, const char *s)

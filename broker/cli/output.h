@@ -1,4 +1,5 @@
-/* snapbroker CLI - output helpers: virsh-style tables, JSON text, times.
+/* snapbroker CLI - output helpers: virsh-style tables, times, XML text
+ * (JSON documents: jsonout.h, included below).
  *
  * Pure code (no library calls) so tests/cli/test_cli_units.c can check the
  * exact bytes virsh prints without a broker. */
@@ -41,34 +42,9 @@ size_t sb_display_width(const char *s);
  * buf must hold at least 64 bytes.  Returns buf. */
 char *sb_format_time(char *buf, size_t len, long long t);
 
-/* ---- JSON ------------------------------------------------------------ */
-
-/* Write s as a JSON string literal (quotes included).  Control characters
- * are \u-escaped, '"' and '\\' backslash-escaped; UTF-8 passes through;
- * NULL writes null. */
-void sb_json_string(FILE *out, const char *s);
-
-/* A tiny streaming writer that keeps track of commas, so command code
- * reads like the JSON it emits.  Nesting depth is limited to 16, enough
- * for every shape documented in docs/cli.md. */
-typedef struct sb_json {
-    FILE *out;
-    int depth;
-    int need_comma[16];
-} sb_json;
-
-void sb_json_init(sb_json *j, FILE *out);
-void sb_json_begin_object(sb_json *j, const char *key);
-void sb_json_end_object(sb_json *j);
-void sb_json_begin_array(sb_json *j, const char *key);
-void sb_json_end_array(sb_json *j);
-/* key is NULL inside arrays. */
-void sb_json_str(sb_json *j, const char *key, const char *value);
-void sb_json_int(sb_json *j, const char *key, long long value);
-void sb_json_bool(sb_json *j, const char *key, int value);
-void sb_json_null(sb_json *j, const char *key);
-/* Ends the document with a newline. */
-void sb_json_finish(sb_json *j);
+/* JSON documents: broker/jsonout/jsonout.h (json-c), included here so
+ * command code has tables and JSON from one header. */
+#include "jsonout.h"
 
 /* ---- XML text -------------------------------------------------------- */
 

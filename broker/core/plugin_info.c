@@ -8,6 +8,7 @@
 
 #include "core/api.h"
 #include "core/error.h"
+#include "jsonout/jsonout.h"
 #include "plugin/dispatch.h"
 #include "plugin/flag_names.h"
 #include "plugin/ops.h"
@@ -35,55 +36,77 @@ static const char *create_parse_name(uint32_t v)
 }
 
 /* The words of the bits in mask (flag_names.c), lowest bit first. */
-static void add_flags(sb_buf *b, int family, uint32_t mask, int json)
+static void add_flags(sb_buf *b, int family, uint32_t mask)
 {
     int first = 1;
-    if (json)
-        sb_buf_add(b, "[");
     for (uint32_t bit = 1; bit; bit <<= 1) {
         const char *word = (mask & bit) ? sb_flag_option(family, bit) : NULL;
         if (!word)
             continue;
-        if (json)
-            sb_buf_addf(b, "%s\"%s\"", first ? "" : ", ", word);
-        else
-            sb_buf_addf(b, "%s%s", first ? "" : " ", word);
+        sb_buf_addf(b, "%s%s", first ? "" : " ", word);
         first = 0;
     }
-    if (json)
-        sb_buf_add(b, "]");
-    else if (first)
+    if (first)
         sb_buf_add(b, "-");
 }
 
-static void add_ops(sb_buf *b, const sb_loaded_plugin *p, int json)
+static void add_ops(sb_buf *b, const sb_loaded_plugin *p)
 {
     int first = 1;
-    if (json)
-        sb_buf_add(b, "[");
     for (int op = 0; op < SB_OP__COUNT; op++) {
         if (!sb_dispatch_has(p, (enum sb_plugin_op)op))
             continue;
-        const char *name = sb_plugin_op_desc((enum sb_plugin_op)op)->name;
-        sb_buf_addf(b, json ? "%s\"%s\"" : "%s%s", first ? "" : (json ? ", " : " "), name);
+        sb_buf_addf(b, "%s%s", first ? "" : " ", sb_plugin_op_desc((enum sb_plugin_op)op)->name);
         first = 0;
     }
-    if (json)
-        sb_buf_add(b, "]");
 }
 
-static void json_str(sb_buf *b, const char *key, const char *val, int comma)
+struct flag_row {
+    const char *label, *key;
+    int family;
+    uint32_t mask;
+};
+
+/* The JSON form (docs/snapbroker.1, JSON OUTPUT: plugin-info). */
+static int describe_json(char **out, const sb_loaded_plugin *p, const char *abi,
+                         const struct flag_row *flags, size_t nflags)
 {
-    sb_buf_addf(b, "  \"%s\": \"", key);
-    for (const char *s = val ? val : ""; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            sb_buf_addf(b, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            sb_buf_addf(b, "\\u%04x", *s);
-        else
-            sb_buf_addn(b, s, 1);
+    const struct sb_plugin_caps *c = &p->caps;
+    sb_jdoc d;
+    json_object *o = sb_jdoc_init(&d, 0);
+
+    sb_jdoc_str(&d, o, "name", p->name);
+    sb_jdoc_str(&d, o, "version", p->version);
+    sb_jdoc_str(&d, o, "description", p->description);
+    sb_jdoc_str(&d, o, "file", p->path);
+    sb_jdoc_str(&d, o, "abi", abi);
+    sb_jdoc_str(&d, o, "metadata_owner", meta_owner_name(c->meta_owner));
+    sb_jdoc_str(&d, o, "disk_override", override_name(c->disk_override));
+    sb_jdoc_str(&d, o, "default_location", sb_snap_location_to_string((int)c->default_location));
+    sb_jdoc_bool(&d, o, "uniform_internal", c->uniform_internal);
+    sb_jdoc_str(&d, o, "create_parse", create_parse_name(c->create_parse));
+    sb_jdoc_bool(&d, o, "names_unique", c->names_unique);
+    sb_jdoc_uint(&d, o, "name_max", c->name_max ? c->name_max : 255);
+    sb_jdoc_uint(&d, o, "max_snapshots", c->max_snapshots);
+    sb_jdoc_uint(&d, o, "max_depth", c->max_depth);
+    for (size_t i = 0; i < nflags; i++) {
+        char key[32];
+        json_object *words = sb_jdoc_array(&d, o, flags[i].key);
+        for (uint32_t bit = 1; bit; bit <<= 1) {
+            const char *word = (flags[i].mask & bit) ? sb_flag_option(flags[i].family, bit) : NULL;
+            if (word)
+                sb_jdoc_str(&d, words, NULL, word);
+        }
+        snprintf(key, sizeof(key), "%s_mask", flags[i].key);
+        sb_jdoc_uint(&d, o, key, flags[i].mask);
     }
-    sb_buf_addf(b, "\"%s\n", comma ? "," : "");
+    json_object *ops = sb_jdoc_array(&d, o, "operations");
+    for (int op = 0; op < SB_OP__COUNT; op++)
+        if (sb_dispatch_has(p, (enum sb_plugin_op)op))
+            sb_jdoc_str(&d, ops, NULL, sb_plugin_op_desc((enum sb_plugin_op)op)->name);
+    if (!(*out = sb_jdoc_text(&d)))
+        return sb_error_oom();
+    return 0;
 }
 
 int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
@@ -101,58 +124,35 @@ int sb_plugin_describe(char **out, sb_broker *b, const char *name, int json)
         return rc;
     c = &p->caps;
     snprintf(abi, sizeof(abi), "%u.%u", SB_PLUGIN_ABI_MAJOR, p->abi_minor);
-    const struct { const char *label, *key; int family; uint32_t mask; } flags[] = {
+    const struct flag_row flags[] = {
         { "Create flags:", "create_flags", SB_FLAGS_CREATE, c->create_flags },
         { "Revert flags:", "revert_flags", SB_FLAGS_REVERT, c->revert_flags },
         { "Delete flags:", "delete_flags", SB_FLAGS_DELETE, c->delete_flags },
         { "List flags:", "list_flags", SB_FLAGS_LIST, c->list_flags },
         { "XML flags:", "xml_flags", SB_FLAGS_XML, c->xml_flags },
     };
-    if (json) {
-        sb_buf_add(&buf, "{\n");
-        json_str(&buf, "name", p->name, 1);
-        json_str(&buf, "version", p->version, 1);
-        json_str(&buf, "description", p->description, 1);
-        json_str(&buf, "file", p->path, 1);
-        json_str(&buf, "abi", abi, 1);
-        json_str(&buf, "metadata_owner", meta_owner_name(c->meta_owner), 1);
-        json_str(&buf, "disk_override", override_name(c->disk_override), 1);
-        json_str(&buf, "default_location", sb_snap_location_to_string((int)c->default_location), 1);
-        sb_buf_addf(&buf, "  \"uniform_internal\": %s,\n", c->uniform_internal ? "true" : "false");
-        sb_buf_addf(&buf, "  \"create_parse\": \"%s\",\n", create_parse_name(c->create_parse));
-        sb_buf_addf(&buf, "  \"names_unique\": %s,\n", c->names_unique ? "true" : "false");
-        sb_buf_addf(&buf, "  \"name_max\": %u,\n  \"max_snapshots\": %u,\n  \"max_depth\": %u,\n",
-                    c->name_max ? c->name_max : 255, c->max_snapshots, c->max_depth);
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-            sb_buf_addf(&buf, "  \"%s\": ", flags[i].key);
-            add_flags(&buf, flags[i].family, flags[i].mask, 1);
-            sb_buf_addf(&buf, ",\n  \"%s_mask\": %u,\n", flags[i].key, flags[i].mask);
-        }
-        sb_buf_add(&buf, "  \"operations\": ");
-        add_ops(&buf, p, 1);
-        sb_buf_add(&buf, "\n}\n");
-    } else {
-        sb_buf_addf(&buf, "%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n", "Name:", p->name,
-                    "Version:", p->version, "Description:", p->description, "File:", p->path,
-                    "ABI:", abi);
-        sb_buf_addf(&buf, "%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n", "Metadata owner:",
-                    meta_owner_name(c->meta_owner), "Disk override:",
-                    override_name(c->disk_override), "Default location:",
-                    sb_snap_location_to_string((int)c->default_location), "Uniform internal:",
-                    c->uniform_internal ? "yes" : "no");
-        sb_buf_addf(&buf, "%-18s %s\n%-18s %u\n", "Names unique:", c->names_unique ? "yes" : "no",
-                    "Name max:", c->name_max ? c->name_max : 255);
-        sb_buf_addf(&buf, "%-18s %u\n%-18s %u\n", "Max snapshots:", c->max_snapshots,
-                    "Max depth:", c->max_depth);
-        for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-            sb_buf_addf(&buf, "%-18s ", flags[i].label);
-            add_flags(&buf, flags[i].family, flags[i].mask, 0);
-            sb_buf_add(&buf, "\n");
-        }
-        sb_buf_addf(&buf, "%-18s ", "Operations:");
-        add_ops(&buf, p, 0);
+    if (json)
+        return describe_json(out, p, abi, flags, sizeof(flags) / sizeof(flags[0]));
+    sb_buf_addf(&buf, "%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n", "Name:", p->name,
+                "Version:", p->version, "Description:", p->description, "File:", p->path,
+                "ABI:", abi);
+    sb_buf_addf(&buf, "%-18s %s\n%-18s %s\n%-18s %s\n%-18s %s\n", "Metadata owner:",
+                meta_owner_name(c->meta_owner), "Disk override:",
+                override_name(c->disk_override), "Default location:",
+                sb_snap_location_to_string((int)c->default_location), "Uniform internal:",
+                c->uniform_internal ? "yes" : "no");
+    sb_buf_addf(&buf, "%-18s %s\n%-18s %u\n", "Names unique:", c->names_unique ? "yes" : "no",
+                "Name max:", c->name_max ? c->name_max : 255);
+    sb_buf_addf(&buf, "%-18s %u\n%-18s %u\n", "Max snapshots:", c->max_snapshots,
+                "Max depth:", c->max_depth);
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
+        sb_buf_addf(&buf, "%-18s ", flags[i].label);
+        add_flags(&buf, flags[i].family, flags[i].mask);
         sb_buf_add(&buf, "\n");
     }
+    sb_buf_addf(&buf, "%-18s ", "Operations:");
+    add_ops(&buf, p);
+    sb_buf_add(&buf, "\n");
     return sb_buf_finish(&buf, out);
 }
 

@@ -68,7 +68,8 @@ SB_API size_t sb_log_drain(void (*fn)(void *opaque, const char *level, const cha
                                       const char *message),
                            void *opaque);
 
-/* Describe a plugin (loading it if needed) as JSON (machine) or text
+/* Describe a plugin (loading it if needed) as JSON (machine: one line,
+ * the `plugin-info --json` document of snapbroker(1)) or text
  * (human, the `plugin-info` output).  *out is the caller's. */
 SB_API int sb_plugin_describe(char **out, sb_broker *b, const char *plugin_name, int json);
 

@@ -397,23 +397,64 @@ static void spec_split(void **state)
 static void json_writer(void **state)
 {
     capture c;
-    sb_json j;
+    sb_jdoc d;
     (void)state;
 
-    sb_json_init(&j, cap_open(&c));
-    sb_json_begin_object(&j, NULL);
-    sb_json_str(&j, "s", "q\"b\\n\nt\x01\xc3\xa9");
-    sb_json_null(&j, "p");
-    sb_json_begin_array(&j, "a");
-    sb_json_int(&j, NULL, -5);
-    sb_json_bool(&j, NULL, 1);
-    sb_json_begin_object(&j, NULL);
-    sb_json_end_object(&j);
-    sb_json_end_array(&j);
-    sb_json_str(&j, "n", NULL);
-    sb_json_end_object(&j);
-    sb_json_finish(&j);
-    cap_check(&c, "{\"s\":\"q\\\"b\\\\n\\nt\\u0001\xc3\xa9\",\"p\":null,\"a\":[-5,true,{}],\"n\":null}\n");
+    json_object *root = sb_jdoc_init(&d, 0);
+    sb_jdoc_str(&d, root, "s", "q\"b\\n\nt\x01\xc3\xa9/x");
+    sb_jdoc_null(&d, root, "p");
+    json_object *a = sb_jdoc_array(&d, root, "a");
+    sb_jdoc_int(&d, a, NULL, -5);
+    sb_jdoc_bool(&d, a, NULL, 1);
+    sb_jdoc_object(&d, a, NULL);
+    sb_jdoc_uint(&d, a, NULL, 18446744073709551615ULL);
+    sb_jdoc_str(&d, root, "n", NULL);
+    assert_int_equal(sb_jdoc_print(&d, cap_open(&c)), 0);
+    assert_null(d.root);
+    /* compact, keys in the order added, '/' and UTF-8 as they are */
+    const char *want = "{\"s\":\"q\\\"b\\\\n\\nt\\u0001\xc3\xa9/x\",\"p\":null,"
+                       "\"a\":[-5,true,{},18446744073709551615],\"n\":null}\n";
+    cap_check(&c, want);
+
+    /* and json-c reads back what was written */
+    json_object *back = json_tokener_parse(want), *v;
+    assert_non_null(back);
+    assert_true(json_object_object_get_ex(back, "s", &v));
+    assert_string_equal(json_object_get_string(v), "q\"b\\n\nt\x01\xc3\xa9/x");
+    assert_true(json_object_object_get_ex(back, "p", &v));
+    assert_null(v);
+    assert_true(json_object_object_get_ex(back, "a", &v));
+    assert_int_equal(json_object_array_length(v), 4);
+    assert_int_equal(json_object_get_int64(json_object_array_get_idx(v, 0)), -5);
+    assert_true(json_object_get_uint64(json_object_array_get_idx(v, 3)) == 18446744073709551615ULL);
+    json_object_put(back);
+}
+
+/* A member that cannot be added (no parent: an allocation that failed;
+ * a key in an array) spoils the document: nothing is printed. */
+static void json_writer_failure(void **state)
+{
+    capture c;
+    sb_jdoc d;
+    char *text;
+    (void)state;
+
+    json_object *root = sb_jdoc_init(&d, 0);
+    sb_jdoc_str(&d, root, "ok", "yes");
+    sb_jdoc_str(&d, sb_jdoc_object(&d, NULL, "lost"), "x", "y");
+    assert_int_equal(sb_jdoc_print(&d, cap_open(&c)), -1);
+    cap_check(&c, "");
+
+    json_object *list = sb_jdoc_array(&d, sb_jdoc_init(&d, 0), "list");
+    sb_jdoc_int(&d, list, "key-in-array", 1);
+    assert_null(sb_jdoc_text(&d));
+
+    json_object *arr = sb_jdoc_init(&d, 1);
+    sb_jdoc_str(&d, arr, NULL, "a");
+    sb_jdoc_add(&d, arr, NULL, json_object_new_int(2));
+    assert_non_null(text = sb_jdoc_text(&d));
+    assert_string_equal(text, "[\"a\",2]\n");
+    free(text);
 }
 
 static void time_format(void **state)
@@ -489,6 +530,7 @@ int main(void)
         cmocka_unit_test(spec_errors),
         cmocka_unit_test(spec_split),
         cmocka_unit_test(json_writer),
+        cmocka_unit_test(json_writer_failure),
         cmocka_unit_test(time_format),
         cmocka_unit_test(xpath_filter),
     };
