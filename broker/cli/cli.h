@@ -21,6 +21,8 @@ typedef struct sb_cli {
     int json;                 /* global --json */
     sb_broker *broker;
     sb_connection *conn;
+    const sb_args *args;      /* the running command's options */
+    char *resolved_domain;    /* the name an ID or UUID stood for */
 } sb_cli;
 
 typedef struct sb_cmddef {
@@ -45,7 +47,8 @@ extern const sb_cmddef sb_cmds_conformance[];
 
 /* Shared option rows. */
 #define SB_OPT_DOMAIN \
-    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED, "domain name" }
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_REQUIRED | SB_OPTF_DOMAIN, \
+      "domain name, id or uuid" }
 #define SB_OPT_XPATH \
     { "xpath", SB_OPT_STRING, 0, "xpath expression to filter the XML document" }, \
     { "wrap", SB_OPT_BOOL, 0, "wrap xpath results in an common root element" }
@@ -59,6 +62,14 @@ int cli_fleet_list(sb_cli *cli, const sb_args *args);
  * printed and -1 returned. */
 int cli_broker(sb_cli *cli);
 int cli_connect(sb_cli *cli);
+
+/* A domain option given as an ID or UUID is replaced by the domain's name
+ * (domlookup.c); cli_connect does it once connected, so run functions read
+ * the domain option after cli_connect. */
+void cli_resolve_domain(sb_cli *cli);
+/* The string value of an XPath expression on the domain's XML ("" when
+ * it selects nothing); -1 when the XML cannot be read or parsed. */
+int cli_domain_field(char **out, sb_cli *cli, const char *domain, const char *expr);
 
 /* Print "error: CLASS: message" for the library's last error; returns -1. */
 int cli_fail(void);

@@ -66,6 +66,7 @@ static int run_check(sb_cli *cli, const sb_args *args)
 
     if (cli_connect(cli) < 0)
         return -1;
+    domain = sb_args_str(args, "domain"); /* an ID or UUID is a name now */
     problems = sb_check(&report, cli->conn, domain,
                         (sb_args_bool(args, "discard-unresolved") ? SB_CHECK_DISCARD_UNRESOLVED : 0) |
                             (sb_args_bool(args, "repair") ? SB_CHECK_REPAIR : 0));
@@ -114,7 +115,8 @@ static const sb_optdef plugin_info_opts[] = {
 };
 
 static const sb_optdef check_opts[] = {
-    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL, "domain name (all domains when omitted)" },
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_DOMAIN,
+      "domain name, id or uuid (all domains when omitted)" },
     SB_OPT_JSON,
     { "discard-unresolved", SB_OPT_BOOL, 0,
       "drop interrupted operations the plugin cannot decide (after checking the domain)" },

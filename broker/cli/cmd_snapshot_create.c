@@ -36,13 +36,14 @@ static unsigned common_flags(const sb_args *args)
     { "live", SB_OPT_BOOL, 0, "take a live snapshot" }, \
     { "validate", SB_OPT_BOOL, 0, "validate the XML against the schema" }
 
-static int create(sb_cli *cli, const char *domain, const char *xml, unsigned flags,
+static int create(sb_cli *cli, const sb_args *args, const char *xml, unsigned flags,
                   const char *from_file)
 {
     char *name = NULL;
 
     if (cli_connect(cli) < 0)
         return -1;
+    const char *domain = sb_args_str(args, "domain"); /* after the ID/UUID lookup */
     if (sb_snapshot_create_xml(&name, cli->conn, domain, xml, flags) < 0)
         return cli_fail();
     if (from_file)
@@ -68,7 +69,7 @@ static int run_create(sb_cli *cli, const sb_args *args)
         return -1;
     /* Without a file virsh sends an empty document: every field takes
      * its default (name = creation time, ...). */
-    ret = create(cli, sb_args_str(args, "domain"), xml ? xml : "<domainsnapshot/>", flags, file);
+    ret = create(cli, args, xml ? xml : "<domainsnapshot/>", flags, file);
     free(xml);
     return ret;
 }
@@ -89,7 +90,7 @@ static int run_create_as(sb_cli *cli, const sb_args *args)
         free(xml);
         return 0;
     }
-    ret = create(cli, sb_args_str(args, "domain"), xml, common_flags(args), NULL);
+    ret = create(cli, args, xml, common_flags(args), NULL);
     free(xml);
     return ret;
 }

@@ -88,6 +88,7 @@ static int run_import(sb_cli *cli, const sb_args *args)
     if (parse_maps(&maps, &strings, specs, nmaps) < 0 || cli_read_file(&xml, file) < 0 ||
         cli_connect(cli) < 0)
         goto out;
+    domain = sb_args_str(args, "domain"); /* an ID or UUID is a name now */
     if (sb_snapshot_import(&n, cli->conn, domain, xml, strlen(xml), file, maps, nmaps, flags) < 0) {
         ret = cli_fail();
         goto out;

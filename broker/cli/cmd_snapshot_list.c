@@ -167,6 +167,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
 
     if (cli_connect(cli) < 0)
         return -1;
+    domain = sb_args_str(args, "domain"); /* an ID or UUID is a name now */
     if (sb_args_bool(args, "current") &&
         sb_snapshot_current(&current, cli->conn, domain) < 0)
         return cli_fail();
@@ -198,7 +199,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
 
 static const sb_optdef list_opts[] = {
     /* required, but for --all-hosts (where it selects domains by name) */
-    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL, "domain name" },
+    { "domain", SB_OPT_STRING, SB_OPTF_POSITIONAL | SB_OPTF_DOMAIN, "domain name, id or uuid" },
     { "parent", SB_OPT_BOOL, 0, "add a column showing parent snapshot" },
     { "roots", SB_OPT_BOOL, 0, "list only snapshots without parents" },
     { "leaves", SB_OPT_BOOL, 0, "list only snapshots without children" },

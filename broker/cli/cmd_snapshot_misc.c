@@ -45,13 +45,13 @@ static int begin(char **name, sb_cli *cli, const sb_args *args)
 
 static int run_current(sb_cli *cli, const sb_args *args)
 {
-    const char *domain = sb_args_str(args, "domain");
     const char *set = sb_args_str(args, "snapshotname");
     char *name = NULL, *xml = NULL;
     int ret = -1;
 
     if (cli_connect(cli) < 0)
         return -1;
+    const char *domain = sb_args_str(args, "domain"); /* after the ID/UUID lookup */
     if (set) {
         if (sb_snapshot_set_current(cli->conn, domain, set) < 0)
             return cli_fail();
@@ -98,13 +98,13 @@ static void print_info(const char *domain, const char *name, const sb_snapshot_i
 
 static int run_info(sb_cli *cli, const sb_args *args)
 {
-    const char *domain = sb_args_str(args, "domain");
     sb_snapshot_info info;
     char *name;
     int ret = -1;
 
     if (begin(&name, cli, args) < 0)
         return -1;
+    const char *domain = sb_args_str(args, "domain"); /* after the ID/UUID lookup */
     if (sb_snapshot_info_get(&info, cli->conn, domain, name) < 0) {
         cli_fail();
     } else {
@@ -138,12 +138,12 @@ static int run_dumpxml(sb_cli *cli, const sb_args *args)
 
 static int run_parent(sb_cli *cli, const sb_args *args)
 {
-    const char *domain = sb_args_str(args, "domain");
     char *name, *parent = NULL;
     int ret = -1;
 
     if (begin(&name, cli, args) < 0)
         return -1;
+    const char *domain = sb_args_str(args, "domain"); /* after the ID/UUID lookup */
     if (sb_snapshot_parent(&parent, cli->conn, domain, name) < 0) {
         cli_fail();
     } else {

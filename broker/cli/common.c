@@ -163,6 +163,7 @@ int cli_connect(sb_cli *cli)
         cli->conn = NULL;
         return cli_fail();
     }
+    cli_resolve_domain(cli);
     return 0;
 }
 

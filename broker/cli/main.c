@@ -134,8 +134,11 @@ static int run_command(sb_cli *cli, const sb_cmddef *cmd, int argc, char **argv)
         return cli_error(SB_ERR_INVALID_ARG, "%s", err);
     if (sb_args_exclusive(&args, cmd->exclusive, err, sizeof(err)) < 0)
         ret = cli_error(SB_ERR_INVALID_ARG, "%s", err);
-    else
+    else {
+        cli->args = &args;
         ret = cmd->run(cli, &args);
+        cli->args = NULL;
+    }
     sb_args_free(&args);
     return ret;
 }
@@ -198,6 +201,7 @@ int main(int argc, char **argv)
         sb_disconnect(cli.conn);
     if (cli.broker)
         sb_broker_free(cli.broker);
+    free(cli.resolved_domain);
     cli_progress_end();
     cli_drain_log();
     if (fflush(stdout) != 0 && ret == 0)

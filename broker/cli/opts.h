@@ -24,7 +24,8 @@ typedef enum sb_opt_type {
 enum sb_opt_flags {
     SB_OPTF_POSITIONAL = 1u << 0, /* may be given as a bare word */
     SB_OPTF_REQUIRED = 1u << 1,   /* the command needs it */
-    SB_OPTF_EMPTY_OK = 1u << 2    /* an empty value is allowed */
+    SB_OPTF_EMPTY_OK = 1u << 2,   /* an empty value is allowed */
+    SB_OPTF_DOMAIN = 1u << 3      /* a domain: name, ID or UUID (domlookup.c) */
 };
 
 typedef struct sb_optdef {

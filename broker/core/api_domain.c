@@ -57,11 +57,12 @@ int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state)
 
 int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags)
 {
+    const unsigned known = SB_DOMAIN_XML_SECURE | SB_DOMAIN_XML_INACTIVE;
     int rc;
     CHECK_CONN_DOMAIN(c, domain);
-    if (flags & ~(unsigned)SB_SNAPSHOT_XML_SECURE)
+    if (flags & ~known)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_get_xml",
-                            flags & ~(unsigned)SB_SNAPSHOT_XML_SECURE);
+                            flags & ~known);
     if ((flags & SB_SNAPSHOT_XML_SECURE) &&
         (rc = sb_conn_check_writable(c, "asking for secure information")) < 0)
         return rc;
@@ -81,16 +82,56 @@ int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain)
     return sb_conn_domain_state(c, domain, out_state);
 }
 
+int sb_domain_get_state_reason(int *out_state, int *out_reason, sb_connection *c,
+                               const char *domain)
+{
+    int rc;
+
+    CHECK_CONN_DOMAIN(c, domain);
+    if (!out_state || !out_reason)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_get_state_reason: NULL argument");
+    *out_reason = 0;
+    /* ABI 1.0 plugins (or 1.1 ones without the callback) know no reason:
+     * the state alone, reason unknown, as libvirt's drivers that have none */
+    if (!c->plugin->ops.domain_get_state_reason)
+        return sb_conn_domain_state(c, domain, out_state);
+    SB_DISPATCH(rc, c->plugin, domain_get_state_reason, out_state, out_reason, c->conn, domain);
+    if (rc >= 0 && *out_reason < 0)
+        *out_reason = 0;
+    return rc < 0 ? rc : 0;
+}
+
 int sb_domain_define(char **out_name, sb_connection *c, const char *domain_xml)
 {
+    return sb_domain_define_flags(out_name, c, domain_xml, 0);
+}
+
+int sb_domain_define_flags(char **out_name, sb_connection *c, const char *domain_xml,
+                           unsigned flags)
+{
+    const unsigned known = SB_DOMAIN_DEFINE_VALIDATE;
     char *name = NULL;
     int rc;
 
     if (!c || !domain_xml)
         return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_define: NULL argument");
+    if (flags & ~known)
+        return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_domain_define",
+                            flags & ~known);
     if ((rc = sb_conn_check_writable(c, "defining a domain")) < 0)
         return rc;
-    SB_DISPATCH(rc, c->plugin, domain_define, &name, c->conn, domain_xml, 0);
+    if (flags & SB_DOMAIN_DEFINE_VALIDATE) {
+        /* the plugin's own "could this host run it" check; a plugin that
+         * has none cannot honour VALIDATE, and saying so beats defining
+         * unchecked */
+        if (!c->plugin->ops.domain_validate)
+            return sb_error_set(SB_ERR_NO_SUPPORT, "plugin '%s' cannot validate a domain "
+                                "definition (define it without --validate)", c->plugin->name);
+        SB_DISPATCH(rc, c->plugin, domain_validate, c->conn, domain_xml, 0);
+        if (rc < 0)
+            return rc;
+    }
+    SB_DISPATCH(rc, c->plugin, domain_define, &name, c->conn, domain_xml, flags);
     if (rc < 0)
         return rc;
     if (out_name)

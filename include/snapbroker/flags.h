@@ -110,6 +110,19 @@ enum sb_domain_list_flags {
     SB_DOMAIN_LIST_INACTIVE = 1u << 1
 };
 
+/* Domain XML (virDomainXMLFlags values): SECURE is also
+ * SB_SNAPSHOT_XML_SECURE; INACTIVE asks for the definition the domain
+ * will have at its next start rather than the running one. */
+enum sb_domain_xml_flags {
+    SB_DOMAIN_XML_SECURE = 1u << 0,
+    SB_DOMAIN_XML_INACTIVE = 1u << 1
+};
+
+/* Domain define (virDomainDefineFlags value). */
+enum sb_domain_define_flags {
+    SB_DOMAIN_DEFINE_VALIDATE = 1u << 0
+};
+
 /* Domain undefine (virDomainUndefineFlagsValues value). */
 enum sb_domain_undefine_flags {
     SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA = 1u << 1

@@ -132,7 +132,19 @@ SB_API const char *sb_flag_name(int family, unsigned bit);
 SB_API int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags);
 SB_API int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags);
 SB_API int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain);
+/* The state and why the domain is in it (virDomainGetState): *out_reason
+ * is libvirt's virDomain<State>Reason value for that state (0, unknown,
+ * when the plugin does not tell). */
+SB_API int sb_domain_get_state_reason(int *out_state, int *out_reason, sb_connection *c,
+                                      const char *domain);
 SB_API int sb_domain_define(char **out_name, sb_connection *c, const char *domain_xml);
+/* virDomainDefineXMLFlags.  SB_DOMAIN_DEFINE_VALIDATE: the plugin's
+ * domain_validate check first (NO_SUPPORT for a plugin without it), and
+ * nothing is defined when it fails; the flag then reaches the plugin's
+ * define (the libvirt plugin hands it to libvirt, which checks its
+ * schema). */
+SB_API int sb_domain_define_flags(char **out_name, sb_connection *c, const char *domain_xml,
+                                  unsigned flags);
 /* Undefine.  A domain with snapshot metadata in the broker's store is
  * refused (OPERATION_INVALID) unless flags has
  * SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA, which removes that metadata too

@@ -559,6 +559,51 @@ static void undefine_guards_metadata(void **state)
     expect_error(sb_domain_undefine(f->c, "nosuch", 0), SB_ERR_NO_DOMAIN, "nosuch");
 }
 
+/* Issue 14's domain calls: a state reason where the plugin tells none,
+ * the inactive definition, define's flags (VALIDATE needs the plugin's
+ * domain_validate, which the reference plugin has not: nothing defined). */
+static void domain_reason_inactive_validate(void **state)
+{
+    struct fx *f = *state;
+    const char *dom_xml = "<domain type='test'><name>d3</name><memory>8192</memory>"
+                          "<os><type>hvm</type></os></domain>";
+    char *xml = NULL, *name = NULL, **names = NULL;
+    int st = -1, reason = -1;
+    size_t n = 0;
+
+    assert_int_equal(sb_domain_get_state_reason(&st, &reason, f->c, "test"), 0);
+    assert_int_equal(st, SB_DOMAIN_RUNNING);
+    assert_int_equal(reason, 0);
+    expect_error(sb_domain_get_state_reason(&st, &reason, f->c, "nosuch"), SB_ERR_NO_DOMAIN,
+                 "nosuch");
+    expect_error(sb_domain_get_state_reason(NULL, &reason, f->c, "test"), SB_ERR_INVALID_ARG,
+                 "NULL");
+
+    assert_int_equal(sb_domain_get_xml(&xml, f->c, "test", SB_DOMAIN_XML_INACTIVE), 0);
+    assert_non_null(strstr(xml, "<name>test</name>"));
+    free(xml);
+    xml = NULL;
+    expect_error(sb_domain_get_xml(&xml, f->c, "test", 1u << 5), SB_ERR_INVALID_ARG,
+                 "unsupported flags");
+    assert_null(xml);
+
+    expect_error(sb_domain_define_flags(&name, f->c, dom_xml, 1u << 4), SB_ERR_INVALID_ARG,
+                 "unsupported flags");
+    expect_error(sb_domain_define_flags(&name, f->c, dom_xml, SB_DOMAIN_DEFINE_VALIDATE),
+                 SB_ERR_NO_SUPPORT, "cannot validate");
+    assert_null(name);
+    assert_int_equal(sb_domain_list(&names, &n, f->c, 0), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_string_not_equal(names[i], "d3");
+    sb_names_free(names, n);
+    assert_int_equal(sb_domain_define_flags(&name, f->c, dom_xml, 0), 0);
+    assert_string_equal(name, "d3");
+    free(name);
+    assert_int_equal(sb_domain_get_state_reason(&st, &reason, f->c, "d3"), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    assert_int_equal(sb_domain_undefine(f->c, "d3", 0), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +622,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(list_filters_through_api, setup, teardown),
         cmocka_unit_test_setup_teardown(interrupted_create_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(undefine_guards_metadata, setup, teardown),
+        cmocka_unit_test_setup_teardown(domain_reason_inactive_validate, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_redefine_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_undefine_keeps_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_store_is_repaired, setup, teardown),

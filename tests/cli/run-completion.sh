@@ -48,6 +48,11 @@ cases=(
     "--clone --current|snapshot-edit test s1 --c"
     "--xpath|snapshot-dumpxml test s1 --xp"
     "|snapshot-dumpxml test s1 --xpath "
+    "--with-snapshot --without-snapshot|list --with"
+    "--state-other --state-paused --state-running --state-shutoff|list --state-"
+    "--reason|domstate test --r"
+    "--inactive|dumpxml test --ina"
+    "--validate|define --va"
     # what worked before keeps working
     "test|snapshot-revert "
     "s1 s2 s3|snapshot-revert test "

@@ -18,6 +18,8 @@
 #include "spec.h"
 #include "tree.h"
 #include "xpath.h"
+#include "reason.h"
+#include "snapbroker/flags.h"
 
 /* ---- capture helper -------------------------------------------------- */
 
@@ -515,6 +517,28 @@ static void xpath_filter(void **state)
     assert_non_null(strstr(err, "cannot parse the XML to filter"));
 }
 
+/* ---- domstate --reason words (virsh 9.0's) ---------------------------- */
+
+static void state_reasons(void **state)
+{
+    (void)state;
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_RUNNING, 1), "booted");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_RUNNING, 4), "from snapshot");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_PAUSED, 1), "user");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_PAUSED, 5), "I/O error");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_PAUSED, 14), "api error");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_SHUTDOWN, 1), "user");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_SHUTOFF, 2), "destroyed");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_SHUTOFF, 8), "daemon");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_CRASHED, 1), "panicked");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_PMSUSPENDED, 0), "unknown");
+    /* 0, a value past the table (a newer hypervisor's) and a negative one */
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_RUNNING, 0), "unknown");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_SHUTOFF, 99), "unknown");
+    assert_string_equal(sb_state_reason_name(SB_DOMAIN_PAUSED, -1), "unknown");
+    assert_string_equal(sb_state_reason_name(42, 1), "unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -533,6 +557,7 @@ int main(void)
         cmocka_unit_test(json_writer_failure),
         cmocka_unit_test(time_format),
         cmocka_unit_test(xpath_filter),
+        cmocka_unit_test(state_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
