@@ -195,6 +195,13 @@ void sb_disconnect(sb_connection *c)
     free(c->live_uuid.uuid);
     if (c->conn && c->plugin->ops.close)
         c->plugin->ops.close(c->conn);
+    /* The plugin's state directory is made at open (plugins may count on
+     * it); if this connection made it and nothing was put in it, a command
+     * that only read leaves no trace: no STATE/hosts/<host>/, and for root
+     * no /var/lib/snapbroker (test cli-readonly-state).  Only empty
+     * directories go; a plugin making its files with mkdir -p (qemu) does
+     * not mind another process removing them between its open and write. */
+    sb_host_discard_state(c->host);
     sb_host_free(c->host);
     free(c->host_name);
     free(c->uri);

@@ -1,7 +1,8 @@
 /* sb_connect and the host services a plugin's open() uses:
  *   - a URI the plugin refuses leaves no state behind, even when open()
  *     called state_dir() first (before: `-c qemu:///sytem` left
- *     STATE/hosts/qemu_sytem/ and listed an empty host);
+ *     STATE/hosts/qemu_sytem/ and listed an empty host); nor does an
+ *     accepted connection that put nothing in its directory;
  *   - a plugin that replaces a failed service's message with its own
  *     ("bad value", "the broker gave no state directory") still reports
  *     the cause: the key with FILE:LINE, the directory with errno.
@@ -78,9 +79,24 @@ static void test_refused_uri_leaves_nothing(void **state)
                 "not implemented");
     assert_false(exists("")); /* not even the state directory */
 
-    /* the accepted one keeps its directory */
+    /* an accepted one that put nothing in the directory it was given
+     * leaves nothing either (a command that only read) */
     assert_int_equal(connect_to("ok"), 0);
-    assert_true(exists("hosts/ok/plugin-openstate"));
+    assert_false(exists(""));
+
+    /* one whose directory holds something keeps it */
+    char p[4400];
+    const char *parts[] = {"", "/hosts", "/hosts/ok", "/hosts/ok/plugin-openstate"};
+    for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+        snprintf(p, sizeof(p), "%s%s", state_dir, parts[i]);
+        assert_int_equal(mkdir(p, 0700), 0);
+    }
+    snprintf(p, sizeof(p), "%s/hosts/ok/plugin-openstate/kept", state_dir);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(connect_to("ok"), 0);
+    assert_true(exists("hosts/ok/plugin-openstate/kept"));
 
     /* a refused one beside it removes only what it made */
     check_error(connect_to("openstate:///other"), SB_ERR_INVALID_ARG, "not implemented");
