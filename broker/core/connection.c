@@ -5,6 +5,7 @@
 
 #include "core/api.h"
 #include "core/error.h"
+#include "core/host_names.h"
 #include "plugin/dispatch.h"
 #include "plugin/validate.h"
 #include "store/names.h"
@@ -26,31 +27,6 @@ static int plugin_from_uri(const char *uri, char *name, size_t size)
     memcpy(name, uri, len);
     name[len] = '\0';
     return 0;
-}
-
-/* A storable host name for a URI that is not configured: every run of
- * characters outside [A-Za-z0-9.-] becomes one '_', without a leading or
- * trailing one ("ref:///default" -> "ref_default"). */
-static char *host_name_from_uri(const char *uri)
-{
-    size_t len = strlen(uri), k = 0;
-    char *s = malloc(len + 2);
-    if (!s)
-        return NULL;
-    for (const char *p = uri; *p; p++) {
-        bool ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                  (*p >= '0' && *p <= '9') || *p == '-' || (*p == '.' && k > 0);
-        if (ok)
-            s[k++] = *p;
-        else if (k > 0 && s[k - 1] != '_')
-            s[k++] = '_';
-    }
-    while (k > 0 && s[k - 1] == '_')
-        k--;
-    if (k == 0)
-        s[k++] = '_';
-    s[k] = '\0';
-    return s;
 }
 
 static const sb_config_host *host_by_uri(const sb_config *cfg, const char *uri)
@@ -80,10 +56,11 @@ static int resolve_host(sb_connection *c, const char *host, const sb_config_host
         c->host_name = strdup(h->name);
         c->uri = strdup(h->uri ? h->uri : "");
         *out_cfg = h;
+        sb_host_names_warn(cfg, h);
     } else {
         if ((rc = plugin_from_uri(host, plugin, plugin_size)) < 0)
             return rc;
-        c->host_name = host_name_from_uri(host);
+        c->host_name = sb_host_name_from_uri(host);
         c->uri = strdup(host);
     }
     if (!c->host_name || !c->uri)
