@@ -41,6 +41,7 @@ extern const sb_cmddef sb_cmds_snapshot_misc[];
 extern const sb_cmddef sb_cmds_snapshot_hier[];
 extern const sb_cmddef sb_cmds_snapshot_edit[];
 extern const sb_cmddef sb_cmds_domain[];
+extern const sb_cmddef sb_cmds_job[];
 extern const sb_cmddef sb_cmds_broker[];
 extern const sb_cmddef sb_cmds_xml[];
 extern const sb_cmddef sb_cmds_conformance[];
@@ -82,10 +83,17 @@ void cli_warning(const char *origin, const char *message);
  * {"warning":{"origin":O,"message":M}} (docs/snapbroker.1, JSON OUTPUT). */
 void cli_set_json_errors(int on);
 
-/* End a progress line left open; print the library's log ring on stderr
- * ("warning: ORIGIN: message").  Both do nothing with a library that has
- * no progress sink / log ring (checked by meson). */
+/* Progress on stderr (progress.c): the --progress mode (NULL: "line");
+ * -1 (printed) for an unknown one.  attach: give the broker the sink the
+ * mode asks for.  end: erase a line left drawn (before any other output on
+ * stderr, and at exit).  With a library that has no progress sink
+ * (checked by meson) nothing is ever drawn. */
+enum { CLI_PROGRESS_AUTO, CLI_PROGRESS_LINE, CLI_PROGRESS_JSON, CLI_PROGRESS_NONE };
+int cli_progress_mode(const char *value);
+void cli_progress_attach(sb_broker *b);
 void cli_progress_end(void);
+/* Print the library's log ring on stderr ("warning: ORIGIN: message");
+ * nothing with a library that has no log ring (checked by meson). */
 void cli_drain_log(void);
 
 /* JSON output wanted: global --json or the command's own --json. */

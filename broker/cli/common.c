@@ -74,36 +74,6 @@ int cli_fail(void)
     return cli_error(e->code, "%s", e->message);
 }
 
-#ifdef SB_CLI_HAVE_PROGRESS
-/* Long operations report progress; on a terminal we redraw one line on
- * stderr ("what: 42%") and end it at 100%.  Never when stderr is a file or
- * a pipe: scripts and the tests see exactly the one-line error rule. */
-static int progress_open;
-
-static void progress(void *opaque, const char *what, unsigned percent)
-{
-    (void)opaque;
-    if (percent > 100)
-        percent = 100;
-    fprintf(stderr, "\r%s: %3u%%", what, percent);
-    progress_open = percent < 100;
-    if (!progress_open)
-        fputc('\n', stderr);
-    fflush(stderr);
-}
-#endif
-
-void cli_progress_end(void)
-{
-#ifdef SB_CLI_HAVE_PROGRESS
-    /* An operation that failed half-way leaves its line open. */
-    if (progress_open) {
-        fputc('\n', stderr);
-        progress_open = 0;
-    }
-#endif
-}
-
 #ifdef SB_CLI_HAVE_LOG_DRAIN
 static void print_log(void *opaque, const char *level, const char *origin, const char *message)
 {
@@ -145,10 +115,7 @@ int cli_broker(sb_cli *cli)
     for (size_t i = 0; i < n; i++)
         cli_warning(NULL, warnings[i]);
 #endif
-#ifdef SB_CLI_HAVE_PROGRESS
-    if (isatty(STDERR_FILENO))
-        sb_broker_set_progress(cli->broker, progress, NULL);
-#endif
+    cli_progress_attach(cli->broker);
     return 0;
 }
 

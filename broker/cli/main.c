@@ -13,12 +13,13 @@
 
 static const sb_cmddef *const groups[] = {
     sb_cmds_snapshot_create, sb_cmds_snapshot_list, sb_cmds_snapshot_misc,
-    sb_cmds_snapshot_edit, sb_cmds_snapshot_hier, sb_cmds_domain, sb_cmds_broker, sb_cmds_xml, sb_cmds_conformance, NULL,
+    sb_cmds_snapshot_edit, sb_cmds_snapshot_hier, sb_cmds_domain, sb_cmds_job, sb_cmds_broker,
+    sb_cmds_xml, sb_cmds_conformance, NULL,
 };
 
 static const char *const group_titles[] = {
     "Snapshot", "Snapshot", "Snapshot", "Snapshot", "Snapshot",
-    "Domain", "Broker", "XML", "Conformance",
+    "Domain", "Domain", "Broker", "XML", "Conformance",
 };
 
 static const sb_cmddef *find_command(const char *name)
@@ -43,6 +44,8 @@ static void usage(FILE *out)
             "        --config FILE       configuration file (else $SNAPBROKER_CONFIG)\n"
             "    -r, --readonly          read-only connection\n"
             "        --json              machine-readable output of listing and info commands\n"
+            "        --progress[=MODE]   progress of long work on stderr: line (the default\n"
+            "                            on a terminal), json (one object per line), none\n"
             "    -h, --help              this help; `snapbroker help COMMAND` for one command\n"
             "    -V, --version           print the version\n");
     for (size_t g = 0; groups[g]; g++) {
@@ -173,6 +176,9 @@ int main(int argc, char **argv)
             cli.readonly = 1;
         } else if (strcmp(a, "--json") == 0) {
             cli.json = 1;
+        } else if (strcmp(a, "--progress") == 0 || strncmp(a, "--progress=", 11) == 0) {
+            if (cli_progress_mode(a[10] == '=' ? a + 11 : NULL) < 0)
+                return 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             usage(stdout);
             return 0;

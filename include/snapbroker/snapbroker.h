@@ -158,6 +158,27 @@ SB_API int sb_domain_resume(sb_connection *c, const char *domain);
 /* "running", "shut off", ... as virsh prints them. */
 SB_API const char *sb_domain_state_name(int state);
 
+/* ---- jobs: a domain's long work, seen from any process ----------------- */
+
+/* What runs on a domain now (a snapshot delete's block commit, a memory
+ * save...), whichever process started it: virsh domjobinfo. */
+typedef struct sb_domain_job {
+    int active;                   /* 0: no job runs (the rest is zero) */
+    char operation[64];           /* "block-commit", "active-block-commit", ... */
+    char snapshot[256];           /* the snapshot it works for; "" if not known */
+    unsigned long long processed; /* bytes done (units where bytes are not known) */
+    unsigned long long total;     /* bytes in all; 0 when not known */
+    long long elapsed_ms;         /* since the job started */
+} sb_domain_job;
+
+/* Never waits for the operation that runs the job (NO_SUPPORT when the
+ * plugin cannot tell). */
+SB_API int sb_domain_job_info(sb_domain_job *out, sb_connection *c, const char *domain);
+/* virsh domjobabort: cancel that job; returns once it has stopped (the
+ * operation that ran it then fails, leaving what its plugin documents).
+ * OPERATION_INVALID when no job runs. */
+SB_API int sb_domain_job_abort(sb_connection *c, const char *domain);
+
 /* ---- snapshots ---------------------------------------------------------- */
 
 /* virDomainSnapshotCreateXML.  *out_name (may be NULL) gets the name. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -417,9 +418,34 @@ int qp_img_create(qp_ctx *ctx, const char *path, const char *fmt, const char *si
 
 int qp_img_commit(qp_ctx *ctx, const char *top, const char *base)
 {
-    char *argv[] = {ctx->qemu_img, (char *)"commit", (char *)"-q", (char *)"-d", (char *)"-b",
-                    (char *)base, (char *)"--", (char *)top, NULL};
-    return img_run(ctx, "commit", top, argv, NULL);
+    char rate[32];
+    char *argv[12];
+    int i = 0;
+    argv[i++] = ctx->qemu_img;
+    argv[i++] = (char *)"commit";
+    /* -p: its progress ticks ctx->job (domjobinfo, the progress line, the
+     * stall timeout); without a job, as quiet as before */
+    argv[i++] = (char *)(ctx->job ? "-p" : "-q");
+    argv[i++] = (char *)"-d";
+    if (ctx->test_job_rate > 0) { /* test-only throttle, see qp.h */
+        snprintf(rate, sizeof rate, "%d", ctx->test_job_rate);
+        argv[i++] = (char *)"-r";
+        argv[i++] = rate;
+    }
+    argv[i++] = (char *)"-b";
+    argv[i++] = (char *)base;
+    argv[i++] = (char *)"--";
+    argv[i++] = (char *)top;
+    argv[i] = NULL;
+    if (!ctx->job)
+        return img_run(ctx, "commit", top, argv, NULL);
+    char *err = NULL;
+    int st = qp_run_job(ctx, argv, &err);
+    if (st > 0)
+        st = qp_error(ctx, SB_ERR_HYPERVISOR, "qemu-img commit '%s' failed: %s", top,
+                      err && *err ? err : "(no message)");
+    free(err);
+    return st;
 }
 
 int qp_img_rebase_unsafe(qp_ctx *ctx, const char *image, const char *backing,

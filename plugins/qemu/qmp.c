@@ -4,7 +4,7 @@
  * every command; events that arrive in between are counted by name so
  * callers can ask whether e.g. SHUTDOWN or JOB_STATUS_CHANGE happened.
  */
-#include "qp.h"
+#include "job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -557,27 +557,40 @@ static json_object *find_job(json_object *jobs, const char *id)
     return NULL;
 }
 
-/* A job's current-progress / total-progress as percent to the broker,
- * which draws it on a terminal.  Both are in arbitrary units. */
-static void report_job_progress(qp_qmp *q, const char *cmd, json_object *job)
+/* A job's current-progress / total-progress (bytes for block jobs). */
+static void job_progress(json_object *job, unsigned long long *cur, unsigned long long *tot)
 {
-    json_object *cur, *tot;
-    if (!q->ctx->api || !q->ctx->api->progress ||
-        !json_object_object_get_ex(job, "current-progress", &cur) ||
-        !json_object_object_get_ex(job, "total-progress", &tot))
-        return;
-    int64_t c = json_object_get_int64(cur), t = json_object_get_int64(tot);
-    if (t > 0)
-        q->ctx->api->progress(q->ctx->h, cmd, (unsigned)(c >= t ? 100 : c * 100 / t));
+    json_object *v;
+    int64_t c = json_object_object_get_ex(job, "current-progress", &v) ? json_object_get_int64(v)
+                                                                       : 0;
+    int64_t t = json_object_object_get_ex(job, "total-progress", &v) ? json_object_get_int64(v)
+                                                                     : 0;
+    *cur = c > 0 ? (unsigned long long)c : 0;
+    *tot = t > 0 ? (unsigned long long)t : 0;
+}
+
+static int cancel_job(qp_qmp *q, const char *job_id)
+{
+    json_object *a = json_object_new_object();
+    json_object_object_add(a, "id", json_object_new_string(job_id));
+    return qp_qmp_execute(q, "job-cancel", a, NULL);
 }
 
 /* Follow job job_id (started by cmd) until it concludes: job-complete at
- * ready, job-finalize at pending; read its error, dismiss it. */
+ * ready, job-finalize at pending; read its error, dismiss it.  Every pass
+ * ticks the job (job.h: progress, domjobabort, the stall timeout) - the
+ * operation's (q->ctx->job) or, for a step that has none, a local one
+ * that only times the stall. */
 static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
 {
     int r;
-    double deadline = qp_now_ms() + q->timeout_ms;
     int completed_sent = 0;
+    qp_job local, *jb = q->ctx->job;
+    char last_status[32] = "";
+    if (!jb) {
+        qp_job_begin(q->ctx, &local, NULL, cmd, NULL);
+        jb = &local;
+    }
     for (;;) {
         json_object *jobs = NULL;
         r = qp_qmp_execute(q, "query-jobs", NULL, &jobs);
@@ -591,20 +604,37 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
         }
         const char *status = json_object_object_get_ex(j, "status", &v)
                                  ? json_object_get_string(v) : "";
-        report_job_progress(q, cmd, j);
+        if (!status)
+            status = "";
+        unsigned long long cur, tot;
+        job_progress(j, &cur, &tot);
+        if (strcmp(status, last_status)) {
+            jb->moved_ms = qp_now_ms(); /* a new state is progress too */
+            snprintf(last_status, sizeof last_status, "%s", status);
+        }
         if (strcmp(status, "concluded") == 0 || strcmp(status, "null") == 0) {
             char errbuf[600] = "";
             if (json_object_object_get_ex(j, "error", &v))
                 snprintf(errbuf, sizeof errbuf, "%s", json_object_get_string(v));
             json_object_put(jobs);
+            if (!errbuf[0])
+                (void)qp_job_tick(jb, tot ? tot : cur, tot);
             json_object *a = json_object_new_object();
             json_object_object_add(a, "id", json_object_new_string(job_id));
             (void)qp_qmp_execute(q, "job-dismiss", a, NULL);
+            if (jb->stop_code) /* ours: what was cancelled, and why */
+                return qp_job_stop_error(jb);
             if (errbuf[0])
                 return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s' job failed: %s", cmd, errbuf);
             return 0;
         }
-        if (strcmp(status, "ready") == 0 && !completed_sent) {
+        if (qp_job_tick(jb, cur, tot) < 0) {
+            json_object_put(jobs);
+            if ((r = cancel_job(q, job_id)) < 0)
+                return r;
+            continue; /* until it has concluded */
+        }
+        if (strcmp(status, "ready") == 0 && !completed_sent && !jb->stopping) {
             json_object_put(jobs);
             if (q->ctx->test_job_delay_ms > 0) /* test-only window, see qp.h */
                 qp_sleep_ms(q->ctx->test_job_delay_ms);
@@ -614,6 +644,7 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
             if (r < 0)
                 return r;
             completed_sent = 1;
+            jb->stopping = 1; /* no stop from now on: the pivot ends it either way */
             continue;
         }
         if (strcmp(status, "pending") == 0) {
@@ -625,17 +656,9 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
             continue;
         }
         json_object_put(jobs);
-        int left = (int)(deadline - qp_now_ms());
-        if (left <= 0) {
-            json_object *a = json_object_new_object();
-            json_object_object_add(a, "id", json_object_new_string(job_id));
-            (void)qp_qmp_execute(q, "job-cancel", a, NULL);
-            return qp_error(q->ctx, SB_ERR_OPERATION_TIMEOUT, "QMP '%s': job '%s' timed out",
-                            cmd, job_id);
-        }
         /* Wait for the next event (JOB_STATUS_CHANGE...) or a short tick. */
         json_object *msg = NULL;
-        r = read_msg(q, &msg, left < 20 ? left : 20, 1);
+        r = read_msg(q, &msg, 20, 1);
         if (r == 0 && msg)
             json_object_put(msg);
         else if (r < 0 && r != -ETIMEDOUT)

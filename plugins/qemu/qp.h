@@ -21,6 +21,7 @@
  * tests), the connection, and the last error, kept locally too so unit
  * tests can read it without a host. */
 struct qp_qmp;
+struct qp_job;
 /* The monitor connection everything one locked call does on its domain
  * shares (qp_proc_connect): QEMU's QMP socket serves one client at a time
  * and each new connection costs a greeting and qmp_capabilities.  Made by
@@ -38,7 +39,10 @@ typedef struct qp_ctx {
     char *state_dir;   /* plugin state dir (owned) */
     char *qemu_bin;    /* default emulator when the domain names none */
     char *qemu_img;    /* qemu-img binary */
-    int job_timeout_ms;     /* QMP jobs and migrations */
+    /* The stall timeout (config job_stall_timeout_ms, or its old name
+     * job_timeout_ms): a job or migration whose progress stands still this
+     * long is cancelled (job.h); also how long one QMP reply may take. */
+    int job_timeout_ms;
     int connect_timeout_ms; /* QMP greeting after start */
     int shutdown_timeout_ms;
     /* TEST ONLY (config key test_delay_ms, default 0): sleep this long
@@ -55,6 +59,10 @@ typedef struct qp_ctx {
      * transaction or a pivoting block commit) fails with ENOSPC, so a test
      * can check that nothing QEMU writes to is removed. */
     int test_fail_store;
+    /* TEST ONLY (test_job_rate, bytes/s, default 0 = none): the speed of a
+     * snapshot delete's commit (QMP block-commit speed, qemu-img commit
+     * -r), so a test can watch and abort one that is not over at once. */
+    int test_job_rate;
     int store_fail_armed; /* set by the code that switched QEMU */
     /* The domain lock this connection holds (qp_lock_domain), -1 if none.
      * Programs qp_run starts inherit it: a qemu-img that outlives a killed
@@ -62,6 +70,7 @@ typedef struct qp_ctx {
      * the next command never reads an image it is still changing. */
     int lock_fd;
     qp_monitor *mon; /* while lock_fd is held; copies of the ctx share it */
+    struct qp_job *job; /* the long step running now (job.h), NULL if none */
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -114,6 +123,11 @@ char *qp_realpath_or_copy(const char *path);
  * stderr are captured (either pointer may be NULL).  Returns the exit
  * status (0..255), or a negative class if it could not run / was killed. */
 int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr);
+/* qp_run for the long step of ctx->job (required): a qemu-img run with -p,
+ * whose "(P/100%)" progress on stdout ticks the job (job.h) at least every
+ * 100 ms; a stop the tick asks for (domjobabort, stall) ends qemu-img with
+ * SIGTERM and fails with the stop's error. */
+int qp_run_job(qp_ctx *ctx, char *const argv[], char **out_stderr);
 
 /* ---- qemu-img / qemu-io (qemu_img.c) ------------------------------------------ */
 

@@ -10,7 +10,7 @@
  * it instead of reading an image that is still changing.  A parent-death
  * signal would do the opposite: kill qemu-img in the middle of updating a
  * qcow2 snapshot table or L1 table. */
-#include "qp.h"
+#include "job.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +49,38 @@ static int buf_read(struct buf *b, int fd)
     return 1;
 }
 
+/* The last "(P/100%)" qemu-img -p wrote in text[from..len); -1 if none.
+ * qemu-img ends each one with \r, not \n. */
+static double last_percent(const char *text, size_t from, size_t len)
+{
+    double pct = -1;
+    for (size_t i = from; i < len; i++) {
+        if (text[i] != '(')
+            continue;
+        char *end = NULL;
+        double v = strtod(text + i + 1, &end);
+        if (end && end != text + i + 1 && (size_t)(end - text) + 6 <= len &&
+            !strncmp(end, "/100%)", 6) && v >= 0 && v <= 100)
+            pct = v;
+    }
+    return pct;
+}
+
+static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
+               char **out_stderr);
+
 int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr)
+{
+    return run(ctx, NULL, argv, out_stdout, out_stderr);
+}
+
+int qp_run_job(qp_ctx *ctx, char *const argv[], char **out_stderr)
+{
+    return run(ctx, ctx->job, argv, NULL, out_stderr);
+}
+
+static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
+               char **out_stderr)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     struct buf bo = {0}, be = {0};
@@ -87,14 +118,31 @@ int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr
     }
     close(po[1]);
     close(pe[1]);
+    if (job)
+        qp_job_child(job, pid);
     struct pollfd pf[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
     int open_fds = 2;
+    size_t scanned = 0;
     while (open_fds > 0) {
-        if (poll(pf, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
+        /* a job ticks even when qemu-img is silent: that is the stall */
+        int pr = poll(pf, 2, job ? 100 : -1);
+        if (pr < 0 && errno != EINTR)
             break;
+        if (job) {
+            double pct = bo.p ? last_percent(bo.p, scanned, bo.len) : -1;
+            unsigned long long done = job->processed;
+            /* a "(P/100%)" cut by the read is scanned again, whole */
+            scanned = bo.len > 16 ? bo.len - 16 : 0;
+            if (pct >= 0)
+                done = (unsigned long long)((double)job->total * pct / 100.0);
+            /* a stop asked for: qemu-img leaves the images consistent when
+             * it dies (qcow2 orders its metadata writes); what it merged
+             * so far stays merged (the caller says what that means) */
+            if (qp_job_tick(job, done, job->total) < 0)
+                kill(pid, SIGTERM);
         }
+        if (pr <= 0)
+            continue;
         for (int i = 0; i < 2; i++) {
             if (pf[i].fd < 0 || !pf[i].revents)
                 continue;
@@ -122,6 +170,13 @@ int qp_run(qp_ctx *ctx, char *const argv[], char **out_stdout, char **out_stderr
         *out_stderr = be.p ? be.p : qp_strdup("");
     else
         free(be.p);
+    if (job && job->stop_code) {
+        if (out_stderr) {
+            free(*out_stderr);
+            *out_stderr = NULL;
+        }
+        return qp_job_stop_error(job);
+    }
     if (WIFEXITED(status)) {
         if (WEXITSTATUS(status) == 127 && out_stderr && *out_stderr &&
             strstr(*out_stderr, "cannot execute"))

@@ -429,11 +429,24 @@ static void report_migration_progress(qp_ctx *ctx, json_object *status)
                            (unsigned)(done >= total ? 100 : done * 100 / total));
 }
 
-/* Wait for a migration (outgoing or incoming) to finish. */
+/* RAM transferred so far; its moves push the stall deadline back. */
+static long long migration_done(json_object *status)
+{
+    json_object *ram, *v;
+    if (!json_object_object_get_ex(status, "ram", &ram) ||
+        !json_object_object_get_ex(ram, "transferred", &v))
+        return -1;
+    return json_object_get_int64(v);
+}
+
+/* Wait for a migration (outgoing or incoming) to finish; cancelled when it
+ * transfers nothing for timeout_ms (a stall, not a total: a large guest
+ * saves as long as it needs). */
 int qp_wait_migration(qp_qmp *q, int timeout_ms)
 {
     qp_ctx *ctx = qp_qmp_ctx(q);
     double deadline = qp_now_ms() + timeout_ms;
+    long long last_done = -1;
     int delay = 1;
     for (;;) {
         json_object *ret = NULL, *v;
@@ -455,10 +468,17 @@ int qp_wait_migration(qp_qmp *q, int timeout_ms)
                             msg[0] ? msg : "no details");
         }
         report_migration_progress(ctx, ret);
+        long long done = migration_done(ret);
         json_object_put(ret);
+        if (done != last_done) {
+            last_done = done;
+            deadline = qp_now_ms() + timeout_ms;
+        }
         if (qp_now_ms() > deadline) {
             (void)qp_qmp_execute(q, "migrate_cancel", NULL, NULL);
-            return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT, "memory state migration timed out");
+            return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT,
+                            "memory state migration made no progress for %d ms "
+                            "(job_stall_timeout_ms): cancelled", timeout_ms);
         }
         qp_sleep_ms(delay);
         if (delay < 10)

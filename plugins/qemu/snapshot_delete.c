@@ -18,6 +18,7 @@
  * Images are never removed while anything still needs them (libvirt issue
  * 734 lost data by deleting the image of an internal snapshot).
  */
+#include "job.h"
 #include "snapshot_common.h"
 
 #include <errno.h>
@@ -208,6 +209,22 @@ static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const
     return r;
 }
 
+/* A merge stopped half-way (domjobabort, the stall timeout): B may hold
+ * part of O's data, so the state the snapshot captured is gone, while
+ * everything above O still reads as before (O's data wins over B's).  The
+ * snapshot keeps its <snapshotDeleteInProgress/> mark: it can no longer be
+ * reverted to (snapshot_revert.c refuses it), and deleting it again
+ * finishes the merge. */
+static int stopped_merge(qp_ctx *ctx, qp_job *job, const struct sb_snapshot_view *v,
+                         const char *O, const char *B)
+{
+    return qp_error(ctx, job->stop_code,
+                    "deleting snapshot '%s': %s while merging '%s' into '%s'; the snapshot "
+                    "stays, marked as being deleted: '%s' may hold part of the merge, so it can "
+                    "no longer be reverted to; run snapshot-delete again to finish", v->name,
+                    job->stop_msg, O, B, B);
+}
+
 static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
                        const char *target, const char *O, const char *B, qp_needed *need,
                        int resume)
@@ -219,6 +236,8 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         return r;
     char *ob = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
     int nsnaps = (int)info.nsnaps;
+    unsigned long long vsize = info.virtual_size;
+    qp_job job;
     char *bfmt = qp_strdup(info.backing_format);
     qp_img_info_free(&info);
     if (!ob || strcmp(ob, B)) {
@@ -322,7 +341,15 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         json_object_object_add(a, "top-node", json_object_new_string(nodes.v[o_idx]));
         json_object_object_add(a, "base-node", json_object_new_string(nodes.v[b_idx]));
         json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
-        if ((r = qp_qmp_job(q, "block-commit", a, jid)) < 0)
+        if (ctx->test_job_rate > 0) /* test-only throttle, see qp.h */
+            json_object_object_add(a, "speed", json_object_new_int64(ctx->test_job_rate));
+        qp_job_begin(ctx, &job, domain, o_idx == 0 ? "active-block-commit" : "block-commit",
+                     v->name);
+        r = qp_qmp_job(q, "block-commit", a, jid);
+        if (r < 0 && job.stop_code)
+            r = stopped_merge(ctx, &job, v, O, B);
+        qp_job_end(&job);
+        if (r < 0)
             goto out;
         /* QEMU may run on B now (active commit pivoted): if recording that
          * fails below, the definition follows QEMU at the next operation
@@ -351,8 +378,14 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
             if (!qp_strv_has(&above, disk.v[i]))
                 qp_strv_add(&above, disk.v[i]);
         qp_strv_free(&disk);
-        if (r == 0)
+        if (r == 0) {
+            qp_job_begin(ctx, &job, domain, "block-commit", v->name);
+            job.total = vsize; /* what qemu-img's percent is of */
             r = qp_img_commit(ctx, O, B);
+            if (r < 0 && job.stop_code)
+                r = stopped_merge(ctx, &job, v, O, B);
+            qp_job_end(&job);
+        }
         /* after the commit B reads as O did: re-pointing their headers
          * (rebase -u) keeps every image above O unchanged */
         for (size_t i = 0; i < above.n && r == 0; i++)

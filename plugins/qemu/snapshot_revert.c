@@ -379,6 +379,17 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
                      "snapshot '%s' lacks domain '%s' rollback info", v->name, domain);
         goto out;
     }
+    /* a delete that was stopped (or died) half-way through merging the
+     * snapshot's overlay into the image it captured: that image may hold
+     * part of the overlay, the captured state is gone (snapshot_delete.c) */
+    for (size_t i = 0; i < v->ndisks; i++)
+        if (v->disks[i].delete_in_progress) {
+            r = qp_error(ctx, SB_ERR_OPERATION_INVALID,
+                         "snapshot '%s' is being deleted (disk '%s' was partly merged into the "
+                         "image it captured): it can no longer be reverted to; run "
+                         "snapshot-delete to finish", v->name, v->disks[i].name);
+            goto out;
+        }
     int online_target;
     switch (v->state) {
     case SB_STATE_RUNNING:

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jobfmt.h"
 #include "opts.h"
 #include "output.h"
 #include "spec.h"
@@ -539,9 +540,52 @@ static void state_reasons(void **state)
     assert_string_equal(sb_state_reason_name(42, 1), "unknown");
 }
 
+/* domjobinfo's text, as virsh prints it (columns %-17s %-12s, the
+ * capacities of vshPrettyCapacity). */
+static void jobinfo_text(void **state)
+{
+    (void)state;
+    char buf[1024];
+    FILE *f = fmemopen(buf, sizeof(buf), "w");
+    sb_domain_job none = { 0 };
+    cli_print_job(f, &none);
+    fclose(f);
+    assert_string_equal(buf, "Job type:         None        \n");
+
+    sb_domain_job j = { .active = 1, .operation = "active-block-commit", .snapshot = "s1",
+                        .processed = 3 * 1048576ULL, .total = 8 * 1048576ULL,
+                        .elapsed_ms = 1523 };
+    f = fmemopen(buf, sizeof(buf), "w");
+    cli_print_job(f, &j);
+    fclose(f);
+    assert_string_equal(buf, "Job type:         Unbounded   \n"
+                             "Operation:        Active Block Commit\n"
+                             "Time elapsed:     1523         ms\n"
+                             "Data processed:   3.000 MiB\n"
+                             "Data remaining:   5.000 MiB\n"
+                             "Data total:       8.000 MiB\n");
+    /* nothing known about the data: no data lines */
+    sb_domain_job k = { .active = 1, .operation = "snapshot-delete", .elapsed_ms = 7 };
+    f = fmemopen(buf, sizeof(buf), "w");
+    cli_print_job(f, &k);
+    fclose(f);
+    assert_string_equal(buf, "Job type:         Unbounded   \n"
+                             "Operation:        Snapshot delete\n"
+                             "Time elapsed:     7            ms\n");
+    assert_string_equal(cli_job_operation_name("frobnicate"), "frobnicate");
+    const char *unit;
+    assert_true(cli_pretty_capacity(1023, &unit) == 1023.0);
+    assert_string_equal(unit, "B");
+    assert_true(cli_pretty_capacity(1536, &unit) == 1.5);
+    assert_string_equal(unit, "KiB");
+    assert_true(cli_pretty_capacity(5ULL << 40, &unit) == 5.0);
+    assert_string_equal(unit, "TiB");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(jobinfo_text),
         cmocka_unit_test(opts_positional),
         cmocka_unit_test(opts_errors),
         cmocka_unit_test(opts_unexpected_and_exclusive),

@@ -230,6 +230,11 @@ static void hmp_io(const char *dom, const char *target, const char *iocmd)
     free(o);
 }
 
+void e2e_on_io(const char *dom, const char *target, const char *iocmd)
+{
+    hmp_io(dom, target, iocmd);
+}
+
 void e2e_on_write(const char *dom, const char *target, int pattern)
 {
     char cmd[64];

@@ -54,6 +54,8 @@ int e2e_img_check(const char *image, int pattern);
 /* Running data: qemu-io inside QEMU (HMP), checked through the image. */
 void e2e_on_write(const char *dom, const char *target, int pattern);
 int e2e_on_check(const char *dom, const char *target, int pattern);
+/* Any qemu-io command on a running disk (HMP), e.g. a bigger write. */
+void e2e_on_io(const char *dom, const char *target, const char *iocmd);
 /* Guest RAM: the boot sector's tick counter.  The waits fail the test
  * when the counter stays still for TEST_HANG_MS (tests/common/test_wait.h);
  * e2e_wait_tick_moves returns the new value. */

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "job.h"
 #include "qp.h"
 #include "test_wait.h"
 
@@ -249,10 +250,86 @@ static void lifecycle_and_stale(void **state)
     qp_domain_free(d);
 }
 
+/* The stall rule: only a stop of the progress counts, never the time in
+ * all (clock values given, nothing waits). */
+static void job_stall_rule(void **state)
+{
+    (void)state;
+    qp_job j;
+    memset(&j, 0, sizeof j);
+    j.moved_ms = 0;
+    assert_false(qp_job_stalled(&j, 1000, 1000));
+    assert_true(qp_job_stalled(&j, 1001, 1000));
+    /* moving every 900 ms keeps a job alive for as long as it runs */
+    for (int t = 1; t <= 100; t++) {
+        assert_int_equal(qp_job_note(&j, (unsigned long long)t, 100, t * 900.0), 1);
+        assert_false(qp_job_stalled(&j, t * 900.0 + 999, 1000));
+    }
+    /* the same numbers again are no move */
+    assert_int_equal(qp_job_note(&j, 100, 100, 200000), 0);
+    assert_true(qp_job_stalled(&j, 200000, 1000));
+}
+
+/* The job record another process reads: live while its writer holds the
+ * domain lock, gone at the end, stale (no job) when nobody holds the lock;
+ * an abort request becomes the stop at the next tick. */
+static void job_record(void **state)
+{
+    (void)state;
+    struct sb_job_info ji;
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 0);
+    assert_int_equal(qp_job_abort(&ctx, "rec"), -SB_ERR_OPERATION_INVALID);
+
+    int fd = qp_lock_domain(&ctx, "rec");
+    assert_true(fd >= 0);
+    qp_job j;
+    qp_job_begin(&ctx, &j, "rec", "block-commit", "s1");
+    assert_ptr_equal(ctx.job, &j);
+    assert_int_equal(qp_job_tick(&j, 100, 1000), 0);
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0); /* the end is always written */
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 1);
+    assert_string_equal(ji.operation, "block-commit");
+    assert_string_equal(ji.snapshot, "s1");
+    assert_true(ji.processed == 1000 && ji.total == 1000);
+    /* the request another process leaves (qp_job_abort writes it, then
+     * waits for the job to end: here the job is ours, so write it as it
+     * does) */
+    char *req = qp_printf("%s/jobs/rec.abort", ctx.state_dir);
+    int rfd = open(req, O_WRONLY | O_CREAT, 0600);
+    assert_true(rfd >= 0);
+    close(rfd);
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), -SB_ERR_OPERATION_FAILED);
+    assert_non_null(strstr(ctx.err_msg, "'block-commit' was cancelled (domjobabort)"));
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0); /* said once */
+    qp_job_end(&j);
+    assert_null(ctx.job);
+    assert_false(qp_file_exists(req));
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 0);
+
+    /* a record left by a process that died: nobody holds the lock */
+    qp_job_begin(&ctx, &j, "rec", "block-commit", "s1");
+    ctx.job = NULL; /* "dies" without ending it */
+    qp_unlock(&ctx, fd);
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 0);
+    assert_int_equal(qp_job_abort(&ctx, "rec"), -SB_ERR_OPERATION_INVALID);
+    qp_job_end(&j);
+    free(req);
+}
+
 int main(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(job_stall_rule),
+        cmocka_unit_test(job_record),
         cmocka_unit_test(qmp_machine_none),
         cmocka_unit_test(qemu_img_wrappers),
         cmocka_unit_test(domain_define_refusals),
