@@ -66,6 +66,7 @@ static void write_record(qp_job *j)
     free(tmp);
     json_object_put(o);
     j->written_ms = qp_now_ms();
+    j->unwritten = 0;
 }
 
 void qp_job_begin(qp_ctx *ctx, qp_job *j, const char *domain, const char *operation,
@@ -114,14 +115,19 @@ int qp_job_tick(qp_job *j, unsigned long long processed, unsigned long long tota
 {
     double now = qp_now_ms();
     if (qp_job_note(j, processed, total, now)) {
-        if (now - j->written_ms >= RECORD_EVERY_MS || (total && processed >= total))
-            write_record(j);
+        j->unwritten = 1;
+        if (total && processed >= total)
+            j->written_ms = 0; /* the end is always written at once */
         unsigned pct = total ? (unsigned)(processed >= total ? 100 : processed * 100 / total) : 0;
         if (total && (int)pct != j->percent && j->ctx->api && j->ctx->api->progress) {
             j->percent = (int)pct;
             j->ctx->api->progress(j->ctx->h, j->operation, pct);
         }
     }
+    /* a move the rate limit held back is written at a later tick: the
+     * record always catches up with the step */
+    if (j->unwritten && now - j->written_ms >= RECORD_EVERY_MS)
+        write_record(j);
     if (j->stopping)
         return 0;
     if (j->abort_path && access(j->abort_path, F_OK) == 0) {

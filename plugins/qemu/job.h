@@ -32,6 +32,7 @@ typedef struct qp_job {
     long long started_ms;  /* wall clock: elapsed time for other processes */
     double moved_ms;       /* monotonic: when the progress last moved */
     double written_ms;     /* monotonic: when the record was last written */
+    int unwritten;         /* progress newer than the record */
     unsigned long long processed, total;
     int percent;           /* last percent given to the host, -1 none */
     pid_t child;           /* the qemu-img doing the step, 0 none */
