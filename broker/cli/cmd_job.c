@@ -8,11 +8,12 @@
 
 static int run_domjobinfo(sb_cli *cli, const sb_args *args)
 {
-    const char *domain = sb_args_str(args, "domain");
+    const char *domain;
     sb_domain_job j;
 
     if (cli_connect(cli) < 0)
         return -1;
+    domain = sb_args_str(args, "domain"); /* an ID or UUID resolved by now */
     if (sb_domain_job_info(&j, cli->conn, domain) < 0)
         return cli_fail();
     if (cli_want_json(cli, args)) {
