@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "output.h"
 #include "reason.h"
+#include "xpath.h"
 
 typedef struct dom_row {
     char *name;
@@ -106,21 +107,31 @@ static int snapshot_wanted(sb_cli *cli, const sb_args *args, const char *domain,
     return 0;
 }
 
-/* The XML fields a row shows: the id of a running domain, uuid, title. */
-static int fill_row(sb_cli *cli, dom_row *r)
+/* The XML fields a row shows: the id of a running domain, uuid, title.
+ * One XML read per domain, and none for a shut-off domain when neither
+ * --uuid nor --title asks for its fields (the plugin may be remote). */
+static int fill_row(sb_cli *cli, dom_row *r, int want_fields)
 {
-    char *id = NULL;
+    char *xml = NULL;
 
-    if (r->state != SB_DOMAIN_SHUTOFF &&
-        cli_domain_field(&id, cli, r->name, "string(/domain/@id)") < 0)
-        return cli_fail();
-    r->id = id && *id ? id : strdup("-");
-    if (id && !*id)
-        free(id);
-    if (cli_domain_field(&r->uuid, cli, r->name, "string(/domain/uuid)") < 0 ||
-        cli_domain_field(&r->title, cli, r->name, "string(/domain/title)") < 0)
-        return cli_fail();
-    if (!r->id)
+    if (r->state != SB_DOMAIN_SHUTOFF || want_fields) {
+        if (sb_domain_get_xml(&xml, cli->conn, r->name, 0) < 0)
+            return cli_fail();
+        if (r->state != SB_DOMAIN_SHUTOFF)
+            r->id = sb_xpath_string(xml, "string(/domain/@id)");
+        r->uuid = sb_xpath_string(xml, "string(/domain/uuid)");
+        r->title = sb_xpath_string(xml, "string(/domain/title)");
+        free(xml);
+    }
+    if (!r->id || !*r->id) {
+        free(r->id);
+        r->id = strdup("-");
+    }
+    if (!r->uuid)
+        r->uuid = strdup("");
+    if (!r->title)
+        r->title = strdup("");
+    if (!r->id || !r->uuid || !r->title)
         return cli_error(SB_ERR_NO_MEMORY, "out of memory");
     return 0;
 }
@@ -176,7 +187,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
         if (!want)
             continue;
         kept++;
-        if (fill_row(cli, r) < 0)
+        if (fill_row(cli, r, uuid || sb_args_bool(args, "title")) < 0)
             goto cleanup;
     }
     qsort(rows, kept, sizeof(*rows), by_state_name);
