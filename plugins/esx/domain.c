@@ -108,6 +108,10 @@ static int power(sb_conn *c, const char *domain, unsigned flags, const char *met
 
 int esx_domain_start(sb_conn *c, const char *domain, unsigned flags)
 {
+    /* named, as every message names a flag libvirt defines */
+    if (flags & SB_DOMAIN_START_PAUSED)
+        return esx_error(c, SB_ERR_CONFIG_UNSUPPORTED,
+                         "esx: VIR_DOMAIN_START_PAUSED: vSphere cannot start a VM paused");
     return power(c, domain, flags, "PowerOnVM_Task", "poweredOff", "is already running");
 }
 
@@ -152,6 +156,7 @@ int esx_domain_shutdown(sb_conn *c, const char *domain, unsigned flags)
     esx_vm_cache(c, NULL);
     /* not a task: the guest shuts down in its own time */
     rc = esx_call(c, "ShutdownGuest", &ref, NULL, &doc, &resp);
+    esx_changes_add(c); /* other processes' kept reads (changes.c) */
     esx_ref_clear(&ref);
     if (rc == 0)
         xmlFreeDoc(doc);

@@ -12,6 +12,7 @@
 #define ESX_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <libxml/tree.h>
 
@@ -195,6 +196,7 @@ typedef struct esx_vm {
     int template_vm;          /* config.template */
     esx_tree tree;
     double read_ms;           /* monotonic time of the read */
+    uint64_t changes;         /* the change counter before the read (changes.c) */
 } esx_vm;
 
 void esx_vm_free(esx_vm *vm);
@@ -244,6 +246,7 @@ struct sb_conn {
     long connect_timeout_ms;
     long task_timeout_ms;    /* one vSphere task */
     long cache_ms;           /* reuse a VM read this long (0: never) */
+    char *changes_path;      /* the change counter of this host (changes.c), or NULL */
 
     /* transport (soap.c) */
     void *curl;              /* CURL * */
@@ -394,6 +397,15 @@ int esx_vm_lookup(esx_conn *c, const char *domain, esx_ref *out);
 /* The <propSet> for a VM read (what esx_vm_from_obj understands). */
 void esx_vm_propset(esx_buf *b);
 int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out);
+/* ---- changes other processes made (changes.c) ---- */
+#define ESX_GEN_NONE UINT64_MAX /* unknown: a read kept with it is never used */
+/* The counter lives in state_dir (the plugin's for this host; NULL: none,
+ * a kept read then lasts cache_ms). */
+int esx_changes_init(esx_conn *c, const char *state_dir);
+/* The counter now; after a task on the host, one added (the new value). */
+uint64_t esx_changes_now(esx_conn *c);
+uint64_t esx_changes_add(esx_conn *c);
+
 /* The VM a domain name names, read in one round trip, or the cached read
  * when it is younger than cache_ms and fresh is 0.  The result is
  * borrowed: valid until the next esx_vm_get or esx_vm_forget. */

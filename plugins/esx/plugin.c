@@ -186,7 +186,8 @@ static int settings(sb_conn *c)
         (rc = g_host->config_bool(c->h, "trace", &trace)) < 0)
         return rc;
     c->trace = rc == 1 && trace;
-    return 0;
+    /* the change counter other processes of this machine share (changes.c) */
+    return esx_changes_init(c, g_host->state_dir ? g_host->state_dir(c->h) : NULL);
 }
 
 static void esx_close(sb_conn *c)
@@ -212,6 +213,7 @@ static void esx_close(sb_conn *c)
         free(c->password);
     }
     free(c->user);
+    free(c->changes_path);
     free(c->url);
     free(c->display);
     free(c->ca_file);

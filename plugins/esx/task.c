@@ -150,15 +150,30 @@ int esx_task_run(esx_conn *c, const char *method, const esx_ref *this_ref, const
 
     if (vm_out)
         *vm_out = NULL;
-    if ((rc = esx_call(c, method, this_ref, args, &doc, &resp)) < 0)
+    /* Other processes' kept reads of this host are out of date once the
+     * task ran, whatever its outcome (changes.c); the read the last poll
+     * brought is good to keep only if no other process counted a change
+     * while the task ran. */
+    uint64_t before = esx_changes_now(c);
+    if ((rc = esx_call(c, method, this_ref, args, &doc, &resp)) < 0) {
+        esx_changes_add(c);
         return rc;
+    }
     if (ex_ref(ex_child(resp, "returnval"), &task) < 0) {
         xmlFreeDoc(doc);
+        esx_changes_add(c);
         return esx_error(c, SB_ERR_HYPERVISOR, "esx: %s on %s returned no task", method,
                          c->display);
     }
     xmlFreeDoc(doc);
     rc = esx_task_wait(c, &task, what, refresh, vm_out, result);
     esx_ref_clear(&task);
+    uint64_t after = esx_changes_add(c);
+    if (vm_out && *vm_out)
+        (*vm_out)->changes = !c->changes_path ? 0 /* no counter: cache_ms alone */
+                             : before != ESX_GEN_NONE && after != ESX_GEN_NONE &&
+                                       after == before + 1
+                                 ? after
+                                 : ESX_GEN_NONE;
     return rc;
 }

@@ -2,8 +2,9 @@
  * callbacks need (identity, hardware, disks and their modes, power,
  * VMware Tools, consolidation, the whole snapshot tree).  The read is
  * kept for cache_ms so that the several callbacks of one broker
- * operation do not each ask again; every change the plugin makes
- * replaces it with a read taken after the change.  The device list of a
+ * operation do not each ask again, and no longer than another process of
+ * this machine changed nothing on the host (changes.c); every change the
+ * plugin makes replaces it with a read taken after the change.  The device list of a
  * read is parsed only when disks are asked for (esx_conf_disks). */
 #include "esx.h"
 
@@ -408,6 +409,7 @@ int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out)
         return esx_oom(c);
     }
     vm->tree.current_idx = -1;
+    vm->changes = ESX_GEN_NONE; /* the caller says when it was taken */
     for (size_t i = 0; i < o->nprops && rc == 0; i++) {
         const char *n = o->props[i].name;
         const xmlNode *v = o->props[i].val;
@@ -481,12 +483,17 @@ int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out)
         if ((rc = esx_vm_lookup(c, domain, &ref)) < 0)
             return rc;
         if (!fresh && c->cached && esx_ref_eq(&c->cached->ref, &ref) &&
-            esx_now_ms() - c->cached->read_ms < (double)c->cache_ms) {
+            esx_now_ms() - c->cached->read_ms < (double)c->cache_ms &&
+            c->cached->changes != ESX_GEN_NONE && c->cached->changes == esx_changes_now(c)) {
             esx_ref_clear(&ref);
             *out = c->cached;
             return 0;
         }
+        /* before the read: a change made meanwhile counts after it */
+        uint64_t changes = c->cache_ms ? esx_changes_now(c) : ESX_GEN_NONE;
         rc = read_vm(c, &ref, &vm);
+        if (rc == 0)
+            vm->changes = changes;
         esx_ref_clear(&ref);
         int gone = rc == -SB_ERR_NO_DOMAIN || (rc < 0 && esx_fault_is(c, "ManagedObjectNotFound"));
         int renamed = rc == 0 && by_name && vm->conf.name && strcmp(vm->conf.name, domain) != 0;

@@ -153,6 +153,10 @@ static void domain_power(void **state)
     assert_int_equal(sb_domain_destroy(fx.c, fx.vm), 0);
     assert_int_equal(domain_state(), SB_DOMAIN_SHUTOFF);
     expect_error(sb_domain_destroy(fx.c, fx.vm), SB_ERR_OPERATION_INVALID, "is not running");
+    /* a flag is named by its libvirt name, and nothing is sent */
+    expect_error(sb_domain_start(fx.c, fx.vm, SB_DOMAIN_START_PAUSED), SB_ERR_CONFIG_UNSUPPORTED,
+                 "VIR_DOMAIN_START_PAUSED");
+    assert_int_equal(domain_state(), SB_DOMAIN_SHUTOFF);
     assert_int_equal(sb_domain_start(fx.c, fx.vm, 0), 0);
     assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
     assert_int_equal(sb_domain_suspend(fx.c, fx.vm), 0);

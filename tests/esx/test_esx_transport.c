@@ -301,6 +301,53 @@ static void round_trips(void **state)
     free(reqs);
 }
 
+/* A read kept for cache_ms does not hide what another process of this
+ * machine changed meanwhile (semantics.md §11: several CLI commands at
+ * once): every task counts a change in the plugin's state directory for
+ * the host, and a kept read serves only while that count is unchanged.
+ * The other process is another broker here (its own connection and kept
+ * read, the same state directory); without the count the first
+ * connection would list its 10-minute-old read. */
+static void kept_read_sees_other_process(void **state)
+{
+    (void)state;
+    const char *group = "user = \"root\"; password = \"secret\"; cache_ms = 600000;";
+    sb_broker *b2 = NULL;
+    sb_connection *c2 = NULL;
+
+    if (connect_with(NULL, group) != 0)
+        fail_msg("connect: %s", sb_error_last()->message);
+    create_ok("k1", NULL, 0);
+    char *l = list_str(NULL, 0);
+    assert_string_equal(l, "k1");
+    free(l);
+    /* unchanged count: the kept read answers, no round trip */
+    free(requests());
+    l = list_str(NULL, 0);
+    free(l);
+    char *reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 0);
+    free(reqs);
+
+    assert_int_equal(sb_broker_new(&b2, NULL), 0);
+    assert_int_equal(sb_connect(&c2, b2, "sim", 0), 0);
+    l = NULL;
+    assert_int_equal(sb_snapshot_create_xml(&l, c2, fx.vm,
+                                            "<domainsnapshot><name>k2</name></domainsnapshot>", 0),
+                     0);
+    free(l);
+    sb_disconnect(c2);
+    sb_broker_free(b2);
+
+    l = list_str(NULL, 0);
+    assert_string_equal(l, "k1,k2");
+    free(l);
+    char *cur = NULL;
+    assert_int_equal(sb_snapshot_current(&cur, fx.c, fx.vm), 0);
+    assert_string_equal(cur, "k2");
+    free(cur);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, vm_setup, vm_teardown)
 
 int main(void)
@@ -317,6 +364,7 @@ int main(void)
         T(host_vanishes_while_polling),
         T(empty_reply),
         T(round_trips),
+        T(kept_read_sees_other_process),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
