@@ -6,7 +6,13 @@
  * every task it ran there (whatever the outcome: a failed task may have
  * changed something); a kept read is used only while the counter is what
  * it was just before the read was taken.  Changes other vSphere clients
- * make are seen once the read is older than cache_ms (docs/esx.md). */
+ * make are seen once the read is older than cache_ms (docs/esx.md).
+ *
+ * vSphere lets a VM's snapshots share a name; the plugin does not (names
+ * are unique, as the broker's callers expect), and checks before it asks.
+ * Two processes creating one name at once would both pass that check: a
+ * create holds a lock on the VM (a file per VM beside the counter) from
+ * its check to the end of its task. */
 #include "esx.h"
 
 #include <errno.h>
@@ -67,4 +73,37 @@ uint64_t esx_changes_now(esx_conn *c)
 uint64_t esx_changes_add(esx_conn *c)
 {
     return counter(c, LOCK_EX);
+}
+
+int esx_vm_lock(esx_conn *c, const char *moref)
+{
+    char path[4200];
+    size_t dir;
+    int fd;
+
+    if (!c->changes_path)
+        return -1; /* no state directory: no lock, as before */
+    dir = strlen(c->changes_path) - strlen("/changes");
+    int n = snprintf(path, sizeof(path), "%.*s/vm-lock-", (int)dir, c->changes_path);
+    for (const char *p = moref; *p && n < (int)sizeof(path) - 6; p++) /* a file name */
+        path[n++] = (char)((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_'
+                               ? *p
+                               : '_');
+    path[n] = '\0';
+    if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return -1;
+    while (flock(fd, LOCK_EX) < 0) {
+        if (errno != EINTR) {
+            close(fd);
+            return -1;
+        }
+    }
+    return fd;
+}
+
+void esx_vm_unlock(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* and the lock with it */
 }

@@ -405,6 +405,10 @@ int esx_changes_init(esx_conn *c, const char *state_dir);
 /* The counter now; after a task on the host, one added (the new value). */
 uint64_t esx_changes_now(esx_conn *c);
 uint64_t esx_changes_add(esx_conn *c);
+/* An exclusive lock on the VM moref among this machine's processes (a
+ * create's check and task); -1 when there is none to take.  Blocks. */
+int esx_vm_lock(esx_conn *c, const char *moref);
+void esx_vm_unlock(int fd);
 
 /* The VM a domain name names, read in one round trip, or the cached read
  * when it is younger than cache_ms and fresh is 0.  The result is

@@ -9,7 +9,8 @@
  *   disks    each entry must be the disk's own mode: 'internal' for a
  *            disk in every snapshot, 'no' for an independent disk;
  *            external disk snapshots and memory files do not exist;
- *   name     unique within the VM (vSphere itself would allow twins). */
+ *   name     unique within the VM (vSphere itself would allow twins);
+ *            checked and taken under the VM's lock (changes.c). */
 #include "esx.h"
 
 #include <stdio.h>
@@ -96,11 +97,17 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
     esx_ref ref = { 0 }, snap = { 0 };
     esx_buf args = { 0 };
     char what[600];
-    int rc;
+    int rc, lock = -1;
 
     *out_xml = NULL;
     if ((rc = c->api->snapshot_view(c->h, xml, &v)) < 0)
         return rc;
+    /* the name check and the task under the VM's lock (changes.c); the
+     * read again after it, which is the kept one unless another process
+     * changed the host meanwhile */
+    if ((rc = esx_vm_get(c, domain, 0, &vm)) < 0)
+        goto out;
+    lock = esx_vm_lock(c, vm->ref.value);
     if ((rc = esx_vm_get(c, domain, 0, &vm)) < 0 || (rc = esx_conf_disks(c, &vm->conf)) < 0 ||
         (rc = check_request(c, vm, domain, v, flags)) < 0)
         goto out;
@@ -129,6 +136,7 @@ int esx_snapshot_create(char **out_xml, sb_conn *c, const char *domain, const ch
     esx_log(c, SB_LOG_DEBUG, "esx: created snapshot '%s' of '%s' (memory %d, quiesce %d): %d",
             v->name, domain, memory, !!(flags & SB_SNAPSHOT_CREATE_QUIESCE), rc);
 out:
+    esx_vm_unlock(lock);
     esx_ref_clear(&ref);
     esx_ref_clear(&snap);
     c->api->snapshot_view_free(v);
