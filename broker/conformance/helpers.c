@@ -32,6 +32,42 @@ int k_skip(struct k *k, const char *fmt, ...)
     return r;
 }
 
+const char *k_flags(int family, unsigned flags)
+{
+    static char bufs[4][400];
+    static unsigned next;
+    char *buf = bufs[next++ % 4];
+    size_t used = 0;
+
+    snprintf(buf, sizeof(bufs[0]), "0");
+    for (unsigned bit = 1; bit; bit <<= 1) {
+        if (!(flags & bit))
+            continue;
+        const char *name = sb_flag_name(family, bit);
+        char hex[16];
+        snprintf(hex, sizeof(hex), "0x%x", bit);
+        int n = snprintf(buf + used, sizeof(bufs[0]) - used, "%s%s", used ? "|" : "",
+                         name ? name : hex);
+        if (n < 0 || (size_t)n >= sizeof(bufs[0]) - used)
+            break;
+        used += (size_t)n;
+    }
+    return buf;
+}
+
+int k_simulator_limit(struct k *k, int r, const char *plugin, const char *limit)
+{
+    size_t n = strlen(plugin);
+    char seen[sizeof(k->msg)];
+
+    if (r != K_FAIL || !k->simulator || strncmp(k->simulator, plugin, n) != 0 ||
+        k->simulator[n] != ':' || strcmp(sb_connection_plugin(k->c), plugin) != 0)
+        return r;
+    snprintf(seen, sizeof(seen), "%s", k->msg);
+    return k_skip(k, "a limit of the host, %s: %s (seen: %s)", k->simulator + n + 1, limit,
+                  seen);
+}
+
 const char *k_errstr(void)
 {
     static char buf[1100];
@@ -236,7 +272,8 @@ int k_create_xml(struct k *k, const char *xml, unsigned flags, char **out_name)
 {
     int rc = k_create_rc(k, xml, flags, out_name);
     if (rc < 0)
-        return k_fail(k, "creating a snapshot of '%s' (flags 0x%x) failed: %s", k->dom, flags,
+        return k_fail(k, "creating a snapshot of '%s' (flags %s) failed: %s", k->dom,
+                      k_flags(SB_FLAGS_CREATE, flags),
                       k_errstr());
     return K_PASS;
 }
@@ -247,7 +284,8 @@ int k_create(struct k *k, const char *name, unsigned flags)
     int rc = k_create_rc(k, xml, flags, NULL);
     free(xml);
     if (rc < 0)
-        return k_fail(k, "creating snapshot '%s' (flags 0x%x) failed: %s", name, flags,
+        return k_fail(k, "creating snapshot '%s' (flags %s) failed: %s", name,
+                      k_flags(SB_FLAGS_CREATE, flags),
                       k_errstr());
     return K_PASS;
 }
@@ -255,14 +293,16 @@ int k_create(struct k *k, const char *name, unsigned flags)
 int k_revert(struct k *k, const char *name, unsigned flags)
 {
     if (sb_snapshot_revert(k->c, k->dom, name, flags) < 0)
-        return k_fail(k, "reverting to '%s' (flags 0x%x) failed: %s", name, flags, k_errstr());
+        return k_fail(k, "reverting to '%s' (flags %s) failed: %s", name,
+                      k_flags(SB_FLAGS_REVERT, flags), k_errstr());
     return K_PASS;
 }
 
 int k_delete(struct k *k, const char *name, unsigned flags)
 {
     if (sb_snapshot_delete(k->c, k->dom, name, flags) < 0)
-        return k_fail(k, "deleting '%s' (flags 0x%x) failed: %s", name, flags, k_errstr());
+        return k_fail(k, "deleting '%s' (flags %s) failed: %s", name,
+                      k_flags(SB_FLAGS_DELETE, flags), k_errstr());
     return K_PASS;
 }
 
@@ -362,8 +402,9 @@ char *k_list_str(struct k *k, const char *from, unsigned flags, int sorted)
     size_t n = 0;
 
     if (sb_snapshot_list(&names, &n, k->c, k->dom, from, flags) < 0) {
-        k_fail(k, "listing %s%s (flags 0x%x): %s", from ? "from " : "snapshots",
-               from ? from : "", flags, k_errstr());
+        k_fail(k, "listing %s%s (flags %s): %s", from ? "from " : "snapshots",
+               from ? from : "", k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, flags),
+               k_errstr());
         return NULL;
     }
     if (sorted)
@@ -382,8 +423,9 @@ int k_list_is(struct k *k, const char *from, unsigned flags, const char *want)
     if (!got)
         return K_FAIL;
     if (strcmp(got, want) != 0)
-        r = k_fail(k, "listing %s%s with flags 0x%x gave [%s]; expected [%s]",
-                   from ? "from " : "the domain", from ? from : "", flags, got, want);
+        r = k_fail(k, "listing %s%s with flags %s gave [%s]; expected [%s]",
+                   from ? "from " : "the domain", from ? from : "",
+                   k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, flags), got, want);
     free(got);
     return r;
 }

@@ -83,11 +83,23 @@ struct k {
      * domain, what the domain has with --domain (an ESX VM's sda, sdb).
      * The scenarios name disks 'vda' and 'vdb'; k_devs() maps them. */
     char disk[2][32];
+    /* SBK_SIMULATOR "PLUGIN:DESCRIPTION": the host is a simulator of that
+     * plugin's hypervisor (the in-tree esx run: VMware's vSphere
+     * simulator), NULL for a real host (k_simulator_limit). */
+    const char *simulator;
 };
 
 /* ---- outcome ---- */
 int k_fail(struct k *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int k_skip(struct k *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A scenario saw (r == K_FAIL, k->msg says what) a behaviour its rule
+ * forbids and which is a known limit of a simulator, not of the plugin:
+ * on a run against that simulator of plugin's hypervisor (SBK_SIMULATOR),
+ * a skip naming the limit and what was seen; anywhere else r. */
+int k_simulator_limit(struct k *k, int r, const char *plugin, const char *limit);
+/* flags of family (SB_FLAGS_*) by their libvirt names, "VIR_..._LEAVES|
+ * VIR_..._TOPOLOGICAL", "0" for none (one of four static buffers). */
+const char *k_flags(int family, unsigned flags);
 /* "CLASS: message" of the library's last error (static buffer). */
 const char *k_errstr(void);
 /* rc must be >= 0, else fail "what: CLASS: message". */

@@ -81,7 +81,7 @@ int sbk_main(const struct sbk_options *o)
     const struct k_scenario *const *all;
     size_t n = k_catalogue(&all), nsel = 0, counts[3] = { 0, 0, 0 };
     FILE *out = o->out ? o->out : stdout;
-    struct k k = { .opts = o };
+    struct k k = { .opts = o, .simulator = getenv("SBK_SIMULATOR") };
     int ret = -1;
 
     if (!n)

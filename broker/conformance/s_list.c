@@ -175,12 +175,14 @@ static int check(struct k *k, const struct model *m, const char *from, unsigned 
     expected(m, from ? index_of(m, from) : -1, f, want, sizeof(want));
     K_TRY(k_list_is(k, from, f, want));
     if (sb_snapshot_count(&n, k->c, k->dom, from, f) < 0)
-        return k_fail(k, "counting with flags 0x%x: %s", f, k_errstr());
+        return k_fail(k, "counting with flags %s: %s",
+                      k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, f), k_errstr());
     size_t words = want[0] ? 1 : 0;
     for (const char *p = want; *p; p++)
         words += *p == ' ';
     if (n != words)
-        return k_fail(k, "count with flags 0x%x is %zu, the listing has %zu", f, n, words);
+        return k_fail(k, "count with flags %s is %zu, the listing has %zu",
+                      k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, f), n, words);
     return K_PASS;
 }
 
@@ -193,13 +195,14 @@ static int check_topological(struct k *k, const struct model *m, const char *fro
 
     K_TRY(check(k, m, from, f));
     if (sb_snapshot_list(&names, &n, k->c, k->dom, from, f) < 0)
-        return k_fail(k, "listing with flags 0x%x: %s", f, k_errstr());
+        return k_fail(k, "listing with flags %s: %s",
+                      k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, f), k_errstr());
     for (size_t i = 0; i < n && r == K_PASS; i++) {
         int me = index_of(m, names[i]);
         for (size_t j = i + 1; me >= 0 && j < n && r == K_PASS; j++)
             if (index_of(m, names[j]) == m->v[me].parent)
-                r = k_fail(k, "%s is listed before its parent %s (flags 0x%x)", names[i],
-                           names[j], f);
+                r = k_fail(k, "%s is listed before its parent %s (flags %s)", names[i],
+                           names[j], k_flags(from ? SB_FLAGS_LIST_CHILDREN : SB_FLAGS_LIST, f));
     }
     sb_names_free(names, n);
     return r;

@@ -7,6 +7,12 @@
 
 #include "kit_internal.h"
 
+/* The vSphere simulator's revert (tests/esx-sim) only moves the current
+ * snapshot. */
+#define ESXSIM_REVERT                                                                           \
+    "its RevertToSnapshot_Task leaves the power state as it was; vSphere gives the VM the "   \
+    "state the snapshot recorded (powered on or suspended from a memory snapshot, else off)"
+
 static int snapshot_state(struct k *k, const char *name, int *out)
 {
     char *xml = k_get_xml(k, name), *st;
@@ -46,7 +52,9 @@ static int matrix(struct k *k, const struct k_scenario *s)
         want = SB_DOMAIN_PAUSED;
     else
         want = SB_DOMAIN_SHUTOFF;
-    K_TRY(k_state_is(k, want));
+    /* with a flag the plugin sets the state itself: no simulator excuse */
+    int r = k_state_is(k, want);
+    K_TRY(s->arg2 ? r : k_simulator_limit(k, r, "esx", ESXSIM_REVERT));
     return k_current_is(k, "r1");
 }
 
@@ -77,7 +85,7 @@ static int while_running(struct k *k, const struct k_scenario *s)
     want = snap == SB_STATE_RUNNING  ? SB_DOMAIN_RUNNING
            : snap == SB_STATE_PAUSED ? SB_DOMAIN_PAUSED
                                      : SB_DOMAIN_SHUTOFF;
-    K_TRY(k_state_is(k, want));
+    K_TRY(k_simulator_limit(k, k_state_is(k, want), "esx", ESXSIM_REVERT));
     return k_current_is(k, "r1");
 }
 

@@ -144,9 +144,11 @@ int vb_op_revert(vb_ctx *ctx, const char *settings_path, const char *xml, unsign
     memset(&in, 0, sizeof in);
     if ((flags & (SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED)) && !ctx->vboxmanage)
         return vb_error(ctx, SB_ERR_OPERATION_INVALID,
-                        "flag '%s': starting the machine after a revert needs VirtualBox's "
+                        "%s: starting the machine after a revert needs VirtualBox's "
                         "VBoxManage, which is not installed on this host",
-                        (flags & SB_SNAPSHOT_REVERT_RUNNING) ? "running" : "paused");
+                        (flags & SB_SNAPSHOT_REVERT_RUNNING)
+                            ? "VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING"
+                            : "VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED");
     if ((rc = vb_doc_open(ctx, settings_path, &d)) < 0)
         return rc;
     const vb_machine *m = d.m;

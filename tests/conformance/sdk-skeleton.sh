@@ -2,7 +2,8 @@
 # The plugin SDK as a vendor gets it (TAP): install the project into a
 # scratch DESTDIR, build examples/plugin-skeleton out of tree against the
 # installed files alone - with meson and with a plain Makefile - load both
-# builds with the installed CLI, and run the conformance kit on one.
+# builds with the installed CLI, and run the conformance kit on one; also
+# build docs/examples/minimal-plugin.c with the command its comment gives.
 #   sdk-skeleton.sh BUILD_ROOT SOURCE_ROOT
 set -u
 build=$1
@@ -20,7 +21,7 @@ result() { # result STATUS TEXT [LOG]: one TAP line, the log on failure
         echo "not ok $n - $2"
     fi
 }
-echo "1..7"
+echo "1..8"
 
 meson install -C "$build" --no-rebuild --destdir "$t/root" >"$t/install.log" 2>&1
 result $? "meson install into a scratch DESTDIR" "$t/install.log"
@@ -78,6 +79,21 @@ for b in "$t/bm" "$t/src-make"; do
         grep -q '^Name: *skeleton' "$t/info.log"
     result $? "the installed CLI loads the $(basename "$b") build" "$t/info.log"
 done
+
+# the build command docs/examples/minimal-plugin.c's comment gives, as
+# written there (the lines after "Build (out of tree...")
+mkdir "$t/minimal"
+cp "$top/docs/examples/minimal-plugin.c" "$t/minimal/"
+cmd=$(sed -n '/^ \* Build (out of tree/,/^ \* (the flags/p' "$top/docs/examples/minimal-plugin.c" |
+    sed '1d;$d; s/^ \*  *//; s/\\$//' | tr '\n' ' ')
+{
+    echo "command: $cmd"
+    (cd "$t/minimal" && sh -c "$cmd") && exports_only_entry "$t/minimal/minimal.so" &&
+        SNAPBROKER_PLUGIN_DIR=$t/minimal "$cli" plugin-info minimal >"$t/minimal/info" &&
+        grep -q '^Name: *minimal' "$t/minimal/info"
+} >"$t/minimal.log" 2>&1
+result $? "docs/examples/minimal-plugin.c builds with the command in its comment and loads" \
+    "$t/minimal.log"
 
 SNAPBROKER_PLUGIN_DIR=$t/bm "$here/run-kit.sh" "$cli" skeleton:///default >"$t/kit.log" 2>&1
 status=$?

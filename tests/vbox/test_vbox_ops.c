@@ -137,7 +137,9 @@ static void revert_and_branch(void **state)
     fx_vm_consistent(t);
     /* flags that start the machine need VBoxManage */
     fx_expect_error(sb_snapshot_revert(t->f.c, DOM, "a", SB_SNAPSHOT_REVERT_RUNNING),
-                    SB_ERR_OPERATION_INVALID, "needs VirtualBox's VBoxManage");
+                    SB_ERR_OPERATION_INVALID,
+                    "VIR_DOMAIN_SNAPSHOT_REVERT_RUNNING: starting the machine after a revert "
+                    "needs VirtualBox's VBoxManage");
 }
 
 static void children_and_metadata_only(void **state)
