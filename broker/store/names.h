@@ -2,7 +2,7 @@
  *
  * Domain and host names become directory names under the state dir;
  * snapshot names are stored inside the log today, but follow the same rule
- * (qemu's libvirt rule, spec §4.1) so that a store can always be exported
+ * (the rule of libvirt's qemu driver) so that a store can always be exported
  * as one file per snapshot and so names stay printable.
  *
  * Refused: empty, longer than 255 bytes (NAME_MAX), containing '/',

@@ -99,17 +99,17 @@ bool sb_store_in_transaction(const sb_store *s);
  * the caller then rolls back (outside a transaction that is automatic). */
 /* New snapshot; does not touch current (call set_current). */
 int sb_store_add(sb_store *s, const sb_tree_snapshot *snap);
-/* Create (§5.2, not REDEFINE): the parent is the current snapshot (none
+/* Create (docs/semantics.md §5.2, not REDEFINE): the parent is the current snapshot (none
  * when there is no current; snap->parent is ignored) and the new snapshot
  * becomes current, in one batch.  Duplicate: SB_ERR_OPERATION_FAILED. */
 int sb_store_create(sb_store *s, const sb_tree_snapshot *snap);
-/* Redefine: tree rules of §5.4 (sb_tree_redefine). */
+/* Redefine: tree rules of docs/semantics.md §6.1 (sb_tree_redefine). */
 int sb_store_redefine(sb_store *s, const sb_tree_snapshot *snap);
 /* Replace only the XML (e.g. the parent's XML after a delete). */
 int sb_store_set_xml(sb_store *s, const char *name, const char *xml);
 /* flags: 0 (children move to the parent), SB_SNAPSHOT_DELETE_CHILDREN or
  * SB_SNAPSHOT_DELETE_CHILDREN_ONLY; METADATA_ONLY is accepted and has no
- * effect here (the store only holds metadata).  Current moves as §5.2/§6.4.
+ * effect here (the store only holds metadata).  Current moves as docs/semantics.md §5.4 says.
  * CHILDREN together with CHILDREN_ONLY, or other bits: SB_ERR_INVALID_ARG. */
 int sb_store_delete(sb_store *s, const char *name, unsigned flags);
 /* name NULL: no current snapshot. */

@@ -1,5 +1,6 @@
-/* Snapshot tree: hash, links, relations and mutations (spec §5.1, §5.2,
- * §5.4).  Listing is in tree_list.c, loading in tree_load.c. */
+/* Snapshot tree: hash, links, relations and mutations (docs/semantics.md
+ * §5, §6; docs/store.md, "Tree semantics").  Listing is in tree_list.c,
+ * loading in tree_load.c. */
 #include "store/tree_internal.h"
 
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* In-memory snapshot tree of one domain (libvirt's moment tree, spec §5).
+/* In-memory snapshot tree of one domain (libvirt's moment tree, docs/semantics.md §5).
  *
  * Structure: a hash by name, an invisible metaroot that is the parent of
  * every root, per node a doubly linked child list with the NEWEST child
@@ -38,7 +38,7 @@ typedef struct sb_tree_snapshot {
     const char *name;
     const char *parent;
     int state;               /* enum sb_snapshot_state */
-    bool external;           /* memory or any disk external (spec §3.3) */
+    bool external;           /* memory or any disk external */
     long long creation_time; /* seconds since the epoch */
     const char *xml;         /* canonical <domainsnapshot> XML, opaque here */
     /* name and xml point into the tree's arena (sb_tree_adopt_arena) and
@@ -94,10 +94,10 @@ sb_tree_node *sb_tree_first_root(const sb_tree *t);
 
 /* A new snapshot.  Duplicate name: SB_ERR_OPERATION_FAILED "snapshot 'X'
  * already exists"; parent not found: SB_ERR_INVALID_ARG.  It does NOT
- * become current (creation callers set that explicitly, see §5.2). */
+ * become current (creation callers set that explicitly, docs/semantics.md §5.2). */
 int sb_tree_add(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node **out);
 
-/* Redefine validation of spec §5.4 items 1 and 4, without changing
+/* Redefine validation (docs/semantics.md §6.1), without changing
  * anything: parent = self, parent not found, a cycle, and for an existing
  * snapshot an online (running/paused) <-> offline switch or a
  * disk-snapshot <-> full-system switch.  All SB_ERR_INVALID_ARG with
@@ -109,13 +109,13 @@ int sb_tree_redefine_check(const sb_tree *t, const sb_tree_snapshot *s);
  * parent link: like libvirt, the node is dropped from its old parent's
  * child list and prepended to the new parent's (even when the parent did
  * not change).  xml NULL on a replacement keeps the old XML (libvirt keeps
- * the stored <domain> when the new definition has none, §9.2). */
+ * the stored <domain> when the new definition has none). */
 int sb_tree_redefine(sb_tree *t, const sb_tree_snapshot *s, sb_tree_node **out);
 
 /* Replace the XML of an existing snapshot only (no relinking). */
 int sb_tree_set_xml(sb_tree *t, const char *name, const char *xml);
 
-/* Delete one snapshot (spec §5.2, test driver §6.4): its children move to
+/* Delete one snapshot (docs/semantics.md §5.4): its children move to
  * its parent (spliced at the head of the parent's child list, keeping
  * their order), and if it was current its parent becomes current (or
  * none for a root). */
@@ -128,19 +128,19 @@ int sb_tree_remove(sb_tree *t, const char *name);
  * becomes current.  O(size of the subtree), no recursion. */
 int sb_tree_remove_subtree(sb_tree *t, const char *name, bool include_self);
 
-/* ---- listing (spec §5.3, §9.1) ----
+/* ---- listing (docs/semantics.md §5.3, and libvirt 9.0's behaviour) ----
  *
  * from NULL: domain level.  Without ROOTS every snapshot, with ROOTS only
  * the roots.  from a name: its direct children, or with DESCENDANTS (same
  * bit as ROOTS) every descendant.  Filters as libvirt:
  *   leaves   LEAVES keeps childless nodes, NO_LEAVES nodes with children;
- *            both set gives nothing (libvirt 9.0 applies both, §9.1);
+ *            both set gives nothing (libvirt 9.0 applies both);
  *   metadata every snapshot has metadata: NO_METADATA alone gives 0
  *            results, METADATA alone or both do not filter;
  *   status   INACTIVE keeps shutoff, DISK_ONLY keeps disk-snapshot, ACTIVE
  *            keeps every other state; no bit or all three: no filter;
  *   location INTERNAL keeps non-external, EXTERNAL keeps external; both
- *            set: no filter (§9.1).
+ *            set: no filter.
  * Order: with TOPOLOGICAL (and always for from-snapshot listings) a
  * depth-first walk, parents before children, newest child first.  A
  * domain-level listing without TOPOLOGICAL is in no promised order (today:
@@ -159,7 +159,7 @@ int sb_tree_list(const sb_tree *t, const char *from, unsigned flags,
 int sb_tree_count_descendants(const sb_tree *t, const sb_tree_node *const *nodes, size_t n,
                               size_t *out);
 
-/* ---- loading: libvirt's load-time rules (spec §5.2) ----
+/* ---- loading: libvirt's load-time rules ----
  *
  * Lenient put used when replaying stored state: adds or replaces like
  * redefine but never fails on the relation: a parent that is missing, is

@@ -1,6 +1,6 @@
 /* sb_tree_list(): libvirt's virDomainMomentObjListGetNames plus
- * virDomainSnapshotFilter (spec §5.3), with libvirt 9.0's observed
- * behaviour where it differs from a plain reading (§9.1). */
+ * virDomainSnapshotFilter (docs/semantics.md §5.3), with libvirt 9.0's
+ * observed behaviour where it differs from a plain reading (tree.h). */
 #include "store/tree_internal.h"
 
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* Loading stored snapshots: libvirt's load-time rules (spec §5.2).  Stored
+/* Loading stored snapshots: libvirt's load-time rules (tree.h).  Stored
  * data may be damaged, so nothing here refuses a relation: a bad parent is
  * replaced by the metaroot and reported as a warning the caller can read. */
 #include "store/tree_internal.h"
@@ -150,7 +150,7 @@ int sb_tree_load_finish(sb_tree *t)
     }
 
     /* 3. current: the last claim wins; inconsistent relations clear it, as
-     *    libvirt does when the relations it loaded do not hold (§5.2). */
+     *    libvirt does when the relations it loaded do not hold. */
     if (t->pending_current_set) {
         if (bad_relations) {
             rc = sb_tree__warn(t, "inconsistent parent relations: no current snapshot");
