@@ -109,7 +109,8 @@ def check(root, doc, secs):
             own = False
         for m in SECTION.finditer(line):
             sec = m.group(1)
-            if not own and not line[:m.start()].rstrip().endswith("semantics.md"):
+            cited = line[:m.start()].rstrip().rstrip("`")  # `docs/semantics.md` §11
+            if not own and not cited.endswith("semantics.md"):
                 problems.append("%s: §%s does not say which document it cites "
                                 "(write \"semantics.md §N\")" % (where, sec))
             elif sec not in secs:
