@@ -120,10 +120,11 @@ struct sb_jdoc;
 int cli_print_json(struct sb_jdoc *d);
 
 /* Fill o, an object of d, with one snapshot's members (docs/snapbroker.1,
- * JSON OUTPUT). */
+ * JSON OUTPUT); its details are asked for on cli's connection.  0, or -1
+ * with the error printed. */
 struct json_object;
-void cli_json_snapshot(struct sb_jdoc *d, struct json_object *o, const char *domain,
-                       const char *name, const sb_snapshot_info *info);
+int cli_json_snapshot(struct sb_jdoc *d, struct json_object *o, sb_cli *cli, const char *domain,
+                      const char *name, const sb_snapshot_info *info);
 
 /* Print help for one command (`help CMD`, `CMD --help`). */
 void cli_print_command_help(FILE *out, const sb_cmddef *cmd);

@@ -98,7 +98,7 @@ static int print_tree(entry *e, size_t n, const char *root)
     return ret < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
-static int print_json(const char *domain, const char *from, entry *e, size_t n)
+static int print_json(sb_cli *cli, const char *domain, const char *from, entry *e, size_t n)
 {
     sb_jdoc d;
     json_object *root = sb_jdoc_init(&d, 0);
@@ -106,8 +106,13 @@ static int print_json(const char *domain, const char *from, entry *e, size_t n)
     sb_jdoc_str(&d, root, "domain", domain);
     sb_jdoc_str(&d, root, "from", from);
     json_object *list = sb_jdoc_array(&d, root, "snapshots");
-    for (size_t i = 0; i < n; i++)
-        cli_json_snapshot(&d, sb_jdoc_object(&d, list, NULL), domain, e[i].name, &e[i].info);
+    for (size_t i = 0; i < n; i++) {
+        if (cli_json_snapshot(&d, sb_jdoc_object(&d, list, NULL), cli, domain, e[i].name,
+                              &e[i].info) < 0) {
+            sb_jdoc_free(&d);
+            return -1;
+        }
+    }
     return cli_print_json(&d);
 }
 
@@ -179,7 +184,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
 
     ret = 0;
     if (cli_want_json(cli, args))
-        ret = print_json(domain, from, e, n);
+        ret = print_json(cli, domain, from, e, n);
     else if (sb_args_bool(args, "tree"))
         ret = print_tree(e, n, from);
     else if (sb_args_bool(args, "name")) {

@@ -110,8 +110,10 @@ static int run_info(sb_cli *cli, const sb_args *args)
     } else {
         if (cli_want_json(cli, args)) {
             sb_jdoc d;
-            cli_json_snapshot(&d, sb_jdoc_init(&d, 0), domain, name, &info);
-            ret = cli_print_json(&d);
+            if (cli_json_snapshot(&d, sb_jdoc_init(&d, 0), cli, domain, name, &info) < 0)
+                sb_jdoc_free(&d);
+            else
+                ret = cli_print_json(&d);
         } else {
             print_info(domain, name, &info);
             ret = 0;

@@ -218,9 +218,13 @@ int cli_print_json(sb_jdoc *d)
     return 0;
 }
 
-void cli_json_snapshot(sb_jdoc *d, json_object *o, const char *domain, const char *name,
-                       const sb_snapshot_info *info)
+int cli_json_snapshot(sb_jdoc *d, json_object *o, sb_cli *cli, const char *domain,
+                      const char *name, const sb_snapshot_info *info)
 {
+    sb_snapshot_details *x = NULL;
+
+    if (sb_snapshot_get_details(&x, cli->conn, domain, name) < 0)
+        return cli_fail();
     sb_jdoc_str(d, o, "name", name);
     sb_jdoc_str(d, o, "domain", domain);
     sb_jdoc_str(d, o, "parent", info->parent[0] ? info->parent : NULL);
@@ -231,4 +235,20 @@ void cli_json_snapshot(sb_jdoc *d, json_object *o, const char *domain, const cha
     sb_jdoc_bool(d, o, "metadata", info->has_metadata);
     sb_jdoc_uint(d, o, "children", info->children);
     sb_jdoc_uint(d, o, "descendants", info->descendants);
+    sb_jdoc_str(d, o, "host", sb_connection_host(cli->conn));
+    sb_jdoc_str(d, o, "description", x->description);
+    json_object *mem = sb_jdoc_object(d, o, "memory");
+    sb_jdoc_str(d, mem, "snapshot", x->memory);
+    sb_jdoc_str(d, mem, "file", x->memory_file);
+    json_object *disks = sb_jdoc_array(d, o, "disks");
+    for (size_t i = 0; i < x->ndisks; i++) {
+        json_object *disk = sb_jdoc_object(d, disks, NULL);
+        sb_jdoc_str(d, disk, "name", x->disks[i].name);
+        sb_jdoc_str(d, disk, "snapshot", x->disks[i].snapshot);
+        sb_jdoc_str(d, disk, "type", x->disks[i].type);
+        sb_jdoc_str(d, disk, "driver_type", x->disks[i].driver_type);
+        sb_jdoc_str(d, disk, "source", x->disks[i].source);
+    }
+    sb_snapshot_details_free(x);
+    return 0;
 }

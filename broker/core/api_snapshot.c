@@ -246,6 +246,23 @@ int sb_snapshot_info_get(sb_snapshot_info *out, sb_connection *c, const char *do
     return rc;
 }
 
+int sb_snapshot_get_details(sb_snapshot_details **out, sb_connection *c, const char *domain,
+                            const char *name)
+{
+    sb_dom d;
+    int rc;
+
+    if ((rc = check_args(c, domain, name, true, __func__)) < 0)
+        return rc;
+    if (!out)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_snapshot_get_details: NULL output");
+    *out = NULL;
+    if ((rc = sb_dom_open(&d, c, domain, SB_DOM_READ)) == 0)
+        rc = sb_snap__details(&d, name, out);
+    sb_dom_close(&d);
+    return rc;
+}
+
 int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info, size_t *out_n,
                           sb_connection *c, const char *domain, const char *from,
                           unsigned flags)

@@ -32,6 +32,8 @@ int sb_snap__count(const sb_dom *d, const char *from, unsigned flags, size_t *ou
 int sb_snap__current(const sb_dom *d, char **out_name);
 int sb_snap__parent(const sb_dom *d, const char *name, char **out_name);
 int sb_snap__info(const sb_dom *d, const char *name, sb_snapshot_info *out);
+/* Description, memory and disks of one snapshot (snap_details.c). */
+int sb_snap__details(const sb_dom *d, const char *name, sb_snapshot_details **out);
 /* A listing and the info of every listed snapshot (*out_info: free()). */
 int sb_snap__list_info(const sb_dom *d, const char *from, unsigned flags, char ***out_names,
                        sb_snapshot_info **out_info, size_t *out_n);

@@ -228,6 +228,34 @@ SB_API int sb_snapshot_list_info(char ***out_names, sb_snapshot_info **out_info,
                                  sb_connection *c, const char *domain, const char *from,
                                  unsigned flags);
 
+/* What a snapshot's definition says beyond sb_snapshot_info: its
+ * description and where its memory state and each disk went.  Location
+ * words are the XML's ("internal", "external", "no", "manual"); NULL
+ * where the definition does not say. */
+typedef struct sb_snapshot_disk {
+    const char *name;        /* the disk's target ("vda"), as in <disks> */
+    const char *snapshot;    /* its snapshot= location */
+    const char *type;        /* "file", "block" or "network" when it has a
+                                source, else NULL */
+    const char *driver_type; /* <driver type=> ("qcow2"), or NULL */
+    const char *source;      /* file, block device or network name of an
+                                external snapshot, or NULL */
+} sb_snapshot_disk;
+
+typedef struct sb_snapshot_details {
+    const char *description; /* NULL when it has none */
+    const char *memory;      /* <memory snapshot=> */
+    const char *memory_file; /* saved memory state of an external one, or NULL */
+    size_t ndisks;
+    const sb_snapshot_disk *disks;
+} sb_snapshot_details;
+
+/* Read from the snapshot's XML (sb_snapshot_get_xml without SECURE).
+ * *out is the caller's: sb_snapshot_details_free(). */
+SB_API int sb_snapshot_get_details(sb_snapshot_details **out, sb_connection *c,
+                                   const char *domain, const char *name);
+SB_API void sb_snapshot_details_free(sb_snapshot_details *details); /* accepts NULL */
+
 /* "running", "shutoff", "disk-snapshot", ... as in the XML. */
 SB_API const char *sb_snapshot_state_name(int state);
 

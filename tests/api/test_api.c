@@ -343,6 +343,25 @@ static void set_current_and_info(void **state)
     assert_false(info.external);
     assert_string_equal(info.parent, "");
     expect_error(sb_snapshot_set_current(f->c, DOM, "zz"), SB_ERR_NO_DOMAIN_SNAPSHOT, "zz");
+
+    /* the details: what the stored XML says of memory and disks */
+    sb_snapshot_details *x = NULL;
+    assert_int_equal(sb_snapshot_get_details(&x, f->c, DOM, "s1"), 0);
+    assert_null(x->description);
+    assert_string_equal(x->memory, "internal");
+    assert_null(x->memory_file);
+    assert_true(x->ndisks >= 1);
+    for (size_t i = 0; i < x->ndisks; i++) {
+        assert_non_null(x->disks[i].name);
+        assert_string_equal(x->disks[i].snapshot, "internal");
+        assert_null(x->disks[i].source);
+        assert_null(x->disks[i].type);
+    }
+    sb_snapshot_details_free(x);
+    x = (sb_snapshot_details *)1;
+    expect_error(sb_snapshot_get_details(&x, f->c, DOM, "zz"), SB_ERR_NO_DOMAIN_SNAPSHOT, "zz");
+    assert_null(x);
+    expect_error(sb_snapshot_get_details(NULL, f->c, DOM, "s1"), SB_ERR_INVALID_ARG, "NULL");
 }
 
 static void secure_xml(void **state)

@@ -468,6 +468,16 @@ static void esx_xml_and_info(void **state)
     assert_int_equal(info.descendants, 2);
     assert_string_equal(info.parent, "");
     assert_true(info.creation_time > 1000000000LL);
+    /* details come from the plugin's XML, as the XML itself */
+    sb_snapshot_details *x = NULL;
+    assert_int_equal(sb_snapshot_get_details(&x, f->c, DOM, "p"), 0);
+    assert_string_equal(x->description, "a&b <c>");
+    /* no <memory> in ESX's XML: a running snapshot's memory is internal,
+     * as libvirt reads a redefined definition without it */
+    assert_string_equal(x->memory, "internal");
+    assert_null(x->memory_file);
+    assert_int_equal(x->ndisks, 0);
+    sb_snapshot_details_free(x);
     assert_int_equal(sb_snapshot_info_get(&info, f->c, DOM, "g"), 0);
     assert_true(info.is_current);
     assert_string_equal(info.parent, "k");
