@@ -39,19 +39,6 @@
  * file, compression type, extended L2 entries. */
 #define KNOWN_INCOMPATIBLE 0x1full
 
-static uint64_t be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static uint16_t be16(const unsigned char *p)
 {
     return (uint16_t)(p[0] << 8 | p[1]);
@@ -166,7 +153,7 @@ static int read_extensions(reader *r, qp_qcow2 *q, uint64_t start, uint64_t end,
         int e = rd(r, off, h, 8, err, errlen, "header extension");
         if (e < 0)
             return e;
-        uint32_t type = be32(h), len = be32(h + 4);
+        uint32_t type = qp_be32(h), len = qp_be32(h + 4);
         off += 8;
         if (type == EXT_END)
             return 0;
@@ -225,14 +212,14 @@ static int read_snapshots(reader *r, qp_qcow2 *q, uint64_t table, uint32_t n, ch
         off = (off + 7) & ~(uint64_t)7;
         if ((e = rd(r, off, h, sizeof h, err, errlen, "snapshot entry")) < 0)
             break;
-        s->l1_offset = be64(h);
-        s->l1_size = be32(h + 8);
+        s->l1_offset = qp_be64(h);
+        s->l1_size = qp_be32(h + 8);
         uint16_t id_len = be16(h + 12), name_len = be16(h + 14);
-        s->date_sec = be32(h + 16);
-        s->date_nsec = be32(h + 20);
-        s->vm_clock_nsec = be64(h + 24);
-        s->vm_state_size = be32(h + 32);
-        uint32_t extra = be32(h + 36);
+        s->date_sec = qp_be32(h + 16);
+        s->date_nsec = qp_be32(h + 20);
+        s->vm_clock_nsec = qp_be64(h + 24);
+        s->vm_state_size = qp_be32(h + 32);
+        uint32_t extra = qp_be32(h + 36);
         off += sizeof h;
         if (extra > QP_QCOW2_MAX_EXTRA_DATA) {
             e = fail(err, errlen, -EINVAL, "snapshot %u: extra data too large (%u bytes)", i,
@@ -244,13 +231,13 @@ static int read_snapshots(reader *r, qp_qcow2 *q, uint64_t table, uint32_t n, ch
         if ((e = rd(r, off, x, xn, err, errlen, "snapshot extra data")) < 0)
             break;
         if (xn >= 8)
-            s->vm_state_size = be64(x);
+            s->vm_state_size = qp_be64(x);
         if (xn >= 16) {
-            s->disk_size = be64(x + 8);
+            s->disk_size = qp_be64(x + 8);
             s->has_disk_size = 1;
         }
         if (xn >= 24) {
-            s->icount = be64(x + 16);
+            s->icount = qp_be64(x + 16);
             s->has_icount = 1;
         }
         off += extra;
@@ -306,24 +293,24 @@ int qp_qcow2_read_fd(int fd, unsigned flags, qp_qcow2 *out, char *err, size_t er
         e = r->size < 4 ? QP_QCOW2_NOT_QCOW2 : e;
         goto out;
     }
-    if (be32(h) != QCOW2_MAGIC) {
+    if (qp_be32(h) != QCOW2_MAGIC) {
         e = QP_QCOW2_NOT_QCOW2;
         goto out;
     }
     if ((e = rd(r, 0, h, 72, err, errlen, "qcow2 header")) < 0)
         goto out;
     qp_qcow2 *q = out;
-    q->version = be32(h + 4);
+    q->version = qp_be32(h + 4);
     if (q->version != 2 && q->version != 3) {
         e = fail(err, errlen, -ENOTSUP, "unsupported qcow2 version %u", q->version);
         goto out;
     }
-    uint64_t backing_off = be64(h + 8);
-    uint32_t backing_len = be32(h + 16);
-    q->cluster_bits = be32(h + 20);
-    q->size = be64(h + 24);
-    uint32_t nb_snapshots = be32(h + 60);
-    uint64_t snapshots_off = be64(h + 64);
+    uint64_t backing_off = qp_be64(h + 8);
+    uint32_t backing_len = qp_be32(h + 16);
+    q->cluster_bits = qp_be32(h + 20);
+    q->size = qp_be64(h + 24);
+    uint32_t nb_snapshots = qp_be32(h + 60);
+    uint64_t snapshots_off = qp_be64(h + 64);
     if (q->cluster_bits < 9 || q->cluster_bits > 21) {
         e = fail(err, errlen, -EINVAL, "bad cluster_bits %u", q->cluster_bits);
         goto out;
@@ -333,8 +320,8 @@ int qp_qcow2_read_fd(int fd, unsigned flags, qp_qcow2 *out, char *err, size_t er
     if (q->version == 3) {
         if ((e = rd(r, 72, h + 72, 32, err, errlen, "qcow2 v3 header")) < 0)
             goto out;
-        q->incompatible_features = be64(h + 72);
-        header_len = be32(h + 100);
+        q->incompatible_features = qp_be64(h + 72);
+        header_len = qp_be32(h + 100);
         if (header_len < 104 || header_len > cluster) {
             e = fail(err, errlen, -EINVAL, "bad header_length %llu",
                      (unsigned long long)header_len);

@@ -21,6 +21,20 @@
 #define QP_QCOW2_MAX_EXTRA_DATA 1024u             /* QCOW_MAX_SNAPSHOT_EXTRA_DATA */
 #define QP_QCOW2_MAX_BACKING 1023u                /* QEMU's backing name limit */
 
+/* Big-endian fields of the image (every qcow2 number is stored so). */
+static inline uint64_t qp_be64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static inline uint32_t qp_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Results besides 0 (success). */
 #define QP_QCOW2_NOT_QCOW2 1 /* no 'QFI\xfb' magic: some other format */
 /* Errors are negative errno values: -EIO for a read that failed, -EINVAL

@@ -45,19 +45,6 @@ struct img {
     size_t errlen;
 };
 
-static uint64_t be64(const unsigned char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int fail(struct img *m, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct img *m, int code, const char *fmt, ...)
 {
@@ -137,24 +124,24 @@ static int open_image(struct img *m, const char *path)
     int e = rd(m, 0, h, 72, "qcow2 header");
     if (e < 0)
         return e;
-    uint32_t version = be32(h + 4);
-    m->cluster_bits = be32(h + 20);
+    uint32_t version = qp_be32(h + 4);
+    m->cluster_bits = qp_be32(h + 20);
     m->refcount_order = 4;
     if (m->cluster_bits < 9 || m->cluster_bits > 21)
         return fail(m, -EINVAL, "bad cluster_bits %u", m->cluster_bits);
     if (version == 3) {
         if ((e = rd(m, 0, h, 104, "qcow2 v3 header")) < 0)
             return e;
-        uint64_t incompat = be64(h + 72);
+        uint64_t incompat = qp_be64(h + 72);
         if (incompat & (INCOMPAT_DATA_FILE | INCOMPAT_EXTENDED_L2))
             return fail(m, -ENOTSUP, "images with an external data file or extended L2 "
                                      "entries are not measured");
-        m->refcount_order = be32(h + 96);
+        m->refcount_order = qp_be32(h + 96);
         if (m->refcount_order > 6)
             return fail(m, -EINVAL, "bad refcount_order %u", m->refcount_order);
     }
-    uint64_t rt_off = be64(h + 48);
-    uint64_t rt_len = (uint64_t)be32(h + 56) << m->cluster_bits;
+    uint64_t rt_off = qp_be64(h + 48);
+    uint64_t rt_len = (uint64_t)qp_be32(h + 56) << m->cluster_bits;
     if (rt_len > MAX_TABLE || (e = cluster_aligned(m, rt_off, "refcount table")) < 0)
         return e < 0 ? e : fail(m, -EINVAL, "refcount table of %llu bytes",
                                 (unsigned long long)rt_len);
@@ -168,7 +155,7 @@ static int open_image(struct img *m, const char *path)
     }
     if ((e = rd(m, rt_off, raw, (size_t)rt_len, "refcount table")) == 0)
         for (size_t i = 0; i < m->reftable_n; i++)
-            m->reftable[i] = be64(raw + 8 * i);
+            m->reftable[i] = qp_be64(raw + 8 * i);
     free(raw);
     return e;
 }
@@ -181,7 +168,7 @@ static int count_l2(struct img *m, uint64_t l2_off, unsigned char *l2, uint64_t 
     if (e < 0 || (e = rd(m, l2_off, l2, csize, "L2 table")) < 0)
         return e;
     for (size_t i = 0; i < csize / 8; i++) {
-        uint64_t entry = be64(l2 + 8 * i), off = entry & OFFSET_MASK;
+        uint64_t entry = qp_be64(l2 + 8 * i), off = entry & OFFSET_MASK;
         if ((entry & COMPRESSED) || !off)
             continue;
         long long rc = refcount(m, off);
@@ -230,7 +217,7 @@ int qp_qcow2_snapshot_bytes(const char *path, const char *tag, uint64_t *bytes,
     /* its own L1 table goes with it */
     *bytes = (l1_len + csize - 1) / csize * csize;
     for (uint64_t i = 0; i < snap->l1_size && e == 0; i++) {
-        uint64_t l2_off = be64(l1 + 8 * i) & OFFSET_MASK;
+        uint64_t l2_off = qp_be64(l1 + 8 * i) & OFFSET_MASK;
         long long rc;
         if (!l2_off)
             continue;
