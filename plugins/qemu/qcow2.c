@@ -287,7 +287,7 @@ int qp_qcow2_read_fd(int fd, unsigned flags, qp_qcow2 *out, char *err, size_t er
         e = fail(err, errlen, -EIO, "cannot size the image: %s", strerror(errno));
         goto out;
     }
-    r->size = (uint64_t)end;
+    r->size = out->file_size = (uint64_t)end;
     unsigned char h[104];
     if (r->size < 4 || (e = rd(r, 0, h, 4, err, errlen, "magic")) < 0) {
         e = r->size < 4 ? QP_QCOW2_NOT_QCOW2 : e;
@@ -309,6 +309,9 @@ int qp_qcow2_read_fd(int fd, unsigned flags, qp_qcow2 *out, char *err, size_t er
     uint32_t backing_len = qp_be32(h + 16);
     q->cluster_bits = qp_be32(h + 20);
     q->size = qp_be64(h + 24);
+    q->refcount_table_offset = qp_be64(h + 48);
+    q->refcount_table_clusters = qp_be32(h + 56);
+    q->refcount_order = 4;
     uint32_t nb_snapshots = qp_be32(h + 60);
     uint64_t snapshots_off = qp_be64(h + 64);
     if (q->cluster_bits < 9 || q->cluster_bits > 21) {
@@ -321,6 +324,7 @@ int qp_qcow2_read_fd(int fd, unsigned flags, qp_qcow2 *out, char *err, size_t er
         if ((e = rd(r, 72, h + 72, 32, err, errlen, "qcow2 v3 header")) < 0)
             goto out;
         q->incompatible_features = qp_be64(h + 72);
+        q->refcount_order = qp_be32(h + 96);
         header_len = qp_be32(h + 100);
         if (header_len < 104 || header_len > cluster) {
             e = fail(err, errlen, -EINVAL, "bad header_length %llu",

@@ -60,6 +60,10 @@ typedef struct qp_qcow2 {
     uint32_t cluster_bits;
     uint64_t size;             /* virtual size in bytes */
     uint64_t incompatible_features;
+    uint64_t refcount_table_offset;
+    uint32_t refcount_table_clusters;
+    uint32_t refcount_order;   /* v3 header; 4 (16-bit refcounts) for v2 */
+    uint64_t file_size;        /* of the image file (its end: a block device's too) */
     char *backing;             /* backing file name as stored, NULL if none */
     char *backing_format;      /* from header extension 0xe2792aca, or NULL */
     uint32_t nsnaps;

@@ -111,37 +111,20 @@ static long long refcount(struct img *m, uint64_t off)
     return (long long)(v > (uint64_t)INT64_MAX ? INT64_MAX : v);
 }
 
-static int open_image(struct img *m, const char *path)
+/* The image's refcount table, from the header qp_qcow2_read_fd parsed
+ * on the same descriptor. */
+static int open_tables(struct img *m, const qp_qcow2 *q)
 {
-    unsigned char h[104];
-    m->fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (m->fd < 0)
-        return fail(m, -errno, "cannot open '%s': %s", path, strerror(errno));
-    off_t end = lseek(m->fd, 0, SEEK_END); /* a block device has st_size 0 */
-    if (end < 0)
-        return fail(m, -EIO, "cannot size '%s': %s", path, strerror(errno));
-    m->size = (uint64_t)end;
-    int e = rd(m, 0, h, 72, "qcow2 header");
-    if (e < 0)
-        return e;
-    uint32_t version = qp_be32(h + 4);
-    m->cluster_bits = qp_be32(h + 20);
-    m->refcount_order = 4;
-    if (m->cluster_bits < 9 || m->cluster_bits > 21)
-        return fail(m, -EINVAL, "bad cluster_bits %u", m->cluster_bits);
-    if (version == 3) {
-        if ((e = rd(m, 0, h, 104, "qcow2 v3 header")) < 0)
-            return e;
-        uint64_t incompat = qp_be64(h + 72);
-        if (incompat & (INCOMPAT_DATA_FILE | INCOMPAT_EXTENDED_L2))
-            return fail(m, -ENOTSUP, "images with an external data file or extended L2 "
-                                     "entries are not measured");
-        m->refcount_order = qp_be32(h + 96);
-        if (m->refcount_order > 6)
-            return fail(m, -EINVAL, "bad refcount_order %u", m->refcount_order);
-    }
-    uint64_t rt_off = qp_be64(h + 48);
-    uint64_t rt_len = (uint64_t)qp_be32(h + 56) << m->cluster_bits;
+    int e = 0;
+    m->cluster_bits = q->cluster_bits;
+    m->refcount_order = q->refcount_order;
+    if (q->incompatible_features & (INCOMPAT_DATA_FILE | INCOMPAT_EXTENDED_L2))
+        return fail(m, -ENOTSUP, "images with an external data file or extended L2 "
+                                 "entries are not measured");
+    if (m->refcount_order > 6)
+        return fail(m, -EINVAL, "bad refcount_order %u", m->refcount_order);
+    uint64_t rt_off = q->refcount_table_offset;
+    uint64_t rt_len = (uint64_t)q->refcount_table_clusters << m->cluster_bits;
     if (rt_len > MAX_TABLE || (e = cluster_aligned(m, rt_off, "refcount table")) < 0)
         return e < 0 ? e : fail(m, -EINVAL, "refcount table of %llu bytes",
                                 (unsigned long long)rt_len);
@@ -190,8 +173,16 @@ int qp_qcow2_snapshot_bytes(const char *path, const char *tag, uint64_t *bytes,
     int e;
 
     *bytes = *vm_state = 0;
-    if ((e = qp_qcow2_read(path, 0, &q, err, errlen)) != 0)
+    /* one descriptor and one header parse for the snapshot table and the
+     * refcount and L1/L2 tables (O_NONBLOCK: never block on a FIFO) */
+    m.fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (m.fd < 0)
+        return fail(&m, -errno, "cannot open '%s': %s", path, strerror(errno));
+    if ((e = qp_qcow2_read_fd(m.fd, 0, &q, err, errlen)) != 0) {
+        close(m.fd);
         return e == QP_QCOW2_NOT_QCOW2 ? fail(&m, -ENOTSUP, "'%s' is not a qcow2 image", path) : e;
+    }
+    m.size = q.file_size;
     for (uint32_t i = 0; i < q.nsnaps && !snap; i++)
         if (strcmp(q.snaps[i].name, tag) == 0)
             snap = &q.snaps[i];
@@ -202,7 +193,7 @@ int qp_qcow2_snapshot_bytes(const char *path, const char *tag, uint64_t *bytes,
     *vm_state = snap->vm_state_size;
     size_t csize = (size_t)1 << q.cluster_bits;
     uint64_t l1_len = (uint64_t)snap->l1_size * 8;
-    if ((e = open_image(&m, path)) < 0)
+    if ((e = open_tables(&m, &q)) < 0)
         goto out;
     if (l1_len > MAX_TABLE) {
         e = fail(&m, -EINVAL, "L1 table of %llu bytes", (unsigned long long)l1_len);
