@@ -17,7 +17,6 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 
 #include "qcow2_usage.h"
@@ -31,15 +30,6 @@ static int allocated(qp_ctx *ctx, const char *path, unsigned long long *out)
         return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot look at '%s'", path);
     *out = (unsigned long long)st.st_blocks * 512u;
     return 0;
-}
-
-/* The image a disk of the snapshot's own <domain> uses. */
-static const char *image_of(const qp_domain *dom, const char *target)
-{
-    for (size_t i = 0; dom && i < dom->ndisks; i++)
-        if (strcmp(dom->disks[i].target, target) == 0)
-            return dom->disks[i].source;
-    return NULL;
 }
 
 int qp_snapshot_usage(qp_ctx *ctx, const char *snapshot_xml, struct sb_snapshot_usage *out)
@@ -69,12 +59,14 @@ int qp_snapshot_usage(qp_ctx *ctx, const char *snapshot_xml, struct sb_snapshot_
                 where = where ? where : d->source;
             }
         } else if (d->snapshot == SB_LOCATION_INTERNAL) {
+            const qp_disk *k;
             const char *image;
             uint64_t b = 0, vm = 0;
             char err[256];
             if (!dom && (r = qp_domain_from_view(ctx, v, &dom)) < 0)
                 break;
-            if (!(image = image_of(dom, d->name)))
+            /* the image the disk of the snapshot's own <domain> uses */
+            if (!(k = qp_domain_disk(dom, d->name)) || !(image = k->source))
                 continue; /* an empty drive */
             int e = qp_qcow2_snapshot_bytes(image, v->name, &b, &vm, err, sizeof err);
             if (e < 0) {
