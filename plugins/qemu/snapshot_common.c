@@ -98,22 +98,8 @@ void qp_needed_free(qp_needed *n)
     qp_strv_free(&n->ref_owner);
     qp_strmap_free(&n->by_path);
     qp_strmap_free(&n->in_all);
-    qp_strmap_free(&n->canon_of);
-    qp_strv_free(&n->canon);
+    qp_canon_cache_free(&n->canon);
     memset(n, 0, sizeof *n);
-}
-
-/* The canonical path of path, resolved once per computation (borrowed). */
-static const char *canon_once(qp_needed *n, const char *path)
-{
-    int k = qp_strmap_find(&n->canon_of, path);
-    if (k >= 0)
-        return n->canon.v[k];
-    char *c = qp_realpath_or_copy(path);
-    int bad = !c || qp_strv_add(&n->canon, c) < 0 ||
-              qp_strmap_put(&n->canon_of, path, (int)n->canon.n - 1) < 0;
-    free(c);
-    return bad ? NULL : n->canon.v[n->canon.n - 1];
 }
 
 static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner, int internal_owner)
@@ -178,7 +164,7 @@ static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owne
 
 static void add_ref(qp_needed *n, const char *path, const char *owner)
 {
-    const char *c = canon_once(n, path);
+    const char *c = qp_canon_cached(&n->canon, path);
     if (c && qp_strv_add(&n->refs, c) == 0 && qp_strv_add(&n->ref_owner, owner) < 0) {
         free(n->refs.v[--n->refs.n]); /* keep the two lists in step (out of memory) */
         n->refs.v[n->refs.n] = NULL;

@@ -22,6 +22,17 @@ int qp_strmap_find(const qp_strmap *m, const char *key); /* -1: absent */
 int qp_strmap_put(qp_strmap *m, const char *key, int val);
 void qp_strmap_free(qp_strmap *m);
 
+/* Paths resolved (realpath) once for one walk: a path as given -> its
+ * canonical form. */
+typedef struct qp_canon_cache {
+    qp_strmap index; /* path as given -> index in canon */
+    qp_strv canon;
+} qp_canon_cache;
+/* The canonical path of path, borrowed from the cache until
+ * qp_canon_cache_free; NULL when out of memory. */
+const char *qp_canon_cached(qp_canon_cache *cc, const char *path);
+void qp_canon_cache_free(qp_canon_cache *cc);
+
 /* One image that something needs, with its backing chain (canonical
  * paths, top first).  owner: snapshot name, NULL for the current domain. */
 typedef struct qp_needed_top {
@@ -37,9 +48,9 @@ typedef struct qp_needed {
     qp_strv refs;      /* overlays the tree's <disks>/<revertDisks> name (canonical) */
     qp_strv ref_owner; /* refs.v[i] belongs to snapshot ref_owner.v[i] */
     /* while computing: a top's path as given -> its index; members of all;
-     * a reference as given -> index of its canonical path in canon */
-    qp_strmap by_path, in_all, canon_of;
-    qp_strv canon;
+     * the references resolved so far */
+    qp_strmap by_path, in_all;
+    qp_canon_cache canon;
 } qp_needed;
 
 /* Disk sources of a stored <domain> XML, read-only ones included (not

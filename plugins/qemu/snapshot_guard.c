@@ -23,8 +23,7 @@
 typedef struct chain_cache {
     qp_strv tops;
     qp_strv *chains;
-    qp_strmap canon_of; /* reference as stored -> index in canon */
-    qp_strv canon;
+    qp_canon_cache canon; /* references as stored, resolved */
 } chain_cache;
 
 static void cache_free(chain_cache *cc)
@@ -33,25 +32,7 @@ static void cache_free(chain_cache *cc)
         qp_strv_free(&cc->chains[i]);
     free(cc->chains);
     qp_strv_free(&cc->tops);
-    qp_strmap_free(&cc->canon_of);
-    qp_strv_free(&cc->canon);
-}
-
-/* The canonical path of a reference (borrowed from the cache). */
-static const char *canonical(qp_ctx *ctx, chain_cache *cc, const char *ref)
-{
-    int k = qp_strmap_find(&cc->canon_of, ref);
-    if (k >= 0)
-        return cc->canon.v[k];
-    char *c = qp_realpath_or_copy(ref);
-    if (!c || qp_strv_add(&cc->canon, c) < 0 ||
-        qp_strmap_put(&cc->canon_of, ref, (int)cc->canon.n - 1) < 0) {
-        free(c);
-        qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-        return NULL;
-    }
-    free(c);
-    return cc->canon.v[cc->canon.n - 1];
+    qp_canon_cache_free(&cc->canon);
 }
 
 /* Canonical chain of `top`, top first; a missing file is a chain of one
@@ -97,9 +78,9 @@ enum ref_kind { REF_CAPTURED, REF_OVERLAY, REF_REVERT };
 static int ref_needs(qp_ctx *ctx, chain_cache *cc, const char *ref, enum ref_kind kind,
                      int external, const char *image, char *why, size_t len)
 {
-    const char *c = canonical(ctx, cc, ref);
+    const char *c = qp_canon_cached(&cc->canon, ref);
     if (!c)
-        return -SB_ERR_NO_MEMORY;
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     int needs = 0;
     if (!strcmp(c, image)) {
         /* an external snapshot's state is the image as it was left; an

@@ -247,3 +247,23 @@ void qp_strmap_free(qp_strmap *m)
     free(m->vals);
     memset(m, 0, sizeof *m);
 }
+
+/* ---- paths resolved once for one walk ---- */
+
+const char *qp_canon_cached(qp_canon_cache *cc, const char *path)
+{
+    int k = qp_strmap_find(&cc->index, path);
+    if (k >= 0)
+        return cc->canon.v[k];
+    char *c = qp_realpath_or_copy(path);
+    int bad = !c || qp_strv_add(&cc->canon, c) < 0 ||
+              qp_strmap_put(&cc->index, path, (int)cc->canon.n - 1) < 0;
+    free(c);
+    return bad ? NULL : cc->canon.v[cc->canon.n - 1];
+}
+
+void qp_canon_cache_free(qp_canon_cache *cc)
+{
+    qp_strmap_free(&cc->index);
+    qp_strv_free(&cc->canon);
+}
