@@ -422,23 +422,26 @@ static int unlink_unless_used(qp_ctx *ctx, const char *domain, const char *path)
     return r < 0 ? r : 0;
 }
 
-/* A merge rewrites B: it must be an image the domain uses. */
+/* A merge rewrites B: it must be an image the domain uses.  The images
+ * (every backing chain: header reads) are listed at the first merge of
+ * the delete and serve its other disks, not listed again per disk. */
 static int check_merge_target(qp_ctx *ctx, const char *domain, const qp_domain *cur,
-                              const char *snapshot, const char *B)
+                              qp_strv *mine, int *listed, const char *snapshot, const char *B)
 {
-    qp_strv mine = {0};
-    qp_domain_images(ctx, domain, cur, 1, &mine);
-    int r = qp_check_domain_image(ctx, domain, &mine, B, snapshot,
-                                  "deleting it (merging its overlay into that image)");
-    qp_strv_free(&mine);
-    return r;
+    if (!*listed) {
+        qp_domain_images(ctx, domain, cur, 1, mine);
+        *listed = 1;
+    }
+    return qp_check_domain_image(ctx, domain, mine, B, snapshot,
+                                 "deleting it (merging its overlay into that image)");
 }
 
 static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
 {
     qp_domain *cur = NULL, *snapdom = NULL;
     qp_needed need;
-    int have_need = 0, marked = 0;
+    qp_strv mine = {0}; /* the images the domain uses (check_merge_target) */
+    int have_need = 0, marked = 0, listed = 0;
     int r = qp_domain_load(ctx, domain, &cur);
     if (r < 0)
         return r;
@@ -479,7 +482,7 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
                          d->name);
-        } else if ((r = check_merge_target(ctx, domain, cur, v->name, B)) < 0) {
+        } else if ((r = check_merge_target(ctx, domain, cur, &mine, &listed, v->name, B)) < 0) {
             /* refused: merging would change an image the domain does not use */
         } else {
             if (!marked) {
@@ -514,6 +517,7 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
 out:
     if (have_need)
         qp_needed_free(&need);
+    qp_strv_free(&mine);
     qp_domain_free(snapdom);
     qp_domain_free(cur);
     return r;
