@@ -88,6 +88,21 @@ int vb_global_media(vb_ctx *ctx, vb_machine *m)
     return 0;
 }
 
+char *vb_user_home(const char *vbox_user_home, const char *home)
+{
+    if (vbox_user_home && *vbox_user_home)
+        return strdup(vbox_user_home);
+    if (!home || !*home)
+        return NULL;
+    char *cfg = vb_printf("%s/.config/VirtualBox", home), *old = vb_printf("%s/.VirtualBox", home);
+    if (cfg && old && !vb_file_exists(cfg) && vb_file_exists(old)) {
+        free(cfg);
+        return old;
+    }
+    free(old);
+    return cfg;
+}
+
 int vb_home_registers(vb_ctx *ctx, const char *home, const char *uuid)
 {
     vb_machine g;

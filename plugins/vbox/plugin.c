@@ -91,22 +91,6 @@ static int add_folder(vb_ctx *ctx, const char *dir, size_t len)
     return 0;
 }
 
-static char *default_home(void)
-{
-    const char *env = getenv("VBOX_USER_HOME"), *home = getenv("HOME");
-    if (env && *env)
-        return strdup(env);
-    if (!home || !*home)
-        return NULL;
-    char *cfg = vb_printf("%s/.config/VirtualBox", home), *old = vb_printf("%s/.VirtualBox", home);
-    if (cfg && old && !vb_file_exists(cfg) && vb_file_exists(old)) {
-        free(cfg);
-        return old;
-    }
-    free(old);
-    return cfg;
-}
-
 static char *find_on_path(const char *prog)
 {
     const char *path = getenv("PATH");
@@ -142,7 +126,7 @@ static int parse_uri(sb_conn *c, const char *uri)
         path[--len] = '\0';
     int rc = 0;
     if (strcmp(path, "/session") == 0 || strcmp(path, "/system") == 0 || strcmp(path, "/") == 0) {
-        ctx->home = default_home();
+        ctx->home = vb_user_home(getenv("VBOX_USER_HOME"), getenv("HOME"));
     } else {
         char *global = vb_path_join(path, "VirtualBox.xml");
         if (global && vb_file_exists(global))

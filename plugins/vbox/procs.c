@@ -67,17 +67,7 @@ static char *svc_home(const char *env, size_t len)
         else if (strncmp(e, "HOME=", 5) == 0 && e[5])
             home = e + 5;
     }
-    if (user_home)
-        return strdup(user_home);
-    if (!home)
-        return NULL;
-    char *cfg = vb_printf("%s/.config/VirtualBox", home), *old = vb_printf("%s/.VirtualBox", home);
-    if (cfg && old && !vb_file_exists(cfg) && vb_file_exists(old)) {
-        free(cfg);
-        return old;
-    }
-    free(old);
-    return cfg;
+    return vb_user_home(user_home, home);
 }
 
 /* Does this VBoxSVC hold machine m? */

@@ -226,6 +226,11 @@ void vb_entries_free(vb_entries *e);
 int vb_machine_load(vb_ctx *ctx, const char *domain, vb_machine **out);
 /* Only the settings file of that machine. */
 int vb_machine_find(vb_ctx *ctx, const char *domain, char **out_path);
+/* The VirtualBox home of a user whose environment has these
+ * VBOX_USER_HOME and HOME (either may be NULL): VBOX_USER_HOME when set,
+ * else ~/.config/VirtualBox, else the older ~/.VirtualBox when only it
+ * exists.  malloc'ed; NULL without either (or out of memory). */
+char *vb_user_home(const char *vbox_user_home, const char *home);
 /* Does the VirtualBox home at home register machine uuid?  1 yes, 0 no,
  * negative when its VirtualBox.xml cannot be read. */
 int vb_home_registers(vb_ctx *ctx, const char *home, const char *uuid);
