@@ -11,6 +11,10 @@
 #include <sys/types.h>
 
 double bench_now_us(void);
+/* CPU time this process has used (user + system), ms: on a machine
+ * shared with other work the wall clock mostly measures the wait for a
+ * CPU, this what the operation itself costs. */
+double bench_cpu_ms(void);
 
 /* Sorts v in place. */
 double bench_median(double *v, size_t n);

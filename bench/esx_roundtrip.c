@@ -22,7 +22,6 @@
  * CPU time this process spends per round trip (the client's own work,
  * less sensitive to a loaded machine than wall time) is shown too. */
 #include <getopt.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,14 +65,6 @@ static void roundtrip(int k, struct target *t, const char *name)
         esx_lv_roundtrip(t->lv, name);
     else
         sb_roundtrip(t, name);
-}
-
-static double cpu_ms(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000.0 +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000.0;
 }
 
 static const char *default_esxsim(void)
@@ -184,13 +175,13 @@ int main(int argc, char **argv)
             int k = (int)((j + r) % NT);
             if (!t[k].on)
                 continue;
-            double t0 = bench_now_us(), c0 = cpu_ms();
+            double t0 = bench_now_us(), c0 = bench_cpu_ms();
             for (long i = 0; i < iters; i++) {
                 snprintf(name, sizeof(name), "r%ld-%ld", r, i);
                 roundtrip(k, &t[k], name);
             }
             ms[k][r] = (bench_now_us() - t0) / 1000.0 / (double)iters;
-            cpu[k][r] = (cpu_ms() - c0) / (double)iters;
+            cpu[k][r] = (bench_cpu_ms() - c0) / (double)iters;
         }
     }
 

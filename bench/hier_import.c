@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -40,13 +39,6 @@ struct job {
     long n;
     char dir[1024];
 };
-
-static double cpu_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 /* The hierarchy as snapshot-export writes it: parents first. */
 static char *document(long n, int chain, const char *dom_xml, size_t *out_len)
@@ -111,20 +103,20 @@ static void sb_child(void *arg, int fd)
     free(wname);
 
     long rss0 = bench_status_kib("VmRSS");
-    double c0 = cpu_us();
+    double c0 = bench_cpu_ms();
     double t0 = bench_now_us();
     size_t imported = 0;
     int rc = sb_snapshot_import(&imported, c, BENCH_SB_DOMAIN, doc, len, NULL, NULL, 0,
                                 SB_SNAPSHOT_IMPORT_CURRENT);
     double t1 = bench_now_us();
-    double c1 = cpu_us();
+    double c1 = bench_cpu_ms();
     long hwm = bench_status_kib("VmHWM");
     if (rc < 0 || imported != (size_t)j->n) {
         snprintf(r.err, sizeof r.err, "%.200s", sb_error_last()->message);
     } else {
         r.ok = 1;
         r.seconds = (t1 - t0) / 1e6;
-        r.cpu_seconds = (c1 - c0) / 1e6;
+        r.cpu_seconds = (c1 - c0) / 1e3;
         r.xml_bytes = (double)len / (double)j->n;
         r.growth_b = (double)(hwm - rss0) * 1024.0 / (double)j->n;
         r.beyond_b = r.growth_b - r.xml_bytes;

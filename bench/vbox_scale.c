@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <libxml/parser.h>
@@ -156,14 +155,6 @@ static void sh(const char *fmt, ...)
         bench_die("failed: %s", cmd);
 }
 
-/* CPU time this process has used, ms. */
-static double cpu_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static sb_connection *open_conn(sb_broker **b)
 {
     sb_connection *c = NULL;
@@ -221,38 +212,38 @@ int main(int argc, char **argv)
         char **names = NULL;
         sb_snapshot_info *info = NULL;
         size_t cnt = 0;
-        double t0 = bench_now_us(), c0 = cpu_ms();
+        double t0 = bench_now_us(), c0 = bench_cpu_ms();
         c = open_conn(&b);
         if (sb_snapshot_list(&names, &cnt, c, "big", NULL, 0) != 0)
             bench_die("list: %s", sb_error_last()->message);
         sb_disconnect(c);
         sb_broker_free(b);
         t_list[r] = (bench_now_us() - t0) / 1000;
-        c_list[r] = cpu_ms() - c0;
+        c_list[r] = bench_cpu_ms() - c0;
         sb_names_free(names, cnt);
         listed = cnt;
 
         t0 = bench_now_us();
-        c0 = cpu_ms();
+        c0 = bench_cpu_ms();
         c = open_conn(&b);
         if (sb_snapshot_list_info(&names, &info, &cnt, c, "big", NULL, 0) != 0)
             bench_die("list_info: %s", sb_error_last()->message);
         sb_disconnect(c);
         sb_broker_free(b);
         t_info[r] = (bench_now_us() - t0) / 1000;
-        c_info[r] = cpu_ms() - c0;
+        c_info[r] = bench_cpu_ms() - c0;
         sb_names_free(names, cnt);
         free(info);
 
         t0 = bench_now_us();
-        c0 = cpu_ms();
+        c0 = bench_cpu_ms();
         c = open_conn(&b);
         if (sb_snapshot_create_xml(NULL, c, "big", xml, 0) != 0)
             bench_die("create: %s", sb_error_last()->message);
         sb_disconnect(c);
         sb_broker_free(b);
         t_create[r] = (bench_now_us() - t0) / 1000;
-        c_create[r] = cpu_ms() - c0;
+        c_create[r] = bench_cpu_ms() - c0;
         /* back to N: the original file, the new image removed */
         sh("find '%s/big/Snapshots' -newer '%s' -name '*.vdi' -delete && cp '%s' '%s'", dir,
            path, path, settings);
@@ -292,11 +283,11 @@ int main(int argc, char **argv)
         t_sax[r] = (bench_now_us() - t0) / 1000;
 
         t0 = bench_now_us();
-        c0 = cpu_ms();
+        c0 = bench_cpu_ms();
         xmlDoc *doc = xmlReadMemory(buf, (int)len, settings, NULL,
                                     XML_PARSE_NONET | XML_PARSE_HUGE | XML_PARSE_NOBLANKS);
         t_dom[r] = (bench_now_us() - t0) / 1000;
-        c_dom[r] = cpu_ms() - c0;
+        c_dom[r] = bench_cpu_ms() - c0;
         xmlChar *out = NULL;
         int olen = 0;
         xmlDocDumpFormatMemory(doc, &out, &olen, 1);
@@ -306,7 +297,7 @@ int main(int argc, char **argv)
             bench_die("peer write");
         close(fd);
         t_domw[r] = (bench_now_us() - t0) / 1000;
-        c_domw[r] = cpu_ms() - c0;
+        c_domw[r] = bench_cpu_ms() - c0;
         xmlFree(out);
         xmlFreeDoc(doc);
         free(buf);
