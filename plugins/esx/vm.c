@@ -27,16 +27,24 @@ void esx_vm_propset(esx_buf *b)
     eb_add(b, vm_propset, sizeof(vm_propset) - 1);
 }
 
+/* conf without disks (NULL, 0). */
+static void disks_free(esx_conf *conf)
+{
+    for (size_t i = 0; i < conf->ndisks; i++) {
+        free(conf->disks[i].file);
+        free(conf->disks[i].mode);
+    }
+    free(conf->disks);
+    conf->disks = NULL;
+    conf->ndisks = 0;
+}
+
 void esx_conf_clear(esx_conf *c)
 {
     free(c->name);
     free(c->uuid);
     free(c->instance_uuid);
-    for (size_t i = 0; i < c->ndisks; i++) {
-        free(c->disks[i].file);
-        free(c->disks[i].mode);
-    }
-    free(c->disks);
+    disks_free(c);
     free(c->devices_text);
     memset(c, 0, sizeof(*c));
 }
@@ -202,12 +210,7 @@ static int parse_devices(esx_conn *c, esx_conf *conf, const xmlNode *val)
         n += t && strcmp(t, "VirtualDisk") == 0;
         free(t);
     }
-    for (size_t i = 0; i < conf->ndisks; i++) {
-        free(conf->disks[i].file);
-        free(conf->disks[i].mode);
-    }
-    free(conf->disks);
-    conf->ndisks = 0;
+    disks_free(conf);
     free(conf->devices_text);
     conf->devices_text = NULL;
     if (!(conf->disks = calloc(n + 1, sizeof(*conf->disks))))
@@ -270,12 +273,7 @@ int esx_conf_apply_prop(esx_conn *c, esx_conf *conf, const esx_prop *p)
  * what was copied, for esx_conf_clear). */
 static int disks_copy(esx_conf *dst, const esx_conf *src)
 {
-    for (size_t i = 0; i < dst->ndisks; i++) {
-        free(dst->disks[i].file);
-        free(dst->disks[i].mode);
-    }
-    free(dst->disks);
-    dst->ndisks = 0;
+    disks_free(dst);
     if (!(dst->disks = calloc(src->ndisks + 1, sizeof(*dst->disks))))
         return -1;
     for (size_t i = 0; i < src->ndisks; i++) {
