@@ -527,7 +527,8 @@ void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int
 }
 
 int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images,
-                          const char *image, const char *snapshot, const char *what)
+                          const char *image, const char *snapshot, const char *what,
+                          int deleting)
 {
     char *c = qp_realpath_or_copy(image);
     int ok = c && qp_strv_has(images, c);
@@ -539,6 +540,5 @@ int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images
                     "in no backing chain of its disks, nor made by the plugin for it), so %s "
                     "would change an image the domain does not use; nothing was changed%s",
                     image, snapshot, domain, what,
-                    strstr(what, "delet") ? " (delete with METADATA_ONLY to drop the metadata)"
-                                          : "");
+                    deleting ? " (delete with METADATA_ONLY to drop the metadata)" : "");
 }

@@ -106,9 +106,11 @@ void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int
                       qp_strv *out);
 /* OPERATION_UNSUPPORTED naming image and snapshot unless image is in
  * images; `what` says what would change it ("deleting its internal
- * snapshot"). */
+ * snapshot"); deleting: the operation is a delete, and the message says
+ * how to drop the metadata alone. */
 int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images,
-                          const char *image, const char *snapshot, const char *what);
+                          const char *image, const char *snapshot, const char *what,
+                          int deleting);
 
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed);

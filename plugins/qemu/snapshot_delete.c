@@ -64,7 +64,7 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
             goto out;
         }
         if ((r = qp_check_domain_image(ctx, domain, &mine, img, v->name,
-                                       "deleting its internal snapshot")) < 0) {
+                                       "deleting its internal snapshot", 1)) < 0) {
             free(img);
             goto out;
         }
@@ -433,7 +433,7 @@ static int check_merge_target(qp_ctx *ctx, const char *domain, const qp_domain *
         *listed = 1;
     }
     return qp_check_domain_image(ctx, domain, mine, B, snapshot,
-                                 "deleting it (merging its overlay into that image)");
+                                 "deleting it (merging its overlay into that image)", 1);
 }
 
 static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)

@@ -489,7 +489,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
             if (v->disks[i].snapshot == SB_LOCATION_INTERNAL && k && k->source)
                 r = qp_check_domain_image(ctx, domain, &mine, k->source, v->name,
-                                          "reverting to it");
+                                          "reverting to it", 0);
         }
         qp_strv_free(&mine);
         if (r < 0)
