@@ -79,11 +79,16 @@ static int svc_holds(vb_ctx *ctx, const char *pid, const vb_machine *m, char *bu
     char *home = n > 0 ? svc_home(buf, (size_t)n) : NULL;
     if (!home)
         return 1;
-    /* a change to VirtualBox.xml's error stays out of the operation */
+    /* VirtualBox.xml's error stays out of the operation: not in ctx (put
+     * back), nor with the broker (no host while it is read, which would
+     * otherwise keep it as the error of an operation that succeeds) */
     char saved[sizeof ctx->err_msg];
     int code = ctx->err_code;
+    const struct sb_host_api *api = ctx->api;
     memcpy(saved, ctx->err_msg, sizeof saved);
+    ctx->api = NULL;
     int r = vb_home_registers(ctx, home, m->uuid);
+    ctx->api = api;
     memcpy(ctx->err_msg, saved, sizeof saved);
     ctx->err_code = code;
     free(home);

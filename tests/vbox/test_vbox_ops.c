@@ -422,6 +422,45 @@ static void virtualbox_holds_machine(void **state)
     assert_int_equal(st, SB_DOMAIN_SHUTOFF);
 }
 
+static void count_plugin_errors(void *opaque, const char *level, const char *origin,
+                                const char *message)
+{
+    (void)level;
+    (void)origin;
+    if (strstr(message, "reported an error")) {
+        print_message("# %s\n", message);
+        ++*(int *)opaque;
+    }
+}
+
+/* A VBoxSVC whose VirtualBox.xml cannot be read holds the machine (better
+ * refuse than lose a change), and that file's error is the plugin's own
+ * business: an operation that succeeds leaves no error behind (the broker
+ * logs one as "succeeded but reported an error"), one that is refused
+ * says VBoxSVC holds the machine. */
+static void unreadable_registry_held_quietly(void **state)
+{
+    fx_vm *t = *state;
+    char home[300], reg[400];
+    int st = -1, leaked = 0;
+    fx_vm_create(t, "s1", NULL);
+    snprintf(home, sizeof home, "%s/vbox-home", t->dir);
+    assert_int_equal(fx_sh("mkdir -p '%s'", home), 0);
+    snprintf(reg, sizeof reg, "%s/VirtualBox.xml", home);
+    fx_write(reg, "<?xml version=\"1.0\"?>\n<VirtualBox xmlns=\"http://www.virtualbox.org/\"");
+    pid_t svc = stand_in(t, "VBoxSVC", "--auto-shutdown", NULL, home);
+    sb_log_drain(count_plugin_errors, &leaked);
+    leaked = 0;
+    assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    sb_log_drain(count_plugin_errors, &leaked);
+    assert_int_equal(leaked, 0);
+    fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "s1", 0), SB_ERR_OPERATION_INVALID,
+                    "VBoxSVC");
+    stop(t, svc, "VBoxSVC");
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s1");
+}
+
 /* Where VirtualBox holds the machine, its own VBoxManage does the work.
  * VirtualBox is not installable here: a stand-in script records what it
  * is asked (and answers showvminfo as VBoxManage does). */
@@ -590,6 +629,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(redefine, setup, teardown),
         cmocka_unit_test_setup_teardown(tree_rebuilt_from_xml, setup, teardown),
         cmocka_unit_test_setup_teardown(virtualbox_holds_machine, setup, teardown),
+        cmocka_unit_test_setup_teardown(unreadable_registry_held_quietly, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_and_foreign_media, setup, teardown),
         cmocka_unit_test_setup_teardown(saved_states, setup, teardown),
         cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
