@@ -1,5 +1,7 @@
-/* The vbox plugin's ABI 1.1 callbacks, called on the built vbox.so (no
- * public API uses snapshot_usage yet).  A FIXTURE host-services table
+/* The vbox plugin's ABI 1.1 callbacks, called on the built vbox.so
+ * (sb_domain_get_state_reason and sb_fleet_list reach them too, but
+ * sb_fleet_list asks snapshot_usage only about snapshots it listed, never
+ * an unknown one).  A FIXTURE host-services table
  * stands in for the broker: memory and errors only; the XML services
  * answer NO_SUPPORT (these callbacks never need them). */
 #include <dlfcn.h>
