@@ -363,13 +363,18 @@ static void device_lists_read_when_needed(void **state)
     assert_string_equal(vm->conf.disks[0].file, "[ds] vm/vm.vmdk");
     assert_int_equal(vm->conf.disks[0].excluded, 1);
 
-    /* the same text again: the disks read last, without a parse */
+    /* the same text again: the disks read last, without a parse (a
+     * capacity only the memo has tells them from a parse of the text,
+     * which would give the same disks otherwise) */
     assert_non_null(c.devices_memo.devices_text);
+    assert_int_equal(c.devices_memo.ndisks, 1);
+    c.devices_memo.disks[0].capacity_kb = 4242;
     esx_conf again = { 0 };
     again.devices_text = strdup(c.devices_memo.devices_text);
     assert_int_equal(esx_conf_disks(&c, &again), 0);
     assert_null(again.devices_text);
     assert_int_equal(again.ndisks, 1);
+    assert_int_equal(again.disks[0].capacity_kb, 4242);
     assert_string_equal(again.disks[0].target, "sdb");
     assert_string_equal(again.disks[0].file, "[ds] vm/vm.vmdk");
     esx_conf_clear(&again);
