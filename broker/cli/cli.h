@@ -54,7 +54,7 @@ extern const sb_cmddef sb_cmds_conformance[];
     { "xpath", SB_OPT_STRING, 0, "xpath expression to filter the XML document" }, \
     { "wrap", SB_OPT_BOOL, 0, "wrap xpath results in an common root element" }
 #define SB_OPT_JSON \
-    { "json", SB_OPT_BOOL, 0, "machine-readable output (docs/cli.md, JSON output)" }
+    { "json", SB_OPT_BOOL, 0, "machine-readable output (snapbroker(1), JSON OUTPUT)" }
 
 /* snapshot-list --all-hosts (cmd_snapshot_fleet.c): run_list hands over. */
 int cli_fleet_list(sb_cli *cli, const sb_args *args);

@@ -58,47 +58,68 @@ static int run_plugin_info(sb_cli *cli, const sb_args *args)
     return 0;
 }
 
+/* check --json: sb_check_domains() as one document (docs/snapbroker.1,
+ * JSON OUTPUT).  *problems: what is left, for the exit status. */
+static int print_check_json(sb_cli *cli, const char *domain, unsigned flags, int *problems)
+{
+    sb_check_domain *r = NULL;
+    sb_connection_caps caps;
+    size_t n = 0;
+    sb_jdoc d;
+
+    if ((*problems = sb_check_domains(&r, &n, cli->conn, domain, flags)) < 0 ||
+        sb_connection_get_caps(&caps, cli->conn) < 0) {
+        sb_check_domains_free(r, n);
+        return cli_fail();
+    }
+    json_object *root = sb_jdoc_init(&d, 0);
+    sb_jdoc_str(&d, root, "domain", domain);
+    sb_jdoc_int(&d, root, "problems", *problems);
+    sb_jdoc_str(&d, root, "metadata_owner", caps.metadata_owner);
+    json_object *list = sb_jdoc_array(&d, root, "domains");
+    for (size_t i = 0; i < n; i++) {
+        json_object *o = sb_jdoc_object(&d, list, NULL);
+        sb_jdoc_str(&d, o, "name", r[i].name);
+        sb_jdoc_int(&d, o, "problems", r[i].problems);
+        sb_jdoc_bool(&d, o, "metadata", r[i].has_metadata);
+        json_object *found = sb_jdoc_array(&d, o, "findings");
+        for (size_t k = 0; k < r[i].nfindings; k++) {
+            json_object *x = sb_jdoc_object(&d, found, NULL);
+            sb_jdoc_str(&d, x, "severity", r[i].findings[k].severity);
+            sb_jdoc_str(&d, x, "message", r[i].findings[k].message);
+        }
+    }
+    sb_check_domains_free(r, n);
+    return cli_print_json(&d);
+}
+
 static int run_check(sb_cli *cli, const sb_args *args)
 {
-    const char *domain = sb_args_str(args, "domain");
+    const char *domain;
+    unsigned flags = (sb_args_bool(args, "discard-unresolved") ? SB_CHECK_DISCARD_UNRESOLVED : 0) |
+                     (sb_args_bool(args, "repair") ? SB_CHECK_REPAIR : 0);
     char *report = NULL;
     int problems;
 
     if (cli_connect(cli) < 0)
         return -1;
     domain = sb_args_str(args, "domain"); /* an ID or UUID is a name now */
-    problems = sb_check(&report, cli->conn, domain,
-                        (sb_args_bool(args, "discard-unresolved") ? SB_CHECK_DISCARD_UNRESOLVED : 0) |
-                            (sb_args_bool(args, "repair") ? SB_CHECK_REPAIR : 0));
-    if (problems < 0) {
-        free(report);
-        return cli_fail();
-    }
     if (cli_want_json(cli, args)) {
-        sb_jdoc d;
-        json_object *root = sb_jdoc_init(&d, 0);
-        sb_jdoc_str(&d, root, "domain", domain);
-        sb_jdoc_int(&d, root, "problems", problems);
-        json_object *list = sb_jdoc_array(&d, root, "findings");
-        /* The report is one finding per line. */
-        for (char *line = report, *nl; line && *line; line = nl ? nl + 1 : NULL) {
-            nl = strchr(line, '\n');
-            if (nl)
-                *nl = '\0';
-            if (*line)
-                sb_jdoc_str(&d, list, NULL, line);
-        }
-        if (cli_print_json(&d) < 0) {
-            free(report);
+        if (print_check_json(cli, domain, flags, &problems) < 0)
             return -1;
+    } else {
+        if ((problems = sb_check(&report, cli->conn, domain, flags)) < 0) {
+            free(report);
+            return cli_fail();
         }
-    } else if (report && *report) {
-        size_t len = strlen(report);
-        fputs(report, stdout);
-        if (report[len - 1] != '\n')
-            putchar('\n');
+        if (report && *report) {
+            size_t len = strlen(report);
+            fputs(report, stdout);
+            if (report[len - 1] != '\n')
+                putchar('\n');
+        }
+        free(report);
     }
-    free(report);
     if (problems > 0)
         return cli_error(SB_ERR_STORE, "check found %d problem%s%s%s", problems,
                          problems == 1 ? "" : "s", domain ? " in domain " : "",

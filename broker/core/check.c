@@ -20,15 +20,20 @@ static void add_indented(sb_buf *report, const char *text)
     }
 }
 
-static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb_buf *report)
+/* Check one domain; its findings go to report, one line each, indented
+ * by two.  *no_metadata: it has no store (nothing else was checked).
+ * Returns the problems left. */
+static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb_buf *report,
+                        bool *no_metadata)
 {
     char *intents = NULL, *store_report = NULL;
     sb_store *s = NULL;
     int problems = 0;
     int rc;
 
-    sb_buf_addf(report, "domain %s:\n", domain);
+    *no_metadata = false;
     if (sb_snap_check_domain(c, domain) < 0) {
+        *no_metadata = true; /* not looked at */
         sb_buf_addf(report, "  %s\n", sb_error_last()->message);
         return 1;
     }
@@ -42,6 +47,7 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
     if (!sb_store_on_disk(s)) { /* a domain that never had snapshots: make no store */
         sb_store_close(s);
         sb_buf_add(report, "  no snapshot metadata\n");
+        *no_metadata = true;
         return 0;
     }
     const char *const *warnings;
@@ -85,17 +91,37 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
     return problems;
 }
 
-int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags)
+/* One domain's result. */
+struct dom_check {
+    char *name;
+    char *lines;        /* its findings, "  " + line + "\n" each */
+    int problems;
+    bool no_metadata;
+};
+
+static void dom_checks_free(struct dom_check *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].name);
+        free(r[i].lines);
+    }
+    free(r);
+}
+
+/* Check domain (NULL: every domain the plugin lists), each in turn.
+ * *out: one result per domain.  Returns the problems left, or a negative
+ * class.  hv_owned: the plugin keeps the metadata, nothing is checked. */
+static int run_checks(sb_connection *c, const char *domain, unsigned flags,
+                      struct dom_check **out, size_t *out_n, bool *hv_owned)
 {
     char **names = NULL;
     size_t n = 0;
-    sb_buf report = { 0 };
     int problems = 0;
     int rc;
 
-    if (!c || !out_report)
-        return sb_error_set(SB_ERR_INVALID_ARG, "sb_check: NULL argument");
-    *out_report = NULL;
+    *out = NULL;
+    *out_n = 0;
+    *hv_owned = false;
     const unsigned known = SB_CHECK_DISCARD_UNRESOLVED | SB_CHECK_REPAIR;
     if (flags & ~known)
         return sb_error_set(SB_ERR_INVALID_ARG, "unsupported flags (0x%x) in sb_check",
@@ -103,20 +129,152 @@ int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned f
     if ((rc = sb_conn_check_writable(c, "checking metadata")) < 0)
         return rc;
     if (!sb_conn_broker_meta(c)) {
+        *hv_owned = true;
+        return 0;
+    }
+    if (!domain && (rc = sb_conn_domain_names(c, 0, &names, &n)) < 0)
+        return rc;
+    size_t count = domain ? 1 : n;
+    struct dom_check *r = calloc(count ? count : 1, sizeof(*r));
+    if (!r) {
+        sb_names_free(names, n);
+        return sb_error_oom();
+    }
+    for (size_t i = 0; i < count; i++) {
+        sb_buf lines = { 0 };
+        const char *name = domain ? domain : names[i];
+        r[i].problems = check_domain(c, name, flags, &lines, &r[i].no_metadata);
+        problems += r[i].problems;
+        if (sb_buf_finish(&lines, &r[i].lines) < 0 || !(r[i].name = strdup(name))) {
+            dom_checks_free(r, i + 1);
+            sb_names_free(names, n);
+            return sb_error_oom();
+        }
+    }
+    sb_names_free(names, n);
+    *out = r;
+    *out_n = count;
+    return problems;
+}
+
+int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags)
+{
+    struct dom_check *r;
+    sb_buf report = { 0 };
+    size_t n;
+    bool hv_owned;
+    int problems, rc;
+
+    if (!c || !out_report)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_check: NULL argument");
+    *out_report = NULL;
+    if ((problems = run_checks(c, domain, flags, &r, &n, &hv_owned)) < 0)
+        return problems;
+    if (hv_owned)
         sb_buf_addf(&report, "plugin '%s' keeps snapshot metadata in the hypervisor; nothing to check\n",
                     c->plugin->name);
-        return sb_buf_finish(&report, out_report);
-    }
-    if (domain) {
-        problems = check_domain(c, domain, flags, &report);
-    } else {
-        if ((rc = sb_conn_domain_names(c, 0, &names, &n)) < 0)
-            return rc;
-        for (size_t i = 0; i < n; i++)
-            problems += check_domain(c, names[i], flags, &report);
-        sb_names_free(names, n);
-    }
+    for (size_t i = 0; i < n; i++)
+        sb_buf_addf(&report, "domain %s:\n%s", r[i].name, r[i].lines ? r[i].lines : "");
+    dom_checks_free(r, n);
     if ((rc = sb_buf_finish(&report, out_report)) < 0)
         return rc;
+    return problems;
+}
+
+/* "note: x" -> severity note, message x; "warning: x" likewise; any
+ * other line is a finding: a problem, or what check did about one. */
+static int split_finding(sb_check_finding *f, const char *line, size_t len)
+{
+    static const char *const prefixed[] = { "note", "warning" };
+
+    f->severity = "finding";
+    for (size_t k = 0; k < sizeof(prefixed) / sizeof(prefixed[0]); k++) {
+        size_t plen = strlen(prefixed[k]);
+        if (len > plen + 2 && strncmp(line, prefixed[k], plen) == 0 &&
+            strncmp(line + plen, ": ", 2) == 0) {
+            f->severity = prefixed[k];
+            line += plen + 2;
+            len -= plen + 2;
+            break;
+        }
+    }
+    return (f->message = strndup(line, len)) ? 0 : -1;
+}
+
+/* The findings of one domain from its lines ("  " + finding + "\n"). */
+static int split_findings(sb_check_domain *d, const char *lines)
+{
+    size_t count = 0;
+    sb_check_finding *f;
+
+    for (const char *p = lines; p && *p; p++)
+        count += *p == '\n';
+    if (!(f = calloc(count ? count : 1, sizeof(*f))))
+        return -1;
+    d->findings = f;
+    for (const char *p = lines; p && *p;) {
+        size_t len = strcspn(p, "\n");
+        const char *line = p;
+        p += len + (p[len] == '\n');
+        while (len && *line == ' ') {
+            line++;
+            len--;
+        }
+        /* what has_metadata says already */
+        if (!len || (len == 20 && strncmp(line, "no snapshot metadata", 20) == 0))
+            continue;
+        if (split_finding(&f[d->nfindings], line, len) < 0)
+            return -1;
+        d->nfindings++;
+    }
+    return 0;
+}
+
+void sb_check_domains_free(sb_check_domain *d, size_t n)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        free((char *)d[i].name);
+        for (size_t k = 0; k < d[i].nfindings; k++)
+            free((char *)d[i].findings[k].message);
+        free((void *)d[i].findings);
+    }
+    free(d);
+}
+
+int sb_check_domains(sb_check_domain **out, size_t *out_n, sb_connection *c, const char *domain,
+                     unsigned flags)
+{
+    struct dom_check *r;
+    sb_check_domain *d;
+    size_t n;
+    bool hv_owned;
+    int problems;
+
+    if (!c || !out || !out_n)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_check_domains: NULL argument");
+    *out = NULL;
+    *out_n = 0;
+    if ((problems = run_checks(c, domain, flags, &r, &n, &hv_owned)) < 0)
+        return problems;
+    if (!(d = calloc(n ? n : 1, sizeof(*d)))) {
+        dom_checks_free(r, n);
+        return sb_error_oom();
+    }
+    for (size_t i = 0; i < n; i++) {
+        d[i].name = r[i].name;
+        r[i].name = NULL;
+        d[i].problems = r[i].problems;
+        d[i].has_metadata = !r[i].no_metadata;
+        if (split_findings(&d[i], r[i].lines) < 0) {
+            dom_checks_free(r, n);
+            sb_check_domains_free(d, n);
+            return sb_error_oom();
+        }
+    }
+    dom_checks_free(r, n);
+    *out = d;
+    *out_n = n;
     return problems;
 }

@@ -384,6 +384,31 @@ enum sb_check_flags {
  * problems left (0 = clean) or a negative class. */
 SB_API int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags);
 
+/* sb_check() as data: one entry per domain checked (none when the plugin
+ * keeps the metadata in the hypervisor: nothing to check), each with the
+ * problems left in it and its findings.  A finding's severity is "note"
+ * (information), "warning" (the store loaded with something to look at)
+ * or "finding" (a problem, or what check did about one).  Returns the
+ * problems left (0 = clean) or a negative class.  Free *out with
+ * sb_check_domains_free(*out, *out_n). */
+typedef struct sb_check_finding {
+    const char *severity;
+    const char *message;
+} sb_check_finding;
+
+typedef struct sb_check_domain {
+    const char *name;
+    int problems;                    /* left in this domain */
+    int has_metadata;                /* 0: it has no store (or the domain could
+                                        not be looked at): nothing checked */
+    size_t nfindings;
+    const sb_check_finding *findings;
+} sb_check_domain;
+
+SB_API int sb_check_domains(sb_check_domain **out, size_t *out_n, sb_connection *c,
+                            const char *domain, unsigned flags);
+SB_API void sb_check_domains_free(sb_check_domain *domains, size_t n); /* accepts NULL */
+
 /* Free a name array returned by this library (accepts NULL). */
 SB_API void sb_names_free(char **names, size_t n);
 

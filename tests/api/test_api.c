@@ -454,6 +454,25 @@ static void interrupted_create_is_reported(void **state)
     assert_true(problems >= 1);
     assert_non_null(strstr(report, "lost"));
     free(report);
+    /* the same as data: one domain, its problem a finding naming it */
+    sb_check_domain *r = NULL;
+    size_t n = 0, lost = 0, notes = 0;
+    assert_int_equal(sb_check_domains(&r, &n, f->c, DOM, 0), problems);
+    assert_int_equal(n, 1);
+    assert_string_equal(r[0].name, DOM);
+    assert_int_equal(r[0].problems, problems);
+    assert_true(r[0].has_metadata);
+    for (size_t i = 0; i < r[0].nfindings; i++) {
+        const sb_check_finding *x = &r[0].findings[i];
+        lost += strcmp(x->severity, "finding") == 0 && strstr(x->message, "'lost'") != NULL;
+        notes += strcmp(x->severity, "note") == 0 && strncmp(x->message, "note:", 5) != 0;
+        assert_true(x->message[0] != ' ' && !strchr(x->message, '\n'));
+    }
+    assert_int_equal(lost, 1);
+    assert_true(notes >= 1);
+    sb_check_domains_free(r, n);
+    expect_error(sb_check_domains(NULL, &n, f->c, DOM, 0), SB_ERR_INVALID_ARG, "NULL");
+    expect_error(sb_check_domains(&r, &n, f->c, DOM, 0x100), SB_ERR_INVALID_ARG, "flags");
     /* Still there until discarded on purpose; then check is clean. */
     assert_true(sb_check(&report, f->c, DOM, 0) >= 1);
     free(report);
@@ -462,6 +481,11 @@ static void interrupted_create_is_reported(void **state)
     free(report);
     assert_int_equal(sb_check(&report, f->c, DOM, 0), 0);
     free(report);
+    assert_int_equal(sb_check_domains(&r, &n, f->c, NULL, 0), 0);
+    assert_true(n >= 1);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(r[i].problems, 0);
+    sb_check_domains_free(r, n);
     /* ... and it never blocked normal work. */
     create(f, "b", 0);
 }

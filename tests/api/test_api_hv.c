@@ -571,6 +571,11 @@ static void check_has_nothing_to_check(void **state)
     free(report);
     assert_int_equal(sb_check(&report, f->c, NULL, SB_CHECK_DISCARD_UNRESOLVED), 0);
     free(report);
+    sb_check_domain *r = (sb_check_domain *)1;
+    size_t n = 7;
+    assert_int_equal(sb_check_domains(&r, &n, f->c, NULL, 0), 0);
+    assert_int_equal(n, 0);
+    sb_check_domains_free(r, n);
     /* no store was made for the domain either */
     char path[512];
     struct stat st;
