@@ -1,14 +1,17 @@
 #!/bin/bash
 # Expected-output tests of the snapbroker CLI (TAP).
 #
-# usage: run-expected.sh SNAPBROKER PLUGIN_DIR [CASES]
+# usage: run-expected.sh SNAPBROKER PLUGIN_DIR [CASES [JSON_LINES]]
 # Runs every case of CASES (a file in this directory; cases.txt by
 # default), in order and in one state directory (the cases build on each
 # other), one snapbroker process per case, and
 # compares exit status, stdout and stderr (times masked) with
 # expected/NAME.txt.  SB_CLI_REGEN=1 rewrites the expected files instead;
-# review the diff before committing them.
+# review the diff before committing them.  With JSON_LINES (json_lines.c)
+# a case given --json must also print lines json-c reads back as one JSON
+# object each, on stdout and on stderr.
 set -u
+JSON_LINES=${4:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 DATA=$HERE/data
 . "$HERE/lib.sh"
@@ -43,7 +46,15 @@ for line in "${CASES[@]}"; do
     if [ "${SB_CLI_REGEN:-}" = 1 ]; then
         cp "$TMP/actual" "$exp"
     fi
-    if [ -f "$exp" ] && cmp -s "$exp" "$TMP/actual"; then
+    json_bad=""
+    if [ -n "$JSON_LINES" ] && [[ " $words " == *" --json "* ]]; then
+        json_bad=$("$JSON_LINES" < "$TMP/out" && "$JSON_LINES" < "$TMP/err")
+    fi
+    if [ -n "$json_bad" ]; then
+        echo "not ok $n - $name"
+        echo "# $json_bad"
+        fail=1
+    elif [ -f "$exp" ] && cmp -s "$exp" "$TMP/actual"; then
         echo "ok $n - $name"
     else
         echo "not ok $n - $name"
