@@ -690,6 +690,56 @@ int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len)
     return 0;
 }
 
+/* The image node (node-name) reads, "" if QEMU has no such node; NULL
+ * only when out of memory. */
+static char *node_file(json_object *named, const char *node)
+{
+    size_t n = named ? json_object_array_length(named) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *nd = json_object_array_get_idx(named, i), *name, *file;
+        if (json_object_object_get_ex(nd, "node-name", &name) &&
+            !strcmp(json_object_get_string(name), node))
+            return qp_realpath_or_copy(json_object_object_get_ex(nd, "file", &file)
+                                           ? json_object_get_string(file) : "");
+    }
+    return strdup("");
+}
+
+int qp_vm_drop_start_nodes(qp_qmp *q, const char *target)
+{
+    /* The nodes the command line named (d-T on f-T, see build_argv) are
+     * the monitor's: unlike an overlay QEMU made for a snapshot, they stay
+     * after a commit takes their image out of the disk's chain (an active
+     * commit's pivot, or a commit below the top), d-T still holding the
+     * base as its backing child - which then is no root node, and the next
+     * active commit fails ("Need a root block node").  Once the disk no
+     * longer reads their image, remove them (format node first). */
+    char fmt[128], file[128];
+    snprintf(fmt, sizeof fmt, "d-%s", target);
+    snprintf(file, sizeof file, "f-%s", target);
+    qp_strv chain = {0};
+    json_object *named = NULL;
+    int r = qp_vm_disk_chain(q, target, &chain, NULL);
+    if (r == 0)
+        r = qp_qmp_query_graph(q, QP_QMP_NAMED_NODES, &named);
+    char *img = r == 0 ? node_file(named, fmt) : NULL;
+    json_object_put(named);
+    if (r == 0 && !img)
+        r = qp_error(qp_qmp_ctx(q), SB_ERR_NO_MEMORY, "out of memory");
+    /* gone already, or still in the disk's chain (in use) */
+    int keep = r < 0 || !img[0] || qp_strv_has(&chain, img);
+    free(img);
+    qp_strv_free(&chain);
+    const char *const drop[2] = {fmt, file};
+    for (int i = 0; i < 2 && !keep; i++) {
+        json_object *a = json_object_new_object();
+        json_object_object_add(a, "node-name", json_object_new_string(drop[i]));
+        r = qp_qmp_execute(q, "blockdev-del", a, NULL);
+        keep = r < 0;
+    }
+    return r;
+}
+
 int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes)
 {
     json_object *blocks = NULL, *named = NULL, *ins, *v;

@@ -351,12 +351,17 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         qp_job_end(&job);
         if (r < 0)
             goto out;
+        if ((r = qp_vm_drop_start_nodes(q, target)) < 0)
+            goto out;
         /* QEMU may run on B now (active commit pivoted): if recording that
          * fails below, the definition follows QEMU at the next operation
          * (qp_follow_qemu), and a re-run of the delete finishes it */
         ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
     } else if (pid > 0 && b_idx >= 0 && resume) {
-        /* an earlier run already merged and pivoted: B is live now */
+        /* an earlier run already merged and pivoted: B is live now (the
+         * start's nodes may still hold O if it stopped right after) */
+        if ((r = qp_vm_drop_start_nodes(q, target)) < 0)
+            goto out;
     } else if (pid > 0 && b_idx >= 0) {
         r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                      "image '%s' is in use by the running domain; cannot merge '%s' into it",
