@@ -14,41 +14,22 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api_fixture.h"
 #include "snapbroker/snapbroker.h"
 #include "store/store.h"
 
 #define URI "ref:///default"
 #define DOM "test"
 
-struct fx {
-    char dir[64];
-    sb_broker *b;
-    sb_connection *c;
-};
-
 static int setup(void **state)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-api-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
-    unsetenv("SNAPBROKER_CONFIG");
-    unsetenv("SNAPBROKER_PLUGIN_DIR");
-    assert_int_equal(sb_broker_new(&f->b, NULL), 0);
-    assert_int_equal(sb_connect(&f->c, f->b, URI, 0), 0);
-    *state = f;
+    *state = api_fx_open(URI, 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    char cmd[128];
-    sb_disconnect(f->c);
-    sb_broker_free(f->b);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    api_fx_close(*state);
     return 0;
 }
 
@@ -60,7 +41,7 @@ static void expect_error(int rc, int code, const char *fragment)
         fail_msg("message '%s' lacks '%s'", sb_error_last()->message, fragment);
 }
 
-static void create(struct fx *f, const char *name, unsigned flags)
+static void create(struct api_fx *f, const char *name, unsigned flags)
 {
     char xml[256];
     snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
@@ -68,7 +49,7 @@ static void create(struct fx *f, const char *name, unsigned flags)
         fail_msg("create %s: %s", name, sb_error_last()->message);
 }
 
-static char *current(struct fx *f)
+static char *current(struct api_fx *f)
 {
     char *name = NULL;
     if (sb_snapshot_current(&name, f->c, DOM) < 0)
@@ -76,7 +57,7 @@ static char *current(struct fx *f)
     return name;
 }
 
-static void assert_current(struct fx *f, const char *want)
+static void assert_current(struct api_fx *f, const char *want)
 {
     char *cur = current(f);
     if (!want) {
@@ -89,7 +70,7 @@ static void assert_current(struct fx *f, const char *want)
     free(cur);
 }
 
-static void assert_parent(struct fx *f, const char *name, const char *want)
+static void assert_parent(struct api_fx *f, const char *name, const char *want)
 {
     char *p = NULL;
     int rc = sb_snapshot_parent(&p, f->c, DOM, name);
@@ -103,7 +84,7 @@ static void assert_parent(struct fx *f, const char *name, const char *want)
 }
 
 /* Names of a listing joined with ',' in listing order. */
-static char *list(struct fx *f, const char *from, unsigned flags)
+static char *list(struct api_fx *f, const char *from, unsigned flags)
 {
     char **names = NULL;
     size_t n = 0;
@@ -124,7 +105,7 @@ static char *list(struct fx *f, const char *from, unsigned flags)
 
 static void create_flag_rules(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *xml = "<domainsnapshot><name>x</name></domainsnapshot>";
 
     expect_error(sb_snapshot_create_xml(NULL, f->c, DOM, xml, SB_SNAPSHOT_CREATE_CURRENT),
@@ -145,7 +126,7 @@ static void create_flag_rules(void **state)
 
 static void revert_delete_flag_rules(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "s1", 0);
     expect_error(sb_snapshot_revert(f->c, DOM, "s1",
                                     SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_PAUSED),
@@ -162,7 +143,7 @@ static void revert_delete_flag_rules(void **state)
 
 static void readonly_connection(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_connection *ro;
     char *xml = NULL;
 
@@ -185,7 +166,7 @@ static void readonly_connection(void **state)
 
 static void create_revert_delete_tree(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     assert_current(f, NULL);
     create(f, "s1", 0);
@@ -217,7 +198,7 @@ static void create_revert_delete_tree(void **state)
 
 static void delete_children_and_children_only(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     create(f, "a", 0);
     create(f, "b", 0);
@@ -239,7 +220,7 @@ static void delete_children_and_children_only(void **state)
 
 static void metadata_only_delete(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "a", 0);
     create(f, "b", 0);
     assert_int_equal(sb_snapshot_delete(f->c, DOM, "a", SB_SNAPSHOT_DELETE_METADATA_ONLY |
@@ -250,7 +231,7 @@ static void metadata_only_delete(void **state)
 
 static void no_metadata_keeps_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "a", 0);
     create(f, "ghost", SB_SNAPSHOT_CREATE_NO_METADATA);
     assert_string_equal(list(f, NULL, 0), "a");
@@ -259,7 +240,7 @@ static void no_metadata_keeps_nothing(void **state)
 
 static void duplicate_name_refused(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "a", 0);
     expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
                                         "<domainsnapshot><name>a</name></domainsnapshot>", 0),
@@ -277,7 +258,7 @@ static void duplicate_name_refused(void **state)
 
 static void redefine_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *x1 = NULL, *x2 = NULL, *again = NULL;
 
     create(f, "s1", 0);
@@ -305,7 +286,7 @@ static void redefine_round_trip(void **state)
 
 static void redefine_validation(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     create(f, "s1", 0);
     expect_error(sb_snapshot_create_xml(NULL, f->c, DOM,
@@ -328,7 +309,7 @@ static void redefine_validation(void **state)
 
 static void set_current_and_info(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_snapshot_info info;
 
     create(f, "s1", 0);
@@ -366,7 +347,7 @@ static void set_current_and_info(void **state)
 
 static void secure_xml(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *xml = NULL, *secure = NULL, *plain = NULL;
     create(f, "s1", 0);
     assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "s1", 0), 0);
@@ -394,7 +375,7 @@ static void secure_xml(void **state)
 
 static void list_filters_through_api(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "a", 0);
     create(f, "b", 0);
     assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
@@ -438,7 +419,7 @@ static void list_filters_through_api(void **state)
  * (no snapshot_exists), so check reports it as unresolved. */
 static void interrupted_create_is_reported(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_store *s;
     uint64_t id;
     char *report = NULL;
@@ -493,7 +474,7 @@ static void interrupted_create_is_reported(void **state)
 /* Review findings, each once a real bug. */
 static void failed_redefine_keeps_state(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *before = NULL, *after = NULL;
 
     create(f, "r1", 0);
@@ -521,7 +502,7 @@ static void failed_redefine_keeps_state(void **state)
 
 static void failed_undefine_keeps_metadata(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     create(f, "a", 0);
     /* ref refuses to undefine its running domain: the metadata must stay. */
     assert_true(sb_domain_undefine(f->c, DOM, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA) < 0);
@@ -532,7 +513,7 @@ static void failed_undefine_keeps_metadata(void **state)
  * reads still work; check --repair makes the domain usable again. */
 static void damaged_store_is_repaired(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char path[512], *report = NULL;
     const char *xml = "<domainsnapshot><name>z</name></domainsnapshot>";
 
@@ -572,7 +553,7 @@ static void damaged_store_is_repaired(void **state)
  * drop it; otherwise a later domain of the same name would inherit it. */
 static void undefine_guards_metadata(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *dom_xml = "<domain type='test'><name>d2</name><memory>8192</memory>"
                           "<os><type>hvm</type></os></domain>";
     char *name = NULL, **names = NULL, *report = NULL, store[128];
@@ -607,7 +588,7 @@ static void undefine_guards_metadata(void **state)
  * domain_validate, which the reference plugin has not: nothing defined). */
 static void domain_reason_inactive_validate(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *dom_xml = "<domain type='test'><name>d3</name><memory>8192</memory>"
                           "<os><type>hvm</type></os></domain>";
     char *xml = NULL, *name = NULL, **names = NULL;

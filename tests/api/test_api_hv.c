@@ -20,32 +20,16 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api_fixture.h"
 #include "snapbroker/snapbroker.h"
 
 #define ESX "refhv:///default"
 #define VBOX "refhv-vbox:///default"
 #define DOM "test"
 
-struct fx {
-    char dir[64];
-    const char *uri;
-    sb_broker *b;
-    sb_connection *c;
-};
-
 static int setup_uri(void **state, const char *uri)
 {
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-apihv-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
-    unsetenv("SNAPBROKER_CONFIG");
-    unsetenv("SNAPBROKER_PLUGIN_DIR"); /* the build tree's search path finds refhv */
-    f->uri = uri;
-    assert_int_equal(sb_broker_new(&f->b, NULL), 0);
-    if (sb_connect(&f->c, f->b, uri, 0) != 0)
-        fail_msg("connect %s: %s", uri, sb_error_last()->message);
-    *state = f;
+    *state = api_fx_open(uri, 0);
     return 0;
 }
 
@@ -61,13 +45,7 @@ static int setup_vbox(void **state)
 
 static int teardown(void **state)
 {
-    struct fx *f = *state;
-    char cmd[128];
-    sb_disconnect(f->c);
-    sb_broker_free(f->b);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
+    api_fx_close(*state);
     return 0;
 }
 
@@ -87,13 +65,13 @@ struct stamp {
     char *bytes;
 };
 
-static void state_path(struct fx *f, char *out, size_t size)
+static void state_path(struct api_fx *f, char *out, size_t size)
 {
     snprintf(out, size, "%s/hosts/%s/plugin-%s/refhv", f->dir, sb_connection_host(f->c),
              sb_connection_plugin(f->c));
 }
 
-static struct stamp stamp_take(struct fx *f)
+static struct stamp stamp_take(struct api_fx *f)
 {
     char path[512];
     struct stamp s = { 0 };
@@ -114,7 +92,7 @@ static struct stamp stamp_take(struct fx *f)
     return s;
 }
 
-static void stamp_same(struct fx *f, struct stamp *before)
+static void stamp_same(struct api_fx *f, struct stamp *before)
 {
     struct stamp now = stamp_take(f);
     assert_true(now.ino == before->ino); /* never rewritten */
@@ -124,14 +102,14 @@ static void stamp_same(struct fx *f, struct stamp *before)
 
 /* ---- helpers ---- */
 
-static int try_create(struct fx *f, const char *name, unsigned flags)
+static int try_create(struct api_fx *f, const char *name, unsigned flags)
 {
     char xml[256];
     snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
     return sb_snapshot_create_xml(NULL, f->c, DOM, xml, flags);
 }
 
-static void create(struct fx *f, const char *name, unsigned flags)
+static void create(struct api_fx *f, const char *name, unsigned flags)
 {
     if (try_create(f, name, flags) != 0)
         fail_msg("create %s: %s", name, sb_error_last()->message);
@@ -140,7 +118,7 @@ static void create(struct fx *f, const char *name, unsigned flags)
 /* A VirtualBox create: parsed as a redefine, so name, state and
  * creationTime are required; the live <domain> is embedded (see
  * vbox_plain_create_needs_no_domain for why). */
-static char *vbox_xml(struct fx *f, const char *name, const char *parent, const char *state,
+static char *vbox_xml(struct api_fx *f, const char *name, const char *parent, const char *state,
                       long long ctime)
 {
     char *dom = NULL, *xml = NULL, par[300] = "";
@@ -155,7 +133,7 @@ static char *vbox_xml(struct fx *f, const char *name, const char *parent, const 
     return xml;
 }
 
-static int vbox_try(struct fx *f, const char *name, const char *parent, unsigned flags)
+static int vbox_try(struct api_fx *f, const char *name, const char *parent, unsigned flags)
 {
     char *xml = vbox_xml(f, name, parent, "running", 1000);
     int rc = sb_snapshot_create_xml(NULL, f->c, DOM, xml, flags);
@@ -163,13 +141,13 @@ static int vbox_try(struct fx *f, const char *name, const char *parent, unsigned
     return rc;
 }
 
-static void vbox_create(struct fx *f, const char *name)
+static void vbox_create(struct api_fx *f, const char *name)
 {
     if (vbox_try(f, name, NULL, 0) != 0)
         fail_msg("create %s: %s", name, sb_error_last()->message);
 }
 
-static void assert_current(struct fx *f, const char *want)
+static void assert_current(struct api_fx *f, const char *want)
 {
     char *cur = NULL;
     int rc = sb_snapshot_current(&cur, f->c, DOM);
@@ -184,7 +162,7 @@ static void assert_current(struct fx *f, const char *want)
     free(cur);
 }
 
-static void assert_parent(struct fx *f, const char *name, const char *want)
+static void assert_parent(struct api_fx *f, const char *name, const char *want)
 {
     char *p = NULL;
     int rc = sb_snapshot_parent(&p, f->c, DOM, name);
@@ -198,7 +176,7 @@ static void assert_parent(struct fx *f, const char *name, const char *want)
 }
 
 /* Names joined with ',' in listing order; NULL on error. */
-static const char *list(struct fx *f, const char *from, unsigned flags)
+static const char *list(struct api_fx *f, const char *from, unsigned flags)
 {
     static char buf[512];
     char **names = NULL;
@@ -215,7 +193,7 @@ static const char *list(struct fx *f, const char *from, unsigned flags)
     return buf;
 }
 
-static void assert_list(struct fx *f, const char *from, unsigned flags, const char *want)
+static void assert_list(struct api_fx *f, const char *from, unsigned flags, const char *want)
 {
     const char *got = list(f, from, flags);
     if (!got)
@@ -224,7 +202,7 @@ static void assert_list(struct fx *f, const char *from, unsigned flags, const ch
     assert_string_equal(got, want);
 }
 
-static int domain_state(struct fx *f)
+static int domain_state(struct api_fx *f)
 {
     int st = -1;
     assert_int_equal(sb_domain_get_state(&st, f->c, DOM), 0);
@@ -236,7 +214,7 @@ static int domain_state(struct fx *f)
 /* s1 -> {s2, s3}, current s3: the plugin answers every listing. */
 static void esx_tree_and_listings(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     size_t count = 0;
 
     assert_string_equal(sb_connection_plugin(f->c), "refhv");
@@ -275,7 +253,7 @@ static void esx_tree_and_listings(void **state)
 /* §6.2's masks: refused by the broker, the plugin never runs. */
 static void esx_flags_outside_masks(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *xml = "<domainsnapshot><name>x</name></domainsnapshot>";
     const unsigned bad_create[] = { SB_SNAPSHOT_CREATE_HALT, SB_SNAPSHOT_CREATE_REUSE_EXT,
                                     SB_SNAPSHOT_CREATE_ATOMIC, SB_SNAPSHOT_CREATE_LIVE,
@@ -321,7 +299,7 @@ static void esx_flags_outside_masks(void **state)
  * NO_METADATA snapshot like any other (it keeps no metadata). */
 static void esx_accepted_create_flags(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     create(f, "q1", SB_SNAPSHOT_CREATE_QUIESCE);
     create(f, "v1", SB_SNAPSHOT_CREATE_VALIDATE);
@@ -346,7 +324,7 @@ static void esx_accepted_create_flags(void **state)
  * current/parent calls and refuses the 32nd level before the plugin runs. */
 static void esx_depth_limit(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char name[16];
 
     for (int i = 1; i <= 31; i++) {
@@ -369,7 +347,7 @@ static void esx_depth_limit(void **state)
  * datastore paths as "not a regular file"). */
 static void esx_disk_only_create(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_snapshot_info info;
     int rc = try_create(f, "d1", SB_SNAPSHOT_CREATE_DISK_ONLY | SB_SNAPSHOT_CREATE_QUIESCE);
 
@@ -384,7 +362,7 @@ static void esx_disk_only_create(void **state)
 /* disk_override NONE: any <disks> entry is the broker's refusal. */
 static void esx_disk_entries_refused(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *docs[] = {
         "<domainsnapshot><name>x</name><disks><disk name='vda' snapshot='internal'/>"
         "</disks></domainsnapshot>",
@@ -416,7 +394,7 @@ static void esx_disk_entries_refused(void **state)
  * OPERATION_FAILED of the shared tree code), from the plugin. */
 static void esx_duplicate_name_anywhere(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     create(f, "a", 0);
     create(f, "b", 0);
@@ -431,7 +409,7 @@ static void esx_duplicate_name_anywhere(void **state)
 
 static void esx_xml_and_info(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *xml = NULL;
     sb_snapshot_info info, one;
 
@@ -500,7 +478,7 @@ static void esx_xml_and_info(void **state)
 
 static void esx_revert_and_delete(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     assert_int_equal(sb_domain_destroy(f->c, DOM), 0);
     create(f, "off", 0); /* taken shut off */
@@ -542,7 +520,7 @@ static void esx_revert_and_delete(void **state)
 /* virsh snapshot-current NAME is a redefine with CURRENT: not for ESX. */
 static void esx_set_current_refused(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     create(f, "a", 0);
     create(f, "b", 0);
@@ -558,7 +536,7 @@ static void esx_set_current_refused(void **state)
 /* The broker keeps no metadata: check has nothing to do. */
 static void check_has_nothing_to_check(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *report = NULL;
 
     if (strcmp(f->uri, ESX) == 0)
@@ -592,7 +570,7 @@ static void check_has_nothing_to_check(void **state)
  * the VM, so a new domain of that name has none. */
 static void undefine_not_blocked(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *dom_xml = "<domain type='vmware'><name>d2</name><memory>8192</memory>"
                           "<os><type>hvm</type></os></domain>";
     char *name = NULL;
@@ -625,7 +603,7 @@ static void undefine_not_blocked(void **state)
 /* create_parse REDEFINE: a plain create is parsed as a redefine. */
 static void vbox_create_parse_errors(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     vbox_create(f, "v1");
     struct stamp before = stamp_take(f);
@@ -669,7 +647,7 @@ static void vbox_create_parse_errors(void **state)
  * create (the broker once answered "missing domain in snapshot" here). */
 static void vbox_plain_create_needs_no_domain(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     int rc = sb_snapshot_create_xml(NULL, f->c, DOM,
                                     "<domainsnapshot><name>plain</name><state>shutoff</state>"
                                     "<creationTime>5</creationTime></domainsnapshot>",
@@ -687,7 +665,7 @@ static void vbox_plain_create_needs_no_domain(void **state)
 
 static void vbox_tree_and_listings(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char **names = NULL;
     size_t n = 0;
     sb_snapshot_info info;
@@ -739,7 +717,7 @@ static void vbox_tree_and_listings(void **state)
 
 static void vbox_flags_outside_masks(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const unsigned bad_create[] = { SB_SNAPSHOT_CREATE_HALT, SB_SNAPSHOT_CREATE_DISK_ONLY,
                                     SB_SNAPSHOT_CREATE_REUSE_EXT, SB_SNAPSHOT_CREATE_QUIESCE,
                                     SB_SNAPSHOT_CREATE_ATOMIC, SB_SNAPSHOT_CREATE_LIVE };
@@ -770,7 +748,7 @@ static void vbox_flags_outside_masks(void **state)
 /* REDEFINE goes to the plugin (it edits the machine's settings). */
 static void vbox_redefine_and_set_current(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_snapshot_info info;
     char *xml;
 
@@ -815,7 +793,7 @@ static void vbox_redefine_and_set_current(void **state)
 
 static void vbox_revert(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     vbox_create(f, "on"); /* the VM runs: an online snapshot */
     assert_int_equal(sb_domain_destroy(f->c, DOM), 0);
@@ -838,7 +816,7 @@ static void vbox_revert(void **state)
 
 static void vbox_delete(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
 
     vbox_create(f, "a");
     vbox_create(f, "b");
@@ -868,7 +846,7 @@ static void vbox_delete(void **state)
  * lookups by name find the first in tree order. */
 static void vbox_names_not_unique(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *xml = NULL;
 
     vbox_create(f, "same");
@@ -887,7 +865,7 @@ static void vbox_names_not_unique(void **state)
 
 /* Runs the build tree's snapbroker (one process per command, so the
  * plugin's state file is what carries the tree) and returns its stdout. */
-static char *cli(struct fx *f, const char *args, int *status)
+static char *cli(struct api_fx *f, const char *args, int *status)
 {
     const char *root = getenv("SB_BUILD_ROOT");
     char cmd[1024], *out = NULL;
@@ -911,7 +889,7 @@ static char *cli(struct fx *f, const char *args, int *status)
 
 static void cli_on_refhv(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     int st;
     char *out;
 
@@ -958,7 +936,7 @@ static void cli_on_refhv(void **state)
  * hangs below the current one and becomes current, they form one chain. */
 static void cli_concurrent_creates(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     size_t n = 0;
     int st;
     char *out = cli(f, "snapshot-create-as test c0 & "
@@ -977,7 +955,7 @@ static void cli_concurrent_creates(void **state)
 
 static void cli_on_refhv_vbox(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     int st;
     char *out;
 
@@ -1002,7 +980,7 @@ static void cli_on_refhv_vbox(void **state)
  * plugin's, and a block that changes who owns the metadata is refused. */
 static void conn_caps_per_connection(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     sb_connection *narrow = NULL, *bad = NULL;
     const char *xml = "<domainsnapshot><name>q</name></domainsnapshot>";
 

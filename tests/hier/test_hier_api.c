@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "api_fixture.h"
 #include "core/hier.h"
 #include "snapbroker/snapbroker.h"
 #include "xml/snapcoll.h"
@@ -25,45 +26,15 @@
 #define ESX "refhv:///default"
 #define DOM "test"
 
-struct fx {
-    char dir[64];
-    sb_broker *b;
-    sb_connection *c;
-};
-
-static struct fx *open_fx(const char *uri, unsigned flags)
-{
-    struct fx *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-hier-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
-    unsetenv("SNAPBROKER_CONFIG");
-    unsetenv("SNAPBROKER_PLUGIN_DIR");
-    assert_int_equal(sb_broker_new(&f->b, NULL), 0);
-    if (sb_connect(&f->c, f->b, uri, flags) != 0)
-        fail_msg("connect %s: %s", uri, sb_error_last()->message);
-    return f;
-}
-
-static void close_fx(struct fx *f)
-{
-    char cmd[128];
-    sb_disconnect(f->c);
-    sb_broker_free(f->b);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
-    free(f);
-}
-
 static int setup(void **state)
 {
-    *state = open_fx(REF, 0);
+    *state = api_fx_open(REF, 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
-    close_fx(*state);
+    api_fx_close(*state);
     return 0;
 }
 
@@ -76,7 +47,7 @@ static void expect_error(int rc, int code, const char *fragment)
 }
 
 /* A snapshot named name as a child of the current one (create). */
-static void create(struct fx *f, const char *name)
+static void create(struct api_fx *f, const char *name)
 {
     char xml[256];
     snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
@@ -84,7 +55,7 @@ static void create(struct fx *f, const char *name)
         fail_msg("create %s: %s", name, sb_error_last()->message);
 }
 
-static void revert(struct fx *f, const char *name)
+static void revert(struct api_fx *f, const char *name)
 {
     if (sb_snapshot_revert(f->c, DOM, name, 0) != 0)
         fail_msg("revert %s: %s", name, sb_error_last()->message);
@@ -92,7 +63,7 @@ static void revert(struct fx *f, const char *name)
 
 /*   a ─┬─ b ── c        made in the order a b c d e; current: e
  *      └─ d ── e */
-static void make_tree(struct fx *f)
+static void make_tree(struct api_fx *f)
 {
     create(f, "a");
     create(f, "b");
@@ -102,7 +73,7 @@ static void make_tree(struct fx *f)
     create(f, "e");
 }
 
-static char *export(struct fx *f, const char *from)
+static char *export(struct api_fx *f, const char *from)
 {
     char *xml = NULL;
     if (sb_snapshot_export(&xml, f->c, DOM, from, 0) != 0)
@@ -110,7 +81,7 @@ static char *export(struct fx *f, const char *from)
     return xml;
 }
 
-static size_t import(struct fx *f, const char *xml, const sb_path_map *maps, size_t nmaps,
+static size_t import(struct api_fx *f, const char *xml, const sb_path_map *maps, size_t nmaps,
                      unsigned flags)
 {
     size_t n = 0;
@@ -119,7 +90,7 @@ static size_t import(struct fx *f, const char *xml, const sb_path_map *maps, siz
     return n;
 }
 
-static int try_import(struct fx *f, const char *xml, unsigned flags)
+static int try_import(struct api_fx *f, const char *xml, unsigned flags)
 {
     return sb_snapshot_import(NULL, f->c, DOM, xml, strlen(xml), "doc.xml", NULL, 0, flags);
 }
@@ -146,7 +117,7 @@ static char *entry_names(const char *xml)
 /* "name<parent" in topological order (the plugin's own order where it
  * has no TOPOLOGICAL: the refhv fixtures list depth-first), '*' marks the
  * current snapshot. */
-static char *tree_of(struct fx *f)
+static char *tree_of(struct api_fx *f)
 {
     static char buf[512];
     char **names = NULL, *cur = NULL;
@@ -286,7 +257,7 @@ static void reader_refuses(void **state)
 
 static void export_empty(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *xml = export(f, NULL);
     assert_string_equal(xml, "<domainsnapshots>\n</domainsnapshots>\n");
     free(xml);
@@ -294,7 +265,7 @@ static void export_empty(void **state)
 
 static void export_order_and_entries(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     make_tree(f);
     char *xml = export(f, NULL);
     /* parents first, the children of a oldest first, e marked current */
@@ -326,7 +297,7 @@ static void export_order_and_entries(void **state)
 
 static void export_errors(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     char *xml = NULL;
     make_tree(f);
     expect_error(sb_snapshot_export(&xml, f->c, DOM, "nosuch", 0), SB_ERR_NO_DOMAIN_SNAPSHOT,
@@ -338,22 +309,22 @@ static void export_errors(void **state)
     expect_error(sb_snapshot_export(NULL, f->c, DOM, NULL, 0), SB_ERR_INVALID_ARG, "NULL output");
     assert_null(xml);
     /* secrets stay out unless asked for, and asking needs a writable connection */
-    struct fx *ro = open_fx(REF, SB_CONNECT_READONLY);
+    struct api_fx *ro = api_fx_open(REF, SB_CONNECT_READONLY);
     setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
     expect_error(sb_snapshot_export(&xml, ro->c, DOM, NULL, SB_SNAPSHOT_XML_SECURE),
                  SB_ERR_OPERATION_DENIED, "secure");
-    close_fx(ro);
+    api_fx_close(ro);
 }
 
 /* ---- import: broker-owned metadata ---- */
 
 static void import_round_trip(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     make_tree(f);
     char *xml = export(f, NULL);
     char *want = strdup(tree_of(f));
-    struct fx *g = open_fx(REF, 0);
+    struct api_fx *g = api_fx_open(REF, 0);
     assert_int_equal(import(g, xml, NULL, 0, SB_SNAPSHOT_IMPORT_CURRENT), 5);
     assert_string_equal(tree_of(g), want);
     /* the same document again: every entry replaces itself */
@@ -361,12 +332,12 @@ static void import_round_trip(void **state)
     char *again = export(g, NULL);
     assert_string_equal(again, xml);
     free(again);
-    close_fx(g);
+    api_fx_close(g);
     /* without CURRENT the current snapshot stays as it was (none) */
-    g = open_fx(REF, 0);
+    g = api_fx_open(REF, 0);
     import(g, xml, NULL, 0, 0);
     assert_string_equal(tree_of(g), "a d<a e<d b<a c<b");
-    close_fx(g);
+    api_fx_close(g);
     free(want);
     free(xml);
 }
@@ -374,7 +345,7 @@ static void import_round_trip(void **state)
 /* The entries reversed: import orders them itself. */
 static void import_any_order(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     make_tree(f);
     char *xml = export(f, NULL);
     sb_snapcoll c;
@@ -385,13 +356,13 @@ static void import_any_order(void **state)
         strncat(rev, xml + c.v[i - 1].offset, c.v[i - 1].len);
     strcat(rev, "</domainsnapshots>");
     sb_snapcoll_clear(&c);
-    struct fx *g = open_fx(REF, 0);
+    struct api_fx *g = api_fx_open(REF, 0);
     import(g, rev, NULL, 0, SB_SNAPSHOT_IMPORT_CURRENT);
     /* d and b were imported in the other order: a's children listed the
      * other way round, the tree the same */
     assert_string_equal(tree_of(g), "a b<a c<b d<a e<d*");
     assert_string_equal(tree_of(f), "a d<a e<d* b<a c<b");
-    close_fx(g);
+    api_fx_close(g);
     free(rev);
     free(xml);
 }
@@ -414,7 +385,7 @@ static char *doc_with(const char *entries)
     "<creationTime>1700000000</creationTime>" TEST_DOMAIN "</domainsnapshot>\n"
 #define PARENT(p) "<parent><name>" p "</name></parent>"
 
-static void assert_untouched(struct fx *f, const char *before)
+static void assert_untouched(struct api_fx *f, const char *before)
 {
     char *now = export(f, NULL);
     assert_string_equal(now, before);
@@ -423,7 +394,7 @@ static void assert_untouched(struct fx *f, const char *before)
 
 static void import_all_or_nothing(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     make_tree(f);
     char *before = export(f, NULL);
     static const struct { const char *entries; int code; const char *msg; } bad[] = {
@@ -473,7 +444,7 @@ static void import_all_or_nothing(void **state)
 
 static void import_refused_up_front(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *doc = "<domainsnapshots/>";
     expect_error(sb_snapshot_import(NULL, f->c, "nosuchdom", doc, strlen(doc), NULL, NULL, 0, 0),
                  SB_ERR_NO_DOMAIN, "nosuchdom");
@@ -483,16 +454,16 @@ static void import_refused_up_front(void **state)
                  SB_ERR_INVALID_ARG, "must be absolute");
     expect_error(sb_snapshot_import(NULL, f->c, DOM, NULL, 0, NULL, NULL, 0, 0),
                  SB_ERR_INVALID_ARG, "no XML");
-    struct fx *ro = open_fx(REF, SB_CONNECT_READONLY);
+    struct api_fx *ro = api_fx_open(REF, SB_CONNECT_READONLY);
     expect_error(try_import(ro, doc, 0), SB_ERR_OPERATION_DENIED, "");
-    close_fx(ro);
+    api_fx_close(ro);
     /* an empty hierarchy imports nothing */
     assert_int_equal(import(f, doc, NULL, 0, 0), 0);
 }
 
 static void import_maps_paths(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     const char *d =
         "<domainsnapshots><domainsnapshot><name>m</name><state>running</state>"
         "<creationTime>1</creationTime><memory snapshot='external' file='/old/mem/m.save'/>"
@@ -519,7 +490,7 @@ static void import_maps_paths(void **state)
 
 static void import_validate_flag(void **state)
 {
-    struct fx *f = *state;
+    struct api_fx *f = *state;
     /* an unknown state: CONFIG_UNSUPPORTED from the redefine's own parse,
      * the schema's complaint first with VALIDATE (as for one redefine) */
     char *d = doc_with("<domainsnapshot><name>v</name><state>bogus</state>"
@@ -538,11 +509,11 @@ static void import_validate_flag(void **state)
 static void hv_esx_refused(void **state)
 {
     (void)state;
-    struct fx *f = open_fx(ESX, 0);
+    struct api_fx *f = api_fx_open(ESX, 0);
     const char *doc = "not even XML";
     expect_error(try_import(f, doc, 0), SB_ERR_INVALID_ARG,
                  "VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE");
-    close_fx(f);
+    api_fx_close(f);
 }
 
 /* refhv-vbox keeps the tree itself: an import is one redefine per entry,
@@ -550,7 +521,7 @@ static void hv_esx_refused(void **state)
 static void hv_vbox_import_and_undo(void **state)
 {
     (void)state;
-    struct fx *f = open_fx(VBOX, 0);
+    struct api_fx *f = api_fx_open(VBOX, 0);
 #define K1(desc)                                                                           \
     "<domainsnapshot><name>k1</name><description>" desc "</description>"                   \
     "<state>shutoff</state>" PARENT("r") "<creationTime>1700000000</creationTime>"         \
@@ -574,7 +545,7 @@ static void hv_vbox_import_and_undo(void **state)
     free(after);
     free(before);
     free(d);
-    close_fx(f);
+    api_fx_close(f);
 }
 
 int main(void)
