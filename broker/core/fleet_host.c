@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/fleet.h"
 #include "core/snap.h"
+#include "core/strlist.h"
 
 static void snap_free(struct sb_fleet_snap *s)
 {
@@ -165,11 +166,6 @@ static int list_plugin(struct sb_fleet_result *r, sb_dom *d, const struct sb_fle
     return rc;
 }
 
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 void sb_fleet__list_host(struct sb_fleet_result *out, sb_broker *b, const char *host,
                          const struct sb_fleet_filter *f)
 {
@@ -185,7 +181,7 @@ void sb_fleet__list_host(struct sb_fleet_result *out, sb_broker *b, const char *
         sb_disconnect(c);
         return;
     }
-    qsort(doms, ndoms, sizeof(*doms), by_name);
+    qsort(doms, ndoms, sizeof(*doms), sb_str_cmp);
     for (size_t i = 0; i < ndoms; i++) {
         sb_dom d;
         int rc;

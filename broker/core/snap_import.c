@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "core/hier.h"
 #include "core/snap.h"
+#include "core/strlist.h"
 #include "plugin/log.h"
 #include "xml/snapcoll.h"
 #include "xml/xml_util.h"
@@ -184,11 +185,6 @@ static void undo_applied(sb_dom *d, const struct plan *p, struct undo *u)
     sb_error_set(failure.code, "%s", failure.message);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* Remember what each entry would replace (the plugin's listing says
  * which exist), and the current snapshot. */
 static int undo_prepare(sb_dom *d, const struct plan *p, struct undo *u)
@@ -202,10 +198,10 @@ static int undo_prepare(sb_dom *d, const struct plan *p, struct undo *u)
         return sb_error_oom();
     if ((rc = sb_snap__list(d, NULL, 0, &names, &n)) < 0)
         return rc;
-    qsort(names, n, sizeof(*names), cmp_str);
+    qsort(names, n, sizeof(*names), sb_str_cmp);
     for (size_t k = 0; k < p->coll.n && rc == 0; k++) {
         const char *name = p->coll.v[p->order[k]].name;
-        if (bsearch(&name, names, n, sizeof(*names), cmp_str))
+        if (bsearch(&name, names, n, sizeof(*names), sb_str_cmp))
             rc = sb_snap__xml(d, name, xml_flags, &u->old_xml[k]);
     }
     sb_names_free(names, n);

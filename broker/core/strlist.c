@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/error.h"
 
@@ -44,4 +45,9 @@ void sb_strlist_free(sb_strlist *l)
     free(l->v);
     l->v = NULL;
     l->cap = 0;
+}
+
+int sb_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
 }

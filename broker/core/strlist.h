@@ -19,4 +19,7 @@ void sb_strlist_clear(sb_strlist *l);
 /* Free everything. */
 void sb_strlist_free(sb_strlist *l);
 
+/* qsort/bsearch comparator of an array of strings (char *), by strcmp. */
+int sb_str_cmp(const void *a, const void *b);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/strlist.h"
 #include "plugin/validate.h"
 #include "sb_config.h"
 
@@ -53,11 +54,6 @@ static char *join(const char *a, const char *b)
     s[la] = '/';
     memcpy(s + la + 1, b, lb + 1);
     return s;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 void sb_plugin_path_clear(sb_plugin_path *p)
@@ -112,7 +108,7 @@ static int push_subdirs(sb_plugin_path *out, const char *dir)
     }
     closedir(d);
     if (rc == 0 && n)
-        qsort(names, n, sizeof(*names), cmp_str);
+        qsort(names, n, sizeof(*names), sb_str_cmp);
     for (i = 0; i < n; i++) {
         if (rc == 0)
             rc = push(&out->dirs, &out->n, names[i]);
@@ -269,7 +265,7 @@ int sb_plugin_path_list(char ***out_files, size_t *out_n, const sb_plugin_path *
         }
         closedir(d);
         if (nhere)
-            qsort(here, nhere, sizeof(*here), cmp_str);
+            qsort(here, nhere, sizeof(*here), sb_str_cmp);
         for (j = 0; j < nhere; j++) {
             if (rc == 0)
                 rc = push(&files, &n, here[j]);
