@@ -5,10 +5,12 @@
 #define ESX_BENCH_H
 
 /* The floor: a minimal SOAP client (libcurl keep-alive + libxml2), who
- * knows the VM's reference and asks nothing else (esx_raw.c). */
+ * knows the VM's reference and asks nothing else (esx_raw.c).  poll_vm
+ * (NULL for the floor): a VM <propSet> each task poll also reads, to
+ * measure what bigger answers cost the simulator (a diagnostic). */
 typedef struct esx_raw esx_raw;
 esx_raw *esx_raw_open(const char *url, const char *user, const char *password,
-                      const char *vm_moref);
+                      const char *vm_moref, const char *poll_vm);
 void esx_raw_roundtrip(esx_raw *r, const char *name);
 void esx_raw_close(esx_raw *r);
 

@@ -18,6 +18,7 @@ struct esx_raw {
     CURL *h;
     struct curl_slist *hd;
     char *vm;
+    char *poll_vm; /* a VM propSet each poll also reads (diagnostic), or NULL */
     char *pc; /* the property collector */
     char *body;
     size_t len;
@@ -103,12 +104,20 @@ static char *prop(xmlNode *n, const char *name)
 /* Poll until the task ends; its result (a MoRef's text) or NULL. */
 static char *wait_task(esx_raw *r, const char *task)
 {
-    char inner[1024];
-    snprintf(inner, sizeof(inner),
-             "<_this type=\"PropertyCollector\">%s</_this><specSet><propSet><type>Task</type>"
-             "<pathSet>info.state</pathSet><pathSet>info.result</pathSet></propSet><objectSet>"
-             "<obj type=\"Task\">%s</obj></objectSet></specSet><options/>",
-             r->pc, task);
+    char inner[4096];
+    if (r->poll_vm)
+        snprintf(inner, sizeof(inner),
+                 "<_this type=\"PropertyCollector\">%s</_this><specSet><propSet><type>Task</type>"
+                 "<pathSet>info.state</pathSet><pathSet>info.result</pathSet></propSet>%s"
+                 "<objectSet><obj type=\"Task\">%s</obj></objectSet><objectSet>"
+                 "<obj type=\"VirtualMachine\">%s</obj></objectSet></specSet><options/>",
+                 r->pc, r->poll_vm, task, r->vm);
+    else
+        snprintf(inner, sizeof(inner),
+                 "<_this type=\"PropertyCollector\">%s</_this><specSet><propSet><type>Task</type>"
+                 "<pathSet>info.state</pathSet><pathSet>info.result</pathSet></propSet><objectSet>"
+                 "<obj type=\"Task\">%s</obj></objectSet></specSet><options/>",
+                 r->pc, task);
     for (;;) {
         xmlDoc *doc = post(r, "RetrievePropertiesEx", inner);
         xmlNode *root = xmlDocGetRootElement(doc);
@@ -129,13 +138,14 @@ static char *wait_task(esx_raw *r, const char *task)
 }
 
 esx_raw *esx_raw_open(const char *url, const char *user, const char *password,
-                      const char *vm_moref)
+                      const char *vm_moref, const char *poll_vm)
 {
     esx_raw *r = calloc(1, sizeof(*r));
     char inner[512];
     if (!r || !(r->h = curl_easy_init()))
         bench_die("raw client: no curl handle");
     r->vm = strdup(vm_moref);
+    r->poll_vm = poll_vm ? strdup(poll_vm) : NULL;
     r->hd = curl_slist_append(NULL, "Content-Type: text/xml; charset=utf-8");
     r->hd = curl_slist_append(r->hd, "SOAPAction: urn:vim25/6.5");
     curl_easy_setopt(r->h, CURLOPT_URL, url);
@@ -195,6 +205,7 @@ void esx_raw_close(esx_raw *r)
     curl_slist_free_all(r->hd);
     xmlFree(r->pc);
     free(r->vm);
+    free(r->poll_vm);
     free(r->body);
     free(r);
 }

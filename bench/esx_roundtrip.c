@@ -9,11 +9,18 @@
  *   libvirt      libvirt 9.0's ESX driver (esx_lv.c), which needs the
  *                simulator's fixing proxy (esxsim -libvirt-fix) ...
  *   raw via proxy  ... so the floor is measured through it too
+ *   diagnostics   the raw client whose polls also read the VM, with
+ *                 its configuration (device list and all: what the
+ *                 plugin's polls read before they left it out) and with
+ *                 only the configuration's version (what they read now):
+ *                 what the simulator's bigger answers cost, apart from
+ *                 the client's own work
  *
  *   esx_roundtrip [--iterations N] [--rounds R] [--esxsim PATH] [--only K]
  *
  * --only K runs target K alone (0 raw, 1 snapbroker, 2 snapbroker with
- * cache_ms = 0, 3 libvirt, 4 raw via proxy), e.g. under a profiler.
+ * cache_ms = 0, 3 libvirt, 4 raw via proxy, 5 and 6 the diagnostics),
+ * e.g. under a profiler.
  *
  * Each target has its own VM.  A round runs N round trips per target,
  * targets in a rotating order; the figure is the median over rounds of
@@ -32,10 +39,28 @@
 #include "esxsim.h"
 #include "snapbroker/snapbroker.h"
 
-enum { T_RAW, T_SB, T_SB0, T_LV, T_RAWP, NT };
-static const char *const tname[NT] = { "raw SOAP client", "snapbroker API",
-                                       "snapbroker API, cache_ms = 0", "libvirt ESX driver",
-                                       "raw SOAP client via proxy" };
+enum { T_RAW, T_SB, T_SB0, T_LV, T_RAWP, T_RAWVD, T_RAWV, NT };
+static const char *const tname[NT] = {
+    "raw SOAP client", "snapbroker API", "snapbroker API, cache_ms = 0", "libvirt ESX driver",
+    "raw SOAP client via proxy",
+    "diagnostic: raw client, polls read the VM with its configuration",
+    "diagnostic: raw client, polls read the VM, its configuration's version only"
+};
+
+/* The VM properties the esx plugin's polls read (plugins/esx/vm.c): with
+ * the configuration, and with only its version. */
+#define VM_PATHS_STATE                                                                     \
+    "<pathSet>name</pathSet><pathSet>config.changeVersion</pathSet>"                       \
+    "<pathSet>runtime.powerState</pathSet><pathSet>runtime.consolidationNeeded</pathSet>"  \
+    "<pathSet>guest.toolsRunningStatus</pathSet><pathSet>snapshot</pathSet>"
+#define VM_PATHS_CONF                                                                      \
+    "<pathSet>config.uuid</pathSet><pathSet>config.instanceUuid</pathSet>"                 \
+    "<pathSet>config.template</pathSet><pathSet>config.hardware.memoryMB</pathSet>"        \
+    "<pathSet>config.hardware.numCPU</pathSet><pathSet>config.hardware.device</pathSet>"
+static const char poll_vm_devices[] = "<propSet><type>VirtualMachine</type><all>false</all>"
+    VM_PATHS_STATE VM_PATHS_CONF "</propSet>";
+static const char poll_vm_light[] =
+    "<propSet><type>VirtualMachine</type><all>false</all>" VM_PATHS_STATE "</propSet>";
 
 struct target {
     int on;
@@ -59,7 +84,7 @@ static void sb_roundtrip(struct target *t, const char *name)
 
 static void roundtrip(int k, struct target *t, const char *name)
 {
-    if (k == T_RAW || k == T_RAWP)
+    if (k == T_RAW || k == T_RAWP || k == T_RAWVD || k == T_RAWV)
         esx_raw_roundtrip(t->raw, name);
     else if (k == T_LV)
         esx_lv_roundtrip(t->lv, name);
@@ -150,12 +175,14 @@ int main(int argc, char **argv)
     if (sb_broker_new(&broker, NULL) != 0 || sb_connect(&t[T_SB].sb, broker, "sim", 0) != 0 ||
         sb_connect(&t[T_SB0].sb, broker, "sim0", 0) != 0)
         bench_die("snapbroker: %s", sb_error_last()->message);
-    t[T_RAW].raw = esx_raw_open(sim.url, "root", "secret", t[T_RAW].moref);
+    t[T_RAW].raw = esx_raw_open(sim.url, "root", "secret", t[T_RAW].moref, NULL);
+    t[T_RAWVD].raw = esx_raw_open(sim.url, "root", "secret", t[T_RAWVD].moref, poll_vm_devices);
+    t[T_RAWV].raw = esx_raw_open(sim.url, "root", "secret", t[T_RAWV].moref, poll_vm_light);
     const char *hp = strstr(sim.libvirt_url, "://");
     snprintf(lv_uri, sizeof(lv_uri), "esx://root@%.*s/?transport=http",
              hp ? (int)strcspn(hp + 3, "/") : 0, hp ? hp + 3 : "");
     snprintf(proxy_sdk, sizeof(proxy_sdk), "%s", sim.libvirt_url);
-    t[T_RAWP].raw = esx_raw_open(proxy_sdk, "root", "secret", t[T_RAWP].moref);
+    t[T_RAWP].raw = esx_raw_open(proxy_sdk, "root", "secret", t[T_RAWP].moref, NULL);
     t[T_LV].lv = esx_lv_open(lv_uri, t[T_LV].vm);
     for (int k = 0; k < NT; k++)
         t[k].on = (k != T_LV || t[T_LV].lv != NULL) && (only < 0 || only == k);
