@@ -160,6 +160,15 @@ typedef struct esx_conf {
     /* the device list as the answer carried it, not read yet (props.c):
      * esx_conf_disks reads it into disks on first use */
     char *devices_text;
+    /* a VM's own configuration: its reference value and
+     * config.changeVersion (NULL when the host reports none); NULL for
+     * the configuration a snapshot kept */
+    char *vm;
+    char *change_version;
+    /* the read left the configuration out (a task's poll, task.c): only
+     * vm and change_version are set; esx_conf_disks completes it from the
+     * configuration kept for this version, or reads it */
+    int unread;
 } esx_conf;
 
 void esx_conf_clear(esx_conf *c);
@@ -278,6 +287,11 @@ struct sb_conn {
     size_t snapconf_next;
     esx_xml_memo last_xml;
     esx_conf devices_memo;   /* the device list read last (devices_text) and its disks */
+    char *memo_vm, *memo_cv; /* the VM and config.changeVersion the memo is known to
+                                be the configuration of (its uuids, memory, vCPUs
+                                and disks; NULL: not known) */
+    int light_polls;         /* task polls leave the configuration out: the last task
+                                kept the VM's config.changeVersion (task.c) */
 
     /* the last SOAP fault: its detail type ("ManagedObjectNotFound") and
      * faultstring, "" when the last call had none */
@@ -394,9 +408,16 @@ int esx_vm_lookup(esx_conn *c, const char *domain, esx_ref *out);
 
 /* ---- reading a VM (vm.c) -------------------------------------------------------- */
 
-/* The <propSet> for a VM read (what esx_vm_from_obj understands). */
-void esx_vm_propset(esx_buf *b);
-int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out);
+/* The <propSet> for a VM read (what esx_vm_from_obj understands); with
+ * conf 0 it leaves out the configuration but its version (the device
+ * list is most of the answer). */
+void esx_vm_propset(esx_buf *b, int conf);
+/* A VM read from a result; light: the read's propSet left the
+ * configuration out (esx_conf_disks completes it when needed). */
+int esx_vm_from_obj(esx_conn *c, const esx_obj *o, int light, esx_vm **out);
+/* 1 when the configuration kept from an earlier read is this read's:
+ * same VM, same non-empty config.changeVersion. */
+int esx_conf_known(const esx_conn *c, const esx_vm *vm);
 /* ---- changes other processes made (changes.c) ---- */
 #define ESX_GEN_NONE UINT64_MAX /* unknown: a read kept with it is never used */
 /* The counter lives in state_dir (the plugin's for this host; NULL: none,
@@ -427,7 +448,10 @@ int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode 
 /* The same for a retrieved property whose name starts with "config."; a
  * deferred device list is kept as text for esx_conf_disks. */
 int esx_conf_apply_prop(esx_conn *c, esx_conf *conf, const esx_prop *p);
-/* Make conf->disks valid: read a deferred device list. */
+/* Make conf->disks (and a light read's whole conf) valid: read a
+ * deferred device list, or take a configuration a light read left out
+ * from the kept one when the version is the same, else read it (one round
+ * trip). */
 int esx_conf_disks(esx_conn *c, esx_conf *conf);
 /* The children of a <VirtualDevice> and of its <backing> that the
  * readers below look at (NULL-terminated): answers keep only these. */

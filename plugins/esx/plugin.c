@@ -204,6 +204,8 @@ static void esx_close(sb_conn *c)
     }
     esx_xml_memo_clear(&c->last_xml);
     esx_conf_clear(&c->devices_memo);
+    free(c->memo_vm);
+    free(c->memo_cv);
     esx_ref *refs[] = { &c->root_folder, &c->property_collector, &c->view_manager,
                         &c->session_manager, &c->search_index, &c->scope, &c->view };
     for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++)

@@ -2,7 +2,17 @@
  * trip that reads the task's state, progress, error and result, and, when
  * asked, the VM the task changed: the poll that sees the task end also
  * brings the VM's state after it (no extra round trip).  Progress goes to
- * the broker; a failed task's fault type and message become the error. */
+ * the broker; a failed task's fault type and message become the error.
+ *
+ * The VM's configuration (its device list above all) is most of such a
+ * read.  Once a task left the VM's config.changeVersion where the
+ * configuration the plugin holds was read (the simulator's snapshot
+ * tasks; a power operation), the next polls read only the version of
+ * the configuration: the read then takes the held configuration while
+ * the version is the same, and reads it again when it is needed
+ * otherwise (vm.c).  A host whose tasks move the version (ESXi's snapshot
+ * tasks move the disks to delta files) keeps getting the whole
+ * configuration in the poll, so it needs no round trip of its own. */
 #include "esx.h"
 
 #include <stdio.h>
@@ -30,14 +40,14 @@ static int task_failed(esx_conn *c, const esx_ref *task, const char *what, const
     return rc;
 }
 
-static char *poll_spec(const esx_ref *task, const esx_ref *refresh)
+static char *poll_spec(const esx_ref *task, const esx_ref *refresh, int light)
 {
     esx_buf b = { 0 };
     eb_adds(&b, "<propSet><type>Task</type><all>false</all><pathSet>info.state</pathSet>"
                 "<pathSet>info.error</pathSet><pathSet>info.result</pathSet>"
                 "<pathSet>info.progress</pathSet></propSet>");
     if (refresh)
-        esx_vm_propset(&b);
+        esx_vm_propset(&b, !light);
     eb_adds(&b, "<objectSet>");
     eb_ref(&b, "obj", task->type, task->value);
     eb_adds(&b, "</objectSet>");
@@ -59,7 +69,8 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
      * simulator) have ended by then, and the VM's state after them comes
      * in the same round trip.  A task still running is polled alone; the
      * VM is then left for the next caller to read. */
-    char *spec = poll_spec(task, refresh), *task_only = NULL;
+    int light = c->light_polls;
+    char *spec = poll_spec(task, refresh, light), *task_only = NULL;
 
     if (vm_out)
         *vm_out = NULL;
@@ -92,7 +103,9 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
                 rc = esx_oom(c);
             const esx_obj *v = refresh ? esx_result_find(&res, refresh) : NULL; /* first poll */
             if (rc == 0 && v && vm_out)
-                rc = esx_vm_from_obj(c, v, vm_out);
+                rc = esx_vm_from_obj(c, v, light, vm_out);
+            if (v) /* the next task's polls: see above */
+                c->light_polls = rc == 0 && vm_out && esx_conf_known(c, *vm_out);
             free(state);
             esx_result_clear(&res);
             if (c->api && last_pct >= 0 && last_pct < 100)
@@ -107,7 +120,7 @@ int esx_task_wait(esx_conn *c, const esx_ref *task, const char *what, const esx_
         }
         /* queued or running */
         if (refresh && !task_only) {
-            if (!(task_only = poll_spec(task, NULL))) {
+            if (!(task_only = poll_spec(task, NULL, 0))) {
                 free(state);
                 esx_result_clear(&res);
                 rc = esx_oom(c);

@@ -5,26 +5,45 @@
  * operation do not each ask again, and no longer than another process of
  * this machine changed nothing on the host (changes.c); every change the
  * plugin makes replaces it with a read taken after the change.  The device list of a
- * read is parsed only when disks are asked for (esx_conf_disks). */
+ * read is parsed only when disks are asked for (esx_conf_disks).
+ *
+ * A task's poll may leave the configuration out but its version
+ * (task.c): the configuration the plugin read last is kept with the VM
+ * and the config.changeVersion it came with, and vSphere moves
+ * changeVersion with every change of the VM's configuration (a
+ * reconfigure by anybody, a revert that restores other hardware, on ESXi
+ * a snapshot moving the disks to delta files).  So a read with the same
+ * VM and changeVersion has the same configuration; a read whose version
+ * moved, or a host that reports none, reads it again when it is needed.
+ * The VM's name is not part of it: every read asks for it. */
 #include "esx.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* Every path a VM read asks for, as one constant <propSet>. */
+/* Every path a VM read asks for, as constant <propSet>s: with the
+ * configuration, and with its version alone.  read_conf_again reads
+ * the rest. */
 #define VM_PATH(p) "<pathSet>" p "</pathSet>"
-static const char vm_propset[] =
-    "<propSet><type>VirtualMachine</type><all>false</all>"
-    VM_PATH("name") VM_PATH("config.uuid") VM_PATH("config.instanceUuid")
-    VM_PATH("config.template") VM_PATH("config.hardware.memoryMB")
-    VM_PATH("config.hardware.numCPU") VM_PATH("config.hardware.device")
-    VM_PATH("runtime.powerState") VM_PATH("runtime.consolidationNeeded")
-    VM_PATH("guest.toolsRunningStatus") VM_PATH("snapshot")
-    "</propSet>";
+#define VM_PATHS_STATE                                                                     \
+    VM_PATH("name") VM_PATH("config.changeVersion") VM_PATH("runtime.powerState")          \
+    VM_PATH("runtime.consolidationNeeded") VM_PATH("guest.toolsRunningStatus")             \
+    VM_PATH("snapshot")
+#define VM_PATHS_CONF                                                                      \
+    VM_PATH("config.uuid") VM_PATH("config.instanceUuid") VM_PATH("config.template")       \
+    VM_PATH("config.hardware.memoryMB") VM_PATH("config.hardware.numCPU")                  \
+    VM_PATH("config.hardware.device")
+static const char vm_propset_full[] = "<propSet><type>VirtualMachine</type><all>false</all>"
+    VM_PATHS_STATE VM_PATHS_CONF "</propSet>";
+static const char vm_propset_light[] = "<propSet><type>VirtualMachine</type><all>false</all>"
+    VM_PATHS_STATE "</propSet>";
 
-void esx_vm_propset(esx_buf *b)
+void esx_vm_propset(esx_buf *b, int conf)
 {
-    eb_add(b, vm_propset, sizeof(vm_propset) - 1);
+    if (conf)
+        eb_add(b, vm_propset_full, sizeof(vm_propset_full) - 1);
+    else
+        eb_add(b, vm_propset_light, sizeof(vm_propset_light) - 1);
 }
 
 /* conf without disks (NULL, 0). */
@@ -46,6 +65,8 @@ void esx_conf_clear(esx_conf *c)
     free(c->instance_uuid);
     disks_free(c);
     free(c->devices_text);
+    free(c->vm);
+    free(c->change_version);
     memset(c, 0, sizeof(*c));
 }
 
@@ -240,6 +261,8 @@ int esx_conf_apply(esx_conn *c, esx_conf *conf, const char *path, const xmlNode 
         return set_text(c, &conf->uuid, val);
     if (strcmp(path, "instanceUuid") == 0)
         return set_text(c, &conf->instance_uuid, val);
+    if (strcmp(path, "changeVersion") == 0)
+        return set_text(c, &conf->change_version, val);
     if (strcmp(path, "hardware.memoryMB") == 0 || strcmp(path, "hardware.numCPU") == 0) {
         if (!(t = ex_text(val)))
             return esx_oom(c);
@@ -287,15 +310,128 @@ static int disks_copy(esx_conf *dst, const esx_conf *src)
     return 0;
 }
 
+static int same_str(const char *a, const char *b)
+{
+    return a && b && strcmp(a, b) == 0;
+}
+
+/* The memo holds the disks of conf's VM at conf's version. */
+static int memo_is(const esx_conn *c, const esx_conf *conf)
+{
+    return conf->change_version && *conf->change_version && same_str(c->memo_vm, conf->vm) &&
+           same_str(c->memo_cv, conf->change_version);
+}
+
+int esx_conf_known(const esx_conn *c, const esx_vm *vm)
+{
+    return vm && memo_is(c, &vm->conf);
+}
+
+/* The memo is the configuration of conf's VM at conf's version: its
+ * disks are conf's already, the rest is taken here (conf without a VM or
+ * a version: not known). */
+static void memo_key(esx_conn *c, const esx_conf *conf)
+{
+    esx_conf *m = &c->devices_memo;
+    free(c->memo_vm);
+    free(c->memo_cv);
+    c->memo_vm = c->memo_cv = NULL;
+    if (!conf || !conf->vm || !conf->change_version || !*conf->change_version)
+        return;
+    free(m->uuid);
+    free(m->instance_uuid);
+    m->uuid = esx_strdup(conf->uuid);
+    m->instance_uuid = esx_strdup(conf->instance_uuid);
+    m->memory_mb = conf->memory_mb;
+    m->ncpus = conf->ncpus;
+    if ((conf->uuid && !m->uuid) || (conf->instance_uuid && !m->instance_uuid))
+        return; /* only a memo */
+    if (!(c->memo_vm = strdup(conf->vm)) || !(c->memo_cv = strdup(conf->change_version))) {
+        free(c->memo_vm);
+        c->memo_vm = NULL;
+    }
+}
+
+/* A light read's configuration from the memo (memo_is). */
+static int conf_from_memo(esx_conn *c, esx_conf *conf)
+{
+    const esx_conf *m = &c->devices_memo;
+    free(conf->uuid);
+    free(conf->instance_uuid);
+    conf->uuid = esx_strdup(m->uuid);
+    conf->instance_uuid = esx_strdup(m->instance_uuid);
+    conf->memory_mb = m->memory_mb;
+    conf->ncpus = m->ncpus;
+    if ((m->uuid && !conf->uuid) || (m->instance_uuid && !conf->instance_uuid) ||
+        disks_copy(conf, m) < 0)
+        return esx_oom(c);
+    conf->unread = 0;
+    return 0;
+}
+
+/* The configuration of a VM whose read left it out, read again (with
+ * the version it is of). */
+static int read_conf_again(esx_conn *c, esx_conf *conf)
+{
+    static const char spec_head[] =
+        "<propSet><type>VirtualMachine</type><all>false</all>" VM_PATH("config.uuid")
+        VM_PATH("config.instanceUuid") VM_PATH("config.hardware.memoryMB")
+        VM_PATH("config.hardware.numCPU") VM_PATH("config.changeVersion")
+        VM_PATH("config.hardware.device") "</propSet><objectSet>";
+    esx_buf spec = { 0 };
+    esx_result res;
+    int rc;
+
+    eb_add(&spec, spec_head, sizeof(spec_head) - 1);
+    eb_ref(&spec, "obj", "VirtualMachine", conf->vm);
+    eb_adds(&spec, "</objectSet>");
+    char *sp = eb_steal(&spec);
+    if (!sp)
+        return esx_oom(c);
+    rc = esx_retrieve(c, sp, &res);
+    free(sp);
+    if (rc < 0)
+        return esx_fault_is(c, "ManagedObjectNotFound")
+                   ? esx_error(c, SB_ERR_NO_DOMAIN, "esx: VM %s is gone from %s", conf->vm,
+                               c->display)
+                   : rc;
+    esx_ref ref = { .type = (char *)"VirtualMachine", .value = conf->vm };
+    const esx_obj *o = esx_result_find(&res, &ref);
+    if (!o) {
+        esx_result_clear(&res);
+        return esx_error(c, SB_ERR_NO_DOMAIN, "esx: VM %s is gone from %s", conf->vm,
+                         c->display);
+    }
+    /* what the answer leaves out is absent now (an empty device list) */
+    disks_free(conf);
+    free(conf->devices_text);
+    conf->devices_text = NULL;
+    free(conf->change_version);
+    conf->change_version = NULL;
+    for (size_t i = 0; i < o->nprops && rc == 0; i++)
+        rc = esx_conf_apply_prop(c, conf, &o->props[i]);
+    esx_result_clear(&res);
+    if (rc == 0)
+        conf->unread = 0;
+    return rc;
+}
+
 /* The device list read last is kept with its disks: a VM's devices
  * rarely change between two reads (a snapshot round trip on ESXi moves
  * the disks to delta files and back), and the same text gives the same
- * disks without parsing it again. */
+ * disks without parsing it again.  A read without the configuration
+ * takes the kept one when it is of the same VM and version. */
 int esx_conf_disks(esx_conn *c, esx_conf *conf)
 {
     esx_conf *memo = &c->devices_memo;
     int rc;
 
+    if (conf->unread) {
+        if (memo_is(c, conf))
+            return conf_from_memo(c, conf);
+        if ((rc = read_conf_again(c, conf)) < 0)
+            return rc;
+    }
     if (!conf->devices_text)
         return 0;
     if (memo->devices_text && strcmp(memo->devices_text, conf->devices_text) == 0) {
@@ -303,6 +439,8 @@ int esx_conf_disks(esx_conn *c, esx_conf *conf)
             return esx_oom(c);
         free(conf->devices_text);
         conf->devices_text = NULL;
+        if (conf->vm) /* a snapshot's list names no VM: the key stays */
+            memo_key(c, conf);
         return 0;
     }
     char *text = conf->devices_text;
@@ -322,6 +460,7 @@ int esx_conf_disks(esx_conn *c, esx_conf *conf)
     memo->devices_text = text;
     if (disks_copy(memo, conf) < 0)
         esx_conf_clear(memo); /* only a memo */
+    memo_key(c, memo->devices_text ? conf : NULL);
     return 0;
 }
 
@@ -396,16 +535,18 @@ long esx_tree_find(const esx_tree *t, const char *name)
 
 /* ---- the read ---- */
 
-int esx_vm_from_obj(esx_conn *c, const esx_obj *o, esx_vm **out)
+int esx_vm_from_obj(esx_conn *c, const esx_obj *o, int light, esx_vm **out)
 {
     esx_vm *vm = calloc(1, sizeof(*vm));
     int rc = 0;
 
     *out = NULL;
-    if (!vm || esx_ref_set(&vm->ref, o->ref.type, o->ref.value) < 0) {
-        free(vm);
+    if (!vm || esx_ref_set(&vm->ref, o->ref.type, o->ref.value) < 0 ||
+        !(vm->conf.vm = strdup(o->ref.value))) {
+        esx_vm_free(vm);
         return esx_oom(c);
     }
+    vm->conf.unread = light;
     vm->tree.current_idx = -1;
     vm->changes = ESX_GEN_NONE; /* the caller says when it was taken */
     for (size_t i = 0; i < o->nprops && rc == 0; i++) {
@@ -442,7 +583,7 @@ static int read_vm(esx_conn *c, const esx_ref *ref, esx_vm **out)
     int rc;
 
     *out = NULL;
-    esx_vm_propset(&spec);
+    esx_vm_propset(&spec, 1);
     eb_adds(&spec, "<objectSet>");
     eb_ref(&spec, "obj", ref->type, ref->value);
     eb_adds(&spec, "</objectSet>");
@@ -457,7 +598,7 @@ static int read_vm(esx_conn *c, const esx_ref *ref, esx_vm **out)
     if (!o)
         rc = esx_error(c, SB_ERR_NO_DOMAIN, "esx: VM %s is gone from %s", ref->value, c->display);
     else
-        rc = esx_vm_from_obj(c, o, out);
+        rc = esx_vm_from_obj(c, o, 0, out);
     esx_result_clear(&res);
     return rc;
 }

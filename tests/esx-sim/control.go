@@ -13,6 +13,10 @@ package main
 //	/esxsim/vm/power?vm=MOREF&state=on|off|suspended
 //	/esxsim/vm/tools?vm=MOREF&running=1|0
 //	/esxsim/vm/destroy?vm=MOREF
+//	/esxsim/vm/adddisk?vm=MOREF[&mode=MODE]
+//	    another client adds a SCSI disk (mode persistent unless given):
+//	    the VM's configuration changes, and with it config.changeVersion
+//	    (config_version.go)
 //	/esxsim/vm/consolidation?vm=MOREF&needed=1|0
 //	    what runtime.consolidationNeeded reports (the simulator never
 //	    needs a consolidation by itself)
@@ -67,6 +71,8 @@ func (st *simState) control(w http.ResponseWriter, r *http.Request) {
 		err = setConsolidation(vmRef(q.Get("vm")), q.Get("needed") == "1")
 	case "vm/destroy":
 		err = st.destroy(ctx, vmRef(q.Get("vm")))
+	case "vm/adddisk":
+		err = st.addDisk(ctx, vmRef(q.Get("vm")), q.Get("mode"))
 	case "fault":
 		polls, _ := strconv.Atoi(q.Get("polls"))
 		f := &fault{method: q.Get("method"), match: q.Get("match"), action: q.Get("action"), polls: polls,
@@ -250,6 +256,7 @@ func (st *simState) createVM(ctx context.Context, name, folder, dcName, hostName
 		return "", err
 	}
 	ref := info.Result.(types.ManagedObjectReference)
+	moveConfigVersion(ref)
 	if tools {
 		setTools(ref, true)
 	}
@@ -294,6 +301,43 @@ func (st *simState) power(ctx context.Context, ref types.ManagedObjectReference,
 		return err
 	}
 	return task.Wait(ctx)
+}
+
+// addDisk reconfigures the VM with one more disk on its SCSI controller
+// (through the in-process client, which the SOAP middleware does not
+// see: the version moves here).
+func (st *simState) addDisk(ctx context.Context, ref types.ManagedObjectReference, mode string) error {
+	if mode == "" {
+		mode = string(types.VirtualDiskModePersistent)
+	}
+	vm := object.NewVirtualMachine(st.client, ref)
+	devices, err := vm.Device(ctx)
+	if err != nil {
+		return err
+	}
+	ctrl, err := devices.FindDiskController("scsi")
+	if err != nil {
+		return err
+	}
+	disk := devices.CreateDisk(ctrl, types.ManagedObjectReference{}, "")
+	disk.CapacityInKB = 4096
+	backing := disk.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
+	backing.DiskMode = mode
+	backing.FileName = "[LocalDS_0]"
+	backing.Datastore = nil
+	task, err := vm.Reconfigure(ctx, types.VirtualMachineConfigSpec{DeviceChange: []types.BaseVirtualDeviceConfigSpec{
+		&types.VirtualDeviceConfigSpec{Operation: types.VirtualDeviceConfigSpecOperationAdd,
+			FileOperation: types.VirtualDeviceConfigSpecFileOperationCreate, Device: disk}}})
+	if err != nil {
+		return err
+	}
+	if err = task.Wait(ctx); err != nil {
+		return err
+	}
+	if !moveConfigVersion(ref) {
+		return fmt.Errorf("no VM %q", ref.Value)
+	}
+	return nil
 }
 
 func (st *simState) destroy(ctx context.Context, ref types.ManagedObjectReference) error {

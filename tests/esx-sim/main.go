@@ -68,8 +68,9 @@ func main() {
 	if err != nil {
 		fail("in-process client: %v", err)
 	}
-	if *tools {
-		for _, ref := range simulator.Map.All("VirtualMachine") {
+	for _, ref := range simulator.Map.All("VirtualMachine") {
+		moveConfigVersion(ref.Reference()) // config_version.go
+		if *tools {
 			setTools(ref.Reference(), true)
 		}
 	}

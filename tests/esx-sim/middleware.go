@@ -113,7 +113,30 @@ func (st *simState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	// what vSphere does to a VM's configuration and the simulator does
+	// not (config_version.go): a revert restores the snapshot's hardware
+	// (the simulator's revert then succeeds: the snapshot exists), and a
+	// reconfigure moves the configuration's version
+	if method == "RevertToSnapshot_Task" {
+		if ref, ok := thisRef(body); ok {
+			restoreHardware(ref)
+		}
+	}
 	st.inner.ServeHTTP(w, r)
+	if method == "ReconfigVM_Task" {
+		if ref, ok := thisRef(body); ok {
+			moveConfigVersion(ref)
+		}
+	}
+}
+
+// thisRef is the object a request is about (its _this).
+func thisRef(body []byte) (types.ManagedObjectReference, bool) {
+	m := thisRe.FindSubmatch(body)
+	if m == nil {
+		return types.ManagedObjectReference{}, false
+	}
+	return types.ManagedObjectReference{Type: string(m[1]), Value: string(m[2])}, true
 }
 
 // drop closes the connection without an answer: what a client sees when

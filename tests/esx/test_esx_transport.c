@@ -278,6 +278,10 @@ static void round_trips(void **state)
     /* 3 polls, nothing else: the new snapshot's configuration is what the
      * create's last poll read */
     assert_int_equal(esxsim_count(reqs, "RetrievePropertiesEx"), 3);
+    /* and none asked for the device list: the simulator's snapshot tasks
+     * leave config.changeVersion where the plugin's list was read */
+    assert_int_equal(requests_with(reqs, "RetrievePropertiesEx", "config.hardware.device", NULL),
+                     0);
     free(reqs);
 
     /* listing, current, parent and XML: no round trip on a kept read */
@@ -348,6 +352,60 @@ static void kept_read_sees_other_process(void **state)
     free(cur);
 }
 
+static int domain_has_disk(const char *target)
+{
+    char *xml = NULL, needle[64];
+    if (sb_domain_get_xml(&xml, fx.c, fx.vm, 0) != 0)
+        fail_msg("domain xml: %s", sb_error_last()->message);
+    snprintf(needle, sizeof(needle), "<target dev='%s'", target);
+    int has = strstr(xml, needle) != NULL;
+    free(xml);
+    return has;
+}
+
+/* Task polls leave the device list out while the VM's
+ * config.changeVersion stays where the plugin's list was read (vm.c,
+ * task.c).  A disk another client adds between two operations, and a
+ * revert that restores other hardware, move the version, and the domain
+ * XML after the next task shows the VM as it is (a plugin that kept its
+ * list regardless would show the old disks).  The simulator keeps no
+ * version and restores no hardware on a revert: esxsim does both, as
+ * vSphere does (tests/esx-sim/config_version.go). */
+static void devices_follow_config_version(void **state)
+{
+    (void)state;
+    if (connect_with(NULL, "user = \"root\"; password = \"secret\"; cache_ms = 600000;") != 0)
+        fail_msg("connect: %s", sb_error_last()->message);
+    create_ok("one", NULL, 0);
+    assert_true(domain_has_disk("sda"));
+    assert_false(domain_has_disk("sdb"));
+
+    char *r = esxsim_ctl(&fx.sim, "vm/adddisk?vm=%s", fx.moref);
+    assert_non_null(r);
+    free(r);
+    create_ok("two", NULL, 0);
+    assert_true(domain_has_disk("sdb")); /* another client's disk */
+
+    /* the same hardware: the version stays, the next polls are light */
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "two", 0), 0);
+    assert_true(domain_has_disk("sdb"));
+    free(requests());
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "one", 0), 0);
+    char *reqs = requests();
+    assert_int_equal(requests_with(reqs, "RetrievePropertiesEx", "config.hardware.device", NULL),
+                     0);
+    free(reqs);
+    assert_false(domain_has_disk("sdb")); /* the revert restored one disk */
+    assert_true(domain_has_disk("sda"));
+    reqs = requests(); /* read again once: the version moved */
+    assert_int_equal(requests_with(reqs, "RetrievePropertiesEx", "config.hardware.device", NULL),
+                     1);
+    free(reqs);
+
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "two", 0), 0);
+    assert_true(domain_has_disk("sdb"));
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, vm_setup, vm_teardown)
 
 int main(void)
@@ -365,6 +423,7 @@ int main(void)
         T(empty_reply),
         T(round_trips),
         T(kept_read_sees_other_process),
+        T(devices_follow_config_version),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

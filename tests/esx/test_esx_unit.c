@@ -350,7 +350,7 @@ static void device_lists_read_when_needed(void **state)
     assert_int_equal(esx_result_take_page(&c, &r, doc, resp, &token), 0);
     assert_null(token);
     assert_int_equal(r.nobjs, 1);
-    assert_int_equal(esx_vm_from_obj(&c, &r.objs[0], &vm), 0);
+    assert_int_equal(esx_vm_from_obj(&c, &r.objs[0], 0, &vm), 0);
     esx_result_clear(&r); /* the VM keeps its own copy */
     assert_string_equal(vm->conf.name, "web");
     assert_int_equal(vm->conf.ndisks, 0);
@@ -386,7 +386,64 @@ static void device_lists_read_when_needed(void **state)
     assert_non_null(strstr(c.err_msg, "not well-formed"));
     esx_vm_free(vm);
     esx_conf_clear(&c.devices_memo);
+    free(c.memo_vm);
+    free(c.memo_cv);
     eb_free(&b);
+    ex_parser_free(&c.parser);
+}
+
+/* A read that left the VM's configuration out (a task's poll) takes the
+ * configuration kept from an earlier read only when that one is of the
+ * same VM and the same config.changeVersion; another version, a host
+ * that reports none, or another VM: the configuration is read again
+ * (here, with no host to answer, the read fails, which shows it was
+ * tried and the kept one not taken). */
+static void kept_configuration_by_version(void **state)
+{
+    char display[] = "test", url[] = "http://unit.invalid/sdk";
+    char pc_type[] = "PropertyCollector", pc_value[] = "pc";
+    esx_conn c = { .display = display, .url = url };
+    (void)state;
+
+    c.property_collector.type = pc_type;
+    c.property_collector.value = pc_value;
+    c.devices_memo.uuid = strdup("bios-uuid");
+    c.devices_memo.memory_mb = 64;
+    c.devices_memo.ncpus = 2;
+    c.devices_memo.disks = calloc(2, sizeof(esx_disk));
+    c.devices_memo.ndisks = 1;
+    c.devices_memo.disks[0].file = strdup("[ds] a.vmdk");
+    snprintf(c.devices_memo.disks[0].target, sizeof(c.devices_memo.disks[0].target), "sda");
+    c.memo_vm = strdup("vm-7");
+    c.memo_cv = strdup("5");
+
+    esx_conf light = { .vm = strdup("vm-7"), .change_version = strdup("5"), .unread = 1 };
+    assert_int_equal(esx_conf_disks(&c, &light), 0);
+    assert_int_equal(light.unread, 0);
+    assert_string_equal(light.uuid, "bios-uuid");
+    assert_int_equal(light.memory_mb, 64);
+    assert_int_equal(light.ncpus, 2);
+    assert_int_equal(light.ndisks, 1);
+    assert_string_equal(light.disks[0].file, "[ds] a.vmdk");
+    assert_string_equal(light.disks[0].target, "sda");
+    esx_conf_clear(&light);
+
+    static const char *const other[][2] = { { "vm-7", "6" }, { "vm-7", NULL }, { "vm-7", "" },
+                                            { "vm-8", "5" } };
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        esx_conf conf = { .vm = strdup(other[i][0]), .unread = 1 };
+        conf.change_version = other[i][1] ? strdup(other[i][1]) : NULL;
+        c.err_msg[0] = '\0';
+        assert_true(esx_conf_disks(&c, &conf) < 0);
+        assert_non_null(strstr(c.err_msg, "no answer from http://unit.invalid/sdk"));
+        assert_int_equal(conf.unread, 1);
+        assert_int_equal(conf.ndisks, 0);
+        assert_null(conf.uuid);
+        esx_conf_clear(&conf);
+    }
+    esx_conf_clear(&c.devices_memo);
+    free(c.memo_vm);
+    free(c.memo_cv);
     ex_parser_free(&c.parser);
 }
 
@@ -579,6 +636,7 @@ int main(void)
         cmocka_unit_test(answers_keep_device_fields),
         cmocka_unit_test(device_lists_read_when_needed),
         cmocka_unit_test(device_lists_left_in_place),
+        cmocka_unit_test(kept_configuration_by_version),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
