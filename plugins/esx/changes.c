@@ -8,6 +8,15 @@
  * it was just before the read was taken.  Changes other vSphere clients
  * make are seen once the read is older than cache_ms (docs/esx.md).
  *
+ * The counter is read at every use of a kept read, several times per
+ * broker operation; opening, locking, reading and closing the file each
+ * time cost more than the rest of such a callback.  So the file is mapped
+ * once it exists, and a read is one load from the mapping.  Adding one
+ * still takes the file's lock (LOCK_EX), which excludes the other adders,
+ * also those of a plugin that reads and writes the file with pread and
+ * pwrite; a reader never creates the file (a read-only command leaves no
+ * state behind).
+ *
  * vSphere lets a VM's snapshots share a name; the plugin does not (names
  * are unique, as the broker's callers expect), and checks before it asks.
  * Two processes creating one name at once would both pass that check: a
@@ -21,10 +30,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+void esx_changes_end(esx_conn *c)
+{
+    if (c->changes_map) {
+        munmap(c->changes_map, sizeof(*c->changes_map));
+        close(c->changes_fd);
+    }
+    c->changes_map = NULL;
+}
 
 int esx_changes_init(esx_conn *c, const char *state_dir)
 {
+    esx_changes_end(c);
     free(c->changes_path);
     c->changes_path = NULL;
     if (!state_dir || !*state_dir)
@@ -65,14 +86,58 @@ static uint64_t counter(esx_conn *c, int op)
     return v;
 }
 
+/* Map the counter file; create: make it first when it is not there.
+ * -1 when it is not there, has not its 8 bytes yet, or cannot be mapped
+ * (the caller then reads or adds with counter()). */
+static int map_counter(esx_conn *c, int create)
+{
+    struct stat st;
+    int fd, ok;
+
+    if (c->changes_map)
+        return 0;
+    fd = open(c->changes_path, O_RDWR | O_CLOEXEC | (create ? O_CREAT : 0), 0600);
+    if (fd < 0)
+        return -1;
+    ok = fstat(fd, &st) == 0 && st.st_size >= (off_t)sizeof(uint64_t);
+    if (!ok && create && flock(fd, LOCK_EX) == 0) {
+        /* made just now, here or by another adder: its 8 bytes, 0 (no
+         * change yet), under the adders' lock */
+        ok = fstat(fd, &st) == 0 && (st.st_size >= (off_t)sizeof(uint64_t) ||
+                                     ftruncate(fd, sizeof(uint64_t)) == 0);
+        flock(fd, LOCK_UN);
+    }
+    void *m = ok ? mmap(NULL, sizeof(uint64_t), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                 : MAP_FAILED;
+    if (m == MAP_FAILED) {
+        close(fd);
+        return -1;
+    }
+    c->changes_map = m;
+    c->changes_fd = fd;
+    return 0;
+}
+
 uint64_t esx_changes_now(esx_conn *c)
 {
+    if (!c->changes_path)
+        return 0;
+    if (map_counter(c, 0) == 0)
+        return __atomic_load_n(c->changes_map, __ATOMIC_ACQUIRE);
     return counter(c, LOCK_SH);
 }
 
 uint64_t esx_changes_add(esx_conn *c)
 {
-    return counter(c, LOCK_EX);
+    if (!c->changes_path)
+        return 0;
+    if (map_counter(c, 1) < 0 || flock(c->changes_fd, LOCK_EX) < 0)
+        return counter(c, LOCK_EX);
+    uint64_t v = __atomic_load_n(c->changes_map, __ATOMIC_ACQUIRE);
+    v = v + 1 == ESX_GEN_NONE ? 1 : v + 1;
+    __atomic_store_n(c->changes_map, v, __ATOMIC_RELEASE);
+    flock(c->changes_fd, LOCK_UN);
+    return v;
 }
 
 int esx_vm_lock(esx_conn *c, const char *moref)

@@ -256,6 +256,8 @@ struct sb_conn {
     long task_timeout_ms;    /* one vSphere task */
     long cache_ms;           /* reuse a VM read this long (0: never) */
     char *changes_path;      /* the change counter of this host (changes.c), or NULL */
+    uint64_t *changes_map;   /* the counter file mapped, once it exists (or NULL) */
+    int changes_fd;          /* its descriptor while mapped: adders lock it */
 
     /* transport (soap.c) */
     void *curl;              /* CURL * */
@@ -423,6 +425,7 @@ int esx_conf_known(const esx_conn *c, const esx_vm *vm);
 /* The counter lives in state_dir (the plugin's for this host; NULL: none,
  * a kept read then lasts cache_ms). */
 int esx_changes_init(esx_conn *c, const char *state_dir);
+void esx_changes_end(esx_conn *c); /* unmap the counter; init may follow */
 /* The counter now; after a task on the host, one added (the new value). */
 uint64_t esx_changes_now(esx_conn *c);
 uint64_t esx_changes_add(esx_conn *c);

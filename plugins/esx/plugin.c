@@ -215,6 +215,7 @@ static void esx_close(sb_conn *c)
         free(c->password);
     }
     free(c->user);
+    esx_changes_end(c);
     free(c->changes_path);
     free(c->url);
     free(c->display);

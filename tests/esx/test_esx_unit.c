@@ -1,7 +1,8 @@
 /* The esx plugin's parsers on their own (no simulator, no broker): the
  * URI, libvirt-style auth files, thumbprints, xsd:dateTime, disk names
- * and modes from a device list, the snapshot tree, fault classes and
- * XML escaping. */
+ * and modes from a device list, the snapshot tree, fault classes, XML
+ * escaping, which kept configuration a read may take, and the change
+ * counter's file. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -447,6 +450,49 @@ static void kept_configuration_by_version(void **state)
     ex_parser_free(&c.parser);
 }
 
+/* The change counter (changes.c) is read through a mapping of its file:
+ * a read makes no file, an add made by another connection shows at once,
+ * and so does one written with pwrite under the file's lock (as a plugin
+ * that does not map the file writes it). */
+static void change_counter(void **state)
+{
+    const char *tmp = getenv("TMPDIR");
+    char dir[512], path[600];
+    esx_conn a = { 0 }, b = { 0 };
+    (void)state;
+
+    snprintf(dir, sizeof(dir), "%s/esx-unit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/changes", dir);
+    assert_int_equal(esx_changes_init(&a, dir), 0);
+    assert_int_equal(esx_changes_init(&b, dir), 0);
+    assert_int_equal(esx_changes_now(&a), 0);
+    assert_int_equal(access(path, F_OK), -1); /* a read makes no file */
+    assert_int_equal(esx_changes_add(&a), 1);
+    assert_int_equal(esx_changes_now(&b), 1);
+    assert_non_null(a.changes_map);
+    assert_non_null(b.changes_map);
+    assert_int_equal(esx_changes_add(&b), 2);
+    assert_int_equal(esx_changes_now(&a), 2);
+
+    int fd = open(path, O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX), 0);
+    uint64_t v = 41;
+    assert_int_equal(pwrite(fd, &v, sizeof(v), 0), (ssize_t)sizeof(v));
+    close(fd);
+    assert_int_equal(esx_changes_now(&a), 41);
+    assert_int_equal(esx_changes_add(&b), 42);
+    assert_int_equal(esx_changes_now(&a), 42);
+
+    esx_changes_end(&a);
+    esx_changes_end(&b);
+    free(a.changes_path);
+    free(b.changes_path);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* Answers the scan cannot follow are parsed whole. */
 static void device_lists_left_in_place(void **state)
 {
@@ -637,6 +683,7 @@ int main(void)
         cmocka_unit_test(device_lists_read_when_needed),
         cmocka_unit_test(device_lists_left_in_place),
         cmocka_unit_test(kept_configuration_by_version),
+        cmocka_unit_test(change_counter),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
