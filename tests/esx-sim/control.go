@@ -35,7 +35,8 @@ package main
 //	/esxsim/restore       the host is back; armed faults are dropped
 //	/esxsim/requests      the SOAP requests so far, each "METHOD<TAB>BODY",
 //	                      separated by a line "----" (passwords redacted);
-//	                      ?clear=1 empties the log after answering
+//	                      ?clear=1 empties the log after answering; empty
+//	                      when esxsim runs with -log=false
 
 import (
 	"context"

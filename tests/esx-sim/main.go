@@ -50,6 +50,8 @@ func main() {
 	autostart := flag.Bool("autostart", true, "power the model VMs on")
 	libvirtFix := flag.Bool("libvirt-fix", false, "also serve through the proxy libvirt needs")
 	stdin := flag.Bool("stdin", false, "exit when standard input reaches end of file")
+	logRequests := flag.Bool("log", true, "keep the log of SOAP requests (control.go's "+
+		"requests; a benchmark turns it off: it costs every request a copy and a regexp)")
 	flag.Parse()
 
 	m := simulator.ESX()
@@ -91,6 +93,7 @@ func main() {
 	s := m.Service.NewServer()
 	defer s.Close()
 	state := newSimState(client, s.Config.Handler)
+	state.logging = *logRequests
 	s.Config.Handler = state
 
 	sdk := *s.URL

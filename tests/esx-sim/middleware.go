@@ -35,6 +35,7 @@ type simState struct {
 	client *vim25.Client
 	inner  http.Handler
 
+	logging  bool // keep the request log (off for benchmarks: -log=false)
 	mu       sync.Mutex
 	requests []string
 	faults   []*fault
@@ -84,7 +85,9 @@ func (st *simState) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie("vmware_soap_session"); err == nil {
 		st.sessions[strings.Trim(ck.Value, `"`)] = true
 	}
-	st.requests = append(st.requests, method+"\t"+string(passwordRe.ReplaceAll(body, []byte("${1}(redacted)${2}"))))
+	if st.logging {
+		st.requests = append(st.requests, method+"\t"+string(passwordRe.ReplaceAll(body, []byte("${1}(redacted)${2}"))))
+	}
 	gone := st.gone
 	var f *fault
 	for i, x := range st.faults {
