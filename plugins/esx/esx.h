@@ -338,6 +338,17 @@ int esx_transport_headers(esx_conn *c);
  * session is logged in again once, transparently. */
 int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
              xmlDoc **doc, xmlNode **resp);
+/* A call whose answer is one managed object reference (the *_Task
+ * methods): *out gets it.  An answer in the plain shape a host sends
+ * (<METHODResponse xmlns="urn:vim25"><returnval type="T">V</returnval>
+ * </METHODResponse>) is scanned (ex_scan_ref), not parsed: building a
+ * document costs more than the rest of such a call; any other answer
+ * (a fault, prefixes, references in the value) is read as esx_call does. */
+int esx_call_ref(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
+                 esx_ref *out);
+/* The scan: 1 and *out set, 0 when the answer is not in that shape, -1
+ * out of memory. */
+int ex_scan_ref(const char *answer, size_t len, const char *method, esx_ref *out);
 /* 1 when the last call failed with this fault type. */
 int esx_fault_is(const esx_conn *c, const char *type);
 

@@ -6,6 +6,7 @@
 #include "esx.h"
 #include "esx_tls.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,9 +114,11 @@ static int transport_error(esx_conn *c, const char *method, CURLcode cc, const c
 }
 
 /* POST one envelope; *doc gets the parsed answer, with its device lists
- * set aside into defer (when not NULL). */
+ * set aside into defer (when not NULL).  scan (may be NULL): an answer
+ * that is one reference in the plain shape (ex_scan_ref) goes there
+ * instead, *doc NULL. */
 static int post(esx_conn *c, const char *method, const char *body, esx_texts *defer,
-                xmlDoc **doc, long *status)
+                esx_ref *scan, xmlDoc **doc, long *status)
 {
     esx_buf in = { 0 };
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -134,6 +137,13 @@ static int post(esx_conn *c, const char *method, const char *body, esx_texts *de
         return transport_error(c, method, cc, errbuf);
     }
     curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+    if (scan && *status == 200 && !in.oom && in.p) {
+        int found = ex_scan_ref(in.p, in.len, method, scan);
+        if (found) {
+            eb_free(&in);
+            return found < 0 ? esx_oom(c) : 0;
+        }
+    }
     if (in.oom || (defer && ex_defer_devices(&in, defer) < 0)) {
         eb_free(&in);
         return esx_oom(c);
@@ -197,8 +207,9 @@ static char *envelope(const char *method, const esx_ref *this_ref, const char *a
     return eb_steal(&b);
 }
 
-int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
-             xmlDoc **doc, xmlNode **resp)
+/* esx_call; scan: see post() (the caller then finds *doc NULL). */
+static int call(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
+                esx_ref *scan, xmlDoc **doc, xmlNode **resp)
 {
     int relogin = c->logged_in && strcmp(method, "Login") != 0 && strcmp(method, "Logout") != 0;
     esx_texts *defer = c->defer; /* this call's answer only (not a login's) */
@@ -216,7 +227,7 @@ int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const cha
         esx_log(c, SB_LOG_DEBUG, "esx: %s %s", method, this_ref ? this_ref->value : "");
     for (int attempt = 0;; attempt++) {
         c->fault_type[0] = c->fault_msg[0] = '\0';
-        if ((rc = post(c, method, body, defer, doc, &status)) < 0)
+        if ((rc = post(c, method, body, defer, scan, doc, &status)) < 0 || !*doc)
             break;
         xmlNode *b = ex_child(xmlDocGetRootElement(*doc), "Body");
         xmlNode *fault = ex_child(b, "Fault");
@@ -251,5 +262,26 @@ int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const cha
         break;
     }
     free(body);
+    return rc;
+}
+
+int esx_call(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
+             xmlDoc **doc, xmlNode **resp)
+{
+    return call(c, method, this_ref, args, NULL, doc, resp);
+}
+
+int esx_call_ref(esx_conn *c, const char *method, const esx_ref *this_ref, const char *args,
+                 esx_ref *out)
+{
+    xmlDoc *doc = NULL;
+    xmlNode *resp;
+    int rc = call(c, method, this_ref, args, out, &doc, &resp);
+    if (rc < 0 || !doc)
+        return rc;
+    if (ex_ref(ex_child(resp, "returnval"), out) < 0)
+        rc = esx_error(c, SB_ERR_HYPERVISOR, "esx: %s on %s returned no reference", method,
+                       c->display);
+    xmlFreeDoc(doc);
     return rc;
 }

@@ -157,8 +157,6 @@ int esx_task_run(esx_conn *c, const char *method, const esx_ref *this_ref, const
                  const char *what, const esx_ref *refresh, esx_vm **vm_out, esx_ref *result)
 {
     esx_ref task = { 0 };
-    xmlDoc *doc;
-    xmlNode *resp;
     int rc;
 
     if (vm_out)
@@ -168,17 +166,11 @@ int esx_task_run(esx_conn *c, const char *method, const esx_ref *this_ref, const
      * brought is good to keep only if no other process counted a change
      * while the task ran. */
     uint64_t before = esx_changes_now(c);
-    if ((rc = esx_call(c, method, this_ref, args, &doc, &resp)) < 0) {
+    if ((rc = esx_call_ref(c, method, this_ref, args, &task)) < 0) {
+        esx_ref_clear(&task);
         esx_changes_add(c);
         return rc;
     }
-    if (ex_ref(ex_child(resp, "returnval"), &task) < 0) {
-        xmlFreeDoc(doc);
-        esx_changes_add(c);
-        return esx_error(c, SB_ERR_HYPERVISOR, "esx: %s on %s returned no task", method,
-                         c->display);
-    }
-    xmlFreeDoc(doc);
     rc = esx_task_wait(c, &task, what, refresh, vm_out, result);
     esx_ref_clear(&task);
     uint64_t after = esx_changes_add(c);

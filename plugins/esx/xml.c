@@ -3,6 +3,7 @@
  * prefix per <val>, real hosts on the envelope), references, times. */
 #include "esx.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +240,46 @@ int ex_ref(const xmlNode *node, esx_ref *out)
     int rc = (type && value) ? esx_ref_set(out, (const char *)type, value) : -1;
     xmlFree(type);
     free(value);
+    return rc;
+}
+
+/* An answer that is one reference (a *_Task method's) is found by a
+ * scan when it has exactly the shape vSphere sends: the response element
+ * in the vim25 default namespace holding one <returnval type="T">V
+ * </returnval>, V without markup or references.  Anything else is left
+ * to the parser. */
+int ex_scan_ref(const char *answer, size_t len, const char *method, esx_ref *out)
+{
+    char open_tag[128];
+    const char *end = answer + len, *p;
+    int n = snprintf(open_tag, sizeof(open_tag), "<%sResponse xmlns=\"" ESX_NS_VIM "\">", method);
+
+    if (n <= 0 || (size_t)n >= sizeof(open_tag) || !(p = memmem(answer, len, open_tag, (size_t)n)))
+        return 0;
+    p += n;
+    static const char ret[] = "<returnval type=\"";
+    if ((size_t)(end - p) < sizeof(ret) - 1 || memcmp(p, ret, sizeof(ret) - 1) != 0)
+        return 0;
+    const char *type = p + sizeof(ret) - 1, *type_end = type;
+    while (type_end < end && (isalnum((unsigned char)*type_end) || *type_end == '_'))
+        type_end++;
+    if (type_end == type || end - type_end < 2 || memcmp(type_end, "\">", 2) != 0)
+        return 0;
+    /* a value with markup or a reference in it is read whole */
+    const char *value = type_end + 2, *value_end = value;
+    while (value_end < end && *value_end != '<' && *value_end != '&')
+        value_end++;
+    static const char ret_end[] = "</returnval></";
+    if (value_end == value || (size_t)(end - value_end) < sizeof(ret_end) - 1 + (size_t)n ||
+        memcmp(value_end, ret_end, sizeof(ret_end) - 1) != 0 ||
+        strncmp(value_end + sizeof(ret_end) - 1, method, strlen(method)) != 0 ||
+        strncmp(value_end + sizeof(ret_end) - 1 + strlen(method), "Response>", 9) != 0)
+        return 0;
+    char *t = strndup(type, (size_t)(type_end - type));
+    char *v = strndup(value, (size_t)(value_end - value));
+    int rc = t && v && esx_ref_set(out, t, v) == 0 ? 1 : -1;
+    free(t);
+    free(v);
     return rc;
 }
 

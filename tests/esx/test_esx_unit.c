@@ -1,8 +1,8 @@
 /* The esx plugin's parsers on their own (no simulator, no broker): the
  * URI, libvirt-style auth files, thumbprints, xsd:dateTime, disk names
  * and modes from a device list, the snapshot tree, fault classes, XML
- * escaping, which kept configuration a read may take, and the change
- * counter's file. */
+ * escaping, which kept configuration a read may take, the change
+ * counter's file, and which task answers are scanned. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -493,6 +493,59 @@ static void change_counter(void **state)
     rmdir(dir);
 }
 
+/* A *_Task method's answer is scanned for its reference when it has the
+ * plain shape vSphere sends; every other shape is left to the parser
+ * (0), which reads faults, prefixes and references. */
+static void task_answers_scanned(void **state)
+{
+#define ENV_HEAD                                                                           \
+    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope "                       \
+    "xmlns:soapenv=\"http://schemas.xmlsoap.org/soap/envelope/\"><soapenv:Body>"
+#define ENV_TAIL "</soapenv:Body></soapenv:Envelope>"
+    static const char plain[] = ENV_HEAD
+        "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "haTask-2-vim.VirtualMachine.createSnapshot-123</returnval>"
+        "</CreateSnapshot_TaskResponse>" ENV_TAIL;
+    static const char *const other[] = {
+        /* another method's answer */
+        ENV_HEAD "<RemoveSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "task-1</returnval></RemoveSnapshot_TaskResponse>" ENV_TAIL,
+        /* a fault */
+        ENV_HEAD "<soapenv:Fault><faultcode>ServerFaultCode</faultcode><faultstring>x"
+        "</faultstring></soapenv:Fault>" ENV_TAIL,
+        /* a prefix, a reference in the value, an attribute more, no type */
+        ENV_HEAD "<vim25:CreateSnapshot_TaskResponse xmlns:vim25=\"urn:vim25\"><vim25:returnval "
+        "type=\"Task\">task-1</vim25:returnval></vim25:CreateSnapshot_TaskResponse>" ENV_TAIL,
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "task&#45;1</returnval></CreateSnapshot_TaskResponse>" ENV_TAIL,
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\" "
+        "x=\"1\">task-1</returnval></CreateSnapshot_TaskResponse>" ENV_TAIL,
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval>task-1"
+        "</returnval></CreateSnapshot_TaskResponse>" ENV_TAIL,
+        /* an empty value, something after the reference, cut short */
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "</returnval></CreateSnapshot_TaskResponse>" ENV_TAIL,
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "task-1</returnval><returnval type=\"Task\">task-2</returnval>"
+        "</CreateSnapshot_TaskResponse>" ENV_TAIL,
+        ENV_HEAD "<CreateSnapshot_TaskResponse xmlns=\"urn:vim25\"><returnval type=\"Task\">"
+        "task-1</returnval></CreateSnap",
+    };
+    esx_ref r = { 0 };
+    (void)state;
+
+    assert_int_equal(ex_scan_ref(plain, strlen(plain), "CreateSnapshot_Task", &r), 1);
+    assert_string_equal(r.type, "Task");
+    assert_string_equal(r.value, "haTask-2-vim.VirtualMachine.createSnapshot-123");
+    esx_ref_clear(&r);
+    for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+        assert_int_equal(ex_scan_ref(other[i], strlen(other[i]), "CreateSnapshot_Task", &r), 0);
+        assert_null(r.value);
+    }
+#undef ENV_HEAD
+#undef ENV_TAIL
+}
+
 /* Answers the scan cannot follow are parsed whole. */
 static void device_lists_left_in_place(void **state)
 {
@@ -684,6 +737,7 @@ int main(void)
         cmocka_unit_test(device_lists_left_in_place),
         cmocka_unit_test(kept_configuration_by_version),
         cmocka_unit_test(change_counter),
+        cmocka_unit_test(task_answers_scanned),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
