@@ -174,10 +174,27 @@ xmlNode *ex_next(const xmlNode *node)
     return NULL;
 }
 
+/* The text of an element (or attribute) that holds one text node, or
+ * none (""): what nearly every value of an answer is, read in place.
+ * NULL for anything else (entities, mixed content): the caller asks
+ * libxml2. */
+static const char *plain_text(const xmlNode *node)
+{
+    const xmlNode *t = node->children;
+    if (!t)
+        return "";
+    if (t->next || t->type != XML_TEXT_NODE || !t->content)
+        return NULL;
+    return (const char *)t->content;
+}
+
 char *ex_text(const xmlNode *node)
 {
     if (!node)
         return NULL;
+    const char *plain = plain_text(node);
+    if (plain)
+        return strdup(plain);
     xmlChar *t = xmlNodeGetContent(node);
     char *s = strdup(t ? (const char *)t : "");
     xmlFree(t);
@@ -191,11 +208,14 @@ char *ex_child_text(const xmlNode *node, const char *name)
 
 int ex_child_ll(const xmlNode *node, const char *name, long long *out)
 {
-    char *t = ex_child_text(node, name), *end;
+    const xmlNode *n = ex_child(node, name);
+    const char *plain = n ? plain_text(n) : NULL;
+    char *t = plain || !n ? NULL : ex_text(n), *end;
+    const char *text = plain ? plain : t;
     int ok = 0;
-    if (t && *t) {
+    if (text && *text) {
         errno = 0;
-        long long v = strtoll(t, &end, 10);
+        long long v = strtoll(text, &end, 10);
         if (!errno && !*end) {
             *out = v;
             ok = 1;
@@ -207,8 +227,10 @@ int ex_child_ll(const xmlNode *node, const char *name, long long *out)
 
 int ex_is_true(const xmlNode *node)
 {
-    char *t = ex_text(node);
-    int yes = t && (strcmp(t, "true") == 0 || strcmp(t, "1") == 0);
+    const char *plain = node ? plain_text(node) : NULL;
+    char *t = plain || !node ? NULL : ex_text(node);
+    const char *text = plain ? plain : t;
+    int yes = text && (strcmp(text, "true") == 0 || strcmp(text, "1") == 0);
     free(t);
     return yes;
 }
@@ -218,28 +240,55 @@ int ex_child_true(const xmlNode *node, const char *name)
     return ex_is_true(ex_child(node, name));
 }
 
+/* Attribute `name` in namespace ns (NULL: none) of an element, its text
+ * read in place when plain (*plain), else *alloc from libxml2 (caller
+ * frees).  0 when the element has no such attribute. */
+static int attr_text(const xmlNode *node, const char *name, const char *ns, const char **plain,
+                     xmlChar **alloc)
+{
+    *plain = NULL;
+    *alloc = NULL;
+    if (node->type != XML_ELEMENT_NODE)
+        return 0;
+    for (const xmlAttr *a = node->properties; a; a = a->next) {
+        if (strcmp((const char *)a->name, name) != 0 ||
+            (ns ? !a->ns || strcmp((const char *)a->ns->href, ns) != 0 : a->ns != NULL))
+            continue;
+        if (!(*plain = plain_text((const xmlNode *)a)))
+            *alloc = ns ? xmlGetNsProp(node, (const xmlChar *)name, (const xmlChar *)ns)
+                        : xmlGetNoNsProp(node, (const xmlChar *)name);
+        return *plain || *alloc;
+    }
+    return 0;
+}
+
 char *ex_xsi_type(const xmlNode *node)
 {
-    if (!node)
+    const char *plain;
+    xmlChar *alloc;
+    if (!node || !attr_text(node, "type", ESX_NS_XSI, &plain, &alloc))
         return NULL;
-    xmlChar *t = xmlGetNsProp(node, (const xmlChar *)"type", (const xmlChar *)ESX_NS_XSI);
-    if (!t)
-        return NULL;
-    const char *colon = strchr((const char *)t, ':');
-    char *s = strdup(colon ? colon + 1 : (const char *)t);
-    xmlFree(t);
+    const char *t = plain ? plain : (const char *)alloc;
+    const char *colon = strchr(t, ':');
+    char *s = strdup(colon ? colon + 1 : t);
+    xmlFree(alloc);
     return s;
 }
 
 int ex_ref(const xmlNode *node, esx_ref *out)
 {
-    if (!node)
+    const char *plain;
+    xmlChar *alloc;
+    if (!node || !attr_text(node, "type", NULL, &plain, &alloc))
         return -1;
-    xmlChar *type = xmlGetNoNsProp(node, (const xmlChar *)"type");
-    char *value = ex_text(node);
-    int rc = (type && value) ? esx_ref_set(out, (const char *)type, value) : -1;
-    xmlFree(type);
-    free(value);
+    const char *value = plain_text(node);
+    char *value_alloc = value ? NULL : ex_text(node);
+    int rc = (value || value_alloc)
+                 ? esx_ref_set(out, plain ? plain : (const char *)alloc,
+                               value ? value : value_alloc)
+                 : -1;
+    xmlFree(alloc);
+    free(value_alloc);
     return rc;
 }
 

@@ -546,6 +546,55 @@ static void task_answers_scanned(void **state)
 #undef ENV_TAIL
 }
 
+/* Values are read in place when an element holds one text node, and
+ * through libxml2 otherwise (a comment splitting the text, an element
+ * with children): both give the same text. */
+static void texts_plain_and_not(void **state)
+{
+    static const char doc_text[] =
+        "<r " XSI "><a>one &amp; two</a><b>x<!-- c -->y</b><c type=\"Task\">t-1</c>"
+        "<d type=\"Task\">t<!-- c -->-2</d><e X:type=\"X:T\"/><f><g>7</g></f><h>12<!-- -->3</h>"
+        "<i>true</i><j>tr<!-- -->ue</j><k></k></r>";
+    void *reuse = NULL;
+    esx_ref ref = { 0 };
+    long long v = 0;
+    (void)state;
+
+    xmlDoc *doc = ex_parse(doc_text, strlen(doc_text), &reuse);
+    assert_non_null(doc);
+    xmlNode *r = xmlDocGetRootElement(doc);
+    char *t = ex_child_text(r, "a");
+    assert_string_equal(t, "one & two");
+    free(t);
+    t = ex_child_text(r, "b");
+    assert_string_equal(t, "xy");
+    free(t);
+    t = ex_child_text(r, "k");
+    assert_string_equal(t, "");
+    free(t);
+    assert_int_equal(ex_ref(ex_child(r, "c"), &ref), 0);
+    assert_string_equal(ref.type, "Task");
+    assert_string_equal(ref.value, "t-1");
+    assert_int_equal(ex_ref(ex_child(r, "d"), &ref), 0);
+    assert_string_equal(ref.value, "t-2");
+    esx_ref_clear(&ref);
+    assert_int_equal(ex_ref(ex_child(r, "a"), &ref), -1); /* no type */
+    t = ex_xsi_type(ex_child(r, "e"));
+    assert_string_equal(t, "T");
+    free(t);
+    assert_null(ex_xsi_type(ex_child(r, "a")));
+    assert_true(ex_child_ll(ex_child(r, "f"), "g", &v));
+    assert_int_equal(v, 7);
+    assert_true(ex_child_ll(r, "h", &v));
+    assert_int_equal(v, 123);
+    assert_false(ex_child_ll(r, "a", &v));
+    assert_true(ex_is_true(ex_child(r, "i")));
+    assert_true(ex_is_true(ex_child(r, "j")));
+    assert_false(ex_is_true(ex_child(r, "k")));
+    xmlFreeDoc(doc);
+    ex_parser_free(&reuse);
+}
+
 /* Answers the scan cannot follow are parsed whole. */
 static void device_lists_left_in_place(void **state)
 {
@@ -738,6 +787,7 @@ int main(void)
         cmocka_unit_test(kept_configuration_by_version),
         cmocka_unit_test(change_counter),
         cmocka_unit_test(task_answers_scanned),
+        cmocka_unit_test(texts_plain_and_not),
         cmocka_unit_test(snapshot_tree),
         cmocka_unit_test(xsi_types_by_namespace),
         cmocka_unit_test(snapshot_names),
