@@ -41,6 +41,9 @@ int sb_store_remove(sb_store *s)
     /* anything left (a snapshot another process added, an interrupted
      * operation, damage to repair) keeps the store */
     if (rc == 0 && !s->damaged && sb_tree_count(s->tree) == 0 && s->nintents == 0) {
+        /* a new seq sends every other handle's next call to look
+         * (sb_store_removed) */
+        sb_store__changing(s);
         if ((rc = unlink_quiet(s->log_path)) == 0 && (rc = unlink_quiet(s->oplock_path)) == 0)
             rc = unlink_quiet(s->lock_path);
         /* a kept damaged log, or a process that just made new files */
@@ -51,10 +54,17 @@ int sb_store_remove(sb_store *s)
     return rc;
 }
 
+/* Asked before every call on a connection's cached store, so it must not
+ * cost a system call when nothing happened: a removal changes the shared
+ * page's seq (sb_store_remove), so while seq is the one this handle last
+ * saw, its files are still there.  Otherwise (or without a page) fstat
+ * tells. */
 bool sb_store_removed(const sb_store *s)
 {
     struct stat st;
-    return s->lock_fd >= 0 && fstat(s->lock_fd, &st) == 0 && st.st_nlink == 0;
+    if (s->lock_fd < 0 || sb_store__shared_unchanged(s))
+        return false;
+    return fstat(s->lock_fd, &st) == 0 && st.st_nlink == 0;
 }
 
 bool sb_store_on_disk(const sb_store *s)

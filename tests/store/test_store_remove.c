@@ -153,10 +153,36 @@ static void an_older_handle_refuses_to_write(void **state)
     sb_store_close(b);
 }
 
+/* A handle that is caught up with the log answers sb_store_removed from
+ * the shared page's seq (no fstat): the removal must change that seq, or
+ * a connection's cached handle would never notice. */
+static void a_caught_up_reader_notices(void **state)
+{
+    (void)state;
+    sb_store *a = open_ok(W);
+    add(a, "s1");
+    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *r = open_ok(0), *w = open_ok(W);
+    assert_int_equal(sb_store_refresh(r), 0);
+    assert_int_equal(sb_store_refresh(w), 0);
+    assert_false(sb_store_removed(r));
+    assert_false(sb_store_removed(w));
+    assert_int_equal(sb_store_operation_begin(a), 0);
+    assert_int_equal(sb_store_remove(a), 0);
+    sb_store_operation_end(a);
+    assert_true(sb_store_removed(r));
+    assert_true(sb_store_removed(w));
+    sb_store_close(a);
+    sb_store_close(r);
+    sb_store_close(w);
+    assert_int_equal(access(at("d"), F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(removes_an_empty_store, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_caught_up_reader_notices, setup, teardown),
         cmocka_unit_test_setup_teardown(no_create_opens_only_what_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_a_store_with_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(needs_the_operation_lock, setup, teardown),
