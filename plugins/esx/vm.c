@@ -315,7 +315,7 @@ static int same_str(const char *a, const char *b)
     return a && b && strcmp(a, b) == 0;
 }
 
-/* The memo holds the disks of conf's VM at conf's version. */
+/* The memo is the configuration of conf's VM at conf's version. */
 static int memo_is(const esx_conn *c, const esx_conf *conf)
 {
     return conf->change_version && *conf->change_version && same_str(c->memo_vm, conf->vm) &&
