@@ -18,6 +18,7 @@
 
 #include "core/error.h"
 #include "store/fsutil.h"
+#include "store/log_reader.h"
 #include "store/tree.h"
 
 /* ------------------------------------------------------------- warnings */
@@ -172,11 +173,25 @@ static int apply_op(sb_store *s, const sb_log_op *op)
     }
 }
 
+/* An op decoded from the payload p whose copy in the tree's arena (the
+ * mapped log) is at mapped: the XML the tree borrows is the arena's, so
+ * it stays valid after p's buffer is reused, and it is never touched
+ * here (store.md, "Cold start"). */
+static int apply_op_at(sb_store *s, sb_log_op *op, const uint8_t *p, const uint8_t *mapped)
+{
+    if (mapped && op->xml)
+        op->xml = (const char *)mapped + ((const uint8_t *)op->xml - p);
+    return apply_op(s, op);
+}
+
 /* Decode the whole record first so a malformed one changes nothing.  The
  * ops of a small record (a commit: a few ops) are kept from that pass; a
- * big one (a compaction chunk) is decoded again op by op. */
+ * big one (a compaction chunk) is decoded again op by op.  mapped: the
+ * payload's address in the tree's arena when the tree borrows from it,
+ * else NULL. */
 #define RECORD_OPS_KEPT 8
-static int apply_record(sb_store *s, const uint8_t *p, size_t len, size_t off)
+static int apply_record(sb_store *s, const uint8_t *p, size_t len, size_t off,
+                        const uint8_t *mapped)
 {
     sb_log_op kept[RECORD_OPS_KEPT], op;
     size_t pos = 0, nops = 0;
@@ -187,11 +202,11 @@ static int apply_record(sb_store *s, const uint8_t *p, size_t len, size_t off)
         return 1; /* malformed: the caller reports it as damage */
     if (nops <= RECORD_OPS_KEPT) {
         for (size_t i = 0; i < nops && rc == 0; i++)
-            rc = apply_op(s, &kept[i]);
+            rc = apply_op_at(s, &kept[i], p, mapped);
     } else {
         pos = 0;
         while (rc == 0 && sb_log_decode_op(p, len, &pos, &op) == 1)
-            rc = apply_op(s, &op);
+            rc = apply_op_at(s, &op, p, mapped);
     }
     if (rc < 0)
         sb_error_prefix("%s: record at offset %zu", s->log_path, off);
@@ -246,7 +261,8 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
         if (r == SB_SCAN_END)
             break;
         if (r == SB_SCAN_OK) {
-            int rc = apply_record(s, p, plen, off);
+            int rc = apply_record(s, p, plen, off,
+                                  s->replay_borrows ? data + off + SB_LOG_REC_HEADER : NULL);
             if (rc < 0)
                 return rc;
             if (rc > 0 && (rc = note_damage(s, off, next - off)) < 0)
@@ -284,6 +300,45 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
         off = resync;
     }
     return 0;
+}
+
+/* Replay [from, size) of the log read through fd, a record at a time
+ * (log_reader.h); data is the mapped log, the tree's arena when it
+ * borrows.  From a record that is not valid on, the mapped log is replayed
+ * instead by replay(): damage is rare, and its rules live there once. */
+static int replay_read(sb_store *s, int fd, const uint8_t *data, size_t size, size_t from)
+{
+    sb_log_reader rd;
+    size_t off = from;
+    int rc = 0;
+    sb_log_reader_init(&rd, fd, size, s->log_path);
+    s->tail_off = 0;
+    for (;;) {
+        const uint8_t *p;
+        size_t plen, next;
+        int r = sb_log_reader_next(&rd, off, &p, &plen, &next);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+        if (r == SB_SCAN_END)
+            break;
+        if (r != SB_SCAN_OK) {
+            rc = replay(s, data, size, off);
+            break;
+        }
+        rc = apply_record(s, p, plen, off,
+                          s->replay_borrows ? data + off + SB_LOG_REC_HEADER : NULL);
+        if (rc < 0)
+            break;
+        if (rc > 0 && (rc = note_damage(s, off, next - off)) < 0)
+            break;
+        rc = 0;
+        off = next;
+        s->valid_end = off;
+    }
+    sb_log_reader_free(&rd);
+    return rc;
 }
 
 static void unmap_arena(void *base, size_t len)
@@ -394,8 +449,10 @@ static int sync_log(sb_store *s, bool full)
     int rc = 0;
     uint8_t *data = NULL;
     if (size > 0) {
-        /* A full load reads every byte: populate the mapping at once. */
-        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE | (full ? MAP_POPULATE : 0), fd, 0);
+        /* Not populated: the records are read through a buffer
+         * (replay_read); a page of the mapping is touched only when the
+         * XML on it is asked for. */
+        data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (data == MAP_FAILED) {
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'", s->log_path);
             data = NULL;
@@ -419,7 +476,7 @@ static int sync_log(sb_store *s, bool full)
         s->valid_end = SB_LOG_HEADER_SIZE;
     }
     if (size > s->valid_end)
-        rc = replay(s, data, size, s->valid_end);
+        rc = replay_read(s, fd, data, size, s->valid_end);
     if (rc == 0)
         rc = take_tree_warnings(s);
 out:

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "store/bigmem.h"
 
 #define MIN_BUCKETS 64
 
@@ -38,7 +39,38 @@ sb_tree *sb_tree_new(void)
     return t;
 }
 
-#define CHUNK_NODES 1024
+/* The first chunks are malloc'd (a small tree stays small: the fleet view
+ * opens hundreds of them); a tree that outgrows them takes its nodes in
+ * 2 MiB blocks, each one fault to fill instead of 512 (bigmem.h). */
+#define FIRST_CHUNK_NODES 256
+#define SMALL_CHUNK_NODES 1024
+#define SMALL_CHUNKS 2
+
+static int chunk_add(sb_tree *t)
+{
+    if (t->nchunks == t->cap_chunks) {
+        size_t cap = t->cap_chunks ? t->cap_chunks * 2 : 8;
+        struct sb_tree_chunk *c = realloc(t->chunks, cap * sizeof(*c));
+        if (!c)
+            return -1;
+        t->chunks = c;
+        t->cap_chunks = cap;
+    }
+    struct sb_tree_chunk c = { NULL, t->nchunks ? SMALL_CHUNK_NODES : FIRST_CHUNK_NODES, false };
+    if (t->nchunks >= SMALL_CHUNKS) {
+        c.n = SB_BIG_PAGE / sizeof(sb_tree_node);
+        c.nodes = sb_big_alloc(c.n * sizeof(sb_tree_node));
+        c.big = c.nodes != NULL;
+    }
+    if (!c.nodes) {
+        c.n = t->nchunks ? SMALL_CHUNK_NODES : FIRST_CHUNK_NODES;
+        if (!(c.nodes = malloc(c.n * sizeof(sb_tree_node))))
+            return -1;
+    }
+    t->chunks[t->nchunks++] = c;
+    t->chunk_used = 0;
+    return 0;
+}
 
 static sb_tree_node *node_alloc(sb_tree *t)
 {
@@ -46,25 +78,46 @@ static sb_tree_node *node_alloc(sb_tree *t)
     if (n) {
         t->free_nodes = n->hash_next;
     } else {
-        if (t->nchunks == 0 || t->chunk_used == CHUNK_NODES) {
-            if (t->nchunks == t->cap_chunks) {
-                size_t cap = t->cap_chunks ? t->cap_chunks * 2 : 8;
-                sb_tree_node **c = realloc(t->chunks, cap * sizeof(*c));
-                if (!c)
-                    return NULL;
-                t->chunks = c;
-                t->cap_chunks = cap;
-            }
-            sb_tree_node *chunk = malloc(CHUNK_NODES * sizeof(*chunk));
-            if (!chunk)
-                return NULL;
-            t->chunks[t->nchunks++] = chunk;
-            t->chunk_used = 0;
-        }
-        n = &t->chunks[t->nchunks - 1][t->chunk_used++];
+        if ((t->nchunks == 0 || t->chunk_used == t->chunks[t->nchunks - 1].n) &&
+            chunk_add(t) < 0)
+            return NULL;
+        n = &t->chunks[t->nchunks - 1].nodes[t->chunk_used++];
     }
     memset(n, 0, sizeof(*n));
     return n;
+}
+
+static void chunks_free(sb_tree *t)
+{
+    for (size_t i = 0; i < t->nchunks; i++) {
+        if (t->chunks[i].big)
+            sb_big_free(t->chunks[i].nodes, t->chunks[i].n * sizeof(sb_tree_node));
+        else
+            free(t->chunks[i].nodes);
+    }
+    free(t->chunks);
+}
+
+/* Buckets of at least this many bytes come from sb_big_alloc (zeroed). */
+#define BIG_BUCKETS_BYTES ((size_t)128 << 10)
+
+static sb_tree_node **buckets_new(size_t nb, bool *big)
+{
+    *big = nb * sizeof(sb_tree_node *) >= BIG_BUCKETS_BYTES;
+    sb_tree_node **b = *big ? sb_big_alloc(nb * sizeof(*b)) : NULL;
+    if (!b) {
+        *big = false;
+        b = calloc(nb, sizeof(*b));
+    }
+    return b;
+}
+
+static void buckets_free(sb_tree_node **b, size_t nb, bool big)
+{
+    if (big)
+        sb_big_free(b, nb * sizeof(*b));
+    else
+        free(b);
 }
 
 void sb_tree__node_free(sb_tree *t, sb_tree_node *n)
@@ -79,6 +132,39 @@ void sb_tree__node_free(sb_tree *t, sb_tree_node *n)
     n->name = n->xml = n->pending_parent = NULL;
     n->hash_next = t->free_nodes;
     t->free_nodes = n;
+}
+
+/* Names pooled for .borrow snapshots: allocated in chunks of this size
+ * (a longer name gets a chunk of its own). */
+#define POOL_CHUNK (64u << 10)
+
+static char *pool_strdup(sb_tree *t, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (!t->pool || n > t->pool_cap - t->pool_used) {
+        size_t cap = n > POOL_CHUNK ? n : POOL_CHUNK;
+        char *c = malloc(sizeof(char *) + cap);
+        if (!c)
+            return NULL;
+        memcpy(c, &t->pool, sizeof(char *)); /* link to the previous chunk */
+        t->pool = c;
+        t->pool_cap = cap;
+        t->pool_used = 0;
+    }
+    char *d = t->pool + sizeof(char *) + t->pool_used;
+    memcpy(d, s, n);
+    t->pool_used += n;
+    return d;
+}
+
+static void pool_free(sb_tree *t)
+{
+    while (t->pool) {
+        char *prev;
+        memcpy(&prev, t->pool, sizeof(char *));
+        free(t->pool);
+        t->pool = prev;
+    }
 }
 
 void sb_tree_adopt_arena(sb_tree *t, void *base, size_t len,
@@ -102,11 +188,10 @@ void sb_tree_free(sb_tree *t)
     }
     if (t->arena_release)
         t->arena_release(t->arena, t->arena_len);
-    for (size_t i = 0; i < t->nchunks; i++)
-        free(t->chunks[i]);
-    free(t->chunks);
+    pool_free(t);
+    chunks_free(t);
     sb_strlist_free(&t->warnings);
-    free(t->buckets);
+    buckets_free(t->buckets, t->nbuckets, t->buckets_big);
     free(t);
 }
 
@@ -119,7 +204,8 @@ int sb_tree__reserve(sb_tree *t)
     if (t->count + 1 <= t->nbuckets)
         return 0;
     size_t nb = t->nbuckets * 2;
-    sb_tree_node **b = calloc(nb, sizeof(*b));
+    bool big;
+    sb_tree_node **b = buckets_new(nb, &big);
     if (!b)
         return sb_error_oom();
     for (size_t i = 0; i < t->nbuckets; i++) {
@@ -132,9 +218,10 @@ int sb_tree__reserve(sb_tree *t)
             n = next;
         }
     }
-    free(t->buckets);
+    buckets_free(t->buckets, t->nbuckets, t->buckets_big);
     t->buckets = b;
     t->nbuckets = nb;
+    t->buckets_big = big;
     return 0;
 }
 
@@ -275,7 +362,7 @@ sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
     if (!n)
         return NULL;
     if (s->borrow) {
-        n->name = (char *)s->name;
+        n->name = pool_strdup(t, s->name);
         n->xml = (char *)s->xml;
         n->name_borrowed = n->xml_borrowed = true;
     } else {

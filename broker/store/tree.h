@@ -41,16 +41,19 @@ typedef struct sb_tree_snapshot {
     bool external;           /* memory or any disk external */
     long long creation_time; /* seconds since the epoch */
     const char *xml;         /* canonical <domainsnapshot> XML, opaque here */
-    /* name and xml point into the tree's arena (sb_tree_adopt_arena) and
-     * stay valid as long as the tree: kept as they are instead of copied
-     * (a store's full load; saves a copy of every XML). */
+    /* xml points into the tree's arena (sb_tree_adopt_arena) and stays
+     * valid as long as the tree: kept as it is instead of copied (a
+     * store's full load; saves a copy of every XML, and the load never
+     * touches it).  The name is copied into a pool freed with the tree:
+     * one small block for all names instead of a malloc each. */
     bool borrow;
 } sb_tree_snapshot;
 
 sb_tree *sb_tree_new(void);
 void sb_tree_free(sb_tree *t); /* accepts NULL */
-/* Give the tree a block of memory that snapshots added with .borrow point
- * into; release(base, len) runs when the tree is freed.  One per tree. */
+/* Give the tree a block of memory that the XML of snapshots added with
+ * .borrow points into; release(base, len) runs when the tree is freed.
+ * One per tree. */
 void sb_tree_adopt_arena(sb_tree *t, void *base, size_t len,
                          void (*release)(void *base, size_t len));
 

@@ -30,11 +30,19 @@ struct sb_tree_node {
     /* sb_tree_node_hint(): the broker's cache about xml; 0 whenever xml or
      * parent changes */
     unsigned char hint;
-    /* name / xml point into the tree's arena: not freed one by one */
+    /* name in the tree's name pool / xml in its arena: not freed one by
+     * one */
     bool name_borrowed, xml_borrowed;
     /* loader scratch: parent name awaiting load_finish, walk mark */
     char *pending_parent;
     uint32_t mark;
+};
+
+/* One block of the node slab: malloc'd, or big (bigmem.h). */
+struct sb_tree_chunk {
+    sb_tree_node *nodes;
+    size_t n;
+    bool big;
 };
 
 struct sb_tree {
@@ -50,13 +58,18 @@ struct sb_tree {
     sb_strlist warnings;
     /* node slab: nodes live in chunks so walks touch dense memory; freed
      * nodes are kept on a free list (linked through hash_next) */
-    sb_tree_node **chunks;
+    struct sb_tree_chunk *chunks;
     size_t nchunks, cap_chunks, chunk_used;
+    bool buckets_big; /* buckets from sb_big_alloc (bigmem.h) */
     sb_tree_node *free_nodes;
     /* bulk load */
     size_t npending;
     bool pending_current_set;
     sb_tree_node *pending_current;
+    /* names of snapshots added with .borrow, copied into chunks freed
+     * with the tree (each chunk starts with a pointer to the previous) */
+    char *pool;
+    size_t pool_used, pool_cap;
     /* sb_tree_adopt_arena */
     void *arena;
     size_t arena_len;
