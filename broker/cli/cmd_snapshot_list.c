@@ -3,11 +3,12 @@
  * The library returns names in its listing order (TOPOLOGICAL when asked);
  * sorting by name happens here, case-insensitively, as virsh does it on
  * the client side. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "cli.h"
+#include "namesort.h"
 #include "output.h"
 #include "tree.h"
 
@@ -27,18 +28,8 @@ static const struct { const char *opt; unsigned flag; } filter_flags[] = {
 /* One row of the listing. */
 typedef struct entry {
     char *name;
-    size_t pos;              /* library order, the tie-breaker */
     sb_snapshot_info info;
 } entry;
-
-static int by_name(const void *a, const void *b)
-{
-    const entry *x = a, *y = b;
-    int r = strcasecmp(x->name, y->name);
-    /* Names equal but for case keep the library's order (virsh's qsort
-     * keeps its input order too, but its input is a hash walk). */
-    return r ? r : (x->pos < y->pos ? -1 : x->pos > y->pos);
-}
 
 static int check_options(const sb_args *args)
 {
@@ -61,16 +52,21 @@ static int check_options(const sb_args *args)
     return 0;
 }
 
-static void print_table(entry *e, size_t n, int with_parent)
+/* The i-th row to print: order[i] when sorted by name, else the
+ * library's order. */
+#define ROW(e, order, i) (&(e)[(order) ? (order)[i] : (i)])
+
+static void print_table(entry *e, const size_t *order, size_t n, int with_parent)
 {
     const char *hdr[] = { "Name", "Creation Time", "State", "Parent" };
     sb_table *t = sb_table_new(with_parent ? 4 : 3, hdr);
     char when[64];
 
     for (size_t i = 0; i < n; i++) {
+        const entry *r = ROW(e, order, i);
         const char *row[] = {
-            e[i].name, sb_format_time(when, sizeof(when), e[i].info.creation_time),
-            sb_snapshot_state_name(e[i].info.state), e[i].info.parent,
+            r->name, sb_format_time(when, sizeof(when), r->info.creation_time),
+            sb_snapshot_state_name(r->info.state), r->info.parent,
         };
         sb_table_add_row(t, row);
     }
@@ -80,7 +76,7 @@ static void print_table(entry *e, size_t n, int with_parent)
     }
 }
 
-static int print_tree(entry *e, size_t n, const char *root)
+static int print_tree(entry *e, const size_t *order, size_t n, const char *root)
 {
     const char **names = calloc(n + 1, sizeof(*names));
     const char **parents = calloc(n + 1, sizeof(*parents));
@@ -88,8 +84,9 @@ static int print_tree(entry *e, size_t n, const char *root)
 
     if (names && parents) {
         for (size_t i = 0; i < n; i++) {
-            names[i] = e[i].name;
-            parents[i] = e[i].info.parent[0] ? e[i].info.parent : NULL;
+            const entry *r = ROW(e, order, i);
+            names[i] = r->name;
+            parents[i] = r->info.parent[0] ? r->info.parent : NULL;
         }
         ret = sb_tree_print(stdout, n, names, parents, root);
     }
@@ -98,7 +95,8 @@ static int print_tree(entry *e, size_t n, const char *root)
     return ret < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
 }
 
-static int print_json(sb_cli *cli, const char *domain, const char *from, entry *e, size_t n)
+static int print_json(sb_cli *cli, const char *domain, const char *from, entry *e,
+                      const size_t *order, size_t n)
 {
     sb_jdoc d;
     json_object *root = sb_jdoc_init(&d, 0);
@@ -107,8 +105,9 @@ static int print_json(sb_cli *cli, const char *domain, const char *from, entry *
     sb_jdoc_str(&d, root, "from", from);
     json_object *list = sb_jdoc_array(&d, root, "snapshots");
     for (size_t i = 0; i < n; i++) {
-        if (cli_json_snapshot(&d, sb_jdoc_object(&d, list, NULL), cli, domain, e[i].name,
-                              &e[i].info) < 0) {
+        const entry *r = ROW(e, order, i);
+        if (cli_json_snapshot(&d, sb_jdoc_object(&d, list, NULL), cli, domain, r->name,
+                              &r->info) < 0) {
             sb_jdoc_free(&d);
             return -1;
         }
@@ -136,7 +135,6 @@ static int collect(entry **out, size_t *n, sb_cli *cli, const char *domain, cons
     }
     for (size_t i = 0; i < count; i++) {
         e[i].name = names[i];
-        e[i].pos = i;
         e[i].info = info[i];
         names[i] = NULL;
     }
@@ -144,6 +142,43 @@ static int collect(entry **out, size_t *n, sb_cli *cli, const char *domain, cons
     free(info);
     *out = e;
     *n = count;
+    return 0;
+}
+
+static int sort_entries(const entry *e, size_t n, size_t **order)
+{
+    const char **names = malloc((n ? n : 1) * sizeof(*names));
+    if (!names)
+        return cli_error(SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        names[i] = e[i].name;
+    int rc = cli_names_order(names, n, order);
+    free(names);
+    return rc < 0 ? cli_error(SB_ERR_NO_MEMORY, "out of memory") : 0;
+}
+
+/* --name: the names alone, so the library builds no info per snapshot
+ * (its parent's name, children and descendants counted) only for this to
+ * drop it. */
+static int print_names(sb_cli *cli, const char *domain, const char *from, unsigned flags)
+{
+    char **names = NULL;
+    size_t n = 0, *order = NULL;
+
+    if (sb_snapshot_list(&names, &n, cli->conn, domain, from, flags) < 0)
+        return cli_fail();
+    if (!(flags & SB_SNAPSHOT_LIST_TOPOLOGICAL) &&
+        cli_names_order((const char *const *)names, n, &order) < 0) {
+        sb_names_free(names, n);
+        return cli_error(SB_ERR_NO_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        fputs_unlocked(names[order ? order[i] : i], stdout);
+        putc_unlocked('\n', stdout);
+    }
+    putchar('\n');
+    free(order);
+    sb_names_free(names, n);
     return 0;
 }
 
@@ -155,7 +190,7 @@ static int run_list(sb_cli *cli, const sb_args *args)
     const char *from;
     unsigned flags = 0;
     entry *e = NULL;
-    size_t n = 0;
+    size_t n = 0, *order = NULL;
     int ret = -1;
 
     if (sb_args_bool(args, "all-hosts"))
@@ -177,27 +212,27 @@ static int run_list(sb_cli *cli, const sb_args *args)
         sb_snapshot_current(&current, cli->conn, domain) < 0)
         return cli_fail();
     from = current ? current : from_opt;
+    if (sb_args_bool(args, "name") && !cli_want_json(cli, args)) {
+        ret = print_names(cli, domain, from, flags);
+        goto cleanup;
+    }
     if (collect(&e, &n, cli, domain, from, flags) < 0)
         goto cleanup;
-    if (!(flags & SB_SNAPSHOT_LIST_TOPOLOGICAL))
-        qsort(e, n, sizeof(*e), by_name);
+    if (!(flags & SB_SNAPSHOT_LIST_TOPOLOGICAL) && sort_entries(e, n, &order) < 0)
+        goto cleanup;
 
     ret = 0;
     if (cli_want_json(cli, args))
-        ret = print_json(cli, domain, from, e, n);
+        ret = print_json(cli, domain, from, e, order, n);
     else if (sb_args_bool(args, "tree"))
-        ret = print_tree(e, n, from);
-    else if (sb_args_bool(args, "name")) {
-        for (size_t i = 0; i < n; i++)
-            printf("%s\n", e[i].name);
-        putchar('\n');
-    } else {
-        print_table(e, n, sb_args_bool(args, "parent"));
-    }
+        ret = print_tree(e, order, n, from);
+    else
+        print_table(e, order, n, sb_args_bool(args, "parent"));
  cleanup:
     for (size_t i = 0; i < n; i++)
         free(e[i].name);
     free(e);
+    free(order);
     free(current);
     return ret;
 }

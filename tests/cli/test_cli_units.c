@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "jobfmt.h"
+#include "namesort.h"
 #include "opts.h"
 #include "output.h"
 #include "spec.h"
@@ -540,6 +542,71 @@ static void state_reasons(void **state)
     assert_string_equal(sb_state_reason_name(42, 1), "unknown");
 }
 
+/* ---- snapshot-list's order (namesort.c) ------------------------------ */
+
+typedef struct ref_row {
+    const char *name;
+    size_t pos;
+} ref_row;
+
+/* What the listing sorted with before: strcasecmp on every comparison,
+ * the given order among names equal but for case. */
+static int ref_cmp(const void *a, const void *b)
+{
+    const ref_row *x = a, *y = b;
+    int r = strcasecmp(x->name, y->name);
+    return r ? r : (x->pos < y->pos ? -1 : x->pos > y->pos);
+}
+
+static void check_order(const char *const *names, size_t n)
+{
+    ref_row *ref = malloc((n ? n : 1) * sizeof(*ref));
+    size_t *order = NULL;
+    for (size_t i = 0; i < n; i++)
+        ref[i] = (ref_row){ names[i], i };
+    qsort(ref, n, sizeof(*ref), ref_cmp);
+    assert_int_equal(cli_names_order(names, n, &order), 0);
+    for (size_t i = 0; i < n; i++)
+        if (order[i] != ref[i].pos)
+            fail_msg("place %zu: '%s' (%zu), expected '%s' (%zu)", i, names[order[i]],
+                     order[i], ref[i].name, ref[i].pos);
+    free(order);
+    free(ref);
+}
+
+static void names_order(void **state)
+{
+    (void)state;
+    /* case, the 8-byte boundary (7, 8 and 9 bytes, equal first 8), equal
+     * but for case (given order kept), non-ASCII bytes, punctuation */
+    static const char *const fixed[] = {
+        "snap-10", "Snap-1", "snapshot", "SNAPSHOT", "snapshot1", "Snapshot0", "snapsho",
+        "snapshot-b", "snapshot-A", "s\xc3\xa9", "s\xc3\x89", "sZ", "s_", "s-", "s.", "a", "B",
+        "snapshot", "~x", "0", "SNAPSHOT-a",
+    };
+    check_order(fixed, sizeof(fixed) / sizeof(fixed[0]));
+    check_order(NULL, 0);
+    /* random names over an alphabet that makes long shared prefixes */
+    static const char alpha[] = "sSnN-_.0129\xc3\xa9";
+    enum { N = 3000 };
+    char (*buf)[24] = malloc(N * sizeof(*buf));
+    const char **v = malloc(N * sizeof(*v));
+    unsigned seed = 12345;
+    for (size_t i = 0; i < N; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = 1 + (seed >> 16) % 20;
+        for (size_t j = 0; j < len; j++) {
+            seed = seed * 1103515245u + 12345u;
+            buf[i][j] = alpha[(seed >> 16) % (sizeof(alpha) - 1)];
+        }
+        buf[i][len] = '\0';
+        v[i] = buf[i];
+    }
+    check_order(v, N);
+    free(v);
+    free(buf);
+}
+
 /* domjobinfo's text, as virsh prints it (columns %-17s %-12s, the
  * capacities of vshPrettyCapacity). */
 static void jobinfo_text(void **state)
@@ -586,6 +653,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(jobinfo_text),
+        cmocka_unit_test(names_order),
         cmocka_unit_test(opts_positional),
         cmocka_unit_test(opts_errors),
         cmocka_unit_test(opts_unexpected_and_exclusive),
