@@ -21,6 +21,8 @@
 
 #include <stdbool.h>
 
+#include <libxml/tree.h>
+
 #include "config/config.h"
 #include "plugin/dispatch.h"
 #include "plugin/host.h"
@@ -75,6 +77,10 @@ struct sb_connection {
     char *cache_domain;
     bool cache_writable;
     struct sb_live_uuid live_uuid;
+    /* The last snapshot <domain> the plugin's domain_validate accepted on
+     * this connection (snap_create.c): a series of redefines of one
+     * domain asks the plugin once. */
+    xmlDoc *validated_domain;
 };
 
 /* True when the plugin keeps snapshot metadata in the broker's store. */

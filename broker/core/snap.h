@@ -73,10 +73,6 @@ struct sb_snap_request {
      * --map-path; snap_paths.c), before any check that reads a path. */
     const sb_path_map *maps;
     size_t nmaps;
-    /* NULL, or where a caller redefining many snapshots keeps the last
-     * domain definition the plugin's domain_validate accepted (malloc'd;
-     * the caller frees it), so each distinct one is checked once. */
-    char **validated_domain;
 };
 
 /* True when preparing rq needs the domain's state (a create parsed as a

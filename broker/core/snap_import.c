@@ -107,7 +107,6 @@ static int same_name(const sb_snapcoll_entry *e, const char *name)
 static int import_store(sb_dom *d, const struct sb_import_request *rq, const struct plan *p)
 {
     sb_buf text = { 0 };
-    char *validated = NULL;
     int rc;
 
     if ((rc = sb_store_begin(d->s)) < 0)
@@ -119,7 +118,6 @@ static int import_store(sb_dom *d, const struct sb_import_request *rq, const str
             .domain_xml = rq->domain_xml,
             .maps = rq->maps,
             .nmaps = rq->nmaps,
-            .validated_domain = &validated,
         };
         char *name = NULL;
         if ((rc = entry_xml(&text, rq, e)) < 0)
@@ -138,7 +136,6 @@ static int import_store(sb_dom *d, const struct sb_import_request *rq, const str
     if (sb_store_in_transaction(d->s))
         sb_store_rollback(d->s);
     sb_buf_clear(&text);
-    free(validated);
     return rc;
 }
 

@@ -118,19 +118,11 @@ int sb_fs_pwrite2(int fd, const void *a, size_t alen, const void *b, size_t blen
                             off + (off_t)done, path);
 }
 
-int sb_fs_lock(int fd, int op, bool wait, const char *path)
+int sb_fs_lock_unchecked(int fd, int op, bool wait, const char *path)
 {
-    struct stat st;
-
     for (;;) {
-        if (flock(fd, op | (wait ? 0 : LOCK_NB)) == 0) {
-            if (op != LOCK_EX || fstat(fd, &st) < 0 || st.st_nlink > 0)
-                return 0;
-            (void)flock(fd, LOCK_UN);
-            return sb_error_set(SB_ERR_OPERATION_INVALID,
-                                "'%s' was removed while this process waited for it (the "
-                                "domain was undefined)", path);
-        }
+        if (flock(fd, op | (wait ? 0 : LOCK_NB)) == 0)
+            return 0;
         if (errno == EINTR)
             continue;
         if (errno == EWOULDBLOCK)
@@ -138,6 +130,27 @@ int sb_fs_lock(int fd, int op, bool wait, const char *path)
                                 path);
         return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot lock '%s'", path);
     }
+}
+
+int sb_fs_check_linked(int fd, const char *path)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) < 0 || st.st_nlink > 0)
+        return 0;
+    (void)flock(fd, LOCK_UN);
+    return sb_error_set(SB_ERR_OPERATION_INVALID,
+                        "'%s' was removed while this process waited for it (the "
+                        "domain was undefined)", path);
+}
+
+int sb_fs_lock(int fd, int op, bool wait, const char *path)
+{
+    int rc = sb_fs_lock_unchecked(fd, op, wait, path);
+
+    if (rc < 0 || op != LOCK_EX)
+        return rc;
+    return sb_fs_check_linked(fd, path);
 }
 
 void sb_fs_unlock(int fd)

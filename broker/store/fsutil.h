@@ -27,6 +27,11 @@ int sb_fs_pwrite2(int fd, const void *a, size_t alen, const void *b, size_t blen
  * a file that was unlinked meanwhile (sb_store_remove): no writer works
  * on files no other process can open any more. */
 int sb_fs_lock(int fd, int op, bool wait, const char *path);
+/* The two halves of an exclusive sb_fs_lock, for a caller that can tell
+ * without a system call that the file is still linked (the store's shared
+ * page): the flock alone, and the check (which unlocks when it fails). */
+int sb_fs_lock_unchecked(int fd, int op, bool wait, const char *path);
+int sb_fs_check_linked(int fd, const char *path);
 void sb_fs_unlock(int fd);
 
 #endif

@@ -270,7 +270,10 @@ int sb_store_begin(sb_store *s)
         return sb_error_set(SB_ERR_OPERATION_DENIED, "store '%s' is open read-only", s->dir);
     if (s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "a transaction is already open");
-    if ((rc = sb_fs_lock(s->lock_fd, LOCK_EX, true, s->lock_path)) < 0)
+    /* A removal changes seq (sb_store_remove): while it is the one this
+     * handle saw, the lock file is still linked, no fstat needed. */
+    if ((rc = sb_fs_lock_unchecked(s->lock_fd, LOCK_EX, true, s->lock_path)) < 0 ||
+        (!sb_store__shared_unchanged(s) && (rc = sb_fs_check_linked(s->lock_fd, s->lock_path)) < 0))
         return rc;
     if ((rc = sb_store__begin_locked(s)) < 0) {
         sb_store__unlock(s);

@@ -112,3 +112,74 @@ xmlDoc *sb_xml_subtree(const xmlNode *node)
     xmlDocSetRootElement(doc, copy);
     return doc;
 }
+
+static bool same_str(const xmlChar *a, const xmlChar *b)
+{
+    return a == b || (a && b && strcmp((const char *)a, (const char *)b) == 0);
+}
+
+static bool same_ns(const xmlNs *a, const xmlNs *b)
+{
+    return a == b || (a && b && same_str(a->prefix, b->prefix) && same_str(a->href, b->href));
+}
+
+static bool same_ns_list(const xmlNs *a, const xmlNs *b)
+{
+    for (; a && b; a = a->next, b = b->next)
+        if (!same_ns(a, b))
+            return false;
+    return !a && !b;
+}
+
+/* A node's own content: not its children, except an attribute's value. */
+static bool same_node(const xmlNode *a, const xmlNode *b, bool ignore_name)
+{
+    if (a->type != b->type || (!ignore_name && !same_str(a->name, b->name)))
+        return false;
+    if (a->type != XML_ELEMENT_NODE)
+        return same_str(a->content, b->content);
+    if (!same_ns(a->ns, b->ns) || !same_ns_list(a->nsDef, b->nsDef))
+        return false;
+    const xmlAttr *p = a->properties, *q = b->properties;
+    for (; p && q; p = p->next, q = q->next) {
+        if (!same_str(p->name, q->name) || !same_ns(p->ns, q->ns))
+            return false;
+        const xmlNode *v = p->children, *w = q->children;
+        for (; v && w; v = v->next, w = w->next)
+            if (v->type != w->type || !same_str(v->content, w->content))
+                return false;
+        if (v || w)
+            return false;
+    }
+    return !p && !q;
+}
+
+bool sb_xml_same_tree(const xmlNode *a, const xmlNode *b, bool ignore_root_names)
+{
+    const xmlNode *x = a, *y = b;
+
+    if (!same_node(x, y, ignore_root_names))
+        return false;
+    /* depth first, both trees in step, without recursion */
+    for (;;) {
+        if (x->type != XML_ENTITY_REF_NODE && (x->children || y->children)) {
+            if (!x->children || !y->children)
+                return false;
+            x = x->children;
+            y = y->children;
+        } else {
+            while (x != a && !x->next && !y->next) {
+                x = x->parent;
+                y = y->parent;
+            }
+            if (x == a)
+                return true;
+            if (!x->next || !y->next)
+                return false;
+            x = x->next;
+            y = y->next;
+        }
+        if (!same_node(x, y, false))
+            return false;
+    }
+}

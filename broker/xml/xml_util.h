@@ -61,6 +61,10 @@ int sb_xml_text(const xmlNode *node, char **out);
 bool sb_xml_is(const xmlNode *node, const char *name);
 /* Deep copy of node as the root of a new document; NULL on OOM. */
 xmlDoc *sb_xml_subtree(const xmlNode *node);
+/* True when the trees under elements a and b are the same node for node
+ * (names, namespaces, attributes, text, comments), so that they print the
+ * same; with ignore_root_names the two roots' own names may differ. */
+bool sb_xml_same_tree(const xmlNode *a, const xmlNode *b, bool ignore_root_names);
 
 /* Growable string.  On allocation failure it remembers the failure and
  * ignores further appends, so callers check once at the end. */

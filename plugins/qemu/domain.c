@@ -654,19 +654,27 @@ char *qp_domain_path(qp_ctx *ctx, const char *name)
     return qp_printf("%s/domains/%s.xml", ctx->state_dir, name);
 }
 
-int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
+int qp_domain_read(qp_ctx *ctx, const char *name, char **out_xml)
 {
+    *out_xml = NULL;
     if (!qp_valid_name(name))
         return qp_error(ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", name ? name : "");
-    char *path = qp_domain_path(ctx, name), *xml = NULL;
+    char *path = qp_domain_path(ctx, name);
     if (!path)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     if (!qp_file_exists(path)) {
         free(path);
         return qp_error(ctx, SB_ERR_NO_DOMAIN, "no domain named '%s'", name);
     }
-    int r = qp_read_file(ctx, path, &xml, NULL);
+    int r = qp_read_file(ctx, path, out_xml, NULL);
     free(path);
+    return r;
+}
+
+int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
+{
+    char *xml = NULL;
+    int r = qp_domain_read(ctx, name, &xml);
     if (r < 0)
         return r;
     r = qp_domain_parse(ctx, xml, out);

@@ -299,6 +299,8 @@ int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out);
 void qp_domain_free(qp_domain *d);
 /* The stored domain with this name (NO_DOMAIN if none). */
 int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out);
+/* Its stored XML as it is in the file, unparsed (NO_DOMAIN if none). */
+int qp_domain_read(qp_ctx *ctx, const char *name, char **out_xml);
 /* Validate, add a uuid when missing, store atomically.  *out_name gets a
  * malloc'ed copy of the name. */
 int qp_domain_define(qp_ctx *ctx, const char *xml, char **out_name);

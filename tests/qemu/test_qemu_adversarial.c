@@ -244,9 +244,57 @@ static void redefine_unusable_domain(void **state)
                            "<address type='pci' domain='0x0000' bus='0x00' slot='0x1f' "
                            "function='0x7'/>");
     assert_int_equal(redefine_with("rv", "t3", ok), 0);
+    /* the connection remembers only what the plugin accepted: the same
+     * unusable <domain> after an accepted one is refused again, the
+     * accepted one (asked no more) still goes in */
+    assert_int_equal(redefine_with("rv", "t4", pci), -SB_ERR_XML_ERROR);
+    assert_non_null(strstr(e2e_err(), "slot"));
+    assert_false(e2e_in_tree("rv", "t4"));
+    assert_int_equal(redefine_with("rv", "t5", ok), 0);
+    assert_int_equal(redefine_with("rv", "t6", test_type), -SB_ERR_CONFIG_UNSUPPORTED);
+    assert_false(e2e_in_tree("rv", "t6"));
     free(test_type);
     free(pci);
     free(ok);
+}
+
+/* domain_get_xml keeps the last file it parsed on the connection: a
+ * definition changed since (here by define on the same connection, then
+ * by a write to the file itself, as another process's define would leave
+ * it) is what the next call answers, down to one byte of the same
+ * size. */
+static void changed_definition_seen(void **state)
+{
+    (void)state;
+    e2e_define("cd");
+    char *xml = NULL;
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, "cd", 0), 0);
+    assert_non_null(strstr(xml, "<vcpu>1</vcpu>"));
+    free(xml);
+    char *more = domain_with("cd", "<vcpu>1</vcpu>", "<vcpu>2</vcpu>"), *name = NULL;
+    assert_int_equal(sb_domain_define(&name, E.c, more), 0);
+    free(name);
+    free(more);
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, "cd", 0), 0);
+    assert_non_null(strstr(xml, "<vcpu>2</vcpu>"));
+    free(xml);
+
+    char file[1024];
+    snprintf(file, sizeof file, "%s/hosts/%s/plugin-qemu/domains/cd.xml", E.state,
+             sb_connection_host(E.c));
+    char *text = NULL;
+    assert_int_equal(qp_read_file(&E.t, file, &text, NULL), 0);
+    char *at = strstr(text, "<vcpu>2</vcpu>");
+    assert_non_null(at);
+    at[6] = '3'; /* the same size */
+    FILE *f = fopen(file, "w");
+    assert_non_null(f);
+    assert_true(fputs(text, f) >= 0);
+    assert_int_equal(fclose(f), 0);
+    free(text);
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, "cd", 0), 0);
+    assert_non_null(strstr(xml, "<vcpu>3</vcpu>"));
+    free(xml);
 }
 
 /* ---- 6. a redefined snapshot naming images the domain does not use ------ */
@@ -447,6 +495,7 @@ int main(void)
         cmocka_unit_test(planted_temp_symlink),
         cmocka_unit_test(config_values_refused),
         cmocka_unit_test(redefine_unusable_domain),
+        cmocka_unit_test(changed_definition_seen),
         cmocka_unit_test(redefined_foreign_image),
         cmocka_unit_test(redefined_foreign_overlay),
         cmocka_unit_test(readonly_disk_explicit_external),
