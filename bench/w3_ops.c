@@ -2,7 +2,7 @@
  * the benchmark's shape: 256 MiB of RAM, one 1 GiB qcow2 disk holding 64 MiB
  * of data.
  *
- *   w3_ops [--reps 11] [--work DIR] [--no-embed]
+ *   w3_ops [--reps 11] [--work DIR] [--no-embed] [--targets api,cli,raw,embed]
  *          [--scale-stores DIR --scale-sizes 1,10,100,1000,10000 --scale-reps 3]
  *   env: BENCH_CLI (snapbroker CLI), BENCH_EMBED_TEMPLATE (embed template
  *        root, made on first use)
@@ -18,7 +18,12 @@
  *
  * --scale: the same sequence through the API on W1's chain stores
  * (w1_tree --keep), i.e. on a domain whose metadata already holds N
- * snapshots, to show what N costs each operation. */
+ * snapshots, to show what N costs each operation.
+ *
+ * To profile one target: --targets api (or raw, cli) runs only those;
+ * with BENCH_W3_MARK set, each operation is preceded by a line
+ * "w3-op <target> <slug>" on stderr, so `strace -f -tt` of the run shows
+ * where each operation's system calls begin. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -132,7 +137,10 @@ static void sequence(const struct w3_target *tg, void *ctx, const char *dir, con
     snprintf(e.fext, sizeof e.fext, "%s/fext-%d.qcow2", dir, r);
     snprintf(e.fmem, sizeof e.fmem, "%s/fext-%d.mem", dir, r);
     snprintf(e.oext, sizeof e.oext, "%s/oext-%d.qcow2", dir, r);
+    int mark = getenv("BENCH_W3_MARK") != NULL;
     for (int op = 0; op < W3_NOPS; op++) {
+        if (mark)
+            fprintf(stderr, "w3-op %s %s\n", tg->name, opslug[op]);
         double t0 = bench_now_us();
         int rc = tg->op(ctx, op, &e);
         double ms = (bench_now_us() - t0) / 1000;
@@ -227,16 +235,26 @@ static void scale(const char *stores, long *sizes, size_t ns, int reps, const ch
             bench_out("\nN=%ld: %s\n", sizes[i], err[i]);
 }
 
+/* 1 when the comma-separated list names key. */
+static int target_listed(const char *list, const char *key)
+{
+    size_t n = strlen(key);
+    for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+        if (!strncmp(p, key, n) && (p[n] == ',' || !p[n]))
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int reps = 11, embed = 1, scale_reps = 3;
-    const char *work = NULL, *scale_stores = NULL;
+    const char *work = NULL, *scale_stores = NULL, *targets = NULL;
     long scale_sizes[8];
     size_t nscale = bench_parse_sizes("1,10,100,1000,10000", scale_sizes, 8);
     static const struct option lo[] = {{"reps", 1, 0, 'r'}, {"work", 1, 0, 'w'},
                                        {"no-embed", 0, 0, 'E'}, {"scale-stores", 1, 0, 'S'},
                                        {"scale-sizes", 1, 0, 'Z'}, {"scale-reps", 1, 0, 'R'},
-                                       {0, 0, 0, 0}};
+                                       {"targets", 1, 0, 'T'}, {0, 0, 0, 0}};
     for (int c; (c = getopt_long(argc, argv, "", lo, NULL)) != -1;)
         switch (c) {
         case 'r': reps = atoi(optarg); break;
@@ -245,6 +263,7 @@ int main(int argc, char **argv)
         case 'S': scale_stores = optarg; break;
         case 'Z': nscale = bench_parse_sizes(optarg, scale_sizes, 8); break;
         case 'R': scale_reps = atoi(optarg); break;
+        case 'T': targets = optarg; break;
         default: return 2;
         }
     if (reps > 64)
@@ -269,14 +288,23 @@ int main(int argc, char **argv)
 
     const struct w3_target *tg[] = {&w3_sb_api, &w3_sb_cli, &w3_raw, &w3_lv};
     enum { NT = 4 };
-    int nt = embed ? NT : NT - 1;
+    static const char *const tkey[NT] = {"api", "cli", "raw", "embed"};
+    int on[NT], non = 0;
+    for (int t = 0; t < NT; t++) {
+        on[t] = targets ? target_listed(targets, tkey[t]) : t < NT - 1 || embed;
+        non += on[t];
+    }
+    if (!non)
+        bench_die("--targets %s names none of api, cli, raw, embed", targets);
     void *ctx[NT];
     char *dir[NT], disk[NT][1200];
     static double v[NT][W3_NOPS][64];
     size_t nv[NT][W3_NOPS] = {{0}};
     int na[NT][W3_NOPS] = {{0}};
     char err[NT][300] = {{0}};
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < NT; t++) {
+        if (!on[t])
+            continue;
         dir[t] = bench_tmpdir(work, "w3t-");
         snprintf(disk[t], sizeof disk[t], "%s/disk.qcow2", dir[t]);
         char *a[] = {(char *)"cp", (char *)"--sparse=always", disk_tmpl, disk[t], NULL};
@@ -286,24 +314,25 @@ int main(int argc, char **argv)
     }
     for (int r = 0; r < reps; r++) {
         fprintf(stderr, "w3: rep %d/%d\n", r + 1, reps);
-        for (int k = 0; k < nt; k++) {
-            int t = (k + r) % nt;
-            if (!err[t][0])
+        for (int k = 0; k < NT; k++) {
+            int t = (k + r) % NT;
+            if (on[t] && !err[t][0])
                 sequence(tg[t], ctx[t], dir[t], disk[t], kvm, r, v[t], nv[t], na[t], err[t],
                          sizeof err[t]);
         }
     }
-    for (int t = 0; t < nt; t++) {
+    for (int t = 0; t < NT; t++) {
+        if (!on[t])
+            continue;
         tg[t]->fini(ctx[t]);
         bench_rm_rf(dir[t]);
         free(dir[t]);
     }
 
-    static const char *const tkey[NT] = {"api", "cli", "raw", "embed"};
     double med[NT][W3_NOPS];
     for (int t = 0; t < NT; t++)
         for (int op = 0; op < W3_NOPS; op++) {
-            med[t][op] = t < nt ? median_of(v[t][op], nv[t][op]) : -1;
+            med[t][op] = on[t] ? median_of(v[t][op], nv[t][op]) : -1;
             if (med[t][op] >= 0) {
                 char key[64];
                 snprintf(key, sizeof key, "w3.%s.%s.ms", tkey[t], opslug[op]);
@@ -319,14 +348,14 @@ int main(int argc, char **argv)
     for (int op = 0; op < W3_NOPS; op++) {
         bench_out("| %s |", opname[op]);
         for (int t = 0; t < NT; t++)
-            bench_out(" %s |", t >= nt ? "not run" : na[t][op] ? "n/a"
+            bench_out(" %s |", !on[t] ? "not run" : na[t][op] ? "n/a"
                                : bench_fmt_stat(v[t][op], nv[t][op]));
         bench_out(" %s | %s | %s | %s |\n", bench_ratio(med[0][op], med[2][op]),
                   bench_ratio(med[1][op], med[2][op]), bench_ratio(med[0][op], med[3][op]),
                   bench_ratio(med[1][op], med[3][op]));
     }
-    for (int t = 0; t < nt; t++)
-        if (err[t][0])
+    for (int t = 0; t < NT; t++)
+        if (on[t] && err[t][0])
             bench_out("\n%s failed (first failure; that repetition's remaining operations were "
                       "skipped, and the later repetitions): %s\n", tg[t]->name, err[t]);
     bench_kv("w3.kvm", kvm);

@@ -97,6 +97,10 @@ void qp_needed_free(qp_needed *n)
     qp_strv_free(&n->refs);
     qp_strv_free(&n->ref_owner);
     qp_strmap_free(&n->by_path);
+    qp_strmap_free(&n->by_kind);
+    qp_strv_free(&n->hit_path);
+    qp_strv_free(&n->hit_name);
+    qp_strv_free(&n->watched);
     qp_strmap_free(&n->in_all);
     qp_canon_cache_free(&n->canon);
     memset(n, 0, sizeof *n);
@@ -104,6 +108,28 @@ void qp_needed_free(qp_needed *n)
 
 static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner, int internal_owner)
 {
+    /* Snapshots that name the same image the same way (internal or not)
+     * need it the same way: the first one stands for them all (its name is
+     * the one an error message gives).  Without this, a tree of N internal
+     * snapshots of one disk made N tops, each a copy of the same chain, on
+     * every delete. */
+    if (owner) {
+        size_t len = strlen(path);
+        char buf[1024], *key = len + 2 <= sizeof buf ? buf : malloc(len + 2);
+        if (!key)
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        key[0] = internal_owner ? 'i' : 'e';
+        memcpy(key + 1, path, len + 1);
+        int seen = qp_strmap_find(&n->by_kind, key);
+        if (seen < 0 && qp_strmap_put(&n->by_kind, key, (int)n->ntops) < 0)
+            seen = -2;
+        if (key != buf)
+            free(key);
+        if (seen == -2)
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        if (seen >= 0)
+            return 0;
+    }
     qp_needed_top *nt = realloc(n->tops, (n->ntops + 1) * sizeof *nt);
     if (!nt)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
@@ -183,6 +209,16 @@ static int needed_of(qp_ctx *ctx, const char *name, const qp_refs *refs, void *o
         add_ref(out, refs->reverts.v[k], name);
     for (size_t k = 0; k < refs->captured.n && r == 0; k++)
         r = add_top(ctx, out, refs->captured.v[k], name, !refs->external);
+    for (size_t w = 0; out->watch && w < out->watch->n && r == 0; w++) {
+        const char *path = out->watch->v[w];
+        int hit = refs->named_unsure;
+        for (size_t k = 0; k < refs->named.n && !hit; k++) {
+            const char *c = qp_canon_cached(&out->canon, refs->named.v[k]);
+            hit = !c || !strcmp(refs->named.v[k], path) || !strcmp(c, path);
+        }
+        if (hit && (qp_strv_add(&out->hit_path, path) < 0 || qp_strv_add(&out->hit_name, name) < 0))
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
     return r;
 }
 
@@ -197,7 +233,14 @@ int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *sna
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out)
 {
+    return qp_needed_compute_watch(ctx, domain, skip, current, NULL, out);
+}
+
+int qp_needed_compute_watch(qp_ctx *ctx, const char *domain, const char *skip,
+                            const qp_domain *current, const qp_strv *watch, qp_needed *out)
+{
     memset(out, 0, sizeof *out);
+    out->watch = watch;
     int r = 0;
     if (current) {
         for (size_t i = 0; i < current->ndisks && r == 0; i++)
@@ -214,6 +257,7 @@ int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const q
     }
     if ((r = qp_refs_each(ctx, domain, skip, needed_of, out)) < 0)
         goto fail;
+    out->watch = NULL;
     return 0;
 fail:
     qp_needed_free(out);
@@ -267,6 +311,39 @@ static int attr_value(const char *p, char *buf, size_t size, const char **end)
         return -1;
     buf[k] = '\0';
     *end = p + 1;
+    return 0;
+}
+
+int qp_xml_source_values(qp_ctx *ctx, const char *xml, qp_strv *out)
+{
+    if (strstr(xml, ":source"))
+        return 1; /* as qp_xml_may_name: a prefixed <source> may name anything */
+    for (const char *p = strstr(xml, "<source"); p; p = strstr(p + 1, "<source")) {
+        const char *q = p + 7;
+        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '/' && *q != '>')
+            continue; /* <sourceX> */
+        while (*q && *q != '>') {
+            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
+                q++;
+            const char *name = q;
+            while (*q && *q != '=' && *q != '>' && *q != ' ' && *q != '/')
+                q++;
+            if (*q != '=') {
+                if (*q == '/' || *q == ' ')
+                    q++;
+                continue;
+            }
+            size_t nlen = (size_t)(q - name);
+            char val[4096];
+            const char *after;
+            if (attr_value(q + 1, val, sizeof val, &after) < 0)
+                return 1;
+            q = after;
+            if (((nlen == 4 && !strncmp(name, "file", 4)) || (nlen == 3 && !strncmp(name, "dev", 3))) &&
+                !qp_strv_has(out, val) && qp_strv_add(out, val) < 0)
+                return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+    }
     return 0;
 }
 

@@ -50,6 +50,14 @@ typedef struct qp_needed {
     /* while computing: a top's path as given -> its index; members of all;
      * the references resolved so far */
     qp_strmap by_path, in_all;
+    qp_strmap by_kind; /* 'i'/'e' + a snapshot's top as given -> its first top */
+    /* Optional, set by qp_needed_compute_watch: canonical paths whose
+     * naming snapshots are wanted; hit_name.v[i] names hit_path.v[i] in
+     * its XML (or may: a document the scan could not read counts). */
+    const qp_strv *watch;
+    qp_strv hit_path, hit_name;
+    qp_strv watched;  /* a copy of watch, owned, once the walk is done */
+    int watch_done;
     qp_canon_cache canon;
 } qp_needed;
 
@@ -78,6 +86,11 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
+/* The same, also noting which snapshots name each path of watch (kept
+ * borrowed until the walk ends) in out->hit_path/hit_name, so a later
+ * repoint of such a path rewrites those snapshots without another walk. */
+int qp_needed_compute_watch(qp_ctx *ctx, const char *domain, const char *skip,
+                            const qp_domain *current, const qp_strv *watch, qp_needed *out);
 
 /* What one stored snapshot refers to (snapshot_refs.c). */
 typedef struct qp_refs {
@@ -85,6 +98,10 @@ typedef struct qp_refs {
     qp_strv captured; /* <domain> disk sources, read-only ones included */
     qp_strv overlays; /* <disks> sources of external snapshots */
     qp_strv reverts;  /* <revertDisks> sources */
+    /* every <source file=|dev=> value in the document, <inactiveDomain>
+     * included (qp_xml_source_values): what a repoint of a path rewrites */
+    qp_strv named;
+    int named_unsure; /* the scan could not read them all: may name anything */
 } qp_refs;
 
 /* fn(name, refs) for every snapshot of domain but skip, in the tree's
@@ -119,6 +136,11 @@ char *qp_xml_replace_source(const char *xml, const char *old_path, const char *n
  * string scan instead of a parse; memo (may be NULL) keeps what each value
  * resolves to across the calls of one walk. */
 int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo);
+/* Every <source file=|dev=> value of xml appended to out (as written, not
+ * resolved).  1 when the scan may have missed one (a prefixed <source>,
+ * a value it cannot decode): the document may name any path; 0, or a
+ * negative class when out of memory. */
+int qp_xml_source_values(qp_ctx *ctx, const char *xml, qp_strv *out);
 int qp_job_id(char *buf, size_t len, const char *what);
 void qp_new_node_name(char *buf, size_t len, const char *target);
 int qp_run_state_after(int snapshot_state, unsigned flags);

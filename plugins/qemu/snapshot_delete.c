@@ -154,16 +154,39 @@ static int mark_in_progress(qp_ctx *ctx, const char *domain, const struct sb_sna
     return r;
 }
 
+/* 1 when path is one of need's watched paths whose naming snapshots the
+ * walk noted (qp_needed_compute_watch). */
+static int watched(const qp_needed *need, const char *path)
+{
+    return need && need->watch_done && qp_strv_has(&need->watched, path);
+}
+
 /* Point every stored reference to old_path at new_path: other snapshots'
- * XML and the domain definition. */
+ * XML and the domain definition.  Only the snapshots the walk of need
+ * found naming old_path are read again when it watched old_path; else
+ * every snapshot is. */
 static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const char *old_path,
-                        const char *new_path, const char *new_fmt)
+                        const char *new_path, const char *new_fmt, const qp_needed *need)
 {
     int r = 0;
     char **names = NULL;
     size_t nn = 0;
     qp_strmap resolved = {0};
-    if (ctx->api->tree_list && ctx->api->tree_update_xml &&
+    int noted = watched(need, old_path);
+    if (noted && ctx->api->tree_update_xml) {
+        for (size_t i = 0; i < need->hit_path.n && r == 0; i++) {
+            if (strcmp(need->hit_path.v[i], old_path) || !strcmp(need->hit_name.v[i], skip))
+                continue;
+            char *xml = NULL, *nx = NULL;
+            int changed = 0;
+            if (ctx->api->tree_get_xml(ctx->h, domain, need->hit_name.v[i], &xml) == 0 &&
+                (nx = qp_xml_replace_source(xml, old_path, new_path, &changed)) && changed)
+                r = ctx->api->tree_update_xml(ctx->h, domain, need->hit_name.v[i], nx);
+            free(nx);
+            if (xml)
+                ctx->api->free(xml);
+        }
+    } else if (ctx->api->tree_list && ctx->api->tree_update_xml &&
         ctx->api->tree_list(ctx->h, domain, &names, &nn) == 0) {
         for (size_t i = 0; i < nn; i++) {
             if (r == 0 && strcmp(names[i], skip)) {
@@ -399,7 +422,7 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         if (r < 0)
             goto out;
     }
-    r = repoint_refs(ctx, domain, v->name, O, B, bfmt);
+    r = repoint_refs(ctx, domain, v->name, O, B, bfmt, need);
     ctx->store_fail_armed = 0;
     if (r < 0)
         goto out;
@@ -410,6 +433,14 @@ out:
     qp_strv_free(&nodes);
     qp_qmp_close(q);
     return r;
+}
+
+static void add_canon_to(qp_strv *v, const char *path)
+{
+    char *c = qp_realpath_or_copy(path);
+    if (c && !qp_strv_has(v, c))
+        qp_strv_add(v, c);
+    free(c);
 }
 
 /* Remove an image nothing in the tree needs - unless a file the tree
@@ -458,7 +489,30 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     }
     if ((r = qp_domain_parse(ctx, v->domain_xml, &snapdom)) < 0)
         goto out;
-    if ((r = qp_needed_compute(ctx, domain, v->name, cur, &need)) < 0)
+    /* the walk also notes which snapshots name the overlays, the only ones
+     * a merge repoints (repoint_refs): no second walk over the tree.  An
+     * overlay that is also another disk's captured image (B) could be
+     * named by a repoint of that disk: then the repoint walks again. */
+    qp_strv watch = {0};
+    for (size_t i = 0; i < v->ndisks; i++)
+        if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL && v->disks[i].source)
+            add_canon_to(&watch, v->disks[i].source);
+    for (size_t i = 0; i < snapdom->ndisks; i++) {
+        char *c = snapdom->disks[i].source ? qp_realpath_or_copy(snapdom->disks[i].source) : NULL;
+        int clash = c && qp_strv_has(&watch, c);
+        free(c);
+        if (clash) {
+            qp_strv_free(&watch);
+            break;
+        }
+    }
+    r = qp_needed_compute_watch(ctx, domain, v->name, cur, &watch, &need);
+    if (r == 0) {
+        need.watched = watch; /* the paths noted, kept with the walk's result */
+        need.watch_done = 1;
+    } else
+        qp_strv_free(&watch);
+    if (r < 0)
         goto out;
     have_need = 1;
     for (size_t i = 0; i < v->ndisks && r == 0; i++) {

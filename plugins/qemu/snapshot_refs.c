@@ -7,10 +7,13 @@
  * <domain> inside (another).  With thousands of snapshots that was nearly
  * all the time of an operation, spent again on every operation.  A
  * snapshot's references depend on its XML alone, so they are remembered
- * per process, keyed by the exact XML (a copy is kept and compared, not
- * just a hash): a walk over a tree whose XML did not change parses
- * nothing.  The memory is bounded (MEMO_MAX bytes of XML; beyond, it
- * starts over). */
+ * per process, by domain and snapshot name, together with a copy of the
+ * XML they were read from: an entry counts only while the stored XML is
+ * still exactly that copy (compared byte for byte), so a walk over a tree
+ * whose XML did not change parses nothing.  Looking an entry up hashes
+ * the short name, not the document (hashing every document of a large
+ * tree was most of a walk).  The memory is bounded (MEMO_MAX bytes of
+ * XML; beyond, it starts over). */
 #include "snapshot_common.h"
 
 #include <pthread.h>
@@ -21,7 +24,9 @@
 #define MEMO_MAX (64u << 20)
 
 typedef struct memo_entry {
-    uint64_t hash;
+    uint64_t hash; /* of key */
+    char *key;     /* domain, '\0', snapshot name (klen bytes) */
+    size_t klen;
     size_t len;
     char *xml;
     qp_refs refs;
@@ -55,13 +60,15 @@ static void refs_clear(qp_refs *r)
     qp_strv_free(&r->captured);
     qp_strv_free(&r->overlays);
     qp_strv_free(&r->reverts);
+    qp_strv_free(&r->named);
     memset(r, 0, sizeof *r);
 }
 
 static void memo_clear(void)
 {
     for (size_t i = 0; i < memo.cap; i++)
-        if (memo.v[i].xml) {
+        if (memo.v[i].key) {
+            free(memo.v[i].key);
             free(memo.v[i].xml);
             refs_clear(&memo.v[i].refs);
         }
@@ -70,13 +77,13 @@ static void memo_clear(void)
     memo.cap = memo.n = memo.bytes = 0;
 }
 
-static memo_entry *memo_slot(uint64_t hash, const char *xml, size_t len)
+static memo_entry *memo_slot(uint64_t hash, const char *key, size_t klen)
 {
     if (!memo.cap)
         return NULL;
     for (size_t i = hash & (memo.cap - 1);; i = (i + 1) & (memo.cap - 1)) {
         memo_entry *e = &memo.v[i];
-        if (!e->xml || (e->hash == hash && e->len == len && !memcmp(e->xml, xml, len)))
+        if (!e->key || (e->hash == hash && e->klen == klen && !memcmp(e->key, key, klen)))
             return e;
     }
 }
@@ -91,8 +98,8 @@ static int memo_grow(void)
     memo.v = v;
     memo.cap = cap;
     for (size_t i = 0; i < oldcap; i++)
-        if (old[i].xml)
-            *memo_slot(old[i].hash, old[i].xml, old[i].len) = old[i];
+        if (old[i].key)
+            *memo_slot(old[i].hash, old[i].key, old[i].klen) = old[i];
     free(old);
     return 0;
 }
@@ -115,36 +122,77 @@ static int refs_parse(qp_ctx *ctx, const char *xml, qp_refs *out)
         if (v->revert_disks[k].source && qp_strv_add(&out->reverts, v->revert_disks[k].source) < 0)
             r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     qp_view_free(ctx, v);
+    if (r == 0 && (r = qp_xml_source_values(ctx, xml, &out->named)) > 0) {
+        out->named_unsure = 1;
+        r = 0;
+    }
     if (r < 0)
         refs_clear(out);
     return r;
 }
 
-/* The references of xml: remembered, or parsed and remembered (memo.lock
- * held).  *out points into the memo, or to tmp when it could not keep it. */
-static int refs_of(qp_ctx *ctx, const char *xml, qp_refs *tmp, const qp_refs **out)
+/* The references of snapshot `name` of `domain`, whose stored XML is xml:
+ * remembered, or parsed and remembered (memo.lock held).  *out points into
+ * the memo, or to tmp when it could not keep it. */
+static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char *xml,
+                   qp_refs *tmp, const qp_refs **out)
 {
+    size_t dl = strlen(domain), nl = strlen(name), klen = dl + 1 + nl;
+    char kbuf[512], *key = klen <= sizeof kbuf ? kbuf : malloc(klen);
+    if (!key)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    memcpy(key, domain, dl + 1);
+    memcpy(key + dl + 1, name, nl);
+    uint64_t h = hash_bytes(key, klen);
     size_t len = strlen(xml);
-    uint64_t h = hash_bytes(xml, len);
-    memo_entry *e = memo_slot(h, xml, len);
-    if (e && e->xml) {
+    memo_entry *e = memo_slot(h, key, klen);
+    if (e && e->key && e->len == len && !memcmp(e->xml, xml, len)) {
+        if (key != kbuf)
+            free(key);
         *out = &e->refs;
         return 0;
     }
     int r = refs_parse(ctx, xml, tmp);
-    if (r < 0)
-        return r;
     *out = tmp;
+    if (r < 0 || (e && e->key && memo.bytes - e->len + len > MEMO_MAX)) {
+        if (key != kbuf)
+            free(key);
+        return r;
+    }
+    if (e && e->key) { /* the snapshot's XML changed: its entry is replaced */
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, xml, len + 1);
+            memo.bytes = memo.bytes - e->len + len;
+            free(e->xml);
+            refs_clear(&e->refs);
+            e->xml = copy;
+            e->len = len;
+            e->refs = *tmp;
+            memset(tmp, 0, sizeof *tmp);
+            *out = &e->refs;
+        }
+        if (key != kbuf)
+            free(key);
+        return 0;
+    }
     if (memo.bytes + len > MEMO_MAX)
         memo_clear();
-    if ((memo.n + 1) * 2 > memo.cap && memo_grow() < 0)
-        return 0; /* not remembered: tmp holds it */
-    char *copy = malloc(len + 1);
-    if (!copy)
+    char *copy = malloc(len + 1), *kcopy = malloc(klen);
+    if (!copy || !kcopy || ((memo.n + 1) * 2 > memo.cap && memo_grow() < 0)) {
+        free(copy); /* not remembered: tmp holds it */
+        free(kcopy);
+        if (key != kbuf)
+            free(key);
         return 0;
+    }
     memcpy(copy, xml, len + 1);
-    e = memo_slot(h, xml, len);
-    *e = (memo_entry){ .hash = h, .len = len, .xml = copy, .refs = *tmp };
+    memcpy(kcopy, key, klen);
+    if (key != kbuf)
+        free(key);
+    e = memo_slot(h, kcopy, klen);
+    *e = (memo_entry){ .hash = h, .key = kcopy, .klen = klen, .len = len, .xml = copy,
+                       .refs = *tmp };
     memset(tmp, 0, sizeof *tmp);
     memo.n++;
     memo.bytes += len;
@@ -172,7 +220,7 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
             const qp_refs *refs = NULL;
             r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
             if (r == 0)
-                r = refs_of(ctx, xml, &tmp, &refs);
+                r = refs_of(ctx, domain, names[i], xml, &tmp, &refs);
             if (r == 0)
                 r = fn(ctx, names[i], refs, opaque);
             refs_clear(&tmp);

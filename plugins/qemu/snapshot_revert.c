@@ -161,14 +161,27 @@ static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
                           const qp_domain *now, const struct sb_snapshot_view *v,
                           int replaced_disks)
 {
-    qp_strv cand = {0};
+    qp_strv all = {0}, cand = {0}, used = {0};
     for (size_t i = 0; old && i < old->ndisks; i++)
-        add_canon(&cand, old->disks[i].source);
+        add_canon(&all, old->disks[i].source);
     for (size_t i = 0; i < v->nrevert_disks; i++)
-        add_canon(&cand, v->revert_disks[i].source);
+        add_canon(&all, v->revert_disks[i].source);
     for (size_t i = 0; replaced_disks && i < v->ndisks; i++)
         if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL)
-            add_canon(&cand, v->disks[i].source);
+            add_canon(&all, v->disks[i].source);
+    /* What the domain now runs on stays, and so does a file the plugin did
+     * not make or that is gone: neither needs the walk over every
+     * snapshot below.  An internal revert keeps the domain's images, so it
+     * has no candidate left and does not walk the tree at all (that walk
+     * made it grow with the number of snapshots). */
+    for (size_t i = 0; now && i < now->ndisks; i++)
+        add_canon(&used, now->disks[i].source);
+    for (size_t i = 0; i < all.n; i++)
+        if (!qp_strv_has(&used, all.v[i]) && qp_file_exists(all.v[i]) &&
+            qp_ours_has(ctx, domain, all.v[i]))
+            qp_strv_add(&cand, all.v[i]);
+    qp_strv_free(&all);
+    qp_strv_free(&used);
     qp_needed n;
     if (!cand.n || qp_needed_compute(ctx, domain, NULL, now, &n) < 0) {
         if (cand.n)

@@ -1,8 +1,10 @@
 /* The string scan that spares a delete from parsing every other snapshot
  * (qp_xml_may_name) against the parse it stands in for
  * (qp_xml_replace_source): whenever the parse would repoint a <source>,
- * the scan must say so.  And the path map of one walk (qp_strmap).  No
- * QEMU needed. */
+ * the scan must say so; the same for the list of every source a
+ * snapshot's references keep (qp_xml_source_values), by which a delete
+ * repoints only the snapshots its one walk saw naming the overlay.  And
+ * the path map of one walk (qp_strmap).  No QEMU needed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include "snapshot_common.h"
 
 static char dir[] = "/tmp/sb-qemu-refs-XXXXXX";
+static qp_ctx qc; /* no host: errors stay in qc.err_msg */
 
 static int setup(void **state)
 {
@@ -104,6 +107,62 @@ static void scan_never_misses_a_source(void **state)
           "</domainsnapshot>", "/d", 0);
 }
 
+/* qp_xml_source_values lists a value resolving to path whenever the
+ * parse would repoint one (or says it cannot tell). */
+static void values_agree(const char *xml, const char *path)
+{
+    int changed = 0;
+    char *out = qp_xml_replace_source(xml, path, "/new/path", &changed);
+    free(out);
+    qp_strv v = {0};
+    int unsure = qp_xml_source_values(&qc, xml, &v);
+    assert_true(unsure >= 0);
+    int named = unsure == 1;
+    for (size_t i = 0; i < v.n && !named; i++) {
+        char *c = qp_realpath_or_copy(v.v[i]);
+        named = !strcmp(v.v[i], path) || (c && !strcmp(c, path));
+        free(c);
+    }
+    qp_strv_free(&v);
+    if (changed && !named)
+        fail_msg("the values miss a source the parse repoints: %s", xml);
+}
+
+static void source_values_never_miss_a_source(void **state)
+{
+    (void)state;
+    char disk[256], link[256], doc[2048];
+    snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+    snprintf(link, sizeof link, "%s/link.qcow2", dir);
+    const char *forms[] = {
+        "<domainsnapshot><disks><disk name='vda'><source file='%s'/></disk></disks></domainsnapshot>",
+        "<domainsnapshot><inactiveDomain><devices><disk><source file=\"%s\"/></disk></devices>"
+        "</inactiveDomain></domainsnapshot>",
+        "<domainsnapshot><domain><devices><disk type='block'><source dev='%s'/></disk></devices>"
+        "</domain></domainsnapshot>",
+        "<domainsnapshot><revertDisks><disk name='vda'><source index='1' file='%s'></source>"
+        "</disk></revertDisks></domainsnapshot>",
+    };
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++) {
+        snprintf(doc, sizeof doc, forms[f], link);
+        values_agree(doc, disk);
+        qp_strv v = {0};
+        assert_int_equal(qp_xml_source_values(&qc, doc, &v), 0);
+        assert_int_equal(v.n, 1);
+        assert_string_equal(v.v[0], link);
+        qp_strv_free(&v);
+    }
+    /* a prefixed <source>, a value it cannot decode: "cannot tell" */
+    qp_strv v = {0};
+    assert_int_equal(qp_xml_source_values(&qc, "<d xmlns:x='urn:x'><x:source file='/a'/></d>", &v), 1);
+    assert_int_equal(qp_xml_source_values(&qc, "<d><source file='/a&#38;b'/></d>", &v), 1);
+    qp_strv_free(&v);
+    /* not file/dev, look-alikes: nothing */
+    assert_int_equal(qp_xml_source_values(&qc, "<d><sourcex file='/d'/><source protocol='nbd' "
+                                                "name='/d'/></d>", &v), 0);
+    assert_int_equal(v.n, 0);
+}
+
 static void memo_remembers_resolutions(void **state)
 {
     (void)state;
@@ -141,6 +200,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(scan_never_misses_a_source),
+        cmocka_unit_test(source_values_never_miss_a_source),
         cmocka_unit_test(memo_remembers_resolutions),
         cmocka_unit_test(strmap_grows_and_finds),
     };
