@@ -485,6 +485,10 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         if (qp_file_exists(sock)) {
             int left = (int)(deadline - qp_now_ms());
             r = qp_qmp_connect(ctx, sock, left > 50 ? left : 50, &q);
+            if (r == 0 && (r = qp_qmp_ready(q)) < 0) {
+                qp_qmp_close(q);
+                q = NULL;
+            }
             if (r == 0)
                 break;
             s = proc_state(qpid);

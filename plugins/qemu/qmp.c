@@ -31,9 +31,17 @@ struct qp_qmp {
     size_t len, cap;
     int eof;
     int refs; /* qp_qmp_close closes at zero (qp_qmp_share) */
+    char *path; /* the socket, for messages */
     /* answers of graph_query[], until the next command that is not a
      * query or the next event */
     json_object *graph[QP_QMP_GRAPH_QUERIES];
+    json_object *status; /* query-status's answer, kept the same way */
+    /* The greeting and the reply to qmp_capabilities are read with the
+     * first reply (finish_handshake): the first command goes out in the
+     * same round trip as the negotiation. */
+    int handshake;
+    char caps_id[32];
+    double hs_deadline;
     struct {
         char name[48];
         int count;
@@ -46,6 +54,8 @@ static void forget_graph(qp_qmp *q)
         json_object_put(q->graph[i]);
         q->graph[i] = NULL;
     }
+    json_object_put(q->status);
+    q->status = NULL;
 }
 
 qp_ctx *qp_qmp_ctx(qp_qmp *q)
@@ -258,35 +268,51 @@ int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out)
     q->ctx = ctx;
     q->fd = fd;
     q->refs = 1;
-    q->timeout_ms = timeout_ms;
+    q->timeout_ms = ctx->job_timeout_ms;
     /* qmp_capabilities goes out before the greeting is read: QEMU greets
      * as it accepts and reads commands only after that, so the greeting
-     * and the reply come back in one round trip */
-    char caps_id[32];
-    json_object *greet = NULL;
-    int r = send_cmd(q, "qmp_capabilities", NULL, -1, caps_id, sizeof caps_id);
-    int left = (int)(deadline - qp_now_ms());
-    if (r == 0 && (r = read_msg(q, &greet, left > 100 ? left : 100, 0)) < 0)
-        r = io_error(q, r, "greeting");
+     * and the reply come back in one round trip - together with the reply
+     * to the caller's first command, sent before any of them is read
+     * (finish_handshake) */
+    q->hs_deadline = deadline;
+    int r = send_cmd(q, "qmp_capabilities", NULL, -1, q->caps_id, sizeof q->caps_id);
     if (r < 0) {
         qp_qmp_close(q);
         return r;
     }
+    q->handshake = 1;
+    q->path = qp_strdup(path);
+    *out = q;
+    return 0;
+}
+
+/* The greeting and the reply to qmp_capabilities (qp_qmp_connect). */
+static int finish_handshake(qp_qmp *q)
+{
+    return qp_qmp_ready(q);
+}
+
+int qp_qmp_ready(qp_qmp *q)
+{
+    if (!q->handshake)
+        return 0;
+    q->handshake = 0;
+    json_object *greet = NULL;
+    int left = (int)(q->hs_deadline - qp_now_ms());
+    int r = read_msg(q, &greet, left > 100 ? left : 100, 0);
+    if (r < 0)
+        return io_error(q, r, "greeting");
     json_object *v;
     int ok = json_object_object_get_ex(greet, "QMP", &v);
     json_object_put(greet);
-    if (!ok) {
-        qp_qmp_close(q);
-        return qp_error(ctx, SB_ERR_HYPERVISOR, "'%s' did not greet as a QMP monitor", path);
-    }
-    r = recv_reply(q, "qmp_capabilities", caps_id, NULL);
-    if (r < 0) {
-        qp_qmp_close(q);
-        return r;
-    }
-    q->timeout_ms = ctx->job_timeout_ms;
-    *out = q;
-    return 0;
+    if (!ok)
+        return qp_error(q->ctx, SB_ERR_HYPERVISOR, "'%s' did not greet as a QMP monitor",
+                        q->path ? q->path : "the QMP socket");
+    int t = q->timeout_ms;
+    q->timeout_ms = left > 100 ? left : 100;
+    r = recv_reply(q, "qmp_capabilities", q->caps_id, NULL);
+    q->timeout_ms = t;
+    return r;
 }
 
 void qp_qmp_close(qp_qmp *q)
@@ -296,6 +322,7 @@ void qp_qmp_close(qp_qmp *q)
     if (q->fd >= 0)
         close(q->fd);
     forget_graph(q);
+    free(q->path);
     free(q->buf);
     free(q);
 }
@@ -308,6 +335,8 @@ qp_qmp *qp_qmp_share(qp_qmp *q)
 
 int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
 {
+    if (finish_handshake(q) < 0)
+        return -EPIPE;
     /* what arrived since the last user: events of its own commands (a
      * fresh connection would not see them), or the end of QEMU */
     for (;;) {
@@ -424,6 +453,9 @@ static int send_cmd(qp_qmp *q, const char *cmd, json_object *args, int fd, char 
 /* Read the reply to the command sent with id idbuf. */
 static int recv_reply(qp_qmp *q, const char *cmd, const char *idbuf, json_object **ret)
 {
+    int hr = finish_handshake(q);
+    if (hr < 0)
+        return hr;
     for (;;) {
         json_object *msg = NULL;
         int r = read_msg(q, &msg, q->timeout_ms, 0);
@@ -534,7 +566,11 @@ int qp_qmp_wait_closed(qp_qmp *q, int timeout_ms)
 int qp_qmp_status(qp_qmp *q, char *buf, size_t len)
 {
     json_object *ret = NULL, *st;
-    int r = qp_qmp_execute(q, "query-status", NULL, &ret);
+    int r = 0;
+    if (q->status)
+        ret = json_object_get(q->status);
+    else if ((r = qp_qmp_execute(q, "query-status", NULL, &ret)) == 0 && ret)
+        q->status = json_object_get(ret);
     if (r < 0)
         return r;
     if (!json_object_object_get_ex(ret, "status", &st)) {
@@ -691,6 +727,13 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
         r = send_cmd(q, graph_query[i], args, -1, ids[1 + i], sizeof ids[1 + i]);
         sent[i] = r == 0;
     }
+    /* and the run state the operation asks next (qp_qmp_status) */
+    char sid[32];
+    int sent_status = 0;
+    if (r == 0 && !q->status) {
+        r = send_cmd(q, "query-status", NULL, -1, sid, sizeof sid);
+        sent_status = r == 0;
+    }
     if (r < 0)
         return r;
     r = recv_reply(q, "query-jobs", ids[0], jobs);
@@ -703,6 +746,16 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
             json_object_put(g);
         if (r == 0)
             r = rg;
+    }
+    if (sent_status) {
+        json_object *st = NULL;
+        int rs = recv_reply(q, "query-status", sid, &st);
+        if (rs == 0 && st && !q->status)
+            q->status = st;
+        else
+            json_object_put(st);
+        if (r == 0)
+            r = rs;
     }
     return r;
 }

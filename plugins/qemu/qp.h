@@ -195,9 +195,15 @@ int qp_image_has_dependents(qp_ctx *ctx, const char *image, const qp_strv *excep
 
 typedef struct qp_qmp qp_qmp;
 
-/* Connect to a QMP unix socket, read the greeting, negotiate.  Gives up
- * after timeout_ms. */
+/* Connect to a QMP unix socket and send qmp_capabilities; the greeting
+ * and the reply are read with the reply to the first command (which so
+ * shares their round trip), or by qp_qmp_ready.  The greeting may take
+ * up to timeout_ms. */
 int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out);
+/* Wait for the greeting and the negotiation now: QEMU greets only once it
+ * has finished starting (a start that fails later, e.g. on a VNC port in
+ * use, exits instead of greeting). */
+int qp_qmp_ready(qp_qmp *q);
 /* Closes when the last holder closes (see qp_qmp_share). */
 void qp_qmp_close(qp_qmp *q);
 /* One more holder of q (each closes it once); returns q. */

@@ -859,12 +859,20 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     if (r == 0 && (p.n_external || p.memory == SB_LOCATION_EXTERNAL)) {
         /* the files it makes, so a process killed half-way leaves none
          * behind (journal.c); shut off, the definition it replaces */
-        r = qp_journal_begin(ctx, &p.j, domain, "create", p.view->name,
-                             p.active ? NULL : p.dom->xml);
+        r = qp_journal_init(ctx, &p.j, domain, "create", p.view->name,
+                            p.active ? NULL : p.dom->xml);
         p.journaled = r == 0;
         p.j.resume = p.active && !strcmp(p.status, "running") && !p.n_manual &&
                      p.memory == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_HALT);
-        if (r == 0 && p.j.resume)
+        /* The record is written before the first thing it undoes: each
+         * file the create makes is recorded before it exists, by
+         * qp_journal_create_file, which writes the record (resume
+         * included: the memory file is made before the guest is paused),
+         * and nothing is touched before that.  Only REUSE_EXT makes no
+         * file before it repoints a shut off domain's definition.  (An
+         * empty record written first, and rewritten at once, cost two
+         * syncs for nothing.) */
+        if (r == 0 && (flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
             r = qp_journal_save(ctx, &p.j);
     }
     if (r == 0) {

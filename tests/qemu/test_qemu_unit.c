@@ -14,8 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -99,6 +102,84 @@ static void qmp_machine_none(void **state)
     assert_int_equal(qp_qmp_wait_closed(q, TEST_HANG_MS), 0);
     qp_qmp_close(q);
     assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* A stand-in monitor (a child process) on sock: greets with greeting,
+ * then answers nothing until the client has sent two commands - the
+ * negotiation and the command after it - and then answers both (the
+ * second as a query-status saying "paused").  A client that waits for the
+ * reply to qmp_capabilities before it sends its first command gets no
+ * answer at all.  Returns the child's pid. */
+static pid_t fake_monitor(const char *sock, const char *greeting)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", sock);
+    unlink(sock);
+    int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(lfd >= 0);
+    assert_int_equal(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(listen(lfd, 1), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid > 0) {
+        close(lfd);
+        return pid;
+    }
+    int c = accept(lfd, NULL, NULL);
+    if (c < 0 || write(c, greeting, strlen(greeting)) < 0)
+        _exit(2);
+    char buf[4096];
+    size_t len = 0;
+    int lines = 0;
+    while (lines < 2) {
+        struct pollfd pf = {c, POLLIN, 0};
+        if (poll(&pf, 1, TEST_HANG_MS) <= 0)
+            _exit(3); /* the client never sent its command: no answer */
+        ssize_t n = read(c, buf + len, sizeof buf - 1 - len);
+        if (n <= 0)
+            _exit(4);
+        for (ssize_t i = 0; i < n; i++)
+            lines += buf[len + (size_t)i] == '\n';
+        len += (size_t)n;
+    }
+    const char *rep = "{\"return\": {}, \"id\": \"sb1\"}\r\n"
+                      "{\"return\": {\"status\": \"paused\", \"running\": false}, \"id\": \"sb2\"}\r\n";
+    if (write(c, rep, strlen(rep)) < 0)
+        _exit(5);
+    while (read(c, buf, sizeof buf) > 0) /* until the client closes */
+        ;
+    _exit(0);
+}
+
+/* The negotiation and the first command share one round trip: the
+ * command goes out before the greeting and the reply to qmp_capabilities
+ * are read; a socket that does not greet as QMP fails that command. */
+static void qmp_first_command_rides_with_negotiation(void **state)
+{
+    (void)state;
+    char *sock = path("fake.sock");
+    const char *qmp = "{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n";
+    pid_t pid = fake_monitor(sock, qmp);
+    qp_qmp *q = NULL;
+    /* the monitor answers only once it has the command: a client that
+     * waited for the negotiation first would time out here */
+    assert_int_equal(qp_qmp_connect(&ctx, sock, 3000, &q), 0);
+    qp_qmp_set_timeout(q, 3000);
+    char st[64];
+    assert_int_equal(qp_qmp_status(q, st, sizeof st), 0);
+    assert_string_equal(st, "paused");
+    qp_qmp_close(q);
+    int ws = 0;
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
+    assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
+
+    pid = fake_monitor(sock, "{\"hello\": 1}\r\n");
+    assert_int_equal(qp_qmp_connect(&ctx, sock, 3000, &q), 0);
+    qp_qmp_set_timeout(q, 3000);
+    assert_true(qp_qmp_status(q, st, sizeof st) < 0);
+    assert_non_null(strstr(ctx.err_msg, "did not greet as a QMP monitor"));
+    qp_qmp_close(q);
+    assert_int_equal(waitpid(pid, &ws, 0), pid);
 }
 
 static void qemu_img_wrappers(void **state)
@@ -331,6 +412,7 @@ int main(void)
         cmocka_unit_test(job_stall_rule),
         cmocka_unit_test(job_record),
         cmocka_unit_test(qmp_machine_none),
+        cmocka_unit_test(qmp_first_command_rides_with_negotiation),
         cmocka_unit_test(qemu_img_wrappers),
         cmocka_unit_test(domain_define_refusals),
         cmocka_unit_test(lifecycle_and_stale),
