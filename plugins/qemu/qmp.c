@@ -32,6 +32,10 @@ struct qp_qmp {
     int eof;
     int refs; /* qp_qmp_close closes at zero (qp_qmp_share) */
     char *path; /* the socket, for messages */
+    /* commands sent without waiting for their reply (job-dismiss): the
+     * reply is skipped by the next reader; the last close reads what is
+     * left, as QEMU drops the commands of a client that went away */
+    int unanswered;
     /* answers of graph_query[], until the next command that is not a
      * query or the next event */
     json_object *graph[QP_QMP_GRAPH_QUERIES];
@@ -220,11 +224,21 @@ static int read_msg(qp_qmp *q, json_object **msg, int timeout_ms, int want_event
         json_object *ev;
         if (json_object_object_get_ex(o, "event", &ev)) {
             note_event(q, json_object_get_string(ev));
+            if (want_event == 2) { /* the event itself */
+                *msg = o;
+                return 0;
+            }
             json_object_put(o);
             if (want_event) {
                 *msg = NULL;
                 return 0;
             }
+            continue;
+        }
+        if (want_event == 2) { /* a reply: one sent without waiting */
+            if (q->unanswered > 0)
+                q->unanswered--;
+            json_object_put(o);
             continue;
         }
         *msg = o;
@@ -319,6 +333,17 @@ void qp_qmp_close(qp_qmp *q)
 {
     if (!q || --q->refs > 0)
         return;
+    /* the replies of commands sent without waiting: QEMU drops the
+     * commands of a client that closed before it read them */
+    double deadline = qp_now_ms() + (q->timeout_ms < 10000 ? q->timeout_ms : 10000);
+    while (q->unanswered > 0 && q->fd >= 0 && !q->eof && !q->handshake) {
+        json_object *msg = NULL;
+        int left = (int)(deadline - qp_now_ms());
+        if (left <= 0 || read_msg(q, &msg, left, 0) < 0)
+            break;
+        json_object_put(msg);
+        q->unanswered--;
+    }
     if (q->fd >= 0)
         close(q->fd);
     forget_graph(q);
@@ -353,6 +378,8 @@ int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
         free(line);
         if (o && json_object_object_get_ex(o, "event", &ev))
             forget_graph(q);
+        else if (o && q->unanswered > 0)
+            q->unanswered--; /* the reply to a command sent without waiting */
         json_object_put(o);
     }
     if (q->eof)
@@ -467,7 +494,9 @@ static int recv_reply(qp_qmp *q, const char *cmd, const char *idbuf, json_object
         json_object *id, *v;
         if (json_object_object_get_ex(msg, "id", &id) &&
             strcmp(json_object_get_string(id), idbuf) != 0) {
-            json_object_put(msg); /* a reply to someone else's command */
+            json_object_put(msg); /* a reply to a command sent without waiting */
+            if (q->unanswered > 0)
+                q->unanswered--;
             continue;
         }
         if (json_object_object_get_ex(msg, "error", &v)) {
@@ -617,6 +646,39 @@ static int cancel_job(qp_qmp *q, const char *job_id)
  * ticks the job (job.h: progress, domjobabort, the stall timeout) - the
  * operation's (q->ctx->job) or, for a step that has none, a local one
  * that only times the stall. */
+/* How long a job is left without a look when no event comes: its
+ * progress (the stall rule, job.h) and a stop asked for (domjobabort) are
+ * seen at least this often. */
+#define JOB_TICK_MS 100
+
+/* Wait until an event is about job_id (a status change, ready,
+ * completed: what the next query-jobs is worth its round trip for) or
+ * tick_ms passed.  Events about other things are noted and waited past,
+ * instead of each costing a query-jobs as before. */
+static int wait_job_event(qp_qmp *q, const char *job_id, int tick_ms)
+{
+    double deadline = qp_now_ms() + tick_ms;
+    for (;;) {
+        int left = (int)(deadline - qp_now_ms());
+        if (left <= 0)
+            return 0;
+        json_object *ev = NULL, *data, *v;
+        int r = read_msg(q, &ev, left, 2);
+        if (r == -ETIMEDOUT)
+            return 0;
+        if (r < 0)
+            return r;
+        int ours = 1; /* an event that names no job may be about ours */
+        if (json_object_object_get_ex(ev, "data", &data) &&
+            (json_object_object_get_ex(data, "id", &v) ||
+             json_object_object_get_ex(data, "device", &v)))
+            ours = !strcmp(json_object_get_string(v), job_id);
+        json_object_put(ev);
+        if (ours)
+            return 0;
+    }
+}
+
 static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
 {
     int r;
@@ -655,9 +717,13 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
             json_object_put(jobs);
             if (!errbuf[0])
                 (void)qp_job_tick(jb, tot ? tot : cur, tot);
+            /* dismissed without waiting for the reply: it comes back with
+             * the reply to the next command (or is read at the close) */
             json_object *a = json_object_new_object();
             json_object_object_add(a, "id", json_object_new_string(job_id));
-            (void)qp_qmp_execute(q, "job-dismiss", a, NULL);
+            char did[32];
+            if (send_cmd(q, "job-dismiss", a, -1, did, sizeof did) == 0)
+                q->unanswered++;
             if (jb->stop_code) /* ours: what was cancelled, and why */
                 return qp_job_stop_error(jb);
             if (errbuf[0])
@@ -681,6 +747,9 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
                 return r;
             completed_sent = 1;
             jb->stopping = 1; /* no stop from now on: the pivot ends it either way */
+            /* the pivot is not over yet: its events say when */
+            if ((r = wait_job_event(q, job_id, JOB_TICK_MS)) < 0)
+                return io_error(q, r, cmd);
             continue;
         }
         if (strcmp(status, "pending") == 0) {
@@ -692,12 +761,7 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
             continue;
         }
         json_object_put(jobs);
-        /* Wait for the next event (JOB_STATUS_CHANGE...) or a short tick. */
-        json_object *msg = NULL;
-        r = read_msg(q, &msg, 20, 1);
-        if (r == 0 && msg)
-            json_object_put(msg);
-        else if (r < 0 && r != -ETIMEDOUT)
+        if ((r = wait_job_event(q, job_id, JOB_TICK_MS)) < 0)
             return io_error(q, r, cmd);
     }
 }
