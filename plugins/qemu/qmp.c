@@ -40,6 +40,7 @@ struct qp_qmp {
      * query or the next event */
     json_object *graph[QP_QMP_GRAPH_QUERIES];
     json_object *status; /* query-status's answer, kept the same way */
+    json_object *jobs;   /* query-jobs's answer before an operation, the same way */
     /* The greeting and the reply to qmp_capabilities are read with the
      * first reply (finish_handshake): the first command goes out in the
      * same round trip as the negotiation. */
@@ -60,6 +61,8 @@ static void forget_graph(qp_qmp *q)
     }
     json_object_put(q->status);
     q->status = NULL;
+    json_object_put(q->jobs);
+    q->jobs = NULL;
 }
 
 qp_ctx *qp_qmp_ctx(qp_qmp *q)
@@ -394,14 +397,36 @@ int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret)
 {
     *ret = NULL;
     if (!q->graph[which]) {
-        json_object *args = NULL;
-        if (which == QP_QMP_NAMED_NODES) {
-            args = json_object_new_object();
-            json_object_object_add(args, "flat", json_object_new_boolean(1));
+        /* every graph query not kept goes out at once: who reads one
+         * reads the other next (one round trip instead of two) */
+        char ids[QP_QMP_GRAPH_QUERIES][32];
+        int sent[QP_QMP_GRAPH_QUERIES] = {0}, r = 0;
+        for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
+            if (q->graph[i])
+                continue;
+            json_object *args = NULL;
+            if (i == QP_QMP_NAMED_NODES) {
+                args = json_object_new_object();
+                json_object_object_add(args, "flat", json_object_new_boolean(1));
+            }
+            r = send_cmd(q, graph_query[i], args, -1, ids[i], sizeof ids[i]);
+            sent[i] = r == 0;
         }
-        int r = qp_qmp_execute(q, graph_query[which], args, &q->graph[which]);
+        for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
+            json_object *g = NULL;
+            int rg = sent[i] ? recv_reply(q, graph_query[i], ids[i], &g) : 0;
+            if (rg == 0 && g && !q->graph[i])
+                q->graph[i] = g;
+            else
+                json_object_put(g);
+            if (r == 0)
+                r = rg;
+        }
         if (r < 0)
             return r;
+        if (!q->graph[which])
+            return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s' returned nothing",
+                            graph_query[which]);
     }
     *ret = json_object_get(q->graph[which]);
     return 0;
@@ -827,7 +852,13 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
 int qp_qmp_finish_jobs(qp_qmp *q)
 {
     json_object *jobs = NULL;
-    int r = jobs_and_graph(q, &jobs);
+    int r = 0;
+    /* asked already on this connection, and nothing ran since (a command
+     * or an event forgets it): the same answer, no round trip */
+    if (q->jobs)
+        jobs = json_object_get(q->jobs);
+    else if ((r = jobs_and_graph(q, &jobs)) == 0 && jobs)
+        q->jobs = json_object_get(jobs);
     if (r < 0) {
         json_object_put(jobs);
         return r;
