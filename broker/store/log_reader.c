@@ -10,11 +10,27 @@
 #include "store/bigmem.h"
 #include "store/log_format.h"
 
-/* A log bigger than this is read through one 2 MiB block (bigmem.h: one
- * fault to fill, and few preads); a smaller one through a malloc'd buffer
- * its size.  A record bigger than the buffer (a compaction writes 1 MiB
- * ones) gets a buffer that fits it. */
-#define SMALL_LOG (256u << 10)
+/* More than SB_LOG_SMALL bytes to read are read through one 2 MiB block
+ * (bigmem.h: one fault to fill, and few preads); fewer (a catch-up with
+ * other processes' commits, a small log) through a malloc'd buffer that
+ * size.  A record bigger than the buffer (a compaction
+ * writes 1 MiB ones) gets a buffer that fits it. */
+
+int sb_log_read_at(int fd, void *buf, size_t n, size_t off, const char *path)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t k = pread(fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0)
+            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot read '%s'", path);
+        if (k == 0)
+            return sb_error_set(SB_ERR_STORE, "'%s' shrank while it was read", path);
+        got += (size_t)k;
+    }
+    return 0;
+}
 
 void sb_log_reader_init(sb_log_reader *r, int fd, size_t size, const char *path)
 {
@@ -46,7 +62,7 @@ static int ensure(sb_log_reader *r, size_t off, size_t need)
     if (off >= r->off && off + need <= r->off + r->len)
         return 0;
     if (need > r->cap || !r->buf) {
-        size_t cap = r->size > SMALL_LOG ? SB_BIG_PAGE : r->size;
+        size_t rest = r->size - off, cap = rest > SB_LOG_SMALL ? SB_BIG_PAGE : rest;
         if (cap < need)
             cap = need;
         bool big = cap >= SB_BIG_PAGE;
@@ -63,20 +79,12 @@ static int ensure(sb_log_reader *r, size_t off, size_t need)
         r->big = big;
     }
     size_t want = r->size - off < r->cap ? r->size - off : r->cap;
-    size_t got = 0;
     r->off = off;
     r->len = 0;
-    while (got < want) {
-        ssize_t k = pread(r->fd, r->buf + got, want - got, (off_t)(off + got));
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0)
-            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot read '%s'", r->path);
-        if (k == 0) /* the log is cut only under the exclusive lock we exclude */
-            return sb_error_set(SB_ERR_STORE, "'%s' shrank while it was read", r->path);
-        got += (size_t)k;
-    }
-    r->len = got;
+    int rc = sb_log_read_at(r->fd, r->buf, want, off, r->path);
+    if (rc < 0)
+        return rc;
+    r->len = want;
     return 0;
 }
 

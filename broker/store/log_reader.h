@@ -15,6 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* A log up to this size is read whole (store_load.c) or through a buffer
+ * its size; a bigger one through a 2 MiB block (bigmem.h). */
+#define SB_LOG_SMALL ((size_t)256 << 10)
+
 typedef struct sb_log_reader {
     int fd;
     size_t size;   /* bytes of the file to read */
@@ -35,5 +39,10 @@ void sb_log_reader_free(sb_log_reader *r);
  * error. */
 int sb_log_reader_next(sb_log_reader *r, size_t off, const uint8_t **payload, size_t *plen,
                        size_t *next);
+
+/* Read exactly n bytes of fd at off into buf; a file that ends first (it
+ * is cut only under the exclusive lock, which a reader excludes) or a
+ * read error is an error naming path. */
+int sb_log_read_at(int fd, void *buf, size_t n, size_t off, const char *path);
 
 #endif

@@ -99,7 +99,13 @@ static int load_initial(sb_store *s)
     bool w = s->flags & SB_STORE_WRITABLE;
     if ((rc = sb_fs_lock(s->lock_fd, w ? LOCK_EX : LOCK_SH, true, s->lock_path)) < 0)
         return rc;
-    sb_store__shared_map(s);
+    /* A reader maps the shared page at its first refresh (the first time
+     * it asks whether anything changed), not here: many handles are opened
+     * for one read and closed (the CLI, the fleet view's store per domain),
+     * and in a process with threads on other CPUs every munmap is a TLB
+     * shootdown on each of them.  A writer needs it now (group commit). */
+    if (w)
+        sb_store__shared_map(s);
     if (w && access(s->log_path, F_OK) < 0)
         rc = create_log(s);
     if (rc == 0)

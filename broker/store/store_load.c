@@ -302,10 +302,23 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
     return 0;
 }
 
+/* replay() of [from, size) over a mapping of its own: the damage rules
+ * of a log read through a buffer. */
+static int replay_mapped(sb_store *s, int fd, size_t size, size_t from)
+{
+    uint8_t *data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (data == MAP_FAILED)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'", s->log_path);
+    int rc = replay(s, data, size, from);
+    munmap(data, size);
+    return rc;
+}
+
 /* Replay [from, size) of the log read through fd, a record at a time
- * (log_reader.h); data is the mapped log, the tree's arena when it
- * borrows.  From a record that is not valid on, the mapped log is replayed
- * instead by replay(): damage is rare, and its rules live there once. */
+ * (log_reader.h); data is the mapped log when the tree borrows from it
+ * (its arena), else NULL.  From a record that is not valid on, the log is
+ * replayed over a mapping by replay() instead: damage is rare, and its
+ * rules live there once. */
 static int replay_read(sb_store *s, int fd, const uint8_t *data, size_t size, size_t from)
 {
     sb_log_reader rd;
@@ -324,7 +337,7 @@ static int replay_read(sb_store *s, int fd, const uint8_t *data, size_t size, si
         if (r == SB_SCAN_END)
             break;
         if (r != SB_SCAN_OK) {
-            rc = replay(s, data, size, off);
+            rc = data ? replay(s, data, size, off) : replay_mapped(s, fd, size, off);
             break;
         }
         rc = apply_record(s, p, plen, off,
@@ -344,6 +357,12 @@ static int replay_read(sb_store *s, int fd, const uint8_t *data, size_t size, si
 static void unmap_arena(void *base, size_t len)
 {
     munmap(base, len);
+}
+
+static void free_arena(void *base, size_t len)
+{
+    (void)len;
+    free(base);
 }
 
 static void reset_state(sb_store *s)
@@ -404,15 +423,9 @@ static int sync_log(sb_store *s, bool full)
         (size_t)st.st_size >= s->valid_end) {
         if ((size_t)st.st_size == s->valid_end)
             return 0;
-        size_t size = (size_t)st.st_size;
-        uint8_t *data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, s->log_fd, 0);
-        if (data == MAP_FAILED)
-            return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'",
-                                      s->log_path);
-        int rc = replay(s, data, size, s->valid_end);
+        int rc = replay_read(s, s->log_fd, NULL, (size_t)st.st_size, s->valid_end);
         if (rc == 0)
             rc = take_tree_warnings(s);
-        munmap(data, size);
         if (rc < 0)
             s->broken = true;
         return rc;
@@ -448,24 +461,40 @@ static int sync_log(sb_store *s, bool full)
     }
     int rc = 0;
     uint8_t *data = NULL;
-    if (size > 0) {
+    bool in_memory = false; /* data holds the whole log, read */
+    if (size > 0 && full && size <= SB_LOG_SMALL) {
+        /* A small log (a few dozen snapshots) is read whole into memory
+         * that becomes the tree's arena: no mapping to make and unmap,
+         * which in a process with several threads (the fleet view opens a
+         * store per domain on each of them) is a TLB shootdown on every
+         * other CPU each time. */
+        if (!(data = malloc(size))) {
+            rc = sb_error_oom();
+            goto out;
+        }
+        if ((rc = sb_log_read_at(fd, data, size, 0, s->log_path)) < 0) {
+            free(data);
+            data = NULL;
+            goto out;
+        }
+        sb_tree_adopt_arena(s->tree, data, size, free_arena);
+        s->replay_borrows = true;
+        in_memory = true;
+    } else if (size > 0 && full) {
         /* Not populated: the records are read through a buffer
          * (replay_read); a page of the mapping is touched only when the
-         * XML on it is asked for. */
+         * XML on it is asked for.  The new tree keeps the mapping: its XML
+         * stays where it is in the log instead of being copied out one by
+         * one.  The log is append-only and replaced by rename, never cut
+         * below what was replayed, so the mapped records stay. */
         data = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (data == MAP_FAILED) {
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot map '%s'", s->log_path);
             data = NULL;
             goto out;
         }
-        if (full) {
-            /* The new tree keeps the mapping: names and XML stay where
-             * they are in the log instead of being copied out one by one.
-             * The log is append-only and replaced by rename, never cut
-             * below what was replayed, so the mapped records stay. */
-            sb_tree_adopt_arena(s->tree, data, size, unmap_arena);
-            s->replay_borrows = true;
-        }
+        sb_tree_adopt_arena(s->tree, data, size, unmap_arena);
+        s->replay_borrows = true;
     }
     if (full) {
         if (!sb_log_header_ok(data, size)) {
@@ -476,13 +505,12 @@ static int sync_log(sb_store *s, bool full)
         s->valid_end = SB_LOG_HEADER_SIZE;
     }
     if (size > s->valid_end)
-        rc = replay_read(s, fd, data, size, s->valid_end);
+        rc = in_memory ? replay(s, data, size, s->valid_end)
+                       : replay_read(s, fd, data, size, s->valid_end);
     if (rc == 0)
         rc = take_tree_warnings(s);
 out:
     s->replay_borrows = false;
-    if (data && !full)
-        munmap(data, size);
     if (rc < 0) {
         close(fd);
         s->broken = true;

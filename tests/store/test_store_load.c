@@ -3,8 +3,9 @@
  * small logs of test_store.c never reach is tried here: a log several
  * buffers long, records that straddle two buffer fills, a record bigger
  * than the buffer, a tree big enough for the 2 MiB node and bucket blocks,
- * XML kept in place while the buffer it was read through is reused, and
- * damage found after the first buffer. */
+ * XML kept in place while the buffer it was read through is reused,
+ * damage found after the first buffer, and a catch-up that meets a torn
+ * record. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -172,11 +173,56 @@ static void damage_beyond_the_first_buffer(void **state)
     free(lp);
 }
 
+/* A handle catching up with another's commits reads only what was
+ * appended, and a torn record at the end (a writer killed in its append)
+ * is dropped there as at a full load.  Small logs: read whole at a full
+ * load, through a buffer the size of the appended bytes at a catch-up. */
+static void catch_up_stops_at_a_torn_tail(void **state)
+{
+    (void)state;
+    sb_store *w = open_store(W);
+    sb_tree_snapshot a = snap("a", NULL, SB_STATE_RUNNING, false);
+    a.xml = "<a/>";
+    OK(sb_store_add(w, &a));
+    sb_store *r = open_store(0);
+    assert_int_equal(sb_tree_count(sb_store_tree(r)), 1);
+
+    char *lp = log_path(dir, "host1", "dom");
+    size_t before = (size_t)file_size(lp);
+    sb_tree_snapshot b = snap("b", "a", SB_STATE_SHUTOFF, false);
+    b.xml = "<b/>";
+    OK(sb_store_add(w, &b));
+    size_t after_b = (size_t)file_size(lp);
+    sb_tree_snapshot c = snap("c", "b", SB_STATE_SHUTOFF, false);
+    c.xml = "<c/>";
+    OK(sb_store_add(w, &c));
+    sb_store_close(w);
+    /* c's record cut in the middle, as a kill during its pwrite leaves it */
+    size_t len = 0;
+    unsigned char *buf = slurp(lp, &len);
+    assert_non_null(buf);
+    assert_true(len > after_b + 8 && after_b > before);
+    OK(spit(lp, buf, after_b + (len - after_b) / 2));
+    free(buf);
+
+    OK(sb_store_refresh(r));
+    const sb_tree_node *nb = sb_tree_lookup(sb_store_tree(r), "b");
+    assert_non_null(nb);
+    assert_string_equal(sb_tree_node_xml(nb), "<b/>");
+    assert_null(sb_tree_lookup(sb_store_tree(r), "c"));
+    const char *const *warn;
+    assert_int_equal(sb_store_warnings(r, &warn), 1);
+    assert_non_null(strstr(warn[0], "incomplete last record"));
+    sb_store_close(r);
+    free(lp);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(big_log_reopens_the_same, setup, teardown),
         cmocka_unit_test_setup_teardown(damage_beyond_the_first_buffer, setup, teardown),
+        cmocka_unit_test_setup_teardown(catch_up_stops_at_a_torn_tail, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
