@@ -302,9 +302,11 @@ static int snap_create(char **out_xml, sb_conn *c, const char *domain, const cha
                        unsigned flags)
 {
     char *res = NULL;
+    c->ctx.prefetch_status = 1;
     int r = qp_follow_qemu(&c->ctx, domain);
     if (r == 0)
         r = qp_snapshot_create(&c->ctx, domain, xml, flags, &res);
+    c->ctx.prefetch_status = 0;
     if (r < 0) {
         free(res);
         return r;
@@ -325,9 +327,11 @@ static int snap_revert(char **out_xml, sb_conn *c, const char *domain, const cha
                        unsigned flags)
 {
     char *res = NULL;
+    c->ctx.prefetch_status = 1;
     int r = qp_follow_qemu(&c->ctx, domain);
     if (r == 0)
         r = qp_snapshot_revert(&c->ctx, domain, xml, flags, &res);
+    c->ctx.prefetch_status = 0;
     if (r < 0) {
         free(res);
         return r;

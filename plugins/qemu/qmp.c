@@ -816,10 +816,10 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
         r = send_cmd(q, graph_query[i], args, -1, ids[1 + i], sizeof ids[1 + i]);
         sent[i] = r == 0;
     }
-    /* and the run state the operation asks next (qp_qmp_status) */
+    /* and the run state, when the operation asks it next (qp_qmp_status) */
     char sid[32];
     int sent_status = 0;
-    if (r == 0 && !q->status) {
+    if (r == 0 && !q->status && q->ctx->prefetch_status) {
         r = send_cmd(q, "query-status", NULL, -1, sid, sizeof sid);
         sent_status = r == 0;
     }

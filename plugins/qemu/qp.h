@@ -64,6 +64,10 @@ typedef struct qp_ctx {
      * -r), so a test can watch and abort one that is not over at once. */
     int test_job_rate;
     int store_fail_armed; /* set by the code that switched QEMU */
+    /* The operation under way asks QEMU's run state (a create, a revert):
+     * the checks before it ask it in the same round trip as the jobs and
+     * the graph.  A delete does not, and QEMU is not asked for it. */
+    int prefetch_status;
     /* The domain lock this connection holds (qp_lock_domain), -1 if none.
      * Programs qp_run starts inherit it: a qemu-img that outlives a killed
      * broker process keeps the domain locked until it has finished, so

@@ -59,11 +59,17 @@ static int same_machine(qp_ctx *ctx, const qp_domain *a, const qp_domain *b)
     return same;
 }
 
-static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *v)
+/* The snapshot-load job's arguments: the nodes of the snapshot's internal
+ * disks, looked up in the graph (kept from the checks before the
+ * operation while no command changed it: so before the guest is
+ * stopped). */
+static int load_args(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *v, char *jid,
+                     size_t jlen, json_object **out)
 {
     json_object *devs = json_object_new_array();
-    char vmstate[64] = "", node[64], jid[64];
+    char vmstate[64] = "", node[64];
     int r = 0;
+    *out = NULL;
     for (size_t i = 0; i < v->ndisks; i++) {
         if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
             continue;
@@ -80,12 +86,21 @@ static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *
         return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot '%s' has no internal disk", v->name);
     }
     json_object *args = json_object_new_object();
-    qp_job_id(jid, sizeof jid, "load");
+    qp_job_id(jid, jlen, "load");
     json_object_object_add(args, "job-id", json_object_new_string(jid));
     json_object_object_add(args, "tag", json_object_new_string(v->name));
     json_object_object_add(args, "vmstate", json_object_new_string(vmstate));
     json_object_object_add(args, "devices", devs);
-    return qp_qmp_job(q, "snapshot-load", args, jid);
+    *out = args;
+    return 0;
+}
+
+static int internal_load(qp_ctx *ctx, qp_qmp *q, const struct sb_snapshot_view *v)
+{
+    char jid[64];
+    json_object *args = NULL;
+    int r = load_args(ctx, q, v, jid, sizeof jid, &args);
+    return r < 0 ? r : qp_qmp_job(q, "snapshot-load", args, jid);
 }
 
 /* A QEMU migration stream starts with "QEVM" and version 3: checked
@@ -528,15 +543,24 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
             char st[64];
             if ((r = qp_qmp_status(q, st, sizeof st)) < 0)
                 goto out;
-            /* stopped first, so the loaded guest never runs unless wanted */
-            if (!strcmp(st, "running") && (r = qp_qmp_execute(q, "stop", NULL, NULL)) < 0)
+            char jid[64];
+            json_object *args = NULL;
+            if ((r = load_args(ctx, q, v, jid, sizeof jid, &args)) < 0)
                 goto out;
-            if ((r = internal_load(ctx, q, v)) < 0) {
+            /* stopped first, so the loaded guest never runs unless wanted */
+            if (!strcmp(st, "running") && (r = qp_qmp_execute(q, "stop", NULL, NULL)) < 0) {
+                json_object_put(args);
+                goto out;
+            }
+            if ((r = qp_qmp_job(q, "snapshot-load", args, jid)) < 0) {
                 if (!strcmp(st, "running"))
                     (void)qp_set_run_state(q, SB_DOMAIN_RUNNING);
                 goto out;
             }
-            r = qp_set_run_state(q, want);
+            /* the guest is paused now (stopped above, or it was): only a
+             * running one needs a word, without asking its state first */
+            r = want == SB_DOMAIN_RUNNING ? qp_qmp_execute(q, "cont", NULL, NULL)
+                : want == SB_DOMAIN_PAUSED ? 0 : qp_set_run_state(q, want);
             if (r == 0 && strcmp(cur->xml, newxml))
                 r = qp_domain_store(ctx, domain, newxml);
             goto done;
