@@ -1,7 +1,8 @@
 /* tests/qemu - what one snapshot operation on a running guest says to
  * QEMU's monitor: one connection per call (the checks before the
  * operation and the operation share it), the block graph asked once while
- * nothing changed it, and the monitor free again once the call returned.
+ * nothing changed it, the run state only when the operation uses it, and
+ * the monitor free again once the call returned.
  *
  * The wire is watched, not mocked: the real QEMU's QMP socket is moved
  * aside and a relay (a thread of this test) listens at its path, passes
@@ -261,6 +262,12 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_revert("mon", "s1", SB_SNAPSHOT_REVERT_RUNNING), 0);
     show("revert");
     one_connection_for("snapshot-load");
+    /* the nodes to load into are looked up before the guest is stopped,
+     * in the graph the checks asked for, and the guest is resumed without
+     * asking its state again */
+    int kr = conn_of("snapshot-load");
+    assert_int_equal(sent_on(kr, "query-block"), 1);
+    assert_int_equal(sent_on(kr, "query-status"), 1);
 
     relay_reset();
     assert_int_equal(e2e_del("mon", "s1", 0), 0);
@@ -271,6 +278,8 @@ static void one_monitor_connection_per_call(void **state)
     int k = conn_of("snapshot-delete");
     assert_int_equal(sent_on(k, "query-block"), 1);
     assert_int_equal(sent_on(k, "query-named-block-nodes"), 1);
+    /* a delete does not depend on the run state: QEMU is not asked */
+    assert_int_equal(sent_on(k, "query-status"), 0);
 
     /* a disk-only external snapshot changes the graph */
     relay_reset();
