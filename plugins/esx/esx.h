@@ -388,6 +388,10 @@ typedef struct esx_result {
  * A config.hardware.device value is set aside unread (esx_prop.deferred):
  * most callers never look at the devices of the VM they read. */
 int esx_retrieve(esx_conn *c, const char *spec, esx_result *out);
+/* esx_retrieve of one object: spec holds the <propSet>s; the object set
+ * naming TYPE:VALUE is added, and spec is consumed (emptied) either way. */
+int esx_retrieve_one(esx_conn *c, esx_buf *spec, const char *type, const char *value,
+                     esx_result *out);
 void esx_result_clear(esx_result *r);
 /* One answer (doc, its <...Response> resp) into r, which keeps doc; its
  * token, if any, into *token. */

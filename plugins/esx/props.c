@@ -199,3 +199,18 @@ int esx_retrieve(esx_conn *c, const char *spec, esx_result *out)
     }
     return 0;
 }
+
+int esx_retrieve_one(esx_conn *c, esx_buf *spec, const char *type, const char *value,
+                     esx_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    eb_adds(spec, "<objectSet>");
+    eb_ref(spec, "obj", type, value);
+    eb_adds(spec, "</objectSet>");
+    char *s = eb_steal(spec);
+    if (!s)
+        return esx_oom(c);
+    int rc = esx_retrieve(c, s, out);
+    free(s);
+    return rc;
+}

@@ -112,16 +112,8 @@ int esx_snapshot_usage(struct sb_snapshot_usage *out, sb_conn *c, const char *do
     }
     eb_adds(&spec, "<propSet><type>VirtualMachine</type><all>false</all>"
                    "<pathSet>layoutEx.file</pathSet><pathSet>layoutEx.snapshot</pathSet>"
-                   "</propSet><objectSet>");
-    eb_ref(&spec, "obj", vm->ref.type, vm->ref.value);
-    eb_adds(&spec, "</objectSet>");
-    char *s = eb_steal(&spec);
-    if (!s) {
-        rc = esx_oom(c);
-        goto out;
-    }
-    rc = esx_retrieve(c, s, &res);
-    free(s);
+                   "</propSet>");
+    rc = esx_retrieve_one(c, &spec, vm->ref.type, vm->ref.value, &res);
     if (rc < 0)
         goto out;
     const esx_obj *o = res.nobjs ? &res.objs[0] : NULL;

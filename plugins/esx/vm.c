@@ -377,19 +377,12 @@ static int read_conf_again(esx_conn *c, esx_conf *conf)
         "<propSet><type>VirtualMachine</type><all>false</all>" VM_PATH("config.uuid")
         VM_PATH("config.instanceUuid") VM_PATH("config.hardware.memoryMB")
         VM_PATH("config.hardware.numCPU") VM_PATH("config.changeVersion")
-        VM_PATH("config.hardware.device") "</propSet><objectSet>";
+        VM_PATH("config.hardware.device") "</propSet>";
     esx_buf spec = { 0 };
     esx_result res;
-    int rc;
 
     eb_add(&spec, spec_head, sizeof(spec_head) - 1);
-    eb_ref(&spec, "obj", "VirtualMachine", conf->vm);
-    eb_adds(&spec, "</objectSet>");
-    char *sp = eb_steal(&spec);
-    if (!sp)
-        return esx_oom(c);
-    rc = esx_retrieve(c, sp, &res);
-    free(sp);
+    int rc = esx_retrieve_one(c, &spec, "VirtualMachine", conf->vm, &res);
     if (rc < 0)
         return esx_fault_is(c, "ManagedObjectNotFound")
                    ? esx_error(c, SB_ERR_NO_DOMAIN, "esx: VM %s is gone from %s", conf->vm,
@@ -584,14 +577,7 @@ static int read_vm(esx_conn *c, const esx_ref *ref, esx_vm **out)
 
     *out = NULL;
     esx_vm_propset(&spec, 1);
-    eb_adds(&spec, "<objectSet>");
-    eb_ref(&spec, "obj", ref->type, ref->value);
-    eb_adds(&spec, "</objectSet>");
-    char *s = eb_steal(&spec);
-    if (!s)
-        return esx_oom(c);
-    rc = esx_retrieve(c, s, &res);
-    free(s);
+    rc = esx_retrieve_one(c, &spec, ref->type, ref->value, &res);
     if (rc < 0)
         return rc;
     const esx_obj *o = esx_result_find(&res, ref);
@@ -707,14 +693,8 @@ int esx_snapshot_conf(esx_conn *c, const esx_snap *s, esx_conf **out)
     eb_adds(&spec, "<propSet><type>VirtualMachineSnapshot</type><all>false</all>");
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         eb_elem(&spec, "pathSet", paths[i]);
-    eb_adds(&spec, "</propSet><objectSet>");
-    eb_ref(&spec, "obj", s->ref.type, s->ref.value);
-    eb_adds(&spec, "</objectSet>");
-    char *sp = eb_steal(&spec);
-    if (!sp)
-        return esx_oom(c);
-    rc = esx_retrieve(c, sp, &res);
-    free(sp);
+    eb_adds(&spec, "</propSet>");
+    rc = esx_retrieve_one(c, &spec, s->ref.type, s->ref.value, &res);
     if (rc < 0) {
         if (esx_fault_is(c, "ManagedObjectNotFound"))
             return esx_error(c, SB_ERR_NO_DOMAIN_SNAPSHOT,
