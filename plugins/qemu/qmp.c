@@ -393,6 +393,42 @@ int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
     return 0;
 }
 
+/* The graph queries not kept yet, sent without waiting (ids and sent
+ * filled for graph_recv); the first failure to send stops. */
+static int graph_send(qp_qmp *q, char ids[][32], int sent[])
+{
+    int r = 0;
+    for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
+        if (q->graph[i])
+            continue;
+        json_object *args = NULL;
+        if (i == QP_QMP_NAMED_NODES) {
+            args = json_object_new_object();
+            json_object_object_add(args, "flat", json_object_new_boolean(1));
+        }
+        r = send_cmd(q, graph_query[i], args, -1, ids[i], 32);
+        sent[i] = r == 0;
+    }
+    return r;
+}
+
+/* Their replies, kept on the connection; r (a failure before) is kept,
+ * else the first failure among the replies is returned. */
+static int graph_recv(qp_qmp *q, char ids[][32], const int sent[], int r)
+{
+    for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
+        json_object *g = NULL;
+        int rg = sent[i] ? recv_reply(q, graph_query[i], ids[i], &g) : 0;
+        if (rg == 0 && g && !q->graph[i])
+            q->graph[i] = g;
+        else
+            json_object_put(g);
+        if (r == 0)
+            r = rg;
+    }
+    return r;
+}
+
 int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret)
 {
     *ret = NULL;
@@ -400,28 +436,8 @@ int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret)
         /* every graph query not kept goes out at once: who reads one
          * reads the other next (one round trip instead of two) */
         char ids[QP_QMP_GRAPH_QUERIES][32];
-        int sent[QP_QMP_GRAPH_QUERIES] = {0}, r = 0;
-        for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
-            if (q->graph[i])
-                continue;
-            json_object *args = NULL;
-            if (i == QP_QMP_NAMED_NODES) {
-                args = json_object_new_object();
-                json_object_object_add(args, "flat", json_object_new_boolean(1));
-            }
-            r = send_cmd(q, graph_query[i], args, -1, ids[i], sizeof ids[i]);
-            sent[i] = r == 0;
-        }
-        for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
-            json_object *g = NULL;
-            int rg = sent[i] ? recv_reply(q, graph_query[i], ids[i], &g) : 0;
-            if (rg == 0 && g && !q->graph[i])
-                q->graph[i] = g;
-            else
-                json_object_put(g);
-            if (r == 0)
-                r = rg;
-        }
+        int sent[QP_QMP_GRAPH_QUERIES] = {0};
+        int r = graph_recv(q, ids, sent, graph_send(q, ids, sent));
         if (r < 0)
             return r;
         if (!q->graph[which])
@@ -802,20 +818,11 @@ int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id
  * an operation asks for the graph next). */
 static int jobs_and_graph(qp_qmp *q, json_object **jobs)
 {
-    char ids[1 + QP_QMP_GRAPH_QUERIES][32];
+    char jid[32], ids[QP_QMP_GRAPH_QUERIES][32];
     int sent[QP_QMP_GRAPH_QUERIES] = {0};
-    int r = send_cmd(q, "query-jobs", NULL, -1, ids[0], sizeof ids[0]);
-    for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
-        if (q->graph[i])
-            continue;
-        json_object *args = NULL;
-        if (i == QP_QMP_NAMED_NODES) {
-            args = json_object_new_object();
-            json_object_object_add(args, "flat", json_object_new_boolean(1));
-        }
-        r = send_cmd(q, graph_query[i], args, -1, ids[1 + i], sizeof ids[1 + i]);
-        sent[i] = r == 0;
-    }
+    int r = send_cmd(q, "query-jobs", NULL, -1, jid, sizeof jid);
+    if (r == 0)
+        r = graph_send(q, ids, sent);
     /* and the run state, when the operation asks it next (qp_qmp_status) */
     char sid[32];
     int sent_status = 0;
@@ -825,17 +832,7 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
     }
     if (r < 0)
         return r;
-    r = recv_reply(q, "query-jobs", ids[0], jobs);
-    for (int i = 0; i < QP_QMP_GRAPH_QUERIES; i++) {
-        json_object *g = NULL;
-        int rg = sent[i] ? recv_reply(q, graph_query[i], ids[1 + i], &g) : 0;
-        if (rg == 0 && g && !q->graph[i])
-            q->graph[i] = g;
-        else
-            json_object_put(g);
-        if (r == 0)
-            r = rg;
-    }
+    r = graph_recv(q, ids, sent, recv_reply(q, "query-jobs", jid, jobs));
     if (sent_status) {
         json_object *st = NULL;
         int rs = recv_reply(q, "query-status", sid, &st);

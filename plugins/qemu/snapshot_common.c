@@ -314,43 +314,14 @@ static int attr_value(const char *p, char *buf, size_t size, const char **end)
     return 0;
 }
 
-int qp_xml_source_values(qp_ctx *ctx, const char *xml, qp_strv *out)
+/* Calls each(value, arg) for the file= or dev= value of every <source>
+ * element of xml, in document order, until one returns non-zero, which is
+ * returned.  1 without a call where the scan cannot tell what the document
+ * names: a prefixed <source> (qp_xml_replace_source matches <source> by its
+ * local name, so it may name anything) or a value too long to read. */
+static int each_source_value(const char *xml, int (*each)(const char *value, void *arg),
+                             void *arg)
 {
-    if (strstr(xml, ":source"))
-        return 1; /* as qp_xml_may_name: a prefixed <source> may name anything */
-    for (const char *p = strstr(xml, "<source"); p; p = strstr(p + 1, "<source")) {
-        const char *q = p + 7;
-        if (*q != ' ' && *q != '\t' && *q != '\n' && *q != '/' && *q != '>')
-            continue; /* <sourceX> */
-        while (*q && *q != '>') {
-            while (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')
-                q++;
-            const char *name = q;
-            while (*q && *q != '=' && *q != '>' && *q != ' ' && *q != '/')
-                q++;
-            if (*q != '=') {
-                if (*q == '/' || *q == ' ')
-                    q++;
-                continue;
-            }
-            size_t nlen = (size_t)(q - name);
-            char val[4096];
-            const char *after;
-            if (attr_value(q + 1, val, sizeof val, &after) < 0)
-                return 1;
-            q = after;
-            if (((nlen == 4 && !strncmp(name, "file", 4)) || (nlen == 3 && !strncmp(name, "dev", 3))) &&
-                !qp_strv_has(out, val) && qp_strv_add(out, val) < 0)
-                return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-        }
-    }
-    return 0;
-}
-
-int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo)
-{
-    /* qp_xml_replace_source matches <source> by its local name: a prefixed
-     * one is left to it */
     if (strstr(xml, ":source"))
         return 1;
     for (const char *p = strstr(xml, "<source"); p; p = strstr(p + 1, "<source")) {
@@ -376,22 +347,59 @@ int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo)
             q = after;
             if (!((nlen == 4 && !strncmp(name, "file", 4)) || (nlen == 3 && !strncmp(name, "dev", 3))))
                 continue;
-            if (!strcmp(val, path))
-                return 1;
-            /* what the value resolves to, once per value and walk */
-            int hit = memo ? qp_strmap_find(memo, val) : -1;
-            if (hit < 0) {
-                char *canon = qp_realpath_or_copy(val);
-                hit = canon && !strcmp(canon, path);
-                free(canon);
-                if (memo)
-                    qp_strmap_put(memo, val, hit);
-            }
-            if (hit)
-                return 1;
+            int r = each(val, arg);
+            if (r)
+                return r;
         }
     }
     return 0;
+}
+
+struct collect_values {
+    qp_ctx *ctx;
+    qp_strv *out;
+};
+
+static int collect_value(const char *val, void *arg)
+{
+    struct collect_values *cv = arg;
+    if (!qp_strv_has(cv->out, val) && qp_strv_add(cv->out, val) < 0)
+        return qp_error(cv->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    return 0;
+}
+
+int qp_xml_source_values(qp_ctx *ctx, const char *xml, qp_strv *out)
+{
+    struct collect_values cv = { ctx, out };
+    return each_source_value(xml, collect_value, &cv);
+}
+
+struct may_name {
+    const char *path;
+    qp_strmap *memo;
+};
+
+static int names_path(const char *val, void *arg)
+{
+    struct may_name *mn = arg;
+    if (!strcmp(val, mn->path))
+        return 1;
+    /* what the value resolves to, once per value and walk */
+    int hit = mn->memo ? qp_strmap_find(mn->memo, val) : -1;
+    if (hit < 0) {
+        char *canon = qp_realpath_or_copy(val);
+        hit = canon && !strcmp(canon, mn->path);
+        free(canon);
+        if (mn->memo)
+            qp_strmap_put(mn->memo, val, hit);
+    }
+    return hit;
+}
+
+int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo)
+{
+    struct may_name mn = { path, memo };
+    return each_source_value(xml, names_path, &mn);
 }
 
 /* Replace every <source file|dev=old> in an XML document by new. */
