@@ -327,6 +327,19 @@ int esx_conf_known(const esx_conn *c, const esx_vm *vm)
     return vm && memo_is(c, &vm->conf);
 }
 
+/* What a light read leaves out besides the disks (uuids, memory, vCPUs),
+ * from src into dst; -1 when out of memory. */
+static int conf_ids_copy(esx_conf *dst, const esx_conf *src)
+{
+    free(dst->uuid);
+    free(dst->instance_uuid);
+    dst->uuid = esx_strdup(src->uuid);
+    dst->instance_uuid = esx_strdup(src->instance_uuid);
+    dst->memory_mb = src->memory_mb;
+    dst->ncpus = src->ncpus;
+    return (src->uuid && !dst->uuid) || (src->instance_uuid && !dst->instance_uuid) ? -1 : 0;
+}
+
 /* The memo is the configuration of conf's VM at conf's version: its
  * disks are conf's already, the rest is taken here (conf without a VM or
  * a version: not known). */
@@ -338,13 +351,7 @@ static void memo_key(esx_conn *c, const esx_conf *conf)
     c->memo_vm = c->memo_cv = NULL;
     if (!conf || !conf->vm || !conf->change_version || !*conf->change_version)
         return;
-    free(m->uuid);
-    free(m->instance_uuid);
-    m->uuid = esx_strdup(conf->uuid);
-    m->instance_uuid = esx_strdup(conf->instance_uuid);
-    m->memory_mb = conf->memory_mb;
-    m->ncpus = conf->ncpus;
-    if ((conf->uuid && !m->uuid) || (conf->instance_uuid && !m->instance_uuid))
+    if (conf_ids_copy(m, conf) < 0)
         return; /* only a memo */
     if (!(c->memo_vm = strdup(conf->vm)) || !(c->memo_cv = strdup(conf->change_version))) {
         free(c->memo_vm);
@@ -356,14 +363,7 @@ static void memo_key(esx_conn *c, const esx_conf *conf)
 static int conf_from_memo(esx_conn *c, esx_conf *conf)
 {
     const esx_conf *m = &c->devices_memo;
-    free(conf->uuid);
-    free(conf->instance_uuid);
-    conf->uuid = esx_strdup(m->uuid);
-    conf->instance_uuid = esx_strdup(m->instance_uuid);
-    conf->memory_mb = m->memory_mb;
-    conf->ncpus = m->ncpus;
-    if ((m->uuid && !conf->uuid) || (m->instance_uuid && !conf->instance_uuid) ||
-        disks_copy(conf, m) < 0)
+    if (conf_ids_copy(conf, m) < 0 || disks_copy(conf, m) < 0)
         return esx_oom(c);
     conf->unread = 0;
     return 0;
