@@ -224,10 +224,17 @@ static int conn_store(sb_connection *c, const char *domain, bool writable, bool 
     if (c->cache && sb_store_removed(c->cache)) /* its domain was undefined */
         sb_conn_store_drop(c);
     if (c->cache && strcmp(c->cache_domain, domain) == 0 && (c->cache_writable || !writable)) {
-        if ((rc = sb_store_refresh(c->cache)) < 0)
+        rc = sb_store_refresh(c->cache);
+        if (rc == 0) {
+            *out = c->cache;
+            return 0;
+        }
+        /* removed by another process between the check above and the
+         * refresh: the domain is asked about again, as after a removal
+         * seen in time */
+        if (!sb_store_removed(c->cache))
             return rc;
-        *out = c->cache;
-        return 0;
+        sb_conn_store_drop(c);
     }
     known = known || (c->cache_domain && strcmp(c->cache_domain, domain) == 0);
     sb_conn_store_drop(c);

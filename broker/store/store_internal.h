@@ -98,6 +98,9 @@ void sb_store__shared_unmap(sb_store *s);
 uint64_t sb_store__shared_seq(const sb_store *s);
 bool sb_store__shared_unchanged(const sb_store *s);
 void sb_store__changing(sb_store *s);
+/* Whether this handle's lock file was unlinked (its store removed): one
+ * fstat, for the paths where seq already said something changed. */
+bool sb_store__unlinked(const sb_store *s);
 void sb_store__unlock(sb_store *s);
 
 /* Group commit (store_shared.c).  adopt: a writer holding the exclusive

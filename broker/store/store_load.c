@@ -405,7 +405,12 @@ int sb_store__sync(sb_store *s, bool full)
     if (!full && sb_store__shared_unchanged(s))
         return 0;
     int rc = sync_log(s, full);
-    if (rc == 0)
+    /* A seq seen on a removed store is not remembered: sb_store_removed
+     * answers "not removed" without a system call while seq is the one
+     * remembered, and a refresh that ran just after the removal (between
+     * the caller's sb_store_removed and its refresh) would otherwise hide
+     * the removal from every later call. */
+    if (rc == 0 && !sb_store__unlinked(s))
         s->seen_seq = seq;
     return rc;
 }
@@ -435,6 +440,9 @@ static int sync_log(sb_store *s, bool full)
     if (orc < 0)
         return orc;
     if (orc == 1) {
+        if (s->have_log && sb_store__unlinked(s))
+            return sb_error_set(SB_ERR_OPERATION_INVALID,
+                                "'%s' was removed (the domain was undefined)", s->log_path);
         if (s->have_log)
             return sb_error_set(SB_ERR_STORE, "'%s' disappeared", s->log_path);
         if (!s->tree && !(s->tree = sb_tree_new()))

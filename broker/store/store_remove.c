@@ -61,10 +61,15 @@ int sb_store_remove(sb_store *s)
  * tells. */
 bool sb_store_removed(const sb_store *s)
 {
-    struct stat st;
     if (s->lock_fd < 0 || sb_store__shared_unchanged(s))
         return false;
-    return fstat(s->lock_fd, &st) == 0 && st.st_nlink == 0;
+    return sb_store__unlinked(s);
+}
+
+bool sb_store__unlinked(const sb_store *s)
+{
+    struct stat st;
+    return s->lock_fd >= 0 && fstat(s->lock_fd, &st) == 0 && st.st_nlink == 0;
 }
 
 bool sb_store_on_disk(const sb_store *s)

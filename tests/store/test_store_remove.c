@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "core/error.h"
@@ -178,11 +179,62 @@ static void a_caught_up_reader_notices(void **state)
     assert_int_equal(access(at("d"), F_OK), -1);
 }
 
+/* The same reader, but its refresh runs after the removal and before it
+ * asks again (a connection asks sb_store_removed, then refreshes): the
+ * refresh says so by class, and does not make the removal look like a
+ * seq it has seen. */
+static void a_refresh_after_the_removal_keeps_it_visible(void **state)
+{
+    (void)state;
+    sb_store *a = open_ok(W);
+    add(a, "s1");
+    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *r = open_ok(0);
+    assert_int_equal(sb_store_refresh(r), 0);
+    assert_false(sb_store_removed(r));
+    assert_int_equal(sb_store_operation_begin(a), 0);
+    assert_int_equal(sb_store_remove(a), 0);
+    sb_store_operation_end(a);
+    assert_int_equal(sb_store_refresh(r), -SB_ERR_OPERATION_INVALID);
+    assert_non_null(strstr(sb_error_last()->message, "was removed"));
+    assert_true(sb_store_removed(r));
+    sb_store_close(a);
+    sb_store_close(r);
+}
+
+/* The domain undefined, defined again and given a snapshot by another
+ * process before the reader refreshes: the refresh reads the new log, but
+ * the reader's lock is still on the removed file, so it must go on
+ * reporting the removal (its connection then opens the new store). */
+static void a_store_made_again_after_the_removal(void **state)
+{
+    (void)state;
+    sb_store *a = open_ok(W);
+    add(a, "s1");
+    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *r = open_ok(0);
+    assert_int_equal(sb_store_refresh(r), 0);
+    assert_int_equal(sb_store_operation_begin(a), 0);
+    assert_int_equal(sb_store_remove(a), 0);
+    sb_store_operation_end(a);
+    sb_store_close(a);
+    sb_store *b = open_ok(W);
+    add(b, "s2");
+    (void)sb_store_refresh(r);
+    assert_true(sb_store_removed(r));
+    assert_true(sb_store_removed(r)); /* and again: nothing hides it */
+    sb_store_close(b);
+    sb_store_close(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(removes_an_empty_store, setup, teardown),
         cmocka_unit_test_setup_teardown(a_caught_up_reader_notices, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_refresh_after_the_removal_keeps_it_visible, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_store_made_again_after_the_removal, setup, teardown),
         cmocka_unit_test_setup_teardown(no_create_opens_only_what_exists, setup, teardown),
         cmocka_unit_test_setup_teardown(keeps_a_store_with_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(needs_the_operation_lock, setup, teardown),
