@@ -13,6 +13,18 @@
 
 #include "store/store.h"
 #include "store/tree.h"
+#include "tree_helpers.h"
+
+#define W SB_STORE_WRITABLE
+
+/* The state directory of the test running now (store_fixture.c): made
+ * fresh by store_dir_setup and removed with everything in it by
+ * store_dir_teardown, as cmocka setup/teardown functions. */
+extern char *test_dir;
+int store_dir_setup(void **state);
+int store_dir_teardown(void **state);
+/* A test that runs in its own fresh state directory. */
+#define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_dir_setup, store_dir_teardown)
 
 static inline int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {

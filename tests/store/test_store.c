@@ -11,33 +11,19 @@
 #include "store_helpers.h"
 #include "tree_helpers.h"
 
-#define OK(x) assert_int_equal((x), 0)
-#define FAILS(x, code) assert_int_equal((x), -(code))
-#define MSG_HAS(s) assert_non_null(strstr(sb_error_last()->message, (s)))
-#define W SB_STORE_WRITABLE
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_tmpdir();
-    return dir ? 0 : -1;
-}
-
+/* and the compaction threshold some tests lower put back */
 static int teardown(void **state)
 {
-    (void)state;
-    rm_rf(dir);
-    free(dir);
     sb_store__compact_min = SB_STORE_COMPACT_MIN;
-    return 0;
+    return store_dir_teardown(state);
 }
+#define TEST(f) cmocka_unit_test_setup_teardown(f, store_dir_setup, teardown)
 
 static sb_store *open_store(unsigned flags)
 {
     sb_store *s = NULL;
-    int rc = sb_store_open(dir, "host1", "dom", flags, &s);
+    int rc = sb_store_open(test_dir, "host1", "dom", flags, &s);
     if (rc < 0)
         fail_msg("open: %s", sb_error_last()->message);
     return s;
@@ -134,8 +120,8 @@ static void delete_matches_tree_rules(void **state)
         { "other", "x1", SB_SNAPSHOT_DELETE_CHILDREN },
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        rm_rf(dir);
-        assert_int_equal(mkdir(dir, 0700), 0);
+        rm_rf(test_dir);
+        assert_int_equal(mkdir(test_dir, 0700), 0);
         sb_store *s = open_store(W);
         sb_tree *t = sb_tree_new();
         for (size_t i = 0; i < sizeof(spec) / sizeof(spec[0]); i++) {
@@ -184,7 +170,7 @@ static void readonly_missing_store_is_empty(void **state)
     FAILS(sb_store_add(s, &x), SB_ERR_OPERATION_DENIED);
     sb_store_close(s);
     char *p = NULL;
-    assert_true(asprintf(&p, "%s/hosts", dir) > 0);
+    assert_true(asprintf(&p, "%s/hosts", test_dir) > 0);
     assert_int_equal(access(p, F_OK), -1); /* nothing created */
     free(p);
 }
@@ -230,12 +216,12 @@ static void names_refused(void **state)
     sb_store_close(s);
 
     sb_store *o = NULL;
-    FAILS(sb_store_open(dir, "host1", "../etc", W, &o), SB_ERR_INVALID_ARG);
+    FAILS(sb_store_open(test_dir, "host1", "../etc", W, &o), SB_ERR_INVALID_ARG);
     MSG_HAS("invalid domain name '../etc'");
-    FAILS(sb_store_open(dir, ".", "dom", W, &o), SB_ERR_INVALID_ARG);
+    FAILS(sb_store_open(test_dir, ".", "dom", W, &o), SB_ERR_INVALID_ARG);
     MSG_HAS("invalid host name");
-    FAILS(sb_store_open(dir, "h", "a\nb", 0, &o), SB_ERR_INVALID_ARG);
-    FAILS(sb_store_open(dir, "h", "\xff", 0, &o), SB_ERR_INVALID_ARG);
+    FAILS(sb_store_open(test_dir, "h", "a\nb", 0, &o), SB_ERR_INVALID_ARG);
+    FAILS(sb_store_open(test_dir, "h", "\xff", 0, &o), SB_ERR_INVALID_ARG);
     assert_null(o);
 }
 
@@ -244,7 +230,7 @@ static void transaction_commit_and_rollback(void **state)
     (void)state;
     sb_store *s = open_store(W);
     put(s, "a", NULL, SB_STATE_RUNNING, NULL);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     off_t size0 = file_size(lp);
 
     OK(sb_store_begin(s));
@@ -290,7 +276,7 @@ static void torn_tail_every_offset(void **state)
     put(s, "b", "a", SB_STATE_RUNNING, "<b/>");
     OK(sb_store_set_current(s, "b"));
     char *old = dump_store(s);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     size_t l1 = (size_t)file_size(lp);
     OK(sb_store_begin(s));
     OK(sb_store_delete(s, "a", 0));
@@ -335,7 +321,7 @@ static void damage_in_the_middle(void **state)
 {
     (void)state;
     sb_store *s = open_store(W);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     put(s, "one", NULL, SB_STATE_RUNNING, "<one/>");
     size_t off2 = (size_t)file_size(lp);
     put(s, "two", NULL, SB_STATE_RUNNING, "<two/>");
@@ -348,13 +334,13 @@ static void damage_in_the_middle(void **state)
     free(b);
 
     sb_store *r = NULL;
-    FAILS(sb_store_open(dir, "host1", "dom", 0, &r), SB_ERR_STORE);
+    FAILS(sb_store_open(test_dir, "host1", "dom", 0, &r), SB_ERR_STORE);
     assert_null(r);
     MSG_HAS(lp);
     char where[64];
     snprintf(where, sizeof(where), "offset %zu", off2);
     MSG_HAS(where);
-    FAILS(sb_store_open(dir, "host1", "dom", W, &r), SB_ERR_STORE);
+    FAILS(sb_store_open(test_dir, "host1", "dom", W, &r), SB_ERR_STORE);
 
     /* with ALLOW_DAMAGED: the prefix and the records after the damage load */
     r = open_store(SB_STORE_ALLOW_DAMAGED | W);
@@ -387,10 +373,10 @@ static void not_a_log(void **state)
     (void)state;
     sb_store *s = open_store(W);
     sb_store_close(s);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     OK(spit(lp, (const unsigned char *)"garbage garbage garbage", 23));
     sb_store *r = NULL;
-    FAILS(sb_store_open(dir, "host1", "dom", 0, &r), SB_ERR_STORE);
+    FAILS(sb_store_open(test_dir, "host1", "dom", 0, &r), SB_ERR_STORE);
     MSG_HAS("not a snapshot log");
     free(lp);
 }
@@ -400,7 +386,7 @@ static void compaction_keeps_state_and_order(void **state)
     (void)state;
     sb_store__compact_min = 4096;
     sb_store *s = open_store(W);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     char xml[512];
     put(s, "root", NULL, SB_STATE_RUNNING, "<r/>");
     for (int i = 0; i < 8; i++) {
@@ -467,20 +453,20 @@ static void check_reports_ok(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(reopen_reproduces_state, setup, teardown),
-        cmocka_unit_test_setup_teardown(create_follows_current, setup, teardown),
-        cmocka_unit_test_setup_teardown(delete_matches_tree_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(delete_flags, setup, teardown),
-        cmocka_unit_test_setup_teardown(readonly_missing_store_is_empty, setup, teardown),
-        cmocka_unit_test_setup_teardown(errors_leave_state_unchanged, setup, teardown),
-        cmocka_unit_test_setup_teardown(names_refused, setup, teardown),
-        cmocka_unit_test_setup_teardown(transaction_commit_and_rollback, setup, teardown),
-        cmocka_unit_test_setup_teardown(torn_tail_every_offset, setup, teardown),
-        cmocka_unit_test_setup_teardown(damage_in_the_middle, setup, teardown),
-        cmocka_unit_test_setup_teardown(not_a_log, setup, teardown),
-        cmocka_unit_test_setup_teardown(compaction_keeps_state_and_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(two_handles_see_each_other, setup, teardown),
-        cmocka_unit_test_setup_teardown(check_reports_ok, setup, teardown),
+        TEST(reopen_reproduces_state),
+        TEST(create_follows_current),
+        TEST(delete_matches_tree_rules),
+        TEST(delete_flags),
+        TEST(readonly_missing_store_is_empty),
+        TEST(errors_leave_state_unchanged),
+        TEST(names_refused),
+        TEST(transaction_commit_and_rollback),
+        TEST(torn_tail_every_offset),
+        TEST(damage_in_the_middle),
+        TEST(not_a_log),
+        TEST(compaction_keeps_state_and_order),
+        TEST(two_handles_see_each_other),
+        TEST(check_reports_ok),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

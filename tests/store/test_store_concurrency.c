@@ -14,32 +14,14 @@
 #include "store_helpers.h"
 #include "tree_helpers.h"
 
-#define OK(x) assert_int_equal((x), 0)
-#define FAILS(x, code) assert_int_equal((x), -(code))
 #define NPROC 4
 #define PER 25
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_tmpdir();
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(dir);
-    free(dir);
-    return 0;
-}
 
 static sb_store *open_w(void)
 {
     sb_store *s = NULL;
-    if (sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s) < 0)
+    if (sb_store_open(test_dir, "h", "d", SB_STORE_WRITABLE, &s) < 0)
         return NULL;
     return s;
 }
@@ -227,7 +209,7 @@ static void own_intents_and_rules(void **state)
 
     /* read-only handles cannot begin intents */
     sb_store *r = NULL;
-    OK(sb_store_open(dir, "h", "d", 0, &r));
+    OK(sb_store_open(test_dir, "h", "d", 0, &r));
     FAILS(sb_store_intent_begin(r, "create", "x", "", NULL), SB_ERR_OPERATION_DENIED);
     sb_store_close(r);
     sb_store_close(s);
@@ -242,7 +224,7 @@ static void intent_kept_by_compaction(void **state)
     assert_non_null(s);
     sb_tree_snapshot x = snap("a", NULL, SB_STATE_RUNNING, false);
     OK(sb_store_add(s, &x));
-    char *lp = log_path(dir, "h", "d");
+    char *lp = log_path(test_dir, "h", "d");
     struct stat before, after;
     assert_int_equal(stat(lp, &before), 0);
     size_t saved_min = sb_store__compact_min;
@@ -270,11 +252,11 @@ static void intent_kept_by_compaction(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(no_lost_updates, setup, teardown),
-        cmocka_unit_test_setup_teardown(intent_survives_crash, setup, teardown),
-        cmocka_unit_test_setup_teardown(live_intent_is_not_pending, setup, teardown),
-        cmocka_unit_test_setup_teardown(own_intents_and_rules, setup, teardown),
-        cmocka_unit_test_setup_teardown(intent_kept_by_compaction, setup, teardown),
+        STORE_TEST(no_lost_updates),
+        STORE_TEST(intent_survives_crash),
+        STORE_TEST(live_intent_is_not_pending),
+        STORE_TEST(own_intents_and_rules),
+        STORE_TEST(intent_kept_by_compaction),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,32 +22,14 @@
 #include "store_helpers.h"
 #include "tree_helpers.h"
 
-#define OK(x) assert_int_equal((x), 0)
-#define W SB_STORE_WRITABLE
 #define OTHER_UID 54321
 #define PLAIN_UID 65534
 
-static char *dir;
 static char path[4096];
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_tmpdir();
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(dir);
-    free(dir);
-    return 0;
-}
 
 static const char *at(const char *rel)
 {
-    snprintf(path, sizeof(path), "%s/%s", dir, rel);
+    snprintf(path, sizeof(path), "%s/%s", test_dir, rel);
     return path;
 }
 
@@ -57,7 +39,7 @@ static const char *at(const char *rel)
 static void open_fails(unsigned flags, int cls, ...)
 {
     sb_store *s = (sb_store *)1;
-    int rc = sb_store_open(dir, "h", "d", flags, &s);
+    int rc = sb_store_open(test_dir, "h", "d", flags, &s);
     va_list ap;
     const char *want;
 
@@ -74,7 +56,7 @@ static void open_fails(unsigned flags, int cls, ...)
 static sb_store *open_ok(unsigned flags)
 {
     sb_store *s = NULL;
-    if (sb_store_open(dir, "h", "d", flags, &s) < 0)
+    if (sb_store_open(test_dir, "h", "d", flags, &s) < 0)
         fail_msg("open: %s", sb_error_last()->message);
     return s;
 }
@@ -100,20 +82,20 @@ static char *read_text(const char *p)
 static void state_dir_writable_by_others(void **state)
 {
     (void)state;
-    assert_int_equal(chmod(dir, 0777), 0);
-    open_fails(W, SB_ERR_CONFIG, dir, "writable by others", NULL);
-    open_fails(0, SB_ERR_CONFIG, dir, "writable by others", NULL);
+    assert_int_equal(chmod(test_dir, 0777), 0);
+    open_fails(W, SB_ERR_CONFIG, test_dir, "writable by others", NULL);
+    open_fails(0, SB_ERR_CONFIG, test_dir, "writable by others", NULL);
     struct stat st;
     assert_int_not_equal(stat(at("hosts"), &st), 0); /* nothing created in it */
-    assert_int_equal(chmod(dir, 0770), 0);
-    open_fails(W, SB_ERR_CONFIG, dir, "writable by its group", NULL);
+    assert_int_equal(chmod(test_dir, 0770), 0);
+    open_fails(W, SB_ERR_CONFIG, test_dir, "writable by its group", NULL);
     /* a sticky world-writable directory above it (/tmp) is fine */
-    assert_int_equal(chmod(dir, 01777), 0);
+    assert_int_equal(chmod(test_dir, 01777), 0);
     assert_int_equal(mkdir(at("state"), 0700), 0);
     sb_store *s = NULL;
     OK(sb_store_open(at("state"), "h", "d", W, &s));
     sb_store_close(s);
-    assert_int_equal(chmod(dir, 0700), 0);
+    assert_int_equal(chmod(test_dir, 0700), 0);
 
     /* a directory the store made, loosened afterwards, is refused too */
     s = open_ok(W);
@@ -123,9 +105,9 @@ static void state_dir_writable_by_others(void **state)
     assert_int_equal(chmod(at("hosts/h"), 0700), 0);
 
     if (geteuid() == 0) { /* a directory another user owns */
-        assert_int_equal(chown(dir, OTHER_UID, 0), 0);
-        open_fails(W, SB_ERR_CONFIG, dir, "owned by uid 54321", NULL);
-        assert_int_equal(chown(dir, 0, 0), 0);
+        assert_int_equal(chown(test_dir, OTHER_UID, 0), 0);
+        open_fails(W, SB_ERR_CONFIG, test_dir, "owned by uid 54321", NULL);
+        assert_int_equal(chown(test_dir, 0, 0), 0);
         assert_int_equal(chown(at(DOM), OTHER_UID, 0), 0);
         open_fails(W, SB_ERR_STORE, DOM "'", "owned by uid 54321", NULL);
     }
@@ -135,7 +117,7 @@ static void planted_symlinks_below_state_dir(void **state)
 {
     (void)state;
     char elsewhere[4200];
-    snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", dir);
+    snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", test_dir);
     assert_int_equal(mkdir(elsewhere, 0700), 0);
 
     assert_int_equal(symlink(elsewhere, at("hosts")), 0);
@@ -158,7 +140,7 @@ static void planted_temporaries(void **state)
 {
     (void)state;
     char victim[4200];
-    snprintf(victim, sizeof(victim), "%s/victim", dir);
+    snprintf(victim, sizeof(victim), "%s/victim", test_dir);
     FILE *f = fopen(victim, "w");
     fputs("precious", f);
     fclose(f);
@@ -240,7 +222,7 @@ static void modes_whatever_the_umask(void **state)
     mode_t old = umask(0);
     sb_store *s = NULL;
     char root[4200];
-    snprintf(root, sizeof(root), "%s/new/state", dir); /* created too */
+    snprintf(root, sizeof(root), "%s/new/state", test_dir); /* created too */
     OK(sb_store_open(root, "h", "d", W, &s));
     add(s, "a");
     uint64_t id;
@@ -289,10 +271,10 @@ static void unprivileged_user(void **state)
     (void)state;
     uid_t uid = geteuid() == 0 ? PLAIN_UID : geteuid();
     char mine[4200], ro[4200], others[4200];
-    snprintf(mine, sizeof(mine), "%s/mine", dir);
-    snprintf(ro, sizeof(ro), "%s/ro", dir);
-    snprintf(others, sizeof(others), "%s/others", dir);
-    assert_int_equal(chmod(dir, 0755), 0);
+    snprintf(mine, sizeof(mine), "%s/mine", test_dir);
+    snprintf(ro, sizeof(ro), "%s/ro", test_dir);
+    snprintf(others, sizeof(others), "%s/others", test_dir);
+    assert_int_equal(chmod(test_dir, 0755), 0);
     assert_int_equal(mkdir(mine, 0700), 0);
     assert_int_equal(mkdir(ro, 0500), 0);
     assert_int_equal(mkdir(others, 0755), 0);
@@ -325,12 +307,12 @@ static void unprivileged_user(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(state_dir_writable_by_others, setup, teardown),
-        cmocka_unit_test_setup_teardown(planted_symlinks_below_state_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(planted_temporaries, setup, teardown),
-        cmocka_unit_test_setup_teardown(not_regular_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(modes_whatever_the_umask, setup, teardown),
-        cmocka_unit_test_setup_teardown(unprivileged_user, setup, teardown),
+        STORE_TEST(state_dir_writable_by_others),
+        STORE_TEST(planted_symlinks_below_state_dir),
+        STORE_TEST(planted_temporaries),
+        STORE_TEST(not_regular_files),
+        STORE_TEST(modes_whatever_the_umask),
+        STORE_TEST(unprivileged_user),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

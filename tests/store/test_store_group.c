@@ -43,7 +43,6 @@ int __wrap_fdatasync(int fd)
     return __real_fdatasync(fd);
 }
 
-#define OK(x) assert_int_equal((x), 0)
 
 static void put_commit(sb_store *s, const char *name)
 {

@@ -17,10 +17,6 @@
 #include "store_helpers.h"
 #include "tree_helpers.h"
 
-#define OK(x) assert_int_equal((x), 0)
-#define FAILS(x, code) assert_int_equal((x), -(code))
-#define MSG_HAS(s) assert_non_null(strstr(sb_error_last()->message, (s)))
-#define W SB_STORE_WRITABLE
 
 /* More than the tree's malloc'd node chunks (1 280 nodes) and than 8 192,
  * where its buckets move to a 2 MiB block. */
@@ -28,27 +24,11 @@
 /* Per commit: records of tens of KiB, so many straddle a 2 MiB fill. */
 #define PER_COMMIT 50
 
-static char *dir;
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_tmpdir();
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(dir);
-    free(dir);
-    return 0;
-}
 
 static sb_store *open_store(unsigned flags)
 {
     sb_store *s = NULL;
-    if (sb_store_open(dir, "host1", "dom", flags, &s) < 0)
+    if (sb_store_open(test_dir, "host1", "dom", flags, &s) < 0)
         fail_msg("open: %s", sb_error_last()->message);
     return s;
 }
@@ -103,7 +83,7 @@ static void big_log_reopens_the_same(void **state)
     fill(s);
     char *before = dump_store(s);
     sb_store_close(s);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     assert_true(file_size(lp) > (8 << 20)); /* several buffer fills */
     free(lp);
 
@@ -132,7 +112,7 @@ static void damage_beyond_the_first_buffer(void **state)
     sb_store *s = open_store(W);
     fill(s);
     sb_store_close(s);
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     size_t len = 0;
     unsigned char *b = slurp(lp, &len);
     assert_non_null(b);
@@ -153,7 +133,7 @@ static void damage_beyond_the_first_buffer(void **state)
     free(b);
 
     sb_store *r = NULL;
-    FAILS(sb_store_open(dir, "host1", "dom", 0, &r), SB_ERR_STORE);
+    FAILS(sb_store_open(test_dir, "host1", "dom", 0, &r), SB_ERR_STORE);
     assert_null(r);
     char where[64];
     snprintf(where, sizeof(where), "offset %zu", bad);
@@ -187,7 +167,7 @@ static void catch_up_stops_at_a_torn_tail(void **state)
     sb_store *r = open_store(0);
     assert_int_equal(sb_tree_count(sb_store_tree(r)), 1);
 
-    char *lp = log_path(dir, "host1", "dom");
+    char *lp = log_path(test_dir, "host1", "dom");
     size_t before = (size_t)file_size(lp);
     sb_tree_snapshot b = snap("b", "a", SB_STATE_SHUTOFF, false);
     b.xml = "<b/>";
@@ -220,9 +200,9 @@ static void catch_up_stops_at_a_torn_tail(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(big_log_reopens_the_same, setup, teardown),
-        cmocka_unit_test_setup_teardown(damage_beyond_the_first_buffer, setup, teardown),
-        cmocka_unit_test_setup_teardown(catch_up_stops_at_a_torn_tail, setup, teardown),
+        STORE_TEST(big_log_reopens_the_same),
+        STORE_TEST(damage_beyond_the_first_buffer),
+        STORE_TEST(catch_up_stops_at_a_torn_tail),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

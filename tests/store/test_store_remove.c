@@ -14,36 +14,18 @@
 #include "store_helpers.h"
 #include "tree_helpers.h"
 
-#define W SB_STORE_WRITABLE
-
-static char *dir;
 static char path[4096];
-
-static int setup(void **state)
-{
-    (void)state;
-    dir = make_tmpdir();
-    return dir ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    rm_rf(dir);
-    free(dir);
-    return 0;
-}
 
 static const char *at(const char *rel)
 {
-    snprintf(path, sizeof(path), "%s/hosts/h/domains/%s", dir, rel);
+    snprintf(path, sizeof(path), "%s/hosts/h/domains/%s", test_dir, rel);
     return path;
 }
 
 static sb_store *open_ok(unsigned flags)
 {
     sb_store *s = NULL;
-    if (sb_store_open(dir, "h", "d", flags, &s) < 0)
+    if (sb_store_open(test_dir, "h", "d", flags, &s) < 0)
         fail_msg("open: %s", sb_error_last()->message);
     return s;
 }
@@ -230,15 +212,14 @@ static void a_store_made_again_after_the_removal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(removes_an_empty_store, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_caught_up_reader_notices, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_refresh_after_the_removal_keeps_it_visible, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_store_made_again_after_the_removal, setup, teardown),
-        cmocka_unit_test_setup_teardown(no_create_opens_only_what_exists, setup, teardown),
-        cmocka_unit_test_setup_teardown(keeps_a_store_with_snapshots, setup, teardown),
-        cmocka_unit_test_setup_teardown(needs_the_operation_lock, setup, teardown),
-        cmocka_unit_test_setup_teardown(an_older_handle_refuses_to_write, setup, teardown),
+        STORE_TEST(removes_an_empty_store),
+        STORE_TEST(a_caught_up_reader_notices),
+        STORE_TEST(a_refresh_after_the_removal_keeps_it_visible),
+        STORE_TEST(a_store_made_again_after_the_removal),
+        STORE_TEST(no_create_opens_only_what_exists),
+        STORE_TEST(keeps_a_store_with_snapshots),
+        STORE_TEST(needs_the_operation_lock),
+        STORE_TEST(an_older_handle_refuses_to_write),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -9,9 +9,6 @@
 #include "core/error.h"
 #include "tree_helpers.h"
 
-#define OK(x) assert_int_equal((x), 0)
-#define FAILS(x, code) assert_int_equal((x), -(code))
-#define MSG_HAS(s) assert_non_null(strstr(sb_error_last()->message, (s)))
 
 static sb_tree *t;
 

@@ -10,6 +10,12 @@
 
 #include "store/tree.h"
 
+/* The assertions every store test uses (cmocka.h and core/error.h are
+ * included by the test before it uses them). */
+#define OK(x) assert_int_equal((x), 0)
+#define FAILS(x, code) assert_int_equal((x), -(code))
+#define MSG_HAS(s) assert_non_null(strstr(sb_error_last()->message, (s)))
+
 static inline sb_tree_snapshot snap(const char *name, const char *parent, int state,
                                     bool external)
 {
