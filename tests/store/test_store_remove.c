@@ -37,15 +37,28 @@ static void add(sb_store *s, const char *name)
         fail_msg("create %s: %s", name, sb_error_last()->message);
 }
 
+/* A store that had a snapshot and has none now (a writable handle). */
+static sb_store *emptied_store(void)
+{
+    sb_store *a = open_ok(W);
+    add(a, "s1");
+    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    return a;
+}
+
+/* Remove it as an undefine does: under the operation lock. */
+static void remove_store(sb_store *a)
+{
+    assert_int_equal(sb_store_operation_begin(a), 0);
+    assert_int_equal(sb_store_remove(a), 0);
+    sb_store_operation_end(a);
+}
+
 static void removes_an_empty_store(void **state)
 {
     (void)state;
-    sb_store *s = open_ok(W);
-    add(s, "s1");
-    assert_int_equal(sb_store_delete(s, "s1", 0), 0);
-    assert_int_equal(sb_store_operation_begin(s), 0);
-    assert_int_equal(sb_store_remove(s), 0);
-    sb_store_operation_end(s);
+    sb_store *s = emptied_store();
+    remove_store(s);
     sb_store_close(s);
     assert_int_equal(access(at("d"), F_OK), -1);
 
@@ -87,9 +100,7 @@ static void keeps_a_store_with_snapshots(void **state)
     (void)state;
     sb_store *s = open_ok(W);
     add(s, "s1");
-    assert_int_equal(sb_store_operation_begin(s), 0);
-    assert_int_equal(sb_store_remove(s), 0);
-    sb_store_operation_end(s);
+    remove_store(s); /* succeeds, and keeps it */
     sb_store_close(s);
     assert_int_equal(access(at("d/snapshots.log"), F_OK), 0);
     s = open_ok(0);
@@ -142,17 +153,13 @@ static void an_older_handle_refuses_to_write(void **state)
 static void a_caught_up_reader_notices(void **state)
 {
     (void)state;
-    sb_store *a = open_ok(W);
-    add(a, "s1");
-    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *a = emptied_store();
     sb_store *r = open_ok(0), *w = open_ok(W);
     assert_int_equal(sb_store_refresh(r), 0);
     assert_int_equal(sb_store_refresh(w), 0);
     assert_false(sb_store_removed(r));
     assert_false(sb_store_removed(w));
-    assert_int_equal(sb_store_operation_begin(a), 0);
-    assert_int_equal(sb_store_remove(a), 0);
-    sb_store_operation_end(a);
+    remove_store(a);
     assert_true(sb_store_removed(r));
     assert_true(sb_store_removed(w));
     sb_store_close(a);
@@ -168,15 +175,11 @@ static void a_caught_up_reader_notices(void **state)
 static void a_refresh_after_the_removal_keeps_it_visible(void **state)
 {
     (void)state;
-    sb_store *a = open_ok(W);
-    add(a, "s1");
-    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *a = emptied_store();
     sb_store *r = open_ok(0);
     assert_int_equal(sb_store_refresh(r), 0);
     assert_false(sb_store_removed(r));
-    assert_int_equal(sb_store_operation_begin(a), 0);
-    assert_int_equal(sb_store_remove(a), 0);
-    sb_store_operation_end(a);
+    remove_store(a);
     assert_int_equal(sb_store_refresh(r), -SB_ERR_OPERATION_INVALID);
     assert_non_null(strstr(sb_error_last()->message, "was removed"));
     assert_true(sb_store_removed(r));
@@ -191,14 +194,10 @@ static void a_refresh_after_the_removal_keeps_it_visible(void **state)
 static void a_store_made_again_after_the_removal(void **state)
 {
     (void)state;
-    sb_store *a = open_ok(W);
-    add(a, "s1");
-    assert_int_equal(sb_store_delete(a, "s1", 0), 0);
+    sb_store *a = emptied_store();
     sb_store *r = open_ok(0);
     assert_int_equal(sb_store_refresh(r), 0);
-    assert_int_equal(sb_store_operation_begin(a), 0);
-    assert_int_equal(sb_store_remove(a), 0);
-    sb_store_operation_end(a);
+    remove_store(a);
     sb_store_close(a);
     sb_store *b = open_ok(W);
     add(b, "s2");
