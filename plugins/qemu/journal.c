@@ -243,13 +243,12 @@ static void images_in_use(qp_ctx *ctx, const char *domain, qp_strv *out)
     qp_qmp *q = NULL;
     if (d && qp_proc_connect(&quiet, domain, &q) == 0) {
         for (size_t i = 0; i < d->ndisks; i++) {
-            qp_strv files = {0}, nodes = {0};
-            if (qp_vm_disk_chain(q, d->disks[i].target, &files, &nodes) == 0)
+            qp_strv files = {0};
+            if (qp_vm_disk_chain(q, d->disks[i].target, &files, NULL) == 0)
                 for (size_t k = 0; k < files.n; k++)
                     if (!qp_strv_has(out, files.v[k]))
                         qp_strv_add(out, files.v[k]);
             qp_strv_free(&files);
-            qp_strv_free(&nodes);
         }
         qp_qmp_close(q);
     }

@@ -7,6 +7,7 @@
 #include "job.h"
 #include "journal.h"
 #include "qp.h"
+#include "snapshot_common.h"
 
 #include <limits.h>
 #include <stddef.h>
@@ -350,8 +351,18 @@ static int qemu_snapshot_revert(char **out_xml, sb_conn *c, const char *domain,
 
 static int snap_delete(sb_conn *c, const char *domain, const char *xml, unsigned flags)
 {
+    /* an external delete's commit reads the node names below the top:
+     * asked with the checks' graph (the view is parsed again inside) */
+    struct sb_snapshot_view *v = NULL;
+    if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) && qp_view(&c->ctx, xml, &v) == 0) {
+        c->ctx.prefetch_nodes = v->external;
+        qp_view_free(&c->ctx, v);
+    }
     int r = qp_follow_qemu(&c->ctx, domain);
-    return r < 0 ? r : qp_snapshot_delete(&c->ctx, domain, xml, flags);
+    if (r == 0)
+        r = qp_snapshot_delete(&c->ctx, domain, xml, flags);
+    c->ctx.prefetch_nodes = 0;
+    return r;
 }
 
 static int qemu_snapshot_delete(sb_conn *c, const char *domain, const char *snapshot_xml,

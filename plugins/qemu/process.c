@@ -517,6 +517,12 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         return r;
     qp_log(ctx, SB_LOG_DEBUG, "domain '%s': QEMU pid %d up in %.1f ms", d->name, qpid,
            qp_now_ms() - t0);
+    if (ctx->mon) {
+        /* a new QEMU holds no job; the jobs of a connection handed out
+         * are not counted (qp_monitor) */
+        ctx->mon->no_jobs = 1;
+        ctx->mon->untracked |= out_qmp != NULL;
+    }
     if (out_qmp)
         *out_qmp = q;
     else
@@ -545,7 +551,9 @@ int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out)
     if (r == 0 && m) { /* kept for the rest of the locked call */
         char *dup = qp_strdup(name);
         if (dup) {
-            qp_qmp_close(m->q);
+            /* a job the old one left in this same QEMU is not counted */
+            if (!qp_qmp_close_clean(m->q) && m->pid == pid)
+                m->no_jobs = 0;
             free(m->domain);
             m->q = qp_qmp_share(*out);
             m->pid = pid;
@@ -707,6 +715,16 @@ static char *node_file(json_object *named, const char *node)
                                            ? json_object_get_string(file) : "");
     }
     return strdup("");
+}
+
+int qp_vm_start_nodes_stay(const char *target, const qp_strv *nodes, int gone)
+{
+    char fmt[128];
+    snprintf(fmt, sizeof fmt, "d-%s", target);
+    for (size_t i = 0; i < nodes->n; i++)
+        if ((int)i != gone && !strcmp(nodes->v[i], fmt))
+            return 1;
+    return 0;
 }
 
 int qp_vm_drop_start_nodes(qp_qmp *q, const char *target)

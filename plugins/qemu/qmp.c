@@ -51,6 +51,16 @@ struct qp_qmp {
         char name[48];
         int count;
     } events[QMP_MAX_EVENT_KINDS];
+    /* The job being waited for (job_wait) as its JOB_STATUS_CHANGE events
+     * tell it, whoever reads them: the last status, and whether it went
+     * through "aborting" (QEMU's job of a failure or a cancel always does,
+     * one that succeeded never), so its end costs no query-jobs. */
+    char watch_id[64];
+    char watch_status[32];
+    int watch_aborted;    /* jobs started on this connection (qp_qmp_job), and those that ended
+     * and were dismissed: none left in QEMU when they are equal and no
+     * dismiss is unanswered (qp_qmp_close_clean) */
+    int jobs_started, jobs_ended;
 };
 
 static void forget_graph(qp_qmp *q)
@@ -207,6 +217,30 @@ int qp_qmp_take_event(qp_qmp *q, const char *name)
     return 0;
 }
 
+/* A JOB_STATUS_CHANGE about the watched job (qp_qmp fields watch_*). */
+static void watch_event(qp_qmp *q, const char *name, json_object *o)
+{
+    json_object *data, *id, *st;
+    if (!q->watch_id[0] || strcmp(name, "JOB_STATUS_CHANGE") ||
+        !json_object_object_get_ex(o, "data", &data) ||
+        !json_object_object_get_ex(data, "id", &id) ||
+        !json_object_object_get_ex(data, "status", &st) ||
+        strcmp(json_object_get_string(id), q->watch_id))
+        return;
+    snprintf(q->watch_status, sizeof q->watch_status, "%s", json_object_get_string(st));
+    if (!strcmp(q->watch_status, "aborting"))
+        q->watch_aborted = 1;
+}
+
+static void watch_job(qp_qmp *q, const char *job_id)
+{
+    if (!strcmp(q->watch_id, job_id))
+        return; /* watched already: its events since are kept */
+    snprintf(q->watch_id, sizeof q->watch_id, "%s", job_id);
+    q->watch_status[0] = '\0';
+    q->watch_aborted = 0;
+}
+
 /* Read messages until one that is not an event; events are noted.
  * With want_event set, also return after the first event (*msg NULL). */
 static int read_msg(qp_qmp *q, json_object **msg, int timeout_ms, int want_event)
@@ -227,6 +261,7 @@ static int read_msg(qp_qmp *q, json_object **msg, int timeout_ms, int want_event
         json_object *ev;
         if (json_object_object_get_ex(o, "event", &ev)) {
             note_event(q, json_object_get_string(ev));
+            watch_event(q, json_object_get_string(ev), o);
             if (want_event == 2) { /* the event itself */
                 *msg = o;
                 return 0;
@@ -332,10 +367,12 @@ int qp_qmp_ready(qp_qmp *q)
     return r;
 }
 
-void qp_qmp_close(qp_qmp *q)
+int qp_qmp_close_clean(qp_qmp *q)
 {
-    if (!q || --q->refs > 0)
-        return;
+    if (!q)
+        return 1;
+    if (--q->refs > 0)
+        return 0; /* still used: not known */
     /* the replies of commands sent without waiting: QEMU drops the
      * commands of a client that closed before it read them */
     double deadline = qp_now_ms() + (q->timeout_ms < 10000 ? q->timeout_ms : 10000);
@@ -347,12 +384,19 @@ void qp_qmp_close(qp_qmp *q)
         json_object_put(msg);
         q->unanswered--;
     }
+    int clean = q->jobs_started == q->jobs_ended && q->unanswered == 0;
     if (q->fd >= 0)
         close(q->fd);
     forget_graph(q);
     free(q->path);
     free(q->buf);
     free(q);
+    return clean;
+}
+
+void qp_qmp_close(qp_qmp *q)
+{
+    (void)qp_qmp_close_clean(q);
 }
 
 qp_qmp *qp_qmp_share(qp_qmp *q)
@@ -394,12 +438,14 @@ int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
 }
 
 /* The graph queries not kept yet, sent without waiting (ids and sent
- * filled for graph_recv); the first failure to send stops. */
-static int graph_send(qp_qmp *q, char ids[][32], int sent[])
+ * filled for graph_recv): query-block, and the named nodes when want_named
+ * (each is a command QEMU's main loop serves in turn, between the guest's
+ * work: one not needed is not asked); the first failure to send stops. */
+static int graph_send(qp_qmp *q, char ids[][32], int sent[], int want_named)
 {
     int r = 0;
     for (int i = 0; i < QP_QMP_GRAPH_QUERIES && r == 0; i++) {
-        if (q->graph[i])
+        if (q->graph[i] || (i == QP_QMP_NAMED_NODES && !want_named))
             continue;
         json_object *args = NULL;
         if (i == QP_QMP_NAMED_NODES) {
@@ -433,11 +479,14 @@ int qp_qmp_query_graph(qp_qmp *q, int which, json_object **ret)
 {
     *ret = NULL;
     if (!q->graph[which]) {
-        /* every graph query not kept goes out at once: who reads one
-         * reads the other next (one round trip instead of two) */
+        /* query-block not kept goes out with the named nodes: who reads
+         * those reads the disk's chain first (one round trip instead of
+         * two); the named nodes with query-block only when the operation
+         * reads them (ctx->prefetch_nodes) */
         char ids[QP_QMP_GRAPH_QUERIES][32];
         int sent[QP_QMP_GRAPH_QUERIES] = {0};
-        int r = graph_recv(q, ids, sent, graph_send(q, ids, sent));
+        int named = which == QP_QMP_NAMED_NODES || q->ctx->prefetch_nodes;
+        int r = graph_recv(q, ids, sent, graph_send(q, ids, sent, named));
         if (r < 0)
             return r;
         if (!q->graph[which])
@@ -693,9 +742,8 @@ static int cancel_job(qp_qmp *q, const char *job_id)
 #define JOB_TICK_MS 100
 
 /* Wait until an event is about job_id (a status change, ready,
- * completed: what the next query-jobs is worth its round trip for) or
- * tick_ms passed.  Events about other things are noted and waited past,
- * instead of each costing a query-jobs as before. */
+ * completed) or tick_ms passed: 1 after such an event, 0 when the time
+ * passed.  Events about other things are noted and waited past. */
 static int wait_job_event(qp_qmp *q, const char *job_id, int tick_ms)
 {
     double deadline = qp_now_ms() + tick_ms;
@@ -716,69 +764,99 @@ static int wait_job_event(qp_qmp *q, const char *job_id, int tick_ms)
             ours = !strcmp(json_object_get_string(v), job_id);
         json_object_put(ev);
         if (ours)
-            return 0;
+            return 1;
     }
 }
 
-static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
+static int job_ended(const char *status)
+{
+    return !strcmp(status, "concluded") || !strcmp(status, "null");
+}
+
+/* The job's status: from its events when they told it (and, at its end,
+ * that it did not fail: no "aborting"), else from query-jobs - also at
+ * a tick without news, for the progress.  *jobs (query-jobs's answer)
+ * and *j (the job in it) stay NULL when the events told. */
+static int job_status(qp_qmp *q, const char *cmd, const char *job_id, int tick,
+                      json_object **jobs, json_object **j, char *status, size_t len)
+{
+    *jobs = *j = NULL;
+    if (q->watch_status[0] && !tick && !(job_ended(q->watch_status) && q->watch_aborted)) {
+        snprintf(status, len, "%s", q->watch_status);
+        return 0;
+    }
+    int r = qp_qmp_execute(q, "query-jobs", NULL, jobs);
+    if (r < 0)
+        return r;
+    json_object *v;
+    if (!*jobs || !(*j = find_job(*jobs, job_id))) {
+        json_object_put(*jobs);
+        *jobs = NULL;
+        return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s': job '%s' vanished", cmd, job_id);
+    }
+    snprintf(status, len, "%s",
+             json_object_object_get_ex(*j, "status", &v) && json_object_get_string(v)
+                 ? json_object_get_string(v) : "");
+    return 0;
+}
+
+static int job_wait(qp_qmp *q, const char *cmd, const char *job_id, int *ended)
 {
     int r;
-    int completed_sent = 0;
+    int completed_sent = 0, tick = 0;
     qp_job local, *jb = q->ctx->job;
     char last_status[32] = "";
     if (!jb) {
         qp_job_begin(q->ctx, &local, NULL, cmd, NULL);
         jb = &local;
     }
+    watch_job(q, job_id);
     for (;;) {
-        json_object *jobs = NULL;
-        r = qp_qmp_execute(q, "query-jobs", NULL, &jobs);
-        if (r < 0)
+        json_object *jobs = NULL, *j = NULL, *v;
+        char status[32];
+        if ((r = job_status(q, cmd, job_id, tick, &jobs, &j, status, sizeof status)) < 0)
             return r;
-        json_object *j = jobs ? find_job(jobs, job_id) : NULL, *v;
-        if (!j) {
-            json_object_put(jobs);
-            return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s': job '%s' vanished", cmd,
-                            job_id);
-        }
-        const char *status = json_object_object_get_ex(j, "status", &v)
-                                 ? json_object_get_string(v) : "";
-        if (!status)
-            status = "";
-        unsigned long long cur, tot;
-        job_progress(j, &cur, &tot);
+        /* what the events told carries no progress: the last one asked */
+        unsigned long long cur = jb->processed, tot = jb->total;
+        if (j)
+            job_progress(j, &cur, &tot);
         if (strcmp(status, last_status)) {
             jb->moved_ms = qp_now_ms(); /* a new state is progress too */
             snprintf(last_status, sizeof last_status, "%s", status);
         }
-        if (strcmp(status, "concluded") == 0 || strcmp(status, "null") == 0) {
+        if (job_ended(status)) {
             char errbuf[600] = "";
-            if (json_object_object_get_ex(j, "error", &v))
+            if (j && json_object_object_get_ex(j, "error", &v))
                 snprintf(errbuf, sizeof errbuf, "%s", json_object_get_string(v));
             json_object_put(jobs);
-            if (!errbuf[0])
-                (void)qp_job_tick(jb, tot ? tot : cur, tot);
+            if (!errbuf[0]) { /* all of it done */
+                unsigned long long all = tot ? tot : cur ? cur : 1;
+                (void)qp_job_tick(jb, all, all);
+            }
             /* dismissed without waiting for the reply: it comes back with
              * the reply to the next command (or is read at the close) */
             json_object *a = json_object_new_object();
             json_object_object_add(a, "id", json_object_new_string(job_id));
             char did[32];
-            if (send_cmd(q, "job-dismiss", a, -1, did, sizeof did) == 0)
+            if (send_cmd(q, "job-dismiss", a, -1, did, sizeof did) == 0) {
                 q->unanswered++;
+                *ended = 1;
+            }
+            q->watch_id[0] = '\0';
             if (jb->stop_code) /* ours: what was cancelled, and why */
                 return qp_job_stop_error(jb);
             if (errbuf[0])
                 return qp_error(q->ctx, SB_ERR_HYPERVISOR, "QMP '%s' job failed: %s", cmd, errbuf);
             return 0;
         }
+        json_object_put(jobs);
         if (qp_job_tick(jb, cur, tot) < 0) {
-            json_object_put(jobs);
             if ((r = cancel_job(q, job_id)) < 0)
                 return r;
-            continue; /* until it has concluded */
+            tick = 1; /* asked until it has concluded */
+            continue;
         }
         if (strcmp(status, "ready") == 0 && !completed_sent && !jb->stopping) {
-            json_object_put(jobs);
             if (q->ctx->test_job_delay_ms > 0) /* test-only window, see qp.h */
                 qp_sleep_ms(q->ctx->test_job_delay_ms);
             json_object *a = json_object_new_object();
@@ -788,41 +866,50 @@ static int job_wait(qp_qmp *q, const char *cmd, const char *job_id)
                 return r;
             completed_sent = 1;
             jb->stopping = 1; /* no stop from now on: the pivot ends it either way */
-            /* the pivot is not over yet: its events say when */
-            if ((r = wait_job_event(q, job_id, JOB_TICK_MS)) < 0)
-                return io_error(q, r, cmd);
-            continue;
-        }
-        if (strcmp(status, "pending") == 0) {
-            /* auto-finalize off is never used by us, but be safe */
-            json_object_put(jobs);
+        } else if (j && strcmp(status, "pending") == 0) {
+            /* auto-finalize off is never used by us, but be safe (an
+             * event's "pending" is the step on the way to "concluded"
+             * that auto-finalize takes itself) */
             json_object *a = json_object_new_object();
             json_object_object_add(a, "id", json_object_new_string(job_id));
             (void)qp_qmp_execute(q, "job-finalize", a, NULL);
+            tick = 1;
             continue;
         }
-        json_object_put(jobs);
-        if ((r = wait_job_event(q, job_id, JOB_TICK_MS)) < 0)
-            return io_error(q, r, cmd);
+        /* the next news about the job, or a tick without any (then
+         * query-jobs: the progress, the stall rule, domjobabort) */
+        if (!strcmp(q->watch_status, status) || !q->watch_status[0]) {
+            if ((r = wait_job_event(q, job_id, JOB_TICK_MS)) < 0)
+                return io_error(q, r, cmd);
+            tick = r == 0;
+        } else {
+            tick = 0; /* the events moved on while we looked */
+        }
     }
 }
 
 int qp_qmp_job(qp_qmp *q, const char *cmd, json_object *args, const char *job_id)
 {
-    int r = qp_qmp_execute(q, cmd, args, NULL);
-    return r < 0 ? r : job_wait(q, cmd, job_id);
+    /* its events from now on: some come before the command's reply */
+    watch_job(q, job_id);
+    q->jobs_started++;
+    int ended = 0, r = qp_qmp_execute(q, cmd, args, NULL);
+    if (r == 0)
+        r = job_wait(q, cmd, job_id, &ended);
+    q->jobs_ended += ended;
+    return r;
 }
 
 /* query-jobs, and the graph queries not kept yet sent right behind it:
  * one round trip to QEMU instead of three (what asks for the jobs before
  * an operation asks for the graph next). */
-static int jobs_and_graph(qp_qmp *q, json_object **jobs)
+static int jobs_and_graph(qp_qmp *q, json_object **jobs, int ask_jobs)
 {
     char jid[32], ids[QP_QMP_GRAPH_QUERIES][32];
     int sent[QP_QMP_GRAPH_QUERIES] = {0};
-    int r = send_cmd(q, "query-jobs", NULL, -1, jid, sizeof jid);
+    int r = ask_jobs ? send_cmd(q, "query-jobs", NULL, -1, jid, sizeof jid) : 0;
     if (r == 0)
-        r = graph_send(q, ids, sent);
+        r = graph_send(q, ids, sent, q->ctx->prefetch_nodes);
     /* and the run state, when the operation asks it next (qp_qmp_status) */
     char sid[32];
     int sent_status = 0;
@@ -832,7 +919,7 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
     }
     if (r < 0)
         return r;
-    r = graph_recv(q, ids, sent, recv_reply(q, "query-jobs", jid, jobs));
+    r = graph_recv(q, ids, sent, ask_jobs ? recv_reply(q, "query-jobs", jid, jobs) : 0);
     if (sent_status) {
         json_object *st = NULL;
         int rs = recv_reply(q, "query-status", sid, &st);
@@ -849,12 +936,18 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs)
 int qp_qmp_finish_jobs(qp_qmp *q)
 {
     json_object *jobs = NULL;
+    qp_monitor *m = q->ctx->mon;
     int r = 0;
+    /* none can be there (the lock's last holder left none, or this call
+     * made sure): the graph and the run state the checks ask next go out
+     * alone */
+    if (m && m->no_jobs)
+        return q->jobs ? 0 : jobs_and_graph(q, &jobs, 0);
     /* asked already on this connection, and nothing ran since (a command
      * or an event forgets it): the same answer, no round trip */
     if (q->jobs)
         jobs = json_object_get(q->jobs);
-    else if ((r = jobs_and_graph(q, &jobs)) == 0 && jobs)
+    else if ((r = jobs_and_graph(q, &jobs, 1)) == 0 && jobs)
         q->jobs = json_object_get(jobs);
     if (r < 0) {
         json_object_put(jobs);
@@ -870,14 +963,19 @@ int qp_qmp_finish_jobs(qp_qmp *q)
             qp_strv_add(&ids, json_object_get_string(v));
     }
     json_object_put(jobs);
+    int all_ended = 1;
     for (size_t i = 0; i < ids.n; i++) {
         qp_log(q->ctx, SB_LOG_WARN, "finishing job '%s' left by an interrupted operation",
                ids.v[i]);
         /* its own failure only means the earlier step did not happen;
          * the caller looks at QEMU's state afterwards */
-        if (job_wait(q, "leftover job", ids.v[i]) < 0)
+        int ended = 0;
+        if (job_wait(q, "leftover job", ids.v[i], &ended) < 0)
             qp_log(q->ctx, SB_LOG_WARN, "%s", q->ctx->err_msg);
+        all_ended = all_ended && ended;
     }
     qp_strv_free(&ids);
+    if (m && all_ended)
+        m->no_jobs = 1; /* until a job of this call is left behind */
     return 0;
 }

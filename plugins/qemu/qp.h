@@ -31,6 +31,14 @@ typedef struct qp_monitor {
     struct qp_qmp *q; /* NULL until the first connect */
     pid_t pid;        /* the QEMU it talks to */
     char *domain;
+    /* QEMU holds no job of the plugin's: the last holder of the domain
+     * lock left none (the lock file says so, see qp_lock_domain), this
+     * call finished the leftovers (qp_qmp_finish_jobs), or it started
+     * this QEMU.  The checks before an operation then skip query-jobs. */
+    int no_jobs;
+    /* a connection the call used that is not q (qp_proc_start's): its
+     * jobs are not counted, so the lock file is not told "none" */
+    int untracked;
 } qp_monitor;
 
 typedef struct qp_ctx {
@@ -68,6 +76,12 @@ typedef struct qp_ctx {
      * the checks before it ask it in the same round trip as the jobs and
      * the graph.  A delete does not, and QEMU is not asked for it. */
     int prefetch_status;
+    /* The operation reads node names below a disk's top (an external
+     * delete's block commit): query-named-block-nodes goes out with the
+     * checks' query-block.  Otherwise it is asked only when read: a
+     * create, a revert, an internal delete and a destroy need the disks'
+     * chains of files and their top nodes, which query-block gives. */
+    int prefetch_nodes;
     /* The domain lock this connection holds (qp_lock_domain), -1 if none.
      * Programs qp_run starts inherit it: a qemu-img that outlives a killed
      * broker process keeps the domain locked until it has finished, so
@@ -210,6 +224,9 @@ int qp_qmp_connect(qp_ctx *ctx, const char *path, int timeout_ms, qp_qmp **out);
 int qp_qmp_ready(qp_qmp *q);
 /* Closes when the last holder closes (see qp_qmp_share). */
 void qp_qmp_close(qp_qmp *q);
+/* The same, and 1 when this was the last reference and QEMU is left no
+ * job the connection started (each ended, its dismiss answered). */
+int qp_qmp_close_clean(qp_qmp *q);
 /* One more holder of q (each closes it once); returns q. */
 qp_qmp *qp_qmp_share(qp_qmp *q);
 /* Make a connection an earlier user left open ready for ctx: what QEMU
@@ -220,7 +237,9 @@ int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx);
  * query-named-block-nodes (QP_QMP_NAMED_NODES) returns it: asked once and
  * kept until the next command that is not a query-* or the next event
  * (what can change the graph), so the checks before an operation ask
- * QEMU once.  *ret is a new reference. */
+ * QEMU once.  The named nodes are asked with query-block only when
+ * ctx->prefetch_nodes says the operation reads them.  *ret is a new
+ * reference. */
 #define QP_QMP_BLOCK 0
 #define QP_QMP_NAMED_NODES 1
 #define QP_QMP_GRAPH_QUERIES 2
@@ -384,6 +403,11 @@ int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nod
 /* Remove the start's nodes of disk target (d-T, f-T) once a commit took
  * their image out of the disk's chain; nothing while the chain holds it. */
 int qp_vm_drop_start_nodes(qp_qmp *q, const char *target);
+/* 1 when the start's format node of disk target (d-T) is in the disk's
+ * chain nodes (top first, qp_vm_disk_chain) at another place than gone,
+ * the image a commit takes out: it stays in the chain, nothing to drop
+ * (known from the graph before the commit, without asking again). */
+int qp_vm_start_nodes_stay(const char *target, const qp_strv *nodes, int gone);
 
 /* ---- devices beyond disks (devices.c, devargs.c, tap.c) ------------------------ */
 

@@ -71,17 +71,22 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         int in_vm = 0;
         char node[64] = "";
         if (q) {
+            /* the chains' files, and the top's node when the image is a
+             * top (query-block says both; no named nodes asked) */
             for (size_t t = 0; t < cur->ndisks && !in_vm; t++) {
-                qp_strv files = {0}, nodes = {0};
-                if (qp_vm_disk_chain(q, cur->disks[t].target, &files, &nodes) == 0) {
+                qp_strv files = {0};
+                if (qp_vm_disk_chain(q, cur->disks[t].target, &files, NULL) == 0) {
                     for (size_t f = 0; f < files.n; f++)
-                        if (!strcmp(files.v[f], img)) {
+                        if (!strcmp(files.v[f], img))
                             in_vm = f == 0 ? 1 : 2;
-                            snprintf(node, sizeof node, "%s", nodes.v[f]);
-                        }
+                }
+                if (in_vm == 1 &&
+                    (r = qp_vm_top_node(q, cur->disks[t].target, node, sizeof node)) < 0) {
+                    qp_strv_free(&files);
+                    free(img);
+                    goto out;
                 }
                 qp_strv_free(&files);
-                qp_strv_free(&nodes);
             }
         }
         if (in_vm == 2) {
@@ -374,7 +379,11 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         qp_job_end(&job);
         if (r < 0)
             goto out;
-        if ((r = qp_vm_drop_start_nodes(q, target)) < 0)
+        /* The commit took only O out of the chain: the start's nodes
+         * found at another place in it before (on B or below) still hold
+         * an image of the chain, and the graph need not be asked again. */
+        if (!qp_vm_start_nodes_stay(target, &nodes, o_idx) &&
+            (r = qp_vm_drop_start_nodes(q, target)) < 0)
             goto out;
         /* QEMU may run on B now (active commit pivoted): if recording that
          * fails below, the definition follows QEMU at the next operation

@@ -112,8 +112,8 @@ int qp_follow_qemu(qp_ctx *ctx, const char *domain)
         const qp_disk *k = &cur->disks[i];
         if (!k->source || k->readonly)
             continue;
-        qp_strv files = {0}, nodes = {0};
-        if ((r = qp_vm_disk_chain(q, k->target, &files, &nodes)) == 0 && files.n) {
+        qp_strv files = {0}; /* the files only: no node names asked */
+        if ((r = qp_vm_disk_chain(q, k->target, &files, NULL)) == 0 && files.n) {
             char *s = qp_realpath_or_copy(k->source);
             qp_img_info info;
             if (s && strcmp(files.v[0], s) && (r = qp_img_query(ctx, files.v[0], 1, &info)) == 0) {
@@ -128,7 +128,6 @@ int qp_follow_qemu(qp_ctx *ctx, const char *domain)
             free(s);
         }
         qp_strv_free(&files);
-        qp_strv_free(&nodes);
     }
     if (r == 0 && !xml)
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");

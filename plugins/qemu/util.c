@@ -345,6 +345,26 @@ char *qp_realpath_or_copy(const char *path)
     return res ? res : qp_strdup(path);
 }
 
+/* The first byte of a domain's lock file says whether its last holder
+ * left QEMU no job of the plugin's ('c'); anything else (an empty file,
+ * 'd') is unknown.  A holder that finds 'c' writes 'd' at once, before it
+ * could start a job, and 'c' again at its unlock only when every job it
+ * started ended and was dismissed: a process killed in between leaves
+ * 'd', and the next holder asks QEMU (query-jobs) and finishes what it
+ * left.  Nothing is synced: the byte speaks of a running QEMU, which a
+ * machine that loses its page cache has lost too. */
+#define LOCK_NO_JOBS "c"
+#define LOCK_UNKNOWN "d"
+
+static void lock_marker_read(qp_monitor *m, int fd)
+{
+    char b = 0;
+    if (pread(fd, &b, 1, 0) == 1 && b == LOCK_NO_JOBS[0] &&
+        pwrite(fd, LOCK_UNKNOWN, 1, 0) == 1) {
+        m->no_jobs = 1;
+    }
+}
+
 int qp_lock_domain(qp_ctx *ctx, const char *name)
 {
     char *dir = qp_printf("%s/locks", ctx->state_dir);
@@ -379,6 +399,8 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     ctx->lock_fd = fd; /* inherited by the programs qp_run starts (run.c) */
     if (!ctx->mon)
         ctx->mon = calloc(1, sizeof *ctx->mon); /* none: a connection per use */
+    if (ctx->mon)
+        lock_marker_read(ctx->mon, fd);
     return fd;
 }
 
@@ -389,7 +411,11 @@ void qp_unlock(qp_ctx *ctx, int fd)
     if (ctx->lock_fd == fd) {
         ctx->lock_fd = -1;
         if (ctx->mon) {
-            qp_qmp_close(ctx->mon->q);
+            qp_monitor *m = ctx->mon;
+            int clean = qp_qmp_close_clean(m->q);
+            /* no pwrite failure matters: the file then says "unknown" */
+            if (clean && m->no_jobs && !m->untracked)
+                (void)!pwrite(fd, LOCK_NO_JOBS, 1, 0);
             free(ctx->mon->domain);
             free(ctx->mon);
             ctx->mon = NULL;

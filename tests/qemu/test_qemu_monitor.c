@@ -1,8 +1,10 @@
 /* tests/qemu - what one snapshot operation on a running guest says to
  * QEMU's monitor: one connection per call (the checks before the
  * operation and the operation share it), the block graph asked once while
- * nothing changed it, the run state only when the operation uses it, and
- * the monitor free again once the call returned.
+ * nothing changed it (the named nodes only when the operation reads node
+ * names below a top), the run state only when the operation uses it, a
+ * job's end from its events, and the monitor free again once the call
+ * returned.
  *
  * The wire is watched, not mocked: the real QEMU's QMP socket is moved
  * aside and a relay (a thread of this test) listens at its path, passes
@@ -231,7 +233,7 @@ static void show(const char *what)
 }
 
 /* The operation (its QMP command op) and the checks before it (the
- * leftover-jobs query, the graph) on one connection; the graph asked once
+ * graph, the leftover jobs when asked) on one connection; the graph asked once
  * on it.  The broker's own state query before a call is a plugin call of
  * its own, on a connection of its own. */
 static void one_connection_for(const char *op)
@@ -239,11 +241,51 @@ static void one_connection_for(const char *op)
     int k = conn_of(op);
     assert_true(k >= 0);
     assert_int_equal(sent_on(k, "qmp_capabilities"), 1);
-    assert_int_equal(sent_on(k, "query-jobs") >= 1, 1);
     assert_int_equal(sent_on(-1, op), 1);
     for (int i = 0; i < R.connections; i++)
         if (i != k)
             assert_int_equal(sent_on(i, "query-block"), 0);
+}
+
+/* On connection k: each command (a NULL-ended list of name, count
+ * pairs) sent exactly that many times. */
+static void expect_sent(int k, ...)
+{
+    va_list ap;
+    va_start(ap, k);
+    for (const char *cmd; (cmd = va_arg(ap, const char *));) {
+        int want = va_arg(ap, int), got = sent_on(k, cmd);
+        if (got != want)
+            fail_msg("'%s' sent %d time(s) on connection %d, expected %d", cmd, got, k, want);
+    }
+    va_end(ap);
+}
+
+/* The first byte of the domain's lock file (util.c: 'c' no job of the
+ * plugin's left in QEMU, else unknown). */
+static char *lock_path(void)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s/locks/mon.lock", E.t.state_dir);
+    return path;
+}
+
+static int lock_byte(void)
+{
+    char b = 0;
+    int fd = open(lock_path(), O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &b, 1, 0), 1);
+    close(fd);
+    return b;
+}
+
+static void lock_says(const char *b)
+{
+    int fd = open(lock_path(), O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, b, 1, 0), 1);
+    close(fd);
 }
 
 static void one_monitor_connection_per_call(void **state)
@@ -257,6 +299,13 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_snap("mon", "s1", NULL, 0), 0);
     show("internal snapshot");
     one_connection_for("snapshot-save");
+    /* the start left the lock file saying QEMU holds no job of ours: the
+     * checks do not ask for leftover jobs */
+    assert_int_equal(sent_on(-1, "query-jobs"), 0);
+
+    /* a holder that did not end (killed) leaves it saying "unknown": the
+     * next call asks, once */
+    lock_says("d");
 
     relay_reset();
     assert_int_equal(e2e_revert("mon", "s1", SB_SNAPSHOT_REVERT_RUNNING), 0);
@@ -265,9 +314,13 @@ static void one_monitor_connection_per_call(void **state)
     /* the nodes to load into are looked up before the guest is stopped,
      * in the graph the checks asked for, and the guest is resumed without
      * asking its state again */
-    int kr = conn_of("snapshot-load");
-    assert_int_equal(sent_on(kr, "query-block"), 1);
-    assert_int_equal(sent_on(kr, "query-status"), 1);
+    /* the top nodes are in query-block's answer: no named nodes asked;
+     * the job's end is told by its events (no "aborting": it did not
+     * fail), so no query-jobs after the one of the checks */
+    expect_sent(conn_of("snapshot-load"), "query-block", 1, "query-status", 1,
+                "query-named-block-nodes", 0, "query-jobs", 1, "job-dismiss", 1, NULL);
+    /* and having found none and left none, says "none" again */
+    assert_int_equal(lock_byte(), 'c');
 
     relay_reset();
     assert_int_equal(e2e_del("mon", "s1", 0), 0);
@@ -275,11 +328,10 @@ static void one_monitor_connection_per_call(void **state)
     one_connection_for("snapshot-delete");
     /* the checks before the delete and the delete itself read the graph
      * once: nothing changed it in between */
-    int k = conn_of("snapshot-delete");
-    assert_int_equal(sent_on(k, "query-block"), 1);
-    assert_int_equal(sent_on(k, "query-named-block-nodes"), 1);
-    /* a delete does not depend on the run state: QEMU is not asked */
-    assert_int_equal(sent_on(k, "query-status"), 0);
+    /* an internal delete needs the top nodes only (query-block); a
+     * delete does not depend on the run state: QEMU is not asked */
+    expect_sent(conn_of("snapshot-delete"), "query-block", 1, "query-named-block-nodes", 0,
+                "query-jobs", 0, "query-status", 0, NULL);
 
     /* a disk-only external snapshot changes the graph */
     relay_reset();
@@ -290,6 +342,18 @@ static void one_monitor_connection_per_call(void **state)
     free(inner);
     show("disk-only external snapshot");
     one_connection_for("transaction");
+    assert_int_equal(sent_on(conn_of("transaction"), "query-named-block-nodes"), 0);
+
+    /* its delete: an active commit.  The node names below the top go out
+     * with the checks' graph; READY and the end come as events (no
+     * query-jobs for them); the graph before the commit shows the start's
+     * node under the overlay, so it is not asked again after the pivot */
+    relay_reset();
+    assert_int_equal(e2e_del("mon", "e1", 0), 0);
+    show("active commit");
+    one_connection_for("block-commit");
+    expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 1,
+                "query-jobs", 0, "job-complete", 1, "job-dismiss", 1, "blockdev-del", 0, NULL);
 
     relay_stop();
     e2e_stop("mon");
