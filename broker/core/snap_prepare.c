@@ -77,10 +77,9 @@ static int parse_request(sb_snapdef **out, struct sb_snap_request *rq, unsigned 
     *out = NULL;
     if ((rc = sb_xml_read(rq->xml, strlen(rq->xml), NULL, &doc)) < 0)
         return rc;
-    rc = sb_snapdef_parse_doc(doc, NULL, pflags, &def);
+    rc = sb_snapdef_parse_doc(&doc, NULL, pflags, &def);
     if (rc == 0 && rq->after_parse)
         rc = rq->after_parse(rq, def);
-    xmlFreeDoc(doc);
     if (rc < 0) {
         sb_snapdef_free(def);
         return rc;

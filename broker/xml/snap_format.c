@@ -8,9 +8,26 @@
 static void text_element(sb_buf *b, int level, const char *name, const char *text)
 {
     sb_buf_indent(b, level);
-    sb_buf_addf(b, "<%s>", name);
+    sb_buf_add(b, "<");
+    sb_buf_add(b, name);
+    sb_buf_add(b, ">");
     sb_buf_escape(b, text, false);
-    sb_buf_addf(b, "</%s>\n", name);
+    sb_buf_add(b, "</");
+    sb_buf_add(b, name);
+    sb_buf_add(b, ">\n");
+}
+
+/* name='value' for a value of a fixed set (nothing to escape; none for
+ * an enum out of its range) */
+static void attribute(sb_buf *b, const char *name, const char *value)
+{
+    if (!value)
+        return;
+    sb_buf_add(b, " ");
+    sb_buf_add(b, name);
+    sb_buf_add(b, "='");
+    sb_buf_add(b, value);
+    sb_buf_add(b, "'");
 }
 
 static bool source_has_content(const xmlDoc *src)
@@ -64,9 +81,9 @@ static void format_disk(sb_buf *b, const sb_snapdisk *d)
     sb_buf_escape(b, d->name ? d->name : "", true);
     sb_buf_add(b, "'");
     if (d->snapshot > SB_LOCATION_DEFAULT)
-        sb_buf_addf(b, " snapshot='%s'", sb_snap_location_to_string(d->snapshot));
+        attribute(b, "snapshot", sb_snap_location_to_string(d->snapshot));
     if (storage)
-        sb_buf_addf(b, " type='%s'", sb_snapdisk_type_to_string(d->type));
+        attribute(b, "type", sb_snapdisk_type_to_string(d->type));
     if (!children) {
         sb_buf_add(b, "/>\n");
         return;
@@ -89,10 +106,14 @@ static void format_disks(sb_buf *b, const char *name, const sb_snapdisk *disks, 
 {
     if (n == 0)
         return;
-    sb_buf_addf(b, "  <%s>\n", name);
+    sb_buf_add(b, "  <");
+    sb_buf_add(b, name);
+    sb_buf_add(b, ">\n");
     for (size_t i = 0; i < n; i++)
         format_disk(b, &disks[i]);
-    sb_buf_addf(b, "  </%s>\n", name);
+    sb_buf_add(b, "  </");
+    sb_buf_add(b, name);
+    sb_buf_add(b, ">\n");
 }
 
 static void format_subtree(sb_buf *b, const xmlDoc *doc, unsigned print_flags)
@@ -124,7 +145,8 @@ int sb_snapdef_format(const sb_snapdef *def, unsigned flags, char **out)
     if (def->creation_time != 0)
         sb_buf_addf(&b, "  <creationTime>%lld</creationTime>\n", def->creation_time);
     if (def->memory > SB_LOCATION_DEFAULT) {
-        sb_buf_addf(&b, "  <memory snapshot='%s'", sb_snap_location_to_string(def->memory));
+        sb_buf_add(&b, "  <memory");
+        attribute(&b, "snapshot", sb_snap_location_to_string(def->memory));
         if (def->memory_file) {
             sb_buf_add(&b, " file='");
             sb_buf_escape(&b, def->memory_file, true);

@@ -125,6 +125,33 @@ out:
     return rc;
 }
 
+/* Whether node (a child of root) can leave its document without a copy:
+ * nothing in it may refer to a namespace declared on root, which goes
+ * with the rest of the document (the xml: prefix is the document's own
+ * and stays). */
+static bool movable(const xmlNode *root, const xmlNode *node)
+{
+    return node->parent == root && !root->nsDef;
+}
+
+/* The parsed document becomes the definition's <domain>: the node is
+ * made its root and everything else in it is freed.  A deep copy of the
+ * <domain> (libxml2's, node by node) was a tenth of a redefine. */
+static xmlDoc *take_domain(xmlDoc *doc, xmlNode *node)
+{
+    xmlUnlinkNode(node);
+    xmlFreeNode(xmlDocSetRootElement(doc, node));
+    for (xmlNode *c = doc->children, *next; c; c = next) {
+        next = c->next;
+        if (c != node) {
+            xmlUnlinkNode(c);
+            xmlFreeNode(c);
+        }
+    }
+    sb_xml_strip_live_only(node);
+    return doc;
+}
+
 /* <domain>: full definition (type= present) or the old uuid-only form. */
 static int parse_domains(const struct sb_parse_ctx *ctx, const xmlNode *root, sb_snapdef *def)
 {
@@ -137,9 +164,13 @@ static int parse_domains(const struct sb_parse_ctx *ctx, const xmlNode *root, sb
         if ((rc = sb_domdef_from_node(dom, ctx->source, &check)) < 0)
             return rc;
         sb_domdef_free(check);
-        if (!(def->domain = sb_xml_subtree(dom)))
-            return sb_error_oom();
-        sb_xml_strip_live_only(xmlDocGetRootElement(def->domain));
+        if (ctx->take_domain && movable(root, dom)) {
+            *ctx->take_domain = dom; /* moved by take_domain() */
+        } else {
+            if (!(def->domain = sb_xml_subtree(dom)))
+                return sb_error_oom();
+            sb_xml_strip_live_only(xmlDocGetRootElement(def->domain));
+        }
     } else if (dom) {
         if ((rc = child_text(dom, "uuid", &def->domain_uuid)) < 0)
             return rc;
@@ -214,21 +245,17 @@ static int parse_root(const struct sb_parse_ctx *ctx, const xmlNode *root, sb_sn
     return 0;
 }
 
-int sb_snapdef_parse_doc(xmlDoc *doc, const char *source_name, unsigned flags,
-                         sb_snapdef **out)
+static int parse_doc(const struct sb_parse_ctx *ctx, xmlDoc *doc, sb_snapdef **out)
 {
-    struct sb_parse_ctx pctx = {source_name, flags};
-    const struct sb_parse_ctx *ctx = &pctx;
     xmlNode *root = xmlDocGetRootElement(doc);
     sb_snapdef *def;
     int rc;
 
-    *out = NULL;
     if (!sb_xml_is(root, "domainsnapshot"))
         return ERR(root, SB_ERR_XML_ERROR,
                    "unexpected root element <%s>, expecting <domainsnapshot>",
                    root ? (const char *)root->name : "");
-    if ((flags & SB_SNAP_PARSE_VALIDATE) && (rc = sb_schema_validate(doc, source_name)) < 0)
+    if ((ctx->flags & SB_SNAP_PARSE_VALIDATE) && (rc = sb_schema_validate(doc, ctx->source)) < 0)
         return rc;
     if (!(def = sb_snapdef_new()))
         return sb_error_oom();
@@ -240,6 +267,24 @@ int sb_snapdef_parse_doc(xmlDoc *doc, const char *source_name, unsigned flags,
     return 0;
 }
 
+int sb_snapdef_parse_doc(xmlDoc **doc, const char *source_name, unsigned flags,
+                         sb_snapdef **out)
+{
+    xmlNode *domain = NULL;
+    struct sb_parse_ctx ctx = {source_name, flags, &domain};
+    int rc;
+
+    *out = NULL;
+    rc = parse_doc(&ctx, *doc, out);
+    if (rc == 0 && domain) {
+        (*out)->domain = take_domain(*doc, domain);
+        *doc = NULL;
+    }
+    xmlFreeDoc(*doc);
+    *doc = NULL;
+    return rc;
+}
+
 int sb_snapdef_parse(const char *xml, size_t len, const char *source_name, unsigned flags,
                      sb_snapdef **out)
 {
@@ -249,7 +294,5 @@ int sb_snapdef_parse(const char *xml, size_t len, const char *source_name, unsig
     *out = NULL;
     if ((rc = sb_xml_read(xml, len, source_name, &doc)) < 0)
         return rc;
-    rc = sb_snapdef_parse_doc(doc, source_name, flags, out);
-    xmlFreeDoc(doc);
-    return rc;
+    return sb_snapdef_parse_doc(&doc, source_name, flags, out);
 }

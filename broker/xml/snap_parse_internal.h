@@ -7,6 +7,9 @@
 struct sb_parse_ctx {
     const char *source; /* input name for messages, may be NULL */
     unsigned flags;     /* enum sb_snap_parse_flags */
+    /* set when the parsed document is the parse's to keep: the <domain>
+     * to move out of it afterwards instead of copying it (snap_parse.c) */
+    xmlNode **take_domain;
 };
 
 /* Parse the <disk> children of <disks> or <revertDisks>. */

@@ -95,8 +95,10 @@ const char *sb_snapdisk_type_to_string(int type);
  * is a new definition (sb_snapdef_free). */
 int sb_snapdef_parse(const char *xml, size_t len, const char *source_name, unsigned flags,
                      sb_snapdef **out);
-/* Same, from an already read document (the root must be domainsnapshot). */
-int sb_snapdef_parse_doc(xmlDoc *doc, const char *source_name, unsigned flags,
+/* Same, from an already read document (the root must be domainsnapshot),
+ * which the call takes: *doc is freed, or becomes the definition's
+ * <domain>, and is NULL afterwards either way. */
+int sb_snapdef_parse_doc(xmlDoc **doc, const char *source_name, unsigned flags,
                          sb_snapdef **out);
 
 /* Canonical XML; flags: enum sb_snap_format_flags.  *out is malloc'd. */

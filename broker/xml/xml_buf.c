@@ -48,19 +48,28 @@ void sb_buf_add(sb_buf *b, const char *s)
 
 void sb_buf_addf(sb_buf *b, const char *fmt, ...)
 {
+    /* Format straight into the free space; only a result that does not
+     * fit is formatted a second time, after the buffer grew. */
+    if (b->oom || !reserve(b, 64))
+        return;
+    size_t room = b->cap - b->len;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf(b->data + b->len, room, fmt, ap);
     va_end(ap);
     if (n < 0) {
+        b->data[b->len] = '\0';
         b->oom = true;
         return;
     }
-    if (!reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
+    if ((size_t)n >= room) {
+        b->data[b->len] = '\0';
+        if (!reserve(b, (size_t)n))
+            return;
+        va_start(ap, fmt);
+        vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
     b->len += (size_t)n;
 }
 
@@ -72,27 +81,28 @@ void sb_buf_indent(sb_buf *b, int level)
 
 void sb_buf_escape(sb_buf *b, const char *s, bool attribute)
 {
-    const char *start = s;
-    for (; *s; s++) {
-        const char *rep = NULL;
+    /* Runs of plain characters are found with strcspn and copied whole:
+     * most text (descriptions, paths, names) has nothing to escape. */
+    const char *special = attribute ? "&<>\"'\r\t\n" : "&<>\"'\r";
+    for (;;) {
+        size_t run = strcspn(s, special);
+        sb_buf_addn(b, s, run);
+        s += run;
+        const char *rep;
         switch (*s) {
+        case '\0': return;
         case '&': rep = "&amp;"; break;
         case '<': rep = "&lt;"; break;
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&apos;"; break;
         case '\r': rep = "&#13;"; break;
-        case '\t': rep = attribute ? "&#9;" : NULL; break;
-        case '\n': rep = attribute ? "&#10;" : NULL; break;
-        default: break;
+        case '\t': rep = "&#9;"; break;
+        default: rep = "&#10;"; break; /* '\n', only in an attribute */
         }
-        if (rep) {
-            sb_buf_addn(b, start, (size_t)(s - start));
-            sb_buf_add(b, rep);
-            start = s + 1;
-        }
+        sb_buf_addn(b, rep, strlen(rep));
+        s++;
     }
-    sb_buf_addn(b, start, (size_t)(s - start));
 }
 
 void sb_buf_clear(sb_buf *b)

@@ -36,7 +36,11 @@ static void add_attributes(sb_buf *b, const xmlNode *node, unsigned flags)
     for (const xmlAttr *a = node->properties; a; a = a->next) {
         if ((flags & SB_XML_PRINT_STRIP_SECRETS) && sb_xml_secret_attr(node, a))
             continue;
-        xmlChar *value = xmlNodeGetContent((const xmlNode *)a);
+        /* an attribute's value is one text node (no entities: DOCTYPE is
+         * refused); libxml2 copies it out only when it is not */
+        const xmlNode *t = a->children;
+        bool one = t && !t->next && t->type == XML_TEXT_NODE && t->content;
+        xmlChar *value = one ? NULL : xmlNodeGetContent((const xmlNode *)a);
         sb_buf_add(b, " ");
         if (a->ns && a->ns->prefix) {
             sb_buf_add(b, (const char *)a->ns->prefix);
@@ -44,7 +48,8 @@ static void add_attributes(sb_buf *b, const xmlNode *node, unsigned flags)
         }
         sb_buf_add(b, (const char *)a->name);
         sb_buf_add(b, "='");
-        sb_buf_escape(b, value ? (const char *)value : "", true);
+        sb_buf_escape(b, one ? (const char *)t->content : value ? (const char *)value : "",
+                      true);
         sb_buf_add(b, "'");
         xmlFree(value);
     }
@@ -65,6 +70,8 @@ void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags
 {
     bool has_elements = false;
     sb_buf text = {0};
+    const char *only = NULL; /* the text when it is in one node */
+    size_t ntext = 0;
 
     if (node->type != XML_ELEMENT_NODE)
         return;
@@ -74,8 +81,15 @@ void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags
     for (const xmlNode *c = node->children; c; c = c->next) {
         if (printable_child(c, flags))
             has_elements = true;
-        else if (is_text(c) && c->content)
-            sb_buf_add(&text, (const char *)c->content);
+        else if (is_text(c) && c->content && ntext++ == 0)
+            only = (const char *)c->content;
+    }
+    /* text in several nodes (around comments, CDATA) is joined */
+    if (!has_elements && ntext > 1) {
+        only = NULL;
+        for (const xmlNode *c = node->children; c; c = c->next)
+            if (is_text(c) && c->content)
+                sb_buf_add(&text, (const char *)c->content);
     }
 
     sb_buf_indent(b, level);
@@ -86,7 +100,7 @@ void sb_xml_print_node(sb_buf *b, const xmlNode *node, int level, unsigned flags
     if (!has_elements) {
         /* Text-only element.  Whitespace that contains a line break is
          * layout, not content (e.g. "<devices>\n  </devices>"). */
-        const char *t = text.data ? text.data : "";
+        const char *t = only ? only : text.data ? text.data : "";
         if (text.oom)
             b->oom = true;
         if (*t == '\0' || (is_blank(t) && strpbrk(t, "\r\n"))) {

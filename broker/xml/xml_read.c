@@ -12,6 +12,8 @@
 #include <string.h>
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
+#include <libxml/parserInternals.h>
+#include <libxml/xmlversion.h>
 
 #include "core/error.h"
 
@@ -132,22 +134,26 @@ static void collect_error(void *ctx, xmlErrorPtr err)
  * given UTF-16 either). */
 
 /* Skip to just after the terminator term (a comment, CDATA, PI or end
- * tag), counting lines; returns end when it is missing. */
-static const char *skip_past(const char *p, const char *end, const char *term, long *line)
+ * tag); returns end when it is missing. */
+static const char *skip_past(const char *p, const char *end, const char *term)
 {
     size_t n = strlen(term);
-    for (; p + n <= end; p++) {
-        if (memcmp(p, term, n) == 0)
-            return p + n;
-        *line += *p == '\n';
-    }
-    return end;
+    const char *at = memmem(p, (size_t)(end - p), term, n);
+    return at ? at + n : end;
+}
+
+/* The line of p, counted only for an error message. */
+static long line_of(const char *xml, const char *p)
+{
+    long line = 1;
+    for (const char *q = xml; (q = memchr(q, '\n', (size_t)(p - q))); q++)
+        line++;
+    return line;
 }
 
 static int check_attribute_counts(const char *xml, size_t len, const char *source)
 {
     const char *p = xml, *end = xml + len;
-    long line = 1;
 
     if (memchr(xml, '\0', len))
         return sb_xml_error_line(source, 0, SB_ERR_XML_ERROR,
@@ -156,30 +162,24 @@ static int check_attribute_counts(const char *xml, size_t len, const char *sourc
     if (len >= 4 && memcmp(xml, "\x4c\x6f\xa7\x94", 4) == 0)
         return sb_xml_error_line(source, 0, SB_ERR_XML_ERROR,
                                  "EBCDIC XML documents are not accepted (use UTF-8)");
-    while (p < end) {
-        if (*p != '<') {
-            line += *p++ == '\n';
-            continue;
-        }
+    while (p < end && (p = memchr(p, '<', (size_t)(end - p)))) {
         const char *tag = ++p;
         if (end - p >= 3 && memcmp(p, "!--", 3) == 0) {
-            p = skip_past(p + 3, end, "-->", &line);
+            p = skip_past(p + 3, end, "-->");
         } else if (end - p >= 8 && memcmp(p, "![CDATA[", 8) == 0) {
-            p = skip_past(p + 8, end, "]]>", &line);
+            p = skip_past(p + 8, end, "]]>");
         } else if (p < end && *p == '?') {
-            p = skip_past(p + 1, end, "?>", &line);
+            p = skip_past(p + 1, end, "?>");
         } else if (p < end && (*p == '/' || *p == '!')) {
             /* an end tag; or <!DOCTYPE, refused by the parser before any
              * element: nothing after it is ever parsed */
             if (*p == '!')
                 return 0;
-            p = skip_past(p, end, ">", &line);
+            p = skip_past(p, end, ">");
         } else {
-            long tag_line = line;
             size_t attrs = 0;
             char quote = 0;
             for (; p < end && (quote || *p != '>'); p++) {
-                line += *p == '\n';
                 if (quote && *p == quote)
                     quote = 0;
                 else if (!quote && (*p == '"' || *p == '\'')) {
@@ -189,7 +189,7 @@ static int check_attribute_counts(const char *xml, size_t len, const char *sourc
             }
             if (attrs > SB_XML_MAX_ATTRIBUTES) {
                 size_t name = strcspn(tag, " \t\r\n/>");
-                return sb_xml_error_line(source, tag_line, SB_ERR_XML_ERROR,
+                return sb_xml_error_line(source, line_of(xml, tag), SB_ERR_XML_ERROR,
                                          "element <%.*s> has more than %d attributes",
                                          (int)(name < 64 ? name : 64), tag,
                                          SB_XML_MAX_ATTRIBUTES);
@@ -216,6 +216,47 @@ static xmlDoc *push_parse(xmlParserCtxtPtr ctxt, const char *xml, size_t len, in
     doc = ctxt->myDoc;
     ctxt->myDoc = NULL;
     return doc;
+}
+
+/* Build a document from xml.  libxml2 2.9 reads memory as a stream whose
+ * read callback returns nothing: within the last 250 bytes of the text,
+ * every look ahead calls it again and grows the buffer first (86 calls,
+ * 8 % of a redefine's instructions, for a document of 1.3 KB).  Without
+ * an XML declaration the text is UTF-8 (no other encoding can start
+ * without NUL bytes, refused above), so nothing will ever be converted
+ * into the buffer and it already holds all there is: the callback is
+ * dropped, which libxml2 reads as "memory: do not grow".  A declaration
+ * may name an encoding, whose converter fills the buffer through that
+ * callback: such a document is read the usual way, as is one over
+ * libxml2's look-ahead limit (which exempts only that very callback), and
+ * every document by later libxml2 versions, which read memory in place. */
+static xmlDoc *read_memory(xmlParserCtxtPtr ctxt, const char *xml, size_t len,
+                           const char *source_name, int options)
+{
+#if LIBXML_VERSION < 21100
+    if ((len < 5 || memcmp(xml, "<?xml", 5) != 0) && len <= XML_MAX_LOOKUP_LIMIT) {
+        xmlParserInputBufferPtr buf =
+            xmlParserInputBufferCreateMem(xml, (int)len, XML_CHAR_ENCODING_NONE);
+        xmlParserInputPtr in =
+            buf ? xmlNewIOInputStream(ctxt, buf, XML_CHAR_ENCODING_NONE) : NULL;
+        xmlDoc *doc;
+
+        if (!in) {
+            xmlFreeParserInputBuffer(buf);
+            return NULL;
+        }
+        buf->readcallback = NULL;
+        if (source_name)
+            in->filename = (char *)xmlStrdup((const xmlChar *)source_name);
+        inputPush(ctxt, in);
+        xmlCtxtUseOptions(ctxt, options);
+        xmlParseDocument(ctxt);
+        doc = ctxt->myDoc;
+        ctxt->myDoc = NULL;
+        return doc;
+    }
+#endif
+    return xmlCtxtReadMemory(ctxt, xml, (int)len, source_name, NULL, options);
 }
 
 /* The hardened parse of both entry points: user NULL builds a document
@@ -273,7 +314,7 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     if (user)
         doc = push_parse(ctxt, xml, len, options);
     else
-        doc = xmlCtxtReadMemory(ctxt, xml, (int)len, source_name, NULL, options);
+        doc = read_memory(ctxt, xml, len, source_name, options);
     xmlSetStructuredErrorFunc(saved_handler_ctx, saved_handler);
 
     if (st.refusal == REFUSE_DOCTYPE) {

@@ -139,6 +139,33 @@ static void invalid_utf8(void **state)
     assert_int_equal(read_str("<a>\xc3\xa9</a>"), 0);
 }
 
+/* Every byte of a document reaches the tree, read either way xml_read.c
+ * reads memory: without a declaration (the buffer is complete from the
+ * start) and with one naming another encoding (converted bit by bit as
+ * the parser asks for more), across a text longer than libxml2's chunks. */
+static void whole_text_read_both_ways(void **state)
+{
+    (void)state;
+    enum { N = 3000 };
+    static const char *const heads[] = {"", "<?xml version='1.0' encoding='ISO-8859-1'?>"};
+    for (size_t h = 0; h < 2; h++) {
+        char xml[N + 128];
+        int k = snprintf(xml, sizeof xml, "%s<a><b x='1'/>", heads[h]);
+        for (int i = 0; i < N; i++)
+            xml[k++] = h ? '\xe9' : 'e'; /* é in ISO-8859-1 */
+        k += snprintf(xml + k, sizeof xml - (size_t)k, "<c/><d>end</d></a>");
+        xmlDoc *doc = NULL;
+        assert_int_equal(sb_xml_read(xml, (size_t)k, "t.xml", &doc), 0);
+        xmlNode *a = xmlDocGetRootElement(doc);
+        xmlChar *text = xmlNodeGetContent(a);
+        assert_int_equal(strlen((const char *)text), (h ? 2 : 1) * N + 3);
+        assert_string_equal((const char *)text + strlen((const char *)text) - 3, "end");
+        xmlFree(text);
+        assert_non_null(sb_xml_child(a, "c"));
+        xmlFreeDoc(doc);
+    }
+}
+
 static void empty_and_garbage(void **state)
 {
     (void)state;
@@ -191,6 +218,7 @@ int main(void)
         cmocka_unit_test(depth_limit),
         cmocka_unit_test(size_limit),
         cmocka_unit_test(invalid_utf8),
+        cmocka_unit_test(whole_text_read_both_ways),
         cmocka_unit_test(empty_and_garbage),
         cmocka_unit_test(nothing_on_stderr),
     };

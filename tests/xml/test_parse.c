@@ -3,6 +3,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -245,6 +246,46 @@ static void printer_rules(void **state)
     xmlFreeDoc(doc);
 }
 
+/* A redefine's <domain> leaves the parsed document without a copy when
+ * nothing in it needs the rest (snap_parse.c take_domain), and is copied
+ * when it uses a namespace declared on <domainsnapshot>: either way the
+ * stored form is the same, with live-only content stripped. */
+static void domain_moved_or_copied(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *root, *before, *domain, *want;
+    } cases[] = {
+        /* moved: a comment and a PI beside the root go with the rest;
+         * xml:lang is the document's own prefix and stays valid */
+        {"<domainsnapshot>", "<!-- c --><?pi x?>",
+         "<domain type='qemu' xml:lang='en'><name>d</name><devices>"
+         "<serial type='pty'><source path='/dev/pts/3'/></serial></devices>"
+         "<q:x xmlns:q='urn:q' q:a='1'/></domain>",
+         "  <domain type='qemu' xml:lang='en'>\n    <name>d</name>\n"
+         "    <devices>\n      <serial type='pty'/>\n    </devices>\n"
+         "    <q:x xmlns:q='urn:q' q:a='1'/>\n  </domain>\n"},
+        /* copied: q is declared on the root; the copy declares it on <domain> */
+        {"<domainsnapshot xmlns:q='urn:q'>", "",
+         "<domain type='qemu'><name>d</name><q:x q:a='1'/></domain>",
+         "  <domain xmlns:q='urn:q' type='qemu'>\n    <name>d</name>\n"
+         "    <q:x q:a='1'/>\n  </domain>\n"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char xml[1024], *out;
+        sb_snapdef *def;
+        snprintf(xml, sizeof xml, "%s%s" HEAD "%s</domainsnapshot>", cases[i].before,
+                 cases[i].root, cases[i].domain);
+        assert_int_equal(parse(xml, REDEF, &def), 0);
+        assert_non_null(def->domain);
+        assert_int_equal(sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &out), 0);
+        if (!strstr(out, cases[i].want))
+            fail_msg("case %zu: got\n%s", i, out);
+        free(out);
+        sb_snapdef_free(def);
+    }
+}
+
 static const char secret_domain[] =
     "<domain type='test'><name>d</name><devices>"
     "<disk type='file'><source file='/i'><encryption format='luks'>"
@@ -352,6 +393,7 @@ int main(void)
         cmocka_unit_test(scaled_units),
         cmocka_unit_test(format_escaping),
         cmocka_unit_test(printer_rules),
+        cmocka_unit_test(domain_moved_or_copied),
         cmocka_unit_test(secure_stripping),
         cmocka_unit_test(set_domain_checks),
         cmocka_unit_test(wrong_root_and_uuid_form),
