@@ -4,6 +4,7 @@
  * us normalized snapshot XML; we do the disk and VM work with qemu-img
  * (shut-off domains) and QMP (running ones).
  */
+#include "domain_file.h"
 #include "job.h"
 #include "journal.h"
 #include "qp.h"
@@ -20,13 +21,15 @@ static const struct sb_host_api *g_host;
 struct sb_conn {
     qp_ctx ctx;
     int shutdown_fallback;
-    /* The last domain file domain_get_xml read, as it was in the file, and
-     * its parsed and re-printed form: the broker asks for the definition
-     * on every redefine and create, and parsing it (hardened reader,
-     * libxml2, the checks, the dump) was a third of a redefine's
-     * instructions.  The parse depends on nothing but the text, so the
-     * same bytes give the same answer; a changed file is parsed again. */
-    char *xml_file, *xml_parsed;
+    /* The last domain file domain_get_xml read (domain_file.c: a stat()
+     * tells whether it must be read again) and its parsed and re-printed
+     * form: the broker asks for the definition on every redefine and
+     * create, and parsing it (hardened reader, libxml2, the checks, the
+     * dump) was a third of a redefine's instructions.  The parse depends
+     * on nothing but the text, so the same bytes give the same answer; a
+     * changed file is parsed again. */
+    qp_domain_file file;
+    char *xml_parsed;
 };
 
 static const struct sb_plugin_caps qemu_caps = {
@@ -186,7 +189,7 @@ static void qemu_close(sb_conn *c)
 {
     if (!c)
         return;
-    free(c->xml_file);
+    qp_domain_file_clear(&c->file);
     free(c->xml_parsed);
     qp_ctx_fini(&c->ctx);
     free(c);
@@ -232,22 +235,18 @@ static int qemu_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsign
 static int qemu_domain_get_xml(char **out_xml, sb_conn *c, const char *domain, unsigned flags)
 {
     (void)flags;
-    char *file = NULL;
-    int r = qp_domain_read(&c->ctx, domain, &file);
+    bool changed;
+    int r = qp_domain_file_get(&c->ctx, domain, &c->file, &changed);
     if (r < 0)
         return r;
-    if (c->xml_file && strcmp(c->xml_file, file) == 0) {
-        free(file);
+    if (!changed && c->xml_parsed)
         return copy_out_str(c, out_xml, c->xml_parsed);
-    }
-    qp_domain *d = NULL;
-    if ((r = qp_domain_parse(&c->ctx, file, &d)) < 0) {
-        free(file);
-        return r;
-    }
-    free(c->xml_file);
+    /* a file that does not parse is parsed (and refused) again next time */
     free(c->xml_parsed);
-    c->xml_file = file;
+    c->xml_parsed = NULL;
+    qp_domain *d = NULL;
+    if ((r = qp_domain_parse(&c->ctx, c->file.text, &d)) < 0)
+        return r;
     c->xml_parsed = d->xml;
     d->xml = NULL;
     qp_domain_free(d);

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <json-c/json.h>
@@ -115,6 +116,10 @@ int qp_create_excl(const char *path, mode_t mode);
  * fsync, rename, dir fsync. */
 int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len);
 int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len);
+/* Same, and *out_st is the fstat() of the file the bytes came from (taken
+ * before they were read). */
+int qp_read_file_stat(qp_ctx *ctx, const char *path, char **out, size_t *out_len,
+                      struct stat *out_st);
 int qp_file_exists(const char *path);          /* 1 exists, 0 not */
 long long qp_file_size(const char *path);      /* -1 if missing */
 double qp_now_ms(void);

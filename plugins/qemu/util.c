@@ -183,14 +183,21 @@ int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t
 
 int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len)
 {
+    struct stat st;
+    return qp_read_file_stat(ctx, path, out, out_len, &st);
+}
+
+int qp_read_file_stat(qp_ctx *ctx, const char *path, char **out, size_t *out_len,
+                      struct stat *out_st)
+{
     /* the plugin's own state files: never through a symlink, never a FIFO
      * or device (O_NONBLOCK: a FIFO would block the open) */
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return qp_error_errno(ctx, errno == ENOENT ? SB_ERR_NO_DOMAIN : SB_ERR_SYSTEM_ERROR,
                               errno, "cannot open '%s'", path);
-    struct stat st;
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+    struct stat *st = out_st;
+    if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
         close(fd);
         return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "'%s' is not a regular file", path);
     }

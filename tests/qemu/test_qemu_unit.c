@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "domain_file.h"
 #include "job.h"
 #include "qp.h"
 #include "test_wait.h"
@@ -282,6 +283,70 @@ static void domain_define_refusals(void **state)
     qp_strv_free(&names);
 }
 
+static void put_in_place(const char *file, const char *text)
+{
+    int fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, text, strlen(text), 0), (ssize_t)strlen(text));
+    assert_int_equal(ftruncate(fd, (off_t)strlen(text)), 0);
+    assert_int_equal(close(fd), 0);
+}
+
+/* domain_file.c: a stat() stands in for reading the domain file only when
+ * it must show any change.  A same-size rewrite in place is seen right
+ * after a read (in the same clock tick, the ctime may not move); once the
+ * read is settled, a rewrite is seen with the modification time put back,
+ * and so is a file renamed over it or removed. */
+static void domain_file_changes(void **state)
+{
+    (void)state;
+    char *file = qp_domain_path(&ctx, "df");
+    assert_int_equal(qp_mkdir_p(path("state/domains"), 0700), 0);
+    put_in_place(file, "<domain>aaaa</domain>");
+    qp_domain_file f = {0};
+    bool changed;
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+    assert_true(changed);
+    assert_string_equal(f.text, "<domain>aaaa</domain>");
+    put_in_place(file, "<domain>bbbb</domain>");
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+    assert_true(changed);
+    assert_string_equal(f.text, "<domain>bbbb</domain>");
+
+    /* read until the read is settled (the file's tick has passed) */
+    double deadline = qp_now_ms() + 30000;
+    while (!f.settled) {
+        assert_true(qp_now_ms() < deadline);
+        qp_sleep_ms(10);
+        assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+        assert_false(changed);
+    }
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+    assert_false(changed);
+    struct stat before;
+    assert_int_equal(stat(file, &before), 0);
+    put_in_place(file, "<domain>cccc</domain>");
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, file, times, 0), 0);
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+    assert_true(changed);
+    assert_string_equal(f.text, "<domain>cccc</domain>");
+
+    char *other = path("state/domains/df.new");
+    put_in_place(other, "<domain>dddd</domain>");
+    assert_int_equal(rename(other, file), 0);
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), 0);
+    assert_true(changed);
+    assert_string_equal(f.text, "<domain>dddd</domain>");
+
+    assert_int_equal(unlink(file), 0);
+    assert_int_equal(qp_domain_file_get(&ctx, "df", &f, &changed), -SB_ERR_NO_DOMAIN);
+    assert_null(f.name);
+    assert_null(f.text);
+    qp_domain_file_clear(&f);
+    free(file);
+}
+
 static void lifecycle_and_stale(void **state)
 {
     (void)state;
@@ -411,6 +476,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(job_stall_rule),
         cmocka_unit_test(job_record),
+        cmocka_unit_test(domain_file_changes),
         cmocka_unit_test(qmp_machine_none),
         cmocka_unit_test(qmp_first_command_rides_with_negotiation),
         cmocka_unit_test(qemu_img_wrappers),
