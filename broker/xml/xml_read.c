@@ -309,8 +309,11 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     xmlStructuredErrorFunc saved_handler = xmlStructuredError;
     void *saved_handler_ctx = xmlStructuredErrorContext;
     xmlSetStructuredErrorFunc(ctxt, collect_error);
+    /* XML_PARSE_COMPACT: a short text node (the layout between elements,
+     * most values) keeps its text inside the node instead of in a block of
+     * its own: a malloc and a free fewer per node (7 % of a redefine). */
     const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                        XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
+                        XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT;
     if (user)
         doc = push_parse(ctxt, xml, len, options);
     else
