@@ -211,14 +211,18 @@ int sb_snapdef_align_disks(sb_snapdef *def, const sb_domdef *fallback,
         return sb_error_set(SB_ERR_CONFIG_UNSUPPORTED,
                             "per-disk snapshot entries are not supported by %s (disk '%s')",
                             plugin_of(pol), def->disks[0].name);
-    if (def->domain) {
+    const sb_domdef *dom = fallback;
+    if (def->domain && def->domain_view) {
+        dom = def->domain_view;
+    } else if (def->domain) {
         if ((rc = sb_domdef_from_node(xmlDocGetRootElement(def->domain), NULL, &own)) < 0)
             return rc;
+        dom = own;
     } else if (!fallback) {
         return sb_error_set(SB_ERR_INTERNAL_ERROR, "missing domain in snapshot '%s'",
                             def->name ? def->name : "");
     }
-    rc = align(def, own ? own : fallback, pol);
+    rc = align(def, dom, pol);
     sb_domdef_free(own);
     return rc;
 }

@@ -161,9 +161,10 @@ static int parse_domains(const struct sb_parse_ctx *ctx, const xmlNode *root, sb
     int rc;
 
     if (dom && xmlHasProp(dom, (const xmlChar *)"type")) {
-        if ((rc = sb_domdef_from_node(dom, ctx->source, &check)) < 0)
+        /* the live-only parts stripped below are none of what the view
+         * holds (identity, disks) */
+        if ((rc = sb_domdef_from_node(dom, ctx->source, &def->domain_view)) < 0)
             return rc;
-        sb_domdef_free(check);
         if (ctx->take_domain && movable(root, dom)) {
             *ctx->take_domain = dom; /* moved by take_domain() */
         } else {

@@ -144,6 +144,8 @@ int sb_snapdef_map_paths(sb_snapdef *def, const sb_path_map *maps, size_t n)
 
     if (!n)
         return 0;
+    sb_domdef_free(def->domain_view); /* its source paths may change */
+    def->domain_view = NULL;
     if ((rc = map_string(maps, n, &def->memory_file)) < 0 ||
         (rc = map_disks(maps, n, def->disks, def->ndisks)) < 0 ||
         (rc = map_disks(maps, n, def->revert_disks, def->nrevert_disks)) < 0 ||

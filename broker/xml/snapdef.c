@@ -90,6 +90,7 @@ void sb_snapdef_free(sb_snapdef *def)
     free_disks(def->disks, def->ndisks);
     free_disks(def->revert_disks, def->nrevert_disks);
     xmlFreeDoc(def->domain);
+    sb_domdef_free(def->domain_view);
     free(def->domain_uuid);
     xmlFreeDoc(def->inactive_domain);
     xmlFreeDoc(def->cookie);
@@ -173,10 +174,11 @@ int sb_snapdef_set_domain(sb_snapdef *def, const char *domain_xml)
         xmlFreeDoc(doc);
         return rc;
     }
-    sb_domdef_free(dom);
     sb_xml_strip_live_only(root); /* kept as an inactive definition */
     xmlFreeDoc(def->domain);
     def->domain = doc;
+    sb_domdef_free(def->domain_view);
+    def->domain_view = dom;
     return 0;
 }
 

@@ -65,6 +65,10 @@ typedef struct sb_snapdef {
     sb_snapdisk *revert_disks;
     size_t nrevert_disks;
     xmlDoc *domain;          /* full <domain> (root element), or NULL */
+    /* domain's disks and identity as its parse checked them, kept for the
+     * alignment (which parsed it again); NULL once anything may have
+     * changed the document (sb_snapdef_map_paths) or when not known */
+    sb_domdef *domain_view;
     char *domain_uuid;       /* old <domain><uuid/></domain> form, or NULL */
     xmlDoc *inactive_domain; /* <inactiveDomain> (root element), or NULL */
     xmlDoc *cookie;          /* <cookie> (root element), kept verbatim, or NULL */
