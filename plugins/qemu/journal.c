@@ -5,8 +5,9 @@
  * internal revert applies a tag disk by disk; an external revert or
  * create makes one overlay per disk, then stores the definition).  Such an
  * operation writes its record here first, updates it at its commit point
- * (the new definition stored, or QEMU switched onto new overlays), and
- * removes it when done - all under the domain lock.
+ * (the new definition stored, or QEMU switched onto new overlays and a
+ * memory file to keep; overlays alone need no update: QEMU names them),
+ * and removes it when done - all under the domain lock.
  *
  * A record found by a process that holds the domain lock therefore
  * belongs to a process that died in the middle: the lock is held for the

@@ -28,12 +28,14 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "journal.h"
 #include "test_wait.h"
 
 static char conf[400];     /* test_delay_ms: pause after the hypervisor work */
 static char job_conf[400]; /* test_job_delay_ms: pause with a job at "ready" */
 
 #define DELAY_S 3600
+#define PATH_LEN 512
 
 static int write_conf(char *path, size_t len, const char *file, const char *key)
 {
@@ -201,24 +203,38 @@ static void internal_create_and_delete_killed(void **state)
     e2e_stop("ki");
 }
 
+/* A running domain's disk-only create killed in the test delay once cond
+ * holds; then the window is widened: its definition is put back on the
+ * base, as if the process had died right after QEMU's transaction, before
+ * the plugin stored the new definition. */
+static void create_killed_after_transaction(const char *dom, const char *snap, int byte,
+                                            int (*cond)(const void *), char base[PATH_LEN],
+                                            char ov[PATH_LEN])
+{
+    /* copies: e2e_path's buffers are reused by the calls below */
+    char f[64];
+    snprintf(f, sizeof f, "%s-vda.qcow2", dom);
+    snprintf(base, PATH_LEN, "%s", e2e_path(f));
+    snprintf(f, sizeof f, "%s-vda.%s", dom, snap);
+    snprintf(ov, PATH_LEN, "%s", e2e_path(f));
+    e2e_define(dom);
+    assert_int_equal(sb_domain_start(E.c, dom, 0), 0);
+    e2e_on_write(dom, "vda", byte);
+    wait_then_kill(cli("snapshot-create-as", dom, snap, "--disk-only"), cond, ov);
+    assert_false(e2e_in_tree(dom, snap));
+    qp_domain *d = NULL;
+    assert_int_equal(qp_domain_load(&E.t, dom, &d), 0);
+    char *old = qp_domain_xml_set_disk(d->xml, "vda", base, "qcow2");
+    assert_int_equal(qp_domain_store(&E.t, dom, old), 0);
+    free(old);
+    qp_domain_free(d);
+}
+
 static void external_create_and_delete_killed(void **state)
 {
     (void)state;
-    e2e_define("kx");
-    const char *base = e2e_path("kx-vda.qcow2"), *ov = e2e_path("kx-vda.x1");
-    assert_int_equal(sb_domain_start(E.c, "kx", 0), 0);
-    e2e_on_write("kx", "vda", 0xe1);
-
-    wait_then_kill(cli("snapshot-create-as", "kx", "x1", "--disk-only"), def_on, ov);
-    assert_false(e2e_in_tree("kx", "x1"));
-    /* widen the window: as if the process had died right after QEMU's
-     * transaction, before the plugin stored the new definition */
-    qp_domain *d = NULL;
-    assert_int_equal(qp_domain_load(&E.t, "kx", &d), 0);
-    char *old = qp_domain_xml_set_disk(d->xml, "vda", base, "qcow2");
-    assert_int_equal(qp_domain_store(&E.t, "kx", old), 0);
-    free(old);
-    qp_domain_free(d);
+    char base[PATH_LEN], ov[PATH_LEN];
+    create_killed_after_transaction("kx", "x1", 0xe1, def_on, base, ov);
     check_reports("kx", "adopted");
     assert_true(e2e_in_tree("kx", "x1"));
     char *src = e2e_source("kx", "vda");
@@ -236,6 +252,38 @@ static void external_create_and_delete_killed(void **state)
     free(src);
     assert_true(e2e_on_check("kx", "vda", 0xe2));
     e2e_stop("kx");
+}
+
+/* A disk-only create leaves its record uncommitted once QEMU writes to
+ * the overlay (snapshot_create.c online_disks: the overlays need no
+ * commit record).  Killed right after the transaction, before the new
+ * definition is stored: the dead process's record (the overlay it made,
+ * not committed) and the old definition are put back as it would have
+ * left them.  The recovery must keep the overlay, which only QEMU's chain
+ * names, and the snapshot is adopted with the definition following QEMU. */
+static void external_create_killed_with_its_record(void **state)
+{
+    (void)state;
+    char base[PATH_LEN], ov[PATH_LEN];
+    create_killed_after_transaction("kr", "r1", 0xe7, NULL, base, ov);
+    /* and the record the dead process left: the overlay, not committed */
+    qp_journal j;
+    assert_int_equal(qp_journal_init(&E.t, &j, "kr", "create", "r1", NULL), 0);
+    assert_int_equal(qp_strv_add(&j.created, ov), 0);
+    assert_int_equal(qp_journal_save(&E.t, &j), 0);
+    qp_journal_free(&j);
+    assert_true(qp_journal_pending(&E.t, "kr"));
+
+    check_reports("kr", "adopted");
+    assert_false(qp_journal_pending(&E.t, "kr"));
+    assert_true(qp_file_exists(ov)); /* QEMU writes to it: kept */
+    assert_true(e2e_in_tree("kr", "r1"));
+    assert_source_is("kr", ov);
+    e2e_on_write("kr", "vda", 0xe8);
+    assert_true(e2e_img_check(base, 0xe7));
+    assert_true(e2e_on_check("kr", "vda", 0xe8));
+    e2e_stop("kr");
+    assert_true(e2e_off_check("kr", "vda", 0xe8));
 }
 
 /* Killed while QEMU's active block commit waits at "ready" for the
@@ -279,6 +327,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(internal_create_and_delete_killed),
         cmocka_unit_test(external_create_and_delete_killed),
+        cmocka_unit_test(external_create_killed_with_its_record),
         cmocka_unit_test(commit_job_left_in_qemu),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
