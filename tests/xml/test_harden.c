@@ -166,6 +166,43 @@ static void whole_text_read_both_ways(void **state)
     }
 }
 
+/* The reader keeps one parser context per thread (xml_read.c): whatever
+ * the last document did to it (refused, stopped, malformed, wrong
+ * encoding), the next one is read as if by a new context; and documents
+ * with ever new names keep being read when its dictionary is dropped. */
+static void kept_context_starts_clean(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>", "<a><b></a>", "<a>\xff</a>",
+        "<?xml version='1.0' encoding='EUC-JP'?><a>\x8f\xff</a>", "not xml", "<a x='1' x='2'/>",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_true(read_str(bad[i]) < 0);
+        xmlDoc *doc = NULL;
+        const char *good = "<r a='v'>\n <c>t</c></r>";
+        assert_int_equal(sb_xml_read(good, strlen(good), "t.xml", &doc), 0);
+        xmlNode *r = xmlDocGetRootElement(doc);
+        assert_string_equal((const char *)r->name, "r");
+        xmlChar *a = xmlGetProp(r, (const xmlChar *)"a"), *t = xmlNodeGetContent(r);
+        assert_string_equal((const char *)a, "v");
+        assert_string_equal((const char *)t, "\n t");
+        xmlFree(a);
+        xmlFree(t);
+        xmlFreeDoc(doc);
+    }
+    for (int i = 0; i < 3000; i++) {
+        char xml[96];
+        snprintf(xml, sizeof xml, "<r%d a%d='%d'><e%d/></r%d>", i, i, i, i, i);
+        xmlDoc *doc = NULL;
+        assert_int_equal(sb_xml_read(xml, strlen(xml), "t.xml", &doc), 0);
+        char want[16];
+        snprintf(want, sizeof want, "e%d", i);
+        assert_string_equal((const char *)xmlDocGetRootElement(doc)->children->name, want);
+        xmlFreeDoc(doc);
+    }
+}
+
 static void empty_and_garbage(void **state)
 {
     (void)state;
@@ -219,6 +256,7 @@ int main(void)
         cmocka_unit_test(size_limit),
         cmocka_unit_test(invalid_utf8),
         cmocka_unit_test(whole_text_read_both_ways),
+        cmocka_unit_test(kept_context_starts_clean),
         cmocka_unit_test(empty_and_garbage),
         cmocka_unit_test(nothing_on_stderr),
     };
