@@ -98,6 +98,11 @@ int qp_mkdir_p(const char *path, mode_t mode)
     size_t len = strlen(path);
     if (len == 0 || len >= sizeof buf)
         return -ENAMETOOLONG;
+    /* The directory itself first: it nearly always exists (or only it is
+     * missing), and then the walk below, a mkdir per component, is not
+     * needed; any other answer walks as before. */
+    if (mkdir(path, mode) == 0 || errno == EEXIST)
+        return 0;
     memcpy(buf, path, len + 1);
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')

@@ -292,6 +292,27 @@ static void put_in_place(const char *file, const char *text)
     assert_int_equal(close(fd), 0);
 }
 
+/* qp_mkdir_p tries the directory itself first: the answers stay those of
+ * the walk over every component (missing parents made, an existing
+ * directory or file at the end accepted, a file in the middle refused). */
+static void mkdir_p_answers(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(qp_mkdir_p(path("mk/a/b"), 0700), 0);
+    assert_int_equal(stat(path("mk/a/b"), &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(qp_mkdir_p(path("mk/a/b"), 0700), 0); /* exists */
+    assert_int_equal(qp_mkdir_p(path("mk/a/c"), 0700), 0); /* only the leaf missing */
+    assert_int_equal(stat(path("mk/a/c"), &st), 0);
+    FILE *f = fopen(path("mk/file"), "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(qp_mkdir_p(path("mk/file"), 0700), 0); /* as the walk: EEXIST */
+    assert_int_equal(qp_mkdir_p(path("mk/file/x/y"), 0700), -ENOTDIR);
+    assert_int_equal(stat(path("mk/file/x"), &st), -1);
+}
+
 /* domain_file.c: a stat() stands in for reading the domain file only when
  * it must show any change.  A same-size rewrite in place is seen right
  * after a read (in the same clock tick, the ctime may not move); once the
@@ -476,6 +497,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(job_stall_rule),
         cmocka_unit_test(job_record),
+        cmocka_unit_test(mkdir_p_answers),
         cmocka_unit_test(domain_file_changes),
         cmocka_unit_test(qmp_machine_none),
         cmocka_unit_test(qmp_first_command_rides_with_negotiation),
