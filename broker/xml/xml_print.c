@@ -38,8 +38,7 @@ static void add_attributes(sb_buf *b, const xmlNode *node, unsigned flags)
             continue;
         /* an attribute's value is one text node (no entities: DOCTYPE is
          * refused); libxml2 copies it out only when it is not */
-        const xmlNode *t = a->children;
-        bool one = t && !t->next && t->type == XML_TEXT_NODE && t->content;
+        const xmlChar *one = sb_xml_lone_text((const xmlNode *)a);
         xmlChar *value = one ? NULL : xmlNodeGetContent((const xmlNode *)a);
         sb_buf_add(b, " ");
         if (a->ns && a->ns->prefix) {
@@ -48,7 +47,7 @@ static void add_attributes(sb_buf *b, const xmlNode *node, unsigned flags)
         }
         sb_buf_add(b, (const char *)a->name);
         sb_buf_add(b, "='");
-        sb_buf_escape(b, one ? (const char *)t->content : value ? (const char *)value : "",
+        sb_buf_escape(b, one ? (const char *)one : value ? (const char *)value : "",
                       true);
         sb_buf_add(b, "'");
         xmlFree(value);

@@ -89,14 +89,15 @@ static int copy_xml_string(xmlChar *s, char **out)
     return *out ? 0 : sb_error_oom();
 }
 
-/* The value when it is one text node, as the reader builds nearly every
- * value: copied once, where libxml2's getters copy it and copy_xml_string
- * copies it again into the C allocator. */
-static const xmlChar *lone_text(const xmlNode *n)
+const xmlChar *sb_xml_lone_text(const xmlNode *n)
 {
     const xmlNode *c = n ? n->children : NULL;
     return c && !c->next && c->type == XML_TEXT_NODE ? c->content : NULL;
 }
+
+/* A value in one text node (as the reader builds nearly every value) is
+ * copied once, where libxml2's getters copy it and copy_xml_string copies
+ * it again into the C allocator. */
 
 static int copy_lone(const xmlChar *s, char **out)
 {
@@ -107,7 +108,7 @@ static int copy_lone(const xmlChar *s, char **out)
 int sb_xml_prop(const xmlNode *node, const char *name, char **out)
 {
     xmlAttr *a = node ? xmlHasNsProp(node, (const xmlChar *)name, NULL) : NULL;
-    const xmlChar *lone = a && a->type == XML_ATTRIBUTE_NODE ? lone_text((xmlNode *)a) : NULL;
+    const xmlChar *lone = a && a->type == XML_ATTRIBUTE_NODE ? sb_xml_lone_text((xmlNode *)a) : NULL;
     if (lone)
         return copy_lone(lone, out);
     return copy_xml_string(xmlGetNoNsProp(node, (const xmlChar *)name), out);
@@ -115,7 +116,7 @@ int sb_xml_prop(const xmlNode *node, const char *name, char **out)
 
 int sb_xml_text(const xmlNode *node, char **out)
 {
-    const xmlChar *lone = node && node->type == XML_ELEMENT_NODE ? lone_text(node) : NULL;
+    const xmlChar *lone = node && node->type == XML_ELEMENT_NODE ? sb_xml_lone_text(node) : NULL;
     if (lone)
         return copy_lone(lone, out);
     return copy_xml_string(xmlNodeGetContent(node), out);

@@ -59,6 +59,10 @@ size_t sb_xml_count_children(const xmlNode *parent, const char *name);
 int sb_xml_prop(const xmlNode *node, const char *name, char **out);
 int sb_xml_text(const xmlNode *node, char **out);
 bool sb_xml_is(const xmlNode *node, const char *name);
+/* The content of n's only child when that child is a text node (an
+ * element's or attribute's value as the reader builds nearly all of them:
+ * read in place, no copy); NULL otherwise. */
+const xmlChar *sb_xml_lone_text(const xmlNode *n);
 /* Deep copy of node as the root of a new document; NULL on OOM. */
 xmlDoc *sb_xml_subtree(const xmlNode *node);
 /* True when the trees under elements a and b are the same node for node
