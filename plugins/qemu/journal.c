@@ -1,15 +1,16 @@
-/* qemu plugin - its own intent records: STATE/journal/<domain>.json.
+/* qemu plugin - its own intent records, in the domain's log
+ * (domain_log.c: STATE/ours/<domain>.list).
  *
  * The broker's intent covers one plugin call as a whole; inside it some
  * operations take several steps that each change an image (an offline
  * internal revert applies a tag disk by disk; an external revert or
  * create makes one overlay per disk, then stores the definition).  Such an
- * operation writes its record here first, updates it at its commit point
+ * operation writes its record first, updates it at its commit point
  * (the new definition stored, or QEMU switched onto new overlays and a
  * memory file to keep; overlays alone need no update: QEMU names them),
- * and removes it when done - all under the domain lock.
+ * and closes it when done - all under the domain lock.
  *
- * A record found by a process that holds the domain lock therefore
+ * A record found open by a process that holds the domain lock therefore
  * belongs to a process that died in the middle: the lock is held for the
  * whole operation, and by any qemu-img that process left running
  * (run.c).  qp_journal_recover() then undoes the operation when it had not
@@ -20,11 +21,29 @@
  * domain: the next command - `check` included (domain_get_state) - puts
  * things right before it does anything else.
  *
- * Files an operation creates are recorded here and in the domain's list
- * of the plugin's files (qp_ours_*) *before* they are created exclusively,
- * so no file the plugin made is ever unknown, and recovery never removes a
- * file it did not create, nor one a definition or QEMU uses. */
+ * Files an operation creates are recorded in the record and on the
+ * domain's list of the plugin's files *before* they are created
+ * exclusively, so no file the plugin made is ever unknown, and recovery
+ * never removes a file it did not create, nor one a definition or QEMU
+ * uses.  Both go in one record of the log, one write and one fdatasync
+ * (they were two files in two directories, each a temp file, fsync,
+ * rename and directory fsync).
+ *
+ * Closing a record is synced as well (at the latest at the end of the
+ * call, with the call's other records: domain_log.c).  What a record left open by a
+ * power loss would do at the next call: a create's undoes its files that
+ * nothing uses, an offline one stores the old definition back first; an
+ * internal revert's applies its tags again.  After a later change (a
+ * revert that points the definition elsewhere, a guest that wrote to its
+ * disk) that would remove a snapshot's overlay or roll a disk back, so
+ * the close must be on disk before the call returns.  (The previous
+ * layout removed the record's file without syncing its directory.)
+ *
+ * A record of the previous layout (STATE/journal/<domain>.json, its own
+ * file, rewritten whole) is still found, dealt with the same way, and its
+ * file removed: an upgrade in place. */
 #include "journal.h"
+#include "domain_log.h"
 #include "snapshot_common.h"
 
 #include <errno.h>
@@ -34,7 +53,8 @@
 #include <string.h>
 #include <unistd.h>
 
-static char *journal_path(qp_ctx *ctx, const char *domain)
+/* The previous layout's record: read (and removed) only. */
+static char *legacy_path(qp_ctx *ctx, const char *domain)
 {
     return qp_printf("%s/journal/%s.json", ctx->state_dir, domain);
 }
@@ -66,7 +86,7 @@ static void add_str(json_object *o, const char *key, const char *v)
         json_object_object_add(o, key, json_object_new_string(v));
 }
 
-int qp_journal_save(qp_ctx *ctx, const qp_journal *j)
+static json_object *journal_json(const qp_journal *j)
 {
     json_object *o = json_object_new_object();
     add_str(o, "op", j->op);
@@ -78,19 +98,25 @@ int qp_journal_save(qp_ctx *ctx, const qp_journal *j)
     json_object_object_add(o, "created", strv_json(&j->created));
     json_object_object_add(o, "committed", json_object_new_boolean(j->committed));
     json_object_object_add(o, "resume", json_object_new_boolean(j->resume));
-    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
-    char *dir = qp_printf("%s/journal", ctx->state_dir), *path = journal_path(ctx, j->domain);
-    int r;
-    if (!text || !dir || !path)
-        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    else if ((r = qp_mkdir_p(dir, 0700)) < 0)
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
-    else
-        r = qp_write_file_atomic(ctx, path, text, strlen(text));
-    free(dir);
-    free(path);
+    return o;
+}
+
+/* The record as *j says, with a file becoming (add) or ceasing to be
+ * (drop) the plugin's in the same record of the log. */
+static int journal_write(qp_ctx *ctx, qp_journal *j, const char *add, const char *drop)
+{
+    json_object *o = journal_json(j);
+    qp_dlog_rec rec = {.add = add, .drop = drop, .intent = o};
+    int r = qp_dlog_append(ctx, j->domain, &rec);
     json_object_put(o);
+    if (r == 0)
+        j->on_disk = 1;
     return r;
+}
+
+int qp_journal_save(qp_ctx *ctx, qp_journal *j)
+{
+    return journal_write(ctx, j, NULL, NULL);
 }
 
 int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
@@ -125,10 +151,17 @@ int qp_journal_commit(qp_ctx *ctx, qp_journal *j)
 
 void qp_journal_end(qp_ctx *ctx, qp_journal *j)
 {
-    char *path = j->domain ? journal_path(ctx, j->domain) : NULL;
-    if (path && unlink(path) < 0 && errno != ENOENT)
-        qp_log(ctx, SB_LOG_WARN, "cannot remove '%s': %s", path, strerror(errno));
-    free(path);
+    if (j->legacy) {
+        char *path = legacy_path(ctx, j->domain);
+        if (path && unlink(path) < 0 && errno != ENOENT)
+            qp_log(ctx, SB_LOG_WARN, "cannot remove '%s': %s", path, strerror(errno));
+        free(path);
+    } else if (j->on_disk) {
+        qp_dlog_rec rec = {.end = 1, .sync_at_end = 1};
+        if (qp_dlog_append(ctx, j->domain, &rec) < 0)
+            qp_log(ctx, SB_LOG_WARN, "domain '%s': cannot close the intent record: %s",
+                   j->domain, ctx->err_msg);
+    }
     qp_journal_free(j);
 }
 
@@ -139,10 +172,13 @@ int qp_journal_create_file(qp_ctx *ctx, qp_journal *j, const char *path)
         free(c);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    int r = qp_journal_save(ctx, j);
-    if (r == 0)
-        r = qp_ours_add(ctx, j->domain, c);
+    /* the record and the list entry: one line of the log, one fdatasync
+     * (a path already the plugin's stays so whatever happens here) */
+    int was_ours = qp_ours_has(ctx, j->domain, c);
+    int r = journal_write(ctx, j, was_ours ? NULL : c, NULL);
     if (r < 0) {
+        free(j->created.v[--j->created.n]);
+        j->created.v[j->created.n] = NULL;
         free(c);
         return r;
     }
@@ -150,10 +186,11 @@ int qp_journal_create_file(qp_ctx *ctx, qp_journal *j, const char *path)
     if (fd < 0) {
         int e = errno;
         /* not ours after all (EEXIST: someone else's file) */
-        qp_ours_remove(ctx, j->domain, c);
         free(j->created.v[--j->created.n]);
         j->created.v[j->created.n] = NULL;
-        (void)qp_journal_save(ctx, j);
+        qp_ctx quiet = *ctx;
+        quiet.api = NULL;
+        (void)journal_write(&quiet, j, NULL, was_ours ? NULL : c);
         r = e == EEXIST ? -EEXIST
                         : qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot create '%s'", c);
         free(c);
@@ -182,11 +219,30 @@ static char *str_from_json(json_object *o, const char *key)
     return json_object_object_get_ex(o, key, &v) ? qp_strdup(json_object_get_string(v)) : NULL;
 }
 
-/* 1 and *j filled when the domain has a record, 0 when not. */
-static int journal_load(qp_ctx *ctx, const char *domain, qp_journal *j)
+static int journal_from_json(qp_ctx *ctx, const char *domain, json_object *o, qp_journal *j)
 {
-    memset(j, 0, sizeof *j);
-    char *path = journal_path(ctx, domain), *text = NULL;
+    json_object *v;
+    j->domain = qp_strdup(domain);
+    j->op = str_from_json(o, "op");
+    j->snapshot = str_from_json(o, "snapshot");
+    j->undo_tag = str_from_json(o, "undo_tag");
+    j->old_xml = str_from_json(o, "old_definition");
+    j->new_xml = str_from_json(o, "new_definition");
+    j->committed = json_object_object_get_ex(o, "committed", &v) && json_object_get_boolean(v);
+    j->resume = json_object_object_get_ex(o, "resume", &v) && json_object_get_boolean(v);
+    j->on_disk = 1;
+    if (strv_from_json(o, "images", &j->images) < 0 ||
+        strv_from_json(o, "created", &j->created) < 0 || !j->domain || !j->op) {
+        qp_journal_free(j);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    return 1;
+}
+
+/* A record of the previous layout: 1 and *j filled, 0 when none. */
+static int legacy_load(qp_ctx *ctx, const char *domain, qp_journal *j)
+{
+    char *path = legacy_path(ctx, domain), *text = NULL;
     if (!path)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     if (!qp_file_exists(path)) {
@@ -203,30 +259,42 @@ static int journal_load(qp_ctx *ctx, const char *domain, qp_journal *j)
     free(path);
     if (r < 0)
         return r;
-    json_object *v;
-    j->domain = qp_strdup(domain);
-    j->op = str_from_json(o, "op");
-    j->snapshot = str_from_json(o, "snapshot");
-    j->undo_tag = str_from_json(o, "undo_tag");
-    j->old_xml = str_from_json(o, "old_definition");
-    j->new_xml = str_from_json(o, "new_definition");
-    j->committed = json_object_object_get_ex(o, "committed", &v) && json_object_get_boolean(v);
-    j->resume = json_object_object_get_ex(o, "resume", &v) && json_object_get_boolean(v);
-    if (strv_from_json(o, "images", &j->images) < 0 ||
-        strv_from_json(o, "created", &j->created) < 0 || !j->domain || !j->op) {
-        json_object_put(o);
-        qp_journal_free(j);
-        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    }
+    r = journal_from_json(ctx, domain, o, j);
+    j->legacy = r > 0;
     json_object_put(o);
-    return 1;
+    return r;
+}
+
+/* 1 and *j filled when the domain has an open record, 0 when not. */
+static int journal_load(qp_ctx *ctx, const char *domain, qp_journal *j)
+{
+    memset(j, 0, sizeof *j);
+    int r = legacy_load(ctx, domain, j);
+    if (r != 0)
+        return r;
+    qp_dlog l;
+    if ((r = qp_dlog_read(ctx, domain, &l)) < 0)
+        return r;
+    r = l.intent ? journal_from_json(ctx, domain, l.intent, j) : 0;
+    qp_dlog_free(&l);
+    return r;
 }
 
 int qp_journal_pending(qp_ctx *ctx, const char *domain)
 {
-    char *path = journal_path(ctx, domain);
+    char *path = legacy_path(ctx, domain);
     int has = path && qp_file_exists(path);
     free(path);
+    if (!has) {
+        qp_ctx quiet = *ctx;
+        quiet.api = NULL;
+        qp_dlog l;
+        int r = qp_dlog_read(&quiet, domain, &l);
+        /* an unreadable log is pending too: the locked call reports it */
+        has = r < 0 || l.intent;
+        if (r == 0)
+            qp_dlog_free(&l);
+    }
     return has;
 }
 
@@ -337,6 +405,7 @@ int qp_journal_recover(qp_ctx *ctx, const char *domain)
     int r = journal_load(ctx, domain, &j);
     if (r <= 0)
         return r;
+    r = 0; /* (1 said "found": the steps below run on 0) */
     qp_log(ctx, SB_LOG_WARN, "domain '%s': %s the %s of snapshot '%s' that a process left "
            "half-done", domain, j.committed ? "finishing" : "undoing", j.op,
            j.snapshot ? j.snapshot : "");
@@ -356,8 +425,9 @@ int qp_journal_recover(qp_ctx *ctx, const char *domain)
         snprintf(msg, sizeof msg, "%s", ctx->err_msg);
         r = qp_error(ctx, -r, "domain '%s': the %s of snapshot '%s' that a process left "
                      "half-done could not be %s: %s; nothing else was done (the record stays "
-                     "in '%s/journal')", domain, j.op, j.snapshot ? j.snapshot : "",
-                     j.committed ? "finished" : "undone", msg, ctx->state_dir);
+                     "in '%s/%s')", domain, j.op, j.snapshot ? j.snapshot : "",
+                     j.committed ? "finished" : "undone", msg, ctx->state_dir,
+                     j.legacy ? "journal" : "ours");
         qp_journal_free(&j);
         return r;
     }

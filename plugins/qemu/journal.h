@@ -17,23 +17,27 @@ typedef struct qp_journal {
     char *new_xml;
     int committed;    /* past the commit point: finish, never undo */
     int resume;       /* the guest was running: resume it when undoing */
+    int on_disk;      /* written (or read): qp_journal_end closes it */
+    int legacy;       /* read from the previous layout's own file */
 } qp_journal;
 
-/* Write a new record (under the domain lock). */
+/* Write a new record (under the domain lock; in the domain's log,
+ * domain_log.c). */
 int qp_journal_begin(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
                      const char *snapshot, const char *old_xml);
 /* The same, in memory only: fill *j, then qp_journal_save() it. */
 int qp_journal_init(qp_ctx *ctx, qp_journal *j, const char *domain, const char *op,
                     const char *snapshot, const char *old_xml);
 /* Rewrite the record after changing *j. */
-int qp_journal_save(qp_ctx *ctx, const qp_journal *j);
+int qp_journal_save(qp_ctx *ctx, qp_journal *j);
 /* The commit point: from now on the operation is finished, not undone. */
 int qp_journal_commit(qp_ctx *ctx, qp_journal *j);
 /* Done: remove the record, free *j. */
 void qp_journal_end(qp_ctx *ctx, qp_journal *j);
 void qp_journal_free(qp_journal *j);
-/* Create a new file the operation will own: recorded here and in the
- * domain's list of the plugin's files first, then created with
+/* Create a new file the operation will own: recorded here and on the
+ * domain's list of the plugin's files first (one record of the log), then
+ * created with
  * O_EXCL|O_NOFOLLOW, 0600.  Returns the open fd; -EEXIST (not an error
  * class, no message) when the path exists: it is not the plugin's and
  * nothing is recorded; else a negative class with a message. */

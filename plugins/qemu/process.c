@@ -178,13 +178,17 @@ int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out)
     if (pid > 1) {
         char st = proc_state((pid_t)pid);
         if (st && st != 'Z' && st != 'X') {
-            char link[64], cwd[PATH_MAX], real_run[PATH_MAX];
+            char link[64], cwd[PATH_MAX];
             snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
             ssize_t l = readlink(link, cwd, sizeof cwd - 1);
-            if (l > 0 && realpath(rundir, real_run)) {
+            /* the run directory exists (the pid file is in it): its
+             * canonical path is kept for the locked call (canon.c) */
+            char *real_run = l > 0 ? qp_realpath_or_copy(rundir) : NULL;
+            if (real_run) {
                 cwd[l] = '\0';
                 ours = strcmp(cwd, real_run) == 0;
             }
+            free(real_run);
         } else if (st == 'Z') {
             (void)waitpid((pid_t)pid, NULL, WNOHANG);
         }

@@ -115,6 +115,8 @@ int qp_create_excl(const char *path, mode_t mode);
 /* Atomic replace: temp file (0600, qp_create_excl) in the same directory,
  * fsync, rename, dir fsync. */
 int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len);
+/* fsync the directory holding path: 0 or -errno. */
+int qp_fsync_dir_of(const char *path);
 int qp_read_file(qp_ctx *ctx, const char *path, char **out, size_t *out_len);
 /* Same, and *out_st is the fstat() of the file the bytes came from (taken
  * before they were read). */
@@ -137,8 +139,17 @@ int qp_strv_add(qp_strv *s, const char *str);
 int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3);
 int qp_strv_has(const qp_strv *s, const char *str);
 void qp_strv_free(qp_strv *s);
-/* Canonical absolute path without resolving a missing last component. */
+/* Canonical absolute path without resolving a missing last component
+ * (canon.c: an existing file's answer is kept until the domain lock is
+ * released). */
 char *qp_realpath_or_copy(const char *path);
+/* canon.c: forget what was kept (at qp_unlock, and after the plugin
+ * removes a file: what was kept may have named it). */
+void qp_canon_forget(void);
+/* domain_log.c: at qp_unlock, the records the call left unsynced synced. */
+void qp_dlog_call_done(qp_ctx *ctx);
+/* 1 between qp_lock_domain() and qp_unlock() on this thread. */
+int qp_in_locked_call(void);
 
 /* ---- external commands (run.c) -------------------------------------------- */
 

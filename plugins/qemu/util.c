@@ -117,7 +117,7 @@ int qp_mkdir_p(const char *path, mode_t mode)
     return 0;
 }
 
-static int fsync_dir_of(const char *path)
+int qp_fsync_dir_of(const char *path)
 {
     char *copy = qp_strdup(path);
     if (!copy)
@@ -182,7 +182,7 @@ int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t
         return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot rename to '%s'", path);
     }
     free(tmp);
-    (void)fsync_dir_of(path);
+    (void)qp_fsync_dir_of(path);
     return 0;
 }
 
@@ -340,23 +340,6 @@ void qp_strv_free(qp_strv *s)
     memset(s, 0, sizeof *s);
 }
 
-char *qp_realpath_or_copy(const char *path)
-{
-    char buf[PATH_MAX];
-    if (!path)
-        return NULL;
-    if (realpath(path, buf))
-        return qp_strdup(buf);
-    /* missing file: resolve its directory */
-    char *copy = qp_strdup(path), *copy2 = qp_strdup(path);
-    char *res = NULL;
-    if (copy && copy2 && realpath(dirname(copy), buf))
-        res = qp_printf("%s/%s", strcmp(buf, "/") ? buf : "", basename(copy2));
-    free(copy);
-    free(copy2);
-    return res ? res : qp_strdup(path);
-}
-
 /* The first byte of a domain's lock file says whether its last holder
  * left QEMU no job of the plugin's ('c'); anything else (an empty file,
  * 'd') is unknown.  A holder that finds 'c' writes 'd' at once, before it
@@ -375,6 +358,14 @@ static void lock_marker_read(qp_monitor *m, int fd)
         pwrite(fd, LOCK_UNKNOWN, 1, 0) == 1) {
         m->no_jobs = 1;
     }
+}
+
+/* Domain locks this thread holds: > 0 inside a locked call. */
+static __thread int locked_calls;
+
+int qp_in_locked_call(void)
+{
+    return locked_calls > 0;
 }
 
 int qp_lock_domain(qp_ctx *ctx, const char *name)
@@ -409,6 +400,7 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     free(dir);
     free(path);
     ctx->lock_fd = fd; /* inherited by the programs qp_run starts (run.c) */
+    locked_calls++;
     if (!ctx->mon)
         ctx->mon = calloc(1, sizeof *ctx->mon); /* none: a connection per use */
     if (ctx->mon)
@@ -420,6 +412,12 @@ void qp_unlock(qp_ctx *ctx, int fd)
 {
     if (fd < 0)
         return;
+    /* what was kept for the call goes: the log's last records synced
+     * (domain_log.c), the canonical paths forgotten (canon.c) */
+    qp_dlog_call_done(ctx);
+    qp_canon_forget();
+    if (locked_calls > 0)
+        locked_calls--;
     if (ctx->lock_fd == fd) {
         ctx->lock_fd = -1;
         if (ctx->mon) {

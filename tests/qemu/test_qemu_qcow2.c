@@ -24,37 +24,7 @@
 
 #include "qcow2.h"
 #include "qp.h"
-
-static char dir[256];
-static qp_ctx ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/sbqc.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    qp_ctx_init(&ctx, NULL, NULL, dir);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char *argv[] = {(char *)"rm", (char *)"-rf", dir, NULL};
-    qp_run(&ctx, argv, NULL, NULL);
-    qp_ctx_fini(&ctx);
-    return 0;
-}
-
-static char *path(const char *f)
-{
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, f);
-    return buf[k];
-}
+#include "state_fixture.h"
 
 /* Run a program (NULL-terminated arguments); must succeed. */
 static void run(const char *a0, ...)

@@ -25,40 +25,8 @@
 #include "domain_file.h"
 #include "job.h"
 #include "qp.h"
+#include "state_fixture.h"
 #include "test_wait.h"
-
-static char dir[256];
-static qp_ctx ctx;
-
-static int setup(void **state)
-{
-    (void)state;
-    snprintf(dir, sizeof dir, "/tmp/sbqu.XXXXXX");
-    if (!mkdtemp(dir))
-        return -1;
-    char sd[300];
-    snprintf(sd, sizeof sd, "%s/state", dir);
-    qp_ctx_init(&ctx, NULL, NULL, sd);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    char *argv[] = {(char *)"rm", (char *)"-rf", dir, NULL};
-    qp_run(&ctx, argv, NULL, NULL);
-    qp_ctx_fini(&ctx);
-    return 0;
-}
-
-static char *path(const char *f)
-{
-    static char buf[4][400];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, f);
-    return buf[k];
-}
 
 static void qmp_machine_none(void **state)
 {

@@ -1,0 +1,481 @@
+/* qemu plugin - the domain's log: STATE/ours/<domain>.list.
+ *
+ * Two things must be on disk before the plugin creates a file for a
+ * domain: that the file is the plugin's (so a later delete, or a
+ * recovery, may remove it, and never a file the plugin did not make), and
+ * the intent record of the operation making it (journal.c: so a process
+ * killed before the file is used has it removed).  They were two files in
+ * two directories, each rewritten whole through a temp file, fsync,
+ * rename and directory fsync: four syncs before every file the plugin
+ * made.  They are now one append-only file, and one record that says both
+ * is one write and one fdatasync.
+ *
+ * Each record is one line, "<16 hex digits> <JSON object>\n", the digits
+ * an FNV-1a 64 hash of the JSON text.  The object may carry "add" and
+ * "drop" (arrays of canonical paths: they become, or stop being, the
+ * plugin's files), "intent" (the operation's record from now on, as
+ * journal.c writes it) and "end" (the record is closed).  A record is
+ * applied whole or not at all: a line that was not completely written
+ * before a crash (no newline, a hash that does not match, zeroes where a
+ * power loss lost a block) is ignored, and it never was acknowledged: the
+ * caller acts only after the fdatasync returned.  Before a record is
+ * appended after such a torn tail, "!\n" ends the tail (the '!' spoils its
+ * hash for good), so the new record starts a line of its own.
+ *
+ * The file of the previous layout (one canonical path per line, rewritten
+ * whole) is read as it is: a line starting with '/' is a file of the
+ * plugin's, and new records are appended to it (upgrade in place).  When
+ * the log passes LOG_COMPACT_BYTES it is rewritten whole (temp file,
+ * fsync, rename, directory fsync) as one record of what it says now.
+ *
+ * A record that may wait (a file no longer the plugin's, a closed intent
+ * record) is written at once, so a process killed after it loses
+ * nothing, and synced with the call's next synced record or at the end
+ * of the call (qp_unlock): a full external delete drops its overlay and
+ * its memory file with one fdatasync.  Either way it is on disk before
+ * the call returns to the broker.
+ *
+ * Every writer holds the domain lock; a reader without it (the unlocked
+ * "is a record pending?" of journal.c) at most misses a record being
+ * appended, which the lock then waits for. */
+#include "domain_log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LOG_COMPACT_BYTES (64 * 1024)
+#define HASH_DIGITS 16
+
+char *qp_dlog_path(qp_ctx *ctx, const char *domain)
+{
+    return qp_printf("%s/ours/%s.list", ctx->state_dir, domain);
+}
+
+void qp_dlog_free(qp_dlog *l)
+{
+    qp_strv_free(&l->ours);
+    if (l->intent)
+        json_object_put(l->intent);
+    memset(l, 0, sizeof *l);
+}
+
+static uint64_t fnv1a64(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static void strv_del(qp_strv *v, const char *s)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (!strcmp(v->v[i], s)) {
+            free(v->v[i]);
+            v->v[i] = v->v[--v->n];
+            v->v[v->n] = NULL;
+            return;
+        }
+}
+
+static int apply_paths(json_object *o, const char *key, qp_strv *ours, int add)
+{
+    json_object *a;
+    if (!json_object_object_get_ex(o, key, &a) || !json_object_is_type(a, json_type_array))
+        return 0;
+    for (size_t i = 0; i < json_object_array_length(a); i++) {
+        const char *p = json_object_get_string(json_object_array_get_idx(a, i));
+        if (!p || *p != '/')
+            continue;
+        if (!add)
+            strv_del(ours, p);
+        else if (!qp_strv_has(ours, p) && qp_strv_add(ours, p) < 0)
+            return -SB_ERR_NO_MEMORY;
+    }
+    return 0;
+}
+
+/* Apply one complete line (NUL-terminated in place). */
+static int apply_line(char *line, size_t len, qp_dlog *l)
+{
+    if (*line == '/') /* the previous layout: a path of the plugin's */
+        return qp_strv_has(&l->ours, line) || qp_strv_add(&l->ours, line) == 0
+                   ? 0 : -SB_ERR_NO_MEMORY;
+    char *end = NULL;
+    if (len <= HASH_DIGITS + 1 || line[HASH_DIGITS] != ' ')
+        return 0;
+    line[HASH_DIGITS] = '\0';
+    errno = 0;
+    uint64_t want = strtoull(line, &end, 16);
+    line[HASH_DIGITS] = ' ';
+    const char *text = line + HASH_DIGITS + 1;
+    size_t tlen = len - HASH_DIGITS - 1;
+    if (errno || end != line + HASH_DIGITS || fnv1a64(text, tlen) != want)
+        return 0; /* torn by a crash: never acknowledged */
+    json_object *o = json_tokener_parse(text), *v;
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return 0;
+    }
+    int r = apply_paths(o, "add", &l->ours, 1);
+    if (r == 0)
+        r = apply_paths(o, "drop", &l->ours, 0);
+    if (r == 0 && json_object_object_get_ex(o, "intent", &v) &&
+        json_object_is_type(v, json_type_object)) {
+        if (l->intent)
+            json_object_put(l->intent);
+        l->intent = json_object_get(v);
+    }
+    if (r == 0 && json_object_object_get_ex(o, "end", &v) && json_object_get_boolean(v) &&
+        l->intent) {
+        json_object_put(l->intent);
+        l->intent = NULL;
+    }
+    json_object_put(o);
+    return r;
+}
+
+/* Replay text[0..len) into *l; *out_torn: the last line lacks its newline. */
+static int replay(char *text, size_t len, qp_dlog *l, int *out_torn)
+{
+    size_t off = 0;
+    *out_torn = 0;
+    while (off < len) {
+        char *nl = memchr(text + off, '\n', len - off);
+        if (!nl) {
+            *out_torn = 1;
+            break;
+        }
+        *nl = '\0';
+        size_t n = (size_t)(nl - (text + off));
+        /* a NUL inside (zeroes a power loss left) fails the hash or the path */
+        int r = n && strlen(text + off) == n ? apply_line(text + off, n, l) : 0;
+        *nl = '\n';
+        if (r < 0)
+            return r;
+        off = (size_t)(nl - text) + 1;
+    }
+    return 0;
+}
+
+static int read_log(qp_ctx *ctx, const char *domain, qp_dlog *out, int *out_torn,
+                    size_t *out_size)
+{
+    memset(out, 0, sizeof *out);
+    *out_torn = 0;
+    *out_size = 0;
+    char *path = qp_dlog_path(ctx, domain), *text = NULL;
+    size_t len = 0;
+    if (!path)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    int r = qp_read_file(&quiet, path, &text, &len);
+    if (r < 0 && quiet.err_code == SB_ERR_NO_DOMAIN) { /* ENOENT: no log yet */
+        free(path);
+        return 0;
+    }
+    if (r < 0) {
+        r = qp_error(ctx, quiet.err_code, "the plugin's log of domain '%s': %s", domain,
+                     quiet.err_msg);
+        free(path);
+        return r;
+    }
+    free(path);
+    *out_size = len;
+    r = replay(text, len, out, out_torn);
+    free(text);
+    if (r < 0) {
+        qp_dlog_free(out);
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    return 0;
+}
+
+int qp_dlog_read(qp_ctx *ctx, const char *domain, qp_dlog *out)
+{
+    int torn;
+    size_t size;
+    return read_log(ctx, domain, out, &torn, &size);
+}
+
+static void add_paths(json_object *o, const char *key, const char *path)
+{
+    if (!path)
+        return;
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(path));
+    json_object_object_add(o, key, a);
+}
+
+/* One line for a record: "<hash> <json>\n" (malloc'd). */
+static char *format_line(json_object *o, size_t *out_len)
+{
+    const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+    if (!text)
+        return NULL;
+    size_t tlen = strlen(text);
+    char *line = qp_printf("%016" PRIx64 " %s\n", fnv1a64(text, tlen), text);
+    if (line)
+        *out_len = tlen + HASH_DIGITS + 2;
+    return line;
+}
+
+static json_object *record_json(const qp_dlog_rec *rec)
+{
+    json_object *o = json_object_new_object();
+    add_paths(o, "add", rec->add);
+    add_paths(o, "drop", rec->drop);
+    if (rec->intent)
+        json_object_object_add(o, "intent", json_object_get(rec->intent));
+    if (rec->end)
+        json_object_object_add(o, "end", json_object_new_boolean(1));
+    return o;
+}
+
+/* The log rewritten whole as one record of what it says after rec, when
+ * most of it is history: 0 done, 1 not worth it (append rec instead). */
+static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_dlog_rec *rec)
+{
+    qp_dlog l;
+    int torn;
+    size_t size, live = 0;
+    int r = read_log(ctx, domain, &l, &torn, &size);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < l.ours.n; i++)
+        live += strlen(l.ours.v[i]) + 4;
+    if (l.intent)
+        live += strlen(json_object_to_json_string_ext(l.intent, JSON_C_TO_STRING_PLAIN));
+    if (size < 2 * live + LOG_COMPACT_BYTES / 2) { /* a large list, little history */
+        qp_dlog_free(&l);
+        return 1;
+    }
+    if (rec->add && !qp_strv_has(&l.ours, rec->add) && qp_strv_add(&l.ours, rec->add) < 0)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (rec->drop)
+        strv_del(&l.ours, rec->drop);
+    json_object *o = json_object_new_object(), *a = json_object_new_array();
+    for (size_t i = 0; i < l.ours.n; i++)
+        json_object_array_add(a, json_object_new_string(l.ours.v[i]));
+    json_object_object_add(o, "add", a);
+    json_object *intent = rec->end ? NULL : rec->intent ? rec->intent : l.intent;
+    if (intent)
+        json_object_object_add(o, "intent", json_object_get(intent));
+    size_t len = 0;
+    char *line = r == 0 ? format_line(o, &len) : NULL;
+    if (r == 0 && !line)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r == 0)
+        r = qp_write_file_atomic(ctx, path, line, len);
+    free(line);
+    json_object_put(o);
+    qp_dlog_free(&l);
+    return r;
+}
+
+/* The log holding records of this call not synced yet (sync_at_end). */
+static __thread int unsynced_fd = -1;
+static __thread char *unsynced_path;
+
+static int sync_unsynced(void)
+{
+    int e = 0;
+    if (unsynced_fd >= 0) {
+        e = fdatasync(unsynced_fd) < 0 ? errno : 0;
+        close(unsynced_fd);
+    }
+    unsynced_fd = -1;
+    free(unsynced_path);
+    unsynced_path = NULL;
+    return e;
+}
+
+void qp_dlog_call_done(qp_ctx *ctx)
+{
+    char *path = unsynced_path ? qp_strdup(unsynced_path) : NULL;
+    int e = sync_unsynced();
+    if (e)
+        qp_log(ctx, SB_LOG_WARN, "cannot sync '%s': %s", path ? path : "the plugin's log",
+               strerror(e));
+    free(path);
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        ssize_t w = write(fd, buf, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        buf += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* The log opened for appending: an existing one (a regular file, never
+ * through a symlink), else made, and then its directory entry synced. */
+static int open_log(qp_ctx *ctx, const char *path, int *out_made)
+{
+    *out_made = 0;
+    int fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) {
+        char *dir = qp_printf("%s/ours", ctx->state_dir);
+        int m = dir ? qp_mkdir_p(dir, 0700) : -ENOMEM;
+        free(dir);
+        if (m < 0)
+            return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -m, "cannot create '%s/ours'",
+                                  ctx->state_dir);
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        *out_made = fd >= 0;
+    }
+    if (fd < 0)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot open '%s'", path);
+    return fd;
+}
+
+int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
+{
+    char *path = qp_dlog_path(ctx, domain), *line = NULL;
+    if (!path)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int made = 0, r = 0;
+    int fd = open_log(ctx, path, &made);
+    struct stat st;
+    if (fd < 0) {
+        r = fd;
+    } else if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        r = qp_error(ctx, SB_ERR_SYSTEM_ERROR, "'%s' is not a regular file", path);
+    } else if (st.st_size > LOG_COMPACT_BYTES &&
+               (r = compact(ctx, domain, path, rec)) <= 0) {
+        /* rewritten whole (or failed) */
+    } else {
+        r = 0;
+        json_object *o = record_json(rec);
+        size_t len = 0;
+        char last = '\n';
+        line = format_line(o, &len);
+        json_object_put(o);
+        /* A torn tail is ended first, so this record is a line of its own;
+         * with a byte that spoils its hash, since a record cut just before
+         * its newline would otherwise become whole, and a record the
+         * caller never acted on must never count. */
+        if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
+            last = 0;
+        int e = !line ? ENOMEM : last != '\n' ? -write_all(fd, "!\n", 2) : 0;
+        if (!e)
+            e = -write_all(fd, line, len);
+        int later = !e && rec->sync_at_end && !made && qp_in_locked_call();
+        int same = unsynced_path && !strcmp(unsynced_path, path);
+        if (later && !same && unsynced_fd >= 0)
+            (void)sync_unsynced(); /* another domain's log: one kept at a time */
+        if (later && !same && !(unsynced_path = qp_strdup(path)))
+            later = 0;
+        if (later && !same) {
+            unsynced_fd = fd; /* synced at the end of the call */
+            fd = -1;
+        } else if (!later && !e) {
+            if (fdatasync(fd) < 0)
+                e = errno;
+            else if (same)
+                (void)sync_unsynced(); /* covered by this fdatasync */
+        }
+        if (e)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot write '%s'", path);
+        else if (made)
+            (void)qp_fsync_dir_of(path); /* the new file's name */
+    }
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    free(path);
+    return r;
+}
+
+/* ---- the plugin's files (qp.h) ----------------------------------------- */
+
+int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
+{
+    qp_dlog l;
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    if (qp_dlog_read(&quiet, name, &l) < 0)
+        return 0;
+    for (size_t i = 0; i < l.ours.n; i++)
+        if (!qp_strv_has(out, l.ours.v[i]))
+            qp_strv_add(out, l.ours.v[i]);
+    qp_dlog_free(&l);
+    return 0;
+}
+
+int qp_ours_has(qp_ctx *ctx, const char *name, const char *path)
+{
+    qp_strv l = {0};
+    (void)qp_ours_load(ctx, name, &l);
+    int has = qp_strv_has(&l, path);
+    qp_strv_free(&l);
+    return has;
+}
+
+int qp_ours_add(qp_ctx *ctx, const char *name, const char *path)
+{
+    if (qp_ours_has(ctx, name, path))
+        return 0;
+    qp_dlog_rec rec = {.add = path};
+    return qp_dlog_append(ctx, name, &rec);
+}
+
+/* The drop is on disk before the call returns: a path left on the list
+ * after its file is gone would make a file someone else creates there
+ * later the plugin's, for a delete to remove. */
+void qp_ours_remove(qp_ctx *ctx, const char *name, const char *path)
+{
+    if (!qp_ours_has(ctx, name, path))
+        return;
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    qp_dlog_rec rec = {.drop = path, .sync_at_end = 1};
+    (void)qp_dlog_append(&quiet, name, &rec);
+}
+
+int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path)
+{
+    char *c = qp_realpath_or_copy(path);
+    struct stat st;
+    int r = 0;
+    if (!c)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (!qp_ours_has(ctx, name, c)) {
+        if (lstat(c, &st) == 0)
+            qp_log(ctx, SB_LOG_INFO, "keeping '%s': the plugin did not create it", c);
+    } else if (lstat(c, &st) == 0 && !S_ISREG(st.st_mode)) {
+        qp_log(ctx, SB_LOG_WARN, "keeping '%s': no longer a regular file", c);
+    } else if (unlink(c) < 0 && errno != ENOENT) {
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot remove '%s'", c);
+    } else {
+        qp_canon_forget(); /* a kept answer may have named it */
+        qp_ctx quiet = *ctx;
+        quiet.api = NULL;
+        qp_dlog_rec rec = {.drop = c, .sync_at_end = 1};
+        (void)qp_dlog_append(&quiet, name, &rec);
+    }
+    free(c);
+    return r;
+}
+
+void qp_ours_drop(qp_ctx *ctx, const char *name)
+{
+    char *path = qp_dlog_path(ctx, name);
+    if (path)
+        unlink(path);
+    free(path);
+}

@@ -1,0 +1,302 @@
+/* tests/qemu - the qemu plugin's domain log (domain_log.c): the list of
+ * its files and its intent record in one append-only file; the state the
+ * previous layout left (a list rewritten whole, a record in its own file)
+ * read and upgraded in place; records torn by a crash ignored; and the
+ * canonical paths kept for one locked call (canon.c).  No QEMU needed:
+ * the domain these records name is not defined, so a recovery finds no
+ * image in use. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain_log.h"
+#include "journal.h"
+#include "qp.h"
+#include "state_fixture.h"
+
+static void write_file(const char *file, const char *text, size_t len)
+{
+    int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+static void append_file(const char *file, const char *text, size_t len)
+{
+    int fd = open(file, O_WRONLY | O_APPEND | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, len), (ssize_t)len);
+    assert_int_equal(close(fd), 0);
+}
+
+static char *slurp(const char *file, size_t *len)
+{
+    char *text = NULL;
+    assert_int_equal(qp_read_file(&ctx, file, &text, len), 0);
+    return text;
+}
+
+static void touch(const char *file)
+{
+    write_file(file, "", 0);
+}
+
+/* The previous layout: STATE/ours/<d>.list with a path per line and
+ * STATE/journal/<d>.json, the record of a create that was killed after it
+ * made its file.  The record is found, undone (the file it made, which
+ * nothing uses, removed, and off the list) and its file removed; the
+ * paths of the old list stay the plugin's, and new records are appended
+ * to the same file. */
+static void old_layout_upgraded(void **state)
+{
+    (void)state;
+    char *a = qp_strdup(path("a.qcow2")), *made = qp_strdup(path("made.qcow2"));
+    char *added = qp_strdup(path("added.qcow2")), *other = qp_strdup(path("other.qcow2"));
+    touch(a);
+    touch(made);
+    touch(other); /* nobody's: never on a list */
+    assert_int_equal(qp_mkdir_p(path("state/ours"), 0700), 0);
+    assert_int_equal(qp_mkdir_p(path("state/journal"), 0700), 0);
+    char *list = qp_printf("%s\n%s\n", a, made);
+    write_file(path("state/ours/old.list"), list, strlen(list));
+    char *rec = qp_printf("{ \"op\": \"create\", \"snapshot\": \"s1\", \"images\": [ ], "
+                          "\"created\": [ \"%s\" ], \"committed\": false, \"resume\": false }",
+                          made);
+    write_file(path("state/journal/old.json"), rec, strlen(rec));
+
+    assert_true(qp_journal_pending(&ctx, "old"));
+    assert_true(qp_ours_has(&ctx, "old", a));
+    assert_true(qp_ours_has(&ctx, "old", made));
+    assert_false(qp_ours_has(&ctx, "old", other));
+    assert_int_equal(qp_journal_recover(&ctx, "old"), 0);
+    assert_false(qp_file_exists(made)); /* undone */
+    assert_false(qp_file_exists(path("state/journal/old.json")));
+    assert_false(qp_journal_pending(&ctx, "old"));
+    assert_true(qp_ours_has(&ctx, "old", a));
+    assert_false(qp_ours_has(&ctx, "old", made));
+
+    /* new records go after the old lines, which are read as before */
+    assert_int_equal(qp_ours_add(&ctx, "old", added), 0);
+    size_t len;
+    char *text = slurp(path("state/ours/old.list"), &len);
+    assert_memory_equal(text, list, strlen(list)); /* the old lines, untouched */
+    free(text);
+    qp_strv ours = {0};
+    assert_int_equal(qp_ours_load(&ctx, "old", &ours), 0);
+    assert_int_equal(ours.n, 2);
+    assert_true(qp_strv_has(&ours, a) && qp_strv_has(&ours, added));
+    qp_strv_free(&ours);
+    /* a file off the list is never removed by the plugin */
+    assert_int_equal(qp_ours_unlink(&ctx, "old", other), 0);
+    assert_true(qp_file_exists(other));
+    assert_int_equal(qp_ours_unlink(&ctx, "old", a), 0);
+    assert_false(qp_file_exists(a));
+    assert_false(qp_ours_has(&ctx, "old", a));
+    free(list);
+    free(rec);
+    free(a);
+    free(made);
+    free(added);
+    free(other);
+}
+
+/* A record and the file it makes: one line of the log says both.  A create
+ * whose record is left open (its process killed after the file exists) is
+ * undone by the next recovery; one that ended leaves nothing to do. */
+static void record_and_file_in_one_line(void **state)
+{
+    (void)state;
+    qp_journal j;
+    char *f = qp_strdup(path("new.qcow2"));
+    assert_int_equal(qp_journal_init(&ctx, &j, "one", "create", "s1", NULL), 0);
+    int fd = qp_journal_create_file(&ctx, &j, f);
+    assert_true(fd >= 0);
+    close(fd);
+    size_t len;
+    char *text = slurp(path("state/ours/one.list"), &len);
+    assert_non_null(memchr(text, '\n', len));
+    assert_ptr_equal(memchr(text, '\n', len), text + len - 1); /* one line */
+    free(text);
+    assert_true(qp_ours_has(&ctx, "one", f));
+    assert_true(qp_journal_pending(&ctx, "one"));
+    /* a second attempt at the same path: not the plugin's to make */
+    assert_int_equal(qp_journal_create_file(&ctx, &j, f), -EEXIST);
+    assert_int_equal(j.created.n, 1);
+    assert_true(qp_ours_has(&ctx, "one", f)); /* the first one still is */
+    qp_journal_free(&j); /* killed: the record stays open */
+
+    assert_int_equal(qp_journal_recover(&ctx, "one"), 0);
+    assert_false(qp_file_exists(f));
+    assert_false(qp_ours_has(&ctx, "one", f));
+    assert_false(qp_journal_pending(&ctx, "one"));
+
+    /* done normally: closed, the file stays the plugin's */
+    assert_int_equal(qp_journal_init(&ctx, &j, "one", "create", "s2", NULL), 0);
+    fd = qp_journal_create_file(&ctx, &j, f);
+    assert_true(fd >= 0);
+    close(fd);
+    qp_journal_end(&ctx, &j);
+    assert_false(qp_journal_pending(&ctx, "one"));
+    assert_int_equal(qp_journal_recover(&ctx, "one"), 0);
+    assert_true(qp_file_exists(f));
+    assert_true(qp_ours_has(&ctx, "one", f));
+    free(f);
+}
+
+/* What a crash can leave at the end of the log: part of a record (no
+ * newline), a record whose bytes do not match its hash, zeroes.  None of
+ * them counts - they were never acknowledged - and the next record is
+ * appended on a line of its own, not glued to the tail. */
+static void torn_records_ignored(void **state)
+{
+    (void)state;
+    char *f = qp_strdup(path("t1.qcow2")), *g = qp_strdup(path("t2.qcow2"));
+    assert_int_equal(qp_ours_add(&ctx, "torn", f), 0);
+    const char *log = path("state/ours/torn.list");
+    size_t len;
+    char *good = slurp(log, &len); /* one whole record adding f */
+    assert_true(len > 20 && good[len - 1] == '\n');
+
+    /* the same record whole but one byte changed, and the path removed */
+    char *bad = qp_strdup(good);
+    char *p = strstr(bad, "t1.qcow2");
+    assert_non_null(p);
+    p[1] = '9';
+    qp_dlog_rec drop = {.drop = f};
+    assert_int_equal(qp_dlog_append(&ctx, "torn", &drop), 0);
+    append_file(log, bad, len);
+    assert_false(qp_ours_has(&ctx, "torn", f));
+    assert_false(qp_ours_has(&ctx, "torn", path("t9.qcow2")));
+    /* a record cut short: no newline */
+    append_file(log, good, len - 1);
+    assert_false(qp_ours_has(&ctx, "torn", f));
+    /* the next record is a line of its own */
+    assert_int_equal(qp_ours_add(&ctx, "torn", g), 0);
+    assert_true(qp_ours_has(&ctx, "torn", g));
+    assert_false(qp_ours_has(&ctx, "torn", f));
+    /* zeroes where a power loss lost a block, then a record */
+    static const char zeroes[64];
+    append_file(log, zeroes, sizeof zeroes);
+    assert_int_equal(qp_ours_add(&ctx, "torn", f), 0);
+    assert_true(qp_ours_has(&ctx, "torn", f));
+    assert_true(qp_ours_has(&ctx, "torn", g));
+    /* a path in the old layout's form is only taken whole: a torn
+     * record never starts with '/' */
+    qp_strv ours = {0};
+    assert_int_equal(qp_ours_load(&ctx, "torn", &ours), 0);
+    assert_int_equal(ours.n, 2);
+    qp_strv_free(&ours);
+    free(good);
+    free(bad);
+    free(f);
+    free(g);
+}
+
+/* A log that is mostly history is rewritten whole as what it says now:
+ * the files of the plugin's and an open record survive it. */
+static void compacted_log_says_the_same(void **state)
+{
+    (void)state;
+    char *keep = qp_strdup(path("keep.qcow2")), *f = qp_strdup(path("churn.qcow2"));
+    assert_int_equal(qp_ours_add(&ctx, "big", keep), 0);
+    qp_journal j;
+    assert_int_equal(qp_journal_init(&ctx, &j, "big", "create", "s1", NULL), 0);
+    assert_int_equal(qp_strv_add(&j.created, keep), 0);
+    assert_int_equal(qp_journal_save(&ctx, &j), 0);
+    struct stat st;
+    off_t most = 0;
+    for (int i = 0; i < 2000; i++) {
+        qp_dlog_rec add = {.add = f}, drop = {.drop = f};
+        assert_int_equal(qp_dlog_append(&ctx, "big", i % 2 ? &drop : &add), 0);
+        assert_int_equal(stat(path("state/ours/big.list"), &st), 0);
+        if (st.st_size > most)
+            most = st.st_size;
+    }
+    assert_true(most > 64 * 1024);   /* it grew past the limit */
+    assert_true(st.st_size < 64 * 1024 + 4096); /* and was rewritten */
+    assert_true(qp_ours_has(&ctx, "big", keep));
+    assert_false(qp_ours_has(&ctx, "big", f));
+    assert_true(qp_journal_pending(&ctx, "big"));
+    qp_journal_end(&ctx, &j);
+    assert_false(qp_journal_pending(&ctx, "big"));
+    free(keep);
+    free(f);
+}
+
+/* canon.c: inside a locked call an existing file's canonical path is kept;
+ * the lock's release and a removal by the plugin forget it, and a missing
+ * file's answer is never kept (it may be created during the call). */
+static void canonical_paths_kept_for_one_call(void **state)
+{
+    (void)state;
+    char *t1 = qp_strdup(path("target1")), *t2 = qp_strdup(path("target2"));
+    char *link = qp_strdup(path("link")), *later = qp_strdup(path("later"));
+    touch(t1);
+    touch(t2);
+    assert_int_equal(symlink(t1, link), 0);
+    int lk = qp_lock_domain(&ctx, "canon");
+    assert_true(lk >= 0);
+    char *c = qp_realpath_or_copy(link);
+    assert_string_equal(c, t1);
+    free(c);
+    /* replaced under the call: the call goes on with what it saw */
+    assert_int_equal(unlink(link), 0);
+    assert_int_equal(symlink(t2, link), 0);
+    c = qp_realpath_or_copy(link);
+    assert_string_equal(c, t1);
+    free(c);
+    /* missing, then made a symlink during the call: resolved each time */
+    c = qp_realpath_or_copy(later);
+    assert_string_equal(c, later);
+    free(c);
+    assert_int_equal(symlink(t2, later), 0);
+    c = qp_realpath_or_copy(later);
+    assert_string_equal(c, t2);
+    free(c);
+    qp_unlock(&ctx, lk);
+    c = qp_realpath_or_copy(link); /* the next call sees the change */
+    assert_string_equal(c, t2);
+    free(c);
+
+    /* a file the plugin removes is forgotten at once */
+    lk = qp_lock_domain(&ctx, "canon");
+    assert_true(lk >= 0);
+    assert_int_equal(qp_ours_add(&ctx, "canon", t2), 0);
+    c = qp_realpath_or_copy(link);
+    assert_string_equal(c, t2);
+    free(c);
+    assert_int_equal(qp_ours_unlink(&ctx, "canon", t2), 0);
+    assert_false(qp_file_exists(t2));
+    c = qp_realpath_or_copy(link); /* dangling now: its own name */
+    assert_string_equal(c, link);
+    free(c);
+    qp_unlock(&ctx, lk);
+    free(t1);
+    free(t2);
+    free(link);
+    free(later);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(old_layout_upgraded),
+        cmocka_unit_test(record_and_file_in_one_line),
+        cmocka_unit_test(torn_records_ignored),
+        cmocka_unit_test(compacted_log_says_the_same),
+        cmocka_unit_test(canonical_paths_kept_for_one_call),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
