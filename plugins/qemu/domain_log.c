@@ -33,7 +33,9 @@
  * nothing, and synced with the call's next synced record or at the end
  * of the call (qp_unlock): a full external delete drops its overlay and
  * its memory file with one fdatasync.  Either way it is on disk before
- * the call returns to the broker.
+ * the call returns to the broker.  A close that would change nothing if
+ * a power loss lost it (journal.c says when) is not synced at all: the
+ * log's next synced record, or the kernel's writeback, covers it.
  *
  * Every writer holds the domain lock; a reader without it (the unlocked
  * "is a record pending?" of journal.c) at most misses a record being
@@ -308,6 +310,31 @@ void qp_dlog_call_done(qp_ctx *ctx)
     free(path);
 }
 
+/* After a record is written: its fdatasync now, with the call's last
+ * one (sync_at_end), or none (no_sync).  0 or an errno; *fd is taken
+ * when kept for the end of the call. */
+static int settle(int *fd, const char *path, const qp_dlog_rec *rec, int made)
+{
+    if (rec->no_sync && !made)
+        return 0; /* nobody waits for it (the caller says why) */
+    int same = unsynced_path && !strcmp(unsynced_path, path);
+    if (rec->sync_at_end && !made && qp_in_locked_call()) {
+        if (same)
+            return 0; /* the kept descriptor's fdatasync covers it */
+        (void)sync_unsynced(); /* another domain's log: one kept at a time */
+        if ((unsynced_path = qp_strdup(path))) {
+            unsynced_fd = *fd;
+            *fd = -1;
+            return 0;
+        }
+    }
+    if (fdatasync(*fd) < 0)
+        return errno;
+    if (same)
+        (void)sync_unsynced(); /* covered by this fdatasync */
+    return 0;
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
     while (len) {
@@ -374,21 +401,8 @@ int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
         int e = !line ? ENOMEM : last != '\n' ? -write_all(fd, "!\n", 2) : 0;
         if (!e)
             e = -write_all(fd, line, len);
-        int later = !e && rec->sync_at_end && !made && qp_in_locked_call();
-        int same = unsynced_path && !strcmp(unsynced_path, path);
-        if (later && !same && unsynced_fd >= 0)
-            (void)sync_unsynced(); /* another domain's log: one kept at a time */
-        if (later && !same && !(unsynced_path = qp_strdup(path)))
-            later = 0;
-        if (later && !same) {
-            unsynced_fd = fd; /* synced at the end of the call */
-            fd = -1;
-        } else if (!later && !e) {
-            if (fdatasync(fd) < 0)
-                e = errno;
-            else if (same)
-                (void)sync_unsynced(); /* covered by this fdatasync */
-        }
+        if (!e)
+            e = settle(&fd, path, rec, made);
         if (e)
             r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot write '%s'", path);
         else if (made)

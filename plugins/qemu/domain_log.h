@@ -21,6 +21,7 @@ typedef struct qp_dlog_rec {
      * record that is synced, or at its end (qp_unlock), so that the drops
      * and the close of one call share one fdatasync. */
     int sync_at_end;
+    int no_sync;          /* written, synced by whatever syncs the log next */
 } qp_dlog_rec;
 
 /* Replay the log into *out (empty when there is none).  0, or negative

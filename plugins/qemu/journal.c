@@ -30,14 +30,19 @@
  * rename and directory fsync).
  *
  * Closing a record is synced as well (at the latest at the end of the
- * call, with the call's other records: domain_log.c).  What a record left open by a
- * power loss would do at the next call: a create's undoes its files that
- * nothing uses, an offline one stores the old definition back first; an
- * internal revert's applies its tags again.  After a later change (a
- * revert that points the definition elsewhere, a guest that wrote to its
- * disk) that would remove a snapshot's overlay or roll a disk back, so
- * the close must be on disk before the call returns.  (The previous
- * layout removed the record's file without syncing its directory.)
+ * call, with the call's other records: domain_log.c) when the record,
+ * opened again by a power loss that lost the close, would change
+ * something: an offline create's undo stores the old definition back and
+ * removes its overlay, an internal revert's recovery applies its tag
+ * again - after a later change (a guest that wrote to its disk, a revert
+ * that pointed the definition elsewhere) that would lose data.  A record
+ * past its commit point (create, external revert) changes nothing, and a
+ * running guest's disk-only create removes only the files still empty
+ * (undo_empty_only: QEMU formats its overlays in the transaction), so
+ * their close is written and left to the log's next sync.  (The previous
+ * layout removed the record's file without syncing its directory; its
+ * recovery of a running create never removed anything, having taken
+ * journal_load's 1 for an error.)
  *
  * A record of the previous layout (STATE/journal/<domain>.json, its own
  * file, rewritten whole) is still found, dealt with the same way, and its
@@ -51,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The previous layout's record: read (and removed) only. */
@@ -98,6 +104,8 @@ static json_object *journal_json(const qp_journal *j)
     json_object_object_add(o, "created", strv_json(&j->created));
     json_object_object_add(o, "committed", json_object_new_boolean(j->committed));
     json_object_object_add(o, "resume", json_object_new_boolean(j->resume));
+    if (j->undo_empty_only)
+        json_object_object_add(o, "undo_empty_only", json_object_new_boolean(1));
     return o;
 }
 
@@ -157,7 +165,17 @@ void qp_journal_end(qp_ctx *ctx, qp_journal *j)
             qp_log(ctx, SB_LOG_WARN, "cannot remove '%s': %s", path, strerror(errno));
         free(path);
     } else if (j->on_disk) {
-        qp_dlog_rec rec = {.end = 1, .sync_at_end = 1};
+        /* The close is on disk before the call returns when the record,
+         * opened again by a power loss that lost the close, would change
+         * something (see the top of this file).  It need not be when the
+         * record as last synced changes nothing: a create or external
+         * revert past its commit point is left as it is, and a running
+         * guest's disk-only create undoes only files QEMU never wrote to
+         * (undo_empty_only).  The next synced record of the log, or the
+         * kernel's writeback, puts it on disk. */
+        int harmless = (j->committed && strcmp(j->op, "revert-internal")) ||
+                       (!j->committed && j->undo_empty_only && !j->old_xml && !j->resume);
+        qp_dlog_rec rec = {.end = 1, .sync_at_end = !harmless, .no_sync = harmless};
         if (qp_dlog_append(ctx, j->domain, &rec) < 0)
             qp_log(ctx, SB_LOG_WARN, "domain '%s': cannot close the intent record: %s",
                    j->domain, ctx->err_msg);
@@ -230,6 +248,8 @@ static int journal_from_json(qp_ctx *ctx, const char *domain, json_object *o, qp
     j->new_xml = str_from_json(o, "new_definition");
     j->committed = json_object_object_get_ex(o, "committed", &v) && json_object_get_boolean(v);
     j->resume = json_object_object_get_ex(o, "resume", &v) && json_object_get_boolean(v);
+    j->undo_empty_only =
+        json_object_object_get_ex(o, "undo_empty_only", &v) && json_object_get_boolean(v);
     j->on_disk = 1;
     if (strv_from_json(o, "images", &j->images) < 0 ||
         strv_from_json(o, "created", &j->created) < 0 || !j->domain || !j->op) {
@@ -353,8 +373,14 @@ static int undo_created(qp_ctx *ctx, const qp_journal *j)
     int r = 0;
     images_in_use(ctx, j->domain, &used);
     for (size_t i = j->created.n; i-- > 0 && r == 0;) {
+        struct stat st;
         if (qp_strv_has(&used, j->created.v[i])) {
             qp_log(ctx, SB_LOG_WARN, "domain '%s': keeping '%s': the domain uses it", j->domain,
+                   j->created.v[i]);
+            continue;
+        }
+        if (j->undo_empty_only && lstat(j->created.v[i], &st) == 0 && st.st_size > 0) {
+            qp_log(ctx, SB_LOG_WARN, "domain '%s': keeping '%s': QEMU wrote to it", j->domain,
                    j->created.v[i]);
             continue;
         }

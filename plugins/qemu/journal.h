@@ -17,6 +17,10 @@ typedef struct qp_journal {
     char *new_xml;
     int committed;    /* past the commit point: finish, never undo */
     int resume;       /* the guest was running: resume it when undoing */
+    /* a running guest's create without a memory file: undoing removes
+     * only the files still empty (QEMU never wrote to them), so a close
+     * a power loss lost undoes nothing (journal.c, qp_journal_end) */
+    int undo_empty_only;
     int on_disk;      /* written (or read): qp_journal_end closes it */
     int legacy;       /* read from the previous layout's own file */
 } qp_journal;

@@ -870,6 +870,9 @@ int qp_snapshot_create(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         p.journaled = r == 0;
         p.j.resume = p.active && !strcmp(p.status, "running") && !p.n_manual &&
                      p.memory == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_HALT);
+        /* running, disks only: QEMU formats each overlay in the
+         * transaction, so one it wrote to is its own (journal.h) */
+        p.j.undo_empty_only = p.active && p.memory != SB_LOCATION_EXTERNAL;
         /* The record is written before the first thing it undoes: each
          * file the create makes is recorded before it exists, by
          * qp_journal_create_file, which writes the record (resume

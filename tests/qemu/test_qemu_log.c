@@ -155,6 +155,36 @@ static void record_and_file_in_one_line(void **state)
     free(f);
 }
 
+/* A running guest's disk-only create: QEMU formats each overlay it made
+ * in the transaction, so its undo removes only the files still empty.  A
+ * power loss that loses the record's close (not synced: nothing waits
+ * for it) therefore removes nothing QEMU wrote to, whatever the
+ * definition says by then; an interrupted create's empty file goes. */
+static void empty_only_undo_keeps_what_qemu_wrote(void **state)
+{
+    (void)state;
+    char *empty = qp_strdup(path("e-empty.qcow2")), *used = qp_strdup(path("e-used.qcow2"));
+    qp_journal j;
+    assert_int_equal(qp_journal_init(&ctx, &j, "eo", "create", "s1", NULL), 0);
+    j.undo_empty_only = 1;
+    int fd = qp_journal_create_file(&ctx, &j, empty);
+    assert_true(fd >= 0);
+    close(fd);
+    fd = qp_journal_create_file(&ctx, &j, used);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "QFI\xfb", 4), 4); /* QEMU's header */
+    close(fd);
+    qp_journal_free(&j); /* the close lost */
+    assert_true(qp_journal_pending(&ctx, "eo"));
+    assert_int_equal(qp_journal_recover(&ctx, "eo"), 0);
+    assert_false(qp_file_exists(empty));
+    assert_true(qp_file_exists(used));
+    assert_true(qp_ours_has(&ctx, "eo", used)); /* still the plugin's, for a delete */
+    assert_false(qp_journal_pending(&ctx, "eo"));
+    free(empty);
+    free(used);
+}
+
 /* What a crash can leave at the end of the log: part of a record (no
  * newline), a record whose bytes do not match its hash, zeroes.  None of
  * them counts - they were never acknowledged - and the next record is
@@ -294,6 +324,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(old_layout_upgraded),
         cmocka_unit_test(record_and_file_in_one_line),
+        cmocka_unit_test(empty_only_undo_keeps_what_qemu_wrote),
         cmocka_unit_test(torn_records_ignored),
         cmocka_unit_test(compacted_log_says_the_same),
         cmocka_unit_test(canonical_paths_kept_for_one_call),
