@@ -595,7 +595,7 @@ static const struct {
 } op_names[] = {
     { K_OP_START, "domain_start" },     { K_OP_DESTROY, "domain_destroy" },
     { K_OP_SUSPEND, "domain_suspend" }, { K_OP_RESUME, "domain_resume" },
-    { K_OP_DEFINE, "domain_define" },
+    { K_OP_DEFINE, "domain_define" },   { K_OP_IS_ACTIVE, "domain_is_active" },
 };
 
 static const char *missing_flag(unsigned need, unsigned have, int family)

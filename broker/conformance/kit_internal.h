@@ -18,6 +18,7 @@ enum k_op {
     K_OP_SUSPEND = 1u << 2,
     K_OP_RESUME = 1u << 3,
     K_OP_DEFINE = 1u << 4, /* a fresh scratch domain (not --domain) */
+    K_OP_IS_ACTIVE = 1u << 5, /* ABI 1.2 domain_is_active */
 };
 #define K_OPS_RUN (K_OP_START | K_OP_DESTROY)
 #define K_OPS_PAUSE (K_OP_START | K_OP_DESTROY | K_OP_SUSPEND)

@@ -177,6 +177,28 @@ static int disk_only_state(struct k *k, const struct k_scenario *s)
     return k_state_is(k, SB_DOMAIN_RUNNING);
 }
 
+/* ABI 1.2 domain_is_active, where the plugin has it: the answer the
+ * broker takes instead of the state query (before a disk-only create,
+ * before it opens a domain's store) agrees with that query on a shut-off,
+ * a running and, where the plugin can suspend, a paused domain. */
+static int is_active_agrees(struct k *k, const struct k_scenario *s)
+{
+    static const int states[] = { SB_DOMAIN_SHUTOFF, SB_DOMAIN_RUNNING, SB_DOMAIN_PAUSED };
+    (void)s;
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        int active = -1, st;
+        if (states[i] == SB_DOMAIN_PAUSED && !sb_connection_supports(k->c, "domain_suspend"))
+            break;
+        K_TRY(k_set_state(k, states[i]));
+        K_TRY(k_ok(k, sb_domain_is_active(&active, k->c, k->dom), "domain_is_active"));
+        K_TRY(k_state(k, &st));
+        if (active != (st != SB_DOMAIN_SHUTOFF))
+            return k_fail(k, "domain_is_active says %s for a domain that is %s",
+                          active ? "active" : "not active", sb_domain_state_name(st));
+    }
+    return K_PASS;
+}
+
 #define RUNNING SB_DOMAIN_RUNNING
 #define PAUSED SB_DOMAIN_PAUSED
 #define SHUTOFF SB_DOMAIN_SHUTOFF
@@ -232,6 +254,10 @@ static const struct k_scenario scenarios[] = {
       "keeps running",
       { .create = SB_SNAPSHOT_CREATE_DISK_ONLY, .ops = K_OPS_RUN, .traits = K_T_DISKS },
       disk_only_state },
+    { "STATE-IS-ACTIVE", "4.4",
+      "domain_is_active says active exactly when the state is not shut off (shut off, "
+      "running, paused)",
+      { .ops = K_OPS_RUN | K_OP_IS_ACTIVE }, is_active_agrees },
 };
 
 const struct k_family k_family_revert = { "state", scenarios,

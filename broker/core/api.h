@@ -146,6 +146,16 @@ int sb_conn_check_writable(const sb_connection *c, const char *what);
 /* Domain definition, state and names from the plugin. */
 int sb_conn_domain_xml(sb_connection *c, const char *domain, char **out_xml);
 int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state);
+/* Active (1) or shut off (0): the plugin's domain_is_active (ABI 1.2),
+ * which answers without a hypervisor round trip, else derived from
+ * domain_get_state (shut off, crashed and no state are not active).
+ * NO_DOMAIN for a domain the plugin does not know. */
+int sb_conn_domain_active(sb_connection *c, const char *domain, int *out_active);
+/* What the broker counts as active in an enum sb_domain_state. */
+bool sb_domain_state_active(int state);
+/* 0 when the plugin knows domain, else its error (NO_DOMAIN): the check
+ * made before a store is opened, which needs no more than the above. */
+int sb_conn_domain_exists(sb_connection *c, const char *domain);
 int sb_conn_domain_names(sb_connection *c, unsigned flags, char ***out_names, size_t *out_n);
 /* The uuid of the live definition domain_xml of domain (NULL when it has
  * none): borrowed from c until the next call. */

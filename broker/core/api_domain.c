@@ -55,6 +55,34 @@ int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state)
     return rc < 0 ? rc : 0;
 }
 
+int sb_conn_domain_active(sb_connection *c, const char *domain, int *out_active)
+{
+    int rc, state = SB_DOMAIN_NOSTATE;
+
+    *out_active = 0;
+    if (sb_dispatch_has(c->plugin, SB_OP_DOMAIN_IS_ACTIVE)) {
+        SB_DISPATCH(rc, c->plugin, domain_is_active, out_active, c->conn, domain);
+        *out_active = rc >= 0 && *out_active;
+        return rc < 0 ? rc : 0;
+    }
+    if ((rc = sb_conn_domain_state(c, domain, &state)) < 0)
+        return rc;
+    *out_active = sb_domain_state_active(state);
+    return 0;
+}
+
+int sb_conn_domain_exists(sb_connection *c, const char *domain)
+{
+    int active;
+    return sb_conn_domain_active(c, domain, &active);
+}
+
+bool sb_domain_state_active(int state)
+{
+    return state != SB_DOMAIN_SHUTOFF && state != SB_DOMAIN_NOSTATE &&
+           state != SB_DOMAIN_CRASHED;
+}
+
 int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags)
 {
     const unsigned known = SB_DOMAIN_XML_SECURE | SB_DOMAIN_XML_INACTIVE;
@@ -80,6 +108,14 @@ int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain)
 {
     CHECK_CONN_DOMAIN(c, domain);
     return sb_conn_domain_state(c, domain, out_state);
+}
+
+int sb_domain_is_active(int *out_active, sb_connection *c, const char *domain)
+{
+    CHECK_CONN_DOMAIN(c, domain);
+    if (!out_active)
+        return sb_error_set(SB_ERR_INVALID_ARG, "sb_domain_is_active: NULL argument");
+    return sb_conn_domain_active(c, domain, out_active);
 }
 
 int sb_domain_get_state_reason(int *out_state, int *out_reason, sb_connection *c,

@@ -67,10 +67,9 @@ int sb_snapshot_create_xml(char **out_name, sb_connection *c, const char *domain
     if ((rc = check_create_flags(c, flags)) < 0)
         return rc;
     /* The live definition (which also says the domain exists), and its
-     * state when the request depends on it. */
+     * state as far as the request depends on it. */
     if ((rc = sb_conn_domain_xml(c, domain, &domain_xml)) < 0 ||
-        (sb_snap_needs_state(c, flags) &&
-         (rc = sb_conn_domain_state(c, domain, &rq.domain_state)) < 0))
+        (rc = sb_snap_request_state(c, domain, flags, &rq.domain_state)) < 0)
         goto out;
     rq.domain_xml = domain_xml;
     unsigned mode = (flags & SB_SNAPSHOT_CREATE_REDEFINE) ? SB_DOM_METADATA_OPERATION

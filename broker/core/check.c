@@ -28,11 +28,13 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
 {
     char *intents = NULL, *store_report = NULL;
     sb_store *s = NULL;
-    int problems = 0;
+    int problems = 0, state;
     int rc;
 
     *no_metadata = false;
-    if (sb_snap_check_domain(c, domain) < 0) {
+    /* The full state query, not the cheap existence check: a monitor that
+     * does not answer is a finding of check's. */
+    if (sb_conn_domain_state(c, domain, &state) < 0) {
         *no_metadata = true; /* not looked at */
         sb_buf_addf(report, "  %s\n", sb_error_last()->message);
         return 1;

@@ -238,13 +238,10 @@ static int conn_store(sb_connection *c, const char *domain, bool writable, bool 
     }
     known = known || (c->cache_domain && strcmp(c->cache_domain, domain) == 0);
     sb_conn_store_drop(c);
-    if (!known) {
-        int state;
-        /* The plugin knows which domains exist; the store would happily
-         * open (read-only: an empty tree) for any name. */
-        if ((rc = sb_conn_domain_state(c, domain, &state)) < 0)
-            return rc;
-    }
+    /* The plugin knows which domains exist; the store would happily open
+     * (read-only: an empty tree) for any name. */
+    if (!known && (rc = sb_conn_domain_exists(c, domain)) < 0)
+        return rc;
     if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
                             writable ? SB_STORE_WRITABLE : 0, &c->cache)) < 0)
         return rc;

@@ -75,9 +75,11 @@ struct sb_snap_request {
     size_t nmaps;
 };
 
-/* True when preparing rq needs the domain's state (a create parsed as a
- * create; a redefine does not look at the live guest's state). */
-bool sb_snap_needs_state(const sb_connection *c, unsigned flags);
+/* The domain state a create with flags is prepared with, into
+ * *out_state (rq->domain_state); SB_DOMAIN_NOSTATE for a redefine, which
+ * does not look at it.  What the plugin is asked depends on the flags
+ * (snap_prepare.c). */
+int sb_snap_request_state(sb_connection *c, const char *domain, unsigned flags, int *out_state);
 
 int sb_snap__create(sb_dom *d, struct sb_snap_request *rq, char **out_name);
 /* A redefine (broker-owned metadata) inside the transaction the caller

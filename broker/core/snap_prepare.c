@@ -12,19 +12,13 @@
 #include "xml/snapdef.h"
 #include "xml/xml_util.h"
 
-static bool domain_active(int state)
-{
-    return state != SB_DOMAIN_SHUTOFF && state != SB_DOMAIN_NOSTATE &&
-           state != SB_DOMAIN_CRASHED;
-}
-
 /* §4.4: a snapshot's state is the guest's state, or disk-snapshot for a
  * disk-only snapshot of an active guest. */
 static int snapshot_state_for(int domain_state, bool disk_only)
 {
     if (domain_state == SB_DOMAIN_CRASHED)
         return SB_STATE_CRASHED; /* offline, but libvirt keeps the state */
-    if (!domain_active(domain_state))
+    if (!sb_domain_state_active(domain_state))
         return SB_STATE_SHUTOFF;
     if (disk_only)
         return SB_STATE_DISK_SNAPSHOT;
@@ -60,10 +54,33 @@ static int check_same_domain(sb_connection *c, const sb_snapdef *def, const char
     return sb_snapdef_check_domain_uuid(def, domain, live_uuid);
 }
 
-bool sb_snap_needs_state(const sb_connection *c, unsigned flags)
+/* A redefine (and a plugin that parses every create as one) does not
+ * look at the live guest's state.  A disk-only create needs only
+ * active-or-not: the parse and the defaults are those of an offline
+ * snapshot either way, and the snapshot's state is disk-snapshot for a
+ * guest that runs in any form, shutoff otherwise; a plugin of ABI 1.2
+ * tells that without a hypervisor round trip (the qemu plugin: its QEMU
+ * is alive, where the state query is a second monitor connection beside
+ * the create's own).  Any other create records running or paused in the
+ * intent's copy of the definition, the one a recovery adopts, so it asks
+ * the full state.  A guest that stops or starts right after the answer is
+ * the create's business either way: the plugin decides the state again
+ * under its own lock, on its own connection, and the qemu plugin returns
+ * it in the definition the broker stores. */
+int sb_snap_request_state(sb_connection *c, const char *domain, unsigned flags, int *out_state)
 {
-    return !(flags & SB_SNAPSHOT_CREATE_REDEFINE) &&
-           c->caps->create_parse != SB_CREATE_PARSE_REDEFINE;
+    int active, rc;
+
+    *out_state = SB_DOMAIN_NOSTATE;
+    if ((flags & SB_SNAPSHOT_CREATE_REDEFINE) || c->caps->create_parse == SB_CREATE_PARSE_REDEFINE)
+        return 0;
+    if (!(flags & SB_SNAPSHOT_CREATE_DISK_ONLY) ||
+        !sb_dispatch_has(c->plugin, SB_OP_DOMAIN_IS_ACTIVE))
+        return sb_conn_domain_state(c, domain, out_state);
+    if ((rc = sb_conn_domain_active(c, domain, &active)) < 0)
+        return rc;
+    *out_state = active ? SB_DOMAIN_RUNNING : SB_DOMAIN_SHUTOFF;
+    return 0;
 }
 
 /* Parse rq->xml with pflags; the request's after_parse hook runs on the
@@ -95,7 +112,7 @@ int sb_snap_prepare(sb_snapdef **out, sb_connection *c, const char *domain,
     bool redefine = (rq->flags & SB_SNAPSHOT_CREATE_REDEFINE) ||
                     caps->create_parse == SB_CREATE_PARSE_REDEFINE;
     bool disk_only = rq->flags & SB_SNAPSHOT_CREATE_DISK_ONLY;
-    bool active = !redefine && domain_active(rq->domain_state);
+    bool active = !redefine && sb_domain_state_active(rq->domain_state);
     sb_normalize_opts o = { 0 };
     unsigned pflags = 0;
     sb_snapdef *def = NULL;

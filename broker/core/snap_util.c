@@ -50,10 +50,9 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
 
 int sb_snap_check_domain(sb_connection *c, const char *domain)
 {
-    int state;
     /* The plugin knows which domains exist; the store would happily open
      * (read-only: an empty tree) for any name. */
-    return sb_conn_domain_state(c, domain, &state);
+    return sb_conn_domain_exists(c, domain);
 }
 
 int sb_snap_check_exclusive(unsigned flags, int family, unsigned a, unsigned b)

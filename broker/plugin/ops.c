@@ -36,6 +36,7 @@ static const struct sb_plugin_op_desc op_table[SB_OP__COUNT] = {
     [SB_OP_DOMAIN_JOB_INFO] = OP(domain_job_info, 1, SB_OP_OPTIONAL),
     [SB_OP_DOMAIN_JOB_ABORT] = OP(domain_job_abort, 1, SB_OP_OPTIONAL),
     [SB_OP_DOMAIN_GET_STATE_REASON] = OP(domain_get_state_reason, 1, SB_OP_OPTIONAL),
+    [SB_OP_DOMAIN_IS_ACTIVE] = OP(domain_is_active, 2, SB_OP_OPTIONAL),
 };
 
 const struct sb_plugin_op_desc *sb_plugin_op_desc(enum sb_plugin_op op)

@@ -41,6 +41,7 @@ enum sb_plugin_op {
     SB_OP_DOMAIN_JOB_INFO,         /* since 1.1 */
     SB_OP_DOMAIN_JOB_ABORT,        /* since 1.1 */
     SB_OP_DOMAIN_GET_STATE_REASON, /* since 1.1 */
+    SB_OP_DOMAIN_IS_ACTIVE,        /* since 1.2 */
     SB_OP__COUNT
 };
 

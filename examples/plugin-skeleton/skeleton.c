@@ -128,6 +128,19 @@ static int sk_domain_get_state(int *out_state, sb_conn *c, const char *domain)
     return get_state(c, domain, out_state);
 }
 
+/* ABI 1.2, optional: active (1) or shut off (0), where that is cheaper to
+ * tell than the state (the broker asks it before every disk-only create
+ * and before a process's first call on a domain).  HYPERVISOR: answer from
+ * what costs no round trip (a process alive, a pid file); the skeleton's
+ * state is one file either way.  Leave it NULL when the state query is
+ * just as cheap, or when a stopped domain can be crashed. */
+static int sk_domain_is_active(int *out_active, sb_conn *c, const char *domain)
+{
+    int st, rc = get_state(c, domain, &st);
+    *out_active = rc == 0 && st != SB_DOMAIN_SHUTOFF;
+    return rc;
+}
+
 static int sk_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags)
 {
     DIR *d = opendir(c->dir);
@@ -396,6 +409,7 @@ static const struct sb_plugin sk_plugin = {
     .domain_shutdown = sk_domain_destroy,
     .domain_suspend = sk_domain_suspend,
     .domain_resume = sk_domain_resume,
+    .domain_is_active = sk_domain_is_active, /* since 1.2 */
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 1u
+#define SB_PLUGIN_ABI_MINOR 2u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -384,6 +384,25 @@ struct sb_plugin {
      * state, 0 = unknown), for `domstate --reason`. */
     int (*domain_get_state_reason)(int *out_state, int *out_reason, sb_conn *c,
                                    const char *domain);
+
+    /* ---- since 1.2 (used only when abi_minor >= 2) ---- */
+
+    /* Optional: is the domain active, answered without asking the
+     * hypervisor anything a state query would (libvirt's
+     * virDomainIsActive): *out_active 1 when it runs in any form (a
+     * process or powered-on VM, whatever its run state: running, paused,
+     * in shutdown), 0 when it is shut off, i.e. when domain_get_state would
+     * answer SB_DOMAIN_SHUTOFF.  NO_DOMAIN (with domain_get_state's
+     * message) when there is no such domain.  The broker asks it where
+     * active-or-not is all it needs: whether the domain exists before a
+     * store is opened, and the state a disk-only create is prepared with
+     * (disk-snapshot when active, shutoff otherwise; the create decides
+     * the state again under its own lock).  Implement it only where it is
+     * cheaper than domain_get_state (a pid check instead of a monitor
+     * round trip); a plugin whose stopped domains can be in another state
+     * than shut off (crashed) must leave it NULL.  NULL: the broker asks
+     * domain_get_state. */
+    int (*domain_is_active)(int *out_active, sb_conn *c, const char *domain);
 };
 
 /* Smallest table the broker accepts: everything up to the mandatory

@@ -132,6 +132,12 @@ SB_API const char *sb_flag_name(int family, unsigned bit);
 SB_API int sb_domain_list(char ***out_names, size_t *out_n, sb_connection *c, unsigned flags);
 SB_API int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsigned flags);
 SB_API int sb_domain_get_state(int *out_state, sb_connection *c, const char *domain);
+/* virDomainIsActive: *out_active 1 when the domain runs in any form
+ * (running, paused, in shutdown...), 0 when it is shut off.  A plugin of
+ * ABI 1.2 with domain_is_active answers without asking the hypervisor
+ * (the qemu plugin: its QEMU process is alive); otherwise it is derived
+ * from the state (shut off, crashed and no state are not active). */
+SB_API int sb_domain_is_active(int *out_active, sb_connection *c, const char *domain);
 /* The state and why the domain is in it (virDomainGetState): *out_reason
  * is libvirt's virDomain<State>Reason value for that state (0, unknown,
  * when the plugin does not tell). */

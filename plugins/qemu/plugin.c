@@ -281,8 +281,10 @@ static int lock_and_recover(sb_conn *c, const char *domain)
 
 /* A state query is what `check` asks first: an operation a dead process
  * left half-done is dealt with here too (only then is the lock taken);
- * one that cannot be is the answer, so check reports it. */
-static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
+ * one that cannot be is the answer, so check reports it.  The same for
+ * the active check below, which the broker asks instead where
+ * active-or-not is all it needs (an existence check, a disk-only create). */
+static int settle_domain(sb_conn *c, const char *domain)
 {
     qp_domain *d = NULL;
     int r = qp_domain_load(&c->ctx, domain, &d);
@@ -295,7 +297,34 @@ static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
             return lk;
         qp_unlock(&c->ctx, lk);
     }
-    return qp_proc_state(&c->ctx, domain, out_state);
+    return 0;
+}
+
+static int qemu_domain_get_state(int *out_state, sb_conn *c, const char *domain)
+{
+    int r = settle_domain(c, domain);
+    return r < 0 ? r : qp_proc_state(&c->ctx, domain, out_state);
+}
+
+/* ABI 1.2: active or not without QEMU's monitor.  The QEMU the pid file
+ * names is alive and is the one started for this domain (qp_proc_pid: its
+ * working directory is the domain's run directory, so a recycled pid is
+ * not taken for it); the state query's query-status needs a monitor
+ * connection of its own, whose greeting waits for a turn of a busy TCG
+ * QEMU's main loop.  A live QEMU is active whatever its run state (paused,
+ * guest-panicked: libvirt's virDomainIsActive), as the create takes it.
+ * A QEMU that exits or starts right after the answer is the next call's
+ * business: a create decides again under the domain lock on its own
+ * connection (snapshot_create.c plan_build) and returns the state it found
+ * in the definition the broker stores. */
+static int qemu_domain_is_active(int *out_active, sb_conn *c, const char *domain)
+{
+    pid_t pid = 0;
+    *out_active = 0;
+    int r = settle_domain(c, domain);
+    if (r == 0 && (r = qp_proc_pid(&c->ctx, domain, &pid)) == 0)
+        *out_active = pid > 0;
+    return r;
 }
 
 static int snap_create(char **out_xml, sb_conn *c, const char *domain, const char *xml,
@@ -626,6 +655,7 @@ static const struct sb_plugin qemu_plugin = {
     .snapshot_usage = qemu_snapshot_usage,
     .domain_job_info = qemu_domain_job_info,
     .domain_job_abort = qemu_domain_job_abort,
+    .domain_is_active = qemu_domain_is_active,
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

@@ -344,7 +344,7 @@ static void test_names(void **state)
 }
 
 /* The since-minor table: every 1.0 callback is since 0, the 1.1 ones
- * (from conn_caps on) since 1, names match the members, and the mandatory
+ * (from conn_caps on) since 1, domain_is_active since 2, names match the members, and the mandatory
  * set is the documented one. */
 static void test_op_table(void **state)
 {
@@ -354,7 +354,8 @@ static void test_op_table(void **state)
     for (op = 0; op < SB_OP__COUNT; op++) {
         const struct sb_plugin_op_desc *d = sb_plugin_op_desc(op);
         assert_non_null(d);
-        assert_int_equal(d->since_minor, op >= SB_OP_CONN_CAPS ? 1 : 0);
+        assert_int_equal(d->since_minor,
+                         op >= SB_OP_DOMAIN_IS_ACTIVE ? 2 : op >= SB_OP_CONN_CAPS ? 1 : 0);
         mandatory += d->requirement == SB_OP_MANDATORY;
         hv += d->requirement == SB_OP_HYPERVISOR_META;
     }

@@ -270,6 +270,15 @@ static int mb_parent(char **out_name, sb_conn *c, const char *domain, const char
     return rc;
 }
 
+#ifdef MB_ACTIVE_LIES /* STATE-IS-ACTIVE: a paused domain is active too */
+static int mb_is_active(int *out_active, sb_conn *c, const char *domain)
+{
+    int st = SB_DOMAIN_NOSTATE, rc = hv_domain_get_state(&st, c, domain);
+    *out_active = rc == 0 && st == SB_DOMAIN_RUNNING;
+    return rc;
+}
+#endif
+
 /* ---- table ---- */
 
 static void mb_close(sb_conn *c)
@@ -335,6 +344,9 @@ static const struct sb_plugin mb_plugin = {
     .snapshot_current = hv_snapshot_current,
     .snapshot_parent = mb_parent,
     .snapshot_exists = hv_snapshot_exists,
+#ifdef MB_ACTIVE_LIES
+    .domain_is_active = mb_is_active,
+#endif
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

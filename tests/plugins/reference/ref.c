@@ -2,9 +2,24 @@
 #include "ref.h"
 #include "fixture_file.h"
 
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const struct sb_host_api *ref_host;
+
+/* REF_OLD_ABI (tests/plugins/reference/old): the same plugin as
+ * "refold" declaring ABI 1.1, with the 1.2 callback still in its table,
+ * which the broker must then never call. */
+#ifdef REF_OLD_ABI
+#define REF_NAME "refold"
+#define REF_MINOR 1u
+#else
+#define REF_NAME "ref"
+#define REF_MINOR SB_PLUGIN_ABI_MINOR
+#endif
 
 /* Capabilities like libvirt's test driver, plus NO_METADATA and DISK_ONLY
  * so the broker's own handling of those flags can be tested. */
@@ -46,9 +61,10 @@ static int ref_open(sb_conn **out, sb_host *h, const char *uri)
     sb_conn *c;
 
     *out = NULL;
-    if (!uri || strcmp(uri, "ref:///default") != 0)
+    if (!uri || strcmp(uri, REF_NAME ":///default") != 0)
         return ref_host->set_error(h, SB_ERR_INVALID_ARG,
-                                   "ref plugin: unsupported URI '%s' (only ref:///default)",
+                                   REF_NAME " plugin: unsupported URI '%s' (only " REF_NAME
+                                   ":///default)",
                                    uri ? uri : "");
     if (!(c = ref_host->alloc(sizeof(*c))))
         return ref_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
@@ -62,11 +78,26 @@ static int ref_open(sb_conn **out, sb_host *h, const char *uri)
     return 0;
 }
 
+void ref_call_log(const char *callback)
+{
+    const char *path = getenv("SB_REF_CALL_LOG");
+    char line[64];
+    int fd, n;
+
+    if (!path || !*path || (fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600)) < 0)
+        return;
+    n = snprintf(line, sizeof(line), "%s\n", callback);
+    if (write(fd, line, (size_t)n) != n) {
+        /* a test that reads the log fails on the missing line */
+    }
+    close(fd);
+}
+
 static const struct sb_plugin ref_plugin = {
     .struct_size = sizeof(struct sb_plugin),
     .abi_major = SB_PLUGIN_ABI_MAJOR,
-    .abi_minor = SB_PLUGIN_ABI_MINOR,
-    .name = "ref",
+    .abi_minor = REF_MINOR,
+    .name = REF_NAME,
     .version = "1.0",
     .description = "reference test plugin (ref:///default), like libvirt's test:///default",
     .caps = &ref_caps,
@@ -85,6 +116,7 @@ static const struct sb_plugin ref_plugin = {
     .domain_shutdown = ref_domain_shutdown,
     .domain_suspend = ref_domain_suspend,
     .domain_resume = ref_domain_resume,
+    .domain_is_active = ref_domain_is_active,
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,

@@ -28,6 +28,11 @@ struct sb_conn {
     char *lock_file; /* STATE/domains.lock */
 };
 
+/* SB_REF_CALL_LOG=FILE in the environment: the state callbacks append
+ * their name to FILE, one line per call, so that a test sees which one
+ * the broker asked (tests/api/test_api_active.c).  ref.c. */
+void ref_call_log(const char *callback);
+
 /* ---- ref_state.c ---- */
 
 /* Take the lock (exclusive for writers) and read the state; a missing file
@@ -46,6 +51,7 @@ int ref_no_domain(sb_conn *c, const char *name);
 int ref_domain_list(char ***out_names, size_t *out_n, sb_conn *c, unsigned flags);
 int ref_domain_get_xml(char **out_xml, sb_conn *c, const char *domain, unsigned flags);
 int ref_domain_get_state(int *out_state, sb_conn *c, const char *domain);
+int ref_domain_is_active(int *out_active, sb_conn *c, const char *domain);
 int ref_domain_define(char **out_name, sb_conn *c, const char *xml, unsigned flags);
 int ref_domain_undefine(sb_conn *c, const char *domain, unsigned flags);
 int ref_domain_start(sb_conn *c, const char *domain, unsigned flags);
