@@ -286,6 +286,8 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
 /* The log holding records of this call not synced yet (sync_at_end). */
 static __thread int unsynced_fd = -1;
 static __thread char *unsynced_path;
+static __thread dev_t unsynced_dev; /* the file itself: a log rewritten */
+static __thread ino_t unsynced_ino; /* or removed since is another one */
 
 static int sync_unsynced(void)
 {
@@ -313,17 +315,21 @@ void qp_dlog_call_done(qp_ctx *ctx)
 /* After a record is written: its fdatasync now, with the call's last
  * one (sync_at_end), or none (no_sync).  0 or an errno; *fd is taken
  * when kept for the end of the call. */
-static int settle(int *fd, const char *path, const qp_dlog_rec *rec, int made)
+static int settle(int *fd, const char *path, const struct stat *st, const qp_dlog_rec *rec,
+                  int made)
 {
     if (rec->no_sync && !made)
         return 0; /* nobody waits for it (the caller says why) */
-    int same = unsynced_path && !strcmp(unsynced_path, path);
+    int same = unsynced_path && !strcmp(unsynced_path, path) && unsynced_dev == st->st_dev &&
+               unsynced_ino == st->st_ino;
     if (rec->sync_at_end && !made && qp_in_locked_call()) {
         if (same)
             return 0; /* the kept descriptor's fdatasync covers it */
-        (void)sync_unsynced(); /* another domain's log: one kept at a time */
+        (void)sync_unsynced(); /* another log: one kept at a time */
         if ((unsynced_path = qp_strdup(path))) {
             unsynced_fd = *fd;
+            unsynced_dev = st->st_dev;
+            unsynced_ino = st->st_ino;
             *fd = -1;
             return 0;
         }
@@ -402,7 +408,7 @@ int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
         if (!e)
             e = -write_all(fd, line, len);
         if (!e)
-            e = settle(&fd, path, rec, made);
+            e = settle(&fd, path, &st, rec, made);
         if (e)
             r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot write '%s'", path);
         else if (made)
