@@ -178,17 +178,14 @@ int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out)
     if (pid > 1) {
         char st = proc_state((pid_t)pid);
         if (st && st != 'Z' && st != 'X') {
-            char link[64], cwd[PATH_MAX];
+            /* QEMU runs in the domain's run directory: its cwd is that
+             * very directory (device and inode: two stat calls where the
+             * canonical paths cost a readlink per component) */
+            char link[64];
+            struct stat cwd, run;
             snprintf(link, sizeof link, "/proc/%ld/cwd", pid);
-            ssize_t l = readlink(link, cwd, sizeof cwd - 1);
-            /* the run directory exists (the pid file is in it): its
-             * canonical path is kept for the locked call (canon.c) */
-            char *real_run = l > 0 ? qp_realpath_or_copy(rundir) : NULL;
-            if (real_run) {
-                cwd[l] = '\0';
-                ours = strcmp(cwd, real_run) == 0;
-            }
-            free(real_run);
+            ours = stat(link, &cwd) == 0 && stat(rundir, &run) == 0 &&
+                   cwd.st_dev == run.st_dev && cwd.st_ino == run.st_ino;
         } else if (st == 'Z') {
             (void)waitpid((pid_t)pid, NULL, WNOHANG);
         }
