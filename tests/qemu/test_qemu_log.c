@@ -254,8 +254,8 @@ static void compacted_log_says_the_same(void **state)
         if (st.st_size > most)
             most = st.st_size;
     }
-    assert_true(most > 64 * 1024);   /* it grew past the limit */
-    assert_true(st.st_size < 64 * 1024 + 4096); /* and was rewritten */
+    assert_true(most > 16 * 1024);   /* it grew past the limit */
+    assert_true(st.st_size < 16 * 1024 + 4096); /* and was rewritten */
     assert_true(qp_ours_has(&ctx, "big", keep));
     assert_false(qp_ours_has(&ctx, "big", f));
     assert_true(qp_journal_pending(&ctx, "big"));
