@@ -11,6 +11,8 @@
 static char dir[256];
 static qp_ctx ctx;
 
+#include "scratch_path.h"
+
 static int setup(void **state)
 {
     (void)state;
@@ -30,16 +32,6 @@ static int teardown(void **state)
     qp_run(&ctx, argv, NULL, NULL);
     qp_ctx_fini(&ctx);
     return 0;
-}
-
-/* DIR/f; the last eight answers stay valid */
-static char *path(const char *f)
-{
-    static char buf[8][400];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, f);
-    return buf[k];
 }
 
 #endif

@@ -32,14 +32,8 @@ static char *disk_a, *disk_b;
 
 #define DOM "vm"
 
-static char *path(const char *f)
-{
-    static char buf[8][400];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, f);
-    return buf[k];
-}
+#include "scratch_path.h"
+
 
 static char *dom_xml(const char *name, const char *a, const char *b, const char *fmt_b)
 {
