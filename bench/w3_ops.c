@@ -23,7 +23,9 @@
  * To profile one target: --targets api (or raw, cli) runs only those;
  * with BENCH_W3_MARK set, each operation is preceded by a line
  * "w3-op <target> <slug>" on stderr, so `strace -f -tt` of the run shows
- * where each operation's system calls begin. */
+ * where each operation's system calls begin, and followed by a line
+ * "w3-op-end <target> <slug> <wall> ms, cpu <cpu> ms": this process's own
+ * CPU time during the operation (user + system, all threads). */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -33,6 +35,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
@@ -126,6 +129,15 @@ static void *reaper(void *arg)
     return NULL;
 }
 
+/* CPU time of this process (all its threads; the reaper's is a few
+ * wakeups), for BENCH_W3_MARK's per-operation line. */
+static double cpu_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 /* One repetition of the whole sequence on one target; failures stop the
  * sequence (after a destroy) and the first one is kept in err. */
 static void sequence(const struct w3_target *tg, void *ctx, const char *dir, const char *disk,
@@ -141,9 +153,12 @@ static void sequence(const struct w3_target *tg, void *ctx, const char *dir, con
     for (int op = 0; op < W3_NOPS; op++) {
         if (mark)
             fprintf(stderr, "w3-op %s %s\n", tg->name, opslug[op]);
-        double t0 = bench_now_us();
+        double t0 = bench_now_us(), c0 = mark ? cpu_ms() : 0;
         int rc = tg->op(ctx, op, &e);
         double ms = (bench_now_us() - t0) / 1000;
+        if (mark)
+            fprintf(stderr, "w3-op-end %s %s %.3f ms, cpu %.3f ms\n", tg->name, opslug[op], ms,
+                    cpu_ms() - c0);
         if (rc == 1) {
             na[op] = 1;
             continue;
