@@ -24,8 +24,9 @@
  * with BENCH_W3_MARK set, each operation is preceded by a line
  * "w3-op <target> <slug>" on stderr, so `strace -f -tt` of the run shows
  * where each operation's system calls begin, and followed by a line
- * "w3-op-end <target> <slug> <wall> ms, cpu <cpu> ms": this process's own
- * CPU time during the operation (user + system, all threads). */
+ * "w3-op-end <target> <slug> <wall> ms, cpu <cpu> ms, <n> page faults":
+ * this process's own CPU time during the operation (user + system, all
+ * threads) and its page faults. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -33,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <fcntl.h>
 #include <time.h>
@@ -138,6 +140,15 @@ static double cpu_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* Page faults of this process so far (a write to a page shared with a
+ * child after fork is one, until the page is ours again). */
+static long faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_minflt + ru.ru_majflt;
+}
+
 /* One repetition of the whole sequence on one target; failures stop the
  * sequence (after a destroy) and the first one is kept in err. */
 static void sequence(const struct w3_target *tg, void *ctx, const char *dir, const char *disk,
@@ -154,11 +165,12 @@ static void sequence(const struct w3_target *tg, void *ctx, const char *dir, con
         if (mark)
             fprintf(stderr, "w3-op %s %s\n", tg->name, opslug[op]);
         double t0 = bench_now_us(), c0 = mark ? cpu_ms() : 0;
+        long f0 = mark ? faults() : 0;
         int rc = tg->op(ctx, op, &e);
         double ms = (bench_now_us() - t0) / 1000;
         if (mark)
-            fprintf(stderr, "w3-op-end %s %s %.3f ms, cpu %.3f ms\n", tg->name, opslug[op], ms,
-                    cpu_ms() - c0);
+            fprintf(stderr, "w3-op-end %s %s %.3f ms, cpu %.3f ms, %ld page faults\n", tg->name,
+                    opslug[op], ms, cpu_ms() - c0, faults() - f0);
         if (rc == 1) {
             na[op] = 1;
             continue;
