@@ -724,18 +724,11 @@ int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
     } else {
         int fd = qp_create_excl(tmp, 0600);
-        size_t len = strlen(xml), off = 0;
+        int e;
         if (fd < 0)
             r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -fd, "cannot create '%s'", tmp);
-        while (r == 0 && off < len) {
-            ssize_t w = write(fd, xml + off, len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w < 0)
-                r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
-            else
-                off += (size_t)w;
-        }
+        else if ((e = qp_write_all(fd, xml, strlen(xml))) < 0)
+            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -e, "cannot write '%s'", path);
         if (fd >= 0 && r == 0 && fsync(fd) < 0)
             r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot sync '%s'", path);
         if (fd >= 0 && close(fd) < 0 && r == 0)

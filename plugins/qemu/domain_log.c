@@ -344,20 +344,6 @@ static int settle(int *fd, const char *path, const struct stat *st, const qp_dlo
     return 0;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-    while (len) {
-        ssize_t w = write(fd, buf, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0)
-            return -errno;
-        buf += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* The log opened for appending: an existing one (a regular file, never
  * through a symlink), else made, and then its directory entry synced. */
 static int open_log(qp_ctx *ctx, const char *path, int *out_made)
@@ -407,9 +393,9 @@ int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
          * caller never acted on must never count. */
         if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) != 1)
             last = 0;
-        int e = !line ? ENOMEM : last != '\n' ? -write_all(fd, "!\n", 2) : 0;
+        int e = !line ? ENOMEM : last != '\n' ? -qp_write_all(fd, "!\n", 2) : 0;
         if (!e)
-            e = -write_all(fd, line, len);
+            e = -qp_write_all(fd, line, len);
         if (!e)
             e = settle(&fd, path, &st, rec, made);
         if (e)

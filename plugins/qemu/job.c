@@ -48,14 +48,7 @@ static void write_record(qp_job *j)
     int fd = tmp ? qp_create_excl(tmp, 0600) : -ENOMEM;
     int ok = fd >= 0;
     if (ok) {
-        size_t len = strlen(s), off = 0;
-        while (ok && off < len) {
-            ssize_t w = write(fd, s + off, len - off);
-            if (w < 0 && errno != EINTR)
-                ok = 0;
-            else if (w > 0)
-                off += (size_t)w;
-        }
+        ok = qp_write_all(fd, s, strlen(s)) == 0;
         ok = close(fd) == 0 && ok && rename(tmp, j->record) == 0;
         if (!ok)
             unlink(tmp);

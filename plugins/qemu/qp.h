@@ -112,6 +112,8 @@ int qp_mkdir_p(const char *path, mode_t mode);
  * process's temp file, a planted symlink) is unlinked once and the create
  * retried.  For temp files only.  Returns the fd or -errno. */
 int qp_create_excl(const char *path, mode_t mode);
+/* All of buf written to fd (EINTR retried): 0, or -errno. */
+int qp_write_all(int fd, const void *buf, size_t len);
 /* Atomic replace: temp file (0600, qp_create_excl) in the same directory,
  * fsync, rename, dir fsync. */
 int qp_write_file_atomic(qp_ctx *ctx, const char *path, const char *data, size_t len);

@@ -433,3 +433,18 @@ void qp_unlock(qp_ctx *ctx, int fd)
     }
     close(fd);
 }
+
+int qp_write_all(int fd, const void *buf, size_t len)
+{
+    const char *data = buf;
+    while (len) {
+        ssize_t w = write(fd, data, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -errno;
+        data += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
