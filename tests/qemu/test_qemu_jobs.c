@@ -44,7 +44,7 @@
 #include "e2e.h"
 #include "test_wait.h"
 
-static char slow_conf[400]; /* 256 KiB/s: aborted long before its end */
+static char slow_conf[400]; /* 64 KiB/s: aborted long before its end */
 static char prog_conf[400]; /* the stepping qemu-img below */
 
 /* A qemu-img whose commit reports 25% and 50% (twice each, as qemu-img
@@ -87,7 +87,7 @@ static int setup(void **state)
     snprintf(wrap, sizeof wrap, "%s", e2e_path("stepping-qemu-img"));
     snprintf(group, sizeof group, "qemu_img = \"%s\";", wrap);
     if (write_stepping_qemu_img(wrap) < 0 ||
-        e2e_write_conf(slow_conf, sizeof slow_conf, "slow.conf", "test_job_rate = 262144;") ||
+        e2e_write_conf(slow_conf, sizeof slow_conf, "slow.conf", "test_job_rate = 65536;") ||
         e2e_write_conf(prog_conf, sizeof prog_conf, "prog.conf", group))
         return -1;
     return 0;
@@ -264,17 +264,39 @@ static void offline_commit_aborted(void **state)
     free(ov);
 }
 
+/* QEMU's active commit (a mirror job) copies one or two of its 16 MiB
+ * buffers before its speed limit makes it wait for the bytes it copied:
+ * 8 MiB would be merged in one go, and the job would reach its end before
+ * domjobinfo could see it.  96 MiB leaves it waiting, with 16 or 32 MiB
+ * processed, for minutes at test_job_rate, a wait only a hang could
+ * outlast: the abort comes long before, and wakes the job at once.
+ * (qemu-img commit, offline, shows its progress at once and then waits
+ * about 128 s for its 8 MiB.) */
+static const char *const ACTIVE_WRITE = "write -P 0x5b 1M 96M";
+
+static void grow_image(const char *image, const char *size)
+{
+    char *argv[] = {(char *)"qemu-img", (char *)"resize", (char *)image, (char *)size, NULL};
+    char *out = NULL, *err = NULL;
+    int st = qp_run(&E.t, argv, &out, &err);
+    if (st != 0)
+        print_message("# qemu-img resize %s: %d %s %s\n", image, st, out, err);
+    assert_int_equal(st, 0);
+    free(out);
+    free(err);
+}
+
 static void online_commit_aborted(void **state)
 {
     (void)state;
     e2e_define("nj");
     char base[400];
     snprintf(base, sizeof base, "%s", e2e_path("nj-vda.qcow2"));
+    grow_image(base, "128M");
     assert_int_equal(sb_domain_start(E.c, "nj", 0), 0);
     assert_int_equal(e2e_snap("nj", "s1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
-    char *ov = e2e_source("nj", "vda"), *cmd = big_write_cmd(0x5b);
-    e2e_on_io("nj", "vda", cmd);
-    free(cmd);
+    char *ov = e2e_source("nj", "vda");
+    e2e_on_io("nj", "vda", ACTIVE_WRITE);
     abort_running_delete("nj", "Active Block Commit");
     /* QEMU still runs on the overlay, which holds the data */
     char *src = e2e_source("nj", "vda");
