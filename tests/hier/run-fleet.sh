@@ -137,8 +137,12 @@ lock=$T/state/hosts/b/plugin-ref/domains.lock
 flock -x "$lock" sh -c "echo \$\$ >'$T/held.new'; mv '$T/held.new' '$T/held'; exec sleep 600" \
     </dev/null >/dev/null 2>&1 &
 holder=$!
+# wait for the lock itself, bounded only to catch a hang (a loaded machine
+# may take seconds to start flock)
 i=0
-while [ ! -s "$T/held" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$T/held" ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i + 1)); done
+[ -s "$T/held" ]
+result $? "another process holds b's lock (flock started within 120 s)"
 expect 1 "a host that does not answer in --timeout is reported" -- \
     snapshot-list --all-hosts --host a --host b --timeout 15 --summary
 has out " b      ref      timed out " "b timed out"

@@ -44,7 +44,7 @@ static void qmp_machine_none(void **state)
         _exit(127);
     }
     qp_qmp *q = NULL;
-    assert_int_equal(qp_qmp_connect(&ctx, sock, 5000, &q), 0);
+    assert_int_equal(qp_qmp_connect(&ctx, sock, TEST_HANG_MS, &q), 0);
     char st[64];
     assert_int_equal(qp_qmp_status(q, st, sizeof st), 0);
     assert_string_equal(st, "running");
@@ -132,8 +132,8 @@ static void qmp_first_command_rides_with_negotiation(void **state)
     qp_qmp *q = NULL;
     /* the monitor answers only once it has the command: a client that
      * waited for the negotiation first would time out here */
-    assert_int_equal(qp_qmp_connect(&ctx, sock, 3000, &q), 0);
-    qp_qmp_set_timeout(q, 3000);
+    assert_int_equal(qp_qmp_connect(&ctx, sock, TEST_HANG_MS, &q), 0);
+    qp_qmp_set_timeout(q, TEST_HANG_MS);
     char st[64];
     assert_int_equal(qp_qmp_status(q, st, sizeof st), 0);
     assert_string_equal(st, "paused");
@@ -143,8 +143,8 @@ static void qmp_first_command_rides_with_negotiation(void **state)
     assert_true(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 
     pid = fake_monitor(sock, "{\"hello\": 1}\r\n");
-    assert_int_equal(qp_qmp_connect(&ctx, sock, 3000, &q), 0);
-    qp_qmp_set_timeout(q, 3000);
+    assert_int_equal(qp_qmp_connect(&ctx, sock, TEST_HANG_MS, &q), 0);
+    qp_qmp_set_timeout(q, TEST_HANG_MS);
     assert_true(qp_qmp_status(q, st, sizeof st) < 0);
     assert_non_null(strstr(ctx.err_msg, "did not greet as a QMP monitor"));
     qp_qmp_close(q);
@@ -303,7 +303,7 @@ static void domain_file_changes(void **state)
     assert_string_equal(f.text, "<domain>bbbb</domain>");
 
     /* read until the read is settled (the file's tick has passed) */
-    double deadline = qp_now_ms() + 30000;
+    double deadline = qp_now_ms() + TEST_HANG_MS;
     while (!f.settled) {
         assert_true(qp_now_ms() < deadline);
         qp_sleep_ms(10);
@@ -459,10 +459,95 @@ static void job_record(void **state)
     free(req);
 }
 
+/* qp_run's child (plugins/qemu/run.c): the domain lock inherited and no
+ * other descriptor of ours, stdin on /dev/null, its own process group, no
+ * blocked signals, SIGPIPE at its default even when the caller blocks or
+ * ignores signals, and stdout and stderr given back apart. */
+static void run_child_state(void **state)
+{
+    (void)state;
+    char *lock = path("run.lock"), *other = path("run.other");
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    int ofd = open(other, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    assert_true(lfd >= 0 && ofd >= 0);
+    sigset_t usr1, old;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
+    void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
+    int saved_lock = ctx.lock_fd;
+    ctx.lock_fd = lfd;
+    /* each a program of its own reading /proc/self: a shell would block
+     * SIGCHLD itself while it waits for a command */
+    char fd0[64], fdl[64], fdo[64];
+    snprintf(fd0, sizeof fd0, "/proc/self/fd/0");
+    snprintf(fdl, sizeof fdl, "/proc/self/fd/%d", lfd);
+    snprintf(fdo, sizeof fdo, "/proc/self/fd/%d", ofd);
+    char *links[] = {(char *)"readlink", fd0, fdl, fdo, NULL};
+    char *stat[] = {(char *)"cat", (char *)"/proc/self/stat", NULL};
+    char *sigs[] = {(char *)"grep", (char *)"^Sig", (char *)"/proc/self/status", NULL};
+    char *say[] = {(char *)"sh", (char *)"-c", (char *)"echo to-stdout; echo to-stderr >&2", NULL};
+    char *lout = NULL, *pout = NULL, *out = NULL, *err = NULL, *sout = NULL;
+    /* readlink answers 1: the other descriptor is not there */
+    int st_links = qp_run(&ctx, links, &lout, NULL);
+    int st_stat = qp_run(&ctx, stat, &pout, NULL);
+    int st_sigs = qp_run(&ctx, sigs, &out, NULL);
+    int st_say = qp_run(&ctx, say, &sout, &err);
+    ctx.lock_fd = saved_lock;
+    signal(SIGPIPE, old_pipe);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    assert_int_equal(st_links, 1);
+    char *want = qp_printf("/dev/null\n%s\n", lock);
+    assert_string_equal(lout, want);
+    free(want);
+    assert_int_equal(st_stat, 0);
+    long pid = 0, pgrp = -1;
+    assert_int_equal(sscanf(pout, "%ld (cat) %*c %*d %ld", &pid, &pgrp), 2);
+    assert_true(pid > 1);
+    assert_int_equal(pgrp, pid); /* a group of its own */
+    assert_int_equal(st_sigs, 0);
+    const char *p;
+    assert_non_null(p = strstr(out, "SigBlk:"));
+    assert_int_equal(strtoull(p + 7, NULL, 16), 0);
+    assert_non_null(p = strstr(out, "SigIgn:"));
+    assert_int_equal(strtoull(p + 7, NULL, 16) & (1ULL << (SIGPIPE - 1)), 0);
+    assert_int_equal(st_say, 0);
+    assert_string_equal(sout, "to-stdout\n");
+    assert_string_equal(err, "to-stderr");
+    free(lout);
+    free(pout);
+    free(sout);
+    free(out);
+    free(err);
+    close(lfd);
+    close(ofd);
+}
+
+/* qp_run's answers: the exit status as is, a program that cannot be
+ * executed as a system error naming it, a child killed by a signal as a
+ * hypervisor error naming the signal. */
+static void run_failures(void **state)
+{
+    (void)state;
+    char *exit3[] = {(char *)"sh", (char *)"-c", (char *)"echo partial; exit 3", NULL};
+    char *out = NULL;
+    assert_int_equal(qp_run(&ctx, exit3, &out, NULL), 3);
+    assert_string_equal(out, "partial\n");
+    free(out);
+    char *missing[] = {(char *)"sb-no-such-program", NULL};
+    assert_int_equal(qp_run(&ctx, missing, NULL, NULL), -SB_ERR_SYSTEM_ERROR);
+    assert_non_null(strstr(ctx.err_msg, "sb-no-such-program"));
+    char *killed[] = {(char *)"sh", (char *)"-c", (char *)"kill -9 $$", NULL};
+    assert_int_equal(qp_run(&ctx, killed, NULL, NULL), -SB_ERR_HYPERVISOR);
+    assert_non_null(strstr(ctx.err_msg, "signal 9"));
+}
+
 int main(void)
 {
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(run_child_state),
+        cmocka_unit_test(run_failures),
         cmocka_unit_test(job_stall_rule),
         cmocka_unit_test(job_record),
         cmocka_unit_test(mkdir_p_answers),
