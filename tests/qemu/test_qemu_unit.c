@@ -479,11 +479,10 @@ static void run_child_state(void **state)
     ctx.lock_fd = lfd;
     /* each a program of its own reading /proc/self: a shell would block
      * SIGCHLD itself while it waits for a command */
-    char fd0[64], fdl[64], fdo[64];
-    snprintf(fd0, sizeof fd0, "/proc/self/fd/0");
+    char fdl[64], fdo[64];
     snprintf(fdl, sizeof fdl, "/proc/self/fd/%d", lfd);
     snprintf(fdo, sizeof fdo, "/proc/self/fd/%d", ofd);
-    char *links[] = {(char *)"readlink", fd0, fdl, fdo, NULL};
+    char *links[] = {(char *)"readlink", (char *)"/proc/self/fd/0", fdl, fdo, NULL};
     char *stat[] = {(char *)"cat", (char *)"/proc/self/stat", NULL};
     char *sigs[] = {(char *)"grep", (char *)"^Sig", (char *)"/proc/self/status", NULL};
     char *say[] = {(char *)"sh", (char *)"-c", (char *)"echo to-stdout; echo to-stderr >&2", NULL};
