@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "snapbroker/snapbroker.h"
+#include "test_rm_tree.h"
 
 struct api_fx {
     char dir[64];
@@ -37,11 +38,9 @@ static inline struct api_fx *api_fx_open(const char *uri, unsigned flags)
 
 static inline void api_fx_close(struct api_fx *f)
 {
-    char cmd[128];
     sb_disconnect(f->c);
     sb_broker_free(f->b);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    rm_rf(f->dir);
     free(f);
 }
 

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "test_rm_tree.h"
 #include "sb_config.h"
 
 #define FIXTURE_DIR SB_BUILD_ROOT "/tests/plugins/broken"
@@ -51,11 +52,5 @@ static inline void make_tmpdir(char *buf, size_t n, const char *tag)
     assert_non_null(mkdtemp(buf));
 }
 
-static inline void rm_rf(const char *dir)
-{
-    char cmd[8400];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-}
 
 #endif

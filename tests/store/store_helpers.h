@@ -4,7 +4,6 @@
 #define SB_TESTS_STORE_STORE_HELPERS_H
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 
 #include "store/store.h"
 #include "store/tree.h"
+#include "test_rm_tree.h"
 #include "tree_helpers.h"
 
 #define W SB_STORE_WRITABLE
@@ -26,18 +26,6 @@ int store_dir_teardown(void **state);
 /* A test that runs in its own fresh state directory. */
 #define STORE_TEST(f) cmocka_unit_test_setup_teardown(f, store_dir_setup, store_dir_teardown)
 
-static inline int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)flag;
-    (void)f;
-    return remove(p);
-}
-
-static inline void rm_rf(const char *dir)
-{
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* A fresh directory under TMPDIR (or /tmp); free() the result. */
 static inline char *make_tmpdir(void)

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "plugin/log.h"
 #include "sb_config.h"
+#include "test_rm_tree.h"
 
 static const char *esc(const char *in, size_t size)
 {
@@ -114,7 +115,7 @@ static void cli_prints_one_line(void **state)
         if (!strstr(out, cases[i][2]) || strchr(out, '\n') != out + len - 1)
             fail_msg("output \"%s\" is not one line with \"%s\"", out, cases[i][2]);
     }
-    rmdir(state_dir);
+    rm_rf(state_dir);
 }
 
 int main(void)
