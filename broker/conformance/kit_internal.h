@@ -5,6 +5,7 @@
 #define SB_CONFORMANCE_KIT_INTERNAL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "snapbroker/snapbroker.h"
 #include "kit.h"
@@ -88,6 +89,10 @@ struct k {
      * plugin's hypervisor (the in-tree esx run: VMware's vSphere
      * simulator), NULL for a real host (k_simulator_limit). */
     const char *simulator;
+    /* The process spawner (spawner.c): the socket to it and its pid, 0
+     * when it is not running. */
+    int spawner_sock;
+    pid_t spawner_pid;
 };
 
 /* ---- outcome ---- */
@@ -198,6 +203,29 @@ extern const struct k_family k_family_data;
 size_t k_catalogue(const struct k_scenario *const **out);
 
 /* ---- scratch domains (scratch.c) ---- */
+/* ---- processes of their own (spawner.c; the concurrency scenarios) ----
+ * A job: n operations, on names prefix1..prefixN of dom (one name,
+ * prefix itself, n times for K_JOB_CREATE_SAME), in a worker process with
+ * its own broker and connection. */
+enum k_job_kind { K_JOB_CREATE, K_JOB_DELETE, K_JOB_LIST, K_JOB_CREATE_SAME };
+struct k_job {
+    int kind;            /* enum k_job_kind */
+    int n;
+    int redefine_create; /* the plugin parses a create as a redefine */
+    char prefix[32];
+    char dom[128];
+};
+/* In the worker (s_concurrency.c): run the job on a connection of its own;
+ * msg gets what happened.  Returns 1 when the job failed, else 0. */
+int k_job_run(struct k *k, const struct k_job *job, char *msg, size_t len);
+/* Fork the spawner: at the kit's start, before anything is loaded. */
+int k_spawner_start(struct k *k);     /* -1 on failure (printed) */
+void k_spawner_stop(struct k *k);
+/* Start a worker on job: its pid, and the read end of its report (a
+ * status byte '0' or '1', then k_job_run's message; end of file when the
+ * worker is done).  K_PASS or K_FAIL (k->msg says why). */
+int k_spawn(struct k *k, const struct k_job *job, pid_t *pid, int *report);
+
 int k_scratch_init(struct k *k);       /* -1 on failure (printed) */
 void k_scratch_fini(struct k *k);
 int k_domain_begin(struct k *k, int fresh); /* K_PASS or K_FAIL (k->msg) */

@@ -81,7 +81,7 @@ int sbk_main(const struct sbk_options *o)
     const struct k_scenario *const *all;
     size_t n = k_catalogue(&all), nsel = 0, counts[3] = { 0, 0, 0 };
     FILE *out = o->out ? o->out : stdout;
-    struct k k = { .opts = o, .simulator = getenv("SBK_SIMULATOR") };
+    struct k k = { .opts = o, .simulator = getenv("SBK_SIMULATOR"), .spawner_sock = -1 };
     int ret = -1;
 
     if (!n)
@@ -111,6 +111,10 @@ int sbk_main(const struct sbk_options *o)
         if (k_id_selected(all[i]->id, o->only, o->nonly))
             sel[j++] = all[i];
 
+    /* before anything is loaded: the spawner must fork from a process
+     * that runs no plugin's threads yet (spawner.c) */
+    if (k_spawner_start(&k) < 0)
+        goto out;
     if (sb_broker_new(&k.b, o->config) < 0) {
         fail_setup("loading the configuration");
         goto out;
@@ -166,6 +170,7 @@ out:
         sb_disconnect(k.c);
     if (k.b)
         sb_broker_free(k.b);
+    k_spawner_stop(&k);
     free(sel);
     free(res);
     return ret;

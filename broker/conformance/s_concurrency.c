@@ -1,52 +1,49 @@
 /* Concurrency (semantics.md §11): two processes working on one domain at
  * once, each with its own broker and connection, as two CLI commands
  * would.  Whatever the interleaving, every operation either happens
- * whole or is refused, and the tree stays a tree. */
+ * whole or is refused, and the tree stays a tree.  The processes are
+ * forked by the kit's spawner (spawner.c), never by the connected kit. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kit_internal.h"
 
-/* What a child does: ops on names prefix1..prefixN. */
-enum job { JOB_CREATE, JOB_DELETE, JOB_LIST, JOB_CREATE_SAME };
-
 struct child {
     pid_t pid;
-    int fd; /* read end: the child's report */
+    int fd; /* read end: the worker's report */
 };
 
-/* In the child: one job, reported as one line on fd; exit 0 on success. */
-static int child_job(struct k *k, enum job job, const char *prefix, int n, int fd)
+int k_job_run(struct k *k, const struct k_job *job, char *msg, size_t len)
 {
     sb_broker *b = NULL;
     sb_connection *c = NULL;
-    char msg[1200] = "ok";
     int failed = 0;
 
+    snprintf(msg, len, "ok");
     if (sb_broker_new(&b, k->opts->config) < 0 || sb_connect(&c, b, k->opts->host, 0) < 0) {
-        snprintf(msg, sizeof(msg), "connecting: %s", k_errstr());
+        snprintf(msg, len, "connecting: %s", k_errstr());
         failed = 1;
     }
-    for (int i = 1; !failed && i <= n; i++) {
+    for (int i = 1; !failed && i <= job->n; i++) {
         char name[64], xml_name[64];
-        snprintf(name, sizeof(name), "%s%d", prefix, i);
-        snprintf(xml_name, sizeof(xml_name), "%s", job == JOB_CREATE_SAME ? prefix : name);
+        snprintf(name, sizeof(name), "%s%d", job->prefix, i);
+        snprintf(xml_name, sizeof(xml_name), "%s",
+                 job->kind == K_JOB_CREATE_SAME ? job->prefix : name);
         int rc = 0;
-        if (job == JOB_CREATE || job == JOB_CREATE_SAME) {
+        if (job->kind == K_JOB_CREATE || job->kind == K_JOB_CREATE_SAME) {
             char *xml = k_snap_xml(k, xml_name, NULL);
             rc = sb_snapshot_create_xml(NULL, c, k->dom, xml, 0);
             free(xml);
-            if (job == JOB_CREATE_SAME) {
-                snprintf(msg, sizeof(msg), "%s", rc >= 0 ? "made" : k_errstr());
+            if (job->kind == K_JOB_CREATE_SAME) {
+                snprintf(msg, len, "%s", rc >= 0 ? "made" : k_errstr());
                 rc = rc == -SB_ERR_OPERATION_FAILED || rc == -SB_ERR_OPERATION_INVALID ? 0 : rc;
             }
-        } else if (job == JOB_DELETE) {
+        } else if (job->kind == K_JOB_DELETE) {
             rc = sb_snapshot_delete(c, k->dom, name, 0);
         } else {
             char **names = NULL;
@@ -55,7 +52,7 @@ static int child_job(struct k *k, enum job job, const char *prefix, int n, int f
             sb_names_free(names, nn);
         }
         if (rc < 0) {
-            snprintf(msg, sizeof(msg), "%s (step %d): %s", name, i, k_errstr());
+            snprintf(msg, len, "%s (step %d): %s", name, i, k_errstr());
             failed = 1;
         }
     }
@@ -63,71 +60,69 @@ static int child_job(struct k *k, enum job job, const char *prefix, int n, int f
         sb_disconnect(c);
     if (b)
         sb_broker_free(b);
-    size_t len = strlen(msg);
-    return write(fd, msg, len) == (ssize_t)len && !failed ? 0 : 1;
+    return failed;
 }
 
-static int spawn(struct k *k, struct child *ch, enum job job, const char *prefix, int n)
+static int spawn(struct k *k, struct child *ch, enum k_job_kind kind, const char *prefix, int n)
 {
-    int fds[2];
-    if (pipe(fds) < 0)
-        return k_fail(k, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    ch->pid = fork();
-    if (ch->pid < 0) {
-        close(fds[0]);
-        close(fds[1]);
-        return k_fail(k, "fork: %s", strerror(errno));
-    }
-    if (ch->pid == 0) {
-        close(fds[0]);
-        _exit(child_job(k, job, prefix, n, fds[1]));
-    }
-    close(fds[1]);
-    ch->fd = fds[0];
-    return K_PASS;
+    struct k_job job = { .kind = kind, .n = n,
+                         .redefine_create = strcmp(k->caps.create_parse, "redefine") == 0 };
+    snprintf(job.prefix, sizeof(job.prefix), "%s", prefix);
+    snprintf(job.dom, sizeof(job.dom), "%s", k->dom);
+    return k_spawn(k, &job, &ch->pid, &ch->fd);
 }
 
-/* Wait for a child (a generous deadline only catches a hang); its report
- * goes to out. */
+/* Read a worker's report to its end, which comes exactly when the worker
+ * is done; the deadline (10 minutes) only catches a hang.  The report
+ * (without its status byte) goes to out. */
 static int reap(struct k *k, struct child *ch, char *out, size_t len)
 {
-    int st = 0;
-    ssize_t got = 0, n;
-    /* reading to EOF waits exactly until the child is done */
-    while ((n = read(ch->fd, out + got, len - 1 - (size_t)got)) > 0 ||
-           (n < 0 && errno == EINTR))
-        if (n > 0)
-            got += n;
-    out[got] = '\0';
-    close(ch->fd);
-    for (int waited = 0; waitpid(ch->pid, &st, WNOHANG) == 0; waited++) {
-        if (waited > 6000) { /* 10 minutes: hung */
-            kill(ch->pid, SIGKILL);
-            waitpid(ch->pid, &st, 0);
-            return k_fail(k, "a child process hung");
+    char buf[1300];
+    size_t got = 0;
+    int hung = 0;
+    for (;;) {
+        struct pollfd p = { ch->fd, POLLIN, 0 };
+        int r = poll(&p, 1, 600 * 1000);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r == 0) {
+            hung = 1;
+            break;
         }
-        struct timespec ts = { 0, 100 * 1000 * 1000 };
-        nanosleep(&ts, NULL);
+        ssize_t n = read(ch->fd, buf + got, sizeof(buf) - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0 || (got += (size_t)n) == sizeof(buf) - 1)
+            break;
     }
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    buf[got] = '\0';
+    close(ch->fd);
+    size_t m = got ? got - 1 : 0; /* the message after the status byte */
+    m = m < len ? m : len - 1;
+    memcpy(out, buf + 1, m);
+    out[m] = '\0';
+    if (hung) {
+        kill(ch->pid, SIGKILL); /* not yet reaped by the spawner: still ours to name */
+        return k_fail(k, "a concurrent process hung (no report in 10 minutes)");
+    }
+    if (got == 0 || buf[0] != '0')
         return k_fail(k, "a concurrent process failed: %s", got ? out : "(no report)");
     return K_PASS;
 }
 
 /* What a creating child may have made, for the cleanup of an existing
  * domain (--domain): the kit deletes only what it made. */
-static void remember_job(struct k *k, enum job job, const char *prefix, int n)
+static void remember_job(struct k *k, enum k_job_kind job, const char *prefix, int n)
 {
     char name[64];
-    for (int i = 1; i <= n && (job == JOB_CREATE || job == JOB_CREATE_SAME); i++) {
+    for (int i = 1; i <= n && (job == K_JOB_CREATE || job == K_JOB_CREATE_SAME); i++) {
         snprintf(name, sizeof(name), "%s%d", prefix, i);
-        k_remember(k, job == JOB_CREATE_SAME ? prefix : name);
+        k_remember(k, job == K_JOB_CREATE_SAME ? prefix : name);
     }
 }
 
-static int pair(struct k *k, enum job ja, const char *pa, enum job jb, const char *pb, int n,
-                char *ra, char *rb, size_t len)
+static int pair(struct k *k, enum k_job_kind ja, const char *pa, enum k_job_kind jb,
+                const char *pb, int n, char *ra, char *rb, size_t len)
 {
     struct child a, b;
     K_TRY(spawn(k, &a, ja, pa, n));
@@ -157,7 +152,7 @@ static int two_creators(struct k *k, const struct k_scenario *s)
 {
     char ra[1200], rb[1200];
     (void)s;
-    K_TRY(pair(k, JOB_CREATE, "a", JOB_CREATE, "b", 5, ra, rb, sizeof(ra)));
+    K_TRY(pair(k, K_JOB_CREATE, "a", K_JOB_CREATE, "b", 5, ra, rb, sizeof(ra)));
     K_TRY(k_list_is(k, NULL, 0, "a1 a2 a3 a4 a5 b1 b2 b3 b4 b5"));
     K_TRY(tree_whole(k));
     char *cur = NULL;
@@ -174,7 +169,7 @@ static int same_name(struct k *k, const struct k_scenario *s)
 {
     char ra[1200], rb[1200];
     (void)s;
-    K_TRY(pair(k, JOB_CREATE_SAME, "same", JOB_CREATE_SAME, "same", 1, ra, rb, sizeof(ra)));
+    K_TRY(pair(k, K_JOB_CREATE_SAME, "same", K_JOB_CREATE_SAME, "same", 1, ra, rb, sizeof(ra)));
     if ((strcmp(ra, "made") == 0) == (strcmp(rb, "made") == 0))
         return k_fail(k, "two processes creating 'same': exactly one must succeed; got [%s] "
                       "and [%s]", ra, rb);
@@ -185,7 +180,7 @@ static int create_while_listing(struct k *k, const struct k_scenario *s)
 {
     char ra[1200], rb[1200];
     (void)s;
-    K_TRY(pair(k, JOB_CREATE, "c", JOB_LIST, "l", 8, ra, rb, sizeof(ra)));
+    K_TRY(pair(k, K_JOB_CREATE, "c", K_JOB_LIST, "l", 8, ra, rb, sizeof(ra)));
     K_TRY(k_list_is(k, NULL, 0, "c1 c2 c3 c4 c5 c6 c7 c8"));
     return tree_whole(k);
 }
@@ -199,7 +194,7 @@ static int delete_while_creating(struct k *k, const struct k_scenario *s)
         snprintf(name, sizeof(name), "d%d", i);
         K_TRY(k_create(k, name, 0));
     }
-    K_TRY(pair(k, JOB_DELETE, "d", JOB_CREATE, "c", 4, ra, rb, sizeof(ra)));
+    K_TRY(pair(k, K_JOB_DELETE, "d", K_JOB_CREATE, "c", 4, ra, rb, sizeof(ra)));
     K_TRY(k_list_is(k, NULL, 0, "c1 c2 c3 c4"));
     return tree_whole(k);
 }

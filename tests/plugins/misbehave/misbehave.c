@@ -279,6 +279,54 @@ static int mb_is_active(int *out_active, sb_conn *c, const char *domain)
 }
 #endif
 
+#ifdef MB_LOOP_THREAD
+/* Not a broken rule: a plugin that runs a thread of its own, as the
+ * libvirt plugin runs libvirt's event loop.  The loop holds its lock for
+ * good, and a process joins it (takes the lock once) at its first open.
+ * A process forked from one where the loop runs inherits the lock held,
+ * with no thread to release it, and hangs at its first open: the kit must
+ * never fork after it loaded a plugin (broker/conformance/spawner.c). */
+#include <pthread.h>
+
+static pthread_mutex_t loop_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t loop_start = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loop_ready = PTHREAD_COND_INITIALIZER;
+static pid_t loop_pid; /* the process the loop runs in */
+static int loop_running;
+
+static void *loop(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&loop_lock);
+    pthread_mutex_lock(&loop_start);
+    loop_running = 1;
+    pthread_cond_signal(&loop_ready);
+    pthread_mutex_unlock(&loop_start);
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static int loop_join(sb_host *h)
+{
+    pthread_t t;
+    if (loop_pid == getpid())
+        return 0;
+    pthread_mutex_lock(&loop_lock); /* hangs in a child forked while the loop ran */
+    pthread_mutex_unlock(&loop_lock);
+    loop_running = 0;
+    if (pthread_create(&t, NULL, loop, NULL) != 0)
+        return hv_host->set_error(h, SB_ERR_SYSTEM_ERROR, "%s: cannot start its thread", MB_NAME);
+    pthread_detach(t);
+    pthread_mutex_lock(&loop_start);
+    while (!loop_running)
+        pthread_cond_wait(&loop_ready, &loop_start);
+    pthread_mutex_unlock(&loop_start);
+    loop_pid = getpid();
+    return 0;
+}
+#endif
+
 /* ---- table ---- */
 
 static void mb_close(sb_conn *c)
@@ -300,6 +348,11 @@ static int mb_open(sb_conn **out, sb_host *h, const char *uri)
     if (!uri || strcmp(uri, want) != 0)
         return hv_host->set_error(h, SB_ERR_INVALID_ARG, "%s: unsupported URI '%s' (only %s)",
                                   MB_NAME, uri ? uri : "", want);
+#ifdef MB_LOOP_THREAD
+    int joined = loop_join(h);
+    if (joined < 0)
+        return joined;
+#endif
     if (!(c = hv_host->alloc(sizeof(*c))))
         return hv_host->set_error(h, SB_ERR_NO_MEMORY, "out of memory");
     c->h = h;
