@@ -215,6 +215,8 @@ struct k_job {
     char prefix[32];
     char dom[128];
 };
+/* The most a worker reports: its status byte, a message, the NUL. */
+#define K_JOB_REPORT_MAX 1300
 /* In the worker (s_concurrency.c): run the job on a connection of its own;
  * msg gets what happened.  Returns 1 when the job failed, else 0. */
 int k_job_run(struct k *k, const struct k_job *job, char *msg, size_t len);

@@ -77,7 +77,7 @@ static int spawn(struct k *k, struct child *ch, enum k_job_kind kind, const char
  * (without its status byte) goes to out. */
 static int reap(struct k *k, struct child *ch, char *out, size_t len)
 {
-    char buf[1300];
+    char buf[K_JOB_REPORT_MAX];
     size_t got = 0;
     int hung = 0;
     for (;;) {

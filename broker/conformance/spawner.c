@@ -82,7 +82,7 @@ static int recv_msg(int sock, void *buf, size_t len, int *fd)
 static void worker(const struct k *parent, const struct k_job *job, int fd)
 {
     struct k k = { .opts = parent->opts, .simulator = parent->simulator };
-    char report[1300];
+    char report[K_JOB_REPORT_MAX];
     snprintf(k.dom, sizeof(k.dom), "%s", job->dom);
     k.caps.create_parse = job->redefine_create ? "redefine" : "create";
     int failed = k_job_run(&k, job, report + 1, sizeof(report) - 1);
