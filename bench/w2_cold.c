@@ -8,6 +8,9 @@
  *                    sb_broker_new + sb_connect + sb_snapshot_list
  *   libvirt-embed    this program: event loop + qemu:///embed open + list
  *   libvirt-test     this program: test:///NODE.xml preloading N snapshots
+ *   floors           /bin/echo (any process at all) and w2_xmlfloor (a C
+ *                    program linked with libxml2 alone, which every
+ *                    libsnapbroker process loads)
  * The stores are W1's chains (w1_tree --keep DIR).  Children other than
  * the CLI report their own open/list split and peak RSS after the first
  * line.  Everything is pinned to CPU 0 (libvirt's capability cache is
@@ -29,10 +32,11 @@
 #include "lv.h"
 #include "sb.h"
 
-enum { T_API, T_CLI, T_EMBED, T_TEST, T_FLOOR, NT };
+enum { T_API, T_CLI, T_EMBED, T_TEST, T_FLOOR, T_XMLFLOOR, NT };
 static const char *const tname[NT] = {"snapbroker API (C program)", "snapbroker CLI",
                                       "libvirt-embed", "libvirt-test (node file)",
-                                      "floor: /bin/echo (a process that prints a line)"};
+                                      "floor: /bin/echo (a process that prints a line)",
+                                      "floor: a C program linked with libxml2 alone"};
 
 /* ---- children: print the first name, then "open_us list_us peak_kib" -- */
 static void report(const char *first, double t0, double t1, double t2, long n)
@@ -200,16 +204,19 @@ int main(int argc, char **argv)
     if (sl < 0)
         bench_die("readlink: %s", strerror(errno));
     self[sl] = 0;
-    /* the API target: w2_api beside this program */
-    char api[4200];
+    /* the API target and the libxml2 floor: w2_api and w2_xmlfloor beside
+     * this program */
+    char api[4200], xmlfloor[4200];
     snprintf(api, sizeof api, "%.*s/w2_api", (int)(strrchr(self, '/') - self), self);
+    snprintf(xmlfloor, sizeof xmlfloor, "%.*s/w2_xmlfloor", (int)(strrchr(self, '/') - self),
+             self);
 
     bench_out("\n### W2: cold start - fork+exec to the first line of a full listing, and to "
               "the end of it (process exit), ms, median (min–max) of %d\n\n"
               "| N | target | first answer ms | whole listing ms | in-process open ms | list ms | "
               "child peak MiB | snapbroker API ÷ this | snapbroker CLI ÷ this |\n"
               "|---|---|---|---|---|---|---|---|---|\n", reps);
-    static const char *const tkey[NT] = {"api", "cli", "embed", "test", "floor"};
+    static const char *const tkey[NT] = {"api", "cli", "embed", "test", "floor", "xmlfloor"};
     for (size_t i = 0; i < ns; i++) {
         char sbdir[4200], root[4200], uri[4300], test_uri[4300];
         snprintf(sbdir, sizeof sbdir, "%s/sb-chain-%ld", stores, sizes[i]);
@@ -225,12 +232,13 @@ int main(int argc, char **argv)
             {self, (char *)"--child-lv", uri, NULL},
             {self, (char *)"--child-lv", test_uri, NULL},
             {(char *)"/bin/echo", (char *)"x", NULL},
+            {xmlfloor, NULL},
         };
         int have[NT] = {access(sbdir, F_OK) == 0, access(sbdir, F_OK) == 0,
-                        access(root, F_OK) == 0, 1, 1};
+                        access(root, F_OK) == 0, 1, 1, 1};
         double v[NT][5][64];
         size_t nv[NT] = {0};
-        long listed[NT] = {-1, -1, -1, -1, -1};
+        long listed[NT] = {-1, -1, -1, -1, -1, -1};
         char err[NT][64] = {{0}};
         fprintf(stderr, "w2: N=%ld\n", sizes[i]);
         for (int r = 0; r < reps && r < 64; r++)

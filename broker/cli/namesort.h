@@ -7,7 +7,8 @@
 #include <stddef.h>
 
 /* *order (malloc'd, n entries) gets the indexes of names[0..n) in that
- * order.  -1 when out of memory. */
+ * order.  -1 when out of memory, or for more than UINT32_MAX names (a
+ * listing's memory would run out long before). */
 int cli_names_order(const char *const *names, size_t n, size_t **order);
 
 #endif

@@ -41,10 +41,14 @@ sb_tree *sb_tree_new(void)
 
 /* The first chunks are malloc'd (a small tree stays small: the fleet view
  * opens hundreds of them); a tree that outgrows them takes its nodes in
- * 2 MiB blocks, each one fault to fill instead of 512 (bigmem.h). */
+ * 2 MiB blocks, each one fault to fill instead of 512 (bigmem.h).  A load
+ * that expects at least as many nodes as the small chunks hold
+ * (sb_tree_expect) goes big from the first chunk: the small ones would
+ * only be filled and kept beside the big ones. */
 #define FIRST_CHUNK_NODES 256
 #define SMALL_CHUNK_NODES 1024
 #define SMALL_CHUNKS 2
+#define SMALL_CHUNKS_HOLD (FIRST_CHUNK_NODES + (SMALL_CHUNKS - 1) * SMALL_CHUNK_NODES)
 
 static int chunk_add(sb_tree *t)
 {
@@ -57,7 +61,7 @@ static int chunk_add(sb_tree *t)
         t->cap_chunks = cap;
     }
     struct sb_tree_chunk c = { NULL, t->nchunks ? SMALL_CHUNK_NODES : FIRST_CHUNK_NODES, false };
-    if (t->nchunks >= SMALL_CHUNKS) {
+    if (t->nchunks >= SMALL_CHUNKS || t->big_chunks) {
         c.n = SB_BIG_PAGE / sizeof(sb_tree_node);
         c.nodes = sb_big_alloc(c.n * sizeof(sb_tree_node));
         c.big = c.nodes != NULL;
@@ -197,13 +201,9 @@ void sb_tree_free(sb_tree *t)
 
 /* ---------------------------------------------------------------- hash */
 
-/* Make room for one more node: double the buckets when the load factor
- * would exceed 1, so chains stay O(1) long on average. */
-int sb_tree__reserve(sb_tree *t)
+/* Move every node into nb buckets (a power of two). */
+static int rehash(sb_tree *t, size_t nb)
 {
-    if (t->count + 1 <= t->nbuckets)
-        return 0;
-    size_t nb = t->nbuckets * 2;
     bool big;
     sb_tree_node **b = buckets_new(nb, &big);
     if (!b)
@@ -223,6 +223,26 @@ int sb_tree__reserve(sb_tree *t)
     t->nbuckets = nb;
     t->buckets_big = big;
     return 0;
+}
+
+/* Make room for one more node: double the buckets when the load factor
+ * would exceed 1, so chains stay O(1) long on average. */
+int sb_tree__reserve(sb_tree *t)
+{
+    if (t->count + 1 <= t->nbuckets)
+        return 0;
+    return rehash(t, t->nbuckets * 2);
+}
+
+void sb_tree_expect(sb_tree *t, size_t nodes)
+{
+    if (nodes >= SMALL_CHUNKS_HOLD)
+        t->big_chunks = true;
+    size_t nb = t->nbuckets;
+    while (nb < nodes && nb <= SIZE_MAX / 4 / sizeof(*t->buckets))
+        nb *= 2;
+    if (nb > t->nbuckets && rehash(t, nb) < 0)
+        sb_error_clear();
 }
 
 sb_tree_node *sb_tree_lookup(const sb_tree *t, const char *name)

@@ -586,6 +586,31 @@ static void names_order(void **state)
     };
     check_order(fixed, sizeof(fixed) / sizeof(fixed[0]));
     check_order(NULL, 0);
+    /* one, two, three names; empty names (every byte of the key the same:
+     * no radix pass at all) */
+    static const char *const bac[] = { "b", "a", "c" };
+    static const char *const one[] = { "x" };
+    static const char *const empty1[] = { "" };
+    static const char *const empty2[] = { "", "" };
+    static const char *const mixed[] = { "b", "", "B", "" };
+    check_order(bac, 3);
+    check_order(one, 1);
+    check_order(empty1, 1);
+    check_order(empty2, 2);
+    check_order(mixed, 4);
+    /* s0 ... s99999: the first byte is shared (skipped), five bytes
+     * differ, an odd number of passes, so the result ends in the second
+     * half of the scratch keys */
+    enum { NS = 100000 };
+    char (*sbuf)[8] = malloc(NS * sizeof(*sbuf));
+    const char **sv = malloc(NS * sizeof(*sv));
+    for (size_t i = 0; i < NS; i++) {
+        snprintf(sbuf[i], sizeof sbuf[i], "s%zu", (i * 7919) % NS);
+        sv[i] = sbuf[i];
+    }
+    check_order(sv, NS);
+    free(sv);
+    free(sbuf);
     /* random names over an alphabet that makes long shared prefixes */
     static const char alpha[] = "sSnN-_.0129\xc3\xa9";
     enum { N = 3000 };

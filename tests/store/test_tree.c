@@ -334,6 +334,47 @@ static void load_put_lenient(void **state)
     sb_tree_clear_warnings(t);
 }
 
+/* sb_tree_expect is a hint: a guess too low, too high, or given to a tree
+ * that already holds nodes changes nothing a caller sees (teardown runs
+ * sb_tree_verify). */
+static void expect_hint_is_only_a_hint(void **state)
+{
+    (void)state;
+    char name[32], parent[32];
+    add("r", NULL, SB_STATE_RUNNING);
+    sb_tree_expect(t, 10); /* too low: the table grows as usual */
+    for (int i = 0; i < 5000; i++) {
+        snprintf(name, sizeof name, "n%d", i);
+        snprintf(parent, sizeof parent, "n%d", i / 2);
+        add(name, i ? parent : "r", SB_STATE_SHUTOFF);
+    }
+    sb_tree_expect(t, 20000); /* rehashes 5001 nodes, nodes in big blocks from now */
+    for (int i = 0; i < 5000; i += 7) {
+        snprintf(name, sizeof name, "n%d", i);
+        assert_non_null(sb_tree_lookup(t, name));
+    }
+    OK(sb_tree_remove(t, "n4999")); /* a freed node is reused */
+    add("again", "n1", SB_STATE_SHUTOFF);
+    assert_int_equal(sb_tree_count(t), 5001);
+    assert_string_equal(sb_tree_node_name(sb_tree_node_parent(sb_tree_lookup(t, "n4998"))),
+                        "n2499");
+
+    /* too high, on a new tree: a 2 MiB node block for three nodes */
+    sb_tree *big = sb_tree_new();
+    assert_non_null(big);
+    sb_tree_expect(big, 1u << 20);
+    sb_tree_snapshot sn = snap("a", NULL, SB_STATE_RUNNING, false);
+    OK(sb_tree_add(big, &sn, NULL));
+    sn = snap("b", "a", SB_STATE_RUNNING, false);
+    OK(sb_tree_add(big, &sn, NULL));
+    sn = snap("c", "b", SB_STATE_RUNNING, false);
+    OK(sb_tree_add(big, &sn, NULL));
+    assert_int_equal(sb_tree_count(big), 3);
+    assert_string_equal(sb_tree_node_name(sb_tree_node_parent(sb_tree_lookup(big, "c"))), "b");
+    assert_int_equal(sb_tree_verify(big, stderr), 0);
+    sb_tree_free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(load_rules, setup, teardown),
         cmocka_unit_test_setup_teardown(load_bad_relations, setup, teardown),
         cmocka_unit_test_setup_teardown(load_put_lenient, setup, teardown),
+        cmocka_unit_test_setup_teardown(expect_hint_is_only_a_hint, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
