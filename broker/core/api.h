@@ -77,10 +77,13 @@ struct sb_connection {
     char *cache_domain;
     bool cache_writable;
     struct sb_live_uuid live_uuid;
-    /* The last snapshot <domain> the plugin's domain_validate accepted on
-     * this connection (snap_create.c): a series of redefines of one
-     * domain asks the plugin once. */
-    xmlDoc *validated_domain;
+    /* The last snapshot <domain> a redefine carried on this connection (a
+     * copy), as the stored document prints it, and whether the plugin's
+     * domain_validate accepted it (snap_create.c, domain_memo): a series
+     * of redefines of one domain prints it once and asks the plugin once. */
+    xmlDoc *memo_domain;
+    char *memo_domain_print;
+    bool memo_domain_accepted;
 };
 
 /* True when the plugin keeps snapshot metadata in the broker's store. */

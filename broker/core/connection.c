@@ -170,7 +170,8 @@ void sb_disconnect(sb_connection *c)
     free(c->live_uuid.domain);
     free(c->live_uuid.xml);
     free(c->live_uuid.uuid);
-    xmlFreeDoc(c->validated_domain);
+    xmlFreeDoc(c->memo_domain);
+    free(c->memo_domain_print);
     if (c->conn && c->plugin->ops.close)
         c->plugin->ops.close(c->conn);
     /* The plugin's state directory is made at open (plugins may count on

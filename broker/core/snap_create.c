@@ -56,17 +56,47 @@ static int check_limits(const sb_connection *c, const sb_tree *t, const char *pa
     return 0;
 }
 
+/* The snapshots of one domain (a series of redefines, an import) mostly
+ * carry the same <domain>.  The connection keeps the last one a redefine
+ * carried, printed as the stored document prints it, and whether the
+ * plugin accepted it: comparing two trees node by node costs a fraction
+ * of printing one (the print was about an eighth of a redefine's
+ * instructions) or of the plugin's check (for the qemu plugin a second
+ * parse of the whole <domain>).  Returns the memo's print when it holds
+ * def's <domain>, else NULL (no <domain>, or no memory for the memo: the
+ * caller prints it itself). */
+static const char *domain_memo(sb_connection *c, const sb_snapdef *def)
+{
+    if (!def->domain)
+        return NULL;
+    if (c->memo_domain && sb_xml_same_tree(xmlDocGetRootElement(c->memo_domain),
+                                           xmlDocGetRootElement(def->domain), false))
+        return c->memo_domain_print;
+    xmlFreeDoc(c->memo_domain);
+    free(c->memo_domain_print);
+    c->memo_domain = NULL;
+    c->memo_domain_print = NULL;
+    c->memo_domain_accepted = false;
+    char *print = NULL;
+    xmlDoc *copy = xmlCopyDoc(def->domain, 1);
+    if (!copy || sb_snapdef_print_domain(def, &print) < 0) {
+        xmlFreeDoc(copy);
+        sb_error_clear(); /* only the memo is missing */
+        return NULL;
+    }
+    c->memo_domain = copy;
+    c->memo_domain_print = print;
+    return print;
+}
+
 /* The plugin's own check of a redefined snapshot's <domain> and
  * <inactiveDomain> (domain_validate, when it has one), the one define
  * makes: a definition the plugin can never act on (another virt type,
  * impossible device addresses) is refused now, not by a later revert.
- * The connection keeps the last definition the plugin accepted: the
- * snapshots of one domain (a series of redefines, an import) mostly carry
- * the same <domain>, so the plugin is asked once per distinct one (for
- * the qemu plugin a second parse of the whole <domain>, 30 % of a
- * redefine's instructions), and comparing the trees costs less than
- * printing one. */
-static int validate_domains(sb_connection *c, const sb_snapdef *def)
+ * Asked once per distinct <domain> on a connection (domain_memo); an
+ * <inactiveDomain> (rare: a running guest whose next boot differs) the
+ * same as the memo's accepted <domain> is not asked either. */
+static int validate_domains(sb_connection *c, const sb_snapdef *def, bool memo_holds_domain)
 {
     const xmlDoc *docs[2] = { def->domain, def->inactive_domain };
     int rc = 0;
@@ -78,9 +108,11 @@ static int validate_domains(sb_connection *c, const sb_snapdef *def)
         if (!docs[i])
             continue;
         /* an <inactiveDomain> goes to the plugin as a <domain> */
-        const xmlNode *root = xmlDocGetRootElement(docs[i]);
-        if (c->validated_domain &&
-            sb_xml_same_tree(xmlDocGetRootElement(c->validated_domain), root, true))
+        bool memo = i == 0 ? memo_holds_domain
+                           : c->memo_domain && sb_xml_same_tree(
+                                                   xmlDocGetRootElement(c->memo_domain),
+                                                   xmlDocGetRootElement(docs[i]), true);
+        if (memo && c->memo_domain_accepted)
             continue;
         if ((rc = sb_snap_print_domain(docs[i], i ? "domain" : NULL, &xml)) < 0)
             break;
@@ -91,9 +123,8 @@ static int validate_domains(sb_connection *c, const sb_snapdef *def)
                             i ? "its <inactiveDomain>" : "its <domain>");
             break;
         }
-        /* without memory for the copy, the next redefine asks again */
-        xmlFreeDoc(c->validated_domain);
-        c->validated_domain = xmlCopyDoc((xmlDoc *)docs[i], 1);
+        if (i == 0 && memo)
+            c->memo_domain_accepted = true;
     }
     return rc;
 }
@@ -137,9 +168,12 @@ static int redefine_prepare(sb_dom *d, struct sb_snap_request *rq, sb_snapdef **
     rq->opaque = d;
     if ((rc = sb_snap_prepare(out_def, d->c, d->name, rq)) < 0)
         return rc;
-    if ((rc = check_name(d->c, (*out_def)->name, rq->flags)) < 0 ||
-        (rc = validate_domains(d->c, *out_def)) < 0 ||
-        (rc = sb_snapdef_format(*out_def, SB_SNAP_FORMAT_SECURE, out_xml)) < 0) {
+    const char *domain_print = NULL;
+    if ((rc = check_name(d->c, (*out_def)->name, rq->flags)) == 0)
+        domain_print = domain_memo(d->c, *out_def);
+    if (rc < 0 || (rc = validate_domains(d->c, *out_def, domain_print != NULL)) < 0 ||
+        (rc = sb_snapdef_format_with(*out_def, SB_SNAP_FORMAT_SECURE, domain_print,
+                                     out_xml)) < 0) {
         sb_snapdef_free(*out_def);
         *out_def = NULL;
     }

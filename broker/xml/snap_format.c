@@ -122,7 +122,22 @@ static void format_subtree(sb_buf *b, const xmlDoc *doc, unsigned print_flags)
         sb_xml_print_node(b, xmlDocGetRootElement((xmlDoc *)doc), 1, print_flags);
 }
 
+int sb_snapdef_print_domain(const sb_snapdef *def, char **out)
+{
+    sb_buf b = {0};
+
+    *out = NULL;
+    format_subtree(&b, def->domain, 0);
+    return sb_buf_finish(&b, out);
+}
+
 int sb_snapdef_format(const sb_snapdef *def, unsigned flags, char **out)
+{
+    return sb_snapdef_format_with(def, flags, NULL, out);
+}
+
+int sb_snapdef_format_with(const sb_snapdef *def, unsigned flags, const char *domain_print,
+                           char **out)
 {
     unsigned strip = (flags & SB_SNAP_FORMAT_SECURE) ? 0 : SB_XML_PRINT_STRIP_SECRETS;
     sb_buf b = {0};
@@ -156,7 +171,9 @@ int sb_snapdef_format(const sb_snapdef *def, unsigned flags, char **out)
     }
     format_disks(&b, "disks", def->disks, def->ndisks);
     format_disks(&b, "revertDisks", def->revert_disks, def->nrevert_disks);
-    if (def->domain) {
+    if (def->domain && domain_print && !strip) {
+        sb_buf_add(&b, domain_print);
+    } else if (def->domain) {
         format_subtree(&b, def->domain, strip);
     } else if (def->domain_uuid) {
         sb_buf_add(&b, "  <domain>\n");

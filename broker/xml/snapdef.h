@@ -107,6 +107,15 @@ int sb_snapdef_parse_doc(xmlDoc **doc, const char *source_name, unsigned flags,
 
 /* Canonical XML; flags: enum sb_snap_format_flags.  *out is malloc'd. */
 int sb_snapdef_format(const sb_snapdef *def, unsigned flags, char **out);
+/* def's <domain> as sb_snapdef_format prints it inside the document with
+ * SB_SNAP_FORMAT_SECURE (its lines, indented one level); "" without one. */
+int sb_snapdef_print_domain(const sb_snapdef *def, char **out);
+/* sb_snapdef_format, with def's <domain> already printed (domain_print:
+ * what sb_snapdef_print_domain gave for a <domain> the same as def's, or
+ * NULL); used only with SB_SNAP_FORMAT_SECURE, as the print keeps secrets.
+ * A series of redefines of one domain prints its <domain> once. */
+int sb_snapdef_format_with(const sb_snapdef *def, unsigned flags, const char *domain_print,
+                           char **out);
 
 /* Embed a full domain definition (replaces any <domain>); the XML is read
  * with the hardened reader and checked with sb_domdef_parse(). */

@@ -471,6 +471,78 @@ static void interrupted_create_is_reported(void **state)
     create(f, "b", 0);
 }
 
+/* A copy of doc with every "<name>from</name>" replaced by "<name>to</name>"
+ * and, when insert is set, insert put before its "</domain>". */
+static char *variant(const char *doc, const char *from, const char *to, const char *insert)
+{
+    char a[64], b[64];
+    snprintf(a, sizeof a, "<name>%s</name>", from);
+    snprintf(b, sizeof b, "<name>%s</name>", to);
+    size_t len = strlen(doc) + 256 + (insert ? strlen(insert) : 0);
+    char *out = calloc(1, len), *o = out;
+    assert_non_null(out);
+    for (const char *p = doc; *p;) {
+        if (!strncmp(p, a, strlen(a))) {
+            o = stpcpy(o, b);
+            p += strlen(a);
+        } else if (insert && !strncmp(p, "</domain>", 9)) {
+            o = stpcpy(o, insert);
+            o = stpcpy(o, "</domain>");
+            p += 9;
+        } else {
+            *o++ = *p++;
+        }
+    }
+    return out;
+}
+
+/* The connection keeps the last redefined <domain> printed (snap_create.c,
+ * domain_memo): each snapshot is stored with its own <domain> however the
+ * series alternates, byte for byte as a connection that never saw one
+ * before stores it. */
+static void redefine_domain_memo(void **state)
+{
+    struct api_fx *f = *state;
+    char *base = NULL, *got[4] = { NULL };
+    static const char *const names[4] = { "m1", "m2", "m3", "m4" };
+
+    create(f, "r1", 0);
+    assert_int_equal(sb_snapshot_get_xml(&base, f->c, DOM, "r1", SB_SNAPSHOT_XML_SECURE), 0);
+    assert_non_null(strstr(base, "</domain>"));
+    for (int i = 0; i < 4; i++) {
+        /* m1 and m3 carry r1's <domain>, m2 and m4 one with a description */
+        char *doc = variant(base, "r1", names[i], i % 2 ? "<description>two</description>" : NULL);
+        if (sb_snapshot_create_xml(NULL, f->c, DOM, doc, SB_SNAPSHOT_CREATE_REDEFINE) != 0)
+            fail_msg("redefine %s: %s", names[i], sb_error_last()->message);
+        free(doc);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(sb_snapshot_get_xml(&got[i], f->c, DOM, names[i],
+                                             SB_SNAPSHOT_XML_SECURE), 0);
+        assert_true((strstr(got[i], "<description>two</description>") != NULL) == (i % 2 == 1));
+    }
+    char *m3_as_m1 = variant(got[2], "m3", "m1", NULL);
+    assert_string_equal(m3_as_m1, got[0]);
+    free(m3_as_m1);
+
+    /* a new connection, whose first redefine prints the <domain> afresh */
+    sb_connection *c2 = NULL;
+    char *cold = NULL;
+    assert_int_equal(sb_connect(&c2, f->b, URI, 0), 0);
+    char *doc = variant(base, "r1", "m5", "<description>two</description>");
+    assert_int_equal(sb_snapshot_create_xml(NULL, c2, DOM, doc, SB_SNAPSHOT_CREATE_REDEFINE), 0);
+    assert_int_equal(sb_snapshot_get_xml(&cold, c2, DOM, "m5", SB_SNAPSHOT_XML_SECURE), 0);
+    char *m4_as_m5 = variant(got[3], "m4", "m5", NULL);
+    assert_string_equal(cold, m4_as_m5);
+    free(m4_as_m5);
+    free(cold);
+    free(doc);
+    sb_disconnect(c2);
+    for (int i = 0; i < 4; i++)
+        free(got[i]);
+    free(base);
+}
+
 /* Review findings, each once a real bug. */
 static void failed_redefine_keeps_state(void **state)
 {
@@ -647,6 +719,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(interrupted_create_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(undefine_guards_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(domain_reason_inactive_validate, setup, teardown),
+        cmocka_unit_test_setup_teardown(redefine_domain_memo, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_redefine_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_undefine_keeps_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_store_is_repaired, setup, teardown),

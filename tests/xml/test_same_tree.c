@@ -1,6 +1,8 @@
-/* sb_xml_same_tree: the broker skips asking a plugin's domain_validate
- * about a <domain> the same as the last one it accepted, so "same" must
- * never hold for two trees that print differently: checked over every
+/* sb_xml_same_tree: the broker skips printing a redefined snapshot's
+ * <domain>, and asking a plugin's domain_validate about it, when it is
+ * the same as the last one the connection kept (snap_create.c,
+ * domain_memo), so "same" must never hold for two trees that print
+ * differently: checked over every
  * pair of a set of documents that differ in one thing each (a name, an
  * attribute, a namespace, text, a comment, a child more or less, deep or
  * shallow), against the printer itself. */
@@ -15,6 +17,7 @@
 #include <libxml/parser.h>
 
 #include "core/error.h"
+#include "xml/snapdef.h"
 #include "xml/xml_util.h"
 
 static const char *const docs[] = {
@@ -128,11 +131,59 @@ static void a_copy_is_the_same(void **state)
     }
 }
 
+/* What the memo holds (sb_snapdef_print_domain) put into the document in
+ * place of the <domain>'s own print gives the same bytes; a document
+ * formatted without SB_SNAP_FORMAT_SECURE ignores it (the memo keeps
+ * secrets, that form strips them). */
+static void format_with_a_printed_domain(void **state)
+{
+    (void)state;
+    static const char *const snaps[] = {
+        "<domainsnapshot><name>s</name><state>running</state><creationTime>5</creationTime>"
+        "<domain type='kvm'><name>a</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
+        "<memory>65536</memory><devices><disk type='file' device='disk'>"
+        "<source file='/x &amp; y'/><target dev='vda'/></disk>"
+        "<graphics type='vnc' passwd='s3cret'/></devices></domain></domainsnapshot>",
+        "<domainsnapshot><name>t</name><state>shutoff</state><creationTime>6</creationTime>"
+        "<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>"
+        "<name>b</name><!-- kept --><qemu:commandline><qemu:arg value='-x'/>"
+        "</qemu:commandline></domain></domainsnapshot>",
+        "<domainsnapshot><name>u</name><state>shutoff</state><creationTime>7</creationTime>"
+        "</domainsnapshot>",
+    };
+    for (size_t i = 0; i < sizeof snaps / sizeof snaps[0]; i++) {
+        sb_snapdef *def = NULL;
+        char *domain = NULL, *plain = NULL, *with = NULL;
+        assert_int_equal(sb_snapdef_parse(snaps[i], strlen(snaps[i]), "s.xml",
+                                          SB_SNAP_PARSE_REDEFINE, &def), 0);
+        assert_int_equal(sb_snapdef_print_domain(def, &domain), 0);
+        if (i < 2)
+            assert_non_null(strstr(domain, "  <domain "));
+        else
+            assert_string_equal(domain, "");
+        unsigned flags[] = { SB_SNAP_FORMAT_SECURE, 0, SB_SNAP_FORMAT_SECURE |
+                             SB_SNAP_FORMAT_INTERNAL };
+        for (size_t f = 0; f < 3; f++) {
+            assert_int_equal(sb_snapdef_format(def, flags[f], &plain), 0);
+            assert_int_equal(sb_snapdef_format_with(def, flags[f], domain, &with), 0);
+            assert_string_equal(with, plain);
+            if (i == 0)
+                assert_true((strstr(with, "s3cret") != NULL) ==
+                            ((flags[f] & SB_SNAP_FORMAT_SECURE) != 0));
+            free(plain);
+            free(with);
+        }
+        free(domain);
+        sb_snapdef_free(def);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(same_only_when_printed_the_same),
         cmocka_unit_test(a_copy_is_the_same),
+        cmocka_unit_test(format_with_a_printed_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
