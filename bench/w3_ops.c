@@ -6,7 +6,8 @@
  *          [--settle-ms 3000]
  *          [--scale-stores DIR --scale-sizes 1,10,100,1000,10000 --scale-reps 3]
  *   env: BENCH_CLI (snapbroker CLI), BENCH_EMBED_TEMPLATE (embed template
- *        root, made on first use)
+ *        root, made on first use), SB_TEST_NO_KVM=1 (TCG guests even
+ *        where /dev/kvm opens: bench/run --tcg)
  *
  * Targets: snapbroker API (in process), snapbroker CLI (a process per
  * operation), raw QMP/qemu-img (w3_raw.c + qmp.c, the floor), libvirt
@@ -323,7 +324,10 @@ int main(int argc, char **argv)
     prctl(PR_SET_CHILD_SUBREAPER, 1);
     pthread_t th;
     pthread_create(&th, NULL, reaper, NULL);
-    int fd = open("/dev/kvm", O_RDWR);
+    /* SB_TEST_NO_KVM (bench/run --tcg): TCG where /dev/kvm opens, for
+     * every target, as the qemu plugin does for its own guests */
+    const char *no_kvm = getenv("SB_TEST_NO_KVM");
+    int fd = no_kvm && *no_kvm && strcmp(no_kvm, "0") != 0 ? -1 : open("/dev/kvm", O_RDWR);
     int kvm = fd >= 0;
     if (fd >= 0)
         close(fd);
