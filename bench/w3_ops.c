@@ -194,8 +194,7 @@ static void sequence(const struct w3_target *tg, void *ctx, const char *dir, con
         }
         if (nv[op] < 64)
             v[op][nv[op]++] = ms;
-        if (op == OP_START && settle_ms > 0)
-            {
+        if (op == OP_START && settle_ms > 0) {
             struct timespec ts = {settle_ms / 1000, settle_ms % 1000 * 1000000L};
             while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;

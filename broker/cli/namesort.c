@@ -79,7 +79,7 @@ static int by_tail(const void *a, const void *b, void *names)
 
 int cli_names_order(const char *const *names, size_t n, size_t **order)
 {
-    if (n > UINT32_MAX)
+    if (n > UINT32_MAX || n > SIZE_MAX / (2 * sizeof(key)))
         return -1;
     key *k = malloc((n ? n : 1) * 2 * sizeof(*k));
     size_t *o = malloc((n ? n : 1) * sizeof(*o));

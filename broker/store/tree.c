@@ -41,14 +41,10 @@ sb_tree *sb_tree_new(void)
 
 /* The first chunks are malloc'd (a small tree stays small: the fleet view
  * opens hundreds of them); a tree that outgrows them takes its nodes in
- * 2 MiB blocks, each one fault to fill instead of 512 (bigmem.h).  A load
- * that expects at least as many nodes as the small chunks hold
- * (sb_tree_expect) goes big from the first chunk: the small ones would
- * only be filled and kept beside the big ones. */
+ * 2 MiB blocks, each one fault to fill instead of 512 (bigmem.h). */
 #define FIRST_CHUNK_NODES 256
 #define SMALL_CHUNK_NODES 1024
 #define SMALL_CHUNKS 2
-#define SMALL_CHUNKS_HOLD (FIRST_CHUNK_NODES + (SMALL_CHUNKS - 1) * SMALL_CHUNK_NODES)
 
 static int chunk_add(sb_tree *t)
 {
@@ -61,7 +57,7 @@ static int chunk_add(sb_tree *t)
         t->cap_chunks = cap;
     }
     struct sb_tree_chunk c = { NULL, t->nchunks ? SMALL_CHUNK_NODES : FIRST_CHUNK_NODES, false };
-    if (t->nchunks >= SMALL_CHUNKS || t->big_chunks) {
+    if (t->nchunks >= SMALL_CHUNKS) {
         c.n = SB_BIG_PAGE / sizeof(sb_tree_node);
         c.nodes = sb_big_alloc(c.n * sizeof(sb_tree_node));
         c.big = c.nodes != NULL;
@@ -236,8 +232,6 @@ int sb_tree__reserve(sb_tree *t)
 
 void sb_tree_expect(sb_tree *t, size_t nodes)
 {
-    if (nodes >= SMALL_CHUNKS_HOLD)
-        t->big_chunks = true;
     size_t nb = t->nbuckets;
     while (nb < nodes && nb <= SIZE_MAX / 4 / sizeof(*t->buckets))
         nb *= 2;

@@ -172,10 +172,9 @@ int sb_tree_count_descendants(const sb_tree *t, const sb_tree_node *const *nodes
 int sb_tree_load_put(sb_tree *t, const sb_tree_snapshot *s);
 
 /* A load about to add about `nodes` snapshots: size the hash table for
- * them at once (no doubling and rehashing on the way), and for a big tree
- * (thousands) take nodes in 2 MiB blocks from the first one.  Only a hint:
- * a wrong guess costs memory or a rehash, never correctness, and out of
- * memory it changes nothing. */
+ * them at once (no doubling and rehashing on the way).  Only a hint: a
+ * wrong guess costs empty buckets or a rehash, never correctness, and out
+ * of memory it changes nothing. */
 void sb_tree_expect(sb_tree *t, size_t nodes);
 
 /* Bulk loading of independent records (e.g. one metadata file per

@@ -60,7 +60,6 @@ struct sb_tree {
      * nodes are kept on a free list (linked through hash_next) */
     struct sb_tree_chunk *chunks;
     size_t nchunks, cap_chunks, chunk_used;
-    bool big_chunks; /* sb_tree_expect: every chunk big, the first too */
     bool buckets_big; /* buckets from sb_big_alloc (bigmem.h) */
     sb_tree_node *free_nodes;
     /* bulk load */

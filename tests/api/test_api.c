@@ -497,48 +497,52 @@ static char *variant(const char *doc, const char *from, const char *to, const ch
 }
 
 /* The connection keeps the last redefined <domain> printed (snap_create.c,
- * domain_memo): each snapshot is stored with its own <domain> however the
- * series alternates, byte for byte as a connection that never saw one
- * before stores it. */
+ * domain_memo): each snapshot is stored with its own <domain> whether the
+ * memo is reused (A after A) or replaced (B after A), byte for byte as a
+ * connection that never saw one before stores it. */
 static void redefine_domain_memo(void **state)
 {
     struct api_fx *f = *state;
-    char *base = NULL, *got[4] = { NULL };
-    static const char *const names[4] = { "m1", "m2", "m3", "m4" };
+    enum { N = 5 };
+    char *base = NULL, *got[N] = { NULL };
+    static const char *const names[N] = { "m1", "m2", "m3", "m4", "m5" };
+    static const bool with_b[N] = { false, false, true, true, false }; /* A A B B A */
 
     create(f, "r1", 0);
     assert_int_equal(sb_snapshot_get_xml(&base, f->c, DOM, "r1", SB_SNAPSHOT_XML_SECURE), 0);
     assert_non_null(strstr(base, "</domain>"));
-    for (int i = 0; i < 4; i++) {
-        /* m1 and m3 carry r1's <domain>, m2 and m4 one with a description */
-        char *doc = variant(base, "r1", names[i], i % 2 ? "<description>two</description>" : NULL);
+    for (int i = 0; i < N; i++) {
+        char *doc = variant(base, "r1", names[i],
+                            with_b[i] ? "<description>two</description>" : NULL);
         if (sb_snapshot_create_xml(NULL, f->c, DOM, doc, SB_SNAPSHOT_CREATE_REDEFINE) != 0)
             fail_msg("redefine %s: %s", names[i], sb_error_last()->message);
         free(doc);
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < N; i++) {
         assert_int_equal(sb_snapshot_get_xml(&got[i], f->c, DOM, names[i],
                                              SB_SNAPSHOT_XML_SECURE), 0);
-        assert_true((strstr(got[i], "<description>two</description>") != NULL) == (i % 2 == 1));
+        assert_true((strstr(got[i], "<description>two</description>") != NULL) == with_b[i]);
+        /* the same document but for the name as its first kind's */
+        int first = with_b[i] ? 2 : 0;
+        char *renamed = variant(got[i], names[i], names[first], NULL);
+        assert_string_equal(renamed, got[first]);
+        free(renamed);
     }
-    char *m3_as_m1 = variant(got[2], "m3", "m1", NULL);
-    assert_string_equal(m3_as_m1, got[0]);
-    free(m3_as_m1);
 
     /* a new connection, whose first redefine prints the <domain> afresh */
     sb_connection *c2 = NULL;
     char *cold = NULL;
     assert_int_equal(sb_connect(&c2, f->b, URI, 0), 0);
-    char *doc = variant(base, "r1", "m5", "<description>two</description>");
+    char *doc = variant(base, "r1", "m6", "<description>two</description>");
     assert_int_equal(sb_snapshot_create_xml(NULL, c2, DOM, doc, SB_SNAPSHOT_CREATE_REDEFINE), 0);
-    assert_int_equal(sb_snapshot_get_xml(&cold, c2, DOM, "m5", SB_SNAPSHOT_XML_SECURE), 0);
-    char *m4_as_m5 = variant(got[3], "m4", "m5", NULL);
-    assert_string_equal(cold, m4_as_m5);
-    free(m4_as_m5);
+    assert_int_equal(sb_snapshot_get_xml(&cold, c2, DOM, "m6", SB_SNAPSHOT_XML_SECURE), 0);
+    char *m4_as_m6 = variant(got[3], "m4", "m6", NULL);
+    assert_string_equal(cold, m4_as_m6);
+    free(m4_as_m6);
     free(cold);
     free(doc);
     sb_disconnect(c2);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < N; i++)
         free(got[i]);
     free(base);
 }

@@ -6,8 +6,14 @@
  * domain_get_state for a plugin of ABI 1.1 even when its table holds the
  * callback ("refold", tests/plugins/reference/old).
  *
+ * And domain_validate, on "refval" (tests/plugins/reference/validate):
+ * asked once per distinct <domain> a connection's redefines carry, again
+ * after it refused one, and for an <inactiveDomain> unless it is the same
+ * definition as the <domain> it accepted (snap_create.c, domain_memo).
+ *
  * Which callback the broker asked is read from the reference plugin's
- * call log (SB_REF_CALL_LOG, ref.c). argv[1]: the directory of refold. */
+ * call log (SB_REF_CALL_LOG, ref.c). argv[1]: the directory of refold,
+ * argv[2]: that of refval. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,7 +28,7 @@
 
 #define DOM "test" /* the reference plugin's domain, running at first */
 
-static const char *refold_dir;
+static const char *refold_dir, *refval_dir;
 
 struct fx {
     char dir[64], log[96];
@@ -237,6 +243,83 @@ static void test_old_plugin_asks_the_state(void **state)
     fx_close(f);
 }
 
+/* How many times the broker asked callback since the last look. */
+static int count_calls(struct fx *f, const char *callback)
+{
+    char got[4096], want[64];
+    int n = 0;
+    calls(f, got, sizeof(got));
+    snprintf(want, sizeof(want), "%s,", callback);
+    for (const char *p = got; (p = strstr(p, want)); p += strlen(want))
+        if (p == got || p[-1] == ',')
+            n++;
+    return n;
+}
+
+/* A redefine of snapshot name whose <domain> is the fixture's "test" with
+ * description desc (NULL: none) and, when inactive is set, an
+ * <inactiveDomain> the same but for its description inactive. */
+static int redefine(struct fx *f, const char *name, const char *desc, const char *inactive)
+{
+    char xml[1024], d[128] = "", i[512] = "";
+    static const char body[] = "<name>test</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e193f</uuid>"
+                               "%s<memory unit='KiB'>8192</memory>";
+    if (desc)
+        snprintf(d, sizeof(d), "<description>%s</description>", desc);
+    if (inactive) {
+        char id[128], inner[384];
+        snprintf(id, sizeof(id), "<description>%s</description>", inactive);
+        snprintf(inner, sizeof(inner), body, id);
+        snprintf(i, sizeof(i), "<inactiveDomain type='test'>%s</inactiveDomain>", inner);
+    }
+    char dom[384];
+    snprintf(dom, sizeof(dom), body, d);
+    snprintf(xml, sizeof(xml),
+             "<domainsnapshot><name>%s</name><state>running</state>"
+             "<creationTime>1</creationTime><domain type='test'>%s</domain>%s"
+             "</domainsnapshot>",
+             name, dom, i);
+    return sb_snapshot_create_xml(NULL, f->c, DOM, xml, SB_SNAPSHOT_CREATE_REDEFINE);
+}
+
+/* The connection asks the plugin once per distinct <domain>: a series of
+ * redefines carrying one (A A), a refused one asked again each time (R R:
+ * nothing stored), back to A (asked: the connection keeps one), and
+ * <inactiveDomain>s: the same definition as the accepted <domain> not
+ * asked, another asked and refused with the redefine. */
+static void test_validate_once_per_domain(void **state)
+{
+    struct fx *f = fx_open("refval:///default", refval_dir);
+    (void)state;
+
+    assert_int_equal(sb_connection_supports(f->c, "domain_validate"), 1);
+    count_calls(f, "domain_validate");
+    assert_int_equal(redefine(f, "a1", "a", NULL), 0);
+    assert_int_equal(redefine(f, "a2", "a", NULL), 0);
+    assert_int_equal(count_calls(f, "domain_validate"), 1);
+
+    assert_int_equal(redefine(f, "r1", "refuse", NULL), -SB_ERR_CONFIG_UNSUPPORTED);
+    if (!strstr(sb_error_last()->message, "its <domain>"))
+        fail_msg("message '%s' does not name the <domain>", sb_error_last()->message);
+    assert_int_equal(redefine(f, "r1", "refuse", NULL), -SB_ERR_CONFIG_UNSUPPORTED);
+    assert_int_equal(count_calls(f, "domain_validate"), 2);
+    char *xml = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "r1", 0), -SB_ERR_NO_DOMAIN_SNAPSHOT);
+
+    assert_int_equal(redefine(f, "a3", "a", NULL), 0);
+    assert_int_equal(redefine(f, "a4", "a", "a"), 0);
+    assert_int_equal(count_calls(f, "domain_validate"), 1);
+    assert_int_equal(redefine(f, "a5", "a", "refuse"), -SB_ERR_CONFIG_UNSUPPORTED);
+    if (!strstr(sb_error_last()->message, "its <inactiveDomain>"))
+        fail_msg("message '%s' does not name the <inactiveDomain>", sb_error_last()->message);
+    assert_int_equal(redefine(f, "a6", "a", "b"), 0);
+    assert_int_equal(count_calls(f, "domain_validate"), 2);
+    /* the refused <inactiveDomain> left the accepted <domain> as it was */
+    assert_int_equal(redefine(f, "a7", "a", NULL), 0);
+    assert_int_equal(count_calls(f, "domain_validate"), 0);
+    fx_close(f);
+}
+
 int main(int argc, char **argv)
 {
     const struct CMUnitTest tests[] = {
@@ -244,11 +327,13 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_full_create_asks_the_state),
         cmocka_unit_test(test_existence_check_is_cheap),
         cmocka_unit_test(test_old_plugin_asks_the_state),
+        cmocka_unit_test(test_validate_once_per_domain),
     };
-    if (argc != 2) {
-        fprintf(stderr, "usage: %s REFOLD_PLUGIN_DIR\n", argv[0]);
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s REFOLD_PLUGIN_DIR REFVAL_PLUGIN_DIR\n", argv[0]);
         return 2;
     }
     refold_dir = argv[1];
+    refval_dir = argv[2];
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

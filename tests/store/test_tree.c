@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "core/error.h"
+#include "store/tree_internal.h" /* nbuckets: what sb_tree_expect sizes */
 #include "tree_helpers.h"
 
 
@@ -334,21 +335,24 @@ static void load_put_lenient(void **state)
     sb_tree_clear_warnings(t);
 }
 
-/* sb_tree_expect is a hint: a guess too low, too high, or given to a tree
- * that already holds nodes changes nothing a caller sees (teardown runs
- * sb_tree_verify). */
+/* sb_tree_expect sizes the hash table at once, and is only a hint: a
+ * guess too low, too high, or given to a tree that already holds nodes
+ * changes nothing a caller sees (teardown runs sb_tree_verify). */
 static void expect_hint_is_only_a_hint(void **state)
 {
     (void)state;
     char name[32], parent[32];
     add("r", NULL, SB_STATE_RUNNING);
-    sb_tree_expect(t, 10); /* too low: the table grows as usual */
+    size_t before = t->nbuckets;
+    sb_tree_expect(t, 10); /* too low: nothing changes, the table grows as usual */
+    assert_int_equal(t->nbuckets, before);
     for (int i = 0; i < 5000; i++) {
         snprintf(name, sizeof name, "n%d", i);
         snprintf(parent, sizeof parent, "n%d", i / 2);
         add(name, i ? parent : "r", SB_STATE_SHUTOFF);
     }
-    sb_tree_expect(t, 20000); /* rehashes 5001 nodes, nodes in big blocks from now */
+    sb_tree_expect(t, 20000); /* rehashes 5001 nodes into 32768 buckets */
+    assert_int_equal(t->nbuckets, 32768);
     for (int i = 0; i < 5000; i += 7) {
         snprintf(name, sizeof name, "n%d", i);
         assert_non_null(sb_tree_lookup(t, name));
@@ -359,10 +363,11 @@ static void expect_hint_is_only_a_hint(void **state)
     assert_string_equal(sb_tree_node_name(sb_tree_node_parent(sb_tree_lookup(t, "n4998"))),
                         "n2499");
 
-    /* too high, on a new tree: a 2 MiB node block for three nodes */
+    /* too high, on a new tree: a big table for three nodes */
     sb_tree *big = sb_tree_new();
     assert_non_null(big);
     sb_tree_expect(big, 1u << 20);
+    assert_true(big->nbuckets >= (1u << 20));
     sb_tree_snapshot sn = snap("a", NULL, SB_STATE_RUNNING, false);
     OK(sb_tree_add(big, &sn, NULL));
     sn = snap("b", "a", SB_STATE_RUNNING, false);

@@ -16,6 +16,9 @@ const struct sb_host_api *ref_host;
 #ifdef REF_OLD_ABI
 #define REF_NAME "refold"
 #define REF_MINOR 1u
+#elif defined(REF_VALIDATE)
+#define REF_NAME "refval"
+#define REF_MINOR SB_PLUGIN_ABI_MINOR
 #else
 #define REF_NAME "ref"
 #define REF_MINOR SB_PLUGIN_ABI_MINOR
@@ -93,6 +96,22 @@ void ref_call_log(const char *callback)
     close(fd);
 }
 
+#ifdef REF_VALIDATE
+/* REF_VALIDATE (tests/plugins/reference/validate, "refval"): a check of
+ * a redefined snapshot's <domain> that logs each call and refuses a
+ * definition whose <description> is "refuse". */
+static int ref_domain_validate(sb_conn *c, const char *domain_xml, unsigned flags)
+{
+    ref_call_log("domain_validate");
+    if (flags)
+        return ref_host->set_error(c->h, SB_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags);
+    if (strstr(domain_xml, "<description>refuse</description>"))
+        return ref_host->set_error(c->h, SB_ERR_CONFIG_UNSUPPORTED,
+                                   "refval: this definition is refused");
+    return 0;
+}
+#endif
+
 static const struct sb_plugin ref_plugin = {
     .struct_size = sizeof(struct sb_plugin),
     .abi_major = SB_PLUGIN_ABI_MAJOR,
@@ -117,6 +136,9 @@ static const struct sb_plugin ref_plugin = {
     .domain_suspend = ref_domain_suspend,
     .domain_resume = ref_domain_resume,
     .domain_is_active = ref_domain_is_active,
+#ifdef REF_VALIDATE
+    .domain_validate = ref_domain_validate,
+#endif
 };
 
 SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out,
