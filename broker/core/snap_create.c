@@ -168,12 +168,12 @@ static int redefine_prepare(sb_dom *d, struct sb_snap_request *rq, sb_snapdef **
     rq->opaque = d;
     if ((rc = sb_snap_prepare(out_def, d->c, d->name, rq)) < 0)
         return rc;
-    const char *domain_print = NULL;
-    if ((rc = check_name(d->c, (*out_def)->name, rq->flags)) == 0)
-        domain_print = domain_memo(d->c, *out_def);
-    if (rc < 0 || (rc = validate_domains(d->c, *out_def, domain_print != NULL)) < 0 ||
-        (rc = sb_snapdef_format_with(*out_def, SB_SNAP_FORMAT_SECURE, domain_print,
-                                     out_xml)) < 0) {
+    if ((rc = check_name(d->c, (*out_def)->name, rq->flags)) == 0) {
+        const char *domain_print = domain_memo(d->c, *out_def);
+        if ((rc = validate_domains(d->c, *out_def, domain_print != NULL)) == 0)
+            rc = sb_snapdef_format_with(*out_def, SB_SNAP_FORMAT_SECURE, domain_print, out_xml);
+    }
+    if (rc < 0) {
         sb_snapdef_free(*out_def);
         *out_def = NULL;
     }

@@ -8,7 +8,7 @@
  * 16 MiB touched a page at a time 110-170 ms, the same in 2 MiB pages
  * 1-7 ms), more than everything else the load does per snapshot.  Small
  * stores never come here: a 2 MiB block is only worth it for a tree of
- * over a thousand snapshots (tree.c, log_reader.c). */
+ * thousands of snapshots (tree.c, log_reader.c). */
 #ifndef SB_STORE_BIGMEM_H
 #define SB_STORE_BIGMEM_H
 

@@ -503,9 +503,9 @@ static int sync_log(sb_store *s, bool full)
         }
         sb_tree_adopt_arena(s->tree, data, size, unmap_arena);
         s->replay_borrows = true;
-        /* a snapshot's record, with its <domain>, is typically 1-3 KiB:
-         * a guess on the high side costs empty buckets, one on the low
-         * side a rehash or two, neither correctness */
+        /* one snapshot per KiB errs high (a record with its <domain> is
+         * 1-10 KiB, and the log holds replaced records too): it costs
+         * empty buckets, never a rehash on the way, and never correctness */
         sb_tree_expect(s->tree, size / 1024);
     }
     if (full) {

@@ -107,7 +107,7 @@ static int ref_domain_validate(sb_conn *c, const char *domain_xml, unsigned flag
         return ref_host->set_error(c->h, SB_ERR_INVALID_ARG, "unsupported flags (0x%x)", flags);
     if (strstr(domain_xml, "<description>refuse</description>"))
         return ref_host->set_error(c->h, SB_ERR_CONFIG_UNSUPPORTED,
-                                   "refval: this definition is refused");
+                                   "refval refuses a definition whose <description> is 'refuse'");
     return 0;
 }
 #endif
