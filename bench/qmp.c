@@ -205,6 +205,50 @@ qmp *qmp_open(const char *path, int timeout_ms)
     return q;
 }
 
+/* The next line that is not an event (events are kept for qmp_wait_event). */
+static json_object *read_reply(qmp *q)
+{
+    for (;;) {
+        json_object *o = read_obj(q);
+        if (!o || !json_object_object_get_ex(o, "event", NULL))
+            return o;
+        keep_event(q, o);
+    }
+}
+
+qmp *qmp_open_asking(const char *path, const char *cmd, json_object **ret)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    *ret = NULL;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    qmp *q = calloc(1, sizeof *q);
+    q->fd = fd;
+    q->in = fdopen(fd, "r");
+    char msg[256];
+    int n = snprintf(msg, sizeof msg,
+                     "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"%s\"}\n", cmd);
+    json_object *greeting = NULL, *caps = NULL, *reply = NULL, *v;
+    int ok = write(fd, msg, (size_t)n) == n && (greeting = read_obj(q)) &&
+             (caps = read_reply(q)) && json_object_object_get_ex(caps, "return", NULL) &&
+             (reply = read_reply(q)) && json_object_object_get_ex(reply, "return", &v);
+    if (ok)
+        *ret = json_object_get(v);
+    json_object_put(greeting);
+    json_object_put(caps);
+    json_object_put(reply);
+    if (!ok) {
+        qmp_close(q);
+        return NULL;
+    }
+    return q;
+}
+
 void qmp_close(qmp *q)
 {
     if (!q)

@@ -13,6 +13,12 @@ typedef struct qmp qmp;
 qmp *qmp_open(const char *path, int timeout_ms);
 void qmp_close(qmp *q);
 
+/* One connect (QEMU must be listening), then the negotiation and cmd sent
+ * in one write, without waiting for the greeting, as a client that opens
+ * the monitor for each call would; *ret gets cmd's "return" value (caller
+ * puts it).  NULL when anything fails. */
+qmp *qmp_open_asking(const char *path, const char *cmd, json_object **ret);
+
 /* Send cmd with args (a JSON object text or NULL); returns the "return"
  * value (caller puts it) or NULL on "error" with qmp_err() set. */
 json_object *qmp_cmd(qmp *q, const char *cmd, const char *args_fmt, ...)

@@ -92,4 +92,33 @@ END {
             have ? sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : "") : "not measured",
             worst <= 1.3, have)
     }
+
+    # W3's second floor (bench/README.md, "W3's two floors"): not a goal of
+    # the issue but what stops it - where raw + crash safety is itself
+    # above 1.3x raw, no crash-safe broker without a daemon can meet it
+    worst = 0; over = ""; nover = 0
+    for (k in kv) if (k ~ /^w3\.safe\.[a-z_]+\.ms$/) {
+        t = k; sub(/^w3\.safe\./, "w3.raw.", t)
+        if (kv[t] > 0) {
+            x = kv[k] / kv[t]
+            if (x > worst) worst = x
+            if (x > 1.3) { split(k, p, "."); over = over (nover++ ? ", " : "") p[3] sprintf(" %.3f×", x) }
+        }
+    }
+    if (worst > 0)
+        printf "| (context) raw + crash safety ÷ raw: the floor of a crash-safe broker without a daemon | worst %.2f×%s | %s |\n", \
+            worst, nover ? " (above 1.3×: " over ")" : "", nover ? "1.3× raw out of reach on those rows" : "–"
+    worst = 0; over = ""; nover = 0
+    for (k in kv) if (k ~ /^w3\.api\.[a-z_]+\.ms$/) {
+        t = k; sub(/^w3\.api\./, "w3.safe.", t)
+        if (kv[t] > 0) {
+            x = kv[k] / kv[t]
+            if (x > worst) worst = x
+            if (x > 1.3) { split(k, p, "."); over = over (nover++ ? ", " : "") p[3] sprintf(" %.1f×", x) }
+        }
+    }
+    have = worst > 0
+    if (have)
+        row("(context) every W3 operation ≤ 1.3× raw + crash safety, API",
+            sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : ""), worst <= 1.3, have)
 }

@@ -1,13 +1,36 @@
 /* w3_raw: the floor - QEMU driven directly, the way a minimal tool would:
  * QEMU is our own child (no -daemonize, so destroy is SIGTERM + waitpid),
- * QMP for a running guest, qemu-img for a shut-off one.  Same commands
- * backends.md §2 lists; no locking, no metadata, no checks. */
+ * QMP for a running guest, qemu-img for a shut-off one.  No locking, no
+ * metadata, no checks: one QMP connection kept from start to destroy and
+ * the active layer's node name kept in memory.
+ *
+ * w3_raw_safe ("raw + crash safety"): the same commands with the least a
+ * broker must add to be crash-safe without a daemon, the floor under
+ * snapbroker's own rows (bench/README.md, "W3's two floors").  Around each
+ * snapshot operation:
+ *   - an intent record appended to a log and fdatasync'd before QEMU or
+ *     qemu-img changes anything (after a crash, the next call must learn
+ *     that an operation was under way, and on what);
+ *   - on a running guest, a monitor connection of the call's own (connect,
+ *     greeting, qmp_capabilities sent without waiting for the greeting) and
+ *     closed at the end, because QEMU's QMP socket serves one client and a
+ *     connection kept between calls would lock every other process out;
+ *     and query-block, whose answer gives the active layer's node name
+ *     (nothing kept from an earlier call can be trusted: another process
+ *     may have changed the graph since);
+ *   - the result appended and fdatasync'd: the snapshot's document, and
+ *     the domain's definition where the operation changed the files the
+ *     domain runs on (external create and delete).
+ * Nothing else: no lock, no check of the images, no ownership list, no
+ * job record for other processes to watch, the definition inside the
+ * log instead of a file of its own. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +44,8 @@ struct raw {
     qmp *q;
     char top[32]; /* node name of the active layer */
     int novl;
+    int safe;  /* w3_raw_safe: the crash-safe minimum around each operation */
+    int logfd; /* safe: the metadata log */
 };
 
 static void *raw_init(const char *dir, int kvm)
@@ -29,6 +54,19 @@ static void *raw_init(const char *dir, int kvm)
     struct raw *r = calloc(1, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     snprintf(r->sock, sizeof r->sock, "%s/qmp.sock", dir);
+    r->logfd = -1;
+    return r;
+}
+
+static void *safe_init(const char *dir, int kvm)
+{
+    struct raw *r = raw_init(dir, kvm);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/floor.log", dir);
+    r->safe = 1;
+    r->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    if (r->logfd < 0)
+        bench_die("%s: %s", path, strerror(errno));
     return r;
 }
 
@@ -209,6 +247,64 @@ static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
     }
 }
 
+/* safe: one record appended to the log and made durable. */
+static int record(struct raw *r, const char *kind, const char *doc, const char *def)
+{
+    struct iovec iov[6] = {{(void *)kind, strlen(kind)}, {(void *)"\n", 1},
+                           {(void *)doc, strlen(doc)},   {(void *)"\n", 1},
+                           {(void *)(def ? def : ""), def ? strlen(def) : 0},
+                           {(void *)"\n", 1}};
+    if (writev(r->logfd, iov, 6) < 0 || fdatasync(r->logfd) < 0) {
+        snprintf(r->err, sizeof r->err, "floor.log: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* safe: the call's own monitor connection, and the active layer's node
+ * name from query-block's answer. */
+static int open_monitor(struct raw *r)
+{
+    json_object *blk = NULL, *dev, *ins, *node;
+    r->q = qmp_open_asking(r->sock, "query-block", &blk);
+    int ok = r->q && json_object_array_length(blk) > 0 &&
+             (dev = json_object_array_get_idx(blk, 0)) &&
+             json_object_object_get_ex(dev, "inserted", &ins) &&
+             json_object_object_get_ex(ins, "node-name", &node);
+    if (ok)
+        snprintf(r->top, sizeof r->top, "%s", json_object_get_string(node));
+    json_object_put(blk);
+    return ok ? 0 : fail(r, "QMP open + query-block");
+}
+
+static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)
+{
+    struct raw *r = ctx;
+    if (op == OP_DEFINE || op == OP_DESTROY)
+        return raw_op(r, op, e);
+    if (op == OP_START) {
+        /* the start's connection waits for QEMU; each call opens its own */
+        int rc = raw_op(r, op, e);
+        qmp_close(r->q);
+        r->q = NULL;
+        return rc;
+    }
+    int running = op < OP_DESTROY;
+    int files = op == OP_DEXT || op == OP_DEXT_DEL || op == OP_FEXT || op == OP_FEXT_DEL ||
+                op == OP_OFF_EXT || op == OP_OFF_EXT_DEL;
+    const char *doc = w3_snap_xml(op, e);
+    if (record(r, "intent", doc, NULL) < 0 || (running && open_monitor(r) < 0))
+        return -1;
+    int rc = raw_op(r, op, e);
+    if (running) {
+        qmp_close(r->q);
+        r->q = NULL;
+    }
+    if (rc == 0)
+        rc = record(r, "result", doc, files ? w3_domain_xml("w3", e->disk, e->kvm) : NULL);
+    return rc;
+}
+
 static const char *raw_err(void *ctx)
 {
     return ((struct raw *)ctx)->err;
@@ -216,8 +312,13 @@ static const char *raw_err(void *ctx)
 
 static void raw_fini(void *ctx)
 {
-    destroy(ctx);
-    free(ctx);
+    struct raw *r = ctx;
+    destroy(r);
+    if (r->logfd >= 0)
+        close(r->logfd);
+    free(r);
 }
 
 const struct w3_target w3_raw = {"raw QMP/qemu-img", raw_init, raw_op, raw_err, raw_fini};
+const struct w3_target w3_raw_safe = {"raw + crash safety", safe_init, safe_op, raw_err,
+                                      raw_fini};
