@@ -671,14 +671,91 @@ int qp_domain_read(qp_ctx *ctx, const char *name, char **out_xml)
     return r;
 }
 
+/* The definition of the domain whose lock this thread holds, parsed once
+ * per locked call.  An active commit loaded and parsed it seven times
+ * (a quarter of the plugin's instructions in the delete).  Kept only for
+ * the locked domain: every writer of a definition (define, undefine, the
+ * snapshot operations, the journal's recovery) holds that lock, so within
+ * the call it changes only through this process, and qp_domain_store,
+ * qp_domain_store_commit and qp_domain_undefine forget what was kept.
+ * Callers get a copy of their own (they may change it). */
+static __thread struct {
+    char *path;  /* the definition's file */
+    qp_domain *d;
+} memo;
+
+void qp_domain_memo_forget(void)
+{
+    free(memo.path);
+    qp_domain_free(memo.d);
+    memo.path = NULL;
+    memo.d = NULL;
+}
+
+/* Every pointer qp_domain_free frees, duplicated. */
+static qp_domain *domain_copy(const qp_domain *d)
+{
+    qp_domain *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    *c = *d;
+    c->disks = NULL;
+    c->nics = NULL;
+    c->ndisks = c->nnics = 0;
+    char **str[] = {&c->xml,     &c->name,       &c->uuid,       &c->type, &c->emulator,
+                    &c->machine, &c->agent_path, &c->vnc_listen, &c->video};
+    int ok = 1;
+    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
+        if (*str[i] && !(*str[i] = qp_strdup(*str[i])))
+            ok = 0;
+    if (ok && d->ndisks && !(c->disks = calloc(d->ndisks, sizeof *c->disks)))
+        ok = 0;
+    for (size_t i = 0; ok && i < d->ndisks; i++, c->ndisks++) {
+        qp_disk *k = &c->disks[i];
+        *k = d->disks[i];
+        char **ks[] = {&k->target, &k->bus, &k->device, &k->type, &k->source, &k->format};
+        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
+            if (*ks[j] && !(*ks[j] = qp_strdup(*ks[j])))
+                ok = 0;
+    }
+    if (ok && d->nnics && !(c->nics = calloc(d->nnics, sizeof *c->nics)))
+        ok = 0;
+    for (size_t i = 0; ok && i < d->nnics; i++, c->nnics++) {
+        qp_nic *n = &c->nics[i];
+        *n = d->nics[i];
+        char **ns[] = {&n->type, &n->model, &n->mac, &n->bridge, &n->ifname};
+        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
+            if (*ns[j] && !(*ns[j] = qp_strdup(*ns[j])))
+                ok = 0;
+    }
+    if (!ok) {
+        qp_domain_free(c);
+        return NULL;
+    }
+    return c;
+}
+
 int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
 {
+    *out = NULL;
+    char *path = qp_valid_name(name) && qp_holds_lock_of(ctx, name) ? qp_domain_path(ctx, name)
+                                                                     : NULL;
+    if (path && memo.path && strcmp(memo.path, path) == 0) {
+        free(path);
+        *out = domain_copy(memo.d);
+        return *out ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
     char *xml = NULL;
     int r = qp_domain_read(ctx, name, &xml);
-    if (r < 0)
-        return r;
-    r = qp_domain_parse(ctx, xml, out);
+    if (r == 0)
+        r = qp_domain_parse(ctx, xml, out);
     free(xml);
+    if (r == 0 && path) {
+        qp_domain_memo_forget();
+        if ((memo.d = domain_copy(*out)))
+            memo.path = path, path = NULL;
+    }
+    free(path);
     return r;
 }
 
@@ -754,6 +831,7 @@ void qp_domain_store_drop(char *tmp)
 
 int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp)
 {
+    qp_domain_memo_forget();
     char *path = qp_domain_path(ctx, name);
     int r = injected_store_failure(ctx, name);
     if (r == 0 && !path)
@@ -778,6 +856,7 @@ int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp)
 
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
 {
+    qp_domain_memo_forget();
     int inj = injected_store_failure(ctx, name);
     if (inj < 0)
         return inj;
@@ -877,6 +956,7 @@ int qp_domain_undefine(qp_ctx *ctx, const char *name)
     if (pid > 0)
         return qp_error(ctx, SB_ERR_OPERATION_INVALID,
                         "domain '%s' is running; destroy it before undefining it", name);
+    qp_domain_memo_forget();
     char *path = qp_domain_path(ctx, name);
     if (unlink(path) < 0) {
         int e = errno;

@@ -60,6 +60,7 @@ static void write_record(qp_job *j)
     json_object_put(o);
     j->written_ms = qp_now_ms();
     j->unwritten = 0;
+    j->shown = 1;
 }
 
 void qp_job_begin(qp_ctx *ctx, qp_job *j, const char *domain, const char *operation,
@@ -83,7 +84,9 @@ void qp_job_begin(qp_ctx *ctx, qp_job *j, const char *domain, const char *operat
          * the domain lock: no other job of the domain runs) */
         if (j->abort_path)
             unlink(j->abort_path);
-        write_record(j);
+        /* first written by the tick RECORD_EVERY_MS from now (job.h) */
+        j->written_ms = qp_now_ms();
+        j->unwritten = 1;
         ctx->job = j;
     }
 }
@@ -109,8 +112,8 @@ int qp_job_tick(qp_job *j, unsigned long long processed, unsigned long long tota
     double now = qp_now_ms();
     if (qp_job_note(j, processed, total, now)) {
         j->unwritten = 1;
-        if (total && processed >= total)
-            j->written_ms = 0; /* the end is always written at once */
+        if (total && processed >= total && j->shown)
+            j->written_ms = 0; /* a shown job's end is written at once */
         unsigned pct = total ? (unsigned)(processed >= total ? 100 : processed * 100 / total) : 0;
         if (total && (int)pct != j->percent && j->ctx->api && j->ctx->api->progress) {
             j->percent = (int)pct;
@@ -147,12 +150,14 @@ int qp_job_stop_error(qp_job *j)
 void qp_job_child(qp_job *j, pid_t child)
 {
     j->child = child;
-    write_record(j);
+    j->unwritten = 1;
+    if (j->shown)
+        write_record(j);
 }
 
 void qp_job_end(qp_job *j)
 {
-    if (j->record)
+    if (j->record && j->shown)
         unlink(j->record);
     if (j->abort_path)
         unlink(j->abort_path);

@@ -17,6 +17,14 @@
  * A record whose domain lock nobody holds is stale: the process that wrote
  * it died and nothing it started still runs (qemu-img inherits the lock,
  * run.c).  It reads as "no job".
+ *
+ * The record is first written by the tick 100 ms after the step began
+ * (both waits tick at least that often), not at its start: a step that
+ * ends sooner is never shown, and domjobinfo and domjobabort see no job
+ * during its first 100 ms.  Most steps are that short (the active commit
+ * of a small overlay takes a few ms), and writing the record for them was
+ * two temp-file writes, two renames and an unlink that waited for the
+ * renamed file's writeback: about half a millisecond of a 5 ms delete.
  */
 #ifndef QP_JOB_H
 #define QP_JOB_H
@@ -33,6 +41,7 @@ typedef struct qp_job {
     double moved_ms;       /* monotonic: when the progress last moved */
     double written_ms;     /* monotonic: when the record was last written */
     int unwritten;         /* progress newer than the record */
+    int shown;             /* the record was written (watchers may see it) */
     unsigned long long processed, total;
     int percent;           /* last percent given to the host, -1 none */
     pid_t child;           /* the qemu-img doing the step, 0 none */
@@ -41,8 +50,9 @@ typedef struct qp_job {
     char stop_msg[512];
 } qp_job;
 
-/* Start a job: write the record, make ctx->job point at j.  A record that
- * cannot be written costs only its visibility (logged), never the step. */
+/* Start a job: make ctx->job point at j; its record is written from the
+ * first tick 100 ms on.  A record that cannot be written costs only its
+ * visibility (logged), never the step. */
 void qp_job_begin(qp_ctx *ctx, qp_job *j, const char *domain, const char *operation,
                   const char *snapshot);
 /* One tick of the step's wait with its progress (bytes; total 0 when not

@@ -152,6 +152,11 @@ void qp_canon_forget(void);
 void qp_dlog_call_done(qp_ctx *ctx);
 /* 1 between qp_lock_domain() and qp_unlock() on this thread. */
 int qp_in_locked_call(void);
+/* 1 when this thread's one domain lock is domain name's of ctx's state. */
+int qp_holds_lock_of(qp_ctx *ctx, const char *name);
+/* domain.c: forget the definition kept for the locked call (at qp_unlock,
+ * and whenever the plugin writes or removes a definition). */
+void qp_domain_memo_forget(void);
 
 /* ---- external commands (run.c) -------------------------------------------- */
 

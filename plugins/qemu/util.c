@@ -360,12 +360,24 @@ static void lock_marker_read(qp_monitor *m, int fd)
     }
 }
 
-/* Domain locks this thread holds: > 0 inside a locked call. */
+/* Domain locks this thread holds: > 0 inside a locked call; the lock
+ * file of the outermost one. */
 static __thread int locked_calls;
+static __thread char *locked_path;
 
 int qp_in_locked_call(void)
 {
     return locked_calls > 0;
+}
+
+int qp_holds_lock_of(qp_ctx *ctx, const char *name)
+{
+    if (locked_calls != 1 || !locked_path)
+        return 0;
+    char *path = qp_printf("%s/locks/%s.lock", ctx->state_dir, name);
+    int same = path && strcmp(path, locked_path) == 0;
+    free(path);
+    return same;
 }
 
 int qp_lock_domain(qp_ctx *ctx, const char *name)
@@ -398,9 +410,13 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
         return r;
     }
     free(dir);
-    free(path);
     ctx->lock_fd = fd; /* inherited by the programs qp_run starts (run.c) */
-    locked_calls++;
+    if (locked_calls++ == 0) {
+        free(locked_path);
+        locked_path = path;
+    } else {
+        free(path);
+    }
     if (!ctx->mon)
         ctx->mon = calloc(1, sizeof *ctx->mon); /* none: a connection per use */
     if (ctx->mon)
@@ -416,8 +432,11 @@ void qp_unlock(qp_ctx *ctx, int fd)
      * (domain_log.c), the canonical paths forgotten (canon.c) */
     qp_dlog_call_done(ctx);
     qp_canon_forget();
-    if (locked_calls > 0)
-        locked_calls--;
+    qp_domain_memo_forget();
+    if (locked_calls > 0 && --locked_calls == 0) {
+        free(locked_path);
+        locked_path = NULL;
+    }
     if (ctx->lock_fd == fd) {
         ctx->lock_fd = -1;
         if (ctx->mon) {

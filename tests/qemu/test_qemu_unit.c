@@ -260,6 +260,92 @@ static void put_in_place(const char *file, const char *text)
     assert_int_equal(close(fd), 0);
 }
 
+/* The definition of the locked domain is parsed once per locked call
+ * (domain.c, "memo"): every load gets a copy of its own, equal to a parse
+ * of the file; a change the plugin writes is seen at once; the file is
+ * read again after the unlock, and another domain's is never kept. */
+static void domain_memo_in_locked_call(void **state)
+{
+    (void)state;
+    char *disk = path("memo.qcow2");
+    assert_int_equal(qp_img_create(&ctx, disk, "qcow2", "16M"), 0);
+    const char *extra =
+        "<disk type='file' device='cdrom'><target dev='sdb' bus='scsi'/><readonly/></disk>"
+        "<controller type='scsi' index='0' model='virtio-scsi'/>"
+        "<interface type='user'><mac address='52:54:00:12:34:56'/><model type='virtio'/>"
+        "</interface>"
+        "<graphics type='vnc' autoport='yes'><listen type='address' address='127.0.0.1'/>"
+        "</graphics><video><model type='virtio'/></video>";
+    char *xml = dom_xml("vmm", disk, extra), *other = dom_xml("vmo", disk, NULL);
+    assert_int_equal(qp_domain_define(&ctx, xml, NULL), 0);
+    assert_int_equal(qp_domain_define(&ctx, other, NULL), 0);
+    char *file = qp_domain_path(&ctx, "vmm"), *ofile = qp_domain_path(&ctx, "vmo");
+    char *stored = NULL, *ostored = NULL;
+    assert_int_equal(qp_domain_read(&ctx, "vmm", &stored), 0);
+    assert_int_equal(qp_domain_read(&ctx, "vmo", &ostored), 0);
+
+    int lk = qp_lock_domain(&ctx, "vmm");
+    assert_true(lk >= 0);
+    qp_domain *a = NULL, *b = NULL, *c = NULL, *d = NULL, *o = NULL;
+    assert_int_equal(qp_domain_load(&ctx, "vmm", &a), 0);
+    /* the file changed behind the lock (no writer does that): the call
+     * keeps what it parsed, which shows the memo is what answers */
+    char *changed = qp_printf("%s", stored);
+    char *mem = strstr(changed, "<memory");
+    assert_non_null(mem);
+    put_in_place(file, "<domain type='kvm'><name>vmm</name></domain>");
+    assert_int_equal(qp_domain_load(&ctx, "vmm", &b), 0);
+    assert_string_equal(b->xml, stored);
+    assert_true(b != a && b->xml != a->xml && b->disks != a->disks && b->nics != a->nics);
+    assert_int_equal(b->ndisks, 2);
+    assert_int_equal(b->nnics, 1);
+    assert_string_equal(b->disks[0].source, disk);
+    assert_string_equal(b->disks[1].target, "sdb");
+    assert_string_equal(b->nics[0].mac, "52:54:00:12:34:56");
+    assert_string_equal(b->vnc_listen, "127.0.0.1");
+    assert_string_equal(b->video, "virtio");
+    assert_string_equal(b->uuid, a->uuid);
+    assert_true(b->memory_kib == a->memory_kib && b->scsi_ctls == a->scsi_ctls);
+    /* each copy is the caller's own: freeing one leaves the others whole
+     * (a pointer shared with the memo would be freed twice: ASan) */
+    qp_domain_free(a);
+    assert_int_equal(qp_domain_load(&ctx, "vmm", &c), 0);
+    assert_string_equal(c->nics[0].model, "virtio");
+    qp_domain_free(b);
+    /* what the plugin stores is what the next load gives */
+    char *bigger = qp_printf("%.*s<memory unit='MiB'>128</memory>%s", (int)(mem - changed),
+                             changed, strstr(mem, "</memory>") + strlen("</memory>"));
+    assert_int_equal(qp_domain_store(&ctx, "vmm", bigger), 0);
+    assert_int_equal(qp_domain_load(&ctx, "vmm", &d), 0);
+    assert_int_equal(d->memory_kib, 131072);
+    qp_domain_free(d);
+    /* another domain than the locked one is read every time */
+    assert_int_equal(qp_domain_load(&ctx, "vmo", &o), 0);
+    qp_domain_free(o);
+    put_in_place(ofile, "<domain type='kvm'><name>vmo</name></domain>");
+    assert_true(qp_domain_load(&ctx, "vmo", &o) < 0); /* no <memory>: refused */
+    put_in_place(ofile, ostored);
+    qp_unlock(&ctx, lk);
+    qp_domain_free(c);
+
+    /* after the unlock, the file again */
+    put_in_place(file, stored);
+    assert_int_equal(qp_domain_load(&ctx, "vmm", &d), 0);
+    assert_int_equal(d->memory_kib, 65536);
+    qp_domain_free(d);
+    /* gone for the later tests (which count the definitions) */
+    assert_int_equal(qp_domain_undefine(&ctx, "vmm"), 0);
+    assert_int_equal(qp_domain_undefine(&ctx, "vmo"), 0);
+    free(bigger);
+    free(changed);
+    free(stored);
+    free(ostored);
+    free(file);
+    free(ofile);
+    free(xml);
+    free(other);
+}
+
 /* qp_mkdir_p tries the directory itself first: the answers stay those of
  * the walk over every component (missing parents made, an existing
  * directory or file at the end accepted, a file in the middle refused). */
@@ -420,10 +506,31 @@ static void job_record(void **state)
     int fd = qp_lock_domain(&ctx, "rec");
     assert_true(fd >= 0);
     qp_job j;
-    qp_job_begin(&ctx, &j, "rec", "block-commit", "s1");
+    char *rec = qp_printf("%s/jobs/rec.json", ctx.state_dir);
+    /* a step shorter than 100 ms is never shown: nothing written, even
+     * at its end, and nothing left to remove */
+    qp_job_begin(&ctx, &j, "rec", "block-commit", "s0");
     assert_ptr_equal(ctx.job, &j);
     assert_int_equal(qp_job_tick(&j, 100, 1000), 0);
-    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0); /* the end is always written */
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0);
+    assert_false(qp_file_exists(rec));
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 0);
+    qp_job_end(&j);
+    assert_null(ctx.job);
+
+    /* one that runs on is shown from the first tick 100 ms after its
+     * start (the start moved back instead of waiting), then every move
+     * at most 100 ms late, and its end at once */
+    qp_job_begin(&ctx, &j, "rec", "block-commit", "s1");
+    j.written_ms -= 100;
+    assert_int_equal(qp_job_tick(&j, 100, 1000), 0);
+    assert_true(qp_file_exists(rec));
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_true(ji.active == 1 && ji.processed == 100);
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0); /* a shown job's end is written */
     memset(&ji, 0, sizeof ji);
     assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
     assert_int_equal(ji.active, 1);
@@ -446,9 +553,13 @@ static void job_record(void **state)
     memset(&ji, 0, sizeof ji);
     assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
     assert_int_equal(ji.active, 0);
+    assert_false(qp_file_exists(rec));
 
     /* a record left by a process that died: nobody holds the lock */
     qp_job_begin(&ctx, &j, "rec", "block-commit", "s1");
+    j.written_ms -= 100;
+    assert_int_equal(qp_job_tick(&j, 1, 1000), 0);
+    assert_true(qp_file_exists(rec));
     ctx.job = NULL; /* "dies" without ending it */
     qp_unlock(&ctx, fd);
     memset(&ji, 0, sizeof ji);
@@ -457,6 +568,7 @@ static void job_record(void **state)
     assert_int_equal(qp_job_abort(&ctx, "rec"), -SB_ERR_OPERATION_INVALID);
     qp_job_end(&j);
     free(req);
+    free(rec);
 }
 
 /* qp_run's child (plugins/qemu/run.c): the domain lock inherited and no
@@ -551,6 +663,7 @@ int main(void)
         cmocka_unit_test(job_record),
         cmocka_unit_test(mkdir_p_answers),
         cmocka_unit_test(domain_file_changes),
+        cmocka_unit_test(domain_memo_in_locked_call),
         cmocka_unit_test(qmp_machine_none),
         cmocka_unit_test(qmp_first_command_rides_with_negotiation),
         cmocka_unit_test(qemu_img_wrappers),
