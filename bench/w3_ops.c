@@ -36,7 +36,9 @@
  * where each operation's system calls begin, and followed by a line
  * "w3-op-end <target> <slug> <wall> ms, cpu <cpu> ms, <n> page faults":
  * this process's own CPU time during the operation (user + system, all
- * threads) and its page faults. */
+ * threads) and its page faults; during the operation the main thread is
+ * named after it (its slug), so `perf record` of the run can be read one
+ * operation at a time: `perf report --comm dext_del`. */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -172,15 +174,19 @@ static void sequence(const struct w3_target *tg, void *ctx, const char *dir, con
     snprintf(e.oext, sizeof e.oext, "%s/oext-%d.qcow2", dir, r);
     int mark = getenv("BENCH_W3_MARK") != NULL;
     for (int op = 0; op < W3_NOPS; op++) {
-        if (mark)
+        if (mark) {
             fprintf(stderr, "w3-op %s %s\n", tg->name, opslug[op]);
+            prctl(PR_SET_NAME, opslug[op]); /* perf report --comm <slug> */
+        }
         double t0 = bench_now_us(), c0 = mark ? cpu_ms() : 0;
         long f0 = mark ? faults() : 0;
         int rc = tg->op(ctx, op, &e);
         double ms = (bench_now_us() - t0) / 1000;
-        if (mark)
+        if (mark) {
             fprintf(stderr, "w3-op-end %s %s %.3f ms, cpu %.3f ms, %ld page faults\n", tg->name,
                     opslug[op], ms, cpu_ms() - c0, faults() - f0);
+            prctl(PR_SET_NAME, "w3_ops");
+        }
         if (rc == 1) {
             na[op] = 1;
             continue;

@@ -107,6 +107,29 @@ static int tree_update_xml(sb_host *h, const char *domain, const char *name, con
     return rc;
 }
 
+/* Lend each snapshot's document in turn (plugin.h, tree_each): the stored
+ * text itself wherever tree_get_xml would copy it unchanged. */
+static int tree_each(sb_host *h, const char *domain,
+                     int (*fn)(void *arg, const char *name, const char *xml, size_t len),
+                     void *arg)
+{
+    const sb_tree_node **nodes = NULL;
+    sb_store *s;
+    size_t count = 0;
+    int rc = store_for(h, domain, false, &s);
+    if (rc == 0)
+        rc = sb_tree_list(sb_store_tree(s), NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL, &nodes, &count);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *xml;
+        char *owned;
+        if ((rc = sb_snap_node_xml_lend(nodes[i], SB_SNAP_FORMAT_SECURE, &xml, &owned)) == 0)
+            rc = fn(arg, sb_tree_node_name(nodes[i]), xml, strlen(xml));
+        free(owned);
+    }
+    free(nodes);
+    return rc;
+}
+
 const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_get_xml = tree_get_xml,
     .tree_parent = tree_parent,
@@ -114,4 +137,5 @@ const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_current = tree_current,
     .tree_list = tree_list,
     .tree_update_xml = tree_update_xml,
+    .tree_each = tree_each,
 };

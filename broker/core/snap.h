@@ -116,6 +116,11 @@ int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,
 /* The XML of a stored snapshot as the caller sees it: parsed, <parent>
  * taken from the tree, formatted with format_flags (SB_SNAP_FORMAT_*). */
 int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out);
+/* The same document, lent: *xml is the stored text itself where that is
+ * already the answer (*owned NULL), else a formatted copy that *owned
+ * holds for the caller to free. */
+int sb_snap_node_xml_lend(const sb_tree_node *n, unsigned format_flags, const char **xml,
+                          char **owned);
 
 /* INVALID_ARG "flags A and B are mutually exclusive" (libvirt's names of
  * the bits a and b of that flag family) when both are set. */

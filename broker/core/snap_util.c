@@ -133,6 +133,22 @@ static bool stored_is_final(const sb_tree_node *n, const char *xml, unsigned for
     return (h & HINT_PARENT_OK) && ((format_flags & SB_SNAP_FORMAT_SECURE) || (h & HINT_NO_SECRETS));
 }
 
+int sb_snap_node_xml_lend(const sb_tree_node *n, unsigned format_flags, const char **xml,
+                          char **owned)
+{
+    const char *stored = sb_tree_node_xml(n);
+    int rc = 0;
+
+    *owned = NULL;
+    if (stored && stored_is_final(n, stored, format_flags))
+        *xml = stored;
+    else if ((rc = sb_snap_node_xml(n, format_flags, owned)) == 0)
+        *xml = *owned;
+    else
+        *xml = NULL;
+    return rc;
+}
+
 int sb_snap_node_xml(const sb_tree_node *n, unsigned format_flags, char **out)
 {
     const char *xml = sb_tree_node_xml(n);

@@ -332,6 +332,16 @@ static int host_tree_update_xml(sb_host *h, const char *domain, const char *name
                                          : unavailable("tree_update_xml");
 }
 
+static int host_tree_each(sb_host *h, const char *domain,
+                          int (*fn)(void *arg, const char *name, const char *xml, size_t len),
+                          void *arg)
+{
+    if (!fn)
+        return sb_error_set(SB_ERR_INVALID_ARG, "tree_each: no function to call");
+    return TREE_HOOK(h, tree_each) ? h->tree->tree_each(h, domain, fn, arg)
+                                   : unavailable("tree_each");
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct sb_host_api host_api = {
@@ -361,6 +371,7 @@ static const struct sb_host_api host_api = {
     .tree_list = host_tree_list,
     .tree_update_xml = host_tree_update_xml,
     .config_invalid = host_config_invalid,
+    .tree_each = host_tree_each,
 };
 
 const struct sb_host_api *sb_host_api_table(void)

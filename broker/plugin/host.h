@@ -52,6 +52,9 @@ struct sb_host_tree_ops {
     int (*tree_current)(sb_host *h, const char *domain, char **out_name);
     int (*tree_list)(sb_host *h, const char *domain, char ***out_names, size_t *out_n);
     int (*tree_update_xml)(sb_host *h, const char *domain, const char *name, const char *xml);
+    int (*tree_each)(sb_host *h, const char *domain,
+                     int (*fn)(void *arg, const char *name, const char *xml, size_t xml_len),
+                     void *arg);
 };
 
 /* Progress of a long operation: plugin and host name, what, 0..100. */

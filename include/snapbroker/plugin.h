@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 2u
+#define SB_PLUGIN_ABI_MINOR 3u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -258,6 +258,20 @@ struct sb_host_api {
      * CONFIG error "FILE:LINE: 'KEY' in the PLUGIN group of host 'HOST':
      * MESSAGE" and returns -SB_ERR_CONFIG, like set_error. */
     int (*config_invalid)(sb_host *h, const char *key, const char *fmt, ...) SB_PRINTF(3, 4);
+
+    /* Since 1.3 (NULL in an older broker: check struct_size and the
+     * pointer).  Visit every snapshot of the domain's tree, each parent
+     * before its children: fn(arg, name, xml, xml_len) gets the document
+     * tree_get_xml would return (NUL-terminated, xml_len its strlen), name
+     * and xml borrowed for that call only
+     * (copy what you keep); fn must not change the tree (tree_update_xml).
+     * A nonzero return from fn stops the walk and is what tree_each
+     * returns.  One call for the walks a plugin makes over
+     * the whole tree on every operation, instead of tree_list and a
+     * tree_get_xml per snapshot: nothing is copied. */
+    int (*tree_each)(sb_host *h, const char *domain,
+                     int (*fn)(void *arg, const char *name, const char *xml, size_t xml_len),
+                     void *arg);
 };
 
 /* ---- since 1.1: fleet view and jobs ------------------------------------ */

@@ -17,6 +17,7 @@
 #include "snapshot_common.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +136,7 @@ static int refs_parse(qp_ctx *ctx, const char *xml, qp_refs *out)
  * remembered, or parsed and remembered (memo.lock held).  *out points into
  * the memo, or to tmp when it could not keep it. */
 static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char *xml,
-                   qp_refs *tmp, const qp_refs **out)
+                   size_t len, qp_refs *tmp, const qp_refs **out)
 {
     size_t dl = strlen(domain), nl = strlen(name), klen = dl + 1 + nl;
     char kbuf[512], *key = klen <= sizeof kbuf ? kbuf : malloc(klen);
@@ -144,7 +145,6 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char
     memcpy(key, domain, dl + 1);
     memcpy(key + dl + 1, name, nl);
     uint64_t h = hash_bytes(key, klen);
-    size_t len = strlen(xml);
     memo_entry *e = memo_slot(h, key, klen);
     if (e && e->key && e->len == len && !memcmp(e->xml, xml, len)) {
         if (key != kbuf)
@@ -162,7 +162,8 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char
     if (e && e->key) { /* the snapshot's XML changed: its entry is replaced */
         char *copy = malloc(len + 1);
         if (copy) {
-            memcpy(copy, xml, len + 1);
+            memcpy(copy, xml, len);
+            copy[len] = '\0';
             memo.bytes = memo.bytes - e->len + len;
             free(e->xml);
             refs_clear(&e->refs);
@@ -186,7 +187,8 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char
             free(key);
         return 0;
     }
-    memcpy(copy, xml, len + 1);
+    memcpy(copy, xml, len);
+    copy[len] = '\0';
     memcpy(kcopy, key, klen);
     if (key != kbuf)
         free(key);
@@ -200,6 +202,55 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, const char
     return 0;
 }
 
+/* One walk's callback and what it passes on. */
+typedef struct walk {
+    qp_ctx *ctx;
+    const char *domain, *skip;
+    int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque);
+    void *opaque;
+} walk;
+
+static int visit(void *arg, const char *name, const char *xml, size_t len)
+{
+    walk *w = arg;
+    if (w->skip && !strcmp(name, w->skip))
+        return 0;
+    qp_refs tmp = { 0 };
+    const qp_refs *refs = NULL;
+    int r = refs_of(w->ctx, w->domain, name, xml, len, &tmp, &refs);
+    if (r == 0)
+        r = w->fn(w->ctx, name, refs, w->opaque);
+    refs_clear(&tmp);
+    return r;
+}
+
+/* A broker of ABI 1.3 lends each document (tree_each); an older one
+ * copies them out one by one. */
+static int walk_tree(qp_ctx *ctx, const char *domain, walk *w)
+{
+    const struct sb_host_api *api = ctx->api;
+    if (api->struct_size >= offsetof(struct sb_host_api, tree_each) + sizeof(void *) &&
+        api->tree_each)
+        return api->tree_each(ctx->h, domain, visit, w);
+    char **names = NULL;
+    size_t nn = 0;
+    int r = api->tree_list(ctx->h, domain, &names, &nn);
+    for (size_t i = 0; i < nn; i++) {
+        if (r == 0) {
+            char *xml = NULL;
+            r = api->tree_get_xml(ctx->h, domain, names[i], &xml);
+            if (r == 0)
+                r = visit(w, names[i], xml, strlen(xml));
+            if (xml)
+                api->free(xml);
+        }
+        api->free(names[i]);
+    }
+    if (names)
+        api->free(names);
+    return r;
+}
+
 int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
                  int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque),
                  void *opaque)
@@ -208,30 +259,11 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
         return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                         "the broker offers no snapshot tree: cannot tell which images its "
                         "snapshots use");
-    char **names = NULL;
-    size_t nn = 0;
-    int r = ctx->api->tree_list(ctx->h, domain, &names, &nn);
+    walk w = { ctx, domain, skip, fn, opaque };
     /* one walk at a time: the callbacks read the memo's entries */
     pthread_mutex_lock(&memo.lock);
-    for (size_t i = 0; i < nn; i++) {
-        if (r == 0 && (!skip || strcmp(names[i], skip))) {
-            char *xml = NULL;
-            qp_refs tmp = { 0 };
-            const qp_refs *refs = NULL;
-            r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml);
-            if (r == 0)
-                r = refs_of(ctx, domain, names[i], xml, &tmp, &refs);
-            if (r == 0)
-                r = fn(ctx, names[i], refs, opaque);
-            refs_clear(&tmp);
-            if (xml)
-                ctx->api->free(xml);
-        }
-        ctx->api->free(names[i]);
-    }
+    int r = walk_tree(ctx, domain, &w);
     pthread_mutex_unlock(&memo.lock);
-    if (names)
-        ctx->api->free(names);
     return r;
 }
 

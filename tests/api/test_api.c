@@ -15,6 +15,8 @@
 #include <cmocka.h>
 
 #include "api_fixture.h"
+#include "core/api.h"
+#include "plugin/host.h"
 #include "snapbroker/snapbroker.h"
 #include "store/store.h"
 
@@ -216,6 +218,65 @@ static void delete_children_and_children_only(void **state)
     assert_int_equal(sb_snapshot_delete(f->c, DOM, "a", SB_SNAPSHOT_DELETE_CHILDREN), 0);
     assert_string_equal(list(f, NULL, 0), "");
     assert_current(f, NULL);
+}
+
+/* ABI 1.3 host service tree_each on the broker's real tree: the same
+ * snapshots in the same (topological) order as tree_list, each with the
+ * document tree_get_xml gives - a re-parented one (its stored <parent> is
+ * stale: formatted for the walk) as well as stored ones lent as they are;
+ * a nonzero return stops the walk and comes back; no function is refused. */
+struct each_seen {
+    char names[8][16];
+    char *xml[8];
+    size_t n, stop_at;
+};
+
+static int each_note(void *arg, const char *name, const char *xml, size_t len)
+{
+    struct each_seen *s = arg;
+    assert_int_equal(strlen(xml), len);
+    assert_true(s->n < 8);
+    snprintf(s->names[s->n], sizeof s->names[s->n], "%s", name);
+    s->xml[s->n] = strdup(xml);
+    return ++s->n == s->stop_at ? 42 : 0;
+}
+
+static void host_tree_each_matches_list_and_get(void **state)
+{
+    struct api_fx *f = *state;
+    create(f, "a", 0);
+    create(f, "b", 0);
+    create(f, "c", 0);
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
+    create(f, "d", 0);
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "b", 0), 0); /* c now under a */
+    const struct sb_host_api *api = sb_host_api_table();
+    sb_host *h = f->c->host;
+    char **names = NULL;
+    size_t n = 0;
+    assert_int_equal(api->tree_list(h, DOM, &names, &n), 0);
+    assert_int_equal(n, 3);
+    struct each_seen seen = {0};
+    assert_int_equal(api->tree_each(h, DOM, each_note, &seen), 0);
+    assert_int_equal(seen.n, n);
+    for (size_t i = 0; i < n; i++) {
+        char *xml = NULL;
+        assert_string_equal(seen.names[i], names[i]);
+        assert_int_equal(api->tree_get_xml(h, DOM, names[i], &xml), 0);
+        assert_string_equal(seen.xml[i], xml);
+        if (!strcmp(names[i], "c"))
+            assert_non_null(strstr(xml, "<parent>\n    <name>a</name>"));
+        api->free(xml);
+        free(seen.xml[i]);
+        api->free(names[i]);
+    }
+    api->free(names);
+    struct each_seen stop = {.stop_at = 2};
+    assert_int_equal(api->tree_each(h, DOM, each_note, &stop), 42);
+    assert_int_equal(stop.n, 2);
+    free(stop.xml[0]);
+    free(stop.xml[1]);
+    expect_error(api->tree_each(h, DOM, NULL, NULL), SB_ERR_INVALID_ARG, "tree_each");
 }
 
 static void metadata_only_delete(void **state)
@@ -713,6 +774,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(create_revert_delete_tree, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_children_and_children_only, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_only_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(host_tree_each_matches_list_and_get, setup, teardown),
         cmocka_unit_test_setup_teardown(no_metadata_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(redefine_round_trip, setup, teardown),
