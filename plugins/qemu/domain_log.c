@@ -204,11 +204,56 @@ static int read_log(qp_ctx *ctx, const char *domain, qp_dlog *out, int *out_torn
     return 0;
 }
 
+/* What the log of the domain whose lock this thread holds says, replayed
+ * once per locked call (an active commit read and replayed it three
+ * times).  Every writer holds that lock, so within the call the log
+ * changes only through qp_dlog_append and qp_ours_drop, which forget it;
+ * qp_unlock forgets it too.  Readers get a copy of their own. */
+static __thread struct {
+    char *path;
+    qp_dlog log;
+} memo;
+
+static void memo_forget(void)
+{
+    free(memo.path);
+    memo.path = NULL;
+    qp_dlog_free(&memo.log);
+}
+
+static int dlog_copy(const qp_dlog *from, qp_dlog *to)
+{
+    memset(to, 0, sizeof *to);
+    for (size_t i = 0; i < from->ours.n; i++)
+        if (qp_strv_add(&to->ours, from->ours.v[i]) < 0)
+            goto oom;
+    if (from->intent && json_object_deep_copy(from->intent, &to->intent, NULL) < 0)
+        goto oom;
+    return 0;
+oom:
+    qp_dlog_free(to);
+    return -1;
+}
+
 int qp_dlog_read(qp_ctx *ctx, const char *domain, qp_dlog *out)
 {
     int torn;
     size_t size;
-    return read_log(ctx, domain, out, &torn, &size);
+    char *path = qp_holds_lock_of(ctx, domain) ? qp_dlog_path(ctx, domain) : NULL;
+    if (path && memo.path && strcmp(path, memo.path) == 0) {
+        free(path);
+        if (dlog_copy(&memo.log, out) < 0)
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        return 0;
+    }
+    int r = read_log(ctx, domain, out, &torn, &size);
+    if (r == 0 && path) {
+        memo_forget();
+        if (dlog_copy(out, &memo.log) == 0)
+            memo.path = path, path = NULL;
+    }
+    free(path);
+    return r;
 }
 
 static void add_paths(json_object *o, const char *key, const char *path)
@@ -307,6 +352,7 @@ static int sync_unsynced(void)
 
 void qp_dlog_call_done(qp_ctx *ctx)
 {
+    memo_forget();
     char *path = unsynced_path ? qp_strdup(unsynced_path) : NULL;
     int e = sync_unsynced();
     if (e)
@@ -367,6 +413,7 @@ static int open_log(qp_ctx *ctx, const char *path, int *out_made)
 
 int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
 {
+    memo_forget();
     char *path = qp_dlog_path(ctx, domain), *line = NULL;
     if (!path)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
@@ -483,6 +530,7 @@ int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path)
 
 void qp_ours_drop(qp_ctx *ctx, const char *name)
 {
+    memo_forget();
     char *path = qp_dlog_path(ctx, name);
     if (path)
         unlink(path);

@@ -319,6 +319,60 @@ static void canonical_paths_kept_for_one_call(void **state)
     free(later);
 }
 
+/* Inside a locked call the locked domain's log is replayed once
+ * (domain_log.c, "memo"): a change behind the lock is not seen within the
+ * call, what the plugin appends is seen at once, each reader's copy is its
+ * own, another domain's log is read every time, and the next call reads
+ * the file again. */
+static void log_replayed_once_per_call(void **state)
+{
+    (void)state;
+    char *a = qp_strdup(path("memo-a.qcow2")), *b = qp_strdup(path("memo-b.qcow2"));
+    char *log = qp_strdup(path("state/ours/memo.list")), *olog = qp_strdup(path("state/ours/other.list"));
+    assert_int_equal(qp_ours_add(&ctx, "memo", a), 0);
+    assert_int_equal(qp_ours_add(&ctx, "other", a), 0);
+    size_t len = 0, olen = 0;
+    char *text = slurp(log, &len), *otext = slurp(olog, &olen);
+
+    int lk = qp_lock_domain(&ctx, "memo");
+    assert_true(lk >= 0);
+    qp_journal j;
+    assert_int_equal(qp_journal_init(&ctx, &j, "memo", "create", "s1", NULL), 0);
+    assert_int_equal(qp_journal_save(&ctx, &j), 0); /* an intent in the log */
+    qp_dlog l1, l2;
+    assert_int_equal(qp_dlog_read(&ctx, "memo", &l1), 0);
+    assert_true(qp_strv_has(&l1.ours, a) && l1.intent);
+    /* emptied behind the lock (no writer does that): the call keeps what
+     * it replayed, which shows the memo is what answers */
+    write_file(log, "", 0);
+    write_file(olog, "", 0);
+    assert_int_equal(qp_dlog_read(&ctx, "memo", &l2), 0);
+    assert_true(qp_strv_has(&l2.ours, a) && l2.intent && l2.intent != l1.intent);
+    qp_dlog_free(&l1); /* copies of their own */
+    assert_true(qp_ours_has(&ctx, "memo", a));
+    qp_dlog_free(&l2);
+    assert_false(qp_ours_has(&ctx, "other", a)); /* not the locked domain */
+    /* what the plugin appends is seen at once (on top of the emptied
+     * file: the append is the truth from now on) */
+    assert_int_equal(qp_ours_add(&ctx, "memo", b), 0);
+    assert_true(qp_ours_has(&ctx, "memo", b));
+    assert_false(qp_ours_has(&ctx, "memo", a));
+    qp_journal_free(&j);
+    qp_unlock(&ctx, lk);
+
+    /* the next call reads the file again */
+    write_file(log, text, len);
+    write_file(olog, otext, olen);
+    assert_true(qp_ours_has(&ctx, "memo", a));
+    assert_false(qp_ours_has(&ctx, "memo", b));
+    free(text);
+    free(otext);
+    free(log);
+    free(olog);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +382,7 @@ int main(void)
         cmocka_unit_test(torn_records_ignored),
         cmocka_unit_test(compacted_log_says_the_same),
         cmocka_unit_test(canonical_paths_kept_for_one_call),
+        cmocka_unit_test(log_replayed_once_per_call),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
