@@ -692,6 +692,17 @@ void qp_domain_memo_forget(void)
     memo.d = NULL;
 }
 
+/* Replace each non-NULL string by a copy of its own; 0 when one failed
+ * (the others are copied all the same, so the struct can be freed). */
+static int dup_strings(char **const *s, size_t n)
+{
+    int ok = 1;
+    for (size_t i = 0; i < n; i++)
+        if (*s[i] && !(*s[i] = qp_strdup(*s[i])))
+            ok = 0;
+    return ok;
+}
+
 /* Every pointer qp_domain_free frees, duplicated. */
 static qp_domain *domain_copy(const qp_domain *d)
 {
@@ -704,19 +715,14 @@ static qp_domain *domain_copy(const qp_domain *d)
     c->ndisks = c->nnics = 0;
     char **str[] = {&c->xml,     &c->name,       &c->uuid,       &c->type, &c->emulator,
                     &c->machine, &c->agent_path, &c->vnc_listen, &c->video};
-    int ok = 1;
-    for (size_t i = 0; i < sizeof str / sizeof str[0]; i++)
-        if (*str[i] && !(*str[i] = qp_strdup(*str[i])))
-            ok = 0;
+    int ok = dup_strings(str, sizeof str / sizeof str[0]);
     if (ok && d->ndisks && !(c->disks = calloc(d->ndisks, sizeof *c->disks)))
         ok = 0;
     for (size_t i = 0; ok && i < d->ndisks; i++, c->ndisks++) {
         qp_disk *k = &c->disks[i];
         *k = d->disks[i];
         char **ks[] = {&k->target, &k->bus, &k->device, &k->type, &k->source, &k->format};
-        for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++)
-            if (*ks[j] && !(*ks[j] = qp_strdup(*ks[j])))
-                ok = 0;
+        ok = dup_strings(ks, sizeof ks / sizeof ks[0]);
     }
     if (ok && d->nnics && !(c->nics = calloc(d->nnics, sizeof *c->nics)))
         ok = 0;
@@ -724,9 +730,7 @@ static qp_domain *domain_copy(const qp_domain *d)
         qp_nic *n = &c->nics[i];
         *n = d->nics[i];
         char **ns[] = {&n->type, &n->model, &n->mac, &n->bridge, &n->ifname};
-        for (size_t j = 0; j < sizeof ns / sizeof ns[0]; j++)
-            if (*ns[j] && !(*ns[j] = qp_strdup(*ns[j])))
-                ok = 0;
+        ok = dup_strings(ns, sizeof ns / sizeof ns[0]);
     }
     if (!ok) {
         qp_domain_free(c);

@@ -198,16 +198,21 @@ static void create_revert_delete_tree(void **state)
     assert_current(f, NULL);
 }
 
-static void delete_children_and_children_only(void **state)
+/* a -> {b -> c, d}; current d */
+static void make_a_bc_d(struct api_fx *f)
 {
-    struct api_fx *f = *state;
-
     create(f, "a", 0);
     create(f, "b", 0);
     create(f, "c", 0);
     assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
     create(f, "d", 0);
-    /* a -> {b -> c, d}; current d */
+}
+
+static void delete_children_and_children_only(void **state)
+{
+    struct api_fx *f = *state;
+
+    make_a_bc_d(f);
     assert_int_equal(sb_snapshot_delete(f->c, DOM, "b", SB_SNAPSHOT_DELETE_CHILDREN_ONLY), 0);
     assert_string_equal(list(f, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), "a,d,b");
     assert_current(f, "d");
@@ -244,11 +249,7 @@ static int each_note(void *arg, const char *name, const char *xml, size_t len)
 static void host_tree_each_matches_list_and_get(void **state)
 {
     struct api_fx *f = *state;
-    create(f, "a", 0);
-    create(f, "b", 0);
-    create(f, "c", 0);
-    assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
-    create(f, "d", 0);
+    make_a_bc_d(f);
     assert_int_equal(sb_snapshot_delete(f->c, DOM, "b", 0), 0); /* c now under a */
     const struct sb_host_api *api = sb_host_api_table();
     sb_host *h = f->c->host;
