@@ -228,8 +228,12 @@ qmp *qmp_open_asking(const char *path, const char *cmd, json_object **ret)
         return NULL;
     }
     qmp *q = calloc(1, sizeof *q);
+    if (!q || !(q->in = fdopen(fd, "r"))) {
+        free(q);
+        close(fd);
+        return NULL;
+    }
     q->fd = fd;
-    q->in = fdopen(fd, "r");
     char msg[256];
     int n = snprintf(msg, sizeof msg,
                      "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"%s\"}\n", cmd);

@@ -274,7 +274,12 @@ static int open_monitor(struct raw *r)
     if (ok)
         snprintf(r->top, sizeof r->top, "%s", json_object_get_string(node));
     json_object_put(blk);
-    return ok ? 0 : fail(r, "QMP open + query-block");
+    if (ok)
+        return 0;
+    fail(r, "QMP open + query-block");
+    qmp_close(r->q); /* QEMU serves one client: never leave it held */
+    r->q = NULL;
+    return -1;
 }
 
 static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)

@@ -70,6 +70,9 @@ struct sb_connection {
      * host services see the same (locked, in-transaction) state. */
     sb_store *active_store;
     const char *active_domain;
+    /* A tree_each walk is running: its function may not call the tree
+     * services (they could close or reload the store being walked). */
+    bool tree_walk;
     /* The last store used, kept open between calls: a later call only
      * catches up with what other processes appended (one stat() when
      * nothing changed) instead of loading the whole log again. */

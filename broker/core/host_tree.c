@@ -15,6 +15,9 @@ static int store_for(sb_host *h, const char *domain, bool writable, sb_store **s
 
     if (!c || !domain)
         return sb_error_set(SB_ERR_INVALID_ARG, "tree service: no connection or domain");
+    if (c->tree_walk)
+        return sb_error_set(SB_ERR_OPERATION_INVALID,
+                            "tree service called from the function of a tree_each walk");
     if (c->active_store && c->active_domain && strcmp(c->active_domain, domain) == 0) {
         *s = c->active_store;
         return 0;
@@ -114,11 +117,15 @@ static int tree_each(sb_host *h, const char *domain,
                      void *arg)
 {
     const sb_tree_node **nodes = NULL;
+    sb_connection *c = sb_host_ctx(h);
     sb_store *s;
     size_t count = 0;
     int rc = store_for(h, domain, false, &s);
     if (rc == 0)
         rc = sb_tree_list(sb_store_tree(s), NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL, &nodes, &count);
+    bool walking = rc == 0; /* then c is a connection (store_for) */
+    if (walking)
+        c->tree_walk = true;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         const char *xml;
         char *owned;
@@ -126,6 +133,8 @@ static int tree_each(sb_host *h, const char *domain,
             rc = fn(arg, sb_tree_node_name(nodes[i]), xml, strlen(xml));
         free(owned);
     }
+    if (walking)
+        c->tree_walk = false;
     free(nodes);
     return rc;
 }

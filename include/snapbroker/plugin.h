@@ -264,7 +264,8 @@ struct sb_host_api {
      * before its children: fn(arg, name, xml, xml_len) gets the document
      * tree_get_xml would return (NUL-terminated, xml_len its strlen), name
      * and xml borrowed for that call only
-     * (copy what you keep); fn must not change the tree (tree_update_xml).
+     * (copy what you keep); fn must not call any tree_* service (they
+     * answer OPERATION_INVALID meanwhile).
      * A nonzero return from fn stops the walk and is what tree_each
      * returns.  One call for the walks a plugin makes over
      * the whole tree on every operation, instead of tree_list and a

@@ -80,10 +80,13 @@ void qp_job_begin(qp_ctx *ctx, qp_job *j, const char *domain, const char *operat
         free(dir);
         j->record = job_file(ctx, domain, "json");
         j->abort_path = job_file(ctx, domain, "abort");
-        /* a request left for an earlier job is not for this one (we hold
-         * the domain lock: no other job of the domain runs) */
+        /* a request or a record left by an earlier job is not this one's
+         * (we hold the domain lock: no other job of the domain runs); the
+         * record must go now, since a short job never writes over it */
         if (j->abort_path)
             unlink(j->abort_path);
+        if (j->record)
+            unlink(j->record);
         /* first written by the tick RECORD_EVERY_MS from now (job.h) */
         j->written_ms = qp_now_ms();
         j->unwritten = 1;

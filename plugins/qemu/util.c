@@ -361,9 +361,11 @@ static void lock_marker_read(qp_monitor *m, int fd)
 }
 
 /* Domain locks this thread holds: > 0 inside a locked call; the lock
- * file of the outermost one. */
+ * file and descriptor of the first one taken, while it is held (a lock
+ * released out of order forgets them: qp_holds_lock_of then says no). */
 static __thread int locked_calls;
 static __thread char *locked_path;
+static __thread int locked_fd = -1;
 
 int qp_in_locked_call(void)
 {
@@ -372,7 +374,7 @@ int qp_in_locked_call(void)
 
 int qp_holds_lock_of(qp_ctx *ctx, const char *name)
 {
-    if (locked_calls != 1 || !locked_path)
+    if (locked_calls != 1 || !locked_path || locked_fd < 0)
         return 0;
     char *path = qp_printf("%s/locks/%s.lock", ctx->state_dir, name);
     int same = path && strcmp(path, locked_path) == 0;
@@ -414,6 +416,7 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     if (locked_calls++ == 0) {
         free(locked_path);
         locked_path = path;
+        locked_fd = fd;
     } else {
         free(path);
     }
@@ -433,9 +436,12 @@ void qp_unlock(qp_ctx *ctx, int fd)
     qp_dlog_call_done(ctx);
     qp_canon_forget();
     qp_domain_memo_forget();
-    if (locked_calls > 0 && --locked_calls == 0) {
+    if (locked_calls > 0)
+        locked_calls--;
+    if (fd == locked_fd || locked_calls == 0) { /* the first lock went */
         free(locked_path);
         locked_path = NULL;
+        locked_fd = -1;
     }
     if (ctx->lock_fd == fd) {
         ctx->lock_fd = -1;

@@ -246,6 +246,22 @@ static int each_note(void *arg, const char *name, const char *xml, size_t len)
     return ++s->n == s->stop_at ? 42 : 0;
 }
 
+/* A walk's function that asks the tree again: refused while the walk
+ * runs (a nested call could close or reload the tree being walked). */
+static int each_nested(void *arg, const char *name, const char *xml, size_t len)
+{
+    (void)name;
+    (void)xml;
+    (void)len;
+    struct api_fx *f = arg;
+    const struct sb_host_api *api = sb_host_api_table();
+    char **names = NULL;
+    size_t n = 0;
+    int rc = api->tree_list(f->c->host, "other", &names, &n);
+    assert_null(names);
+    return rc;
+}
+
 static void host_tree_each_matches_list_and_get(void **state)
 {
     struct api_fx *f = *state;
@@ -278,6 +294,14 @@ static void host_tree_each_matches_list_and_get(void **state)
     free(stop.xml[0]);
     free(stop.xml[1]);
     expect_error(api->tree_each(h, DOM, NULL, NULL), SB_ERR_INVALID_ARG, "tree_each");
+    expect_error(api->tree_each(h, DOM, each_nested, f), SB_ERR_OPERATION_INVALID,
+                 "from the function of a tree_each walk");
+    /* and after the walk, the services answer again */
+    assert_int_equal(api->tree_list(h, DOM, &names, &n), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        api->free(names[i]);
+    api->free(names);
 }
 
 static void metadata_only_delete(void **state)

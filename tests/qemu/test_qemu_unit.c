@@ -508,8 +508,10 @@ static void job_record(void **state)
     qp_job j;
     char *rec = qp_printf("%s/jobs/rec.json", ctx.state_dir);
     /* a step shorter than 100 ms is never shown: nothing written, even
-     * at its end, and nothing left to remove */
+     * at its end, and nothing left to remove (its start moved ahead, so
+     * a slow machine cannot make it 100 ms old) */
     qp_job_begin(&ctx, &j, "rec", "block-commit", "s0");
+    j.written_ms += 600000;
     assert_ptr_equal(ctx.job, &j);
     assert_int_equal(qp_job_tick(&j, 100, 1000), 0);
     assert_int_equal(qp_job_tick(&j, 1000, 1000), 0);
@@ -566,7 +568,24 @@ static void job_record(void **state)
     assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
     assert_int_equal(ji.active, 0);
     assert_int_equal(qp_job_abort(&ctx, "rec"), -SB_ERR_OPERATION_INVALID);
+    j.shown = 0; /* the dead process never ends it: only our copy is freed */
     qp_job_end(&j);
+
+    /* that record is still there; the next job, however short, removes
+     * it at its start: it is never shown as the job running now */
+    assert_true(qp_file_exists(rec));
+    fd = qp_lock_domain(&ctx, "rec");
+    assert_true(fd >= 0);
+    qp_job_begin(&ctx, &j, "rec", "block-commit", "s2");
+    j.written_ms += 600000;
+    assert_false(qp_file_exists(rec));
+    memset(&ji, 0, sizeof ji);
+    assert_int_equal(qp_job_info(&ctx, "rec", &ji), 0);
+    assert_int_equal(ji.active, 0);
+    assert_int_equal(qp_job_tick(&j, 1000, 1000), 0);
+    qp_job_end(&j);
+    assert_false(qp_file_exists(rec));
+    qp_unlock(&ctx, fd);
     free(req);
     free(rec);
 }
