@@ -12,15 +12,16 @@ function verdict(ok, have) { return have ? (ok ? "met" : "**not met**") : "not m
 function row(goal, measured, ok, have) {
     printf "| %s | %s | %s |\n", goal, measured, verdict(ok, have)
 }
-# W3 medians of target num over target den, operation by operation: the
-# worst ratio, and the operations above 1.3x with theirs (printed with
-# numfmt), in the globals worst, over and nover.
-function w3_ratios(num, den, numfmt,    k, t, x, p) {
+# W3 medians of target num (plus numadd ms) over target den (plus denadd
+# ms), operation by operation: the worst ratio, and the operations above
+# 1.3x with theirs (printed with numfmt), in the globals worst, over and
+# nover.
+function w3_ratios(num, den, numfmt, numadd, denadd,    k, t, x, p) {
     worst = 0; over = ""; nover = 0
     for (k in kv) if (k ~ ("^w3\\." num "\\.[a-z_]+\\.ms$")) {
         t = k; sub("^w3\\." num "\\.", "w3." den ".", t)
         if (kv[t] > 0) {
-            x = kv[k] / kv[t]
+            x = (kv[k] + numadd) / (kv[t] + denadd)
             if (x > worst) worst = x
             if (x > 1.3) { split(k, p, "."); over = over (nover++ ? ", " : "") p[3] sprintf(" " numfmt "×", x) }
         }
@@ -92,7 +93,7 @@ END {
     # W3: every operation against raw QEMU
     split("api cli", ts, " ")
     for (j = 1; j <= 2; j++) {
-        w3_ratios(ts[j], "raw", "%.1f")
+        w3_ratios(ts[j], "raw", "%.1f", 0, 0)
         have = worst > 0
         row(sprintf("every W3 operation ≤ 1.3× raw QEMU, %s", ts[j] == "api" ? "API" : "CLI"),
             have ? sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : "") : "not measured",
@@ -102,12 +103,28 @@ END {
     # W3's second floor (bench/README.md, "W3's two floors"): not a goal of
     # the issue but what stops it - where raw + crash safety is itself
     # above 1.3x raw, no crash-safe broker without a daemon can meet it
-    w3_ratios("safe", "raw", "%.3f")
+    w3_ratios("safe", "raw", "%.3f", 0, 0)
     if (worst > 0)
         printf "| (context) raw + crash safety ÷ raw: the floor of a crash-safe broker without a daemon | worst %.2f×%s | %s |\n", \
             worst, nover ? " (above 1.3×: " over ")" : "", nover ? "1.3× raw out of reach on those rows" : "–"
-    w3_ratios("api", "safe", "%.1f")
+    w3_ratios("api", "safe", "%.1f", 0, 0)
     if (worst > 0)
         row("(context) every W3 operation ≤ 1.3× raw + crash safety, API",
             sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : ""), worst <= 1.3, 1)
+
+    # A CLI call is a process as well: its floor is raw + crash safety plus
+    # one process linked with libxml2 (W2's floor, the cheapest N of this
+    # run: starting it costs the same whatever the store holds)
+    proc = -1
+    for (k in kv) if (k ~ /^w2\.xmlfloor\.[0-9]+\.all_ms$/ && (proc < 0 || kv[k] < proc)) proc = kv[k]
+    if (proc > 0) {
+        w3_ratios("safe", "raw", "%.1f", proc, 0)
+        if (worst > 0)
+            printf "| (context) raw + crash safety + one process linked with libxml2 (%s ms, W2) ÷ raw: the floor of a CLI call | worst %.2f×%s | %s |\n", \
+                fmt(proc), worst, nover ? " (above 1.3×: " over ")" : "", nover ? "1.3× raw out of reach for a CLI on those rows" : "–"
+        w3_ratios("cli", "safe", "%.1f", 0, proc)
+        if (worst > 0)
+            row("(context) every W3 operation ≤ 1.3× that floor, CLI",
+                sprintf("worst %.2f×%s", worst, nover ? " (above: " over ")" : ""), worst <= 1.3, 1)
+    }
 }
