@@ -178,24 +178,36 @@ int qmp_job(qmp *q, const char *job_id, const char *cmd, const char *fmt, ...)
     return rc;
 }
 
-qmp *qmp_open(const char *path, int timeout_ms)
+/* One connect to path; a client reading from it, or NULL. */
+static qmp *connect_once(const char *path)
 {
     struct sockaddr_un a = {.sun_family = AF_UNIX};
-    qmp *q = calloc(1, sizeof *q);
     snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    qmp *q = calloc(1, sizeof *q);
+    if (!q || !(q->in = fdopen(fd, "r"))) {
+        free(q);
+        close(fd);
+        return NULL;
+    }
+    q->fd = fd;
+    return q;
+}
+
+qmp *qmp_open(const char *path, int timeout_ms)
+{
     struct timespec pause = {0, 200000};
-    for (int waited = 0;; waited++) {
-        q->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (connect(q->fd, (struct sockaddr *)&a, sizeof a) == 0)
-            break;
-        close(q->fd);
-        if (waited * 0.2 > timeout_ms) {
-            free(q);
+    qmp *q;
+    for (int waited = 0; !(q = connect_once(path)); waited++) {
+        if (waited * 0.2 > timeout_ms)
             return NULL;
-        }
         nanosleep(&pause, NULL);
     }
-    q->in = fdopen(q->fd, "r");
     json_object *g = read_obj(q); /* greeting */
     json_object_put(g);
     if (!g || qmp_ok(q, "qmp_capabilities", NULL) < 0) {
@@ -218,27 +230,15 @@ static json_object *read_reply(qmp *q)
 
 qmp *qmp_open_asking(const char *path, const char *cmd, json_object **ret)
 {
-    struct sockaddr_un a = {.sun_family = AF_UNIX};
-    snprintf(a.sun_path, sizeof a.sun_path, "%s", path);
     *ret = NULL;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
-        if (fd >= 0)
-            close(fd);
+    qmp *q = connect_once(path);
+    if (!q)
         return NULL;
-    }
-    qmp *q = calloc(1, sizeof *q);
-    if (!q || !(q->in = fdopen(fd, "r"))) {
-        free(q);
-        close(fd);
-        return NULL;
-    }
-    q->fd = fd;
     char msg[256];
     int n = snprintf(msg, sizeof msg,
                      "{\"execute\":\"qmp_capabilities\"}\n{\"execute\":\"%s\"}\n", cmd);
     json_object *greeting = NULL, *caps = NULL, *reply = NULL, *v;
-    int ok = write(fd, msg, (size_t)n) == n && (greeting = read_obj(q)) &&
+    int ok = write(q->fd, msg, (size_t)n) == n && (greeting = read_obj(q)) &&
              (caps = read_reply(q)) && json_object_object_get_ex(caps, "return", NULL) &&
              (reply = read_reply(q)) && json_object_object_get_ex(reply, "return", &v);
     if (ok)

@@ -114,11 +114,18 @@ static int start(struct raw *r, const struct w3_env *e)
     return 0;
 }
 
+/* The monitor connection closed (QEMU serves one client: safe never
+ * leaves it held past a call). */
+static void close_monitor(struct raw *r)
+{
+    qmp_close(r->q);
+    r->q = NULL;
+}
+
 static int destroy(struct raw *r)
 {
     int st;
-    qmp_close(r->q);
-    r->q = NULL;
+    close_monitor(r);
     if (r->pid > 0) {
         kill(r->pid, SIGTERM);
         while (waitpid(r->pid, &st, 0) < 0 && errno == EINTR)
@@ -277,8 +284,7 @@ static int open_monitor(struct raw *r)
     if (ok)
         return 0;
     fail(r, "QMP open + query-block");
-    qmp_close(r->q); /* QEMU serves one client: never leave it held */
-    r->q = NULL;
+    close_monitor(r);
     return -1;
 }
 
@@ -290,8 +296,7 @@ static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)
     if (op == OP_START) {
         /* the start's connection waits for QEMU; each call opens its own */
         int rc = raw_op(r, op, e);
-        qmp_close(r->q);
-        r->q = NULL;
+        close_monitor(r);
         return rc;
     }
     int running = op < OP_DESTROY;
@@ -301,10 +306,8 @@ static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)
     if (record(r, "intent", doc, NULL) < 0 || (running && open_monitor(r) < 0))
         return -1;
     int rc = raw_op(r, op, e);
-    if (running) {
-        qmp_close(r->q);
-        r->q = NULL;
-    }
+    if (running)
+        close_monitor(r);
     if (rc == 0)
         rc = record(r, "result", doc, files ? w3_domain_xml("w3", e->disk, e->kvm) : NULL);
     return rc;

@@ -678,18 +678,15 @@ int qp_domain_read(qp_ctx *ctx, const char *name, char **out_xml)
  * snapshot operations, the journal's recovery) holds that lock, so within
  * the call it changes only through this process, and qp_domain_store,
  * qp_domain_store_commit and qp_domain_undefine forget what was kept.
- * Callers get a copy of their own (they may change it). */
-static __thread struct {
-    char *path;  /* the definition's file */
-    qp_domain *d;
-} memo;
+ * It is kept only while qp_holds_lock_of() the domain and every unlock
+ * forgets it, so a kept one is always the locked domain's.  Callers get
+ * a copy of their own (they may change it). */
+static __thread qp_domain *memo;
 
 void qp_domain_memo_forget(void)
 {
-    free(memo.path);
-    qp_domain_free(memo.d);
-    memo.path = NULL;
-    memo.d = NULL;
+    qp_domain_free(memo);
+    memo = NULL;
 }
 
 /* Replace each non-NULL string by a copy of its own; 0 when one failed
@@ -742,11 +739,9 @@ static qp_domain *domain_copy(const qp_domain *d)
 int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
 {
     *out = NULL;
-    char *path = qp_valid_name(name) && qp_holds_lock_of(ctx, name) ? qp_domain_path(ctx, name)
-                                                                     : NULL;
-    if (path && memo.path && strcmp(memo.path, path) == 0) {
-        free(path);
-        *out = domain_copy(memo.d);
+    int locked = qp_valid_name(name) && qp_holds_lock_of(ctx, name);
+    if (locked && memo) {
+        *out = domain_copy(memo);
         return *out ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
     char *xml = NULL;
@@ -754,12 +749,10 @@ int qp_domain_load(qp_ctx *ctx, const char *name, qp_domain **out)
     if (r == 0)
         r = qp_domain_parse(ctx, xml, out);
     free(xml);
-    if (r == 0 && path) {
+    if (r == 0 && locked) {
         qp_domain_memo_forget();
-        if ((memo.d = domain_copy(*out)))
-            memo.path = path, path = NULL;
+        memo = domain_copy(*out); /* NULL (no memory): read again next time */
     }
-    free(path);
     return r;
 }
 

@@ -208,17 +208,16 @@ static int read_log(qp_ctx *ctx, const char *domain, qp_dlog *out, int *out_torn
  * once per locked call (an active commit read and replayed it three
  * times).  Every writer holds that lock, so within the call the log
  * changes only through qp_dlog_append and qp_ours_drop, which forget it;
- * qp_unlock forgets it too.  Readers get a copy of their own. */
-static __thread struct {
-    char *path;
-    qp_dlog log;
-} memo;
+ * qp_unlock forgets it too, so a kept one is always the locked domain's
+ * (it is kept only while qp_holds_lock_of() the domain).  Readers get a
+ * copy of their own. */
+static __thread qp_dlog memo;
+static __thread int memo_kept;
 
 static void memo_forget(void)
 {
-    free(memo.path);
-    memo.path = NULL;
-    qp_dlog_free(&memo.log);
+    qp_dlog_free(&memo);
+    memo_kept = 0;
 }
 
 static int dlog_copy(const qp_dlog *from, qp_dlog *to)
@@ -239,20 +238,17 @@ int qp_dlog_read(qp_ctx *ctx, const char *domain, qp_dlog *out)
 {
     int torn;
     size_t size;
-    char *path = qp_holds_lock_of(ctx, domain) ? qp_dlog_path(ctx, domain) : NULL;
-    if (path && memo.path && strcmp(path, memo.path) == 0) {
-        free(path);
-        if (dlog_copy(&memo.log, out) < 0)
+    int locked = qp_holds_lock_of(ctx, domain);
+    if (locked && memo_kept) {
+        if (dlog_copy(&memo, out) < 0)
             return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
         return 0;
     }
     int r = read_log(ctx, domain, out, &torn, &size);
-    if (r == 0 && path) {
+    if (r == 0 && locked) {
         memo_forget();
-        if (dlog_copy(out, &memo.log) == 0)
-            memo.path = path, path = NULL;
+        memo_kept = dlog_copy(out, &memo) == 0;
     }
-    free(path);
     return r;
 }
 
