@@ -21,6 +21,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* How long a QEMU that closed its monitor during start has to exit
+ * before it is taken for hung and killed (a hang deadline, not a
+ * timing: one that exits is seen at once). */
+#define EXIT_AFTER_CLOSE_MS 10000
+
 char *qp_run_dir(qp_ctx *ctx, const char *name)
 {
     return qp_printf("%s/run/%s", ctx->state_dir, name);
@@ -485,13 +490,21 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         }
         if (qp_file_exists(sock)) {
             int left = (int)(deadline - qp_now_ms());
+            int connected = 0;
             r = qp_qmp_connect(ctx, sock, left > 50 ? left : 50, &q);
-            if (r == 0 && (r = qp_qmp_ready(q)) < 0) {
+            if (r == 0 && (connected = 1, r = qp_qmp_ready(q)) < 0) {
                 qp_qmp_close(q);
                 q = NULL;
             }
             if (r == 0)
                 break;
+            /* A monitor that took us and then closed: QEMU is on its way
+             * out (a device it could not set up), and its log says why.
+             * Wait for the exit itself: on a loaded machine its threads
+             * can take a while to end after the monitor closed.  The
+             * deadline only catches a QEMU that stays. */
+            if (connected)
+                (void)qp_proc_wait_gone(qpid, EXIT_AFTER_CLOSE_MS);
             s = proc_state(qpid);
             if (s != 0 && s != 'Z') {
                 kill(qpid, SIGKILL);
