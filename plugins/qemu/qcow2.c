@@ -58,7 +58,13 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 }
 
 /* Buffered pread within [0, size): the snapshot table is read in 64 KiB
- * windows instead of two syscalls per entry. */
+ * windows instead of two syscalls per entry.  The first read takes only
+ * FIRST_WINDOW bytes: the header, its extensions and the backing file
+ * name sit at the start of the first cluster (QEMU writes them there),
+ * and most readers want nothing else - a scan of an image directory for
+ * the overlays of an image reads every file in it, and one delete reads
+ * the headers of its chain 7-11 times. */
+#define FIRST_WINDOW 4096
 typedef struct reader {
     int fd;
     uint64_t size;          /* file size */
@@ -93,7 +99,7 @@ static int rd(reader *r, uint64_t off, void *dst, size_t len, char *err, size_t 
             continue;
         }
         /* refill at off */
-        size_t want = sizeof r->buf;
+        size_t want = r->blen ? sizeof r->buf : FIRST_WINDOW;
         if (r->size - off < want)
             want = (size_t)(r->size - off);
         ssize_t got;

@@ -217,6 +217,33 @@ static void backing_files(void **state)
     assert_int_equal(qp_image_dependents(&ctx, path("base.raw"), &deps), 0);
     assert_int_equal(deps.n, 1);
     qp_strv_free(&deps);
+    /* a backing file name past the reader's first window (4 KiB): moved to
+     * 8 KiB into the first cluster by hand, which QEMU accepts too */
+    run("qemu-img", "create", "-q", "-f", "qcow2", "-b", "base.qcow2", "-F", "qcow2",
+        path("far.qcow2"), NULL);
+    int fd = open(path("far.qcow2"), O_RDWR);
+    assert_true(fd >= 0);
+    unsigned char hd[20], name[64] = {0}, zero[64] = {0};
+    assert_int_equal(pread(fd, hd, sizeof hd, 0), (ssize_t)sizeof hd);
+    uint64_t old = 0;
+    for (int i = 8; i < 16; i++)
+        old = old << 8 | hd[i];
+    uint32_t nlen = (uint32_t)hd[16] << 24 | hd[17] << 16 | hd[18] << 8 | hd[19];
+    assert_true(nlen > 0 && nlen <= sizeof name && old < 4096);
+    assert_int_equal(pread(fd, name, nlen, (off_t)old), (ssize_t)nlen);
+    assert_int_equal(pwrite(fd, zero, nlen, (off_t)old), (ssize_t)nlen);
+    assert_int_equal(pwrite(fd, name, nlen, 8192), (ssize_t)nlen);
+    unsigned char at[8] = {0, 0, 0, 0, 0, 0, 0x20, 0}; /* 8192, big-endian */
+    assert_int_equal(pwrite(fd, at, sizeof at, 8), (ssize_t)sizeof at);
+    close(fd);
+    assert_int_equal(compare(path("far.qcow2")), 2); /* as qemu-img reads it */
+    assert_int_equal(qp_qcow2_read(path("far.qcow2"), 0, &q, err, sizeof err), 0);
+    assert_string_equal(q.backing, "base.qcow2");
+    assert_string_equal(q.backing_format, "qcow2");
+    qp_qcow2_free(&q);
+    assert_int_equal(qp_image_dependents(&ctx, path("base.qcow2"), &deps), 0);
+    assert_true(qp_strv_has(&deps, path("far.qcow2")));
+    qp_strv_free(&deps);
     /* raw: "not qcow2" from the reader, qemu-img's answer from the wrapper */
     assert_int_equal(qp_qcow2_read(path("base.raw"), 0, &q, err, sizeof err), QP_QCOW2_NOT_QCOW2);
     assert_int_equal(compare(path("base.raw")), 1);
