@@ -552,7 +552,7 @@ int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out)
         return r;
     if (pid <= 0)
         return qp_error(ctx, SB_ERR_OPERATION_INVALID, "domain '%s' is not running", name);
-    qp_monitor *m = ctx->mon;
+    qp_monitor *m = ctx->mon && ctx->mon->owner == ctx ? ctx->mon : NULL;
     if (m && m->q && m->pid == pid && !strcmp(m->domain, name) && qp_qmp_reuse(m->q, ctx) == 0) {
         *out = qp_qmp_share(m->q);
         return 0;

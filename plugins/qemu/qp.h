@@ -40,6 +40,12 @@ typedef struct qp_monitor {
     /* a connection the call used that is not q (qp_proc_start's): its
      * jobs are not counted, so the lock file is not told "none" */
     int untracked;
+    /* the context that took the lock: only its calls keep and share q.
+     * A copy of it (a "quiet" one, on the stack of the function that
+     * made it) shares this monitor but gets a connection of its own: q
+     * keeps the context it was last used with, and would point into a
+     * stack frame long gone. */
+    const struct qp_ctx *owner;
 } qp_monitor;
 
 typedef struct qp_ctx {

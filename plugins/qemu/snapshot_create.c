@@ -802,8 +802,6 @@ fail:
     }
     undo_files(ctx, p);
     if (p->q && was_running && !p->n_manual) {
-        qp_ctx quiet = *ctx;
-        (void)quiet;
         char st[64];
         if (qp_qmp_status(p->q, st, sizeof st) == 0 && strcmp(st, "running"))
             (void)qp_qmp_execute(p->q, "cont", NULL, NULL);

@@ -420,8 +420,8 @@ int qp_lock_domain(qp_ctx *ctx, const char *name)
     } else {
         free(path);
     }
-    if (!ctx->mon)
-        ctx->mon = calloc(1, sizeof *ctx->mon); /* none: a connection per use */
+    if (!ctx->mon && (ctx->mon = calloc(1, sizeof *ctx->mon)))
+        ctx->mon->owner = ctx; /* none: a connection per use */
     if (ctx->mon)
         lock_marker_read(ctx->mon, fd);
     return fd;
