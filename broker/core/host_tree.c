@@ -110,11 +110,13 @@ static int tree_update_xml(sb_host *h, const char *domain, const char *name, con
     return rc;
 }
 
-/* Lend each snapshot's document in turn (plugin.h, tree_each): the stored
- * text itself wherever tree_get_xml would copy it unchanged. */
-static int tree_each(sb_host *h, const char *domain,
-                     int (*fn)(void *arg, const char *name, const char *xml, size_t len),
-                     void *arg)
+/* One walk for tree_each and tree_each_versioned: each snapshot's
+ * document lent in turn, the stored text itself wherever tree_get_xml
+ * would copy it unchanged; exactly one of fn and fn_v is set. */
+static int walk(sb_host *h, const char *domain,
+                int (*fn)(void *arg, const char *name, const char *xml, size_t len),
+                int (*fn_v)(void *arg, const char *name, uint64_t version, const char *xml),
+                void *arg)
 {
     const sb_tree_node **nodes = NULL;
     sb_connection *c = sb_host_ctx(h);
@@ -130,13 +132,32 @@ static int tree_each(sb_host *h, const char *domain,
         const char *xml;
         char *owned;
         if ((rc = sb_snap_node_xml_lend(nodes[i], SB_SNAP_FORMAT_SECURE, &xml, &owned)) == 0)
-            rc = fn(arg, sb_tree_node_name(nodes[i]), xml, strlen(xml));
+            rc = fn ? fn(arg, sb_tree_node_name(nodes[i]), xml, strlen(xml))
+                    : fn_v(arg, sb_tree_node_name(nodes[i]), sb_tree_node_version(nodes[i]), xml);
         free(owned);
     }
     if (walking)
         c->tree_walk = false;
     free(nodes);
     return rc;
+}
+
+static int tree_each(sb_host *h, const char *domain,
+                     int (*fn)(void *arg, const char *name, const char *xml, size_t len),
+                     void *arg)
+{
+    return walk(h, domain, fn, NULL, arg);
+}
+
+/* The version is the node's (sb_tree_node_version): it changes with the
+ * stored XML and with the parent, the two things the lent document is
+ * made of (the format flags are always SB_SNAP_FORMAT_SECURE here). */
+static int tree_each_versioned(sb_host *h, const char *domain,
+                               int (*fn)(void *arg, const char *name, uint64_t version,
+                                         const char *xml),
+                               void *arg)
+{
+    return walk(h, domain, NULL, fn, arg);
 }
 
 const struct sb_host_tree_ops sb_api_tree_ops = {
@@ -147,4 +168,5 @@ const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_list = tree_list,
     .tree_update_xml = tree_update_xml,
     .tree_each = tree_each,
+    .tree_each_versioned = tree_each_versioned,
 };

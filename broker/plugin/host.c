@@ -342,6 +342,17 @@ static int host_tree_each(sb_host *h, const char *domain,
                                    : unavailable("tree_each");
 }
 
+static int host_tree_each_versioned(sb_host *h, const char *domain,
+                                    int (*fn)(void *arg, const char *name, uint64_t version,
+                                              const char *xml),
+                                    void *arg)
+{
+    if (!fn)
+        return sb_error_set(SB_ERR_INVALID_ARG, "tree_each_versioned: no function to call");
+    return TREE_HOOK(h, tree_each_versioned) ? h->tree->tree_each_versioned(h, domain, fn, arg)
+                                             : unavailable("tree_each_versioned");
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct sb_host_api host_api = {
@@ -372,6 +383,7 @@ static const struct sb_host_api host_api = {
     .tree_update_xml = host_tree_update_xml,
     .config_invalid = host_config_invalid,
     .tree_each = host_tree_each,
+    .tree_each_versioned = host_tree_each_versioned,
 };
 
 const struct sb_host_api *sb_host_api_table(void)

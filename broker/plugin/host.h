@@ -55,6 +55,10 @@ struct sb_host_tree_ops {
     int (*tree_each)(sb_host *h, const char *domain,
                      int (*fn)(void *arg, const char *name, const char *xml, size_t xml_len),
                      void *arg);
+    int (*tree_each_versioned)(sb_host *h, const char *domain,
+                               int (*fn)(void *arg, const char *name, uint64_t version,
+                                         const char *xml),
+                               void *arg);
 };
 
 /* Progress of a long operation: plugin and host name, what, 0..100. */

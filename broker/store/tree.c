@@ -325,13 +325,23 @@ static void hash_remove(sb_tree *t, sb_tree_node *n)
 
 /* ---------------------------------------------------------------- links */
 
+/* The node's XML or parent changed: what was learnt about them is gone
+ * (hint) and it gets a version no node of this process had
+ * (sb_tree_node_version; atomic: every tree of the process counts). */
+static void node_changed(sb_tree_node *n)
+{
+    static uint64_t last_version;
+    n->hint = 0;
+    n->version = __atomic_add_fetch(&last_version, 1, __ATOMIC_RELAXED);
+}
+
 /* Prepend n to parent's children: newest first, as libvirt. */
 void sb_tree__link(sb_tree *t, sb_tree_node *n, sb_tree_node *parent)
 {
     if (parent != &t->metaroot && parent->nchildren == 0)
         leaf_del(t, parent);
     n->parent = parent;
-    n->hint = 0;
+    node_changed(n);
     n->prev_sibling = NULL;
     n->next_sibling = parent->first_child;
     if (parent->first_child)
@@ -388,7 +398,7 @@ sb_tree_node *sb_tree__node_new(sb_tree *t, const sb_tree_snapshot *s)
         return NULL;
     }
     n->hash = sb_tree__hash(n->name);
-    n->hint = 0;
+    node_changed(n);
     n->state = s->state;
     n->external = s->external;
     n->creation_time = s->creation_time;
@@ -405,7 +415,7 @@ int sb_tree__replace_xml(sb_tree_node *n, const char *xml)
         free(n->xml);
     n->xml = x;
     n->xml_borrowed = false;
-    n->hint = 0;
+    node_changed(n);
     return 0;
 }
 
@@ -416,7 +426,7 @@ int sb_tree__set_data(sb_tree_node *n, const sb_tree_snapshot *s)
             free(n->xml);
         n->xml = (char *)s->xml;
         n->xml_borrowed = true;
-        n->hint = 0;
+        node_changed(n);
     } else if (s->xml) {
         int rc = sb_tree__replace_xml(n, s->xml);
         if (rc < 0)
@@ -451,6 +461,7 @@ bool sb_tree_node_external(const sb_tree_node *n) { return n->external; }
 long long sb_tree_node_creation_time(const sb_tree_node *n) { return n->creation_time; }
 const char *sb_tree_node_xml(const sb_tree_node *n) { return n->xml; }
 unsigned sb_tree_node_hint(const sb_tree_node *n) { return n->hint; }
+uint64_t sb_tree_node_version(const sb_tree_node *n) { return n->version; }
 void sb_tree_node_set_hint(const sb_tree_node *n, unsigned hint)
 {
     ((sb_tree_node *)n)->hint = (unsigned char)hint; /* a cache: every node is mutable */
@@ -617,7 +628,7 @@ static void remove_node(sb_tree *t, sb_tree_node *n)
     if (n->first_child) {
         for (sb_tree_node *c = n->first_child; c; c = c->next_sibling) {
             c->parent = p;
-            c->hint = 0;
+            node_changed(c);
         }
         n->last_child->next_sibling = p->first_child;
         if (p->first_child)

@@ -88,6 +88,12 @@ const char *sb_tree_node_xml(const sb_tree_node *n); /* borrowed, may be NULL */
  * XML and parent. */
 unsigned sb_tree_node_hint(const sb_tree_node *n);
 void sb_tree_node_set_hint(const sb_tree_node *n, unsigned hint);
+/* A number no other node of any tree of this process has had, renewed
+ * whenever the node's XML or parent changes (with the hint): two reads of
+ * the same version saw the same XML and the same parent, so anything
+ * derived from those two alone (the document tree_get_xml gives) may be
+ * remembered by it.  Never 0. */
+uint64_t sb_tree_node_version(const sb_tree_node *n);
 bool sb_tree_node_is_current(const sb_tree *t, const sb_tree_node *n);
 /* First root (newest first) / all roots through next_sibling. */
 sb_tree_node *sb_tree_first_root(const sb_tree *t);

@@ -30,6 +30,8 @@ struct sb_tree_node {
     /* sb_tree_node_hint(): the broker's cache about xml; 0 whenever xml or
      * parent changes */
     unsigned char hint;
+    /* sb_tree_node_version(): renewed with hint (node_changed) */
+    uint64_t version;
     /* name in the tree's name pool / xml in its arena: not freed one by
      * one */
     bool name_borrowed, xml_borrowed;

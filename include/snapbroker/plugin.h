@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 3u
+#define SB_PLUGIN_ABI_MINOR 4u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -273,6 +273,20 @@ struct sb_host_api {
     int (*tree_each)(sb_host *h, const char *domain,
                      int (*fn)(void *arg, const char *name, const char *xml, size_t xml_len),
                      void *arg);
+
+    /* Since 1.4 (NULL in an older broker: check struct_size and the
+     * pointer).  tree_each, with each document's version instead of its
+     * length: fn(arg, name, version, xml).  No other document this
+     * process lends has the same version: a plugin that derives something
+     * from a snapshot's document (the images it names) may keep that
+     * under the version and, on a later walk, skip the document when the
+     * version is the one it kept.  The version changes whenever the
+     * document may (a new stored XML, a new parent); it is never 0 and
+     * means nothing in another process.  The rest as tree_each. */
+    int (*tree_each_versioned)(sb_host *h, const char *domain,
+                               int (*fn)(void *arg, const char *name, uint64_t version,
+                                         const char *xml),
+                               void *arg);
 };
 
 /* ---- since 1.1: fleet view and jobs ------------------------------------ */

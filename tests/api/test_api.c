@@ -304,6 +304,132 @@ static void host_tree_each_matches_list_and_get(void **state)
     api->free(names);
 }
 
+/* ABI 1.4 tree_each_versioned: each document as tree_each lends it, with
+ * a version that stays while the document does and changes with it - a
+ * redefine of the snapshot, a new parent, a change another connection
+ * made - and that no other document has (the qemu plugin keeps what it
+ * read from a document under its version and skips the document when the
+ * version is unchanged: a version kept across a change would let it miss
+ * an image a snapshot now needs). */
+struct versions {
+    char names[8][16];
+    uint64_t v[8];
+    char *xml[8];
+    size_t n;
+};
+
+static int note_version(void *arg, const char *name, uint64_t version, const char *xml)
+{
+    struct versions *s = arg;
+    assert_true(s->n < 8);
+    assert_true(version != 0);
+    snprintf(s->names[s->n], sizeof s->names[s->n], "%s", name);
+    s->v[s->n] = version;
+    s->xml[s->n] = strdup(xml);
+    s->n++;
+    return 0;
+}
+
+static void walk_versions(sb_host *h, struct versions *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->xml[i]);
+    memset(s, 0, sizeof *s);
+    const struct sb_host_api *api = sb_host_api_table();
+    assert_int_equal(api->tree_each_versioned(h, DOM, note_version, s), 0);
+    for (size_t i = 0; i < s->n; i++) {
+        char *xml = NULL;
+        assert_int_equal(api->tree_get_xml(h, DOM, s->names[i], &xml), 0);
+        assert_string_equal(s->xml[i], xml);
+        api->free(xml);
+        for (size_t k = 0; k < i; k++)
+            assert_true(s->v[k] != s->v[i]);
+    }
+}
+
+static uint64_t version_of(const struct versions *s, const char *name)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (!strcmp(s->names[i], name))
+            return s->v[i];
+    fail_msg("'%s' not walked", name);
+    return 0;
+}
+
+static void redefine_with_description(sb_connection *c, const char *name, const char *text)
+{
+    char *xml = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&xml, c, DOM, name, 0), 0);
+    char *at = strstr(xml, "</name>");
+    assert_non_null(at);
+    at += strlen("</name>");
+    char *doc = NULL;
+    assert_true(asprintf(&doc, "%.*s\n  <description>%s</description>%s", (int)(at - xml), xml,
+                         text, at) > 0);
+    assert_int_equal(sb_snapshot_create_xml(NULL, c, DOM, doc, SB_SNAPSHOT_CREATE_REDEFINE), 0);
+    free(doc);
+    free(xml);
+}
+
+static void host_tree_each_versioned_follows_changes(void **state)
+{
+    struct api_fx *f = *state;
+    make_a_bc_d(f); /* a -> b -> c, a -> d */
+    sb_host *h = f->c->host;
+    const struct sb_host_api *api = sb_host_api_table();
+    struct versions one = {0}, two = {0};
+    walk_versions(h, &one);
+    assert_int_equal(one.n, 4);
+    walk_versions(h, &two); /* nothing changed: the same versions */
+    for (size_t i = 0; i < one.n; i++)
+        assert_int_equal(version_of(&two, one.names[i]), one.v[i]);
+    /* a redefine changes that snapshot's version only */
+    redefine_with_description(f->c, "c", "changed");
+    walk_versions(h, &two);
+    assert_true(version_of(&two, "c") != version_of(&one, "c"));
+    assert_int_equal(version_of(&two, "a"), version_of(&one, "a"));
+    assert_int_equal(version_of(&two, "b"), version_of(&one, "b"));
+    assert_int_equal(version_of(&two, "d"), version_of(&one, "d"));
+    /* c's parent goes: c's document names a new parent, so a new version */
+    uint64_t c_before = version_of(&two, "c");
+    assert_int_equal(sb_snapshot_delete(f->c, DOM, "b", 0), 0);
+    walk_versions(h, &one);
+    assert_int_equal(one.n, 3);
+    assert_true(version_of(&one, "c") != c_before);
+    assert_int_equal(version_of(&one, "d"), version_of(&two, "d"));
+    /* another connection (as another process would) redefines a: this one
+     * catches up and sees a new version */
+    sb_connection *c2 = NULL;
+    assert_int_equal(sb_connect(&c2, f->b, URI, 0), 0);
+    redefine_with_description(c2, "a", "from the other connection");
+    sb_disconnect(c2);
+    uint64_t a_before = version_of(&one, "a");
+    walk_versions(h, &two);
+    assert_true(version_of(&two, "a") != a_before);
+    assert_non_null(strstr(two.xml[0], "from the other connection"));
+    assert_int_equal(version_of(&two, "d"), version_of(&one, "d"));
+    /* a plugin's own tree_update_xml (the delete-in-progress mark) */
+    char *dx = NULL;
+    assert_int_equal(api->tree_get_xml(h, DOM, "d", &dx), 0);
+    char *end = strstr(dx, "</domainsnapshot>");
+    assert_non_null(end);
+    char *marked = NULL;
+    assert_true(asprintf(&marked, "%.*s<description>marked</description>\n%s", (int)(end - dx), dx,
+                         end) > 0);
+    assert_int_equal(api->tree_update_xml(h, DOM, "d", marked), 0);
+    free(marked);
+    api->free(dx);
+    walk_versions(h, &one);
+    assert_true(version_of(&one, "d") != version_of(&two, "d"));
+    assert_int_equal(version_of(&one, "a"), version_of(&two, "a"));
+    for (size_t i = 0; i < 8; i++) {
+        free(one.xml[i]);
+        free(two.xml[i]);
+    }
+    expect_error(api->tree_each_versioned(h, DOM, NULL, NULL), SB_ERR_INVALID_ARG,
+                 "tree_each_versioned");
+}
+
 static void metadata_only_delete(void **state)
 {
     struct api_fx *f = *state;
@@ -800,6 +926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_children_and_children_only, setup, teardown),
         cmocka_unit_test_setup_teardown(metadata_only_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(host_tree_each_matches_list_and_get, setup, teardown),
+        cmocka_unit_test_setup_teardown(host_tree_each_versioned_follows_changes, setup, teardown),
         cmocka_unit_test_setup_teardown(no_metadata_keeps_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(duplicate_name_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(redefine_round_trip, setup, teardown),
