@@ -126,7 +126,8 @@ static char *cstr(const unsigned char *p, size_t len)
         n++;
     char *s = malloc(n + 1);
     if (s) {
-        memcpy(s, p, n);
+        if (n) /* p may be NULL when len is 0 (an empty id or name) */
+            memcpy(s, p, n);
         s[n] = '\0';
     }
     return s;

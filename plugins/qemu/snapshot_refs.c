@@ -154,10 +154,12 @@ static size_t strv_bytes(const qp_strv *v)
     return n;
 }
 
-/* What an entry holds in memory, as memo.bytes counts it. */
+/* What an entry holds in memory, as memo.bytes counts it: its slots too
+ * (the table keeps two to four per entry), which outweigh a versioned
+ * entry's own strings. */
 static size_t entry_bytes(size_t klen, size_t len, const qp_refs *r)
 {
-    return klen + len + strv_bytes(&r->captured) + strv_bytes(&r->overlays) +
+    return 4 * sizeof(memo_entry) + klen + len + strv_bytes(&r->captured) + strv_bytes(&r->overlays) +
            strv_bytes(&r->reverts) + strv_bytes(&r->named);
 }
 
