@@ -113,6 +113,9 @@ void qp_ctx_fini(qp_ctx *ctx);
 
 char *qp_strdup(const char *s);                /* aborts never; NULL on OOM */
 char *qp_printf(const char *fmt, ...) SB_PRINTF(1, 2);
+/* A 64-bit hash of n bytes for in-memory tables (never written anywhere:
+ * it may change between versions). */
+uint64_t qp_hash64(const char *s, size_t n);
 int qp_mkdir_p(const char *path, mode_t mode);
 /* A new file (O_CREAT|O_EXCL|O_NOFOLLOW): an entry already there (a dead
  * process's temp file, a planted symlink) is unlinked once and the create

@@ -1,5 +1,5 @@
 /* qemu plugin - helpers shared by create, revert and delete:
- * snapshot views, output XML, the "images still needed" computation. */
+ * output XML, the "images still needed" computation. */
 #include "snapshot_common.h"
 #include "qcow2.h"
 
@@ -12,23 +12,6 @@
 
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-
-int qp_view(qp_ctx *ctx, const char *xml, struct sb_snapshot_view **out)
-{
-    if (!ctx->api || !ctx->api->snapshot_view)
-        return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "no snapshot_view host service");
-    *out = NULL;
-    int r = ctx->api->snapshot_view(ctx->h, xml, out);
-    if (r < 0 || !*out)
-        return r < 0 ? r : qp_error(ctx, SB_ERR_INTERNAL_ERROR, "snapshot_view returned nothing");
-    return 0;
-}
-
-void qp_view_free(qp_ctx *ctx, struct sb_snapshot_view *v)
-{
-    if (v && ctx->api && ctx->api->snapshot_view_free)
-        ctx->api->snapshot_view_free(v);
-}
 
 int qp_format(qp_ctx *ctx, const struct sb_snapshot_view *v, char **out)
 {

@@ -4,6 +4,9 @@
 
 #include "qp.h"
 
+/* The broker's view of a snapshot document (snapshot_view.c): shared with
+ * every other holder of the same bytes, so never written (copy the struct
+ * to change it); qp_view_free gives it back. */
 int qp_view(qp_ctx *ctx, const char *xml, struct sb_snapshot_view **out);
 void qp_view_free(qp_ctx *ctx, struct sb_snapshot_view *v);
 /* snapshot_format into malloc'ed memory */

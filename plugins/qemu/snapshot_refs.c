@@ -45,23 +45,6 @@ static struct {
     size_t cap, n, bytes;
 } memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
 
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-    /* 64-bit FNV-1a over 8-byte words, then a final mix */
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        h = (h ^ w) * 0x100000001b3ull;
-    }
-    for (; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdull;
-    return h ^ (h >> 33);
-}
-
 static void refs_clear(qp_refs *r)
 {
     qp_strv_free(&r->captured);
@@ -199,7 +182,7 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, uint64_t v
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     memcpy(key, domain, dl + 1);
     memcpy(key + dl + 1, name, nl);
-    uint64_t h = hash_bytes(key, klen);
+    uint64_t h = qp_hash64(key, klen);
     memo_entry *e = memo_slot(h, key, klen);
     /* the length is needed only to compare or keep a copy */
     size_t len = version ? 0 : strlen(xml);
@@ -326,7 +309,7 @@ int qp_strmap_find(const qp_strmap *m, const char *key)
 {
     if (!m->cap)
         return -1;
-    uint64_t h = hash_bytes(key, strlen(key));
+    uint64_t h = qp_hash64(key, strlen(key));
     for (size_t i = h & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
         if (!m->keys[i])
             return -1;
@@ -348,7 +331,7 @@ int qp_strmap_put(qp_strmap *m, const char *key, int val)
         }
         for (size_t i = 0; i < m->cap; i++)
             if (m->keys[i]) {
-                size_t k = hash_bytes(m->keys[i], strlen(m->keys[i])) & (cap - 1);
+                size_t k = qp_hash64(m->keys[i], strlen(m->keys[i])) & (cap - 1);
                 while (keys[k])
                     k = (k + 1) & (cap - 1);
                 keys[k] = m->keys[i];
@@ -360,7 +343,7 @@ int qp_strmap_put(qp_strmap *m, const char *key, int val)
         m->vals = vals;
         m->cap = cap;
     }
-    size_t i = hash_bytes(key, strlen(key)) & (m->cap - 1);
+    size_t i = qp_hash64(key, strlen(key)) & (m->cap - 1);
     while (m->keys[i] && strcmp(m->keys[i], key))
         i = (i + 1) & (m->cap - 1);
     if (!m->keys[i]) {

@@ -459,6 +459,23 @@ void qp_unlock(qp_ctx *ctx, int fd)
     close(fd);
 }
 
+uint64_t qp_hash64(const char *s, size_t n)
+{
+    /* 64-bit FNV-1a over 8-byte words, then a final mix */
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, 8);
+        h = (h ^ w) * 0x100000001b3ull;
+    }
+    for (; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    return h ^ (h >> 33);
+}
+
 int qp_write_all(int fd, const void *buf, size_t len)
 {
     const char *data = buf;

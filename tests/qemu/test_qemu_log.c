@@ -2,7 +2,8 @@
  * its files and its intent record in one append-only file; the state the
  * previous layout left (a list rewritten whole, a record in its own file)
  * read and upgraded in place; records torn by a crash ignored; and the
- * canonical paths kept for one locked call (canon.c).  No QEMU needed:
+ * canonical paths kept for one locked call (canon.c); a log read again
+ * from where the process last stopped.  No QEMU needed:
  * the domain these records name is not defined, so a recovery finds no
  * image in use. */
 #include <setjmp.h>
@@ -373,6 +374,138 @@ static void log_replayed_once_per_call(void **state)
     free(b);
 }
 
+/* What a log's replay found is kept per process and the next read
+ * replays only what was appended since (domain_log.c, "the log as this
+ * process last replayed it").  Each step is checked against a replay of
+ * the whole file (a copy under another domain's name is a new file):
+ * records appended by another writer are seen, a torn tail is not until
+ * it is completed, a record written in two pieces counts once whole, a
+ * log rewritten in place or replaced is read again whole. */
+static void whole_copy(const char *domain, const char *copy)
+{
+    char from[128], to[128];
+    snprintf(from, sizeof from, "state/ours/%s.list", domain);
+    snprintf(to, sizeof to, "state/ours/%s.list", copy);
+    size_t len;
+    char *text = slurp(path(from), &len);
+    char *dst = qp_strdup(path(to));
+    unlink(dst);
+    write_file(dst, text, len);
+    free(dst);
+    free(text);
+}
+
+static void assert_as_whole(const char *domain)
+{
+    whole_copy(domain, "whole");
+    qp_dlog a, b;
+    assert_int_equal(qp_dlog_read(&ctx, domain, &a), 0);
+    assert_int_equal(qp_dlog_read(&ctx, "whole", &b), 0);
+    assert_int_equal(a.ours.n, b.ours.n);
+    for (size_t i = 0; i < a.ours.n; i++)
+        assert_true(qp_strv_has(&b.ours, a.ours.v[i]));
+    assert_int_equal(a.intent != NULL, b.intent != NULL);
+    if (a.intent)
+        assert_string_equal(json_object_to_json_string(a.intent),
+                            json_object_to_json_string(b.intent));
+    qp_dlog_free(&a);
+    qp_dlog_free(&b);
+}
+
+/* One record's line, as the plugin writes it (made in a scratch log). */
+static char *record_line(const qp_dlog_rec *rec, size_t *len)
+{
+    char *scratch = qp_strdup(path("state/ours/scratch.list"));
+    unlink(scratch);
+    assert_int_equal(qp_dlog_append(&ctx, "scratch", rec), 0);
+    char *line = slurp(scratch, len);
+    assert_true(*len > 20 && line[*len - 1] == '\n');
+    unlink(scratch);
+    free(scratch);
+    return line;
+}
+
+static void log_read_on_from_where_it_stopped(void **state)
+{
+    (void)state;
+    char *a = qp_strdup(path("tail-a.qcow2")), *b = qp_strdup(path("tail-b.qcow2"));
+    char *c = qp_strdup(path("tail-c.qcow2")), *log = qp_strdup(path("state/ours/tail.list"));
+    assert_int_equal(qp_ours_add(&ctx, "tail", a), 0);
+    assert_true(qp_ours_has(&ctx, "tail", a)); /* replayed and kept */
+    assert_as_whole("tail");
+
+    /* another writer's records */
+    size_t blen, clen;
+    qp_dlog_rec addb = {.add = b}, addc = {.add = c};
+    char *bline = record_line(&addb, &blen), *cline = record_line(&addc, &clen);
+    append_file(log, bline, blen);
+    assert_true(qp_ours_has(&ctx, "tail", b));
+    assert_as_whole("tail");
+
+    /* a record in two pieces: nothing until its newline, then all of it */
+    append_file(log, cline, clen / 2);
+    assert_false(qp_ours_has(&ctx, "tail", c));
+    assert_as_whole("tail");
+    append_file(log, cline + clen / 2, clen - clen / 2);
+    assert_true(qp_ours_has(&ctx, "tail", c));
+    assert_as_whole("tail");
+
+    /* an open intent and its close, appended by the plugin */
+    qp_journal j;
+    assert_int_equal(qp_journal_init(&ctx, &j, "tail", "create", "s1", NULL), 0);
+    assert_int_equal(qp_journal_save(&ctx, &j), 0);
+    assert_true(qp_journal_pending(&ctx, "tail"));
+    assert_as_whole("tail");
+    qp_journal_end(&ctx, &j);
+    assert_false(qp_journal_pending(&ctx, "tail"));
+    assert_as_whole("tail");
+
+    /* the bytes before the last record are not read again: changed in
+     * place (no writer of the plugin's does that), a kept answer stays */
+    size_t len;
+    char *text = slurp(log, &len);
+    char *spoiled = qp_strdup(text);
+    char *p = strstr(spoiled, "tail-a.qcow2");
+    assert_non_null(p);
+    p[5] = 'z';
+    int fd = open(log, O_WRONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_int_equal(pwrite(fd, spoiled, (size_t)(strchr(spoiled, '\n') - spoiled), 0),
+                     strchr(spoiled, '\n') - spoiled);
+    close(fd);
+    assert_true(qp_ours_has(&ctx, "tail", a));
+    /* rewritten in place, its last record elsewhere now: read whole */
+    write_file(log, bline, blen);
+    append_file(log, cline, clen);
+    append_file(log, cline, clen); /* longer than what was kept */
+    assert_false(qp_ours_has(&ctx, "tail", a));
+    assert_true(qp_ours_has(&ctx, "tail", b) && qp_ours_has(&ctx, "tail", c));
+    assert_as_whole("tail");
+    /* another file renamed over it (a compaction does that) */
+    char *tmp = qp_strdup(path("state/ours/tail.tmp"));
+    write_file(tmp, text, len);
+    append_file(tmp, cline, clen);
+    assert_int_equal(rename(tmp, log), 0);
+    assert_true(qp_ours_has(&ctx, "tail", a));
+    assert_as_whole("tail");
+    /* removed, and a new log begun */
+    qp_ours_drop(&ctx, "tail");
+    assert_false(qp_ours_has(&ctx, "tail", a));
+    assert_int_equal(qp_ours_add(&ctx, "tail", c), 0);
+    assert_false(qp_ours_has(&ctx, "tail", a));
+    assert_true(qp_ours_has(&ctx, "tail", c));
+    assert_as_whole("tail");
+    free(tmp);
+    free(text);
+    free(spoiled);
+    free(bline);
+    free(cline);
+    free(log);
+    free(a);
+    free(b);
+    free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -383,6 +516,7 @@ int main(void)
         cmocka_unit_test(compacted_log_says_the_same),
         cmocka_unit_test(canonical_paths_kept_for_one_call),
         cmocka_unit_test(log_replayed_once_per_call),
+        cmocka_unit_test(log_read_on_from_where_it_stopped),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

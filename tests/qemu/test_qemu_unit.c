@@ -25,6 +25,7 @@
 #include "domain_file.h"
 #include "job.h"
 #include "qp.h"
+#include "snapshot_common.h"
 #include "state_fixture.h"
 #include "test_wait.h"
 
@@ -344,6 +345,161 @@ static void domain_memo_in_locked_call(void **state)
     free(ofile);
     free(xml);
     free(other);
+}
+
+/* A parse is remembered by the document's bytes (domain.c, "what a parse
+ * made"): the same bytes are answered with a copy of their own without a
+ * parse, other bytes (one byte changed) are parsed, a refused document is
+ * parsed and refused each time with its message, and the broker's reader
+ * is asked before the first parse of a document whenever there is one.
+ * The host here is a stand-in that only counts the questions: the test
+ * needs to see how often the reader is asked, which the real broker does
+ * not tell. */
+static int gate_asked;
+
+static int counting_domain_view(sb_host *h, const char *xml, struct sb_domain_view **out)
+{
+    (void)h;
+    *out = NULL;
+    gate_asked++;
+    return strstr(xml, "refused-by-gate") ? -SB_ERR_XML_ERROR : 0;
+}
+
+static void domain_parse_remembered(void **state)
+{
+    (void)state;
+    struct sb_host_api counting = {.domain_view = counting_domain_view};
+    qp_ctx gated = ctx;
+    gated.api = &counting;
+    char *disk = path("parsed.qcow2");
+    char *xml = dom_xml("vmp", disk, NULL), *xml2 = dom_xml("vmq", disk, NULL);
+    qp_domain *a = NULL, *b = NULL, *c = NULL;
+    gate_asked = 0;
+    assert_int_equal(qp_domain_parse(&gated, xml, &a), 0);
+    assert_int_equal(gate_asked, 1);
+    assert_int_equal(qp_domain_parse(&gated, xml, &b), 0);
+    assert_int_equal(gate_asked, 1); /* remembered */
+    assert_true(a != b && a->xml != b->xml && a->disks != b->disks);
+    assert_string_equal(a->xml, b->xml);
+    assert_string_equal(b->name, "vmp");
+    assert_string_equal(b->disks[0].source, disk);
+    qp_domain_free(a); /* each copy is the caller's own (ASan) */
+    assert_string_equal(b->disks[0].target, "vda");
+    /* other bytes: parsed */
+    assert_int_equal(qp_domain_parse(&gated, xml2, &c), 0);
+    assert_int_equal(gate_asked, 2);
+    assert_string_equal(c->name, "vmq");
+    qp_domain_free(c);
+    /* the same bytes without a reader to ask are not the same question */
+    assert_int_equal(qp_domain_parse(&ctx, xml, &a), 0);
+    assert_string_equal(a->name, "vmp");
+    qp_domain_free(a);
+    assert_int_equal(gate_asked, 2);
+    /* refusals are never remembered: the message each time */
+    char *bad = dom_xml("vmp", disk, "<serial type='tcp'/>");
+    char *gate_bad = dom_xml("vmp", disk, "<!-- refused-by-gate -->");
+    for (int i = 0; i < 2; i++) {
+        ctx.err_msg[0] = gated.err_msg[0] = '\0';
+        assert_int_equal(qp_domain_parse(&gated, bad, &a), -SB_ERR_CONFIG_UNSUPPORTED);
+        assert_non_null(strstr(gated.err_msg, "serial"));
+        assert_int_equal(qp_domain_parse(&gated, gate_bad, &a), -SB_ERR_XML_ERROR);
+        assert_non_null(strstr(gated.err_msg, "hardened reader"));
+    }
+    assert_int_equal(gate_asked, 6);
+    qp_domain_free(b);
+    free(bad);
+    free(gate_bad);
+    free(xml);
+    free(xml2);
+}
+
+/* The broker's views of snapshot documents are shared by document
+ * (snapshot_view.c): the same bytes give the same view without asking the
+ * broker again, for as long as it is kept; a view somebody holds is never
+ * given up, however many other documents come; one nobody holds goes
+ * when its slot is needed; a document too large to keep is the caller's
+ * own.  The broker here is a stand-in that counts the views it makes and
+ * frees: the test needs those counts, which the real broker does not
+ * tell. */
+static int views_made, views_freed;
+
+static int counting_snapshot_view(sb_host *h, const char *xml, struct sb_snapshot_view **out)
+{
+    (void)h;
+    struct sb_snapshot_view *v = calloc(1, sizeof *v);
+    assert_non_null(v);
+    v->struct_size = sizeof *v;
+    v->name = strndup(xml, 64);
+    views_made++;
+    *out = v;
+    return 0;
+}
+
+static void counting_snapshot_view_free(struct sb_snapshot_view *v)
+{
+    free((char *)v->name);
+    free(v);
+    views_freed++;
+}
+
+static void snapshot_views_shared_by_document(void **state)
+{
+    (void)state;
+    struct sb_host_api counting = {.snapshot_view = counting_snapshot_view,
+                                   .snapshot_view_free = counting_snapshot_view_free};
+    qp_ctx c = ctx;
+    c.api = &counting;
+    struct sb_snapshot_view *a, *b, *held;
+    assert_int_equal(qp_view(&c, "<domainsnapshot>held</domainsnapshot>", &a), 0);
+    assert_int_equal(qp_view(&c, "<domainsnapshot>held</domainsnapshot>", &b), 0);
+    assert_ptr_equal(a, b);
+    assert_int_equal(views_made, 1);
+    qp_view_free(&c, a);
+    qp_view_free(&c, b);
+    assert_int_equal(views_freed, 0); /* kept */
+    assert_int_equal(qp_view(&c, "<domainsnapshot>held</domainsnapshot>", &held), 0);
+    assert_ptr_equal(held, a);
+    assert_int_equal(views_made, 1);
+    /* many other documents: the held view stays whole */
+    char doc[128];
+    for (int i = 0; i < 100; i++) {
+        snprintf(doc, sizeof doc, "<domainsnapshot>doc %d</domainsnapshot>", i);
+        assert_int_equal(qp_view(&c, doc, &a), 0);
+        assert_string_equal(a->name, doc);
+        qp_view_free(&c, a);
+    }
+    assert_int_equal(views_made, 101);
+    assert_true(views_freed >= 101 - 32); /* kept: a bounded number */
+    assert_string_equal(held->name, "<domainsnapshot>held</domainsnapshot>");
+    assert_int_equal(qp_view(&c, "<domainsnapshot>held</domainsnapshot>", &b), 0);
+    assert_ptr_equal(b, held);
+    qp_view_free(&c, b);
+    qp_view_free(&c, held);
+    /* held by nobody now: it goes when its slot is needed */
+    for (int i = 100; i < 200; i++) {
+        snprintf(doc, sizeof doc, "<domainsnapshot>doc %d</domainsnapshot>", i);
+        assert_int_equal(qp_view(&c, doc, &a), 0);
+        qp_view_free(&c, a);
+    }
+    int made = views_made;
+    assert_int_equal(qp_view(&c, "<domainsnapshot>held</domainsnapshot>", &a), 0);
+    assert_int_equal(views_made, made + 1);
+    qp_view_free(&c, a);
+    /* too large to keep: the caller's own, freed when it is given back */
+    size_t big = 300 * 1024;
+    char *large = malloc(big + 1);
+    assert_non_null(large);
+    memset(large, ' ', big);
+    memcpy(large, "<domainsnapshot/>", 17);
+    large[big] = '\0';
+    int freed = views_freed;
+    assert_int_equal(qp_view(&c, large, &a), 0);
+    assert_int_equal(qp_view(&c, large, &b), 0);
+    assert_ptr_not_equal(a, b);
+    qp_view_free(&c, a);
+    qp_view_free(&c, b);
+    assert_int_equal(views_freed, freed + 2);
+    free(large);
 }
 
 /* qp_mkdir_p tries the directory itself first: the answers stay those of
@@ -683,6 +839,8 @@ int main(void)
         cmocka_unit_test(mkdir_p_answers),
         cmocka_unit_test(domain_file_changes),
         cmocka_unit_test(domain_memo_in_locked_call),
+        cmocka_unit_test(domain_parse_remembered),
+        cmocka_unit_test(snapshot_views_shared_by_document),
         cmocka_unit_test(qmp_machine_none),
         cmocka_unit_test(qmp_first_command_rides_with_negotiation),
         cmocka_unit_test(qemu_img_wrappers),
