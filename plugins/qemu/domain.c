@@ -627,7 +627,7 @@ static int dump_doc(qp_ctx *ctx, xmlDocPtr doc, char **out)
  * broker's hardened reader, then here): about 400 000 instructions for
  * the test guest's definition, a fifth of a snapshot delete's, for
  * documents that seldom change between two calls.  The result depends on
- * the bytes alone (and on whether the broker's reader is there to ask:
+ * the bytes alone (and on which reader of the broker's is asked first:
  * its limits are compile-time constants), so a document seen before is
  * answered with a copy of what its parse made; refusals are not kept, a
  * refused document is parsed again for its message.  A few documents are
@@ -636,11 +636,13 @@ static int dump_doc(qp_ctx *ctx, xmlDocPtr doc, char **out)
 #define PARSED_SLOTS 16
 #define PARSED_MAX_BYTES (256 * 1024)
 
+typedef int (*domain_view_fn)(sb_host *h, const char *xml, struct sb_domain_view **out);
+
 typedef struct parsed_doc {
     uint64_t hash;
     size_t len;
     char *xml;     /* NULL: free slot */
-    bool gated;    /* parsed with the broker's reader asked first */
+    domain_view_fn gate; /* the broker's reader asked first, or NULL */
     qp_domain *d;
     uint64_t used;
 } parsed_doc;
@@ -661,13 +663,13 @@ static void parsed_free(parsed_doc *p)
 }
 
 /* A copy of what the parse of these bytes made, or NULL. */
-static qp_domain *parsed_find(const char *xml, size_t len, uint64_t hash, bool gated)
+static qp_domain *parsed_find(const char *xml, size_t len, uint64_t hash, domain_view_fn gate)
 {
     qp_domain *d = NULL;
     pthread_mutex_lock(&parsed.lock);
     for (size_t i = 0; i < PARSED_SLOTS; i++) {
         parsed_doc *p = &parsed.v[i];
-        if (p->xml && p->hash == hash && p->len == len && p->gated == gated &&
+        if (p->xml && p->hash == hash && p->len == len && p->gate == gate &&
             !memcmp(p->xml, xml, len)) {
             d = domain_copy(p->d);
             p->used = ++parsed.clock;
@@ -678,10 +680,10 @@ static qp_domain *parsed_find(const char *xml, size_t len, uint64_t hash, bool g
     return d;
 }
 
-static void parsed_keep(const char *xml, size_t len, uint64_t hash, bool gated,
+static void parsed_keep(const char *xml, size_t len, uint64_t hash, domain_view_fn gate,
                         const qp_domain *d)
 {
-    parsed_doc n = {.hash = hash, .len = len, .gated = gated};
+    parsed_doc n = {.hash = hash, .len = len, .gate = gate};
     if (!(n.xml = malloc(len + 1)) || !(n.d = domain_copy(d))) {
         parsed_free(&n);
         return; /* best effort */
@@ -701,9 +703,10 @@ static void parsed_keep(const char *xml, size_t len, uint64_t hash, bool gated,
 int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out)
 {
     size_t len = xml ? strlen(xml) : 0;
-    bool gated = ctx->api && ctx->api->domain_view, keep = xml && len <= PARSED_MAX_BYTES;
+    domain_view_fn gate = ctx->api ? ctx->api->domain_view : NULL;
+    bool keep = xml && len <= PARSED_MAX_BYTES;
     uint64_t hash = keep ? qp_hash64(xml, len) : 0;
-    if (keep && (*out = parsed_find(xml, len, hash, gated)))
+    if (keep && (*out = parsed_find(xml, len, hash, gate)))
         return 0;
     xmlDocPtr doc = parse_doc(ctx, xml);
     if (!doc)
@@ -722,7 +725,7 @@ int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out)
         return r;
     }
     if (keep)
-        parsed_keep(xml, len, hash, gated, d);
+        parsed_keep(xml, len, hash, gate, d);
     *out = d;
     return 0;
 }

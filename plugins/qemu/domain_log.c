@@ -46,11 +46,9 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 /* A process's first read of a log parses all of it (a 50 KB log took
@@ -183,31 +181,25 @@ static int replay(char *text, size_t len, qp_dlog *l, int *out_torn, size_t *out
  * Every operation replays the log two or three times (the unlocked "is a
  * record pending?", the locked recovery check, the plugin's files), and a
  * replay parses every record: a log near LOG_COMPACT_BYTES took about
- * 100 us of JSON parsing a read.  The log is append-only: no writer
- * changes a byte once written, a compaction renames a new file over it,
- * and a removed log comes back as a new file.  So what a replay found is
- * kept, per process, with the file it came from and how far it read, and
- * the next read of the same file replays only what was appended since.
- * The file is the same when its device, inode and birth time are (an
- * inode number is reused quickly, a birth time is not), and when the 16
- * hash digits of the last record replayed are still where they were (a
- * log someone rewrote in place, which no writer of the plugin does, is
- * read whole again).  Without a birth time (a filesystem that keeps
- * none) every read replays the whole file, as before.  A replay stops
- * after the last newline, so a record still being written, or torn, is
- * read again next time, as a whole replay would see it then. */
+ * 100 us of JSON parsing a read, for records that had not changed since
+ * the previous read.  What a replay says depends on the bytes replayed
+ * alone, and the log only grows (a record is never changed once written;
+ * a compaction renames a new file over it).  So a process keeps, per
+ * log, the bytes it replayed (up to just after the last newline) and
+ * what they said; the next read reads the file whole, as before, and
+ * when it still begins with those bytes, only what follows them is
+ * replayed.  The bytes are compared, not the file's identity: on ext4 a
+ * removed log's inode number and even its birth time (stamped in steps
+ * of a few ms) come back for the file made next.  A record still being
+ * written, or torn, lies after the last newline and is read again next
+ * time, as a whole replay would see it then. */
 #define TAIL_SLOTS 8
 
 typedef struct tail_slot {
     char *path;            /* NULL: free */
-    uint32_t dev_major, dev_minor;
-    uint64_t ino;
-    struct statx_timestamp btime;
-    uint64_t done;         /* bytes replayed: just after a newline */
-    uint64_t last_line;    /* where the last record replayed starts, */
-    char last_head[HASH_DIGITS]; /* and its first bytes (its hash digits) */
-    size_t last_len;
-    qp_dlog state;         /* what bytes [0, done) say */
+    char *bytes;           /* the log's first `done` bytes as replayed */
+    size_t done;
+    qp_dlog state;         /* what they say */
     uint64_t used;         /* for replacing the least recently used */
 } tail_slot;
 
@@ -215,71 +207,49 @@ static struct {
     pthread_mutex_t lock;
     tail_slot v[TAIL_SLOTS];
     uint64_t clock;
+    uint64_t replayed;     /* bytes handed to replay() (tests) */
 } tails = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int dlog_copy(const qp_dlog *from, qp_dlog *to);
 
-static bool same_file(const tail_slot *t, const char *path, const struct statx *sx)
-{
-    return t->path && !strcmp(t->path, path) && t->dev_major == sx->stx_dev_major &&
-           t->dev_minor == sx->stx_dev_minor && t->ino == sx->stx_ino &&
-           t->btime.tv_sec == sx->stx_btime.tv_sec &&
-           t->btime.tv_nsec == sx->stx_btime.tv_nsec && sx->stx_size >= t->done;
-}
-
 static void tail_free(tail_slot *t)
 {
     free(t->path);
+    free(t->bytes);
     qp_dlog_free(&t->state);
     memset(t, 0, sizeof *t);
 }
 
-/* What was kept of this file: *out gets its state, *out_from where the
- * replay goes on, *out_check where the kept hash digits must be (0 and an
- * empty state when nothing is kept). */
-static int tail_take(const char *path, const struct statx *sx, qp_dlog *out,
-                     uint64_t *out_from, uint64_t *out_check, char head[HASH_DIGITS],
-                     size_t *out_head_len)
+/* When text[0..len) begins with the bytes kept for this log: *out gets
+ * what they said and the count is returned; else 0 and *out is empty.
+ * Negative: out of memory. */
+static long tail_take(const char *path, const char *text, size_t len, qp_dlog *out)
 {
-    int r = 0;
-    *out_from = *out_check = 0;
-    *out_head_len = 0;
-    if (!(sx->stx_mask & STATX_BTIME))
-        return 0;
+    long from = 0;
     pthread_mutex_lock(&tails.lock);
     for (size_t i = 0; i < TAIL_SLOTS; i++) {
         tail_slot *t = &tails.v[i];
-        if (!same_file(t, path, sx))
+        if (!t->path || strcmp(t->path, path))
             continue;
-        if (dlog_copy(&t->state, out) < 0) {
-            r = -1;
-        } else {
-            *out_from = t->done;
-            *out_check = t->last_line;
-            memcpy(head, t->last_head, t->last_len);
-            *out_head_len = t->last_len;
+        if (t->done <= len && !memcmp(t->bytes, text, t->done)) {
+            from = dlog_copy(&t->state, out) < 0 ? -1 : (long)t->done;
             t->used = ++tails.clock;
         }
         break;
     }
     pthread_mutex_unlock(&tails.lock);
-    return r;
+    return from;
 }
 
-/* Keep what bytes [0, done) of this file say (best effort). */
-static void tail_keep(const char *path, const struct statx *sx, uint64_t done,
-                      uint64_t last_line, const char *head, size_t head_len, const qp_dlog *l)
+/* Keep what text[0..done) says (best effort). */
+static void tail_keep(const char *path, const char *text, size_t done, const qp_dlog *l)
 {
-    if (!(sx->stx_mask & STATX_BTIME) || done == 0)
-        return;
-    tail_slot n = {.dev_major = sx->stx_dev_major, .dev_minor = sx->stx_dev_minor,
-                   .ino = sx->stx_ino, .btime = sx->stx_btime, .done = done,
-                   .last_line = last_line, .last_len = head_len};
-    memcpy(n.last_head, head, head_len);
-    if (!(n.path = qp_strdup(path)) || dlog_copy(l, &n.state) < 0) {
+    tail_slot n = {.done = done};
+    if (!(n.path = qp_strdup(path)) || !(n.bytes = malloc(done)) || dlog_copy(l, &n.state) < 0) {
         tail_free(&n);
         return;
     }
+    memcpy(n.bytes, text, done);
     pthread_mutex_lock(&tails.lock);
     tail_slot *slot = &tails.v[0];
     for (size_t i = 0; i < TAIL_SLOTS; i++) {
@@ -291,10 +261,11 @@ static void tail_keep(const char *path, const struct statx *sx, uint64_t done,
         if (t->used < slot->used)
             slot = t;
     }
-    tail_free(slot);
+    tail_slot old = *slot;
     n.used = ++tails.clock;
     *slot = n;
     pthread_mutex_unlock(&tails.lock);
+    tail_free(&old);
 }
 
 /* Forget what was kept of this log (it is being removed). */
@@ -307,51 +278,12 @@ static void tail_forget(const char *path)
     pthread_mutex_unlock(&tails.lock);
 }
 
-/* Bytes [from, end of file) into a malloc'd, NUL-terminated buffer. */
-static int read_from(int fd, uint64_t from, uint64_t size_hint, char **out, size_t *out_len)
+uint64_t qp_dlog_replayed_bytes(void)
 {
-    size_t cap = size_hint > from ? (size_t)(size_hint - from) + 1 : 0, len = 0;
-    if (cap < 4096)
-        cap = 4096;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf)
-            return -ENOMEM;
-        if (len + 1 >= cap) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                return -ENOMEM;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t r = pread(fd, buf + len, cap - len - 1, (off_t)(from + len));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            int e = errno;
-            free(buf);
-            return -e;
-        }
-        if (r == 0)
-            break;
-        len += (size_t)r;
-    }
-    buf[len] = '\0';
-    *out = buf;
-    *out_len = len;
-    return 0;
-}
-
-/* Where the last line of text[0..done) starts (text[done - 1] is its
- * newline). */
-static size_t last_line_of(const char *text, size_t done)
-{
-    size_t start = done - 1;
-    while (start > 0 && text[start - 1] != '\n')
-        start--;
-    return start;
+    pthread_mutex_lock(&tails.lock);
+    uint64_t n = tails.replayed;
+    pthread_mutex_unlock(&tails.lock);
+    return n;
 }
 
 static int read_log(qp_ctx *ctx, const char *domain, qp_dlog *out, int *out_torn,
@@ -361,59 +293,34 @@ static int read_log(qp_ctx *ctx, const char *domain, qp_dlog *out, int *out_torn
     *out_torn = 0;
     *out_size = 0;
     char *path = qp_dlog_path(ctx, domain), *text = NULL;
+    size_t len = 0, done = 0;
     if (!path)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    /* the plugin's own file: never through a symlink, never a FIFO or a
-     * device (O_NONBLOCK: a FIFO would block the open) */
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) { /* no log yet */
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    int r = qp_read_file(&quiet, path, &text, &len);
+    if (r < 0 && quiet.err_code == SB_ERR_NO_DOMAIN) { /* ENOENT: no log yet */
         free(path);
         return 0;
     }
-    struct statx sx;
-    int r = 0;
-    if (fd < 0)
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno,
-                           "the plugin's log of domain '%s': cannot open '%s'", domain, path);
-    else if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE | STATX_SIZE | STATX_INO | STATX_BTIME,
-                   &sx) < 0 || !S_ISREG(sx.stx_mode))
-        r = qp_error(ctx, SB_ERR_SYSTEM_ERROR,
-                     "the plugin's log of domain '%s': '%s' is not a regular file", domain, path);
-    uint64_t from = 0, check = 0;
-    char kept[HASH_DIGITS];
-    size_t kept_len = 0;
-    if (r == 0 && tail_take(path, &sx, out, &from, &check, kept, &kept_len) < 0)
-        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    size_t len = 0, done = 0;
-    /* from the kept record's digits on: they must still be there */
-    int e = r == 0 ? read_from(fd, from ? check : 0, sx.stx_size, &text, &len) : 0;
-    if (r == 0 && e == 0 && from &&
-        (len < from - check || memcmp(text, kept, kept_len) != 0)) {
-        qp_dlog_free(out); /* rewritten in place: replayed whole */
-        free(text);
-        text = NULL;
-        from = check = 0;
-        e = read_from(fd, 0, sx.stx_size, &text, &len);
+    if (r < 0) {
+        r = qp_error(ctx, quiet.err_code, "the plugin's log of domain '%s': %s", domain,
+                     quiet.err_msg);
+        free(path);
+        return r;
     }
-    if (r == 0 && e < 0)
-        r = qp_error_errno(ctx, e == -ENOMEM ? SB_ERR_NO_MEMORY : SB_ERR_SYSTEM_ERROR, -e,
-                           "the plugin's log of domain '%s': cannot read '%s'", domain, path);
-    size_t skip = (size_t)(from - check); /* the kept record, replayed already */
-    if (r == 0 && replay(text + skip, len - skip, out, out_torn, &done) < 0)
-        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    if (r == 0) {
-        *out_size = (size_t)check + len;
-        if (done) {
-            const char *t = text + skip;
-            size_t last = last_line_of(t, done), n = done - last;
-            tail_keep(path, &sx, from + done, from + last, t + last,
-                      n < HASH_DIGITS ? n : HASH_DIGITS, out);
-        }
-    } else {
+    long from = tail_take(path, text, len, out);
+    if (from < 0 || replay(text + from, len - (size_t)from, out, out_torn, &done) < 0) {
         qp_dlog_free(out);
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    } else {
+        *out_size = len;
+        pthread_mutex_lock(&tails.lock);
+        tails.replayed += len - (size_t)from;
+        pthread_mutex_unlock(&tails.lock);
+        if (done)
+            tail_keep(path, text, (size_t)from + done, out);
     }
-    if (fd >= 0)
-        close(fd);
     free(text);
     free(path);
     return r;

@@ -31,6 +31,9 @@ void qp_dlog_free(qp_dlog *l);
 /* Append one record under the domain lock; on disk (fdatasync) when it
  * returns 0, or at the end of the call (sync_at_end). */
 int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec);
+/* Bytes of logs this process has replayed so far (tests: a read parses
+ * only what was appended since the last one). */
+uint64_t qp_dlog_replayed_bytes(void);
 /* The log's path (malloc'd), for messages and tests. */
 char *qp_dlog_path(qp_ctx *ctx, const char *domain);
 

@@ -380,7 +380,8 @@ static void log_replayed_once_per_call(void **state)
  * the whole file (a copy under another domain's name is a new file):
  * records appended by another writer are seen, a torn tail is not until
  * it is completed, a record written in two pieces counts once whole, a
- * log rewritten in place or replaced is read again whole. */
+ * log rewritten in place, replaced, or removed and made again is read
+ * again whole; and a read parses only what was appended since the last. */
 static void whole_copy(const char *domain, const char *copy)
 {
     char from[128], to[128];
@@ -434,12 +435,18 @@ static void log_read_on_from_where_it_stopped(void **state)
     assert_true(qp_ours_has(&ctx, "tail", a)); /* replayed and kept */
     assert_as_whole("tail");
 
-    /* another writer's records */
-    size_t blen, clen;
-    qp_dlog_rec addb = {.add = b}, addc = {.add = c};
+    /* another writer's records: only they are replayed */
+    size_t alen, blen, clen;
+    qp_dlog_rec adda = {.add = a}, addb = {.add = b}, addc = {.add = c};
+    char *aline = record_line(&adda, &alen);
     char *bline = record_line(&addb, &blen), *cline = record_line(&addc, &clen);
+    uint64_t before = qp_dlog_replayed_bytes();
     append_file(log, bline, blen);
     assert_true(qp_ours_has(&ctx, "tail", b));
+    assert_int_equal(qp_dlog_replayed_bytes() - before, blen);
+    before = qp_dlog_replayed_bytes();
+    assert_true(qp_ours_has(&ctx, "tail", a)); /* nothing new: nothing replayed */
+    assert_int_equal(qp_dlog_replayed_bytes(), before);
     assert_as_whole("tail");
 
     /* a record in two pieces: nothing until its newline, then all of it */
@@ -460,8 +467,8 @@ static void log_read_on_from_where_it_stopped(void **state)
     assert_false(qp_journal_pending(&ctx, "tail"));
     assert_as_whole("tail");
 
-    /* the bytes before the last record are not read again: changed in
-     * place (no writer of the plugin's does that), a kept answer stays */
+    /* changed in place before the bytes replayed last (no writer of the
+     * plugin's does that): replayed whole, the spoiled record ignored */
     size_t len;
     char *text = slurp(log, &len);
     char *spoiled = qp_strdup(text);
@@ -473,7 +480,9 @@ static void log_read_on_from_where_it_stopped(void **state)
     assert_int_equal(pwrite(fd, spoiled, (size_t)(strchr(spoiled, '\n') - spoiled), 0),
                      strchr(spoiled, '\n') - spoiled);
     close(fd);
-    assert_true(qp_ours_has(&ctx, "tail", a));
+    assert_false(qp_ours_has(&ctx, "tail", a));
+    assert_true(qp_ours_has(&ctx, "tail", b));
+    assert_as_whole("tail");
     /* rewritten in place, its last record elsewhere now: read whole */
     write_file(log, bline, blen);
     append_file(log, cline, clen);
@@ -488,6 +497,18 @@ static void log_read_on_from_where_it_stopped(void **state)
     assert_int_equal(rename(tmp, log), 0);
     assert_true(qp_ours_has(&ctx, "tail", a));
     assert_as_whole("tail");
+    /* removed and made again by another process at once, with a record
+     * of the same length first and the same last record: on ext4 the
+     * inode number and the birth time may well be the old file's */
+    write_file(log, aline, alen);
+    append_file(log, cline, clen);
+    assert_true(qp_ours_has(&ctx, "tail", a) && qp_ours_has(&ctx, "tail", c));
+    assert_int_equal(unlink(log), 0);
+    write_file(log, bline, blen);
+    append_file(log, cline, clen);
+    assert_false(qp_ours_has(&ctx, "tail", a));
+    assert_true(qp_ours_has(&ctx, "tail", b) && qp_ours_has(&ctx, "tail", c));
+    assert_as_whole("tail");
     /* removed, and a new log begun */
     qp_ours_drop(&ctx, "tail");
     assert_false(qp_ours_has(&ctx, "tail", a));
@@ -498,6 +519,7 @@ static void log_read_on_from_where_it_stopped(void **state)
     free(tmp);
     free(text);
     free(spoiled);
+    free(aline);
     free(bline);
     free(cline);
     free(log);

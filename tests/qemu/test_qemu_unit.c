@@ -365,10 +365,20 @@ static int counting_domain_view(sb_host *h, const char *xml, struct sb_domain_vi
     return strstr(xml, "refused-by-gate") ? -SB_ERR_XML_ERROR : 0;
 }
 
+static int refusing_domain_view(sb_host *h, const char *xml, struct sb_domain_view **out)
+{
+    (void)h;
+    (void)xml;
+    *out = NULL;
+    gate_asked++;
+    return -SB_ERR_XML_ERROR;
+}
+
 static void domain_parse_remembered(void **state)
 {
     (void)state;
-    struct sb_host_api counting = {.domain_view = counting_domain_view};
+    /* static: what the plugin keeps may outlive the test */
+    static const struct sb_host_api counting = {.domain_view = counting_domain_view};
     qp_ctx gated = ctx;
     gated.api = &counting;
     char *disk = path("parsed.qcow2");
@@ -390,11 +400,17 @@ static void domain_parse_remembered(void **state)
     assert_int_equal(gate_asked, 2);
     assert_string_equal(c->name, "vmq");
     qp_domain_free(c);
-    /* the same bytes without a reader to ask are not the same question */
+    /* the same bytes without a reader to ask, or with another reader, are
+     * not the same question */
     assert_int_equal(qp_domain_parse(&ctx, xml, &a), 0);
     assert_string_equal(a->name, "vmp");
     qp_domain_free(a);
     assert_int_equal(gate_asked, 2);
+    static const struct sb_host_api refusing = {.domain_view = refusing_domain_view};
+    qp_ctx other = ctx;
+    other.api = &refusing;
+    assert_int_equal(qp_domain_parse(&other, xml, &a), -SB_ERR_XML_ERROR);
+    assert_int_equal(gate_asked, 3);
     /* refusals are never remembered: the message each time */
     char *bad = dom_xml("vmp", disk, "<serial type='tcp'/>");
     char *gate_bad = dom_xml("vmp", disk, "<!-- refused-by-gate -->");
@@ -405,7 +421,7 @@ static void domain_parse_remembered(void **state)
         assert_int_equal(qp_domain_parse(&gated, gate_bad, &a), -SB_ERR_XML_ERROR);
         assert_non_null(strstr(gated.err_msg, "hardened reader"));
     }
-    assert_int_equal(gate_asked, 6);
+    assert_int_equal(gate_asked, 7);
     qp_domain_free(b);
     free(bad);
     free(gate_bad);
@@ -445,8 +461,10 @@ static void counting_snapshot_view_free(struct sb_snapshot_view *v)
 static void snapshot_views_shared_by_document(void **state)
 {
     (void)state;
-    struct sb_host_api counting = {.snapshot_view = counting_snapshot_view,
-                                   .snapshot_view_free = counting_snapshot_view_free};
+    /* static: the views kept name the host that frees them */
+    static const struct sb_host_api counting = {
+        .snapshot_view = counting_snapshot_view,
+        .snapshot_view_free = counting_snapshot_view_free};
     qp_ctx c = ctx;
     c.api = &counting;
     struct sb_snapshot_view *a, *b, *held;
