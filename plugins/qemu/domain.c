@@ -874,74 +874,86 @@ static int injected_store_failure(qp_ctx *ctx, const char *name)
                           name);
 }
 
-int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char **out_tmp)
+int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, qp_pending_def *p)
 {
-    *out_tmp = NULL;
+    memset(p, 0, sizeof *p);
+    p->fd = -1;
     char *dir = qp_printf("%s/domains", ctx->state_dir);
     char *path = qp_domain_path(ctx, name);
-    char *tmp = path ? qp_printf("%s.pending.%ld", path, (long)getpid()) : NULL;
-    int r = 0;
-    if (!dir || !tmp) {
+    p->tmp = path ? qp_printf("%s.pending.%ld", path, (long)getpid()) : NULL;
+    p->name = qp_strdup(name);
+    p->xml = qp_strdup(xml);
+    int r = 0, e;
+    if (!dir || !p->tmp || !p->name || !p->xml)
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    } else if ((r = qp_mkdir_p(dir, 0700)) < 0) {
+    else if ((r = qp_mkdir_p(dir, 0700)) < 0)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "cannot create '%s'", dir);
-    } else {
-        int fd = qp_create_excl(tmp, 0600);
-        int e;
-        if (fd < 0)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -fd, "cannot create '%s'", tmp);
-        else if ((e = qp_write_all(fd, xml, strlen(xml))) < 0)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -e, "cannot write '%s'", path);
-        if (fd >= 0 && r == 0 && fsync(fd) < 0)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot sync '%s'", path);
-        if (fd >= 0 && close(fd) < 0 && r == 0)
-            r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot write '%s'", path);
-        if (r < 0 && fd >= 0)
-            unlink(tmp);
-    }
+    else if ((p->fd = qp_create_excl(p->tmp, 0600)) < 0)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -p->fd, "cannot create '%s'", p->tmp);
+    else if ((e = qp_write_all(p->fd, xml, strlen(xml))) < 0)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -e, "cannot write '%s'", path);
     free(dir);
     free(path);
     if (r < 0)
-        free(tmp);
-    else
-        *out_tmp = tmp;
+        qp_domain_store_drop(p);
     return r;
 }
 
-void qp_domain_store_drop(char *tmp)
+void qp_domain_store_sync(void *pending_def)
 {
-    if (tmp)
-        unlink(tmp);
-    free(tmp);
+    qp_pending_def *p = pending_def;
+    if (p->fd < 0)
+        return;
+    if (fsync(p->fd) < 0)
+        p->sync_errno = errno;
+    if (close(p->fd) < 0 && !p->sync_errno)
+        p->sync_errno = errno;
+    p->fd = -1;
 }
 
-int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp)
+void qp_domain_store_drop(qp_pending_def *p)
+{
+    if (p->fd >= 0)
+        close(p->fd);
+    if (p->tmp)
+        unlink(p->tmp);
+    free(p->tmp);
+    free(p->name);
+    free(p->xml);
+    memset(p, 0, sizeof *p);
+    p->fd = -1;
+}
+
+int qp_domain_store_commit(qp_ctx *ctx, qp_pending_def *p)
 {
     qp_domain_memo_forget();
-    char *path = qp_domain_path(ctx, name);
-    int r = injected_store_failure(ctx, name);
+    char *path = qp_domain_path(ctx, p->name);
+    int r = injected_store_failure(ctx, p->name);
+    qp_domain_store_sync(p); /* nothing when it ran while QEMU worked */
     if (r == 0 && !path)
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    if (r == 0 && rename(tmp, path) < 0)
+    if (r == 0 && p->sync_errno)
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, p->sync_errno, "cannot sync '%s'", path);
+    if (r == 0 && rename(p->tmp, path) < 0)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot rename to '%s'", path);
     if (r == 0) {
-        char *dir = qp_printf("%s/domains", ctx->state_dir);
-        int fd = dir ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-        if (fd >= 0) {
-            (void)fsync(fd);
-            close(fd);
-        }
-        free(dir);
-        free(tmp);
-    } else {
-        qp_domain_store_drop(tmp);
+        (void)qp_fsync_dir_of(path);
+        free(p->tmp);
+        p->tmp = NULL; /* renamed: nothing for drop to remove */
     }
+    qp_domain_store_drop(p);
     free(path);
     return r;
 }
 
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
 {
+    qp_pending_def *p = ctx->pending_def;
+    if (p && p->tmp) {
+        if (!strcmp(p->name, name) && !strcmp(p->xml, xml))
+            return qp_domain_store_commit(ctx, p);
+        qp_domain_store_drop(p); /* written ahead for another outcome */
+    }
     qp_domain_memo_forget();
     int inj = injected_store_failure(ctx, name);
     if (inj < 0)

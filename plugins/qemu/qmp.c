@@ -61,6 +61,9 @@ struct qp_qmp {
      * and were dismissed: none left in QEMU when they are equal and no
      * dismiss is unanswered (qp_qmp_close_clean) */
     int jobs_started, jobs_ended;
+    /* run once after the next command has gone out (qp_qmp_meanwhile) */
+    void (*meanwhile)(void *);
+    void *meanwhile_arg;
 };
 
 static void forget_graph(qp_qmp *q)
@@ -432,6 +435,7 @@ int qp_qmp_reuse(qp_qmp *q, qp_ctx *ctx)
     if (q->eof)
         return -EPIPE;
     memset(q->events, 0, sizeof q->events);
+    q->meanwhile = NULL;
     q->ctx = ctx;
     q->timeout_ms = ctx->job_timeout_ms;
     return 0;
@@ -612,10 +616,20 @@ static int recv_reply(qp_qmp *q, const char *cmd, const char *idbuf, json_object
     }
 }
 
+void qp_qmp_meanwhile(qp_qmp *q, void (*fn)(void *), void *arg)
+{
+    q->meanwhile = fn;
+    q->meanwhile_arg = arg;
+}
+
 static int execute(qp_qmp *q, const char *cmd, json_object *args, int fd, json_object **ret)
 {
     char idbuf[32];
     int r = send_cmd(q, cmd, args, fd, idbuf, sizeof idbuf);
+    void (*fn)(void *) = q->meanwhile;
+    q->meanwhile = NULL;
+    if (r == 0 && fn)
+        fn(q->meanwhile_arg);
     return r < 0 ? r : recv_reply(q, cmd, idbuf, ret);
 }
 

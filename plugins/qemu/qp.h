@@ -23,6 +23,7 @@
  * tests can read it without a host. */
 struct qp_qmp;
 struct qp_job;
+struct qp_pending_def;
 /* The monitor connection everything one locked call does on its domain
  * shares (qp_proc_connect): QEMU's QMP socket serves one client at a time
  * and each new connection costs a greeting and qmp_capabilities.  Made by
@@ -96,6 +97,10 @@ typedef struct qp_ctx {
     int lock_fd;
     qp_monitor *mon; /* while lock_fd is held; copies of the ctx share it */
     struct qp_job *job; /* the long step running now (job.h), NULL if none */
+    /* The definition an operation wrote ahead (qp_domain_store_prepare)
+     * for the store it makes once QEMU is done: qp_domain_store commits
+     * it when asked to store the same text, else drops it.  NULL if none. */
+    struct qp_pending_def *pending_def;
     int err_code;
     char err_msg[1024];
 } qp_ctx;
@@ -280,6 +285,11 @@ void qp_qmp_set_timeout(qp_qmp *q, int timeout_ms);
 /* Execute cmd with args (ownership of args is taken; may be NULL).  On
  * success *ret (may be NULL) gets the "return" value (caller puts). */
 int qp_qmp_execute(qp_qmp *q, const char *cmd, json_object *args, json_object **ret);
+/* Run fn(arg) once, right after the next command has gone out, while
+ * QEMU serves it (before its reply is read): work of ours that need not
+ * come first, such as a sync, then costs no time of its own.  Not run
+ * (and forgotten) when that command cannot be sent. */
+void qp_qmp_meanwhile(qp_qmp *q, void (*fn)(void *), void *arg);
 /* Same, passing one file descriptor with SCM_RIGHTS (for getfd / add-fd). */
 int qp_qmp_execute_fd(qp_qmp *q, const char *cmd, json_object *args, int fd,
                       json_object **ret);
@@ -375,11 +385,27 @@ char *qp_domain_xml_set_disk(const char *xml, const char *target, const char *so
 char *qp_domain_xml_set_name(const char *xml, const char *name);
 /* Store an already validated XML for domain `name`. */
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml);
-/* Two-step store: write and fsync a temp file first (all that can fail
- * for lack of space), then rename it in place (commit) or drop it. */
-int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, char **out_tmp);
-int qp_domain_store_commit(qp_ctx *ctx, const char *name, char *tmp); /* frees tmp */
-void qp_domain_store_drop(char *tmp);                                  /* frees tmp */
+/* Two-step store, for a definition that must follow a QEMU command: the
+ * temp file is written before the command (all that can fail for lack of
+ * space), synced while QEMU serves it (qp_domain_store_sync, handed to
+ * qp_qmp_meanwhile), and renamed in place once QEMU is done (commit) or
+ * removed (drop).  The sync was 0.3-0.4 ms of the operation's own time
+ * when it came before the command; it now overlaps QEMU's work. */
+typedef struct qp_pending_def {
+    char *tmp;  /* the temp file; NULL when there is none */
+    char *name; /* the domain */
+    char *xml;  /* what the temp file holds */
+    int fd;     /* open until synced, then -1 */
+    int sync_errno;
+} qp_pending_def;
+int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, qp_pending_def *p);
+/* fsync the temp file now (once; a failure is kept for the commit).
+ * The argument is a qp_pending_def (qp_qmp_meanwhile's signature). */
+void qp_domain_store_sync(void *pending_def);
+/* Sync (if not done yet), rename in place, sync the directory.  *p is
+ * emptied either way. */
+int qp_domain_store_commit(qp_ctx *ctx, qp_pending_def *p);
+void qp_domain_store_drop(qp_pending_def *p); /* *p emptied; nothing when empty */
 /* Images the plugin made for the domain that no snapshot records any more
  * (a revert's overlays whose snapshot was deleted, overlays QEMU adopted
  * by a create that failed afterwards): <state>/ours/<name>.list.  Counted

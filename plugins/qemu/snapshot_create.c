@@ -584,19 +584,21 @@ static json_object *disk_transaction(plan *p, unsigned flags)
 
 /* The QMP transaction switches QEMU onto the overlays: from then on they
  * hold the guest's writes and are never removed.  So everything that can
- * fail for lack of space (the new definition, written and synced to a
- * temp file) is done before it; only a rename is left afterwards.  Should
- * that fail too, the overlays stay, are recorded as the domain's own, and
- * the definition follows QEMU at the next operation (qp_follow_qemu:
+ * fail for lack of space (the new definition, written to a temp file) is
+ * done before it; the temp file's sync runs while QEMU serves the
+ * transaction, and only a rename is left afterwards.  Should that fail
+ * too (or the sync), the overlays stay, are recorded as the domain's own,
+ * and the definition follows QEMU at the next operation (qp_follow_qemu:
  * destroy, shutdown, snapshot calls, snapshot_exists). */
 static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
 {
     if (!p->n_external)
         return 0;
-    char *xml = repointed_xml(p), *tmp = NULL;
+    char *xml = repointed_xml(p);
+    qp_pending_def def;
     if (!xml)
         return qp_error(ctx, SB_ERR_INTERNAL_ERROR, "cannot update the domain definition");
-    int r = qp_domain_store_prepare(ctx, p->dom->name, xml, &tmp);
+    int r = qp_domain_store_prepare(ctx, p->dom->name, xml, &def);
     free(xml);
     if (r < 0)
         return r;
@@ -604,10 +606,12 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
     for (size_t i = 0; i < p->ndisks && r == 0; i++)
         if (p->disks[i].mode == SB_LOCATION_EXTERNAL && !(flags & SB_SNAPSHOT_CREATE_REUSE_EXT))
             r = make_target(ctx, p, &p->disks[i]);
-    if (r == 0)
+    if (r == 0) {
+        qp_qmp_meanwhile(p->q, qp_domain_store_sync, &def);
         r = qp_qmp_execute(p->q, "transaction", disk_transaction(p, flags), NULL);
+    }
     if (r < 0) {
-        qp_domain_store_drop(tmp);
+        qp_domain_store_drop(&def);
         return r;
     }
     /* QEMU writes to the overlays now: they are QEMU's, never removed */
@@ -624,7 +628,7 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
     if (p->memory == SB_LOCATION_EXTERNAL && qp_journal_commit(ctx, &p->j) < 0)
         qp_log(ctx, SB_LOG_WARN, "cannot record the commit point: %s", ctx->err_msg);
     ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
-    r = qp_domain_store_commit(ctx, p->dom->name, tmp);
+    r = qp_domain_store_commit(ctx, &def);
     ctx->store_fail_armed = 0;
     if (r < 0) {
         char msg[sizeof ctx->err_msg];

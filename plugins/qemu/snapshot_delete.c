@@ -166,6 +166,38 @@ static int watched(const qp_needed *need, const char *path)
     return need && need->watch_done && qp_strv_has(&need->watched, path);
 }
 
+/* The domain's definition with every disk on old_path moved to new_path
+ * (*out NULL when no disk is on old_path). */
+static int definition_repointed(qp_ctx *ctx, const char *domain, const char *old_path,
+                                const char *new_path, const char *new_fmt, char **out)
+{
+    *out = NULL;
+    qp_domain *cur = NULL;
+    int r = qp_domain_load(ctx, domain, &cur);
+    if (r < 0)
+        return r;
+    char *xml = qp_strdup(cur->xml);
+    int changed = 0;
+    for (size_t i = 0; i < cur->ndisks && xml; i++) {
+        char *c = qp_realpath_or_copy(cur->disks[i].source);
+        if (c && !strcmp(c, old_path)) {
+            char *nx = qp_domain_xml_set_disk(xml, cur->disks[i].target, new_path, new_fmt);
+            free(xml);
+            xml = nx;
+            changed = 1;
+        }
+        free(c);
+    }
+    qp_domain_free(cur);
+    if (!xml)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (changed)
+        *out = xml;
+    else
+        free(xml);
+    return 0;
+}
+
 /* Point every stored reference to old_path at new_path: other snapshots'
  * XML and the domain definition.  Only the snapshots the walk of need
  * found naming old_path are read again when it watched old_path; else
@@ -215,25 +247,10 @@ static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const
     qp_strmap_free(&resolved);
     if (r < 0)
         return r;
-    qp_domain *cur = NULL;
-    if ((r = qp_domain_load(ctx, domain, &cur)) < 0)
-        return r;
-    char *xml = qp_strdup(cur->xml);
-    int changed = 0;
-    for (size_t i = 0; i < cur->ndisks && xml; i++) {
-        char *c = qp_realpath_or_copy(cur->disks[i].source);
-        if (c && !strcmp(c, old_path)) {
-            char *nx = qp_domain_xml_set_disk(xml, cur->disks[i].target, new_path, new_fmt);
-            free(xml);
-            xml = nx;
-            changed = 1;
-        }
-        free(c);
-    }
-    if (changed && xml)
+    char *xml = NULL;
+    if ((r = definition_repointed(ctx, domain, old_path, new_path, new_fmt, &xml)) == 0 && xml)
         r = qp_domain_store(ctx, domain, xml);
     free(xml);
-    qp_domain_free(cur);
     return r;
 }
 
@@ -338,6 +355,7 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     }
     qp_strv files = {0}, nodes = {0};
     qp_qmp *q = NULL;
+    qp_pending_def def = {.fd = -1};
     int o_idx = -1, b_idx = -1;
     if (pid > 0) {
         if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
@@ -371,6 +389,20 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
         if (ctx->test_job_rate > 0) /* test-only throttle, see qp.h */
             json_object_object_add(a, "speed", json_object_new_int64(ctx->test_job_rate));
+        /* the definition the merge ends with (an active commit moves the
+         * disk onto B), written now and synced while QEMU merges; the
+         * store after the job renames it in place (qp_domain_store) */
+        char *after = NULL;
+        if ((r = definition_repointed(ctx, domain, O, B, bfmt, &after)) == 0 && after &&
+            (r = qp_domain_store_prepare(ctx, domain, after, &def)) == 0) {
+            ctx->pending_def = &def;
+            qp_qmp_meanwhile(q, qp_domain_store_sync, &def);
+        }
+        free(after);
+        if (r < 0) {
+            json_object_put(a);
+            goto out;
+        }
         qp_job_begin(ctx, &job, domain, o_idx == 0 ? "active-block-commit" : "block-commit",
                      v->name);
         r = qp_qmp_job(q, "block-commit", a, jid);
@@ -437,6 +469,8 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         goto out;
     r = qp_ours_unlink(ctx, domain, O); /* only a file the plugin made (or adopted) */
 out:
+    ctx->pending_def = NULL;
+    qp_domain_store_drop(&def); /* not committed: the merge or the store failed */
     free(bfmt);
     qp_strv_free(&files);
     qp_strv_free(&nodes);

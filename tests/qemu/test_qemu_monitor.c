@@ -9,7 +9,11 @@
  * The wire is watched, not mocked: the real QEMU's QMP socket is moved
  * aside and a relay (a thread of this test) listens at its path, passes
  * every byte through both ways and counts the connections and the
- * commands the plugin sends. */
+ * commands the plugin sends.  When a command that switches the disk's
+ * images goes by (transaction, block-commit), the relay also reads the
+ * definition the plugin wrote ahead for it: written before QEMU is asked
+ * (so a full disk fails the operation before anything changed), synced
+ * while QEMU works, renamed in place after. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -40,6 +45,10 @@ struct relay {
     /* every "execute" the plugin sent, one per line; each connection
      * starts with a line "--" */
     char commands[8192];
+    /* the domain's definitions dir, and what a pending definition there
+     * held when "transaction" / "block-commit" went by ("" if none) */
+    char domains[300];
+    char ahead_transaction[4096], ahead_commit[4096];
 };
 
 static struct relay R;
@@ -62,6 +71,28 @@ static int unix_socket(const char *path, int listen_on)
     return fd;
 }
 
+/* What the first "<name>.xml.pending.*" file in the definitions dir holds
+ * ("" when there is none). */
+static void read_pending(char *out, size_t outlen)
+{
+    out[0] = '\0';
+    DIR *d = opendir(R.domains);
+    struct dirent *de;
+    while (d && (de = readdir(d)) && !out[0]) {
+        if (!strstr(de->d_name, ".xml.pending."))
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", R.domains, de->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, out, outlen - 1) : -1;
+        out[n > 0 ? n : 0] = '\0';
+        if (fd >= 0)
+            close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
 /* Note each command name the client sent in buf (whole lines only). */
 static void note_commands(char *line, size_t *len)
 {
@@ -72,6 +103,12 @@ static void note_commands(char *line, size_t *len)
         if (ex) {
             ex += strlen("\"execute\":\"");
             size_t n = strcspn(ex, "\"");
+            /* QEMU has the command but not yet answered it: the plugin
+             * cannot have renamed its pending definition yet */
+            if (!strncmp(ex, "transaction\"", 12))
+                read_pending(R.ahead_transaction, sizeof R.ahead_transaction);
+            else if (!strncmp(ex, "block-commit\"", 13))
+                read_pending(R.ahead_commit, sizeof R.ahead_commit);
             pthread_mutex_lock(&R.mu);
             size_t used = strlen(R.commands);
             if (used + n + 2 < sizeof R.commands)
@@ -155,6 +192,7 @@ static void relay_start(const char *dom)
     pthread_mutex_init(&R.mu, NULL);
     snprintf(R.path, sizeof R.path, "%s/run/%s/qmp.sock", E.t.state_dir, dom);
     snprintf(R.real, sizeof R.real, "%s.real", R.path);
+    snprintf(R.domains, sizeof R.domains, "%s/domains", E.t.state_dir);
     assert_int_equal(rename(R.path, R.real), 0);
     R.listen_fd = unix_socket(R.path, 1);
     assert_true(R.listen_fd >= 0);
@@ -280,6 +318,26 @@ static int lock_byte(void)
     return b;
 }
 
+/* The stored definition of dom, as the file holds it. */
+static char *e2e_definition(const char *dom)
+{
+    char path[600], *text = calloc(1, 8192);
+    snprintf(path, sizeof path, "%s/%s.xml", R.domains, dom);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_true(read(fd, text, 8191) > 0);
+    close(fd);
+    return text;
+}
+
+/* Pending definitions left in the definitions dir. */
+static int pending_files(void)
+{
+    char left[16];
+    read_pending(left, sizeof left);
+    return left[0] != '\0';
+}
+
 static void lock_says(const char *b)
 {
     int fd = open(lock_path(), O_WRONLY | O_CLOEXEC);
@@ -343,6 +401,13 @@ static void one_monitor_connection_per_call(void **state)
     show("disk-only external snapshot");
     one_connection_for("transaction");
     assert_int_equal(sent_on(conn_of("transaction"), "query-named-block-nodes"), 0);
+    /* the definition naming the overlay was on disk before QEMU was
+     * asked, and is the one stored */
+    char *def = e2e_definition("mon");
+    assert_non_null(strstr(R.ahead_transaction, e2e_path("mon-vda.e1")));
+    assert_string_equal(R.ahead_transaction, def);
+    free(def);
+    assert_int_equal(pending_files(), 0);
 
     /* its delete: an active commit.  The node names below the top go out
      * with the checks' graph; READY and the end come as events (no
@@ -354,6 +419,14 @@ static void one_monitor_connection_per_call(void **state)
     one_connection_for("block-commit");
     expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 1,
                 "query-jobs", 0, "job-complete", 1, "job-dismiss", 1, "blockdev-del", 0, NULL);
+    /* the definition it ends with (the disk back on its base) was written
+     * before the merge began, and is the one stored */
+    def = e2e_definition("mon");
+    assert_null(strstr(R.ahead_commit, e2e_path("mon-vda.e1")));
+    assert_non_null(strstr(R.ahead_commit, "<domain"));
+    assert_string_equal(R.ahead_commit, def);
+    free(def);
+    assert_int_equal(pending_files(), 0);
 
     relay_stop();
     e2e_stop("mon");
