@@ -160,6 +160,14 @@ static int tree_each_versioned(sb_host *h, const char *domain,
     return walk(h, domain, NULL, fn, arg);
 }
 
+/* The intent of the operation whose store is lent (SB_DOM_DISPATCH) made
+ * durable (sb_snap_intent_begin deferred it); outside one, nothing to do. */
+static int intent_durable(sb_host *h)
+{
+    sb_connection *c = sb_host_ctx(h);
+    return c && c->active_store ? sb_store_intent_sync(c->active_store) : 0;
+}
+
 const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_get_xml = tree_get_xml,
     .tree_parent = tree_parent,
@@ -169,4 +177,5 @@ const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_update_xml = tree_update_xml,
     .tree_each = tree_each,
     .tree_each_versioned = tree_each_versioned,
+    .intent_durable = intent_durable,
 };

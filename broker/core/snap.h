@@ -133,6 +133,13 @@ int sb_snap_check_xml_flags(const sb_connection *c, unsigned flags);
 /* End an intent for an operation that did not happen (or failed), keeping
  * the thread's error as it was. */
 void sb_snap_intent_abandon(sb_store *s, uint64_t id);
+/* Begin the intent of an operation on d's plugin: appended without
+ * waiting for the disk when the plugin promises to call intent_durable
+ * before it changes anything (caps intent_barrier, ABI 1.5), so the wait
+ * can overlap the plugin's first queries; durable before it returns
+ * otherwise. */
+int sb_snap_intent_begin(sb_dom *d, const char *op, const char *name, const char *xml,
+                         uint64_t *id);
 
 /* An embedded domain document as the XML plugins get (host_xml.c); with
  * root_name the root element is printed under that name (<inactiveDomain>

@@ -262,7 +262,7 @@ static int create_broker(sb_dom *d, struct sb_snap_request *rq, char **out_name)
      * reconciler can adopt the snapshot.  NO_METADATA snapshots get none:
      * the metadata is never to know them, crash or not. */
     if (!no_meta) {
-        if ((rc = sb_store_intent_begin(s, "create", def->name, xml, &intent)) < 0)
+        if ((rc = sb_snap_intent_begin(d, "create", def->name, xml, &intent)) < 0)
             goto out;
         have_intent = true;
     }

@@ -62,7 +62,7 @@ static int delete_one(sb_dom *d, const char *name, unsigned flags)
         return rc;
     if ((rc = sb_snap_node_xml(n, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         return rc;
-    if ((rc = sb_store_intent_begin(s, "delete", name, xml, &intent)) < 0)
+    if ((rc = sb_snap_intent_begin(d, "delete", name, xml, &intent)) < 0)
         goto out;
     SB_DOM_DISPATCH(rc, d, snapshot_delete, d->c->conn, domain, xml, flags);
     if (rc < 0) {

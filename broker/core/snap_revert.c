@@ -41,7 +41,7 @@ static int revert_broker(sb_dom *d, const char *name, unsigned flags)
     }
     if ((rc = check_rollback_info(xml, domain, name)) < 0)
         goto out;
-    if ((rc = sb_store_intent_begin(s, "revert", name, xml, &intent)) < 0)
+    if ((rc = sb_snap_intent_begin(d, "revert", name, xml, &intent)) < 0)
         goto out;
     have_intent = true;
     char *snap_xml;

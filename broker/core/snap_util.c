@@ -73,6 +73,14 @@ int sb_snap_check_xml_flags(const sb_connection *c, unsigned flags)
     return sb_dispatch_check_flags(c->plugin, c->caps, SB_VERB_XML, flags);
 }
 
+int sb_snap_intent_begin(sb_dom *d, const char *op, const char *name, const char *xml,
+                         uint64_t *id)
+{
+    if (d->c->caps->intent_barrier)
+        return sb_store_intent_begin_deferred(d->s, op, name, xml, id);
+    return sb_store_intent_begin(d->s, op, name, xml, id);
+}
+
 void sb_snap_intent_abandon(sb_store *s, uint64_t id)
 {
     /* Ending the intent must not replace the error that made us give up. */

@@ -353,6 +353,13 @@ static int host_tree_each_versioned(sb_host *h, const char *domain,
                                              : unavailable("tree_each_versioned");
 }
 
+/* No hook (a connection outside the broker's API, a unit test): nothing
+ * is waiting to be made durable. */
+static int host_intent_durable(sb_host *h)
+{
+    return TREE_HOOK(h, intent_durable) ? h->tree->intent_durable(h) : 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct sb_host_api host_api = {
@@ -384,6 +391,7 @@ static const struct sb_host_api host_api = {
     .config_invalid = host_config_invalid,
     .tree_each = host_tree_each,
     .tree_each_versioned = host_tree_each_versioned,
+    .intent_durable = host_intent_durable,
 };
 
 const struct sb_host_api *sb_host_api_table(void)

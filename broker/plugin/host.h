@@ -59,6 +59,7 @@ struct sb_host_tree_ops {
                                int (*fn)(void *arg, const char *name, uint64_t version,
                                          const char *xml),
                                void *arg);
+    int (*intent_durable)(sb_host *h);
 };
 
 /* Progress of a long operation: plugin and host name, what, 0..100. */

@@ -144,7 +144,8 @@ int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
         (rc = check_enum(path, "names_unique", c->names_unique, 0, 1)) < 0 ||
         (rc = check_enum(path, "name_max", c->name_max, 0, 255)) < 0 ||
         (rc = check_enum(path, "readonly_unlisted_no", c->readonly_unlisted_no, 0, 1)) < 0 ||
-        (rc = check_enum(path, "hv_has_metadata", c->hv_has_metadata, 0, 1)) < 0)
+        (rc = check_enum(path, "hv_has_metadata", c->hv_has_metadata, 0, 1)) < 0 ||
+        (rc = check_enum(path, "intent_barrier", c->intent_barrier, 0, 1)) < 0)
         return rc;
     if (c->hv_has_metadata && c->meta_owner != SB_META_HYPERVISOR)
         return refuse(path, "capability hv_has_metadata is 1 but meta_owner is not HYPERVISOR");

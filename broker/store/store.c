@@ -320,7 +320,7 @@ int sb_store__write_locked(sb_store *s, bool *group, size_t *end)
     if (rc == 0)
         rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), payload, len, (off_t)s->valid_end,
                            s->log_path);
-    if (rc == 0 && !*group && fdatasync(s->log_fd) < 0)
+    if (rc == 0 && !*group && !s->defer_sync && fdatasync(s->log_fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                 s->log_path);
     if (rc < 0) {
@@ -373,18 +373,57 @@ int sb_store_commit(sb_store *s)
     sb_buf_reset(&s->batch);
     dev_t dev = s->log_dev;
     ino_t ino = s->log_ino;
+    bool compacted = false;
     if (s->valid_end >= sb_store__compact_min && s->garbage > s->valid_end / 2) {
         if (sb_store__compact_locked(s) < 0)
             (void)sb_store__warn(s, "compaction failed: %s", sb_error_last()->message);
         else
-            group = false; /* the new log was fsync'd whole */
+            group = false, compacted = true; /* the new log was fsync'd whole */
     }
     sb_store__unlock(s);
+    if (s->defer_sync) {
+        /* durable at sb_store_intent_sync, or with the next commit; a
+         * compaction above wrote the whole log durably already */
+        if (!compacted) {
+            s->unsynced = true;
+            s->unsynced_group = group;
+            s->unsynced_end = end;
+            s->unsynced_dev = dev;
+            s->unsynced_ino = ino;
+        }
+        release_own_ended(s);
+        return 0;
+    }
     /* Group commit: other writers append while this one waits for an
      * fdatasync that covers its record, run by whoever gets there first. */
     if (group && (rc = sb_store__group_sync(s, end, dev, ino)) < 0)
         sb_error_prefix("the change is in the log, but was not made durable");
+    /* this sync covered an intent appended before it without one */
+    if (rc == 0 && s->unsynced && s->unsynced_dev == dev && s->unsynced_ino == ino &&
+        s->unsynced_end <= end)
+        s->unsynced = false;
     release_own_ended(s);
+    return rc;
+}
+
+int sb_store_intent_sync(sb_store *s)
+{
+    if (!s->unsynced)
+        return 0;
+    int rc = 0;
+    if (s->unsynced_group) {
+        rc = sb_store__group_sync(s, s->unsynced_end, s->unsynced_dev, s->unsynced_ino);
+    } else if (s->log_fd >= 0 && s->log_dev == s->unsynced_dev && s->log_ino == s->unsynced_ino &&
+               fdatasync(s->log_fd) < 0) {
+        /* (another log: a compaction wrote it whole, durably, with the
+         * record in it) */
+        rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
+                                s->log_path);
+    }
+    if (rc < 0)
+        sb_error_prefix("the operation's intent is in the log, but was not made durable");
+    else
+        s->unsynced = false;
     return rc;
 }
 

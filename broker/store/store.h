@@ -132,6 +132,18 @@ int sb_store_set_current(sb_store *s, const char *name);
 int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
                           const char *payload, uint64_t *id);
 int sb_store_intent_end(sb_store *s, uint64_t id);
+/* intent_begin() that appends the record without waiting for the disk:
+ * for a caller that calls sb_store_intent_sync() before it touches the
+ * hypervisor, and overlaps the wait with work that changes nothing (a
+ * plugin's first queries, answered while the disk syncs).  Any later
+ * commit of this handle makes the record durable too (the log is
+ * append-only: one fdatasync covers everything before it). */
+int sb_store_intent_begin_deferred(sb_store *s, const char *op, const char *snapshot,
+                                   const char *payload, uint64_t *id);
+/* The intents this handle began are on disk when it returns 0 (an
+ * fdatasync, a share of another writer's, or nothing when a later commit
+ * or a compaction already covered them). */
+int sb_store_intent_sync(sb_store *s);
 
 /* A whole operation on this domain (several intents and commits, e.g. a
  * delete with its descendants): takes the oplock, waiting for another

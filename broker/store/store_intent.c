@@ -122,8 +122,8 @@ void sb_store_operation_end(sb_store *s)
     drop_oplock_if_idle(s);
 }
 
-int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
-                          const char *payload, uint64_t *id)
+static int intent_begin(sb_store *s, const char *op, const char *snapshot,
+                        const char *payload, uint64_t *id, bool defer)
 {
     if (s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID,
@@ -153,7 +153,10 @@ int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
         drop_oplock_if_idle(s);
         return sb_error_oom();
     }
-    if ((rc = sb_store_commit(s)) < 0) { /* a failed commit reloads from disk */
+    s->defer_sync = defer;
+    rc = sb_store_commit(s);
+    s->defer_sync = false;
+    if (rc < 0) { /* a failed commit reloads from disk */
         drop_oplock_if_idle(s);
         return rc;
     }
@@ -161,6 +164,18 @@ int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
     if (id)
         *id = rec.id;
     return 0;
+}
+
+int sb_store_intent_begin(sb_store *s, const char *op, const char *snapshot,
+                          const char *payload, uint64_t *id)
+{
+    return intent_begin(s, op, snapshot, payload, id, false);
+}
+
+int sb_store_intent_begin_deferred(sb_store *s, const char *op, const char *snapshot,
+                                   const char *payload, uint64_t *id)
+{
+    return intent_begin(s, op, snapshot, payload, id, true);
 }
 
 int sb_store_intent_end(sb_store *s, uint64_t id)

@@ -57,6 +57,15 @@ struct sb_store {
     size_t nending, cap_ending;
 
     bool in_txn;
+    /* sb_store_intent_begin_deferred: the commit under way appends
+     * without syncing, and what it appended waits for
+     * sb_store_intent_sync (unsynced: the end of that record, the log it
+     * is in, and whether group commit syncs it) */
+    bool defer_sync;
+    bool unsynced, unsynced_group;
+    size_t unsynced_end;
+    dev_t unsynced_dev;
+    ino_t unsynced_ino;
     sb_buf batch;
     size_t batch_garbage;
 

@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 4u
+#define SB_PLUGIN_ABI_MINOR 5u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -136,6 +136,14 @@ struct sb_plugin_caps {
      * LIST_NO_METADATA filter by it.  0 (as in 1.0): has_metadata 0, as
      * with vSphere and VirtualBox. */
     uint32_t hv_has_metadata;
+    /* Since 1.5 (0 in an older block).  1 = the plugin calls the host's
+     * intent_durable() before its create, revert or delete changes
+     * anything (the hypervisor, an image, a file of its own): the broker
+     * then appends the operation's intent to its log without waiting for
+     * the disk, and the plugin can make that wait overlap work that
+     * changes nothing (the hypervisor answering its first queries).  0:
+     * the intent is on disk before the plugin is called. */
+    uint32_t intent_barrier;
 };
 
 /* Smallest caps block the broker accepts: every member of 1.0 (members
@@ -287,6 +295,16 @@ struct sb_host_api {
                                int (*fn)(void *arg, const char *name, uint64_t version,
                                          const char *xml),
                                void *arg);
+
+    /* Since 1.5 (NULL in an older broker: check struct_size and the
+     * pointer).  For a plugin whose caps say intent_barrier: the intent
+     * of the create, revert or delete this connection is running is on
+     * disk when it returns 0 (an fdatasync; nothing when it is already).
+     * Call it before the operation's first change; a negative class
+     * means the operation must change nothing and fail with that error.
+     * Outside such an operation, or for a plugin without intent_barrier,
+     * it returns 0 at once. */
+    int (*intent_durable)(sb_host *h);
 };
 
 /* ---- since 1.1: fleet view and jobs ------------------------------------ */

@@ -67,6 +67,9 @@ static int agent_cmd(qp_ctx *ctx, int fd, const char *cmd, long long sync_id, in
 
 int qp_agent_fsfreeze(qp_ctx *ctx, const char *sock_path, int freeze)
 {
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     struct sockaddr_un sa;
     memset(&sa, 0, sizeof sa);
     sa.sun_family = AF_UNIX;

@@ -878,6 +878,9 @@ int qp_domain_store_prepare(qp_ctx *ctx, const char *name, const char *xml, qp_p
 {
     memset(p, 0, sizeof *p);
     p->fd = -1;
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     char *dir = qp_printf("%s/domains", ctx->state_dir);
     char *path = qp_domain_path(ctx, name);
     p->tmp = path ? qp_printf("%s.pending.%ld", path, (long)getpid()) : NULL;
@@ -948,6 +951,9 @@ int qp_domain_store_commit(qp_ctx *ctx, qp_pending_def *p)
 
 int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
 {
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     qp_pending_def *p = ctx->pending_def;
     if (p && p->tmp) {
         if (!strcmp(p->name, name) && !strcmp(p->xml, xml))

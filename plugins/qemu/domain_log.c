@@ -531,6 +531,9 @@ static int open_log(qp_ctx *ctx, const char *path, int *out_made)
 
 int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
 {
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     memo_forget();
     char *path = qp_dlog_path(ctx, domain), *line = NULL;
     if (!path)
@@ -625,9 +628,11 @@ int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path)
 {
     char *c = qp_realpath_or_copy(path);
     struct stat st;
-    int r = 0;
-    if (!c)
-        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int r = qp_intent_durable(ctx);
+    if (r < 0 || !c) {
+        free(c);
+        return r < 0 ? r : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
     if (!qp_ours_has(ctx, name, c)) {
         if (lstat(c, &st) == 0)
             qp_log(ctx, SB_LOG_INFO, "keeping '%s': the plugin did not create it", c);

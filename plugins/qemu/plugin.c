@@ -50,6 +50,7 @@ static const struct sb_plugin_caps qemu_caps = {
     .max_snapshots = 0,
     .max_depth = 0,
     .readonly_unlisted_no = 1,
+    .intent_barrier = 1, /* qp_intent_durable before every change */
 };
 
 static int copy_out_str(sb_conn *c, char **out, const char *s)
@@ -327,14 +328,26 @@ static int qemu_domain_is_active(int *out_active, sb_conn *c, const char *domain
     return r;
 }
 
+/* A create, revert or delete from the broker: its intent may not be on
+ * disk yet (caps intent_barrier), and every change waits for it
+ * (qp_intent_durable).  What lock_and_recover finished before belongs to
+ * an earlier operation, whose intent is. */
+static void intent_due(sb_conn *c, int due)
+{
+    c->ctx.intent_due = due;
+    c->ctx.intent_api = due ? c->ctx.api : NULL;
+}
+
 static int snap_create(char **out_xml, sb_conn *c, const char *domain, const char *xml,
                        unsigned flags)
 {
     char *res = NULL;
     c->ctx.prefetch_status = 1;
+    intent_due(c, 1);
     int r = qp_follow_qemu(&c->ctx, domain);
     if (r == 0)
         r = qp_snapshot_create(&c->ctx, domain, xml, flags, &res);
+    intent_due(c, 0);
     c->ctx.prefetch_status = 0;
     if (r < 0) {
         free(res);
@@ -357,9 +370,11 @@ static int snap_revert(char **out_xml, sb_conn *c, const char *domain, const cha
 {
     char *res = NULL;
     c->ctx.prefetch_status = 1;
+    intent_due(c, 1);
     int r = qp_follow_qemu(&c->ctx, domain);
     if (r == 0)
         r = qp_snapshot_revert(&c->ctx, domain, xml, flags, &res);
+    intent_due(c, 0);
     c->ctx.prefetch_status = 0;
     if (r < 0) {
         free(res);
@@ -386,9 +401,11 @@ static int snap_delete(sb_conn *c, const char *domain, const char *xml, unsigned
         c->ctx.prefetch_nodes = v->external;
         qp_view_free(&c->ctx, v);
     }
+    intent_due(c, 1);
     int r = qp_follow_qemu(&c->ctx, domain);
     if (r == 0)
         r = qp_snapshot_delete(&c->ctx, domain, xml, flags);
+    intent_due(c, 0);
     c->ctx.prefetch_nodes = 0;
     return r;
 }

@@ -345,6 +345,9 @@ static char *log_tail(qp_ctx *ctx, const char *name)
 
 int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_qmp **out_qmp)
 {
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     pid_t pid = 0;
     int r = qp_proc_pid(ctx, d->name, &pid);
     if (r < 0)
@@ -579,6 +582,9 @@ int qp_proc_connect(qp_ctx *ctx, const char *name, qp_qmp **out)
 
 int qp_proc_destroy(qp_ctx *ctx, const char *name)
 {
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     pid_t pid = 0;
     int r = qp_proc_pid(ctx, name, &pid);
     if (r < 0)
@@ -625,6 +631,9 @@ int qp_proc_powerdown(qp_ctx *ctx, const char *name, pid_t *out_pid)
     qp_qmp *q = NULL;
     pid_t pid = 0;
     *out_pid = 0;
+    int due = qp_intent_durable(ctx);
+    if (due < 0)
+        return due;
     int r = qp_proc_pid(ctx, name, &pid);
     if (r < 0)
         return r;

@@ -542,6 +542,12 @@ static int send_all(qp_qmp *q, const char *s, size_t len, int fd)
 static int send_cmd(qp_qmp *q, const char *cmd, json_object *args, int fd, char *idbuf,
                     size_t idlen)
 {
+    int due = strncmp(cmd, "query-", 6) && strcmp(cmd, "qmp_capabilities")
+                  ? qp_intent_durable(q->ctx) : 0;
+    if (due < 0) {
+        json_object_put(args);
+        return due;
+    }
     if (strncmp(cmd, "query-", 6) != 0)
         forget_graph(q); /* it may change the block graph */
     json_object *m = json_object_new_object();
@@ -933,7 +939,12 @@ static int jobs_and_graph(qp_qmp *q, json_object **jobs, int ask_jobs)
     }
     if (r < 0)
         return r;
+    /* the operation's intent to disk while QEMU answers (the first
+     * queries of a create, revert or delete come here) */
+    int due = qp_intent_durable(q->ctx);
     r = graph_recv(q, ids, sent, ask_jobs ? recv_reply(q, "query-jobs", jid, jobs) : 0);
+    if (r == 0 && due < 0)
+        r = due;
     if (sent_status) {
         json_object *st = NULL;
         int rs = recv_reply(q, "query-status", sid, &st);

@@ -101,9 +101,28 @@ typedef struct qp_ctx {
      * for the store it makes once QEMU is done: qp_domain_store commits
      * it when asked to store the same text, else drops it.  NULL if none. */
     struct qp_pending_def *pending_def;
+    /* A create, revert or delete whose intent the broker appended
+     * without waiting for the disk (caps intent_barrier): every change
+     * (qp_intent_durable's callers) waits for it first; the first QMP
+     * queries make that wait while QEMU answers them. */
+    int intent_due;
+    /* the host whose intent_durable to call: kept apart from api, which
+     * a "quiet" copy of the context sets to NULL to keep its errors to
+     * itself, so that a change made through such a copy waits too */
+    const struct sb_host_api *intent_api;
     int err_code;
     char err_msg[1024];
 } qp_ctx;
+
+/* Before the first change of a snapshot operation (ctx->intent_due): the
+ * broker's intent on disk (host service intent_durable, ABI 1.5).  0 at
+ * once when it is already, or outside such an operation.  Called by every
+ * primitive that changes something: the domain's log (qp_dlog_append),
+ * the definition, an image's removal (qp_ours_unlink), a program run
+ * (qp_run), a QMP command that is not a query, QEMU's start and stop,
+ * the guest agent's freeze; and by the first graph queries, while QEMU
+ * answers them. */
+int qp_intent_durable(qp_ctx *ctx);
 
 /* Record an error (and pass it to the host when there is one).
  * Returns -code. */

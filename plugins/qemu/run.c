@@ -127,6 +127,9 @@ static int spawn(qp_ctx *ctx, char *const argv[], int out_fd, int err_fd, pid_t 
 static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
                char **out_stderr)
 {
+    int due = qp_intent_durable(ctx); /* qemu-img changes images */
+    if (due < 0)
+        return due;
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
     struct buf bo = {0}, be = {0};
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {

@@ -2,6 +2,7 @@
 #include "qp.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
@@ -21,6 +22,20 @@ static int qp_verror(qp_ctx *ctx, int code, const char *fmt, va_list ap)
     if (ctx->api && ctx->api->set_error)
         ctx->api->set_error(ctx->h, code, "%s", ctx->err_msg);
     return -code;
+}
+
+int qp_intent_durable(qp_ctx *ctx)
+{
+    if (!ctx->intent_due)
+        return 0;
+    const struct sb_host_api *api = ctx->intent_api;
+    int r = 0;
+    if (api && api->struct_size >= offsetof(struct sb_host_api, intent_durable) + sizeof(void *) &&
+        api->intent_durable)
+        r = api->intent_durable(ctx->h); /* its message is the broker's */
+    if (r == 0)
+        ctx->intent_due = 0;
+    return r;
 }
 
 int qp_error(qp_ctx *ctx, int code, const char *fmt, ...)

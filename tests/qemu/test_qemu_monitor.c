@@ -13,7 +13,11 @@
  * images goes by (transaction, block-commit), the relay also reads the
  * definition the plugin wrote ahead for it: written before QEMU is asked
  * (so a full disk fails the operation before anything changed), synced
- * while QEMU works, renamed in place after. */
+ * while QEMU works, renamed in place after.  And before the first command
+ * that is not a query, the broker's intent must be on disk: this program
+ * defines fdatasync() (counting the calls on the broker's log, then
+ * calling libc's), which the library's calls resolve to, and the relay
+ * notes the count when that command goes by. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +26,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -49,7 +54,29 @@ struct relay {
      * held when "transaction" / "block-commit" went by ("" if none) */
     char domains[300];
     char ahead_transaction[4096], ahead_commit[4096];
+    /* fdatasyncs of the broker's log since the reset when the first
+     * command that is not a query went by (-1: none went by) */
+    int log_syncs_at_first_change;
 };
+
+/* fdatasync() calls on a broker log ("snapshots.log") since relay_reset */
+static int log_syncs;
+
+int fdatasync(int fd)
+{
+    static int (*real)(int);
+    if (!real)
+        real = (int (*)(int))dlsym(RTLD_NEXT, "fdatasync");
+    char link[64], path[512];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, path, sizeof path - 1);
+    if (n > 0) {
+        path[n] = '\0';
+        if (strstr(path, "/snapshots.log"))
+            __atomic_add_fetch(&log_syncs, 1, __ATOMIC_SEQ_CST);
+    }
+    return real(fd);
+}
 
 static struct relay R;
 
@@ -105,6 +132,9 @@ static void note_commands(char *line, size_t *len)
             size_t n = strcspn(ex, "\"");
             /* QEMU has the command but not yet answered it: the plugin
              * cannot have renamed its pending definition yet */
+            if (strncmp(ex, "query-", 6) && strncmp(ex, "qmp_capabilities\"", 17) &&
+                R.log_syncs_at_first_change < 0)
+                R.log_syncs_at_first_change = __atomic_load_n(&log_syncs, __ATOMIC_SEQ_CST);
             if (!strncmp(ex, "transaction\"", 12))
                 read_pending(R.ahead_transaction, sizeof R.ahead_transaction);
             else if (!strncmp(ex, "block-commit\"", 13))
@@ -217,6 +247,8 @@ static void relay_reset(void)
     pthread_mutex_lock(&R.mu);
     R.connections = 0;
     R.commands[0] = '\0';
+    R.log_syncs_at_first_change = -1;
+    __atomic_store_n(&log_syncs, 0, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&R.mu);
 }
 
@@ -268,6 +300,17 @@ static void show(const char *what)
         *p = ' ';
     print_message("# %s: %d connection(s): %s\n", what, R.connections, list);
     assert_true(test_wait_for(relay_closed, NULL, TEST_HANG_MS));
+}
+
+/* The broker's intent was on disk before the operation's first change
+ * reached QEMU (the plugin waits for it, ABI 1.5 intent_durable). */
+static void intent_durable_before_change(void)
+{
+    pthread_mutex_lock(&R.mu);
+    int at = R.log_syncs_at_first_change;
+    pthread_mutex_unlock(&R.mu);
+    if (at < 1)
+        fail_msg("the first change reached QEMU after %d fdatasync(s) of the broker's log", at);
 }
 
 /* The operation (its QMP command op) and the checks before it (the
@@ -357,6 +400,7 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_snap("mon", "s1", NULL, 0), 0);
     show("internal snapshot");
     one_connection_for("snapshot-save");
+    intent_durable_before_change();
     /* the start left the lock file saying QEMU holds no job of ours: the
      * checks do not ask for leftover jobs */
     assert_int_equal(sent_on(-1, "query-jobs"), 0);
@@ -369,6 +413,7 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_revert("mon", "s1", SB_SNAPSHOT_REVERT_RUNNING), 0);
     show("revert");
     one_connection_for("snapshot-load");
+    intent_durable_before_change();
     /* the nodes to load into are looked up before the guest is stopped,
      * in the graph the checks asked for, and the guest is resumed without
      * asking its state again */
@@ -384,6 +429,7 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_del("mon", "s1", 0), 0);
     show("delete");
     one_connection_for("snapshot-delete");
+    intent_durable_before_change();
     /* the checks before the delete and the delete itself read the graph
      * once: nothing changed it in between */
     /* an internal delete needs the top nodes only (query-block); a
@@ -400,6 +446,7 @@ static void one_monitor_connection_per_call(void **state)
     free(inner);
     show("disk-only external snapshot");
     one_connection_for("transaction");
+    intent_durable_before_change();
     assert_int_equal(sent_on(conn_of("transaction"), "query-named-block-nodes"), 0);
     /* the definition naming the overlay was on disk before QEMU was
      * asked, and is the one stored */
@@ -417,6 +464,7 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(e2e_del("mon", "e1", 0), 0);
     show("active commit");
     one_connection_for("block-commit");
+    intent_durable_before_change();
     expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 1,
                 "query-jobs", 0, "job-complete", 1, "job-dismiss", 1, "blockdev-del", 0, NULL);
     /* the definition it ends with (the disk back on its base) was written

@@ -160,6 +160,71 @@ static void queued_writers_share_one_fdatasync(void **state)
     free(dir);
 }
 
+/* ---- an intent appended now, made durable later ---- */
+
+/* sb_store_intent_begin_deferred appends the record and returns without
+ * an fdatasync; sb_store_intent_sync makes it durable, once; a commit
+ * after it covers it (the log is append-only), so the sync then has
+ * nothing left to do.  A plain intent_begin syncs before it returns. */
+static void deferred_intent_waits_for_its_sync(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    char *lp = log_path(dir, "h", "d");
+    sb_store *s = NULL;
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
+    put_commit(s, "first");
+
+    uint64_t id;
+    off_t before = size_of(lp);
+    fs.calls = 0;
+    OK(sb_store_intent_begin_deferred(s, "delete", "first", "payload", &id));
+    assert_int_equal(fs.calls, 0);
+    assert_true(size_of(lp) > before); /* in the log: a killed process leaves it */
+    OK(sb_store_intent_sync(s));
+    assert_int_equal(fs.calls, 1);
+    OK(sb_store_intent_sync(s)); /* nothing left */
+    assert_int_equal(fs.calls, 1);
+    OK(sb_store_intent_end(s, id));
+
+    /* a commit before the sync covers the intent */
+    fs.calls = 0;
+    OK(sb_store_intent_begin_deferred(s, "create", "second", "payload", &id));
+    put_commit(s, "second");
+    int after_commit = fs.calls;
+    assert_true(after_commit >= 1);
+    OK(sb_store_intent_sync(s));
+    assert_int_equal(fs.calls, after_commit);
+    OK(sb_store_intent_end(s, id));
+
+    /* the plain form: durable before it returns */
+    fs.calls = 0;
+    OK(sb_store_intent_begin(s, "revert", "second", "payload", &id));
+    assert_int_equal(fs.calls, 1);
+    OK(sb_store_intent_sync(s));
+    assert_int_equal(fs.calls, 1);
+    OK(sb_store_intent_end(s, id));
+    sb_store_close(s);
+
+    /* a handle gone without syncing or ending it (a killed process): the
+     * next one finds the intent, unresolved */
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
+    OK(sb_store_intent_begin_deferred(s, "delete", "first", "killed", &id));
+    sb_store_close(s);
+    sb_store *o = NULL;
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &o));
+    sb_store_intent *pend = NULL;
+    size_t n = 0;
+    OK(sb_store_pending_intents(o, 0, &pend, &n));
+    assert_int_equal(n, 1);
+    assert_string_equal(pend[0].payload, "killed");
+    free(pend);
+    sb_store_close(o);
+    free(lp);
+    rm_rf(dir);
+    free(dir);
+}
+
 /* ---- the loader: a record's BASE tells a torn group from damage ---- */
 
 static void add_record(sb_buf *log, uint64_t base, const char *name)
@@ -255,6 +320,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queued_writers_share_one_fdatasync),
+        cmocka_unit_test(deferred_intent_waits_for_its_sync),
         cmocka_unit_test(torn_group_is_a_torn_tail),
         cmocka_unit_test(later_durable_record_means_damage),
     };
