@@ -357,7 +357,7 @@ int sb_store_commit(sb_store *s)
     if (!s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "commit without a transaction");
     bool group;
-    size_t end;
+    size_t end, start = s->valid_end;
     int rc = sb_store__write_locked(s, &group, &end);
     s->in_txn = false;
     if (rc < 0) {
@@ -398,9 +398,10 @@ int sb_store_commit(sb_store *s)
      * fdatasync that covers its record, run by whoever gets there first. */
     if (group && (rc = sb_store__group_sync(s, end, dev, ino)) < 0)
         sb_error_prefix("the change is in the log, but was not made durable");
-    /* this sync covered an intent appended before it without one */
-    if (rc == 0 && s->unsynced && s->unsynced_dev == dev && s->unsynced_ino == ino &&
-        s->unsynced_end <= end)
+    /* this commit's sync covered an intent appended before it without
+     * one (an empty batch wrote and synced nothing) */
+    if (rc == 0 && end > start && s->unsynced && s->unsynced_dev == dev &&
+        s->unsynced_ino == ino && s->unsynced_end <= end)
         s->unsynced = false;
     release_own_ended(s);
     return rc;

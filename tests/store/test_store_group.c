@@ -187,6 +187,17 @@ static void deferred_intent_waits_for_its_sync(void **state)
     assert_int_equal(fs.calls, 1);
     OK(sb_store_intent_end(s, id));
 
+    /* an empty transaction writes and syncs nothing: the intent still
+     * waits for its sync */
+    fs.calls = 0;
+    OK(sb_store_intent_begin_deferred(s, "delete", "first", "payload", &id));
+    OK(sb_store_begin(s));
+    OK(sb_store_commit(s));
+    assert_int_equal(fs.calls, 0);
+    OK(sb_store_intent_sync(s));
+    assert_int_equal(fs.calls, 1);
+    OK(sb_store_intent_end(s, id));
+
     /* a commit before the sync covers the intent */
     fs.calls = 0;
     OK(sb_store_intent_begin_deferred(s, "create", "second", "payload", &id));
