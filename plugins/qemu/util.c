@@ -2,11 +2,11 @@
 #include "qp.h"
 
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -362,9 +362,10 @@ static int lock_byte(void)
 }
 
 /* The stored definition of dom, as the file holds it. */
-static char *e2e_definition(const char *dom)
+static char *stored_definition(const char *dom)
 {
     char path[600], *text = calloc(1, 8192);
+    assert_non_null(text);
     snprintf(path, sizeof path, "%s/%s.xml", R.domains, dom);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     assert_true(fd >= 0);
@@ -450,7 +451,7 @@ static void one_monitor_connection_per_call(void **state)
     assert_int_equal(sent_on(conn_of("transaction"), "query-named-block-nodes"), 0);
     /* the definition naming the overlay was on disk before QEMU was
      * asked, and is the one stored */
-    char *def = e2e_definition("mon");
+    char *def = stored_definition("mon");
     assert_non_null(strstr(R.ahead_transaction, e2e_path("mon-vda.e1")));
     assert_string_equal(R.ahead_transaction, def);
     free(def);
@@ -469,7 +470,7 @@ static void one_monitor_connection_per_call(void **state)
                 "query-jobs", 0, "job-complete", 1, "job-dismiss", 1, "blockdev-del", 0, NULL);
     /* the definition it ends with (the disk back on its base) was written
      * before the merge began, and is the one stored */
-    def = e2e_definition("mon");
+    def = stored_definition("mon");
     assert_null(strstr(R.ahead_commit, e2e_path("mon-vda.e1")));
     assert_non_null(strstr(R.ahead_commit, "<domain"));
     assert_string_equal(R.ahead_commit, def);
