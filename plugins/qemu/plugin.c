@@ -395,10 +395,11 @@ static int qemu_snapshot_revert(char **out_xml, sb_conn *c, const char *domain,
 static int snap_delete(sb_conn *c, const char *domain, const char *xml, unsigned flags)
 {
     /* an external delete's commit reads the node names below the top:
-     * asked with the checks' graph (the view is parsed again inside) */
+     * from the node book, else asked with the checks' graph (the view is
+     * parsed again inside) */
     struct sb_snapshot_view *v = NULL;
     if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY) && qp_view(&c->ctx, xml, &v) == 0) {
-        c->ctx.prefetch_nodes = v->external;
+        c->ctx.prefetch_nodes = v->external && !qp_book_exists(&c->ctx, domain);
         qp_view_free(&c->ctx, v);
     }
     intent_due(c, 1);

@@ -45,8 +45,10 @@ int qp_kvm_usable(void)
     return 1;
 }
 
-/* 'R', 'S', 'Z', ... or 0 when the process does not exist. */
-static char proc_state(pid_t pid)
+/* /proc/<pid>/stat: the state ('R', 'S', 'Z', ...; 0 when the process
+ * does not exist) and, when start is not NULL, the start time in clock
+ * ticks since boot (field 22; 0 when unknown). */
+static char proc_stat(pid_t pid, unsigned long long *start)
 {
     char path[64], buf[512];
     snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
@@ -58,10 +60,28 @@ static char proc_state(pid_t pid)
     if (n <= 0)
         return 0;
     buf[n] = '\0';
-    char *p = strrchr(buf, ')');
+    char *p = strrchr(buf, ')'); /* the name may hold spaces and ')' */
     if (!p || p[1] != ' ')
         return 0;
+    if (start) {
+        /* state is field 3; 19 more fields to the start time */
+        char *f = p + 2;
+        for (int i = 0; i < 19 && f; i++)
+            f = strchr(f + 1, ' ');
+        *start = f ? strtoull(f + 1, NULL, 10) : 0;
+    }
     return p[2];
+}
+
+static char proc_state(pid_t pid)
+{
+    return proc_stat(pid, NULL);
+}
+
+unsigned long long qp_proc_start_ticks(pid_t pid)
+{
+    unsigned long long start = 0;
+    return proc_stat(pid, &start) ? start : 0;
 }
 
 /* Number of live threads (a zombie group leader may still have threads
@@ -154,6 +174,7 @@ static void cleanup_runtime(qp_ctx *ctx, const char *name)
         unlink(f);
         free(f);
     }
+    qp_book_remove(ctx, name); /* that QEMU's node names */
 }
 
 int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out)
@@ -534,6 +555,7 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
         return r;
     qp_log(ctx, SB_LOG_DEBUG, "domain '%s': QEMU pid %d up in %.1f ms", d->name, qpid,
            qp_now_ms() - t0);
+    qp_book_start(ctx, d, qpid);
     if (ctx->mon) {
         /* a new QEMU holds no job; the jobs of a connection handed out
          * are not counted (qp_monitor) */

@@ -485,6 +485,29 @@ int qp_vm_drop_start_nodes(qp_qmp *q, const char *target);
  * the image a commit takes out: it stays in the chain, nothing to drop
  * (known from the graph before the commit, without asking again). */
 int qp_vm_start_nodes_stay(const char *target, const qp_strv *nodes, int gone);
+/* Start time of process pid in clock ticks since boot (/proc/<pid>/stat),
+ * 0 when it does not exist. */
+unsigned long long qp_proc_start_ticks(pid_t pid);
+
+/* ---- the node book (node_book.c) ------------------------------------------------ */
+
+/* The node names the plugin gave in the domain's running QEMU, each with
+ * the image it was opened on, so a commit need not ask QEMU for them
+ * (query-named-block-nodes).  Runtime state: never synced, a lost book
+ * costs a query.  qp_book_start writes a new book for QEMU qpid just
+ * started on d (its d-<target> nodes); qp_book_add notes a node made since
+ * (an overlay's snapshot-node-name); qp_book_remove forgets it with the
+ * pid file.  Failures leave no book, never a wrong one; none is fatal. */
+void qp_book_start(qp_ctx *ctx, const qp_domain *d, pid_t qpid);
+void qp_book_add(qp_ctx *ctx, const char *domain, const char *node, const char *path);
+void qp_book_remove(qp_ctx *ctx, const char *domain);
+/* 1 when the domain has a book (it may still turn out another QEMU's). */
+int qp_book_exists(qp_ctx *ctx, const char *domain);
+/* The nodes of a disk's chain files (canonical, top first; top: the top's
+ * node from query-block) when the book of QEMU pid names a node for every
+ * image below the top: 1 and *nodes (empty before) set, else 0. */
+int qp_book_chain_nodes(qp_ctx *ctx, const char *domain, pid_t pid, const char *top,
+                        const qp_strv *files, qp_strv *nodes);
 
 /* ---- devices beyond disks (devices.c, devargs.c, tap.c) ------------------------ */
 

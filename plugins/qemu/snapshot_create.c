@@ -615,8 +615,11 @@ static int online_disks(qp_ctx *ctx, plan *p, unsigned flags)
         return r;
     }
     /* QEMU writes to the overlays now: they are QEMU's, never removed */
-    for (size_t i = 0; i < p->ndisks; i++)
+    for (size_t i = 0; i < p->ndisks; i++) {
         p->disks[i].created = 0;
+        if (p->disks[i].mode == SB_LOCATION_EXTERNAL) /* the node it made, for a commit */
+            qp_book_add(ctx, p->dom->name, p->disks[i].new_node, p->disks[i].file);
+    }
     p->mem_created = 0;
     /* The commit point needs its own record only for a memory file (and
      * the guest's resume) that nothing else would protect from a

@@ -270,6 +270,23 @@ static int stopped_merge(qp_ctx *ctx, qp_job *job, const struct sb_snapshot_view
                     job->stop_msg, O, B, B);
 }
 
+/* The disk's chain as QEMU has it open (files, top first) and its nodes:
+ * the top's from query-block, those below from the node book when it
+ * names them all (*from_book 1), else asked of QEMU. */
+static int chain_nodes(qp_ctx *ctx, qp_qmp *q, const char *domain, pid_t pid,
+                       const char *target, qp_strv *files, qp_strv *nodes, int *from_book)
+{
+    char top[128];
+    int r = qp_vm_disk_chain(q, target, files, NULL);
+    if (r == 0 && (r = qp_vm_top_node(q, target, top, sizeof top)) == 0 &&
+        (*from_book = qp_book_chain_nodes(ctx, domain, pid, top, files, nodes)))
+        return 0;
+    if (r < 0)
+        return r;
+    qp_strv_free(files);
+    return qp_vm_disk_chain(q, target, files, nodes);
+}
+
 static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
                        const char *target, const char *O, const char *B, qp_needed *need,
                        int resume)
@@ -356,7 +373,7 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     qp_strv files = {0}, nodes = {0};
     qp_qmp *q = NULL;
     qp_pending_def def = {.fd = -1};
-    int o_idx = -1, b_idx = -1;
+    int o_idx = -1, b_idx = -1, from_book = 0;
     if (pid > 0) {
         if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
             goto out;
@@ -364,7 +381,7 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
          * ("node is busy"); finishing it is what that run meant to do */
         if ((r = qp_qmp_finish_jobs(q)) < 0)
             goto out;
-        if ((r = qp_vm_disk_chain(q, target, &files, &nodes)) < 0)
+        if ((r = chain_nodes(ctx, q, domain, pid, target, &files, &nodes, &from_book)) < 0)
             goto out;
         for (size_t i = 0; i < files.n; i++) {
             if (!strcmp(files.v[i], O))
@@ -406,6 +423,8 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         qp_job_begin(ctx, &job, domain, o_idx == 0 ? "active-block-commit" : "block-commit",
                      v->name);
         r = qp_qmp_job(q, "block-commit", a, jid);
+        if (r < 0 && from_book)
+            qp_book_remove(ctx, domain); /* cannot be wrong; if it was, ask next time */
         if (r < 0 && job.stop_code)
             r = stopped_merge(ctx, &job, v, O, B);
         qp_job_end(&job);

@@ -2,7 +2,8 @@
  * QEMU's monitor: one connection per call (the checks before the
  * operation and the operation share it), the block graph asked once while
  * nothing changed it (the named nodes only when the operation reads node
- * names below a top), the run state only when the operation uses it, a
+ * names below a top and the plugin's node book does not give them), the
+ * run state only when the operation uses it, a
  * job's end from its events, and the monitor free again once the call
  * returned.
  *
@@ -54,6 +55,7 @@ struct relay {
      * held when "transaction" / "block-commit" went by ("" if none) */
     char domains[300];
     char ahead_transaction[4096], ahead_commit[4096];
+    char commit_args[1024]; /* the last block-commit's line as sent */
     /* fdatasyncs of the broker's log since the reset when the first
      * command that is not a query went by (-1: none went by) */
     int log_syncs_at_first_change;
@@ -137,8 +139,10 @@ static void note_commands(char *line, size_t *len)
                 R.log_syncs_at_first_change = __atomic_load_n(&log_syncs, __ATOMIC_SEQ_CST);
             if (!strncmp(ex, "transaction\"", 12))
                 read_pending(R.ahead_transaction, sizeof R.ahead_transaction);
-            else if (!strncmp(ex, "block-commit\"", 13))
+            else if (!strncmp(ex, "block-commit\"", 13)) {
                 read_pending(R.ahead_commit, sizeof R.ahead_commit);
+                snprintf(R.commit_args, sizeof R.commit_args, "%.1000s", line);
+            }
             pthread_mutex_lock(&R.mu);
             size_t used = strlen(R.commands);
             if (used + n + 2 < sizeof R.commands)
@@ -390,6 +394,112 @@ static void lock_says(const char *b)
     close(fd);
 }
 
+/* A disk-only external snapshot of vda onto file (scratch name). */
+static void dext(const char *name, const char *file)
+{
+    char *inner = qp_printf("<disks><disk name='vda' snapshot='external'><source file='%s'/>"
+                            "</disk><disk name='vdb' snapshot='no'/></disks>",
+                            e2e_path(file));
+    assert_int_equal(e2e_snap("mon", name, inner, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    free(inner);
+}
+
+/* The node book of mon's QEMU (node_book.c). */
+static char *book_path(void)
+{
+    static char path[600];
+    snprintf(path, sizeof path, "%s/run/mon/nodes", E.t.state_dir);
+    return path;
+}
+
+/* The value the last block-commit gave key ("top-node", "base-node"). */
+static const char *commit_arg(const char *key)
+{
+    static char v[128];
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(R.commit_args, pat);
+    v[0] = '\0';
+    if (p)
+        snprintf(v, sizeof v, "%.*s", (int)strcspn(p + strlen(pat), "\""), p + strlen(pat));
+    return v;
+}
+
+/* The node the book names for scratch file f ("" if none; the last line
+ * naming it wins). */
+static const char *book_node_of(const char *f)
+{
+    static char node[128];
+    char line[1024];
+    char *want = realpath(e2e_path(f), NULL); /* the book holds canonical paths */
+    assert_non_null(want);
+    node[0] = '\0';
+    FILE *b = fopen(book_path(), "r");
+    assert_non_null(b);
+    while (fgets(line, sizeof line, b)) {
+        char *sp = strchr(line, ' ');
+        line[strcspn(line, "\n")] = '\0';
+        if (sp && !strcmp(sp + 1, want))
+            snprintf(node, sizeof node, "%.*s", (int)(sp - line), line);
+    }
+    fclose(b);
+    free(want);
+    return node;
+}
+
+/* The node names a commit gives QEMU come from the node book the start
+ * and the snapshots wrote (no query-named-block-nodes), the newest line
+ * for an image whose file was made again; without a book, or with one of
+ * another QEMU process, they are asked of QEMU and the commit is the
+ * same. */
+static void commit_node_names(void)
+{
+    /* a middle overlay on a path used before: e1's node went away with
+     * its commit, and the book names the new one */
+    dext("e1", "mon-vda.e1");
+    const char *again = book_node_of("mon-vda.e1");
+    assert_true(again[0] != '\0');
+    char e1node[128];
+    snprintf(e1node, sizeof e1node, "%s", again);
+    dext("e2", "mon-vda.e2");
+    relay_reset();
+    assert_int_equal(e2e_del("mon", "e1", 0), 0); /* a commit below the top */
+    show("commit below the top");
+    expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 0, NULL);
+    assert_string_equal(commit_arg("top-node"), e1node);
+    assert_string_equal(commit_arg("base-node"), "d-vda");
+
+    /* no book (as a QEMU an older plugin started): asked, with the checks */
+    assert_int_equal(unlink(book_path()), 0);
+    relay_reset();
+    assert_int_equal(e2e_del("mon", "e2", 0), 0);
+    show("active commit, no book");
+    expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 1, NULL);
+    assert_string_equal(commit_arg("base-node"), "d-vda");
+
+    /* a book of another QEMU process (its start time): not read, asked */
+    char pidtext[32] = "";
+    char pidfile[600];
+    snprintf(pidfile, sizeof pidfile, "%s/run/mon/qemu.pid", E.t.state_dir);
+    FILE *pf = fopen(pidfile, "r");
+    assert_non_null(pf);
+    assert_non_null(fgets(pidtext, sizeof pidtext, pf));
+    fclose(pf);
+    FILE *b = fopen(book_path(), "w");
+    assert_non_null(b);
+    char *disk = realpath(e2e_path("mon-vda.qcow2"), NULL);
+    fprintf(b, "qemu %ld 1\nd-vda %s\n", strtol(pidtext, NULL, 10), disk ? disk : "");
+    free(disk);
+    fclose(b);
+    dext("e3", "mon-vda.e3");
+    assert_true(book_node_of("mon-vda.e3")[0] != '\0'); /* appended all the same */
+    relay_reset();
+    assert_int_equal(e2e_del("mon", "e3", 0), 0);
+    show("active commit, another QEMU's book");
+    assert_int_equal(sent_on(conn_of("block-commit"), "query-named-block-nodes"), 1);
+    assert_string_equal(commit_arg("base-node"), "d-vda");
+}
+
 static void one_monitor_connection_per_call(void **state)
 {
     (void)state;
@@ -466,8 +576,9 @@ static void one_monitor_connection_per_call(void **state)
     show("active commit");
     one_connection_for("block-commit");
     intent_durable_before_change();
-    expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 1,
+    expect_sent(conn_of("block-commit"), "query-block", 1, "query-named-block-nodes", 0,
                 "query-jobs", 0, "job-complete", 1, "job-dismiss", 1, "blockdev-del", 0, NULL);
+    assert_string_equal(commit_arg("base-node"), "d-vda"); /* from the node book */
     /* the definition it ends with (the disk back on its base) was written
      * before the merge began, and is the one stored */
     def = stored_definition("mon");
@@ -476,6 +587,8 @@ static void one_monitor_connection_per_call(void **state)
     assert_string_equal(R.ahead_commit, def);
     free(def);
     assert_int_equal(pending_files(), 0);
+
+    commit_node_names();
 
     relay_stop();
     e2e_stop("mon");
