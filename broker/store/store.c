@@ -293,8 +293,8 @@ int sb_store_begin(sb_store *s)
 
 /* Append the batch as one record.  Under group commit (*group set) the
  * record is durable only after sb_store__group_sync(end); otherwise it is
- * fdatasync'd here, under the lock. */
-int sb_store__write_locked(sb_store *s, bool *group, size_t *end)
+ * fdatasync'd here, under the lock, unless defer (sb_store__commit). */
+int sb_store__write_locked(sb_store *s, bool defer, bool *group, size_t *end)
 {
     *group = false;
     *end = s->valid_end;
@@ -320,7 +320,7 @@ int sb_store__write_locked(sb_store *s, bool *group, size_t *end)
     if (rc == 0)
         rc = sb_fs_pwrite2(s->log_fd, hdr, sizeof(hdr), payload, len, (off_t)s->valid_end,
                            s->log_path);
-    if (rc == 0 && !*group && !s->defer_sync && fdatasync(s->log_fd) < 0)
+    if (rc == 0 && !*group && !defer && fdatasync(s->log_fd) < 0)
         rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                 s->log_path);
     if (rc < 0) {
@@ -354,11 +354,16 @@ static void release_own_ended(sb_store *s)
 
 int sb_store_commit(sb_store *s)
 {
+    return sb_store__commit(s, false);
+}
+
+int sb_store__commit(sb_store *s, bool defer)
+{
     if (!s->in_txn)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "commit without a transaction");
     bool group;
     size_t end, start = s->valid_end;
-    int rc = sb_store__write_locked(s, &group, &end);
+    int rc = sb_store__write_locked(s, defer, &group, &end);
     s->in_txn = false;
     if (rc < 0) {
         /* the tree holds uncommitted changes: reload what is on disk */
@@ -381,7 +386,7 @@ int sb_store_commit(sb_store *s)
             group = false, compacted = true; /* the new log was fsync'd whole */
     }
     sb_store__unlock(s);
-    if (s->defer_sync) {
+    if (defer) {
         /* durable at sb_store_intent_sync, or with the next commit; a
          * compaction above wrote the whole log durably already */
         if (!compacted) {

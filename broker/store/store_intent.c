@@ -153,9 +153,7 @@ static int intent_begin(sb_store *s, const char *op, const char *snapshot,
         drop_oplock_if_idle(s);
         return sb_error_oom();
     }
-    s->defer_sync = defer;
-    rc = sb_store_commit(s);
-    s->defer_sync = false;
+    rc = sb_store__commit(s, defer);
     if (rc < 0) { /* a failed commit reloads from disk */
         drop_oplock_if_idle(s);
         return rc;

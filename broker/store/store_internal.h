@@ -57,11 +57,9 @@ struct sb_store {
     size_t nending, cap_ending;
 
     bool in_txn;
-    /* sb_store_intent_begin_deferred: the commit under way appends
-     * without syncing, and what it appended waits for
-     * sb_store_intent_sync (unsynced: the end of that record, the log it
-     * is in, and whether group commit syncs it) */
-    bool defer_sync;
+    /* a record sb_store__commit(defer) appended without syncing, which
+     * waits for sb_store_intent_sync: its end, the log it is in, and
+     * whether group commit syncs it */
     bool unsynced, unsynced_group;
     size_t unsynced_end;
     dev_t unsynced_dev;
@@ -94,7 +92,10 @@ int sb_store__intent_add(sb_store *s, const sb_log_op *op, size_t size);
 sb_intent_rec *sb_store__intent_find(sb_store *s, uint64_t id, size_t *idx);
 void sb_store__intent_drop(sb_store *s, size_t idx);
 void sb_store__intents_clear(sb_store *s);
-int sb_store__write_locked(sb_store *s, bool *group, size_t *end);
+int sb_store__write_locked(sb_store *s, bool defer, bool *group, size_t *end);
+/* sb_store_commit; with defer, the record is appended without waiting for
+ * the disk and is noted as unsynced (sb_store_intent_begin_deferred). */
+int sb_store__commit(sb_store *s, bool defer);
 int sb_store__begin_locked(sb_store *s);
 
 /* The shared page (store_shared.c).  map: after lock_fd is open, with the

@@ -30,14 +30,11 @@
  * its node went away in a commit). */
 #include "qp.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define BOOK_MAX (1 << 20) /* far above any real chain; a bigger file is not read */
 
 static char *book_path(qp_ctx *ctx, const char *domain)
 {
@@ -53,54 +50,54 @@ static char *entry_line(const char *node, const char *path)
     return qp_printf("%s %s\n", node, path);
 }
 
+/* One line to the book (a line that cannot be made is left out: that
+ * image is not in the book); 0 or -errno. */
+static int put_line(int fd, const char *node, const char *path)
+{
+    char *canon = qp_realpath_or_copy(path);
+    char *line = canon ? entry_line(node, canon) : NULL;
+    int r = line ? qp_write_all(fd, line, strlen(line)) : 0;
+    free(line);
+    free(canon);
+    return r;
+}
+
 void qp_book_start(qp_ctx *ctx, const qp_domain *d, pid_t qpid)
 {
     unsigned long long ticks = qp_proc_start_ticks(qpid);
     char *path = book_path(ctx, d->name);
-    qp_strv lines = {0};
-    int r = path && ticks ? qp_strv_addf(&lines, "qemu %ld %llu\n", (long)qpid, ticks) : -1;
+    char *head = qp_printf("qemu %ld %llu\n", (long)qpid, ticks);
+    int fd = path && head && ticks
+                 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    int r = fd >= 0 ? qp_write_all(fd, head, strlen(head)) : -1;
     for (size_t i = 0; i < d->ndisks && r == 0; i++) {
         if (!d->disks[i].source)
             continue;
         char *node = qp_printf("d-%s", d->disks[i].target);
-        char *canon = qp_realpath_or_copy(d->disks[i].source);
-        char *line = node && canon ? entry_line(node, canon) : NULL;
-        if (line)
-            r = qp_strv_add(&lines, line);
-        free(line);
-        free(canon);
+        r = node ? put_line(fd, node, d->disks[i].source) : -1;
         free(node);
     }
-    int fd = r == 0 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600)
-                    : -1;
-    for (size_t i = 0; fd >= 0 && i < lines.n && r == 0; i++)
-        r = qp_write_all(fd, lines.v[i], strlen(lines.v[i]));
     if (fd >= 0)
         close(fd);
-    if ((fd < 0 || r < 0) && path)
+    if (r < 0 && path)
         unlink(path); /* a book that could not be written whole is none */
-    qp_strv_free(&lines);
+    free(head);
     free(path); /* no book only costs a query later */
 }
 
 void qp_book_add(qp_ctx *ctx, const char *domain, const char *node, const char *path)
 {
-    char *file = book_path(ctx, domain);
-    char *canon = qp_realpath_or_copy(path);
-    char *line = canon ? entry_line(node, canon) : NULL;
     /* only to a book the start wrote (O_APPEND, no O_CREAT): one write of
      * one line, so a reader sees it whole or not at all */
-    int fd = file && line ? open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
+    char *file = book_path(ctx, domain);
+    int fd = file ? open(file, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (fd >= 0) {
-        if (qp_write_all(fd, line, strlen(line)) < 0)
+        if (put_line(fd, node, path) < 0)
             unlink(file); /* a torn line must not be read: no book */
         close(fd);
     }
-    free(line);
-    free(canon);
     free(file);
 }
-
 int qp_book_exists(qp_ctx *ctx, const char *domain)
 {
     char *file = book_path(ctx, domain);
@@ -120,41 +117,14 @@ void qp_book_remove(qp_ctx *ctx, const char *domain)
 /* The book's text when it is QEMU pid's (NUL-terminated), else NULL. */
 static char *read_book(qp_ctx *ctx, const char *domain, pid_t pid)
 {
-    char *file = book_path(ctx, domain);
-    int fd = file ? open(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC) : -1;
+    char *file = book_path(ctx, domain), *buf = NULL;
+    qp_ctx quiet = *ctx; /* no book is no error */
+    quiet.api = NULL;
+    int r = file ? qp_read_file(&quiet, file, &buf, NULL) : -1;
     free(file);
-    if (fd < 0)
-        return NULL;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf || len + 1 >= cap) {
-            char *nb = buf && cap < BOOK_MAX ? realloc(buf, cap * 2) : NULL;
-            if (!nb) {
-                free(buf);
-                close(fd);
-                return NULL;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-        ssize_t n = read(fd, buf + len, cap - 1 - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            free(buf);
-            close(fd);
-            return NULL;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    close(fd);
-    buf[len] = '\0';
     long bpid = 0;
     unsigned long long bticks = 0;
-    if (sscanf(buf, "qemu %ld %llu\n", &bpid, &bticks) != 2 || bpid != (long)pid ||
+    if (r < 0 || sscanf(buf, "qemu %ld %llu\n", &bpid, &bticks) != 2 || bpid != (long)pid ||
         !bticks || bticks != qp_proc_start_ticks(pid)) {
         free(buf);
         return NULL;

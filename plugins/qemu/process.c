@@ -809,7 +809,7 @@ int qp_vm_drop_start_nodes(qp_qmp *q, const char *target)
 
 int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes)
 {
-    json_object *blocks = NULL, *named = NULL, *ins, *v;
+    json_object *blocks = NULL, *ins, *v;
     qp_ctx *ctx = qp_qmp_ctx(q);
     int r = qp_qmp_query_graph(q, QP_QMP_BLOCK, &blocks);
     if (r < 0)
@@ -829,9 +829,13 @@ int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nod
         }
     }
     json_object_put(blocks);
-    if (!nodes)
-        return 0;
-    r = qp_qmp_query_graph(q, QP_QMP_NAMED_NODES, &named);
+    return nodes ? qp_vm_chain_nodes(q, files, nodes) : 0;
+}
+
+int qp_vm_chain_nodes(qp_qmp *q, const qp_strv *files, qp_strv *nodes)
+{
+    json_object *named = NULL;
+    int r = qp_qmp_query_graph(q, QP_QMP_NAMED_NODES, &named);
     if (r < 0)
         return r;
     size_t n = json_object_array_length(named);

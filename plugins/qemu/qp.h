@@ -477,6 +477,9 @@ int qp_kvm_usable(void);
 int qp_vm_top_node(qp_qmp *q, const char *target, char *buf, size_t len);
 /* Filenames of the node chain of a disk (top first) as QEMU has it open. */
 int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nodes);
+/* The format node of each of files (a disk's chain, canonical), "" where
+ * QEMU has none, from query-named-block-nodes. */
+int qp_vm_chain_nodes(qp_qmp *q, const qp_strv *files, qp_strv *nodes);
 /* Remove the start's nodes of disk target (d-T, f-T) once a commit took
  * their image out of the disk's chain; nothing while the chain holds it. */
 int qp_vm_drop_start_nodes(qp_qmp *q, const char *target);

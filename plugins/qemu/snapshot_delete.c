@@ -278,13 +278,12 @@ static int chain_nodes(qp_ctx *ctx, qp_qmp *q, const char *domain, pid_t pid,
 {
     char top[128];
     int r = qp_vm_disk_chain(q, target, files, NULL);
-    if (r == 0 && (r = qp_vm_top_node(q, target, top, sizeof top)) == 0 &&
-        (*from_book = qp_book_chain_nodes(ctx, domain, pid, top, files, nodes)))
-        return 0;
+    if (r == 0)
+        r = qp_vm_top_node(q, target, top, sizeof top);
     if (r < 0)
         return r;
-    qp_strv_free(files);
-    return qp_vm_disk_chain(q, target, files, nodes);
+    *from_book = qp_book_chain_nodes(ctx, domain, pid, top, files, nodes);
+    return *from_book ? 0 : qp_vm_chain_nodes(q, files, nodes);
 }
 
 static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
