@@ -19,7 +19,15 @@ struct qmp {
     json_object *ev[NEV]; /* events read while waiting for a reply */
     int nev;
     char err[512];
+    void (*meanwhile)(void *); /* qmp_meanwhile: run once, after the next write */
+    void *meanwhile_arg;
 };
+
+void qmp_meanwhile(qmp *q, void (*fn)(void *), void *arg)
+{
+    q->meanwhile = fn;
+    q->meanwhile_arg = arg;
+}
 
 const char *qmp_err(qmp *q)
 {
@@ -64,6 +72,11 @@ static json_object *vcmd(qmp *q, const char *cmd, const char *fmt, va_list ap)
         return NULL;
     }
     free(msg);
+    if (q->meanwhile) {
+        void (*fn)(void *) = q->meanwhile;
+        q->meanwhile = NULL;
+        fn(q->meanwhile_arg);
+    }
     for (;;) {
         json_object *o = read_obj(q), *v;
         if (!o)

@@ -36,6 +36,11 @@ int qmp_wait_event(qmp *q, const char *name, const char *id, const char *status)
 int qmp_job(qmp *q, const char *job_id, const char *cmd, const char *args_fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Run fn(arg) once, right after the next command is written and before
+ * its reply is read: work of the caller's that overlaps QEMU's (a file's
+ * fsync while QEMU makes an overlay, as the qemu plugin does). */
+void qmp_meanwhile(qmp *q, void (*fn)(void *), void *arg);
+
 const char *qmp_err(qmp *q);
 
 #endif

@@ -32,7 +32,7 @@ struct w3_target {
     void (*fini)(void *ctx);
 };
 
-extern const struct w3_target w3_raw, w3_raw_safe, w3_sb_api, w3_sb_cli, w3_lv;
+extern const struct w3_target w3_raw, w3_raw_safe, w3_raw_guard, w3_sb_api, w3_sb_cli, w3_lv;
 
 /* The snapbroker API target on an existing state dir and domain (w3_ops
  * --scale: W1's stores); use with w3_sb_api's op/err/fini. */

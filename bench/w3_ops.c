@@ -2,7 +2,7 @@
  * the benchmark's shape: 256 MiB of RAM, one 1 GiB qcow2 disk holding 64 MiB
  * of data.
  *
- *   w3_ops [--reps 11] [--work DIR] [--no-embed] [--targets api,cli,raw,safe,embed]
+ *   w3_ops [--reps 11] [--work DIR] [--no-embed] [--targets api,cli,raw,safe,guard,embed]
  *          [--settle-ms 3000]
  *          [--scale-stores DIR --scale-sizes 1,10,100,1000,10000 --scale-reps 3]
  *   env: BENCH_CLI (snapbroker CLI), BENCH_EMBED_TEMPLATE (embed template
@@ -12,7 +12,8 @@
  * Targets: snapbroker API (in process), snapbroker CLI (a process per
  * operation), raw QMP/qemu-img (w3_raw.c + qmp.c, the floor), raw + crash
  * safety (w3_raw.c: the floor of a crash-safe broker without a daemon),
- * libvirt qemu:///embed.  One repetition runs the whole sequence (define, start,
+ * raw + snapbroker's guarantees (w3_raw.c: that floor with the records
+ * snapbroker keeps beyond it), libvirt qemu:///embed.  One repetition runs the whole sequence (define, start,
  * internal snapshot, revert, ..., offline external delete) on one target;
  * targets take turns within each repetition, in a rotating order.  This
  * process is the child subreaper: QEMUs that snapbroker and libvirt
@@ -348,16 +349,17 @@ int main(int argc, char **argv)
     snprintf(disk_tmpl, sizeof disk_tmpl, "%s/w3-disk-template.qcow2", work);
     bench_disk(disk_tmpl, "1G", 64);
 
-    const struct w3_target *tg[] = {&w3_sb_api, &w3_sb_cli, &w3_raw, &w3_raw_safe, &w3_lv};
-    enum { NT = 5, T_API = 0, T_CLI = 1, T_RAW = 2, T_SAFE = 3, T_EMBED = 4 };
-    static const char *const tkey[NT] = {"api", "cli", "raw", "safe", "embed"};
+    const struct w3_target *tg[] = {&w3_sb_api, &w3_sb_cli,  &w3_raw,
+                                    &w3_raw_safe, &w3_raw_guard, &w3_lv};
+    enum { NT = 6, T_API = 0, T_CLI = 1, T_RAW = 2, T_SAFE = 3, T_GUARD = 4, T_EMBED = 5 };
+    static const char *const tkey[NT] = {"api", "cli", "raw", "safe", "guard", "embed"};
     int on[NT], non = 0;
     for (int t = 0; t < NT; t++) {
         on[t] = targets ? target_listed(targets, tkey[t]) : t < NT - 1 || embed;
         non += on[t];
     }
     if (!non)
-        bench_die("--targets %s names none of api, cli, raw, safe, embed", targets);
+        bench_die("--targets %s names none of api, cli, raw, safe, guard, embed", targets);
     void *ctx[NT];
     char *dir[NT], disk[NT][1200];
     static double v[NT][W3_NOPS][64];
@@ -404,8 +406,9 @@ int main(int argc, char **argv)
     bench_out("\n### W3: real operations, ms, median (min–max) of %d interleaved repetitions "
               "(%s guest, 256 MiB, one 1 GiB qcow2 disk holding 64 MiB of data)\n\n"
               "| operation | snapbroker API | snapbroker CLI | raw QMP/qemu-img | raw + crash "
-              "safety | libvirt-embed | API ÷ raw | CLI ÷ raw | API ÷ libvirt | CLI ÷ libvirt |\n"
-              "|---|---|---|---|---|---|---|---|---|---|\n",
+              "safety | raw + snapbroker's guarantees | libvirt-embed | API ÷ raw | CLI ÷ raw | "
+              "API ÷ libvirt | CLI ÷ libvirt |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|\n",
               reps, kvm ? "KVM" : "TCG");
     for (int op = 0; op < W3_NOPS; op++) {
         bench_out("| %s |", opname[op]);
@@ -420,18 +423,25 @@ int main(int argc, char **argv)
     if (on[T_SAFE]) {
         bench_out("\n### W3 against the floor of a crash-safe broker without a daemon: raw + "
                   "an intent and a result record each fdatasync'd, a monitor connection and "
-                  "`query-block` per call (ms, median of the same repetitions)\n\n"
+                  "`query-block` per call; and that floor with the records snapbroker keeps "
+                  "beyond it (the files it made, the delete-in-progress mark, the domain's "
+                  "definition in a file of its own: bench/README.md, \"W3's floors\") "
+                  "(ms, median of the same repetitions)\n\n"
                   "| operation | raw | raw + crash safety | safety ÷ raw | API ÷ raw + safety "
-                  "| CLI ÷ raw + safety |\n|---|---|---|---|---|---|\n");
+                  "| CLI ÷ raw + safety | raw + snapbroker's guarantees | guarantees ÷ safety "
+                  "| API ÷ raw + guarantees |\n|---|---|---|---|---|---|---|---|---|\n");
         for (int op = 0; op < W3_NOPS; op++) {
             if (na[T_SAFE][op] || op == OP_START || op == OP_DESTROY)
                 continue;
-            bench_out("| %s | %s | %s | %s | %s | %s |\n", opname[op],
+            bench_out("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", opname[op],
                       med[T_RAW][op] >= 0 ? bench_fmt(med[T_RAW][op]) : "–",
                       med[T_SAFE][op] >= 0 ? bench_fmt(med[T_SAFE][op]) : "–",
                       bench_ratio(med[T_SAFE][op], med[T_RAW][op]),
                       bench_ratio(med[T_API][op], med[T_SAFE][op]),
-                      bench_ratio(med[T_CLI][op], med[T_SAFE][op]));
+                      bench_ratio(med[T_CLI][op], med[T_SAFE][op]),
+                      med[T_GUARD][op] >= 0 ? bench_fmt(med[T_GUARD][op]) : "–",
+                      bench_ratio(med[T_GUARD][op], med[T_SAFE][op]),
+                      bench_ratio(med[T_API][op], med[T_GUARD][op]));
         }
     }
     for (int t = 0; t < NT; t++)

@@ -6,7 +6,7 @@
  *
  * w3_raw_safe ("raw + crash safety"): the same commands with the least a
  * broker must add to be crash-safe without a daemon, the floor under
- * snapbroker's own rows (bench/README.md, "W3's two floors").  Around each
+ * snapbroker's own rows (bench/README.md, "W3's floors").  Around each
  * snapshot operation:
  *   - an intent record appended to a log and fdatasync'd before QEMU or
  *     qemu-img changes anything (after a crash, the next call must learn
@@ -23,13 +23,33 @@
  *     domain runs on (external create and delete).
  * Nothing else: no lock, no check of the images, no ownership list, no
  * job record for other processes to watch, the definition inside the
- * log instead of a file of its own. */
+ * log instead of a file of its own.
+ *
+ * w3_raw_guard ("raw + snapbroker's guarantees"): raw + crash safety plus
+ * the durable records snapbroker keeps beyond that minimum, each at the
+ * point where the qemu plugin makes it and overlapped where the plugin
+ * overlaps it, so that "API ÷ this floor" is what snapbroker spends on
+ * top of its own promises:
+ *   - before a file is made (external create: the overlay, the memory
+ *     file): a record that the file is the broker's, fdatasync'd, so that
+ *     a later delete or a recovery removes only files the broker made;
+ *   - before a merge (external delete): the snapshot marked as being
+ *     deleted, fdatasync'd, so that a crash mid-merge cannot leave a
+ *     snapshot that looks whole while its base holds part of the merge;
+ *   - the domain's definition in a file of its own (it changes with the
+ *     files the domain runs on): written to a temp file whose fsync runs
+ *     while QEMU works, renamed over the old one and the directory
+ *     fsync'd before the result (and before any file is removed);
+ *   - after files are removed: a record that they are no longer the
+ *     broker's, fdatasync'd.
+ * Still no lock and no check of the images. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +66,11 @@ struct raw {
     int novl;
     int safe;  /* w3_raw_safe: the crash-safe minimum around each operation */
     int logfd; /* safe: the metadata log */
+    /* guard (w3_raw_guard): the ownership log, the definition's directory,
+     * the definition and its temp file, the temp file while it is open
+     * (-1 otherwise) and whether it was fsync'd yet */
+    int ownfd, defdir, deffd, def_synced;
+    char defpath[1200], deftmp[1200];
 };
 
 static void *raw_init(const char *dir, int kvm)
@@ -54,7 +79,7 @@ static void *raw_init(const char *dir, int kvm)
     struct raw *r = calloc(1, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
     snprintf(r->sock, sizeof r->sock, "%s/qmp.sock", dir);
-    r->logfd = -1;
+    r->logfd = r->ownfd = r->defdir = r->deffd = -1;
     return r;
 }
 
@@ -74,6 +99,23 @@ static int fail(struct raw *r, const char *what)
 {
     snprintf(r->err, sizeof r->err, "%s: %s", what, r->q ? qmp_err(r->q) : "no QMP");
     return -1;
+}
+
+/* guard: the definition's temp file made durable (at most once). */
+static void def_sync(void *arg)
+{
+    struct raw *r = arg;
+    if (r->deffd >= 0 && !r->def_synced && fsync(r->deffd) == 0)
+        r->def_synced = 1;
+}
+
+/* guard: a definition being replaced is fsync'd while QEMU runs the next
+ * command (the qemu plugin sends the command, then syncs); raw and safe
+ * have none. */
+static void def_sync_meanwhile(struct raw *r)
+{
+    if (r->deffd >= 0 && !r->def_synced)
+        qmp_meanwhile(r->q, def_sync, r);
 }
 
 static int img(struct raw *r, char *const argv[])
@@ -140,6 +182,7 @@ static int ext_snap(struct raw *r, const char *file)
 {
     char node[32];
     snprintf(node, sizeof node, "ovl%d", ++r->novl);
+    def_sync_meanwhile(r);
     if (qmp_ok(r->q, "blockdev-snapshot-sync",
                "{\"node-name\":\"%s\",\"snapshot-file\":\"%s\",\"snapshot-node-name\":\"%s\","
                "\"format\":\"qcow2\",\"mode\":\"absolute-paths\"}",
@@ -149,10 +192,11 @@ static int ext_snap(struct raw *r, const char *file)
     return 0;
 }
 
-/* Delete an external leaf: active commit into the base, pivot, drop the
- * overlay file (and the memory file). */
-static int commit_leaf(struct raw *r, const char *file, const char *mem)
+/* Delete an external leaf: active commit into the base and pivot (the
+ * caller removes the files: drop_files). */
+static int commit_leaf(struct raw *r)
 {
+    def_sync_meanwhile(r);
     if (qmp_ok(r->q, "block-commit", "{\"job-id\":\"c\",\"device\":\"%s\",\"base-node\":\"disk0\"}",
                r->top) < 0 ||
         qmp_wait_event(r->q, "BLOCK_JOB_READY", "c", NULL) < 0 ||
@@ -160,15 +204,42 @@ static int commit_leaf(struct raw *r, const char *file, const char *mem)
         qmp_wait_event(r->q, "BLOCK_JOB_COMPLETED", "c", NULL) < 0)
         return fail(r, "block-commit");
     snprintf(r->top, sizeof r->top, "disk0");
-    unlink(file);
-    if (mem)
-        unlink(mem);
     return 0;
 }
 
-static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
+/* The files op makes (files[], at most 2): how many. */
+static int made_files(enum w3_op op, const struct w3_env *e, const char *files[2])
 {
-    struct raw *r = ctx;
+    switch (op) {
+    case OP_DEXT: files[0] = e->dext; return 1;
+    case OP_FEXT: files[0] = e->fext; files[1] = e->fmem; return 2;
+    case OP_OFF_EXT: files[0] = e->oext; return 1;
+    default: return 0;
+    }
+}
+
+/* The files op removes once its merge is done: how many. */
+static int dropped_files(enum w3_op op, const struct w3_env *e, const char *files[2])
+{
+    switch (op) {
+    case OP_DEXT_DEL: files[0] = e->dext; return 1;
+    case OP_FEXT_DEL: files[0] = e->fext; files[1] = e->fmem; return 2;
+    case OP_OFF_EXT_DEL: files[0] = e->oext; return 1;
+    default: return 0;
+    }
+}
+
+static void drop_files(enum w3_op op, const struct w3_env *e)
+{
+    const char *files[2];
+    for (int i = dropped_files(op, e, files); i > 0; i--)
+        unlink(files[i - 1]);
+}
+
+/* The hypervisor's part of op; the files a delete removes stay (raw_op
+ * removes them after, w3_raw_guard after its definition is durable). */
+static int raw_do(struct raw *r, enum w3_op op, const struct w3_env *e)
+{
     char *disk = (char *)e->disk;
     switch (op) {
     case OP_DEFINE: return 1; /* nothing to define */
@@ -190,7 +261,7 @@ static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
                        "{\"job-id\":\"d\",\"tag\":\"i1\",\"devices\":[\"disk0\"]}") < 0
                    ? fail(r, "snapshot-delete") : 0;
     case OP_DEXT: return ext_snap(r, e->dext);
-    case OP_DEXT_DEL: return commit_leaf(r, e->dext, NULL);
+    case OP_DEXT_DEL: return commit_leaf(r);
     case OP_FEXT: {
         /* stop, migrate RAM into the file, wait for "completed" and for
          * finish-migrate to pass (cont fails before), overlay, cont */
@@ -222,7 +293,7 @@ static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
             return -1;
         return qmp_ok(r->q, "cont", NULL) < 0 ? fail(r, "cont") : 0;
     }
-    case OP_FEXT_DEL: return commit_leaf(r, e->fext, e->fmem);
+    case OP_FEXT_DEL: return commit_leaf(r);
     case OP_DESTROY: return destroy(r);
     case OP_OFF_INT: {
         char *a[] = {(char *)"qemu-img", (char *)"snapshot", (char *)"-c", (char *)"o1", disk, NULL};
@@ -245,13 +316,19 @@ static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
     case OP_OFF_EXT_DEL: {
         char *a[] = {(char *)"qemu-img", (char *)"commit", (char *)"-q", (char *)"-d",
                      (char *)e->oext, NULL};
-        if (img(r, a) < 0)
-            return -1;
-        unlink(e->oext);
-        return 0;
+        return img(r, a);
     }
     default: return 1;
     }
+}
+
+static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
+{
+    struct raw *r = ctx;
+    int rc = raw_do(r, op, e);
+    if (rc == 0)
+        drop_files(op, e);
+    return rc;
 }
 
 /* safe: one record appended to the log and made durable. */
@@ -313,6 +390,102 @@ static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)
     return rc;
 }
 
+/* guard: one ownership record ("add" or "drop" and the paths) appended
+ * to the ownership log and made durable. */
+static int own_record(struct raw *r, const char *kind, const char *files[], int n)
+{
+    char line[4200];
+    int k = snprintf(line, sizeof line, "%s", kind);
+    for (int i = 0; i < n; i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, " %s", files[i]);
+    k += snprintf(line + k, sizeof line - (size_t)k, "\n");
+    if (write(r->ownfd, line, (size_t)k) != k || fdatasync(r->ownfd) < 0) {
+        snprintf(r->err, sizeof r->err, "own.log: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* guard: the domain's new definition into its temp file (not yet synced:
+ * def_sync, during the hypervisor's work or at def_commit). */
+static int def_begin(struct raw *r, const struct w3_env *e)
+{
+    const char *xml = w3_domain_xml("w3", e->disk, e->kvm);
+    size_t len = strlen(xml);
+    r->def_synced = 0;
+    r->deffd = open(r->deftmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (r->deffd < 0 || write(r->deffd, xml, len) != (ssize_t)len) {
+        snprintf(r->err, sizeof r->err, "definition temp file: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* guard: the new definition in place and durable: synced (if QEMU's work
+ * did not cover it), renamed over the old one, its directory fsync'd. */
+static int def_commit(struct raw *r)
+{
+    def_sync(r);
+    int ok = r->def_synced;
+    close(r->deffd);
+    r->deffd = -1;
+    if (!ok || rename(r->deftmp, r->defpath) < 0 || fsync(r->defdir) < 0) {
+        snprintf(r->err, sizeof r->err, "definition: %s", strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static void *guard_init(const char *dir, int kvm)
+{
+    struct raw *r = safe_init(dir, kvm);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/own.log", dir);
+    r->ownfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    snprintf(path, sizeof path, "%s/defs", dir);
+    if (r->ownfd < 0 || (mkdir(path, 0700) < 0 && errno != EEXIST) ||
+        (r->defdir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+        bench_die("%s: %s", path, strerror(errno));
+    snprintf(r->defpath, sizeof r->defpath, "%s/w3.xml", path);
+    snprintf(r->deftmp, sizeof r->deftmp, "%s/w3.xml.tmp", path);
+    return r;
+}
+
+/* The operations that make or remove files get snapbroker's records in
+ * the order the qemu plugin writes them; the others are safe_op's. */
+static int guard_op(void *ctx, enum w3_op op, const struct w3_env *e)
+{
+    struct raw *r = ctx;
+    const char *made[2], *dropped[2];
+    int nmade = made_files(op, e, made), ndropped = dropped_files(op, e, dropped);
+    if (!nmade && !ndropped)
+        return safe_op(ctx, op, e);
+    int running = op < OP_DESTROY;
+    const char *doc = w3_snap_xml(op, e);
+    if (record(r, "intent", doc, NULL) < 0 || (running && open_monitor(r) < 0))
+        return -1;
+    int rc = nmade ? own_record(r, "add", made, nmade) : record(r, "mark", doc, NULL);
+    if (rc == 0)
+        rc = def_begin(r, e);
+    if (rc == 0)
+        rc = raw_do(r, op, e);
+    if (rc == 0)
+        rc = def_commit(r);
+    if (r->deffd >= 0) { /* failed before def_commit */
+        close(r->deffd);
+        r->deffd = -1;
+    }
+    if (running)
+        close_monitor(r);
+    if (rc == 0 && ndropped) {
+        drop_files(op, e);
+        rc = own_record(r, "drop", dropped, ndropped);
+    }
+    if (rc == 0)
+        rc = record(r, "result", doc, NULL);
+    return rc;
+}
+
 static const char *raw_err(void *ctx)
 {
     return ((struct raw *)ctx)->err;
@@ -324,9 +497,15 @@ static void raw_fini(void *ctx)
     destroy(r);
     if (r->logfd >= 0)
         close(r->logfd);
+    if (r->ownfd >= 0)
+        close(r->ownfd);
+    if (r->defdir >= 0)
+        close(r->defdir);
     free(r);
 }
 
 const struct w3_target w3_raw = {"raw QMP/qemu-img", raw_init, raw_op, raw_err, raw_fini};
 const struct w3_target w3_raw_safe = {"raw + crash safety", safe_init, safe_op, raw_err,
                                       raw_fini};
+const struct w3_target w3_raw_guard = {"raw + snapbroker's guarantees", guard_init, guard_op,
+                                       raw_err, raw_fini};
