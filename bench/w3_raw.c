@@ -207,23 +207,17 @@ static int commit_leaf(struct raw *r)
     return 0;
 }
 
-/* The files op makes (files[], at most 2): how many. */
-static int made_files(enum w3_op op, const struct w3_env *e, const char *files[2])
+/* The files op makes (*made 1), or removes once its merge is done
+ * (*made 0): how many (files[], at most 2). */
+static int op_files(enum w3_op op, const struct w3_env *e, const char *files[2], int *made)
 {
+    *made = op == OP_DEXT || op == OP_FEXT || op == OP_OFF_EXT;
     switch (op) {
-    case OP_DEXT: files[0] = e->dext; return 1;
-    case OP_FEXT: files[0] = e->fext; files[1] = e->fmem; return 2;
-    case OP_OFF_EXT: files[0] = e->oext; return 1;
-    default: return 0;
-    }
-}
-
-/* The files op removes once its merge is done: how many. */
-static int dropped_files(enum w3_op op, const struct w3_env *e, const char *files[2])
-{
-    switch (op) {
+    case OP_DEXT:
     case OP_DEXT_DEL: files[0] = e->dext; return 1;
+    case OP_FEXT:
     case OP_FEXT_DEL: files[0] = e->fext; files[1] = e->fmem; return 2;
+    case OP_OFF_EXT:
     case OP_OFF_EXT_DEL: files[0] = e->oext; return 1;
     default: return 0;
     }
@@ -232,7 +226,8 @@ static int dropped_files(enum w3_op op, const struct w3_env *e, const char *file
 static void drop_files(enum w3_op op, const struct w3_env *e)
 {
     const char *files[2];
-    for (int i = dropped_files(op, e, files); i > 0; i--)
+    int made, n = op_files(op, e, files, &made);
+    for (int i = made ? 0 : n; i > 0; i--)
         unlink(files[i - 1]);
 }
 
@@ -456,15 +451,15 @@ static void *guard_init(const char *dir, int kvm)
 static int guard_op(void *ctx, enum w3_op op, const struct w3_env *e)
 {
     struct raw *r = ctx;
-    const char *made[2], *dropped[2];
-    int nmade = made_files(op, e, made), ndropped = dropped_files(op, e, dropped);
-    if (!nmade && !ndropped)
+    const char *files[2];
+    int made, n = op_files(op, e, files, &made);
+    if (!n)
         return safe_op(ctx, op, e);
     int running = op < OP_DESTROY;
     const char *doc = w3_snap_xml(op, e);
     if (record(r, "intent", doc, NULL) < 0 || (running && open_monitor(r) < 0))
         return -1;
-    int rc = nmade ? own_record(r, "add", made, nmade) : record(r, "mark", doc, NULL);
+    int rc = made ? own_record(r, "add", files, n) : record(r, "mark", doc, NULL);
     if (rc == 0)
         rc = def_begin(r, e);
     if (rc == 0)
@@ -477,9 +472,9 @@ static int guard_op(void *ctx, enum w3_op op, const struct w3_env *e)
     }
     if (running)
         close_monitor(r);
-    if (rc == 0 && ndropped) {
+    if (rc == 0 && !made) {
         drop_files(op, e);
-        rc = own_record(r, "drop", dropped, ndropped);
+        rc = own_record(r, "drop", files, n);
     }
     if (rc == 0)
         rc = record(r, "result", doc, NULL);
