@@ -7,6 +7,7 @@
 #ifndef BENCH_H
 #define BENCH_H
 
+#include <spawn.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -34,6 +35,11 @@ const char *bench_ratio(double a, double b);
  * another user); exits on failure.  Returns a malloc'd path. */
 char *bench_tmpdir(const char *base, const char *prefix);
 void bench_rm_rf(const char *path);
+
+/* Start argv (no shell; PATH searched) with posix_spawn and the file
+ * actions fa (may be NULL), this process's environment: 0 or -1.  Every
+ * child a workload times is started this way (bench.c says why). */
+int bench_spawn(pid_t *pid, char *const argv[], const posix_spawn_file_actions_t *fa);
 
 /* Run argv (no shell), wait; returns the exit status or -1.  Output is
  * discarded unless keep_output. */

@@ -1,6 +1,7 @@
 /* w2_cold: W2 of bench/README.md - a new process opens a populated store
- * and lists all snapshots; the parent times fork+exec to the first line
- * of output, and to the end of the whole listing (the process exits).
+ * and lists all snapshots; the parent times the process's start
+ * (posix_spawn, bench_spawn) to the first line of output, and to the end
+ * of the whole listing (the process exits).
  * Targets, interleaved rep by rep:
  *   snapbroker CLI   `snapbroker snapshot-list bench --name` (default host:
  *                    the qemu plugin)
@@ -110,29 +111,43 @@ struct sample {
  * store open per name), 10k names would take minutes per sample. */
 #define LIMIT_MS 20000
 
-/* fork+exec argv (env: SNAPBROKER_STATE_DIR=state when set); time until
- * the first line arrives on stdout, then read the child's split. */
+/* Start argv (bench_spawn; env: SNAPBROKER_STATE_DIR=state when set);
+ * time until the first line arrives on stdout, then read the child's
+ * split. */
 static int sample(char *const argv[], const char *state, struct sample *s)
 {
     int p[2];
     char buf[4096];
     size_t got = 0;
+    posix_spawn_file_actions_t fa;
     if (pipe(p) < 0)
         return -1;
+    if (posix_spawn_file_actions_init(&fa) != 0 ||
+        posix_spawn_file_actions_adddup2(&fa, p[1], 1) != 0 ||
+        posix_spawn_file_actions_addclose(&fa, p[0]) != 0 ||
+        posix_spawn_file_actions_addclose(&fa, p[1]) != 0)
+        bench_die("posix_spawn_file_actions");
+    /* the child's environment is this one's: set the state dir for it */
+    const char *was = getenv("SNAPBROKER_STATE_DIR");
+    char *saved = was ? strdup(was) : NULL;
+    if (state)
+        setenv("SNAPBROKER_STATE_DIR", state, 1);
     double t0 = bench_now_us();
-    pid_t pid = fork();
-    if (pid < 0)
-        return -1;
-    if (pid == 0) {
-        dup2(p[1], 1);
-        close(p[0]);
-        close(p[1]);
-        if (state)
-            setenv("SNAPBROKER_STATE_DIR", state, 1);
-        execv(argv[0], argv);
-        _exit(127);
+    pid_t pid;
+    int rc = bench_spawn(&pid, argv, &fa);
+    if (state) {
+        if (saved)
+            setenv("SNAPBROKER_STATE_DIR", saved, 1);
+        else
+            unsetenv("SNAPBROKER_STATE_DIR");
     }
+    free(saved);
+    posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
+    if (rc < 0) {
+        close(p[0]);
+        return -1;
+    }
     s->first_ms = -1;
     for (;;) {
         if (s->first_ms < 0) {
@@ -211,7 +226,7 @@ int main(int argc, char **argv)
     snprintf(xmlfloor, sizeof xmlfloor, "%.*s/w2_xmlfloor", (int)(strrchr(self, '/') - self),
              self);
 
-    bench_out("\n### W2: cold start - fork+exec to the first line of a full listing, and to "
+    bench_out("\n### W2: cold start - process start (posix_spawn) to the first line of a full listing, and to "
               "the end of it (process exit), ms, median (min–max) of %d\n\n"
               "| N | target | first answer ms | whole listing ms | in-process open ms | list ms | "
               "child peak MiB | snapbroker API ÷ this | snapbroker CLI ÷ this |\n"
