@@ -127,21 +127,13 @@ static int sample(char *const argv[], const char *state, struct sample *s)
         posix_spawn_file_actions_addclose(&fa, p[0]) != 0 ||
         posix_spawn_file_actions_addclose(&fa, p[1]) != 0)
         bench_die("posix_spawn_file_actions");
-    /* the child's environment is this one's: set the state dir for it */
-    const char *was = getenv("SNAPBROKER_STATE_DIR");
-    char *saved = was ? strdup(was) : NULL;
+    /* the child's environment is this one's; only the CLI reads the
+     * state dir from it (w2_api is given its own), as in w3_sb.c */
     if (state)
         setenv("SNAPBROKER_STATE_DIR", state, 1);
     double t0 = bench_now_us();
     pid_t pid;
     int rc = bench_spawn(&pid, argv, &fa);
-    if (state) {
-        if (saved)
-            setenv("SNAPBROKER_STATE_DIR", saved, 1);
-        else
-            unsetenv("SNAPBROKER_STATE_DIR");
-    }
-    free(saved);
     posix_spawn_file_actions_destroy(&fa);
     close(p[1]);
     if (rc < 0) {

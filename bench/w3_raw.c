@@ -64,7 +64,6 @@ struct raw {
     qmp *q;
     char top[32]; /* node name of the active layer */
     int novl;
-    int safe;  /* w3_raw_safe: the crash-safe minimum around each operation */
     int logfd; /* safe: the metadata log */
     /* guard (w3_raw_guard): the ownership log, the definition's directory,
      * the definition and its temp file, the temp file while it is open
@@ -88,7 +87,6 @@ static void *safe_init(const char *dir, int kvm)
     struct raw *r = raw_init(dir, kvm);
     char path[1100];
     snprintf(path, sizeof path, "%s/floor.log", dir);
-    r->safe = 1;
     r->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     if (r->logfd < 0)
         bench_die("%s: %s", path, strerror(errno));
@@ -326,6 +324,18 @@ static int raw_op(void *ctx, enum w3_op op, const struct w3_env *e)
     return rc;
 }
 
+/* safe, guard: iov appended to the log fd (file: its name for the
+ * message) and made durable. */
+static int append_durable(struct raw *r, int fd, const char *file, const struct iovec *iov,
+                          int n)
+{
+    if (writev(fd, iov, n) < 0 || fdatasync(fd) < 0) {
+        snprintf(r->err, sizeof r->err, "%s: %s", file, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 /* safe: one record appended to the log and made durable. */
 static int record(struct raw *r, const char *kind, const char *doc, const char *def)
 {
@@ -333,11 +343,7 @@ static int record(struct raw *r, const char *kind, const char *doc, const char *
                            {(void *)doc, strlen(doc)},   {(void *)"\n", 1},
                            {(void *)(def ? def : ""), def ? strlen(def) : 0},
                            {(void *)"\n", 1}};
-    if (writev(r->logfd, iov, 6) < 0 || fdatasync(r->logfd) < 0) {
-        snprintf(r->err, sizeof r->err, "floor.log: %s", strerror(errno));
-        return -1;
-    }
-    return 0;
+    return append_durable(r, r->logfd, "floor.log", iov, 6);
 }
 
 /* safe: the call's own monitor connection, and the active layer's node
@@ -389,16 +395,14 @@ static int safe_op(void *ctx, enum w3_op op, const struct w3_env *e)
  * to the ownership log and made durable. */
 static int own_record(struct raw *r, const char *kind, const char *files[], int n)
 {
-    char line[4200];
-    int k = snprintf(line, sizeof line, "%s", kind);
-    for (int i = 0; i < n; i++)
-        k += snprintf(line + k, sizeof line - (size_t)k, " %s", files[i]);
-    k += snprintf(line + k, sizeof line - (size_t)k, "\n");
-    if (write(r->ownfd, line, (size_t)k) != k || fdatasync(r->ownfd) < 0) {
-        snprintf(r->err, sizeof r->err, "own.log: %s", strerror(errno));
-        return -1;
+    struct iovec iov[6] = {{(void *)kind, strlen(kind)}};
+    int k = 1;
+    for (int i = 0; i < n && i < 2; i++) {
+        iov[k++] = (struct iovec){(void *)" ", 1};
+        iov[k++] = (struct iovec){(void *)files[i], strlen(files[i])};
     }
-    return 0;
+    iov[k++] = (struct iovec){(void *)"\n", 1};
+    return append_durable(r, r->ownfd, "own.log", iov, k);
 }
 
 /* guard: the domain's new definition into its temp file (not yet synced:

@@ -98,6 +98,7 @@ void qp_book_add(qp_ctx *ctx, const char *domain, const char *node, const char *
     }
     free(file);
 }
+
 int qp_book_exists(qp_ctx *ctx, const char *domain)
 {
     char *file = book_path(ctx, domain);
