@@ -1,7 +1,8 @@
 /* qemu plugin - the QEMU process of a domain.
  *
  * QEMU runs WITHOUT -daemonize as the grandchild of the process that
- * starts it (double fork + setsid), so it outlives a one-shot CLI process.
+ * starts it (a double clone + setsid: launch.c), so it outlives a one-shot
+ * CLI process and is no embedding program's child.
  * Runtime files live in <state>/run/<name>/: qmp.sock, qemu.pid, qemu.log.
  * QEMU's working directory is that run directory, which is also how we
  * recognise our own QEMU after a crash (pid reuse): /proc/<pid>/cwd.
@@ -399,99 +400,31 @@ int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming, qp_
     }
     /* the taps of bridge/ethernet NICs, opened here so a missing bridge
      * or privilege is reported naming the interface before QEMU runs */
-    int taps[QP_MAX_NICS], sp[2];
+    int taps[QP_MAX_NICS];
     if ((r = qp_taps_open(ctx, d, taps)) < 0) {
         free(rundir);
         qp_strv_free(&args);
         return r;
     }
-    if (pipe2(sp, O_CLOEXEC) < 0) {
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "pipe");
-        qp_taps_close(taps, d->nnics);
-        free(rundir);
-        qp_strv_free(&args);
-        return r;
-    }
     double t0 = qp_now_ms();
-    pid_t mid = fork();
-    if (mid < 0) {
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "fork");
-        close(sp[0]);
-        close(sp[1]);
-        qp_taps_close(taps, d->nnics);
-        free(rundir);
-        qp_strv_free(&args);
-        return r;
-    }
-    if (mid == 0) {
-        /* intermediate: new session, fork QEMU, exit so QEMU is reparented */
-        close(sp[0]);
-        setsid();
-        pid_t g = fork();
-        if (g < 0)
-            _exit(1);
-        if (g > 0) {
-            int v = (int)g;
-            free(rundir); /* tidy for leak checkers: this process ends here */
-            qp_strv_free(&args);
-            if (write(sp[1], &v, sizeof v) != (ssize_t)sizeof v)
-                _exit(1);
-            _exit(0);
-        }
-        int e = 0;
-        if (chdir(rundir) < 0)
-            e = errno;
-        int nul = open("/dev/null", O_RDONLY);
-        int log = open("qemu.log", O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW, 0600);
-        if (nul < 0 || log < 0)
-            e = e ? e : errno;
-        if (!e && qp_taps_install(taps, d->nnics, &sp[1]) < 0)
-            e = errno;
-        if (!e) {
-            dup2(nul, 0);
-            dup2(log, 1);
-            dup2(log, 2);
-            sigset_t none;
-            sigemptyset(&none);
-            sigprocmask(SIG_SETMASK, &none, NULL);
-            for (int s = 1; s < 32; s++)
-                if (s != SIGKILL && s != SIGSTOP)
-                    signal(s, SIG_DFL);
-            char pidbuf[32];
-            int pf = open("qemu.pid", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-            if (pf >= 0) {
-                int l = snprintf(pidbuf, sizeof pidbuf, "%ld\n", (long)getpid());
-                if (write(pf, pidbuf, (size_t)l) < 0)
-                    e = errno;
-                close(pf);
-            }
-            execvp(args.v[0], args.v);
-            e = errno;
-        }
-        if (write(sp[1], &e, sizeof e) < 0)
-            _exit(127);
-        _exit(127);
-    }
-    close(sp[1]);
+    qp_launch_args la = {.argv = args.v, .dir = rundir, .log_name = "qemu.log",
+                         .pid_name = "qemu.pid", .taps = taps, .ntaps = d->nnics};
+    pid_t qpid = 0;
+    int child_err = 0;
+    r = qp_launch_daemon(&la, &qpid, &child_err);
     qp_taps_close(taps, d->nnics); /* QEMU holds its copies */
-    int st = 0;
-    while (waitpid(mid, &st, 0) < 0 && errno == EINTR)
-        ;
-    int qpid = 0, exec_err = 0;
-    ssize_t n1 = read(sp[0], &qpid, sizeof qpid);
-    ssize_t n2 = read(sp[0], &exec_err, sizeof exec_err);
-    close(sp[0]);
     char *emu = qp_strdup(args.v[0]);
     qp_strv_free(&args);
-    if (n1 != (ssize_t)sizeof qpid || qpid <= 0) {
+    if (r < 0) {
         free(rundir);
         free(emu);
-        return qp_error(ctx, SB_ERR_SYSTEM_ERROR, "domain '%s': could not fork QEMU", d->name);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, -r, "domain '%s': could not start QEMU",
+                              d->name);
     }
-    if (n2 == (ssize_t)sizeof exec_err && exec_err) {
+    if (child_err) {
         (void)qp_proc_wait_gone(qpid, 1000);
         cleanup_runtime(ctx, d->name);
-        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, exec_err, "cannot execute '%s'", emu);
+        r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, child_err, "cannot execute '%s'", emu);
         free(rundir);
         free(emu);
         return r;

@@ -451,6 +451,19 @@ int qp_proc_pid(qp_ctx *ctx, const char *name, pid_t *out);
  * On success *out_qmp (may be NULL) is a connected monitor. */
 int qp_proc_start(qp_ctx *ctx, const qp_domain *d, int paused, int incoming_defer,
                   qp_qmp **out_qmp);
+/* Start argv as a daemon (launch.c): a session of its own, not the
+ * caller's child, working in dir with stdin /dev/null and stdout and
+ * stderr appended to log_name, the taps at QP_TAP_FD0+i, its pid written
+ * to pid_name (both names relative to dir) before exec.  Returns 0 with
+ * *qemu_pid set; *child_errno is not 0 when a step before or the exec
+ * failed (the process has exited).  -errno when it could not be made. */
+typedef struct {
+    char *const *argv;
+    const char *dir, *log_name, *pid_name;
+    const int *taps;
+    size_t ntaps;
+} qp_launch_args;
+int qp_launch_daemon(const qp_launch_args *a, pid_t *qemu_pid, int *child_errno);
 /* Stop QEMU now (quit, then SIGTERM/SIGKILL) and wait until it is gone. */
 int qp_proc_destroy(qp_ctx *ctx, const char *name);
 /* Shutdown, first half: press the power button and return QEMU's pid;
