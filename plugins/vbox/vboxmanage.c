@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -36,21 +37,25 @@ static int run(vb_ctx *ctx, const char *const *args, char **out, char **err)
         }
         return vb_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot run '%s'", ctx->vboxmanage);
     }
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(po[1], 1);
-        dup2(pe[1], 2);
-        execv(argv[0], argv);
-        _exit(127);
+    /* posix_spawn, not fork: the caller may be a large program that
+     * embeds libsnapbroker, whose size a fork would cost every call */
+    posix_spawn_file_actions_t fa;
+    pid_t pid = -1;
+    int e = posix_spawn_file_actions_init(&fa);
+    if (!e) {
+        if (!(e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)) &&
+            !(e = posix_spawn_file_actions_adddup2(&fa, po[1], 1)) &&
+            !(e = posix_spawn_file_actions_adddup2(&fa, pe[1], 2)))
+            e = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
     }
     free(argv);
     close(po[1]);
     close(pe[1]);
-    if (pid < 0) {
+    if (e) {
         close(po[0]);
         close(pe[0]);
-        return vb_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot run '%s'",
-                              ctx->vboxmanage);
+        return vb_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot run '%s'", ctx->vboxmanage);
     }
     size_t len[2] = { 0, 0 };
     char *buf[2] = { calloc(1, 65536), calloc(1, 65536) };

@@ -523,6 +523,23 @@ static void vboxmanage_does_running_machines(void **state)
     if (strcmp(got, want) != 0)
         fail_msg("VBoxManage was asked:\n%s\nnot:\n%s", got, want);
     free(got);
+    /* a VBoxManage that cannot be executed: said so, naming it and why,
+     * and nothing changed */
+    stand_in(t, "VBoxHeadless", "--startvm", braced, NULL);
+    assert_int_equal(fx_sh("chmod -x '%s'", script), 0);
+    before = fx_read(t->settings);
+    fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM,
+                                           "<domainsnapshot><name>unrun</name><state>running"
+                                           "</state><creationTime>1</creationTime>"
+                                           "</domainsnapshot>", 0),
+                    SB_ERR_SYSTEM_ERROR, script);
+    assert_non_null(strstr(sb_error_last()->message, "cannot run"));
+    assert_non_null(strstr(sb_error_last()->message, "Permission denied"));
+    after = fx_read(t->settings);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    stop(t, t->stand_in, "VBoxHeadless");
     free(s1);
     fx_vm_consistent(t);
 }
