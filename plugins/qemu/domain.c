@@ -6,6 +6,7 @@
  * is silently dropped.
  */
 #include "devices.h"
+#include "snapshot_common.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1067,8 +1068,10 @@ int qp_domain_undefine(qp_ctx *ctx, const char *name)
         r = qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot remove '%s'", path);
     }
     free(path);
-    if (r == 0)
+    if (r == 0) {
         qp_ours_drop(ctx, name);
+        qp_refs_file_remove(ctx, name);
+    }
     return r;
 }
 

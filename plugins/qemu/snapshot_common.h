@@ -113,6 +113,27 @@ typedef struct qp_refs {
 int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
                  int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque),
                  void *opaque);
+/* What qp_refs_each knows once a process has seen the tree: kept on disk
+ * for the next process (refs_file.c), each snapshot's references under a
+ * digest of its document. */
+#define QP_REFS_DIGEST 16
+void qp_refs_digest(const char *xml, size_t len, unsigned char out[QP_REFS_DIGEST]);
+typedef struct qp_refs_rec {
+    const char *name;
+    unsigned char digest[QP_REFS_DIGEST];
+    uint64_t doc_len;
+    qp_refs refs;
+} qp_refs_rec;
+/* Best effort: a failure is logged (debug), never returned. */
+void qp_refs_file_save(qp_ctx *ctx, const char *domain, const qp_refs_rec *recs, size_t n);
+/* keep(arg, rec) for each entry of the domain's file, which may move
+ * rec->refs out (rec->name is valid for the call only) and returns 0 when
+ * it kept it.  Returns how many were kept, -1 when the file is missing,
+ * not one of ours or damaged (nothing is then passed on, or only the
+ * entries before the damage, which the checksum vouches for). */
+int qp_refs_file_load(qp_ctx *ctx, const char *domain,
+                      int (*keep)(void *arg, qp_refs_rec *rec), void *arg);
+void qp_refs_file_remove(qp_ctx *ctx, const char *domain);
 void qp_needed_free(qp_needed *n);
 /* 1 when a snapshot other than `snapshot` (NULL: any) names path (canonical)
  * in its <disks> or <revertDisks>. */

@@ -18,7 +18,14 @@
  * Looking an entry up hashes the short name, not the document (hashing
  * every document of a large tree was most of a walk).  The memory is
  * bounded (MEMO_MAX bytes of names and kept XML; beyond, it starts
- * over). */
+ * over).
+ *
+ * What a process learns is kept on disk for the next one (refs_file.c):
+ * a process that has not seen the domain yet (each CLI call) first reads
+ * the domain's references file, whose entries carry a digest of their
+ * document, and takes an entry only for a document with that digest, so
+ * a walk hashes each document once instead of parsing it.  A walk that
+ * had to parse any document writes the file anew. */
 #include "snapshot_common.h"
 
 #include <pthread.h>
@@ -31,11 +38,16 @@
 
 typedef struct memo_entry {
     uint64_t hash; /* of key */
-    char *key;     /* domain, '\0', snapshot name (klen bytes) */
+    char *key;     /* domain, '\0', snapshot name, '\0' (klen bytes, the last NUL not counted) */
     size_t klen;
     uint64_t version; /* the document's (ABI 1.4), else 0 and: */
-    size_t len;       /* the document itself, a copy */
+    size_t len;       /* the document itself, a copy (none for an entry from the file) */
     char *xml;
+    /* the document's digest and length, for the references file */
+    int has_digest;
+    unsigned char digest[QP_REFS_DIGEST];
+    uint64_t doc_len;
+    uint64_t seen; /* the last walk (memo.walks) that visited it */
     qp_refs refs;
 } memo_entry;
 
@@ -43,7 +55,9 @@ static struct {
     pthread_mutex_t lock;
     memo_entry *v; /* open addressing; key NULL = free slot */
     size_t cap, n, bytes;
-} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0 };
+    uint64_t walks;
+    qp_strv loaded; /* domains whose references file was read */
+} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, { NULL, 0, 0 } };
 
 static void refs_clear(qp_refs *r)
 {
@@ -65,6 +79,7 @@ static void memo_clear(void)
     free(memo.v);
     memo.v = NULL;
     memo.cap = memo.n = memo.bytes = 0;
+    qp_strv_free(&memo.loaded);
 }
 
 static memo_entry *memo_slot(uint64_t hash, const char *key, size_t klen)
@@ -126,7 +141,13 @@ static int memo_fresh(const memo_entry *e, uint64_t version, const char *xml, si
 {
     if (version)
         return e->version == version;
-    return !e->version && e->len == len && !memcmp(e->xml, xml, len);
+    return !e->version && e->xml && e->len == len && !memcmp(e->xml, xml, len);
+}
+
+/* Does e describe the document whose digest and length these are? */
+static int digest_fresh(const memo_entry *e, const unsigned char *digest, size_t doc_len)
+{
+    return e->has_digest && e->doc_len == doc_len && !memcmp(e->digest, digest, QP_REFS_DIGEST);
 }
 
 static size_t strv_bytes(const qp_strv *v)
@@ -149,7 +170,8 @@ static size_t entry_bytes(size_t klen, size_t len, const qp_refs *r)
 /* Keep refs (moved out of *tmp) and the document's identity in e, a free
  * slot (key NULL: kcopy becomes its key) or the snapshot's old entry. */
 static void memo_keep(memo_entry *e, uint64_t h, char *kcopy, size_t klen, uint64_t version,
-                      char *copy, size_t len, qp_refs *tmp)
+                      char *copy, size_t len, const unsigned char *digest, size_t doc_len,
+                      qp_refs *tmp)
 {
     if (e->key) { /* the snapshot's document changed: its entry is replaced */
         memo.bytes -= entry_bytes(e->klen, e->len, &e->refs);
@@ -164,49 +186,91 @@ static void memo_keep(memo_entry *e, uint64_t h, char *kcopy, size_t klen, uint6
     e->version = version;
     e->xml = copy;
     e->len = len;
+    e->has_digest = digest != NULL;
+    if (digest)
+        memcpy(e->digest, digest, QP_REFS_DIGEST);
+    e->doc_len = doc_len;
     e->refs = *tmp;
     memset(tmp, 0, sizeof *tmp);
     memo.bytes += entry_bytes(e->klen, e->len, &e->refs);
 }
 
-/* The references of snapshot `name` of `domain`, whose document is xml
- * (of version `version`, 0 when the broker gives none): remembered, or
- * parsed and remembered (memo.lock held).  *out points into the memo, or
- * to tmp when it could not keep it. */
-static int refs_of(qp_ctx *ctx, const char *domain, const char *name, uint64_t version,
-                   const char *xml, qp_refs *tmp, const qp_refs **out)
+/* One walk's callback and what it passes on, and what it found. */
+typedef struct walk {
+    qp_ctx *ctx;
+    const char *domain, *skip;
+    int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque);
+    void *opaque;
+    size_t known, from_digest, parsed;
+} walk;
+
+/* A new entry for key (klen bytes, not NUL-terminated) in the table as it
+ * is now, or NULL when it cannot be kept (memory, or the MEMO_MAX bound:
+ * then the memo starts over first when that makes room). */
+static memo_entry *memo_new_entry(uint64_t h, const char *key, size_t klen, size_t need,
+                                  char **kcopy)
 {
-    size_t dl = strlen(domain), nl = strlen(name), klen = dl + 1 + nl;
+    if (memo.bytes + need > MEMO_MAX)
+        memo_clear();
+    if (memo.bytes + need > MEMO_MAX || ((memo.n + 1) * 2 > memo.cap && memo_grow() < 0) ||
+        !(*kcopy = malloc(klen + 1)))
+        return NULL;
+    memcpy(*kcopy, key, klen);
+    (*kcopy)[klen] = '\0';
+    return memo_slot(h, *kcopy, klen);
+}
+
+/* The references of snapshot `name` of the walk's domain, whose document
+ * is xml (of version `version`, 0 when the broker gives none): remembered
+ * (under the version, or under the document's digest: from the file),
+ * else parsed and remembered (memo.lock held).  *out points into the
+ * memo, or to tmp when it could not keep it. */
+static int refs_of(walk *w, const char *name, uint64_t version, const char *xml, qp_refs *tmp,
+                   const qp_refs **out)
+{
+    size_t dl = strlen(w->domain), nl = strlen(name), klen = dl + 1 + nl;
     char kbuf[512], *key = klen <= sizeof kbuf ? kbuf : malloc(klen);
     if (!key)
-        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    memcpy(key, domain, dl + 1);
+        return qp_error(w->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    memcpy(key, w->domain, dl + 1);
     memcpy(key + dl + 1, name, nl);
     uint64_t h = qp_hash64(key, klen);
     memo_entry *e = memo_slot(h, key, klen);
+    if (e && !e->key)
+        e = NULL;
     /* the length is needed only to compare or keep a copy */
     size_t len = version ? 0 : strlen(xml);
-    if (e && e->key && memo_fresh(e, version, xml, len)) {
+    if (e && memo_fresh(e, version, xml, len)) {
+        w->known++;
         *out = &e->refs;
         goto done;
     }
-    int r = refs_parse(ctx, xml, tmp);
+    size_t doc_len = len ? len : strlen(xml);
+    unsigned char digest[QP_REFS_DIGEST];
+    qp_refs_digest(xml, doc_len, digest);
+    if (e && digest_fresh(e, digest, doc_len)) {
+        /* the document the entry was read from: known from now on by its
+         * version (an older broker's document: by the digest again) */
+        e->version = version;
+        w->from_digest++;
+        *out = &e->refs;
+        goto done;
+    }
+    int r = refs_parse(w->ctx, xml, tmp);
     *out = tmp;
     if (r < 0) {
         if (key != kbuf)
             free(key);
         return r;
     }
+    w->parsed++;
     size_t need = entry_bytes(klen, len, tmp);
-    if (!(e && e->key) && memo.bytes + need > MEMO_MAX) {
-        memo_clear(); /* start over; e pointed into the old table */
-        e = NULL;
-    }
-    if (e && e->key && memo.bytes - entry_bytes(e->klen, e->len, &e->refs) + need > MEMO_MAX)
+    char *copy = version ? NULL : malloc(len + 1), *kcopy = NULL;
+    if (!version && !copy)
         goto done; /* not remembered: tmp holds it */
-    char *copy = version ? NULL : malloc(len + 1), *kcopy = e && e->key ? NULL : malloc(klen);
-    if ((!version && !copy) || (!(e && e->key) && !kcopy) ||
-        (!(e && e->key) && (memo.n + 1) * 2 > memo.cap && memo_grow() < 0)) {
+    if (e && memo.bytes - entry_bytes(e->klen, e->len, &e->refs) + need > MEMO_MAX)
+        e = NULL, memo_clear(); /* start over; e pointed into the old table */
+    if (!e && !(e = memo_new_entry(h, key, klen, need, &kcopy))) {
         free(copy);
         free(kcopy);
         goto done; /* not remembered: tmp holds it */
@@ -215,25 +279,15 @@ static int refs_of(qp_ctx *ctx, const char *domain, const char *name, uint64_t v
         memcpy(copy, xml, len);
         copy[len] = '\0';
     }
-    if (kcopy) { /* a new entry: its slot, in the table as it is now */
-        memcpy(kcopy, key, klen);
-        e = memo_slot(h, kcopy, klen);
-    }
-    memo_keep(e, h, kcopy, klen, version, copy, len, tmp);
+    memo_keep(e, h, kcopy, klen, version, copy, len, digest, doc_len, tmp);
     *out = &e->refs;
 done:
+    if (*out != tmp)
+        e->seen = memo.walks;
     if (key != kbuf)
         free(key);
     return 0;
 }
-
-/* One walk's callback and what it passes on. */
-typedef struct walk {
-    qp_ctx *ctx;
-    const char *domain, *skip;
-    int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque);
-    void *opaque;
-} walk;
 
 static int visit_versioned(void *arg, const char *name, uint64_t version, const char *xml)
 {
@@ -242,7 +296,7 @@ static int visit_versioned(void *arg, const char *name, uint64_t version, const 
         return 0;
     qp_refs tmp = { 0 };
     const qp_refs *refs = NULL;
-    int r = refs_of(w->ctx, w->domain, name, version, xml, &tmp, &refs);
+    int r = refs_of(w, name, version, xml, &tmp, &refs);
     if (r == 0)
         r = w->fn(w->ctx, name, refs, w->opaque);
     refs_clear(&tmp);
@@ -287,6 +341,52 @@ static int walk_tree(qp_ctx *ctx, const char *domain, walk *w)
     return r;
 }
 
+/* An entry of the domain's references file (arg), kept unless this
+ * process already knows the snapshot. */
+static int keep_from_file(void *arg, qp_refs_rec *rec)
+{
+    const char *domain = arg;
+    size_t dl = strlen(domain), nl = strlen(rec->name), klen = dl + 1 + nl;
+    char *key = malloc(klen), *kcopy = NULL;
+    if (!key)
+        return -1;
+    memcpy(key, domain, dl + 1);
+    memcpy(key + dl + 1, rec->name, nl);
+    uint64_t h = qp_hash64(key, klen);
+    memo_entry *e = memo_slot(h, key, klen);
+    int r = -1;
+    if (!(e && e->key) && (e = memo_new_entry(h, key, klen, entry_bytes(klen, 0, &rec->refs),
+                                              &kcopy))) {
+        memo_keep(e, h, kcopy, klen, 0, NULL, 0, rec->digest, rec->doc_len, &rec->refs);
+        r = 0;
+    }
+    free(key);
+    return r;
+}
+
+/* Write the domain's references file: every snapshot of the walk just
+ * made (and the one it skipped), which is the tree as it is now. */
+static void save_domain(qp_ctx *ctx, const char *domain, const char *skip)
+{
+    size_t dl = strlen(domain), n = 0;
+    qp_refs_rec *recs = calloc(memo.n ? memo.n : 1, sizeof *recs);
+    if (!recs)
+        return;
+    for (size_t i = 0; i < memo.cap; i++) {
+        const memo_entry *e = &memo.v[i];
+        if (!e->key || !e->has_digest || e->klen <= dl || memcmp(e->key, domain, dl + 1))
+            continue;
+        const char *name = e->key + dl + 1;
+        if (e->seen != memo.walks && !(skip && !strcmp(name, skip)))
+            continue;
+        recs[n] = (qp_refs_rec){ .name = name, .doc_len = e->doc_len, .refs = e->refs };
+        memcpy(recs[n].digest, e->digest, QP_REFS_DIGEST);
+        n++;
+    }
+    qp_refs_file_save(ctx, domain, recs, n);
+    free(recs);
+}
+
 int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
                  int (*fn)(qp_ctx *ctx, const char *name, const qp_refs *refs, void *opaque),
                  void *opaque)
@@ -295,10 +395,20 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
         return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                         "the broker offers no snapshot tree: cannot tell which images its "
                         "snapshots use");
-    walk w = { ctx, domain, skip, fn, opaque };
+    walk w = { ctx, domain, skip, fn, opaque, 0, 0, 0 };
     /* one walk at a time: the callbacks read the memo's entries */
     pthread_mutex_lock(&memo.lock);
+    memo.walks++;
+    if (ctx->state_dir && !qp_strv_has(&memo.loaded, domain) &&
+        qp_strv_add(&memo.loaded, domain) == 0)
+        (void)qp_refs_file_load(ctx, domain, keep_from_file, (void *)domain);
     int r = walk_tree(ctx, domain, &w);
+    if (r == 0 && w.parsed && ctx->state_dir)
+        save_domain(ctx, domain, skip);
+    qp_log(ctx, SB_LOG_DEBUG,
+           "domain '%s': references of %zu snapshots: %zu known, %zu from the references file, "
+           "%zu parsed", domain, w.known + w.from_digest + w.parsed, w.known, w.from_digest,
+           w.parsed);
     pthread_mutex_unlock(&memo.lock);
     return r;
 }

@@ -1,0 +1,319 @@
+/* qemu plugin - the images each snapshot refers to, kept on disk between
+ * processes: <state>/refs/<domain>.cache.
+ *
+ * A process that has not seen a domain's tree (every CLI call) parsed
+ * every snapshot's document to learn which images the others need before
+ * an operation could change one: 23 µs a snapshot, a quarter of a second
+ * per call at 10 000 snapshots.  The references depend on the document
+ * alone, so each is written here under a digest of its document
+ * (XXH3-128, with its length); a later process takes an entry only when
+ * the document it is lent has that same digest and length, and parses
+ * the others.  A stale, missing, torn or foreign file therefore costs
+ * parses, never a wrong answer.
+ *
+ * The file is a cache: written to a temporary file and renamed over the
+ * old one (never half-written), not synced (lost in a crash, it is made
+ * again).  Every byte read is checked: the body's checksum first, then
+ * each length against what is left.
+ *
+ *   "SBQREFS1" | u64 body length | u64 XXH3-64 of the body
+ *   body: u32 count, then per snapshot:
+ *     u32 name length, name | 16-byte digest | u64 document length |
+ *     u32 flags (1 external, 2 named_unsure) |
+ *     four lists (captured, overlays, reverts, named): u32 n, then n of
+ *     u32 length, bytes
+ * Integers are in this machine's byte order (the file never leaves it). */
+#include "snapshot_common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define MAGIC "SBQREFS1"
+#define HEADER_BYTES 24
+/* far above any real tree (10 000 snapshots: about 2 MB) */
+#define FILE_MAX (512u << 20)
+
+enum { FLAG_EXTERNAL = 1, FLAG_NAMED_UNSURE = 2 };
+
+void qp_refs_digest(const char *xml, size_t len, unsigned char out[QP_REFS_DIGEST])
+{
+    XXH128_hash_t h = XXH3_128bits(xml, len);
+    memcpy(out, &h.low64, 8);
+    memcpy(out + 8, &h.high64, 8);
+}
+
+static char *cache_path(qp_ctx *ctx, const char *domain)
+{
+    return qp_printf("%s/refs/%s.cache", ctx->state_dir, domain);
+}
+
+/* ---- writing ---- */
+
+typedef struct out {
+    char *p;
+    size_t len, cap;
+    int failed;
+} out;
+
+static void put(out *o, const void *data, size_t n)
+{
+    if (o->failed)
+        return;
+    if (o->len + n > o->cap) {
+        size_t cap = o->cap ? o->cap : 4096;
+        while (cap < o->len + n)
+            cap *= 2;
+        char *p = realloc(o->p, cap);
+        if (!p) {
+            o->failed = 1;
+            return;
+        }
+        o->p = p;
+        o->cap = cap;
+    }
+    memcpy(o->p + o->len, data, n);
+    o->len += n;
+}
+
+static void put_u32(out *o, uint32_t v)
+{
+    put(o, &v, sizeof v);
+}
+
+static void put_str(out *o, const char *s, size_t n)
+{
+    put_u32(o, (uint32_t)n);
+    put(o, s, n);
+}
+
+static void put_list(out *o, const qp_strv *v)
+{
+    put_u32(o, (uint32_t)v->n);
+    for (size_t i = 0; i < v->n; i++)
+        put_str(o, v->v[i], strlen(v->v[i]));
+}
+
+/* Write the file in one piece (a temporary file renamed over it); best
+ * effort: a failure is logged, never the operation's. */
+void qp_refs_file_save(qp_ctx *ctx, const char *domain, const qp_refs_rec *recs, size_t n)
+{
+    out o = {0};
+    char header[HEADER_BYTES] = MAGIC;
+    put(&o, header, sizeof header);
+    put_u32(&o, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        const qp_refs_rec *r = &recs[i];
+        put_str(&o, r->name, strlen(r->name));
+        put(&o, r->digest, QP_REFS_DIGEST);
+        put(&o, &r->doc_len, sizeof r->doc_len);
+        put_u32(&o, (r->refs.external ? FLAG_EXTERNAL : 0) |
+                        (r->refs.named_unsure ? FLAG_NAMED_UNSURE : 0));
+        put_list(&o, &r->refs.captured);
+        put_list(&o, &r->refs.overlays);
+        put_list(&o, &r->refs.reverts);
+        put_list(&o, &r->refs.named);
+    }
+    char *dir = qp_printf("%s/refs", ctx->state_dir), *path = cache_path(ctx, domain);
+    char *tmp = dir ? qp_printf("%s/.%s.XXXXXX", dir, domain) : NULL;
+    const char *failed = NULL;
+    int fd = -1, e = 0;
+    if (o.failed || !dir || !path || !tmp || o.len - HEADER_BYTES > FILE_MAX) {
+        failed = "out of memory";
+        goto out;
+    }
+    uint64_t body = o.len - HEADER_BYTES, sum = XXH3_64bits(o.p + HEADER_BYTES, body);
+    memcpy(o.p + 8, &body, 8);
+    memcpy(o.p + 16, &sum, 8);
+    if ((e = -qp_mkdir_p(dir, 0700)) != 0) {
+        failed = "mkdir";
+        goto out;
+    }
+    if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
+        e = errno;
+        failed = "create";
+        goto out;
+    }
+    for (size_t off = 0; off < o.len;) {
+        ssize_t w = write(fd, o.p + off, o.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            e = w < 0 ? errno : EIO;
+            failed = "write";
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) {
+        fd = -1;
+        e = errno;
+        failed = "rename";
+        goto out;
+    }
+    fd = -1;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (failed) {
+        if (tmp)
+            unlink(tmp); /* the template itself when nothing was made: harmless */
+        qp_log(ctx, SB_LOG_DEBUG, "domain '%s': references not kept on disk (%s: %s)", domain,
+               failed, e ? strerror(e) : "");
+    }
+    free(o.p);
+    free(dir);
+    free(path);
+    free(tmp);
+}
+
+/* ---- reading ---- */
+
+typedef struct in {
+    const char *p, *end;
+    int bad;
+} in;
+
+static const char *take(in *i, size_t n)
+{
+    if (i->bad || (size_t)(i->end - i->p) < n) {
+        i->bad = 1;
+        return NULL;
+    }
+    const char *at = i->p;
+    i->p += n;
+    return at;
+}
+
+static uint32_t take_u32(in *i)
+{
+    uint32_t v = 0;
+    const char *at = take(i, sizeof v);
+    if (at)
+        memcpy(&v, at, sizeof v);
+    return v;
+}
+
+static void take_list(in *i, qp_strv *v)
+{
+    uint32_t n = take_u32(i);
+    for (uint32_t k = 0; k < n && !i->bad; k++) {
+        uint32_t len = take_u32(i);
+        const char *s = take(i, len);
+        char *copy = s && !memchr(s, '\0', len) ? strndup(s, len) : NULL;
+        if (!copy || qp_strv_add(v, copy) < 0)
+            i->bad = 1;
+        free(copy);
+    }
+}
+
+static void rec_clear(qp_refs_rec *r)
+{
+    qp_strv_free(&r->refs.captured);
+    qp_strv_free(&r->refs.overlays);
+    qp_strv_free(&r->refs.reverts);
+    qp_strv_free(&r->refs.named);
+    free((char *)r->name);
+    memset(r, 0, sizeof *r);
+}
+
+/* Read the whole file: NULL when it is missing, unreadable or not one of
+ * ours (the reason in *why). */
+static char *read_all(const char *path, size_t *len, const char **why)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    struct stat st;
+    char *buf = NULL;
+    *why = "missing";
+    if (fd < 0)
+        return NULL;
+    *why = "unreadable";
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= HEADER_BYTES &&
+        (uint64_t)st.st_size <= FILE_MAX + HEADER_BYTES && (buf = malloc((size_t)st.st_size))) {
+        size_t got = 0;
+        while (got < (size_t)st.st_size) {
+            ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                break;
+            got += (size_t)r;
+        }
+        if (got == (size_t)st.st_size) {
+            *len = got;
+            close(fd);
+            return buf;
+        }
+    }
+    free(buf);
+    close(fd);
+    return NULL;
+}
+
+int qp_refs_file_load(qp_ctx *ctx, const char *domain,
+                      int (*keep)(void *arg, qp_refs_rec *rec), void *arg)
+{
+    char *path = cache_path(ctx, domain);
+    size_t len = 0;
+    const char *why = "out of memory";
+    char *buf = path ? read_all(path, &len, &why) : NULL;
+    int count = -1;
+    if (buf) {
+        uint64_t body = 0, sum = 0;
+        memcpy(&body, buf + 8, 8);
+        memcpy(&sum, buf + 16, 8);
+        why = "not a references file, or damaged";
+        if (!memcmp(buf, MAGIC, 8) && body == len - HEADER_BYTES &&
+            XXH3_64bits(buf + HEADER_BYTES, body) == sum) {
+            in i = {buf + HEADER_BYTES, buf + len, 0};
+            uint32_t n = take_u32(&i);
+            count = 0;
+            for (uint32_t k = 0; k < n && !i.bad; k++) {
+                qp_refs_rec r = {0};
+                uint32_t nl = take_u32(&i);
+                const char *name = take(&i, nl), *digest = NULL, *dl = NULL;
+                r.name = name && !memchr(name, '\0', nl) ? strndup(name, nl) : NULL;
+                if (!r.name || !(digest = take(&i, QP_REFS_DIGEST)) || !(dl = take(&i, 8)))
+                    i.bad = 1;
+                if (!i.bad) {
+                    memcpy(r.digest, digest, QP_REFS_DIGEST);
+                    memcpy(&r.doc_len, dl, 8);
+                    uint32_t flags = take_u32(&i);
+                    r.refs.external = !!(flags & FLAG_EXTERNAL);
+                    r.refs.named_unsure = !!(flags & FLAG_NAMED_UNSURE);
+                    take_list(&i, &r.refs.captured);
+                    take_list(&i, &r.refs.overlays);
+                    take_list(&i, &r.refs.reverts);
+                    take_list(&i, &r.refs.named);
+                }
+                if (!i.bad && keep(arg, &r) == 0)
+                    count++;
+                rec_clear(&r);
+            }
+            if (i.bad || i.p != i.end)
+                why = "damaged";
+            else
+                why = NULL;
+        }
+    }
+    if (why)
+        qp_log(ctx, SB_LOG_DEBUG, "domain '%s': references file %s (%s)", domain,
+               path ? path : "", why);
+    free(buf);
+    free(path);
+    return why ? -1 : count;
+}
+
+void qp_refs_file_remove(qp_ctx *ctx, const char *domain)
+{
+    char *path = cache_path(ctx, domain);
+    if (path)
+        unlink(path);
+    free(path);
+}
