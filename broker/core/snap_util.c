@@ -90,16 +90,21 @@ void sb_snap_intent_abandon(sb_store *s, uint64_t id)
         sb_error_set(saved.code, "%s", saved.message);
 }
 
-/* What a scan of a node's stored canonical XML found, cached in the node
- * (sb_tree_node_hint: the tree clears it when the XML or parent changes). */
+/* What scans of a node's stored canonical XML found, cached in the node
+ * (sb_tree_node_hint: the tree clears it when the XML or parent changes).
+ * Each scan is made only when a caller needs its answer: a SECURE lend
+ * (every walk over the tree a plugin makes) needs only the parent's, and
+ * the secrets' five scans of the whole document were most of a walk's
+ * cost in a process that had not lent the documents before. */
 enum {
-    HINT_KNOWN = 1u << 0,
+    HINT_PARENT_KNOWN = 1u << 0,
+    /* its <parent> is the tree's parent (or none for a root) */
+    HINT_PARENT_OK = 1u << 1,
+    HINT_SECRETS_KNOWN = 1u << 2,
     /* nothing the formatter strips without SECURE (xml_secure.c: secret,
      * key and passphrase elements; passwd, password and passphrase
      * attributes) */
-    HINT_NO_SECRETS = 1u << 1,
-    /* its <parent> is the tree's parent (or none for a root) */
-    HINT_PARENT_OK = 1u << 2,
+    HINT_NO_SECRETS = 1u << 3,
 };
 
 static bool parent_matches(const char *xml, const sb_tree_node *parent)
@@ -115,30 +120,35 @@ static bool parent_matches(const char *xml, const sb_tree_node *parent)
     return same;
 }
 
-static unsigned node_hint(const sb_tree_node *n, const char *xml)
+static unsigned node_hint(const sb_tree_node *n, const char *xml, bool need_secrets)
 {
-    unsigned h = sb_tree_node_hint(n);
-    if (h & HINT_KNOWN)
-        return h;
-    h = HINT_KNOWN;
-    if (!strstr(xml, "secret") && !strstr(xml, "<key") && !strstr(xml, "passphrase") &&
-        !strstr(xml, "passwd") && !strstr(xml, "password"))
-        h |= HINT_NO_SECRETS;
-    if (parent_matches(xml, sb_tree_node_parent(n)))
-        h |= HINT_PARENT_OK;
-    sb_tree_node_set_hint(n, h);
+    unsigned h = sb_tree_node_hint(n), was = h;
+    if (!(h & HINT_PARENT_KNOWN)) {
+        h |= HINT_PARENT_KNOWN;
+        if (parent_matches(xml, sb_tree_node_parent(n)))
+            h |= HINT_PARENT_OK;
+    }
+    if (need_secrets && !(h & HINT_SECRETS_KNOWN)) {
+        h |= HINT_SECRETS_KNOWN;
+        if (!strstr(xml, "secret") && !strstr(xml, "<key") && !strstr(xml, "passphrase") &&
+            !strstr(xml, "passwd") && !strstr(xml, "password"))
+            h |= HINT_NO_SECRETS;
+    }
+    if (h != was)
+        sb_tree_node_set_hint(n, h);
     return h;
 }
 
 /* True when the stored canonical XML is already what the caller would get
  * (any doubt takes the slow path): saves a parse and a format on every
- * dumpxml, and after the first call on a node also the scan. */
+ * dumpxml, and after the first call on a node also the scans. */
 static bool stored_is_final(const sb_tree_node *n, const char *xml, unsigned format_flags)
 {
     if (format_flags & ~(unsigned)SB_SNAP_FORMAT_SECURE)
         return false;
-    unsigned h = node_hint(n, xml);
-    return (h & HINT_PARENT_OK) && ((format_flags & SB_SNAP_FORMAT_SECURE) || (h & HINT_NO_SECRETS));
+    bool secure = format_flags & SB_SNAP_FORMAT_SECURE;
+    unsigned h = node_hint(n, xml, !secure);
+    return (h & HINT_PARENT_OK) && (secure || (h & HINT_NO_SECRETS));
 }
 
 int sb_snap_node_xml_lend(const sb_tree_node *n, unsigned format_flags, const char **xml,

@@ -171,6 +171,7 @@ typedef struct qp_strv {
     size_t n, cap;
 } qp_strv;
 int qp_strv_add(qp_strv *s, const char *str);
+int qp_strv_addn(qp_strv *s, const char *str, size_t len); /* the first len bytes */
 int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3);
 int qp_strv_has(const qp_strv *s, const char *str);
 void qp_strv_free(qp_strv *s);

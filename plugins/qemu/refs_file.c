@@ -206,10 +206,8 @@ static void take_list(in *i, qp_strv *v)
     for (uint32_t k = 0; k < n && !i->bad; k++) {
         uint32_t len = take_u32(i);
         const char *s = take(i, len);
-        char *copy = s && !memchr(s, '\0', len) ? strndup(s, len) : NULL;
-        if (!copy || qp_strv_add(v, copy) < 0)
+        if (!s || memchr(s, '\0', len) || qp_strv_addn(v, s, len) < 0)
             i->bad = 1;
-        free(copy);
     }
 }
 

@@ -309,6 +309,11 @@ char *qp_default_external_name(const char *source, const char *name)
 
 int qp_strv_add(qp_strv *s, const char *str)
 {
+    return str ? qp_strv_addn(s, str, strlen(str)) : -SB_ERR_NO_MEMORY;
+}
+
+int qp_strv_addn(qp_strv *s, const char *str, size_t len)
+{
     if (s->n + 2 > s->cap) {
         size_t nc = s->cap ? s->cap * 2 : 8;
         char **nv = realloc(s->v, nc * sizeof *nv);
@@ -317,9 +322,10 @@ int qp_strv_add(qp_strv *s, const char *str)
         s->v = nv;
         s->cap = nc;
     }
-    s->v[s->n] = qp_strdup(str);
-    if (!s->v[s->n])
+    if (!(s->v[s->n] = malloc(len + 1)))
         return -SB_ERR_NO_MEMORY;
+    memcpy(s->v[s->n], str, len);
+    s->v[s->n][len] = '\0';
     s->n++;
     s->v[s->n] = NULL;
     return 0;
