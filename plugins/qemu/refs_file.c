@@ -13,7 +13,8 @@
  *
  * The file is a cache: written to a temporary file and renamed over the
  * old one (never half-written), not synced (lost in a crash, it is made
- * again).  Every byte read is checked: the body's checksum first, then
+ * again), and only by a walk that had to parse a good share of the tree
+ * (snapshot_refs.c).  Every byte read is checked: the body's checksum first, then
  * each length against what is left.
  *
  *   "SBQREFS1" | u64 body length | u64 XXH3-64 of the body

@@ -25,7 +25,8 @@
  * the domain's references file, whose entries carry a digest of their
  * document, and takes an entry only for a document with that digest, so
  * a walk hashes each document once instead of parsing it.  A walk that
- * had to parse any document writes the file anew. */
+ * had to parse one document in REWRITE_SHARE or more writes the file
+ * anew. */
 #include "snapshot_common.h"
 
 #include <pthread.h>
@@ -35,6 +36,9 @@
 #include <string.h>
 
 #define MEMO_MAX (64u << 20)
+/* the references file is written anew by a walk that parsed at least one
+ * document in REWRITE_SHARE (qp_refs_each) */
+#define REWRITE_SHARE 64
 
 typedef struct memo_entry {
     uint64_t hash; /* of key */
@@ -403,7 +407,12 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
         qp_strv_add(&memo.loaded, domain) == 0)
         (void)qp_refs_file_load(ctx, domain, keep_from_file, (void *)domain);
     int r = walk_tree(ctx, domain, &w);
-    if (r == 0 && w.parsed && ctx->state_dir)
+    /* rewriting the file costs about what parsing a sixty-fourth of the
+     * tree does (at 10 000 snapshots, 1.1 MB and 9 M instructions against
+     * 23 µs a document): a walk that parsed less leaves the file to a
+     * later one, and the next process parses those few again */
+    size_t seen = w.known + w.from_digest + w.parsed;
+    if (r == 0 && w.parsed && w.parsed * REWRITE_SHARE >= seen && ctx->state_dir)
         save_domain(ctx, domain, skip);
     qp_log(ctx, SB_LOG_DEBUG,
            "domain '%s': references of %zu snapshots: %zu known, %zu from the references file, "

@@ -4,8 +4,9 @@
  * from the file and how many documents it parsed.  The file is taken
  * only for documents whose digest it holds: a changed snapshot, an old
  * copy of the file, a damaged or foreign file all cost parses and never
- * a wrong answer; the file is rewritten only when a walk parsed anything,
- * is the plugin's alone (0600) and goes with the domain. */
+ * a wrong answer; the file is rewritten only when a walk parsed a good
+ * share of the tree, is the plugin's alone (0600) and goes with the
+ * domain. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -161,6 +162,26 @@ static void references_file(void **state)
     assert_int_equal(parsed, 4);
     cli_walk(revert, &parsed, &from_file, &all);
     assert_int_equal(parsed, 0);
+
+    /* a larger tree: a walk that parsed fewer than one document in 64
+     * leaves the file as it is (rewriting it would cost more), and the
+     * next process parses that document again */
+    char name[16];
+    for (int i = 0; i < 64; i++) {
+        snprintf(name, sizeof name, "b%02d", i);
+        assert_int_equal(e2e_snap(DOM, name, NULL, 0), 0);
+    }
+    cli_walk(revert, &parsed, &from_file, &all);
+    assert_int_equal(all, 68);
+    assert_int_equal(parsed, 64);
+    ino_t big = cache_inode();
+    assert_int_equal(e2e_snap(DOM, "late", NULL, 0), 0);
+    for (int i = 0; i < 2; i++) {
+        cli_walk(revert, &parsed, &from_file, &all);
+        assert_int_equal(parsed, 1);
+        assert_int_equal(from_file, 68);
+        assert_int_equal(cache_inode(), big);
+    }
 
     /* the file goes with the domain */
     assert_int_equal(sb_domain_undefine(E.c, DOM, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), 0);
