@@ -34,9 +34,11 @@ struct w3_target {
 
 extern const struct w3_target w3_raw, w3_raw_safe, w3_raw_guard, w3_sb_api, w3_sb_cli, w3_lv;
 
-/* The snapbroker API target on an existing state dir and domain (w3_ops
- * --scale: W1's stores); use with w3_sb_api's op/err/fini. */
+/* The snapbroker API and CLI targets on an existing state dir and domain
+ * (w3_ops --scale: W1's stores); use with w3_sb_api's (w3_sb_cli's)
+ * op/err/fini. */
 void *w3_sb_api_at(const char *dir, const char *state, const char *dom, int kvm);
+void *w3_sb_cli_at(const char *dir, const char *state, const char *dom, int kvm);
 
 /* Nonzero while libvirt may fork and wait for a QEMU of its own (the
  * capability probe at open/first define): the subreaper thread of

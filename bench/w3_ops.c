@@ -20,9 +20,9 @@
  * daemonize are reaped here at once (a thread), as a service manager
  * would.
  *
- * --scale: the same sequence through the API on W1's chain stores
- * (w1_tree --keep), i.e. on a domain whose metadata already holds N
- * snapshots, to show what N costs each operation.
+ * --scale: the same sequence through the API, then through the CLI, on
+ * W1's chain stores (w1_tree --keep), i.e. on a domain whose metadata
+ * already holds N snapshots, to show what N costs each operation.
  *
  * --settle-ms: after each start, every target waits this long (outside
  * the timing) before its first snapshot.  A guest snapshotted the moment
@@ -217,43 +217,27 @@ static double median_of(const double *v, size_t n)
     return n ? bench_median(tmp, n) : -1;
 }
 
-/* --scale: the sequence through the API on copies of W1's chain stores. */
-static void scale(const char *stores, long *sizes, size_t ns, int reps, const char *work,
-                  const char *disk_tmpl, int kvm, long settle_ms, const double raw_med[W3_NOPS])
+/* --scale: the sequence through the API, and through the CLI, each on its
+ * own copy of W1's chain stores.  A copy holds no references file (W1
+ * only redefines): the first walk over the tree of a target's first
+ * repetition parses every snapshot, as the first operation on such a
+ * tree does; the medians show the calls after it. */
+static const struct {
+    const char *label, *key;
+    const struct w3_target *tg;
+    void *(*at)(const char *dir, const char *state, const char *dom, int kvm);
+} scale_targets[] = {
+    {"the API", "w3.scale", &w3_sb_api, w3_sb_api_at},
+    {"the CLI (a process per operation)", "w3.scale_cli", &w3_sb_cli, w3_sb_cli_at},
+};
+
+static void scale_table(int t, long *sizes, size_t ns, int reps, double v[8][W3_NOPS][64],
+                        size_t nv[8][W3_NOPS], const int na[W3_NOPS], char err[8][300],
+                        const double floor_med[W3_NOPS])
 {
-    static double v[8][W3_NOPS][64];
-    size_t nv[8][W3_NOPS];
-    int na[W3_NOPS] = {0};
-    char err[8][300];
-    memset(nv, 0, sizeof nv);
-    memset(err, 0, sizeof err);
-    for (size_t i = 0; i < ns && i < 8; i++) {
-        char src[1200], dir[1200], state[1300], disk[1300];
-        snprintf(src, sizeof src, "%s/sb-chain-%ld", stores, sizes[i]);
-        if (access(src, F_OK) != 0) {
-            snprintf(err[i], sizeof err[i], "no store (w1_tree --keep)");
-            continue;
-        }
-        char *d = bench_tmpdir(work, "w3s-");
-        snprintf(dir, sizeof dir, "%s", d);
-        free(d);
-        snprintf(state, sizeof state, "%s/state", dir);
-        snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
-        char *cp[] = {(char *)"cp", (char *)"-a", src, state, NULL};
-        char *cpd[] = {(char *)"cp", (char *)"--sparse=always", (char *)disk_tmpl, disk, NULL};
-        if (bench_run(cp, 0) != 0 || bench_run(cpd, 0) != 0)
-            bench_die("copying %s", src);
-        fprintf(stderr, "w3: scale N=%ld\n", sizes[i]);
-        void *ctx = w3_sb_api_at(dir, state, BENCH_SB_DOMAIN, kvm);
-        for (int r = 0; r < reps && !err[i][0]; r++)
-            sequence(&w3_sb_api, ctx, dir, disk, kvm, r, settle_ms, v[i], nv[i], na, err[i],
-                     sizeof err[i]);
-        w3_sb_api.fini(ctx);
-        bench_rm_rf(dir);
-    }
-    bench_out("\n### W3 at scale: the same operations through the API on a domain whose "
+    bench_out("\n### W3 at scale: the same operations through %s on a domain whose "
               "metadata already holds N snapshots (W1's chains), ms, median of %d\n\n"
-              "| operation |", reps);
+              "| operation |", scale_targets[t].label, reps);
     for (size_t i = 0; i < ns && i < 8; i++)
         bench_out(" N=%ld |", sizes[i]);
     bench_out(" largest N ÷ smallest | largest N ÷ raw |\n|---|");
@@ -273,15 +257,54 @@ static void scale(const char *stores, long *sizes, size_t ns, int reps, const ch
                     first = m;
                 last = m;
                 char key[96];
-                snprintf(key, sizeof key, "w3.scale.%ld.%s.ms", sizes[i], opslug[op]);
+                snprintf(key, sizeof key, "%s.%ld.%s.ms", scale_targets[t].key, sizes[i],
+                         opslug[op]);
                 bench_kv(key, m);
             }
         }
-        bench_out(" %s | %s |\n", bench_ratio(last, first), bench_ratio(last, raw_med[op]));
+        bench_out(" %s | %s |\n", bench_ratio(last, first), bench_ratio(last, floor_med[op]));
     }
     for (size_t i = 0; i < ns && i < 8; i++)
         if (err[i][0])
             bench_out("\nN=%ld: %s\n", sizes[i], err[i]);
+}
+
+static void scale(const char *stores, long *sizes, size_t ns, int reps, const char *work,
+                  const char *disk_tmpl, int kvm, long settle_ms, const double raw_med[W3_NOPS])
+{
+    static double v[8][W3_NOPS][64];
+    size_t nv[8][W3_NOPS];
+    char err[8][300];
+    for (int t = 0; t < (int)(sizeof scale_targets / sizeof scale_targets[0]); t++) {
+        int na[W3_NOPS] = {0};
+        memset(nv, 0, sizeof nv);
+        memset(err, 0, sizeof err);
+        for (size_t i = 0; i < ns && i < 8; i++) {
+            char src[1200], dir[1200], state[1300], disk[1300];
+            snprintf(src, sizeof src, "%s/sb-chain-%ld", stores, sizes[i]);
+            if (access(src, F_OK) != 0) {
+                snprintf(err[i], sizeof err[i], "no store (w1_tree --keep)");
+                continue;
+            }
+            char *d = bench_tmpdir(work, "w3s-");
+            snprintf(dir, sizeof dir, "%s", d);
+            free(d);
+            snprintf(state, sizeof state, "%s/state", dir);
+            snprintf(disk, sizeof disk, "%s/disk.qcow2", dir);
+            char *cp[] = {(char *)"cp", (char *)"-a", src, state, NULL};
+            char *cpd[] = {(char *)"cp", (char *)"--sparse=always", (char *)disk_tmpl, disk, NULL};
+            if (bench_run(cp, 0) != 0 || bench_run(cpd, 0) != 0)
+                bench_die("copying %s", src);
+            fprintf(stderr, "w3: scale %s N=%ld\n", scale_targets[t].tg->name, sizes[i]);
+            void *ctx = scale_targets[t].at(dir, state, BENCH_SB_DOMAIN, kvm);
+            for (int r = 0; r < reps && !err[i][0]; r++)
+                sequence(scale_targets[t].tg, ctx, dir, disk, kvm, r, settle_ms, v[i], nv[i],
+                         na, err[i], sizeof err[i]);
+            scale_targets[t].tg->fini(ctx);
+            bench_rm_rf(dir);
+        }
+        scale_table(t, sizes, ns, reps, v, nv, na, err, raw_med);
+    }
 }
 
 /* 1 when the comma-separated list names key. */

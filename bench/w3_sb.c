@@ -90,20 +90,27 @@ static void api_fini(void *ctx)
 const struct w3_target w3_sb_api = {"snapbroker API", api_init, api_op, sbt_err, api_fini};
 
 /* ---- CLI ------------------------------------------------------------------ */
-#define DOM "w3"
 static char cli_path[4096];
 
-static void *cli_init(const char *dir, int kvm)
+void *w3_sb_cli_at(const char *dir, const char *state, const char *dom, int kvm)
 {
     struct sbt *s = calloc(1, sizeof *s);
     snprintf(s->dir, sizeof s->dir, "%s", dir);
-    snprintf(s->state, sizeof s->state, "%s/state", dir);
+    snprintf(s->state, sizeof s->state, "%s", state);
+    snprintf(s->dom, sizeof s->dom, "%s", dom);
     s->kvm = kvm;
     const char *p = getenv("BENCH_CLI");
     if (!p)
         bench_die("BENCH_CLI must name the snapbroker CLI");
     snprintf(cli_path, sizeof cli_path, "%s", p);
     return s;
+}
+
+static void *cli_init(const char *dir, int kvm)
+{
+    char state[1100];
+    snprintf(state, sizeof state, "%s/state", dir);
+    return w3_sb_cli_at(dir, state, "w3", kvm);
 }
 
 /* Write doc to dir/name (before the clock starts: virsh users have their
@@ -122,7 +129,7 @@ static int cli_run(struct sbt *s, const char *a1, const char *a2, const char *a3
                    const char *a4)
 {
     /* the child inherits SNAPBROKER_STATE_DIR set just for it */
-    char *argv[] = {cli_path, (char *)a1, (char *)DOM, (char *)a2, (char *)a3, (char *)a4, NULL};
+    char *argv[] = {cli_path, (char *)a1, s->dom, (char *)a2, (char *)a3, (char *)a4, NULL};
     if (!strcmp(a1, "define"))
         argv[2] = (char *)a2, argv[3] = NULL;
     setenv("SNAPBROKER_STATE_DIR", s->state, 1);
@@ -138,7 +145,7 @@ static int cli_op(void *ctx, enum w3_op op, const struct w3_env *e)
     const char *name = w3_snap_name(op);
     switch (op) {
     case OP_DEFINE:
-        return cli_run(s, "define", to_file(s, "dom.xml", w3_domain_xml(DOM, e->disk, e->kvm)),
+        return cli_run(s, "define", to_file(s, "dom.xml", w3_domain_xml(s->dom, e->disk, e->kvm)),
                        NULL, NULL);
     case OP_START: return cli_run(s, "start", NULL, NULL, NULL);
     case OP_DESTROY: return cli_run(s, "destroy", NULL, NULL, NULL);
@@ -158,7 +165,7 @@ static int cli_op(void *ctx, enum w3_op op, const struct w3_env *e)
 static void cli_fini(void *ctx)
 {
     struct sbt *s = ctx;
-    char *argv[] = {cli_path, (char *)"destroy", (char *)DOM, NULL};
+    char *argv[] = {cli_path, (char *)"destroy", s->dom, NULL};
     setenv("SNAPBROKER_STATE_DIR", s->state, 1);
     bench_run(argv, 0); /* fails harmlessly when already shut off */
     free(s);
