@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -222,37 +223,29 @@ static void rec_clear(qp_refs_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Read the whole file: NULL when it is missing, unreadable or not one of
- * ours (the reason in *why). */
-static char *read_all(const char *path, size_t *len, const char **why)
+/* Map the whole file: NULL when it is missing, unreadable or not one of
+ * ours (the reason in *why).  Mapped, not read into memory of our own:
+ * the page cache's pages are mapped sixteen at a fault, where a buffer of
+ * ours faults once a page (a quarter of a megabyte per 1 000 snapshots).
+ * The plugin never changes the file in place (a new one is renamed over
+ * it), so the mapping cannot shrink while it is read. */
+static char *map_all(const char *path, size_t *len, const char **why)
 {
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     struct stat st;
-    char *buf = NULL;
+    void *map = MAP_FAILED;
     *why = "missing";
     if (fd < 0)
         return NULL;
     *why = "unreadable";
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= HEADER_BYTES &&
-        (uint64_t)st.st_size <= FILE_MAX + HEADER_BYTES && (buf = malloc((size_t)st.st_size))) {
-        size_t got = 0;
-        while (got < (size_t)st.st_size) {
-            ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0)
-                break;
-            got += (size_t)r;
-        }
-        if (got == (size_t)st.st_size) {
-            *len = got;
-            close(fd);
-            return buf;
-        }
-    }
-    free(buf);
+        (uint64_t)st.st_size <= FILE_MAX + HEADER_BYTES)
+        map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
-    return NULL;
+    if (map == MAP_FAILED)
+        return NULL;
+    *len = (size_t)st.st_size;
+    return map;
 }
 
 int qp_refs_file_load(qp_ctx *ctx, const char *domain,
@@ -261,7 +254,7 @@ int qp_refs_file_load(qp_ctx *ctx, const char *domain,
     char *path = cache_path(ctx, domain);
     size_t len = 0;
     const char *why = "out of memory";
-    char *buf = path ? read_all(path, &len, &why) : NULL;
+    char *buf = path ? map_all(path, &len, &why) : NULL;
     int count = -1;
     if (buf) {
         uint64_t body = 0, sum = 0;
@@ -304,7 +297,8 @@ int qp_refs_file_load(qp_ctx *ctx, const char *domain,
     if (why)
         qp_log(ctx, SB_LOG_DEBUG, "domain '%s': references file %s (%s)", domain,
                path ? path : "", why);
-    free(buf);
+    if (buf)
+        munmap(buf, len);
     free(path);
     return why ? -1 : count;
 }

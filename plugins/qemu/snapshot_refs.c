@@ -51,17 +51,28 @@ typedef struct memo_entry {
     int has_digest;
     unsigned char digest[QP_REFS_DIGEST];
     uint64_t doc_len;
-    uint64_t seen; /* the last walk (memo.walks) that visited it */
+    uint64_t seen;   /* the last walk (memo.walks) that visited it */
+    size_t counted;  /* what memo.bytes counts for it */
     qp_refs refs;
 } memo_entry;
 
+/* The entries in one array (never removed one by one: the memo starts
+ * over whole), found through a table of their indexes.  A table of the
+ * entries themselves was 5 MB at 10 000 snapshots, every page of it
+ * touched while it filled and again at each doubling: most of the page
+ * faults of a CLI call (4 300 of 5 200, at about 20 µs each on a virtual
+ * machine); the indexes are 4 bytes a slot, and the array grows by
+ * realloc, which keeps the pages it has. */
 static struct {
     pthread_mutex_t lock;
-    memo_entry *v; /* open addressing; key NULL = free slot */
-    size_t cap, n, bytes;
+    memo_entry *v;   /* n entries (cap_v allocated) */
+    size_t n, cap_v;
+    uint32_t *slots; /* open addressing: 0 free, else the entry's index + 1 */
+    size_t cap;      /* slots, a power of two */
+    size_t bytes;
     uint64_t walks;
-    qp_strv loaded; /* domains whose references file was read */
-} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0, 0, { NULL, 0, 0 } };
+    qp_strv loaded;  /* domains whose references file was read */
+} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, 0, { NULL, 0, 0 } };
 
 static void refs_clear(qp_refs *r)
 {
@@ -74,42 +85,62 @@ static void refs_clear(qp_refs *r)
 
 static void memo_clear(void)
 {
-    for (size_t i = 0; i < memo.cap; i++)
-        if (memo.v[i].key) {
-            free(memo.v[i].key);
-            free(memo.v[i].xml);
-            refs_clear(&memo.v[i].refs);
-        }
+    for (size_t i = 0; i < memo.n; i++) {
+        free(memo.v[i].key);
+        free(memo.v[i].xml);
+        refs_clear(&memo.v[i].refs);
+    }
     free(memo.v);
+    free(memo.slots);
     memo.v = NULL;
-    memo.cap = memo.n = memo.bytes = 0;
+    memo.slots = NULL;
+    memo.n = memo.cap_v = memo.cap = memo.bytes = 0;
     qp_strv_free(&memo.loaded);
 }
 
-static memo_entry *memo_slot(uint64_t hash, const char *key, size_t klen)
+/* The slot of key: the one that holds it, or the free one it would go to. */
+static uint32_t *memo_slot(uint64_t hash, const char *key, size_t klen)
 {
-    if (!memo.cap)
-        return NULL;
     for (size_t i = hash & (memo.cap - 1);; i = (i + 1) & (memo.cap - 1)) {
-        memo_entry *e = &memo.v[i];
-        if (!e->key || (e->hash == hash && e->klen == klen && !memcmp(e->key, key, klen)))
-            return e;
+        uint32_t *slot = &memo.slots[i];
+        const memo_entry *e = *slot ? &memo.v[*slot - 1] : NULL;
+        if (!e || (e->hash == hash && e->klen == klen && !memcmp(e->key, key, klen)))
+            return slot;
     }
 }
 
-static int memo_grow(void)
+static memo_entry *memo_find(uint64_t hash, const char *key, size_t klen)
 {
-    size_t cap = memo.cap ? memo.cap * 2 : 256;
-    memo_entry *v = calloc(cap, sizeof *v), *old = memo.v;
-    if (!v)
+    if (!memo.cap)
+        return NULL;
+    uint32_t slot = *memo_slot(hash, key, klen);
+    return slot ? &memo.v[slot - 1] : NULL;
+}
+
+/* Room for one more entry: the array, and the table at most half full. */
+static int memo_room(void)
+{
+    if (memo.n >= UINT32_MAX - 1)
         return -1;
-    size_t oldcap = memo.cap;
-    memo.v = v;
-    memo.cap = cap;
-    for (size_t i = 0; i < oldcap; i++)
-        if (old[i].key)
-            *memo_slot(old[i].hash, old[i].key, old[i].klen) = old[i];
-    free(old);
+    if (memo.n == memo.cap_v) {
+        size_t cap_v = memo.cap_v ? memo.cap_v * 2 : 128;
+        memo_entry *v = realloc(memo.v, cap_v * sizeof *v);
+        if (!v)
+            return -1;
+        memo.v = v;
+        memo.cap_v = cap_v;
+    }
+    if ((memo.n + 1) * 2 > memo.cap) {
+        size_t cap = memo.cap ? memo.cap * 2 : 256;
+        uint32_t *slots = calloc(cap, sizeof *slots), *old = memo.slots;
+        if (!slots)
+            return -1;
+        memo.slots = slots;
+        memo.cap = cap;
+        for (size_t i = 0; i < memo.n; i++)
+            *memo_slot(memo.v[i].hash, memo.v[i].key, memo.v[i].klen) = (uint32_t)i + 1;
+        free(old);
+    }
     return 0;
 }
 
@@ -162,31 +193,23 @@ static size_t strv_bytes(const qp_strv *v)
     return n;
 }
 
-/* What an entry holds in memory, as memo.bytes counts it: its slots too
- * (the table keeps two to four per entry), which outweigh a versioned
- * entry's own strings. */
+/* What an entry holds in memory, as memo.bytes counts it: itself and its
+ * slots too (up to two array places, two to four slots), which outweigh
+ * a versioned entry's own strings. */
 static size_t entry_bytes(size_t klen, size_t len, const qp_refs *r)
 {
-    return 4 * sizeof(memo_entry) + klen + len + strv_bytes(&r->captured) + strv_bytes(&r->overlays) +
-           strv_bytes(&r->reverts) + strv_bytes(&r->named);
+    return 2 * sizeof(memo_entry) + 4 * sizeof(uint32_t) + klen + len + strv_bytes(&r->captured) +
+           strv_bytes(&r->overlays) + strv_bytes(&r->reverts) + strv_bytes(&r->named);
 }
 
-/* Keep refs (moved out of *tmp) and the document's identity in e, a free
- * slot (key NULL: kcopy becomes its key) or the snapshot's old entry. */
-static void memo_keep(memo_entry *e, uint64_t h, char *kcopy, size_t klen, uint64_t version,
-                      char *copy, size_t len, const unsigned char *digest, size_t doc_len,
-                      qp_refs *tmp)
+/* Keep refs (moved out of *tmp) and the document's identity in e, a new
+ * entry or the snapshot's old one, whose document changed. */
+static void memo_keep(memo_entry *e, uint64_t version, char *copy, size_t len,
+                      const unsigned char *digest, size_t doc_len, qp_refs *tmp)
 {
-    if (e->key) { /* the snapshot's document changed: its entry is replaced */
-        memo.bytes -= entry_bytes(e->klen, e->len, &e->refs);
-        free(e->xml);
-        refs_clear(&e->refs);
-    } else {
-        e->hash = h;
-        e->key = kcopy;
-        e->klen = klen;
-        memo.n++;
-    }
+    memo.bytes -= e->counted;
+    free(e->xml);
+    refs_clear(&e->refs);
     e->version = version;
     e->xml = copy;
     e->len = len;
@@ -196,7 +219,8 @@ static void memo_keep(memo_entry *e, uint64_t h, char *kcopy, size_t klen, uint6
     e->doc_len = doc_len;
     e->refs = *tmp;
     memset(tmp, 0, sizeof *tmp);
-    memo.bytes += entry_bytes(e->klen, e->len, &e->refs);
+    e->counted = entry_bytes(e->klen, e->len, &e->refs);
+    memo.bytes += e->counted;
 }
 
 /* One walk's callback and what it passes on, and what it found. */
@@ -208,20 +232,23 @@ typedef struct walk {
     size_t known, from_digest, parsed;
 } walk;
 
-/* A new entry for key (klen bytes, not NUL-terminated) in the table as it
- * is now, or NULL when it cannot be kept (memory, or the MEMO_MAX bound:
- * then the memo starts over first when that makes room). */
-static memo_entry *memo_new_entry(uint64_t h, const char *key, size_t klen, size_t need,
-                                  char **kcopy)
+/* A new, empty entry for key (klen bytes, not NUL-terminated), or NULL
+ * when it cannot be kept (memory, or the MEMO_MAX bound: then the memo
+ * starts over first when that makes room).  Entries found before are no
+ * longer where they were. */
+static memo_entry *memo_new_entry(uint64_t h, const char *key, size_t klen, size_t need)
 {
     if (memo.bytes + need > MEMO_MAX)
         memo_clear();
-    if (memo.bytes + need > MEMO_MAX || ((memo.n + 1) * 2 > memo.cap && memo_grow() < 0) ||
-        !(*kcopy = malloc(klen + 1)))
+    char *kcopy;
+    if (memo.bytes + need > MEMO_MAX || memo_room() < 0 || !(kcopy = malloc(klen + 1)))
         return NULL;
-    memcpy(*kcopy, key, klen);
-    (*kcopy)[klen] = '\0';
-    return memo_slot(h, *kcopy, klen);
+    memcpy(kcopy, key, klen);
+    kcopy[klen] = '\0';
+    memo_entry *e = &memo.v[memo.n];
+    *e = (memo_entry){ .hash = h, .key = kcopy, .klen = klen };
+    *memo_slot(h, kcopy, klen) = (uint32_t)++memo.n;
+    return e;
 }
 
 /* The references of snapshot `name` of the walk's domain, whose document
@@ -239,9 +266,7 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
     memcpy(key, w->domain, dl + 1);
     memcpy(key + dl + 1, name, nl);
     uint64_t h = qp_hash64(key, klen);
-    memo_entry *e = memo_slot(h, key, klen);
-    if (e && !e->key)
-        e = NULL;
+    memo_entry *e = memo_find(h, key, klen);
     /* the length is needed only to compare or keep a copy */
     size_t len = version ? 0 : strlen(xml);
     if (e && memo_fresh(e, version, xml, len)) {
@@ -269,21 +294,20 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
     }
     w->parsed++;
     size_t need = entry_bytes(klen, len, tmp);
-    char *copy = version ? NULL : malloc(len + 1), *kcopy = NULL;
+    char *copy = version ? NULL : malloc(len + 1);
     if (!version && !copy)
         goto done; /* not remembered: tmp holds it */
-    if (e && memo.bytes - entry_bytes(e->klen, e->len, &e->refs) + need > MEMO_MAX)
-        e = NULL, memo_clear(); /* start over; e pointed into the old table */
-    if (!e && !(e = memo_new_entry(h, key, klen, need, &kcopy))) {
+    if (e && memo.bytes - e->counted + need > MEMO_MAX)
+        e = NULL, memo_clear(); /* start over; e pointed into the old memo */
+    if (!e && !(e = memo_new_entry(h, key, klen, need))) {
         free(copy);
-        free(kcopy);
         goto done; /* not remembered: tmp holds it */
     }
     if (copy) {
         memcpy(copy, xml, len);
         copy[len] = '\0';
     }
-    memo_keep(e, h, kcopy, klen, version, copy, len, digest, doc_len, tmp);
+    memo_keep(e, version, copy, len, digest, doc_len, tmp);
     *out = &e->refs;
 done:
     if (*out != tmp)
@@ -351,17 +375,17 @@ static int keep_from_file(void *arg, qp_refs_rec *rec)
 {
     const char *domain = arg;
     size_t dl = strlen(domain), nl = strlen(rec->name), klen = dl + 1 + nl;
-    char *key = malloc(klen), *kcopy = NULL;
+    char *key = malloc(klen);
     if (!key)
         return -1;
     memcpy(key, domain, dl + 1);
     memcpy(key + dl + 1, rec->name, nl);
     uint64_t h = qp_hash64(key, klen);
-    memo_entry *e = memo_slot(h, key, klen);
+    memo_entry *e = NULL;
     int r = -1;
-    if (!(e && e->key) && (e = memo_new_entry(h, key, klen, entry_bytes(klen, 0, &rec->refs),
-                                              &kcopy))) {
-        memo_keep(e, h, kcopy, klen, 0, NULL, 0, rec->digest, rec->doc_len, &rec->refs);
+    if (!memo_find(h, key, klen) &&
+        (e = memo_new_entry(h, key, klen, entry_bytes(klen, 0, &rec->refs)))) {
+        memo_keep(e, 0, NULL, 0, rec->digest, rec->doc_len, &rec->refs);
         r = 0;
     }
     free(key);
@@ -376,9 +400,9 @@ static void save_domain(qp_ctx *ctx, const char *domain, const char *skip)
     qp_refs_rec *recs = calloc(memo.n ? memo.n : 1, sizeof *recs);
     if (!recs)
         return;
-    for (size_t i = 0; i < memo.cap; i++) {
+    for (size_t i = 0; i < memo.n; i++) {
         const memo_entry *e = &memo.v[i];
-        if (!e->key || !e->has_digest || e->klen <= dl || memcmp(e->key, domain, dl + 1))
+        if (!e->has_digest || e->klen <= dl || memcmp(e->key, domain, dl + 1))
             continue;
         const char *name = e->key + dl + 1;
         if (e->seen != memo.walks && !(skip && !strcmp(name, skip)))
