@@ -61,26 +61,59 @@ static void report(int fd, int what, int value)
         ;
 }
 
+/* *fd moved to the lowest free descriptor at or above min (close-on-exec),
+ * out of the way of the descriptors QEMU gets at fixed numbers. */
+__attribute__((no_sanitize_address)) static int move_above(int *fd, int min)
+{
+    if (*fd >= min)
+        return 0;
+    int moved = fcntl(*fd, F_DUPFD_CLOEXEC, min);
+    if (moved < 0)
+        return -1;
+    close(*fd);
+    *fd = moved;
+    return 0;
+}
+
 /* QEMU-to-be: its working directory, descriptors, signals and pid file,
  * then exec.  Never returns.  no_sanitize_address: this frame is never
  * left (exec), so AddressSanitizer's poisoning of it would stay on a
- * stack that is then unmapped. */
+ * stack that is then unmapped.
+ *
+ * QEMU gets fixed descriptor numbers (0-2, and the taps from
+ * QP_TAP_FD0), and the descriptors this process works with may be
+ * anywhere (a caller with stdio closed, or with 64 or more files open):
+ * so the report pipe, /dev/null and the log are first moved above all of
+ * those, and only then is anything put at a fixed number. */
 __attribute__((no_sanitize_address)) static int become_qemu(void *opaque)
 {
     const struct launch *l = opaque;
     const qp_launch_args *a = l->args;
-    int fd = l->report_fd, e = 0;
+    int fd = l->report_fd, e = 0, high = QP_TAP_FD0 + (int)a->ntaps;
+    if (move_above(&fd, high) < 0)
+        _exit(127); /* no way left to say why: seen as a QEMU that exited */
     if (chdir(a->dir) < 0)
         e = errno;
-    int nul = e ? -1 : open("/dev/null", O_RDONLY);
-    int log = e ? -1 : open(a->log_name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW,
-                            0600);
+    int nul = e ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+    int log = e ? -1
+                : open(a->log_name,
+                       O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (!e && (nul < 0 || log < 0))
+        e = errno;
+    if (!e && (move_above(&nul, high) < 0 || move_above(&log, high) < 0))
         e = errno;
     if (!e && qp_taps_install(a->taps, a->ntaps, &fd) < 0)
         e = errno;
+    /* dup2 leaves the copies at 0-2 without close-on-exec */
     if (!e && (dup2(nul, 0) < 0 || dup2(log, 1) < 0 || dup2(log, 2) < 0))
         e = errno;
+    /* and nothing else: a descriptor the caller left inheritable (a
+     * socket, a lock of its own) must not live on in QEMU.  Best effort
+     * on a kernel without close_range (before 5.11). */
+    if (!e) {
+        (void)close_range(3, QP_TAP_FD0 - 1, CLOSE_RANGE_CLOEXEC);
+        (void)close_range((unsigned)high, ~0u, CLOSE_RANGE_CLOEXEC);
+    }
     if (!e) {
         /* the handlers first, then the mask: no handler of the caller's
          * may ever run in this process */

@@ -9,7 +9,10 @@
  * (XXH3-128, with its length); a later process takes an entry only when
  * the document it is lent has that same digest and length, and parses
  * the others.  A stale, missing, torn or foreign file therefore costs
- * parses, never a wrong answer.
+ * parses, never a wrong answer.  The digest guards against accidents,
+ * not against an adversary, and needs not: a document crafted to match an
+ * entry would have to be stored by a REDEFINE of that very snapshot, and
+ * whoever may do that can already make the snapshot name any images.
  *
  * The file is a cache: written to a temporary file and renamed over the
  * old one (never half-written), not synced (lost in a crash, it is made

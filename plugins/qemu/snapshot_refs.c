@@ -70,9 +70,9 @@ static struct {
     uint32_t *slots; /* open addressing: 0 free, else the entry's index + 1 */
     size_t cap;      /* slots, a power of two */
     size_t bytes;
-    uint64_t walks;
+    uint64_t walks, clears;
     qp_strv loaded;  /* domains whose references file was read */
-} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, 0, { NULL, 0, 0 } };
+} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, 0, 0, { NULL, 0, 0 } };
 
 static void refs_clear(qp_refs *r)
 {
@@ -95,7 +95,9 @@ static void memo_clear(void)
     memo.v = NULL;
     memo.slots = NULL;
     memo.n = memo.cap_v = memo.cap = memo.bytes = 0;
-    qp_strv_free(&memo.loaded);
+    /* memo.loaded stays: reading the files again would only fill the
+     * memo up to its bound again */
+    memo.clears++;
 }
 
 /* The slot of key: the one that holds it, or the free one it would go to. */
@@ -427,6 +429,7 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
     /* one walk at a time: the callbacks read the memo's entries */
     pthread_mutex_lock(&memo.lock);
     memo.walks++;
+    uint64_t clears = memo.clears;
     if (ctx->state_dir && !qp_strv_has(&memo.loaded, domain) &&
         qp_strv_add(&memo.loaded, domain) == 0)
         (void)qp_refs_file_load(ctx, domain, keep_from_file, (void *)domain);
@@ -436,7 +439,10 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
      * 23 µs a document): a walk that parsed less leaves the file to a
      * later one, and the next process parses those few again */
     size_t seen = w.known + w.from_digest + w.parsed;
-    if (r == 0 && w.parsed && w.parsed * REWRITE_SHARE >= seen && ctx->state_dir)
+    /* (not after the memo started over during the walk: it no longer
+     * holds the whole tree) */
+    if (r == 0 && w.parsed && w.parsed * REWRITE_SHARE >= seen && ctx->state_dir &&
+        memo.clears == clears)
         save_domain(ctx, domain, skip);
     qp_log(ctx, SB_LOG_DEBUG,
            "domain '%s': references of %zu snapshots: %zu known, %zu from the references file, "

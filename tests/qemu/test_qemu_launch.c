@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qp.h"
@@ -73,6 +75,22 @@ static unsigned long long status_mask(const char *status, const char *field)
     return strtoull(p + strlen(field), NULL, 16);
 }
 
+/* In the system call sleep waits in (nanosleep or clock_nanosleep). */
+static int asleep(void *pid)
+{
+    char p[64], buf[64] = "";
+    snprintf(p, sizeof p, "/proc/%ld/syscall", (long)*(pid_t *)pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    long nr = strtol(buf, NULL, 10);
+    return nr == SYS_nanosleep || nr == SYS_clock_nanosleep;
+}
+
 static int gone(void *pid)
 {
     return qp_proc_wait_gone(*(pid_t *)pid, 0) == 0;
@@ -93,6 +111,16 @@ static void launched_process_state(void **state)
     void (*old_pipe)(int) = signal(SIGPIPE, SIG_IGN);
     void (*old_usr2)(int) = signal(SIGUSR2, (void (*)(int))abort);
 
+    /* a caller with every descriptor below QP_TAP_FD0 open (a
+     * long-running program): /dev/null and the log, opened next, land
+     * where the tap goes, and must not be taken for it */
+    int busy[QP_TAP_FD0], nbusy = 0;
+    while (nbusy < QP_TAP_FD0 &&
+           (busy[nbusy] = open("/dev/zero", O_RDONLY | O_CLOEXEC)) >= 0 &&
+           busy[nbusy++] < QP_TAP_FD0 - 1)
+        ;
+    assert_int_equal(busy[nbusy - 1], QP_TAP_FD0 - 1);
+
     char *argv[] = {(char *)"sleep", (char *)"600", NULL};
     qp_launch_args a = {.argv = argv, .dir = dir, .log_name = "out.log",
                         .pid_name = "daemon.pid", .taps = &tap, .ntaps = 1};
@@ -101,6 +129,8 @@ static void launched_process_state(void **state)
     assert_int_equal(qp_launch_daemon(&a, &pid, &child_errno), 0);
     assert_int_equal(child_errno, 0);
     assert_true(pid > 1);
+    while (nbusy > 0)
+        close(busy[--nbusy]);
 
     sigset_t now;
     sigprocmask(SIG_SETMASK, NULL, &now);
@@ -118,12 +148,11 @@ static void launched_process_state(void **state)
     fclose(f);
     assert_int_equal(written, pid);
 
-    /* wait until it is sleep (the pid file is written just before exec) */
+    /* wait until it is sleep, asleep: past exec and past the start-up
+     * that opens (and closes) files of its own, such as the locale's */
+    assert_true(test_wait_for(asleep, &pid, TEST_HANG_MS));
     char comm[64] = "";
-    double end = test_now_ms() + TEST_HANG_MS;
-    do {
-        proc_read(pid, "comm", comm, sizeof comm);
-    } while (strcmp(comm, "sleep\n") != 0 && test_now_ms() < end && usleep(1000) == 0);
+    proc_read(pid, "comm", comm, sizeof comm);
     assert_string_equal(comm, "sleep\n");
 
     /* its own session, and not our child */
@@ -165,12 +194,14 @@ static void launched_process_state(void **state)
     want = qp_printf("%s/tap-stand-in", real);
     assert_string_equal(link, want);
     free(want);
-    for (int fd = 3; fd < QP_TAP_FD0; fd++) {
+    /* nothing else of the launcher's: no pipe, no second copy of the log
+     * or /dev/null (the test's own descriptors are close-on-exec) */
+    for (int fd = 3; fd < 256; fd++) {
         snprintf(fdname, sizeof fdname, "/proc/%ld/fd/%d", (long)pid, fd);
         ssize_t n = readlink(fdname, link, sizeof link - 1);
-        if (n > 0) {
+        if (n > 0 && fd != QP_TAP_FD0) {
             link[n] = '\0';
-            assert_null(strstr(link, "pipe:"));
+            fail_msg("the daemon holds fd %d: %s", fd, link);
         }
     }
 
@@ -220,11 +251,42 @@ static void launch_failures(void **state)
     free(log);
 }
 
+/* In a child whose stdio is closed (the report pipe may then be fd 0 or
+ * 1): a failed exec still comes back as its errno, not into the log. */
+static void launch_with_stdio_closed(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        close(0);
+        close(1);
+        close(2);
+        char *missing[] = {(char *)"sb-no-such-program", NULL};
+        qp_launch_args a = {.argv = missing, .dir = dir, .log_name = "closed.log",
+                            .pid_name = "closed.pid"};
+        pid_t pid = 0;
+        int child_errno = 0;
+        int r = qp_launch_daemon(&a, &pid, &child_errno);
+        _exit(r == 0 && child_errno == ENOENT ? 0 : r < 0 ? 2 : 3);
+    }
+    int st = 0;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    char *log = qp_printf("%s/closed.log", dir);
+    struct stat sb;
+    assert_int_equal(stat(log, &sb), 0);
+    assert_int_equal(sb.st_size, 0); /* the report did not land in the log */
+    free(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(launched_process_state),
         cmocka_unit_test(launch_failures),
+        cmocka_unit_test(launch_with_stdio_closed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
