@@ -173,6 +173,14 @@ typedef struct qp_strv {
 int qp_strv_add(qp_strv *s, const char *str);
 int qp_strv_addn(qp_strv *s, const char *str, size_t len); /* the first len bytes */
 int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3);
+
+/* A growable byte buffer, kept NUL-terminated (p is NULL until the first
+ * add): a child's output, the references file being written. */
+typedef struct qp_bytes {
+    char *p;
+    size_t len, cap;
+} qp_bytes;
+int qp_bytes_add(qp_bytes *b, const void *data, size_t n); /* -SB_ERR_NO_MEMORY */
 int qp_strv_has(const qp_strv *s, const char *str);
 void qp_strv_free(qp_strv *s);
 /* Canonical absolute path without resolving a missing last component

@@ -62,29 +62,14 @@ static char *cache_path(qp_ctx *ctx, const char *domain)
 /* ---- writing ---- */
 
 typedef struct out {
-    char *p;
-    size_t len, cap;
+    qp_bytes b;
     int failed;
 } out;
 
 static void put(out *o, const void *data, size_t n)
 {
-    if (o->failed)
-        return;
-    if (o->len + n > o->cap) {
-        size_t cap = o->cap ? o->cap : 4096;
-        while (cap < o->len + n)
-            cap *= 2;
-        char *p = realloc(o->p, cap);
-        if (!p) {
-            o->failed = 1;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
-    }
-    memcpy(o->p + o->len, data, n);
-    o->len += n;
+    if (!o->failed && qp_bytes_add(&o->b, data, n) < 0)
+        o->failed = 1;
 }
 
 static void put_u32(out *o, uint32_t v)
@@ -129,13 +114,13 @@ void qp_refs_file_save(qp_ctx *ctx, const char *domain, const qp_refs_rec *recs,
     char *tmp = dir ? qp_printf("%s/.%s.XXXXXX", dir, domain) : NULL;
     const char *failed = NULL;
     int fd = -1, e = 0;
-    if (o.failed || !dir || !path || !tmp || o.len - HEADER_BYTES > FILE_MAX) {
+    if (o.failed || !dir || !path || !tmp || o.b.len - HEADER_BYTES > FILE_MAX) {
         failed = "out of memory";
         goto out;
     }
-    uint64_t body = o.len - HEADER_BYTES, sum = XXH3_64bits(o.p + HEADER_BYTES, body);
-    memcpy(o.p + 8, &body, 8);
-    memcpy(o.p + 16, &sum, 8);
+    uint64_t body = o.b.len - HEADER_BYTES, sum = XXH3_64bits(o.b.p + HEADER_BYTES, body);
+    memcpy(o.b.p + 8, &body, 8);
+    memcpy(o.b.p + 16, &sum, 8);
     if ((e = -qp_mkdir_p(dir, 0700)) != 0) {
         failed = "mkdir";
         goto out;
@@ -145,8 +130,8 @@ void qp_refs_file_save(qp_ctx *ctx, const char *domain, const qp_refs_rec *recs,
         failed = "create";
         goto out;
     }
-    for (size_t off = 0; off < o.len;) {
-        ssize_t w = write(fd, o.p + off, o.len - off);
+    for (size_t off = 0; off < o.b.len;) {
+        ssize_t w = write(fd, o.b.p + off, o.b.len - off);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {
@@ -172,7 +157,7 @@ out:
         qp_log(ctx, SB_LOG_DEBUG, "domain '%s': references not kept on disk (%s: %s)", domain,
                failed, e ? strerror(e) : "");
     }
-    free(o.p);
+    free(o.b.p);
     free(dir);
     free(path);
     free(tmp);

@@ -30,31 +30,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-struct buf {
-    char *p;
-    size_t len, cap;
-};
-
-static int buf_read(struct buf *b, int fd)
+/* One read of fd into b; 0 at its end (or when b cannot grow). */
+static int buf_read(qp_bytes *b, int fd)
 {
     char tmp[4096];
     ssize_t r = read(fd, tmp, sizeof tmp);
     if (r <= 0)
         return r < 0 && (errno == EINTR || errno == EAGAIN) ? 1 : 0;
-    if (b->len + (size_t)r + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 4096;
-        while (nc < b->len + (size_t)r + 1)
-            nc *= 2;
-        char *np = realloc(b->p, nc);
-        if (!np)
-            return 0;
-        b->p = np;
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, tmp, (size_t)r);
-    b->len += (size_t)r;
-    b->p[b->len] = '\0';
-    return 1;
+    return qp_bytes_add(b, tmp, (size_t)r) == 0;
 }
 
 /* The last "(P/100%)" qemu-img -p wrote in text[from..len); -1 if none.
@@ -131,7 +114,7 @@ static int run(qp_ctx *ctx, qp_job *job, char *const argv[], char **out_stdout,
     if (due < 0)
         return due;
     int po[2] = {-1, -1}, pe[2] = {-1, -1};
-    struct buf bo = {0}, be = {0};
+    qp_bytes bo = {0}, be = {0};
     if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
         int e = errno;
         if (po[0] >= 0) {

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,27 @@ int qp_strv_addn(qp_strv *s, const char *str, size_t len)
     s->v[s->n][len] = '\0';
     s->n++;
     s->v[s->n] = NULL;
+    return 0;
+}
+
+int qp_bytes_add(qp_bytes *b, const void *data, size_t n)
+{
+    if (n + 1 > b->cap - b->len || !b->p) {
+        size_t nc = b->cap ? b->cap : 4096;
+        while (nc - b->len < n + 1) {
+            if (nc > SIZE_MAX / 2)
+                return -SB_ERR_NO_MEMORY;
+            nc *= 2;
+        }
+        char *np = realloc(b->p, nc);
+        if (!np)
+            return -SB_ERR_NO_MEMORY;
+        b->p = np;
+        b->cap = nc;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = '\0';
     return 0;
 }
 

@@ -186,7 +186,7 @@ static void kept_context_starts_clean(void **state)
         assert_string_equal((const char *)r->name, "r");
         xmlChar *a = xmlGetProp(r, (const xmlChar *)"a"), *t = xmlNodeGetContent(r);
         assert_string_equal((const char *)a, "v");
-        assert_string_equal((const char *)t, "\n t");
+        assert_string_equal((const char *)t, "t"); /* the layout is not a node */
         xmlFree(a);
         xmlFree(t);
         xmlFreeDoc(doc);
@@ -201,6 +201,33 @@ static void kept_context_starts_clean(void **state)
         assert_string_equal((const char *)xmlDocGetRootElement(doc)->children->name, want);
         xmlFreeDoc(doc);
     }
+}
+
+/* The layout between elements is not made into nodes; whitespace that is
+ * an element's whole content, or part of mixed content, is kept. */
+static void layout_dropped_content_kept(void **state)
+{
+    (void)state;
+    const char *xml = "<r>\n  <e>  </e>\n  <n>\n  </n>\n  <m>x <b/> y</m>\n  <k> <b/></k>\n</r>";
+    xmlDoc *doc = NULL;
+    assert_int_equal(sb_xml_read(xml, strlen(xml), "t.xml", &doc), 0);
+    xmlNode *r = xmlDocGetRootElement(doc);
+    size_t elements = 0;
+    for (xmlNode *c = r->children; c; c = c->next) {
+        assert_int_equal(c->type, XML_ELEMENT_NODE);
+        elements++;
+    }
+    assert_int_equal(elements, 4);
+    static const char *const want[] = {"  ", "\n  ", "x  y", NULL};
+    xmlNode *c = r->children;
+    for (size_t i = 0; i < 3; i++, c = c->next) {
+        xmlChar *t = xmlNodeGetContent(c);
+        assert_string_equal((const char *)t, want[i]);
+        xmlFree(t);
+    }
+    /* <k> <b/></k>: blank before a lone child element is layout */
+    assert_int_equal(c->children->type, XML_ELEMENT_NODE);
+    xmlFreeDoc(doc);
 }
 
 static void empty_and_garbage(void **state)
@@ -257,6 +284,7 @@ int main(void)
         cmocka_unit_test(invalid_utf8),
         cmocka_unit_test(whole_text_read_both_ways),
         cmocka_unit_test(kept_context_starts_clean),
+        cmocka_unit_test(layout_dropped_content_kept),
         cmocka_unit_test(empty_and_garbage),
         cmocka_unit_test(nothing_on_stderr),
     };
