@@ -107,6 +107,22 @@ typedef struct qp_refs {
     int named_unsure; /* the scan could not read them all: may name anything */
 } qp_refs;
 
+/* Where the references memo keeps its keys and sets (refs_pool.c):
+ * strings and whole sets interned, in blocks freed together. */
+typedef struct qp_refs_pool {
+    struct qp_pool_block *blocks;
+    char *at;
+    size_t left;
+    size_t bytes; /* all it holds, tables included */
+    struct qp_pool_slot *strs, *sets;
+    size_t n_strs, cap_strs, n_sets, cap_sets;
+} qp_refs_pool;
+/* The pool's one copy of a set equal to r (r is left as it is); NULL when
+ * memory is out.  Its lists must not be grown or freed. */
+const qp_refs *qp_refs_pool_set(qp_refs_pool *p, const qp_refs *r);
+const char *qp_refs_pool_key(qp_refs_pool *p, const char *key, size_t klen); /* a copy */
+void qp_refs_pool_free(qp_refs_pool *p); /* everything it gave out */
+
 /* fn(name, refs) for every snapshot of domain but skip, in the tree's
  * order; stops at the first negative return.  The references of an XML
  * seen before in this process are not parsed again. */

@@ -41,8 +41,9 @@
 #define REWRITE_SHARE 64
 
 typedef struct memo_entry {
-    uint64_t hash; /* of key */
-    char *key;     /* domain, '\0', snapshot name, '\0' (klen bytes, the last NUL not counted) */
+    uint64_t hash;   /* of key */
+    const char *key; /* domain, '\0', snapshot name, '\0' (klen bytes, the last NUL not
+                      * counted; in the pool) */
     size_t klen;
     uint64_t version; /* the document's (ABI 1.4), else 0 and: */
     size_t len;       /* the document itself, a copy (none for an entry from the file) */
@@ -53,7 +54,7 @@ typedef struct memo_entry {
     uint64_t doc_len;
     uint64_t seen;   /* the last walk (memo.walks) that visited it */
     size_t counted;  /* what memo.bytes counts for it */
-    qp_refs refs;
+    const qp_refs *refs; /* in the pool, shared with every entry of the same set */
 } memo_entry;
 
 /* The entries in one array (never removed one by one: the memo starts
@@ -69,10 +70,11 @@ static struct {
     size_t n, cap_v;
     uint32_t *slots; /* open addressing: 0 free, else the entry's index + 1 */
     size_t cap;      /* slots, a power of two */
-    size_t bytes;
+    size_t bytes;    /* the entries' own (the pool counts its own) */
+    qp_refs_pool pool; /* the entries' keys and sets of references */
     uint64_t walks, clears;
     qp_strv loaded;  /* domains whose references file was read */
-} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, 0, 0, { NULL, 0, 0 } };
+} memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, { 0 }, 0, 0, { NULL, 0, 0 } };
 
 static void refs_clear(qp_refs *r)
 {
@@ -85,11 +87,9 @@ static void refs_clear(qp_refs *r)
 
 static void memo_clear(void)
 {
-    for (size_t i = 0; i < memo.n; i++) {
-        free(memo.v[i].key);
+    for (size_t i = 0; i < memo.n; i++)
         free(memo.v[i].xml);
-        refs_clear(&memo.v[i].refs);
-    }
+    qp_refs_pool_free(&memo.pool);
     free(memo.v);
     free(memo.slots);
     memo.v = NULL;
@@ -195,23 +195,34 @@ static size_t strv_bytes(const qp_strv *v)
     return n;
 }
 
-/* What an entry holds in memory, as memo.bytes counts it: itself and its
- * slots too (up to two array places, two to four slots), which outweigh
- * a versioned entry's own strings. */
-static size_t entry_bytes(size_t klen, size_t len, const qp_refs *r)
+/* What an entry holds in memory beside the pool, as memo.bytes counts it:
+ * itself and its slots too (up to two array places, two to four slots),
+ * and its copy of an older broker's document. */
+static size_t entry_bytes(size_t len)
 {
-    return 2 * sizeof(memo_entry) + 4 * sizeof(uint32_t) + klen + len + strv_bytes(&r->captured) +
-           strv_bytes(&r->overlays) + strv_bytes(&r->reverts) + strv_bytes(&r->named);
+    return 2 * sizeof(memo_entry) + 4 * sizeof(uint32_t) + len;
 }
 
-/* Keep refs (moved out of *tmp) and the document's identity in e, a new
+/* At most what keeping a new entry adds: itself, its key and a set of
+ * references like r the pool does not have yet. */
+static size_t entry_need(size_t klen, size_t len, const qp_refs *r)
+{
+    return entry_bytes(len) + klen + 1 + sizeof *r + strv_bytes(&r->captured) +
+           strv_bytes(&r->overlays) + strv_bytes(&r->reverts) + strv_bytes(&r->named) + 64;
+}
+
+static size_t memo_total(void)
+{
+    return memo.bytes + memo.pool.bytes;
+}
+
+/* Keep refs (the pool's set) and the document's identity in e, a new
  * entry or the snapshot's old one, whose document changed. */
 static void memo_keep(memo_entry *e, uint64_t version, char *copy, size_t len,
-                      const unsigned char *digest, size_t doc_len, qp_refs *tmp)
+                      const unsigned char *digest, size_t doc_len, const qp_refs *refs)
 {
     memo.bytes -= e->counted;
     free(e->xml);
-    refs_clear(&e->refs);
     e->version = version;
     e->xml = copy;
     e->len = len;
@@ -219,9 +230,8 @@ static void memo_keep(memo_entry *e, uint64_t version, char *copy, size_t len,
     if (digest)
         memcpy(e->digest, digest, QP_REFS_DIGEST);
     e->doc_len = doc_len;
-    e->refs = *tmp;
-    memset(tmp, 0, sizeof *tmp);
-    e->counted = entry_bytes(e->klen, e->len, &e->refs);
+    e->refs = refs;
+    e->counted = entry_bytes(e->len);
     memo.bytes += e->counted;
 }
 
@@ -235,18 +245,13 @@ typedef struct walk {
 } walk;
 
 /* A new, empty entry for key (klen bytes, not NUL-terminated), or NULL
- * when it cannot be kept (memory, or the MEMO_MAX bound: then the memo
- * starts over first when that makes room).  Entries found before are no
- * longer where they were. */
-static memo_entry *memo_new_entry(uint64_t h, const char *key, size_t klen, size_t need)
+ * when memory is out (the caller checked the bound).  Entries found before
+ * are no longer where they were. */
+static memo_entry *memo_new_entry(uint64_t h, const char *key, size_t klen)
 {
-    if (memo.bytes + need > MEMO_MAX)
-        memo_clear();
-    char *kcopy;
-    if (memo.bytes + need > MEMO_MAX || memo_room() < 0 || !(kcopy = malloc(klen + 1)))
+    const char *kcopy;
+    if (memo_room() < 0 || !(kcopy = qp_refs_pool_key(&memo.pool, key, klen)))
         return NULL;
-    memcpy(kcopy, key, klen);
-    kcopy[klen] = '\0';
     memo_entry *e = &memo.v[memo.n];
     *e = (memo_entry){ .hash = h, .key = kcopy, .klen = klen };
     *memo_slot(h, kcopy, klen) = (uint32_t)++memo.n;
@@ -273,7 +278,7 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
     size_t len = version ? 0 : strlen(xml);
     if (e && memo_fresh(e, version, xml, len)) {
         w->known++;
-        *out = &e->refs;
+        *out = e->refs;
         goto done;
     }
     size_t doc_len = len ? len : strlen(xml);
@@ -284,7 +289,7 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
          * version (an older broker's document: by the digest again) */
         e->version = version;
         w->from_digest++;
-        *out = &e->refs;
+        *out = e->refs;
         goto done;
     }
     int r = refs_parse(w->ctx, xml, tmp);
@@ -295,13 +300,14 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
         return r;
     }
     w->parsed++;
-    size_t need = entry_bytes(klen, len, tmp);
+    size_t need = entry_need(klen, len, tmp);
     char *copy = version ? NULL : malloc(len + 1);
     if (!version && !copy)
         goto done; /* not remembered: tmp holds it */
-    if (e && memo.bytes - e->counted + need > MEMO_MAX)
+    if (memo_total() + need > MEMO_MAX)
         e = NULL, memo_clear(); /* start over; e pointed into the old memo */
-    if (!e && !(e = memo_new_entry(h, key, klen, need))) {
+    const qp_refs *set = memo_total() + need <= MEMO_MAX ? qp_refs_pool_set(&memo.pool, tmp) : NULL;
+    if (!set || (!e && !(e = memo_new_entry(h, key, klen)))) {
         free(copy);
         goto done; /* not remembered: tmp holds it */
     }
@@ -309,8 +315,8 @@ static int refs_of(walk *w, const char *name, uint64_t version, const char *xml,
         memcpy(copy, xml, len);
         copy[len] = '\0';
     }
-    memo_keep(e, version, copy, len, digest, doc_len, tmp);
-    *out = &e->refs;
+    memo_keep(e, version, copy, len, digest, doc_len, set);
+    *out = set;
 done:
     if (*out != tmp)
         e->seen = memo.walks;
@@ -372,7 +378,8 @@ static int walk_tree(qp_ctx *ctx, const char *domain, walk *w)
 }
 
 /* An entry of the domain's references file (arg), kept unless this
- * process already knows the snapshot. */
+ * process already knows the snapshot (or the memo is full: a file read
+ * does not make it start over). */
 static int keep_from_file(void *arg, qp_refs_rec *rec)
 {
     const char *domain = arg;
@@ -384,10 +391,12 @@ static int keep_from_file(void *arg, qp_refs_rec *rec)
     memcpy(key + dl + 1, rec->name, nl);
     uint64_t h = qp_hash64(key, klen);
     memo_entry *e = NULL;
+    const qp_refs *set = NULL;
     int r = -1;
     if (!memo_find(h, key, klen) &&
-        (e = memo_new_entry(h, key, klen, entry_bytes(klen, 0, &rec->refs)))) {
-        memo_keep(e, 0, NULL, 0, rec->digest, rec->doc_len, &rec->refs);
+        memo_total() + entry_need(klen, 0, &rec->refs) <= MEMO_MAX &&
+        (set = qp_refs_pool_set(&memo.pool, &rec->refs)) && (e = memo_new_entry(h, key, klen))) {
+        memo_keep(e, 0, NULL, 0, rec->digest, rec->doc_len, set);
         r = 0;
     }
     free(key);
@@ -409,7 +418,7 @@ static void save_domain(qp_ctx *ctx, const char *domain, const char *skip)
         const char *name = e->key + dl + 1;
         if (e->seen != memo.walks && !(skip && !strcmp(name, skip)))
             continue;
-        recs[n] = (qp_refs_rec){ .name = name, .doc_len = e->doc_len, .refs = e->refs };
+        recs[n] = (qp_refs_rec){ .name = name, .doc_len = e->doc_len, .refs = *e->refs };
         memcpy(recs[n].digest, e->digest, QP_REFS_DIGEST);
         n++;
     }

@@ -4,7 +4,8 @@
  * the scan must say so; the same for the list of every source a
  * snapshot's references keep (qp_xml_source_values), by which a delete
  * repoints only the snapshots its one walk saw naming the overlay.  And
- * the path map of one walk (qp_strmap).  No QEMU needed. */
+ * the path map of one walk (qp_strmap), and the pool the memo keeps its
+ * sets of references in (qp_refs_pool).  No QEMU needed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -177,6 +178,76 @@ static void memo_remembers_resolutions(void **state)
     qp_strmap_free(&m);
 }
 
+static void set_of(qp_refs *r, int external, const char *captured, const char *named)
+{
+    memset(r, 0, sizeof *r);
+    r->external = external;
+    assert_int_equal(qp_strv_add(&r->captured, captured), 0);
+    if (named)
+        assert_int_equal(qp_strv_add(&r->named, named), 0);
+}
+
+static void free_set(qp_refs *r)
+{
+    qp_strv_free(&r->captured);
+    qp_strv_free(&r->named);
+}
+
+/* Equal sets are one copy, strings are shared between sets, a set differs
+ * by any field or list; the copies hold what was given, NULL-terminated,
+ * across many blocks and with a string larger than a block's quarter. */
+static void pool_interns_sets(void **state)
+{
+    (void)state;
+    qp_refs_pool pool = {0};
+    qp_refs a, b, c, d;
+    set_of(&a, 0, "/i/disk.qcow2", "/i/disk.qcow2");
+    set_of(&b, 0, "/i/disk.qcow2", "/i/disk.qcow2");
+    set_of(&c, 1, "/i/disk.qcow2", "/i/disk.qcow2");
+    set_of(&d, 0, "/i/disk.qcow2", NULL);
+    const qp_refs *pa = qp_refs_pool_set(&pool, &a), *pb = qp_refs_pool_set(&pool, &b);
+    const qp_refs *pc = qp_refs_pool_set(&pool, &c), *pd = qp_refs_pool_set(&pool, &d);
+    assert_non_null(pa);
+    assert_ptr_equal(pa, pb);
+    assert_true(pc != pa && pd != pa && pd != pc);
+    assert_int_equal(pc->external, 1);
+    assert_int_equal(pd->named.n, 0);
+    assert_ptr_equal(pa->captured.v[0], pa->named.v[0]); /* one string */
+    assert_ptr_equal(pa->captured.v[0], pd->captured.v[0]);
+    assert_null(pa->captured.v[1]);
+    assert_string_equal(pa->named.v[0], "/i/disk.qcow2");
+    assert_true(pa->captured.v[0] != a.captured.v[0]); /* a copy: a is the caller's */
+    free_set(&a);
+    free_set(&b);
+    free_set(&c);
+    free_set(&d);
+
+    char big[40000];
+    memset(big, 'b', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    const qp_refs *first = NULL;
+    for (int i = 0; i < 3000; i++) {
+        char p[64];
+        snprintf(p, sizeof p, "/i/overlay-%d.qcow2", i);
+        qp_refs r;
+        set_of(&r, 1, i == 1500 ? big : p, p);
+        const qp_refs *k = qp_refs_pool_set(&pool, &r);
+        assert_non_null(k);
+        assert_string_equal(k->captured.v[0], i == 1500 ? big : p);
+        assert_string_equal(k->named.v[0], p);
+        if (i == 0)
+            first = k;
+        free_set(&r);
+    }
+    assert_string_equal(first->named.v[0], "/i/overlay-0.qcow2");
+    assert_ptr_equal(qp_refs_pool_set(&pool, pa), pa); /* a pooled set is its own copy */
+    const char *key = qp_refs_pool_key(&pool, "dom\0snap", 8);
+    assert_memory_equal(key, "dom\0snap", 9);
+    assert_true(pool.bytes > sizeof big);
+    qp_refs_pool_free(&pool);
+    assert_int_equal(pool.bytes, 0);
+}
+
 static void strmap_grows_and_finds(void **state)
 {
     (void)state;
@@ -203,6 +274,7 @@ int main(void)
         cmocka_unit_test(source_values_never_miss_a_source),
         cmocka_unit_test(memo_remembers_resolutions),
         cmocka_unit_test(strmap_grows_and_finds),
+        cmocka_unit_test(pool_interns_sets),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
