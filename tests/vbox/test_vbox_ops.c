@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -314,7 +315,20 @@ static int carries_comm(void *p)
     siginfo_t si = { 0 };
     if (waitid(P_PID, (id_t)w->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid)
         return 1;
-    return strcmp(w->now, w->comm) == 0;
+    if (strcmp(w->now, w->comm) != 0)
+        return 0;
+    /* The kernel names the process early in its exec, before it sets up
+     * the new command line and environment (/proc/PID/cmdline and environ
+     * read empty until then, and the plugin would take a VBoxSVC whose
+     * home it cannot tell for one that holds every machine): the exec is
+     * over once the environment, which every stand-in has, reads back. */
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)w->pid);
+    char env[64];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, env, sizeof env) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n > 0;
 }
 
 /* Nothing is written while VirtualBox holds the machine: a VBoxSVC of the
