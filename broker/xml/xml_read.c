@@ -105,6 +105,39 @@ static void scan_text(void *ctx, const xmlChar *text, int len)
         user_stop(ctxt, st);
 }
 
+/* A run of whitespace libxml2's heuristic calls ignorable (it is offered
+ * here only because this handler differs from `characters`): dropped
+ * when it is layout, i.e. it stands before a child element's start tag,
+ * or before the end tag of an element that has element children (the
+ * canonical printer drops such runs anyway).  Any other run is text and
+ * kept: before a comment, a processing instruction or CDATA, before a
+ * carriage return, or an element's whole content, where libxml2's own
+ * XML_PARSE_NOBLANKS would lose it ("<name>\n  <![CDATA[s1]]>\n</name>"
+ * is "\n  s1\n" to libvirt and to sb_xml_scan).  Not making layout into
+ * nodes is a third of a snapshot document's nodes. */
+static bool is_name_start(xmlChar c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80;
+}
+
+static bool has_element_child(const xmlNode *node)
+{
+    for (const xmlNode *c = node ? node->children : NULL; c; c = c->next)
+        if (c->type == XML_ELEMENT_NODE)
+            return true;
+    return false;
+}
+
+static void layout_or_text(void *ctx, const xmlChar *text, int len)
+{
+    xmlParserCtxtPtr ctxt = ctx;
+    const xmlChar *next = ctxt->input ? ctxt->input->cur : NULL;
+    if (next && next[0] == '<' &&
+        (is_name_start(next[1]) || (next[1] == '/' && has_element_child(ctxt->node))))
+        return;
+    xmlSAX2Characters(ctx, text, len);
+}
+
 /* Keep the first error only: later ones are usually consequences. */
 static void collect_error(void *ctx, xmlErrorPtr err)
 {
@@ -340,6 +373,8 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
         ctxt->sax->ignorableWhitespace = scan_text;
         ctxt->sax->comment = NULL;
         ctxt->sax->processingInstruction = NULL;
+    } else {
+        ctxt->sax->ignorableWhitespace = layout_or_text;
     }
     /* xmlCtxtReadMemory() ignores sax->serror unless the handler is marked
      * as a SAX2 one (it is; set it again to be explicit). */
@@ -356,17 +391,10 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
      * its own: a malloc and a free fewer per node (7 % of a redefine). */
     const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
                         XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT;
-    /* XML_PARSE_NOBLANKS (a document only; a scan wants every byte of
-     * text): the layout between elements, which the canonical printer
-     * drops anyway, is not made into nodes, a third of a snapshot
-     * document's nodes.  libxml2 drops only whitespace that stands between
-     * an element's start or end and a child element and is not next to
-     * text: an element whose content is only whitespace keeps it, and so
-     * does mixed content ("<a>x <b/> y</a>"). */
     if (user)
         doc = push_parse(ctxt, xml, len, options);
     else
-        doc = read_memory(ctxt, xml, len, source_name, options | XML_PARSE_NOBLANKS);
+        doc = read_memory(ctxt, xml, len, source_name, options);
     xmlSetStructuredErrorFunc(saved_handler_ctx, saved_handler);
 
     if (st.refusal == REFUSE_DOCTYPE) {

@@ -17,8 +17,8 @@
  *  - from an older one, a copy of the XML, compared byte for byte.
  * Looking an entry up hashes the short name, not the document (hashing
  * every document of a large tree was most of a walk).  The memory is
- * bounded (MEMO_MAX bytes of names and kept XML; beyond, it starts
- * over).
+ * bounded (MEMO_MAX bytes of entries, kept XML and the pool of names and
+ * sets, refs_pool.c; beyond, it starts over).
  *
  * What a process learns is kept on disk for the next one (refs_file.c):
  * a process that has not seen the domain yet (each CLI call) first reads
@@ -203,8 +203,10 @@ static size_t entry_bytes(size_t len)
     return 2 * sizeof(memo_entry) + 4 * sizeof(uint32_t) + len;
 }
 
-/* At most what keeping a new entry adds: itself, its key and a set of
- * references like r the pool does not have yet. */
+/* What keeping a new entry adds: itself, its key and a set of references
+ * like r the pool does not have yet; not a new block of the pool or the
+ * growth of one of its tables, by which the memo can pass MEMO_MAX until
+ * the next entry makes it start over. */
 static size_t entry_need(size_t klen, size_t len, const qp_refs *r)
 {
     return entry_bytes(len) + klen + 1 + sizeof *r + strv_bytes(&r->captured) +

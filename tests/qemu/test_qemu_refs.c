@@ -210,6 +210,12 @@ static void pool_interns_sets(void **state)
     assert_non_null(pa);
     assert_ptr_equal(pa, pb);
     assert_true(pc != pa && pd != pa && pd != pc);
+    qp_refs u;
+    set_of(&u, 0, "/i/disk.qcow2", "/i/disk.qcow2");
+    u.named_unsure = 1;
+    const qp_refs *pu = qp_refs_pool_set(&pool, &u);
+    assert_true(pu != pa && pu->named_unsure == 1);
+    free_set(&u);
     assert_int_equal(pc->external, 1);
     assert_int_equal(pd->named.n, 0);
     assert_ptr_equal(pa->captured.v[0], pa->named.v[0]); /* one string */

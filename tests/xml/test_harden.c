@@ -228,6 +228,24 @@ static void layout_dropped_content_kept(void **state)
     /* <k> <b/></k>: blank before a lone child element is layout */
     assert_int_equal(c->children->type, XML_ELEMENT_NODE);
     xmlFreeDoc(doc);
+
+    /* whitespace next to a comment, a processing instruction, CDATA or a
+     * carriage return is text (libxml2's XML_PARSE_NOBLANKS drops it) */
+    static const char *const text_kept[][2] = {
+        {"<n>\n  <![CDATA[s1]]>\n</n>", "\n  s1\n"},
+        {"<d>  <!-- c -->  </d>", "    "},
+        {"<p> <?pi x?>s1</p>", " s1"},
+        {"<w>  \r\nfoo</w>", "  \nfoo"},
+        /* after kept text libxml2 sees mixed content and offers no run */
+        {"<e>\n  <!-- c -->\n  <b/>\n</e>", "\n  \n  \n"},
+    };
+    for (size_t i = 0; i < sizeof text_kept / sizeof text_kept[0]; i++) {
+        assert_int_equal(sb_xml_read(text_kept[i][0], strlen(text_kept[i][0]), "t.xml", &doc), 0);
+        xmlChar *t = xmlNodeGetContent(xmlDocGetRootElement(doc));
+        assert_string_equal((const char *)t, text_kept[i][1]);
+        xmlFree(t);
+        xmlFreeDoc(doc);
+    }
 }
 
 static void empty_and_garbage(void **state)
