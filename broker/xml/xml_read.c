@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <libxml/parser.h>
 #include <libxml/SAX2.h>
@@ -28,6 +29,8 @@ struct read_state {
     long refusal_line;
     bool have_error;
     long error_line;
+    bool saw_cdata;  /* a document: CDATA sections to turn into text after the parse */
+    xmlNode *shadow; /* a scan: its open elements, as libxml2's layout test sees them */
     char error_msg[512];
 };
 
@@ -58,6 +61,42 @@ static void user_stop(xmlParserCtxtPtr ctxt, struct read_state *st)
     xmlStopParser(ctxt);
 }
 
+/* ---- layout whitespace ------------------------------------------------
+ * Documents are read with XML_PARSE_NOBLANKS, as libvirt reads them: a run
+ * of whitespace is layout, and dropped, when libxml2's heuristic says so
+ * (it stands before a tag, a comment, a processing instruction or CDATA,
+ * the element has no text child first or last, and no xml:space="preserve"
+ * or earlier text starting with a blank made it mixed), and text otherwise.
+ * "<description>\n  <!-- c -->\n  text</description>" is "\n  text" to
+ * libvirt 9.0, and "<name>\n  <![CDATA[s1]]>\n</name>" is "s1".  Dropping
+ * the layout also spares a third of a snapshot document's nodes.
+ *
+ * The heuristic looks at the tree being built: the children of the open
+ * element (ctxt->node).  So that it sees what libvirt's tree has, CDATA
+ * sections stay nodes of their own while the document is parsed (libvirt
+ * keeps them), and become text once it is done (cdata_to_text).  A scan
+ * builds no tree: it keeps a shadow of the open elements instead, one node
+ * per level whose first and last child are markers of the kind of child
+ * the real tree would have there, and points ctxt->node at it, so that
+ * libxml2's own test decides in both, and a scan's text is a document's
+ * text (snapshot names read by a scan are compared with names read from a
+ * document). */
+
+/* Kinds of child, as the heuristic tells them apart: text, or anything
+ * else (element, CDATA, comment, processing instruction).  Never written. */
+static xmlNode shadow_text_child = {.type = XML_TEXT_NODE};
+static xmlNode shadow_other_child = {.type = XML_ELEMENT_NODE};
+
+static void shadow_add(xmlParserCtxtPtr ctxt, xmlNode *kind)
+{
+    xmlNode *parent = ctxt->node;
+    if (!parent)
+        return; /* outside the root element */
+    if (!parent->children)
+        parent->children = kind;
+    parent->last = kind;
+}
+
 static void start_element(void *ctx, const xmlChar *localname, const xmlChar *prefix,
                           const xmlChar *uri, int nb_namespaces, const xmlChar **namespaces,
                           int nb_attributes, int nb_defaulted, const xmlChar **attributes)
@@ -73,6 +112,10 @@ static void start_element(void *ctx, const xmlChar *localname, const xmlChar *pr
         return;
     }
     if (st->user) {
+        shadow_add(ctxt, &shadow_other_child);
+        xmlNode *open = &st->shadow[st->depth];
+        *open = (xmlNode){.type = XML_ELEMENT_NODE, .name = localname};
+        ctxt->node = open;
         if (st->user->start &&
             st->user->start(st->user->opaque, (const char *)localname, nb_attributes,
                             attributes, ctxt_line(ctxt)) < 0)
@@ -90,6 +133,7 @@ static void end_element(void *ctx, const xmlChar *localname, const xmlChar *pref
     struct read_state *st = ctxt->_private;
     st->depth--;
     if (st->user) {
+        ctxt->node = st->depth > 0 ? &st->shadow[st->depth] : NULL;
         if (st->user->end && st->user->end(st->user->opaque) < 0)
             user_stop(ctxt, st);
         return;
@@ -97,45 +141,68 @@ static void end_element(void *ctx, const xmlChar *localname, const xmlChar *pref
     xmlSAX2EndElementNs(ctx, localname, prefix, uri);
 }
 
-static void scan_text(void *ctx, const xmlChar *text, int len)
+/* Text for the caller, a child of the given kind for the shadow. */
+static void scan_deliver(xmlParserCtxtPtr ctxt, xmlNode *kind, const xmlChar *text, int len)
 {
-    xmlParserCtxtPtr ctxt = ctx;
     struct read_state *st = ctxt->_private;
+    shadow_add(ctxt, kind);
     if (st->user->text && st->user->text(st->user->opaque, (const char *)text, (size_t)len) < 0)
         user_stop(ctxt, st);
 }
 
-/* A run of whitespace libxml2's heuristic calls ignorable (it is offered
- * here only because this handler differs from `characters`): dropped
- * when it is layout, i.e. it stands before a child element's start tag,
- * or before the end tag of an element that has element children (the
- * canonical printer drops such runs anyway).  Any other run is text and
- * kept: before a comment, a processing instruction or CDATA, before a
- * carriage return, or an element's whole content, where libxml2's own
- * XML_PARSE_NOBLANKS would lose it ("<name>\n  <![CDATA[s1]]>\n</name>"
- * is "\n  s1\n" to libvirt and to sb_xml_scan).  Not making layout into
- * nodes is a third of a snapshot document's nodes. */
-static bool is_name_start(xmlChar c)
+static void scan_text(void *ctx, const xmlChar *text, int len)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':' || c >= 0x80;
+    scan_deliver(ctx, &shadow_text_child, text, len);
 }
 
-static bool has_element_child(const xmlNode *node)
+/* CDATA is text to the caller, but not to the layout test. */
+static void scan_cdata(void *ctx, const xmlChar *text, int len)
 {
-    for (const xmlNode *c = node ? node->children : NULL; c; c = c->next)
-        if (c->type == XML_ELEMENT_NODE)
-            return true;
-    return false;
+    scan_deliver(ctx, &shadow_other_child, text, len);
 }
 
-static void layout_or_text(void *ctx, const xmlChar *text, int len)
+static void scan_comment(void *ctx, const xmlChar *text)
+{
+    (void)text;
+    shadow_add(ctx, &shadow_other_child);
+}
+
+static void scan_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+    (void)target;
+    (void)data;
+    shadow_add(ctx, &shadow_other_child);
+}
+
+static void dom_cdata(void *ctx, const xmlChar *text, int len)
 {
     xmlParserCtxtPtr ctxt = ctx;
-    const xmlChar *next = ctxt->input ? ctxt->input->cur : NULL;
-    if (next && next[0] == '<' &&
-        (is_name_start(next[1]) || (next[1] == '/' && has_element_child(ctxt->node))))
-        return;
-    xmlSAX2Characters(ctx, text, len);
+    struct read_state *st = ctxt->_private;
+    st->saw_cdata = true;
+    xmlSAX2CDataBlock(ctx, text, len);
+}
+
+/* The CDATA sections of a parsed document become text, merged with the
+ * text beside them: the rest of the engine never sees CDATA nodes. */
+static int cdata_to_text(xmlNode *parent)
+{
+    for (xmlNode *c = parent->children, *next; c; c = next) {
+        next = c->next;
+        if (c->type == XML_CDATA_SECTION_NODE) {
+            xmlNode *text = xmlNewDocText(c->doc, c->content);
+            if (!text)
+                return -1;
+            text->line = c->line;
+            xmlReplaceNode(c, text);
+            xmlFreeNode(c);
+            c = text;
+        }
+        if (c->type == XML_TEXT_NODE && c->prev && c->prev->type == XML_TEXT_NODE)
+            xmlTextMerge(c->prev, c); /* frees c */
+        else if (c->type == XML_ELEMENT_NODE && cdata_to_text(c) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Keep the first error only: later ones are usually consequences. */
@@ -366,15 +433,18 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     ctxt->sax->endElementNs = end_element;
     ctxt->sax->serror = collect_error;
     if (user) {
-        /* a scan builds nothing: text goes to the caller, comments and
-         * processing instructions nowhere (CDATA arrives as text, see
-         * XML_PARSE_NOCDATA) */
+        /* a scan builds nothing: text and CDATA go to the caller; every
+         * kind of child goes into the shadow (see "layout whitespace") */
+        if (!(st.shadow = malloc((SB_XML_MAX_DEPTH + 1) * sizeof(*st.shadow)))) {
+            xmlFreeParserCtxt(ctxt);
+            return sb_error_oom();
+        }
         ctxt->sax->characters = scan_text;
-        ctxt->sax->ignorableWhitespace = scan_text;
-        ctxt->sax->comment = NULL;
-        ctxt->sax->processingInstruction = NULL;
+        ctxt->sax->cdataBlock = scan_cdata;
+        ctxt->sax->comment = scan_comment;
+        ctxt->sax->processingInstruction = scan_pi;
     } else {
-        ctxt->sax->ignorableWhitespace = layout_or_text;
+        ctxt->sax->cdataBlock = dom_cdata;
     }
     /* xmlCtxtReadMemory() ignores sax->serror unless the handler is marked
      * as a SAX2 one (it is; set it again to be explicit). */
@@ -386,11 +456,11 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     xmlStructuredErrorFunc saved_handler = xmlStructuredError;
     void *saved_handler_ctx = xmlStructuredErrorContext;
     xmlSetStructuredErrorFunc(ctxt, collect_error);
-    /* XML_PARSE_COMPACT: a short text node (the layout between elements,
-     * most values) keeps its text inside the node instead of in a block of
+    /* XML_PARSE_NOBLANKS: see "layout whitespace" above.
+     * XML_PARSE_COMPACT: a short text node (most values) keeps its text inside the node instead of in a block of
      * its own: a malloc and a free fewer per node (7 % of a redefine). */
     const int options = XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |
-                        XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT;
+                        XML_PARSE_NOBLANKS | XML_PARSE_BIG_LINES | XML_PARSE_COMPACT;
     if (user)
         doc = push_parse(ctxt, xml, len, options);
     else
@@ -411,16 +481,21 @@ static int hardened_parse(const char *xml, size_t len, size_t max_size, const ch
     } else if (!user && !xmlDocGetRootElement(doc)) {
         rc = sb_xml_error_line(source_name, 0, SB_ERR_XML_ERROR,
                                "XML document has no root element");
+    } else if (st.saw_cdata && cdata_to_text(xmlDocGetRootElement(doc)) < 0) {
+        rc = sb_error_oom();
     }
     if (rc < 0 || user) {
         xmlFreeDoc(doc);
         doc = NULL;
     }
     ctxt->_private = NULL;
-    if (user)
+    if (user) {
+        ctxt->node = NULL; /* the shadow's */
         xmlFreeParserCtxt(ctxt);
-    else
+        free(st.shadow);
+    } else {
         keep_ctxt(ctxt);
+    }
     *out = doc;
     return rc;
 }

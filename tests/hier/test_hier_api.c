@@ -442,6 +442,20 @@ static void import_all_or_nothing(void **state)
     free(before);
 }
 
+/* Names written with layout around a comment or CDATA: the reader of the
+ * document (a scan) and each entry's own parse must read the same name,
+ * the one libvirt reads ("a", not "\n  a\n"), or the import is refused
+ * as an entry whose definition is named otherwise. */
+static void import_names_with_layout(void **state)
+{
+    struct api_fx *f = *state;
+    char *d = doc_with(ENTRY("\n    <!-- the root -->\n    <![CDATA[a]]>\n  ", "")
+                           ENTRY("b", PARENT("\n      <![CDATA[a]]>\n    ")));
+    assert_int_equal(import(f, d, NULL, 0, 0), 2);
+    assert_string_equal(tree_of(f), "a b<a");
+    free(d);
+}
+
 static void import_refused_up_front(void **state)
 {
     struct api_fx *f = *state;
@@ -561,6 +575,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(import_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(import_any_order, setup, teardown),
         cmocka_unit_test_setup_teardown(import_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(import_names_with_layout, setup, teardown),
         cmocka_unit_test_setup_teardown(import_refused_up_front, setup, teardown),
         cmocka_unit_test_setup_teardown(import_maps_paths, setup, teardown),
         cmocka_unit_test_setup_teardown(import_validate_flag, setup, teardown),
