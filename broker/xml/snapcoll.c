@@ -61,6 +61,14 @@ static int on_start(void *opaque, const char *name, int nattrs, const xmlChar **
     sb_snapcoll_entry *e = s->c->n ? &s->c->v[s->c->n - 1] : NULL;
 
     s->depth++;
+    /* xml:space here would reach every entry's text in this scan but not
+     * in each entry's own parse: their names could differ */
+    for (int i = 0; s->depth == 1 && i < nattrs; i++)
+        if (attrs[5 * i + 1] && strcmp((const char *)attrs[5 * i + 1], "xml") == 0 &&
+            strcmp((const char *)attrs[5 * i], "space") == 0)
+            return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
+                                     "xml:space is not accepted on <domainsnapshots> (put it "
+                                     "on the elements it is for)");
     if (s->depth == 1)
         return strcmp(name, "domainsnapshots") == 0
                    ? 0

@@ -52,21 +52,22 @@ int qp_domain_xml_sources(qp_ctx *ctx, const char *xml, qp_strv *out)
         int r = ctx->api->domain_view(ctx->h, xml, &dv);
         if (r < 0)
             return r;
-        for (size_t i = 0; i < dv->ndisks; i++)
-            if (dv->disks[i].source)
-                qp_strv_add(out, dv->disks[i].source);
+        /* a source left out would make its image look unneeded */
+        for (size_t i = 0; i < dv->ndisks && r == 0; i++)
+            if (dv->disks[i].source && qp_strv_add(out, dv->disks[i].source) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
         ctx->api->domain_view_free(dv);
-        return 0;
+        return r;
     }
     qp_domain *d = NULL;
     int r = qp_domain_parse(ctx, xml, &d);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < d->ndisks; i++)
-        if (d->disks[i].source)
-            qp_strv_add(out, d->disks[i].source);
+    for (size_t i = 0; i < d->ndisks && r == 0; i++)
+        if (d->disks[i].source && qp_strv_add(out, d->disks[i].source) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     qp_domain_free(d);
-    return 0;
+    return r;
 }
 
 void qp_needed_free(qp_needed *n)

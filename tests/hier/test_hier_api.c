@@ -454,6 +454,32 @@ static void import_names_with_layout(void **state)
     assert_int_equal(import(f, d, NULL, 0, 0), 2);
     assert_string_equal(tree_of(f), "a b<a");
     free(d);
+
+    /* entries past the reader's 64 KiB chunks read the same way: a name
+     * whose blank run crosses the boundary, one ending right at it */
+    /* the blank run after c's CDATA starts 350 bytes before 65536 */
+    size_t pad = 65536 - 350 - strlen(" -->\n<domainsnapshot><name>\n<![CDATA[c]]>");
+    char *big = calloc(pad + 4096, 1);
+    strcpy(big, "<domainsnapshots>\n<!-- ");
+    memset(big + strlen(big), 'p', pad - strlen(big));
+    strcat(big, " -->\n" ENTRY("\n<![CDATA[c]]>"
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                "                                                        "
+                                                                "\n", PARENT("b"))
+                "</domainsnapshots>\n");
+    assert_int_equal(import(f, big, NULL, 0, 0), 1);
+    assert_string_equal(tree_of(f), "a b<a c<b");
+    free(big);
+
+    const char *spaced = "<domainsnapshots xml:space='preserve'>" ENTRY("x", "")
+                         "</domainsnapshots>";
+    expect_error(try_import(f, spaced, 0), SB_ERR_XML_ERROR, "xml:space is not accepted");
 }
 
 static void import_refused_up_front(void **state)
