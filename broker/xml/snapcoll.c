@@ -55,27 +55,35 @@ static int add_entry(struct scan *s, int nattrs, const xmlChar **attrs, long lin
     return entry_attrs(s, e, nattrs, attrs, line);
 }
 
+static bool has_xml_space(int nattrs, const xmlChar **a)
+{
+    for (int i = 0; i < nattrs; i++, a += 5)
+        if (a[1] && strcmp((const char *)a[1], "xml") == 0 &&
+            strcmp((const char *)a[0], "space") == 0)
+            return true;
+    return false;
+}
+
 static int on_start(void *opaque, const char *name, int nattrs, const xmlChar **attrs, long line)
 {
     struct scan *s = opaque;
     sb_snapcoll_entry *e = s->c->n ? &s->c->v[s->c->n - 1] : NULL;
 
     s->depth++;
-    /* xml:space here would reach every entry's text in this scan but not
-     * in each entry's own parse: their names could differ */
-    for (int i = 0; s->depth == 1 && i < nattrs; i++)
-        if (attrs[5 * i + 1] && strcmp((const char *)attrs[5 * i + 1], "xml") == 0 &&
-            strcmp((const char *)attrs[5 * i], "space") == 0)
+    if (s->depth == 1) {
+        if (strcmp(name, "domainsnapshots") != 0)
+            return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
+                                     "a snapshot hierarchy has the root element "
+                                     "<domainsnapshots>, not <%s>",
+                                     name);
+        /* it would reach every entry's text in this scan but not in each
+         * entry's own parse: their names could differ */
+        if (has_xml_space(nattrs, attrs))
             return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
                                      "xml:space is not accepted on <domainsnapshots> (put it "
                                      "on the elements it is for)");
-    if (s->depth == 1)
-        return strcmp(name, "domainsnapshots") == 0
-                   ? 0
-                   : sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,
-                                       "a snapshot hierarchy has the root element "
-                                       "<domainsnapshots>, not <%s>",
-                                       name);
+        return 0;
+    }
     if (s->depth == 2) {
         if (strcmp(name, "domainsnapshot") != 0)
             return sb_xml_error_line(s->source, line, SB_ERR_XML_ERROR,

@@ -22,8 +22,7 @@
  * SB_XML_MAX_ATTRIBUTES attributes per element, UTF-8 or another
  * ASCII-compatible encoding.  Layout whitespace is dropped as libvirt's
  * parse drops it, CDATA sections become text (xml_read.c, "layout
- * whitespace").  Nothing is
- * printed.  Errors: XML_DETAIL (not well-formed, invalid UTF-8; the message
+ * whitespace").  Nothing is printed.  Errors: XML_DETAIL (not well-formed, invalid UTF-8; the message
  * has "source:line"), XML_ERROR (empty, too large, too deep, DOCTYPE).
  * source_name names the input in messages and may be NULL. */
 int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **out);
@@ -33,9 +32,9 @@ int sb_xml_read(const char *xml, size_t len, const char *source_name, xmlDoc **o
  * callbacks see each element's start (local name, libxml2's attribute
  * quintuples: localname, prefix, URI, value, value end), each end and the
  * text (character references decoded, CDATA as text, the layout
- * sb_xml_read drops left out: a scan's text is a document's).  A callback returns
- * 0, or a negative class after setting the error, which stops the parse
- * and is returned.  Up to max_size bytes (and INT_MAX). */
+ * sb_xml_read drops left out: a scan's text is a document's).  A callback
+ * returns 0, or a negative class after setting the error, which stops the
+ * parse and is returned.  Up to max_size bytes (and INT_MAX). */
 typedef struct sb_xml_sax {
     int (*start)(void *opaque, const char *name, int nattrs, const xmlChar **attrs, long line);
     int (*end)(void *opaque);
