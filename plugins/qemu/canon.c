@@ -75,3 +75,13 @@ char *qp_realpath_or_copy(const char *path)
     free(copy2);
     return res ? res : qp_strdup(path);
 }
+
+int qp_strv_add_canon(qp_strv *v, const char *path)
+{
+    if (!path)
+        return 0;
+    char *c = qp_realpath_or_copy(path);
+    int r = !c ? -SB_ERR_NO_MEMORY : qp_strv_has(v, c) ? 0 : qp_strv_add(v, c);
+    free(c);
+    return r;
+}

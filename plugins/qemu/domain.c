@@ -89,21 +89,31 @@ xmlNodePtr qp_xml_child(xmlNodePtr n, const char *name)
     return NULL;
 }
 
-char *qp_xml_prop(xmlNodePtr n, const char *name)
+/* Set when a copy below failed: to the callers a value memory ran out
+ * for looks absent, so qp_domain_parse answers NO_MEMORY for the whole
+ * parse instead of what it concluded from the gap (a disk "without a
+ * format", a "<vcpu> that is not a number"). */
+static _Thread_local int copy_failed;
+
+static char *copy_value(xmlChar *v)
 {
-    xmlChar *v = n ? xmlGetProp(n, (const xmlChar *)name) : NULL;
     char *s = v ? qp_strdup((const char *)v) : NULL;
+    if (v && !s)
+        copy_failed = 1;
     xmlFree(v);
     return s;
+}
+
+char *qp_xml_prop(xmlNodePtr n, const char *name)
+{
+    return copy_value(n ? xmlGetProp(n, (const xmlChar *)name) : NULL);
 }
 
 char *qp_xml_text(xmlNodePtr n)
 {
     if (!n)
         return NULL;
-    xmlChar *v = xmlNodeGetContent(n);
-    char *s = v ? qp_strdup((const char *)v) : NULL;
-    xmlFree(v);
+    char *s = copy_value(xmlNodeGetContent(n));
     if (s) { /* trim */
         char *b = s;
         while (*b == ' ' || *b == '\n' || *b == '\t' || *b == '\r')
@@ -717,7 +727,10 @@ int qp_domain_parse(qp_ctx *ctx, const char *xml, qp_domain **out)
         xmlFreeDoc(doc);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
+    copy_failed = 0;
     int r = parse_root(ctx, xmlDocGetRootElement(doc), d);
+    if (copy_failed)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory reading the domain definition");
     if (r == 0)
         r = dump_doc(ctx, doc, &d->xml);
     xmlFreeDoc(doc);

@@ -585,22 +585,29 @@ int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
     qp_dlog l;
     qp_ctx quiet = *ctx;
     quiet.api = NULL;
-    if (qp_dlog_read(&quiet, name, &l) < 0)
-        return 0;
-    for (size_t i = 0; i < l.ours.n; i++)
+    int r = qp_dlog_read(&quiet, name, &l);
+    if (r < 0) /* an unreadable log lists nothing, unless memory ran out */
+        return r == -SB_ERR_NO_MEMORY ? r : 0;
+    for (size_t i = 0; i < l.ours.n && r == 0; i++)
         if (!qp_strv_has(out, l.ours.v[i]))
-            qp_strv_add(out, l.ours.v[i]);
+            r = qp_strv_add(out, l.ours.v[i]);
     qp_dlog_free(&l);
-    return 0;
+    return r;
+}
+
+/* 1 on the list, 0 not, or -SB_ERR_NO_MEMORY. */
+static int ours_lookup(qp_ctx *ctx, const char *name, const char *path)
+{
+    qp_strv l = {0};
+    int r = qp_ours_load(ctx, name, &l);
+    int has = r < 0 ? r : qp_strv_has(&l, path);
+    qp_strv_free(&l);
+    return has;
 }
 
 int qp_ours_has(qp_ctx *ctx, const char *name, const char *path)
 {
-    qp_strv l = {0};
-    (void)qp_ours_load(ctx, name, &l);
-    int has = qp_strv_has(&l, path);
-    qp_strv_free(&l);
-    return has;
+    return ours_lookup(ctx, name, path) > 0; /* an error: not ours */
 }
 
 int qp_ours_add(qp_ctx *ctx, const char *name, const char *path)
@@ -633,7 +640,13 @@ int qp_ours_unlink(qp_ctx *ctx, const char *name, const char *path)
         free(c);
         return r < 0 ? r : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    if (!qp_ours_has(ctx, name, c)) {
+    /* unknown is not "not ours": a file kept for that would stay on disk
+     * unnamed, and an overlay nothing names blocks the delete of the
+     * snapshot whose image it sits on */
+    int ours = ours_lookup(ctx, name, c);
+    if (ours < 0) {
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory reading the plugin's list of files");
+    } else if (!ours) {
         if (lstat(c, &st) == 0)
             qp_log(ctx, SB_LOG_INFO, "keeping '%s': the plugin did not create it", c);
     } else if (lstat(c, &st) == 0 && !S_ISREG(st.st_mode)) {

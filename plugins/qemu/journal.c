@@ -321,27 +321,31 @@ int qp_journal_pending(qp_ctx *ctx, const char *domain)
 /* ---- recovery ---------------------------------------------------------- */
 
 /* The images the domain's definition and, when it runs, QEMU use (their
- * whole chains): never removed by a recovery. */
-static void images_in_use(qp_ctx *ctx, const char *domain, qp_strv *out)
+ * whole chains): never removed by a recovery.  A list memory ran out for
+ * is an error: an image missing from it could be removed. */
+static int images_in_use(qp_ctx *ctx, const char *domain, qp_strv *out)
 {
     qp_ctx quiet = *ctx;
     quiet.api = NULL;
     qp_domain *d = NULL;
+    int r = 0;
     if (qp_domain_load(&quiet, domain, &d) == 0)
-        qp_domain_images(&quiet, domain, d, 0, out);
+        r = qp_domain_images(&quiet, domain, d, 0, out);
     qp_qmp *q = NULL;
-    if (d && qp_proc_connect(&quiet, domain, &q) == 0) {
-        for (size_t i = 0; i < d->ndisks; i++) {
+    if (r == 0 && d && qp_proc_connect(&quiet, domain, &q) == 0) {
+        for (size_t i = 0; i < d->ndisks && r == 0; i++) {
             qp_strv files = {0};
             if (qp_vm_disk_chain(q, d->disks[i].target, &files, NULL) == 0)
-                for (size_t k = 0; k < files.n; k++)
+                for (size_t k = 0; k < files.n && r == 0; k++)
                     if (!qp_strv_has(out, files.v[k]))
-                        qp_strv_add(out, files.v[k]);
+                        r = qp_strv_add(out, files.v[k]);
             qp_strv_free(&files);
         }
         qp_qmp_close(q);
     }
     qp_domain_free(d);
+    return r < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory listing the images domain "
+                            "'%s' uses; the interrupted operation's files are kept", domain) : 0;
 }
 
 /* A guest the interrupted create paused for its memory state: the
@@ -370,8 +374,7 @@ static void resume_guest(qp_ctx *ctx, const char *domain)
 static int undo_created(qp_ctx *ctx, const qp_journal *j)
 {
     qp_strv used = {0};
-    int r = 0;
-    images_in_use(ctx, j->domain, &used);
+    int r = images_in_use(ctx, j->domain, &used);
     for (size_t i = j->created.n; i-- > 0 && r == 0;) {
         struct stat st;
         if (qp_strv_has(&used, j->created.v[i])) {

@@ -754,14 +754,16 @@ int qp_vm_disk_chain(qp_qmp *q, const char *target, qp_strv *files, qp_strv *nod
     }
     json_object *img = NULL;
     json_object_object_get_ex(ins, "image", &img);
-    for (; img; img = json_object_object_get_ex(img, "backing-image", &v) ? v : NULL) {
+    for (; img && r == 0; img = json_object_object_get_ex(img, "backing-image", &v) ? v : NULL) {
         if (json_object_object_get_ex(img, "filename", &v)) {
             char *canon = qp_realpath_or_copy(json_object_get_string(v));
-            qp_strv_add(files, canon);
+            r = qp_strv_add(files, canon); /* canon NULL: -SB_ERR_NO_MEMORY */
             free(canon);
         }
     }
     json_object_put(blocks);
+    if (r < 0)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     return nodes ? qp_vm_chain_nodes(q, files, nodes) : 0;
 }
 
@@ -772,7 +774,7 @@ int qp_vm_chain_nodes(qp_qmp *q, const qp_strv *files, qp_strv *nodes)
     if (r < 0)
         return r;
     size_t n = json_object_array_length(named);
-    for (size_t i = 0; i < files->n; i++) {
+    for (size_t i = 0; i < files->n && r == 0; i++) {
         const char *found = NULL;
         for (size_t k = 0; k < n && !found; k++) {
             json_object *nd = json_object_array_get_idx(named, k), *drv, *file, *name;
@@ -788,8 +790,8 @@ int qp_vm_chain_nodes(qp_qmp *q, const qp_strv *files, qp_strv *nodes)
                 found = json_object_get_string(name);
             free(canon);
         }
-        qp_strv_add(nodes, found ? found : "");
+        r = qp_strv_add(nodes, found ? found : "");
     }
     json_object_put(named);
-    return 0;
+    return r < 0 ? qp_error(qp_qmp_ctx(q), SB_ERR_NO_MEMORY, "out of memory") : 0;
 }

@@ -196,8 +196,12 @@ static int hdr_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info
             free(canon);
             break;
         }
-        qp_strv_add(&seen, canon);
+        int added = qp_strv_add(&seen, canon);
         free(canon);
+        if (added < 0) {
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
         qp_img_info *nc = realloc(c, (len + 1) * sizeof *nc);
         if (!nc) {
             r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
@@ -337,6 +341,24 @@ int qp_img_chain(qp_ctx *ctx, const char *path, int force_share, qp_img_info **o
     if (r != HDR_FALLBACK)
         return r;
     return img_chain_qemu(ctx, path, force_share, out, n);
+}
+
+int qp_img_chain_names(qp_ctx *ctx, const char *top, qp_strv *out)
+{
+    qp_img_info *chain = NULL;
+    size_t len = 0;
+    int r = 0;
+    if (qp_file_exists(top) && (r = qp_img_chain(ctx, top, 1, &chain, &len)) < 0)
+        return r;
+    if (qp_strv_add(out, top) < 0)
+        r = -SB_ERR_NO_MEMORY;
+    for (size_t i = 1; i < len && r == 0; i++) {
+        char *c = qp_realpath_or_copy(chain[i].filename);
+        r = qp_strv_add(out, c); /* c NULL: -SB_ERR_NO_MEMORY */
+        free(c);
+    }
+    qp_img_chain_free(chain, len);
+    return r == -SB_ERR_NO_MEMORY ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : r;
 }
 
 int qp_img_query_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info *out)

@@ -981,13 +981,17 @@ int qp_qmp_finish_jobs(qp_qmp *q)
     qp_strv ids = {0};
     size_t n = jobs && json_object_is_type(jobs, json_type_array)
                    ? json_object_array_length(jobs) : 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && r == 0; i++) {
         json_object *v;
         if (json_object_object_get_ex(json_object_array_get_idx(jobs, i), "id", &v) &&
             !strncmp(json_object_get_string(v), "sb-", 3))
-            qp_strv_add(&ids, json_object_get_string(v));
+            r = qp_strv_add(&ids, json_object_get_string(v));
     }
     json_object_put(jobs);
+    if (r < 0) {
+        qp_strv_free(&ids);
+        return qp_error(q->ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
     int all_ended = 1;
     for (size_t i = 0; i < ids.n; i++) {
         qp_log(q->ctx, SB_LOG_WARN, "finishing job '%s' left by an interrupted operation",

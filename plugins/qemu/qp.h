@@ -165,14 +165,18 @@ int qp_valid_name(const char *name);           /* domain / snapshot name usable 
 /* Default external file name (spec 4.3 step 5): source minus its last
  * .suffix (only within the last component) + "." + name. */
 char *qp_default_external_name(const char *source, const char *name);
-/* NULL-terminated string list helpers. */
+/* NULL-terminated string list helpers.  An add that runs out of memory
+ * leaves the list one entry short, and a list of images one short can
+ * make an image look unneeded: the compiler makes every caller look at
+ * the answer (QP_MUST_CHECK). */
+#define QP_MUST_CHECK __attribute__((warn_unused_result))
 typedef struct qp_strv {
     char **v;
     size_t n, cap;
 } qp_strv;
-int qp_strv_add(qp_strv *s, const char *str);
-int qp_strv_addn(qp_strv *s, const char *str, size_t len); /* the first len bytes */
-int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3);
+int qp_strv_add(qp_strv *s, const char *str) QP_MUST_CHECK;
+int qp_strv_addn(qp_strv *s, const char *str, size_t len) QP_MUST_CHECK; /* first len bytes */
+int qp_strv_addf(qp_strv *s, const char *fmt, ...) SB_PRINTF(2, 3) QP_MUST_CHECK;
 
 /* A growable byte buffer, kept NUL-terminated (p is NULL until the first
  * add): a child's output, the references file being written. */
@@ -180,13 +184,16 @@ typedef struct qp_bytes {
     char *p;
     size_t len, cap;
 } qp_bytes;
-int qp_bytes_add(qp_bytes *b, const void *data, size_t n); /* -SB_ERR_NO_MEMORY */
+int qp_bytes_add(qp_bytes *b, const void *data, size_t n) QP_MUST_CHECK; /* -SB_ERR_NO_MEMORY */
 int qp_strv_has(const qp_strv *s, const char *str);
 void qp_strv_free(qp_strv *s);
 /* Canonical absolute path without resolving a missing last component
  * (canon.c: an existing file's answer is kept until the domain lock is
  * released). */
 char *qp_realpath_or_copy(const char *path);
+/* path made canonical and added to the set v unless there: 0, or
+ * -SB_ERR_NO_MEMORY (v unchanged).  A NULL path adds nothing. */
+int qp_strv_add_canon(qp_strv *v, const char *path) QP_MUST_CHECK;
 /* canon.c: forget what was kept (at qp_unlock, and after the plugin
  * removes a file: what was kept may have named it). */
 void qp_canon_forget(void);
@@ -242,6 +249,10 @@ int qp_img_query_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_inf
 int qp_img_chain_qemu(qp_ctx *ctx, const char *path, int force_share, qp_img_info **out,
                       size_t *n);
 void qp_img_chain_free(qp_img_info *chain, size_t n);
+/* The canonical names of the chain of top (a canonical path) appended to
+ * out, top first; top alone when it does not exist.  -U as above.  An
+ * error leaves out incomplete (the caller drops it). */
+int qp_img_chain_names(qp_ctx *ctx, const char *top, qp_strv *out) QP_MUST_CHECK;
 /* 1 if the image has an internal snapshot with this tag, 0 if not. */
 int qp_img_has_snapshot(qp_ctx *ctx, const char *path, const char *tag, int force_share);
 int qp_img_snapshot_create(qp_ctx *ctx, const char *path, const char *tag);
@@ -437,8 +448,11 @@ void qp_domain_store_drop(qp_pending_def *p); /* *p emptied; nothing when empty 
 /* Images the plugin made for the domain that no snapshot records any more
  * (a revert's overlays whose snapshot was deleted, overlays QEMU adopted
  * by a create that failed afterwards): <state>/ours/<name>.list.  Counted
- * as "ours" when deciding whether an old top may be removed. */
-int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out);
+ * as "ours" when deciding whether an old top may be removed.  A missing
+ * or unreadable list is empty; load fails only with -SB_ERR_NO_MEMORY
+ * (out is then incomplete).  has answers 1 only for a path known to be
+ * the plugin's: an error is "not ours", the answer that removes nothing. */
+int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out) QP_MUST_CHECK;
 int qp_ours_add(qp_ctx *ctx, const char *name, const char *path);
 int qp_ours_has(qp_ctx *ctx, const char *name, const char *path); /* path canonical */
 /* Unlink path only when the list has it (the plugin created it) and it is
@@ -575,10 +589,5 @@ int qp_snapshot_exists(qp_ctx *ctx, const char *domain, const char *snapshot_xml
  * (snapshot_usage.c says how each kind is measured).  Reads only. */
 int qp_snapshot_usage(qp_ctx *ctx, const char *snapshot_xml, struct sb_snapshot_usage *out);
 
-/* Images still needed (snapshot_common.c): the backing chains of the
- * domain's current disks and of every stored snapshot's <domain> disks,
- * skipping snapshot `skip` (may be NULL).  Paths are canonical. */
-int qp_needed_images(qp_ctx *ctx, const char *domain, const char *skip,
-                     const qp_domain *current, qp_strv *out);
 
 #endif

@@ -14,13 +14,19 @@
  * entry would have to be stored by a REDEFINE of that very snapshot, and
  * whoever may do that can already make the snapshot name any images.
  *
+ * The entries are what this build of the plugin read in the documents:
+ * another build may read them differently (a fix in how names or
+ * whitespace are read), so the file carries a stamp of the code that
+ * wrote it, and a file of other code is not taken at all.
+ *
  * The file is a cache: written to a temporary file and renamed over the
  * old one (never half-written), not synced (lost in a crash, it is made
  * again), and only by a walk that had to parse a good share of the tree
- * (snapshot_refs.c).  Every byte read is checked: the body's checksum first, then
- * each length against what is left.
+ * (snapshot_refs.c).  A temporary file a kill left behind is removed by
+ * the next write.  Every byte read is checked: the code stamp, the body's
+ * checksum, then each length against what is left.
  *
- *   "SBQREFS1" | u64 body length | u64 XXH3-64 of the body
+ *   "SBQREFS2" | u64 code stamp | u64 body length | u64 XXH3-64 of the body
  *   body: u32 count, then per snapshot:
  *     u32 name length, name | 16-byte digest | u64 document length |
  *     u32 flags (1 external, 2 named_unsure) |
@@ -29,8 +35,11 @@
  * Integers are in this machine's byte order (the file never leaves it). */
 #include "snapshot_common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +49,8 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define MAGIC "SBQREFS1"
-#define HEADER_BYTES 24
+#define MAGIC "SBQREFS2"
+#define HEADER_BYTES 32
 /* far above any real tree (10 000 snapshots: about 2 MB) */
 #define FILE_MAX (512u << 20)
 
@@ -57,6 +66,87 @@ void qp_refs_digest(const char *xml, size_t len, unsigned char out[QP_REFS_DIGES
 static char *cache_path(qp_ctx *ctx, const char *domain)
 {
     return qp_printf("%s/refs/%s.cache", ctx->state_dir, domain);
+}
+
+/* ---- the code stamp ---- */
+
+/* A digest of the GNU build ID of the object this code is in (any change
+ * to the code changes it) or, in a build made without one, of the
+ * object's executable code itself (read once per process). */
+static uint64_t stamp;
+static pthread_once_t stamp_once = PTHREAD_ONCE_INIT;
+
+static int stamp_of_object(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    uintptr_t self = (uintptr_t)data;
+    int mine = 0;
+    for (int i = 0; i < info->dlpi_phnum && !mine; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
+        mine = ph->p_type == PT_LOAD && self >= lo && self - lo < ph->p_memsz;
+    }
+    if (!mine)
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr), *end = p + ph->p_memsz;
+        while (ph->p_type == PT_NOTE && (size_t)(end - p) >= sizeof(ElfW(Nhdr))) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(const void *)p;
+            size_t name = (nh->n_namesz + 3u) & ~3u, desc = (nh->n_descsz + 3u) & ~3u;
+            const char *d = p + sizeof *nh + name;
+            if ((size_t)(end - p) < sizeof *nh + name + desc)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(p + sizeof *nh, "GNU", 4)) {
+                stamp = XXH3_64bits(d, nh->n_descsz);
+                return 1;
+            }
+            p = d + desc;
+        }
+    }
+    XXH3_state_t *h = XXH3_createState();
+    if (h && XXH3_64bits_reset(h) == XXH_OK) {
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+            const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+            if (ph->p_type == PT_LOAD && (ph->p_flags & PF_X))
+                XXH3_64bits_update(h, (const void *)(info->dlpi_addr + ph->p_vaddr),
+                                   ph->p_filesz);
+        }
+        stamp = XXH3_64bits_digest(h);
+    }
+    XXH3_freeState(h);
+    return 1;
+}
+
+static void compute_stamp(void)
+{
+    dl_iterate_phdr(stamp_of_object, (void *)(uintptr_t)&stamp_of_object);
+}
+
+static uint64_t code_stamp(void)
+{
+    pthread_once(&stamp_once, compute_stamp);
+    return stamp;
+}
+
+/* Temporary files of this domain's cache ("." name "." six characters)
+ * left by a writer killed before its rename.  One being written right
+ * now by another process goes too: its rename then fails, which costs
+ * that process nothing but the cache (logged). */
+static void remove_leftovers(const char *dir, const char *domain)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    size_t dl = strlen(domain);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (n[0] == '.' && !strncmp(n + 1, domain, dl) && n[1 + dl] == '.' &&
+            strlen(n + 2 + dl) == 6)
+            (void)unlinkat(dirfd(d), n, 0);
+    }
+    closedir(d);
 }
 
 /* ---- writing ---- */
@@ -119,12 +209,15 @@ void qp_refs_file_save(qp_ctx *ctx, const char *domain, const qp_refs_rec *recs,
         goto out;
     }
     uint64_t body = o.b.len - HEADER_BYTES, sum = XXH3_64bits(o.b.p + HEADER_BYTES, body);
-    memcpy(o.b.p + 8, &body, 8);
-    memcpy(o.b.p + 16, &sum, 8);
+    uint64_t code = code_stamp();
+    memcpy(o.b.p + 8, &code, 8);
+    memcpy(o.b.p + 16, &body, 8);
+    memcpy(o.b.p + 24, &sum, 8);
     if ((e = -qp_mkdir_p(dir, 0700)) != 0) {
         failed = "mkdir";
         goto out;
     }
+    remove_leftovers(dir, domain);
     if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0) {
         e = errno;
         failed = "create";
@@ -219,7 +312,8 @@ static void rec_clear(qp_refs_rec *r)
  * it), so the mapping cannot shrink while it is read. */
 static char *map_all(const char *path, size_t *len, const char **why)
 {
-    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO put in its place must not hang the walk */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
     struct stat st;
     void *map = MAP_FAILED;
     *why = "missing";
@@ -245,12 +339,15 @@ int qp_refs_file_load(qp_ctx *ctx, const char *domain,
     char *buf = path ? map_all(path, &len, &why) : NULL;
     int count = -1;
     if (buf) {
-        uint64_t body = 0, sum = 0;
-        memcpy(&body, buf + 8, 8);
-        memcpy(&sum, buf + 16, 8);
+        uint64_t code = 0, body = 0, sum = 0;
+        memcpy(&code, buf + 8, 8);
+        memcpy(&body, buf + 16, 8);
+        memcpy(&sum, buf + 24, 8);
         why = "not a references file, or damaged";
-        if (!memcmp(buf, MAGIC, 8) && body == len - HEADER_BYTES &&
-            XXH3_64bits(buf + HEADER_BYTES, body) == sum) {
+        if (!memcmp(buf, MAGIC, 8) && code != code_stamp())
+            why = "written by other code";
+        else if (!memcmp(buf, MAGIC, 8) && body == len - HEADER_BYTES &&
+                 XXH3_64bits(buf + HEADER_BYTES, body) == sum) {
             in i = {buf + HEADER_BYTES, buf + len, 0};
             uint32_t n = take_u32(&i);
             count = 0;

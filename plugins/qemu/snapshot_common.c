@@ -90,6 +90,14 @@ void qp_needed_free(qp_needed *n)
     memset(n, 0, sizeof *n);
 }
 
+static int chain_copy(qp_ctx *ctx, qp_strv *chain, const qp_strv *from)
+{
+    for (size_t k = 0; k < from->n; k++)
+        if (qp_strv_add(chain, from->v[k]) < 0)
+            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    return 0;
+}
+
 static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner, int internal_owner)
 {
     /* Snapshots that name the same image the same way (internal or not)
@@ -120,65 +128,49 @@ static int add_top(qp_ctx *ctx, qp_needed *n, const char *path, const char *owne
     n->tops = nt;
     qp_needed_top *t = &n->tops[n->ntops];
     memset(t, 0, sizeof *t);
-    t->owner = qp_strdup(owner);
+    if (owner && !(t->owner = qp_strdup(owner)))
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     t->internal_owner = internal_owner;
     n->ntops++;
     /* the same path as an earlier top (every snapshot of a domain names
      * its disks): that top's chain, without resolving or reading it again */
     int seen = qp_strmap_find(&n->by_path, path);
-    if (seen >= 0) {
-        const qp_strv *c = &n->tops[seen].chain;
-        for (size_t k = 0; k < c->n; k++)
-            if (qp_strv_add(&t->chain, c->v[k]) < 0)
-                return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-        return 0;
-    }
+    if (seen >= 0)
+        return chain_copy(ctx, &t->chain, &n->tops[seen].chain);
     if (qp_strmap_put(&n->by_path, path, (int)n->ntops - 1) < 0)
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     char *canon = qp_realpath_or_copy(path);
-    if (!qp_file_exists(canon)) {
-        qp_strv_add(&t->chain, canon);
-        free(canon);
-        return 0;
-    }
+    if (!canon)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     /* reuse a chain computed already */
     for (size_t i = 0; i + 1 < n->ntops; i++)
         if (n->tops[i].chain.n && !strcmp(n->tops[i].chain.v[0], canon)) {
-            for (size_t k = 0; k < n->tops[i].chain.n; k++)
-                qp_strv_add(&t->chain, n->tops[i].chain.v[k]);
             free(canon);
-            return 0;
+            return chain_copy(ctx, &t->chain, &n->tops[i].chain);
         }
-    qp_img_info *chain = NULL;
-    size_t len = 0;
-    int r = qp_img_chain(ctx, canon, 1, &chain, &len);
-    if (r < 0) {
-        free(canon);
-        return r;
-    }
-    qp_strv_add(&t->chain, canon);
-    for (size_t i = 1; i < len; i++) {
-        char *c = qp_realpath_or_copy(chain[i].filename);
-        qp_strv_add(&t->chain, c);
-        free(c);
-    }
+    int r = qp_img_chain_names(ctx, canon, &t->chain);
     free(canon);
-    qp_img_chain_free(chain, len);
-    for (size_t i = 0; i < t->chain.n; i++)
+    for (size_t i = 0; i < t->chain.n && r == 0; i++)
         if (qp_strmap_find(&n->in_all, t->chain.v[i]) < 0 &&
             (qp_strv_add(&n->all, t->chain.v[i]) < 0 ||
              qp_strmap_put(&n->in_all, t->chain.v[i], (int)n->all.n - 1) < 0))
-            return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    return 0;
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    return r;
 }
 
-static void add_ref(qp_needed *n, const char *path, const char *owner)
+/* A path a snapshot names, and which snapshot names it.  An image the
+ * lists lose to an out-of-memory would look unneeded: it is an error. */
+static int add_ref(qp_ctx *ctx, qp_needed *n, const char *path, const char *owner)
 {
     const char *c = qp_canon_cached(&n->canon, path);
-    if (c && qp_strv_add(&n->refs, c) == 0 && qp_strv_add(&n->ref_owner, owner) < 0) {
-        free(n->refs.v[--n->refs.n]); /* keep the two lists in step (out of memory) */
+    if (!c || qp_strv_add(&n->refs, c) < 0)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (qp_strv_add(&n->ref_owner, owner) < 0) {
+        free(n->refs.v[--n->refs.n]); /* keep the two lists in step */
         n->refs.v[n->refs.n] = NULL;
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
+    return 0;
 }
 
 /* One stored snapshot's share of qp_needed_compute. */
@@ -187,10 +179,10 @@ static int needed_of(qp_ctx *ctx, const char *name, const qp_refs *refs, void *o
     qp_needed *out = opaque;
     int r = 0;
     /* the overlays a snapshot names: external <disks>, <revertDisks> */
-    for (size_t k = 0; k < refs->overlays.n; k++)
-        add_ref(out, refs->overlays.v[k], name);
-    for (size_t k = 0; k < refs->reverts.n; k++)
-        add_ref(out, refs->reverts.v[k], name);
+    for (size_t k = 0; k < refs->overlays.n && r == 0; k++)
+        r = add_ref(ctx, out, refs->overlays.v[k], name);
+    for (size_t k = 0; k < refs->reverts.n && r == 0; k++)
+        r = add_ref(ctx, out, refs->reverts.v[k], name);
     for (size_t k = 0; k < refs->captured.n && r == 0; k++)
         r = add_top(ctx, out, refs->captured.v[k], name, !refs->external);
     for (size_t w = 0; out->watch && w < out->watch->n && r == 0; w++) {
@@ -246,19 +238,6 @@ int qp_needed_compute_watch(qp_ctx *ctx, const char *domain, const char *skip,
 fail:
     qp_needed_free(out);
     return r;
-}
-
-int qp_needed_images(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
-                     qp_strv *out)
-{
-    qp_needed n;
-    int r = qp_needed_compute(ctx, domain, skip, current, &n);
-    if (r < 0)
-        return r;
-    for (size_t i = 0; i < n.all.n; i++)
-        qp_strv_add(out, n.all.v[i]);
-    qp_needed_free(&n);
-    return 0;
 }
 
 /* The value of the attribute starting at p (name=, then a quoted value),
@@ -372,10 +351,12 @@ static int names_path(const char *val, void *arg)
     int hit = mn->memo ? qp_strmap_find(mn->memo, val) : -1;
     if (hit < 0) {
         char *canon = qp_realpath_or_copy(val);
-        hit = canon && !strcmp(canon, mn->path);
+        if (!canon)
+            return 1; /* unknown: "may" (the caller then reads the document) */
+        hit = !strcmp(canon, mn->path);
         free(canon);
         if (mn->memo)
-            qp_strmap_put(mn->memo, val, hit);
+            (void)qp_strmap_put(mn->memo, val, hit); /* not kept: asked again */
     }
     return hit;
 }
@@ -386,10 +367,12 @@ int qp_xml_may_name(const char *xml, const char *path, qp_strmap *memo)
     return each_source_value(xml, names_path, &mn);
 }
 
-/* Replace every <source file|dev=old> in an XML document by new. */
+/* Replace every <source file|dev=old> in an XML document by new; NULL
+ * when that cannot be known for every source (out of memory). */
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed)
 {
+    int lost = 0;
     *changed = 0;
     xmlDocPtr doc = xmlReadMemory(xml, (int)strlen(xml), "snap.xml", NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOWARNING | XML_PARSE_NOERROR);
@@ -405,8 +388,11 @@ char *qp_xml_replace_source(const char *xml, const char *old_path, const char *n
                 if (v) {
                     char *canon = qp_realpath_or_copy((const char *)v);
                     if ((canon && !strcmp(canon, old_path)) || !strcmp((const char *)v, old_path)) {
-                        xmlSetProp(n, (const xmlChar *)attrs[i], (const xmlChar *)new_path);
+                        if (!xmlSetProp(n, (const xmlChar *)attrs[i], (const xmlChar *)new_path))
+                            lost = 1;
                         (*changed)++;
+                    } else if (!canon) {
+                        lost = 1;
                     }
                     free(canon);
                     xmlFree(v);
@@ -424,7 +410,8 @@ char *qp_xml_replace_source(const char *xml, const char *old_path, const char *n
     }
     xmlChar *mem = NULL;
     int size = 0;
-    xmlDocDumpMemory(doc, &mem, &size);
+    if (!lost)
+        xmlDocDumpMemory(doc, &mem, &size);
     xmlFreeDoc(doc);
     char *out = mem ? qp_strdup((const char *)mem) : NULL;
     xmlFree(mem);
@@ -552,47 +539,48 @@ int qp_wait_migration(qp_qmp *q, int timeout_ms)
     return qp_error(ctx, SB_ERR_OPERATION_TIMEOUT, "QEMU stays in migration state");
 }
 
-/* top and, when it is a qcow2 image, its backing chain (canonical). */
-static void add_with_chain(qp_ctx *ctx, const char *top, qp_strv *out)
+/* top and, when it is a qcow2 image, its backing chain (canonical).  An
+ * unreadable chain only makes the list shorter (the list bounds what may
+ * change); running out of memory is an error. */
+static int add_with_chain(qp_ctx *ctx, const char *top, qp_strv *out)
 {
     char *c = qp_realpath_or_copy(top);
-    qp_qcow2 q;
     if (!c)
-        return;
-    if (!qp_strv_has(out, c))
-        qp_strv_add(out, c);
-    if (qp_qcow2_read(c, QP_QCOW2_NO_SNAPSHOTS, &q, NULL, 0) == 0) {
+        return -SB_ERR_NO_MEMORY;
+    int r = qp_strv_has(out, c) ? 0 : qp_strv_add(out, c);
+    qp_qcow2 q;
+    if (r == 0 && qp_qcow2_read(c, QP_QCOW2_NO_SNAPSHOTS, &q, NULL, 0) == 0) {
         qp_qcow2_free(&q);
         qp_img_info *chain = NULL;
         size_t n = 0;
         if (qp_img_chain(ctx, c, 1, &chain, &n) == 0) {
-            for (size_t i = 1; i < n; i++) {
-                char *ci = qp_realpath_or_copy(chain[i].filename);
-                if (ci && !qp_strv_has(out, ci))
-                    qp_strv_add(out, ci);
-                free(ci);
-            }
+            for (size_t i = 1; i < n && r == 0; i++)
+                r = qp_strv_add_canon(out, chain[i].filename);
             qp_img_chain_free(chain, n);
         }
     }
     free(c);
+    return r;
 }
 
-void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
-                      qp_strv *out)
+int qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
+                     qp_strv *out)
 {
     qp_ctx quiet = *ctx;
     quiet.api = NULL; /* an unreadable chain only makes the list shorter */
-    for (size_t i = 0; cur && i < cur->ndisks; i++)
+    int r = 0;
+    for (size_t i = 0; cur && i < cur->ndisks && r == 0; i++)
         if (cur->disks[i].source)
-            add_with_chain(&quiet, cur->disks[i].source, out);
+            r = add_with_chain(&quiet, cur->disks[i].source, out);
     qp_strv ours = {0};
-    if (with_owned)
-        (void)qp_ours_load(ctx, domain, &ours);
-    for (size_t i = 0; i < ours.n; i++)
+    if (with_owned && r == 0 && qp_ours_load(ctx, domain, &ours) == -SB_ERR_NO_MEMORY)
+        r = -SB_ERR_NO_MEMORY;
+    for (size_t i = 0; i < ours.n && r == 0; i++)
         if (qp_file_exists(ours.v[i]))
-            add_with_chain(&quiet, ours.v[i], out);
+            r = add_with_chain(&quiet, ours.v[i], out);
     qp_strv_free(&ours);
+    return r < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory listing the images of "
+                            "domain '%s'", domain) : 0;
 }
 
 int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images,

@@ -158,9 +158,10 @@ int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *sna
 /* The images a domain uses, the only ones a delete or revert may change
  * (canonical): the backing chains of its current disks and, with_owned,
  * of the files the plugin made for it (qp_ours_*).  A snapshot's own
- * <domain> does not count: a redefine may name any image. */
-void qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
-                      qp_strv *out);
+ * <domain> does not count: a redefine may name any image.  NO_MEMORY
+ * (reported) when the list could not be completed. */
+int qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
+                     qp_strv *out) QP_MUST_CHECK;
 /* OPERATION_UNSUPPORTED naming image and snapshot unless image is in
  * images; `what` says what would change it ("deleting its internal
  * snapshot"); deleting: the operation is a delete, and the message says

@@ -48,7 +48,8 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         goto out;
     int online = 0;
     /* only images the domain uses: a redefined <domain> may name any */
-    qp_domain_images(ctx, domain, cur, 1, &mine);
+    if ((r = qp_domain_images(ctx, domain, cur, 1, &mine)) < 0)
+        goto out;
     for (size_t i = 0; i < v->ndisks; i++) {
         if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
             continue;
@@ -108,8 +109,10 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         } else if (in_vm == 1) {
             json_object_array_add(devs, json_object_new_string(node));
             online = 1;
-        } else {
-            qp_strv_add(&offline, img);
+        } else if (qp_strv_add(&offline, img) < 0) {
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            free(img);
+            goto out;
         }
         free(img);
     }
@@ -202,6 +205,14 @@ static int definition_repointed(qp_ctx *ctx, const char *domain, const char *old
  * XML and the domain definition.  Only the snapshots the walk of need
  * found naming old_path are read again when it watched old_path; else
  * every snapshot is. */
+/* A snapshot that names the merged overlay and could not be repointed:
+ * the overlay must stay (the caller stops before removing it), and a
+ * second run of the delete repoints it. */
+static int repoint_failed(qp_ctx *ctx, const char *snapshot)
+{
+    return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory repointing snapshot '%s'", snapshot);
+}
+
 static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const char *old_path,
                         const char *new_path, const char *new_fmt, const qp_needed *need)
 {
@@ -216,29 +227,35 @@ static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const
                 continue;
             char *xml = NULL, *nx = NULL;
             int changed = 0;
-            if (ctx->api->tree_get_xml(ctx->h, domain, need->hit_name.v[i], &xml) == 0 &&
-                (nx = qp_xml_replace_source(xml, old_path, new_path, &changed)) && changed)
+            if ((r = ctx->api->tree_get_xml(ctx->h, domain, need->hit_name.v[i], &xml)) < 0)
+                break;
+            if (!(nx = qp_xml_replace_source(xml, old_path, new_path, &changed)))
+                r = repoint_failed(ctx, need->hit_name.v[i]);
+            else if (changed)
                 r = ctx->api->tree_update_xml(ctx->h, domain, need->hit_name.v[i], nx);
             free(nx);
             if (xml)
                 ctx->api->free(xml);
         }
-    } else if (ctx->api->tree_list && ctx->api->tree_update_xml &&
-        ctx->api->tree_list(ctx->h, domain, &names, &nn) == 0) {
+    } else if (!ctx->api->tree_list || !ctx->api->tree_update_xml) {
+        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                     "the broker offers no snapshot tree to update: cannot repoint the "
+                     "snapshots that name '%s'", old_path);
+    } else if ((r = ctx->api->tree_list(ctx->h, domain, &names, &nn)) == 0) {
         for (size_t i = 0; i < nn; i++) {
-            if (r == 0 && strcmp(names[i], skip)) {
-                char *xml = NULL;
-                if (ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml) == 0 &&
-                    !qp_xml_may_name(xml, old_path, &resolved)) {
-                    ctx->api->free(xml); /* nothing to repoint: no parse */
-                } else if (xml) {
-                    int changed = 0;
-                    char *nx = qp_xml_replace_source(xml, old_path, new_path, &changed);
-                    if (nx && changed)
-                        r = ctx->api->tree_update_xml(ctx->h, domain, names[i], nx);
-                    free(nx);
-                    ctx->api->free(xml);
-                }
+            char *xml = NULL;
+            if (r == 0 && strcmp(names[i], skip) &&
+                (r = ctx->api->tree_get_xml(ctx->h, domain, names[i], &xml)) == 0) {
+                int changed = 0;
+                char *nx = NULL;
+                if (!qp_xml_may_name(xml, old_path, &resolved))
+                    ; /* nothing to repoint: no parse */
+                else if (!(nx = qp_xml_replace_source(xml, old_path, new_path, &changed)))
+                    r = repoint_failed(ctx, names[i]);
+                else if (changed)
+                    r = ctx->api->tree_update_xml(ctx->h, domain, names[i], nx);
+                free(nx);
+                ctx->api->free(xml);
             }
             ctx->api->free(names[i]);
         }
@@ -349,8 +366,8 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
     {
         qp_strv except = {0};
         char *user = NULL;
-        qp_strv_add(&except, O);
-        r = qp_image_has_dependents(ctx, B, &except, &user);
+        r = qp_strv_add(&except, O) < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
+                                        : qp_image_has_dependents(ctx, B, &except, &user);
         qp_strv_free(&except);
         if (r != 0) {
             if (r > 0)
@@ -451,19 +468,23 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
         goto out;
     } else {
         /* images directly above O: those the tree knows, and those on disk */
+        /* (one missing would still point at O after the commit, and O
+         * is removed: out of memory stops the delete before it starts) */
         qp_strv above = {0};
-        for (size_t i = 0; i < need->ntops; i++) {
+        int oom = 0;
+        for (size_t i = 0; i < need->ntops && !oom; i++) {
             const qp_needed_top *t = &need->tops[i];
-            for (size_t k = 1; k < t->chain.n; k++)
+            for (size_t k = 1; k < t->chain.n && !oom; k++)
                 if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
                     !qp_strv_has(&above, t->chain.v[k - 1]))
-                    qp_strv_add(&above, t->chain.v[k - 1]);
+                    oom = qp_strv_add(&above, t->chain.v[k - 1]) < 0;
         }
         qp_strv disk = {0};
-        r = qp_image_dependents(ctx, O, &disk);
-        for (size_t i = 0; i < disk.n; i++)
-            if (!qp_strv_has(&above, disk.v[i]))
-                qp_strv_add(&above, disk.v[i]);
+        r = oom ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
+                : qp_image_dependents(ctx, O, &disk);
+        for (size_t i = 0; i < disk.n && r == 0; i++)
+            if (!qp_strv_has(&above, disk.v[i]) && qp_strv_add(&above, disk.v[i]) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
         qp_strv_free(&disk);
         if (r == 0) {
             qp_job_begin(ctx, &job, domain, "block-commit", v->name);
@@ -496,14 +517,6 @@ out:
     return r;
 }
 
-static void add_canon_to(qp_strv *v, const char *path)
-{
-    char *c = qp_realpath_or_copy(path);
-    if (c && !qp_strv_has(v, c))
-        qp_strv_add(v, c);
-    free(c);
-}
-
 /* Remove an image nothing in the tree needs - unless a file the tree
  * does not know (a NO_METADATA snapshot's overlay) is backed by it, or the
  * plugin did not make it (a redefined snapshot may name any file). */
@@ -526,7 +539,9 @@ static int check_merge_target(qp_ctx *ctx, const char *domain, const qp_domain *
                               qp_strv *mine, int *listed, const char *snapshot, const char *B)
 {
     if (!*listed) {
-        qp_domain_images(ctx, domain, cur, 1, mine);
+        int r = qp_domain_images(ctx, domain, cur, 1, mine);
+        if (r < 0)
+            return r;
         *listed = 1;
     }
     return qp_check_domain_image(ctx, domain, mine, B, snapshot,
@@ -555,9 +570,14 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
      * overlay that is also another disk's captured image (B) could be
      * named by a repoint of that disk: then the repoint walks again. */
     qp_strv watch = {0};
-    for (size_t i = 0; i < v->ndisks; i++)
-        if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL && v->disks[i].source)
-            add_canon_to(&watch, v->disks[i].source);
+    for (size_t i = 0; i < v->ndisks && r == 0; i++)
+        if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL &&
+            qp_strv_add_canon(&watch, v->disks[i].source) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r < 0) {
+        qp_strv_free(&watch);
+        goto out;
+    }
     for (size_t i = 0; i < snapdom->ndisks; i++) {
         char *c = snapdom->disks[i].source ? qp_realpath_or_copy(snapdom->disks[i].source) : NULL;
         int clash = c && qp_strv_has(&watch, c);
@@ -583,6 +603,12 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         const qp_disk *k = qp_domain_disk(snapdom, d->name);
         char *O = qp_realpath_or_copy(d->source);
         char *B = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
+        if (!O || (k && k->source && !B)) {
+            free(O);
+            free(B);
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+            break;
+        }
         const char *user = NULL;
         for (size_t t = 0; t < need.ntops && !user; t++)
             if (need.tops[t].chain.n && !strcmp(need.tops[t].chain.v[0], O))
@@ -622,7 +648,9 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     for (size_t i = 0; i < v->nrevert_disks && r == 0; i++) {
         const char *s = v->revert_disks[i].source;
         char *c = s ? qp_realpath_or_copy(s) : NULL;
-        if (c && qp_file_exists(c) && !qp_strv_has(&need.all, c))
+        if (s && !c)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else if (c && qp_file_exists(c) && !qp_strv_has(&need.all, c))
             r = unlink_unless_used(ctx, domain, c);
         else if (c && qp_file_exists(c))
             /* still needed (the domain runs on it): no snapshot records

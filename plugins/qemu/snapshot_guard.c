@@ -50,22 +50,13 @@ static int chain_of(qp_ctx *ctx, chain_cache *cc, const char *top, const qp_strv
     cc->chains = nc;
     qp_strv *ch = &cc->chains[cc->tops.n];
     memset(ch, 0, sizeof *ch);
-    if (qp_strv_add(&cc->tops, top) < 0)
-        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    qp_strv_add(ch, top);
-    if (qp_file_exists(top)) {
-        qp_img_info *chain = NULL;
-        size_t len = 0;
-        /* -U: the image may be open in a running QEMU */
-        int r = qp_img_chain(ctx, top, 1, &chain, &len);
-        if (r < 0)
-            return r;
-        for (size_t i = 1; i < len; i++) {
-            char *c = qp_realpath_or_copy(chain[i].filename);
-            qp_strv_add(ch, c);
-            free(c);
-        }
-        qp_img_chain_free(chain, len);
+    /* -U: the image may be open in a running QEMU */
+    int r = qp_img_chain_names(ctx, top, ch);
+    if (r == 0 && qp_strv_add(&cc->tops, top) < 0)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (r < 0) { /* not kept: a later lookup must not find half a chain */
+        qp_strv_free(ch);
+        return r;
     }
     *out = ch;
     return 0;

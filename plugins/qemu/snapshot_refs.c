@@ -39,6 +39,9 @@
 /* the references file is written anew by a walk that parsed at least one
  * document in REWRITE_SHARE (qp_refs_each) */
 #define REWRITE_SHARE 64
+/* the references files a process remembers having read (qp_strv_has is a
+ * linear search: a few thousand keep it under a walk's own cost) */
+#define LOADED_MAX 1024
 
 typedef struct memo_entry {
     uint64_t hash;   /* of key */
@@ -73,7 +76,7 @@ static struct {
     size_t bytes;    /* the entries' own (the pool counts its own) */
     qp_refs_pool pool; /* the entries' keys and sets of references */
     uint64_t walks, clears;
-    qp_strv loaded;  /* domains whose references file was read */
+    qp_strv loaded;  /* "<state dir>/<domain>" whose references file was read */
 } memo = { PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, NULL, 0, 0, { 0 }, 0, 0, { NULL, 0, 0 } };
 
 static void refs_clear(qp_refs *r)
@@ -441,9 +444,16 @@ int qp_refs_each(qp_ctx *ctx, const char *domain, const char *skip,
     pthread_mutex_lock(&memo.lock);
     memo.walks++;
     uint64_t clears = memo.clears;
-    if (ctx->state_dir && !qp_strv_has(&memo.loaded, domain) &&
-        qp_strv_add(&memo.loaded, domain) == 0)
-        (void)qp_refs_file_load(ctx, domain, keep_from_file, (void *)domain);
+    char *seen_key = ctx->state_dir ? qp_printf("%s/%s", ctx->state_dir, domain) : NULL;
+    if (seen_key && !qp_strv_has(&memo.loaded, seen_key)) {
+        /* bounded (a long-lived process sees domains come and go): once
+         * full it starts over, which costs a file read per domain */
+        if (memo.loaded.n >= LOADED_MAX)
+            qp_strv_free(&memo.loaded);
+        if (qp_strv_add(&memo.loaded, seen_key) == 0)
+            (void)qp_refs_file_load(ctx, domain, keep_from_file, (void *)domain);
+    }
+    free(seen_key);
     int r = walk_tree(ctx, domain, &w);
     /* rewriting the file costs about what parsing a sixty-fourth of the
      * tree does (at 10 000 snapshots, 1.1 MB and 9 M instructions against

@@ -155,14 +155,6 @@ static char *revert_overlay_name(const char *base)
     return p;
 }
 
-static void add_canon(qp_strv *v, const char *path)
-{
-    char *c = path ? qp_realpath_or_copy(path) : NULL;
-    if (c && !qp_strv_has(v, c))
-        qp_strv_add(v, c);
-    free(c);
-}
-
 /* After a revert: remove the files the plugin made that nothing needs any
  * more - the old tops, and the overlays the snapshot's XML stops naming
  * (its <revertDisks>, replaced by the new overlays; its external <disks>
@@ -177,29 +169,30 @@ static void drop_unneeded(qp_ctx *ctx, const char *domain, const qp_domain *old,
                           int replaced_disks)
 {
     qp_strv all = {0}, cand = {0}, used = {0};
-    for (size_t i = 0; old && i < old->ndisks; i++)
-        add_canon(&all, old->disks[i].source);
-    for (size_t i = 0; i < v->nrevert_disks; i++)
-        add_canon(&all, v->revert_disks[i].source);
-    for (size_t i = 0; replaced_disks && i < v->ndisks; i++)
+    int r = 0; /* out of memory keeps every file (logged below) */
+    for (size_t i = 0; old && i < old->ndisks && r == 0; i++)
+        r = qp_strv_add_canon(&all, old->disks[i].source);
+    for (size_t i = 0; i < v->nrevert_disks && r == 0; i++)
+        r = qp_strv_add_canon(&all, v->revert_disks[i].source);
+    for (size_t i = 0; replaced_disks && i < v->ndisks && r == 0; i++)
         if (v->disks[i].snapshot == SB_LOCATION_EXTERNAL)
-            add_canon(&all, v->disks[i].source);
+            r = qp_strv_add_canon(&all, v->disks[i].source);
     /* What the domain now runs on stays, and so does a file the plugin did
      * not make or that is gone: neither needs the walk over every
      * snapshot below.  An internal revert keeps the domain's images, so it
      * has no candidate left and does not walk the tree at all (that walk
      * made it grow with the number of snapshots). */
-    for (size_t i = 0; now && i < now->ndisks; i++)
-        add_canon(&used, now->disks[i].source);
-    for (size_t i = 0; i < all.n; i++)
+    for (size_t i = 0; now && i < now->ndisks && r == 0; i++)
+        r = qp_strv_add_canon(&used, now->disks[i].source);
+    for (size_t i = 0; i < all.n && r == 0; i++)
         if (!qp_strv_has(&used, all.v[i]) && qp_file_exists(all.v[i]) &&
             qp_ours_has(ctx, domain, all.v[i]))
-            qp_strv_add(&cand, all.v[i]);
+            r = qp_strv_add(&cand, all.v[i]);
     qp_strv_free(&all);
     qp_strv_free(&used);
     qp_needed n;
-    if (!cand.n || qp_needed_compute(ctx, domain, NULL, now, &n) < 0) {
-        if (cand.n)
+    if (r < 0 || !cand.n || qp_needed_compute(ctx, domain, NULL, now, &n) < 0) {
+        if (r < 0 || cand.n)
             qp_log(ctx, SB_LOG_WARN, "cannot tell which old overlays are still needed; keeping "
                    "them");
         qp_strv_free(&cand);
@@ -317,13 +310,15 @@ static int offline_apply_all(qp_ctx *ctx, const char *domain, const struct sb_sn
                              const qp_domain *newdom, const char *newxml, const char *oldxml)
 {
     qp_strv one = {0};
-    for (size_t i = 0; i < v->ndisks; i++) {
+    int done = 1;
+    for (size_t i = 0; i < v->ndisks && done > 0; i++) {
         const qp_disk *k = v->disks[i].snapshot == SB_LOCATION_INTERNAL
                                ? qp_domain_disk(newdom, v->disks[i].name) : NULL;
-        if (k && k->source && !qp_strv_has(&one, k->source))
-            qp_strv_add(&one, k->source);
+        if (k && k->source && !qp_strv_has(&one, k->source) && qp_strv_add(&one, k->source) < 0)
+            done = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
-    int done = one.n == 1 ? offline_apply_one(ctx, domain, v, one.v[0], newxml, oldxml) : 1;
+    if (done > 0 && one.n == 1)
+        done = offline_apply_one(ctx, domain, v, one.v[0], newxml, oldxml);
     qp_strv_free(&one);
     if (done <= 0)
         return done;
@@ -334,16 +329,17 @@ static int offline_apply_all(qp_ctx *ctx, const char *domain, const struct sb_sn
     if (r < 0)
         return r;
     j.undo_tag = qp_strdup(undo);
-    for (size_t i = 0; i < v->ndisks; i++) {
+    int oom = !j.undo_tag; /* an image missing from the list would not be reverted */
+    for (size_t i = 0; i < v->ndisks && !oom; i++) {
         if (v->disks[i].snapshot != SB_LOCATION_INTERNAL)
             continue;
         const qp_disk *k = qp_domain_disk(newdom, v->disks[i].name);
         if (k && k->source && !qp_strv_has(&j.images, k->source))
-            qp_strv_add(&j.images, k->source);
+            oom = qp_strv_add(&j.images, k->source) < 0;
     }
     /* a process killed from here on is finished or undone by the next
      * command on the domain (qp_journal_recover) */
-    if (!j.undo_tag || (r = qp_journal_save(ctx, &j)) < 0) {
+    if (oom || (r = qp_journal_save(ctx, &j)) < 0) {
         qp_journal_end(ctx, &j);
         return r < 0 ? r : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     }
@@ -512,7 +508,7 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
      * domain uses (a redefined <domain> may name any) */
     if (!v->external) {
         qp_strv mine = {0};
-        qp_domain_images(ctx, domain, cur, 1, &mine);
+        r = qp_domain_images(ctx, domain, cur, 1, &mine);
         for (size_t i = 0; i < v->ndisks && r == 0; i++) {
             const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
             if (v->disks[i].snapshot == SB_LOCATION_INTERNAL && k && k->source)
@@ -600,12 +596,15 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
          * disks became 'no') goes back to its captured image itself: it
          * never changes, so it needs no overlay */
         if (v->disks[i].snapshot != SB_LOCATION_EXTERNAL || !k || k->readonly) {
-            qp_strv_add(&overlays, "");
+            if (qp_strv_add(&overlays, "") < 0) { /* one entry per disk, in order */
+                free(xml);
+                xml = NULL;
+            }
             continue;
         }
         char *ov = revert_overlay_name(k->source);
-        qp_strv_add(&overlays, ov ? ov : "");
-        char *nx = ov ? qp_domain_xml_set_disk(xml, k->target, ov, "qcow2") : NULL;
+        char *nx = ov && qp_strv_add(&overlays, ov) == 0
+                       ? qp_domain_xml_set_disk(xml, k->target, ov, "qcow2") : NULL;
         free(xml);
         xml = nx;
         free(ov);

@@ -455,7 +455,7 @@ static int named(const char *dom, const char *path, char **xmls, size_t n)
     return found;
 }
 
-int e2e_orphans(const char *dom)
+static int orphans(const char *dom, int remove)
 {
     char **names = NULL;
     size_t n = 0;
@@ -464,7 +464,7 @@ int e2e_orphans(const char *dom)
     assert_non_null(xmls);
     for (size_t i = 0; i < n; i++)
         assert_int_equal(sb_snapshot_get_xml(&xmls[i], E.c, dom, names[i], 0), 0);
-    int orphans = 0;
+    int count = 0;
     size_t dl = strlen(dom);
     DIR *dir = opendir(E.dir);
     assert_non_null(dir);
@@ -474,8 +474,10 @@ int e2e_orphans(const char *dom)
             continue;
         const char *path = e2e_path(e->d_name);
         if (!named(dom, path, xmls, n)) {
-            print_message("# nothing names %s\n", path);
-            orphans++;
+            print_message("# nothing names %s%s\n", path, remove ? ": removed" : "");
+            if (remove)
+                assert_int_equal(unlink(path), 0);
+            count++;
         }
     }
     closedir(dir);
@@ -483,5 +485,15 @@ int e2e_orphans(const char *dom)
         free(xmls[i]);
     free(xmls);
     sb_names_free(names, n);
-    return orphans;
+    return count;
+}
+
+int e2e_orphans(const char *dom)
+{
+    return orphans(dom, 0);
+}
+
+int e2e_orphans_remove(const char *dom)
+{
+    return orphans(dom, 1);
 }

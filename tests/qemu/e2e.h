@@ -88,6 +88,8 @@ void e2e_stop(const char *dom);
  * the backing chain of any of the domain's disks, not in any of its
  * snapshots' XML.  Each is printed as a TAP comment. */
 int e2e_orphans(const char *dom);
+/* The same, and each is removed (a test that leaves some on purpose). */
+int e2e_orphans_remove(const char *dom);
 
 /* The CLI ($SB_CLI) in a child process, with SNAPBROKER_CONFIG=config
  * (NULL: none, the embedded default) and args (NULL-terminated, without

@@ -6,7 +6,9 @@
  * copy of the file, a damaged or foreign file all cost parses and never
  * a wrong answer; the file is rewritten only when a walk parsed a good
  * share of the tree, is the plugin's alone (0600) and goes with the
- * domain. */
+ * domain.  A file another build of the plugin wrote is not taken, a FIFO
+ * in its place does not hang a call, and a temporary file a killed
+ * writer left is removed by the next write. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -158,6 +160,37 @@ static void references_file(void **state)
     cli_walk(revert, &parsed, &from_file, &all);
     assert_int_equal(parsed, 4);
     assert_int_equal(truncate(cache_file(), 40), 0);
+    cli_walk(revert, &parsed, &from_file, &all);
+    assert_int_equal(parsed, 4);
+    cli_walk(revert, &parsed, &from_file, &all);
+    assert_int_equal(parsed, 0);
+
+    /* written by other code (the stamp after the magic differs; the
+     * body and its checksum are intact): nothing taken, the file renewed;
+     * the temporary file a writer killed before its rename left goes */
+    fd = open(cache_file(), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &c, 1, 8), 1);
+    c ^= 0x01;
+    assert_int_equal(pwrite(fd, &c, 1, 8), 1);
+    close(fd);
+    char leftover[700], other[700];
+    snprintf(leftover, sizeof leftover, "%s/refs/.%s.Ab3xYz", E.t.state_dir, DOM);
+    snprintf(other, sizeof other, "%s/refs/.%s.x.Ab3xYz", E.t.state_dir, DOM); /* domain rf.x's */
+    copy_file(cache_file(), leftover);
+    copy_file(cache_file(), other);
+    cli_walk(revert, &parsed, &from_file, &all);
+    assert_int_equal(parsed, 4);
+    assert_int_equal(from_file, 0);
+    assert_int_equal(access(leftover, F_OK), -1);
+    assert_int_equal(access(other, F_OK), 0);
+    unlink(other);
+    cli_walk(revert, &parsed, &from_file, &all);
+    assert_int_equal(parsed, 0);
+
+    /* a FIFO where the file should be: read as no file, the call ends */
+    assert_int_equal(unlink(cache_file()), 0);
+    assert_int_equal(mkfifo(cache_file(), 0600), 0);
     cli_walk(revert, &parsed, &from_file, &all);
     assert_int_equal(parsed, 4);
     cli_walk(revert, &parsed, &from_file, &all);

@@ -1,0 +1,378 @@
+/* tests/qemu - the qemu plugin out of memory, one allocation at a time.
+ *
+ * For allocations the plugin's own code makes during an operation, the
+ * operation runs once with that allocation failing (the walk SQLite's
+ * tests make over every allocation).  An operation makes hundreds (a
+ * revert reads several domain definitions), so the walk takes the first
+ * 16 and then every n-th of those one run makes, n chosen to make about
+ * 80 runs of each operation; OOM_STRIDE=1 in the environment walks every
+ * allocation, OOM_AT=n runs the n-th alone, OOM_ONLY=case runs one case
+ * and OOM_TRACE=1 prints each run's answer.
+ *
+ * Whatever a run answers, the guest's data and the tree are what they
+ * must be: a failed run changed nothing a user can see, or left what the
+ * next run finishes; a run that succeeds did the whole operation.  A list
+ * the plugin silently left one image short used to let a delete remove an
+ * image another image still needed: this walk reaches such lists.  The
+ * one loss allowed is a file the plugin kept because it could not tell
+ * whether anything still needed it (logged): a leak, counted, and removed
+ * by the test so that the next run's directory scans stay as they were.
+ *
+ * Nothing real runs out of memory on demand, so the failing allocator
+ * below is this test's one stand-in: it interposes malloc, calloc,
+ * realloc, strdup and strndup for the whole process, and fails only the
+ * chosen call made directly from the plugin's shared object (libxml2,
+ * json-c, the broker and the test itself are never failed).  Not built
+ * under AddressSanitizer, which owns malloc there.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "e2e.h"
+
+/* ---- the failing allocator ----------------------------------------- */
+
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t n);
+
+static uintptr_t plugin_lo, plugin_hi; /* the plugin's mapped segments */
+static long fail_at;                   /* 0: off; else which plugin call fails */
+static long calls;                     /* plugin allocations since arming */
+static int kept;                       /* files left that nothing names */
+static int stuck_runs;                 /* runs that met scenario.stuck */
+
+static int should_fail(const void *caller)
+{
+    uintptr_t a = (uintptr_t)caller;
+    if (!__atomic_load_n(&fail_at, __ATOMIC_RELAXED) || a < plugin_lo || a >= plugin_hi)
+        return 0;
+    if (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) != fail_at)
+        return 0;
+    errno = ENOMEM;
+    return 1;
+}
+
+void *malloc(size_t n)
+{
+    return should_fail(__builtin_return_address(0)) ? NULL : __libc_malloc(n);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    return should_fail(__builtin_return_address(0)) ? NULL : __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t n)
+{
+    return should_fail(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
+}
+
+static char *copy_of(const char *s, size_t n)
+{
+    char *p = __libc_malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+char *strdup(const char *s)
+{
+    return should_fail(__builtin_return_address(0)) ? NULL : copy_of(s, strlen(s));
+}
+
+char *strndup(const char *s, size_t n)
+{
+    return should_fail(__builtin_return_address(0)) ? NULL : copy_of(s, strnlen(s, n));
+}
+
+static int find_plugin(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    const char *slash = strrchr(info->dlpi_name, '/');
+    if (!slash || strcmp(slash, "/qemu.so"))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD)
+            continue;
+        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
+        if (!plugin_lo || lo < plugin_lo)
+            plugin_lo = lo;
+        if (hi > plugin_hi)
+            plugin_hi = hi;
+    }
+    return 1;
+}
+
+static int setup(void **state)
+{
+    if (e2e_setup(state) < 0)
+        return -1;
+    dl_iterate_phdr(find_plugin, NULL); /* loaded by the connection */
+    return plugin_hi ? 0 : -1;
+}
+
+/* ---- the walk ------------------------------------------------------- */
+
+/* One scenario: `prepare` builds the state the operation starts from
+ * (again after a run that succeeded), `run` is the operation, `check`
+ * what must hold after any run, `done` what must hold after one that
+ * succeeded. */
+struct scenario {
+    void (*prepare)(int round);
+    int (*run)(void);
+    void (*check)(void);
+    void (*done)(void);
+    /* A known state a failed run can leave that running the operation
+     * again does not finish: 1 when the last error is that state and the
+     * way out worked (NULL: there is none). */
+    int (*stuck)(void);
+};
+
+/* Run s once with allocation `at` failing (0: none); 1 when that
+ * allocation happened, so failed.  What must hold after any run is
+ * checked; a run that succeeded is also checked for the whole effect,
+ * and the starting state built again (round) when a later run needs it. */
+static int run_failing(const struct scenario *s, const char *what, long at, int *r)
+{
+    __atomic_store_n(&calls, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fail_at, at ? at : LONG_MAX, __ATOMIC_RELAXED);
+    *r = s->run();
+    __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
+    int hit = at && __atomic_load_n(&calls, __ATOMIC_RELAXED) >= at;
+    if (*r < 0 && !hit && s->stuck && s->stuck()) {
+        stuck_runs++;
+        *r = 0; /* left by the way out as done() expects */
+    } else if (*r < 0 && !hit) {
+        print_message("# %s failed with nothing failing: %s\n", what, e2e_err());
+    }
+    assert_true(*r == 0 || hit);
+    if (getenv("OOM_TRACE") && at)
+        print_message("# %s: allocation %ld failed: %s\n", what, at,
+                      *r < 0 ? e2e_err() : "succeeded");
+    s->check();
+    if (*r == 0)
+        s->done();
+    return hit;
+}
+
+/* The allocations of one run that fails none are counted first; the walk
+ * covers that range.  (Runs that fail make later ones allocate more: a
+ * file kept stays on the plugin's list of its files, which each run
+ * reads.  Following that growth would never end.)  Last, a run with no
+ * failure completes the operation. */
+static void walk(const struct scenario *s, const char *what)
+{
+    int round = 0, failed_runs = 0, tolerated = 0, runs = 0, r;
+    s->prepare(round);
+    run_failing(s, what, 0, &r);
+    long total = __atomic_load_n(&calls, __ATOMIC_RELAXED);
+    s->prepare(++round);
+    long stride = getenv("OOM_STRIDE") ? atol(getenv("OOM_STRIDE")) : total / 64 + 1;
+    long first = getenv("OOM_AT") ? atol(getenv("OOM_AT")) : 1; /* looking into one */
+    if (stride < 1 || first > 1)
+        stride = first > 1 ? LONG_MAX / 2 : 1;
+    for (long at = first; at <= total; at += at < 16 ? 1 : stride) {
+        runs++;
+        int hit = run_failing(s, what, at, &r);
+        if (r < 0) {
+            failed_runs++;
+            continue;
+        }
+        tolerated += hit;
+        s->prepare(++round);
+    }
+    run_failing(s, what, 0, &r);
+    print_message("# %s: %ld plugin allocations, every %ld-th failed after the first 16: %d "
+                  "runs, %d failed, %d did without the allocation, %d files kept, %d stuck\n",
+                  what, total, stride, runs, failed_runs, tolerated, kept, stuck_runs);
+    kept = stuck_runs = 0;
+}
+
+/* ---- an external snapshot deleted: merge, rebase, remove ----------- */
+
+static char dx[32]; /* the round's domain: s1 <- s2, vda holds 3 */
+
+/* The previous round's domain and its files go: the plugin's scans of the
+ * images' directory would otherwise grow with every round. */
+static void dx_forget(void)
+{
+    assert_int_equal(sb_domain_undefine(E.c, dx, SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), 0);
+    DIR *d = opendir(E.dir);
+    assert_non_null(d);
+    size_t len = strlen(dx);
+    struct dirent *e;
+    while ((e = readdir(d)))
+        if (!strncmp(e->d_name, dx, len) && e->d_name[len] == '-')
+            assert_int_equal(unlinkat(dirfd(d), e->d_name, 0), 0);
+    closedir(d);
+}
+
+static void dx_prepare(int round)
+{
+    if (round > 0)
+        dx_forget();
+    snprintf(dx, sizeof dx, "dx%d", round);
+    e2e_define(dx);
+    e2e_off_write(dx, "vda", 0x31);
+    assert_int_equal(e2e_snap(dx, "s1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write(dx, "vda", 0x32);
+    assert_int_equal(e2e_snap(dx, "s2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write(dx, "vda", 0x33);
+}
+
+static int dx_run(void)
+{
+    return e2e_del(dx, "s1", 0);
+}
+
+static void dx_check(void)
+{
+    assert_true(e2e_off_check(dx, "vda", 0x33));
+    assert_true(e2e_off_check(dx, "vdb", 0xaa));
+    assert_true(e2e_in_tree(dx, "s2"));
+    kept += e2e_orphans_remove(dx);
+}
+
+/* Stopped after the merge and the rebase, before every snapshot naming
+ * the overlay was repointed (as a kill there would): the overlay's data
+ * is in the image below it, the images above were rebased, so running the
+ * delete again is refused ("would change data that the domain still
+ * uses"), the limit docs/qemu.md describes.  Nothing is lost: s2 still
+ * names the overlay, which still reads as it did; METADATA_ONLY ends the
+ * delete, and the checks after it (done()) find s2 whole. */
+static int dx_stuck(void)
+{
+    if (!strstr(e2e_err(), "would change data that the domain still uses"))
+        return 0;
+    assert_int_equal(e2e_del(dx, "s1", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    return 1;
+}
+
+static void dx_done(void)
+{
+    assert_false(e2e_in_tree(dx, "s1"));
+    /* s2's captured images still read as they did: its revert shows them */
+    int r = e2e_revert(dx, "s2", 0);
+    if (r < 0)
+        print_message("# revert to s2 after the delete: %s\n", e2e_err());
+    assert_int_equal(r, 0);
+    assert_true(e2e_off_check(dx, "vda", 0x32));
+    kept += e2e_orphans_remove(dx);
+}
+
+static void delete_external_each_allocation(void **state)
+{
+    (void)state;
+    const struct scenario s = {dx_prepare, dx_run, dx_check, dx_done, dx_stuck};
+    walk(&s, "external delete");
+}
+
+/* ---- an external revert: new overlays, old tops removed ------------- */
+
+static void er_prepare(int round)
+{
+    if (round == 0) {
+        e2e_define("er");
+        e2e_off_write("er", "vda", 0x41);
+        assert_int_equal(e2e_snap("er", "e1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    }
+    e2e_off_write("er", "vda", 0x42);
+}
+
+static int er_run(void)
+{
+    return e2e_revert("er", "e1", 0);
+}
+
+static void er_check(void)
+{
+    assert_true(e2e_off_check("er", "vda", 0x42) || e2e_off_check("er", "vda", 0x41));
+    assert_true(e2e_in_tree("er", "e1"));
+    kept += e2e_orphans_remove("er");
+}
+
+static void er_done(void)
+{
+    assert_true(e2e_off_check("er", "vda", 0x41));
+}
+
+static void revert_external_each_allocation(void **state)
+{
+    (void)state;
+    const struct scenario s = {er_prepare, er_run, er_check, er_done, NULL};
+    walk(&s, "external revert");
+}
+
+/* ---- an internal revert of two disks, shut off: all or nothing ----- */
+
+static void ir_prepare(int round)
+{
+    if (round == 0) {
+        e2e_define("ir");
+        e2e_off_write("ir", "vda", 0x51);
+        e2e_off_write("ir", "vdb", 0x51);
+        assert_int_equal(e2e_snap("ir", "i1", NULL, 0), 0);
+    }
+    e2e_off_write("ir", "vda", 0x52);
+    e2e_off_write("ir", "vdb", 0x52);
+}
+
+static int ir_run(void)
+{
+    return e2e_revert("ir", "i1", 0);
+}
+
+static void ir_check(void)
+{
+    /* a run stopped half way is undone by the next call on the domain */
+    (void)e2e_state("ir");
+    int old = e2e_off_check("ir", "vda", 0x52);
+    assert_int_equal(old, e2e_off_check("ir", "vdb", 0x52));
+    assert_int_equal(!old, e2e_off_check("ir", "vdb", 0x51));
+    assert_true(e2e_in_tree("ir", "i1"));
+    kept += e2e_orphans_remove("ir");
+}
+
+static void ir_done(void)
+{
+    assert_true(e2e_off_check("ir", "vda", 0x51));
+    assert_true(e2e_off_check("ir", "vdb", 0x51));
+}
+
+static void revert_internal_each_allocation(void **state)
+{
+    (void)state;
+    const struct scenario s = {ir_prepare, ir_run, ir_check, ir_done, NULL};
+    walk(&s, "internal revert");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(delete_external_each_allocation),
+        cmocka_unit_test(revert_external_each_allocation),
+        cmocka_unit_test(revert_internal_each_allocation),
+    };
+    if (getenv("OOM_ONLY")) /* one case, when looking into it */
+        cmocka_set_test_filter(getenv("OOM_ONLY"));
+    return cmocka_run_group_tests(tests, setup, e2e_teardown);
+}
