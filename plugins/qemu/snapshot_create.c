@@ -116,7 +116,9 @@ static int check_memory_target(qp_ctx *ctx, const plan *p, unsigned flags)
         const plan_disk *pd = &p->disks[i];
         char *img = pd->dd->source ? qp_realpath_or_copy(pd->dd->source) : NULL;
         char *ext = pd->file ? qp_realpath_or_copy(pd->file) : NULL;
-        if ((img && !strcmp(img, m)) || (ext && !strcmp(ext, m)))
+        if ((pd->dd->source && !img) || (pd->file && !ext))
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else if ((img && !strcmp(img, m)) || (ext && !strcmp(ext, m)))
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "memory state file '%s' is also %s of disk '%s'", p->memory_file,
                          img && !strcmp(img, m) ? "the image" : "the external snapshot file",

@@ -183,7 +183,10 @@ static int definition_repointed(qp_ctx *ctx, const char *domain, const char *old
     int changed = 0;
     for (size_t i = 0; i < cur->ndisks && xml; i++) {
         char *c = qp_realpath_or_copy(cur->disks[i].source);
-        if (c && !strcmp(c, old_path)) {
+        if (cur->disks[i].source && !c) { /* unknown: the disk may be on old_path */
+            free(xml);
+            xml = NULL;
+        } else if (c && !strcmp(c, old_path)) {
             char *nx = qp_domain_xml_set_disk(xml, cur->disks[i].target, new_path, new_fmt);
             free(xml);
             xml = nx;
@@ -201,18 +204,19 @@ static int definition_repointed(qp_ctx *ctx, const char *domain, const char *old
     return 0;
 }
 
-/* Point every stored reference to old_path at new_path: other snapshots'
- * XML and the domain definition.  Only the snapshots the walk of need
- * found naming old_path are read again when it watched old_path; else
- * every snapshot is. */
 /* A snapshot that names the merged overlay and could not be repointed:
- * the overlay must stay (the caller stops before removing it), and a
- * second run of the delete repoints it. */
+ * an error, so the caller stops before it removes the overlay (the
+ * snapshot keeps naming a file that reads as before; docs/qemu.md says
+ * why a re-run of a shut-off delete cannot finish from there). */
 static int repoint_failed(qp_ctx *ctx, const char *snapshot)
 {
     return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory repointing snapshot '%s'", snapshot);
 }
 
+/* Point every stored reference to old_path at new_path: other snapshots'
+ * XML and the domain definition.  Only the snapshots the walk of need
+ * found naming old_path are read again when it watched old_path; else
+ * every snapshot is. */
 static int repoint_refs(qp_ctx *ctx, const char *domain, const char *skip, const char *old_path,
                         const char *new_path, const char *new_fmt, const qp_needed *need)
 {
@@ -580,7 +584,8 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     }
     for (size_t i = 0; i < snapdom->ndisks; i++) {
         char *c = snapdom->disks[i].source ? qp_realpath_or_copy(snapdom->disks[i].source) : NULL;
-        int clash = c && qp_strv_has(&watch, c);
+        /* (a path that cannot be resolved counts as a clash: walk all) */
+        int clash = snapdom->disks[i].source && (!c || qp_strv_has(&watch, c));
         free(c);
         if (clash) {
             qp_strv_free(&watch);

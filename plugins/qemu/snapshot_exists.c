@@ -83,7 +83,10 @@ static int backed_by(qp_ctx *ctx, const char *overlay, const char *captured)
         return r;
     char *b = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
     char *c = qp_realpath_or_copy(captured);
-    int same = b && c && !strcmp(b, c);
+    /* an answer memory ran out for is no answer ("absent" would let a
+     * check drop the snapshot's metadata) */
+    int same = (info.backing && !b) || !c ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
+                                           : b && !strcmp(b, c);
     free(b);
     free(c);
     qp_img_info_free(&info);
@@ -165,7 +168,10 @@ static int domain_on_overlays(qp_ctx *ctx, const char *domain, const struct sb_s
             continue;
         char *o = qp_realpath_or_copy(d->source);
         char *s = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
-        on = o && s && !strcmp(o, s);
+        if (!o || (k && k->source && !s))
+            on = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else
+            on = s && !strcmp(o, s);
         free(o);
         free(s);
     }
