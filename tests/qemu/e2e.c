@@ -178,6 +178,13 @@ void e2e_off_write(const char *dom, const char *target, int pattern)
     free(src);
 }
 
+static void one_line(char *s)
+{
+    for (; s && *s; s++)
+        if (*s == '\n')
+            *s = ' ';
+}
+
 int e2e_img_check(const char *image, int pattern)
 {
     char cmd[64], *out = NULL, *err = NULL;
@@ -187,6 +194,8 @@ int e2e_img_check(const char *image, int pattern)
                     (char *)image, NULL};
     int st = qp_run(&E.t, argv, &out, &err);
     int ok = st == 0 && out && strstr(out, "read 65536/65536") && !strstr(out, "failed");
+    one_line(out); /* one TAP comment line: qemu-io's output has several */
+    one_line(err);
     if (!ok)
         print_message("# %s does not hold 0x%02x: %s%s\n", image, pattern, out ? out : "",
                       err ? err : "");
