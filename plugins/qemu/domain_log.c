@@ -14,7 +14,10 @@
  * an FNV-1a 64 hash of the JSON text.  The object may carry "add" and
  * "drop" (arrays of canonical paths: they become, or stop being, the
  * plugin's files), "intent" (the operation's record from now on, as
- * journal.c writes it) and "end" (the record is closed).  A record is
+ * journal.c writes it), "end" (the record is closed), "merged" (an
+ * object: merge notes by overlay path, merge_note.c) and "unmerge" (an
+ * array: overlay paths whose note is done; a path dropped from the
+ * plugin's files is done too).  A record is
  * applied whole or not at all: a line that was not completely written
  * before a crash (no newline, a hash that does not match, zeroes where a
  * power loss lost a block) is ignored, and it never was acknowledged: the
@@ -69,6 +72,8 @@ void qp_dlog_free(qp_dlog *l)
     qp_strv_free(&l->ours);
     if (l->intent)
         json_object_put(l->intent);
+    if (l->merged)
+        json_object_put(l->merged);
     memset(l, 0, sizeof *l);
 }
 
@@ -110,6 +115,32 @@ static int apply_paths(json_object *o, const char *key, qp_strv *ours, int add)
     return 0;
 }
 
+/* The notes of o's "merged" set into l->merged; the paths of its
+ * "unmerge" and "drop" taken out of it. */
+static int apply_notes(json_object *o, qp_dlog *l)
+{
+    json_object *v;
+    if (json_object_object_get_ex(o, "merged", &v) && json_object_is_type(v, json_type_object)) {
+        if (!l->merged && !(l->merged = json_object_new_object()))
+            return -SB_ERR_NO_MEMORY;
+        json_object_object_foreach(v, path, note)
+            if (*path == '/' && json_object_is_type(note, json_type_object) &&
+                json_object_object_add(l->merged, path, json_object_get(note)) < 0)
+                return -SB_ERR_NO_MEMORY;
+    }
+    static const char *const ends[] = {"unmerge", "drop"};
+    for (size_t k = 0; k < 2 && l->merged; k++) {
+        if (!json_object_object_get_ex(o, ends[k], &v) || !json_object_is_type(v, json_type_array))
+            continue;
+        for (size_t i = 0; i < json_object_array_length(v); i++) {
+            const char *p = json_object_get_string(json_object_array_get_idx(v, i));
+            if (p)
+                json_object_object_del(l->merged, p);
+        }
+    }
+    return 0;
+}
+
 /* Apply one complete line (NUL-terminated in place). */
 static int apply_line(char *line, size_t len, qp_dlog *l)
 {
@@ -135,6 +166,8 @@ static int apply_line(char *line, size_t len, qp_dlog *l)
     int r = apply_paths(o, "add", &l->ours, 1);
     if (r == 0)
         r = apply_paths(o, "drop", &l->ours, 0);
+    if (r == 0)
+        r = apply_notes(o, l);
     if (r == 0 && json_object_object_get_ex(o, "intent", &v) &&
         json_object_is_type(v, json_type_object)) {
         if (l->intent)
@@ -350,6 +383,8 @@ static int dlog_copy(const qp_dlog *from, qp_dlog *to)
             goto oom;
     if (from->intent && json_object_deep_copy(from->intent, &to->intent, NULL) < 0)
         goto oom;
+    if (from->merged && json_object_deep_copy(from->merged, &to->merged, NULL) < 0)
+        goto oom;
     return 0;
 oom:
     qp_dlog_free(to);
@@ -405,6 +440,12 @@ static json_object *record_json(const qp_dlog_rec *rec)
         json_object_object_add(o, "intent", json_object_get(rec->intent));
     if (rec->end)
         json_object_object_add(o, "end", json_object_new_boolean(1));
+    if (rec->merged && rec->note) {
+        json_object *m = json_object_new_object();
+        json_object_object_add(m, rec->merged, json_object_get(rec->note));
+        json_object_object_add(o, "merged", m);
+    }
+    add_paths(o, "unmerge", rec->unmerge);
     return o;
 }
 
@@ -422,6 +463,8 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
         live += strlen(l.ours.v[i]) + 4;
     if (l.intent)
         live += strlen(json_object_to_json_string_ext(l.intent, JSON_C_TO_STRING_PLAIN));
+    if (l.merged)
+        live += strlen(json_object_to_json_string_ext(l.merged, JSON_C_TO_STRING_PLAIN));
     if (size < 2 * live + LOG_COMPACT_BYTES / 2) { /* a large list, little history */
         qp_dlog_free(&l);
         return 1;
@@ -437,6 +480,13 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
     json_object *intent = rec->end ? NULL : rec->intent ? rec->intent : l.intent;
     if (intent)
         json_object_object_add(o, "intent", json_object_get(intent));
+    /* the notes as they are after rec: its own applied to what the log says */
+    json_object *recj = record_json(rec);
+    if (r == 0 && apply_notes(recj, &l) < 0)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    json_object_put(recj);
+    if (l.merged && json_object_object_length(l.merged))
+        json_object_object_add(o, "merged", json_object_get(l.merged));
     size_t len = 0;
     char *line = r == 0 ? format_line(o, &len) : NULL;
     if (r == 0 && !line)

@@ -9,6 +9,7 @@
 typedef struct qp_dlog {
     qp_strv ours;         /* the files the plugin made for the domain (canonical) */
     json_object *intent;  /* the open intent record (journal.c), or NULL */
+    json_object *merged;  /* merge notes by overlay path (merge_note.c), or NULL */
 } qp_dlog;
 
 /* One record: each part optional, all of it applied or none. */
@@ -17,6 +18,9 @@ typedef struct qp_dlog_rec {
     const char *drop;     /* no longer the plugin's file */
     json_object *intent;  /* the intent record from now on (not taken) */
     int end;              /* the intent record is closed */
+    const char *merged;   /* a merge note for this overlay path ... */
+    json_object *note;    /* ... this one, from now on (not taken) */
+    const char *unmerge;  /* the merge note of this overlay path is done */
     /* Inside a locked call: written now, synced by the call's next
      * record that is synced, or at its end (qp_unlock), so that the drops
      * and the close of one call share one fdatasync. */

@@ -170,6 +170,17 @@ int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images
                           const char *image, const char *snapshot, const char *what,
                           int deleting);
 
+/* Merge notes (merge_note.c): a shut-off delete committed overlay into
+ * onto and is to rebase these images from overlay onto it.  save writes
+ * it (synced); find gives 1 and appends the images when a note for this
+ * very file (same inode) and onto exists, 0 when none, or a negative
+ * class; end ends it (synced at the end of the call). */
+int qp_merge_note_save(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
+                       const qp_strv *rebase);
+int qp_merge_note_find(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
+                       qp_strv *rebase) QP_MUST_CHECK;
+void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay);
+
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed);
 /* 0 when no <source file=|dev=> of xml names path, directly or through

@@ -13,8 +13,11 @@
  *     when O is the running top; qemu-img commit when shut off), rebase
  *     the images above O onto B, point every stored reference to O at B,
  *     and unlink O.  B must have no other user whose data would change.
- *   While it runs the snapshot's disks carry <snapshotDeleteInProgress/>
- *   (persisted with tree_update_xml); running the delete again finishes it.
+ *   Every disk is checked before any is changed (disk_plan), so a refusal
+ *   changes nothing.  While it runs the snapshot's disks carry
+ *   <snapshotDeleteInProgress/> (persisted with tree_update_xml); running
+ *   the delete again finishes it, a shut-off merge with the help of the
+ *   note it left between commit and rebase (merge_note.c).
  * Images are never removed while anything still needs them (libvirt issue
  * 734 lost data by deleting the image of an internal snapshot).
  */
@@ -307,45 +310,37 @@ static int chain_nodes(qp_ctx *ctx, qp_qmp *q, const char *domain, pid_t pid,
     return *from_book ? 0 : qp_vm_chain_nodes(q, files, nodes);
 }
 
-static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
-                       const char *target, const char *O, const char *B, qp_needed *need,
-                       int resume)
+/* One disk of a delete, decided (and checked) before the delete changes
+ * anything: a refusal of any disk leaves every disk, and the snapshot's
+ * mark, as they were. */
+typedef struct disk_plan {
+    enum { PLAN_NONE, PLAN_UNLINK, PLAN_MERGE } kind;
+    const char *target;
+    char *O, *B;            /* canonical: the overlay, the image it captured */
+    char *bfmt;             /* B's format */
+    unsigned long long vsize;
+    int resume;             /* marked by an earlier run of the delete */
+    int noted;              /* that run's commit is done (merge_note.c) */
+    qp_strv rebase;         /* the images above O to move onto B */
+    qp_strv files, nodes;   /* the disk's chain in QEMU (running) */
+    int o_idx, b_idx, from_book;
+} disk_plan;
+
+static void disk_plan_free(disk_plan *p)
 {
-    int r;
-    /* O must sit directly on B */
-    qp_img_info info;
-    if ((r = qp_img_query(ctx, O, 1, &info)) < 0)
-        return r;
-    char *ob = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
-    int nsnaps = (int)info.nsnaps;
-    unsigned long long vsize = info.virtual_size;
-    qp_job job;
-    char *bfmt = qp_strdup(info.backing_format);
-    qp_img_info_free(&info);
-    if (!ob || strcmp(ob, B)) {
-        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
-                     "snapshot '%s' disk '%s': overlay '%s' is backed by '%s', not by the "
-                     "captured image '%s'", v->name, target, O, ob ? ob : "nothing", B);
-        free(ob);
-        free(bfmt);
-        return r;
-    }
-    free(ob);
-    if (!bfmt) {
-        qp_img_info bi;
-        if ((r = qp_img_query(ctx, B, 1, &bi)) < 0)
-            return r;
-        bfmt = qp_strdup(bi.format);
-        qp_img_info_free(&bi);
-    }
-    if (nsnaps > 0) {
-        free(bfmt);
-        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
-                        "cannot merge '%s' (snapshot '%s', disk '%s') into its backing file: it "
-                        "holds %d internal snapshot(s) that would be lost; delete them first",
-                        O, v->name, target, nsnaps);
-    }
-    /* B must have no other user whose data would change */
+    free(p->O);
+    free(p->B);
+    free(p->bfmt);
+    qp_strv_free(&p->rebase);
+    qp_strv_free(&p->files);
+    qp_strv_free(&p->nodes);
+}
+
+/* B must have no other user whose data the merge would change: in the
+ * tree, and on disk (a file backed by B the tree does not know). */
+static int check_merge_users(qp_ctx *ctx, const struct sb_snapshot_view *v,
+                             const qp_needed *need, const char *O, const char *B)
+{
     for (size_t i = 0; i < need->ntops; i++) {
         const qp_needed_top *t = &need->tops[i];
         for (size_t k = 0; k < t->chain.n; k++) {
@@ -356,168 +351,238 @@ static int commit_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot
                 bad = !t->internal_owner; /* B is someone's live or captured state */
             else if (strcmp(t->chain.v[k - 1], O))
                 bad = 1; /* another overlay sits on B */
-            if (bad) {
-                free(bfmt);
+            if (bad)
                 return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                                 "cannot delete snapshot '%s': merging '%s' into '%s' would change "
                                 "data that %s%s%s still uses; delete with METADATA_ONLY instead",
                                 v->name, O, B, t->owner ? "snapshot '" : "the domain",
                                 t->owner ? t->owner : "", t->owner ? "'" : "");
-            }
         }
     }
-    /* ... also those the tree does not know: a file on disk backed by B */
-    {
-        qp_strv except = {0};
-        char *user = NULL;
-        r = qp_strv_add(&except, O) < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
+    qp_strv except = {0};
+    char *user = NULL;
+    int r = qp_strv_add(&except, O) < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
                                         : qp_image_has_dependents(ctx, B, &except, &user);
-        qp_strv_free(&except);
-        if (r != 0) {
-            if (r > 0)
-                r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
-                             "cannot delete snapshot '%s': merging '%s' into '%s' would change "
-                             "the data of '%s', which is also backed by it (an overlay outside "
-                             "the snapshot tree, e.g. from a NO_METADATA snapshot); delete with "
-                             "METADATA_ONLY instead", v->name, O, B, user);
-            free(user);
-            free(bfmt);
-            return r;
-        }
-    }
-    pid_t pid = 0;
-    if ((r = qp_proc_pid(ctx, domain, &pid)) < 0) {
-        free(bfmt);
+    qp_strv_free(&except);
+    if (r > 0)
+        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                     "cannot delete snapshot '%s': merging '%s' into '%s' would change the data "
+                     "of '%s', which is also backed by it (an overlay outside the snapshot tree, "
+                     "e.g. from a NO_METADATA snapshot); delete with METADATA_ONLY instead",
+                     v->name, O, B, user);
+    free(user);
+    return r;
+}
+
+/* Everything a merge of p->O into p->B needs to know, and every reason to
+ * refuse it, with nothing changed yet.  q: the running domain's QMP. */
+static int plan_merge(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                      const qp_needed *need, qp_qmp *q, pid_t pid, disk_plan *p)
+{
+    const char *O = p->O, *B = p->B;
+    qp_img_info info;
+    int r = qp_img_query(ctx, O, 1, &info);
+    if (r < 0)
+        return r;
+    char *ob = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
+    int nsnaps = (int)info.nsnaps, nofmt = !info.backing_format;
+    p->vsize = info.virtual_size;
+    p->bfmt = qp_strdup(info.backing_format);
+    qp_img_info_free(&info);
+    if (!ob || strcmp(ob, B)) {
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "snapshot '%s' disk '%s': overlay '%s' is backed by '%s', not by the "
+                     "captured image '%s'", v->name, p->target, O, ob ? ob : "nothing", B);
+        free(ob);
         return r;
     }
-    qp_strv files = {0}, nodes = {0};
-    qp_qmp *q = NULL;
-    qp_pending_def def = {.fd = -1};
-    int o_idx = -1, b_idx = -1, from_book = 0;
-    if (pid > 0) {
-        if ((r = qp_proc_connect(ctx, domain, &q)) < 0)
-            goto out;
-        /* a commit an interrupted run left in QEMU would make ours fail
-         * ("node is busy"); finishing it is what that run meant to do */
-        if ((r = qp_qmp_finish_jobs(q)) < 0)
-            goto out;
-        if ((r = chain_nodes(ctx, q, domain, pid, target, &files, &nodes, &from_book)) < 0)
-            goto out;
-        for (size_t i = 0; i < files.n; i++) {
-            if (!strcmp(files.v[i], O))
-                o_idx = (int)i;
-            if (!strcmp(files.v[i], B))
-                b_idx = (int)i;
-        }
+    free(ob);
+    if (nofmt) {
+        qp_img_info bi;
+        if ((r = qp_img_query(ctx, B, 1, &bi)) < 0)
+            return r;
+        p->bfmt = qp_strdup(bi.format);
+        qp_img_info_free(&bi);
     }
-    if (o_idx >= 0) {
-        if (b_idx != o_idx + 1 || !nodes.v[o_idx][0] || !nodes.v[b_idx][0]) {
-            r = qp_error(ctx, SB_ERR_HYPERVISOR, "disk '%s': QEMU's chain does not have '%s' on '%s'",
-                         target, O, B);
-            goto out;
-        }
-        char jid[64];
-        json_object *a = json_object_new_object();
-        qp_job_id(jid, sizeof jid, "commit");
-        json_object_object_add(a, "job-id", json_object_new_string(jid));
-        json_object_object_add(a, "device", json_object_new_string(nodes.v[0]));
-        json_object_object_add(a, "top-node", json_object_new_string(nodes.v[o_idx]));
-        json_object_object_add(a, "base-node", json_object_new_string(nodes.v[b_idx]));
-        json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
-        if (ctx->test_job_rate > 0) /* test-only throttle, see qp.h */
-            json_object_object_add(a, "speed", json_object_new_int64(ctx->test_job_rate));
-        /* the definition the merge ends with (an active commit moves the
-         * disk onto B), written now and synced while QEMU merges; the
-         * store after the job renames it in place (qp_domain_store) */
-        char *after = NULL;
-        if ((r = definition_repointed(ctx, domain, O, B, bfmt, &after)) == 0 && after &&
-            (r = qp_domain_store_prepare(ctx, domain, after, &def)) == 0) {
-            ctx->pending_def = &def;
-            qp_qmp_meanwhile(q, qp_domain_store_sync, &def);
-        }
-        free(after);
-        if (r < 0) {
-            json_object_put(a);
-            goto out;
-        }
-        qp_job_begin(ctx, &job, domain, o_idx == 0 ? "active-block-commit" : "block-commit",
-                     v->name);
-        r = qp_qmp_job(q, "block-commit", a, jid);
-        if (r < 0 && from_book)
-            qp_book_remove(ctx, domain); /* cannot be wrong; if it was, ask next time */
-        if (r < 0 && job.stop_code)
-            r = stopped_merge(ctx, &job, v, O, B);
-        qp_job_end(&job);
-        if (r < 0)
-            goto out;
-        /* The commit took only O out of the chain: the start's nodes
-         * found at another place in it before (on B or below) still hold
-         * an image of the chain, and the graph need not be asked again. */
-        if (!qp_vm_start_nodes_stay(target, &nodes, o_idx) &&
-            (r = qp_vm_drop_start_nodes(q, target)) < 0)
-            goto out;
-        /* QEMU may run on B now (active commit pivoted): if recording that
-         * fails below, the definition follows QEMU at the next operation
-         * (qp_follow_qemu), and a re-run of the delete finishes it */
-        ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
-    } else if (pid > 0 && b_idx >= 0 && resume) {
-        /* an earlier run already merged and pivoted: B is live now (the
-         * start's nodes may still hold O if it stopped right after) */
-        if ((r = qp_vm_drop_start_nodes(q, target)) < 0)
-            goto out;
-    } else if (pid > 0 && b_idx >= 0) {
-        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
-                     "image '%s' is in use by the running domain; cannot merge '%s' into it",
-                     B, O);
-        goto out;
-    } else {
-        /* images directly above O: those the tree knows, and those on disk */
-        /* (one missing would still point at O after the commit, and O
-         * is removed: out of memory stops the delete before it starts) */
-        qp_strv above = {0};
-        int oom = 0;
-        for (size_t i = 0; i < need->ntops && !oom; i++) {
-            const qp_needed_top *t = &need->tops[i];
-            for (size_t k = 1; k < t->chain.n && !oom; k++)
-                if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
-                    !qp_strv_has(&above, t->chain.v[k - 1]))
-                    oom = qp_strv_add(&above, t->chain.v[k - 1]) < 0;
-        }
-        qp_strv disk = {0};
-        r = oom ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
-                : qp_image_dependents(ctx, O, &disk);
-        for (size_t i = 0; i < disk.n && r == 0; i++)
-            if (!qp_strv_has(&above, disk.v[i]) && qp_strv_add(&above, disk.v[i]) < 0)
-                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-        qp_strv_free(&disk);
-        if (r == 0) {
-            qp_job_begin(ctx, &job, domain, "block-commit", v->name);
-            job.total = vsize; /* what qemu-img's percent is of */
-            r = qp_img_commit(ctx, O, B);
-            if (r < 0 && job.stop_code)
-                r = stopped_merge(ctx, &job, v, O, B);
-            qp_job_end(&job);
-        }
-        /* after the commit B reads as O did: re-pointing their headers
-         * (rebase -u) keeps every image above O unchanged */
-        for (size_t i = 0; i < above.n && r == 0; i++)
-            r = qp_img_rebase_unsafe(ctx, above.v[i], B, bfmt);
-        qp_strv_free(&above);
-        if (r < 0)
-            goto out;
+    if (!p->bfmt)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    if (nsnaps > 0)
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "cannot merge '%s' (snapshot '%s', disk '%s') into its backing file: it "
+                        "holds %d internal snapshot(s) that would be lost; delete them first",
+                        O, v->name, p->target, nsnaps);
+    /* an earlier run that committed already: B changes no more */
+    if (p->resume && (r = qp_merge_note_find(ctx, domain, O, B, &p->rebase)) < 0)
+        return r;
+    p->noted = p->resume && r > 0;
+    if (!p->noted && (r = check_merge_users(ctx, v, need, O, B)) < 0)
+        return r;
+    p->o_idx = p->b_idx = -1;
+    if (!q)
+        return 0;
+    if ((r = chain_nodes(ctx, q, domain, pid, p->target, &p->files, &p->nodes,
+                         &p->from_book)) < 0)
+        return r;
+    for (size_t i = 0; i < p->files.n; i++) {
+        if (!strcmp(p->files.v[i], O))
+            p->o_idx = (int)i;
+        if (!strcmp(p->files.v[i], B))
+            p->b_idx = (int)i;
     }
-    r = repoint_refs(ctx, domain, v->name, O, B, bfmt, need);
-    ctx->store_fail_armed = 0;
+    if (p->o_idx >= 0 && (p->b_idx != p->o_idx + 1 || !p->nodes.v[p->o_idx][0] ||
+                          !p->nodes.v[p->b_idx][0]))
+        return qp_error(ctx, SB_ERR_HYPERVISOR, "disk '%s': QEMU's chain does not have '%s' on '%s'",
+                        p->target, O, B);
+    if (p->o_idx < 0 && p->b_idx >= 0 && !p->resume)
+        return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "image '%s' is in use by the running domain; cannot merge '%s' into it",
+                        B, O);
+    return 0;
+}
+
+/* The running merge: a block-commit job of O into B (active commit and
+ * pivot when O is the top). */
+static int merge_running(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                         disk_plan *p, qp_qmp *q, qp_pending_def *def)
+{
+    const char *O = p->O, *B = p->B;
+    int o_idx = p->o_idx, b_idx = p->b_idx, r;
+    char jid[64];
+    json_object *a = json_object_new_object();
+    qp_job_id(jid, sizeof jid, "commit");
+    json_object_object_add(a, "job-id", json_object_new_string(jid));
+    json_object_object_add(a, "device", json_object_new_string(p->nodes.v[0]));
+    json_object_object_add(a, "top-node", json_object_new_string(p->nodes.v[o_idx]));
+    json_object_object_add(a, "base-node", json_object_new_string(p->nodes.v[b_idx]));
+    json_object_object_add(a, "auto-dismiss", json_object_new_boolean(0));
+    if (ctx->test_job_rate > 0) /* test-only throttle, see qp.h */
+        json_object_object_add(a, "speed", json_object_new_int64(ctx->test_job_rate));
+    /* the definition the merge ends with (an active commit moves the
+     * disk onto B), written now and synced while QEMU merges; the
+     * store after the job renames it in place (qp_domain_store) */
+    char *after = NULL;
+    if ((r = definition_repointed(ctx, domain, O, B, p->bfmt, &after)) == 0 && after &&
+        (r = qp_domain_store_prepare(ctx, domain, after, def)) == 0) {
+        ctx->pending_def = def;
+        qp_qmp_meanwhile(q, qp_domain_store_sync, def);
+    }
+    free(after);
+    if (r < 0) {
+        json_object_put(a);
+        return r;
+    }
+    qp_job job;
+    qp_job_begin(ctx, &job, domain, o_idx == 0 ? "active-block-commit" : "block-commit", v->name);
+    r = qp_qmp_job(q, "block-commit", a, jid);
+    if (r < 0 && p->from_book)
+        qp_book_remove(ctx, domain); /* cannot be wrong; if it was, ask next time */
+    if (r < 0 && job.stop_code)
+        r = stopped_merge(ctx, &job, v, O, B);
+    qp_job_end(&job);
     if (r < 0)
-        goto out;
-    r = qp_ours_unlink(ctx, domain, O); /* only a file the plugin made (or adopted) */
-out:
+        return r;
+    /* The commit took only O out of the chain: the start's nodes found at
+     * another place in it before (on B or below) still hold an image of
+     * the chain, and the graph need not be asked again. */
+    if (!qp_vm_start_nodes_stay(p->target, &p->nodes, o_idx) &&
+        (r = qp_vm_drop_start_nodes(q, p->target)) < 0)
+        return r;
+    /* QEMU may run on B now (active commit pivoted): if recording that
+     * fails below, the definition follows QEMU at the next operation
+     * (qp_follow_qemu), and a re-run of the delete finishes it */
+    ctx->store_fail_armed = 1; /* test-only injection point (qp.h) */
+    return 0;
+}
+
+/* The shut-off merge: qemu-img commit of O into B, then a note of the
+ * images directly above O (those the tree knows, and those on disk), which
+ * are to be moved onto B.  One missing from it would still point at O
+ * after the commit, and O is removed: out of memory stops the delete
+ * before it starts. */
+static int merge_offline(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                         const qp_needed *need, disk_plan *p)
+{
+    const char *O = p->O, *B = p->B;
+    int r = 0;
+    for (size_t i = 0; i < need->ntops && r == 0; i++) {
+        const qp_needed_top *t = &need->tops[i];
+        for (size_t k = 1; k < t->chain.n && r == 0; k++)
+            if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
+                !qp_strv_has(&p->rebase, t->chain.v[k - 1]) &&
+                qp_strv_add(&p->rebase, t->chain.v[k - 1]) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    qp_strv disk = {0};
+    if (r == 0)
+        r = qp_image_dependents(ctx, O, &disk);
+    for (size_t i = 0; i < disk.n && r == 0; i++)
+        if (!qp_strv_has(&p->rebase, disk.v[i]) && qp_strv_add(&p->rebase, disk.v[i]) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    qp_strv_free(&disk);
+    if (r < 0)
+        return r;
+    qp_job job;
+    qp_job_begin(ctx, &job, domain, "block-commit", v->name);
+    job.total = p->vsize; /* what qemu-img's percent is of */
+    r = qp_img_commit(ctx, O, B);
+    if (r < 0 && job.stop_code)
+        r = stopped_merge(ctx, &job, v, O, B);
+    qp_job_end(&job);
+    /* nothing above O: a run again finds nothing else on B (no note) */
+    if (r == 0 && p->rebase.n && (r = qp_merge_note_save(ctx, domain, O, B, &p->rebase)) == 0)
+        p->noted = 1;
+    return r;
+}
+
+/* After the commit B reads as O did: pointing the headers of the images
+ * above O at B (rebase -u) keeps them unchanged.  Those already on B (an
+ * earlier run's, or QEMU's own) and those gone are left alone. */
+static int rebase_above(qp_ctx *ctx, const disk_plan *p)
+{
+    int r = 0;
+    for (size_t i = 0; i < p->rebase.n && r == 0; i++) {
+        const char *x = p->rebase.v[i];
+        if (!qp_file_exists(x))
+            continue;
+        qp_img_info info;
+        if ((r = qp_img_query(ctx, x, 1, &info)) < 0)
+            break;
+        char *xb = info.backing ? qp_realpath_or_copy(info.backing) : NULL;
+        if (info.backing && !xb)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else if (xb && !strcmp(xb, p->O))
+            r = qp_img_rebase_unsafe(ctx, x, p->B, p->bfmt);
+        free(xb);
+        qp_img_info_free(&info);
+    }
+    return r;
+}
+
+static int merge_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                      disk_plan *p, qp_needed *need, qp_qmp *q)
+{
+    qp_pending_def def = {.fd = -1};
+    int r = 0;
+    if (p->o_idx >= 0)
+        r = merge_running(ctx, domain, v, p, q, &def);
+    else if (q && p->b_idx >= 0) /* resume: an earlier run already merged and
+                                   pivoted; the start's nodes may still hold O */
+        r = qp_vm_drop_start_nodes(q, p->target);
+    else if (!p->noted)
+        r = merge_offline(ctx, domain, v, need, p);
+    if (r == 0)
+        r = rebase_above(ctx, p);
+    if (r == 0)
+        r = repoint_refs(ctx, domain, v->name, p->O, p->B, p->bfmt, need);
+    ctx->store_fail_armed = 0;
+    /* nothing names O now: a run again removes it as unneeded, so the note
+     * ends before O goes (never a note left for a path a later file takes) */
+    if (r == 0 && p->noted)
+        qp_merge_note_end(ctx, domain, p->O);
+    if (r == 0)
+        r = qp_ours_unlink(ctx, domain, p->O); /* only a file the plugin made (or adopted) */
     ctx->pending_def = NULL;
     qp_domain_store_drop(&def); /* not committed: the merge or the store failed */
-    free(bfmt);
-    qp_strv_free(&files);
-    qp_strv_free(&nodes);
-    qp_qmp_close(q);
     return r;
 }
 
@@ -557,6 +622,9 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     qp_domain *cur = NULL, *snapdom = NULL;
     qp_needed need;
     qp_strv mine = {0}; /* the images the domain uses (check_merge_target) */
+    disk_plan *plans = NULL;
+    qp_qmp *q = NULL; /* the running domain's, for every merge */
+    pid_t pid = 0;
     int have_need = 0, marked = 0, listed = 0;
     int r = qp_domain_load(ctx, domain, &cur);
     if (r < 0)
@@ -601,20 +669,27 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     if (r < 0)
         goto out;
     have_need = 1;
+    plans = calloc(v->ndisks ? v->ndisks : 1, sizeof *plans);
+    if (!plans) {
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        goto out;
+    }
+    /* every disk decided and checked before any is changed */
     for (size_t i = 0; i < v->ndisks && r == 0; i++) {
         const struct sb_snapshot_disk_view *d = &v->disks[i];
         if (d->snapshot != SB_LOCATION_EXTERNAL || !d->source)
             continue;
         const qp_disk *k = qp_domain_disk(snapdom, d->name);
-        char *O = qp_realpath_or_copy(d->source);
-        char *B = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
-        if (!O || (k && k->source && !B)) {
-            free(O);
-            free(B);
+        disk_plan *p = &plans[i];
+        p->target = d->name;
+        p->resume = d->delete_in_progress;
+        p->O = qp_realpath_or_copy(d->source);
+        p->B = k && k->source ? qp_realpath_or_copy(k->source) : NULL;
+        if (!p->O || (k && k->source && !p->B)) {
             r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
             break;
         }
-        const char *user = NULL;
+        const char *O = p->O, *user = NULL;
         for (size_t t = 0; t < need.ntops && !user; t++)
             if (need.tops[t].chain.n && !strcmp(need.tops[t].chain.v[0], O))
                 user = need.tops[t].owner ? need.tops[t].owner : "";
@@ -628,26 +703,35 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         } else if (!qp_file_exists(O)) {
             /* already gone (an earlier run finished this disk) */
         } else if (!qp_strv_has(&need.all, O)) {
-            r = unlink_unless_used(ctx, domain, O);
-        } else if (!B) {
+            p->kind = PLAN_UNLINK;
+        } else if (!p->B) {
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "snapshot '%s': disk '%s' is missing from its stored domain", v->name,
                          d->name);
-        } else if ((r = check_merge_target(ctx, domain, cur, &mine, &listed, v->name, B)) < 0) {
+        } else if ((r = check_merge_target(ctx, domain, cur, &mine, &listed, v->name,
+                                           p->B)) < 0) {
             /* refused: merging would change an image the domain does not use */
         } else {
-            if (!marked) {
-                if ((r = mark_in_progress(ctx, domain, v)) < 0) {
-                    free(O);
-                    free(B);
-                    break;
-                }
-                marked = 1;
-            }
-            r = commit_disk(ctx, domain, v, d->name, O, B, &need, d->delete_in_progress);
+            p->kind = PLAN_MERGE;
+            if (!q && (r = qp_proc_pid(ctx, domain, &pid)) == 0 && pid > 0 &&
+                (r = qp_proc_connect(ctx, domain, &q)) == 0)
+                /* a commit an interrupted run left in QEMU would make ours
+                 * fail ("node is busy"); finishing it is what that run meant */
+                r = qp_qmp_finish_jobs(q);
+            if (r == 0)
+                r = plan_merge(ctx, domain, v, &need, q, pid, p);
         }
-        free(O);
-        free(B);
+    }
+    for (size_t i = 0; i < v->ndisks && r == 0; i++) {
+        disk_plan *p = &plans[i];
+        if (p->kind == PLAN_UNLINK) {
+            r = unlink_unless_used(ctx, domain, p->O);
+        } else if (p->kind == PLAN_MERGE) {
+            if (!marked && (r = mark_in_progress(ctx, domain, v)) < 0)
+                break;
+            marked = 1;
+            r = merge_disk(ctx, domain, v, p, &need, q);
+        }
     }
     /* overlays made by reverts to this snapshot */
     for (size_t i = 0; i < v->nrevert_disks && r == 0; i++) {
@@ -668,12 +752,30 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)
         r = qp_ours_unlink(ctx, domain, v->memory_file);
 out:
+    for (size_t i = 0; plans && i < v->ndisks; i++)
+        disk_plan_free(&plans[i]);
+    free(plans);
+    qp_qmp_close(q);
     if (have_need)
         qp_needed_free(&need);
     qp_strv_free(&mine);
     qp_domain_free(snapdom);
     qp_domain_free(cur);
     return r;
+}
+
+/* A delete stopped after a merge and ended with METADATA_ONLY: its notes
+ * go with it (nothing will finish that merge). */
+static void end_merge_notes(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    for (size_t i = 0; i < v->ndisks; i++) {
+        if (!v->disks[i].delete_in_progress || !v->disks[i].source)
+            continue;
+        char *o = qp_realpath_or_copy(v->disks[i].source);
+        if (o)
+            qp_merge_note_end(ctx, domain, o);
+        free(o);
+    }
 }
 
 int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml, unsigned flags)
@@ -688,6 +790,8 @@ int qp_snapshot_delete(qp_ctx *ctx, const char *domain, const char *snapshot_xml
         return r;
     if (!(flags & SB_SNAPSHOT_DELETE_METADATA_ONLY))
         r = v->external ? delete_external(ctx, domain, v) : qp_delete_internal(ctx, domain, v);
+    else
+        end_merge_notes(ctx, domain, v);
     if (r == 0 && ctx->test_delay_ms > 0)
         qp_sleep_ms(ctx->test_delay_ms); /* test-only window, see qp.h */
     qp_view_free(ctx, v);

@@ -481,6 +481,76 @@ static void external_create_killed(void **state)
     assert_int_equal(e2e_snap("xc", "x2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
 }
 
+/* ---- 6. shut-off external delete, killed at each qemu-img run ---------- */
+
+/* s1 <- s2 <- s3 <- s4, then a revert to s3: the overlay s2 made (O)
+ * has two images directly on it, the revert's overlay (the domain's top)
+ * and s3's, captured by s4.  Deleting s2 shut off runs, per disk, a
+ * qemu-img commit of O into the image below it and a rebase of each of
+ * the two. */
+static void four_snapshots(const char *dom)
+{
+    e2e_define(dom);
+    static const char *const names[] = {"s1", "s2", "s3", "s4"};
+    for (int i = 0; i < 4; i++) {
+        e2e_off_write(dom, "vda", 0x11 + i);
+        assert_int_equal(e2e_snap(dom, names[i], NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    }
+    e2e_off_write(dom, "vda", 0x15);
+    assert_int_equal(e2e_revert(dom, "s3", 0), 0);
+    e2e_off_write(dom, "vda", 0x16);
+}
+
+/* After the delete: s2's overlay gone, nothing left behind, and every
+ * remaining state reads as it did. */
+static void four_snapshots_after(const char *dom)
+{
+    assert_false(e2e_in_tree(dom, "s2"));
+    char ov[64];
+    snprintf(ov, sizeof ov, "%s-vda.s2", dom);
+    assert_false(qp_file_exists(e2e_path(ov)));
+    assert_int_equal(e2e_orphans(dom), 0);
+    assert_true(e2e_off_check(dom, "vda", 0x16));
+    static const char *const back[] = {"s4", "s3", "s1"};
+    static const int data[] = {0x14, 0x13, 0x11};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(e2e_revert(dom, back[i], 0), 0);
+        assert_true(e2e_off_check(dom, "vda", data[i]));
+    }
+}
+
+/* Killed while run k is held (it still completes), the next command
+ * finishes the delete (the snapshot carries <snapshotDeleteInProgress/>):
+ * once a rebase had moved an image from O onto B, that image used to look
+ * like another user of B ("would change data that the domain still
+ * uses"), and the delete was refused for good. */
+static void external_delete_killed_at_each_step(void **state)
+{
+    (void)state;
+    four_snapshots("xd0");
+    wrap_reset(1000);
+    const char *const del0[] = {"snapshot-delete", "xd0", "s2", NULL};
+    assert_int_equal(e2e_cli(wrap_conf, del0), 0);
+    char *count = NULL;
+    assert_int_equal(qp_read_file(&E.t, wrap_file("count"), &count, NULL), 0);
+    int runs = atoi(count);
+    free(count);
+    unsetenv("WRAP_NTH");
+    print_message("# the delete ran qemu-img %d times\n", runs);
+    assert_int_equal(runs, 6); /* per disk: commit, two rebases */
+    four_snapshots_after("xd0");
+    for (int k = 1; k <= runs; k++) {
+        char dom[16], what[300];
+        snprintf(dom, sizeof dom, "xd%d", k);
+        four_snapshots(dom);
+        const char *const del[] = {"snapshot-delete", dom, "s2", NULL};
+        release(kill_at(k, del, what, sizeof what));
+        print_message("# killed at run %d: %s\n", k, what);
+        check_quietly(dom, 0); /* finishes the delete (snapshot_exists.c) */
+        four_snapshots_after(dom);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -490,6 +560,7 @@ int main(void)
         cmocka_unit_test(one_disk_revert_is_finished),
         cmocka_unit_test(external_revert_killed),
         cmocka_unit_test(external_create_killed),
+        cmocka_unit_test(external_delete_killed_at_each_step),
     };
     return cmocka_run_group_tests(tests, setup, e2e_teardown);
 }

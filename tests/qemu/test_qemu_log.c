@@ -3,7 +3,7 @@
  * previous layout left (a list rewritten whole, a record in its own file)
  * read and upgraded in place; records torn by a crash ignored; and the
  * canonical paths kept for one locked call (canon.c); a log read again
- * from where the process last stopped.  No QEMU needed:
+ * from where the process last stopped; a delete's merge notes.  No QEMU needed:
  * the domain these records name is not defined, so a recovery finds no
  * image in use. */
 #include <setjmp.h>
@@ -24,6 +24,7 @@
 #include "domain_log.h"
 #include "journal.h"
 #include "qp.h"
+#include "snapshot_common.h"
 #include "state_fixture.h"
 
 static void write_file(const char *file, const char *text, size_t len)
@@ -264,6 +265,60 @@ static void compacted_log_says_the_same(void **state)
     assert_false(qp_journal_pending(&ctx, "big"));
     free(keep);
     free(f);
+}
+
+/* merge_note.c: a shut-off delete's note of a merge (the overlay committed
+ * into `onto`, the images to rebase) is found for that very file and that
+ * image below it only, survives a compaction, and ends when the file
+ * leaves the plugin's list or explicitly. */
+static void merge_notes_kept_and_ended(void **state)
+{
+    (void)state;
+    char *o = qp_strdup(path("o.qcow2")), *b = qp_strdup(path("b.qcow2"));
+    char *f = qp_strdup(path("churn2.qcow2")), *moved = qp_strdup(path("o.new"));
+    touch(o);
+    qp_strv above = {0}, got = {0};
+    assert_int_equal(qp_strv_add(&above, "/x/top.qcow2"), 0);
+    assert_int_equal(qp_strv_add(&above, "/x/s3.qcow2"), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0); /* none yet */
+    assert_int_equal(qp_merge_note_save(&ctx, "mn", o, b, &above), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, "/x/other.qcow2", &got), 0);
+    assert_int_equal(got.n, 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 1);
+    assert_int_equal(got.n, 2);
+    assert_string_equal(got.v[0], "/x/top.qcow2");
+    assert_string_equal(got.v[1], "/x/s3.qcow2");
+    qp_strv_free(&got);
+    for (int i = 0; i < 2000; i++) { /* past the compaction */
+        qp_dlog_rec add = {.add = f}, drop = {.drop = f};
+        assert_int_equal(qp_dlog_append(&ctx, "mn", i % 2 ? &drop : &add), 0);
+    }
+    struct stat st;
+    assert_int_equal(stat(path("state/ours/mn.list"), &st), 0);
+    assert_true(st.st_size < 16 * 1024 + 4096);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 1);
+    assert_int_equal(got.n, 2);
+    qp_strv_free(&got);
+    /* another file at the overlay's path is not the merged overlay */
+    touch(moved);
+    assert_int_equal(rename(moved, o), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0);
+    /* ended explicitly, or by the overlay leaving the plugin's files */
+    assert_int_equal(qp_merge_note_save(&ctx, "mn", o, b, &above), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 1);
+    qp_strv_free(&got);
+    qp_merge_note_end(&ctx, "mn", o);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0);
+    assert_int_equal(qp_merge_note_save(&ctx, "mn", o, b, &above), 0);
+    qp_dlog_rec drop = {.drop = o};
+    assert_int_equal(qp_dlog_append(&ctx, "mn", &drop), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0);
+    assert_int_equal(got.n, 0);
+    qp_strv_free(&above);
+    free(o);
+    free(b);
+    free(f);
+    free(moved);
 }
 
 /* canon.c: inside a locked call an existing file's canonical path is kept;
@@ -536,6 +591,7 @@ int main(void)
         cmocka_unit_test(empty_only_undo_keeps_what_qemu_wrote),
         cmocka_unit_test(torn_records_ignored),
         cmocka_unit_test(compacted_log_says_the_same),
+        cmocka_unit_test(merge_notes_kept_and_ended),
         cmocka_unit_test(canonical_paths_kept_for_one_call),
         cmocka_unit_test(log_replayed_once_per_call),
         cmocka_unit_test(log_read_on_from_where_it_stopped),

@@ -16,6 +16,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "e2e.h"
 
@@ -162,6 +163,49 @@ static void internal_delete_under_overlay(void **state)
     assert_true(e2e_off_check("id", "vda", 0xc1));
 }
 
+/* An external delete checks every disk before it changes any: here
+ * vda's merge is allowed and vdb's refused (a hand-made overlay sits on
+ * the image vdb's overlay would be merged into).  The refusal leaves vda
+ * unmerged and the snapshot unmarked (a mark makes it impossible to
+ * revert to); it used to merge vda first, then mark, then refuse. */
+static void external_delete_refused_changes_nothing(void **state)
+{
+    (void)state;
+    e2e_define("rf");
+    const char *base = e2e_path("rf-vda.qcow2"), *o1 = e2e_path("rf-vda.s1");
+    const char *mine = e2e_path("rf-vdb.mine");
+    assert_int_equal(e2e_snap("rf", "s1", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("rf", "vda", 0xd1);
+    assert_int_equal(e2e_snap("rf", "s2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("rf", "vda", 0xd2);
+    char *argv[] = {(char *)"qemu-img", (char *)"create", (char *)"-q", (char *)"-f",
+                    (char *)"qcow2", (char *)"-b", (char *)e2e_path("rf-vdb.qcow2"),
+                    (char *)"-F", (char *)"qcow2", (char *)mine, NULL};
+    assert_int_equal(qp_run(&E.t, argv, NULL, NULL), 0);
+
+    int r = e2e_del("rf", "s1", 0);
+    print_message("# refused: %s\n", e2e_err());
+    assert_int_equal(r, -SB_ERR_OPERATION_UNSUPPORTED);
+    assert_non_null(strstr(e2e_err(), mine));
+    /* nothing changed: vda's overlay is still there, the base still holds
+     * what s1 captured, s2's overlay still sits on vda's, no mark */
+    assert_true(qp_file_exists(o1));
+    assert_true(e2e_img_check(base, 0xaa));
+    assert_int_equal(e2e_chain_len(e2e_path("rf-vda.s2")), 3);
+    char *xml = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&xml, E.c, "rf", "s1", 0), 0);
+    assert_null(strstr(xml, "snapshotDeleteInProgress"));
+    free(xml);
+    assert_true(e2e_off_check("rf", "vda", 0xd2));
+
+    /* without the other user the delete goes through */
+    assert_int_equal(unlink(mine), 0);
+    assert_int_equal(e2e_del("rf", "s1", 0), 0);
+    assert_false(qp_file_exists(o1));
+    assert_int_equal(e2e_revert("rf", "s2", 0), 0);
+    assert_true(e2e_off_check("rf", "vda", 0xd1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +214,7 @@ int main(void)
         cmocka_unit_test(transitive_dependency),
         cmocka_unit_test(unreferenced_overlay_allowed),
         cmocka_unit_test(internal_delete_under_overlay),
+        cmocka_unit_test(external_delete_refused_changes_nothing),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }

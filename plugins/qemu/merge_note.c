@@ -1,0 +1,90 @@
+/* qemu plugin - merge notes: how far a shut-off delete's merge got.
+ *
+ * A shut-off delete of an external snapshot commits its overlay O into
+ * the image below it, B (qemu-img commit), then points the images directly
+ * above O at B (qemu-img rebase -u, header only), then every stored
+ * reference to O (snapshot_delete.c).  Once the first rebase ran, the
+ * images above O sit on B, and the delete's check that nothing else uses
+ * B ("merging would change data that ... still uses") refuses: a delete
+ * run again after a kill, or after running out of memory while
+ * repointing, could not tell its own rebases from another overlay on B.
+ *
+ * So between the commit and the first rebase the delete writes a note in
+ * the domain's log (domain_log.c, synced): O is merged into B, and these
+ * are the images to rebase.  A delete of the snapshot run again finds it
+ * and knows the commit is done: it neither checks B's other users (B's
+ * data does not change again) nor commits again (which, had anything
+ * written to B since, would undo that write); it rebases the images the
+ * note names that are still on O, repoints, and removes O.  The note ends
+ * once nothing names O any more (before O is removed, so no note outlives
+ * its file; a run again removes O as unneeded), when O leaves the
+ * plugin's files otherwise (a drop in the log), or when the snapshot's
+ * metadata alone is deleted (METADATA_ONLY: nothing will finish it).
+ *
+ * The note holds O's inode number: a later file at O's path (the
+ * snapshot deleted with METADATA_ONLY, another made under the same name)
+ * is not the merged overlay, and its note is ignored. */
+#include "domain_log.h"
+#include "snapshot_common.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int qp_merge_note_save(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
+                       const qp_strv *rebase)
+{
+    struct stat st;
+    if (stat(overlay, &st) < 0)
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, errno, "cannot stat '%s'", overlay);
+    json_object *note = json_object_new_object(), *a = json_object_new_array();
+    int bad = !note || !a;
+    for (size_t i = 0; i < rebase->n && !bad; i++)
+        bad = json_object_array_add(a, json_object_new_string(rebase->v[i])) < 0;
+    if (!bad)
+        bad = json_object_object_add(note, "onto", json_object_new_string(onto)) < 0 ||
+              json_object_object_add(note, "ino", json_object_new_int64((int64_t)st.st_ino)) < 0 ||
+              json_object_object_add(note, "rebase", json_object_get(a)) < 0;
+    json_object_put(a);
+    int r = bad ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : 0;
+    if (r == 0) {
+        qp_dlog_rec rec = {.merged = overlay, .note = note};
+        r = qp_dlog_append(ctx, domain, &rec);
+    }
+    json_object_put(note);
+    return r;
+}
+
+int qp_merge_note_find(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
+                       qp_strv *rebase)
+{
+    qp_dlog l;
+    int r = qp_dlog_read(ctx, domain, &l);
+    if (r < 0)
+        return r;
+    json_object *note = NULL, *v;
+    struct stat st;
+    if (l.merged && json_object_object_get_ex(l.merged, overlay, &note) &&
+        json_object_object_get_ex(note, "onto", &v) && !strcmp(json_object_get_string(v), onto) &&
+        json_object_object_get_ex(note, "ino", &v) && stat(overlay, &st) == 0 &&
+        json_object_get_int64(v) == (int64_t)st.st_ino &&
+        json_object_object_get_ex(note, "rebase", &v) && json_object_is_type(v, json_type_array)) {
+        r = 1;
+        for (size_t i = 0; i < json_object_array_length(v) && r > 0; i++) {
+            const char *p = json_object_get_string(json_object_array_get_idx(v, i));
+            if (p && *p == '/' && qp_strv_add(rebase, p) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+    }
+    qp_dlog_free(&l);
+    return r;
+}
+
+void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    qp_dlog_rec rec = {.unmerge = overlay, .sync_at_end = 1};
+    (void)qp_dlog_append(&quiet, domain, &rec);
+}
