@@ -1,13 +1,15 @@
-/* qemu plugin - merge notes: how far a shut-off delete's merge got.
+/* qemu plugin - merge notes: how far a delete's merge got.
  *
- * A shut-off delete of an external snapshot commits its overlay O into
- * the image below it, B (qemu-img commit), then points the images directly
- * above O at B (qemu-img rebase -u, header only), then every stored
- * reference to O (snapshot_delete.c).  Once the first rebase ran, the
+ * A delete of an external snapshot commits its overlay O into the image
+ * below it, B (qemu-img commit shut off, a block-commit job running),
+ * then points the images directly above O at B (qemu-img rebase -u,
+ * header only; QEMU moves the one in its own chain itself), then every
+ * stored reference to O (snapshot_delete.c).  Once the first rebase ran, the
  * images above O sit on B, and the delete's check that nothing else uses
  * B ("merging would change data that ... still uses") refuses: a delete
  * run again after a kill, or after running out of memory while
- * repointing, could not tell its own rebases from another overlay on B.
+ * repointing, could not tell its own rebases (or QEMU's) from another
+ * overlay on B.
  *
  * So between the commit and the first rebase the delete writes a note in
  * the domain's log (domain_log.c, synced): O is merged into B, and these

@@ -170,7 +170,7 @@ int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images
                           const char *image, const char *snapshot, const char *what,
                           int deleting);
 
-/* Merge notes (merge_note.c): a shut-off delete committed overlay into
+/* Merge notes (merge_note.c): a delete committed overlay into
  * onto and is to rebase these images from overlay onto it.  save writes
  * it (synced); find gives 1 and appends the images when a note for this
  * very file (same inode) and onto exists, 0 when none, or a negative

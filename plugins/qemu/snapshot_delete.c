@@ -494,15 +494,15 @@ static int merge_running(qp_ctx *ctx, const char *domain, const struct sb_snapsh
     return 0;
 }
 
-/* The shut-off merge: qemu-img commit of O into B, then a note of the
- * images directly above O (those the tree knows, and those on disk), which
- * are to be moved onto B.  One missing from it would still point at O
- * after the commit, and O is removed: out of memory stops the delete
- * before it starts. */
-static int merge_offline(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
-                         const qp_needed *need, disk_plan *p)
+/* The images directly above O, which are to be moved onto B once O is
+ * merged: those the tree knows, and those on disk.  One missing would
+ * still point at O after the merge, and O is removed: out of memory stops
+ * the delete before it starts.  (A running merge's own chain is moved by
+ * QEMU; the others, e.g. the overlay of a snapshot that a later one
+ * captured, QEMU does not have open.) */
+static int collect_above(qp_ctx *ctx, const qp_needed *need, disk_plan *p)
 {
-    const char *O = p->O, *B = p->B;
+    const char *O = p->O;
     int r = 0;
     for (size_t i = 0; i < need->ntops && r == 0; i++) {
         const qp_needed_top *t = &need->tops[i];
@@ -519,18 +519,20 @@ static int merge_offline(qp_ctx *ctx, const char *domain, const struct sb_snapsh
         if (!qp_strv_has(&p->rebase, disk.v[i]) && qp_strv_add(&p->rebase, disk.v[i]) < 0)
             r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     qp_strv_free(&disk);
-    if (r < 0)
-        return r;
+    return r;
+}
+
+/* The shut-off merge: qemu-img commit of O into B. */
+static int merge_offline(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
+                         disk_plan *p)
+{
     qp_job job;
     qp_job_begin(ctx, &job, domain, "block-commit", v->name);
     job.total = p->vsize; /* what qemu-img's percent is of */
-    r = qp_img_commit(ctx, O, B);
+    int r = qp_img_commit(ctx, p->O, p->B);
     if (r < 0 && job.stop_code)
-        r = stopped_merge(ctx, &job, v, O, B);
+        r = stopped_merge(ctx, &job, v, p->O, p->B);
     qp_job_end(&job);
-    /* nothing above O: a run again finds nothing else on B (no note) */
-    if (r == 0 && p->rebase.n && (r = qp_merge_note_save(ctx, domain, O, B, &p->rebase)) == 0)
-        p->noted = 1;
     return r;
 }
 
@@ -562,14 +564,23 @@ static int merge_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
                       disk_plan *p, qp_needed *need, qp_qmp *q)
 {
     qp_pending_def def = {.fd = -1};
-    int r = 0;
-    if (p->o_idx >= 0)
+    int r = 0, merging = !p->noted && (p->o_idx >= 0 || !q || p->b_idx < 0);
+    if (merging)
+        r = collect_above(ctx, need, p);
+    if (r < 0)
+        ;
+    else if (p->o_idx >= 0)
         r = merge_running(ctx, domain, v, p, q, &def);
     else if (q && p->b_idx >= 0) /* resume: an earlier run already merged and
                                    pivoted; the start's nodes may still hold O */
         r = qp_vm_drop_start_nodes(q, p->target);
     else if (!p->noted)
-        r = merge_offline(ctx, domain, v, need, p);
+        r = merge_offline(ctx, domain, v, p);
+    /* B holds O's data now: a run again must know it (merge_note.c); with
+     * nothing above O it finds nothing else on B, and needs no note */
+    if (r == 0 && merging && p->rebase.n &&
+        (r = qp_merge_note_save(ctx, domain, p->O, p->B, &p->rebase)) == 0)
+        p->noted = 1;
     if (r == 0)
         r = rebase_above(ctx, p);
     if (r == 0)

@@ -180,6 +180,42 @@ static void no_metadata_running(void **state)
     assert_true(e2e_off_check("nr", "vda", 0x1c));
 }
 
+/* A running delete merges with a block-commit job, and QEMU moves the
+ * image above the overlay in its chain onto the base itself.  Here the
+ * overlay has a second image on it that QEMU does not have open: s3's,
+ * captured by s4 (s1 <- s2 <- s3 <- s4, a revert to s3, then the domain
+ * started).  Deleting s2 must move that one too, or s4 reads through a
+ * removed file. */
+static void running_delete_moves_images_qemu_does_not_use(void **state)
+{
+    (void)state;
+    e2e_define("rb");
+    static const char *const names[] = {"s1", "s2", "s3", "s4"};
+    for (int i = 0; i < 4; i++) {
+        e2e_off_write("rb", "vda", 0x61 + i);
+        assert_int_equal(e2e_snap("rb", names[i], NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    }
+    assert_int_equal(e2e_revert("rb", "s3", 0), 0);
+    e2e_off_write("rb", "vda", 0x66);
+    assert_int_equal(sb_domain_start(E.c, "rb", 0), 0);
+    int r = e2e_del("rb", "s2", 0);
+    if (r < 0)
+        print_message("# delete s2: %s\n", e2e_err());
+    assert_int_equal(r, 0);
+    assert_true(e2e_on_check("rb", "vda", 0x66));
+    e2e_stop("rb");
+    assert_int_equal(e2e_orphans("rb"), 0);
+    static const char *const back[] = {"s4", "s3", "s1"};
+    static const int data[] = {0x64, 0x63, 0x61};
+    for (int i = 0; i < 3; i++) {
+        r = e2e_revert("rb", back[i], 0);
+        if (r < 0)
+            print_message("# revert %s: %s\n", back[i], e2e_err());
+        assert_int_equal(r, 0);
+        assert_true(e2e_off_check("rb", "vda", data[i]));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -188,6 +224,7 @@ int main(void)
         cmocka_unit_test(reuse_ext_running),
         cmocka_unit_test(no_metadata_offline),
         cmocka_unit_test(no_metadata_running),
+        cmocka_unit_test(running_delete_moves_images_qemu_does_not_use),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }
