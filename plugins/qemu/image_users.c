@@ -41,40 +41,89 @@ static char *backing_of(const char *path)
     return res;
 }
 
-int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out)
+/* The directory part of a canonical path (malloc'd). */
+static char *dir_of(const char *canon)
 {
+    const char *slash = strrchr(canon, '/');
+    return slash && slash != canon ? qp_printf("%.*s", (int)(slash - canon), canon)
+                                   : qp_strdup("/");
+}
+
+void qp_dir_scan_free(qp_dir_scan *s)
+{
+    free(s->dir);
+    qp_strv_free(&s->files);
+    qp_strv_free(&s->backings);
+    memset(s, 0, sizeof *s);
+}
+
+int qp_dir_scan_read(qp_ctx *ctx, const char *image, qp_dir_scan *out)
+{
+    memset(out, 0, sizeof *out);
     char *canon = qp_realpath_or_copy(image);
-    if (!canon)
+    if (!canon || !(out->dir = dir_of(canon))) {
+        free(canon);
         return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    char *slash = strrchr(canon, '/');
-    char *dir = slash && slash != canon ? qp_printf("%.*s", (int)(slash - canon), canon)
-                                        : qp_strdup("/");
-    DIR *d = dir ? opendir(dir) : NULL;
+    }
+    free(canon);
+    DIR *d = opendir(out->dir);
     if (!d) {
         int e = errno;
-        free(dir);
-        free(canon);
-        return e == ENOENT ? 0 : qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e,
-                                                "cannot scan the directory of '%s'", image);
+        if (e == ENOENT)
+            return 0; /* nothing there */
+        qp_dir_scan_free(out);
+        return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, e, "cannot scan the directory of '%s'",
+                              image);
     }
     struct dirent *de;
     int r = 0;
     while (r == 0 && (de = readdir(d))) {
         if (de->d_name[0] == '.' && (!de->d_name[1] || !strcmp(de->d_name, "..")))
             continue;
-        char *p = qp_printf("%s/%s", dir, de->d_name);
+        char *p = qp_printf("%s/%s", out->dir, de->d_name), *b = NULL;
         struct stat st;
-        if (p && lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 20) {
-            char *b = backing_of(p);
-            if (b && !strcmp(b, canon) && qp_strv_add(out, p) < 0)
-                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-            free(b);
-        }
+        if (!p)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else if (lstat(p, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 20 &&
+                 (b = backing_of(p)) &&
+                 (qp_strv_add(&out->files, p) < 0 || qp_strv_add(&out->backings, b) < 0))
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        free(b);
         free(p);
     }
     closedir(d);
+    if (r < 0)
+        qp_dir_scan_free(out);
+    return r;
+}
+
+int qp_dir_scan_covers(const qp_dir_scan *s, const char *image)
+{
+    char *canon = qp_realpath_or_copy(image), *dir = canon ? dir_of(canon) : NULL;
+    int same = s->dir && dir && !strcmp(s->dir, dir);
     free(dir);
     free(canon);
+    return same;
+}
+
+int qp_dir_scan_users(qp_ctx *ctx, const qp_dir_scan *s, const char *image, qp_strv *out)
+{
+    char *canon = qp_realpath_or_copy(image);
+    int r = canon ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    for (size_t i = 0; r == 0 && i < s->files.n; i++)
+        if (!strcmp(s->backings.v[i], canon) && qp_strv_add(out, s->files.v[i]) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    free(canon);
+    return r;
+}
+
+int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out)
+{
+    qp_dir_scan s;
+    int r = qp_dir_scan_read(ctx, image, &s);
+    if (r == 0)
+        r = qp_dir_scan_users(ctx, &s, image, out);
+    qp_dir_scan_free(&s);
     return r;
 }
 

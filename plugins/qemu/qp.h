@@ -275,7 +275,23 @@ int qp_io(qp_ctx *ctx, const char *path, const char *fmt, const char *cmd, char 
 /* Regular files in image's directory whose qcow2 header names image as
  * their backing file (overlays the tree may not know: NO_METADATA
  * snapshots, hand-made ones).  Appends canonical paths to out. */
-int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out);
+int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out) QP_MUST_CHECK;
+/* The same read once for several images of one directory: the backing
+ * file (canonical) each regular file there names. */
+typedef struct qp_dir_scan {
+    char *dir;         /* canonical; NULL when the directory does not exist */
+    qp_strv files;     /* files[i] is backed by backings[i] */
+    qp_strv backings;
+} qp_dir_scan;
+/* Scan the directory of image. */
+int qp_dir_scan_read(qp_ctx *ctx, const char *image, qp_dir_scan *out) QP_MUST_CHECK;
+/* 1 when s is the scan of image's directory. */
+int qp_dir_scan_covers(const qp_dir_scan *s, const char *image);
+/* Append the files s found backed by image (the qp_image_dependents of a
+ * scan); 0 or NO_MEMORY (reported). */
+int qp_dir_scan_users(qp_ctx *ctx, const qp_dir_scan *s, const char *image,
+                      qp_strv *out) QP_MUST_CHECK;
+void qp_dir_scan_free(qp_dir_scan *s);
 /* 1 when a process holds one of QEMU's image locks on path (QEMU's
  * file-posix locking: OFD locks on bytes 100-299), 0 when none, -1 when it
  * cannot be told (not readable). */

@@ -321,6 +321,7 @@ typedef struct disk_plan {
     unsigned long long vsize;
     int resume;             /* marked by an earlier run of the delete */
     int noted;              /* that run's commit is done (merge_note.c) */
+    int merging;            /* this run merges (not noted, not pivoted already) */
     qp_strv rebase;         /* the images above O to move onto B */
     qp_strv files, nodes;   /* the disk's chain in QEMU (running) */
     int o_idx, b_idx, from_book;
@@ -339,7 +340,8 @@ static void disk_plan_free(disk_plan *p)
 /* B must have no other user whose data the merge would change: in the
  * tree, and on disk (a file backed by B the tree does not know). */
 static int check_merge_users(qp_ctx *ctx, const struct sb_snapshot_view *v,
-                             const qp_needed *need, const char *O, const char *B)
+                             const qp_needed *need, const qp_dir_scan *scan, const char *O,
+                             const char *B)
 {
     for (size_t i = 0; i < need->ntops; i++) {
         const qp_needed_top *t = &need->tops[i];
@@ -359,18 +361,46 @@ static int check_merge_users(qp_ctx *ctx, const struct sb_snapshot_view *v,
                                 t->owner ? t->owner : "", t->owner ? "'" : "");
         }
     }
-    qp_strv except = {0};
-    char *user = NULL;
-    int r = qp_strv_add(&except, O) < 0 ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory")
-                                        : qp_image_has_dependents(ctx, B, &except, &user);
-    qp_strv_free(&except);
-    if (r > 0)
-        r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
-                     "cannot delete snapshot '%s': merging '%s' into '%s' would change the data "
-                     "of '%s', which is also backed by it (an overlay outside the snapshot tree, "
-                     "e.g. from a NO_METADATA snapshot); delete with METADATA_ONLY instead",
-                     v->name, O, B, user);
-    free(user);
+    qp_strv users = {0};
+    int r = qp_dir_scan_users(ctx, scan, B, &users);
+    for (size_t i = 0; r == 0 && i < users.n; i++)
+        if (strcmp(users.v[i], O))
+            r = qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                         "cannot delete snapshot '%s': merging '%s' into '%s' would change the "
+                         "data of '%s', which is also backed by it (an overlay outside the "
+                         "snapshot tree, e.g. from a NO_METADATA snapshot); delete with "
+                         "METADATA_ONLY instead", v->name, O, B, users.v[i]);
+    qp_strv_free(&users);
+    return r;
+}
+
+/* The images directly above O, which are to be moved onto B once O is
+ * merged: those the tree knows, and those on disk.  One missing would
+ * still point at O after the merge, and O is removed: out of memory stops
+ * the delete before it starts.  (A running merge's own chain is moved by
+ * QEMU; the others, e.g. the overlay of a snapshot that a later one
+ * captured, QEMU does not have open.) */
+static int collect_above(qp_ctx *ctx, const qp_needed *need, const qp_dir_scan *scan,
+                         disk_plan *p)
+{
+    const char *O = p->O;
+    int r = 0;
+    for (size_t i = 0; i < need->ntops && r == 0; i++) {
+        const qp_needed_top *t = &need->tops[i];
+        for (size_t k = 1; k < t->chain.n && r == 0; k++)
+            if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
+                !qp_strv_has(&p->rebase, t->chain.v[k - 1]) &&
+                qp_strv_add(&p->rebase, t->chain.v[k - 1]) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    }
+    qp_strv disk = {0};
+    if (r == 0)
+        r = qp_dir_scan_covers(scan, O) ? qp_dir_scan_users(ctx, scan, O, &disk)
+                                        : qp_image_dependents(ctx, O, &disk);
+    for (size_t i = 0; i < disk.n && r == 0; i++)
+        if (!qp_strv_has(&p->rebase, disk.v[i]) && qp_strv_add(&p->rebase, disk.v[i]) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    qp_strv_free(&disk);
     return r;
 }
 
@@ -415,13 +445,9 @@ static int plan_merge(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
     if (p->resume && (r = qp_merge_note_find(ctx, domain, O, B, &p->rebase)) < 0)
         return r;
     p->noted = p->resume && r > 0;
-    if (!p->noted && (r = check_merge_users(ctx, v, need, O, B)) < 0)
-        return r;
     p->o_idx = p->b_idx = -1;
-    if (!q)
-        return 0;
-    if ((r = chain_nodes(ctx, q, domain, pid, p->target, &p->files, &p->nodes,
-                         &p->from_book)) < 0)
+    if (q && (r = chain_nodes(ctx, q, domain, pid, p->target, &p->files, &p->nodes,
+                              &p->from_book)) < 0)
         return r;
     for (size_t i = 0; i < p->files.n; i++) {
         if (!strcmp(p->files.v[i], O))
@@ -437,7 +463,19 @@ static int plan_merge(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
         return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                         "image '%s' is in use by the running domain; cannot merge '%s' into it",
                         B, O);
-    return 0;
+    /* a merge to run (not one an earlier run finished, nor a running one
+     * that pivoted already): B's other users, and the images above O,
+     * from one scan of the directory (O is made next to B) */
+    p->merging = !p->noted && (p->o_idx >= 0 || !q || p->b_idx < 0);
+    if (!p->merging)
+        return 0;
+    qp_dir_scan scan;
+    if ((r = qp_dir_scan_read(ctx, B, &scan)) < 0)
+        return r;
+    if ((r = check_merge_users(ctx, v, need, &scan, O, B)) == 0)
+        r = collect_above(ctx, need, &scan, p);
+    qp_dir_scan_free(&scan);
+    return r;
 }
 
 /* The running merge: a block-commit job of O into B (active commit and
@@ -494,34 +532,6 @@ static int merge_running(qp_ctx *ctx, const char *domain, const struct sb_snapsh
     return 0;
 }
 
-/* The images directly above O, which are to be moved onto B once O is
- * merged: those the tree knows, and those on disk.  One missing would
- * still point at O after the merge, and O is removed: out of memory stops
- * the delete before it starts.  (A running merge's own chain is moved by
- * QEMU; the others, e.g. the overlay of a snapshot that a later one
- * captured, QEMU does not have open.) */
-static int collect_above(qp_ctx *ctx, const qp_needed *need, disk_plan *p)
-{
-    const char *O = p->O;
-    int r = 0;
-    for (size_t i = 0; i < need->ntops && r == 0; i++) {
-        const qp_needed_top *t = &need->tops[i];
-        for (size_t k = 1; k < t->chain.n && r == 0; k++)
-            if (!strcmp(t->chain.v[k], O) && qp_file_exists(t->chain.v[k - 1]) &&
-                !qp_strv_has(&p->rebase, t->chain.v[k - 1]) &&
-                qp_strv_add(&p->rebase, t->chain.v[k - 1]) < 0)
-                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    }
-    qp_strv disk = {0};
-    if (r == 0)
-        r = qp_image_dependents(ctx, O, &disk);
-    for (size_t i = 0; i < disk.n && r == 0; i++)
-        if (!qp_strv_has(&p->rebase, disk.v[i]) && qp_strv_add(&p->rebase, disk.v[i]) < 0)
-            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
-    qp_strv_free(&disk);
-    return r;
-}
-
 /* The shut-off merge: qemu-img commit of O into B. */
 static int merge_offline(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v,
                          disk_plan *p)
@@ -564,12 +574,8 @@ static int merge_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
                       disk_plan *p, qp_needed *need, qp_qmp *q)
 {
     qp_pending_def def = {.fd = -1};
-    int r = 0, merging = !p->noted && (p->o_idx >= 0 || !q || p->b_idx < 0);
-    if (merging)
-        r = collect_above(ctx, need, p);
-    if (r < 0)
-        ;
-    else if (p->o_idx >= 0)
+    int r = 0;
+    if (p->o_idx >= 0)
         r = merge_running(ctx, domain, v, p, q, &def);
     else if (q && p->b_idx >= 0) /* resume: an earlier run already merged and
                                    pivoted; the start's nodes may still hold O */
@@ -578,7 +584,7 @@ static int merge_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
         r = merge_offline(ctx, domain, v, p);
     /* B holds O's data now: a run again must know it (merge_note.c); with
      * nothing above O it finds nothing else on B, and needs no note */
-    if (r == 0 && merging && p->rebase.n &&
+    if (r == 0 && p->merging && p->rebase.n &&
         (r = qp_merge_note_save(ctx, domain, p->O, p->B, &p->rebase)) == 0)
         p->noted = 1;
     if (r == 0)
