@@ -38,8 +38,10 @@ static int set_alloc(struct set *s, size_t n)
     s->names = calloc(n + 1, sizeof(char *));
     s->parents = calloc(n + 1, sizeof(char *));
     s->xml = calloc(n + 1, sizeof(char *));
+    if (!s->names || !s->parents || !s->xml)
+        return sb_error_oom(); /* n stays 0: set_clear frees the arrays alone */
     s->n = n;
-    return s->names && s->parents && s->xml ? 0 : sb_error_oom();
+    return 0;
 }
 
 /* Broker-owned: the tree's depth-first listing (newest child first),

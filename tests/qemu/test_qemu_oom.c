@@ -19,11 +19,10 @@
  * by the test so that the next run's directory scans stay as they were.
  *
  * Nothing real runs out of memory on demand, so the failing allocator
- * below is this test's one stand-in: it interposes malloc, calloc,
- * realloc, strdup and strndup for the whole process, and fails only the
- * chosen call made directly from the plugin's shared object (libxml2,
- * json-c, the broker and the test itself are never failed).  Not built
- * under AddressSanitizer, which owns malloc there.
+ * (tests/common/failing_alloc.c) is this test's one stand-in: it fails
+ * only the chosen call made directly from the plugin's shared object
+ * (libxml2, json-c, the broker and the test itself are never failed).
+ * Not built under AddressSanitizer, which owns malloc there.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,96 +36,21 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <limits.h>
-#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "e2e.h"
+#include "failing_alloc.h"
 
-/* ---- the failing allocator ----------------------------------------- */
-
-extern void *__libc_malloc(size_t n);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t n);
-
-static uintptr_t plugin_lo, plugin_hi; /* the plugin's mapped segments */
-static long fail_at;                   /* 0: off; else which plugin call fails */
-static long calls;                     /* plugin allocations since arming */
-static int kept;                       /* files left that nothing names */
-
-static int should_fail(const void *caller)
-{
-    uintptr_t a = (uintptr_t)caller;
-    if (!__atomic_load_n(&fail_at, __ATOMIC_RELAXED) || a < plugin_lo || a >= plugin_hi)
-        return 0;
-    if (__atomic_add_fetch(&calls, 1, __ATOMIC_RELAXED) != fail_at)
-        return 0;
-    errno = ENOMEM;
-    return 1;
-}
-
-void *malloc(size_t n)
-{
-    return should_fail(__builtin_return_address(0)) ? NULL : __libc_malloc(n);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    return should_fail(__builtin_return_address(0)) ? NULL : __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t n)
-{
-    return should_fail(__builtin_return_address(0)) ? NULL : __libc_realloc(p, n);
-}
-
-static char *copy_of(const char *s, size_t n)
-{
-    char *p = __libc_malloc(n + 1);
-    if (p) {
-        memcpy(p, s, n);
-        p[n] = '\0';
-    }
-    return p;
-}
-
-char *strdup(const char *s)
-{
-    return should_fail(__builtin_return_address(0)) ? NULL : copy_of(s, strlen(s));
-}
-
-char *strndup(const char *s, size_t n)
-{
-    return should_fail(__builtin_return_address(0)) ? NULL : copy_of(s, strnlen(s, n));
-}
-
-static int find_plugin(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size;
-    (void)data;
-    const char *slash = strrchr(info->dlpi_name, '/');
-    if (!slash || strcmp(slash, "/qemu.so"))
-        return 0;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_LOAD)
-            continue;
-        uintptr_t lo = info->dlpi_addr + ph->p_vaddr, hi = lo + ph->p_memsz;
-        if (!plugin_lo || lo < plugin_lo)
-            plugin_lo = lo;
-        if (hi > plugin_hi)
-            plugin_hi = hi;
-    }
-    return 1;
-}
+static int kept;        /* files left that nothing names */
+static long last_calls; /* the plugin's allocations in the last run */
 
 static int setup(void **state)
 {
     if (e2e_setup(state) < 0)
         return -1;
-    dl_iterate_phdr(find_plugin, NULL); /* loaded by the connection */
-    return plugin_hi ? 0 : -1;
+    return fa_watch("qemu.so"); /* loaded by the connection */
 }
 
 /* ---- the walk ------------------------------------------------------- */
@@ -148,11 +72,10 @@ struct scenario {
  * and the starting state built again (round) when a later run needs it. */
 static int run_failing(const struct scenario *s, const char *what, long at, int *r)
 {
-    __atomic_store_n(&calls, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&fail_at, at ? at : LONG_MAX, __ATOMIC_RELAXED);
+    fa_arm(at);
     *r = s->run();
-    __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
-    int hit = at && __atomic_load_n(&calls, __ATOMIC_RELAXED) >= at;
+    last_calls = fa_disarm();
+    int hit = at && last_calls >= at;
     if (*r < 0 && !hit) {
         print_message("# %s failed with nothing failing: %s\n", what, e2e_err());
     }
@@ -176,7 +99,7 @@ static void walk(const struct scenario *s, const char *what)
     int round = 0, failed_runs = 0, tolerated = 0, runs = 0, r;
     s->prepare(round);
     run_failing(s, what, 0, &r);
-    long total = __atomic_load_n(&calls, __ATOMIC_RELAXED);
+    long total = last_calls;
     s->prepare(++round);
     long stride = getenv("OOM_STRIDE") ? atol(getenv("OOM_STRIDE")) : total / 64 + 1;
     long first = getenv("OOM_AT") ? atol(getenv("OOM_AT")) : 1; /* looking into one */
