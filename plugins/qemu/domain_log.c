@@ -123,10 +123,14 @@ static int apply_notes(json_object *o, qp_dlog *l)
     if (json_object_object_get_ex(o, "merged", &v) && json_object_is_type(v, json_type_object)) {
         if (!l->merged && !(l->merged = json_object_new_object()))
             return -SB_ERR_NO_MEMORY;
-        json_object_object_foreach(v, path, note)
-            if (*path == '/' && json_object_is_type(note, json_type_object) &&
-                json_object_object_add(l->merged, path, json_object_get(note)) < 0)
+        json_object_object_foreach(v, path, note) {
+            if (*path != '/' || !json_object_is_type(note, json_type_object))
+                continue;
+            if (json_object_object_add(l->merged, path, json_object_get(note)) < 0) {
+                json_object_put(note); /* the reference taken for it */
                 return -SB_ERR_NO_MEMORY;
+            }
+        }
     }
     static const char *const ends[] = {"unmerge", "drop"};
     for (size_t k = 0; k < 2 && l->merged; k++) {
@@ -409,13 +413,29 @@ int qp_dlog_read(qp_ctx *ctx, const char *domain, qp_dlog *out)
     return r;
 }
 
-static void add_paths(json_object *o, const char *key, const char *path)
+/* o[key] = v; 1 when it failed (v released).  json-c stores a NULL value
+ * (a failed constructor) as JSON null, so every value is checked: a
+ * record must be written whole or not at all. */
+static int put(json_object *o, const char *key, json_object *v)
+{
+    if (v && json_object_object_add(o, key, v) == 0)
+        return 0;
+    json_object_put(v);
+    return 1;
+}
+
+/* o[key] = [path] (nothing when path is NULL); 1 when it failed. */
+static int put_paths(json_object *o, const char *key, const char *path)
 {
     if (!path)
-        return;
-    json_object *a = json_object_new_array();
-    json_object_array_add(a, json_object_new_string(path));
-    json_object_object_add(o, key, a);
+        return 0;
+    json_object *a = json_object_new_array(), *v = json_object_new_string(path);
+    if (!a || !v || json_object_array_add(a, v) != 0) {
+        json_object_put(v);
+        json_object_put(a);
+        return 1;
+    }
+    return put(o, key, a);
 }
 
 /* One line for a record: "<hash> <json>\n" (malloc'd). */
@@ -431,21 +451,21 @@ static char *format_line(json_object *o, size_t *out_len)
     return line;
 }
 
+/* The record's JSON object, or NULL when memory ran out. */
 static json_object *record_json(const qp_dlog_rec *rec)
 {
-    json_object *o = json_object_new_object();
-    add_paths(o, "add", rec->add);
-    add_paths(o, "drop", rec->drop);
-    if (rec->intent)
-        json_object_object_add(o, "intent", json_object_get(rec->intent));
-    if (rec->end)
-        json_object_object_add(o, "end", json_object_new_boolean(1));
-    if (rec->merged && rec->note) {
-        json_object *m = json_object_new_object();
-        json_object_object_add(m, rec->merged, json_object_get(rec->note));
-        json_object_object_add(o, "merged", m);
+    json_object *o = json_object_new_object(), *m = NULL;
+    int bad = !o || put_paths(o, "add", rec->add) || put_paths(o, "drop", rec->drop) ||
+              (rec->intent && put(o, "intent", json_object_get(rec->intent))) ||
+              (rec->end && put(o, "end", json_object_new_boolean(1))) ||
+              put_paths(o, "unmerge", rec->unmerge);
+    if (!bad && rec->merged && rec->note)
+        bad = !(m = json_object_new_object()) ||
+              put(m, rec->merged, json_object_get(rec->note)) || put(o, "merged", m);
+    if (bad) {
+        json_object_put(o);
+        return NULL;
     }
-    add_paths(o, "unmerge", rec->unmerge);
     return o;
 }
 
@@ -474,19 +494,28 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
     if (rec->drop)
         strv_del(&l.ours, rec->drop);
     json_object *o = json_object_new_object(), *a = json_object_new_array();
-    for (size_t i = 0; i < l.ours.n; i++)
-        json_object_array_add(a, json_object_new_string(l.ours.v[i]));
-    json_object_object_add(o, "add", a);
+    int bad = !o || !a;
+    for (size_t i = 0; i < l.ours.n && !bad; i++) {
+        json_object *v = json_object_new_string(l.ours.v[i]);
+        bad = !v || json_object_array_add(a, v) != 0;
+        if (bad)
+            json_object_put(v);
+    }
+    if (bad)
+        json_object_put(a);
+    else
+        bad = put(o, "add", a);
     json_object *intent = rec->end ? NULL : rec->intent ? rec->intent : l.intent;
-    if (intent)
-        json_object_object_add(o, "intent", json_object_get(intent));
+    if (!bad && intent)
+        bad = put(o, "intent", json_object_get(intent));
     /* the notes as they are after rec: its own applied to what the log says */
-    json_object *recj = record_json(rec);
-    if (r == 0 && apply_notes(recj, &l) < 0)
-        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    json_object *recj = bad ? NULL : record_json(rec);
+    bad = bad || !recj || apply_notes(recj, &l) < 0;
     json_object_put(recj);
-    if (l.merged && json_object_object_length(l.merged))
-        json_object_object_add(o, "merged", json_object_get(l.merged));
+    if (!bad && l.merged && json_object_object_length(l.merged))
+        bad = put(o, "merged", json_object_get(l.merged));
+    if (r == 0 && bad)
+        r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     size_t len = 0;
     char *line = r == 0 ? format_line(o, &len) : NULL;
     if (r == 0 && !line)
@@ -603,7 +632,7 @@ int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
         json_object *o = record_json(rec);
         size_t len = 0;
         char last = '\n';
-        line = format_line(o, &len);
+        line = o ? format_line(o, &len) : NULL;
         json_object_put(o);
         /* A torn tail is ended first, so this record is a line of its own;
          * with a byte that spoils its hash, since a record cut just before

@@ -25,7 +25,11 @@
  *
  * The note holds O's inode number: a later file at O's path (the
  * snapshot deleted with METADATA_ONLY, another made under the same name)
- * is not the merged overlay, and its note is ignored. */
+ * is not the merged overlay, and its note is ignored.  And a delete that
+ * starts afresh (its snapshot not marked yet) ends, synced, any note a
+ * power loss or a kill left for its overlay's path before it marks the
+ * snapshot (qp_merge_note_clear): ext4 gives a new file the inode number
+ * of a removed one, so only a note the same delete wrote is trusted. */
 #include "domain_log.h"
 #include "snapshot_common.h"
 
@@ -33,6 +37,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+
+/* json-c takes a NULL value (a failed constructor) as JSON null: a note
+ * with a null "onto", or a null image, would be wrong, so each is checked
+ * (1: failed, the value released). */
+static int add_key(json_object *o, const char *key, json_object *v)
+{
+    if (v && json_object_object_add(o, key, v) == 0)
+        return 0;
+    json_object_put(v);
+    return 1;
+}
+
+static int add_item(json_object *a, json_object *v)
+{
+    if (v && json_object_array_add(a, v) == 0)
+        return 0;
+    json_object_put(v);
+    return 1;
+}
 
 int qp_merge_note_save(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
                        const qp_strv *rebase)
@@ -43,11 +66,11 @@ int qp_merge_note_save(qp_ctx *ctx, const char *domain, const char *overlay, con
     json_object *note = json_object_new_object(), *a = json_object_new_array();
     int bad = !note || !a;
     for (size_t i = 0; i < rebase->n && !bad; i++)
-        bad = json_object_array_add(a, json_object_new_string(rebase->v[i])) < 0;
+        bad = add_item(a, json_object_new_string(rebase->v[i]));
     if (!bad)
-        bad = json_object_object_add(note, "onto", json_object_new_string(onto)) < 0 ||
-              json_object_object_add(note, "ino", json_object_new_int64((int64_t)st.st_ino)) < 0 ||
-              json_object_object_add(note, "rebase", json_object_get(a)) < 0;
+        bad = add_key(note, "onto", json_object_new_string(onto)) ||
+              add_key(note, "ino", json_object_new_int64((int64_t)st.st_ino)) ||
+              add_key(note, "rebase", json_object_get(a));
     json_object_put(a);
     int r = bad ? qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory") : 0;
     if (r == 0) {
@@ -89,4 +112,17 @@ void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay)
     quiet.api = NULL;
     qp_dlog_rec rec = {.unmerge = overlay, .sync_at_end = 1};
     (void)qp_dlog_append(&quiet, domain, &rec);
+}
+
+int qp_merge_note_clear(qp_ctx *ctx, const char *domain, const char *overlay)
+{
+    qp_dlog l;
+    int r = qp_dlog_read(ctx, domain, &l);
+    json_object *note;
+    int stale = r == 0 && l.merged && json_object_object_get_ex(l.merged, overlay, &note);
+    qp_dlog_free(&l);
+    if (r < 0 || !stale)
+        return r;
+    qp_dlog_rec rec = {.unmerge = overlay};
+    return qp_dlog_append(ctx, domain, &rec);
 }

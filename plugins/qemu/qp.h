@@ -279,7 +279,7 @@ int qp_image_dependents(qp_ctx *ctx, const char *image, qp_strv *out) QP_MUST_CH
 /* The same read once for several images of one directory: the backing
  * file (canonical) each regular file there names. */
 typedef struct qp_dir_scan {
-    char *dir;         /* canonical; NULL when the directory does not exist */
+    char *dir;         /* canonical (no files when the directory does not exist) */
     qp_strv files;     /* files[i] is backed by backings[i] */
     qp_strv backings;
 } qp_dir_scan;

@@ -180,6 +180,9 @@ int qp_merge_note_save(qp_ctx *ctx, const char *domain, const char *overlay, con
 int qp_merge_note_find(qp_ctx *ctx, const char *domain, const char *overlay, const char *onto,
                        qp_strv *rebase) QP_MUST_CHECK;
 void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay);
+/* End, synced, a note left for overlay's path by a delete that never
+ * finished (a delete starting afresh calls it before its mark). */
+int qp_merge_note_clear(qp_ctx *ctx, const char *domain, const char *overlay) QP_MUST_CHECK;
 
 char *qp_xml_replace_source(const char *xml, const char *old_path, const char *new_path,
                             int *changed);

@@ -16,8 +16,8 @@
  *   Every disk is checked before any is changed (disk_plan), so a refusal
  *   changes nothing.  While it runs the snapshot's disks carry
  *   <snapshotDeleteInProgress/> (persisted with tree_update_xml); running
- *   the delete again finishes it, a shut-off merge with the help of the
- *   note it left between commit and rebase (merge_note.c).
+ *   the delete again finishes it, with the help of the note a merge
+ *   leaves between commit and rebase (merge_note.c).
  * Images are never removed while anything still needs them (libvirt issue
  * 734 lost data by deleting the image of an internal snapshot).
  */
@@ -321,7 +321,7 @@ typedef struct disk_plan {
     unsigned long long vsize;
     int resume;             /* marked by an earlier run of the delete */
     int noted;              /* that run's commit is done (merge_note.c) */
-    int merging;            /* this run merges (not noted, not pivoted already) */
+    int merging;            /* this run merges (not noted, not merged by QEMU already) */
     qp_strv rebase;         /* the images above O to move onto B */
     qp_strv files, nodes;   /* the disk's chain in QEMU (running) */
     int o_idx, b_idx, from_book;
@@ -463,19 +463,33 @@ static int plan_merge(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
         return qp_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
                         "image '%s' is in use by the running domain; cannot merge '%s' into it",
                         B, O);
-    /* a merge to run (not one an earlier run finished, nor a running one
-     * that pivoted already): B's other users, and the images above O,
-     * from one scan of the directory (O is made next to B) */
+    /* A merge to run (not one an earlier run finished, nor one QEMU
+     * finished for a run that left no note: pivoted, or killed during a
+     * job that went on): B's other users must not change.  The images
+     * above O are to be moved either way.  Both from one scan of the
+     * directory (O is made next to B). */
     p->merging = !p->noted && (p->o_idx >= 0 || !q || p->b_idx < 0);
-    if (!p->merging)
+    if (p->noted)
         return 0;
     qp_dir_scan scan;
     if ((r = qp_dir_scan_read(ctx, B, &scan)) < 0)
         return r;
-    if ((r = check_merge_users(ctx, v, need, &scan, O, B)) == 0)
+    if (!p->merging || (r = check_merge_users(ctx, v, need, &scan, O, B)) == 0)
         r = collect_above(ctx, need, &scan, p);
     qp_dir_scan_free(&scan);
     return r;
+}
+
+/* 1 when a stored snapshot other than skip may name path: the walk noted
+ * which do when it watched path, else any may. */
+static int others_name(const qp_needed *need, const char *path, const char *skip)
+{
+    if (!watched(need, path))
+        return 1;
+    for (size_t i = 0; i < need->hit_path.n; i++)
+        if (!strcmp(need->hit_path.v[i], path) && strcmp(need->hit_name.v[i], skip))
+            return 1;
+    return 0;
 }
 
 /* The running merge: a block-commit job of O into B (active commit and
@@ -582,9 +596,12 @@ static int merge_disk(qp_ctx *ctx, const char *domain, const struct sb_snapshot_
         r = qp_vm_drop_start_nodes(q, p->target);
     else if (!p->noted)
         r = merge_offline(ctx, domain, v, p);
-    /* B holds O's data now: a run again must know it (merge_note.c); with
-     * nothing above O it finds nothing else on B, and needs no note */
-    if (r == 0 && p->merging && p->rebase.n &&
+    /* B holds O's data now: a run again must know it (merge_note.c), as
+     * what follows moves images onto B and points snapshots at it, which
+     * its check would take for other users of B.  With nothing above O and
+     * no other snapshot naming O, only the definition is left to change:
+     * a run again then finds nothing else on B, and needs no note. */
+    if (r == 0 && !p->noted && (p->rebase.n || others_name(need, p->O, v->name)) &&
         (r = qp_merge_note_save(ctx, domain, p->O, p->B, &p->rebase)) == 0)
         p->noted = 1;
     if (r == 0)
@@ -744,10 +761,16 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
         if (p->kind == PLAN_UNLINK) {
             r = unlink_unless_used(ctx, domain, p->O);
         } else if (p->kind == PLAN_MERGE) {
-            if (!marked && (r = mark_in_progress(ctx, domain, v)) < 0)
+            /* afresh: a note left for this path is not this delete's */
+            if (!marked)
+                for (size_t k = 0; k < v->ndisks && r == 0; k++)
+                    if (plans[k].kind == PLAN_MERGE && !plans[k].resume)
+                        r = qp_merge_note_clear(ctx, domain, plans[k].O);
+            if (r == 0 && !marked && (r = mark_in_progress(ctx, domain, v)) < 0)
                 break;
             marked = 1;
-            r = merge_disk(ctx, domain, v, p, &need, q);
+            if (r == 0)
+                r = merge_disk(ctx, domain, v, p, &need, q);
         }
     }
     /* overlays made by reverts to this snapshot */

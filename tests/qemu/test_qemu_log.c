@@ -309,6 +309,11 @@ static void merge_notes_kept_and_ended(void **state)
     qp_strv_free(&got);
     qp_merge_note_end(&ctx, "mn", o);
     assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0);
+    /* a delete starting afresh clears what an unfinished one left */
+    assert_int_equal(qp_merge_note_save(&ctx, "mn", o, b, &above), 0);
+    assert_int_equal(qp_merge_note_clear(&ctx, "mn", o), 0);
+    assert_int_equal(qp_merge_note_find(&ctx, "mn", o, b, &got), 0);
+    assert_int_equal(qp_merge_note_clear(&ctx, "mn", o), 0); /* none: nothing written */
     assert_int_equal(qp_merge_note_save(&ctx, "mn", o, b, &above), 0);
     qp_dlog_rec drop = {.drop = o};
     assert_int_equal(qp_dlog_append(&ctx, "mn", &drop), 0);
