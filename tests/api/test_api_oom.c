@@ -258,25 +258,19 @@ static char *check_views(const struct op *o, const char *before)
     return mine;
 }
 
+static int run_op(void *o)
+{
+    return ((const struct op *)o)->run();
+}
+
 /* Run o with allocation `at` failing (0: none); 1 when it happened. */
 static int run_failing(const struct op *o, long at, long *out_calls)
 {
     if (o->prepare)
         o->prepare();
     char *before = view_of(F->c);
-    fa_arm(at);
-    int rc = o->run();
-    long calls = fa_disarm();
-    int hit = at && calls >= at;
-    if (out_calls)
-        *out_calls = calls;
-    if (getenv("OOM_TRACE"))
-        print_message("# %s: allocation %ld of %ld: %s\n", o->name, at, calls,
-                      rc < 0 ? sb_error_last()->message : "succeeded");
-    if (rc < 0 && !hit)
-        fail_msg("%s failed with nothing failing: %s", o->name, sb_error_last()->message);
-    if (rc < 0 && !*sb_error_last()->message)
-        fail_msg("%s: an error without a message", o->name);
+    int rc;
+    int hit = fa_run(o->name, at, run_op, (void *)o, &rc, out_calls);
     char *now = check_views(o, before);
     if (rc == 0 && strcmp(now, want_after(o)))
         fail_msg("%s succeeded, but the tree is '%s', not '%s'", o->name, now, want_after(o));

@@ -1,5 +1,11 @@
 /* tests/common - the failing allocator (failing_alloc.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
 #include "failing_alloc.h"
+#include "snapbroker/snapbroker.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -100,4 +106,25 @@ long fa_disarm(void)
 {
     __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
     return __atomic_load_n(&calls, __ATOMIC_RELAXED);
+}
+
+int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
+           long *out_calls)
+{
+    fa_arm(at);
+    int rc = fn(arg);
+    long counted = fa_disarm();
+    int hit = at && counted >= at;
+    const char *msg = rc < 0 && sb_error_last() ? sb_error_last()->message : "";
+    if (getenv("OOM_TRACE"))
+        print_message("# %s: allocation %ld of %ld: %s\n", what, at, counted,
+                      rc < 0 ? msg : "succeeded");
+    if (rc < 0 && !hit)
+        fail_msg("%s failed with nothing failing: %s", what, msg);
+    if (rc < 0 && !*msg)
+        fail_msg("%s: an error without a message", what);
+    *out_rc = rc;
+    if (out_calls)
+        *out_calls = counted;
+    return hit;
 }

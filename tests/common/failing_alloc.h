@@ -24,4 +24,13 @@ void fa_arm(long at);
  * fa_arm (a count >= at says the chosen one happened, so failed). */
 long fa_disarm(void);
 
+/* One run of an out-of-memory walk: fn(arg) with the watched object's
+ * at-th allocation failing (0: none).  *out_rc gets fn's answer and
+ * *out_calls (may be NULL) the allocations counted; returns 1 when the
+ * chosen allocation happened.  A failure without it, or an error without
+ * a message (sb_error_last), fails the test; OOM_TRACE=1 in the
+ * environment prints each answer.  Include after <cmocka.h>. */
+int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
+           long *out_calls);
+
 #endif
