@@ -286,6 +286,11 @@ static int run_failing(const struct op *o, long at, long *out_calls)
     return hit;
 }
 
+static int step(void *o, long at)
+{
+    return run_failing(o, at, NULL);
+}
+
 static void walk(const struct op *o)
 {
     long total = 0;
@@ -301,11 +306,7 @@ static void walk(const struct op *o)
     free(before);
     restore();
     run_failing(o, 0, &total);
-    int failed = 0;
-    for (long at = 1; at <= total; at++)
-        failed += run_failing(o, at, NULL);
-    print_message("# %s: %ld allocations by the library, each failed once (%d runs reached "
-                  "theirs)\n", o->name, total, failed);
+    fa_walk(o->name, "the library", total, 0, step, (void *)o);
     free(after);
     after = NULL;
 }

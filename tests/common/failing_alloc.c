@@ -128,3 +128,24 @@ int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
         *out_calls = counted;
     return hit;
 }
+
+void fa_walk(const char *what, const char *whose, long total, int runs,
+             int (*step)(void *arg, long at), void *arg)
+{
+    long stride = getenv("OOM_STRIDE") ? atol(getenv("OOM_STRIDE"))
+                  : runs > 16 ? total / (runs - 16) + 1 : 1;
+    long first = getenv("OOM_AT") ? atol(getenv("OOM_AT")) : 1;
+    if (stride < 1 || first > 1)
+        stride = first > 1 ? total + 1 : 1;
+    int done = 0, hit = 0;
+    for (long at = first; at <= total; at += at < 16 ? 1 : stride) {
+        done++;
+        hit += step(arg, at);
+    }
+    if (stride == 1)
+        print_message("# %s: %ld allocations by %s, each failed once: %d reached theirs\n",
+                      what, total, whose, hit);
+    else
+        print_message("# %s: %ld allocations by %s, the first 16 and every %ld-th failed: %d "
+                      "runs, %d reached theirs\n", what, total, whose, stride, done, hit);
+}

@@ -33,4 +33,12 @@ long fa_disarm(void);
 int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
            long *out_calls);
 
+/* The walk over total allocations: step(arg, at) runs one with the at-th
+ * failing and returns 1 when it happened.  The first 16, then every n-th
+ * for about `runs` in all (0: every one); OOM_STRIDE=n in the
+ * environment sets n (1: every one), OOM_AT=k runs the k-th alone.  Prints
+ * a line of what was walked (whose: "the plugin", "the library"). */
+void fa_walk(const char *what, const char *whose, long total, int runs,
+             int (*step)(void *arg, long at), void *arg);
+
 #endif

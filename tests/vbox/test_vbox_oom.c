@@ -176,23 +176,18 @@ static int run_failing(const struct op *o, long at, long *out_calls)
     return hit;
 }
 
+static int step(void *o, long at)
+{
+    return run_failing(o, at, NULL);
+}
+
 static void walk(const struct op *o)
 {
     long total = 0;
     free(after);
     after = NULL;
     run_failing(o, 0, &total);
-    long stride = getenv("OOM_STRIDE") ? atol(getenv("OOM_STRIDE")) : total / 24 + 1;
-    long first = getenv("OOM_AT") ? atol(getenv("OOM_AT")) : 1;
-    if (stride < 1 || first > 1)
-        stride = first > 1 ? total + 1 : 1;
-    int runs = 0, failed = 0;
-    for (long at = first; at <= total; at += at < 16 ? 1 : stride) {
-        runs++;
-        failed += run_failing(o, at, NULL);
-    }
-    print_message("# %s: %ld allocations by the plugin, the first 16 and every %ld-th failed: "
-                  "%d runs, %d reached theirs\n", o->name, total, stride, runs, failed);
+    fa_walk(o->name, "the plugin", total, 40, step, (void *)o);
     assert_true(total > 0);
 }
 
