@@ -149,3 +149,14 @@ void fa_walk(const char *what, const char *whose, long total, int runs,
         print_message("# %s: %ld allocations by %s, the first 16 and every %ld-th failed: %d "
                       "runs, %d reached theirs\n", what, total, whose, stride, done, hit);
 }
+
+int fa_outcome(const char *what, int rc, const char *before, const char *now,
+               const char *after, const char *between)
+{
+    if (strcmp(now, before) && strcmp(now, after) && (!between || strcmp(now, between)))
+        fail_msg("%s: the state is '%s', neither before ('%s') nor after ('%s')", what, now,
+                 before, after);
+    if (rc == 0 && strcmp(now, after))
+        fail_msg("%s succeeded, but the state is '%s', not '%s'", what, now, after);
+    return strcmp(now, after) != 0;
+}

@@ -33,6 +33,14 @@ long fa_disarm(void);
 int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
            long *out_calls);
 
+/* What a run left, as a state string (a tree, say): the state before
+ * the operation, after it (what a run without a failure left), or between
+ * (NULL: none allowed), else the test fails; and a run that succeeded
+ * must have left after.  1 when it is not after: the operation is then to
+ * be run again. */
+int fa_outcome(const char *what, int rc, const char *before, const char *now,
+               const char *after, const char *between);
+
 /* The walk over total allocations: step(arg, at) runs one with the at-th
  * failing and returns 1 when it happened.  The first 16, then every n-th
  * for about `runs` in all (0: every one); OOM_STRIDE=n in the
