@@ -35,7 +35,7 @@
 #include <cmocka.h>
 
 #include "api_fixture.h"
-#include "failing_alloc.h"
+#include "oom_walk.h"
 
 #define URI "ref:///default"
 #define DOM "test"
@@ -43,35 +43,11 @@
 static struct api_fx *F;
 static char *exported; /* the base tree, as sb_snapshot_export gives it */
 
-/* ---- the tree as a string: "name<parent ..., current=name" ------------ */
-
-static int by_name(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* ---- the tree as a string (oom_tree) ---------------------------------- */
 
 static char *view_of(sb_connection *c)
 {
-    char **names = NULL, *cur = NULL, buf[1024] = "";
-    size_t n = 0, off = 0;
-    if (sb_snapshot_list(&names, &n, c, DOM, NULL, 0) < 0)
-        fail_msg("list: %s", sb_error_last()->message);
-    qsort(names, n, sizeof(*names), by_name);
-    for (size_t i = 0; i < n; i++) {
-        char *p = NULL;
-        int rc = sb_snapshot_parent(&p, c, DOM, names[i]);
-        if (rc < 0 && sb_error_last()->code != SB_ERR_NO_DOMAIN_SNAPSHOT)
-            fail_msg("parent of %s: %s", names[i], sb_error_last()->message);
-        off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s<%s ", names[i], p ? p : "");
-        free(p);
-    }
-    if (sb_snapshot_current(&cur, c, DOM) < 0 &&
-        sb_error_last()->code != SB_ERR_NO_DOMAIN_SNAPSHOT)
-        fail_msg("current: %s", sb_error_last()->message);
-    snprintf(buf + off, sizeof(buf) - off, "current=%s", cur ? cur : "");
-    free(cur);
-    sb_names_free(names, n);
-    return strdup(buf);
+    return oom_tree(c, DOM);
 }
 
 /* The tree as a new connection reads it from disk. */
@@ -87,7 +63,7 @@ static char *view_on_disk(void)
     return v;
 }
 
-static const char BASE[] = "s1< s2<s1 s3<s2 current=s3";
+static const char BASE[] = "s1,s2,s3 s1< s2<s1 s3<s2 current=s3";
 
 /* ---- helpers that must not fail (nothing is failing then) -------------- */
 
@@ -270,7 +246,7 @@ static int run_failing(const struct op *o, long at, long *out_calls)
         o->prepare();
     char *before = view_of(F->c);
     int rc;
-    int hit = fa_run(o->name, at, run_op, (void *)o, &rc, out_calls);
+    int hit = oom_run(o->name, at, run_op, (void *)o, &rc, out_calls);
     char *now = check_views(o, before);
     if (rc == 0 && strcmp(now, want_after(o)))
         fail_msg("%s succeeded, but the tree is '%s', not '%s'", o->name, now, want_after(o));
@@ -306,7 +282,7 @@ static void walk(const struct op *o)
     free(before);
     restore();
     run_failing(o, 0, &total);
-    fa_walk(o->name, "the library", total, 0, step, (void *)o);
+    oom_walk(o->name, "the library", total, 0, step, (void *)o);
     free(after);
     after = NULL;
 }
@@ -355,7 +331,7 @@ static int setup(void **state)
     char *v = view_of(F->c);
     assert_string_equal(v, BASE);
     free(v);
-    return fa_watch("libsnapbroker.so");
+    return fa_watch("libsnapbroker.so.0");
 }
 
 static int teardown(void **state)

@@ -1,11 +1,5 @@
 /* tests/common - the failing allocator (failing_alloc.h). */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <cmocka.h>
-
 #include "failing_alloc.h"
-#include "snapbroker/snapbroker.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -74,7 +68,7 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *name)
     (void)size;
     const char *slash = strrchr(info->dlpi_name, '/');
     const char *base = slash ? slash + 1 : info->dlpi_name;
-    if (strncmp(base, name, strlen(name)))
+    if (strcmp(base, name))
         return 0;
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -106,57 +100,4 @@ long fa_disarm(void)
 {
     __atomic_store_n(&fail_at, 0, __ATOMIC_RELAXED);
     return __atomic_load_n(&calls, __ATOMIC_RELAXED);
-}
-
-int fa_run(const char *what, long at, int (*fn)(void *), void *arg, int *out_rc,
-           long *out_calls)
-{
-    fa_arm(at);
-    int rc = fn(arg);
-    long counted = fa_disarm();
-    int hit = at && counted >= at;
-    const char *msg = rc < 0 && sb_error_last() ? sb_error_last()->message : "";
-    if (getenv("OOM_TRACE"))
-        print_message("# %s: allocation %ld of %ld: %s\n", what, at, counted,
-                      rc < 0 ? msg : "succeeded");
-    if (rc < 0 && !hit)
-        fail_msg("%s failed with nothing failing: %s", what, msg);
-    if (rc < 0 && !*msg)
-        fail_msg("%s: an error without a message", what);
-    *out_rc = rc;
-    if (out_calls)
-        *out_calls = counted;
-    return hit;
-}
-
-void fa_walk(const char *what, const char *whose, long total, int runs,
-             int (*step)(void *arg, long at), void *arg)
-{
-    long stride = getenv("OOM_STRIDE") ? atol(getenv("OOM_STRIDE"))
-                  : runs > 16 ? total / (runs - 16) + 1 : 1;
-    long first = getenv("OOM_AT") ? atol(getenv("OOM_AT")) : 1;
-    if (stride < 1 || first > 1)
-        stride = first > 1 ? total + 1 : 1;
-    int done = 0, hit = 0;
-    for (long at = first; at <= total; at += at < 16 ? 1 : stride) {
-        done++;
-        hit += step(arg, at);
-    }
-    if (stride == 1)
-        print_message("# %s: %ld allocations by %s, each failed once: %d reached theirs\n",
-                      what, total, whose, hit);
-    else
-        print_message("# %s: %ld allocations by %s, the first 16 and every %ld-th failed: %d "
-                      "runs, %d reached theirs\n", what, total, whose, stride, done, hit);
-}
-
-int fa_outcome(const char *what, int rc, const char *before, const char *now,
-               const char *after, const char *between)
-{
-    if (strcmp(now, before) && strcmp(now, after) && (!between || strcmp(now, between)))
-        fail_msg("%s: the state is '%s', neither before ('%s') nor after ('%s')", what, now,
-                 before, after);
-    if (rc == 0 && strcmp(now, after))
-        fail_msg("%s succeeded, but the state is '%s', not '%s'", what, now, after);
-    return strcmp(now, after) != 0;
 }

@@ -24,127 +24,56 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "failing_alloc.h"
+#include "oom_walk.h"
 
 static const char VM_QUERY[] = "disks=persistent&power=off";
 
-/* The tree: "a,b a< b<a current=b" (malloc'd). */
-static char *view(void)
-{
-    char *topo = list_str(NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), buf[512];
-    int off = snprintf(buf, sizeof buf, "%s", topo);
-    for (char *n = strtok(topo, ","); n; n = strtok(NULL, ",")) {
-        char *p = NULL;
-        if (sb_snapshot_parent(&p, fx.c, fx.vm, n) < 0 &&
-            sb_error_last()->code != SB_ERR_NO_DOMAIN_SNAPSHOT)
-            fail_msg("parent of %s: %s", n, sb_error_last()->message);
-        off += snprintf(buf + off, sizeof buf - (size_t)off, " %s<%s", n, p ? p : "");
-        free(p);
-    }
-    free(topo);
-    char *cur = NULL;
-    if (sb_snapshot_current(&cur, fx.c, fx.vm) < 0)
-        cur = NULL;
-    snprintf(buf + off, sizeof buf - (size_t)off, " current=%s", cur ? cur : "");
-    free(cur);
-    return strdup(buf);
-}
-
-struct op {
-    const char *name;
-    int (*run)(void);
-    const char *between; /* a state it may stop in between (NULL: none) */
-};
-
-static int op_create(void)
-{
-    return try_create("c", "<description>third</description>", 0);
-}
-
-static int op_revert(void)
-{
-    return sb_snapshot_revert(fx.c, fx.vm, "a", 0);
-}
-
-static int op_delete(void)
-{
-    return sb_snapshot_delete(fx.c, fx.vm, "a", 0);
-}
-
-static int op_delete_tree(void)
-{
-    return sb_snapshot_delete(fx.c, fx.vm, "a", SB_SNAPSHOT_DELETE_CHILDREN);
-}
-
-static int op_dumpxml(void)
-{
-    char *xml = NULL;
-    int rc = sb_snapshot_get_xml(&xml, fx.c, fx.vm, "b", 0);
-    if (rc == 0 && !strstr(xml, "<name>b</name>"))
-        fail_msg("b's document: %s", xml);
-    free(xml);
-    return rc;
-}
-
-static int run_op(void *o)
-{
-    return ((const struct op *)o)->run();
-}
-
-static char *after; /* the tree a run without a failure leaves */
-
-static int run_failing(const struct op *o, long at, long *out_calls)
+static void *make(void)
 {
     esx_fx_vm(VM_QUERY);
     create_ok("a", NULL, 0);
     create_ok("b", NULL, 0);
-    char *before = view();
-    int rc;
-    int hit = fa_run(o->name, at, run_op, (void *)o, &rc, out_calls);
-    char *now = view();
-    if (!after)
-        after = strdup(now);
-    if (fa_outcome(o->name, rc, before, now, after, o->between)) { /* the same works now */
-        if (o->run() < 0)
-            fail_msg("%s again: %s", o->name, sb_error_last()->message);
-        free(now);
-        now = view();
-        assert_string_equal(now, after);
-    }
-    free(now);
-    free(before);
+    return &fx;
+}
+
+static sb_connection *conn(void *ctx)
+{
+    (void)ctx;
+    return fx.c;
+}
+
+static const char *domain(void *ctx)
+{
+    (void)ctx;
+    return fx.vm;
+}
+
+static void done(void *ctx)
+{
+    (void)ctx;
     free(esxsim_ctl(&fx.sim, "vm/destroy?vm=%s", fx.moref));
-    return hit;
 }
 
-static int step(void *o, long at)
+static const struct oom_case esx_case = {"the plugin", 40, make, conn, domain, NULL, NULL, done};
+
+static int create_c(const struct oom_case *c, void *ctx)
 {
-    return run_failing(o, at, NULL);
+    (void)c;
+    (void)ctx;
+    return try_create("c", "<description>third</description>", 0);
 }
 
-static void walk(const struct op *o)
+static const struct oom_op create = {"create", create_c, NULL};
+
+static void walk_create(void **state) { (void)state; oom_walk_op(&esx_case, &create); }
+static void walk_revert(void **state) { (void)state; oom_walk_op(&esx_case, &oom_revert_a); }
+static void walk_delete(void **state) { (void)state; oom_walk_op(&esx_case, &oom_delete_a); }
+static void walk_delete_tree(void **state)
 {
-    long total = 0;
-    free(after);
-    after = NULL;
-    run_failing(o, 0, &total);
-    fa_walk(o->name, "the plugin", total, 40, step, (void *)o);
-    assert_true(total > 0);
+    (void)state;
+    oom_walk_op(&esx_case, &oom_delete_a_children);
 }
-
-#define OP(n, between)                                                                        \
-    static void walk_##n(void **state)                                                        \
-    {                                                                                         \
-        (void)state;                                                                          \
-        const struct op o = {#n, op_##n, between};                                            \
-        walk(&o);                                                                             \
-    }
-
-OP(create, NULL)
-OP(revert, NULL)
-OP(delete, NULL)
-OP(delete_tree, "a a< current=a")
-OP(dumpxml, NULL)
+static void walk_dumpxml(void **state) { (void)state; oom_walk_op(&esx_case, &oom_dumpxml_b); }
 
 static int group_setup(void **state)
 {
@@ -159,7 +88,6 @@ static int group_teardown(void **state)
 {
     (void)state;
     esx_fx_stop();
-    free(after);
     return 0;
 }
 

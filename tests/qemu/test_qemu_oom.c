@@ -41,7 +41,7 @@
 #include <string.h>
 
 #include "e2e.h"
-#include "failing_alloc.h"
+#include "oom_walk.h"
 
 static int kept;        /* files left that nothing names */
 static long last_calls; /* the plugin's allocations in the last run */
@@ -77,7 +77,7 @@ static int run_scenario(void *s)
  * and the starting state built again (round) when a later run needs it. */
 static int run_failing(const struct scenario *s, const char *what, long at, int *r)
 {
-    int hit = fa_run(what, at, run_scenario, (void *)s, r, &last_calls);
+    int hit = oom_run(what, at, run_scenario, (void *)s, r, &last_calls);
     s->check();
     if (*r == 0)
         s->done();

@@ -33,171 +33,110 @@
 #include <cmocka.h>
 
 #include "snapbroker/snapbroker.h"
-#include "failing_alloc.h"
+#include "oom_walk.h"
 #include "vbox_fixture.h"
 #include "vbox_vm.h"
 
 #define DOM FX_VM_DOM
 
-/* The tree: "name<parent ..., current=name" (malloc'd). */
-static char *view(fx_vm *t)
-{
-    char buf[512];
-    const char *topo = fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL);
-    int off = snprintf(buf, sizeof buf, "%s", topo);
-    char *names = strdup(topo);
-    for (char *n = strtok(names, ","); n; n = strtok(NULL, ",")) {
-        char *p = NULL;
-        if (sb_snapshot_parent(&p, t->f.c, DOM, n) < 0 &&
-            sb_error_last()->code != SB_ERR_NO_DOMAIN_SNAPSHOT)
-            fail_msg("parent of %s: %s", n, sb_error_last()->message);
-        off += snprintf(buf + off, sizeof buf - (size_t)off, " %s<%s", n, p ? p : "");
-        free(p);
-    }
-    free(names);
-    char *cur = NULL;
-    if (sb_snapshot_current(&cur, t->f.c, DOM) < 0)
-        cur = NULL;
-    snprintf(buf + off, sizeof buf - (size_t)off, " current=%s", cur ? cur : "");
-    free(cur);
-    return strdup(buf);
-}
-
 /* A new machine: a <- b, b current, data in the bases and in a's images. */
-static void machine(fx_vm *t)
+static void *make(void)
 {
+    fx_vm *t = calloc(1, sizeof *t);
+    assert_non_null(t);
     fx_vm_setup(t, "oom");
+    assert_int_equal(fa_watch("vbox.so"), 0);
     fx_vm_qemu_write(t, 0, 0x61, 0, FX_MIB);
     fx_vm_qemu_write(t, 1, 0x62, FX_MIB, 8192);
     fx_vm_create(t, "a", NULL);
     fx_vm_guest_write(t, 0, 0x63, 4096, 8192);
     fx_vm_guest_write(t, 1, 0x64, 0, 4096);
     fx_vm_create(t, "b", NULL);
+    return t;
 }
 
-struct op {
-    const char *name;
-    int (*run)(fx_vm *t);
-    /* a state between before and after the operation may stop in (NULL:
-     * none): a delete with its children deletes one snapshot at a time,
-     * children first, each a whole VirtualBox operation of its own */
-    const char *between;
-};
-
-static int op_create(fx_vm *t)
+static sb_connection *conn(void *t)
 {
-    return sb_snapshot_create_xml(NULL, t->f.c, DOM,
+    return ((fx_vm *)t)->f.c;
+}
+
+static const char *domain(void *t)
+{
+    (void)t;
+    return DOM;
+}
+
+static void check(void *t)
+{
+    fx_vm_consistent(t);
+}
+
+/* the next access finishes what a failed operation left to its next
+ * writer (its intent, plugins/vbox/journal.c), as after a kill */
+static void finish(void *t)
+{
+    free(oom_tree(conn(t), DOM));
+}
+
+static void done(void *t)
+{
+    fx_vm_teardown(t);
+    free(t);
+}
+
+static const struct oom_case vbox_case = {"the plugin", 40, make,   conn,
+                                          domain,       check, finish, done};
+
+static int create_c(const struct oom_case *c, void *t)
+{
+    (void)c;
+    return sb_snapshot_create_xml(NULL, conn(t), DOM,
                                   "<domainsnapshot><name>c</name><description>third"
                                   "</description><state>shutoff</state><creationTime>1"
                                   "</creationTime></domainsnapshot>", 0);
 }
 
-static int op_revert(fx_vm *t)
+static int delete_b(const struct oom_case *c, void *t)
 {
-    return sb_snapshot_revert(t->f.c, DOM, "b", 0);
+    (void)c;
+    return sb_snapshot_delete(conn(t), DOM, "b", 0);
 }
 
-static int op_delete_merge(fx_vm *t) /* a: its data merges into b's images */
+/* a's own document read back and redefined as the current snapshot */
+static int redefine_a(const struct oom_case *c, void *t)
 {
-    return sb_snapshot_delete(t->f.c, DOM, "a", 0);
+    char *xml = NULL;
+    (void)c;
+    int rc = sb_snapshot_get_xml(&xml, conn(t), DOM, "a", SB_SNAPSHOT_XML_SECURE);
+    if (rc == 0)
+        rc = sb_snapshot_create_xml(NULL, conn(t), DOM, xml,
+                                    SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT);
+    free(xml);
+    return rc;
 }
 
-static int op_delete_leaf(fx_vm *t)
+static const struct oom_op create = {"create", create_c, NULL};
+static const struct oom_op delete_leaf = {"delete_leaf", delete_b, NULL};
+static const struct oom_op redefine = {"redefine", redefine_a, NULL};
+
+static void walk_create(void **state) { (void)state; oom_walk_op(&vbox_case, &create); }
+/* a revert to b, the current snapshot: the disks keep their content */
+static int revert_b(const struct oom_case *c, void *t)
 {
-    return sb_snapshot_delete(t->f.c, DOM, "b", 0);
+    (void)c;
+    return sb_snapshot_revert(conn(t), DOM, "b", 0);
 }
-
-static int op_delete_tree(fx_vm *t)
+static const struct oom_op revert = {"revert", revert_b, NULL};
+static void walk_revert(void **state) { (void)state; oom_walk_op(&vbox_case, &revert); }
+/* a: its data merges into b's images */
+static void walk_delete_merge(void **state) { (void)state; oom_walk_op(&vbox_case, &oom_delete_a); }
+static void walk_delete_leaf(void **state) { (void)state; oom_walk_op(&vbox_case, &delete_leaf); }
+static void walk_delete_tree(void **state)
 {
-    return sb_snapshot_delete(t->f.c, DOM, "a", SB_SNAPSHOT_DELETE_CHILDREN);
+    (void)state;
+    oom_walk_op(&vbox_case, &oom_delete_a_children);
 }
-
-static char *doc_a; /* a's document, read before the run (op_redefine) */
-
-static int op_redefine(fx_vm *t)
-{
-    return sb_snapshot_create_xml(NULL, t->f.c, DOM, doc_a,
-                                  SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT);
-}
-
-static char *after; /* the tree a run without a failure leaves */
-
-struct run_arg {
-    const struct op *o;
-    fx_vm *t;
-};
-
-static int run_op(void *arg)
-{
-    struct run_arg *ra = arg;
-    return ra->o->run(ra->t);
-}
-
-/* One run on a new machine with allocation `at` of vbox.so failing (0:
- * none); 1 when that allocation happened. */
-static int run_failing(const struct op *o, long at, long *out_calls)
-{
-    fx_vm t;
-    machine(&t);
-    assert_int_equal(fa_watch("vbox.so"), 0);
-    char *before = view(&t);
-    free(doc_a);
-    doc_a = NULL;
-    if (sb_snapshot_get_xml(&doc_a, t.f.c, DOM, "a", SB_SNAPSHOT_XML_SECURE) < 0)
-        fail_msg("a's document: %s", sb_error_last()->message);
-    struct run_arg ra = {o, &t};
-    int rc;
-    int hit = fa_run(o->name, at, run_op, &ra, &rc, out_calls);
-    if (rc < 0) /* the next access finishes what the operation left to its next
-                 * writer (its intent, plugins/vbox/journal.c), as after a kill */
-        free(view(&t));
-    fx_vm_consistent(&t);
-    char *now = view(&t);
-    if (!after)
-        after = strdup(now);
-    if (fa_outcome(o->name, rc, before, now, after, o->between)) { /* the same works now */
-        if (o->run(&t) < 0)
-            fail_msg("%s again: %s", o->name, sb_error_last()->message);
-        fx_vm_consistent(&t);
-        free(now);
-        now = view(&t);
-        assert_string_equal(now, after);
-    }
-    free(now);
-    free(before);
-    fx_vm_teardown(&t);
-    return hit;
-}
-
-static int step(void *o, long at)
-{
-    return run_failing(o, at, NULL);
-}
-
-static void walk(const struct op *o)
-{
-    long total = 0;
-    free(after);
-    after = NULL;
-    run_failing(o, 0, &total);
-    fa_walk(o->name, "the plugin", total, 40, step, (void *)o);
-    assert_true(total > 0);
-}
-
-#define OP(n, between)                                                                        \
-    static void walk_##n(void **state)                                                        \
-    {                                                                                         \
-        (void)state;                                                                          \
-        const struct op o = {#n, op_##n, between};                                            \
-        walk(&o);                                                                             \
-    }
-
-OP(create, NULL)
-OP(revert, NULL)
-OP(delete_merge, NULL)
-OP(delete_leaf, NULL)
-OP(delete_tree, "a a< current=a")
-OP(redefine, NULL)
+static void walk_redefine(void **state) { (void)state; oom_walk_op(&vbox_case, &redefine); }
 
 int main(void)
 {
@@ -208,8 +147,5 @@ int main(void)
     };
     if (getenv("OOM_ONLY"))
         cmocka_set_test_filter(getenv("OOM_ONLY"));
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
-    free(after);
-    free(doc_a);
-    return rc;
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }
