@@ -599,3 +599,72 @@ int qp_check_domain_image(qp_ctx *ctx, const char *domain, const qp_strv *images
                     image, snapshot, domain, what,
                     deleting ? " (delete with METADATA_ONLY to drop the metadata)" : "");
 }
+
+struct memory_scan {
+    qp_ctx *ctx;
+    const char *path, *base, *skip;
+    char *owner;
+    int r;
+};
+
+/* One snapshot's document: only one whose text holds the file's name
+ * (its last component) is read as a view. */
+static int memory_scan_one(void *arg, const char *name, const char *xml, size_t len)
+{
+    struct memory_scan *m = arg;
+    struct sb_snapshot_view *v = NULL;
+    if ((m->skip && !strcmp(name, m->skip)) || !memmem(xml, len, m->base, strlen(m->base)))
+        return 0;
+    if ((m->r = qp_view(m->ctx, xml, &v)) < 0)
+        return 1;
+    int found = 0;
+    if (v->memory == SB_LOCATION_EXTERNAL && v->memory_file) {
+        char *c = qp_realpath_or_copy(v->memory_file);
+        if (!c)
+            m->r = qp_error(m->ctx, SB_ERR_NO_MEMORY, "out of memory");
+        else if ((found = !strcmp(c, m->path)) && !(m->owner = qp_strdup(name)))
+            m->r = qp_error(m->ctx, SB_ERR_NO_MEMORY, "out of memory");
+        free(c);
+    }
+    qp_view_free(m->ctx, v);
+    return found || m->r < 0;
+}
+
+int qp_memory_file_named(qp_ctx *ctx, const char *domain, const char *path, const char *skip,
+                         char **owner)
+{
+    const char *slash = strrchr(path, '/');
+    struct memory_scan m = {ctx, path, slash ? slash + 1 : path, skip, NULL, 0};
+    const struct sb_host_api *api = ctx->api;
+    if (owner)
+        *owner = NULL;
+    if (api && api->tree_each) {
+        int r = api->tree_each(ctx->h, domain, memory_scan_one, &m);
+        if (r < 0 && m.r == 0)
+            m.r = r; /* the walk itself failed */
+    } else if (api && api->tree_list && api->tree_get_xml) { /* an older broker */
+        char **names = NULL;
+        size_t n = 0;
+        if ((m.r = api->tree_list(ctx->h, domain, &names, &n)) < 0)
+            return m.r;
+        for (size_t i = 0; i < n; i++) {
+            char *xml = NULL;
+            if (m.r == 0 && !m.owner && (m.r = api->tree_get_xml(ctx->h, domain, names[i],
+                                                                  &xml)) == 0)
+                memory_scan_one(&m, names[i], xml, strlen(xml));
+            if (xml)
+                api->free(xml);
+            api->free(names[i]);
+        }
+        api->free(names);
+    }
+    if (m.r < 0) {
+        free(m.owner);
+        return m.r;
+    }
+    if (owner)
+        *owner = m.owner;
+    else
+        free(m.owner);
+    return m.owner != NULL;
+}

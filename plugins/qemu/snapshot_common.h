@@ -89,6 +89,11 @@ int qp_delete_internal(qp_ctx *ctx, const char *domain, const struct sb_snapshot
 
 int qp_needed_compute(qp_ctx *ctx, const char *domain, const char *skip, const qp_domain *current,
                       qp_needed *out);
+/* 1 when a stored snapshot other than skip (NULL: none skipped) names
+ * path (canonical) as its memory state file, *owner (may be NULL) getting
+ * its name; 0 when none; a negative class when the tree cannot be read. */
+int qp_memory_file_named(qp_ctx *ctx, const char *domain, const char *path, const char *skip,
+                         char **owner);
 /* The same, also noting which snapshots name each path of watch (kept
  * borrowed until the walk ends) in out->hit_path/hit_name, so a later
  * repoint of such a path rewrites those snapshots without another walk. */

@@ -101,6 +101,32 @@ static const char *file_kind(mode_t m)
          : S_ISLNK(m) ? "a symbolic link" : "not a regular file";
 }
 
+/* A non-empty memory file handed over with REUSE_EXT is truncated and
+ * overwritten: it must hold nothing anyone needs - no image of a backing
+ * chain of the domain or of a stored snapshot (a memory file put over a
+ * disk's base destroyed it, and the guest's disk with it), and no other
+ * snapshot's memory state (overwritten, then removed by this snapshot's
+ * delete). */
+static int check_reused_memory(qp_ctx *ctx, const plan *p, const char *domain, const char *m)
+{
+    qp_needed n;
+    char *owner = NULL;
+    int r = qp_needed_compute(ctx, domain, NULL, p->dom, &n);
+    if (r < 0)
+        return r;
+    if (qp_strv_has(&n.all, m))
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "memory state file '%s' is a disk image the domain or a snapshot still "
+                     "uses; the memory state would overwrite it", p->memory_file);
+    qp_needed_free(&n);
+    if (r == 0 && (r = qp_memory_file_named(ctx, domain, m, NULL, &owner)) > 0)
+        r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
+                     "memory state file '%s' is the memory state of snapshot '%s'; the new "
+                     "snapshot's would overwrite it", p->memory_file, owner);
+    free(owner);
+    return r;
+}
+
 /* The memory state file: QEMU streams the guest's RAM into it and a
  * delete removes it, so it must be a regular file - new (the plugin
  * creates it), or an existing empty one (a non-empty one only with
@@ -108,7 +134,7 @@ static const char *file_kind(mode_t m)
  * disk's image or external file would be overwritten by the memory
  * state.  An existing device (/dev/null), FIFO (the open would block with
  * the guest paused), socket, directory or symlink is refused. */
-static int check_memory_target(qp_ctx *ctx, const plan *p, unsigned flags)
+static int check_memory_target(qp_ctx *ctx, const plan *p, const char *domain, unsigned flags)
 {
     char *m = qp_realpath_or_copy(p->memory_file);
     int r = m ? 0 : qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
@@ -136,6 +162,8 @@ static int check_memory_target(qp_ctx *ctx, const plan *p, unsigned flags)
             r = qp_error(ctx, SB_ERR_CONFIG_UNSUPPORTED,
                          "memory state file '%s' already exists and is not empty",
                          p->memory_file);
+        else if (st.st_size > 0)
+            r = check_reused_memory(ctx, p, domain, m);
     }
     free(m);
     return r;
@@ -405,7 +433,7 @@ static int plan_build(qp_ctx *ctx, plan *p, const char *domain, unsigned flags)
             return qp_error_errno(ctx, SB_ERR_SYSTEM_ERROR, ENOENT,
                                   "disk '%s' image '%s'", pd->dd->target, pd->dd->source);
     }
-    if (p->memory == SB_LOCATION_EXTERNAL && (r = check_memory_target(ctx, p, flags)) < 0)
+    if (p->memory == SB_LOCATION_EXTERNAL && (r = check_memory_target(ctx, p, domain, flags)) < 0)
         return r;
     for (size_t i = 0; i < p->ndisks; i++)
         if (p->disks[i].mode == SB_LOCATION_INTERNAL && !qp_file_exists(p->disks[i].dd->source))

@@ -651,6 +651,25 @@ static int check_merge_target(qp_ctx *ctx, const char *domain, const qp_domain *
                                  "deleting it (merging its overlay into that image)", 1);
 }
 
+/* The snapshot's memory state file, when the plugin made it - unless
+ * another snapshot names it too (a redefine may share one): its revert
+ * would find it gone. */
+static int unlink_memory_file(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
+{
+    char *m = qp_realpath_or_copy(v->memory_file), *owner = NULL;
+    if (!m)
+        return qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    int r = qp_memory_file_named(ctx, domain, m, v->name, &owner);
+    if (r > 0)
+        qp_log(ctx, SB_LOG_INFO, "keeping memory state file '%s': snapshot '%s' names it too",
+               m, owner);
+    else if (r == 0)
+        r = qp_ours_unlink(ctx, domain, m);
+    free(owner);
+    free(m);
+    return r < 0 ? r : 0;
+}
+
 static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snapshot_view *v)
 {
     qp_domain *cur = NULL, *snapdom = NULL;
@@ -790,7 +809,7 @@ static int delete_external(qp_ctx *ctx, const char *domain, const struct sb_snap
     /* only a memory file the plugin created (never /dev/null, nor a file
      * the user had made for it) */
     if (r == 0 && v->memory == SB_LOCATION_EXTERNAL && v->memory_file)
-        r = qp_ours_unlink(ctx, domain, v->memory_file);
+        r = unlink_memory_file(ctx, domain, v);
 out:
     for (size_t i = 0; plans && i < v->ndisks; i++)
         disk_plan_free(&plans[i]);

@@ -141,13 +141,15 @@ static int load_memory(qp_ctx *ctx, qp_qmp *q, const char *file)
     return qp_wait_migration(q, ctx->job_timeout_ms);
 }
 
-/* Unique "<base minus suffix>.<epoch>[.N]" next to base. */
-static char *revert_overlay_name(const char *base)
+/* Unique "<base minus suffix>.<epoch>[.N]" next to base: neither a file
+ * nor a name this revert picked already (two disks' images may differ in
+ * their suffix alone: a.vda and a.vdb). */
+static char *revert_overlay_name(const char *base, const qp_strv *taken)
 {
     char tag[64];
     snprintf(tag, sizeof tag, "%lld", (long long)time(NULL));
     char *p = qp_default_external_name(base, tag);
-    for (int i = 1; p && qp_file_exists(p) && i < 1000; i++) {
+    for (int i = 1; p && (qp_file_exists(p) || qp_strv_has(taken, p)) && i < 1000; i++) {
         free(p);
         snprintf(tag, sizeof tag, "%lld.%d", (long long)time(NULL), i);
         p = qp_default_external_name(base, tag);
@@ -592,17 +594,33 @@ int qp_snapshot_revert(qp_ctx *ctx, const char *domain, const char *snapshot_xml
     char *xml = qp_strdup(newxml);
     for (size_t i = 0; i < v->ndisks && xml; i++) {
         const qp_disk *k = qp_domain_disk(snapdom, v->disks[i].name);
+        const qp_disk *now = k ? qp_domain_disk(cur, k->target) : NULL;
+        int captured = v->disks[i].snapshot == SB_LOCATION_EXTERNAL;
+        /* A writable disk the snapshot did not capture ('no', 'manual')
+         * keeps what the domain runs it on now: it is not reverted.  The
+         * snapshot's <domain> names the image it ran on then, which a
+         * later snapshot may have captured since: running on it again
+         * would write into that snapshot's state.  (A disk the domain no
+         * longer has gets an overlay on that image instead.) */
+        if (!captured && k && k->source && !k->readonly && now && now->source) {
+            char *nx = qp_strv_add(&overlays, "") == 0
+                           ? qp_domain_xml_set_disk(xml, k->target, now->source, now->format)
+                           : NULL;
+            free(xml);
+            xml = nx;
+            continue;
+        }
         /* a read-only disk (external only in trees made before read-only
          * disks became 'no') goes back to its captured image itself: it
-         * never changes, so it needs no overlay */
-        if (v->disks[i].snapshot != SB_LOCATION_EXTERNAL || !k || k->readonly) {
+         * never changes, so it needs no overlay; nor does an empty drive */
+        if (!k || !k->source || k->readonly) {
             if (qp_strv_add(&overlays, "") < 0) { /* one entry per disk, in order */
                 free(xml);
                 xml = NULL;
             }
             continue;
         }
-        char *ov = revert_overlay_name(k->source);
+        char *ov = revert_overlay_name(k->source, &overlays);
         char *nx = ov && qp_strv_add(&overlays, ov) == 0
                        ? qp_domain_xml_set_disk(xml, k->target, ov, "qcow2") : NULL;
         free(xml);

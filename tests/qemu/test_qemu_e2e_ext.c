@@ -216,6 +216,134 @@ static void running_delete_moves_images_qemu_does_not_use(void **state)
     }
 }
 
+/* A revert to a snapshot that did not capture a disk ('no') leaves that
+ * disk on what the domain runs it on now.  It used to go back onto the
+ * image it ran on when the snapshot was taken, which a later snapshot had
+ * captured since (s2 here): writes after the revert changed s2's state. */
+static void revert_keeps_disk_the_snapshot_left_out(void **state)
+{
+    (void)state;
+    e2e_define("nd");
+    e2e_off_write("nd", "vdb", 0x31);
+    assert_int_equal(e2e_snap("nd", "s1", "<disks><disk name='vda' snapshot='external'/>"
+                                          "<disk name='vdb' snapshot='no'/></disks>",
+                              SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    assert_int_equal(e2e_snap("nd", "s2", NULL, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("nd", "vdb", 0x32);
+    char *before = e2e_source("nd", "vdb");
+    assert_int_equal(e2e_revert("nd", "s1", 0), 0);
+    assert_source("nd", "vdb", before); /* not reverted: as it was */
+    free(before);
+    assert_true(e2e_off_check("nd", "vdb", 0x32));
+    e2e_off_write("nd", "vdb", 0x33);
+    assert_true(e2e_img_check(e2e_path("nd-vdb.qcow2"), 0x31)); /* s2's captured image */
+    assert_int_equal(e2e_revert("nd", "s2", 0), 0);
+    assert_true(e2e_off_check("nd", "vdb", 0x31));
+}
+
+/* REUSE_EXT hands over an existing memory state file to overwrite: never
+ * one a disk or another snapshot needs.  It used to take the running
+ * disk's backing image (truncated, filled with RAM: the disk and s1's
+ * state destroyed) and another snapshot's memory file (overwritten, then
+ * removed by the new snapshot's delete). */
+static void reused_memory_file_must_be_free(void **state)
+{
+    (void)state;
+    e2e_define("rk");
+    const char *base = e2e_path("rk-vdb.qcow2"), *m = e2e_path("rk.mem");
+    assert_int_equal(sb_domain_start(E.c, "rk", 0), 0);
+    e2e_wait_ticking("rk");
+    char *x = qp_printf("<memory snapshot='external' file='%s'/>", m);
+    assert_int_equal(e2e_snap("rk", "s1", x, 0), 0); /* full: disks on overlays now */
+    free(x);
+    static const char *const no_disks = "<disks><disk name='vda' snapshot='no'/>"
+                                        "<disk name='vdb' snapshot='no'/></disks>";
+    char *y = qp_printf("<memory snapshot='external' file='%s'/>%s", base, no_disks);
+    assert_int_equal(e2e_snap("rk", "s2", y, SB_SNAPSHOT_CREATE_REUSE_EXT),
+                     -SB_ERR_CONFIG_UNSUPPORTED);
+    print_message("# refused: %s\n", e2e_err());
+    assert_non_null(strstr(e2e_err(), "disk image"));
+    free(y);
+    assert_true(e2e_img_check(base, 0xaa));
+    long long size = qp_file_size(m);
+    y = qp_printf("<memory snapshot='external' file='%s'/>%s", m, no_disks);
+    assert_int_equal(e2e_snap("rk", "s3", y, SB_SNAPSHOT_CREATE_REUSE_EXT),
+                     -SB_ERR_CONFIG_UNSUPPORTED);
+    print_message("# refused: %s\n", e2e_err());
+    assert_non_null(strstr(e2e_err(), "memory state of snapshot 's1'"));
+    free(y);
+    assert_true(qp_file_size(m) == size);
+    e2e_stop("rk");
+    assert_int_equal(e2e_revert("rk", "s1", 0), 0);
+    e2e_stop("rk");
+}
+
+/* A memory file two snapshots name (a redefined memory-only copy of s1,
+ * its disks 'no') stays when one of them is deleted: the other's revert
+ * needs it. */
+static void shared_memory_file_kept_by_delete(void **state)
+{
+    (void)state;
+    e2e_define("sm");
+    const char *m = e2e_path("sm.mem");
+    assert_int_equal(sb_domain_start(E.c, "sm", 0), 0);
+    e2e_wait_ticking("sm");
+    char *x = qp_printf("<memory snapshot='external' file='%s'/>", m);
+    assert_int_equal(e2e_snap("sm", "s1", x, 0), 0);
+    free(x);
+    e2e_stop("sm");
+    char *xml = NULL;
+    assert_int_equal(sb_snapshot_get_xml(&xml, E.c, "sm", "s1", SB_SNAPSHOT_XML_SECURE), 0);
+    const char *name = strstr(xml, "<name>s1</name>"), *d0 = strstr(xml, "<disks>"),
+               *d1 = strstr(xml, "</disks>");
+    assert_true(name && d0 && d1 && name < d0);
+    char *copy = qp_printf("%.*s<name>s1b</name>%.*s<disks><disk name='vda' snapshot='no'/>"
+                           "<disk name='vdb' snapshot='no'/></disks>%s",
+                           (int)(name - xml), xml, (int)(d0 - name - 15), name + 15, d1 + 8);
+    int r = sb_snapshot_create_xml(NULL, E.c, "sm", copy, SB_SNAPSHOT_CREATE_REDEFINE);
+    if (r < 0)
+        print_message("# redefine s1b: %s\n", e2e_err());
+    assert_int_equal(r, 0);
+    free(copy);
+    free(xml);
+    assert_int_equal(e2e_del("sm", "s1b", 0), 0);
+    assert_true(qp_file_exists(m)); /* s1 names it */
+    assert_int_equal(e2e_revert("sm", "s1", 0), 0);
+    e2e_stop("sm");
+    assert_int_equal(e2e_del("sm", "s1", 0), 0);
+    assert_false(qp_file_exists(m)); /* the last one: the plugin's file goes */
+}
+
+/* Two disks whose images differ in their suffix alone (a.vda, a.vdb) got
+ * the same revert overlay name, and the revert failed every time
+ * ("appeared while reverting"). */
+static void revert_overlay_names_per_disk(void **state)
+{
+    (void)state;
+    e2e_define("cl");
+    char *x = qp_printf("<disks><disk name='vda' snapshot='external'><source file='%s'/></disk>"
+                        "<disk name='vdb' snapshot='external'><source file='%s'/></disk></disks>",
+                        e2e_path("cl-s1.vda"), e2e_path("cl-s1.vdb"));
+    assert_int_equal(e2e_snap("cl", "s1", x, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("cl", "vda", 0x71);
+    char *y = qp_printf("<disks><disk name='vda' snapshot='external'><source file='%s'/></disk>"
+                        "<disk name='vdb' snapshot='external'><source file='%s'/></disk></disks>",
+                        e2e_path("cl-s2.vda"), e2e_path("cl-s2.vdb"));
+    assert_int_equal(e2e_snap("cl", "s2", y, SB_SNAPSHOT_CREATE_DISK_ONLY), 0);
+    e2e_off_write("cl", "vda", 0x72);
+    int r = e2e_revert("cl", "s2", 0);
+    if (r < 0)
+        print_message("# revert s2: %s\n", e2e_err());
+    assert_int_equal(r, 0);
+    assert_true(e2e_off_check("cl", "vda", 0x71));
+    char *a = e2e_source("cl", "vda"), *b = e2e_source("cl", "vdb");
+    assert_string_not_equal(a, b);
+    free(a);
+    free(b);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -225,6 +353,10 @@ int main(void)
         cmocka_unit_test(no_metadata_offline),
         cmocka_unit_test(no_metadata_running),
         cmocka_unit_test(running_delete_moves_images_qemu_does_not_use),
+        cmocka_unit_test(revert_keeps_disk_the_snapshot_left_out),
+        cmocka_unit_test(reused_memory_file_must_be_free),
+        cmocka_unit_test(shared_memory_file_kept_by_delete),
+        cmocka_unit_test(revert_overlay_names_per_disk),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }
