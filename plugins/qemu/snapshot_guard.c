@@ -4,9 +4,12 @@
  * built on it.  Applying an internal snapshot (qemu-img snapshot -a, QMP
  * snapshot-load) rewrites that layer in place, so an external snapshot
  * that captured the image, or any image layered above it, silently reads
- * different data afterwards.  Nothing on disk records that dependency
- * except the broker's tree, so the guard walks it before any such rewrite
- * and refuses while someone still needs the current contents.
+ * different data afterwards.  Which snapshot needs which image only the
+ * broker's tree says, so the guard walks it before any such rewrite and
+ * refuses while someone still needs the current contents.  The files on
+ * disk that read through the image (their backing-file headers say so:
+ * overlays the tree does not know) are the revert's own second check
+ * (guard_unknown_users, snapshot_revert.c).
  *
  * Deleting an internal snapshot is NOT guarded: it only drops the
  * snapshot's table entry and cluster references; the active layer, and so

@@ -236,6 +236,64 @@ static int has_children(qp_ctx *ctx, const char *domain, const char *name)
     return n > 0;
 }
 
+/* 1 when path may go on reading through an image a revert rewrites: a
+ * file of the plugin's that the domain runs on now (the revert leaves it,
+ * and drop_unneeded removes it) and that no snapshot names. */
+static int abandoned_top(qp_ctx *ctx, const char *domain, const qp_strv *mine,
+                         const qp_needed *need, const char *path)
+{
+    return qp_strv_has(mine, path) && qp_ours_has(ctx, domain, path) &&
+           !qp_needed_ref_by_other(need, path, NULL);
+}
+
+/* The active-layer guard (qp_guard_active_layers) knows the tree; the
+ * images on disk read through the reverted images as well: a NO_METADATA
+ * snapshot's overlay, a hand-made one (the domain's disk, say).  Rewriting
+ * the image changes what they read, so the revert is refused naming one -
+ * unless each such file, and each file above it, is a top the domain
+ * leaves (abandoned_top).  The external delete refuses the same way
+ * (check_merge_users). */
+static int guard_unknown_users(qp_ctx *ctx, const char *domain, const qp_strv *images,
+                               const char *snapshot)
+{
+    qp_strv todo = {0}, deps = {0}, mine = {0};
+    qp_domain *cur = NULL;
+    qp_needed need;
+    int have_need = 0, r = 0;
+    for (size_t i = 0; i < images->n && r == 0; i++)
+        if (qp_strv_add(&todo, images->v[i]) < 0)
+            r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+    /* breadth first over what is backed by the images, and by those */
+    for (size_t i = 0; i < todo.n && r == 0; i++) {
+        qp_strv_free(&deps);
+        if ((r = qp_image_dependents(ctx, todo.v[i], &deps)) < 0 || !deps.n)
+            continue;
+        if (!have_need && (r = qp_domain_load(ctx, domain, &cur)) == 0 &&
+            (r = qp_domain_images(ctx, domain, cur, 0, &mine)) == 0 &&
+            (r = qp_needed_compute(ctx, domain, NULL, cur, &need)) == 0)
+            have_need = 1;
+        for (size_t k = 0; k < deps.n && r == 0; k++) {
+            if (qp_strv_has(&todo, deps.v[k]))
+                continue;
+            if (!abandoned_top(ctx, domain, &mine, &need, deps.v[k]))
+                r = qp_error(ctx, SB_ERR_OPERATION_INVALID,
+                             "reverting to internal snapshot '%s' would rewrite image '%s' in "
+                             "place, but '%s' is backed by it (an overlay outside the snapshot "
+                             "tree, e.g. from a NO_METADATA snapshot) and would read changed "
+                             "data; nothing was changed", snapshot, todo.v[i], deps.v[k]);
+            else if (qp_strv_add(&todo, deps.v[k]) < 0)
+                r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
+        }
+    }
+    if (have_need)
+        qp_needed_free(&need);
+    qp_domain_free(cur);
+    qp_strv_free(&todo);
+    qp_strv_free(&deps);
+    qp_strv_free(&mine);
+    return r;
+}
+
 /* The active-layer guard for the images an internal snapshot is applied
  * to (every path: qemu-img snapshot -a, snapshot-load in place or after a
  * restart). */
@@ -258,6 +316,8 @@ static int guard_internal(qp_ctx *ctx, const char *domain, const struct sb_snaps
     char what[320];
     snprintf(what, sizeof what, "reverting to internal snapshot '%s'", v->name);
     int r = qp_guard_active_layers(ctx, domain, &images, what);
+    if (r == 0)
+        r = guard_unknown_users(ctx, domain, &images, v->name);
     qp_strv_free(&images);
     return r;
 }

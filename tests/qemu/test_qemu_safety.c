@@ -206,6 +206,56 @@ static void external_delete_refused_changes_nothing(void **state)
     assert_true(e2e_off_check("rf", "vda", 0xd1));
 }
 
+/* An internal revert rewrites its image in place: an overlay the tree
+ * does not know that reads through it (a NO_METADATA snapshot's, one made
+ * by hand) would read changed data, so the revert is refused naming it,
+ * nothing changed.  It used to go ahead silently, offline and running. */
+static void assert_refused_for(const char *dom, const char *overlay, int pattern)
+{
+    int r = e2e_revert(dom, "i1", 0);
+    print_message("# refused: %s\n", e2e_err());
+    assert_int_equal(r, -SB_ERR_OPERATION_INVALID);
+    assert_non_null(strstr(e2e_err(), overlay));
+    e2e_stop(dom);
+    assert_true(e2e_img_check(overlay, pattern));
+}
+
+static void internal_revert_under_unknown_overlay(void **state)
+{
+    (void)state;
+    /* a NO_METADATA snapshot's overlay, the domain shut off */
+    e2e_define("nq");
+    assert_int_equal(e2e_snap("nq", "i1", NULL, 0), 0);
+    e2e_off_write("nq", "vda", 0x17);
+    assert_int_equal(e2e_snap("nq", "n2", NULL,
+                              SB_SNAPSHOT_CREATE_DISK_ONLY | SB_SNAPSHOT_CREATE_NO_METADATA), 0);
+    assert_refused_for("nq", e2e_path("nq-vda.n2"), 0x17);
+    /* the same running (the revert's restart path) */
+    e2e_define("nw");
+    assert_int_equal(sb_domain_start(E.c, "nw", 0), 0);
+    assert_int_equal(e2e_snap("nw", "i1", NULL, 0), 0);
+    e2e_on_write("nw", "vda", 0x37);
+    assert_int_equal(e2e_snap("nw", "n2", NULL,
+                              SB_SNAPSHOT_CREATE_DISK_ONLY | SB_SNAPSHOT_CREATE_NO_METADATA), 0);
+    assert_refused_for("nw", e2e_path("nw-vda.n2"), 0x37);
+    /* an overlay made by hand, the domain defined onto it */
+    e2e_define("hm");
+    const char *base = e2e_path("hm-vda.qcow2"), *ov = e2e_path("hm-user.qcow2");
+    assert_int_equal(e2e_snap("hm", "i1", NULL, 0), 0);
+    e2e_off_write("hm", "vda", 0x27);
+    assert_int_equal(qp_img_create_overlay(&E.t, ov, base, "qcow2"), 0);
+    char *xml = NULL, *name = NULL;
+    assert_int_equal(sb_domain_get_xml(&xml, E.c, "hm", 0), 0);
+    const char *at = strstr(xml, base);
+    assert_non_null(at);
+    char *nx = qp_printf("%.*s%s%s", (int)(at - xml), xml, ov, at + strlen(base));
+    assert_int_equal(sb_domain_define(&name, E.c, nx), 0);
+    free(name);
+    free(nx);
+    free(xml);
+    assert_refused_for("hm", ov, 0x27);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -215,6 +265,7 @@ int main(void)
         cmocka_unit_test(unreferenced_overlay_allowed),
         cmocka_unit_test(internal_delete_under_overlay),
         cmocka_unit_test(external_delete_refused_changes_nothing),
+        cmocka_unit_test(internal_revert_under_unknown_overlay),
     };
     return cmocka_run_group_tests(tests, e2e_setup, e2e_teardown);
 }
