@@ -67,6 +67,23 @@ static int writable_vdi(vb_ctx *ctx, const vb_medium *md, const char *target)
     return 0;
 }
 
+/* Whether x and y can be merged, asked of their headers before anything
+ * is written: a disk whose merge fails after another disk's has run
+ * leaves the snapshot holding newer data (the earlier merge wrote into
+ * its image), and an intent the next writer can only retry. */
+static int check_mergeable(vb_ctx *ctx, const vb_medium *x, const vb_medium *y)
+{
+    vb_vdi *a = NULL, *b = NULL;
+    int rc = vb_vdi_open(ctx, x->path, 0, &a);
+    if (rc == 0)
+        rc = vb_vdi_open(ctx, y->path, 0, &b);
+    if (rc == 0)
+        rc = vb_vdi_mergeable(ctx, a, b);
+    vb_vdi_close(a);
+    vb_vdi_close(b);
+    return rc;
+}
+
 /* One step per normal hard disk of snapshot t. */
 static int plan(vb_ctx *ctx, const vb_machine *m, const vb_snap *t, const vb_strv *forced,
                 step **out, size_t *n)
@@ -98,7 +115,8 @@ static int plan(vb_ctx *ctx, const vb_machine *m, const vb_snap *t, const vb_str
         if (kids == 0 && m->media[x].parent < 0)
             continue; /* a base nobody grows from: it stays, detached */
         if ((rc = writable_vdi(ctx, &m->media[x], target)) < 0 ||
-            (y >= 0 && (rc = writable_vdi(ctx, &m->media[y], target)) < 0))
+            (y >= 0 && (rc = writable_vdi(ctx, &m->media[y], target)) < 0) ||
+            (y >= 0 && (rc = check_mergeable(ctx, &m->media[x], &m->media[y])) < 0))
             break;
         st[k].x = x;
         st[k].y = y;

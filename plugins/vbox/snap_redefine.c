@@ -79,12 +79,15 @@ static int register_image(vb_ctx *ctx, vb_doc *d, const char *target, const char
     if (diff)
         vb_uuid_from_bin(v->parent, parent_out);
     vb_vdi_close(v);
-    if (vb_doc_harddisk(d->machine, uuid))
-        return 0; /* registered by an earlier disk of this same request */
+    /* the machine's registry before this request has it at another path
+     * (a copy of a registered image): attaching the registered file would
+     * point the snapshot at other data than the request names */
     if (vb_medium_index(d->m, uuid) >= 0)
         return vb_error(ctx, SB_ERR_OPERATION_INVALID,
                         "disk '%s': image '%s' has UUID {%s}, which medium '%s' has already",
                         target, path, uuid, d->m->media[vb_medium_index(d->m, uuid)].path);
+    if (vb_doc_harddisk(d->machine, uuid))
+        return 0; /* registered by an earlier disk of this same request */
     char *loc = location_in(d->m, path), braced[VB_UUID_LEN + 2];
     if (!loc)
         return vb_oom(ctx);

@@ -504,6 +504,16 @@ int vb_vdi_chain_write(vb_ctx *ctx, vb_vdi *const *chain, size_t n, uint64_t off
     return r;
 }
 
+int vb_vdi_mergeable(vb_ctx *ctx, const vb_vdi *a, const vb_vdi *b)
+{
+    if (a->block_size != b->block_size || a->nblocks != b->nblocks ||
+        a->disk_size != b->disk_size)
+        return vb_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
+                        "cannot merge VDI images '%s' and '%s': different sizes or block layouts",
+                        a->path, b->path);
+    return 0;
+}
+
 int vb_vdi_merge(vb_ctx *ctx, vb_vdi *src, vb_vdi *dst, int forward, size_t *copied)
 {
     size_t n = 0, changed = 0;
@@ -511,11 +521,8 @@ int vb_vdi_merge(vb_ctx *ctx, vb_vdi *src, vb_vdi *dst, int forward, size_t *cop
 
     if (copied)
         *copied = 0;
-    if (src->block_size != dst->block_size || src->nblocks != dst->nblocks ||
-        src->disk_size != dst->disk_size)
-        return vb_error(ctx, SB_ERR_OPERATION_UNSUPPORTED,
-                        "cannot merge VDI images '%s' and '%s': different sizes or block layouts",
-                        src->path, dst->path);
+    if ((r = vb_vdi_mergeable(ctx, src, dst)) < 0)
+        return r;
     if (!dst->writable)
         return vb_error(ctx, SB_ERR_INTERNAL_ERROR, "image '%s' is open read-only", dst->path);
     unsigned char *block = malloc(dst->block_size);

@@ -80,6 +80,9 @@ int vb_vdi_chain_write(vb_ctx *ctx, vb_vdi *const *chain, size_t n, uint64_t off
  * at it), so a kill leaves dst's chain reading the same data as before:
  * the merge can simply be run again.  *copied counts written blocks. */
 int vb_vdi_merge(vb_ctx *ctx, vb_vdi *src, vb_vdi *dst, int forward, size_t *copied);
+/* 0 when a and b have the same size and block layout (what a merge needs),
+ * else OPERATION_UNSUPPORTED naming both. */
+int vb_vdi_mergeable(vb_ctx *ctx, const vb_vdi *a, const vb_vdi *b);
 
 /* Bytes of data blocks the image holds. */
 unsigned long long vb_vdi_allocated_bytes(const vb_vdi *v);

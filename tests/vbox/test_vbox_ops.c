@@ -97,6 +97,18 @@ static void create_write_delete(void **state)
     assert_int_equal(fx_schema_ok(prev), 0);
 }
 
+/* A delete refused with code and a message holding fragment leaves the
+ * settings file as it was. */
+static void delete_refused(fx_vm *t, const char *name, int code, const char *fragment)
+{
+    char *before = fx_read(t->settings);
+    fx_expect_error(sb_snapshot_delete(t->f.c, DOM, name, 0), code, fragment);
+    char *after = fx_read(t->settings);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+}
+
 /* Revert: fresh differencing images on the snapshot's images; the
  * current state's own images are discarded. */
 static void revert_and_branch(void **state)
@@ -124,13 +136,7 @@ static void revert_and_branch(void **state)
     assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_LEAVES), "b,c");
     fx_vm_consistent(t);
     /* a has two children: VirtualBox refuses, nothing changes */
-    char *before = fx_read(t->settings);
-    fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "a", 0), SB_ERR_OPERATION_INVALID,
-                    "cannot be deleted: it has 2 child snapshots");
-    char *after = fx_read(t->settings);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    delete_refused(t, "a", SB_ERR_OPERATION_INVALID, "cannot be deleted: it has 2 child snapshots");
     /* b is a leaf off the current branch: its image simply goes */
     assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "b", 0), 0);
     fx_vm_consistent(t);
@@ -241,6 +247,23 @@ static void redefine(void **state)
     fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM, copy, SB_SNAPSHOT_CREATE_REDEFINE),
                     SB_ERR_INVALID_ARG, "parent snapshot 'z' of 'p4' must be redefined first");
     free(root2);
+    /* a <domain> naming a copy of a registered image (same UUID, another
+     * path): refused, not quietly attached to the registered file */
+    memcpy(strstr(copy, "<name>p4</name>"), "<name>p5</name>", 15);
+    memcpy(strstr(copy, "<name>z</name></parent>"), "<name>p</name></parent>", 23);
+    char orig[400], dup[400];
+    snprintf(orig, sizeof orig, "%s/%s/disk0.vdi", t->dir, DOM);
+    snprintf(dup, sizeof dup, "%s/%s/disk0-copy.vdi", t->dir, DOM);
+    assert_non_null(strstr(copy, orig));
+    assert_int_equal(fx_sh("cp '%s' '%s'", orig, dup), 0);
+    char *elsewhere = NULL, *src = strstr(copy, orig);
+    assert_true(asprintf(&elsewhere, "%.*s%s%s", (int)(src - copy), copy, dup,
+                         src + strlen(orig)) > 0);
+    fx_expect_error(sb_snapshot_create_xml(NULL, t->f.c, DOM, elsewhere,
+                                           SB_SNAPSHOT_CREATE_REDEFINE),
+                    SB_ERR_OPERATION_INVALID, "which medium");
+    free(elsewhere);
+    assert_int_equal(unlink(dup), 0);
     free(copy);
     free(xml);
     /* NO_METADATA: VirtualBox always records, so the plugin does not
@@ -593,6 +616,60 @@ static void missing_and_foreign_media(void **state)
 /* Snapshots taken while the machine ran hold a saved state (a stateFile:
  * VirtualBox's own files, never made here, so the test adds the attribute
  * and a file as VirtualBox would); a machine can be saved itself. */
+/* Make a VDI's header say the disk grew to `blocks` blocks of 1 MiB (what
+ * a resize of that image after a snapshot leaves: a size its parent does
+ * not have); the new blocks are unallocated. */
+static void grow_vdi(const char *path, uint32_t blocks)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    uint32_t off_blocks = 0, old = 0;
+    assert_int_equal(pread(fd, &off_blocks, 4, 340), 4);
+    assert_int_equal(pread(fd, &old, 4, 384), 4);
+    uint64_t size = (uint64_t)blocks << 20;
+    assert_int_equal(pwrite(fd, &size, 8, 368), 8);
+    assert_int_equal(pwrite(fd, &blocks, 4, 384), 4);
+    for (uint32_t b = old; b < blocks; b++) {
+        uint32_t free_block = 0xffffffffu;
+        assert_int_equal(pwrite(fd, &free_block, 4, off_blocks + 4 * (off_t)b), 4);
+    }
+    assert_int_equal(close(fd), 0);
+}
+
+/* A delete whose second disk cannot be merged (its image after the
+ * snapshot was resized) is refused before the first disk's merge runs.
+ * It used to merge disk 0 into the snapshot's image first (the snapshot
+ * then read newer data), fail on disk 1, and leave an intent every later
+ * change retried and failed on: the machine was locked for good. */
+static void delete_refused_before_any_merge(void **state)
+{
+    fx_vm *t = *state;
+    char base0[300];
+    fx_vm_qemu_write(t, 0, 0x11, 0, 2 * FX_MIB);
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x21, 0, 4096);
+    fx_vm_guest_write(t, 1, 0x22, 0, 4096);
+    fx_vm_create(t, "s2", NULL);
+    vb_machine *m = fx_vm_machine(t);
+    long y = -1;
+    for (size_t i = 0; i < m->nsnaps; i++)
+        if (strcmp(m->snaps[i].name, "s2") == 0)
+            y = vb_medium_index(m, m->snaps[i].hw.att[1].image);
+    assert_true(y >= 0);
+    grow_vdi(m->media[y].path, 8);
+    vb_machine_free(m);
+    delete_refused(t, "s1", SB_ERR_OPERATION_UNSUPPORTED, "different sizes or block layouts");
+    snprintf(base0, sizeof base0, "%s/%s/disk0.vdi", t->dir, DOM);
+    assert_int_equal(fx_qemu_io(base0, "vdi", "read -P 0x11 0 4096"), 0); /* s1's data */
+    char intent[600];
+    snprintf(intent, sizeof intent, "%s-sbintent", t->settings);
+    assert_false(fx_exists(intent));
+    /* the machine takes the next operations */
+    assert_int_equal(sb_snapshot_revert(t->f.c, DOM, "s2", 0), 0);
+    fx_vm_create(t, "s3", NULL);
+    assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), "s1,s2,s3");
+}
+
 static void saved_states(void **state)
 {
     fx_vm *t = *state;
@@ -663,6 +740,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(unreadable_registry_held_quietly, setup, teardown),
         cmocka_unit_test_setup_teardown(missing_and_foreign_media, setup, teardown),
         cmocka_unit_test_setup_teardown(saved_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_refused_before_any_merge, setup, teardown),
         cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
