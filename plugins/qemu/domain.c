@@ -974,6 +974,8 @@ int qp_domain_store(qp_ctx *ctx, const char *name, const char *xml)
             return qp_domain_store_commit(ctx, p);
         qp_domain_store_drop(p); /* written ahead for another outcome */
     }
+    if (qp_holds_lock_of(ctx, name)) /* the log's writers hold the lock */
+        qp_used_note_dropped(ctx, name, xml);
     qp_domain_memo_forget();
     int inj = injected_store_failure(ctx, name);
     if (inj < 0)

@@ -13,7 +13,9 @@
  * Each record is one line, "<16 hex digits> <JSON object>\n", the digits
  * an FNV-1a 64 hash of the JSON text.  The object may carry "add" and
  * "drop" (arrays of canonical paths: they become, or stop being, the
- * plugin's files), "intent" (the operation's record from now on, as
+ * plugin's files), "used" (images a definition stopped naming, which stay
+ * images the domain has used: domain_used.c), "intent" (the operation's
+ * record from now on, as
  * journal.c writes it), "end" (the record is closed), "merged" (an
  * object: merge notes by overlay path, merge_note.c) and "unmerge" (an
  * array: overlay paths whose note is done; a path dropped from the
@@ -70,6 +72,7 @@ char *qp_dlog_path(qp_ctx *ctx, const char *domain)
 void qp_dlog_free(qp_dlog *l)
 {
     qp_strv_free(&l->ours);
+    qp_strv_free(&l->used);
     if (l->intent)
         json_object_put(l->intent);
     if (l->merged)
@@ -170,6 +173,8 @@ static int apply_line(char *line, size_t len, qp_dlog *l)
     int r = apply_paths(o, "add", &l->ours, 1);
     if (r == 0)
         r = apply_paths(o, "drop", &l->ours, 0);
+    if (r == 0)
+        r = apply_paths(o, "used", &l->used, 1);
     if (r == 0)
         r = apply_notes(o, l);
     if (r == 0 && json_object_object_get_ex(o, "intent", &v) &&
@@ -385,6 +390,9 @@ static int dlog_copy(const qp_dlog *from, qp_dlog *to)
     for (size_t i = 0; i < from->ours.n; i++)
         if (qp_strv_add(&to->ours, from->ours.v[i]) < 0)
             goto oom;
+    for (size_t i = 0; i < from->used.n; i++)
+        if (qp_strv_add(&to->used, from->used.v[i]) < 0)
+            goto oom;
     if (from->intent && json_object_deep_copy(from->intent, &to->intent, NULL) < 0)
         goto oom;
     if (from->merged && json_object_deep_copy(from->merged, &to->merged, NULL) < 0)
@@ -424,6 +432,21 @@ static int put(json_object *o, const char *key, json_object *v)
     return 1;
 }
 
+/* A JSON array of v's paths, or NULL when memory ran out. */
+static json_object *paths_array(const qp_strv *v)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; a && i < v->n; i++) {
+        json_object *p = json_object_new_string(v->v[i]);
+        if (!p || json_object_array_add(a, p) != 0) {
+            json_object_put(p);
+            json_object_put(a);
+            a = NULL;
+        }
+    }
+    return a;
+}
+
 /* o[key] = [path] (nothing when path is NULL); 1 when it failed. */
 static int put_paths(json_object *o, const char *key, const char *path)
 {
@@ -459,6 +482,8 @@ static json_object *record_json(const qp_dlog_rec *rec)
               (rec->intent && put(o, "intent", json_object_get(rec->intent))) ||
               (rec->end && put(o, "end", json_object_new_boolean(1))) ||
               put_paths(o, "unmerge", rec->unmerge);
+    if (!bad && rec->used && rec->used->n)
+        bad = put(o, "used", paths_array(rec->used));
     if (!bad && rec->merged && rec->note)
         bad = !(m = json_object_new_object()) ||
               put(m, rec->merged, json_object_get(rec->note)) || put(o, "merged", m);
@@ -481,6 +506,8 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
         return r;
     for (size_t i = 0; i < l.ours.n; i++)
         live += strlen(l.ours.v[i]) + 4;
+    for (size_t i = 0; i < l.used.n; i++)
+        live += strlen(l.used.v[i]) + 4;
     if (l.intent)
         live += strlen(json_object_to_json_string_ext(l.intent, JSON_C_TO_STRING_PLAIN));
     if (l.merged)
@@ -514,6 +541,11 @@ static int compact(qp_ctx *ctx, const char *domain, const char *path, const qp_d
     json_object_put(recj);
     if (!bad && l.merged && json_object_object_length(l.merged))
         bad = put(o, "merged", json_object_get(l.merged));
+    for (size_t i = 0; !bad && rec->used && i < rec->used->n; i++)
+        if (!qp_strv_has(&l.used, rec->used->v[i]) && qp_strv_add(&l.used, rec->used->v[i]) < 0)
+            bad = 1;
+    if (!bad && l.used.n)
+        bad = put(o, "used", paths_array(&l.used));
     if (r == 0 && bad)
         r = qp_error(ctx, SB_ERR_NO_MEMORY, "out of memory");
     size_t len = 0;
@@ -659,7 +691,7 @@ int qp_dlog_append(qp_ctx *ctx, const char *domain, const qp_dlog_rec *rec)
 
 /* ---- the plugin's files (qp.h) ----------------------------------------- */
 
-int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
+int qp_dlog_list(qp_ctx *ctx, const char *name, int used, qp_strv *out)
 {
     qp_dlog l;
     qp_ctx quiet = *ctx;
@@ -667,11 +699,17 @@ int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
     int r = qp_dlog_read(&quiet, name, &l);
     if (r < 0) /* an unreadable log lists nothing, unless memory ran out */
         return r == -SB_ERR_NO_MEMORY ? r : 0;
-    for (size_t i = 0; i < l.ours.n && r == 0; i++)
-        if (!qp_strv_has(out, l.ours.v[i]))
-            r = qp_strv_add(out, l.ours.v[i]);
+    const qp_strv *v = used ? &l.used : &l.ours;
+    for (size_t i = 0; i < v->n && r == 0; i++)
+        if (!qp_strv_has(out, v->v[i]))
+            r = qp_strv_add(out, v->v[i]);
     qp_dlog_free(&l);
     return r;
+}
+
+int qp_ours_load(qp_ctx *ctx, const char *name, qp_strv *out)
+{
+    return qp_dlog_list(ctx, name, 0, out);
 }
 
 /* 1 on the list, 0 not, or -SB_ERR_NO_MEMORY. */

@@ -572,8 +572,9 @@ int qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int 
     for (size_t i = 0; cur && i < cur->ndisks && r == 0; i++)
         if (cur->disks[i].source)
             r = add_with_chain(&quiet, cur->disks[i].source, out);
-    qp_strv ours = {0};
-    if (with_owned && r == 0 && qp_ours_load(ctx, domain, &ours) == -SB_ERR_NO_MEMORY)
+    qp_strv ours = {0}; /* and the images its definitions stopped naming */
+    if (with_owned && r == 0 && (qp_ours_load(ctx, domain, &ours) == -SB_ERR_NO_MEMORY ||
+                                 qp_used_load(ctx, domain, &ours) == -SB_ERR_NO_MEMORY))
         r = -SB_ERR_NO_MEMORY;
     for (size_t i = 0; i < ours.n && r == 0; i++)
         if (qp_file_exists(ours.v[i]))

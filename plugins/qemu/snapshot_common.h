@@ -167,6 +167,12 @@ int qp_needed_ref_by_other(const qp_needed *n, const char *path, const char *sna
  * (reported) when the list could not be completed. */
 int qp_domain_images(qp_ctx *ctx, const char *domain, const qp_domain *cur, int with_owned,
                      qp_strv *out) QP_MUST_CHECK;
+/* Images a stored definition stops naming stay the domain's
+ * (domain_used.c): note_dropped compares the stored definition with
+ * new_xml before it is stored (best effort); load appends them. */
+void qp_used_note_dropped(qp_ctx *ctx, const char *name, const char *new_xml);
+int qp_used_load(qp_ctx *ctx, const char *name, qp_strv *out) QP_MUST_CHECK;
+
 /* OPERATION_UNSUPPORTED naming image and snapshot unless image is in
  * images; `what` says what would change it ("deleting its internal
  * snapshot"); deleting: the operation is a delete, and the message says

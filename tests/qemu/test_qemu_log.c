@@ -326,6 +326,31 @@ static void merge_notes_kept_and_ended(void **state)
     free(moved);
 }
 
+/* domain_used.c: images a definition stopped naming stay the domain's,
+ * across a compaction of the log. */
+static void used_images_kept(void **state)
+{
+    (void)state;
+    qp_strv v = {0}, got = {0};
+    char *f = qp_strdup(path("churn3.qcow2"));
+    assert_int_equal(qp_strv_add(&v, "/x/vdc.qcow2"), 0);
+    qp_dlog_rec rec = {.used = &v};
+    assert_int_equal(qp_dlog_append(&ctx, "ud", &rec), 0);
+    assert_int_equal(qp_used_load(&ctx, "ud", &got), 0);
+    assert_int_equal(got.n, 1);
+    assert_string_equal(got.v[0], "/x/vdc.qcow2");
+    qp_strv_free(&got);
+    for (int i = 0; i < 2000; i++) { /* past the compaction */
+        qp_dlog_rec add = {.add = f}, drop = {.drop = f};
+        assert_int_equal(qp_dlog_append(&ctx, "ud", i % 2 ? &drop : &add), 0);
+    }
+    assert_int_equal(qp_used_load(&ctx, "ud", &got), 0);
+    assert_int_equal(got.n, 1);
+    qp_strv_free(&got);
+    qp_strv_free(&v);
+    free(f);
+}
+
 /* canon.c: inside a locked call an existing file's canonical path is kept;
  * the lock's release and a removal by the plugin forget it, and a missing
  * file's answer is never kept (it may be created during the call). */
@@ -597,6 +622,7 @@ int main(void)
         cmocka_unit_test(torn_records_ignored),
         cmocka_unit_test(compacted_log_says_the_same),
         cmocka_unit_test(merge_notes_kept_and_ended),
+        cmocka_unit_test(used_images_kept),
         cmocka_unit_test(canonical_paths_kept_for_one_call),
         cmocka_unit_test(log_replayed_once_per_call),
         cmocka_unit_test(log_read_on_from_where_it_stopped),
