@@ -106,23 +106,29 @@ int qp_merge_note_find(qp_ctx *ctx, const char *domain, const char *overlay, con
     return r;
 }
 
-void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay)
-{
-    qp_ctx quiet = *ctx;
-    quiet.api = NULL;
-    qp_dlog_rec rec = {.unmerge = overlay, .sync_at_end = 1};
-    (void)qp_dlog_append(&quiet, domain, &rec);
-}
-
-int qp_merge_note_clear(qp_ctx *ctx, const char *domain, const char *overlay)
+/* Append "unmerge" for overlay when the log holds a note for its path:
+ * synced now, or with the call's other records (sync_at_end). */
+static int end_note(qp_ctx *ctx, const char *domain, const char *overlay, int sync)
 {
     qp_dlog l;
     int r = qp_dlog_read(ctx, domain, &l);
     json_object *note;
-    int stale = r == 0 && l.merged && json_object_object_get_ex(l.merged, overlay, &note);
+    int open = r == 0 && l.merged && json_object_object_get_ex(l.merged, overlay, &note);
     qp_dlog_free(&l);
-    if (r < 0 || !stale)
+    if (r < 0 || !open)
         return r;
-    qp_dlog_rec rec = {.unmerge = overlay};
+    qp_dlog_rec rec = {.unmerge = overlay, .sync_at_end = !sync};
     return qp_dlog_append(ctx, domain, &rec);
+}
+
+void qp_merge_note_end(qp_ctx *ctx, const char *domain, const char *overlay)
+{
+    qp_ctx quiet = *ctx;
+    quiet.api = NULL;
+    (void)end_note(&quiet, domain, overlay, 0);
+}
+
+int qp_merge_note_clear(qp_ctx *ctx, const char *domain, const char *overlay)
+{
+    return end_note(ctx, domain, overlay, 1);
 }

@@ -259,6 +259,7 @@ static int guard_unknown_users(qp_ctx *ctx, const char *domain, const qp_strv *i
     qp_strv todo = {0}, deps = {0}, mine = {0};
     qp_domain *cur = NULL;
     qp_needed need;
+    qp_dir_scan scan = {0}; /* one read per directory (the disks share one) */
     int have_need = 0, r = 0;
     for (size_t i = 0; i < images->n && r == 0; i++)
         if (qp_strv_add(&todo, images->v[i]) < 0)
@@ -266,7 +267,12 @@ static int guard_unknown_users(qp_ctx *ctx, const char *domain, const qp_strv *i
     /* breadth first over what is backed by the images, and by those */
     for (size_t i = 0; i < todo.n && r == 0; i++) {
         qp_strv_free(&deps);
-        if ((r = qp_image_dependents(ctx, todo.v[i], &deps)) < 0 || !deps.n)
+        if (!qp_dir_scan_covers(&scan, todo.v[i])) {
+            qp_dir_scan_free(&scan);
+            if ((r = qp_dir_scan_read(ctx, todo.v[i], &scan)) < 0)
+                break;
+        }
+        if ((r = qp_dir_scan_users(ctx, &scan, todo.v[i], &deps)) < 0 || !deps.n)
             continue;
         if (!have_need && (r = qp_domain_load(ctx, domain, &cur)) == 0 &&
             (r = qp_domain_images(ctx, domain, cur, 0, &mine)) == 0 &&
@@ -288,6 +294,7 @@ static int guard_unknown_users(qp_ctx *ctx, const char *domain, const qp_strv *i
     if (have_need)
         qp_needed_free(&need);
     qp_domain_free(cur);
+    qp_dir_scan_free(&scan);
     qp_strv_free(&todo);
     qp_strv_free(&deps);
     qp_strv_free(&mine);

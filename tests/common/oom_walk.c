@@ -147,6 +147,12 @@ void oom_walk_op(const struct oom_case *c, const struct oom_op *op)
     free(o.after);
 }
 
+void oom_test_run(void **state)
+{
+    const struct oom_test *t = *state;
+    oom_walk_op(t->c, t->op);
+}
+
 /* ---- the operations every case has ------------------------------------------ */
 
 static int revert_a(const struct oom_case *c, void *ctx)

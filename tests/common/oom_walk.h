@@ -64,4 +64,14 @@ extern const struct oom_op oom_revert_a, oom_delete_a, oom_delete_a_children, oo
  * and leaves after. */
 void oom_walk_op(const struct oom_case *c, const struct oom_op *op);
 
+/* One cmocka test that walks op on c: its initial state is a struct
+ * oom_test (OOM_TEST builds the entry). */
+struct oom_test {
+    const struct oom_case *c;
+    const struct oom_op *op;
+};
+void oom_test_run(void **state);
+#define OOM_TEST(name, c, op)                                                                 \
+    { name, oom_test_run, NULL, NULL, (void *)&(const struct oom_test){c, op} }
+
 #endif

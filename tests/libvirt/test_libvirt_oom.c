@@ -64,15 +64,6 @@ static int create_c(const struct oom_case *c, void *t)
 
 static const struct oom_op create = {"create", create_c, NULL};
 
-static void walk_create(void **state) { (void)state; oom_walk_op(&lv_case, &create); }
-static void walk_revert(void **state) { (void)state; oom_walk_op(&lv_case, &oom_revert_a); }
-static void walk_delete(void **state) { (void)state; oom_walk_op(&lv_case, &oom_delete_a); }
-static void walk_delete_tree(void **state)
-{
-    (void)state;
-    oom_walk_op(&lv_case, &oom_delete_a_children);
-}
-static void walk_dumpxml(void **state) { (void)state; oom_walk_op(&lv_case, &oom_dumpxml_b); }
 
 static int teardown(void **state)
 {
@@ -84,9 +75,11 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(walk_create), cmocka_unit_test(walk_revert),
-        cmocka_unit_test(walk_delete), cmocka_unit_test(walk_delete_tree),
-        cmocka_unit_test(walk_dumpxml),
+        OOM_TEST("walk_create", &lv_case, &create),
+        OOM_TEST("walk_revert", &lv_case, &oom_revert_a),
+        OOM_TEST("walk_delete", &lv_case, &oom_delete_a),
+        OOM_TEST("walk_delete_tree", &lv_case, &oom_delete_a_children),
+        OOM_TEST("walk_dumpxml", &lv_case, &oom_dumpxml_b),
     };
     if (getenv("OOM_ONLY"))
         cmocka_set_test_filter(getenv("OOM_ONLY"));

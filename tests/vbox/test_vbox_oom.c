@@ -119,7 +119,6 @@ static const struct oom_op create = {"create", create_c, NULL};
 static const struct oom_op delete_leaf = {"delete_leaf", delete_b, NULL};
 static const struct oom_op redefine = {"redefine", redefine_a, NULL};
 
-static void walk_create(void **state) { (void)state; oom_walk_op(&vbox_case, &create); }
 /* a revert to b, the current snapshot: the disks keep their content */
 static int revert_b(const struct oom_case *c, void *t)
 {
@@ -127,23 +126,16 @@ static int revert_b(const struct oom_case *c, void *t)
     return sb_snapshot_revert(conn(t), DOM, "b", 0);
 }
 static const struct oom_op revert = {"revert", revert_b, NULL};
-static void walk_revert(void **state) { (void)state; oom_walk_op(&vbox_case, &revert); }
-/* a: its data merges into b's images */
-static void walk_delete_merge(void **state) { (void)state; oom_walk_op(&vbox_case, &oom_delete_a); }
-static void walk_delete_leaf(void **state) { (void)state; oom_walk_op(&vbox_case, &delete_leaf); }
-static void walk_delete_tree(void **state)
-{
-    (void)state;
-    oom_walk_op(&vbox_case, &oom_delete_a_children);
-}
-static void walk_redefine(void **state) { (void)state; oom_walk_op(&vbox_case, &redefine); }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(walk_create),       cmocka_unit_test(walk_revert),
-        cmocka_unit_test(walk_delete_merge), cmocka_unit_test(walk_delete_leaf),
-        cmocka_unit_test(walk_delete_tree),  cmocka_unit_test(walk_redefine),
+        OOM_TEST("walk_create", &vbox_case, &create),
+        OOM_TEST("walk_revert", &vbox_case, &revert),
+        OOM_TEST("walk_delete_merge", &vbox_case, &oom_delete_a),
+        OOM_TEST("walk_delete_leaf", &vbox_case, &delete_leaf),
+        OOM_TEST("walk_delete_tree", &vbox_case, &oom_delete_a_children),
+        OOM_TEST("walk_redefine", &vbox_case, &redefine),
     };
     if (getenv("OOM_ONLY"))
         cmocka_set_test_filter(getenv("OOM_ONLY"));
