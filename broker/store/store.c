@@ -278,7 +278,7 @@ int sb_store_begin(sb_store *s)
         return sb_error_set(SB_ERR_OPERATION_INVALID, "a transaction is already open");
     /* A removal changes seq (sb_store_remove): while it is the one this
      * handle saw, the lock file is still linked, no fstat needed. */
-    if ((rc = sb_fs_lock_unchecked(s->lock_fd, LOCK_EX, true, s->lock_path)) < 0 ||
+    if ((rc = sb_store__lock_exclusive(s)) < 0 ||
         (!sb_store__shared_unchanged(s) && (rc = sb_fs_check_linked(s->lock_fd, s->lock_path)) < 0))
         return rc;
     if ((rc = sb_store__begin_locked(s)) < 0) {
@@ -385,6 +385,10 @@ int sb_store__commit(sb_store *s, bool defer)
         else
             group = false, compacted = true; /* the new log was fsync'd whole */
     }
+    /* Nobody to share an fdatasync with: sync before the unlock. */
+    int alone = group && !defer ? sb_store__sync_alone(s, start) : 0;
+    if (alone != 0)
+        group = false;
     sb_store__unlock(s);
     if (defer) {
         /* durable at sb_store_intent_sync, or with the next commit; a
@@ -401,7 +405,11 @@ int sb_store__commit(sb_store *s, bool defer)
     }
     /* Group commit: other writers append while this one waits for an
      * fdatasync that covers its record, run by whoever gets there first. */
-    if (group && (rc = sb_store__group_sync(s, end, dev, ino)) < 0)
+    if (alone < 0)
+        rc = alone;
+    else if (group)
+        rc = sb_store__group_sync(s, end, dev, ino);
+    if (rc < 0)
         sb_error_prefix("the change is in the log, but was not made durable");
     /* this commit's sync covered an intent appended before it without
      * one (an empty batch wrote and synced nothing) */

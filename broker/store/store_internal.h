@@ -129,6 +129,15 @@ uint64_t sb_store__durable_base(const sb_store *s);
 void sb_store__appended(sb_store *s);
 void sb_store__truncated(sb_store *s, size_t end);
 int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino);
+/* lock_exclusive: take lock_fd exclusively, counted in the page's
+ * "waiting" while blocked.  sync_alone: under the exclusive lock, right
+ * after a group-commit append of the record that starts at start: when
+ * nobody waits for the lock and everything before the record is durable
+ * already, fdatasync now, before the unlock (no sync lock to take, two
+ * system calls fewer) and return 1; 0: sync the group way after the
+ * unlock. */
+int sb_store__lock_exclusive(sb_store *s);
+int sb_store__sync_alone(sb_store *s, size_t start);
 
 /* Release the oplock when nothing of this handle needs it any more. */
 void sb_store__oplock_release_if_idle(sb_store *s);

@@ -13,7 +13,13 @@
  *          the log file the two offsets below are about (a compaction
  *          replaces it).
  * appended the end of the last complete record appended.
- * synced   how far the log is known durable (fdatasync'd).
+ * synced   how far the log is known durable (fdatasync'd); it only grows
+ *          while the log stays the same file (raise_synced).
+ * waiting  writers blocked on the exclusive lock right now: a hint that
+ *          tells a committing writer whether anyone would append during
+ *          its fdatasync (sb_store__sync_alone).  A waiter killed before
+ *          it counts itself out leaves it too high, which only sends
+ *          commits the group way.
  *
  * A missing page, a foreign one, or one about another log file just means
  * the slow way and synchronous commits (fdatasync under the lock). */
@@ -21,6 +27,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -29,7 +36,7 @@
 #include "store/fsutil.h"
 
 #define SHARED_MAGIC 0x4b4c4253u /* "SBLK" little-endian */
-#define SHARED_VERSION 2u
+#define SHARED_VERSION 3u /* 3: waiting, synced raised by CAS */
 #define SHARED_SIZE 4096u
 /* The byte of the lock file whose OFD lock serialises group fdatasyncs
  * (beyond the page; flock() on the same file is independent of it). */
@@ -41,6 +48,7 @@ struct sb_store_shared {
     uint64_t seq;
     uint64_t log_dev, log_ino;
     uint64_t appended, synced;
+    int32_t waiting;
 };
 
 /* The sync lock: held by the process running a group fdatasync, and by
@@ -59,6 +67,17 @@ static int sync_lock(int fd, short type)
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void st(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* synced never moves back while the log stays: a sync alone under the
+ * exclusive lock and a group sync under the sync lock may end in either
+ * order. */
+static void raise_synced(struct sb_store_shared *p, uint64_t upto)
+{
+    uint64_t cur = ld(&p->synced);
+    while (cur < upto && !__atomic_compare_exchange_n(&p->synced, &cur, upto, false,
+                                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        ;
+}
 
 static bool page_valid(const struct sb_store_shared *p)
 {
@@ -119,6 +138,7 @@ int sb_store__shared_adopt(sb_store *s)
     if (!page_valid(p)) {
         p->version = SHARED_VERSION;
         p->seq = 1; /* odd: "unknown" until the first publish */
+        p->waiting = 0;
     }
     sb_store__shared_new_log(s);
     __atomic_store_n(&p->magic, SHARED_MAGIC, __ATOMIC_RELEASE);
@@ -228,9 +248,37 @@ int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino)
         if (fdatasync(s->log_fd) < 0)
             rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                     s->log_path);
-        else if (ld(&p->synced) < upto)
-            st(&p->synced, upto); /* the log cannot change under the sync lock */
+        else
+            raise_synced(p, upto); /* the log cannot change under the sync lock */
     }
     (void)sync_lock(s->lock_fd, F_UNLCK);
     return rc;
+}
+
+int sb_store__lock_exclusive(sb_store *s)
+{
+    int32_t *w = (s->flags & SB_STORE_WRITABLE) && page_valid(s->shared) ? &s->shared->waiting
+                                                                           : NULL;
+    if (w)
+        __atomic_add_fetch(w, 1, __ATOMIC_ACQ_REL);
+    int rc = sb_fs_lock_unchecked(s->lock_fd, LOCK_EX, true, s->lock_path);
+    if (w)
+        __atomic_sub_fetch(w, 1, __ATOMIC_ACQ_REL);
+    return rc;
+}
+
+int sb_store__sync_alone(sb_store *s, size_t start)
+{
+    struct sb_store_shared *p = s->shared;
+
+    /* Someone waits to append (they would wait for the disk too), or a
+     * record before ours is still waiting for its group's fdatasync:
+     * leave the sync for after the unlock, to be shared. */
+    if (__atomic_load_n(&p->waiting, __ATOMIC_ACQUIRE) > 0 || ld(&p->synced) < start)
+        return 0;
+    if (fdatasync(s->log_fd) < 0)
+        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
+                                  s->log_path);
+    raise_synced(p, s->valid_end);
+    return 1;
 }

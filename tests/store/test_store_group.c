@@ -15,6 +15,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -77,6 +78,8 @@ static pid_t writer(const char *dir, const char *name, int go, int held, int don
     assert_true(pid >= 0);
     if (pid)
         return pid;
+    /* a failed assertion leaves no writer blocked behind the test */
+    (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     sb_store *s = NULL;
     if (sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s) < 0)
         _exit(2);
@@ -100,9 +103,33 @@ static pid_t writer(const char *dir, const char *name, int go, int held, int don
     _exit(0);
 }
 
-/* A's fdatasync is held (it runs under the sync lock).  Meanwhile B and C
- * append and queue for the lock.  The first of them to get it syncs what
- * both appended; the other finds itself covered: three commits, two
+static int read_count(int fd, pid_t pid)
+{
+    int n = -1;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 120000), 1);
+    assert_int_equal(read(fd, &n, sizeof(n)), (ssize_t)sizeof(n));
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return n;
+}
+
+static void wait_appended(const char *lp, off_t before)
+{
+    for (int t = 0; size_of(lp) == before; t++) { /* its record is in the file */
+        assert_true(t < 120000);
+        usleep(1000);
+    }
+}
+
+/* K commits with nobody waiting and everything before its record durable:
+ * it syncs alone, before its unlock, and is killed in that fdatasync.
+ * Its record is in the file (the page cache outlives it) but not known
+ * durable, so the next writers take the group way.  A appends and holds
+ * its fdatasync (under the sync lock).  Meanwhile B and C append and
+ * queue for the sync lock.  The first of them to get it syncs what both
+ * appended; the other finds itself covered: three commits, two
  * fdatasyncs.  (A cannot cover them: they appended after its fdatasync
  * began.) */
 static void queued_writers_share_one_fdatasync(void **state)
@@ -115,44 +142,93 @@ static void queued_writers_share_one_fdatasync(void **state)
     sb_store_close(s);
     char *lp = log_path(dir, "h", "d");
 
-    const char *names[3] = { "a", "b", "c" };
-    int go[3][2], done[3][2], held[2];
-    pid_t pid[3];
+    const char *names[4] = { "k", "a", "b", "c" };
+    int go[4][2], done[4][2], held[2];
+    pid_t pid[4];
     assert_int_equal(pipe(held), 0);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 4; i++) {
         assert_int_equal(pipe(go[i]) | pipe(done[i]), 0);
-        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i == 0);
+        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i < 2);
         wait_byte(done[i][0]); /* opened */
     }
     char c = 'g';
+    off_t before = size_of(lp);
     assert_int_equal(write(go[0][1], &c, 1), 1);
-    wait_byte(held[0]); /* A appended and holds the sync lock in its fdatasync */
-    for (int i = 1; i < 3; i++) {
-        off_t before = size_of(lp);
-        assert_int_equal(write(go[i][1], &c, 1), 1);
-        for (int t = 0; size_of(lp) == before; t++) { /* its record is in the file */
-            assert_true(t < 120000);
-            usleep(1000);
-        }
-    }
-    assert_int_equal(write(go[0][1], &c, 1), 1); /* A's fdatasync runs */
+    wait_byte(held[0]); /* K appended and is in its fdatasync */
+    assert_true(size_of(lp) > before);
+    assert_int_equal(kill(pid[0], SIGKILL), 0);
+    int st;
+    assert_int_equal(waitpid(pid[0], &st, 0), pid[0]);
+    assert_true(WIFSIGNALED(st));
 
-    int n[3];
-    for (int i = 0; i < 3; i++) {
-        struct pollfd p = { .fd = done[i][0], .events = POLLIN };
-        assert_int_equal(poll(&p, 1, 120000), 1);
-        assert_int_equal(read(done[i][0], &n[i], sizeof(n[i])), (ssize_t)sizeof(n[i]));
-        int st;
-        waitpid(pid[i], &st, 0);
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
+    assert_int_equal(write(go[1][1], &c, 1), 1);
+    wait_byte(held[0]); /* A appended and holds the sync lock in its fdatasync */
+    for (int i = 2; i < 4; i++) {
+        before = size_of(lp);
+        assert_int_equal(write(go[i][1], &c, 1), 1);
+        wait_appended(lp, before);
     }
+    assert_int_equal(write(go[1][1], &c, 1), 1); /* A's fdatasync runs */
+
+    int n[4];
+    for (int i = 1; i < 4; i++)
+        n[i] = read_count(done[i][0], pid[i]);
+    for (int i = 0; i < 4; i++)
+        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
     close(held[0]), close(held[1]);
-    assert_int_equal(n[0], 1);
-    assert_int_equal(n[1] + n[2], 1);
+    assert_int_equal(n[1], 1);
+    assert_int_equal(n[2] + n[3], 1);
 
     OK(sb_store_open(dir, "h", "d", 0, &s));
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
+        assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
+    sb_store_close(s);
+    free(lp);
+    rm_rf(dir);
+    free(dir);
+}
+
+/* A writer alone syncs before its unlock: while its fdatasync runs, the
+ * next writer cannot append (it waits for the lock, counted as waiting),
+ * and once it has the lock it finds the record durable and syncs its own
+ * alone too: one fdatasync each, no record lost. */
+static void writer_alone_syncs_under_its_lock(void **state)
+{
+    (void)state;
+    char *dir = make_tmpdir();
+    sb_store *s = NULL;
+    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
+    put_commit(s, "first");
+    sb_store_close(s);
+    char *lp = log_path(dir, "h", "d");
+
+    const char *names[2] = { "a", "b" };
+    int go[2][2], done[2][2], held[2];
+    pid_t pid[2];
+    assert_int_equal(pipe(held), 0);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pipe(go[i]) | pipe(done[i]), 0);
+        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i == 0);
+        wait_byte(done[i][0]);
+    }
+    char c = 'g';
+    assert_int_equal(write(go[0][1], &c, 1), 1);
+    wait_byte(held[0]); /* A appended and is in its fdatasync, lock held */
+    off_t with_a = size_of(lp);
+    /* B is blocked on the lock: its commit cannot end before A's sync */
+    assert_int_equal(write(go[1][1], &c, 1), 1);
+    struct pollfd p = { .fd = done[1][0], .events = POLLIN };
+    assert_int_equal(poll(&p, 1, 200), 0);
+    assert_int_equal(size_of(lp), with_a);
+    assert_int_equal(write(go[0][1], &c, 1), 1); /* A's fdatasync runs */
+
+    assert_int_equal(read_count(done[0][0], pid[0]), 1);
+    assert_int_equal(read_count(done[1][0], pid[1]), 1);
+    for (int i = 0; i < 2; i++)
+        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
+    close(held[0]), close(held[1]);
+    OK(sb_store_open(dir, "h", "d", 0, &s));
+    for (int i = 0; i < 2; i++)
         assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
     sb_store_close(s);
     free(lp);
@@ -331,6 +407,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queued_writers_share_one_fdatasync),
+        cmocka_unit_test(writer_alone_syncs_under_its_lock),
         cmocka_unit_test(deferred_intent_waits_for_its_sync),
         cmocka_unit_test(torn_group_is_a_torn_tail),
         cmocka_unit_test(later_durable_record_means_damage),
