@@ -427,7 +427,10 @@ int sb_snap__set_current(sb_dom *d, const char *name)
     struct sb_snap_request rq = {
         .flags = SB_SNAPSHOT_CREATE_REDEFINE | SB_SNAPSHOT_CREATE_CURRENT,
     };
-    if ((rc = sb_snap__xml(d, name, 0, &xml)) == 0 &&
+    /* With its secrets (where the plugin has them): the redefine replaces
+     * the stored definition, and one without them would lose them. */
+    unsigned xml_flags = SB_SNAPSHOT_XML_SECURE & d->c->caps->xml_flags;
+    if ((rc = sb_snap__xml(d, name, xml_flags, &xml)) == 0 &&
         (rc = sb_dispatch_check_flags(d->c->plugin, d->c->caps, SB_VERB_CREATE, rq.flags)) == 0 &&
         (rc = sb_conn_domain_xml(d->c, d->name, &domain_xml)) == 0) {
         rq.xml = xml;

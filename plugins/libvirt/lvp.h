@@ -56,12 +56,13 @@ struct sb_conn {
     unsigned long lib_version;  /* the daemon's libvirt, major*1e6+minor*1e3+micro */
     struct sb_plugin_caps caps; /* answered by conn_caps */
     int list_by_names;          /* no virDomainListAllSnapshots (ESX, VBOX) */
-    /* The last domain and snapshot handles looked up (util.c): a call that
-     * names the same ones again skips the lookup round trip.  libvirt acts
-     * on a snapshot by name and on a domain by uuid, so a cached handle
-     * answers exactly as a new lookup would, except for a domain undefined
-     * and defined again under the same name: that call fails with
-     * NO_DOMAIN and is run again with fresh handles (call.c). */
+    /* The last domain and snapshot handles looked up (util.c).  The
+     * domain is looked up by name on every call (another client may have
+     * renamed the kept one: libvirt acts on a domain handle by uuid); when
+     * it is the kept domain, the kept snapshot handle saves the snapshot's
+     * lookup round trip.  A domain undefined and defined again between
+     * the lookup and the call fails with NO_DOMAIN and is run again with
+     * fresh handles (call.c). */
     char *dom_name;
     virDomainPtr dom;
     char *snap_name;    /* of dom_name */

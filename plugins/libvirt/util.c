@@ -33,17 +33,30 @@ void lvp_cache_drop(sb_conn *c)
     c->dom_name = NULL;
 }
 
+/* The same domain: libvirt acts on a handle by uuid. */
+static int same_domain(virDomainPtr a, virDomainPtr b)
+{
+    unsigned char ua[VIR_UUID_BUFLEN], ub[VIR_UUID_BUFLEN];
+    return virDomainGetUUID(a, ua) == 0 && virDomainGetUUID(b, ub) == 0 &&
+           memcmp(ua, ub, sizeof(ua)) == 0;
+}
+
 virDomainPtr lvp_domain(sb_conn *c, const char *domain)
 {
-    virDomainPtr d;
-
-    if (c->dom && strcmp(c->dom_name, domain) == 0 && virDomainRef(c->dom) == 0) {
-        c->cache_used = 1;
-        return c->dom;
-    }
-    if (!(d = virDomainLookupByName(c->vc, domain))) {
+    /* Looked up by name every time: the kept handle's domain may have been
+     * renamed by another client since (no call on the handle fails then,
+     * it acts on the renamed domain).  When the lookup finds the kept
+     * one, the kept handle, and with it the kept snapshot handle, stays. */
+    virDomainPtr d = virDomainLookupByName(c->vc, domain);
+    if (!d) {
         lvp_fail_vir(c, "domain '%s'", domain);
         return NULL;
+    }
+    if (c->dom && strcmp(c->dom_name, domain) == 0 && same_domain(c->dom, d) &&
+        virDomainRef(c->dom) == 0) {
+        virDomainFree(d);
+        c->cache_used = 1;
+        return c->dom;
     }
     lvp_cache_drop(c); /* a snapshot handle belongs to its domain's */
     if ((c->dom_name = strdup(domain)) && virDomainRef(d) == 0)

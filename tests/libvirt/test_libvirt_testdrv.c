@@ -484,6 +484,79 @@ static void cached_handles_stay_true(void **state)
     free(x);
 }
 
+/* Another client renames the domain whose handle the plugin keeps: the
+ * old name is gone (NO_DOMAIN), and a new domain of that name is a
+ * different one; no call reaches the renamed domain.  test:///default is
+ * one instance per process, shared by the broker's connection and the
+ * direct one. */
+static void renamed_domain_not_acted_on(void **state)
+{
+    (void)state;
+    struct lvt *t = lvt_new(NULL, "libvirt+test:///default");
+    virConnectPtr vc = virConnectOpen("test:///default");
+    const char *xml = "<domain type='test'><name>rn</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os></domain>";
+    char *name = NULL, **names = NULL;
+    size_t n = 0;
+    int st;
+
+    assert_non_null(vc);
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define");
+    free(name);
+    lvt_ok(lvt_create(t->c, "rn", "a1", 0), "create a1"); /* the plugin keeps rn's handle */
+    virDomainPtr d = virDomainLookupByName(vc, "rn");
+    assert_non_null(d);
+    assert_int_equal(virDomainRename(d, "rn-other", 0), 0);
+    virDomainFree(d);
+
+    lvt_expect_error(sb_domain_get_state(&st, t->c, "rn"), SB_ERR_NO_DOMAIN, "rn");
+    lvt_expect_error(sb_snapshot_delete(t->c, "rn", "a1", 0), SB_ERR_NO_DOMAIN, "rn");
+    /* a new rn: its own (no) snapshots */
+    lvt_ok(lvt_create(t->c, "rn-other", "a2", 0), "create a2 of rn-other");
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define a new rn");
+    free(name);
+    lvt_ok(sb_snapshot_list(&names, &n, t->c, "rn", NULL, 0), "list");
+    assert_int_equal(n, 0);
+    sb_names_free(names, n);
+    lvt_expect_error(sb_snapshot_delete(t->c, "rn", "a2", 0), SB_ERR_NO_DOMAIN_SNAPSHOT, "a2");
+    d = virDomainLookupByName(vc, "rn-other");
+    assert_non_null(d);
+    assert_int_equal(virDomainSnapshotNum(d, 0), 2);
+    assert_int_equal(virDomainUndefineFlags(d, VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA), 0);
+    virDomainFree(d);
+    lvt_ok(sb_domain_undefine(t->c, "rn", 0), "undefine rn");
+    virConnectClose(vc);
+    lvt_free(t);
+}
+
+/* snapshot-current NAME on a hypervisor-owned host is a redefine of the
+ * snapshot as it is: with its secrets, or the stored definition loses
+ * them (a VNC password here, as virsh keeps it). */
+static void set_current_keeps_secrets(void **state)
+{
+    struct lvt *t = *state;
+    const char *xml = "<domain type='test'><name>sec</name><memory>65536</memory>"
+                      "<os><type>hvm</type></os>"
+                      "<devices><graphics type='vnc' passwd='sekrit'/></devices></domain>";
+    char *name = NULL, *x = NULL;
+
+    lvt_ok(sb_domain_define(&name, t->c, xml), "define");
+    free(name);
+    lvt_ok(sb_domain_start(t->c, "sec", 0), "start");
+    lvt_ok(lvt_create(t->c, "sec", "s1", 0), "create s1");
+    lvt_ok(lvt_create(t->c, "sec", "s2", 0), "create s2");
+    lvt_ok(sb_snapshot_get_xml(&x, t->c, "sec", "s1", SB_SNAPSHOT_XML_SECURE), "xml");
+    assert_non_null(strstr(x, "passwd='sekrit'"));
+    free(x);
+    lvt_ok(sb_snapshot_set_current(t->c, "sec", "s1"), "set current");
+    lvt_ok(sb_snapshot_get_xml(&x, t->c, "sec", "s1", SB_SNAPSHOT_XML_SECURE), "xml after");
+    assert_non_null(strstr(x, "passwd='sekrit'"));
+    free(x);
+    lvt_ok(sb_snapshot_current(&x, t->c, "sec"), "current");
+    assert_string_equal(x, "s1");
+    free(x);
+}
+
 /* ---- ABI 1.1 callbacks on the test driver ---- */
 
 static void extras_on_test_driver(void **state)
@@ -790,6 +863,8 @@ int main(void)
         cmocka_unit_test(error_class_table),
         cmocka_unit_test_setup_teardown(domain_verbs, setup, teardown),
         cmocka_unit_test_setup_teardown(cached_handles_stay_true, setup, teardown),
+        cmocka_unit_test(renamed_domain_not_acted_on),
+        cmocka_unit_test_setup_teardown(set_current_keeps_secrets, setup, teardown),
         cmocka_unit_test_setup_teardown(extras_on_test_driver, setup, teardown),
         cmocka_unit_test(list_names_fallback),
         cmocka_unit_test(uris),
