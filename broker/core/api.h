@@ -69,6 +69,9 @@ struct sb_connection {
     /* The store of the domain an operation is working on, so that the tree
      * host services see the same (locked, in-transaction) state. */
     sb_store *active_store;
+    /* During a create's dispatch to a hypervisor-owned plugin: the broker
+     * named the snapshot (create_name_defaulted, ABI 1.6). */
+    bool create_name_defaulted;
     const char *active_domain;
     /* A tree_each walk is running: its function may not call the tree
      * services (they could close or reload the store being walked). */

@@ -168,6 +168,13 @@ static int intent_durable(sb_host *h)
     return c && c->active_store ? sb_store_intent_sync(c->active_store) : 0;
 }
 
+/* Whether the create being dispatched (create_hypervisor) had no <name>. */
+static int create_name_defaulted(sb_host *h)
+{
+    sb_connection *c = sb_host_ctx(h);
+    return c && c->create_name_defaulted;
+}
+
 const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_get_xml = tree_get_xml,
     .tree_parent = tree_parent,
@@ -178,4 +185,5 @@ const struct sb_host_tree_ops sb_api_tree_ops = {
     .tree_each = tree_each,
     .tree_each_versioned = tree_each_versioned,
     .intent_durable = intent_durable,
+    .create_name_defaulted = create_name_defaulted,
 };

@@ -390,7 +390,9 @@ static int create_hypervisor(sb_dom *d, struct sb_snap_request *rq, char **out_n
     if ((rc = check_name(c, def->name, rq->flags)) < 0 ||
         (rc = sb_snapdef_format(def, SB_SNAP_FORMAT_SECURE, &xml)) < 0)
         goto out;
+    c->create_name_defaulted = def->name_defaulted;
     SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, d->name, xml, rq->flags);
+    c->create_name_defaulted = false;
     if (rc >= 0 && out_name)
         rc = taken_name(out_name, plugin_xml, def->name);
 out:

@@ -360,6 +360,12 @@ static int host_intent_durable(sb_host *h)
     return TREE_HOOK(h, intent_durable) ? h->tree->intent_durable(h) : 0;
 }
 
+/* No hook: no create of the broker's is being dispatched. */
+static int host_create_name_defaulted(sb_host *h)
+{
+    return TREE_HOOK(h, create_name_defaulted) ? h->tree->create_name_defaulted(h) : 0;
+}
+
 /* ---- the table -------------------------------------------------------- */
 
 static const struct sb_host_api host_api = {
@@ -392,6 +398,7 @@ static const struct sb_host_api host_api = {
     .tree_each = host_tree_each,
     .tree_each_versioned = host_tree_each_versioned,
     .intent_durable = host_intent_durable,
+    .create_name_defaulted = host_create_name_defaulted,
 };
 
 const struct sb_host_api *sb_host_api_table(void)

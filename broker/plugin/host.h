@@ -60,6 +60,7 @@ struct sb_host_tree_ops {
                                          const char *xml),
                                void *arg);
     int (*intent_durable)(sb_host *h);
+    int (*create_name_defaulted)(sb_host *h);
 };
 
 /* Progress of a long operation: plugin and host name, what, 0..100. */

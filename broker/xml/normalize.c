@@ -33,6 +33,7 @@ static int create_defaults(sb_snapdef *def, const sb_normalize_opts *o)
         snprintf(num, sizeof(num), "%lld", def->creation_time);
         if (!(def->name = strdup(num)))
             return sb_error_oom();
+        def->name_defaulted = true;
     }
     if (o->disk_only)
         def->state = o->offline ? SB_STATE_SHUTOFF : SB_STATE_DISK_SNAPSHOT;

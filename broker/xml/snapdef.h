@@ -58,6 +58,7 @@ typedef struct sb_snapdef {
     char *parent;      /* parent snapshot name, or NULL */
     long long creation_time;
     bool has_creation_time;
+    bool name_defaulted; /* no <name> given: named after creation_time */
     int memory;        /* enum sb_snapshot_location */
     char *memory_file;
     sb_snapdisk *disks;

@@ -65,7 +65,7 @@ extern "C" {
 #endif
 
 #define SB_PLUGIN_ABI_MAJOR 1u
-#define SB_PLUGIN_ABI_MINOR 5u
+#define SB_PLUGIN_ABI_MINOR 6u
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry_v1"
 
 #if defined(__GNUC__)
@@ -305,6 +305,15 @@ struct sb_host_api {
      * Outside such an operation, or for a plugin without intent_barrier,
      * it returns 0 at once. */
     int (*intent_durable)(sb_host *h);
+
+    /* Since 1.6 (NULL in an older broker: check struct_size and the
+     * pointer).  During snapshot_create: 1 when the caller gave no <name>
+     * and the broker named the snapshot after the <creationTime> it chose
+     * (the name libvirt gives an unnamed snapshot), 0 when the caller
+     * named it, even with a name that looks like a time.  For a plugin
+     * that lets the hypervisor name an unnamed snapshot.  0 outside a
+     * create. */
+    int (*create_name_defaulted)(sb_host *h);
 };
 
 /* ---- since 1.1: fleet view and jobs ------------------------------------ */

@@ -5,6 +5,7 @@
 #include "lvp.h"
 
 #include <libvirt/virterror.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,18 @@ static int name_from_xml(sb_conn *c, struct snap_args *a, char **owned)
     return 0;
 }
 
+/* The broker named this create (the caller gave no <name>).  A broker
+ * older than ABI 1.6 cannot say: a name equal to the <creationTime> the
+ * broker added is then taken for its default. */
+static int name_defaulted(sb_conn *c)
+{
+    if (lvp_host->struct_size >=
+            offsetof(struct sb_host_api, create_name_defaulted) + sizeof(void *) &&
+        lvp_host->create_name_defaulted)
+        return lvp_host->create_name_defaulted(c->h);
+    return -1;
+}
+
 static int op_create(sb_conn *c, void *arg)
 {
     struct snap_args *a = arg;
@@ -68,7 +81,8 @@ static int op_create(sb_conn *c, void *arg)
      * snapshot, a second later if the clock ticked in between.  Left
      * unnamed, libvirt names it after its own creationTime, as it does for
      * its own clients. */
-    if (!(a->flags & SB_SNAPSHOT_CREATE_REDEFINE))
+    int defaulted = name_defaulted(c);
+    if (!(a->flags & SB_SNAPSHOT_CREATE_REDEFINE) && defaulted != 0)
         unnamed = lvp_xml_without_default_name(a->xml);
     if (!(s = virDomainSnapshotCreateXML(d, unnamed ? unnamed : a->xml, a->flags)))
         rc = lvp_fail_vir(c, "snapshot of domain '%s'", a->domain);

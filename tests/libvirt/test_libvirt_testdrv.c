@@ -557,6 +557,32 @@ static void set_current_keeps_secrets(void **state)
     free(x);
 }
 
+/* A name that looks like a time is the caller's: kept even when it is
+ * the creationTime in the request (a script naming snapshots after
+ * `date +%s` on a client whose clock is not the host's).  Only a create
+ * the broker named (no <name>) is left for libvirt to name (ABI 1.6,
+ * create_name_defaulted); the plugin is called directly here, with no
+ * create of the broker's in progress. */
+static void time_like_name_kept(void **state)
+{
+    struct lvt *t = *state;
+    char *out = NULL, *x = NULL;
+    int rc;
+
+    SB_DISPATCH(rc, t->c->plugin, snapshot_create, &out, t->c->conn, DOM,
+                "<domainsnapshot><name>1700000000</name>"
+                "<creationTime>1700000000</creationTime></domainsnapshot>",
+                0);
+    assert_int_equal(rc, 0);
+    free(out);
+    lvt_ok(sb_snapshot_get_xml(&x, t->c, DOM, "1700000000", 0), "the snapshot by its name");
+    free(x);
+    /* without a name the broker names it, libvirt's way */
+    lvt_ok(sb_snapshot_create_xml(&out, t->c, DOM, "<domainsnapshot/>", 0), "unnamed");
+    assert_true(out && strspn(out, "0123456789") == strlen(out));
+    free(out);
+}
+
 /* ---- ABI 1.1 callbacks on the test driver ---- */
 
 static void extras_on_test_driver(void **state)
@@ -865,6 +891,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(cached_handles_stay_true, setup, teardown),
         cmocka_unit_test(renamed_domain_not_acted_on),
         cmocka_unit_test_setup_teardown(set_current_keeps_secrets, setup, teardown),
+        cmocka_unit_test_setup_teardown(time_like_name_kept, setup, teardown),
         cmocka_unit_test_setup_teardown(extras_on_test_driver, setup, teardown),
         cmocka_unit_test(list_names_fallback),
         cmocka_unit_test(uris),
