@@ -123,6 +123,55 @@ static void wait_appended(const char *lp, off_t before)
     }
 }
 
+/* A store holding "first", and n writers (writer()) on it, opened and
+ * waiting for their byte; writer i holds its fdatasync when bit i of
+ * holds is set.  All of them report a hold on held[0]. */
+struct writers {
+    char *dir, *log;
+    int n, go[4][2], done[4][2], held[2];
+    pid_t pid[4];
+};
+
+static void writers_start(struct writers *w, const char *const *names, int n, unsigned holds)
+{
+    sb_store *s = NULL;
+    w->dir = make_tmpdir();
+    w->n = n;
+    OK(sb_store_open(w->dir, "h", "d", SB_STORE_WRITABLE, &s)); /* the store exists */
+    put_commit(s, "first");
+    sb_store_close(s);
+    w->log = log_path(w->dir, "h", "d");
+    assert_int_equal(pipe(w->held), 0);
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(pipe(w->go[i]) | pipe(w->done[i]), 0);
+        w->pid[i] = writer(w->dir, names[i], w->go[i][0], w->held[1], w->done[i][1],
+                           holds & (1u << i));
+        wait_byte(w->done[i][0]); /* opened */
+    }
+}
+
+static void writers_go(struct writers *w, int i)
+{
+    char c = 'g';
+    assert_int_equal(write(w->go[i][1], &c, 1), 1);
+}
+
+/* Every name is in the store; the pipes and the scratch dir are gone. */
+static void writers_finish(struct writers *w, const char *const *names)
+{
+    sb_store *s = NULL;
+    for (int i = 0; i < w->n; i++)
+        close(w->go[i][0]), close(w->go[i][1]), close(w->done[i][0]), close(w->done[i][1]);
+    close(w->held[0]), close(w->held[1]);
+    OK(sb_store_open(w->dir, "h", "d", 0, &s));
+    for (int i = 0; i < w->n; i++)
+        assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
+    sb_store_close(s);
+    free(w->log);
+    rm_rf(w->dir);
+    free(w->dir);
+}
+
 /* K commits with nobody waiting and everything before its record durable:
  * it syncs alone, before its unlock, and is killed in that fdatasync.
  * Its record is in the file (the page cache outlives it) but not known
@@ -135,57 +184,34 @@ static void wait_appended(const char *lp, off_t before)
 static void queued_writers_share_one_fdatasync(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    sb_store *s = NULL;
-    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s)); /* the store exists */
-    put_commit(s, "first");
-    sb_store_close(s);
-    char *lp = log_path(dir, "h", "d");
+    const char *const names[4] = { "k", "a", "b", "c" };
+    struct writers w;
+    writers_start(&w, names, 4, 0x3);
 
-    const char *names[4] = { "k", "a", "b", "c" };
-    int go[4][2], done[4][2], held[2];
-    pid_t pid[4];
-    assert_int_equal(pipe(held), 0);
-    for (int i = 0; i < 4; i++) {
-        assert_int_equal(pipe(go[i]) | pipe(done[i]), 0);
-        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i < 2);
-        wait_byte(done[i][0]); /* opened */
-    }
-    char c = 'g';
-    off_t before = size_of(lp);
-    assert_int_equal(write(go[0][1], &c, 1), 1);
-    wait_byte(held[0]); /* K appended and is in its fdatasync */
-    assert_true(size_of(lp) > before);
-    assert_int_equal(kill(pid[0], SIGKILL), 0);
+    off_t before = size_of(w.log);
+    writers_go(&w, 0);
+    wait_byte(w.held[0]); /* K appended and is in its fdatasync */
+    assert_true(size_of(w.log) > before);
+    assert_int_equal(kill(w.pid[0], SIGKILL), 0);
     int st;
-    assert_int_equal(waitpid(pid[0], &st, 0), pid[0]);
+    assert_int_equal(waitpid(w.pid[0], &st, 0), w.pid[0]);
     assert_true(WIFSIGNALED(st));
 
-    assert_int_equal(write(go[1][1], &c, 1), 1);
-    wait_byte(held[0]); /* A appended and holds the sync lock in its fdatasync */
+    writers_go(&w, 1);
+    wait_byte(w.held[0]); /* A appended and holds the sync lock in its fdatasync */
     for (int i = 2; i < 4; i++) {
-        before = size_of(lp);
-        assert_int_equal(write(go[i][1], &c, 1), 1);
-        wait_appended(lp, before);
+        before = size_of(w.log);
+        writers_go(&w, i);
+        wait_appended(w.log, before);
     }
-    assert_int_equal(write(go[1][1], &c, 1), 1); /* A's fdatasync runs */
+    writers_go(&w, 1); /* A's fdatasync runs */
 
     int n[4];
     for (int i = 1; i < 4; i++)
-        n[i] = read_count(done[i][0], pid[i]);
-    for (int i = 0; i < 4; i++)
-        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
-    close(held[0]), close(held[1]);
+        n[i] = read_count(w.done[i][0], w.pid[i]);
     assert_int_equal(n[1], 1);
     assert_int_equal(n[2] + n[3], 1);
-
-    OK(sb_store_open(dir, "h", "d", 0, &s));
-    for (int i = 0; i < 4; i++)
-        assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
-    sb_store_close(s);
-    free(lp);
-    rm_rf(dir);
-    free(dir);
+    writers_finish(&w, names);
 }
 
 /* A writer alone syncs before its unlock: while its fdatasync runs, the
@@ -195,45 +221,23 @@ static void queued_writers_share_one_fdatasync(void **state)
 static void writer_alone_syncs_under_its_lock(void **state)
 {
     (void)state;
-    char *dir = make_tmpdir();
-    sb_store *s = NULL;
-    OK(sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s));
-    put_commit(s, "first");
-    sb_store_close(s);
-    char *lp = log_path(dir, "h", "d");
+    const char *const names[2] = { "a", "b" };
+    struct writers w;
+    writers_start(&w, names, 2, 0x1);
 
-    const char *names[2] = { "a", "b" };
-    int go[2][2], done[2][2], held[2];
-    pid_t pid[2];
-    assert_int_equal(pipe(held), 0);
-    for (int i = 0; i < 2; i++) {
-        assert_int_equal(pipe(go[i]) | pipe(done[i]), 0);
-        pid[i] = writer(dir, names[i], go[i][0], held[1], done[i][1], i == 0);
-        wait_byte(done[i][0]);
-    }
-    char c = 'g';
-    assert_int_equal(write(go[0][1], &c, 1), 1);
-    wait_byte(held[0]); /* A appended and is in its fdatasync, lock held */
-    off_t with_a = size_of(lp);
+    writers_go(&w, 0);
+    wait_byte(w.held[0]); /* A appended and is in its fdatasync, lock held */
+    off_t with_a = size_of(w.log);
     /* B is blocked on the lock: its commit cannot end before A's sync */
-    assert_int_equal(write(go[1][1], &c, 1), 1);
-    struct pollfd p = { .fd = done[1][0], .events = POLLIN };
+    writers_go(&w, 1);
+    struct pollfd p = { .fd = w.done[1][0], .events = POLLIN };
     assert_int_equal(poll(&p, 1, 200), 0);
-    assert_int_equal(size_of(lp), with_a);
-    assert_int_equal(write(go[0][1], &c, 1), 1); /* A's fdatasync runs */
+    assert_int_equal(size_of(w.log), with_a);
+    writers_go(&w, 0); /* A's fdatasync runs */
 
-    assert_int_equal(read_count(done[0][0], pid[0]), 1);
-    assert_int_equal(read_count(done[1][0], pid[1]), 1);
-    for (int i = 0; i < 2; i++)
-        close(go[i][0]), close(go[i][1]), close(done[i][0]), close(done[i][1]);
-    close(held[0]), close(held[1]);
-    OK(sb_store_open(dir, "h", "d", 0, &s));
-    for (int i = 0; i < 2; i++)
-        assert_non_null(sb_tree_lookup(sb_store_tree(s), names[i]));
-    sb_store_close(s);
-    free(lp);
-    rm_rf(dir);
-    free(dir);
+    assert_int_equal(read_count(w.done[0][0], w.pid[0]), 1);
+    assert_int_equal(read_count(w.done[1][0], w.pid[1]), 1);
+    writers_finish(&w, names);
 }
 
 /* ---- an intent appended now, made durable later ---- */
