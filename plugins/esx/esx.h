@@ -453,6 +453,9 @@ void esx_vm_unlock(int fd);
  * when it is younger than cache_ms and fresh is 0.  The result is
  * borrowed: valid until the next esx_vm_get or esx_vm_forget. */
 int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out);
+/* The VM behind ref, read in one round trip (not cached: the caller
+ * hands it to esx_vm_cache or frees it). */
+int esx_vm_read(esx_conn *c, const esx_ref *ref, esx_vm **out);
 /* Replace the cached read (takes vm), or drop it (vm NULL). */
 void esx_vm_cache(esx_conn *c, esx_vm *vm);
 /* A snapshot's kept configuration (one round trip, then cached: a

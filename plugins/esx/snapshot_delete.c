@@ -35,13 +35,35 @@ static int remove_one(esx_conn *c, const esx_ref *vm_ref, const esx_snap *s, con
     return rc;
 }
 
+/* Warn when the VM is left needing consolidation.  The poll that sees a
+ * task end reads the VM too, but a task still running at the first poll
+ * is polled alone (task.c), as a delete on ESXi nearly always is: the VM
+ * is then read here.  The snapshot is gone either way, so a failed read
+ * is a warning, not the delete's error. */
+static void warn_consolidation(esx_conn *c, const esx_ref *ref, const char *domain,
+                               const char *name, esx_vm **after)
+{
+    if (!*after && esx_vm_read(c, ref, after) < 0) {
+        esx_log(c, SB_LOG_WARN,
+                "esx: could not read domain '%s' after deleting snapshot '%s' to see whether "
+                "its disks need consolidation: %s",
+                domain, name, c->err_msg);
+        return;
+    }
+    if ((*after)->consolidation_needed)
+        esx_log(c, SB_LOG_WARN,
+                "esx: domain '%s' needs its disks consolidated after deleting snapshot '%s' "
+                "(vSphere could not merge them; run Consolidate in vSphere)",
+                domain, name);
+}
+
 int esx_snapshot_delete(sb_conn *c, const char *domain, const char *xml, unsigned flags)
 {
     esx_vm *vm, *after = NULL;
     esx_ref ref = { 0 };
     char *name = NULL;
     long idx;
-    int rc;
+    int rc, removed = 0;
 
     if ((rc = esx_snap_name_of(c, xml, &name)) < 0)
         return rc;
@@ -65,17 +87,16 @@ int esx_snapshot_delete(sb_conn *c, const char *domain, const char *xml, unsigne
             esx_vm_free(after);
             after = NULL;
             rc = remove_one(c, &ref, &vm->tree.v[i], domain, 1, &after);
+            removed = 1;
         }
     } else {
         rc = remove_one(c, &ref, &vm->tree.v[idx], domain,
                         !!(flags & SB_SNAPSHOT_DELETE_CHILDREN), &after);
+        removed = 1;
     }
     esx_vm_free(vm);
-    if (rc == 0 && after && after->consolidation_needed)
-        esx_log(c, SB_LOG_WARN,
-                "esx: domain '%s' needs its disks consolidated after deleting snapshot '%s' "
-                "(vSphere could not merge them; run Consolidate in vSphere)",
-                domain, name);
+    if (rc == 0 && removed)
+        warn_consolidation(c, &ref, domain, name, &after);
     esx_vm_cache(c, after);
 out:
     esx_ref_clear(&ref);

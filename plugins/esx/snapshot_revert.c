@@ -10,6 +10,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The VM's state after the revert.  The poll that sees a task end reads
+ * the VM too, but a task still running at the first poll is polled alone
+ * (task.c), and on ESXi a revert has hardly ever ended by then: without
+ * this read RUNNING would not know the VM is off, and leave it so. */
+static int state_after(esx_conn *c, const esx_ref *ref, const char *domain, const char *name,
+                       esx_vm **after)
+{
+    if (*after)
+        return 0;
+    int rc = esx_vm_read(c, ref, after);
+    if (rc < 0) {
+        char why[sizeof(c->err_msg)];
+        snprintf(why, sizeof(why), "%s", c->err_msg);
+        rc = esx_error(c, -rc,
+                       "esx: '%s' was reverted to snapshot '%s', but its power state could "
+                       "not be read to start it: %s",
+                       domain, name, why);
+    }
+    return rc;
+}
+
 int esx_snapshot_revert(char **out_xml, sb_conn *c, const char *domain, const char *xml,
                         unsigned flags)
 {
@@ -37,7 +58,9 @@ int esx_snapshot_revert(char **out_xml, sb_conn *c, const char *domain, const ch
     if (rc == -SB_ERR_HYPERVISOR && esx_fault_is(c, "ManagedObjectNotFound"))
         rc = esx_error(c, SB_ERR_NO_DOMAIN_SNAPSHOT,
                        "esx: snapshot '%s' of domain '%s' was removed meanwhile", name, domain);
-    if (rc == 0 && (flags & SB_SNAPSHOT_REVERT_RUNNING) && after &&
+    if (rc == 0 && (flags & SB_SNAPSHOT_REVERT_RUNNING))
+        rc = state_after(c, &ref, domain, name, &after);
+    if (rc == 0 && (flags & SB_SNAPSHOT_REVERT_RUNNING) &&
         esx_domain_state(after->power) != SB_DOMAIN_RUNNING) {
         esx_vm_free(after);
         after = NULL;

@@ -589,6 +589,16 @@ static int read_vm(esx_conn *c, const esx_ref *ref, esx_vm **out)
     return rc;
 }
 
+int esx_vm_read(esx_conn *c, const esx_ref *ref, esx_vm **out)
+{
+    /* before the read: a change made meanwhile counts after it */
+    uint64_t changes = c->cache_ms ? esx_changes_now(c) : ESX_GEN_NONE;
+    int rc = read_vm(c, ref, out);
+    if (rc == 0)
+        (*out)->changes = changes;
+    return rc;
+}
+
 void esx_vm_cache(esx_conn *c, esx_vm *vm)
 {
     if (c->cached != vm)
@@ -614,11 +624,7 @@ int esx_vm_get(esx_conn *c, const char *domain, int fresh, esx_vm **out)
             *out = c->cached;
             return 0;
         }
-        /* before the read: a change made meanwhile counts after it */
-        uint64_t changes = c->cache_ms ? esx_changes_now(c) : ESX_GEN_NONE;
-        rc = read_vm(c, &ref, &vm);
-        if (rc == 0)
-            vm->changes = changes;
+        rc = esx_vm_read(c, &ref, &vm);
         esx_ref_clear(&ref);
         int gone = rc == -SB_ERR_NO_DOMAIN || (rc < 0 && esx_fault_is(c, "ManagedObjectNotFound"));
         int renamed = rc == 0 && by_name && vm->conf.name && strcmp(vm->conf.name, domain) != 0;

@@ -57,6 +57,15 @@ static void ctl_ok(const char *fmt, const char *arg)
     free(r);
 }
 
+/* Arm one of the simulator's faults (tests/esx-sim/control.go). */
+static void arm(const char *query)
+{
+    char *r = esxsim_ctl(&fx.sim, "fault?%s", query);
+    if (!r)
+        fail_msg("arming %s failed", query);
+    free(r);
+}
+
 static char *snap_xml(const char *name)
 {
     char *xml = NULL;
@@ -460,6 +469,34 @@ static void revert_flags(void **state)
                  "unsupported flags VIR_DOMAIN_SNAPSHOT_REVERT_RESET_NVRAM (0x8)");
 }
 
+/* On ESXi a revert has hardly ever ended by the first poll, and a poll
+ * of a running task reads no VM: RUNNING must still see the VM is off
+ * (the simulator's task reports running for two polls here). */
+static void revert_running_task(void **state)
+{
+    (void)state;
+    ctl_ok("vm/power?vm=%s&state=off", NULL);
+    create_ok("off1", NULL, 0);
+    free(requests());
+
+    arm("method=RevertToSnapshot_Task&action=running&polls=2");
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "off1", SB_SNAPSHOT_REVERT_RUNNING), 0);
+    char *reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "RevertToSnapshot_Task"), 1);
+    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 1);
+    free(reqs);
+    assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
+
+    /* running already: no power-on */
+    arm("method=RevertToSnapshot_Task&action=running&polls=1");
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "off1",
+                                        SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_FORCE), 0);
+    reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 0);
+    free(reqs);
+    assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
+}
+
 /* ---- delete ---- */
 
 static void delete_variants(void **state)
@@ -525,6 +562,32 @@ static void consolidation_reported(void **state)
     char *log = drain_log();
     assert_non_null(log);
     assert_non_null(strstr(log, "needs its disks consolidated"));
+    free(log);
+}
+
+/* The same with a delete task still running at the first poll, as on
+ * ESXi, whose poll reads no VM: the VM is read after it. */
+static void consolidation_after_running_task(void **state)
+{
+    (void)state;
+    create_ok("c1", NULL, 0);
+    create_ok("c2", NULL, 0);
+    ctl_ok("vm/consolidation?vm=%s&needed=1", NULL);
+    free(drain_log());
+    arm("method=RemoveSnapshot_Task&action=running&polls=2");
+    assert_int_equal(sb_snapshot_delete(fx.c, fx.vm, "c2", 0), 0);
+    char *log = drain_log();
+    if (!log || !strstr(log, "needs its disks consolidated"))
+        fail_msg("no consolidation warning in the log: %s", log ? log : "(empty)");
+    free(log);
+    /* CHILDREN_ONLY with no child left removes nothing: nothing to warn of */
+    free(requests());
+    assert_int_equal(sb_snapshot_delete(fx.c, fx.vm, "c1", SB_SNAPSHOT_DELETE_CHILDREN_ONLY), 0);
+    char *reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "RemoveSnapshot_Task"), 0);
+    free(reqs);
+    log = drain_log();
+    assert_true(!log || !strstr(log, "needs its disks consolidated"));
     free(log);
 }
 
@@ -609,8 +672,10 @@ int main(void)
         T(duplicate_and_unknown),
         T(no_current_without_snapshots),
         T(revert_flags),
+        T(revert_running_task),
         T(delete_variants),
         T(consolidation_reported),
+        T(consolidation_after_running_task),
         T(dangling_current),
         T(depth_limit),
         T(usage_from_layout),
