@@ -8,7 +8,8 @@
  * A domain is named by the VM's name when that is unique in the scope.
  * VMs whose names repeat (a vCenter has folders) are listed, and found,
  * by their inventory path ("DC0/vm/a/web"), or by their instance uuid
- * when even that repeats; a uuid (instance or BIOS) always works. */
+ * when even that repeats; an instance uuid always works, a BIOS uuid
+ * when no other VM has it (copies keep their original's). */
 #include "esx.h"
 
 #include <ctype.h>
@@ -334,36 +335,76 @@ int esx_vms_list(esx_conn *c)
     return 0;
 }
 
+static int same_name(const esx_vm_entry *e, const char *domain)
+{
+    return strcmp(e->name, domain) == 0;
+}
+
+static int same_bios_uuid(const esx_vm_entry *e, const char *domain)
+{
+    return e->uuid && strcasecmp(e->uuid, domain) == 0;
+}
+
+/* Refuse a domain name that fits more than one VM, naming each as it can
+ * be named instead (its domain: inventory path, or name when unique). */
+static int ambiguous(esx_conn *c, const char *domain, size_t n, const char *what,
+                     int (*fits)(const esx_vm_entry *, const char *))
+{
+    esx_buf b = { 0 };
+    for (size_t i = 0, k = 0; i < c->nvms; i++)
+        if (fits(&c->vms[i], domain))
+            eb_printf(&b, "%s'%s'", k++ ? ", " : "", c->vms[i].domain);
+    char *list = eb_steal(&b);
+    int rc = esx_error(c, SB_ERR_INVALID_ARG, "esx: %zu VMs on %s %s '%s': name one as %s", n,
+                       c->display, what, domain, list ? list : "its inventory path or uuid");
+    free(list);
+    return rc;
+}
+
+static size_t count(const esx_conn *c, const char *domain,
+                    int (*fits)(const esx_vm_entry *, const char *), const esx_vm_entry **last)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->nvms; i++)
+        if (fits(&c->vms[i], domain)) {
+            *last = &c->vms[i];
+            n++;
+        }
+    return n;
+}
+
+/* A uuid: the VM whose instance uuid it is (vCenter keeps those unique),
+ * else the VM whose BIOS uuid it is.  A copied VM keeps the BIOS uuid of
+ * its original, so a BIOS uuid may name several VMs: taking one of them
+ * would let an operation act on a VM the caller did not mean. */
+static int pick_uuid(esx_conn *c, const char *domain, const esx_vm_entry **hit)
+{
+    for (size_t i = 0; i < c->nvms; i++)
+        if (c->vms[i].instance_uuid && strcasecmp(c->vms[i].instance_uuid, domain) == 0) {
+            *hit = &c->vms[i];
+            return 0;
+        }
+    size_t n = count(c, domain, same_bios_uuid, hit);
+    if (n > 1)
+        return ambiguous(c, domain, n, "have the BIOS uuid", same_bios_uuid);
+    return 0;
+}
+
 static int pick(esx_conn *c, const char *domain, esx_ref *out)
 {
     const esx_vm_entry *hit = NULL;
-    size_t named = 0;
+    int rc;
 
     for (size_t i = 0; i < c->nvms; i++)
         if (strcmp(c->vms[i].domain, domain) == 0)
             hit = &c->vms[i];
-    if (!hit && uuid_shaped(domain)) {
-        for (size_t i = 0; i < c->nvms && !hit; i++)
-            if ((c->vms[i].instance_uuid && strcasecmp(c->vms[i].instance_uuid, domain) == 0) ||
-                (c->vms[i].uuid && strcasecmp(c->vms[i].uuid, domain) == 0))
-                hit = &c->vms[i];
-    }
+    if (!hit && uuid_shaped(domain) && (rc = pick_uuid(c, domain, &hit)) < 0)
+        return rc;
     if (!hit) {
-        for (size_t i = 0; i < c->nvms; i++)
-            if (strcmp(c->vms[i].name, domain) == 0)
-                named++;
-        if (named > 1) {
-            esx_buf b = { 0 };
-            for (size_t i = 0, k = 0; i < c->nvms; i++)
-                if (strcmp(c->vms[i].name, domain) == 0)
-                    eb_printf(&b, "%s'%s'", k++ ? ", " : "", c->vms[i].domain);
-            char *list = eb_steal(&b);
-            int rc = esx_error(c, SB_ERR_INVALID_ARG,
-                               "esx: %zu VMs on %s are named '%s': name one as %s", named,
-                               c->display, domain, list ? list : "its inventory path or uuid");
-            free(list);
-            return rc;
-        }
+        const esx_vm_entry *last;
+        size_t named = count(c, domain, same_name, &last);
+        if (named > 1)
+            return ambiguous(c, domain, named, "are named", same_name);
     }
     if (!hit)
         return 0;

@@ -17,6 +17,9 @@ package main
 //	    another client adds a SCSI disk (mode persistent unless given):
 //	    the VM's configuration changes, and with it config.changeVersion
 //	    (config_version.go)
+//	/esxsim/vm/uuid?vm=MOREF&uuid=BIOS-UUID
+//	    ReconfigVM_Task setting the VM's BIOS uuid (config.uuid), as a
+//	    copied VM keeps its original's
 //	/esxsim/vm/consolidation?vm=MOREF&needed=1|0
 //	    what runtime.consolidationNeeded reports (the simulator never
 //	    needs a consolidation by itself)
@@ -68,6 +71,8 @@ func (st *simState) control(w http.ResponseWriter, r *http.Request) {
 		if !setTools(vmRef(q.Get("vm")), q.Get("running") == "1") {
 			err = fmt.Errorf("no VM %q", q.Get("vm"))
 		}
+	case "vm/uuid":
+		err = st.setUUID(ctx, vmRef(q.Get("vm")), q.Get("uuid"))
 	case "vm/consolidation":
 		err = setConsolidation(vmRef(q.Get("vm")), q.Get("needed") == "1")
 	case "vm/destroy":
@@ -307,6 +312,24 @@ func (st *simState) power(ctx context.Context, ref types.ManagedObjectReference,
 // addDisk reconfigures the VM with one more disk on its SCSI controller
 // (through the in-process client, which the SOAP middleware does not
 // see: the version moves here).
+func (st *simState) setUUID(ctx context.Context, ref types.ManagedObjectReference, uuid string) error {
+	if uuid == "" {
+		return fmt.Errorf("vm/uuid needs a uuid")
+	}
+	task, err := object.NewVirtualMachine(st.client, ref).Reconfigure(ctx,
+		types.VirtualMachineConfigSpec{Uuid: uuid})
+	if err != nil {
+		return err
+	}
+	if err = task.Wait(ctx); err != nil {
+		return err
+	}
+	if !moveConfigVersion(ref) { // the in-process client passes no middleware
+		return fmt.Errorf("no VM %q", ref.Value)
+	}
+	return nil
+}
+
 func (st *simState) addDisk(ctx context.Context, ref types.ManagedObjectReference, mode string) error {
 	if mode == "" {
 		mode = string(types.VirtualDiskModePersistent)

@@ -156,6 +156,69 @@ static void domains_and_xml(void **state)
                  "no domain named 'no-such-vm'");
 }
 
+static void reconnect(void)
+{
+    if (esx_fx_connect(NULL, NULL) != 0)
+        fail_msg("reconnect: %s", sb_error_last()->message);
+}
+
+static char *list_of(const char *domain)
+{
+    char name[64];
+    snprintf(name, sizeof(name), "%s", fx.vm);
+    snprintf(fx.vm, sizeof(fx.vm), "%s", domain);
+    char *l = list_str(NULL, 0);
+    snprintf(fx.vm, sizeof(fx.vm), "%s", name);
+    return l;
+}
+
+/* A copied VM keeps its original's BIOS uuid: a BIOS uuid two VMs share
+ * is refused, naming both, instead of meaning either; an instance uuid
+ * (unique) wins over a BIOS uuid that happens to equal it.  Each step
+ * starts on a new connection: a connection keeps its listing. */
+static void shared_bios_uuid(void **state)
+{
+    char copy[64], moref[32], inst[64], bios[64];
+    (void)state;
+    create_ok("mine", NULL, 0);
+    snprintf(copy, sizeof(copy), "%s", esxsim_unique("copy"));
+    char *r = esxsim_ctl(&fx.sim, "vm/create?name=%s&power=on", copy);
+    if (!r || sscanf(r, "%31s %63s %63s", moref, inst, bios) != 3)
+        fail_msg("could not create VM %s: %s", copy, r ? r : "");
+    free(r);
+
+    ctl_ok("vm/uuid?vm=%s&uuid=%s", bios);
+    reconnect();
+    char **names = NULL;
+    size_t n = 0;
+    expect_error(sb_snapshot_list(&names, &n, fx.c, bios, NULL, 0), SB_ERR_INVALID_ARG,
+                 "2 VMs on ");
+    char want[128];
+    snprintf(want, sizeof(want), "'%s'", fx.vm);
+    assert_non_null(strstr(sb_error_last()->message, want));
+    snprintf(want, sizeof(want), "'%s'", copy);
+    assert_non_null(strstr(sb_error_last()->message, want));
+    assert_non_null(strstr(sb_error_last()->message, "BIOS uuid"));
+    expect_error(sb_snapshot_delete(fx.c, bios, "mine", 0), SB_ERR_INVALID_ARG, "BIOS uuid");
+    char *l = list_of(inst); /* the copy, by its instance uuid */
+    assert_string_equal(l, "");
+    free(l);
+
+    /* this VM's BIOS uuid is now the copy's instance uuid */
+    ctl_ok("vm/uuid?vm=%s&uuid=%s", inst);
+    reconnect();
+    l = list_of(inst);
+    assert_string_equal(l, "");
+    free(l);
+    l = list_of(bios); /* the copy's alone now */
+    assert_string_equal(l, "");
+    free(l);
+    l = list_str(NULL, 0);
+    assert_string_equal(l, "mine");
+    free(l);
+    free(esxsim_ctl(&fx.sim, "vm/destroy?vm=%s", moref));
+}
+
 static void domain_power(void **state)
 {
     (void)state;
@@ -661,6 +724,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(domains_and_xml),
         T(domain_power),
+        T(shared_bios_uuid),
         T(tree_and_listings),
         T(xml_follows_the_tree),
         T(awkward_names),
