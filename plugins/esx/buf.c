@@ -60,6 +60,10 @@ void eb_printf(esx_buf *b, const char *fmt, ...)
     free(big);
 }
 
+/* Text for element content and attribute values alike.  An XML parser
+ * turns a raw \r (and \r\n) into \n, and in an attribute value also \n
+ * and \t into spaces: a snapshot named "a\rb" was stored as "a\nb" and
+ * could not be found by its name again.  Character references keep them. */
 void eb_esc(esx_buf *b, const char *s)
 {
     const char *run = s;
@@ -71,6 +75,9 @@ void eb_esc(esx_buf *b, const char *s)
         case '>': rep = "&gt;"; break;
         case '"': rep = "&quot;"; break;
         case '\'': rep = "&apos;"; break;
+        case '\r': rep = "&#13;"; break;
+        case '\n': rep = "&#10;"; break;
+        case '\t': rep = "&#9;"; break;
         default: break;
         }
         if (rep) {

@@ -343,6 +343,31 @@ static void awkward_names(void **state)
     assert_list(NULL, 0, "");
 }
 
+/* A carriage return, newline and tab in a name and a description come
+ * back as they went in: an XML parser (the host's) reads a raw \r as \n,
+ * so the plugin's SOAP text carries them as character references. */
+static void control_characters(void **state)
+{
+    const char *name = "a&#13;b&#10;c&#9;d";
+    const char *plain = "a\rb\nc\td";
+    (void)state;
+
+    create_ok(name, "<description>one&#13;two&#13;&#10;three&#9;four</description>", 0);
+    assert_list(NULL, 0, plain);
+    assert_current(plain);
+    char *xml = snap_xml(plain);
+    assert_non_null(strstr(xml, "<name>a&#13;b\nc\td</name>"));
+    assert_non_null(strstr(xml, "<description>one&#13;two&#13;\nthree\tfour</description>"));
+    free(xml);
+    char *reqs = requests();
+    assert_true(request_has(reqs, "CreateSnapshot_Task", "<name>a&#13;b&#10;c&#9;d</name>"));
+    assert_true(request_has(reqs, "CreateSnapshot_Task",
+                            "<description>one&#13;two&#13;&#10;three&#9;four</description>"));
+    free(reqs);
+    assert_int_equal(sb_snapshot_delete(fx.c, fx.vm, plain, 0), 0);
+    assert_list(NULL, 0, "");
+}
+
 /* ---- create: memory, quiesce, disks, names ---- */
 
 /* A snapshot of a powered-off VM: no memory, state shutoff. */
@@ -728,6 +753,7 @@ int main(void)
         T(tree_and_listings),
         T(xml_follows_the_tree),
         T(awkward_names),
+        T(control_characters),
         T(create_offline),
         T(create_memory_flag),
         T(quiesce_needs_tools),

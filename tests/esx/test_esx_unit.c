@@ -767,9 +767,12 @@ static void escaping(void **state)
     (void)state;
     eb_elem(&b, "name", "a&b<c>\"d'e");
     eb_ref(&b, "obj", "Datastore", "/tmp/x@ds [1]");
+    /* a parser reads a raw \r as \n, and \n, \t in an attribute as spaces */
+    eb_elem(&b, "description", "a\rb\r\nc\td");
     char *s = eb_steal(&b);
     assert_string_equal(s, "<name>a&amp;b&lt;c&gt;&quot;d&apos;e</name>"
-                           "<obj type=\"Datastore\">/tmp/x@ds [1]</obj>");
+                           "<obj type=\"Datastore\">/tmp/x@ds [1]</obj>"
+                           "<description>a&#13;b&#13;&#10;c&#9;d</description>");
     free(s);
 }
 
