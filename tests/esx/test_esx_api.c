@@ -518,6 +518,16 @@ static void no_current_without_snapshots(void **state)
 
 /* ---- revert ---- */
 
+/* A revert that must succeed, and how many power-ons it sent. */
+static void revert_powering_on(const char *name, unsigned flags, int power_ons)
+{
+    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, name, flags), 0);
+    char *reqs = requests();
+    assert_int_equal(esxsim_count(reqs, "RevertToSnapshot_Task"), 1);
+    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), power_ons);
+    free(reqs);
+}
+
 /* A revert in the simulator changes no power state; vSphere would leave
  * the VM off after reverting to a snapshot without memory.  RUNNING then
  * powers it on: the test powers the VM off by hand to see that. */
@@ -529,26 +539,15 @@ static void revert_flags(void **state)
     create_ok("off1", NULL, 0);
     free(requests());
 
-    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "r1", 0), 0);
-    char *reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "RevertToSnapshot_Task"), 1);
-    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 0);
-    free(reqs);
+    revert_powering_on("r1", 0, 0);
     assert_int_equal(domain_state(), SB_DOMAIN_SHUTOFF);
 
-    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "off1", SB_SNAPSHOT_REVERT_RUNNING), 0);
-    reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 1);
-    free(reqs);
+    revert_powering_on("off1", SB_SNAPSHOT_REVERT_RUNNING, 1);
     assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
     assert_current("off1");
 
     /* already running: RUNNING needs no power-on */
-    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "r1",
-                                        SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_FORCE), 0);
-    reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 0);
-    free(reqs);
+    revert_powering_on("r1", SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_FORCE, 0);
 
     expect_error(sb_snapshot_revert(fx.c, fx.vm, "r1", SB_SNAPSHOT_REVERT_PAUSED),
                  SB_ERR_INVALID_ARG, "unsupported flags VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED (0x2)");
@@ -568,20 +567,12 @@ static void revert_running_task(void **state)
     free(requests());
 
     arm("method=RevertToSnapshot_Task&action=running&polls=2");
-    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "off1", SB_SNAPSHOT_REVERT_RUNNING), 0);
-    char *reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "RevertToSnapshot_Task"), 1);
-    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 1);
-    free(reqs);
+    revert_powering_on("off1", SB_SNAPSHOT_REVERT_RUNNING, 1);
     assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
 
     /* running already: no power-on */
     arm("method=RevertToSnapshot_Task&action=running&polls=1");
-    assert_int_equal(sb_snapshot_revert(fx.c, fx.vm, "off1",
-                                        SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_FORCE), 0);
-    reqs = requests();
-    assert_int_equal(esxsim_count(reqs, "PowerOnVM_Task"), 0);
-    free(reqs);
+    revert_powering_on("off1", SB_SNAPSHOT_REVERT_RUNNING | SB_SNAPSHOT_REVERT_FORCE, 0);
     assert_int_equal(domain_state(), SB_DOMAIN_RUNNING);
 }
 
