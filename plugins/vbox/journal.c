@@ -337,6 +337,32 @@ static int virtualbox_holds(vb_ctx *ctx, const char *settings_path)
     return p.vm || p.vboxsvc;
 }
 
+/* Run again a delete whose snapshot is still in the settings.  When it
+ * fails, the operation that came to find it is refused with what blocks
+ * the machine and how to clear it; when the delete could be dropped (no
+ * snapshot's image was written: its intent is gone), that operation goes
+ * ahead. */
+static int resume_delete(vb_ctx *ctx, const char *settings_path, const vb_machine *m,
+                         const vb_intent *in)
+{
+    const vb_snap *t = &m->snaps[vb_snap_index(m, in->snapshot)];
+    char head[512];
+    int r = vb_delete_one(ctx, settings_path, in->snapshot, &in->merges);
+    if (r == 0 || r == -SB_ERR_NO_MEMORY)
+        return r;
+    char *path = vb_intent_path(settings_path);
+    int dropped = path && !vb_file_exists(path);
+    free(path);
+    if (dropped) {
+        vb_log(ctx, SB_LOG_WARN, "an interrupted delete was dropped: %s", ctx->err_msg);
+        return 0;
+    }
+    snprintf(head, sizeof head, "domain '%s': the delete of snapshot '%s' (recorded in "
+             "'%s-sbintent') must finish before the machine changes, and cannot: ", m->name,
+             t->name, settings_path);
+    return vb_error_around(ctx, r, head, "");
+}
+
 int vb_recover(vb_ctx *ctx, const char *settings_path)
 {
     vb_intent in;
@@ -354,8 +380,8 @@ int vb_recover(vb_ctx *ctx, const char *settings_path)
     if (strcmp(in.op, "delete") == 0 && in.snapshot[0]) {
         vb_machine *m = NULL;
         if ((r = vb_machine_read(ctx, settings_path, &m)) == 0 && vb_snap_index(m, in.snapshot) >= 0) {
+            r = resume_delete(ctx, settings_path, m, &in);
             vb_machine_free(m);
-            r = vb_delete_one(ctx, settings_path, in.snapshot, &in.merges);
             vb_intent_free(&in);
             return r;
         }

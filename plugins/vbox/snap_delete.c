@@ -67,10 +67,11 @@ static int writable_vdi(vb_ctx *ctx, const vb_medium *md, const char *target)
     return 0;
 }
 
-/* Whether x and y can be merged, asked of their headers before anything
- * is written: a disk whose merge fails after another disk's has run
- * leaves the snapshot holding newer data (the earlier merge wrote into
- * its image), and an intent the next writer can only retry. */
+/* Whether x and y can be merged, asked of their headers and block maps
+ * before anything is written: a disk whose merge fails after another
+ * disk's has run leaves the snapshot holding newer data (the earlier merge
+ * wrote into its image), and an intent the next writer can only retry.  A
+ * damaged block map would fail the merge part-way, and every retry. */
 static int check_mergeable(vb_ctx *ctx, const vb_medium *x, const vb_medium *y)
 {
     vb_vdi *a = NULL, *b = NULL;
@@ -79,6 +80,10 @@ static int check_mergeable(vb_ctx *ctx, const vb_medium *x, const vb_medium *y)
         rc = vb_vdi_open(ctx, y->path, 0, &b);
     if (rc == 0)
         rc = vb_vdi_mergeable(ctx, a, b);
+    if (rc == 0)
+        rc = vb_vdi_check(ctx, a);
+    if (rc == 0)
+        rc = vb_vdi_check(ctx, b);
     vb_vdi_close(a);
     vb_vdi_close(b);
     return rc;
@@ -170,15 +175,19 @@ static int journal(vb_ctx *ctx, const vb_machine *m, const vb_snap *t, const ste
     return bad ? vb_oom(ctx) : 0;
 }
 
-static int merge(vb_ctx *ctx, const vb_machine *m, const step *s)
+/* *snapshot_changed: a backward merge got as far as writing into the
+ * snapshot's own image (from then on the delete can only go forward). */
+static int merge(vb_ctx *ctx, const vb_machine *m, const step *s, int *snapshot_changed)
 {
     const vb_medium *x = &m->media[s->x], *y = &m->media[s->y];
     vb_vdi *src = NULL, *dst = NULL;
     size_t copied = 0;
     int rc;
     if ((rc = vb_vdi_open(ctx, s->forward ? x->path : y->path, 0, &src)) == 0 &&
-        (rc = vb_vdi_open(ctx, s->forward ? y->path : x->path, 1, &dst)) == 0)
+        (rc = vb_vdi_open(ctx, s->forward ? y->path : x->path, 1, &dst)) == 0) {
+        *snapshot_changed |= !s->forward;
         rc = vb_vdi_merge(ctx, src, dst, s->forward, &copied);
+    }
     if (rc == 0)
         vb_log(ctx, SB_LOG_INFO, "merged '%s' into '%s' (%zu blocks)", src->path, dst->path,
                copied);
@@ -220,6 +229,46 @@ static int edit(vb_ctx *ctx, vb_doc *d, const vb_snap *t, const step *st, size_t
     return 0;
 }
 
+/* Could an earlier run of this delete (killed, or failed) have written
+ * into the snapshot's images?  Only a backward merge does. */
+static int any_backward(const step *st, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (st[i].y >= 0 && !st[i].forward)
+            return 1;
+    return 0;
+}
+
+/* A merge failed (rc).  Forward merges only copy into the later image
+ * blocks it reads through the snapshot's image anyway: while no backward
+ * merge has written into a snapshot's image, every state still reads what
+ * it read, so the delete is dropped (its intent with it) and the machine
+ * stays usable.  Otherwise the snapshot's image holds part of the next
+ * state's data and the delete can only be finished: the intent stays and
+ * the next operation on the machine finishes it once the cause is gone. */
+static int merge_failed(vb_ctx *ctx, const char *settings_path, const vb_machine *m,
+                        const vb_snap *t, int snapshot_changed, int rc)
+{
+    char head[512];
+    if (rc == -SB_ERR_NO_MEMORY)
+        return rc; /* the next access finishes or drops it: no advice needed */
+    if (!snapshot_changed && vb_intent_clear(ctx, settings_path) == 0) {
+        snprintf(head, sizeof head, "cannot delete snapshot '%s' of domain '%s': ", t->name,
+                 m->name);
+        return vb_error_around(ctx, rc, head, "; nothing any snapshot or the machine reads was "
+                               "changed, and the delete can be run again once that is put right");
+    }
+    vb_log(ctx, SB_LOG_WARN, "delete of snapshot '%s' stopped part-way; it is finished by the "
+           "next operation on the machine", t->name);
+    snprintf(head, sizeof head, "deleting snapshot '%s' of domain '%s' stopped part-way: ",
+             t->name, m->name);
+    return vb_error_around(ctx, rc, head, "; part of the next state's data is merged into the "
+                           "snapshot's image already, so the delete can only be finished (no "
+                           "data is lost): once that is put right (the image writable, space "
+                           "freed), the next operation on the machine finishes it; until then "
+                           "changes to the machine are refused, reads work");
+}
+
 int vb_delete_one(vb_ctx *ctx, const char *settings_path, const char *snap_uuid,
                   const vb_strv *forced)
 {
@@ -252,13 +301,18 @@ int vb_delete_one(vb_ctx *ctx, const char *settings_path, const char *snap_uuid,
     if ((rc = plan(ctx, m, t, forced, &st, &n)) < 0 || (rc = journal(ctx, m, t, st, n, &in)) < 0 ||
         (rc = vb_intent_write(ctx, settings_path, &in)) < 0)
         goto out;
+    /* a run resumed from an intent cannot know how far the last one got */
+    int snapshot_changed = forced ? any_backward(st, n) : 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (st[i].y >= 0)
-            rc = merge(ctx, m, &st[i]);
+            rc = merge(ctx, m, &st[i], &snapshot_changed);
         vb_test_point(ctx, "delete-merged");
     }
-    if (rc == 0)
-        rc = edit(ctx, &d, t, st, n);
+    if (rc < 0) {
+        rc = merge_failed(ctx, settings_path, m, t, snapshot_changed, rc);
+        goto out;
+    }
+    rc = edit(ctx, &d, t, st, n);
     vb_test_point(ctx, "delete-settings");
     if (rc == 0)
         rc = vb_doc_save(ctx, &d);

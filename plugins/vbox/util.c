@@ -40,6 +40,15 @@ int vb_error_errno(vb_ctx *ctx, int code, int errnum, const char *fmt, ...)
     return vb_error(ctx, code, "%s: %s", buf, strerror(errnum));
 }
 
+int vb_error_around(vb_ctx *ctx, int rc, const char *prefix, const char *suffix)
+{
+    /* the cause is copied first: vb_error overwrites err_msg */
+    char cause[sizeof ctx->err_msg];
+    int code = ctx->err_code ? ctx->err_code : -rc;
+    memcpy(cause, ctx->err_msg, sizeof cause);
+    return vb_error(ctx, code, "%s%s%s", prefix, cause, suffix);
+}
+
 int vb_oom(vb_ctx *ctx)
 {
     return vb_error(ctx, SB_ERR_NO_MEMORY, "vbox: out of memory");

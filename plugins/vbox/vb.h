@@ -55,6 +55,9 @@ typedef struct vb_ctx {
 int vb_error(vb_ctx *ctx, int code, const char *fmt, ...) SB_PRINTF(3, 4);
 /* Same, with ": strerror(errnum)" appended. */
 int vb_error_errno(vb_ctx *ctx, int code, int errnum, const char *fmt, ...) SB_PRINTF(4, 5);
+/* The last error again, with its code, as prefix + its message + suffix
+ * (what failed, said in the terms of the operation that saw it). */
+int vb_error_around(vb_ctx *ctx, int rc, const char *prefix, const char *suffix);
 int vb_oom(vb_ctx *ctx);
 void vb_log(vb_ctx *ctx, int level, const char *fmt, ...) SB_PRINTF(3, 4);
 void vb_ctx_init(vb_ctx *ctx, const struct sb_host_api *api, sb_host *h);

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -670,6 +672,145 @@ static void delete_refused_before_any_merge(void **state)
     assert_string_equal(fx_vm_list(t, NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL), "s1,s2,s3");
 }
 
+/* Limit the size any file this process writes may reach (RLIMIT_FSIZE):
+ * a write past it fails with EFBIG, as a write on a full disk fails, in
+ * the middle of a merge.  limit 0 lifts it. */
+static void file_size_limit(off_t limit)
+{
+    struct rlimit rl;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &rl), 0);
+    rl.rlim_cur = limit ? (rlim_t)limit : rl.rlim_max;
+    signal(SIGXFSZ, SIG_IGN); /* the write fails instead of the process */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static off_t size_of(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return st.st_size;
+}
+
+static int intent_left(fx_vm *t)
+{
+    char intent[600];
+    snprintf(intent, sizeof intent, "%s-sbintent", t->settings);
+    return fx_exists(intent);
+}
+
+/* A backward merge (the current state's image into the snapshot's base)
+ * that fails part-way, its image unable to grow: the snapshot's image holds
+ * part of the next state's data, so the delete stays pending.  The error
+ * says so, names the image and the cause; later changes are refused saying
+ * what blocks them; reads work; once the cause is gone the next access
+ * finishes the delete and nothing is lost.  It used to report only the
+ * write's error, and each later change the same bare error. */
+static void delete_fails_part_way(void **state)
+{
+    fx_vm *t = *state;
+    char paths[16][300];
+    fx_vm_qemu_write(t, 0, 0x11, 0, 2 * FX_MIB);
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x21, 4 * FX_MIB, 3 * FX_MIB); /* 3 blocks the base lacks */
+    assert_int_equal(fx_vm_chain(t, 0, paths), 2);
+    off_t room = size_of(paths[0]) + FX_MIB + 4096; /* one block fits, not two */
+
+    file_size_limit(room);
+    int rc = sb_snapshot_delete(t->f.c, DOM, "s1", 0);
+    file_size_limit(0);
+    fx_expect_error(rc, SB_ERR_SYSTEM_ERROR, "deleting snapshot 's1' of domain 'm1' stopped "
+                    "part-way: VDI image '");
+    assert_non_null(strstr(sb_error_last()->message, "disk0.vdi': cannot write a block: File "
+                           "too large"));
+    assert_non_null(strstr(sb_error_last()->message, "the next operation on the machine "
+                           "finishes it"));
+    assert_true(intent_left(t));
+
+    /* the cause stays: changes are refused saying what blocks them */
+    file_size_limit(room);
+    rc = sb_snapshot_create_xml(NULL, t->f.c, DOM,
+                                "<domainsnapshot><name>s2</name><state>shutoff</state>"
+                                "<creationTime>1</creationTime></domainsnapshot>", 0);
+    int code = sb_error_last()->code;
+    char *why = strdup(sb_error_last()->message);
+    const char *listed = fx_vm_list(t, NULL, 0); /* reads work */
+    file_size_limit(0);
+    assert_int_equal(rc, -SB_ERR_SYSTEM_ERROR);
+    assert_int_equal(code, SB_ERR_SYSTEM_ERROR);
+    assert_non_null(strstr(why, "domain 'm1': the delete of snapshot 's1' (recorded in '"));
+    assert_non_null(strstr(why, "must finish before the machine changes, and cannot: "));
+    assert_non_null(strstr(why, "File too large"));
+    free(why);
+    assert_string_equal(listed, "s1");
+    assert_true(intent_left(t));
+
+    /* the cause gone, the next change finishes the delete first */
+    fx_vm_create(t, "s2", NULL);
+    assert_false(intent_left(t));
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s2");
+    fx_vm_consistent(t);
+}
+
+/* A forward merge (the snapshot's differencing image into the next one)
+ * that fails part-way changed nothing any state reads: the delete is
+ * dropped with its intent, the error says so, and the machine takes the
+ * next operation at once.  It used to keep the intent: every later change
+ * retried the merge and failed while the cause lasted. */
+static void forward_merge_failure_dropped(void **state)
+{
+    fx_vm *t = *state;
+    char paths[16][300];
+    fx_vm_qemu_write(t, 0, 0x11, 0, FX_MIB);
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x21, 0, 2 * FX_MIB);          /* s2's image: 2 blocks */
+    fx_vm_create(t, "s2", NULL);
+    fx_vm_guest_write(t, 0, 0x31, 4 * FX_MIB, 3 * FX_MIB); /* the larger next one: 3 */
+    assert_int_equal(fx_vm_chain(t, 0, paths), 3);
+    off_t room = size_of(paths[2]) + FX_MIB + 4096; /* one of the two blocks fits */
+
+    char *before = fx_read(t->settings);
+    file_size_limit(room);
+    int rc = sb_snapshot_delete(t->f.c, DOM, "s2", 0);
+    file_size_limit(0);
+    fx_expect_error(rc, SB_ERR_SYSTEM_ERROR, "cannot delete snapshot 's2' of domain 'm1': VDI "
+                    "image '");
+    assert_non_null(strstr(sb_error_last()->message, "File too large; nothing any snapshot or "
+                           "the machine reads was changed"));
+    assert_false(intent_left(t));
+    char *after = fx_read(t->settings);
+    assert_string_equal(before, after);
+    free(before);
+    free(after);
+    fx_vm_consistent(t);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s1,s2");
+    /* run again with room, it goes through */
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s2", 0), 0);
+    assert_string_equal(fx_vm_list(t, NULL, 0), "s1");
+    fx_vm_consistent(t);
+}
+
+/* A differencing image whose block map is damaged (an entry past the
+ * data) is refused before anything is written.  The merge used to start,
+ * fail on the entry, and leave an intent every later change retried. */
+static void delete_refused_damaged_map(void **state)
+{
+    fx_vm *t = *state;
+    char paths[16][300];
+    fx_vm_qemu_write(t, 0, 0x11, 0, FX_MIB);
+    fx_vm_create(t, "s1", NULL);
+    fx_vm_guest_write(t, 0, 0x21, 0, 4096);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 2);
+    int fd = open(paths[1], O_RDWR | O_CLOEXEC);
+    assert_true(fd >= 0);
+    uint32_t off_blocks = 0, bad = 500;
+    assert_int_equal(pread(fd, &off_blocks, 4, 340), 4);
+    assert_int_equal(pwrite(fd, &bad, 4, off_blocks + 4 * 7), 4);
+    assert_int_equal(close(fd), 0);
+    delete_refused(t, "s1", SB_ERR_OPERATION_INVALID, "points at data block 500, which is out "
+                   "of range");
+    assert_false(intent_left(t));
+}
+
 static void saved_states(void **state)
 {
     fx_vm *t = *state;
@@ -741,6 +882,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(missing_and_foreign_media, setup, teardown),
         cmocka_unit_test_setup_teardown(saved_states, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_refused_before_any_merge, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_fails_part_way, setup, teardown),
+        cmocka_unit_test_setup_teardown(forward_merge_failure_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(delete_refused_damaged_map, setup, teardown),
         cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
