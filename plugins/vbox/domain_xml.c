@@ -190,8 +190,18 @@ int vb_medium_type_is(const vb_machine *m, const vb_medium *md, const char *type
 
 int vb_medium_snapshotted(const vb_machine *m, const vb_medium *md)
 {
-    /* Writethrough, Shareable, Readonly, Immutable and MultiAttach media
-     * keep their attachment as it is: only normal hard disks get a
-     * differencing image per snapshot */
-    return md->kind == VB_MEDIUM_HDD && vb_medium_type_is(m, md, "Normal");
+    /* Writethrough, Shareable, Readonly, Immutable and MultiAttach base
+     * images keep their attachment as it is: only normal hard disks get a
+     * differencing image per snapshot.  A differencing image is always a
+     * normal one, whatever its base (VirtualBox's IMedium: "the type of all
+     * differencing media is normal"): the image an Immutable or MultiAttach
+     * base gets per attachment takes writes like any other, so a snapshot
+     * freezes it and grows a new one on it, as VirtualBox's snapshot does.
+     * Judged by the base's type, it was shared by the snapshot and the
+     * current state: later writes changed the snapshot, and a revert put
+     * the machine straight onto the snapshot's image. */
+    (void)m;
+    if (md->kind != VB_MEDIUM_HDD)
+        return 0;
+    return md->parent >= 0 || !md->type || strcmp(md->type, "Normal") == 0;
 }

@@ -789,6 +789,60 @@ static void forward_merge_failure_dropped(void **state)
     fx_vm_consistent(t);
 }
 
+/* A machine whose disk 0 is a differencing image on a base of the given
+ * VirtualBox type, as VirtualBox attaches an Immutable or MultiAttach
+ * base (each attachment gets its own differencing image).  A snapshot
+ * must freeze that image and grow a new one on it, a revert put the
+ * machine on a fresh image, and a delete merge the two without touching
+ * the shared base.  Judged by the base's type, the image was shared by
+ * the snapshot and the current state: the writes after the snapshot
+ * changed it, and the revert brought them back. */
+static void diff_on_typed_base(fx_vm *t, const char *type)
+{
+    char paths[16][300], base[300], keep[300], at_s1[300];
+    fx_vm_qemu_write(t, 0, 0x11, 0, FX_MIB);
+    fx_vm_create(t, "s0", NULL); /* makes disk 0's own differencing image */
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s0", SB_SNAPSHOT_DELETE_METADATA_ONLY), 0);
+    assert_int_equal(fx_sh("sed -i 's|location=\"disk0.vdi\" format=\"VDI\" type=\"Normal\"|"
+                           "location=\"disk0.vdi\" format=\"VDI\" type=\"%s\"|' '%s'",
+                           type, t->settings), 0);
+    assert_int_equal(fx_schema_ok(t->settings), 0);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 2);
+    snprintf(base, sizeof base, "%s", paths[0]);
+    snprintf(keep, sizeof keep, "%s/base-copy.vdi", t->dir);
+    assert_int_equal(fx_sh("cp '%s' '%s'", base, keep), 0);
+    fx_vm_guest_write(t, 0, 0x21, 0, 4096);
+
+    fx_vm_create(t, "s1", NULL);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 3); /* frozen, and a new one on it */
+    snprintf(at_s1, sizeof at_s1, "%s/at-s1.raw", t->dir);
+    assert_int_equal(fx_sh("cp '%s' '%s'", t->raw[0], at_s1), 0);
+    fx_vm_guest_write(t, 0, 0x31, 0, 4096);
+    fx_vm_consistent(t);
+
+    assert_int_equal(sb_snapshot_revert(t->f.c, DOM, "s1", 0), 0);
+    assert_int_equal(fx_sh("cp '%s' '%s'", at_s1, t->raw[0]), 0);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 3);
+    fx_vm_consistent(t); /* reads s1's data, not the write after it */
+    fx_vm_guest_write(t, 0, 0x41, FX_MIB, 4096);
+
+    assert_int_equal(sb_snapshot_delete(t->f.c, DOM, "s1", 0), 0);
+    assert_int_equal(fx_vm_chain(t, 0, paths), 2); /* one image on the base again */
+    fx_vm_consistent(t);
+    assert_int_equal(fx_sh("cmp -s '%s' '%s'", base, keep), 0); /* the base never changed */
+}
+
+static void immutable_base_image_snapshotted(void **state)
+{
+    diff_on_typed_base(*state, "Immutable");
+}
+
+static void multiattach_base_image_snapshotted(void **state)
+{
+    diff_on_typed_base(*state, "MultiAttach");
+}
+
+
 /* A differencing image whose block map is damaged (an entry past the
  * data) is refused before anything is written.  The merge used to start,
  * fail on the entry, and leave an intent every later change retried. */
@@ -885,6 +939,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(delete_fails_part_way, setup, teardown),
         cmocka_unit_test_setup_teardown(forward_merge_failure_dropped, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_refused_damaged_map, setup, teardown),
+        cmocka_unit_test_setup_teardown(immutable_base_image_snapshotted, setup, teardown),
+        cmocka_unit_test_setup_teardown(multiattach_base_image_snapshotted, setup, teardown),
         cmocka_unit_test_setup_teardown(vboxmanage_does_running_machines, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
