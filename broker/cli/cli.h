@@ -101,6 +101,11 @@ int cli_want_json(const sb_cli *cli, const sb_args *args);
 
 /* Read a whole file (an XML document) into *out; errors are printed. */
 int cli_read_file(char **out, const char *path);
+/* Write text to path (outfile.c): a new file, an existing regular file
+ * replaced atomically (through symlinks), or a FIFO or device written as
+ * it is; a failure changes nothing that was there.  secret: a file made
+ * is mode 0600 (else 0666 less the umask).  -1 once the error is printed. */
+int cli_write_file(const char *path, const char *text, int secret);
 
 /* Write text to a temporary file, run $VISUAL / $EDITOR / vi on it and
  * read it back into *edited (malloc'd); the file is removed.  -1 once the

@@ -1,35 +1,20 @@
 /* snapbroker CLI - snapshot-export and snapshot-import: a whole snapshot
  * hierarchy as one <domainsnapshots> document (docs/format.md, "Snapshot
  * hierarchies"; docs/migration.md walks through a move between hosts). */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 
-/* Write xml to path as a new file, or to stdout for NULL or "-".  A
- * failed write leaves no partial file behind. */
-static int write_out(const char *path, const char *xml)
+/* Write xml to path (cli_write_file), or to stdout for NULL or "-". */
+static int write_out(const char *path, const char *xml, int secret)
 {
     if (!path || strcmp(path, "-") == 0) {
         fputs(xml, stdout);
         return 0;
     }
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return cli_error(SB_ERR_SYSTEM_ERROR, "cannot create '%s': %s", path, strerror(errno));
-    size_t len = strlen(xml);
-    int failed = fwrite(xml, 1, len, f) != len;
-    failed |= fflush(f) != 0 || fsync(fileno(f)) != 0;
-    int err = errno;
-    failed |= fclose(f) != 0;
-    if (failed) {
-        (void)unlink(path);
-        return cli_error(SB_ERR_SYSTEM_ERROR, "cannot write '%s': %s", path, strerror(err));
-    }
-    return 0;
+    return cli_write_file(path, xml, secret);
 }
 
 static int run_export(sb_cli *cli, const sb_args *args)
@@ -43,7 +28,7 @@ static int run_export(sb_cli *cli, const sb_args *args)
     if (sb_snapshot_export(&xml, cli->conn, sb_args_str(args, "domain"),
                            sb_args_str(args, "from"), flags) < 0)
         return cli_fail();
-    ret = write_out(sb_args_str(args, "file"), xml);
+    ret = write_out(sb_args_str(args, "file"), xml, (flags & SB_SNAPSHOT_XML_SECURE) != 0);
     free(xml);
     return ret;
 }
