@@ -273,6 +273,8 @@ static int read_query(sb_fleet_query *q, const sb_args *args)
         return cli_error(SB_ERR_INVALID_ARG,
                          "--larger-than '%s': expected a size such as 1048576, 512M, 1.5G, 10GiB "
                          "or 2TB", larger);
+    if (larger) /* a filter even at 0: a size must be known to be listed */
+        q->usage |= SB_FLEET_LARGER_THAN_SET;
     if (parallel) {
         char *end;
         errno = 0;

@@ -351,8 +351,10 @@ static struct job *job_new(sb_broker *b, const sb_config_host *const *hosts, siz
     j->b = sb_broker__ref(b);
     j->timeout_ms = timeout_ms;
     j->filter.created_before = q->older_than > 0 ? (long long)time(NULL) - q->older_than : 0;
+    /* larger_than 0 is "no filter" unless the flag says it was given */
     j->filter.larger_than = q->larger_than;
-    j->filter.usage = q->usage || q->larger_than;
+    j->filter.size_filter = q->larger_than > 0 || (q->usage & SB_FLEET_LARGER_THAN_SET);
+    j->filter.usage = q->usage || j->filter.size_filter;
     j->captids = 2 * n + 1; /* every host abandoned and replaced, at most */
     bool ok = (j->slots = calloc(n + 1, sizeof(*j->slots))) != NULL &&
               (j->tids = calloc(j->captids, sizeof(*j->tids))) != NULL &&

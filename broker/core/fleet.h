@@ -7,6 +7,7 @@
 #ifndef SB_CORE_FLEET_H
 #define SB_CORE_FLEET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/api.h"
@@ -16,7 +17,9 @@
 struct sb_fleet_filter {
     char *domain;                   /* NULL: every domain */
     long long created_before;       /* > 0: only snapshots older than this time */
-    unsigned long long larger_than; /* > 0: only snapshots known larger */
+    unsigned long long larger_than; /* with size_filter: only snapshots
+                                       known larger */
+    bool size_filter;               /* larger_than applies (it may be 0) */
     int usage;                      /* ask the plugin for sizes */
 };
 

@@ -92,9 +92,9 @@ static int finish(sb_dom *d, struct sb_fleet_snap *s, const char *xml,
 {
     if (f->created_before > 0 && s->creation_time >= f->created_before)
         return 1;
-    if (f->usage || f->larger_than)
+    if (f->usage) /* set by the size filter too (job_new) */
         ask_usage(d, s, xml);
-    if (f->larger_than && (!s->known_bytes || s->bytes <= f->larger_than))
+    if (f->size_filter && (!s->known_bytes || s->bytes <= f->larger_than))
         return 1;
     if (!(s->domain = strdup(d->name)))
         return sb_error_oom();

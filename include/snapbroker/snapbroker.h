@@ -308,6 +308,19 @@ SB_API int sb_snapshot_import(size_t *out_n, sb_connection *c, const char *domai
 
 /* ---- the fleet: every snapshot of every configured host (docs/fleet.md) */
 
+/* Bits of sb_fleet_query.usage (a flag word since larger_than 0 needed
+ * one; 1 keeps its old meaning). */
+enum sb_fleet_usage_flags {
+    /* ask each plugin the space each snapshot holds (ABI 1.1
+     * snapshot_usage); any other non-zero usage asks it too */
+    SB_FLEET_USAGE = 1u << 0,
+    /* larger_than is a filter even when it is 0: only snapshots known to
+     * hold more than larger_than bytes ("--larger-than 0": of a known,
+     * non-zero size).  Without it larger_than 0 is no filter, as before.
+     * Implies SB_FLEET_USAGE. */
+    SB_FLEET_LARGER_THAN_SET = 1u << 1
+};
+
 /* What to list.  Zero everything for all of it. */
 typedef struct sb_fleet_query {
     const char *const *hosts;   /* only these configured hosts (NULL: all) */
@@ -317,11 +330,14 @@ typedef struct sb_fleet_query {
     const char *domain;         /* only domains of this name (NULL: all) */
     long long older_than;       /* > 0: only snapshots taken more than this
                                    many seconds ago */
-    unsigned long long larger_than; /* > 0: only snapshots known to hold
-                                   more than this many bytes */
-    int usage;                  /* ask each plugin the space each snapshot
-                                   holds (ABI 1.1 snapshot_usage; implied
-                                   by larger_than) */
+    unsigned long long larger_than; /* > 0, or any value with
+                                   SB_FLEET_LARGER_THAN_SET in usage: only
+                                   snapshots known to hold more than this
+                                   many bytes */
+    int usage;                  /* enum sb_fleet_usage_flags: non-zero asks
+                                   each plugin the space each snapshot holds
+                                   (ABI 1.1 snapshot_usage; implied by the
+                                   larger_than filter) */
     unsigned max_parallel;      /* hosts queried at once; 0: 8 */
     unsigned timeout_ms;        /* per host, from its connect to its last
                                    answer; 0: 60 000 */

@@ -103,6 +103,10 @@ hasnt out " mid " "mid holds less"
 expect 0 "--larger-than 2.125MiB is exactly base's 2228224 bytes" -- \
     snapshot-list --all-hosts --host q --larger-than 2.125MiB
 hasnt out " base " "base holds exactly 2.125 MiB, not more"
+expect 0 "--larger-than 0 is a filter too" -- \
+    snapshot-list --all-hosts --host a --host q --larger-than 0
+hasnt out " a1 " "a1's size is unknown: left out"
+has out " base " "base's size is known and above 0"
 expect 0 "--older-than 0.5d: a decimal duration" -- snapshot-list --all-hosts --host a \
     --older-than 0.5d
 hasnt out " a1 " "a1 is younger than half a day"

@@ -211,6 +211,22 @@ static void filters(void **state)
     assert_int_equal(sb_fleet_snapshots(fl, &(const sb_fleet_snapshot *){ NULL }), 0);
     sb_fleet_free(fl);
 
+    /* larger than 0 given as a filter (SB_FLEET_LARGER_THAN_SET): only
+     * known sizes above 0, so none again; without the flag 0 is no filter */
+    q = (sb_fleet_query){ .usage = SB_FLEET_LARGER_THAN_SET, .plugins = (const char *[]){ "ref" },
+                          .nplugins = 1 };
+    assert_int_equal(sb_fleet_list(&fl, f->b, &q), 1);
+    assert_int_equal(sb_fleet_snapshots(fl, &(const sb_fleet_snapshot *){ NULL }), 0);
+    assert_int_equal(host_named(fl, "r1")->domains, 1);
+    sb_fleet_free(fl);
+    q = (sb_fleet_query){ .usage = SB_FLEET_USAGE, .plugins = (const char *[]){ "ref" },
+                          .nplugins = 1 };
+    assert_int_equal(sb_fleet_list(&fl, f->b, &q), 1);
+    l = listing(fl);
+    assert_string_equal(l, "r1/test/old() r1/test/mid(old)* r3/test/young() ");
+    free(l);
+    sb_fleet_free(fl);
+
     /* a domain by name */
     q = (sb_fleet_query){ .domain = "nosuch" };
     assert_int_equal(sb_fleet_list(&fl, f->b, &q), 1);
