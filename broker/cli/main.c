@@ -74,24 +74,33 @@ static int cmd_help(int argc, char **argv)
     return 0;
 }
 
-/* Global option with a value: "-c X", "--connect X", "--connect=X". */
+/* Global option with a value: "-c X", "--connect X", "--connect=X".
+ * Unless empty_ok, an empty value is refused as a command option's is
+ * (opts.c): an empty --config would otherwise mean "not given" to the
+ * library and quietly load another configuration.  (An empty -c is
+ * refused when connecting, and the bash completion passes the host
+ * being typed, "" at first, to commands that do not connect.) */
 static int global_value(int argc, char **argv, int *i, const char *shopt, const char *lopt,
-                        const char **slot)
+                        int empty_ok, const char **slot)
 {
     const char *a = argv[*i];
     size_t llen = strlen(lopt);
 
     if (strncmp(a, lopt, llen) == 0 && a[llen] == '=') {
         *slot = a + llen + 1;
-        return 1;
-    }
-    if (strcmp(a, lopt) != 0 && !(shopt && strcmp(a, shopt) == 0))
+    } else if (strcmp(a, lopt) != 0 && !(shopt && strcmp(a, shopt) == 0)) {
         return 0;
-    if (*i + 1 >= argc) {
+    } else if (*i + 1 >= argc) {
         cli_error(SB_ERR_INVALID_ARG, "option '%s' requires an argument", a);
         return -1;
+    } else {
+        *slot = argv[++*i];
     }
-    *slot = argv[++*i];
+    if (!empty_ok && !**slot) {
+        cli_error(SB_ERR_INVALID_ARG, "Failed to get option '%s': Option argument is empty",
+                  lopt + 2);
+        return -1;
+    }
     return 1;
 }
 
@@ -168,8 +177,8 @@ int main(int argc, char **argv)
     for (i = 1; i < argc && argv[i][0] == '-'; i++) {
         const char *a = argv[i];
         int r;
-        if ((r = global_value(argc, argv, &i, "-c", "--connect", &cli.connect)) ||
-            (r = global_value(argc, argv, &i, NULL, "--config", &cli.config))) {
+        if ((r = global_value(argc, argv, &i, "-c", "--connect", 1, &cli.connect)) ||
+            (r = global_value(argc, argv, &i, NULL, "--config", 0, &cli.config))) {
             if (r < 0)
                 return 1;
         } else if (strcmp(a, "-r") == 0 || strcmp(a, "--readonly") == 0) {

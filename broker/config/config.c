@@ -394,7 +394,11 @@ int sb_config_load(sb_config **out, const char *path)
     int rc;
 
     *out = NULL;
-    if (!path || !*path)
+    /* "" is a mistake (an unset variable, --config=), not "no file": it
+     * must not load another configuration instead */
+    if (path && !*path)
+        return sb_error_set(SB_ERR_INVALID_ARG, "empty configuration file path");
+    if (!path)
         path = env && *env ? env : NULL;
     if (!path && access(installed, F_OK) == 0)
         path = installed;

@@ -47,8 +47,9 @@ typedef struct sb_config {
     size_t nwarnings;
 } sb_config;
 
-/* Load and validate.  path NULL: see the file order above.  On error *out
- * is NULL and the thread error (SB_ERR_CONFIG, or NO_MEMORY) says why. */
+/* Load and validate.  path NULL: see the file order above; "" is refused
+ * (INVALID_ARG).  On error *out is NULL and the thread error
+ * (SB_ERR_CONFIG, INVALID_ARG or NO_MEMORY) says why. */
 int sb_config_load(sb_config **out, const char *path);
 
 /* Same rules on text held in memory; name is used in messages as the file

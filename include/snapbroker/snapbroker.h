@@ -28,11 +28,13 @@ typedef struct sb_connection sb_connection; /* one open host */
 
 /* ---- broker ------------------------------------------------------------ */
 
-/* Load the configuration (config_path, else $SNAPBROKER_CONFIG, else the
- * installed default file if it exists, else the embedded default: one local
- * qemu host) and find the plugin directory ($SNAPBROKER_PLUGIN_DIR, the
- * config, the build tree beside the running binary, or the installed
- * directory).  Plugins are loaded lazily, when a host needs one. */
+/* Load the configuration (config_path, else - when it is NULL -
+ * $SNAPBROKER_CONFIG, else the installed default file if it exists, else
+ * the embedded default: one local qemu host; an empty config_path is
+ * refused with INVALID_ARG, it never falls back) and find the plugin
+ * directory ($SNAPBROKER_PLUGIN_DIR, the config, the build tree beside the
+ * running binary, or the installed directory).  Plugins are loaded
+ * lazily, when a host needs one. */
 SB_API int sb_broker_new(sb_broker **out, const char *config_path);
 SB_API void sb_broker_free(sb_broker *b);
 

@@ -234,6 +234,13 @@ static void test_missing_file(void **state)
                 missing, "No such file");
     setenv("SNAPBROKER_CONFIG", missing, 1);
     check_error(sb_config_load(&c, NULL), SB_ERR_CONFIG, missing);
+    /* an empty path is a mistake, not "no path": neither
+     * SNAPBROKER_CONFIG (the file written here) nor a default is loaded */
+    write_conf(valid);
+    setenv("SNAPBROKER_CONFIG", path, 1);
+    c = (sb_config *)1;
+    check_error(sb_config_load(&c, ""), SB_ERR_INVALID_ARG, "empty configuration file path");
+    assert_null(c);
 }
 
 static void test_env_overrides(void **state)
