@@ -22,9 +22,11 @@ static void add_indented(sb_buf *report, const char *text)
 
 /* Check one domain; its findings go to report, one line each, indented
  * by two.  *no_metadata: it has no store (nothing else was checked).
- * Returns the problems left. */
-static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb_buf *report,
-                        bool *no_metadata)
+ * Returns the problems left; named (the caller asked for this domain):
+ * a domain the plugin does not know is the error NO_DOMAIN, as in every
+ * other call naming one, rather than a problem found in it. */
+static int check_domain(sb_connection *c, const char *domain, bool named, unsigned flags,
+                        sb_buf *report, bool *no_metadata)
 {
     char *intents = NULL, *store_report = NULL;
     sb_store *s = NULL;
@@ -34,8 +36,10 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
     *no_metadata = false;
     /* The full state query, not the cheap existence check: a monitor that
      * does not answer is a finding of check's. */
-    if (sb_conn_domain_state(c, domain, &state) < 0) {
-        *no_metadata = true; /* not looked at */
+    if ((rc = sb_conn_domain_state(c, domain, &state)) < 0) {
+        if (named && rc == -SB_ERR_NO_DOMAIN)
+            return rc;
+        *no_metadata = true; /* not looked at (one that went away meanwhile) */
         sb_buf_addf(report, "  %s\n", sb_error_last()->message);
         return 1;
     }
@@ -52,10 +56,8 @@ static int check_domain(sb_connection *c, const char *domain, unsigned flags, sb
         *no_metadata = true;
         return 0;
     }
-    const char *const *warnings;
-    size_t nw = sb_store_warnings(s, &warnings);
-    for (size_t i = 0; i < nw; i++)
-        sb_buf_addf(report, "  warning: %s\n", warnings[i]);
+    /* the store's load warnings are not listed here: sb_store_check
+     * below reports each of them once (a torn tail as a note) */
     if (sb_store_damaged(s)) {
         if (!(flags & SB_CHECK_REPAIR)) {
             sb_buf_add(report, "  the log is damaged: snapshots after the damage still load, "
@@ -145,7 +147,14 @@ static int run_checks(sb_connection *c, const char *domain, unsigned flags,
     for (size_t i = 0; i < count; i++) {
         sb_buf lines = { 0 };
         const char *name = domain ? domain : names[i];
-        r[i].problems = check_domain(c, name, flags, &lines, &r[i].no_metadata);
+        r[i].problems = check_domain(c, name, domain != NULL, flags, &lines, &r[i].no_metadata);
+        if (r[i].problems < 0) {
+            rc = r[i].problems;
+            sb_buf_clear(&lines);
+            dom_checks_free(r, i + 1);
+            sb_names_free(names, n);
+            return rc;
+        }
         problems += r[i].problems;
         if (sb_buf_finish(&lines, &r[i].lines) < 0 || !(r[i].name = strdup(name))) {
             dom_checks_free(r, i + 1);

@@ -405,14 +405,18 @@ enum sb_check_flags {
 /* Verify the metadata of one domain (or all when domain is NULL):
  * store invariants and unresolved intents reconciled with the plugin.
  * *out_report lists findings, one per line.  Returns the number of
- * problems left (0 = clean) or a negative class. */
+ * problems left (0 = clean) or a negative class (NO_DOMAIN for a named
+ * domain the plugin does not know; with domain NULL one that disappears
+ * meanwhile is a finding). */
 SB_API int sb_check(char **out_report, sb_connection *c, const char *domain, unsigned flags);
 
 /* sb_check() as data: one entry per domain checked (none when the plugin
  * keeps the metadata in the hypervisor: nothing to check), each with the
  * problems left in it and its findings.  A finding's severity is "note"
- * (information), "warning" (the store loaded with something to look at)
- * or "finding" (a problem, or what check did about one).  Returns the
+ * (information, such as a torn tail dropped after a crash) or "finding"
+ * (a problem, or what check did about one); each is listed once.
+ * ("warning" was a copy of a store load warning also listed as a note or
+ * finding, and is no longer given.)  Returns the
  * problems left (0 = clean) or a negative class.  Free *out with
  * sb_check_domains_free(*out, *out_n). */
 typedef struct sb_check_finding {

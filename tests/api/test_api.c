@@ -837,6 +837,45 @@ static void damaged_store_is_repaired(void **state)
     free(report);
 }
 
+/* How many times needle occurs in text. */
+static int occurrences(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* A torn tail (a commit interrupted by a crash) is reported once, as a
+ * note, not once more as a warning; an unknown domain named to check is
+ * NO_DOMAIN, not a problem found in it. */
+static void check_reports_once_and_unknown_domains(void **state)
+{
+    struct api_fx *f = *state;
+    char path[512], *report = NULL;
+
+    create(f, "a", 0);
+    snprintf(path, sizeof(path), "%s/hosts/%s/domains/%s/snapshots.log", f->dir,
+             sb_connection_host(f->c), DOM);
+    FILE *fp = fopen(path, "ab");
+    assert_non_null(fp);
+    fputs("torn", fp);
+    assert_int_equal(fclose(fp), 0);
+    sb_disconnect(f->c); /* a fresh connection loads the log again */
+    assert_int_equal(sb_connect(&f->c, f->b, URI, 0), 0);
+    assert_int_equal(sb_check(&report, f->c, DOM, 0), 0);
+    assert_int_equal(occurrences(report, "incomplete last record"), 1);
+    assert_null(strstr(report, "warning:"));
+    free(report);
+
+    expect_error(sb_check(&report, f->c, "nosuch", 0), SB_ERR_NO_DOMAIN, "nosuch");
+    sb_check_domain *r = (sb_check_domain *)1;
+    size_t n = 1;
+    expect_error(sb_check_domains(&r, &n, f->c, "nosuch", 0), SB_ERR_NO_DOMAIN, "nosuch");
+    assert_null(r);
+    assert_int_equal(n, 0);
+}
+
 /* virsh undefine refuses a domain with snapshot metadata unless told to
  * drop it; otherwise a later domain of the same name would inherit it. */
 static void undefine_guards_metadata(void **state)
@@ -941,6 +980,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_redefine_keeps_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_undefine_keeps_metadata, setup, teardown),
         cmocka_unit_test_setup_teardown(damaged_store_is_repaired, setup, teardown),
+        cmocka_unit_test_setup_teardown(check_reports_once_and_unknown_domains, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
