@@ -7,7 +7,10 @@
  * libvirt's ESX rules, tests/plugins/refhv/refhv.h) with wrappers around
  * its callbacks; each MB_* macro makes a wrapper break the rule named in
  * the comment, which the conformance scenario of that name must catch
- * (tests/conformance/misbehave.sh).  A test fixture, never installed. */
+ * (tests/conformance/misbehave.sh).  A few macros break nothing but do
+ * what a strict kit could mistake for a broken rule (a quiesce refused
+ * for want of a guest agent); the scenario named must pass for them.  A
+ * test fixture, never installed. */
 #include "refhv.h"
 #include "fixture_file.h"
 
@@ -124,6 +127,20 @@ static int mb_create(char **out_xml, sb_conn *c, const char *domain, const char 
     if (flags & SB_SNAPSHOT_CREATE_QUIESCE)
         return hv_host->set_error(c->h, SB_ERR_INVALID_ARG, "unsupported flags (0x%x)",
                                   SB_SNAPSHOT_CREATE_QUIESCE);
+#endif
+#ifdef MB_QUIESCE_UNSUPPORTED /* FLAG-CREATE-QUIESCE: not "cannot", where declared */
+    if (flags & SB_SNAPSHOT_CREATE_QUIESCE)
+        return hv_host->set_error(c->h, SB_ERR_OPERATION_UNSUPPORTED,
+                                  "this plugin cannot quiesce a guest");
+#endif
+#ifdef MB_DISK_ONLY_NO_SUPPORT /* FLAG-CREATE-DISK_ONLY: not "cannot", where declared */
+    if (flags & SB_SNAPSHOT_CREATE_DISK_ONLY)
+        return hv_host->set_error(c->h, SB_ERR_NO_SUPPORT, "no disk-only snapshots here");
+#endif
+#ifdef MB_QUIESCE_NEEDS_AGENT /* breaks nothing: a quiesce the state prevents */
+    if (flags & SB_SNAPSHOT_CREATE_QUIESCE)
+        return hv_host->set_error(c->h, SB_ERR_OPERATION_INVALID,
+                                  "cannot quiesce domain '%s': no guest agent answers", domain);
 #endif
 #ifdef MB_DUPLICATE_IGNORED /* TREE-DUPLICATE-NAME: a taken unique name is refused */
     {
