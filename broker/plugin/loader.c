@@ -112,7 +112,21 @@ static int check_plugin_dir(const char *path)
     return rc;
 }
 
-static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path)
+/* A plugin found by name must declare that name: <dir>/qemu.so that calls
+ * itself "kvm" would make "qemu" load a different plugin than the
+ * configuration asked for.  expect NULL: a file named by path, any name. */
+static int check_expected_name(const char *path, const char *name, const char *expect)
+{
+    if (!expect || strcmp(name, expect) == 0)
+        return 0;
+    return sb_error_set(SB_ERR_PLUGIN_LOAD,
+                        "plugin file '%s': declares the name '%s', expected '%s' from its "
+                        "file name",
+                        path, name, expect);
+}
+
+static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path,
+                       const char *expect)
 {
     sb_loaded_plugin *rec = NULL, *other;
     const struct sb_plugin *table;
@@ -140,6 +154,8 @@ static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, cons
      * loader gave us its existing handle, and its entry already ran. */
     if ((other = find_locked(r, NULL, dl)) != NULL) {
         dlclose(dl); /* drops only the reference this dlopen added */
+        if ((rc = check_expected_name(path, other->name, expect)) < 0)
+            return rc;
         *out = other;
         return 0;
     }
@@ -161,7 +177,11 @@ static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, cons
     if (!rec)
         return sb_error_oom();
     rec->dl = dl;
-    if ((rc = sb_plugin_validate(rec, table, path)) < 0)
+    /* Checked before the record is registered: a refused file must not
+     * leave its plugin findable under the name it declares (alpha.so
+     * declaring "good" made a later "good:///" connect without good.so). */
+    if ((rc = sb_plugin_validate(rec, table, path)) < 0 ||
+        (rc = check_expected_name(path, rec->name, expect)) < 0)
         goto error;
     if ((other = find_locked(r, rec->name, NULL)) != NULL) {
         rc = sb_error_set(SB_ERR_PLUGIN_LOAD,
@@ -184,7 +204,8 @@ static int load_locked(const sb_loaded_plugin **out, sb_plugin_registry *r, cons
     return rc;
 }
 
-int sb_registry_load_file(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path)
+static int load_file(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path,
+                     const char *expect)
 {
     int rc;
 
@@ -192,9 +213,14 @@ int sb_registry_load_file(const sb_loaded_plugin **out, sb_plugin_registry *r, c
     if (!path || !*path)
         return sb_error_set(SB_ERR_PLUGIN_LOAD, "plugin file '': empty path");
     pthread_mutex_lock(&r->lock);
-    rc = load_locked(out, r, path);
+    rc = load_locked(out, r, path, expect);
     pthread_mutex_unlock(&r->lock);
     return rc;
+}
+
+int sb_registry_load_file(const sb_loaded_plugin **out, sb_plugin_registry *r, const char *path)
+{
+    return load_file(out, r, path, NULL);
 }
 
 int sb_registry_load_name(const sb_loaded_plugin **out, sb_plugin_registry *r,
@@ -211,16 +237,7 @@ int sb_registry_load_name(const sb_loaded_plugin **out, sb_plugin_registry *r,
     }
     if ((rc = sb_plugin_path_find(&file, path, name)) < 0)
         return rc;
-    rc = sb_registry_load_file(out, r, file);
-    if (rc == 0 && strcmp((*out)->name, name) != 0) {
-        /* <dir>/qemu.so that calls itself "kvm" would make "qemu" load a
-         * different plugin than the configuration asked for. */
-        rc = sb_error_set(SB_ERR_PLUGIN_LOAD,
-                          "plugin file '%s': declares the name '%s', expected '%s' from its "
-                          "file name",
-                          file, (*out)->name, name);
-        *out = NULL;
-    }
+    rc = load_file(out, r, file, name);
     free(file);
     return rc;
 }

@@ -38,7 +38,8 @@ int sb_registry_load_file(const sb_loaded_plugin **out, sb_plugin_registry *r, c
 
 /* The loaded plugin called name, else find <dir>/<name>.so on the search
  * path and load it.  An unknown name is SB_ERR_PLUGIN_LOAD naming the
- * directories searched. */
+ * directories searched; so is a file whose plugin declares another name,
+ * which is then not registered (under neither name). */
 int sb_registry_load_name(const sb_loaded_plugin **out, sb_plugin_registry *r,
                           const sb_plugin_path *path, const char *name);
 

@@ -132,6 +132,16 @@ static void test_load_name(void **state)
     check_error(sb_registry_load_name(&p, reg, &path, "fx_good"), SB_ERR_PLUGIN_LOAD,
                 "declares the name 'good', expected 'fx_good'");
     assert_null(p);
+    /* the refused file is not registered: "good" (no good.so on the path)
+     * is not found, and fx_good is refused again, not taken as loaded */
+    assert_int_equal(sb_registry_count(reg), 1);
+    assert_null(sb_registry_find(reg, "good"));
+    check_error(sb_registry_load_name(&p, reg, &path, "good"), SB_ERR_PLUGIN_LOAD,
+                "no plugin 'good'");
+    assert_null(p);
+    check_error(sb_registry_load_name(&p, reg, &path, "fx_good"), SB_ERR_PLUGIN_LOAD,
+                "declares the name 'good', expected 'fx_good'");
+    assert_int_equal(sb_registry_count(reg), 1);
     sb_plugin_path_clear(&path);
     sb_registry_free(reg);
 }
