@@ -2,6 +2,7 @@
 #include "plugin/loader.h"
 
 #include <dlfcn.h>
+#include <limits.h>
 #include <libgen.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -83,7 +84,8 @@ static int run_entry(const struct sb_plugin **table, sb_plugin_entry_fn entry, c
         sb_error_clear(); /* a stray message on success is not an error */
         return 0;
     }
-    if (rc > 0)
+    /* INT_MIN is no class either, and -INT_MIN (below) is undefined */
+    if (rc > 0 || rc == INT_MIN)
         return sb_error_set(SB_ERR_PLUGIN_LOAD,
                             "plugin file '%s': entry %s returned %d (expected 0 or a negative "
                             "error class)",

@@ -149,6 +149,15 @@ static void test_entry_error_silent(void **state)
             "failed (PLUGIN_LOAD) without a message");
 }
 
+/* INT_MIN is refused as a return that is no class (the loader negated it,
+ * which is undefined: UBSan stopped there). */
+static void test_entry_int_min(void **state)
+{
+    (void)state;
+    refused(FIXTURE("fx_entry_int_min"), SB_ERR_PLUGIN_LOAD,
+            "returned -2147483648 (expected 0 or a negative error class)");
+}
+
 static void test_bad_meta_owner(void **state)
 {
     (void)state;
@@ -384,6 +393,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_duplicate_name, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_error_with_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_error_silent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_int_min, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_meta_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hv_metadata_needs_hypervisor_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hypervisor_meta_needs_list, setup, teardown),

@@ -1,6 +1,7 @@
 /* One source, many test plugins: each FX_* macro (set by meson) breaks the
  * otherwise valid table in exactly one way, so every fixture .so tests one
  * loader rule.  Without any FX_* macro this is a valid plugin "good". */
+#include <limits.h>
 #include <string.h>
 
 #include "snapbroker/plugin.h"
@@ -259,6 +260,8 @@ SB_PLUGIN_EXPORT int sb_plugin_entry_v1(const struct sb_plugin **out, const stru
     return h->set_error(NULL, SB_ERR_PLUGIN_ABI, "needs broker ABI 1.%u or newer", host_minor + 5);
 #elif defined(FX_ENTRY_ERROR_SILENT)
     return -SB_ERR_PLUGIN_LOAD;
+#elif defined(FX_ENTRY_INT_MIN)
+    return INT_MIN; /* no class: its negation overflows */
 #else
     return 0;
 #endif
