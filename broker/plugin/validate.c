@@ -110,6 +110,26 @@ static int check_enum(const char *path, const char *member, uint32_t value, uint
     return 0;
 }
 
+/* Members each valid alone that no plugin can honour together: the kit
+ * would hold the plugin to a promise the broker breaks (or that no call
+ * can keep), so the block is refused where the plugin is loaded or
+ * connected, not found out by a failing scenario. */
+static int check_contradictions(const char *path, const struct sb_plugin_caps *c)
+{
+    /* the broker's store keys snapshots by name: a second create of a
+     * name fails OPERATION_FAILED whatever the plugin says */
+    if (c->meta_owner == SB_META_BROKER && !c->names_unique)
+        return refuse(path, "capability names_unique is 0 but meta_owner is BROKER, whose store "
+                            "keeps names unique (declare names_unique 1)");
+    /* CURRENT without REDEFINE is refused for every plugin (semantics.md
+     * §2.1), so declaring it alone declares a flag no call can use */
+    if ((c->create_flags & SB_SNAPSHOT_CREATE_CURRENT) &&
+        !(c->create_flags & SB_SNAPSHOT_CREATE_REDEFINE))
+        return refuse(path, "capability create_flags has VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT "
+                            "without VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE, which it needs");
+    return 0;
+}
+
 int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
                         const struct sb_plugin_caps *caps, const char *path)
 {
@@ -149,7 +169,7 @@ int sb_plugin_caps_copy(struct sb_plugin_caps *dst, uint32_t *out_size,
         return rc;
     if (c->hv_has_metadata && c->meta_owner != SB_META_HYPERVISOR)
         return refuse(path, "capability hv_has_metadata is 1 but meta_owner is not HYPERVISOR");
-    return 0;
+    return check_contradictions(path, c);
 }
 
 static char *dup_or_empty(const char *s)

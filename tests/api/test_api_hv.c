@@ -994,6 +994,10 @@ static void conn_caps_per_connection(void **state)
     expect_error(sb_connect(&bad, f->b, ESX "?bad-caps", 0), SB_ERR_PLUGIN_ABI,
                  "changes meta_owner");
     assert_null(bad);
+    /* checked like the table's caps, contradictions too */
+    expect_error(sb_connect(&bad, f->b, ESX "?current-alone", 0), SB_ERR_PLUGIN_ABI,
+                 "CREATE_CURRENT without VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE");
+    assert_null(bad);
 }
 
 int main(void)

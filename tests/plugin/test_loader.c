@@ -276,6 +276,7 @@ static const struct sb_plugin_caps mem_caps = {
     .meta_owner = SB_META_BROKER,
     .disk_override = SB_DISK_OVERRIDE_MATCH,
     .default_location = SB_LOCATION_EXTERNAL,
+    .names_unique = 1,
 };
 
 static struct sb_plugin mem_table(void)
@@ -287,6 +288,36 @@ static struct sb_plugin mem_table(void)
         .snapshot_create = nop_snap, .snapshot_revert = nop_snap, .snapshot_delete = nop_del,
     };
     return t;
+}
+
+/* Members valid alone but contradicting each other are refused, on the
+ * table's caps (load) as on a connection's (sb_plugin_caps_copy). */
+static void test_caps_contradictions(void **state)
+{
+    sb_loaded_plugin rec;
+    struct sb_plugin t = mem_table();
+    struct sb_plugin_caps c = mem_caps, out;
+
+    (void)state;
+    memset(&rec, 0, sizeof(rec));
+    t.caps = &c;
+    c.names_unique = 0; /* the broker's store keeps names unique */
+    check_error(sb_plugin_validate(&rec, &t, "mem.so"), SB_ERR_PLUGIN_ABI, "mem.so",
+                "names_unique is 0 but meta_owner is BROKER");
+    sb_plugin_record_clear(&rec);
+    check_error(sb_plugin_caps_copy(&out, NULL, &c, "mem.so"), SB_ERR_PLUGIN_ABI,
+                "names_unique is 0 but meta_owner is BROKER");
+    c.meta_owner = SB_META_HYPERVISOR; /* a hypervisor may allow duplicates */
+    assert_int_equal(sb_plugin_caps_copy(&out, NULL, &c, "mem.so"), 0);
+
+    c = mem_caps;
+    c.create_flags = SB_SNAPSHOT_CREATE_CURRENT; /* useless without REDEFINE */
+    check_error(sb_plugin_validate(&rec, &t, "mem.so"), SB_ERR_PLUGIN_ABI, "mem.so",
+                "VIR_DOMAIN_SNAPSHOT_CREATE_CURRENT without VIR_DOMAIN_SNAPSHOT_CREATE_REDEFINE");
+    sb_plugin_record_clear(&rec);
+    c.create_flags |= SB_SNAPSHOT_CREATE_REDEFINE;
+    assert_int_equal(sb_plugin_validate(&rec, &t, "mem.so"), 0);
+    sb_plugin_record_clear(&rec);
 }
 
 static void test_validate_in_memory(void **state)
@@ -394,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_entry_error_with_message, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_error_silent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_entry_int_min, setup, teardown),
+        cmocka_unit_test(test_caps_contradictions),
         cmocka_unit_test_setup_teardown(test_bad_meta_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hv_metadata_needs_hypervisor_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hypervisor_meta_needs_list, setup, teardown),

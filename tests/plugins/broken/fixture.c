@@ -122,7 +122,8 @@ static const struct {
                .create_flags = SB_SNAPSHOT_CREATE_HALT,
                .meta_owner = SB_META_BROKER,
                .disk_override = SB_DISK_OVERRIDE_ALLOWED,
-               .default_location = SB_LOCATION_INTERNAL},
+               .default_location = SB_LOCATION_INTERNAL,
+               .names_unique = 1},
               7};
 #define CAPS (&caps_ext.c)
 #else
@@ -146,6 +147,7 @@ static const struct sb_plugin_caps caps = {
 #endif
     .disk_override = SB_DISK_OVERRIDE_ALLOWED,
     .default_location = SB_LOCATION_INTERNAL,
+    .names_unique = 1, /* the broker's store keeps names unique */
 #ifdef FX_HV_METADATA_BROKER
     .hv_has_metadata = 1, /* only for hypervisor-owned metadata */
 #endif

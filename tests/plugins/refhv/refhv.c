@@ -47,7 +47,7 @@ static const struct sb_plugin_caps hv_caps = {
 #endif
 
 /* The variants conn_caps can answer (see struct sb_conn). */
-static struct sb_plugin_caps hv_caps_no_quiesce, hv_caps_bad;
+static struct sb_plugin_caps hv_caps_no_quiesce, hv_caps_bad, hv_caps_current_alone;
 
 static const struct sb_plugin_caps *hv_conn_caps(sb_conn *c)
 {
@@ -78,10 +78,14 @@ static int hv_open(sb_conn **out, sb_host *h, const char *uri)
     hv_caps_no_quiesce.create_flags &= ~(uint32_t)SB_SNAPSHOT_CREATE_QUIESCE;
     hv_caps_bad = hv_caps;
     hv_caps_bad.meta_owner = SB_META_BROKER;
+    hv_caps_current_alone = hv_caps;
+    hv_caps_current_alone.create_flags = SB_SNAPSHOT_CREATE_CURRENT;
     if (strcmp(rest, "?no-quiesce") == 0)
         caps = &hv_caps_no_quiesce;
     else if (strcmp(rest, "?bad-caps") == 0)
         caps = &hv_caps_bad;
+    else if (strcmp(rest, "?current-alone") == 0)
+        caps = &hv_caps_current_alone;
     else if (*rest)
         goto bad_uri;
     if (!(c = hv_host->alloc(sizeof(*c))))

@@ -80,7 +80,8 @@ struct sb_conn {
     /* ABI 1.1 conn_caps: the URI's query picks a variant of hv_caps, as a
      * real plugin would after probing its host ("?no-quiesce": a host
      * without QUIESCE; "?bad-caps": an invalid block, for the broker's
-     * check).  NULL: the plugin's caps. */
+     * check; "?current-alone": CREATE_CURRENT without CREATE_REDEFINE, a
+     * contradiction the broker refuses).  NULL: the plugin's caps. */
     const struct sb_plugin_caps *caps;
     char *file;
     char *lock_file;
