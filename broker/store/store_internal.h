@@ -97,6 +97,11 @@ int sb_store__write_locked(sb_store *s, bool defer, bool *group, size_t *end);
  * the disk and is noted as unsynced (sb_store_intent_begin_deferred). */
 int sb_store__commit(sb_store *s, bool defer);
 int sb_store__begin_locked(sb_store *s);
+/* store_load.c: whether the bad record at bad_off, with valid records from
+ * `from` on, is the torn tail of a group commit (no record after it can
+ * have been acknowledged: docs/store.md, "Group commit"). */
+bool sb_store__unacknowledged_after(const uint8_t *data, size_t size, size_t bad_off,
+                                    size_t from);
 
 /* The shared page (store_shared.c).  map: after lock_fd is open, with the
  * lock held (a writer may grow and initialise the file).  unchanged: the

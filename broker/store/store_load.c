@@ -230,8 +230,8 @@ static int note_damage(sb_store *s, size_t off, size_t skipped)
  * then).  Such a record can never have been acknowledged: its writer
  * returns only after an fdatasync that would also have made bad_off's
  * bytes durable.  So the whole range is the torn tail of a group commit. */
-static bool unacknowledged_after(const uint8_t *data, size_t size, size_t bad_off,
-                                 size_t from)
+bool sb_store__unacknowledged_after(const uint8_t *data, size_t size, size_t bad_off,
+                                    size_t from)
 {
     for (size_t o = from; o < size;) {
         const uint8_t *p;
@@ -272,7 +272,7 @@ static int replay(sb_store *s, const uint8_t *data, size_t size, size_t from)
             continue;
         }
         size_t resync = sb_log_resync(data, size, off);
-        if (resync < size && unacknowledged_after(data, size, off, resync)) {
+        if (resync < size && sb_store__unacknowledged_after(data, size, off, resync)) {
             /* a group commit interrupted before its fdatasync: none of it
              * was acknowledged (docs/store.md, "Group commit") */
             s->tail_off = off;
