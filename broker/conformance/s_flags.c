@@ -38,16 +38,23 @@ static int not_supported_class(int rc)
            rc == -SB_ERR_CONFIG_UNSUPPORTED;
 }
 
-/* A declared flag whose precondition is a running domain, which libvirt
- * (and the qemu plugin, after it) refuses on an inactive one with
- * OPERATION_UNSUPPORTED: CREATE_LIVE ("live snapshot creation is supported
- * only during full system snapshots").  QUIESCE is not one: a quiesce the
- * state prevents (domain not running, guest agent not answering) is
- * OPERATION_INVALID, so its "unsupported" answer means no quiesce ever. */
-static int unsupported_while_inactive(int family, unsigned bit, int state)
+/* Where a declared flag's "unsupported" answer is a fact of the domain,
+ * not of the plugin.  CREATE_LIVE on an inactive domain: libvirt (and the
+ * qemu plugin, after it) refuses it with OPERATION_UNSUPPORTED ("live
+ * snapshot creation is supported only during full system snapshots").
+ * QUIESCE on a running domain whose definition has no guest agent
+ * channel: libvirt's "QEMU guest agent is not configured" is an
+ * unsupported argument, and so is the qemu plugin's answer (a run with
+ * --domain on such a domain).  On an inactive domain a quiesce the state
+ * prevents is OPERATION_INVALID, so there "unsupported" means no quiesce
+ * ever (the kit's own scratch domains are shut off). */
+static int unsupported_for_the_domain(int family, unsigned bit, int state)
 {
-    return family == SB_FLAGS_CREATE && bit == SB_SNAPSHOT_CREATE_LIVE &&
-           state != SB_DOMAIN_RUNNING;
+    if (family != SB_FLAGS_CREATE)
+        return 0;
+    if (bit == SB_SNAPSHOT_CREATE_LIVE)
+        return state != SB_DOMAIN_RUNNING;
+    return bit == SB_SNAPSHOT_CREATE_QUIESCE && state == SB_DOMAIN_RUNNING;
 }
 
 /* Acceptance: the call may fail for a reason of the state (semantics.md
@@ -59,7 +66,7 @@ static int accepted(struct k *k, int rc, int family, unsigned bit, int state, co
     if (rc == -SB_ERR_INVALID_ARG || strstr(sb_error_last()->message, "unsupported flags"))
         return k_fail(k, "%s: declared flag %s was refused: %s", what,
                       sb_flag_name(family, bit), k_errstr());
-    if (not_supported_class(rc) && !unsupported_while_inactive(family, bit, state))
+    if (not_supported_class(rc) && !unsupported_for_the_domain(family, bit, state))
         return k_fail(k, "%s: declared flag %s was refused as not supported: %s", what,
                       sb_flag_name(family, bit), k_errstr());
     return K_PASS;
