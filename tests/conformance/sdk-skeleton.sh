@@ -11,16 +11,7 @@ top=$2
 here=$(cd "$(dirname "$0")" && pwd)
 t=$(mktemp -d "${TMPDIR:-/tmp}/sbsdk.XXXXXX") || exit 1
 trap 'rm -rf "$t"' EXIT
-n=0
-result() { # result STATUS TEXT [LOG]: one TAP line, the log on failure
-    n=$((n + 1))
-    if [ "$1" -eq 0 ]; then
-        echo "ok $n - $2"
-    else
-        [ -n "${3:-}" ] && [ -f "$3" ] && sed 's/^/# /' "$3" | tail -40
-        echo "not ok $n - $2"
-    fi
-}
+. "$top/tests/common/tap_result.sh"
 echo "1..8"
 
 meson install -C "$build" --no-rebuild --destdir "$t/root" >"$t/install.log" 2>&1
