@@ -73,9 +73,17 @@ struct sb_connection {
      * named the snapshot (create_name_defaulted, ABI 1.6). */
     bool create_name_defaulted;
     const char *active_domain;
-    /* A tree_each walk is running: its function may not call the tree
-     * services (they could close or reload the store being walked). */
-    bool tree_walk;
+    /* Where the plugin is called from when the tree services must refuse
+     * ("open", "close", "the function of a tree_each walk", ...; NULL:
+     * they may answer): there, one would run on a connection not yet
+     * open or no longer open, close or reload the store being walked, or
+     * ask the plugin again what it is being asked (host_tree.c). */
+    const char *tree_barred;
+    /* The domain whose store (cache) a public call holds across its
+     * plugin calls (sb_dom_open to sb_dom_close, undefine): the tree
+     * services answer from that store and never close it for another
+     * domain's (the call would go on with a freed store). */
+    const char *held_domain;
     /* The last store used, kept open between calls: a later call only
      * catches up with what other processes appended (one stat() when
      * nothing changed) instead of loading the whole log again. */
@@ -107,6 +115,11 @@ int sb_conn_store(sb_connection *c, const char *domain, bool writable, sb_store 
 void sb_conn_store_release(sb_connection *c, sb_store *s);
 /* Close the cached store (before opening the same store another way). */
 void sb_conn_store_drop(sb_connection *c);
+/* Mark the cached store as held by a call (c->held_domain) while it calls
+ * the plugin, unless an outer call holds it already; 1 when this call
+ * marked it (pass that to sb_conn_store_unhold). */
+bool sb_conn_store_hold(sb_connection *c, const char *domain);
+void sb_conn_store_unhold(sb_connection *c, bool held);
 
 /* ---- an open domain: what one public call works on ---- */
 
@@ -129,6 +142,7 @@ typedef struct sb_dom {
     const char *name;   /* the domain (borrowed from the caller) */
     sb_store *s;        /* broker-owned metadata: c's store; else NULL */
     bool op;            /* holds the operation lock */
+    bool held;          /* set c->held_domain (cleared by sb_dom_close) */
 } sb_dom;
 
 /* Open domain on c for one call (mode: enum sb_dom_mode bits).  For

@@ -204,6 +204,7 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
     const unsigned known = SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA;
     const sb_tree_node *root;
     sb_store *s = NULL;
+    bool held = false;
     int rc;
 
     CHECK_CONN_DOMAIN(c, domain);
@@ -214,8 +215,10 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
         (rc = sb_snap_check_domain(c, domain)) < 0)
         return rc;
     if (sb_conn_broker_meta(c)) {
-        if ((rc = sb_conn_store(c, domain, true, &s)) < 0 ||
-            (rc = sb_store_operation_begin(s)) < 0)
+        if ((rc = sb_conn_store(c, domain, true, &s)) < 0)
+            goto out;
+        held = sb_conn_store_hold(c, domain); /* kept open across domain_undefine */
+        if ((rc = sb_store_operation_begin(s)) < 0)
             goto out;
         size_t n = sb_tree_count(sb_store_tree(s));
         if (n && !(flags & SB_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)) {
@@ -246,6 +249,7 @@ int sb_domain_undefine(sb_connection *c, const char *domain, unsigned flags)
 out:
     sb_conn_operation_end(s);
     sb_conn_store_release(c, s);
+    sb_conn_store_unhold(c, held);
     if (rc >= 0)
         sb_conn_store_drop(c); /* the domain is gone */
     return rc < 0 ? rc : 0;

@@ -147,7 +147,11 @@ int sb_connect(sb_connection **out, sb_broker *b, const char *host, unsigned fla
     sb_host_set_progress_sink(c->host, progress_adapter, b);
     if (sb_conn_broker_meta(c))
         sb_host_set_tree_ops(c->host, &sb_api_tree_ops);
+    /* The tree ops are installed, but there is no sb_conn to ask about a
+     * domain's existence until open returns. */
+    c->tree_barred = "open";
     SB_DISPATCH(rc, c->plugin, open, &c->conn, c->host, c->uri);
+    c->tree_barred = NULL;
     if (rc < 0) {
         sb_error_prefix("cannot open host '%s' (%s)", c->host_name, c->uri);
         sb_host_discard_state(c->host); /* a refused URI leaves no host behind */
@@ -172,6 +176,8 @@ void sb_disconnect(sb_connection *c)
     free(c->live_uuid.uuid);
     xmlFreeDoc(c->memo_domain);
     free(c->memo_domain_print);
+    /* a store opened from close would outlive the connection */
+    c->tree_barred = "close";
     if (c->conn && c->plugin->ops.close)
         c->plugin->ops.close(c->conn);
     /* The plugin's state directory is made at open (plugins may count on
@@ -214,6 +220,35 @@ void sb_conn_store_drop(sb_connection *c)
     c->cache_writable = false;
 }
 
+/* Ask the plugin whether domain exists before its store is opened.  A
+ * tree service called from there would open that same store, ask again,
+ * and so on without end: meanwhile they refuse. */
+static int domain_exists_unbarred(sb_connection *c, const char *domain)
+{
+    const char *outer = c->tree_barred;
+    int rc;
+
+    c->tree_barred = "domain_get_state or domain_is_active while the broker opens the "
+                     "domain's store";
+    rc = sb_conn_domain_exists(c, domain);
+    c->tree_barred = outer;
+    return rc;
+}
+
+bool sb_conn_store_hold(sb_connection *c, const char *domain)
+{
+    if (c->held_domain)
+        return false;
+    c->held_domain = domain;
+    return true;
+}
+
+void sb_conn_store_unhold(sb_connection *c, bool held)
+{
+    if (held)
+        c->held_domain = NULL;
+}
+
 /* Open the store of domain (or take the cached one); known: the caller
  * has already asked the plugin about the domain. */
 static int conn_store(sb_connection *c, const char *domain, bool writable, bool known,
@@ -241,7 +276,7 @@ static int conn_store(sb_connection *c, const char *domain, bool writable, bool 
     sb_conn_store_drop(c);
     /* The plugin knows which domains exist; the store would happily open
      * (read-only: an empty tree) for any name. */
-    if (!known && (rc = sb_conn_domain_exists(c, domain)) < 0)
+    if (!known && (rc = domain_exists_unbarred(c, domain)) < 0)
         return rc;
     if ((rc = sb_store_open(c->broker->cfg->state_dir, c->host_name, domain,
                             writable ? SB_STORE_WRITABLE : 0, &c->cache)) < 0)
@@ -269,6 +304,7 @@ int sb_dom_open(sb_dom *d, sb_connection *c, const char *domain, unsigned mode)
         return 0;
     if ((rc = conn_store(c, domain, mode & SB_DOM_WRITE, mode & SB_DOM_EXISTS, &d->s)) < 0)
         return rc;
+    d->held = sb_conn_store_hold(c, domain);
     if ((mode & SB_DOM_METADATA_OPERATION) == SB_DOM_METADATA_OPERATION)
         rc = sb_conn_metadata_operation_begin(c, domain, d->s);
     else if ((mode & SB_DOM_OPERATION) == SB_DOM_OPERATION)
@@ -288,6 +324,8 @@ void sb_dom_close(sb_dom *d)
     d->op = false;
     sb_conn_store_release(d->c, d->s);
     d->s = NULL;
+    sb_conn_store_unhold(d->c, d->held);
+    d->held = false;
 }
 
 /* Replace *dst with a copy of src (NULL stays NULL). */

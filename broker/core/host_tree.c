@@ -7,22 +7,43 @@
 #include "core/error.h"
 #include "core/snap.h"
 
-/* The store for domain: the one the running operation holds, else the
- * connection's cached one (both borrowed). */
+/* The store held for the call in progress (the operation's, lent by
+ * SB_DOM_DISPATCH, else the one an sb_dom holds), and its domain; NULL
+ * when no call holds one. */
+static sb_store *held_store(const sb_connection *c, const char **domain)
+{
+    *domain = c->active_store ? c->active_domain : c->held_domain;
+    return c->active_store ? c->active_store : c->held_domain ? c->cache : NULL;
+}
+
+/* The store for domain: the one the call in progress holds (borrowed, not
+ * caught up: the call works on it as it is), else the connection's cached
+ * one.  Opening another domain's store closes the cached one, so while a
+ * call holds it another domain is refused: serving it from a second
+ * handle would cost a store load per call for a use no plugin has. */
 static int store_for(sb_host *h, const char *domain, bool writable, sb_store **s)
 {
     sb_connection *c = sb_host_ctx(h);
+    const char *held_domain;
+    sb_store *held;
 
     if (!c || !domain)
         return sb_error_set(SB_ERR_INVALID_ARG, "tree service: no connection or domain");
-    if (c->tree_walk)
+    if (c->tree_barred)
+        return sb_error_set(SB_ERR_OPERATION_INVALID, "plugin '%s': tree service called from %s",
+                            c->plugin->name, c->tree_barred);
+    if (!(held = held_store(c, &held_domain)))
+        return sb_conn_store(c, domain, writable, s);
+    if (strcmp(held_domain, domain) != 0)
         return sb_error_set(SB_ERR_OPERATION_INVALID,
-                            "tree service called from the function of a tree_each walk");
-    if (c->active_store && c->active_domain && strcmp(c->active_domain, domain) == 0) {
-        *s = c->active_store;
-        return 0;
-    }
-    return sb_conn_store(c, domain, writable, s);
+                            "plugin '%s': tree service on domain '%s' during an operation on '%s'",
+                            c->plugin->name, domain, held_domain);
+    if (writable && held == c->cache && !c->cache_writable)
+        return sb_error_set(SB_ERR_OPERATION_INVALID,
+                            "plugin '%s': tree_update_xml on domain '%s' during a call that "
+                            "only reads it", c->plugin->name, domain);
+    *s = held;
+    return 0;
 }
 
 static int node_of(sb_host *h, const char *domain, const char *name, const sb_tree_node **n)
@@ -127,7 +148,7 @@ static int walk(sb_host *h, const char *domain,
         rc = sb_tree_list(sb_store_tree(s), NULL, SB_SNAPSHOT_LIST_TOPOLOGICAL, &nodes, &count);
     bool walking = rc == 0; /* then c is a connection (store_for) */
     if (walking)
-        c->tree_walk = true;
+        c->tree_barred = "the function of a tree_each walk";
     for (size_t i = 0; rc == 0 && i < count; i++) {
         const char *xml;
         char *owned;
@@ -137,7 +158,7 @@ static int walk(sb_host *h, const char *domain,
         free(owned);
     }
     if (walking)
-        c->tree_walk = false;
+        c->tree_barred = NULL;
     free(nodes);
     return rc;
 }

@@ -249,7 +249,10 @@ struct sb_host_api {
 
     /* The broker's snapshot tree of a domain (broker-owned metadata only;
      * NO_SUPPORT for hypervisor-owned plugins).  Lets a plugin see what
-     * other snapshots still need an image before it removes one. */
+     * other snapshots still need an image before it removes one.
+     * OPERATION_INVALID from open and close, from domain_get_state /
+     * domain_is_active while the broker opens that domain's tree, and on
+     * another domain than the one a call holds (docs/plugin-abi.md). */
     int (*tree_get_xml)(sb_host *h, const char *domain, const char *name, char **out_xml);
     int (*tree_parent)(sb_host *h, const char *domain, const char *name, char **out_name);
     int (*tree_children)(sb_host *h, const char *domain, const char *name,

@@ -1,0 +1,210 @@
+/* Whatever a plugin does, the broker never crashes: it fails the call with
+ * a clear class and a message naming the plugin and what it did, and
+ * leaves nothing half done.  The probe plugins (tests/plugins/probe) do
+ * one forbidden thing each, chosen by SB_PROBE: "probe" (broker-owned
+ * metadata) calls the tree services where they must refuse (on another
+ * domain during an operation, from domain_get_state while the broker
+ * opens that domain's store, from open and close).  argv[1]: the directory of the probe plugins; argv[2]
+ * (optional): run only the tests it matches (cmocka_set_test_filter), one
+ * at a time where the code under test crashes. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "snapbroker/snapbroker.h"
+#include "test_rm_tree.h"
+
+#define DOM "test"
+
+static const char *probe_dir;
+
+struct fx {
+    char dir[64];
+    sb_broker *b;
+    sb_connection *c;
+};
+
+/* A broker on the probe plugins in a private state directory; SB_PROBE
+ * unset (the plugins behave) until a test sets it. */
+static struct fx *fx_open(const char *uri)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/sb-probe-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    setenv("SNAPBROKER_STATE_DIR", f->dir, 1);
+    setenv("SNAPBROKER_PLUGIN_DIR", probe_dir, 1);
+    unsetenv("SNAPBROKER_CONFIG");
+    unsetenv("SB_PROBE");
+    if (sb_broker_new(&f->b, NULL) != 0)
+        fail_msg("broker: %s", sb_error_last()->message);
+    if (uri && sb_connect(&f->c, f->b, uri, 0) != 0)
+        fail_msg("connect %s: %s", uri, sb_error_last()->message);
+    return f;
+}
+
+static void fx_close(struct fx *f)
+{
+    unsetenv("SB_PROBE");
+    sb_disconnect(f->c);
+    sb_broker_free(f->b);
+    rm_rf(f->dir);
+    free(f);
+}
+
+static void expect_error(int rc, int code, const char *fragment)
+{
+    if (rc != -code || sb_error_last()->code != code)
+        fail_msg("expected error %d, got rc %d (%s)", code, rc, sb_error_last()->message);
+    if (!strstr(sb_error_last()->message, fragment))
+        fail_msg("message '%s' lacks '%s'", sb_error_last()->message, fragment);
+}
+
+static void create(struct fx *f, const char *name)
+{
+    char xml[128], *out = NULL;
+    snprintf(xml, sizeof(xml), "<domainsnapshot><name>%s</name></domainsnapshot>", name);
+    if (sb_snapshot_create_xml(&out, f->c, DOM, xml, 0) != 0)
+        fail_msg("create %s: %s", name, sb_error_last()->message);
+    free(out);
+}
+
+static size_t count(struct fx *f)
+{
+    size_t n = 0;
+    unsetenv("SB_PROBE");
+    assert_int_equal(sb_snapshot_count(&n, f->c, DOM, NULL, 0), 0);
+    return n;
+}
+
+/* ---- broker-owned: tree services at the wrong time ---- */
+
+/* The operation's store stays open (it was freed: use after free). */
+static void tree_other_during_create(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    char *out = NULL;
+    (void)state;
+    setenv("SB_PROBE", "create_other", 1);
+    int rc = sb_snapshot_create_xml(&out, f->c, DOM,
+                                    "<domainsnapshot><name>s</name></domainsnapshot>", 0);
+    expect_error(rc, SB_ERR_OPERATION_INVALID,
+                 "plugin 'probe': tree service on domain 'ghost' during an operation on 'test'");
+    assert_null(out);
+    assert_int_equal(count(f), 0); /* nothing half done */
+    fx_close(f);
+}
+
+static void tree_update_other_during_create(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    char *out = NULL;
+    (void)state;
+    setenv("SB_PROBE", "update_other", 1);
+    int rc = sb_snapshot_create_xml(&out, f->c, DOM,
+                                    "<domainsnapshot><name>s</name></domainsnapshot>", 0);
+    expect_error(rc, SB_ERR_OPERATION_INVALID, "tree service on domain 'ghost'");
+    assert_int_equal(count(f), 0);
+    fx_close(f);
+}
+
+static void tree_other_during_revert_delete(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    (void)state;
+    create(f, "a");
+    create(f, "b");
+    setenv("SB_PROBE", "revert_other", 1);
+    expect_error(sb_snapshot_revert(f->c, DOM, "a", 0), SB_ERR_OPERATION_INVALID,
+                 "during an operation on 'test'");
+    setenv("SB_PROBE", "delete_other", 1);
+    expect_error(sb_snapshot_delete(f->c, DOM, "b", 0), SB_ERR_OPERATION_INVALID,
+                 "during an operation on 'test'");
+    assert_int_equal(count(f), 2);
+    char *cur = NULL;
+    assert_int_equal(sb_snapshot_current(&cur, f->c, DOM), 0);
+    assert_string_equal(cur, "b"); /* the refused revert moved nothing */
+    free(cur);
+    fx_close(f);
+}
+
+/* undefine holds the domain's store across the plugin's domain_undefine. */
+static void tree_other_during_undefine(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    char **names = NULL;
+    size_t n = 0;
+    (void)state;
+    assert_int_equal(count(f), 0); /* the store is cached */
+    setenv("SB_PROBE", "undefine_other", 1);
+    expect_error(sb_domain_undefine(f->c, DOM, 0), SB_ERR_OPERATION_INVALID,
+                 "plugin 'probe': tree service on domain 'ghost' during an operation on 'test'");
+    unsetenv("SB_PROBE");
+    assert_int_equal(sb_domain_list(&names, &n, f->c, 0), 0);
+    assert_int_equal(n, 1); /* still defined */
+    sb_names_free(names, n);
+    fx_close(f);
+}
+
+/* The existence check before a store is opened asked domain_get_state,
+ * which asked the tree, which opened the store... (stack overflow). */
+static void tree_from_state_check(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    size_t n = 0;
+    (void)state;
+    setenv("SB_PROBE", "state_tree", 1);
+    expect_error(sb_snapshot_count(&n, f->c, DOM, NULL, 0), SB_ERR_OPERATION_INVALID,
+                 "plugin 'probe': tree service called from domain_get_state");
+    fx_close(f);
+}
+
+/* No sb_conn yet: the existence check would call the plugin with NULL. */
+static void tree_from_open(void **state)
+{
+    struct fx *f = fx_open(NULL);
+    (void)state;
+    setenv("SB_PROBE", "open_tree", 1);
+    expect_error(sb_connect(&f->c, f->b, "probe:///default", 0), SB_ERR_OPERATION_INVALID,
+                 "plugin 'probe': tree service called from open");
+    assert_null(f->c);
+    fx_close(f);
+}
+
+/* A store opened from close would outlive the connection (a leak). */
+static void tree_from_close(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    (void)state;
+    assert_int_equal(count(f), 0);
+    setenv("SB_PROBE", "close_tree", 1);
+    sb_disconnect(f->c); /* refused inside; nothing to see but no leak */
+    f->c = NULL;
+    fx_close(f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s PROBE_PLUGIN_DIR [TEST_PATTERN]\n", argv[0]);
+        return 2;
+    }
+    probe_dir = argv[1];
+    if (argc > 2)
+        cmocka_set_test_filter(argv[2]);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(tree_other_during_create),
+        cmocka_unit_test(tree_update_other_during_create),
+        cmocka_unit_test(tree_other_during_revert_delete),
+        cmocka_unit_test(tree_other_during_undefine),
+        cmocka_unit_test(tree_from_state_check),
+        cmocka_unit_test(tree_from_open),
+        cmocka_unit_test(tree_from_close),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
