@@ -22,6 +22,7 @@ int sb_conn_domain_names(sb_connection *c, unsigned flags, char ***out_names, si
     *out_names = NULL;
     *out_n = 0;
     SB_DISPATCH(rc, c->plugin, domain_list, out_names, out_n, c->conn, flags);
+    rc = sb_dispatch_out_names(c->plugin, "domain_list", rc, out_names, out_n);
     return rc < 0 ? rc : 0;
 }
 
@@ -42,16 +43,27 @@ int sb_conn_domain_xml(sb_connection *c, const char *domain, char **out_xml)
     int rc;
     *out_xml = NULL;
     SB_DISPATCH(rc, c->plugin, domain_get_xml, out_xml, c->conn, domain, 0);
-    if (rc >= 0 && !*out_xml)
-        return sb_error_set(SB_ERR_INTERNAL_ERROR, "plugin '%s' returned no XML for domain '%s'",
-                            c->plugin->name, domain);
+    rc = sb_dispatch_out_str(c->plugin, "domain_get_xml", "XML", rc, out_xml);
     return rc < 0 ? rc : 0;
+}
+
+/* A state outside enum sb_domain_state is the plugin's bug: refused here,
+ * naming it, rather than stored in a snapshot and found missing later. */
+static int state_check(const sb_connection *c, const char *operation, int rc, int state)
+{
+    if (rc < 0 || (state >= SB_DOMAIN_NOSTATE && state <= SB_DOMAIN_PMSUSPENDED))
+        return rc;
+    return sb_error_set(SB_ERR_INTERNAL_ERROR,
+                        "plugin '%s' returned domain state %d from %s (not a domain state)",
+                        c->plugin->name, state, operation);
 }
 
 int sb_conn_domain_state(sb_connection *c, const char *domain, int *out_state)
 {
     int rc;
+    *out_state = SB_DOMAIN_NOSTATE; /* what state_check reads if the plugin set none */
     SB_DISPATCH(rc, c->plugin, domain_get_state, out_state, c->conn, domain);
+    rc = state_check(c, "domain_get_state", rc, *out_state);
     return rc < 0 ? rc : 0;
 }
 
@@ -96,6 +108,7 @@ int sb_domain_get_xml(char **out_xml, sb_connection *c, const char *domain, unsi
         return rc;
     *out_xml = NULL;
     SB_DISPATCH(rc, c->plugin, domain_get_xml, out_xml, c->conn, domain, flags);
+    rc = sb_dispatch_out_str(c->plugin, "domain_get_xml", "XML", rc, out_xml);
     /* libvirt's formatting whatever the plugin kept (virsh dumpxml) */
     if (rc >= 0 && (rc = sb_xml_reformat(out_xml, "domain XML from the plugin")) < 0) {
         free(*out_xml);
@@ -132,6 +145,7 @@ int sb_domain_get_state_reason(int *out_state, int *out_reason, sb_connection *c
     if (!c->plugin->ops.domain_get_state_reason)
         return sb_conn_domain_state(c, domain, out_state);
     SB_DISPATCH(rc, c->plugin, domain_get_state_reason, out_state, out_reason, c->conn, domain);
+    rc = state_check(c, "domain_get_state_reason", rc, *out_state);
     if (rc >= 0 && *out_reason < 0)
         *out_reason = 0;
     return rc < 0 ? rc : 0;

@@ -3,6 +3,7 @@
  * API reads it back with sb_error_last(). */
 #include "core/error.h"
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -145,6 +146,8 @@ int sb_error_oom(void)
 
 const char *sb_error_class_name(int code)
 {
+    if (code == INT_MIN) /* -INT_MIN overflows; it names no class */
+        return "UNKNOWN";
     if (code < 0)
         code = -code;
     switch (code) {

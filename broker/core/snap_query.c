@@ -9,16 +9,68 @@
 #include "core/error.h"
 #include "core/snap.h"
 
+/* Refuse the plugin's document of snapshot name unless the broker's own
+ * reader (hardened: no entities, no network, bounded) reads it and, where
+ * names are unique, it is that snapshot's: garbage would be printed as the
+ * snapshot's XML, and another snapshot's document taken for this one. */
+static int plugin_doc_check(const sb_dom *d, const char *name, const char *xml,
+                            sb_snapdef **out_def)
+{
+    char cause[sizeof(sb_error_last()->message)];
+    const char *plugin = d->c->plugin->name;
+    int rc;
+
+    rc = sb_snapdef_parse(xml, strlen(xml), "plugin snapshot XML", SB_SNAP_PARSE_REDEFINE,
+                          out_def);
+    if (rc < 0) {
+        snprintf(cause, sizeof(cause), "%s", sb_error_last()->message);
+        return sb_error_set(SB_ERR_INTERNAL_ERROR,
+                            "plugin '%s' returned unreadable XML for snapshot '%s' from "
+                            "snapshot_get_xml: %s", plugin, name, cause);
+    }
+    /* Where names need not be unique the plugin may take a selector for
+     * one of several (vbox: uuid:{UUID}), answered with the real name. */
+    if (!d->c->caps->names_unique)
+        return 0;
+    if (!(*out_def)->name || strcmp((*out_def)->name, name) != 0)
+        return sb_error_set(SB_ERR_INTERNAL_ERROR,
+                            "plugin '%s' returned the XML of snapshot '%s' from "
+                            "snapshot_get_xml for snapshot '%s'", plugin,
+                            (*out_def)->name ? (*out_def)->name : "(unnamed)", name);
+    return 0;
+}
+
+/* Hypervisor-owned metadata: the plugin's document of snapshot name and
+ * its parse, both checked (out_def may be NULL: parsed, then freed). */
+static int plugin_def(const sb_dom *d, const char *name, unsigned flags, char **out_xml,
+                      sb_snapdef **out_def)
+{
+    const sb_loaded_plugin *p = d->c->plugin;
+    sb_snapdef *def = NULL;
+    int rc;
+
+    SB_DISPATCH(rc, p, snapshot_get_xml, out_xml, d->c->conn, d->name, name, flags);
+    if ((rc = sb_dispatch_out_str(p, "snapshot_get_xml", "XML", rc, out_xml)) >= 0)
+        rc = plugin_doc_check(d, name, *out_xml, &def);
+    if (rc < 0 || !out_def)
+        sb_snapdef_free(def);
+    else
+        *out_def = def;
+    if (rc < 0) {
+        free(*out_xml);
+        *out_xml = NULL;
+    }
+    return rc < 0 ? rc : 0;
+}
+
 int sb_snap__xml(const sb_dom *d, const char *name, unsigned flags, char **out)
 {
     const sb_tree_node *n;
     int rc;
 
     *out = NULL;
-    if (!d->s) {
-        SB_DISPATCH(rc, d->c->plugin, snapshot_get_xml, out, d->c->conn, d->name, name, flags);
-        return rc < 0 ? rc : 0;
-    }
+    if (!d->s)
+        return plugin_def(d, name, flags, out, NULL);
     if ((rc = sb_snap_lookup(d->s, d->name, name, &n)) < 0)
         return rc;
     return sb_snap_node_xml(n, (flags & SB_SNAPSHOT_XML_SECURE) ? SB_SNAP_FORMAT_SECURE : 0, out);
@@ -33,9 +85,11 @@ int sb_snap__def(const sb_dom *d, const char *name, unsigned flags, char **out_x
     *out_def = NULL;
     if (out_xml)
         *out_xml = NULL;
-    if ((rc = sb_snap__xml(d, name, flags, &xml)) == 0)
-        rc = sb_snapdef_parse(xml, strlen(xml), d->s ? "stored snapshot" : "plugin snapshot XML",
-                              SB_SNAP_PARSE_REDEFINE, out_def);
+    if (!d->s)
+        rc = plugin_def(d, name, flags, &xml, out_def); /* parsed once, there */
+    else if ((rc = sb_snap__xml(d, name, flags, &xml)) == 0)
+        rc = sb_snapdef_parse(xml, strlen(xml), "stored snapshot", SB_SNAP_PARSE_REDEFINE,
+                              out_def);
     if (rc == 0 && out_xml)
         *out_xml = xml;
     else
@@ -55,6 +109,7 @@ int sb_snap__list(const sb_dom *d, const char *from, unsigned flags, char ***out
     if (!d->s) {
         SB_DISPATCH(rc, d->c->plugin, snapshot_list, out_names, out_n, d->c->conn, d->name, from,
                     flags);
+        rc = sb_dispatch_out_names(d->c->plugin, "snapshot_list", rc, out_names, out_n);
         return rc < 0 ? rc : 0;
     }
     if (from && (rc = sb_snap_lookup(d->s, d->name, from, &dummy)) < 0)
@@ -90,7 +145,9 @@ int sb_snap__current(const sb_dom *d, char **out_name)
 
     *out_name = NULL;
     if (!d->s) {
+        /* "no current snapshot" is an error class (NO_DOMAIN_SNAPSHOT), not NULL */
         SB_DISPATCH(rc, d->c->plugin, snapshot_current, out_name, d->c->conn, d->name);
+        rc = sb_dispatch_out_str(d->c->plugin, "snapshot_current", "snapshot name", rc, out_name);
         return rc < 0 ? rc : 0;
     }
     const sb_tree_node *cur = sb_tree_current(sb_store_tree(d->s));
@@ -107,7 +164,9 @@ int sb_snap__parent(const sb_dom *d, const char *name, char **out_name)
 
     *out_name = NULL;
     if (!d->s) {
+        /* "no parent" is an error class (NO_DOMAIN_SNAPSHOT), not NULL */
         SB_DISPATCH(rc, d->c->plugin, snapshot_parent, out_name, d->c->conn, d->name, name);
+        rc = sb_dispatch_out_str(d->c->plugin, "snapshot_parent", "snapshot name", rc, out_name);
         return rc < 0 ? rc : 0;
     }
     if ((rc = sb_snap_lookup(d->s, d->name, name, &n)) < 0)

@@ -2,6 +2,8 @@
 #include "plugin/dispatch.h"
 
 #include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -78,11 +80,28 @@ static int known_class(int code)
     return code > 0 && strcmp(sb_error_class_name(code), "UNKNOWN") != 0;
 }
 
+/* The callbacks whose success may be a positive value (plugin.h): every
+ * other one returns 0, and a positive return is no answer the broker can
+ * read (it did not say whether the work was done). */
+static bool may_return_positive(const char *operation)
+{
+    static const char *const counting[] = { "snapshot_exists" };
+
+    for (size_t i = 0; i < sizeof(counting) / sizeof(counting[0]); i++)
+        if (strcmp(operation, counting[i]) == 0)
+            return true;
+    return false;
+}
+
 int sb_dispatch_end(const sb_loaded_plugin *p, const char *operation, int rc)
 {
     char msg[sizeof(sb_error_last()->message)];
     int set = sb_error_is_set();
 
+    if (rc > 0 && !may_return_positive(operation))
+        return sb_error_set(SB_ERR_INTERNAL_ERROR,
+                            "plugin '%s' returned %d from %s, which returns 0 or a negative "
+                            "error class", p->name, rc, operation);
     if (rc >= 0) {
         if (set) {
             sb_log_write(SB_LOG_WARN, "dispatch",
@@ -102,5 +121,43 @@ int sb_dispatch_end(const sb_loaded_plugin *p, const char *operation, int rc)
                             operation, rc, msg);
     if (sb_error_last()->code != -rc)
         sb_error_set(-rc, "%s", msg);
+    return rc;
+}
+
+int sb_dispatch_out_str(const sb_loaded_plugin *p, const char *operation, const char *what,
+                        int rc, char **out)
+{
+    if (rc < 0 || *out)
+        return rc;
+    return sb_error_set(SB_ERR_INTERNAL_ERROR, "plugin '%s' returned success but no %s from %s",
+                        p->name, what, operation);
+}
+
+int sb_dispatch_out_names(const sb_loaded_plugin *p, const char *operation, int rc,
+                          char ***names, size_t *n)
+{
+    size_t i = 0;
+
+    if (rc < 0)
+        return rc;
+    if (*n && !*names) { /* nothing to free: the count is the lie */
+        rc = sb_error_set(SB_ERR_INTERNAL_ERROR,
+                          "plugin '%s' returned success but no array for its %zu names from %s",
+                          p->name, *n, operation);
+        *n = 0;
+        return rc;
+    }
+    while (i < *n && (*names)[i])
+        i++;
+    if (i == *n)
+        return rc;
+    rc = sb_error_set(SB_ERR_INTERNAL_ERROR,
+                      "plugin '%s' returned success but a NULL name (entry %zu of %zu) from %s",
+                      p->name, i + 1, *n, operation);
+    for (i = 0; i < *n; i++)
+        free((*names)[i]);
+    free(*names);
+    *names = NULL;
+    *n = 0;
     return rc;
 }

@@ -62,8 +62,26 @@ void sb_dispatch_begin(void);
  *                              -> rc; the message is kept, its class
  *                                 becomes -rc (return value and
  *                                 sb_error_last() must agree);
- *   rc < 0, consistent         -> rc, untouched. */
+ *   rc < 0, consistent         -> rc, untouched;
+ *   rc > 0 from a callback whose success is 0 (all but snapshot_exists,
+ *   whose 1 and 0 are answers)
+ *                              -> -INTERNAL_ERROR "plugin 'NAME' returned
+ *                                 N from OPERATION, which returns 0 or a
+ *                                 negative error class". */
 int sb_dispatch_end(const sb_loaded_plugin *p, const char *operation, int rc);
+
+/* After a callback that returned rc with an out-parameter the contract
+ * fills on success: a NULL there (or in a listing's array) is the
+ * plugin's bug, which would otherwise reach strlen, strcmp or printf.
+ * Return rc when it is a failure or the out-parameter is filled, else
+ * -INTERNAL_ERROR "plugin 'NAME' returned success but no WHAT from
+ * OPERATION" ("... a NULL name (entry I of N) ..." for a listing, whose
+ * array is then freed and *names, *n reset).  WHAT: "XML",
+ * "snapshot name", ... */
+int sb_dispatch_out_str(const sb_loaded_plugin *p, const char *operation, const char *what,
+                        int rc, char **out);
+int sb_dispatch_out_names(const sb_loaded_plugin *p, const char *operation, int rc,
+                          char ***names, size_t *n);
 
 /* Call p->ops.member(args...) with the checks above; rc receives the
  * result.  For the int-returning callbacks (not close). */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,8 +71,11 @@ static int host_set_error(sb_host *h, int code, const char *fmt, ...)
         }
     }
     service_called(h);
-    /* Accept -SB_ERR_X too: the message matters more than the sign. */
-    if (code < 0)
+    /* Accept -SB_ERR_X too: the message matters more than the sign.
+     * INT_MIN has no positive counterpart: it is no class at all. */
+    if (code == INT_MIN)
+        code = INT_MAX;
+    else if (code < 0)
         code = -code;
     if (code == SB_OK || strcmp(sb_error_class_name(code), "UNKNOWN") == 0) {
         sb_error_set(SB_ERR_INTERNAL_ERROR, "%s (plugin used unknown error class %d)", msg,

@@ -29,6 +29,10 @@
  *       return host->set_error(h, SB_ERR_HYPERVISOR, "qemu-img: %s", msg);
  *   is the idiom.  A plugin error without a message is a plugin bug; the
  *   broker then adds a generic message naming plugin and operation.
+ *   Success fills the out parameters (an XML document, a name, n non-NULL
+ *   names, a valid state); "none" (no current snapshot, no parent) is an
+ *   error class, never a NULL.  The broker refuses a success without them,
+ *   or a positive return (but snapshot_exists's 1), as INTERNAL_ERROR.
  *
  * Ownership
  *   - const char * arguments are borrowed for the duration of the call.

@@ -4,7 +4,10 @@
  * one forbidden thing each, chosen by SB_PROBE: "probe" (broker-owned
  * metadata) calls the tree services where they must refuse (on another
  * domain during an operation, from domain_get_state while the broker
- * opens that domain's store, from open and close).  argv[1]: the directory of the probe plugins; argv[2]
+ * opens that domain's store, from open and close); "probe-hv"
+ * (hypervisor-owned) answers success without its out-parameters, garbage
+ * or another snapshot's XML, a state out of range, an unknown class or a
+ * positive return.  argv[1]: the directory of the probe plugins; argv[2]
  * (optional): run only the tests it matches (cmocka_set_test_filter), one
  * at a time where the code under test crashes. */
 #include <stdarg.h>
@@ -188,6 +191,127 @@ static void tree_from_close(void **state)
     fx_close(f);
 }
 
+/* ---- hypervisor-owned: answers the contract forbids ---- */
+
+static struct fx *hv_with_snapshot(const char *probe)
+{
+    struct fx *f = fx_open("probe-hv:///default");
+    create(f, "s1");
+    setenv("SB_PROBE", probe, 1);
+    return f;
+}
+
+static void hv_get_xml(void **state)
+{
+    static const struct {
+        const char *probe, *fragment;
+    } cases[] = {
+        { "getxml_null", "plugin 'probe-hv' returned success but no XML from snapshot_get_xml" },
+        { "getxml_garbage", "plugin 'probe-hv' returned unreadable XML for snapshot 's1'" },
+        { "getxml_othername", "plugin 'probe-hv' returned the XML of snapshot 'Z1'" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fx *f = hv_with_snapshot(cases[i].probe);
+        char *xml = NULL;
+        sb_snapshot_info info;
+        expect_error(sb_snapshot_get_xml(&xml, f->c, DOM, "s1", 0), SB_ERR_INTERNAL_ERROR,
+                     cases[i].fragment);
+        assert_null(xml);
+        expect_error(sb_snapshot_info_get(&info, f->c, DOM, "s1"), SB_ERR_INTERNAL_ERROR,
+                     cases[i].fragment);
+        fx_close(f);
+    }
+}
+
+static void hv_list(void **state)
+{
+    static const struct {
+        const char *probe, *fragment;
+    } cases[] = {
+        { "list_null", "plugin 'probe-hv' returned success but no array for its 3 names from "
+                       "snapshot_list" },
+        { "list_null_entry", "plugin 'probe-hv' returned success but a NULL name (entry 1 of 1) "
+                             "from snapshot_list" },
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct fx *f = hv_with_snapshot(cases[i].probe);
+        char **names = NULL;
+        size_t n = 7;
+        expect_error(sb_snapshot_list(&names, &n, f->c, DOM, NULL, 0), SB_ERR_INTERNAL_ERROR,
+                     cases[i].fragment);
+        assert_null(names);
+        assert_int_equal(n, 0);
+        fx_close(f);
+    }
+}
+
+/* "No current" and "no parent" are NO_DOMAIN_SNAPSHOT (plugin-abi.md);
+ * success without a name is the plugin's bug. */
+static void hv_current_parent(void **state)
+{
+    struct fx *f = hv_with_snapshot("current_null");
+    char *name = NULL;
+    (void)state;
+    expect_error(sb_snapshot_current(&name, f->c, DOM), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned success but no snapshot name from snapshot_current");
+    assert_null(name);
+    unsetenv("SB_PROBE");
+    create(f, "s2");
+    setenv("SB_PROBE", "parent_null", 1);
+    expect_error(sb_snapshot_parent(&name, f->c, DOM, "s2"), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned success but no snapshot name from snapshot_parent");
+    assert_null(name);
+    unsetenv("SB_PROBE");
+    expect_error(sb_snapshot_parent(&name, f->c, DOM, "s1"), SB_ERR_NO_DOMAIN_SNAPSHOT,
+                 "does not have a parent"); /* the documented "none" */
+    fx_close(f);
+}
+
+static void hv_domain_calls(void **state)
+{
+    struct fx *f = fx_open("probe-hv:///default");
+    char **names = NULL, *xml = NULL;
+    size_t n = 9;
+    int st = 0;
+    (void)state;
+    setenv("SB_PROBE", "dlist_null", 1);
+    expect_error(sb_domain_list(&names, &n, f->c, 0), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned success but no array for its 2 names from "
+                 "domain_list");
+    assert_null(names);
+    assert_int_equal(n, 0);
+    setenv("SB_PROBE", "dlist_null_entry", 1);
+    expect_error(sb_domain_list(&names, &n, f->c, 0), SB_ERR_INTERNAL_ERROR,
+                 "a NULL name (entry 1 of 1) from domain_list");
+    setenv("SB_PROBE", "dxml_null", 1);
+    expect_error(sb_domain_get_xml(&xml, f->c, DOM, 0), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned success but no XML from domain_get_xml");
+    assert_null(xml);
+    setenv("SB_PROBE", "state_99", 1);
+    expect_error(sb_domain_get_state(&st, f->c, DOM), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned domain state 99 from domain_get_state");
+    fx_close(f);
+}
+
+static void hv_create_return_values(void **state)
+{
+    struct fx *f = fx_open("probe-hv:///default");
+    char *out = NULL;
+    const char *xml = "<domainsnapshot><name>s</name></domainsnapshot>";
+    (void)state;
+    setenv("SB_PROBE", "create_intmin", 1);
+    expect_error(sb_snapshot_create_xml(&out, f->c, DOM, xml, 0), SB_ERR_INTERNAL_ERROR,
+                 "unknown error class");
+    setenv("SB_PROBE", "create_positive", 1);
+    expect_error(sb_snapshot_create_xml(&out, f->c, DOM, xml, 0), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned 5 from snapshot_create, which returns 0 or a "
+                 "negative error class");
+    assert_null(out);
+    fx_close(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -205,6 +329,11 @@ int main(int argc, char **argv)
         cmocka_unit_test(tree_from_state_check),
         cmocka_unit_test(tree_from_open),
         cmocka_unit_test(tree_from_close),
+        cmocka_unit_test(hv_get_xml),
+        cmocka_unit_test(hv_list),
+        cmocka_unit_test(hv_current_parent),
+        cmocka_unit_test(hv_domain_calls),
+        cmocka_unit_test(hv_create_return_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Dispatch checks and the host services table. */
 #include "helpers.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
@@ -166,6 +167,18 @@ static void test_end_class_mismatch(void **state)
     assert_int_equal(sb_dispatch_end(good, "snapshot_exists", 1), 1);
 }
 
+/* Only snapshot_exists answers with a positive value: elsewhere it says
+ * neither that the work was done nor why not. */
+static void test_end_positive(void **state)
+{
+    (void)state;
+    sb_dispatch_begin();
+    check_error(sb_dispatch_end(good, "snapshot_create", 5), SB_ERR_INTERNAL_ERROR,
+                "returned 5 from snapshot_create, which returns 0 or a negative error class");
+    sb_dispatch_begin();
+    assert_int_equal(sb_dispatch_end(good, "snapshot_exists", 0), 0);
+}
+
 /* ---- host services ---------------------------------------------------- */
 
 static void test_host_set_error(void **state)
@@ -183,6 +196,9 @@ static void test_host_set_error(void **state)
     check_error(api->set_error(NULL, 777, "odd"), SB_ERR_INTERNAL_ERROR, "odd",
                 "unknown error class 777");
     check_error(api->set_error(NULL, 0, "zero"), SB_ERR_INTERNAL_ERROR, "zero");
+    /* no class; its negation overflowed (UBSan) */
+    check_error(api->set_error(NULL, INT_MIN, "min"), SB_ERR_INTERNAL_ERROR, "min");
+    assert_string_equal(sb_error_class_name(INT_MIN), "UNKNOWN");
 }
 
 struct lines {
@@ -384,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_unknown_class),
         cmocka_unit_test(test_success_with_error),
         cmocka_unit_test(test_end_class_mismatch),
+        cmocka_unit_test(test_end_positive),
         cmocka_unit_test(test_host_set_error),
         cmocka_unit_test(test_log_ring_and_levels),
         cmocka_unit_test(test_memory_and_progress),
