@@ -179,6 +179,7 @@ void sb_store_close(sb_store *s)
         sb_buf_free(&s->batch);
         s->in_txn = false;
     }
+    sb_store__not_operating(s); /* closing oplock_fd below releases the lock */
     sb_store__shared_unmap(s);
     if (s->lock_fd >= 0)
         close(s->lock_fd); /* closing releases the flock */

@@ -59,6 +59,7 @@ static int take_oplock_as(sb_store *s, bool wait, int how)
     }
     s->oplock_held = true;
     s->oplock_shared = how == LOCK_SH;
+    sb_store__operating(s, how == LOCK_EX);
     return 0;
 }
 
@@ -70,6 +71,7 @@ static int take_oplock(sb_store *s, bool wait)
 void sb_store__oplock_release_if_idle(sb_store *s)
 {
     if (s->oplock_held && s->nown == 0 && s->op_holds == 0) {
+        sb_store__not_operating(s);
         sb_fs_unlock(s->oplock_fd);
         s->oplock_held = false;
         s->oplock_shared = false;

@@ -33,6 +33,7 @@ struct sb_store {
     int lock_fd, oplock_fd, log_fd;
     bool oplock_held;
     bool oplock_shared; /* held with LOCK_SH (sb_store_operation_begin_shared) */
+    bool counted_operating; /* counted in the shared page (sb_store__operating) */
     bool broken; /* a reload failed half-way: only close is allowed */
 
     sb_tree *tree;
@@ -142,6 +143,11 @@ int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino);
  * system calls fewer) and return 1; 0: sync the group way after the
  * unlock. */
 int sb_store__lock_exclusive(sb_store *s);
+/* operating: this handle took the operation lock (exclusive: alone by the
+ * lock); not_operating: it released it, or closes.  Counted in the page's
+ * "operating" (store_shared.c), once per handle. */
+void sb_store__operating(sb_store *s, bool exclusive);
+void sb_store__not_operating(sb_store *s);
 int sb_store__sync_alone(sb_store *s, size_t start);
 
 /* Release the oplock when nothing of this handle needs it any more. */

@@ -15,11 +15,15 @@
  * appended the end of the last complete record appended.
  * synced   how far the log is known durable (fdatasync'd); it only grows
  *          while the log stays the same file (raise_synced).
- * waiting  writers blocked on the exclusive lock right now: a hint that
- *          tells a committing writer whether anyone would append during
- *          its fdatasync (sb_store__sync_alone).  A waiter killed before
- *          it counts itself out leaves it too high, which only sends
- *          commits the group way.
+ * waiting  writers blocked on the exclusive lock right now, and
+ * operating
+ *          handles holding the operation lock (an operation from its
+ *          begin to its end, its preparation included): hints that tell
+ *          a committing writer whether anyone may append during its
+ *          fdatasync (sb_store__sync_alone).  A process killed before it
+ *          counts itself out leaves one too high, which only sends
+ *          commits the group way; an exclusive holder of the operation
+ *          lock is alone by the lock and sets operating to 1.
  *
  * A missing page, a foreign one, or one about another log file just means
  * the slow way and synchronous commits (fdatasync under the lock). */
@@ -49,6 +53,7 @@ struct sb_store_shared {
     uint64_t log_dev, log_ino;
     uint64_t appended, synced;
     int32_t waiting;
+    int32_t operating;
 };
 
 /* The sync lock: held by the process running a group fdatasync, and by
@@ -139,6 +144,7 @@ int sb_store__shared_adopt(sb_store *s)
         p->version = SHARED_VERSION;
         p->seq = 1; /* odd: "unknown" until the first publish */
         p->waiting = 0;
+        p->operating = 0;
     }
     sb_store__shared_new_log(s);
     __atomic_store_n(&p->magic, SHARED_MAGIC, __ATOMIC_RELEASE);
@@ -271,14 +277,37 @@ int sb_store__sync_alone(sb_store *s, size_t start)
 {
     struct sb_store_shared *p = s->shared;
 
-    /* Someone waits to append (they would wait for the disk too), or a
-     * record before ours is still waiting for its group's fdatasync:
-     * leave the sync for after the unlock, to be shared. */
-    if (__atomic_load_n(&p->waiting, __ATOMIC_ACQUIRE) > 0 || ld(&p->synced) < start)
+    /* Someone waits to append (they would wait for the disk too), another
+     * operation is under way (it may append during our sync), or a record
+     * before ours is still waiting for its group's fdatasync: leave the
+     * sync for after the unlock, to be shared. */
+    if (__atomic_load_n(&p->waiting, __ATOMIC_ACQUIRE) > 0 ||
+        __atomic_load_n(&p->operating, __ATOMIC_ACQUIRE) > 1 || ld(&p->synced) < start)
         return 0;
     if (fdatasync(s->log_fd) < 0)
         return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
                                   s->log_path);
     raise_synced(p, s->valid_end);
     return 1;
+}
+
+void sb_store__operating(sb_store *s, bool exclusive)
+{
+    struct sb_store_shared *p = s->shared;
+    if (s->counted_operating || !(s->flags & SB_STORE_WRITABLE) || !page_valid(p))
+        return;
+    if (exclusive)
+        __atomic_store_n(&p->operating, 1, __ATOMIC_RELEASE); /* nobody else holds it */
+    else
+        __atomic_add_fetch(&p->operating, 1, __ATOMIC_ACQ_REL);
+    s->counted_operating = true;
+}
+
+void sb_store__not_operating(sb_store *s)
+{
+    if (!s->counted_operating)
+        return;
+    s->counted_operating = false;
+    if (page_valid(s->shared))
+        __atomic_sub_fetch(&s->shared->operating, 1, __ATOMIC_ACQ_REL);
 }

@@ -72,7 +72,8 @@ static off_t size_of(const char *path)
  * snapshot named after the byte; with hold, its first fdatasync after
  * the open reports on `held` and waits for another byte on `go`.  It
  * writes its fdatasync count (after the open) on `done` and exits. */
-static pid_t writer(const char *dir, const char *name, int go, int held, int done, bool hold)
+static pid_t writer(const char *dir, const char *name, int go, int held, int done, bool hold,
+                    bool op)
 {
     pid_t pid = fork();
     assert_true(pid >= 0);
@@ -82,6 +83,10 @@ static pid_t writer(const char *dir, const char *name, int go, int held, int don
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
     sb_store *s = NULL;
     if (sb_store_open(dir, "h", "d", SB_STORE_WRITABLE, &s) < 0)
+        _exit(2);
+    /* op: in a metadata operation from before "ready" until it exits, as
+     * a redefine is while it prepares its record */
+    if (op && sb_store_operation_begin_shared(s) < 0)
         _exit(2);
     char c = 'r';
     if (write(done, &c, 1) != 1) /* ready */
@@ -125,14 +130,16 @@ static void wait_appended(const char *lp, off_t before)
 
 /* A store holding "first", and n writers (writer()) on it, opened and
  * waiting for their byte; writer i holds its fdatasync when bit i of
- * holds is set.  All of them report a hold on held[0]. */
+ * holds is set, and is in an operation when bit i of ops is.  All of them
+ * report a hold on held[0]. */
 struct writers {
     char *dir, *log;
     int n, go[4][2], done[4][2], held[2];
     pid_t pid[4];
 };
 
-static void writers_start(struct writers *w, const char *const *names, int n, unsigned holds)
+static void writers_start(struct writers *w, const char *const *names, int n, unsigned holds,
+                          unsigned ops)
 {
     sb_store *s = NULL;
     w->dir = make_tmpdir();
@@ -145,7 +152,7 @@ static void writers_start(struct writers *w, const char *const *names, int n, un
     for (int i = 0; i < n; i++) {
         assert_int_equal(pipe(w->go[i]) | pipe(w->done[i]), 0);
         w->pid[i] = writer(w->dir, names[i], w->go[i][0], w->held[1], w->done[i][1],
-                           holds & (1u << i));
+                           holds & (1u << i), ops & (1u << i));
         wait_byte(w->done[i][0]); /* opened */
     }
 }
@@ -186,7 +193,7 @@ static void queued_writers_share_one_fdatasync(void **state)
     (void)state;
     const char *const names[4] = { "k", "a", "b", "c" };
     struct writers w;
-    writers_start(&w, names, 4, 0x3);
+    writers_start(&w, names, 4, 0x3, 0);
 
     off_t before = size_of(w.log);
     writers_go(&w, 0);
@@ -223,7 +230,7 @@ static void writer_alone_syncs_under_its_lock(void **state)
     (void)state;
     const char *const names[2] = { "a", "b" };
     struct writers w;
-    writers_start(&w, names, 2, 0x1);
+    writers_start(&w, names, 2, 0x1, 0);
 
     writers_go(&w, 0);
     wait_byte(w.held[0]); /* A appended and is in its fdatasync, lock held */
@@ -237,6 +244,29 @@ static void writer_alone_syncs_under_its_lock(void **state)
 
     assert_int_equal(read_count(w.done[0][0], w.pid[0]), 1);
     assert_int_equal(read_count(w.done[1][0], w.pid[1]), 1);
+    writers_finish(&w, names);
+}
+
+/* Two writers in operations at once (two redefines of one domain): the
+ * one that commits first may not sync alone, since the other may append
+ * during its fdatasync: it syncs the group way, after its unlock, and the
+ * other appends while that fdatasync runs. */
+static void operation_under_way_syncs_the_group_way(void **state)
+{
+    (void)state;
+    const char *const names[2] = { "a", "b" };
+    struct writers w;
+    writers_start(&w, names, 2, 0x1, 0x3);
+
+    writers_go(&w, 0);
+    wait_byte(w.held[0]); /* A appended and is in its fdatasync, unlocked */
+    off_t before = size_of(w.log);
+    writers_go(&w, 1);
+    wait_appended(w.log, before); /* B appends during A's fdatasync */
+    writers_go(&w, 0);            /* A's fdatasync runs */
+
+    assert_int_equal(read_count(w.done[0][0], w.pid[0]), 1);
+    assert_true(read_count(w.done[1][0], w.pid[1]) <= 1);
     writers_finish(&w, names);
 }
 
@@ -417,6 +447,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(queued_writers_share_one_fdatasync),
         cmocka_unit_test(writer_alone_syncs_under_its_lock),
+        cmocka_unit_test(operation_under_way_syncs_the_group_way),
         cmocka_unit_test(deferred_intent_waits_for_its_sync),
         cmocka_unit_test(torn_group_is_a_torn_tail),
         cmocka_unit_test(later_durable_record_means_damage),
