@@ -182,7 +182,7 @@ int sb_domain_define_flags(char **out_name, sb_connection *c, const char *domain
             return rc;
     }
     SB_DISPATCH(rc, c->plugin, domain_define, &name, c->conn, domain_xml, flags);
-    if (rc < 0)
+    if ((rc = sb_dispatch_out_str(c->plugin, "domain_define", "domain name", rc, &name)) < 0)
         return rc;
     if (out_name)
         *out_name = name;

@@ -292,6 +292,13 @@ static void hv_domain_calls(void **state)
     setenv("SB_PROBE", "state_99", 1);
     expect_error(sb_domain_get_state(&st, f->c, DOM), SB_ERR_INTERNAL_ERROR,
                  "plugin 'probe-hv' returned domain state 99 from domain_get_state");
+    char *name = NULL;
+    setenv("SB_PROBE", "define_noname", 1);
+    expect_error(sb_domain_define(&name, f->c,
+                                  "<domain type='test'><name>nameless</name></domain>"),
+                 SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned success but no domain name from domain_define");
+    assert_null(name);
     fx_close(f);
 }
 

@@ -106,6 +106,16 @@ static int p_dxml(char **out, sb_conn *c, const char *d, unsigned f)
     return hv_domain_get_xml(out, c, d, f);
 }
 
+static int p_define(char **out, sb_conn *c, const char *xml, unsigned f)
+{
+    int rc = hv_domain_define(out, c, xml, f);
+    if (rc == 0 && probe_is("define_noname")) {
+        hv_host->free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 static int p_state(int *out, sb_conn *c, const char *d)
 {
     if (probe_is("state_99")) {
@@ -182,7 +192,7 @@ static const struct sb_plugin table = {
     .snapshot_create = p_create,
     .snapshot_revert = hv_snapshot_revert,
     .snapshot_delete = hv_snapshot_delete,
-    .domain_define = hv_domain_define,
+    .domain_define = p_define,
     .domain_undefine = hv_domain_undefine,
     .domain_start = hv_domain_start,
     .domain_destroy = hv_domain_destroy,
