@@ -40,7 +40,7 @@
 #include "store/fsutil.h"
 
 #define SHARED_MAGIC 0x4b4c4253u /* "SBLK" little-endian */
-#define SHARED_VERSION 3u /* 3: waiting, synced raised by CAS */
+#define SHARED_VERSION 3u /* 3: waiting, operating; synced raised by CAS */
 #define SHARED_SIZE 4096u
 /* The byte of the lock file whose OFD lock serialises group fdatasyncs
  * (beyond the page; flock() on the same file is independent of it). */
@@ -68,6 +68,14 @@ static int sync_lock(int fd, short type)
         rc = fcntl(fd, F_OFD_SETLKW, &fl);
     while (rc < 0 && errno == EINTR);
     return rc;
+}
+
+/* fdatasync the log; the error names it. */
+static int sync_log_file(sb_store *s)
+{
+    if (fdatasync(s->log_fd) == 0)
+        return 0;
+    return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'", s->log_path);
 }
 
 static uint64_t ld(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
@@ -137,9 +145,8 @@ int sb_store__shared_adopt(sb_store *s)
      * without this version's code: what "synced" says is unknown, so make
      * it true (records carry it as their base: it must never claim less
      * than what earlier writers were told is durable). */
-    if (fdatasync(s->log_fd) < 0)
-        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
-                                  s->log_path);
+    if (sync_log_file(s) < 0)
+        return -SB_ERR_SYSTEM_ERROR;
     if (!page_valid(p)) {
         p->version = SHARED_VERSION;
         p->seq = 1; /* odd: "unknown" until the first publish */
@@ -251,9 +258,8 @@ int sb_store__group_sync(sb_store *s, size_t end, dev_t dev, ino_t ino)
         /* Everything appended so far is complete in the file: one
          * fdatasync covers the records of every writer waiting behind us. */
         uint64_t upto = ld(&p->appended);
-        if (fdatasync(s->log_fd) < 0)
-            rc = sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
-                                    s->log_path);
+        if (sync_log_file(s) < 0)
+            rc = -SB_ERR_SYSTEM_ERROR;
         else
             raise_synced(p, upto); /* the log cannot change under the sync lock */
     }
@@ -284,9 +290,8 @@ int sb_store__sync_alone(sb_store *s, size_t start)
     if (__atomic_load_n(&p->waiting, __ATOMIC_ACQUIRE) > 0 ||
         __atomic_load_n(&p->operating, __ATOMIC_ACQUIRE) > 1 || ld(&p->synced) < start)
         return 0;
-    if (fdatasync(s->log_fd) < 0)
-        return sb_error_set_errno(SB_ERR_SYSTEM_ERROR, errno, "cannot fdatasync '%s'",
-                                  s->log_path);
+    if (sync_log_file(s) < 0)
+        return -SB_ERR_SYSTEM_ERROR;
     raise_synced(p, s->valid_end);
     return 1;
 }
