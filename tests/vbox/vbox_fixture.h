@@ -1,7 +1,8 @@
 /* tests/vbox - shared helpers: machines written by the tests themselves
  * (settings file + VDI bases made with qemu-img), the checks done with
- * independent tools (xmllint against VirtualBox's schema, qemu-img check,
- * map, convert and compare, qemu-io), and a broker connection.
+ * independent tools (libxml2's schema validator against VirtualBox's
+ * schema, qemu-img check, map and convert, qemu-io), and a broker
+ * connection.
  *
  * qemu's VDI driver refuses differencing images (image type 4, a parent
  * UUID), so a differencing image is checked through a copy whose header
@@ -36,8 +37,9 @@ const char *fx_machine(const char *dir, const char *name, int ndisks, const unsi
 /* The VDI image UUID of a file (its header). */
 void fx_vdi_uuid(const char *path, char out[37]);
 
-/* xmllint --schema tests/vbox/data/VirtualBox-settings.xsd: 0 when valid
- * (the output goes to the test log otherwise). */
+/* Valid against tests/vbox/data/VirtualBox-settings.xsd (libxml2's XML
+ * Schema validator, as `xmllint --schema`): 0 when valid (the errors go
+ * to the test log otherwise). */
 int fx_schema_ok(const char *settings_path);
 /* qemu-img check of an image (a differencing one through its copy). */
 int fx_qemu_check(const char *vdi);
@@ -47,8 +49,12 @@ int fx_qemu_io(const char *image, const char *fmt, const char *cmd);
  * raw file, built with qemu-img only: the base converted, then each
  * differencing image's data ranges (qemu-img map) laid over it. */
 int fx_flatten(const char *const *paths, size_t n, const char *out_raw);
-/* qemu-img compare of two raw files: 0 when identical. */
+/* Two raw files: 0 when they read the same (as qemu-img compare). */
 int fx_compare_raw(const char *a, const char *b);
+/* The expected contents of a disk: a raw file of size bytes (zeros), and
+ * len bytes of pattern written at off (in process: a raw image is bytes). */
+void fx_raw_create(const char *path, unsigned long long size);
+void fx_raw_write(const char *path, int pattern, unsigned long long off, unsigned long long len);
 
 /* A broker connection to vbox:///dir through a configuration file with
  * the plugin's group (extra: more settings inside "vbox = { ... }"). */

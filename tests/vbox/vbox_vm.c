@@ -24,7 +24,7 @@ void fx_vm_setup(fx_vm *t, const char *tag)
     snprintf(t->settings, sizeof t->settings, "%s", fx_machine(t->dir, FX_VM_DOM, 2, mib));
     for (int i = 0; i < 2; i++) {
         snprintf(t->raw[i], sizeof t->raw[i], "%s/expected%d.raw", t->dir, i);
-        assert_int_equal(fx_sh("qemu-img create -q -f raw '%s' %uM", t->raw[i], mib[i]), 0);
+        fx_raw_create(t->raw[i], mib[i] * FX_MIB);
     }
     vb_ctx_init(&t->ctx, NULL, NULL);
     fx_connect(&t->f, t->dir, NULL);
@@ -74,14 +74,14 @@ void fx_vm_qemu_write(fx_vm *t, int disk, int pattern, unsigned long long off,
     assert_int_equal(fx_vm_chain(t, disk, paths), 1);
     snprintf(cmd, sizeof cmd, "write -P 0x%02x %llu %llu", pattern, off, len);
     assert_int_equal(fx_qemu_io(paths[0], "vdi", cmd), 0);
-    assert_int_equal(fx_qemu_io(t->raw[disk], "raw", cmd), 0);
+    fx_raw_write(t->raw[disk], pattern, off, len);
 }
 
 /* ... or through the plugin's VDI code into the current differencing
  * image (what the guest would write while it runs). */
 void fx_vm_guest_write(fx_vm *t, int disk, int pattern, unsigned long long off, size_t len)
 {
-    char paths[16][300], cmd[128];
+    char paths[16][300];
     size_t n = fx_vm_chain(t, disk, paths);
     vb_vdi *chain[16];
     assert_true(n >= 2);
@@ -94,8 +94,7 @@ void fx_vm_guest_write(fx_vm *t, int disk, int pattern, unsigned long long off, 
     free(buf);
     for (size_t i = 0; i < n; i++)
         vb_vdi_close(chain[i]);
-    snprintf(cmd, sizeof cmd, "write -P 0x%02x %llu %zu", pattern, off, len);
-    assert_int_equal(fx_qemu_io(t->raw[disk], "raw", cmd), 0);
+    fx_raw_write(t->raw[disk], pattern, off, len);
 }
 
 /* Settings valid for VirtualBox, every image sound, content as written. */
