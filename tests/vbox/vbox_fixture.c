@@ -318,47 +318,57 @@ int fx_qemu_io(const char *image, const char *fmt, const char *cmd)
     return fx_sh("qemu-io -f %s -c '%s' '%s' >/dev/null", fmt, cmd, image);
 }
 
-/* Lay the data ranges of a (standalone copy of a) VDI over out_raw. */
+/* Lay the data ranges of a VDI (a differencing one through its
+ * standalone copy) over out_raw: qemu-img map says which ranges hold data
+ * and where in the file each is (a VDI block is stored as it is), and the
+ * bytes are read from there. */
 static void overlay(const char *vdi, const char *out_raw)
 {
-    char copy[600], raw[620];
-    snprintf(copy, sizeof copy, "%s.standalone", vdi);
-    snprintf(raw, sizeof raw, "%s.raw", copy);
-    standalone_copy(vdi, copy);
-    assert_int_equal(fx_sh("qemu-img convert -f vdi -O raw '%s' '%s'", copy, raw), 0);
+    char copy[600];
+    int diff = is_diff(vdi);
+    snprintf(copy, sizeof copy, "%s%s", vdi, diff ? ".standalone" : "");
+    if (diff)
+        standalone_copy(vdi, copy);
     char *map = fx_sh_out("qemu-img map -f vdi --output=json '%s'", copy);
-    int in = open(raw, O_RDONLY), out = open(out_raw, O_WRONLY);
+    int in = open(copy, O_RDONLY), out = open(out_raw, O_WRONLY);
     assert_true(in >= 0 && out >= 0);
     char *buf = malloc(FX_MIB);
     for (char *p = strstr(map, "\"start\":"); p; p = strstr(p + 1, "\"start\":")) {
-        unsigned long long start = 0, length = 0;
         char *len = strstr(p, "\"length\":"), *end = strchr(p, '}');
         assert_non_null(len);
         assert_non_null(end);
-        start = strtoull(p + 8, NULL, 10);
-        length = strtoull(len + 9, NULL, 10);
-        char *data = strstr(p, "\"data\": true");
+        unsigned long long start = strtoull(p + 8, NULL, 10);
+        unsigned long long length = strtoull(len + 9, NULL, 10);
+        /* the map covers the whole disk: out_raw is at least as long */
+        struct stat st;
+        assert_int_equal(fstat(out, &st), 0);
+        if ((unsigned long long)st.st_size < start + length)
+            assert_int_equal(ftruncate(out, (off_t)(start + length)), 0);
+        char *data = strstr(p, "\"data\": true"), *at = strstr(p, "\"offset\":");
         if (!data || data > end)
             continue;
-        for (unsigned long long off = start; off < start + length; off += FX_MIB) {
-            size_t part = start + length - off < FX_MIB ? (size_t)(start + length - off) : FX_MIB;
-            assert_int_equal(pread(in, buf, part, (off_t)off), (ssize_t)part);
-            assert_int_equal(pwrite(out, buf, part, (off_t)off), (ssize_t)part);
+        if (!at || at > end)
+            fail_msg("qemu-img map of %s: a data range without its offset in the file", copy);
+        unsigned long long file_off = strtoull(at + 9, NULL, 10);
+        for (unsigned long long done = 0; done < length; done += FX_MIB) {
+            size_t part = length - done < FX_MIB ? (size_t)(length - done) : FX_MIB;
+            assert_int_equal(pread(in, buf, part, (off_t)(file_off + done)), (ssize_t)part);
+            assert_int_equal(pwrite(out, buf, part, (off_t)(start + done)), (ssize_t)part);
         }
     }
+    assert_true(strstr(map, "\"start\":") != NULL); /* qemu-img answered */
     free(buf);
     free(map);
     close(in);
     close(out);
-    unlink(raw);
-    unlink(copy);
+    if (diff)
+        unlink(copy);
 }
 
 int fx_flatten(const char *const *paths, size_t n, const char *out_raw)
 {
-    if (fx_sh("qemu-img convert -f vdi -O raw '%s' '%s'", paths[0], out_raw) != 0)
-        return -1;
-    for (size_t i = 1; i < n; i++)
+    fx_raw_create(out_raw, 0); /* the base's map gives the size */
+    for (size_t i = 0; i < n; i++)
         overlay(paths[i], out_raw);
     return 0;
 }

@@ -46,8 +46,9 @@ int fx_qemu_check(const char *vdi);
 /* Write/verify a pattern with qemu-io (base images: qemu reads VDI). */
 int fx_qemu_io(const char *image, const char *fmt, const char *cmd);
 /* The content of a VDI chain (paths[0] the base, then each child) as a
- * raw file, built with qemu-img only: the base converted, then each
- * differencing image's data ranges (qemu-img map) laid over it. */
+ * raw file, as qemu reads the images: each image's data ranges, where
+ * `qemu-img map` says they are in the file, laid over the previous ones
+ * (a differencing image through its standalone copy). */
 int fx_flatten(const char *const *paths, size_t n, const char *out_raw);
 /* Two raw files: 0 when they read the same (as qemu-img compare). */
 int fx_compare_raw(const char *a, const char *b);
