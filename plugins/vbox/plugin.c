@@ -235,9 +235,7 @@ static void vbox_close(sb_conn *c)
 static int unchanged(const vb_machine *m)
 {
     struct stat st;
-    return stat(m->path, &st) == 0 && st.st_dev == m->st.st_dev && st.st_ino == m->st.st_ino &&
-           st.st_size == m->st.st_size && st.st_mtim.tv_sec == m->st.st_mtim.tv_sec &&
-           st.st_mtim.tv_nsec == m->st.st_mtim.tv_nsec;
+    return stat(m->path, &st) == 0 && vb_stat_same(&st, &m->st);
 }
 
 /* The machine (borrowed: valid until the next call). */

@@ -11,12 +11,6 @@
 
 #include <libxml/parser.h>
 
-static int same_file(const struct stat *a, const struct stat *b)
-{
-    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
-           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
-}
-
 int vb_doc_open(vb_ctx *ctx, const char *path, vb_doc *d)
 {
     int rc;
@@ -29,7 +23,8 @@ int vb_doc_open(vb_ctx *ctx, const char *path, vb_doc *d)
                             "cannot read settings file '%s'", path);
         goto fail;
     }
-    if (ctx->pre_m && strcmp(ctx->pre_m->path, path) == 0 && same_file(&ctx->pre_m->st, &d->st)) {
+    if (ctx->pre_m && strcmp(ctx->pre_m->path, path) == 0 &&
+        vb_stat_same(&ctx->pre_m->st, &d->st)) {
         /* the connection read these very bytes a moment ago */
         d->m = ctx->pre_m;
         d->old = ctx->pre_buf;
@@ -125,7 +120,7 @@ int vb_doc_save_text(vb_ctx *ctx, vb_doc *d, const char *text, size_t len)
         r = vb_oom(ctx);
         goto out;
     }
-    if (stat(d->path, &now) < 0 || !same_file(&now, &d->st)) {
+    if (stat(d->path, &now) < 0 || !vb_stat_same(&now, &d->st)) {
         r = vb_error(ctx, SB_ERR_OPERATION_FAILED,
                      "settings file '%s' changed while the plugin worked on it (is VirtualBox "
                      "running?); it was left as it is", d->path);

@@ -144,6 +144,13 @@ int vb_file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+int vb_stat_same(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+           a->st_ctim.tv_sec == b->st_ctim.tv_sec && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
 int vb_read_file(vb_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len)
 {
     struct stat st;

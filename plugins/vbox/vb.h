@@ -73,6 +73,11 @@ char *vb_printf(const char *fmt, ...) SB_PRINTF(1, 2);
 char *vb_path_join(const char *dir, const char *name);
 char *vb_dirname(const char *path);
 int vb_file_exists(const char *path);
+/* Two stats of a settings file name the same, unchanged bytes and owner:
+ * a cached machine is still good.  The change time counts too: a chown
+ * changes no byte, but the owner decides whose VirtualBox holds the
+ * machine (procs.c). */
+int vb_stat_same(const struct stat *a, const struct stat *b);
 int vb_read_file(vb_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len);
 /* write() until done; 0 or -errno. */
 int vb_write_all(int fd, const void *buf, size_t len);

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -360,28 +361,55 @@ static int carries_comm(void *p)
  * same user (the settings would be overwritten), or a VM process running
  * it.  VirtualBox is not installable here: a stand-in process carries the
  * names VirtualBox's processes have (/proc/PID/comm and the command line
- * are what the plugin looks at). */
+ * are what the plugin looks at).
+ *
+ * Every vbox plugin of the stand-in's user sees it, and one VBoxSVC whose
+ * VirtualBox.xml cannot be read holds every machine of its user
+ * (plugins/vbox/procs.c): a vbox test of the same user running at the
+ * same time (beside this one, or in another test run on the machine) would
+ * be refused with "is locked: VirtualBox's VBoxSVC".  So when the test
+ * runs as root, the stand-ins run as a user of their own (a uid no
+ * account has, made from the test's PID: two runs at once differ) and
+ * this machine's settings file is given to that user, as VirtualBox's
+ * files belong to the user who runs it; the plugin keeps a settings
+ * file's owner when it rewrites it.  Run as another user, the stand-ins
+ * are that user's, and only a vbox test of another user may run beside. */
+static uid_t stand_in_uid(void)
+{
+    return geteuid() == 0 ? (uid_t)(200000 + getpid()) : geteuid();
+}
+
 static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *arg2,
                       const char *vbox_home)
 {
-    char link[300];
+    char exe[300];
     const char *helper = getenv("SB_VBOX_STAND_IN");
+    const uid_t uid = stand_in_uid();
     assert_non_null(helper);
-    snprintf(link, sizeof link, "%s/%s", t->dir, comm);
-    assert_int_equal(symlink(helper, link), 0);
+    /* a copy named as the process (its comm), where the user can run it
+     * (the build directory may be out of its reach) */
+    snprintf(exe, sizeof exe, "%s/%s", t->dir, comm);
+    fx_copy_file(helper, exe, 0755);
+    if (uid != geteuid()) {
+        assert_int_equal(chmod(t->dir, 0711), 0);
+        assert_int_equal(chown(t->settings, uid, uid), 0);
+    }
     pid_t test = getpid(), pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (uid != geteuid() &&
+            (setgroups(0, NULL) < 0 || setgid(uid) < 0 || setuid(uid) < 0))
+            _exit(125);
         /* it dies with the test, whatever ends the test: a VBoxSVC left
-         * behind would lock every test machine of this user (kept across
-         * execve) */
+         * behind would lock every test machine of its user (kept across
+         * execve; set after the change of user, which clears it) */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != test)
             _exit(126);
         char env[400];
         snprintf(env, sizeof env, "VBOX_USER_HOME=%s", vbox_home ? vbox_home : "/nonexistent");
         char *const envp[] = { env, NULL };
         char *const argv[] = { (char *)comm, (char *)arg1, (char *)arg2, NULL };
-        execve(link, argv, envp);
+        execve(exe, argv, envp);
         _exit(127);
     }
     t->stand_in = pid;
@@ -394,12 +422,12 @@ static pid_t stand_in(fx_vm *t, const char *comm, const char *arg1, const char *
 
 static void stop(fx_vm *t, pid_t pid, const char *comm)
 {
-    char link[300];
+    char exe[300];
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     t->stand_in = 0;
-    snprintf(link, sizeof link, "%s/%s", t->dir, comm);
-    unlink(link);
+    snprintf(exe, sizeof exe, "%s/%s", t->dir, comm);
+    unlink(exe);
 }
 
 static void virtualbox_holds_machine(void **state)
@@ -496,6 +524,18 @@ static void unreadable_registry_held_quietly(void **state)
     assert_int_equal(leaked, 0);
     fx_expect_error(sb_snapshot_delete(t->f.c, DOM, "s1", 0), SB_ERR_OPERATION_INVALID,
                     "VBoxSVC");
+    /* a machine of another user is not its business: run as root, the
+     * stand-in is a user of its own (stand_in), and a machine of root's
+     * (as every other vbox test's) is still written */
+    if (stand_in_uid() != geteuid()) {
+        fx_vm other;
+        fx_vm_setup(&other, "ops-other");
+        fx_vm_create(&other, "o1", NULL);
+        assert_string_equal(fx_vm_list(&other, NULL, 0), "o1");
+        fx_vm_teardown(&other);
+    } else {
+        print_message("# not run as root: the stand-in is this user's, no other user to try\n");
+    }
     stop(t, svc, "VBoxSVC");
     assert_string_equal(fx_vm_list(t, NULL, 0), "s1");
 }
@@ -528,8 +568,13 @@ static void vboxmanage_does_running_machines(void **state)
     fx_connect(&t->f, t->dir, extra);
     char braced[80];
     snprintf(braced, sizeof braced, "{%s}", uuid);
-    stand_in(t, "VBoxHeadless", "--startvm", braced, NULL);
+    /* read (and kept by the connection) before the stand-in's user owns
+     * the settings file: the new owner makes the kept machine stale (run
+     * as root, stand_in gives the file to the stand-in's user) */
     int st = 0;
+    assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
+    assert_int_equal(st, SB_DOMAIN_SHUTOFF);
+    stand_in(t, "VBoxHeadless", "--startvm", braced, NULL);
     assert_int_equal(sb_domain_get_state(&st, t->f.c, DOM), 0);
     assert_int_equal(st, SB_DOMAIN_PAUSED);
     char *before = fx_read(t->settings);

@@ -253,10 +253,9 @@ int fx_schema_ok(const char *settings_path)
     return r;
 }
 
-/* A byte copy of a file. */
-static void copy_file(const char *from, const char *to)
+void fx_copy_file(const char *from, const char *to, unsigned mode)
 {
-    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int in = open(from, O_RDONLY), out = open(to, O_WRONLY | O_CREAT | O_TRUNC, (mode_t)mode);
     assert_true(in >= 0 && out >= 0);
     char buf[65536];
     ssize_t n;
@@ -274,7 +273,7 @@ static void standalone_copy(const char *vdi, const char *copy)
 {
     static const unsigned char zero[32];
     const unsigned char one[4] = { 1, 0, 0, 0 };
-    copy_file(vdi, copy);
+    fx_copy_file(vdi, copy, 0644);
     int fd = open(copy, O_WRONLY);
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, one, 4, 76), 4);

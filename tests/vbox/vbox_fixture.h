@@ -26,6 +26,8 @@ int fx_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *fx_sh_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *fx_read(const char *path);
 void fx_write(const char *path, const char *text);
+/* A byte copy of a file (created with mode, or truncated). */
+void fx_copy_file(const char *from, const char *to, unsigned mode);
 int fx_exists(const char *path);
 /* Regular files under dir, recursively. */
 size_t fx_count_files(const char *dir, const char *suffix);
