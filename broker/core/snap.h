@@ -108,6 +108,14 @@ sb_tree_snapshot sb_snap_tree_entry(const sb_snapdef *def, const char *xml);
  * re-parsed as a redefine.  *out_def (may be NULL) receives the parse. */
 int sb_snap_canonical(const char *xml, char **out, sb_snapdef **out_def);
 
+/* The same for the definition c's plugin answered operation op (its ABI
+ * name) with, for snapshot name.  The operation has happened by then, so
+ * an answer the broker cannot read does not fail it: a warning naming the
+ * plugin, the operation and the cause goes to the log, and the caller
+ * keeps the definition it had (-1, nothing out, no error left set). */
+int sb_snap_plugin_answer(const sb_connection *c, const char *op, const char *name,
+                          const char *xml, char **out, sb_snapdef **out_def);
+
 /* Look a snapshot up in an open store: NO_DOMAIN_SNAPSHOT naming the
  * snapshot and domain when it is not there. */
 int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,

@@ -275,19 +275,17 @@ static int create_broker(sb_dom *d, struct sb_snap_request *rq, char **out_name)
     touched = true;
 
     const sb_snapdef *stored = def;
-    if (plugin_xml) {
-        /* The snapshot exists now: a result we cannot read must not make
-         * us forget it, so fall back to what we asked for. */
-        if (sb_snap_canonical(plugin_xml, &final_xml, &final_def) == 0 &&
-            strcmp(final_def->name, def->name) == 0) {
+    /* The snapshot exists now: a result we cannot read must not make us
+     * forget it, so fall back to what we asked for. */
+    if (plugin_xml && sb_snap_plugin_answer(c, "snapshot_create", def->name, plugin_xml,
+                                            &final_xml, &final_def) == 0) {
+        if (strcmp(final_def->name, def->name) == 0) {
             stored = final_def;
         } else {
             sb_log_write(SB_LOG_WARN, "broker",
-                         "plugin '%s' returned an unusable definition for snapshot '%s' (%s); "
-                         "keeping the requested one",
-                         c->plugin->name, def->name,
-                         sb_error_is_set() ? sb_error_last()->message : "renamed");
-            sb_error_clear();
+                         "plugin '%s' answered snapshot_create of snapshot '%s' with the "
+                         "definition of '%s'; keeping the one it was given",
+                         c->plugin->name, def->name, final_def->name);
             free(final_xml);
             final_xml = NULL;
         }
@@ -358,18 +356,19 @@ static int check_limits_hypervisor(const sb_dom *d)
  * the plugin returned, as a hypervisor may name a create without <name> by
  * its own clock (which can have ticked since the broker chose the name);
  * else the requested one. */
-static int taken_name(char **out_name, const char *plugin_xml, const char *requested)
+static int taken_name(const sb_connection *c, char **out_name, const char *plugin_xml,
+                      const char *requested)
 {
     sb_snapdef *taken = NULL;
     char *canonical = NULL;
     int rc;
 
-    if (plugin_xml && sb_snap_canonical(plugin_xml, &canonical, &taken) == 0)
+    /* the snapshot exists: without a readable answer, named as requested */
+    if (plugin_xml && sb_snap_plugin_answer(c, "snapshot_create", requested, plugin_xml,
+                                            &canonical, &taken) == 0)
         rc = sb_strdup_out(out_name, taken->name);
-    else {
-        sb_error_clear(); /* the snapshot exists: name it as requested */
+    else
         rc = sb_strdup_out(out_name, requested);
-    }
     free(canonical);
     sb_snapdef_free(taken);
     return rc;
@@ -394,7 +393,7 @@ static int create_hypervisor(sb_dom *d, struct sb_snap_request *rq, char **out_n
     SB_DISPATCH(rc, c->plugin, snapshot_create, &plugin_xml, c->conn, d->name, xml, rq->flags);
     c->create_name_defaulted = false;
     if (rc >= 0 && out_name)
-        rc = taken_name(out_name, plugin_xml, def->name);
+        rc = taken_name(c, out_name, plugin_xml, def->name);
 out:
     free(xml);
     free(plugin_xml);

@@ -54,11 +54,10 @@ static int revert_broker(sb_dom *d, const char *name, unsigned flags)
     /* From here on the guest is reverted: if recording that fails, the
      * intent stays for `check` to report. */
     have_intent = false;
-    if (plugin_xml && sb_snap_canonical(plugin_xml, &final_xml, NULL) < 0) {
-        /* The revert happened; keep the old definition rather than fail. */
-        sb_error_clear();
-        final_xml = NULL;
-    }
+    /* The revert happened: an answer we cannot read keeps the old
+     * definition rather than fail it. */
+    if (plugin_xml)
+        (void)sb_snap_plugin_answer(c, "snapshot_revert", name, plugin_xml, &final_xml, NULL);
     if ((rc = sb_store_begin(s)) < 0 ||
         (final_xml && (rc = sb_store_set_xml(s, name, final_xml)) < 0) ||
         (rc = sb_store_set_current(s, name)) < 0 || (rc = sb_store_intent_end(s, intent)) < 0 ||

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/snap.h"
+#include "plugin/log.h"
 #include "xml/xml_util.h"
 
 sb_tree_snapshot sb_snap_tree_entry(const sb_snapdef *def, const char *xml)
@@ -34,6 +35,19 @@ int sb_snap_canonical(const char *xml, char **out, sb_snapdef **out_def)
     else
         sb_snapdef_free(def);
     return rc;
+}
+
+int sb_snap_plugin_answer(const sb_connection *c, const char *op, const char *name,
+                          const char *xml, char **out, sb_snapdef **out_def)
+{
+    if (sb_snap_canonical(xml, out, out_def) == 0)
+        return 0;
+    sb_log_write(SB_LOG_WARN, "broker",
+                 "plugin '%s' answered %s of snapshot '%s' with an unusable definition (%s); "
+                 "keeping the one it was given", c->plugin->name, op, name,
+                 sb_error_is_set() ? sb_error_last()->message : "unknown cause");
+    sb_error_clear();
+    return -1;
 }
 
 int sb_snap_lookup(const sb_store *s, const char *domain, const char *name,

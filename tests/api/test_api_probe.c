@@ -4,7 +4,8 @@
  * one forbidden thing each, chosen by SB_PROBE: "probe" (broker-owned
  * metadata) calls the tree services where they must refuse (on another
  * domain during an operation, from domain_get_state while the broker
- * opens that domain's store, from open and close); "probe-hv"
+ * opens that domain's store, from open and close) and answers a create
+ * or revert with a definition it cannot use; "probe-hv"
  * (hypervisor-owned) answers success without its out-parameters, garbage
  * or another snapshot's XML, a state out of range, an unknown class or a
  * positive return.  argv[1]: the directory of the probe plugins; argv[2]
@@ -292,6 +293,9 @@ static void hv_domain_calls(void **state)
     setenv("SB_PROBE", "state_99", 1);
     expect_error(sb_domain_get_state(&st, f->c, DOM), SB_ERR_INTERNAL_ERROR,
                  "plugin 'probe-hv' returned domain state 99 from domain_get_state");
+    setenv("SB_PROBE", "state_negative", 1);
+    expect_error(sb_domain_get_state(&st, f->c, DOM), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned domain state -1 from domain_get_state");
     char *name = NULL;
     setenv("SB_PROBE", "define_noname", 1);
     expect_error(sb_domain_define(&name, f->c,
@@ -319,6 +323,97 @@ static void hv_create_return_values(void **state)
     fx_close(f);
 }
 
+/* Warnings the broker logged since the last call, joined (static). */
+static void collect(void *opaque, const char *level, const char *origin, const char *message)
+{
+    char *all = opaque;
+    size_t n = strlen(all);
+    snprintf(all + n, 4096 - n, "%s %s: %s\n", level, origin, message);
+}
+
+static const char *drained(void)
+{
+    static char all[4096];
+    all[0] = '\0';
+    sb_log_drain(collect, all);
+    return all;
+}
+
+static void expect_logged(const char *fragment)
+{
+    const char *all = drained();
+    if (!strstr(all, fragment))
+        fail_msg("no log line with \"%s\"; logged:\n%s", fragment, all);
+}
+
+/* The plugin did the work and answered a definition the broker cannot
+ * use (text that is not XML; another snapshot's): the operation happened,
+ * so it succeeds, the broker keeps the definition it gave the plugin, and
+ * a warning names the plugin, the callback and the snapshot. */
+static void ref_create_revert_garbage(void **state)
+{
+    struct fx *f = fx_open("probe:///default");
+    char *xml = NULL, *cur = NULL;
+    (void)state;
+    drained();
+    setenv("SB_PROBE", "create_garbage", 1);
+    create(f, "a");
+    expect_logged("plugin 'probe' answered snapshot_create of snapshot 'a' with an unusable "
+                  "definition (");
+    setenv("SB_PROBE", "create_renamed", 1);
+    create(f, "b");
+    expect_logged("plugin 'probe' answered snapshot_create of snapshot 'b' with the definition "
+                  "of 'Z'; keeping the one it was given");
+    unsetenv("SB_PROBE");
+    assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "b", 0), 0);
+    assert_non_null(strstr(xml, "<name>b</name>"));
+    free(xml);
+    setenv("SB_PROBE", "revert_garbage", 1);
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "a", 0), 0);
+    expect_logged("plugin 'probe' answered snapshot_revert of snapshot 'a' with an unusable "
+                  "definition (");
+    unsetenv("SB_PROBE");
+    assert_int_equal(sb_snapshot_current(&cur, f->c, DOM), 0);
+    assert_string_equal(cur, "a");
+    free(cur);
+    assert_int_equal(sb_snapshot_get_xml(&xml, f->c, DOM, "a", 0), 0);
+    assert_non_null(strstr(xml, "<name>a</name>"));
+    free(xml);
+    assert_int_equal(count(f), 2);
+    fx_close(f);
+}
+
+/* The same where the hypervisor keeps the metadata: the create is named as
+ * requested; a revert's answer is not the broker's to keep (it is not
+ * read), and a positive return from it is refused as from any callback. */
+static void hv_create_revert_garbage(void **state)
+{
+    struct fx *f = hv_with_snapshot("create_garbage");
+    char *out = NULL;
+    (void)state;
+    drained();
+    assert_int_equal(sb_snapshot_create_xml(&out, f->c, DOM,
+                                            "<domainsnapshot><name>s2</name></domainsnapshot>",
+                                            0),
+                     0);
+    assert_string_equal(out, "s2");
+    free(out);
+    expect_logged("plugin 'probe-hv' answered snapshot_create of snapshot 's2' with an "
+                  "unusable definition (");
+    setenv("SB_PROBE", "revert_garbage", 1);
+    assert_int_equal(sb_snapshot_revert(f->c, DOM, "s1", 0), 0);
+    setenv("SB_PROBE", "revert_positive", 1);
+    expect_error(sb_snapshot_revert(f->c, DOM, "s1", 0), SB_ERR_INTERNAL_ERROR,
+                 "plugin 'probe-hv' returned 1 from snapshot_revert, which returns 0 or a "
+                 "negative error class");
+    unsetenv("SB_PROBE");
+    char *cur = NULL;
+    assert_int_equal(sb_snapshot_current(&cur, f->c, DOM), 0);
+    assert_string_equal(cur, "s1");
+    free(cur);
+    fx_close(f);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -341,6 +436,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(hv_current_parent),
         cmocka_unit_test(hv_domain_calls),
         cmocka_unit_test(hv_create_return_values),
+        cmocka_unit_test(ref_create_revert_garbage),
+        cmocka_unit_test(hv_create_revert_garbage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,8 +12,13 @@
  *   dlist_null_entry domain_list: success, a NULL name in the array
  *   dxml_null        domain_get_xml: success, no XML
  *   state_99         domain_get_state: success, state 99
+ *   state_negative   domain_get_state: success, state -1
  *   create_intmin    snapshot_create: set_error(INT_MIN)
- *   create_positive  snapshot_create: returns 5, having done nothing */
+ *   create_positive  snapshot_create: returns 5, having done nothing
+ *   create_garbage   snapshot_create: takes the snapshot, answers text
+ *                    that is not XML
+ *   revert_garbage   snapshot_revert: reverts, answers text that is not XML
+ *   revert_positive  snapshot_revert: returns 1, having done nothing */
 #include "refhv.h"
 #include "fixture_file.h"
 #include "probe_common.h"
@@ -29,6 +34,17 @@ static void drop_first(char **names, size_t n)
         hv_host->free(names[0]);
         names[0] = NULL;
     }
+}
+
+/* After a call that succeeded, its answer replaced by text that is not
+ * XML, when asked to. */
+static int garbage_if(int asked, int rc, char **out)
+{
+    if (rc == 0 && asked) {
+        hv_host->free(*out);
+        *out = hv_host->strdup("<domainsnapshot><name>cut short");
+    }
+    return rc;
 }
 
 static int p_list(char ***out, size_t *n, sb_conn *c, const char *d, const char *from,
@@ -118,8 +134,8 @@ static int p_define(char **out, sb_conn *c, const char *xml, unsigned f)
 
 static int p_state(int *out, sb_conn *c, const char *d)
 {
-    if (probe_is("state_99")) {
-        *out = 99;
+    if (probe_is("state_99") || probe_is("state_negative")) {
+        *out = probe_is("state_99") ? 99 : -1;
         return 0;
     }
     return hv_domain_get_state(out, c, d);
@@ -131,7 +147,14 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
         return hv_host->set_error(c->h, INT_MIN, "a class no one knows");
     if (probe_is("create_positive"))
         return 5;
-    return hv_snapshot_create(out, c, d, xml, f);
+    return garbage_if(probe_is("create_garbage"), hv_snapshot_create(out, c, d, xml, f), out);
+}
+
+static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
+{
+    if (probe_is("revert_positive"))
+        return 1;
+    return garbage_if(probe_is("revert_garbage"), hv_snapshot_revert(out, c, d, xml, f), out);
 }
 
 static void p_close(sb_conn *c)
@@ -190,7 +213,7 @@ static const struct sb_plugin table = {
     .domain_get_xml = p_dxml,
     .domain_get_state = p_state,
     .snapshot_create = p_create,
-    .snapshot_revert = hv_snapshot_revert,
+    .snapshot_revert = p_revert,
     .snapshot_delete = hv_snapshot_delete,
     .domain_define = p_define,
     .domain_undefine = hv_domain_undefine,

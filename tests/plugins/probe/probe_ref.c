@@ -9,6 +9,10 @@
  *   state_tree     tree_list of the domain asked, from domain_get_state
  *   open_tree      tree_list from open
  *   close_tree     tree_list from close
+ *   create_garbage snapshot_create takes the snapshot and answers text that
+ *                  is not XML
+ *   create_renamed ... answers the definition under another name
+ *   revert_garbage snapshot_revert reverts and answers text that is not XML
  * A refused service fails the callback with the service's error, as a
  * careful plugin does (the tests read the broker's message); each result
  * also goes to stderr ("probe: WHERE: tree_list(DOM) -> RC"). */
@@ -17,6 +21,7 @@
 #include "probe_common.h"
 
 #include <stdio.h>
+#include <string.h>
 
 const struct sb_host_api *ref_host;
 
@@ -44,6 +49,16 @@ static int probe_list(sb_conn *c, const char *domain, const char *where)
     return rc < 0 ? rc : 0;
 }
 
+/* A successful call's answer replaced by text that is not XML, when asked. */
+static int garbage_if(int asked, char **out)
+{
+    if (asked) {
+        ref_host->free(*out);
+        *out = ref_host->strdup("<domainsnapshot><name>cut short");
+    }
+    return 0;
+}
+
 static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
 {
     int rc = 0;
@@ -56,7 +71,16 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
                                      "<creationTime>1</creationTime></domainsnapshot>");
         fprintf(stderr, "probe: tree_update_xml(%s) -> %d\n", OTHER, rc);
     }
-    return rc < 0 ? rc : ref_snapshot_create(out, c, d, xml, f);
+    if (rc < 0 || (rc = ref_snapshot_create(out, c, d, xml, f)) < 0)
+        return rc;
+    if (probe_is("create_renamed")) {
+        /* the definition it was given, under another snapshot's name */
+        ref_host->free(*out);
+        char *name = (*out = ref_host->strdup(xml)) ? strstr(*out, "<name>") : NULL;
+        if (name)
+            name[6] = 'Z';
+    }
+    return garbage_if(probe_is("create_garbage"), out);
 }
 
 static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
@@ -64,7 +88,9 @@ static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsi
     int rc = probe_is("revert_other") ? probe_list(c, OTHER, "snapshot_revert") : 0;
     if (rc < 0)
         return rc;
-    return ref_snapshot_revert(out, c, d, xml, f);
+    if ((rc = ref_snapshot_revert(out, c, d, xml, f)) < 0)
+        return rc;
+    return garbage_if(probe_is("revert_garbage"), out);
 }
 
 static int p_delete(sb_conn *c, const char *d, const char *xml, unsigned f)
