@@ -36,17 +36,6 @@ static void drop_first(char **names, size_t n)
     }
 }
 
-/* After a call that succeeded, its answer replaced by text that is not
- * XML, when asked to. */
-static int garbage_if(int asked, int rc, char **out)
-{
-    if (rc == 0 && asked) {
-        hv_host->free(*out);
-        *out = hv_host->strdup("<domainsnapshot><name>cut short");
-    }
-    return rc;
-}
-
 static int p_list(char ***out, size_t *n, sb_conn *c, const char *d, const char *from,
                   unsigned f)
 {
@@ -134,8 +123,12 @@ static int p_define(char **out, sb_conn *c, const char *xml, unsigned f)
 
 static int p_state(int *out, sb_conn *c, const char *d)
 {
-    if (probe_is("state_99") || probe_is("state_negative")) {
-        *out = probe_is("state_99") ? 99 : -1;
+    if (probe_is("state_99")) {
+        *out = 99;
+        return 0;
+    }
+    if (probe_is("state_negative")) {
+        *out = -1;
         return 0;
     }
     return hv_domain_get_state(out, c, d);
@@ -147,14 +140,20 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
         return hv_host->set_error(c->h, INT_MIN, "a class no one knows");
     if (probe_is("create_positive"))
         return 5;
-    return garbage_if(probe_is("create_garbage"), hv_snapshot_create(out, c, d, xml, f), out);
+    int rc = hv_snapshot_create(out, c, d, xml, f);
+    if (rc == 0)
+        probe_garbage_answer("create_garbage", hv_host, out);
+    return rc;
 }
 
 static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
 {
     if (probe_is("revert_positive"))
         return 1;
-    return garbage_if(probe_is("revert_garbage"), hv_snapshot_revert(out, c, d, xml, f), out);
+    int rc = hv_snapshot_revert(out, c, d, xml, f);
+    if (rc == 0)
+        probe_garbage_answer("revert_garbage", hv_host, out);
+    return rc;
 }
 
 static void p_close(sb_conn *c)

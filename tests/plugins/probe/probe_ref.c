@@ -49,16 +49,6 @@ static int probe_list(sb_conn *c, const char *domain, const char *where)
     return rc < 0 ? rc : 0;
 }
 
-/* A successful call's answer replaced by text that is not XML, when asked. */
-static int garbage_if(int asked, char **out)
-{
-    if (asked) {
-        ref_host->free(*out);
-        *out = ref_host->strdup("<domainsnapshot><name>cut short");
-    }
-    return 0;
-}
-
 static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
 {
     int rc = 0;
@@ -80,7 +70,8 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
         if (name)
             name[6] = 'Z';
     }
-    return garbage_if(probe_is("create_garbage"), out);
+    probe_garbage_answer("create_garbage", ref_host, out);
+    return 0;
 }
 
 static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
@@ -90,7 +81,8 @@ static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsi
         return rc;
     if ((rc = ref_snapshot_revert(out, c, d, xml, f)) < 0)
         return rc;
-    return garbage_if(probe_is("revert_garbage"), out);
+    probe_garbage_answer("revert_garbage", ref_host, out);
+    return 0;
 }
 
 static int p_delete(sb_conn *c, const char *d, const char *xml, unsigned f)
