@@ -14,15 +14,17 @@ static inline int probe_is(const char *what)
     return p && strcmp(p, what) == 0;
 }
 
-/* A successful create's or revert's answer replaced by text that is not
- * XML (the work is done), when the misbehaviour what is asked for. */
-static inline void probe_garbage_answer(const char *what, const struct sb_host_api *host,
-                                        char **out)
+/* The result rc of a create or revert, its answer replaced by text that
+ * is not XML when it succeeded (the work is done) and the misbehaviour
+ * what is asked for. */
+static inline int probe_garbage_answer(int rc, const char *what, const struct sb_host_api *host,
+                                       char **out)
 {
-    if (probe_is(what)) {
+    if (rc == 0 && probe_is(what)) {
         host->free(*out);
         *out = host->strdup("<domainsnapshot><name>cut short");
     }
+    return rc;
 }
 
 #endif

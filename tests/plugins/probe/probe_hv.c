@@ -140,20 +140,16 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
         return hv_host->set_error(c->h, INT_MIN, "a class no one knows");
     if (probe_is("create_positive"))
         return 5;
-    int rc = hv_snapshot_create(out, c, d, xml, f);
-    if (rc == 0)
-        probe_garbage_answer("create_garbage", hv_host, out);
-    return rc;
+    return probe_garbage_answer(hv_snapshot_create(out, c, d, xml, f), "create_garbage", hv_host,
+                                out);
 }
 
 static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
 {
     if (probe_is("revert_positive"))
         return 1;
-    int rc = hv_snapshot_revert(out, c, d, xml, f);
-    if (rc == 0)
-        probe_garbage_answer("revert_garbage", hv_host, out);
-    return rc;
+    return probe_garbage_answer(hv_snapshot_revert(out, c, d, xml, f), "revert_garbage", hv_host,
+                                out);
 }
 
 static void p_close(sb_conn *c)

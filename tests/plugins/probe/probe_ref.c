@@ -70,8 +70,7 @@ static int p_create(char **out, sb_conn *c, const char *d, const char *xml, unsi
         if (name)
             name[6] = 'Z';
     }
-    probe_garbage_answer("create_garbage", ref_host, out);
-    return 0;
+    return probe_garbage_answer(0, "create_garbage", ref_host, out);
 }
 
 static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsigned f)
@@ -81,8 +80,7 @@ static int p_revert(char **out, sb_conn *c, const char *d, const char *xml, unsi
         return rc;
     if ((rc = ref_snapshot_revert(out, c, d, xml, f)) < 0)
         return rc;
-    probe_garbage_answer("revert_garbage", ref_host, out);
-    return 0;
+    return probe_garbage_answer(0, "revert_garbage", ref_host, out);
 }
 
 static int p_delete(sb_conn *c, const char *d, const char *xml, unsigned f)
